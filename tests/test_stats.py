@@ -1,0 +1,119 @@
+"""Tests of ergsym.lattice.stats on processes with exactly known autocorrelation."""
+import math
+
+import numpy as np
+import pytest
+from scipy.signal import lfilter
+
+from ergsym.errors import InputError
+from ergsym.lattice.stats import (
+    Stats,
+    autocorrelation,
+    binned_jackknife,
+    integrated_autocorr_time,
+    statistics,
+)
+
+
+def ar1(rng, a, n, reps=None):
+    """AR(1) x_t = a x_{t-1} + sqrt(1-a^2) e_t, started in equilibrium (unit variance).
+
+    Exact: rho(t) = a^t, tau_int = (1/2)(1+a)/(1-a).
+    """
+    shape = (n,) if reps is None else (reps, n)
+    e = rng.normal(size=shape) * math.sqrt(1 - a * a)
+    e[..., 0] = rng.normal(size=shape[:-1])  # x_0 ~ N(0,1): stationary start
+    return lfilter([1.0], [1.0, -a], e, axis=-1)
+
+
+@pytest.mark.parametrize("a", [0.0, 0.5, 0.9])
+def test_tau_int_of_ar1(a):
+    rng = np.random.default_rng(1234)
+    x = ar1(rng, a, 200_000)
+    tau_exact = 0.5 * (1 + a) / (1 - a)
+    tau, window, tau_err = integrated_autocorr_time(x)
+    assert window >= 5 * tau - 1
+    # Madras-Sokal error of tau; the windowing bias is exp(-W/tau_exp) ~ e^-5 relative.
+    assert abs(tau - tau_exact) < 4 * tau_err + 0.01 * tau_exact
+    assert tau_err < 0.1 * tau_exact
+
+
+def test_autocorrelation_matches_ar1():
+    rng = np.random.default_rng(7)
+    x = ar1(rng, 0.8, 100_000)
+    rho = autocorrelation(x)
+    assert rho[0] == 1.0
+    np.testing.assert_allclose(rho[1:6], 0.8 ** np.arange(1, 6), atol=0.02)
+
+
+def test_error_of_mean_is_honest_on_ar1():
+    """Over 400 independent AR(1) chains (tau = 9.5), the reported errors are honest.
+
+    Exact std of the mean of N samples of AR(1):
+    Var = (1/N^2) sum_{s,t} a^|s-t| -> sqrt((1+a)/(1-a)/N) for N >> tau.
+    """
+    rng = np.random.default_rng(2024)
+    a, n = 0.9, 4000
+    xs = ar1(rng, a, n, reps=400)
+    stats = [statistics(x) for x in xs]
+    means = np.array([s.mean for s in stats])
+    errs = np.array([s.error_of_mean for s in stats])
+    true_sd = math.sqrt((1 + a) / (1 - a) / n)
+    # the empirical spread of the means agrees with the exact value (400 reps: ~3.5% sd)
+    assert abs(means.std() / true_sd - 1) < 0.15
+    # and the average reported error agrees with it (windowing bias is a few %)
+    assert abs(np.sqrt(np.mean(errs ** 2)) / true_sd - 1) < 0.1
+    # pulls: at most ~5% of |z| > 2 for Gaussian pulls; allow some slack
+    z = means / errs
+    assert np.mean(np.abs(z) > 2.0) < 0.09
+    # the naive error (ignoring autocorrelation) would be too small by sqrt(19)
+    naive = np.array([x.std() / math.sqrt(n) for x in xs])
+    assert np.mean(naive) < 0.3 * true_sd
+
+
+def test_binned_jackknife_on_ar1():
+    rng = np.random.default_rng(99)
+    a, n = 0.9, 4000
+    xs = ar1(rng, a, n, reps=300)
+    true_sd = math.sqrt((1 + a) / (1 - a) / n)
+    errs = np.array([binned_jackknife(x, n_bins=20)[1] for x in xs])
+    # bins of 200 >> tau = 9.5: bias ~ tau/bin ~ 5%; the chi-distribution scatter is 16%/rep.
+    assert abs(np.sqrt(np.mean(errs ** 2)) / true_sd - 1) < 0.12
+
+
+def test_binned_jackknife_of_ratio():
+    """Jackknife of a nonlinear function of two means: error agrees with the delta method."""
+    rng = np.random.default_rng(3)
+    n = 20000
+    x = 2.0 + rng.normal(size=n)
+    y = 4.0 + rng.normal(size=n)
+    est, err = binned_jackknife(np.c_[x, y], n_bins=40, func=lambda m: m[0] / m[1])
+    delta = math.sqrt((1 / 4.0) ** 2 / n + (2.0 / 16.0) ** 2 / n)
+    assert abs(est - 0.5) < 4 * delta
+    assert abs(err / delta - 1) < 0.35
+
+
+def test_stats_repr_and_constant_chain():
+    s = statistics(np.full(100, 3.25))
+    assert s.error_of_mean == 0.0 and s.tau_corr == 0.5 and s.n_eff == 100
+    assert math.isfinite(s.mean)
+    s2 = Stats(1.23456, 0.0123, 1.0, 2.0, 10.0)
+    assert repr(s2) == "1.235 ± 0.012"
+    assert "tau_int=2" in str(s2)
+    d = s2.to_dict()
+    assert d["mean"] == 1.23456 and d["tau_int"] == 2.0
+
+
+@pytest.mark.parametrize("bad", [[1.0], [[1.0, 2.0], [3.0, 4.0]], [1.0, float("nan"), 2.0]])
+def test_statistics_bad_input(bad):
+    with pytest.raises(InputError):
+        statistics(bad)
+
+
+def test_jackknife_bad_input():
+    with pytest.raises(InputError, match="n_bins"):
+        binned_jackknife(np.arange(10.0), n_bins=1)
+    with pytest.raises(InputError, match="len"):
+        binned_jackknife(np.arange(10.0), n_bins=20)
+    with pytest.raises(InputError, match="c="):
+        integrated_autocorr_time(np.arange(10.0), c=0.1)
