@@ -11,6 +11,7 @@ meeting at a vertex of degree 2 are in series, which in momentum space is the pr
 their functions; ergsym reduces those, so a block (:class:`Block`) is either
 
 * ``loop``: one vertex and one self-edge, ``int_q F(q)`` (``T = int_q Kt``, ``t1``, ...);
+* ``bridge``: two vertices joined by one line (phi^3 tadpole stems): ``F(p = 0)``;
 * ``melon``: two vertices joined by ``n >= 3`` lines, ``int d^dx prod_e f_e(x)`` in position
   space, e.g. the sunset ``Sun(p) = int_q1 int_q2 Kt(q1) Kt(q2) Kt(p-q1-q2)``;
 * ``general``: anything else (appears from O(lambda^3) on: triangles, K4, ...).
@@ -108,7 +109,7 @@ class Block:
         if self.n_vertices == 1:
             return "loop"
         if self.n_vertices == 2:
-            return "melon"
+            return "bridge" if len(self.edges) == 1 else "melon"
         return "general"
 
     @property
@@ -129,6 +130,8 @@ class Block:
             if line.d == 1:
                 return {-1: "f0", 0: "t1", 1: "u1"}.get(line.kt, f"u{line.kt}" if line.kt > 1 else f"L[{line.label}]")
             return f"L[{line.label}]"
+        if self.kind == "bridge":
+            return f"{self.lines[0].label}(0)"
         if self.kind == "melon":
             labels = sorted((line.label for line in self.lines), key=_label_key)
             if labels == ["D", "K", "K", "K"]:
@@ -145,6 +148,8 @@ class Block:
             return r"\int_q " + self.lines[0].latex
         if self.name == "f2":
             return "f_2"
+        if self.kind == "bridge":
+            return self.lines[0].latex + "(0)"
         if self.kind == "melon":
             return r"\mathrm{M}[" + ",".join(line.latex for line in sorted(self.lines)) + "]"
         return r"\mathrm{G}_{" + str(self.n_vertices) + "}[" + ",".join(
@@ -156,6 +161,8 @@ class Block:
             (line,) = self.lines
             measure = "∫ d^dp" if line.d else "∫_q"
             return f"{measure} {line.label}(q)"
+        if self.kind == "bridge":
+            return f"{'(2π)^d ' if self.has_d else ''}{self.lines[0].label}(p=0)"
         if self.kind == "melon":
             fs = " ".join(f"{line.label}(x)" for line in self.lines)
             pre = "(2π)^d " if self.has_d else ""

@@ -1,0 +1,249 @@
+"""The lattice phi^4 theory of SPEC section 3 and its array operations.
+
+Conventions (SPEC section 3)
+----------------------------
+Periodic lattice of shape ``(L_1, ..., L_d)``, spacing 1, ``V = prod L_mu``;
+``phi_p = sum_x e^{-ipx} phi_x`` (``numpy.fft.fftn``), and
+
+.. math::
+    \\hat S = \\frac{1}{2V}\\sum_p \\frac{|\\phi_p|^2}{\\tilde K_p}
+          = \\tfrac12 \\sum_{xy}\\phi_x M_{xy}\\phi_y,\\qquad
+    M_{xy} = \\frac1V\\sum_p \\frac{e^{ip(x-y)}}{\\tilde K_p},\\qquad
+    S_{int} = \\frac{\\lambda}{4!}\\sum_x\\phi_x^4,
+
+so the free two-point function is :math:`\\langle\\phi_p\\phi_{-p}\\rangle = V\\tilde K_p`,
+:math:`G_{xy} = (M^{-1})_{xy} = \\frac1V\\sum_p e^{ip(x-y)}\\tilde K_p`, and the ERG kernel is
+:math:`\\dot C_{xy} = \\frac1V\\sum_p e^{ip(x-y)} D_p`.  ``Kt_p = K(phat^2)/(phat^2+m^2)``
+and ``D_p = Lambda dK/dLambda/(phat^2+m^2)`` (seed eqs. (5.4), (5.7)).
+
+Fields are real, so the code works with the half spectrum of ``rfftn``; sums over all
+momenta of functions even in ``p`` are weighted sums over the half spectrum
+(:attr:`LatticeOps.w`).
+"""
+from __future__ import annotations
+
+import math
+from dataclasses import dataclass, field
+
+import numpy as np
+
+from ..conventions import free_propagators, lattice_phat2, parse_lattice
+from ..errors import InputError
+from .backend import get_backend
+
+__all__ = ["LatticeTheory", "LatticeOps", "validate_lam"]
+
+
+def validate_lam(lam, name: str = "lam") -> float:
+    """``lam`` as a float; :class:`InputError` unless finite and >= 0 (SPEC section 7)."""
+    try:
+        v = float(lam)
+    except (TypeError, ValueError):
+        raise InputError.bad(name, lam, "a real number >= 0") from None
+    if not math.isfinite(v) or v < 0:
+        raise InputError.bad(name, lam, "finite and >= 0",
+                             "lam < 0 makes exp(-S) non-normalizable (the phi^4 term is unbounded below)")
+    return v
+
+
+def _validate_shape(shape) -> tuple[int, ...]:
+    shape = parse_lattice(shape, name="shape")
+    if len(shape) > 1 and min(shape) < 2:
+        raise InputError.bad("shape", "x".join(map(str, shape)),
+                             "extents >= 2 in a lattice of dimension d >= 2 (one site is the "
+                             "shape '1')", "an extent 1 is a lower-dimensional lattice: drop it")
+    return shape
+
+
+def _validate_momentum_array(a, shape, name, positive):
+    try:
+        arr = np.array(a, dtype=float)
+    except (TypeError, ValueError):
+        raise InputError.bad(name, a, f"a real array of shape {shape}") from None
+    if arr.shape != shape:
+        if arr.size == math.prod(shape):
+            arr = arr.reshape(shape)
+        else:
+            raise InputError.bad(f"{name}.shape", arr.shape, f"{shape} (FFT layout of the lattice)")
+    if not np.all(np.isfinite(arr)):
+        raise InputError.bad(name, "<array with NaN/inf>", "finite numbers")
+    if positive and not np.all(arr > 0):
+        raise InputError.bad(f"min({name})", float(arr.min()), "> 0",
+                             "Kt_p = K/(phat^2+m^2) must be positive at every lattice momentum")
+    # real fields need f(-p) = f(p)
+    flipped = arr
+    for ax in range(arr.ndim):
+        flipped = np.roll(np.flip(flipped, axis=ax), 1, axis=ax)
+    if not np.allclose(arr, flipped, rtol=1e-12, atol=0.0):
+        raise InputError.bad(name, "<array not even in p>", "an array with f(-p) = f(p)",
+                             "lattice momentum functions of phat^2 always are; check the layout")
+    arr.setflags(write=False)
+    return arr
+
+
+@dataclass(frozen=True, eq=False)
+class LatticeTheory:
+    """Lattice phi^4 theory of SPEC section 3: ``S = (1/2V) sum_p |phi_p|^2/Kt_p + lam/4! sum phi^4``.
+
+    Parameters
+    ----------
+    shape : tuple of int or str
+        Lattice shape, e.g. ``(8, 8)`` or ``"8x8"``; ``"1"`` is one site (zero dimensions),
+        ``"2"`` and ``"3"`` are tiny one-dimensional lattices.  d = 1..4.
+    kt_p, d_p : array_like
+        ``Kt_p`` (positive) and ``D_p = Lambda dKt/dLambda`` at every lattice momentum, in
+        ``numpy.fft.fftn`` layout (shape ``shape``), even in ``p``.
+    lam : float
+        Quartic coupling, >= 0.
+
+    See Also
+    --------
+    LatticeTheory.from_cutoff : build ``kt_p``, ``d_p`` from a cutoff function.
+    """
+
+    shape: tuple
+    kt_p: np.ndarray
+    d_p: np.ndarray
+    lam: float = 0.0
+    meta: dict = field(default_factory=dict, compare=False)
+
+    def __post_init__(self):
+        shape = _validate_shape(self.shape)
+        object.__setattr__(self, "shape", shape)
+        object.__setattr__(self, "kt_p", _validate_momentum_array(self.kt_p, shape, "kt_p", True))
+        object.__setattr__(self, "d_p", _validate_momentum_array(self.d_p, shape, "d_p", False))
+        object.__setattr__(self, "lam", validate_lam(self.lam))
+
+    @classmethod
+    def from_cutoff(cls, shape, cutoff, mass, Lambda, lam=0.0):
+        """Theory with ``Kt_p``, ``D_p`` from ``cutoff`` at ``phat^2`` (SPEC section 3).
+
+        Parameters
+        ----------
+        shape : tuple or str
+            Lattice shape.
+        cutoff : object
+            Anything with ``K(p2, Lambda)`` and ``dK_dLambda(p2, Lambda)`` (an
+            :mod:`ergsym.cutoffs` cutoff).
+        mass, Lambda : float
+            Bare mass ``m > 0`` and cutoff scale ``Lambda > 0``.
+        lam : float
+            Quartic coupling.
+        """
+        shape = _validate_shape(shape)
+        Lam = float(Lambda)
+        if not math.isfinite(Lam) or Lam <= 0:
+            raise InputError.bad("Lambda", Lambda, "finite and > 0")
+        m = float(mass)
+        if not math.isfinite(m) or m < 0:
+            raise InputError.bad("mass", mass, "finite and >= 0")
+        p2 = lattice_phat2(shape)
+        if m == 0 and np.any(p2 == 0):
+            raise InputError.bad("mass", mass, "> 0 on a periodic lattice",
+                                 "the p = 0 mode of a massless field is not normalizable")
+        kt, d = free_propagators(cutoff, p2, Lam, m)
+        return cls(shape, kt, d, lam, meta={"cutoff": repr(cutoff), "mass": m, "Lambda": Lam})
+
+    def with_lam(self, lam) -> "LatticeTheory":
+        """The same free part with another coupling."""
+        return LatticeTheory(self.shape, self.kt_p, self.d_p, lam, dict(self.meta))
+
+    @property
+    def volume(self) -> int:
+        """Number of sites ``V``."""
+        return math.prod(self.shape)
+
+    @property
+    def dim(self) -> int:
+        """Lattice dimension ``d``."""
+        return len(self.shape)
+
+    @property
+    def f0(self) -> float:
+        """``sum_p D_p/Kt_p`` = Tr(Cdot M): the lattice f0 (seed eq. (5.8), SPEC section 3)."""
+        return float(np.sum(self.d_p / self.kt_p))
+
+    @property
+    def cdot00(self) -> float:
+        """``Cdot_xx = (1/V) sum_p D_p``."""
+        return float(np.mean(self.d_p))
+
+    @property
+    def g00(self) -> float:
+        """Free ``<phi_x^2> = G_xx = (1/V) sum_p Kt_p``."""
+        return float(np.mean(self.kt_p))
+
+    def position_kernel(self, which: str = "M") -> np.ndarray:
+        """First column of the circulant ``M`` (``1/Kt``), ``G`` (``Kt``) or ``Cdot`` (``D``)."""
+        f = {"M": 1.0 / self.kt_p, "G": self.kt_p, "Cdot": self.d_p}[which]
+        return np.real(np.fft.ifftn(f))
+
+    def to_config(self) -> dict:
+        """JSON-able description (used in checkpoints)."""
+        return {"shape": list(self.shape), "lam": self.lam, "kt_p": self.kt_p.ravel().tolist(),
+                "d_p": self.d_p.ravel().tolist(), "meta": {k: v for k, v in self.meta.items()}}
+
+    @classmethod
+    def from_config(cls, cfg: dict) -> "LatticeTheory":
+        """Inverse of :meth:`to_config`."""
+        shape = tuple(cfg["shape"])
+        return cls(shape, np.array(cfg["kt_p"]).reshape(shape), np.array(cfg["d_p"]).reshape(shape),
+                   cfg["lam"], dict(cfg.get("meta", {})))
+
+
+class LatticeOps:
+    """Half-spectrum arrays of a theory on one backend, and the FFT-based operations.
+
+    All methods accept a leading batch of configurations: fields have shape
+    ``batch + theory.shape`` and transforms act on the last ``d`` axes.
+    """
+
+    def __init__(self, theory: LatticeTheory, backend: str = "numpy"):
+        xp = get_backend(backend)
+        self.xp = xp
+        self.backend = backend
+        self.theory = theory
+        self.shape = theory.shape
+        self.V = theory.volume
+        self.axes = tuple(range(-theory.dim, 0))
+        n_last = theory.shape[-1]
+        half = n_last // 2 + 1
+        w = np.full(half, 2.0)
+        w[0] = 1.0
+        if n_last % 2 == 0:
+            w[-1] = 1.0
+        sl = (Ellipsis, slice(0, half))
+        self.kt = xp.asarray(np.ascontiguousarray(theory.kt_p[sl]))
+        self.d = xp.asarray(np.ascontiguousarray(theory.d_p[sl]))
+        self.inv_kt = 1.0 / self.kt
+        self.sqrt_kt = xp.sqrt(self.kt)
+        self.w = xp.asarray(np.broadcast_to(w, theory.kt_p[sl].shape).copy())
+        self.lam = theory.lam
+        self.f0 = theory.f0
+        self.cdot00 = theory.cdot00
+
+    # transforms -----------------------------------------------------------------------
+    def fft(self, x):
+        """``phi_p = sum_x e^{-ipx} phi_x`` on the half spectrum."""
+        return self.xp.fft.rfftn(x, axes=self.axes)
+
+    def ifft(self, f):
+        """Inverse of :meth:`fft` (real output)."""
+        return self.xp.fft.irfftn(f, s=self.shape, axes=self.axes)
+
+    def psum(self, f):
+        """``sum_p f_p`` over all momenta, for ``f`` even in ``p`` given on the half spectrum."""
+        return self.xp.sum(self.w * f, axis=self.axes)
+
+    # action -----------------------------------------------------------------------------
+    def s_hat_p(self, phi_p):
+        """``(1/2V) sum_p |phi_p|^2 / Kt_p``."""
+        return 0.5 / self.V * self.psum(self.xp.abs(phi_p) ** 2 * self.inv_kt)
+
+    def s_int(self, phi):
+        """``(lam/4!) sum_x phi_x^4``."""
+        return (self.lam / 24.0) * self.xp.sum(phi ** 4, axis=self.axes)
+
+    def action(self, phi):
+        """Full action ``S = S_hat + S_int`` of position-space field(s) ``phi``."""
+        return self.s_hat_p(self.fft(phi)) + self.s_int(phi)

@@ -1,0 +1,289 @@
+"""Brute-force exact oracles, independent of the diagram engine (SPEC section 4).
+
+Two routes that share no code with :mod:`ergsym.symbolic.wick` or the family reduction:
+
+* :func:`exact_expansion` -- on a finite set of modes (a small lattice) with an arbitrary
+  rational covariance ``G`` and kernel ``Cdot``, build the operators of (5.6) literally as
+  polynomials in ``phi_x`` from their definitions, compute free Gaussian moments by the
+  Wick recursion ``E[phi_a m] = sum_b G_ab E[d m/d phi_b]`` with exact ``Fraction``s, and
+  divide numerator and partition-function series.  No graphs, no symmetry factors.
+* :func:`exact_family_value` -- a family's value on the lattice by summing its blocks over
+  every placement of their vertices (matrices ``G^kt Cdot^d`` built by exact matrix
+  algebra), following the definition in :mod:`ergsym.families`.
+
+Both are exponential in size: they exist to check the engine on V = 1..8 sites.
+"""
+from __future__ import annotations
+
+import itertools
+import math
+from fractions import Fraction
+from functools import lru_cache
+
+__all__ = ["circulant", "mat_inv", "exact_expansion", "exact_family_value", "exact_series_value",
+           "ORACLE_QUANTITIES"]
+
+
+# ---------------------------------------------------------------------------
+# exact matrices
+# ---------------------------------------------------------------------------
+
+def circulant(shape, values):
+    """Circulant (translation-invariant) matrix ``M[x, y] = values[(x - y) mod shape]``.
+
+    ``values`` maps displacement tuples to Fractions (missing -> 0).  Sites are ordered as
+    ``itertools.product(*map(range, shape))``.
+    """
+    sites = list(itertools.product(*[range(n) for n in shape]))
+    return [[Fraction(values.get(tuple((a - b) % n for a, b, n in zip(x, y, shape)), 0))
+             for y in sites] for x in sites]
+
+
+def mat_mul(a, b):
+    n, m, p = len(a), len(b), len(b[0])
+    return [[sum((a[i][k] * b[k][j] for k in range(m)), Fraction(0)) for j in range(p)] for i in range(n)]
+
+
+def mat_inv(a):
+    """Exact inverse by Gauss-Jordan elimination (raises ZeroDivisionError if singular)."""
+    n = len(a)
+    m = [list(map(Fraction, row)) + [Fraction(int(i == j)) for j in range(n)] for i, row in enumerate(a)]
+    for c in range(n):
+        piv = next(r for r in range(c, n) if m[r][c] != 0)
+        m[c], m[piv] = m[piv], m[c]
+        inv = 1 / m[c][c]
+        m[c] = [v * inv for v in m[c]]
+        for r in range(n):
+            if r != c and m[r][c] != 0:
+                f = m[r][c]
+                m[r] = [vr - f * vc for vr, vc in zip(m[r], m[c])]
+    return [row[n:] for row in m]
+
+
+def _identity(n):
+    return [[Fraction(int(i == j)) for j in range(n)] for i in range(n)]
+
+
+def _line_matrix(line, g, c, ginv):
+    n = len(g)
+    out = _identity(n)
+    base = g if line.kt >= 0 else ginv
+    for _ in range(abs(line.kt)):
+        out = mat_mul(out, base)
+    for _ in range(line.d):
+        out = mat_mul(out, c)
+    return out
+
+
+def exact_family_value(family, g, c):
+    """Exact lattice value of ``family`` with covariance matrix ``g`` and kernel ``c``.
+
+    Follows :mod:`ergsym.families`: ``V * b_outer * prod b`` (or ``prod b`` without ``D``),
+    ``b = (1/V) sum over all vertex placements of prod_e M_e[x_i, x_j]``.
+    """
+    n = len(g)
+    ginv = mat_inv(g) if any(e[2].kt < 0 for b in family.blocks for e in b.edges) else None
+    total = Fraction(1)
+    for block in family.blocks:
+        mats = [(i, j, _line_matrix(line, g, c, ginv)) for i, j, line in block.edges]
+        s = Fraction(0)
+        for xs in itertools.product(range(n), repeat=block.n_vertices):
+            term = Fraction(1)
+            for i, j, m in mats:
+                term *= m[xs[i]][xs[j]]
+                if term == 0:
+                    break
+            s += term
+        total *= s / n
+    if family.outer is not None:
+        total *= n
+    return total
+
+
+def exact_series_value(series, g, c):
+    """Per-order exact values of a one-coupling series on the lattice ``(g, c)``."""
+    cache = {}
+
+    def val(f):
+        if f not in cache:
+            cache[f] = exact_family_value(f, g, c)
+        return cache[f]
+
+    return series.evaluate(val)
+
+
+# ---------------------------------------------------------------------------
+# polynomials in phi_x: dict exponent-tuple -> Fraction
+# ---------------------------------------------------------------------------
+
+def _padd(a, b, s=1):
+    out = dict(a)
+    for k, v in b.items():
+        out[k] = out.get(k, 0) + s * v
+        if out[k] == 0:
+            del out[k]
+    return out
+
+
+def _pmul(a, b):
+    out = {}
+    for ka, va in a.items():
+        for kb, vb in b.items():
+            k = tuple(x + y for x, y in zip(ka, kb))
+            out[k] = out.get(k, 0) + va * vb
+    return {k: v for k, v in out.items() if v != 0}
+
+
+def _pscale(a, s):
+    return {k: v * s for k, v in a.items()} if s != 0 else {}
+
+
+def _mono(n, site, power):
+    e = [0] * n
+    e[site] = power
+    return {tuple(e): Fraction(1)}
+
+
+class _Moments:
+    """Free Gaussian moments ``E[prod phi_x^e_x]`` with covariance ``g`` (exact, memoized)."""
+
+    def __init__(self, g):
+        self.g = g
+
+    def expect(self, poly):
+        return sum((v * self._m(k) for k, v in poly.items()), Fraction(0))
+
+    @lru_cache(maxsize=None)
+    def _m(self, e):
+        tot = sum(e)
+        if tot == 0:
+            return Fraction(1)
+        if tot % 2:
+            return Fraction(0)
+        a = next(i for i, x in enumerate(e) if x)
+        rest = list(e)
+        rest[a] -= 1
+        out = Fraction(0)
+        for b, x in enumerate(rest):
+            if x and self.g[a][b] != 0:
+                r2 = list(rest)
+                r2[b] -= 1
+                out += self.g[a][b] * x * self._m(tuple(r2))
+        return out
+
+
+ORACLE_QUANTITIES = ("dSdS", "dSdShat", "dShatdShat", "LdShat", "A", "B", "phi2", "logZ")
+
+
+def exact_expansion(g, c, order, quantity="B", couplings=((4, Fraction(1)),), normal_ordered=False):
+    """Exact series coefficients of ``quantity`` on a finite lattice, by brute force.
+
+    Parameters
+    ----------
+    g, c : list of lists of Fraction
+        Covariance ``G = Kt`` (free propagator, ``Shat = 1/2 phi G^-1 phi``) and ERG kernel
+        ``Cdot`` (``Lambda dG/dLambda``), V x V.  Any symmetric invertible ``g`` works.
+    order : int
+        Highest power of the expansion parameter ``t`` kept.
+    quantity : one of ORACLE_QUANTITIES
+        The four pieces of (5.6) with their SPEC coefficients, ``A``, ``B``, ``phi2`` (the
+        site average of ``<phi_x^2>``) and ``logZ`` (``log(Z/Z_0)/V``).
+    couplings : tuple of (degree n, value g_n)
+        ``S_int = t * sum_n (g_n/n!) sum_x phi_x^n`` (phi^4 with lam = t by default).
+    normal_ordered : bool
+        Use ``:phi_x^n:`` (Hermite polynomials with variance ``G_xx``) instead of ``phi_x^n``.
+
+    Returns
+    -------
+    list of Fraction
+        Coefficients of ``t^0 .. t^order`` (volume factor included: the whole lattice sum
+        for the pieces, A and B).
+    """
+    n = len(g)
+    ginv = mat_inv(g)
+    zero = tuple([0] * n)
+    one = {zero: Fraction(1)}
+    phi = [_mono(n, x, 1) for x in range(n)]
+
+    def power(x, k):  # phi_x^k or :phi_x^k:
+        if not normal_ordered:
+            return _mono(n, x, k) if k else dict(one)
+        # :phi^k: = sum_j k!/(j!(k-2j)!) (-G_xx/2)^j phi^(k-2j)
+        out = {}
+        for j in range(k // 2 + 1):
+            coef = Fraction(math.factorial(k), math.factorial(j) * math.factorial(k - 2 * j)) * (-g[x][x] / 2) ** j
+            out = _padd(out, _pscale(_mono(n, x, k - 2 * j) if k - 2 * j else one, coef))
+        return out
+
+    # S_int / t and its gradient (exact derivative of the on-site polynomial)
+    s_int = {}
+    d_int = [dict() for _ in range(n)]
+    for deg, gn in couplings:
+        for x in range(n):
+            s_int = _padd(s_int, _pscale(power(x, deg), Fraction(gn) / math.factorial(deg)))
+            d_int[x] = _padd(d_int[x], _pscale(power(x, deg - 1), Fraction(gn) / math.factorial(deg - 1)))
+    d_shat = [{tuple(int(i == y) for i in range(n)): ginv[x][y] for y in range(n) if ginv[x][y] != 0}
+              for x in range(n)]
+
+    def bilinear(xs, ys):  # sum_xy C_xy X_x Y_y, X and Y given per order in t: list of [poly_t0, poly_t1]
+        out = [dict(), dict(), dict()]
+        for x in range(n):
+            for y in range(n):
+                if c[x][y] == 0:
+                    continue
+                for i, px in enumerate(xs[x]):
+                    for j, py in enumerate(ys[y]):
+                        out[i + j] = _padd(out[i + j], _pscale(_pmul(px, py), c[x][y]))
+        return out
+
+    ds = [[d_shat[x], d_int[x]] for x in range(n)]      # dS = dShat + t dI
+    dsh = [[d_shat[x]] for x in range(n)]
+    if quantity == "phi2":
+        op = [{}]
+        for x in range(n):
+            op[0] = _padd(op[0], _pscale(_pmul(phi[x], phi[x]), Fraction(1, n)))
+    elif quantity in ("dSdS", "dSdShat", "dShatdShat", "LdShat", "A", "B"):
+        p1 = [_pscale(p, Fraction(1, 2)) for p in bilinear(ds, ds)]
+        p2 = [_pscale(p, -2) for p in bilinear(ds, dsh)]
+        p3 = [_pscale(p, 2) for p in bilinear(dsh, dsh)]
+        # Lambda dShat/dLambda = 1/2 phi (d G^-1) phi = -1/2 phi G^-1 C G^-1 phi
+        m = mat_mul(mat_mul(ginv, c), ginv)
+        ldshat = {}
+        for x in range(n):
+            for y in range(n):
+                if m[x][y] != 0:
+                    ldshat = _padd(ldshat, _pscale(_pmul(phi[x], phi[y]), Fraction(-1, 2) * m[x][y]))
+        p4 = [_pscale(ldshat, -2)]
+        parts = {"dSdS": p1, "dSdShat": p2, "dShatdShat": p3, "LdShat": p4}
+        if quantity in parts:
+            op = parts[quantity]
+        else:
+            sgn = 1 if quantity == "A" else -1
+            op = [dict(), dict(), dict()]
+            for name, s in (("dSdS", sgn), ("dSdShat", sgn), ("dShatdShat", sgn), ("LdShat", 1)):
+                for k, p in enumerate(parts[name]):
+                    op[k] = _padd(op[k], _pscale(p, s))
+    elif quantity != "logZ":
+        raise ValueError(f"quantity={quantity!r} must be one of {ORACLE_QUANTITIES}")
+
+    mom = _Moments(tuple(tuple(r) for r in g))
+    # Z series: z_k = E[(-S_int)^k]/k!
+    powers = [dict(one)]
+    for k in range(1, order + 1):
+        powers.append(_pmul(powers[-1], s_int))
+    z = [mom.expect(powers[k]) * Fraction((-1) ** k, math.factorial(k)) for k in range(order + 1)]
+    if quantity == "logZ":
+        # log of the series z (z_0 = 1)
+        out = [Fraction(0)] * (order + 1)
+        for k in range(1, order + 1):
+            out[k] = z[k] - sum(Fraction(j, k) * out[j] * z[k - j] for j in range(1, k)) 
+        return [v / n for v in out]
+    num = [Fraction(0)] * (order + 1)
+    for i, p in enumerate(op):
+        for k in range(order + 1 - i):
+            num[i + k] += mom.expect(_pmul(p, powers[k])) * Fraction((-1) ** k, math.factorial(k))
+    # divide num by z
+    out = []
+    for k in range(order + 1):
+        out.append(num[k] - sum(out[j] * z[k - j] for j in range(k)))
+    return out
