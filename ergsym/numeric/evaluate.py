@@ -1,0 +1,236 @@
+"""Evaluate integral families (SPEC sections 2 and 6): blocks, families, the named ones.
+
+A :class:`~ergsym.families.Family` is a product of blocks (see :mod:`ergsym.families`):
+
+* ``loop`` blocks: 1-loop radial integrals (:mod:`ergsym.numeric.oneloop`);
+* ``melon`` blocks (two vertices, ``n >= 3`` lines): ``int d^dx prod_e f_e(x)`` by radial
+  Hankel transforms (``method="position"``, default) or by nested momentum-space
+  convolutions (``method="momentum"``, 3 or 4 lines, the independent cross-check), see
+  :mod:`ergsym.numeric.melon`;
+* ``general`` blocks raise :class:`~ergsym.errors.FamilyNotSupportedError` (use the lattice
+  layer, which sums every family exactly).
+
+The block holding the ``D`` line carries the ``(2 pi)^d`` of the ERG kernel (outer
+``int d^dp``).  The value of a family is the product of its block values; its error is the
+first-order propagation ``sum_b |prod_{b' != b} v_b'| e_b`` (linear, i.e. worst case; a block
+that appears twice is one evaluation and counts twice, as it is fully correlated).
+"""
+from __future__ import annotations
+
+import numpy as np
+
+from ..errors import FamilyNotSupportedError, InputError
+from ..families import NAMED_FAMILIES, Block, Family
+from .oneloop import loop_integral
+from .values import (DEFAULT_RTOL_1LOOP, DEFAULT_RTOL_2LOOP, Value, validate_common,
+                     validate_rtol)
+
+__all__ = ["evaluate_block", "evaluate_family", "evaluate_named", "sunset", "METHODS",
+           "BASIC_NAMES"]
+
+METHODS = ("auto", "position", "momentum")
+#: SPEC section 2 basic families in print order (Sun(p) is a function: see :func:`sunset`)
+BASIC_NAMES = ("f0", "t1", "u1", "T", "T2", "T3", "f1", "f2")
+
+
+def _check_method(method):
+    if method not in METHODS:
+        raise InputError.bad("method", method, "one of " + ", ".join(METHODS))
+    return method
+
+
+def evaluate_block(block: Block, cutoff, dim, mass, Lambda, rtol=None, method="auto") -> Value:
+    """Value of one block (see module docstring), vectorized over ``Lambda`` and ``mass``.
+
+    Parameters
+    ----------
+    block : ergsym.families.Block
+    cutoff : Cutoff or str
+    dim : int
+        1..6.
+    mass : float or array_like
+        ``m > 0``.
+    Lambda : float or array_like
+        Broadcast against ``mass``.
+    rtol : float, optional
+        Default 1e-10 (loops) or 1e-8 (melons).
+    method : {"auto", "position", "momentum"}
+        For melons; ignored for loops.
+
+    Returns
+    -------
+    Value
+    """
+    cutoff, dim, m, lam, shape = validate_common(cutoff, dim, mass, Lambda)
+    method = _check_method(method)
+    return _block(block, cutoff, dim, m, lam, shape, rtol, method, {})
+
+
+def _block(block, cutoff, dim, m, lam, shape, rtol, method, cache):
+    key = (block, rtol, method)
+    if key in cache:
+        return cache[key]
+    if block.kind == "loop":
+        r = validate_rtol(rtol, DEFAULT_RTOL_1LOOP)
+        (line,) = block.lines
+        est, err, conv, n = loop_integral(line.kt, line.d, cutoff, dim, m.ravel(), lam.ravel(), r,
+                                          outer=block.has_d)
+        v = Value(_shape(est, shape), _shape(err, shape), _shape(conv, shape), block.name, "radial",
+                  {"n_eval": n})
+    elif block.kind == "melon":
+        from .melon import melon_value
+
+        r = validate_rtol(rtol, DEFAULT_RTOL_2LOOP)
+        meth = "position" if method == "auto" else method
+        ests, errs, convs, infos = [], [], [], []
+        for mm, ll in zip(m.ravel(), lam.ravel()):
+            e, er, c, info = melon_value(block.lines, cutoff, dim, float(mm), float(ll), r, meth,
+                                         outer=block.has_d)
+            ests.append(e)
+            errs.append(er)
+            convs.append(c)
+            infos.append(info)
+        v = Value(_shape(np.array(ests), shape), _shape(np.array(errs), shape),
+                  _shape(np.array(convs), shape), block.name, meth,
+                  infos[0] if len(infos) == 1 else {"points": infos})
+    else:
+        raise FamilyNotSupportedError(
+            f"block {block.name} ({block.n_vertices} vertices, {block.n_loops} loops) is a 'general' "
+            "block: the continuum numeric layer evaluates only 'loop' and 'melon' blocks. Use the "
+            "lattice layer (ergsym.lattice), which sums every family exactly.")
+    cache[key] = v
+    return v
+
+
+def _shape(a, shape):
+    a = np.asarray(a)
+    return a.reshape(shape) if shape else a.reshape(()).item()
+
+
+def evaluate_family(family: Family, cutoff, dim, mass, Lambda, rtol=None, method="auto",
+                    _cache=None) -> Value:
+    """Value of a :class:`~ergsym.families.Family` (product of its blocks).
+
+    Parameters are as in :func:`evaluate_block`; ``rtol`` applies to each block (default
+    1e-10 for 1-loop blocks, 1e-8 for melons).
+
+    Returns
+    -------
+    Value
+        ``estimate = prod_b v_b``, ``error = sum_b e_b prod_{b' != b} |v_b'|`` (first order,
+        linear), ``converged`` = all blocks converged.
+
+    Raises
+    ------
+    DivergentIntegralError
+        A block diverges for this cutoff (e.g. ``f0`` for exponential/Fermi: (B3)4).
+    FamilyNotSupportedError
+        A ``general`` block (use the lattice layer).
+    InputError
+        Bad ``dim``, ``mass``, ``Lambda``, ``rtol`` or ``method``.
+
+    Examples
+    --------
+    >>> from ergsym.families import NAMED_FAMILIES
+    >>> v = evaluate_family(NAMED_FAMILIES["f0"], "bump:eps=0.5,lambda_max=2", 2, 1.0, 1.0)
+    >>> round(v.estimate, 10)   # 2 pi Lambda^2 ln(1/eps)
+    4.3551721806
+    """
+    if not isinstance(family, Family):
+        raise InputError.bad("family", family, "an ergsym.families.Family")
+    cutoff, dim, m, lam, shape = validate_common(cutoff, dim, mass, Lambda)
+    method = _check_method(method)
+    cache = {} if _cache is None else _cache
+    vals = [_block(b, cutoff, dim, m, lam, shape, rtol, method, cache) for b in family.blocks]
+    return _product(family.name, vals, shape)
+
+
+def _product(name, vals, shape):
+    if not vals:
+        one = np.ones(shape) if shape else 1.0
+        return Value(one, one * 0.0, np.ones(shape, bool) if shape else True, name, "product")
+    est = np.ones(shape) if shape else 1.0
+    for v in vals:
+        est = est * np.asarray(v.estimate)
+    err = np.zeros(shape) if shape else 0.0
+    for i, v in enumerate(vals):
+        others = np.ones(shape) if shape else 1.0
+        for j, w in enumerate(vals):
+            if j != i:
+                others = others * np.abs(np.asarray(w.estimate))
+        err = err + np.asarray(v.error) * others
+    conv = np.ones(shape, bool) if shape else True
+    for v in vals:
+        conv = conv & np.asarray(v.converged)
+    if len(vals) == 1:
+        v = vals[0]
+        return Value(v.estimate, v.error, v.converged, name, v.method, v.info)
+    return Value(_shape(est, shape), _shape(err, shape), _shape(conv, shape), name, "product")
+
+
+def evaluate_named(cutoff, dim, mass, Lambda, names=None, rtol=None, method="auto",
+                   on_divergence="raise") -> dict:
+    """The basic families of SPEC section 2 (``f0, t1, u1, T, T2, T3, f1, f2``) by name.
+
+    Parameters
+    ----------
+    names : sequence of str, optional
+        Subset of :data:`BASIC_NAMES` (default all).
+    on_divergence : {"raise", "record"}
+        ``"record"`` stores the :class:`~ergsym.errors.DivergentIntegralError` instance
+        instead of a :class:`Value` (used by the CLI to print every finite family).
+
+    Returns
+    -------
+    dict
+        name -> :class:`Value` (or the exception, with ``on_divergence="record"``).
+    """
+    from ..errors import DivergentIntegralError
+
+    names = BASIC_NAMES if names is None else tuple(names)
+    for n in names:
+        if n not in NAMED_FAMILIES:
+            raise InputError.bad("names", n, "a subset of " + ", ".join(BASIC_NAMES))
+    if on_divergence not in ("raise", "record"):
+        raise InputError.bad("on_divergence", on_divergence, "'raise' or 'record'")
+    cutoff, dim, m, lam, shape = validate_common(cutoff, dim, mass, Lambda)
+    cache = {}
+    out = {}
+    for n in names:
+        try:
+            out[n] = evaluate_family(NAMED_FAMILIES[n], cutoff, dim, m, lam, rtol, method, _cache=cache)
+        except DivergentIntegralError as exc:
+            if on_divergence == "raise":
+                raise
+            out[n] = exc
+    return out
+
+
+def sunset(p, cutoff, dim, mass, Lambda, rtol=None) -> Value:
+    """``Sun(p) = int_q1 int_q2 Kt(q1) Kt(q2) Kt(p-q1-q2)`` (SPEC section 2), position space.
+
+    ``Sun(p) = int d^dx e^{-ipx} G(x)^3`` with ``G(x) = int_q e^{iqx} Kt(q)`` (radial Hankel
+    transforms).  Vectorized over an array ``p >= 0`` (one ``Lambda`` and ``mass``).
+
+    Returns
+    -------
+    Value
+        Arrays of the shape of ``p``.
+    """
+    from .melon import melon_value
+    from ..families import K
+
+    cutoff, dim, m, lam, shape = validate_common(cutoff, dim, mass, Lambda)
+    if shape:
+        raise InputError.bad("Lambda", Lambda, "a scalar for sunset(p) (vectorize over p)")
+    try:
+        pa = np.asarray(p, dtype=float)
+    except (TypeError, ValueError):
+        raise InputError.bad("p", p, "real numbers >= 0") from None
+    if np.any(~np.isfinite(pa)) or np.any(pa < 0):
+        raise InputError.bad("p", p, "finite real numbers >= 0")
+    r = validate_rtol(rtol, DEFAULT_RTOL_2LOOP)
+    e, er, c, info = melon_value((K, K, K), cutoff, dim, float(m), float(lam), r, "position",
+                                 outer=False, p_ext=np.atleast_1d(pa).ravel())
+    sh = pa.shape
+    return Value(_shape(e, sh), _shape(er, sh), _shape(c, sh), "Sun", "position", info)

@@ -1,0 +1,182 @@
+"""Numerical evaluation of an engine series (SPEC section 2, STYLE "Data flow").
+
+``series.terms`` is any iterable of objects with ``coeff`` (:class:`fractions.Fraction`),
+``powers`` (tuple of coupling exponents; ``(k,)`` for ``lambda^k`` in phi^4) and
+``family`` (:class:`~ergsym.families.Family`).  The engine's ``Series`` provides exactly
+that; nothing else is assumed (duck typing, no import of the symbolic engine).
+
+Error propagation
+-----------------
+Every distinct *block* is evaluated once; families are products of blocks, so families and
+orders are correlated only through shared blocks.  For any quantity
+``S = sum_terms c_t g^{p_t} prod_b v_b^{n_{t,b}}`` the error is the first-order propagation
+
+.. math::  \\delta S = \\sum_b \\Big|\\frac{\\partial S}{\\partial v_b}\\Big|\\, \\delta v_b ,
+
+i.e. shared blocks are treated as fully correlated (exact to first order) and distinct blocks
+are combined linearly (a worst-case bound: quadrature errors are not random).
+"""
+from __future__ import annotations
+
+from collections import Counter
+from dataclasses import dataclass, field
+from fractions import Fraction
+
+import numpy as np
+
+from ..errors import InputError
+from .evaluate import _block, _check_method
+from .values import Value, validate_common
+
+__all__ = ["Prediction", "evaluate_series"]
+
+
+@dataclass(frozen=True)
+class Prediction:
+    """Numerical value of a series at one point (or an array of ``Lambda``/mass).
+
+    Attributes
+    ----------
+    orders : dict
+        ``powers -> Value``: the coefficient of ``g^powers`` (sum of ``coeff * family``).
+    families : dict
+        Family name -> :class:`Value`.
+    blocks : dict
+        Block name -> :class:`Value` (each evaluated once).
+    total : Value or None
+        ``sum_powers coefficient * g^powers`` if couplings were given.
+    terms : tuple
+        ``(coeff, powers, family_name)`` for every term.
+    point : dict
+        cutoff spec, dim, mass, Lambda, couplings.
+    """
+
+    orders: dict
+    families: dict
+    blocks: dict
+    total: object
+    terms: tuple
+    point: dict = field(default_factory=dict)
+
+    def to_dict(self) -> dict:
+        """JSON-ready dict (coefficients as exact strings and floats)."""
+        def key(p):
+            return "^".join(str(x) for x in p)
+        return {
+            "point": self.point,
+            "terms": [{"coefficient": str(c), "coefficient_float": float(c), "powers": list(p),
+                       "family": n} for c, p, n in self.terms],
+            "families": {n: v.to_dict() for n, v in self.families.items()},
+            "blocks": {n: v.to_dict() for n, v in self.blocks.items()},
+            "orders": {key(p): v.to_dict() for p, v in self.orders.items()},
+            "total": None if self.total is None else self.total.to_dict(),
+        }
+
+    def __str__(self) -> str:
+        lines = ["orders:"]
+        for p, v in self.orders.items():
+            lines.append(f"  g^{p}: {v}")
+        if self.total is not None:
+            lines.append(f"total: {self.total}")
+        return "\n".join(lines)
+
+
+def _couplings(lam, n):
+    if lam is None:
+        return None
+    vals = np.atleast_1d(np.asarray(lam, dtype=float)).ravel() if not isinstance(lam, (tuple, list)) \
+        else np.asarray(lam, dtype=float)
+    if vals.size == 1 and n > 1:
+        raise InputError.bad("lam", lam, f"a tuple of {n} couplings (one per theory coupling)")
+    if vals.size != n:
+        raise InputError.bad("lam", lam, f"{n} coupling value(s)")
+    if not np.all(np.isfinite(vals)):
+        raise InputError.bad("lam", lam, "finite numbers")
+    return vals
+
+
+def evaluate_series(series, cutoff, dim, mass, Lambda, lam=None, rtol=None, method="auto") -> Prediction:
+    """Evaluate every family of ``series`` and combine them with its exact coefficients.
+
+    Parameters
+    ----------
+    series : object with ``.terms``
+        Terms with ``coeff`` (Fraction), ``powers`` (tuple of ints), ``family`` (Family).
+    cutoff, dim, mass, Lambda :
+        As in :func:`~ergsym.numeric.evaluate_family` (``Lambda``/``mass`` may be arrays).
+    lam : float or tuple of float, optional
+        Coupling value(s); with them the sum is returned in ``Prediction.total``.
+    rtol : float, optional
+        Per-block tolerance (default 1e-10 loops, 1e-8 melons).
+
+    Returns
+    -------
+    Prediction
+        Per-order coefficients, per-family and per-block values, all with propagated errors
+        (rule in the module docstring).
+
+    Raises
+    ------
+    DivergentIntegralError, FamilyNotSupportedError, InputError
+    """
+    try:
+        terms = [(Fraction(t.coeff), tuple(int(x) for x in t.powers), t.family) for t in series.terms]
+    except AttributeError:
+        raise InputError.bad("series", type(series).__name__,
+                             "an object whose .terms have coeff, powers and family") from None
+    cutoff, dim, m, lam_arr, shape = validate_common(cutoff, dim, mass, Lambda)
+    method = _check_method(method)
+    ncoup = max((len(p) for _, p, _ in terms), default=1)
+    g = _couplings(lam, ncoup)
+    cache = {}
+    bvals = {}
+    for _, _, fam in terms:
+        for b in fam.blocks:
+            if b not in bvals:
+                bvals[b] = _block(b, cutoff, dim, m, lam_arr, shape, rtol, method, cache)
+    zero = np.zeros(shape) if shape else 0.0
+
+    def combine(items, name):
+        """items: list of (weight: float, Family); returns Value with first-order errors."""
+        est = zero
+        grads = {}
+        conv = True
+        for w, fam in items:
+            cnt = Counter(fam.blocks)
+            prod = np.ones(shape) if shape else 1.0
+            for b, n in cnt.items():
+                prod = prod * np.asarray(bvals[b].estimate) ** n
+            est = est + w * prod
+            for b, n in cnt.items():
+                other = np.ones(shape) if shape else 1.0
+                for b2, n2 in cnt.items():
+                    if b2 != b:
+                        other = other * np.asarray(bvals[b2].estimate) ** n2
+                dv = w * n * np.asarray(bvals[b].estimate) ** (n - 1) * other
+                grads[b] = grads.get(b, zero) + dv
+            for b in cnt:
+                conv = conv & np.asarray(bvals[b].converged)
+        err = zero
+        for b, dv in grads.items():
+            err = err + np.abs(dv) * np.asarray(bvals[b].error)
+        return Value(est, err, conv, name, "sum")
+
+    families = {}
+    for _, _, fam in terms:
+        if fam.name not in families:
+            families[fam.name] = combine([(1.0, fam)], fam.name)
+    orders = {}
+    for p in sorted({p for _, p, _ in terms}, key=lambda p: (sum(p), p)):
+        orders[p] = combine([(float(c), f) for c, pp, f in terms if pp == p], f"order {p}")
+    total = None
+    if g is not None:
+        items = []
+        for c, p, f in terms:
+            w = float(c) * float(np.prod([gi ** pi for gi, pi in zip(g, p)]))
+            items.append((w, f))
+        total = combine(items, "total")
+    point = {"cutoff": cutoff.spec, "dim": dim,
+             "mass": m.tolist() if shape else float(m), "Lambda": lam_arr.tolist() if shape else float(lam_arr),
+             "lam": None if g is None else g.tolist()}
+    return Prediction(orders, families, {b.name: v for b, v in bvals.items()}, total,
+                      tuple((c, p, f.name) for c, p, f in terms), point)
