@@ -1,0 +1,99 @@
+"""Per-configuration estimators of A, B, their four pieces, ``G_p`` and ``<phi^2>``.
+
+Definitions (SPEC sections 2.1-2.2 and 3; seed eqs. (4.5), (5.5), (5.11)-(5.14))
+-------------------------------------------------------------------------------
+With :math:`\\Sigma = S - 2\\hat S`, :math:`\\partial_x = \\partial/\\partial\\phi_x` and
+:math:`\\sum_{xy}\\dot C_{xy} a_x b_y = \\frac1V\\sum_p D_p\\,\\overline{a_p}\\, b_p`:
+
+* ``P1`` :math:`= \\tfrac12\\sum_{xy}\\dot C_{xy}\\langle\\partial_xS\\,\\partial_yS\\rangle`
+* ``P2`` :math:`= -2\\sum_{xy}\\dot C_{xy}\\langle\\partial_xS\\,\\partial_y\\hat S\\rangle`
+* ``P3`` :math:`= 2\\sum_{xy}\\dot C_{xy}\\langle\\partial_x\\hat S\\,\\partial_y\\hat S\\rangle`
+* ``P4`` :math:`= -2\\langle\\Lambda\\partial_\\Lambda\\hat S\\rangle`,
+  :math:`\\Lambda\\partial_\\Lambda\\hat S = -\\frac1{2V}\\sum_p D_p|\\phi_p|^2/\\tilde K_p^2`
+* ``A = P1+P2+P3+P4`` (the printed (5.5)); ``B = -P1-P2-P3+P4`` (:math:`-\\Lambda dM/d\\Lambda`).
+
+All are whole-lattice sums (not per volume), matching the engine's
+"coefficient of :math:`\\delta^d(0)`" <-> lattice sum dictionary.  Free one mode (``V = 1``):
+``A = (3/2) D/k``, ``B = D/(2k)``.
+
+Schwinger-Dyson-improved estimators
+-----------------------------------
+From :math:`\\langle\\partial_xS\\,F\\rangle = \\langle\\partial_xF\\rangle`, with
+:math:`f_0 = \\sum_p D_p/\\tilde K_p = \\mathrm{Tr}(\\dot C M)` and
+:math:`\\dot C_{00} = \\frac1V\\sum_p D_p`:
+
+* :math:`\\sum\\dot C\\langle\\partial S\\partial S\\rangle = f_0 + \\frac\\lambda2\\dot C_{00}\\sum_x\\langle\\phi_x^2\\rangle`
+  (``F = sum_y Cdot_xy d_yS``);
+* :math:`\\sum\\dot C\\langle\\partial S\\partial\\hat S\\rangle = f_0` exactly (so ``P2 = -2 f0``
+  with no fluctuation at any coupling);
+* :math:`\\sum\\dot C\\langle\\partial\\hat S\\partial\\hat S\\rangle = f_0 - \\frac\\lambda6\\sum_x
+  \\langle\\phi_x^3(\\dot C M\\phi)_x\\rangle` (``F = phi_b``, contracted with ``(Cdot M)_{xb}``).
+
+Their fluctuating parts are O(lam), so at small coupling the improved estimators have errors
+O(lam/sqrt(N)) instead of O(1/sqrt(N)) -- what the small-lambda cross-check needs.
+"""
+from __future__ import annotations
+
+import numpy as np
+
+from .theory import LatticeOps
+
+__all__ = ["SCALAR_OBSERVABLES", "measure", "measure_gp"]
+
+#: Names of the scalar observables returned by :func:`measure` (the ``_sd`` ones are the
+#: Schwinger-Dyson-improved estimators of the same expectation values).
+SCALAR_OBSERVABLES = (
+    "phi2", "P1", "P2", "P3", "P4", "A", "B",
+    "P1_sd", "P2_sd", "P3_sd", "P4_sd", "A_sd", "B_sd",
+)
+
+
+def measure(ops: LatticeOps, phi) -> dict:
+    """Evaluate every scalar estimator on configuration(s) ``phi``.
+
+    Parameters
+    ----------
+    ops : LatticeOps
+        The theory on its backend.
+    phi : array, shape ``batch + theory.shape``
+        Real position-space field(s).
+
+    Returns
+    -------
+    dict
+        ``name -> array of shape batch`` for every name in :data:`SCALAR_OBSERVABLES`.
+        ``phi2`` is the site average ``(1/V) sum_x phi_x^2``; the others are lattice totals.
+    """
+    xp, V, lam = ops.xp, ops.V, ops.lam
+    phi_p = ops.fft(phi)
+    dshat_p = phi_p * ops.inv_kt                   # (d S_hat)_p = phi_p / Kt_p
+    phi3 = phi ** 3
+    ds_p = dshat_p + (lam / 6.0) * ops.fft(phi3)   # (d S)_p
+    # direct estimators: (1/V) sum_p D_p conj(a_p) b_p
+    yy = ops.psum(ops.d * xp.abs(ds_p) ** 2) / V
+    zz = ops.psum(ops.d * xp.real(xp.conj(ds_p) * dshat_p)) / V
+    xx = ops.psum(ops.d * xp.abs(dshat_p) ** 2) / V
+    p1, p2, p3, p4 = 0.5 * yy, -2.0 * zz, 2.0 * xx, xx
+    sum_phi2 = xp.sum(phi ** 2, axis=ops.axes)
+    # Schwinger-Dyson improved
+    f0 = ops.f0
+    y_sd = f0 + 0.5 * lam * ops.cdot00 * sum_phi2
+    cm_phi = ops.ifft(ops.d * dshat_p)             # (Cdot M phi)_x
+    x_sd = f0 - (lam / 6.0) * xp.sum(phi3 * cm_phi, axis=ops.axes)
+    p1s, p2s, p3s, p4s = 0.5 * y_sd, -2.0 * f0 + 0.0 * sum_phi2, 2.0 * x_sd, x_sd
+    return {
+        "phi2": sum_phi2 / V,
+        "P1": p1, "P2": p2, "P3": p3, "P4": p4,
+        "A": p1 + p2 + p3 + p4, "B": -p1 - p2 - p3 + p4,
+        "P1_sd": p1s, "P2_sd": p2s, "P3_sd": p3s, "P4_sd": p4s,
+        "A_sd": p1s + p2s + p3s + p4s, "B_sd": -p1s - p2s - p3s + p4s,
+    }
+
+
+def measure_gp(ops: LatticeOps, phi):
+    """``G_p = |phi_p|^2 / V`` on the full momentum grid (``numpy.fft.fftn`` layout).
+
+    Its expectation is the two-point function, ``V Kt_p`` / ``V`` = ``Kt_p`` in the free theory.
+    """
+    xp = ops.xp
+    return xp.abs(xp.fft.fftn(phi, axes=ops.axes)) ** 2 / ops.V
