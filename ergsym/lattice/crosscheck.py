@@ -1,0 +1,259 @@
+"""Cross-check of the perturbative series against a lattice Monte Carlo (SPEC sections 3-4).
+
+On a finite lattice every coefficient of the engine's series is an exact lattice sum
+(:func:`ergsym.lattice.sums.series_on_lattice`), so small-coupling Monte Carlo tests it with
+no continuum extrapolation.  For each coupling ``lam_i`` the Monte Carlo gives
+``MC_i +- sigma_i`` (by default the Schwinger-Dyson-improved estimator, whose error is
+O(lam)); with the exact coefficients ``c_0..c_N``:
+
+* **per-coupling z-scores**: :math:`z_i = (MC_i - \\sum_{k\\le N}c_k\\lambda_i^k)/
+  \\sqrt{\\sigma_i^2 + t_i^2}` with the truncation estimate
+  :math:`t_i = |c_N\\lambda_i^N|\\cdot|c_N/c_{N-1}|\\lambda_i` (next term by the ratio of the
+  last two; zero when ``c_{N-1} = 0`` is replaced by ``|c_N lam^(N+1)|``);
+* **the O(lam^2) coefficient**: :math:`r_i = MC_i - c_0 - c_1\\lambda_i - \\sum_{k=3}^{N}c_k
+  \\lambda_i^k` is fitted by weighted least squares to :math:`c_2\\lambda^2` (weights
+  :math:`1/(\\sigma_i^2+t_i^2)`), and :math:`z = (\\hat c_2 - c_2)/\\sigma_{\\hat c_2}`.
+
+The engine entry points (``ergsym.symbolic.monotone``, ``ergsym.lattice.sums``) are imported
+inside the functions; matplotlib only when a plot is requested.
+"""
+from __future__ import annotations
+
+import math
+from dataclasses import dataclass, field
+
+import numpy as np
+
+from ..errors import InputError
+from .run import run_mc
+from .stats import Stats
+from .theory import LatticeTheory, validate_lam
+
+__all__ = ["CrosscheckPoint", "CrosscheckResult", "crosscheck", "compare_with_series",
+           "PIECE_NAMES"]
+
+#: Monte Carlo observable <-> engine form/piece name.
+PIECE_NAMES = {"A": "A", "B": "B", "P1": "dSdS", "P2": "dSdShat", "P3": "dShatdShat", "P4": "LdShat"}
+
+
+@dataclass(frozen=True)
+class CrosscheckPoint:
+    """One coupling: Monte Carlo estimate, truncated series, truncation estimate, z-score."""
+
+    lam: float
+    mc: Stats
+    series: float
+    truncation: float
+    z: float
+    acceptance: float = 1.0
+
+    def to_dict(self) -> dict:
+        return {"lam": self.lam, "mc": self.mc.to_dict(), "series": self.series,
+                "truncation": self.truncation, "z": self.z, "acceptance": self.acceptance}
+
+
+@dataclass(frozen=True)
+class CrosscheckResult:
+    """Result of :func:`crosscheck` (all z-scores should be below ~3-4)."""
+
+    form: str
+    shape: tuple
+    coefficients: tuple
+    points: tuple
+    c2_fit: float
+    c2_fit_error: float
+    z_c2: float
+    estimator: str
+    plot: object = None
+    meta: dict = field(default_factory=dict)
+
+    @property
+    def max_abs_z(self) -> float:
+        """Largest |z| among the per-coupling z-scores and the c2 z-score."""
+        return max([abs(p.z) for p in self.points] + [abs(self.z_c2)])
+
+    def to_dict(self) -> dict:
+        return {"form": self.form, "lattice": "x".join(map(str, self.shape)),
+                "estimator": self.estimator, "coefficients": list(self.coefficients),
+                "points": [p.to_dict() for p in self.points],
+                "c2": {"exact": self.coefficients[2] if len(self.coefficients) > 2 else None,
+                       "fit": self.c2_fit, "error": self.c2_fit_error, "z": self.z_c2},
+                "max_abs_z": self.max_abs_z, "plot": None if self.plot is None else str(self.plot),
+                "meta": self.meta}
+
+    def to_text(self) -> str:
+        lines = [f"cross-check of {self.form} ({self.estimator} estimator) on "
+                 f"{'x'.join(map(str, self.shape))}; exact lattice coefficients:"]
+        lines += [f"  c{k} = {c:.10g}" for k, c in enumerate(self.coefficients)]
+        lines.append(f"  {'lam':>8} {'MC':>24} {'series':>14} {'trunc':>9} {'z':>6}")
+        for p in self.points:
+            lines.append(f"  {p.lam:8.4g} {repr(p.mc):>24} {p.series:14.8g} {p.truncation:9.2g} {p.z:6.2f}")
+        if len(self.coefficients) > 2:
+            lines.append(f"  c2: fit {self.c2_fit:.6g} ± {self.c2_fit_error:.2g}, exact "
+                         f"{self.coefficients[2]:.6g}, z = {self.z_c2:.2f}")
+        return "\n".join(lines)
+
+
+def _truncation(coeffs, lam):
+    n = len(coeffs) - 1
+    cn = coeffs[n]
+    if n == 0:
+        return 0.0
+    prev = coeffs[n - 1]
+    if prev != 0:
+        return abs(cn * lam ** n) * abs(cn / prev) * lam
+    return abs(cn) * lam ** (n + 1)
+
+
+def compare_with_series(lams, mc_stats, coefficients):
+    """z-scores of Monte Carlo values against a truncated series and the fitted c2.
+
+    Parameters
+    ----------
+    lams : sequence of float
+        Couplings.
+    mc_stats : sequence of Stats
+        Monte Carlo estimates at those couplings.
+    coefficients : sequence of float
+        Exact series coefficients ``c_0..c_N`` (N >= 2 for the c2 fit).
+
+    Returns
+    -------
+    (points, c2_fit, c2_err, z_c2)
+    """
+    c = [float(x) for x in coefficients]
+    if len(lams) != len(mc_stats) or not lams:
+        raise InputError.bad("lams", lams, "a non-empty list matching the Monte Carlo results")
+    pts = []
+    rows = []
+    for lam, st in zip(lams, mc_stats):
+        ser = sum(ck * lam ** k for k, ck in enumerate(c))
+        tr = _truncation(c, lam)
+        sig = math.hypot(st.error_of_mean, tr)
+        z = (st.mean - ser) / sig if sig > 0 else (0.0 if st.mean == ser else math.copysign(math.inf, st.mean - ser))
+        pts.append(CrosscheckPoint(float(lam), st, ser, tr, z))
+        if len(c) > 2 and lam > 0:
+            r = st.mean - c[0] - c[1] * lam - sum(c[k] * lam ** k for k in range(3, len(c)))
+            rows.append((lam, r, sig))
+    c2_fit = c2_err = z_c2 = math.nan
+    if rows and len(c) > 2:
+        x = np.array([lam ** 2 for lam, _, _ in rows])
+        y = np.array([r for _, r, _ in rows])
+        w = np.array([1.0 / s ** 2 if s > 0 else 0.0 for _, _, s in rows])
+        if np.sum(w * x * x) > 0:
+            c2_fit = float(np.sum(w * x * y) / np.sum(w * x * x))
+            c2_err = float(1.0 / math.sqrt(np.sum(w * x * x)))
+            z_c2 = (c2_fit - c[2]) / c2_err
+    if math.isnan(z_c2):  # never return NaN: report "no information" as inf error, z = 0
+        c2_fit, c2_err, z_c2 = (c[2] if len(c) > 2 else 0.0), math.inf, 0.0
+    return tuple(pts), c2_fit, c2_err, z_c2
+
+
+def series_coefficients(form: str, shape, kt_p, d_p, order: int = 3, scheme: str = "bare"):
+    """Exact lattice coefficients of ``form`` from the engine (``c_k``, k = 0..order)."""
+    from ..symbolic import monotone as _mono  # noqa: PLC0415  (engine tier, imported on demand)
+    from .sums import series_on_lattice  # noqa: PLC0415
+
+    monotone = getattr(_mono, "monotone", _mono)
+    name = PIECE_NAMES.get(form, form)
+    ser = monotone(order, name, scheme=scheme)
+    coeffs = list(series_on_lattice(ser, shape, kt_p, d_p))
+    coeffs += [0.0] * (order + 1 - len(coeffs))
+    return [float(x) for x in coeffs[:order + 1]]
+
+
+def crosscheck(shape, cutoff=None, mass=1.0, Lambda=1.0, lams=(0.02, 0.05, 0.1), form: str = "B", *,
+               kt_p=None, d_p=None, order: int = 3, n_traj: int = 3000, n_therm: int = 20, seed: int = 0,
+               estimator: str = "sd", coefficients=None, backend: str = "numpy", progress: bool = False,
+               plot=None, **mc_options) -> CrosscheckResult:
+    """Run the Monte Carlo at each coupling and compare with the exact lattice series.
+
+    Parameters
+    ----------
+    shape : str or tuple
+        Lattice, e.g. ``"8x8"``.
+    cutoff : Cutoff, optional
+        Cutoff object (``K``, ``dK_dLambda``); or give ``kt_p`` and ``d_p`` directly.
+    mass, Lambda : float
+    lams : sequence of float
+        Couplings (each >= 0, at least one > 0).
+    form : {"A", "B", "P1", "P2", "P3", "P4"}
+        Quantity compared (SPEC section 2.1-2.2).
+    order : int
+        Highest order of the series (>= 2); the last term sets the truncation estimate.
+    n_traj, n_therm, seed
+        Monte Carlo length and seed; the run at ``lams[i]`` uses seed ``seed + i``.
+    estimator : {"sd", "direct"}
+        Schwinger-Dyson-improved (default) or direct estimator.
+    coefficients : sequence of float, optional
+        Use these coefficients instead of calling the engine (tests, other schemes).
+    plot : path-like, optional
+        Write a figure of ``MC - c0 - c1 lam`` against the series.
+    **mc_options
+        Passed to :func:`ergsym.lattice.run.run_mc` (``n_steps``, ``integrator``, ...).
+
+    Returns
+    -------
+    CrosscheckResult
+    """
+    if form not in PIECE_NAMES:
+        raise InputError.bad("form", form, "one of " + ", ".join(PIECE_NAMES))
+    if estimator not in ("sd", "direct"):
+        raise InputError.bad("estimator", estimator, "'sd' or 'direct'")
+    if isinstance(order, bool) or not isinstance(order, int) or not 2 <= order <= 6:
+        raise InputError.bad("order", order, "an integer from 2 to 6")
+    lams = [validate_lam(x, "lams") for x in lams]
+    if not lams or max(lams) <= 0:
+        raise InputError.bad("lams", lams, "a list of couplings >= 0 with at least one > 0")
+    if kt_p is not None:
+        base = LatticeTheory(shape, kt_p, d_p if d_p is not None else np.zeros_like(np.asarray(kt_p)), 0.0)
+    elif cutoff is not None:
+        base = LatticeTheory.from_cutoff(shape, cutoff, mass, Lambda, 0.0)
+    else:
+        raise InputError.bad("cutoff", None, "a cutoff object, or explicit kt_p and d_p arrays")
+    if coefficients is None:
+        coefficients = series_coefficients(form, base.shape, base.kt_p, base.d_p, order)
+    coefficients = tuple(float(x) for x in coefficients)
+    obs = form if estimator == "direct" else f"{form}_sd"
+    stats, acc = [], []
+    for i, lam in enumerate(lams):
+        res = run_mc(base.with_lam(lam), n_traj, seed=seed + i, n_therm=n_therm, backend=backend,
+                     progress=progress, **mc_options)
+        stats.append(res.stats(obs))
+        acc.append(res.acceptance)
+    pts, c2, c2e, zc2 = compare_with_series(lams, stats, coefficients)
+    pts = tuple(CrosscheckPoint(p.lam, p.mc, p.series, p.truncation, p.z, a) for p, a in zip(pts, acc))
+    out = CrosscheckResult(form, base.shape, coefficients, pts, c2, c2e, zc2, estimator,
+                           meta={"n_traj": n_traj, "seed": seed, "order": order, **base.meta})
+    if plot is not None:
+        plot_crosscheck(out, plot)
+        out = CrosscheckResult(**{**out.__dict__, "plot": str(plot)})
+    return out
+
+
+def plot_crosscheck(result: CrosscheckResult, path) -> None:
+    """Figure: ``MC - c0 - c1 lam`` with error bars against ``c2 lam^2 + ...`` (matplotlib Agg)."""
+    import matplotlib  # noqa: PLC0415
+
+    matplotlib.use("Agg")
+    import matplotlib.pyplot as plt  # noqa: PLC0415
+
+    c = result.coefficients
+    lams = np.array([p.lam for p in result.points])
+    y = np.array([p.mc.mean - c[0] - c[1] * p.lam for p in result.points])
+    e = np.array([p.mc.error_of_mean for p in result.points])
+    grid = np.linspace(0, max(lams) * 1.05, 200)
+    fig, ax = plt.subplots(figsize=(5, 3.6))
+    ser = sum(c[k] * grid ** k for k in range(2, len(c)))
+    tr = np.array([_truncation(c, g) for g in grid])
+    ax.plot(grid, ser, "k-", lw=1, label=f"exact lattice series to O(λ^{len(c) - 1})")
+    ax.fill_between(grid, ser - tr, ser + tr, color="0.8", label="truncation estimate")
+    ax.errorbar(lams, y, yerr=e, fmt="o", ms=4, capsize=3, label=f"MC ({result.estimator})")
+    ax.set_xlabel("λ")
+    ax.set_ylabel(f"{result.form} − c0 − c1 λ")
+    ax.set_title(f"{result.form} on {'x'.join(map(str, result.shape))}: "
+                 f"c2 z = {result.z_c2:.2f}", fontsize=9)
+    ax.legend(fontsize=7)
+    fig.tight_layout()
+    fig.savefig(path, dpi=120)
+    plt.close(fig)

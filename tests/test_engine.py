@@ -1,0 +1,308 @@
+"""Exact checks of the diagram engine (SPEC section 4), each by an independent route.
+
+* zero dimensions: the Taylor coefficients of one-dimensional integrals computed by mpmath
+  quadrature, and SPEC's known <phi^2> and log Z coefficients;
+* small lattices (V = 2..8) with random rational propagators: the brute-force Gaussian-moment
+  expansion of ergsym.symbolic.oracle (no graphs) against the engine's coefficients with the
+  families replaced by their exact lattice sums;
+* Schwinger-Dyson identities, the free theory, the normal-ordering/counterterm equivalence.
+"""
+import itertools
+from fractions import Fraction
+
+import mpmath
+import pytest
+from hypothesis import given, strategies as st
+
+from ergsym.errors import ErgsymError, InputError, OrderNotSupportedError
+from ergsym.families import NAMED_FAMILIES, Line, reduce_graph
+from ergsym.symbolic import (PHI4, PIECES, PRINTED, Theory, expand, local_phi, log_z, monotone,
+                             piece)
+from ergsym.symbolic.oracle import circulant, exact_expansion, exact_family_value, exact_series_value
+from ergsym.symbolic.wick import Operator, OperatorTerm, OpVertex
+
+QUANTITIES = ["dSdS", "dSdShat", "dShatdShat", "LdShat", "A", "B"]
+
+# ---------------------------------------------------------------------------
+# strategies: random translation-invariant rational lattices
+# ---------------------------------------------------------------------------
+
+SHAPES = [(2,), (3,), (4,), (5,), (6,), (7,), (8,), (2, 2), (2, 3), (2, 4)]
+small_fraction = st.builds(Fraction, st.integers(-6, 6), st.integers(1, 7))
+
+
+@st.composite
+def rational_lattice(draw, shapes=SHAPES):
+    """(shape, G, Cdot): symmetric rational circulants, G diagonally dominant (invertible)."""
+    shape = draw(st.sampled_from(shapes))
+    def sym_values(diag_min):
+        vals = {}
+        for r in itertools.product(*[range(n) for n in shape]):
+            mr = tuple((-a) % n for a, n in zip(r, shape))
+            vals[r] = vals[mr] if mr in vals else draw(small_fraction)
+        vals[(0,) * len(shape)] = draw(st.builds(Fraction, st.integers(diag_min, diag_min + 20), st.integers(1, 3)))
+        return vals
+    g = sym_values(60)   # |offdiag| <= 6, V <= 8: diagonal dominance keeps G invertible
+    c = sym_values(1)
+    return shape, circulant(shape, g), circulant(shape, c)
+
+
+# ---------------------------------------------------------------------------
+# zero dimensions
+# ---------------------------------------------------------------------------
+
+def _one_mode(k, d):
+    return [[Fraction(k)]], [[Fraction(d)]]
+
+
+def test_zero_dim_phi2_and_logz_known_coefficients():
+    # Reference: SPEC section 4 (unit propagator): <phi^2> = 1 - l/2 + 2/3 l^2 - 11/8 l^3 + 34/9 l^4,
+    # log Z = -l/8 + l^2/12 - 11/96 l^3.
+    g, c = _one_mode(1, 1)
+    phi2 = exact_series_value(expand(local_phi(2, PHI4), PHI4, 4), g, c)
+    assert phi2 == [1, Fraction(-1, 2), Fraction(2, 3), Fraction(-11, 8), Fraction(34, 9)]
+    logz = exact_series_value(expand(log_z(PHI4), PHI4, 3), g, c)
+    assert logz == [0, Fraction(-1, 8), Fraction(1, 12), Fraction(-11, 96)]
+
+
+def _mp_taylor_one_mode(k, d, order, quantity):
+    """Taylor coefficients in lam of <O>, one mode, by mpmath quadrature (independent of Wick).
+
+    <O> = int O e^{-phi^2/2k - lam phi^4/24} / int e^{-...}; the coefficient of lam^j of
+    numerator and denominator is int O_i(phi) (-phi^4/24)^(j-i)/(j-i)! e^{-phi^2/2k} dphi,
+    evaluated with mpmath.quad on (-inf, inf) at 40 digits, then the series are divided.
+    O is built from its definition: dShat = phi/k, dS = phi/k + lam phi^3/6,
+    -2 Lambda dShat/dLambda = d phi^2/k^2.
+    """
+    mpmath.mp.dps = 40
+    k = mpmath.mpf(k.numerator) / k.denominator
+    d = mpmath.mpf(d.numerator) / d.denominator
+    dsh = [lambda p: p / k]
+    ds = [lambda p: p / k, lambda p: p ** 3 / 6]
+
+    def bil(xs, ys, coef):
+        out = [lambda p: 0] * 3
+        terms = {}
+        for i, fx in enumerate(xs):
+            for j, fy in enumerate(ys):
+                terms.setdefault(i + j, []).append((fx, fy))
+        return [(lambda p, ts=terms.get(n, []): coef * d * sum(fx(p) * fy(p) for fx, fy in ts))
+                for n in range(3)]
+
+    parts = {
+        "dSdS": bil(ds, ds, mpmath.mpf(1) / 2),
+        "dSdShat": bil(ds, dsh, -2),
+        "dShatdShat": bil(dsh, dsh, 2),
+        "LdShat": [lambda p: d * p ** 2 / k ** 2, lambda p: 0, lambda p: 0],
+    }
+    sgn = {"A": 1, "B": -1}.get(quantity)
+    if sgn is None:
+        op = parts[quantity]
+    else:
+        op = [lambda p, n=n: sgn * (parts["dSdS"][n](p) + parts["dSdShat"][n](p) + parts["dShatdShat"][n](p))
+              + parts["LdShat"][n](p) for n in range(3)]
+
+    def gauss(f):
+        return mpmath.quad(lambda p: f(p) * mpmath.exp(-p ** 2 / (2 * k)), [-mpmath.inf, 0, mpmath.inf])
+
+    def w(j):
+        return lambda p: (-p ** 4 / 24) ** j / mpmath.factorial(j)
+
+    z = [gauss(w(j)) for j in range(order + 1)]
+    num = [sum(gauss(lambda p, i=i, j=j: op[i](p) * w(j - i)(p)) for i in range(min(j, 2) + 1))
+           for j in range(order + 1)]
+    out = []
+    for j in range(order + 1):
+        out.append((num[j] - sum(out[i] * z[j - i] for i in range(j))) / z[0])
+    return out
+
+
+@pytest.mark.parametrize("quantity", QUANTITIES)
+def test_zero_dim_series_equal_mpmath_taylor_coefficients(quantity):
+    k, d = Fraction(3, 2), Fraction(2, 5)
+    g, c = _one_mode(k, d)
+    derived = exact_series_value(monotone(3, quantity), g, c)
+    ref = _mp_taylor_one_mode(k, d, 3, quantity)
+    for j in range(4):
+        assert abs(mpmath.mpf(derived[j].numerator) / derived[j].denominator - ref[j]) <= mpmath.mpf(10) ** -30 * (1 + abs(ref[j]))
+
+
+def test_zero_dim_printed_5_15_disagrees_with_quadrature():
+    # SPEC section 2.2: the printed (5.15) is not the Taylor series of the one-mode integral.
+    k, d = Fraction(1), Fraction(1)
+    ref = _mp_taylor_one_mode(k, d, 2, "A")
+    # at one mode with k = d = 1 every family is 1, so the printed series sums its coefficients
+    printed = [sum(PRINTED["A"][j].values()) for j in range(3)]
+    assert abs(ref[0] - mpmath.mpf(3) / 2) < 1e-30          # the free term agrees
+    assert abs(ref[1] - float(printed[1])) > 0.1            # O(lam): derived -5/4, printed -1/2
+    assert abs(ref[2] - float(printed[2])) > 0.1
+
+
+# ---------------------------------------------------------------------------
+# finite lattices: engine vs brute-force oracle
+# ---------------------------------------------------------------------------
+
+@given(rational_lattice(), st.sampled_from(QUANTITIES))
+def test_lattice_series_equals_exact_gaussian_expansion(lat, quantity):
+    shape, g, c = lat
+    assert exact_series_value(monotone(2, quantity), g, c) == exact_expansion(g, c, 2, quantity)
+
+
+@given(rational_lattice(shapes=[(2,), (3,), (4,), (2, 2)]), st.sampled_from(["A", "B", "dSdS"]))
+def test_lattice_series_order3_equals_exact_gaussian_expansion(lat, quantity):
+    shape, g, c = lat
+    assert exact_series_value(monotone(3, quantity), g, c) == exact_expansion(g, c, 3, quantity)
+
+
+@given(rational_lattice(), st.sampled_from(["A", "B", "phi2", "logZ"]))
+def test_normal_ordered_scheme_equals_exact_expansion(lat, quantity):
+    shape, g, c = lat
+    if quantity in ("phi2", "logZ"):
+        op = local_phi(2, PHI4) if quantity == "phi2" else log_z(PHI4)
+        s = expand(op, PHI4, 2, "normal-ordered")
+    else:
+        s = monotone(2, quantity, "normal-ordered")
+    assert exact_series_value(s, g, c) == exact_expansion(g, c, 2, quantity, normal_ordered=True)
+
+
+@given(rational_lattice(shapes=[(2,), (3,), (4,), (2, 2), (5,)]),
+       st.lists(small_fraction, min_size=4, max_size=4), st.sampled_from(["A", "B", "phi2"]))
+def test_several_couplings_equal_exact_expansion(lat, gvals, quantity):
+    # phi^4 + phi^3 + phi^6 + phi^2 counterterm at once; oracle: S_int = t sum_n g_n/n! phi^n
+    shape, g, c = lat
+    theory = Theory(((4, "lam"), (3, "g3"), (6, "g6"), (2, "c2")))
+    s = expand(local_phi(2, theory), theory, 2) if quantity == "phi2" else monotone(2, quantity, "bare", theory)
+    fam = {}
+    per_order = [Fraction(0)] * 3
+    for t in s.terms:
+        if t.family not in fam:
+            fam[t.family] = exact_family_value(t.family, g, c)
+        w = t.coeff * fam[t.family]
+        for gv, p in zip(gvals, t.powers):
+            w *= gv ** p
+        per_order[t.order] += w
+    ref = exact_expansion(g, c, 2, quantity, couplings=tuple(zip((4, 3, 6, 2), gvals)))
+    assert per_order == ref
+
+
+@pytest.mark.slow
+@given(rational_lattice(shapes=[(2,), (3,)]))
+def test_order4_equals_exact_gaussian_expansion(lat):
+    shape, g, c = lat
+    assert exact_series_value(monotone(4, "B"), g, c) == exact_expansion(g, c, 4, "B")
+
+
+# ---------------------------------------------------------------------------
+# identities
+# ---------------------------------------------------------------------------
+
+@pytest.mark.parametrize("scheme", ["bare", "normal-ordered"])
+@pytest.mark.parametrize("theory", [PHI4, Theory(((4, "lam"), (3, "g3"), (6, "g6")))])
+def test_schwinger_dyson_dS_dShat_is_exactly_minus_2_f0(scheme, theory):
+    # <Cdot dS dShat> = <Cdot d(dShat)> = tr(Cdot G^-1) = f0, no coupling corrections (SPEC 2.2)
+    s = piece("dSdShat", 4 if theory is PHI4 else 3, scheme, theory)
+    assert [(t.coeff, t.family.name) for t in s.terms] == [(Fraction(-2), "f0")]
+
+
+def test_schwinger_dyson_dS_dS_equals_second_derivative():
+    # <Cdot dS dS> = <tr(Cdot d^2 S)> = f0 + (lam/2) <Cdot_xx phi_x^2>: the right side is a
+    # different operator (a D self-loop on a phi^2 vertex), expanded independently.
+    order = 4
+    lhs = piece("dSdS", order).as_dict()  # = 1/2 <Cdot dS dS>
+    rhs_op = Operator("lam/2 <Cdot_xx phi_x^2>", (OperatorTerm(Fraction(1, 2), (1,), (OpVertex(2),),
+                                                                ((0, 0, Line(0, 1)),)),))
+    rhs = expand(rhs_op, PHI4, order).as_dict()
+    rhs[((0,), NAMED_FAMILIES["f0"])] = rhs.get(((0,), NAMED_FAMILIES["f0"]), 0) + 1
+    assert {k: v / 2 for k, v in rhs.items()} == lhs
+
+
+def test_lambda_dshat_piece_is_half_of_dshat_dshat():
+    # -2 <Lambda dShat> = <Cdot dShat dShat> since Lambda d(Kt^-1) = -D/Kt^2 (5.4)
+    half = {k: v / 2 for k, v in piece("dShatdShat", 3).as_dict().items()}
+    assert piece("LdShat", 3).as_dict() == half
+
+
+def test_free_theory_exact():
+    # one mode, propagator k: A = (3/2) D/k, B = (1/2) D/k (SPEC 2.1); in families: f0
+    assert monotone(0, "A").coefficient_dict(0) == {"f0": Fraction(3, 2)}
+    assert monotone(0, "B").coefficient_dict(0) == {"f0": Fraction(1, 2)}
+    g, c = _one_mode(Fraction(7, 3), Fraction(5, 11))
+    assert exact_series_value(monotone(0, "B"), g, c) == [Fraction(5, 11) / Fraction(7, 3) / 2]
+
+
+def test_normal_ordering_equals_bare_with_mass_counterterm():
+    # lam/4! :phi^4: = lam/4! phi^4 - (lam T/4) phi^2 + const, i.e. a phi^2 coupling
+    # c2 = -lam T / 2 (normalized c2/2! phi^2).  Substitute c2 -> -T lam/2 in the bare series.
+    order = 3
+    theory = Theory(((4, "lam"), (2, "c2")))
+    T = NAMED_FAMILIES["T"]
+    for form in ("A", "B"):
+        bare = monotone(order, form, "bare", theory)
+        subst = {}
+        for t in bare.terms:
+            a, b = t.powers
+            fam = t.family
+            for _ in range(b):
+                fam = fam * T
+            key = ((a + b,), fam)
+            subst[key] = subst.get(key, 0) + t.coeff * Fraction(-1, 2) ** b
+        subst = {k: v for k, v in subst.items() if v != 0}
+        assert subst == monotone(order, form, "normal-ordered").as_dict()
+
+
+def test_complete_expansion_needs_products_beyond_f0_f1_f2():
+    # SPEC 2.2: tadpole insertions give T*T2*t1 and T^2*u1 at O(lam^2)
+    names = set(monotone(2, "A").coefficient_dict(2))
+    assert {"t1·T·T2", "u1·T^2", "f2"} <= names
+
+
+# ---------------------------------------------------------------------------
+# family reduction
+# ---------------------------------------------------------------------------
+
+K, D = Line(1), Line(0, 1)
+
+
+@given(st.permutations(range(5)))
+def test_family_reduction_is_invariant_under_relabelling(perm):
+    # a dressed sunset with a tadpole on one line and a D line: relabel the raw vertices
+    edges = [(0, 1, D), (0, 1, K), (0, 2, K), (2, 1, K), (0, 3, K), (3, 1, K), (3, 4, K), (4, 4, K), (2, 2, K)]
+    ref = reduce_graph(5, edges)
+    assert reduce_graph(5, [(perm[i], perm[j], l) for i, j, l in edges]) == ref
+    # by hand: tadpoles at 2 and 4 are T loops, 3-4 is a zero-momentum bridge, and the paths
+    # 0-2-1, 0-3-1 reduce in series to Kt^2 lines of a melon with D and K
+    assert ref.name == "M[D,K,K2,K2]·T^2·K(0)"
+
+
+def test_named_families_from_raw_graphs():
+    assert reduce_graph(2, [(0, 1, D), (0, 1, K), (0, 1, K), (0, 1, K)]) == NAMED_FAMILIES["f2"]
+    assert reduce_graph(1, [(0, 0, D), (0, 0, K)]) == NAMED_FAMILIES["f1"]
+    assert reduce_graph(2, [(0, 1, D), (0, 1, Line(-1))]) == NAMED_FAMILIES["f0"]
+    assert reduce_graph(3, [(0, 1, D), (0, 2, K), (1, 2, K)]).name == "u2"
+
+
+# ---------------------------------------------------------------------------
+# bad input
+# ---------------------------------------------------------------------------
+
+@pytest.mark.parametrize("kwargs, word", [
+    (dict(order=-1), "order"), (dict(order=99), "order"), (dict(order=1.5), "order"),
+    (dict(order=2, form="C"), "form"), (dict(order=2, scheme="weird"), "scheme"),
+])
+def test_bad_input_names_the_parameter(kwargs, word):
+    with pytest.raises(InputError, match=word):
+        monotone(**kwargs)
+
+
+def test_order_beyond_supported_is_its_own_error():
+    with pytest.raises(OrderNotSupportedError, match="order=99"):
+        monotone(99)
+    assert issubclass(OrderNotSupportedError, ValueError) and issubclass(OrderNotSupportedError, ErgsymError)
+
+
+def test_bad_piece_and_theory():
+    with pytest.raises(InputError, match="piece"):
+        piece("dXdY", 2)
+    with pytest.raises(InputError, match="coupling degree"):
+        Theory(((1, "h"),))
+    assert set(PIECES) == {"dSdS", "dSdShat", "dShatdShat", "LdShat"}
