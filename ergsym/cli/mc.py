@@ -19,10 +19,12 @@ from ..errors import InputError
 
 
 def _theory(lattice, cutoff, mass, Lambda, lam):
+    from ..conventions import parse_lattice  # noqa: PLC0415
     from ..cutoffs import parse_cutoff  # noqa: PLC0415
     from ..lattice.theory import LatticeTheory  # noqa: PLC0415
 
-    return LatticeTheory.from_cutoff(lattice, parse_cutoff(cutoff), mass, Lambda, lam)
+    shape = parse_lattice(lattice, name="lattice")
+    return LatticeTheory.from_cutoff(shape, parse_cutoff(cutoff), mass, Lambda, lam)
 
 
 def _parse_lams(text):
@@ -118,7 +120,9 @@ def crosscheck(lattice, cutoff, mass, Lambda, n_traj, n_therm, seed, n_steps, in
     from ..cutoffs import parse_cutoff  # noqa: PLC0415
     from ..lattice.crosscheck import crosscheck as run_crosscheck  # noqa: PLC0415
 
-    res = run_crosscheck(lattice, parse_cutoff(cutoff), mass, Lambda, _parse_lams(lams), form,
+    from ..conventions import parse_lattice  # noqa: PLC0415
+
+    res = run_crosscheck(parse_lattice(lattice, name="lattice"), parse_cutoff(cutoff), mass, Lambda, _parse_lams(lams), form,
                          order=order, n_traj=n_traj, n_therm=n_therm, seed=seed, estimator=estimator,
                          backend=backend, progress=progress, plot=plot or None, n_steps=n_steps,
                          integrator=integrator)

@@ -1,0 +1,124 @@
+"""Cross-check against the engine's exact lattice series, and the mc / crosscheck CLI."""
+import json
+import math
+
+import numpy as np
+import pytest
+
+from ergsym.cli import main
+from ergsym.errors import InputError
+from ergsym.lattice.crosscheck import compare_with_series, crosscheck, series_coefficients
+from ergsym.lattice.quadrature import exact_expectations
+from ergsym.lattice.stats import Stats
+from ergsym.lattice.theory import LatticeTheory
+
+BUMP = "bump:eps=0.5,lambda_max=2"
+
+
+def _stats(mean, err):
+    return Stats(mean, err, 1.0, 0.5, 100.0)
+
+
+def test_compare_with_series_recovers_c2():
+    c = [1.0, -0.5, 0.25, -0.1]
+    lams = [0.1, 0.2, 0.4]
+    exact = [sum(ck * x ** k for k, ck in enumerate(c)) for x in lams]
+    pts, c2, c2e, z = compare_with_series(lams, [_stats(v, 1e-4) for v in exact], c)
+    assert abs(c2 - 0.25) < 1e-9 and abs(z) < 1e-3
+    assert all(abs(p.z) < 1e-6 for p in pts)
+    # a wrong c2 in the data is detected
+    bad = [v + 0.05 * x ** 2 for v, x in zip(exact, lams)]
+    _, c2b, _, zb = compare_with_series(lams, [_stats(v, 1e-4) for v in bad], c)
+    assert abs(c2b - 0.3) < 1e-6 and abs(zb) > 10
+
+
+def test_engine_series_matches_quadrature_on_three_sites():
+    """The engine's lattice coefficients (orders 0..3) against direct integration at small lam.
+
+    Quadrature differences A(lam) - sum_{k<=3} c_k lam^k must be O(lam^4)."""
+    kt = np.array([1.0, 0.4, 0.4])
+    d = np.array([0.5, 0.3, 0.3])
+    for form in ("A", "B"):
+        c = series_coefficients(form, (3,), kt, d, order=3)
+        for lam in (0.01, 0.03):
+            ex = exact_expectations(LatticeTheory((3,), kt, d, lam))[form]
+            ser = sum(ck * lam ** k for k, ck in enumerate(c))
+            assert abs(ex - ser) < 2.0 * lam ** 4, (form, lam, ex - ser)
+
+
+def test_crosscheck_8x8_bump_z_scores(tmp_path):
+    from ergsym.cutoffs import parse_cutoff
+
+    png = tmp_path / "cc.png"
+    res = crosscheck("8x8", parse_cutoff(BUMP), 1.0, 1.0, [0.02, 0.05, 0.1], "B",
+                     n_traj=1200, seed=0, plot=png)
+    assert png.exists() and png.stat().st_size > 1000
+    assert res.max_abs_z < 4, res.to_text()
+    # power: dropping the O(lam) coefficient would be seen at > 10 sigma
+    c = list(res.coefficients)
+    c[1] = 0.0
+    pts, *_ = compare_with_series([p.lam for p in res.points], [p.mc for p in res.points], c)
+    assert max(abs(p.z) for p in pts) > 10
+
+
+def test_crosscheck_bad_input():
+    with pytest.raises(InputError, match="form"):
+        crosscheck("4", None, lams=[0.1], form="C", kt_p=np.ones(4), d_p=np.ones(4))
+    with pytest.raises(InputError, match="lams"):
+        crosscheck("4", None, lams=[-0.1], kt_p=np.ones(4), d_p=np.ones(4))
+    with pytest.raises(InputError, match="cutoff"):
+        crosscheck("4", None, lams=[0.1])
+
+
+def _run_cli(args, capsys):
+    with pytest.raises(SystemExit) as exc:
+        main(args)
+    out = capsys.readouterr()
+    return exc.value.code, out.out, out.err
+
+
+def test_cli_mc_json(capsys):
+    code, out, _ = _run_cli(["mc", "--lattice", "6x6", "--cutoff", BUMP, "--mass", "1", "--Lambda", "1",
+                             "--lam", "0.5", "--n-traj", "200", "--no-progress", "--json"], capsys)
+    assert code == 0
+    d = json.loads(out)
+    for name in ("phi2", "A", "B", "P1", "P2", "P3", "P4", "A_sd", "B_sd"):
+        o = d["observables"][name]
+        assert set(("mean", "error", "tau_int")) <= set(o)
+        assert all(math.isfinite(o[k]) for k in ("mean", "error", "tau_int"))
+    assert d["observables"]["P2_sd"]["mean"] == pytest.approx(-2 * d["exact"]["f0"])
+
+
+def test_cli_mc_checkpoint_and_resume(tmp_path, capsys):
+    ck = str(tmp_path / "c.npz")
+    base = ["mc", "--lattice", "4x4", "--cutoff", "bump:eps=0.5,lambda_max=2", "--Lambda", "1.5",
+            "--lam", "1", "--n-traj", "120", "--no-progress", "--json"]
+    code, out1, _ = _run_cli(base + ["--checkpoint", ck], capsys)
+    assert code == 0
+    code, out2, _ = _run_cli(["mc", "--resume", ck, "--no-progress", "--json"], capsys)
+    assert code == 0
+    a, b = json.loads(out1), json.loads(out2)
+    assert a["observables"]["A"] == b["observables"]["A"]
+
+
+@pytest.mark.parametrize("args,needle", [
+    (["--lam", "-1"], "lam=-1.0"),
+    (["--lattice", "1x4"], "extents >= 2"),
+    (["--backend", "tpu"], "backend='tpu'"),
+    (["--lattice", "8y8"], "lattice='8y8'"),
+])
+def test_cli_mc_bad_input_exit_2(args, needle, capsys):
+    code, _, err = _run_cli(["mc", "--n-traj", "50", "--no-progress"] + args, capsys)
+    assert code == 2
+    assert needle in err
+
+
+def test_cli_crosscheck_text(tmp_path, capsys):
+    png = tmp_path / "x.png"
+    code, out, _ = _run_cli(["crosscheck", "--lattice", "8x8", "--cutoff", BUMP, "--mass", "1",
+                             "--Lambda", "1", "--lams", "0.05,0.1", "--form", "A", "--n-traj", "300",
+                             "--no-progress", "--plot", str(png)], capsys)
+    assert code == 0
+    assert "z" in out and "c2: fit" in out and png.exists()
+    code, _, err = _run_cli(["crosscheck", "--lams", "0.1,abc", "--no-progress"], capsys)
+    assert code == 2 and "--lams" in err
