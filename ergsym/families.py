@@ -43,17 +43,20 @@ __all__ = ["Line", "Block", "Family", "reduce_graph", "NAMED_FAMILIES", "family_
 
 @dataclass(frozen=True, order=True)
 class Line:
-    """Momentum-space line function ``Kt(p)**kt * D(p)**d``.
+    """Momentum-space line function ``Kt(p)**kt * D(p)**d * Delta(p)**delta``.
 
     ``kt`` may be negative (``D/Kt`` in ``f0``); ``d`` is 0 or 1 in diagrams of
-    operators with one ERG kernel.
+    operators with one ERG kernel.  ``Delta = Kt_Lambda0 - Kt_Lambda = C_Lambda0 - C_Lambda``
+    is the covariance integrated out between ``Lambda0`` and ``Lambda`` along the Polchinski
+    flow (SPEC section 5); it appears only in flowed quantities.
     """
 
     kt: int
     d: int = 0
+    delta: int = 0
 
     def __mul__(self, other: "Line") -> "Line":
-        return Line(self.kt + other.kt, self.d + other.d)
+        return Line(self.kt + other.kt, self.d + other.d, self.delta + other.delta)
 
     @property
     def label(self) -> str:
@@ -63,6 +66,8 @@ class Line:
             parts.append("D" if self.d == 1 else f"D{self.d}")
         if self.kt > 0:
             parts.append("K" if self.kt == 1 else f"K{self.kt}")
+        if self.delta:
+            parts.append("Δ" if self.delta == 1 else f"Δ{self.delta}")
         s = "".join(parts)
         if self.kt < 0:
             s = (s or "1") + ("/K" if self.kt == -1 else f"/K{-self.kt}")
@@ -76,10 +81,12 @@ class Line:
             parts.append("D" if self.d == 1 else f"D^{{{self.d}}}")
         if self.kt:
             parts.append(r"\tilde K" if self.kt == 1 else rf"\tilde K^{{{self.kt}}}")
+        if self.delta:
+            parts.append(r"\Delta" if self.delta == 1 else rf"\Delta^{{{self.delta}}}")
         return " ".join(parts) or "1"
 
     def to_dict(self) -> dict:
-        return {"kt": self.kt, "d": self.d}
+        return {"kt": self.kt, "d": self.d, "delta": self.delta}
 
 
 K = Line(1, 0)
@@ -125,6 +132,8 @@ class Block:
         """Name: ``T, T2, f0, t1, u1, u2, f2`` or a generated one such as ``M[D,K,K,K2]``."""
         if self.kind == "loop":
             line = self.lines[0]
+            if line.delta:
+                return f"L[{line.label}]"
             if line.d == 0:
                 return "T" if line.kt == 1 else f"T{line.kt}" if line.kt > 1 else f"L[{line.label}]"
             if line.d == 1:

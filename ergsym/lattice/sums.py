@@ -51,18 +51,25 @@ def lattice_propagators(shape, cutoff, mass, Lambda):
     return kt, d
 
 
-def _line_array(line, kt, d):
+def _line_array(line, kt, d, delta=None):
     out = np.ones_like(kt)
     if line.kt:
         out = out * kt ** line.kt
     if line.d:
         out = out * d ** line.d
+    if line.delta:
+        if delta is None:
+            raise InputError("a flowed family needs Delta_p = Kt_Lambda0 - Kt_Lambda: pass delta_p")
+        out = out * delta ** line.delta
     return out
 
 
-def block_value(block, kt, d) -> float:
-    """Per-volume value ``b`` of one block on the lattice with momentum arrays ``kt, d``."""
-    lines = [_line_array(e[2], kt, d) for e in block.edges]
+def block_value(block, kt, d, delta=None) -> float:
+    """Per-volume value ``b`` of one block on the lattice with momentum arrays ``kt, d``.
+
+    ``delta`` (``Kt_Lambda0 - Kt_Lambda``) is needed only for flowed families.
+    """
+    lines = [_line_array(e[2], kt, d, delta) for e in block.edges]
     kind = block.kind
     if kind == "loop":
         return float(np.mean(lines[0]))
@@ -105,19 +112,20 @@ def _general_block(block, pos):
     return float(np.einsum(expr, *operands, optimize="greedy"))
 
 
-def family_value(family, kt, d) -> float:
+def family_value(family, kt, d, delta=None) -> float:
     """Exact lattice value of a :class:`~ergsym.families.Family` (see module docstring)."""
     kt = np.asarray(kt, dtype=float)
     d = np.asarray(d, dtype=float)
+    delta = None if delta is None else np.asarray(delta, dtype=float)
     val = 1.0
     for b in family.blocks:
-        val *= block_value(b, kt, d)
+        val *= block_value(b, kt, d, delta)
     if family.outer is not None:
         val *= kt.size
     return val
 
 
-def series_on_lattice(series, shape=None, kt_p=None, d_p=None, couplings=None):
+def series_on_lattice(series, shape=None, kt_p=None, d_p=None, couplings=None, delta_p=None):
     """Evaluate an engine :class:`~ergsym.symbolic.Series` exactly on a lattice.
 
     Parameters
@@ -129,6 +137,8 @@ def series_on_lattice(series, shape=None, kt_p=None, d_p=None, couplings=None):
         ``Kt_p`` and ``D_p`` on the FFT grid (e.g. from :func:`lattice_propagators`).
     couplings : sequence of float, optional
         Coupling values; then the summed series is returned instead of per-order values.
+    delta_p : ndarray, optional
+        ``Kt_Lambda0,p - Kt_Lambda,p`` for flowed series (lines with ``Delta``).
 
     Returns
     -------
@@ -145,7 +155,7 @@ def series_on_lattice(series, shape=None, kt_p=None, d_p=None, couplings=None):
 
     def val(f):
         if f not in cache:
-            cache[f] = family_value(f, kt_p, d_p)
+            cache[f] = family_value(f, kt_p, d_p, delta_p)
         return cache[f]
 
     return series.evaluate(val, couplings)
