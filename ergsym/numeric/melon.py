@@ -52,6 +52,7 @@ __all__ = ["melon_value", "omega_d", "position_transform"]
 
 EPS = np.finfo(float).eps
 N_LO, N_HI = 16, 24
+N_LO_M, N_HI_M = 12, 16  # momentum method (panels of width <= 0.5)
 H_PANEL = 12.0  # radians of phase per panel
 BUMP_EDGES = (0.0, 0.25, 0.5, 0.7, 0.85, 0.93, 0.97, 1.0)
 
@@ -175,11 +176,14 @@ def _position(lines, cutoff, dim, mass, Lambda, rtol, outer, p_ext):
             nr = max(4, int(math.ceil(R * bw / H_PANEL)))
             r, wr = composite_nodes(np.linspace(0.0, R, nr + 1), n)
             fvals, fabs = [], []
+            done = {}
             for line in lines:
-                q, w, f = _line_nodes(line, pieces, dim, mass, Lambda, R, n)
-                M = omega_d(dim, np.outer(r, q))
-                fvals.append(M @ (w * f))
-                fabs.append(np.full(r.shape, np.sum(np.abs(w * f))))
+                if line not in done:
+                    q, w, f = _line_nodes(line, pieces, dim, mass, Lambda, R, n)
+                    done[line] = (omega_d(dim, np.outer(r, q)) @ (w * f), np.sum(np.abs(w * f)))
+                fv, fa = done[line]
+                fvals.append(fv)
+                fabs.append(np.full(r.shape, fa))
             g = c * Sd * r ** (dim - 1) * np.prod(fvals, axis=0)
             # rounding: each f_e has absolute error ~ 8 eps sum|w f|
             rnd = np.zeros_like(r)
@@ -188,20 +192,26 @@ def _position(lines, cutoff, dim, mass, Lambda, rtol, outer, p_ext):
                     if len(lines) > 1 else 1.0
                 rnd = rnd + 8 * EPS * fabs[i] * others
             rnd = c * Sd * r ** (dim - 1) * rnd
+            # truncation: envelope integrals over [R/4,R/2] and [R/2,R]; the tail beyond R is
+            # bounded by the geometric continuation of their ratio (capped at 0.9), times 2
+            a1 = np.sum((wr * np.abs(g))[(r > R / 4) & (r <= R / 2)])
+            a2 = np.sum((wr * np.abs(g))[r > R / 2])
+            rho = min(0.9, a2 / a1) if a1 > 0 else (0.0 if a2 == 0 else 0.9)
+            tail_b = 2.0 * a2 * rho / (1.0 - rho) + (a2 * 1e-3)
             if p_ext is None:
                 I = np.array([wr @ g])
-                tail = np.array([np.sum((wr * np.abs(g))[r > R / 2])])
+                tail = np.array([tail_b])
                 rr = np.array([wr @ rnd])
             else:
                 Om = omega_d(dim, np.outer(p_ext, r))
                 I = Om @ (wr * g)
-                tail = np.full(p_ext.shape, np.sum((wr * np.abs(g))[r > R / 2]))
+                tail = np.full(p_ext.shape, tail_b)
                 rr = np.full(p_ext.shape, wr @ rnd)
-            res.append((I, tail, rr, r.size, sum(len(x) for x in fvals)))
+            res.append((I, tail, rr, r.size, 0))
         (I0, _, _, _, _), (I1, tail, rr, nr_nodes, _) = res
         tol = rtol * np.abs(I1)
         info = {"R": R, "n_r": nr_nodes, "bandwidth": bw}
-        if np.all(tail <= 0.05 * np.maximum(tol, 1e-300)):
+        if np.all(tail <= 0.1 * np.maximum(tol, 1e-300)):
             break
         R *= 2.0
     err = np.abs(I1 - I0) + tail + rr
@@ -212,6 +222,16 @@ def _position(lines, cutoff, dim, mass, Lambda, rtol, outer, p_ext):
 # ---------------------------------------------------------------------------------------
 # momentum-space cross-check
 # ---------------------------------------------------------------------------------------
+
+def _refine(e, hmax=0.5):
+    """Split panels of ``e`` longer than ``hmax``."""
+    e = np.asarray(e, float)
+    out = [e[0]]
+    for a, b in zip(e[:-1], e[1:]):
+        k = max(1, int(math.ceil((b - a) / hmax)))
+        out.extend(list(a + (b - a) * np.arange(1, k + 1) / k))
+    return np.array(out)
+
 
 def _sigmoid(n):
     """Nodes/weights on [0,1] of GL composed with x = t^3/(t^3+(1-t)^3) (endpoint clustering)."""
@@ -237,6 +257,12 @@ class _LineFn:
         self.q_hi = qh
         bps = [math.sqrt(b) for b in cutoff.breakpoints(Lambda)]
         self.bps = sorted({b for b in bps + [self.q_lo, self.q_hi] if self.q_lo <= b <= self.q_hi})
+        # extra panel points grading the bump (its shape is steep near x -> 1)
+        extra = []
+        for p in lp:
+            if p.kind == "bump":
+                extra.extend(np.sqrt(p.evaluate(np.array(BUMP_EDGES[1:-1]))[0][0]).tolist())
+        self.pts = sorted(set(self.bps) | set(extra))
 
     def __call__(self, q):
         q = np.asarray(q, float)
@@ -256,24 +282,24 @@ def _conv(F1, F2, dim, kn, n):
     """``C(k) = int_q F1(q) F2(|k-q|)`` at nodes ``kn`` (loop over k, vectorized inside)."""
     x, w = _sigmoid(n)
     out = np.zeros(kn.shape)
-    U = np.array(F2.bps)
+    U = np.array(F2.pts)
     pref = sphere_area(dim - 1) / (2 * math.pi) ** dim if dim >= 2 else 1.0 / (2 * math.pi)
     for i, k in enumerate(kn):
         if dim == 1:
             tot = 0.0
             for sgn in (1.0, -1.0):
                 # q >= 0 radial variable of F1, argument |k - sgn q|
-                cuts = {F1.q_lo, F1.q_hi} | set(F1.bps)
+                cuts = {F1.q_lo, F1.q_hi} | set(F1.pts)
                 cuts |= {abs(sgn * (k - u)) for u in U} | {abs(sgn * (k + u)) for u in U}
-                e = np.array(sorted(c for c in cuts if F1.q_lo <= c <= F1.q_hi))
+                e = _refine(sorted(c for c in cuts if F1.q_lo <= c <= F1.q_hi))
                 h = np.diff(e)
                 q = (e[:-1, None] + h[:, None] * x).ravel()
                 wq = (h[:, None] * w).ravel()
                 tot += wq @ (F1(q) * F2(np.abs(k - sgn * q)))
             out[i] = pref * tot
             continue
-        cuts = {F1.q_lo, F1.q_hi} | set(F1.bps) | {abs(k - u) for u in U} | {k + u for u in U}
-        e = np.array(sorted(c for c in cuts if F1.q_lo <= c <= F1.q_hi))
+        cuts = {F1.q_lo, F1.q_hi} | set(F1.pts) | {abs(k - u) for u in U} | {k + u for u in U}
+        e = _refine(sorted(c for c in cuts if F1.q_lo <= c <= F1.q_hi))
         h = np.diff(e)
         q = (e[:-1, None] + h[:, None] * x).ravel()
         wq = (h[:, None] * w).ravel() * q ** (dim - 1) * F1(q)
@@ -315,7 +341,7 @@ def _momentum(lines, cutoff, dim, mass, Lambda, rtol, outer):
     # k range and edges
     if single is not None:
         klo, khi = single.q_lo, single.q_hi
-        kcuts = set(single.bps)
+        kcuts = set(single.pts)
     else:
         klo, khi = 0.0, min(g[0].q_hi + g[1].q_hi for g in groups)
         kcuts = set()
@@ -324,9 +350,9 @@ def _momentum(lines, cutoff, dim, mass, Lambda, rtol, outer):
             for v in b.bps:
                 kcuts |= {abs(u - v), u + v}
     kcuts |= {klo, khi}
-    e = np.array(sorted(x for x in kcuts if klo <= x <= khi))
+    e = _refine(sorted(x for x in kcuts if klo <= x <= khi))
     res = []
-    for n in (N_LO, N_HI):
+    for n in (N_LO_M, N_HI_M):
         x, w = _sigmoid(n)
         h = np.diff(e)
         kn = (e[:-1, None] + h[:, None] * x).ravel()
