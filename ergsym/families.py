@@ -168,8 +168,8 @@ class Block:
         """Human-readable momentum/position-space definition of the block."""
         if self.kind == "loop":
             (line,) = self.lines
-            measure = "∫ d^dp" if line.d else "∫_q"
-            return f"{measure} {line.label}(q)"
+            measure, var = ("∫ d^dp", "p") if line.d else ("∫_q", "q")
+            return f"{measure} {line.label}({var})"
         if self.kind == "bridge":
             return f"{'(2π)^d ' if self.has_d else ''}{self.lines[0].label}(p=0)"
         if self.kind == "melon":
