@@ -323,18 +323,17 @@ def numerical_dlogk_decay(cutoff: Cutoff, Lambda: float, dim: int, power=(-1, 1)
         k = np.asarray(cutoff.K(P, Lambda), float)
         dk = np.abs(Lambda * np.asarray(cutoff.dK_dLambda(P, Lambda), float))
         if kt < 0:
-            vals = np.where(k > 0, dk ** dpow * k ** kt * P ** (-kt - dpow), np.inf)
-            vals = np.where((k == 0) & (dk == 0) & (dpow == 0), np.inf, vals)
-            vals = np.where((k == 0) & (dk == 0) & (dpow > 0), np.inf, vals)
-        else:
-            vals = dk ** dpow * k ** kt * P ** (-kt - dpow)
+            # judge only where K > 0; beyond an underflow of K the integrand is unknown
+            pos = k > 0
+            if np.count_nonzero(pos) < 6:
+                return False, ("K underflows to 0 too early to decide; Lambda dlogK/dLambda cannot "
+                               "be integrated where K = 0")
+            P, k, dk = P[pos], k[pos], dk[pos]
+        vals = dk ** dpow * k ** kt * P ** (-kt - dpow)
         w = P ** (dim / 2.0) * vals
-    w = np.where(np.isnan(w), np.inf, w)
-    top = float(np.max(w[np.isfinite(w)])) if np.any(np.isfinite(w)) else 0.0
     if not np.all(np.isfinite(w)):
-        j = int(np.argmax(~np.isfinite(w)))
-        return False, (f"K underflows to 0 at p^2={P[j]:.3g} while the integrand needs 1/K, so "
-                       f"Lambda dlogK/dLambda cannot be integrated (it grows without bound)")
+        return False, "the integrand is not finite at large p"
+    top = float(np.max(w))
     last = w[-6:]
     decreasing = np.all(np.diff(last) <= 0)
     if last[-1] <= 1e-12 * max(top, 1e-300) or (last[-1] == 0.0):

@@ -83,9 +83,11 @@ def _block(block, cutoff, dim, m, lam, shape, rtol, method, cache):
         r = validate_rtol(rtol, DEFAULT_RTOL_2LOOP)
         meth = "position" if method == "auto" else method
         ests, errs, convs, infos = [], [], [], []
+        R0 = None
         for mm, ll in zip(m.ravel(), lam.ravel()):
             e, er, c, info = melon_value(block.lines, cutoff, dim, float(mm), float(ll), r, meth,
-                                         outer=block.has_d)
+                                         outer=block.has_d, R0=R0)
+            R0 = info.get("R")
             ests.append(e)
             errs.append(er)
             convs.append(c)

@@ -162,13 +162,13 @@ def position_transform(line, cutoff, dim, mass, Lambda, r, R=None, n=N_HI):
     return omega_d(dim, np.outer(r.ravel(), q)) @ (w * f)
 
 
-def _position(lines, cutoff, dim, mass, Lambda, rtol, outer, p_ext):
+def _position(lines, cutoff, dim, mass, Lambda, rtol, outer, p_ext, R0=None):
     pieces = cutoff.pieces(Lambda)
     bw = sum(_bandwidth(l, pieces) for l in lines) + (float(np.max(p_ext)) if p_ext is not None else 0.0)
     Sd = sphere_area(dim)
     c = (2 * math.pi) ** dim if outer else 1.0
     lo_scale = min(Lambda, mass)
-    R = 16.0 / lo_scale
+    R = 16.0 / lo_scale if R0 is None else float(R0)
     info = {}
     for _attempt in range(8):
         res = []
@@ -370,11 +370,14 @@ def _momentum(lines, cutoff, dim, mass, Lambda, rtol, outer):
     return I1, err, err <= rtol * abs(I1), {"n_k": int(kn.size)}
 
 
-def melon_value(lines, cutoff, dim, mass, Lambda, rtol, method="position", outer=False, p_ext=None):
+def melon_value(lines, cutoff, dim, mass, Lambda, rtol, method="position", outer=False, p_ext=None,
+                R0=None):
     """Value of a melon block at one point: ``(estimate, error, converged, info)``.
 
     ``lines``: tuple of :class:`~ergsym.families.Line` (``n >= 3``); ``outer``: multiply
-    by ``(2 pi)^d``; ``p_ext``: external momenta (array), position method only (``Sun(p)``).
+    by ``(2 pi)^d``; ``p_ext``: external momenta (array), position method only (``Sun(p)``);
+    ``R0``: initial truncation radius (a scan passes the previous point's final ``R``; the
+    truncation test still doubles it when needed).
     """
     if len(lines) < 2:
         raise InputError.bad("lines", lines, "at least 2 lines")
@@ -388,7 +391,7 @@ def melon_value(lines, cutoff, dim, mass, Lambda, rtol, method="position", outer
         if l.kt < 0 or (l.d >= 1 and l.kt + l.d <= 0):
             cutoff.raise_if_divergent(l.kt, l.d, dim, Lambda)
     if method == "position":
-        I, err, conv, info = _position(lines, cutoff, dim, mass, Lambda, rtol, outer, p_ext)
+        I, err, conv, info = _position(lines, cutoff, dim, mass, Lambda, rtol, outer, p_ext, R0)
         if p_ext is None:
             return float(I[0]), float(err[0]), bool(conv[0]), info
         return I, err, conv, info
