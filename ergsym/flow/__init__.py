@@ -1,0 +1,5 @@
+"""Polchinski flow to O(lam^2) and the monotone along the flow (SPEC section 5)."""
+from .interaction import (EffTerm, describe_term, effective_interaction,  # noqa: F401
+                          polchinski_residual, running_couplings)
+from .monotone import (FLOW_FORMS, flow_interaction_expectation, flow_monotone,  # noqa: F401
+                       flow_phi2, flow_piece, has_delta)

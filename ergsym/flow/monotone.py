@@ -1,0 +1,132 @@
+"""A, B and the four pieces along the Polchinski flow, at any ``Lambda <= Lambda0`` (SPEC 2.1, 5).
+
+Along the flow ``P_Lambda ∝ exp(-Shat_Lambda - V_Lambda)`` with ``Shat_Lambda = 1/2 phi
+Kt_Lambda^-1 phi`` and ``V_Lambda`` the flowed interaction (:mod:`ergsym.flow.interaction`),
+so the monotone derivative has the same four pieces as at ``Lambda0``
+(:mod:`ergsym.symbolic.monotone`, seed 000 (5.6)) with ``S = Shat_Lambda + V_Lambda``:
+
+* ``dSdS = +1/2 <int Cdot dS dS>``, ``dSdShat = -2 <int Cdot dS dShat>``,
+  ``dShatdShat = +2 <int Cdot dShat dShat>``, ``LdShat = -2 <Lambda dShat/dLambda>``;
+* ``A = sum`` (the printed (5.5)), ``B = -(first three) + LdShat = -Lambda dM/dLambda``.
+
+Families carry three line functions: ``K = Kt_Lambda``, ``D = Lambda dKt_Lambda/dLambda`` and
+``Delta = Kt_Lambda0 - Kt_Lambda`` (:class:`ergsym.families.Line`).  At ``Lambda = Lambda0``
+every ``Delta`` family vanishes and the series reduce to those of the engine at ``Lambda0``.
+"""
+from __future__ import annotations
+
+from fractions import Fraction
+from functools import lru_cache
+
+from ..errors import InputError
+from ..symbolic.monotone import FORMS, PIECES
+from ..symbolic.series import Series
+from ..symbolic.theory import PHI4
+from .diagrams import (D_LINE, FTerm, FVertex, dshat_factor, dv_factor, expand_flow,
+                       v_factor, validate_order)
+
+__all__ = ["flow_piece", "flow_monotone", "flow_phi2", "flow_interaction_expectation",
+           "has_delta", "FLOW_FORMS"]
+
+FLOW_FORMS = ("A", "B") + tuple(PIECES)
+
+
+def _ds_factor(kind: str, order: int, group: int):
+    if kind == "dShat":
+        return dshat_factor()
+    if kind == "dS":
+        return dshat_factor() + dv_factor(order, group)
+    raise InputError.bad("factor", kind, "dS or dShat")
+
+
+def _cdot_terms(x: str, y: str, coeff: Fraction, order: int):
+    terms = []
+    for cx, px, vx in _ds_factor(x, order, 0):
+        for cy, py, vy in _ds_factor(y, order, 1):
+            if px + py > order:
+                continue
+            terms.append(FTerm(coeff * cx * cy, px + py, tuple(vx) + tuple(vy),
+                               ((0, len(vx), D_LINE),)))
+    return terms
+
+
+@lru_cache(maxsize=64)
+def flow_piece(name: str, order: int) -> Series:
+    """One of the four pieces of (5.6) along the flow, through ``lam**order``.
+
+    Parameters
+    ----------
+    name : {"dSdS", "dSdShat", "dShatdShat", "LdShat"}
+    order : int
+        0..3.
+
+    Returns
+    -------
+    Series
+        Coefficient of ``delta^d(0)`` (lattice: whole sum); families in ``K, D, Delta``.
+    """
+    order = validate_order(order)
+    if name not in PIECES:
+        raise InputError.bad("piece", name, "one of " + ", ".join(PIECES))
+    if name == "LdShat":  # -2 * (-1/2) (G^-1 phi) Cdot (G^-1 phi)
+        terms = [FTerm(Fraction(1), 0, (FVertex(1, "op", True), FVertex(1, "op", True)),
+                       ((0, 1, D_LINE),))]
+    else:
+        x, y, c = PIECES[name]
+        terms = _cdot_terms(x, y, c, order)
+    acc = expand_flow(terms, order)
+    return Series.from_dict(name, PHI4, "bare", order, acc,
+                            provenance="ergsym.flow.diagrams.expand_flow (clusters + measure vertices)")
+
+
+@lru_cache(maxsize=32)
+def flow_monotone(order: int, form: str = "B") -> Series:
+    """``A``, ``B`` or a piece along the flow (SPEC section 2.1) through ``lam**order``.
+
+    ``B(Lambda) = -Lambda dM/dLambda`` at any ``Lambda <= Lambda0``; ``A`` is the printed
+    expression (5.5) evaluated with the flowed action.
+
+    Examples
+    --------
+    >>> from ergsym.flow import flow_monotone
+    >>> print(flow_monotone(0, "B").to_text())
+      O(0): 1/2 f0
+    """
+    if form in PIECES:
+        return flow_piece(form, order)
+    if form not in FORMS:
+        raise InputError.bad("form", form, "one of " + ", ".join(FLOW_FORMS))
+    acc = {}
+    for name, sign in FORMS[form].items():
+        for t in flow_piece(name, order).terms:
+            key = (t.powers, t.family)
+            acc[key] = acc.get(key, 0) + sign * t.coeff
+    return Series.from_dict(form, PHI4, "bare", order, acc,
+                            provenance=f"ergsym.flow: pieces along the flow with signs {FORMS[form]}")
+
+
+@lru_cache(maxsize=8)
+def flow_phi2(order: int) -> Series:
+    """``<phi(0)^2>_Lambda`` per site (check: the Gaussian-channel two-point function)."""
+    order = validate_order(order)
+    acc = expand_flow([FTerm(Fraction(1), 0, (FVertex(2, "op"),))], order)
+    return Series.from_dict("<phi^2>_Lambda", PHI4, "bare", order, acc, normalization="per-site",
+                            provenance="ergsym.flow.diagrams.expand_flow")
+
+
+@lru_cache(maxsize=8)
+def flow_interaction_expectation(order: int) -> Series:
+    """``<V_Lambda>_Lambda`` per site (enters ``M_Lambda = <Shat> - <V> - log Z``)."""
+    order = validate_order(order)
+    terms = []
+    for c, p, verts in v_factor(order, 0):
+        # a V_Lambda cluster summed over positions: one vertex pinned (per-site normalization)
+        terms.append(FTerm(c, p, verts))
+    acc = expand_flow(terms, order)
+    return Series.from_dict("<V_Lambda>_Lambda", PHI4, "bare", order, acc, normalization="per-site",
+                            provenance="ergsym.flow.diagrams.expand_flow")
+
+
+def has_delta(family) -> bool:
+    """True if a family contains a ``Delta`` line (it vanishes at ``Lambda = Lambda0``)."""
+    return any(line.delta for b in family.blocks for e in b.edges for line in (e[2],))

@@ -1,0 +1,365 @@
+"""Brute-force exact oracles for the flow on small lattices (SPEC sections 4 and 5).
+
+Independent of the diagram enumeration: polynomials in the site fields with exact
+``Fraction`` coefficients, Gaussian moments by the Wick recursion
+``E[x_a m] = sum_b C_ab E[d m / d x_b]``.
+
+* :func:`oracle_interaction` -- ``V_Lambda = -log E_chi exp(-V_0(phi + chi))`` with
+  ``chi ~ N(0, Delta)``, expanded in ``lam`` (moments of ``chi`` then the log series);
+* :func:`oracle_flow_quantity` -- A, B, a piece or ``<phi^2>`` under
+  ``P_Lambda ∝ exp(-Shat_Lambda - V_Lambda)``, operators built literally from their
+  definitions (SPEC section 2.1) with ``V_Lambda`` from :func:`oracle_interaction`;
+* :func:`effterms_polynomial` -- the diagrammatic ``V_Lambda`` written out on the lattice;
+* :func:`polchinski_check` -- residual of (2.4) for a polynomial ``V(Delta)``, with the
+  exact ``Lambda d/dLambda`` (``Delta -> Delta - eps D``, exact Lagrange derivative at 0);
+* :func:`exact_flow_family_value` -- a family with ``K, D, Delta`` lines summed over all
+  vertex placements (definition in :mod:`ergsym.families`).
+
+Exponential in the number of sites: V = 1..4.
+"""
+from __future__ import annotations
+
+import itertools
+import math
+from fractions import Fraction
+from functools import lru_cache
+
+__all__ = ["oracle_interaction", "oracle_flow_quantity", "effterms_polynomial",
+           "polchinski_check", "exact_flow_family_value", "matinv", "matmul"]
+
+
+# -- exact matrices -------------------------------------------------------------
+
+def matmul(a, b):
+    n, m, p = len(a), len(b), len(b[0])
+    return [[sum((a[i][k] * b[k][j] for k in range(m)), Fraction(0)) for j in range(p)] for i in range(n)]
+
+
+def matinv(a):
+    n = len(a)
+    m = [[Fraction(v) for v in row] + [Fraction(int(i == j)) for j in range(n)] for i, row in enumerate(a)]
+    for c in range(n):
+        piv = next(r for r in range(c, n) if m[r][c] != 0)
+        m[c], m[piv] = m[piv], m[c]
+        inv = 1 / m[c][c]
+        m[c] = [v * inv for v in m[c]]
+        for r in range(n):
+            if r != c and m[r][c] != 0:
+                f = m[r][c]
+                m[r] = [vr - f * vc for vr, vc in zip(m[r], m[c])]
+    return [row[n:] for row in m]
+
+
+def _eye(n):
+    return [[Fraction(int(i == j)) for j in range(n)] for i in range(n)]
+
+
+def _mpow(a, k, ainv=None):
+    n = len(a)
+    out = _eye(n)
+    base = a if k >= 0 else ainv
+    for _ in range(abs(k)):
+        out = matmul(out, base)
+    return out
+
+
+def exact_flow_family_value(family, g, c, delta):
+    """Exact value of a family whose lines are ``G^kt D^d Delta^delta`` (matrices).
+
+    ``V * b_outer * prod b`` with a ``D`` line, else ``prod b``; ``b = (1/V) sum`` over all
+    vertex placements of the product of line matrices (:mod:`ergsym.families`).
+    """
+    n = len(g)
+    ginv = matinv(g) if any(e[2].kt < 0 for b in family.blocks for e in b.edges) else None
+    total = Fraction(1)
+    for block in family.blocks:
+        mats = []
+        for i, j, line in block.edges:
+            m = matmul(matmul(_mpow(g, line.kt, ginv), _mpow(c, line.d)), _mpow(delta, line.delta))
+            mats.append((i, j, m))
+        s = Fraction(0)
+        for xs in itertools.product(range(n), repeat=block.n_vertices):
+            term = Fraction(1)
+            for i, j, m in mats:
+                term *= m[xs[i]][xs[j]]
+                if term == 0:
+                    break
+            s += term
+        total *= s / n
+    if family.outer is not None:
+        total *= n
+    return total
+
+
+# -- polynomials: dict exponent-tuple -> Fraction ---------------------------------
+
+def _add(a, b, s=1):
+    out = dict(a)
+    for k, v in b.items():
+        w = out.get(k, 0) + s * v
+        if w:
+            out[k] = w
+        else:
+            out.pop(k, None)
+    return out
+
+
+def _mul(a, b):
+    out = {}
+    for ka, va in a.items():
+        for kb, vb in b.items():
+            k = tuple(x + y for x, y in zip(ka, kb))
+            out[k] = out.get(k, 0) + va * vb
+    return {k: v for k, v in out.items() if v}
+
+
+def _scale(a, s):
+    return {k: v * s for k, v in a.items()} if s else {}
+
+
+def _var(nv, i, p=1):
+    e = [0] * nv
+    e[i] = p
+    return {tuple(e): Fraction(1)}
+
+
+def _const(nv, c=1):
+    return {tuple([0] * nv): Fraction(c)} if c else {}
+
+
+def _deriv(a, i):
+    out = {}
+    for k, v in a.items():
+        if k[i]:
+            kk = list(k)
+            kk[i] -= 1
+            out[tuple(kk)] = out.get(tuple(kk), 0) + v * k[i]
+    return out
+
+
+class _Gauss:
+    """Exact moments of a centred Gaussian with covariance ``cov`` (memoized recursion)."""
+
+    def __init__(self, cov):
+        self.cov = tuple(tuple(Fraction(v) for v in row) for row in cov)
+
+    @lru_cache(maxsize=None)
+    def m(self, e):
+        tot = sum(e)
+        if tot == 0:
+            return Fraction(1)
+        if tot % 2:
+            return Fraction(0)
+        a = next(i for i, x in enumerate(e) if x)
+        rest = list(e)
+        rest[a] -= 1
+        out = Fraction(0)
+        for b, x in enumerate(rest):
+            if x and self.cov[a][b]:
+                r2 = list(rest)
+                r2[b] -= 1
+                out += self.cov[a][b] * x * self.m(tuple(r2))
+        return out
+
+    def expect(self, poly):
+        return sum((v * self.m(k) for k, v in poly.items()), Fraction(0))
+
+
+def _log_series(z, order, nv):
+    """``log(1 + sum_k z_k t^k)`` coefficients (z[0] must be the constant 1)."""
+    out = [dict() for _ in range(order + 1)]
+    for k in range(1, order + 1):
+        acc = dict(z[k])
+        for j in range(1, k):
+            acc = _add(acc, _scale(_mul(out[j], z[k - j]), Fraction(j, k)), -1)
+        out[k] = acc
+    return out
+
+
+def _exp_series(v, order, nv):
+    """``exp(-sum_k v_k t^k)`` coefficients, ``e_k = (1/k) sum_j j (-v_j) e_{k-j}``."""
+    e = [_const(nv)] + [dict() for _ in range(order)]
+    for k in range(1, order + 1):
+        acc = {}
+        for j in range(1, k + 1):
+            acc = _add(acc, _scale(_mul(v[j], e[k - j]), Fraction(-j, k)))
+        e[k] = acc
+    return e
+
+
+def oracle_interaction(delta, order):
+    """``V_Lambda`` per power of ``lam`` as polynomials in ``phi_x`` (exact, brute force).
+
+    Parameters
+    ----------
+    delta : V x V matrix of Fraction
+        ``Kt_Lambda0 - Kt_Lambda`` in position space.
+    order : int
+
+    Returns
+    -------
+    list of dict
+        ``v[k]``: coefficient of ``lam**k`` (``v[0] = {}``).
+    """
+    n = len(delta)
+    nv = 2 * n  # phi_0..phi_{n-1}, chi_0..chi_{n-1}
+    v0 = {}
+    for x in range(n):
+        psi = _add(_var(nv, x), _var(nv, n + x))
+        p4 = _mul(_mul(psi, psi), _mul(psi, psi))
+        v0 = _add(v0, _scale(p4, Fraction(1, 24)))
+    gauss = _Gauss(delta)
+    z = [_const(n)]
+    power = _const(nv)
+    for k in range(1, order + 1):
+        power = _mul(power, v0)
+        avg = {}
+        for key, val in power.items():
+            mom = gauss.m(key[n:])
+            if mom:
+                kk = key[:n]
+                avg[kk] = avg.get(kk, 0) + val * mom
+        z.append(_scale({kk: vv for kk, vv in avg.items() if vv}, Fraction((-1) ** k, math.factorial(k))))
+    logz = _log_series(z, order, n)
+    return [dict()] + [_scale(logz[k], -1) for k in range(1, order + 1)]
+
+
+def effterms_polynomial(terms, delta, order, d=None):
+    """The diagrammatic ``V_Lambda`` (tuple of EffTerm) as per-order polynomials on a lattice."""
+    n = len(delta)
+    mats = {"Delta": delta, "D": d}
+    out = [dict() for _ in range(order + 1)]
+    for t in terms:
+        if t.power > order:
+            continue
+        for xs in itertools.product(range(n), repeat=t.n_vertices):
+            w = t.coeff
+            for i, j, k in t.edges:
+                w *= mats[k][xs[i]][xs[j]]
+                if not w:
+                    break
+            if not w:
+                continue
+            e = [0] * n
+            for i, kk in enumerate(t.legs):
+                e[xs[i]] += kk
+            out[t.power] = _add(out[t.power], {tuple(e): w})
+    return out
+
+
+def polchinski_check(vfun, delta, d, order):
+    """Residual of (2.4) for ``V = vfun(Delta)`` (per-order polynomials), exactly.
+
+    ``-Lambda dV/dLambda = 1/2 sum_xy D_xy (d_x d_y V - d_x V d_y V)`` with
+    ``Lambda dDelta/dLambda = -D``.  ``V`` at order ``k`` is a polynomial of degree ``<= 2k``
+    in ``Delta``, so its ``eps`` derivative at ``Delta - eps D`` is exact from ``2k+1`` points.
+
+    Returns
+    -------
+    list of dict
+        Per-order residual polynomials (all empty when (2.4) holds).
+    """
+    n = len(delta)
+    npts = 2 * order + 1
+    eps = [Fraction(k) for k in range(npts)]
+    vs = [vfun([[delta[i][j] - e * d[i][j] for j in range(n)] for i in range(n)]) for e in eps]
+    # Lagrange derivative at 0: sum_k w_k f(eps_k)
+    w = []
+    for k in range(npts):
+        others = [eps[j] for j in range(npts) if j != k]
+        den = math.prod(eps[k] - o for o in others)
+        # d/de prod_j (e - o_j) at e=0 = sum_j prod_{l != j} (0 - o_l)
+        num = sum(math.prod(-o for o in others[:j] + others[j + 1:]) for j in range(len(others)))
+        w.append(Fraction(num) / den)
+    v = vs[0]
+    res = []
+    for k in range(order + 1):
+        lam_dv = {}
+        for wk, vk in zip(w, vs):
+            lam_dv = _add(lam_dv, _scale(vk[k], wk))
+        lhs = _scale(lam_dv, -1)
+        rhs = {}
+        for x in range(n):
+            for y in range(n):
+                if not d[x][y]:
+                    continue
+                rhs = _add(rhs, _scale(_deriv(_deriv(v[k], x), y), Fraction(1, 2) * d[x][y]))
+                for a in range(1, k):
+                    rhs = _add(rhs, _scale(_mul(_deriv(v[a], x), _deriv(v[k - a], y)),
+                                           Fraction(-1, 2) * d[x][y]))
+        res.append(_add(lhs, rhs, -1))
+    return res
+
+
+def oracle_flow_quantity(g, c, delta, order, quantity="B"):
+    """Exact series of a monotone quantity under ``P_Lambda`` on a small lattice.
+
+    Parameters
+    ----------
+    g, c, delta : V x V matrices of Fraction
+        ``G = Kt_Lambda``, ``Cdot = D_Lambda`` and ``Delta = Kt_Lambda0 - Kt_Lambda``.
+    order : int
+    quantity : {"A", "B", "dSdS", "dSdShat", "dShatdShat", "LdShat", "phi2"}
+
+    Returns
+    -------
+    list of Fraction
+        Coefficients of ``lam**k`` (whole-lattice sums; ``phi2`` is the site average).
+    """
+    n = len(g)
+    ginv = matinv(g)
+    v = oracle_interaction(delta, order)
+    dshat = [{tuple(int(i == y) for i in range(n)): ginv[x][y] for y in range(n) if ginv[x][y]}
+             for x in range(n)]
+    dv = [[_deriv(v[k], x) for k in range(order + 1)] for x in range(n)]
+    ds = [[_add(dshat[x], dv[x][0])] + dv[x][1:] for x in range(n)]
+    dsh = [[dshat[x]] + [dict() for _ in range(order)] for x in range(n)]
+
+    def bil(xs, ys, coeff):
+        out = [dict() for _ in range(order + 1)]
+        for x in range(n):
+            for y in range(n):
+                if not c[x][y]:
+                    continue
+                for i in range(order + 1):
+                    for j in range(order + 1 - i):
+                        if xs[x][i] and ys[y][j]:
+                            out[i + j] = _add(out[i + j], _scale(_mul(xs[x][i], ys[y][j]), coeff * c[x][y]))
+        return out
+
+    if quantity == "phi2":
+        op = [{}] + [dict() for _ in range(order)]
+        for x in range(n):
+            op[0] = _add(op[0], _scale(_var(n, x, 2), Fraction(1, n)))
+    else:
+        m = matmul(matmul(ginv, c), ginv)
+        ld = {}
+        for x in range(n):
+            for y in range(n):
+                if m[x][y]:
+                    ld = _add(ld, _scale(_mul(_var(n, x), _var(n, y)), m[x][y]))  # -2 * (-1/2)
+        parts = {"dSdS": bil(ds, ds, Fraction(1, 2)), "dSdShat": bil(ds, dsh, Fraction(-2)),
+                 "dShatdShat": bil(dsh, dsh, Fraction(2)),
+                 "LdShat": [ld] + [dict() for _ in range(order)]}
+        if quantity in parts:
+            op = parts[quantity]
+        elif quantity in ("A", "B"):
+            sgn = 1 if quantity == "A" else -1
+            op = [dict() for _ in range(order + 1)]
+            for name, s in (("dSdS", sgn), ("dSdShat", sgn), ("dShatdShat", sgn), ("LdShat", 1)):
+                for k in range(order + 1):
+                    op[k] = _add(op[k], _scale(parts[name][k], s))
+        else:
+            raise ValueError(f"quantity={quantity!r} is not an oracle quantity")
+    gauss = _Gauss(g)
+    e = _exp_series(v, order, n)
+    z = [gauss.expect(e[k]) for k in range(order + 1)]
+    num = [Fraction(0)] * (order + 1)
+    for i in range(order + 1):
+        for k in range(order + 1 - i):
+            if op[i] and e[k]:
+                num[i + k] += gauss.expect(_mul(op[i], e[k]))
+    out = []
+    for k in range(order + 1):
+        out.append(num[k] - sum(out[j] * z[k - j] for j in range(k)))
+    return out
