@@ -1,0 +1,167 @@
+"""Parameters of the report, their defaults (the README's main job) and their validation."""
+from __future__ import annotations
+
+import math
+from dataclasses import asdict, dataclass, field
+
+from ..errors import InputError
+
+__all__ = ["ReportConfig", "MAX_REPORT_ORDER", "DEFAULTS"]
+
+#: Highest order the report derives (it also lists the next order, O(lam^(order+1))).
+MAX_REPORT_ORDER = 3
+
+
+@dataclass(frozen=True)
+class ReportConfig:
+    """Everything ``ergsym report`` needs; the defaults are the README's main job.
+
+    Parameters
+    ----------
+    out : str
+        Output directory (created if missing).
+    theory : str
+        Interaction, ``"phi4"`` (default), ``"phi4+phi6"``, ``"4:lam,2:c2"``.  The numeric,
+        lattice, one-mode and flow sections exist for phi^4 only.
+    cutoff : str
+        Cutoff spec of the continuum sections (default the Appendix-B bump, eps = 0.1,
+        lambda_max = 2).
+    dim : int
+        Continuum dimension, 1..6.
+    mass : float
+        Bare mass ``m > 0``.
+    Lambda0 : float
+        Initial scale ``Lambda0`` (``<= lambda_max`` for the bump).
+    order : int
+        Derivation order 0..3; the next order is listed too.
+    scheme : {"bare", "normal-ordered"}
+    lams : tuple of float
+        Couplings at which the summed series are tabulated.
+    quick : bool
+        Fewer points, a short Monte Carlo: the whole report in well under a minute.
+    mc : bool
+        Run the lattice Monte Carlo cross-check.
+    mc_lattice, mc_cutoff : str
+        Lattice and cutoff of the cross-check.  The default cutoff has eps = 0.5 because for
+        eps = 0.1 no lattice momentum of 8x8 lies in the window ``[Lambda^2, Lambda^2+eps]``.
+    mc_lams : tuple of float or None
+        Couplings of the Monte Carlo (default depends on ``quick``).
+    mc_traj : int or None
+        Trajectories per coupling (default depends on ``quick``).
+    onemode_k, onemode_D : float
+        Propagator and ``D`` of the one-mode (zero-dimensional) strong-coupling section.
+    seed : int
+        Seed of the Monte Carlo.
+    flow : bool
+        Include the section along the Polchinski flow (if :mod:`ergsym.flow` is available).
+    pdf : bool
+        Compile the PDF when TeX is installed.
+    """
+
+    out: str = "ergsym-report"
+    theory: str = "phi4"
+    cutoff: str = "bump:eps=0.1,lambda_max=2"
+    dim: int = 4
+    mass: float = 1.0
+    Lambda0: float = 1.0
+    order: int = 2
+    scheme: str = "bare"
+    lams: tuple = (0.1, 0.5, 1.0)
+    quick: bool = False
+    mc: bool = True
+    mc_lattice: str = "8x8"
+    mc_cutoff: str = "bump:eps=0.5,lambda_max=2"
+    mc_lams: object = None
+    mc_traj: object = None
+    onemode_k: float = 0.7
+    onemode_D: float = 0.3
+    seed: int = 0
+    flow: bool = True
+    pdf: bool = True
+    extra: dict = field(default_factory=dict, compare=False)
+
+    # -- derived sizes ----------------------------------------------------------------
+    @property
+    def n_scan(self) -> int:
+        """Points of the families-vs-Lambda scan."""
+        return 5 if self.quick else 17
+
+    @property
+    def monte_carlo_lams(self) -> tuple:
+        if self.mc_lams is not None:
+            return tuple(self.mc_lams)
+        return (0.05, 0.2) if self.quick else (0.05, 0.1, 0.2, 0.4, 0.8)
+
+    @property
+    def monte_carlo_traj(self) -> int:
+        if self.mc_traj is not None:
+            return int(self.mc_traj)
+        return 600 if self.quick else 12000
+
+    @property
+    def onemode_lams(self) -> tuple:
+        n = 13 if self.quick else 41
+        top = 60.0
+        return tuple(top * (i / (n - 1)) ** 2 for i in range(n))
+
+    def to_dict(self) -> dict:
+        d = asdict(self)
+        d.pop("extra")
+        d["lams"] = list(self.lams)
+        d["mc_lams"] = list(self.monte_carlo_lams)
+        d["mc_traj"] = self.monte_carlo_traj
+        return d
+
+    # -- validation -------------------------------------------------------------------
+    def validated(self):
+        """Check every parameter; return ``(theory, cutoff, mc_cutoff)`` objects.
+
+        Raises
+        ------
+        InputError
+            Naming the parameter, its allowed range and the value given.
+        """
+        from ..conventions import parse_lattice, validate_dim, validate_mass
+        from ..cutoffs import parse_cutoff
+        from ..symbolic import SCHEMES, parse_theory
+
+        theory = parse_theory(self.theory)
+        cutoff = parse_cutoff(self.cutoff)
+        validate_dim(self.dim)
+        validate_mass(self.mass)
+        try:
+            cutoff.validate_Lambda(self.Lambda0)
+        except InputError as exc:
+            raise InputError(f"Lambda0 (the report's initial scale): {exc}") from None
+        if isinstance(self.order, bool) or not isinstance(self.order, int) or \
+                not 0 <= self.order <= MAX_REPORT_ORDER:
+            raise InputError.bad("order", self.order, f"an integer from 0 to {MAX_REPORT_ORDER}",
+                                 "the report lists O(lam^(order+1)) as well; use 'ergsym monotone' "
+                                 "for higher orders")
+        if self.scheme not in SCHEMES:
+            raise InputError.bad("scheme", self.scheme, "one of " + ", ".join(SCHEMES))
+        for name, vals in (("lams", self.lams), ("mc_lams", self.monte_carlo_lams)):
+            if not vals:
+                raise InputError.bad(name, vals, "a non-empty list of couplings")
+            for v in vals:
+                if not isinstance(v, (int, float)) or not math.isfinite(v) or v < 0:
+                    raise InputError.bad(name, vals, "couplings that are finite and >= 0")
+        if max(self.monte_carlo_lams) <= 0:
+            raise InputError.bad("mc_lams", self.monte_carlo_lams, "at least one coupling > 0")
+        if self.monte_carlo_traj < 50:
+            raise InputError.bad("mc_traj", self.monte_carlo_traj, "an integer >= 50")
+        for name, v in (("onemode_k", self.onemode_k), ("onemode_D", self.onemode_D)):
+            if not math.isfinite(v) or v <= 0:
+                raise InputError.bad(name, v, "finite and > 0")
+        mc_cutoff = None
+        if self.mc:
+            parse_lattice(self.mc_lattice, name="mc_lattice")
+            mc_cutoff = parse_cutoff(self.mc_cutoff)
+            try:
+                mc_cutoff.validate_Lambda(self.Lambda0)
+            except InputError as exc:
+                raise InputError(f"Lambda0 with mc_cutoff {self.mc_cutoff!r}: {exc}") from None
+        return theory, cutoff, mc_cutoff
+
+
+DEFAULTS = ReportConfig()

@@ -1,0 +1,107 @@
+"""Small LaTeX helpers for the report: escaping, numbers with errors, tables.
+
+Plain string functions; no ergsym physics here.  Everything the report writes goes through
+:func:`text` (prose from data, e.g. family definitions with Unicode) or is LaTeX built here.
+"""
+from __future__ import annotations
+
+import math
+from fractions import Fraction
+
+__all__ = ["text", "frac", "frac_signed", "num", "value_err", "table", "verbatim"]
+
+_SPECIAL = {
+    "\\": r"\textbackslash{}", "&": r"\&", "%": r"\%", "$": r"\$", "#": r"\#", "_": r"\_",
+    "{": r"\{", "}": r"\}", "~": r"\textasciitilde{}", "^": r"\textasciicircum{}",
+    "<": r"\textless{}", ">": r"\textgreater{}",
+}
+_UNICODE = {
+    "∫": r"$\int$", "π": r"$\pi$", "Σ": r"$\Sigma$", "Δ": r"$\Delta$", "·": r"$\cdot$",
+    "×": r"$\times$", "λ": r"$\lambda$", "Λ": r"$\Lambda$", "±": r"$\pm$", "≤": r"$\le$",
+    "≥": r"$\ge$", "−": "-", "∂": r"$\partial$", "ε": r"$\varepsilon$", "≈": r"$\approx$",
+    "²": r"$^2$", "→": r"$\to$", "δ": r"$\delta$", "φ": r"$\phi$", "μ": r"$\mu$",
+    "⟨": r"$\langle$", "⟩": r"$\rangle$", "–": "--", "—": "---", "‖": r"$\|$", "≡": r"$\equiv$",
+}
+
+
+def text(s) -> str:
+    """Escape ``s`` for LaTeX text mode (specials, and the Unicode ergsym prints)."""
+    out = []
+    for ch in str(s):
+        if ch in _SPECIAL:
+            out.append(_SPECIAL[ch])
+        elif ch in _UNICODE:
+            out.append(_UNICODE[ch])
+        elif ord(ch) < 128:
+            out.append(ch)
+        else:
+            out.append("?")
+    return "".join(out)
+
+
+def verbatim(s) -> str:
+    """``s`` in a typewriter font, escaped (for shell commands)."""
+    return r"\texttt{" + text(s) + "}"
+
+
+def frac(c) -> str:
+    """Exact rational as LaTeX math (no ``$``): ``\\tfrac{7}{24}``, ``-2``, ``0``."""
+    c = Fraction(c)
+    if c.denominator == 1:
+        return str(c.numerator)
+    sign = "-" if c < 0 else ""
+    return rf"{sign}\tfrac{{{abs(c.numerator)}}}{{{c.denominator}}}"
+
+
+def frac_signed(c) -> str:
+    """Like :func:`frac` with an explicit ``+`` for positive values."""
+    c = Fraction(c)
+    return ("+" if c > 0 else "") + frac(c)
+
+
+def num(x, digits: int = 6) -> str:
+    """A float in LaTeX math, scientific notation when needed (no ``$``)."""
+    x = float(x)
+    if not math.isfinite(x):
+        return r"\infty" if x > 0 else (r"-\infty" if x < 0 else r"\mathrm{NaN}")
+    if x == 0:
+        return "0"
+    e = int(math.floor(math.log10(abs(x))))
+    if -3 <= e <= 4:
+        return f"{x:.{max(digits - 1 - e, 0)}f}" if e >= 0 else f"{x:.{digits - 1 - e}f}"
+    m = x / 10 ** e
+    return rf"{m:.{digits - 1}f}\times10^{{{e}}}"
+
+
+def value_err(est, err, digits: int = 8) -> str:
+    """``est ± err`` in LaTeX math (no ``$``).  The error is printed with two digits."""
+    est, err = float(est), float(err)
+    if not math.isfinite(err):
+        return num(est, digits) + r"\pm\infty"
+    if err <= 0:
+        return num(est, digits) + r"\ (\mathrm{exact})"
+    if est != 0 and math.isfinite(est):
+        # as many digits of the estimate as the error justifies (+1), capped at ``digits``
+        d = int(math.floor(math.log10(abs(est)))) - int(math.floor(math.log10(err))) + 2
+        d = min(max(d, 1), digits)
+    else:
+        d = 2
+    return num(est, d) + r"\pm" + num(err, 2)
+
+
+def table(header, rows, align=None, caption=None, label=None, long=False, size=r"\small") -> str:
+    """A booktabs table.  ``header`` and ``rows`` are already LaTeX cell strings."""
+    ncol = len(header)
+    align = align or ("l" * ncol)
+    head = " & ".join(header) + r" \\"
+    body = "\n".join(" & ".join(r) + r" \\" for r in rows)
+    if long:
+        cap = (rf"\caption{{{caption}}}" + (rf"\label{{{label}}}" if label else "") + r"\\") if caption else ""
+        return "\n".join([size, rf"\begin{{longtable}}{{{align}}}", cap, r"\toprule", head, r"\midrule",
+                          r"\endhead", body, r"\bottomrule", r"\end{longtable}", r"\normalsize"])
+    out = [r"\begin{table}[H]", r"\centering", size]
+    if caption:
+        out.append(rf"\caption{{{caption}}}" + (rf"\label{{{label}}}" if label else ""))
+    out += [rf"\begin{{tabular}}{{{align}}}", r"\toprule", head, r"\midrule", body, r"\bottomrule",
+            r"\end{tabular}", r"\end{table}"]
+    return "\n".join(out)
