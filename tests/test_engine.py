@@ -306,3 +306,26 @@ def test_bad_piece_and_theory():
     with pytest.raises(InputError, match="coupling degree"):
         Theory(((1, "h"),))
     assert set(PIECES) == {"dSdS", "dSdShat", "dShatdShat", "LdShat"}
+
+
+def test_factor_decomposition_sums_to_each_piece():
+    from ergsym.symbolic import factor_decomposition
+
+    dec = factor_decomposition(3)
+    for name, parts in dec.items():
+        acc = {}
+        for s in parts.values():
+            for k, v in s.as_dict().items():
+                acc[k] = acc.get(k, 0) + v
+        assert {k: v for k, v in acc.items() if v} == piece(name, 3).as_dict()
+
+
+def test_literal_5_13_operator_reproduces_the_printed_order_lam_term():
+    # (5.13) prints the operator -2<Cdot dS dS>; expanding that literal operator gives the
+    # printed O(lam) coefficient -f1 (attribution of the printed number), while the operator
+    # the expansion of (5.6) needs, -2<Cdot dS dShat>, has no O(lam) term at all.
+    from ergsym.symbolic import literal_5_13
+
+    lit = literal_5_13(2)
+    assert lit.coefficient_dict(1) == {"f1": PRINTED["dSdShat"][1]["f1"]}
+    assert piece("dSdShat", 2).coefficient_dict(1) == {}

@@ -32,7 +32,7 @@ from .theory import PHI4, Theory, validate_scheme
 from .wick import expand
 
 __all__ = ["PIECES", "FORMS", "piece", "monotone", "PRINTED", "comparison_table",
-           "contraction_class"]
+           "contraction_class", "factor_decomposition", "literal_5_13"]
 
 #: piece name -> (factor X, factor Y, coefficient) of coeff * <int Cdot dX dY>
 PIECES = {
@@ -165,17 +165,59 @@ def contraction_class(family) -> str:
     return "tadpole-chain"
 
 
+def factor_decomposition(order: int = 2, scheme: str = "bare", theory: Theory = PHI4) -> dict:
+    """Each piece split by the factor pairs it is made of (the finer contraction classes).
+
+    With ``S = Shat + I``: ``<Cdot dS dS> = <Cdot dI dI> + 2 <Cdot dI dShat> + <Cdot dShat dShat>``
+    and ``<Cdot dS dShat> = <Cdot dI dShat> + <Cdot dShat dShat>``.  Returns
+    ``{piece: {(X, Y): Series}}`` with the piece's coefficient already applied, so the
+    series of each piece is the sum of its entries.
+    """
+    from .operators import cdot
+
+    validate_scheme(scheme)
+    pairs = {
+        "dSdS": [(("dI", "dI"), Fraction(1, 2)), (("dI", "dShat"), Fraction(1)), (("dShat", "dShat"), Fraction(1, 2))],
+        "dSdShat": [(("dI", "dShat"), Fraction(-2)), (("dShat", "dShat"), Fraction(-2))],
+        "dShatdShat": [(("dShat", "dShat"), Fraction(2))],
+        "LdShat": [(("dShat", "dShat"), Fraction(1))],
+    }
+    out = {}
+    for name, items in pairs.items():
+        out[name] = {(x, y): expand(cdot(x, y, theory, scheme, coeff=c), theory, order, scheme,
+                                    quantity=f"{c}*<Cdot {x} {y}>")
+                     for (x, y), c in items}
+    return out
+
+
+def literal_5_13(order: int = 2, scheme: str = "bare") -> Series:
+    """``-2 <int Cdot dS dS>``: the operator (5.13) prints (a typo for ``dS dShat``).
+
+    Its O(lambda) coefficient, ``-f1``, is the one (5.13) prints, which attributes the printed
+    O(lambda) term of (5.13) to the misprinted operator.
+    """
+    s = piece("dSdS", order, scheme)
+    return Series.from_dict("-2<Cdot dS dS> (5.13 literal)", s.theory, s.scheme, s.order,
+                            {(t.powers, t.family): -4 * t.coeff for t in s.terms},
+                            provenance="-4 x piece dSdS")
+
+
 def comparison_table(order: int = 2, scheme: str = "bare") -> list:
     """Rows comparing ergsym's derivation with the printed (5.11)-(5.15).
 
     Each row: ``{"quantity", "order", "family", "class", "derived", "printed", "equation"}``
     with exact ``Fraction`` values (``printed`` is 0 where the paper has no such term, None
-    beyond the printed order O(lambda^2)).  Quantities: the four pieces, A and B.
+    beyond the printed order O(lambda^2)).  Quantities: the four pieces, A, B, and
+    ``5.13-literal`` = ``-2 <Cdot dS dS>``, the operator (5.13) prints, against (5.13)'s numbers.
     """
     rows = []
-    for q in list(PIECES) + ["A", "B"]:
-        s = monotone(order, q, scheme)
-        printed = PRINTED.get(q, {})
+    for q in list(PIECES) + ["A", "B", "5.13-literal"]:
+        if q == "5.13-literal":
+            s = literal_5_13(order, scheme)
+            printed = PRINTED["dSdShat"]
+        else:
+            s = monotone(order, q, scheme)
+            printed = PRINTED.get(q, {})
         for k in range(order + 1):
             derived = s.coefficient_dict(k)
             names = list(derived)
@@ -185,11 +227,11 @@ def comparison_table(order: int = 2, scheme: str = "bare") -> list:
             for fam_name in names:
                 fam = next((f for c, p, f in s.coefficient(k) if f.name == fam_name),
                            NAMED_FAMILIES.get(fam_name))
-                pv = printed.get(k, {}).get(fam_name, Fraction(0)) if (q in PRINTED and k <= 2) else None
+                pv = printed.get(k, {}).get(fam_name, Fraction(0)) if (printed and k <= 2) else None
                 rows.append({
                     "quantity": q, "order": k, "family": fam_name,
                     "class": contraction_class(fam),
                     "derived": derived.get(fam_name, Fraction(0)), "printed": pv,
-                    "equation": PIECE_EQUATIONS.get(q, "(5.15)" if q == "A" else "-"),
+                    "equation": PIECE_EQUATIONS.get(q, {"A": "(5.15)", "5.13-literal": "(5.13)"}.get(q, "-")),
                 })
     return rows
