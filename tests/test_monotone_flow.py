@@ -136,3 +136,16 @@ def test_engine_series_for_B_matches_flow_derivative(n_modes, cs):
     # and the printed-style A series does not match
     a_coeffs = series_on_lattice(monotone(3, "A"), None, kt, d)
     assert abs(sum(cj * 0.1 ** j for j, cj in enumerate(a_coeffs)) - derivative_of_M(n_modes, 0.1, cs)) > 0.1
+
+
+@pytest.mark.parametrize("lam", [30.0, 100.0])
+def test_B_turns_negative_at_strong_coupling_one_mode(lam):
+    # SPEC 2.1 asks whether B stays positive at strong coupling: for one mode with
+    # k0 = D0 = 0.7 it does not.  Both routes agree: the exact-flow derivative of M
+    # (finite differences, small step because the curvature in h grows with lam) and the
+    # quadrature of B's definition.  The printed-expression A stays positive.
+    cs = (1.4,)
+    dm = derivative_of_M(1, lam, cs, step=0.005)
+    a, b = direct_A_B(1, lam, cs)
+    assert dm < 0 and b < 0 and a > 0
+    assert b == pytest.approx(dm, rel=2e-3)
