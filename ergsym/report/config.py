@@ -84,7 +84,7 @@ class ReportConfig:
     @property
     def n_scan(self) -> int:
         """Points of the families-vs-Lambda scan."""
-        return 5 if self.quick else 17
+        return 4 if self.quick else 17
 
     @property
     def monte_carlo_lams(self) -> tuple:

@@ -8,7 +8,7 @@ from __future__ import annotations
 import math
 from fractions import Fraction
 
-__all__ = ["text", "frac", "frac_signed", "num", "value_err", "table", "verbatim"]
+__all__ = ["text", "frac", "frac_signed", "num", "g", "value_err", "table", "verbatim"]
 
 _SPECIAL = {
     "\\": r"\textbackslash{}", "&": r"\&", "%": r"\%", "$": r"\$", "#": r"\#", "_": r"\_",
@@ -71,6 +71,11 @@ def num(x, digits: int = 6) -> str:
         return f"{x:.{max(digits - 1 - e, 0)}f}" if e >= 0 else f"{x:.{digits - 1 - e}f}"
     m = x / 10 ** e
     return rf"{m:.{digits - 1}f}\times10^{{{e}}}"
+
+
+def g(x) -> str:
+    """A parameter value, shortest form (``0.1``, ``2``, ``1e-05``)."""
+    return f"{float(x):g}".replace("e-0", "e-").replace("e+0", "e")
 
 
 def value_err(est, err, digits: int = 8) -> str:

@@ -23,8 +23,9 @@ _QUANTITY_TEX = {
     "dSdShat": r"-2\langle\int\dot C\,\delta S\,\delta\hat S\rangle",
     "dShatdShat": r"2\langle\int\dot C\,\delta\hat S\,\delta\hat S\rangle",
     "LdShat": r"-2\langle\Lambda\partial_\Lambda\hat S\rangle",
+    "5.13-literal": r"-2\langle\int\dot C\,\delta S\,\delta S\rangle\ \text{(literal)}",
 }
-_PIECE_EQ = {"dSdS": "(5.14)", "dSdShat": "(5.13)", "dShatdShat": "(5.12)", "LdShat": "(5.11)",
+_PIECE_EQ = {"5.13-literal": "(5.13)", "dSdS": "(5.14)", "dSdShat": "(5.13)", "dShatdShat": "(5.12)", "LdShat": "(5.11)",
              "A": "(5.15)", "B": "none"}
 
 
@@ -110,7 +111,7 @@ def derivation_section(cfg, theory) -> Section:
                    rf"$O(\lambda^{{{order}}})$", "\n\n".join(parts), data)
 
 
-def _break_long(body: str, per_line: int = 3) -> str:
+def _break_long(body: str, per_line: int = 2) -> str:
     """Break a long sum of LaTeX terms into align lines of ``per_line`` terms."""
     toks, cur, depth = [], "", 0
     for ch in body:
@@ -128,6 +129,14 @@ def _break_long(body: str, per_line: int = 3) -> str:
     return (r" \\" "\n" r" &\quad ").join(lines)
 
 
+def _qlabel(q) -> str:
+    if q in ("A", "B"):
+        return q
+    if q in _QUANTITY_TEX:
+        return "$" + _QUANTITY_TEX[q] + "$"
+    return L.text(q)
+
+
 def comparison_section(cfg, theory) -> Section:
     """Derived vs printed (5.11)-(5.15), the contraction classes and the SD identity."""
     from ..symbolic import PHI4, comparison_table, monotone
@@ -138,6 +147,11 @@ def comparison_section(cfg, theory) -> Section:
                        rf"{L.text(theory.describe())}, so there is nothing to compare.", {})
     order = max(cfg.order, 2)
     rows = comparison_table(order, cfg.scheme)
+    from ..families import NAMED_FAMILIES  # noqa: PLC0415
+    fam_tex = {n: f.latex for n, f in NAMED_FAMILIES.items()}
+    for q in ("A", "B", "dSdS", "dSdShat", "dShatdShat", "LdShat"):
+        for t in monotone(order, q, cfg.scheme).terms:
+            fam_tex.setdefault(t.family.name, t.family.latex)
     trows = []
     for r in rows:
         if r["order"] > 2:
@@ -145,14 +159,9 @@ def comparison_section(cfg, theory) -> Section:
         pr = r["printed"]
         diff = pr is not None and pr != r["derived"]
         fam = r["family"]
-        from ..families import NAMED_FAMILIES  # noqa: PLC0415
-        famtex = NAMED_FAMILIES[fam].latex if fam in NAMED_FAMILIES else None
-        if famtex is None:
-            s = monotone(order, r["quantity"], cfg.scheme)
-            famtex = next((f.latex for t in s.terms for f in [t.family] if f.name == fam), L.text(fam))
+        famtex = fam_tex.get(fam, L.text(fam))
         trows.append([
-            r["quantity"] if r["quantity"] in ("A", "B") else rf"${_QUANTITY_TEX[r['quantity']]}$",
-            _PIECE_EQ[r["quantity"]], str(r["order"]), f"${famtex}$", L.text(r["class"]),
+            _qlabel(r["quantity"]), _PIECE_EQ.get(r["quantity"], "-"), str(r["order"]), f"${famtex}$", L.text(r["class"]),
             f"${L.frac(r['derived'])}$",
             "---" if pr is None else f"${L.frac(pr)}$", r"\textbf{differs}" if diff else "",
         ])
@@ -180,7 +189,7 @@ def comparison_section(cfg, theory) -> Section:
         desc = "; ".join(
             rf"{L.text(fam)} ({L.text(c)}): derived ${L.frac(dv)}$, printed ${L.frac(pv)}$"
             for c, fam, dv, pv in items)
-        attr.append(rf"\item {q if q in ('A', 'B') else '$' + _QUANTITY_TEX[q] + '$'} at "
+        attr.append(rf"\item {_qlabel(q)} at "
                     rf"$O(\lambda^{k})$ -- classes {L.text(', '.join(classes))}: {desc}.")
     if attr:
         parts.append(r"\paragraph{Which contraction classes account for the differences.}")
@@ -199,6 +208,16 @@ def comparison_section(cfg, theory) -> Section:
     else:
         facts.append(r"\item The derived $-2\langle\int\dot C\,\delta S\,\delta\hat S\rangle$ has "
                      r"$\lambda$ corrections in this scheme (see the table).")
+    lit = [r for r in rows if r["quantity"] == "5.13-literal" and r["printed"] is not None
+           and r["order"] in (1, 2)]
+    if lit:
+        match = sorted({r["order"] for r in lit if r["printed"] != 0 and r["derived"] == r["printed"]})
+        if match:
+            facts.append(r"\item Attribution of (5.13): the operator the paper prints, "
+                         r"$-2\langle\int\dot C\,\delta S\,\delta S\rangle$ (row ``literal''), "
+                         r"reproduces the printed coefficient(s) at order(s) "
+                         + ", ".join(rf"$\lambda^{k}$" for k in match)
+                         + r": the printed $\lambda$ term of (5.13) comes from the misprinted operator.")
     fams2 = {t.family.name for t in monotone(2, "A", cfg.scheme).terms if t.order == 2}
     extra = sorted(fams2 - {"f2"})
     if extra:
