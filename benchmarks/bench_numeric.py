@@ -1,0 +1,106 @@
+"""Benchmark of the numeric layer (prints markdown tables).
+
+Run: ``python benchmarks/bench_numeric.py [--quick]``.  Point: bump:eps=0.1,lambda_max=2,
+mass 1, Lambda 1; rtol 1e-10 (1-loop) and 1e-8 (2-loop).
+"""
+import argparse
+import math
+import time
+
+import numpy as np
+
+from ergsym.cutoffs import parse_cutoff
+from ergsym.families import DLINE, K, Block, Family, Line, NAMED_FAMILIES
+from ergsym.numeric import evaluate_family
+
+CUT = "bump:eps=0.1,lambda_max=2"
+EXTRA = {
+    "u2": Family((Block(1, ((0, 0, Line(2, 1)),)),)),
+    "M[D,K,K,K2]": Family((Block(2, ((0, 1, DLINE), (0, 1, K), (0, 1, K), (0, 1, Line(2, 0)))),)),
+    "M[DK,K,K,K]": Family((Block(2, ((0, 1, Line(1, 1)), (0, 1, K), (0, 1, K), (0, 1, K))),)),
+}
+
+
+def timed(f, *a, **k):
+    t = time.perf_counter()
+    r = f(*a, **k)
+    return r, time.perf_counter() - t
+
+
+def main():
+    ap = argparse.ArgumentParser()
+    ap.add_argument("--quick", action="store_true")
+    ap.add_argument("--nquad-timeout", type=float, default=120.0)
+    args = ap.parse_args()
+    fams = dict(NAMED_FAMILIES)
+    fams.update(EXTRA)
+    print("## One point, all O(lambda^2) families (seconds; value ± error)\n")
+    print("| family | d | time [s] | value | rel. error | converged |")
+    print("|---|---|---|---|---|---|")
+    for d in (1, 2, 3, 4):
+        for n, f in fams.items():
+            v, t = timed(evaluate_family, f, CUT, d, 1.0, 1.0)
+            print(f"| {n} | {d} | {t:.3f} | {v.estimate:.12g} | {v.error / abs(v.estimate):.1e} | {v.converged} |")
+    print("\n## 101-point Lambda scan (0.5..1.5), d = 4\n")
+    lam = np.linspace(0.5, 1.5, 11 if args.quick else 101)
+    print("| families | points | time [s] |")
+    print("|---|---|---|")
+    one = {n: f for n, f in NAMED_FAMILIES.items() if n != "f2"}
+    t0 = time.perf_counter()
+    for f in one.values():
+        evaluate_family(f, CUT, 4, 1.0, lam)
+    t1 = time.perf_counter() - t0
+    print(f"| 1-loop (f0,t1,u1,T,T2,T3,f1) | {lam.size} | {t1:.3f} |")
+    _, t2 = timed(evaluate_family, NAMED_FAMILIES["f2"], CUT, 4, 1.0, lam)
+    print(f"| f2 (position) | {lam.size} | {t2:.2f} |")
+    print("\n## f2: position vs momentum (independent) method\n")
+    print("| d | position [s] | momentum [s] | ratio | |diff|/value | mom. rel. error |")
+    print("|---|---|---|---|---|---|")
+    for d in (1, 2, 3, 4):
+        a, ta = timed(evaluate_family, NAMED_FAMILIES["f2"], CUT, d, 1.0, 1.0, method="position")
+        b, tb = timed(evaluate_family, NAMED_FAMILIES["f2"], CUT, d, 1.0, 1.0, method="momentum")
+        print(f"| {d} | {ta:.3f} | {tb:.2f} | {tb / ta:.1f} | {abs(a.estimate - b.estimate) / a.estimate:.1e} "
+              f"| {b.error / b.estimate:.1e} |")
+    print("\n## naive scipy.integrate.nquad of f2 in d = 1 (3-dim integral)\n")
+    naive_nquad(args.nquad_timeout)
+
+
+def naive_nquad(timeout):
+    """f2 (d=1) = int dp D(p) int dq1/(2pi) int dq2/(2pi) Kt(q1) Kt(q2) Kt(p-q1-q2)."""
+    import multiprocessing as mp
+
+    q = mp.Queue()
+    p = mp.Process(target=_nquad_worker, args=(q,))
+    t = time.perf_counter()
+    p.start()
+    p.join(timeout)
+    if p.is_alive():
+        p.terminate()
+        p.join()
+        print(f"| nquad epsrel=1e-8 | did not finish in {timeout:.0f} s |")
+        return
+    val, err, el = q.get()
+    ref = evaluate_family(NAMED_FAMILIES["f2"], CUT, 1, 1.0, 1.0)
+    print("| method | time [s] | value | |diff|/ref |")
+    print("|---|---|---|---|")
+    print(f"| nquad epsrel=1e-8 | {el:.1f} | {val:.12g} | {abs(val - ref.estimate) / ref.estimate:.1e} |")
+    _, tp = timed(evaluate_family, NAMED_FAMILIES["f2"], CUT, 1, 1.0, 1.0)
+    print(f"| ergsym position | {tp:.3f} | {ref.estimate:.12g} | (reference) |")
+
+
+def _nquad_worker(q):
+    from scipy.integrate import nquad
+
+    c = parse_cutoff(CUT)
+    kt = lambda x: float(c.K(x * x, 1.0)) / (x * x + 1.0)  # noqa: E731
+    dd = lambda x: float(c.Lambda_dK(x * x, 1.0)) / (x * x + 1.0)  # noqa: E731
+    qmax = math.sqrt(c.kink + 50)
+    t = time.perf_counter()
+    val, err = nquad(lambda q2, q1, p: dd(p) * kt(q1) * kt(q2) * kt(p - q1 - q2) / (2 * math.pi) ** 2,
+                     [[-qmax, qmax], [-qmax, qmax], [-math.sqrt(1.1), math.sqrt(1.1)]],
+                     opts={"epsrel": 1e-8, "limit": 200})
+    q.put((2 * val / 2, err, time.perf_counter() - t))
+
+
+if __name__ == "__main__":
+    main()
