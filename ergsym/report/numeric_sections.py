@@ -39,7 +39,7 @@ def numeric_section(cfg, ctx) -> Section:
         return skip
     cutoff, dim, mass, Lam = ctx["cutoff"], cfg.dim, cfg.mass, cfg.Lambda0
     where = (rf"cutoff {L.verbatim(cutoff.spec)}, $d={dim}$, $m={L.g(mass)}$, "
-             rf"$\Lambda=\Lambda_0={L.num(Lam)}$")
+             rf"$\Lambda=\Lambda_0={L.g(Lam)}$")
     parts = [rf"Continuum quadrature ({where}). Every value carries the numeric layer's error "
              r"estimate (absolute); one-loop blocks are radial integrals split at the cutoff's "
              r"breakpoints, melon blocks (the sunset) position-space Hankel transforms."]
@@ -207,7 +207,7 @@ def figures_section(cfg, ctx) -> Section:
     plot_cutoff(cutoff, cfg.Lambda0, out / f1)
     figs.append(f1)
     parts.append(_figure(f1, rf"The cutoff {L.verbatim(cutoff.spec)}: $K_\Lambda(p^2)$ at "
-                         rf"$\Lambda_0={L.num(cfg.Lambda0)}$ (cf. the paper's Fig.~1), "
+                         rf"$\Lambda_0={L.g(cfg.Lambda0)}$ (cf. the paper's Fig.~1), "
                          r"$\Lambda\partial_\Lambda K$ (cf. Fig.~2; for the bump it lives on "
                          r"$[\Lambda^2,\Lambda^2+\varepsilon]$), and the family for several $\Lambda$ (cf. Fig.~4)."))
     title = r"Figures: the cutoff and the integrals against $\Lambda$"
@@ -275,7 +275,7 @@ def figures_section(cfg, ctx) -> Section:
     parts.append(L.table([r"$\Lambda$"] + [f"${n[0]}_{n[1]}$" for n in show], rows,
                          align="r" * (len(show) + 1), size=r"\footnotesize",
                          caption=r"$f_0,f_1,f_2$ at a few points of the scan (all families and "
-                                 r"points: \texttt{report.json}).")))
+                                 r"points: \texttt{report.json})."))
     data["scan"] = {"Lambda": grid.tolist(),
                     "families": {n: v.to_dict() for n, v in famv.items()},
                     "B_orders": {str(k): {"value": e.tolist(), "error": r.tolist()}

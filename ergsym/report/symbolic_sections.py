@@ -103,8 +103,9 @@ def derivation_section(cfg, theory) -> Section:
     parts.append(r"\paragraph{Integral families.} Outer integrals $\int d^dp$ carry no "
                  r"$(2\pi)^{-d}$, loop integrals $\int_q=\int d^dq/(2\pi)^d$ do; "
                  r"$K$ in a definition stands for $\tilde K=K_\Lambda/(p^2+m^2)$, $D=\Lambda\partial_\Lambda\tilde K$.")
-    parts.append(L.table(["family", "definition"], rows, align="lp{0.78\\linewidth}",
-                         caption="Families appearing in the derivation.", long=True))
+    parts.append(L.table(["family", "definition"], rows, align="p{0.4\\linewidth}p{0.55\\linewidth}",
+                         caption="Families appearing in the derivation.", long=True,
+                         size=r"\footnotesize"))
     data = {q: s.to_json() for q, s in ser.items()}
     data["next_order"] = {q: s.to_json() for q, s in ser_next.items()}
     return Section("derivation", "Derivation: the monotone derivative to "
