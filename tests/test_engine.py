@@ -329,3 +329,56 @@ def test_literal_5_13_operator_reproduces_the_printed_order_lam_term():
     lit = literal_5_13(2)
     assert lit.coefficient_dict(1) == {"f1": PRINTED["dSdShat"][1]["f1"]}
     assert piece("dSdShat", 2).coefficient_dict(1) == {}
+
+
+def _aut_order(n_op, n, edges):
+    """|Aut| of a multigraph by brute force: vertex permutations fixing the operator
+    vertices and preserving multiplicities, times multi-edge permutations and self-loop flips."""
+    mult = {}
+    for i, j, kind, c in edges:
+        mult[(i, j, kind)] = mult.get((i, j, kind), 0) + c
+    count = 0
+    for perm in itertools.permutations(range(n_op, n)):
+        mp = list(range(n_op)) + list(perm)
+        img = {}
+        for (i, j, kind), c in mult.items():
+            key = (min(mp[i], mp[j]), max(mp[i], mp[j]), kind)
+            img[key] = img.get(key, 0) + c
+        count += img == mult
+    import math as _m
+    for (i, j, kind), c in mult.items():
+        count *= _m.factorial(c) * (2 ** c if i == j else 1)
+    return count
+
+
+@pytest.mark.parametrize("which, order", [("vacuum", 4), ("phi2", 3), ("phi2-phi6", 2)])
+def test_diagram_weights_are_inverse_automorphism_counts(which, order):
+    # textbook symmetry factors, computed here by brute-force automorphism counting:
+    # weight = prod_{operator vertices} deg! / |Aut|, e.g. 1/8 figure-eight, 1/6 sunset.
+    from ergsym.symbolic.wick import diagrams
+    import math as _m
+
+    theory = PHI4 if which != "phi2-phi6" else Theory(((4, "lam"), (6, "g6")))
+    op = log_z(theory) if which == "vacuum" else local_phi(2, theory)
+    ds = diagrams(op, theory, order)
+    n_op = len(op.terms[0].vertices)
+    assert len(ds) >= 4
+    for d in ds:
+        op_fact = 1
+        for v in d.vertices[:n_op]:
+            op_fact *= _m.factorial(v.degree)
+        assert d.weight == Fraction(op_fact, _aut_order(n_op, len(d.vertices), d.edges))
+    # and the diagrams add up to the series, family by family
+    acc = {}
+    for d in ds:
+        acc[(d.powers, d.family)] = acc.get((d.powers, d.family), 0) + d.coeff
+    assert {k: v for k, v in acc.items() if v} == expand(op, theory, order).as_dict()
+
+
+def test_known_symmetry_factors():
+    from ergsym.symbolic.wick import diagrams
+
+    w = {d.family.name: d.weight for d in diagrams(local_phi(2, PHI4), PHI4, 2)}
+    assert w["T·T2"] == Fraction(1, 2) and w["M[K,K,K,K2]"] == Fraction(1, 6)   # tadpole, sunset
+    v = {d.family.name: d.weight for d in diagrams(log_z(PHI4), PHI4, 2)}
+    assert v["T^2"] == Fraction(1, 8) and v["M[K,K,K,K]"] == Fraction(1, 48)

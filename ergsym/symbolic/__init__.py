@@ -12,4 +12,4 @@ from .monotone import (FORMS, PIECES, PRINTED, comparison_table, factor_decompos
 from .operators import cdot, lambda_dshat, local_phi, log_z  # noqa: F401
 from .series import Series, Term  # noqa: F401
 from .theory import PHI4, SCHEMES, Theory, parse_theory  # noqa: F401
-from .wick import MAX_ORDER, Operator, OperatorTerm, OpVertex, expand  # noqa: F401
+from .wick import MAX_ORDER, Diagram, Operator, OperatorTerm, OpVertex, diagrams, expand  # noqa: F401

@@ -32,7 +32,7 @@ from ..families import Line, reduce_graph
 from .series import Series
 from .theory import Theory, validate_scheme
 
-__all__ = ["OpVertex", "OperatorTerm", "Operator", "expand", "MAX_ORDER"]
+__all__ = ["OpVertex", "OperatorTerm", "Operator", "expand", "diagrams", "Diagram", "MAX_ORDER"]
 
 #: Highest total coupling order :func:`expand` accepts (cost grows fast beyond).
 MAX_ORDER = 6
@@ -224,6 +224,118 @@ def expand(operator: Operator, theory: Theory, order: int, scheme: str = "bare",
     return Series.from_dict(quantity or operator.name, theory, scheme, order, acc,
                             normalization=operator.normalization,
                             provenance="ergsym.symbolic.wick.expand (linked labelled multigraphs)")
+
+
+@dataclass(frozen=True)
+class Diagram:
+    """One linked diagram (unlabelled in its interaction vertices).
+
+    Attributes
+    ----------
+    vertices : tuple of OpVertex
+        Operator vertices first (in the operator's order), then interaction vertices.
+    edges : tuple of (i, j, kind)
+        Contractions, ``kind`` in ``{"K", "Ginv", "id"}``, plus the operator's fixed lines
+        (``kind`` = the Line's label, e.g. ``"D"``); canonical up to relabelling interaction
+        vertices.
+    coeff : Fraction
+        Its contribution (signs, coupling normalizations, operator coefficient included).
+    weight : Fraction
+        ``coeff`` without the operator's coefficient and the sign ``(-1)^k`` of the
+        ``k`` interaction vertices: the number of Wick contractions giving this diagram
+        times ``prod_v 1/n_v!`` and ``prod_n 1/c_n!``; ``1/|Aut(G)|`` for a vacuum diagram.
+    powers : tuple
+    family : Family
+    """
+
+    vertices: tuple
+    edges: tuple
+    coeff: Fraction
+    weight: Fraction
+    powers: tuple
+    family: object
+
+
+def diagrams(operator: Operator, theory: Theory, order: int, scheme: str = "bare") -> list:
+    """The individual linked diagrams of ``<operator>`` through ``order``, with weights.
+
+    Same enumeration as :func:`expand`, but labelled graphs are grouped by their canonical
+    form under permutations of the interaction vertices instead of by family.  For a
+    connected vacuum diagram of phi^n vertices ``weight = 1/|Aut(G)|`` (vertex permutations,
+    multi-edge permutations and self-loop flips), the textbook symmetry factor.
+    """
+    order = _validate_order(order)
+    scheme = validate_scheme(scheme)
+    no = scheme == "normal-ordered"
+    groups: dict = {}
+    for term in operator.terms:
+        op_order = sum(term.powers)
+        if op_order > order:
+            continue
+        n_op = len(term.vertices)
+        for counts, w_int in _interaction_multisets(theory, order - op_order):
+            verts = list(term.vertices)
+            for (deg, _), c in zip(theory.couplings, counts):
+                verts += [OpVertex(deg, normal_ordered=no)] * c
+            if not verts:
+                continue
+            powers = tuple(p + c for p, c in zip(term.powers, counts))
+            k = sum(counts)
+            degrees = [v.degree for v in verts]
+            if sum(degrees) % 2:
+                continue
+            self_ok = [not (v.amp or v.normal_ordered) for v in verts]
+            amp = [v.amp for v in verts]
+            num = 1
+            for d in degrees:
+                num *= math.factorial(d)
+            fixed_pairs = [(i, j) for i, j, _ in term.fixed]
+            for adj in _adjacencies(degrees, self_ok):
+                if not _connected(len(verts), list(adj) + fixed_pairs):
+                    continue
+                den = 1
+                for (i, j), c in adj.items():
+                    den *= math.factorial(c) * (2 ** c if i == j else 1)
+                kinds = {(i, j): ("K" if i == j or not (amp[i] or amp[j]) else
+                                  "Ginv" if amp[i] and amp[j] else "id") for (i, j) in adj}
+                key = _canonical_labelled(verts, n_op, adj, kinds, term.fixed)
+                w = term.coeff * w_int * Fraction(num, den)
+                g = groups.setdefault((powers, key, tuple(verts)), [Fraction(0), Fraction(0), adj, kinds])
+                g[0] += w
+                g[1] += Fraction(num, den) * w_int * (-1) ** k
+    out = []
+    for (powers, key, verts), (coeff, weight, adj, kinds) in groups.items():
+        edges, ident = [], []
+        for (i, j), c in adj.items():
+            kind = kinds[(i, j)]
+            if kind == "id":
+                ident.append((i, j))
+            else:
+                edges += [(i, j, K_LINE if kind == "K" else GINV_LINE)] * c
+        fixed = next(t.fixed for t in operator.terms if tuple(t.vertices) == verts[:len(t.vertices)])
+        fam = reduce_graph(len(verts), edges + list(fixed), ident)
+        out.append(Diagram(verts, key, coeff, weight, powers, fam))
+    out.sort(key=lambda d: (sum(d.powers), d.family.name, d.edges))
+    return out
+
+
+def _canonical_labelled(verts, n_op, adj, kinds, fixed):
+    """Canonical edge list under permutations of interaction vertices of equal degree."""
+    import itertools
+
+    n = len(verts)
+    inter = list(range(n_op, n))
+    best = None
+    for perm in itertools.permutations(inter):
+        if any(verts[a].degree != verts[b].degree for a, b in zip(inter, perm)):
+            continue
+        mp = list(range(n_op)) + list(perm)
+        cand = tuple(sorted(
+            [(min(mp[i], mp[j]), max(mp[i], mp[j]), kinds[(i, j)], c) for (i, j), c in adj.items()]
+            + [(min(mp[i], mp[j]), max(mp[i], mp[j]), line.label, 1) for i, j, line in fixed]))
+        if best is None or cand < best:
+            best = cand
+    return best
 
 
 def _accumulate(verts, fixed, powers, coeff0, acc):
