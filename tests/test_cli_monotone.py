@@ -102,3 +102,14 @@ def test_help_texts(capsys):
     assert code == 0 and "monotone" in out
     code, out, _ = run(["monotone", "--help"], capsys)
     assert code == 0 and "--lattice" in out and "dM/dLambda" in out
+
+
+def test_diagrams_listing_adds_up_to_the_piece(capsys):
+    code, out, _ = run(["monotone", "--order", "2", "--piece", "dSdS", "--diagrams", "--json"], capsys)
+    assert code == 0
+    rows = json.loads(out)["dSdS"]
+    acc = {}
+    for r in rows:
+        acc[(r["order"], r["family"])] = acc.get((r["order"], r["family"]), 0) + Fraction(r["coefficient"])
+    expect = {(t.order, t.family.name): t.coeff for t in monotone(2, "dSdS").terms}
+    assert {k: v for k, v in acc.items() if v} == expect

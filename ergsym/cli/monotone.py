@@ -52,10 +52,12 @@ def _comparison_rows(order, scheme):
 @click.option("--Lambda", "Lambda", type=float, default=None, help="Cutoff scale Lambda.")
 @click.option("--lam", type=float, default=None, help="Coupling value: also print the summed series.")
 @click.option("--rtol", type=float, default=None, help="Relative accuracy of the quadrature.")
+@click.option("--diagrams", "show_diagrams", is_flag=True,
+              help="List every linked diagram with its weight (symmetry factor) and family.")
 @click.option("--json", "as_json", is_flag=True, help="JSON to stdout.")
 @click.option("--latex/--no-latex", default=True, show_default=True, help="Also print LaTeX.")
 def monotone(order, form, pieces, scheme, theory_spec, compare, lattice, cutoff_spec, dim, mass,
-             Lambda, lam, rtol, as_json, latex):
+             Lambda, lam, rtol, show_diagrams, as_json, latex):
     """Derive the monotone derivative A or B (or its pieces) to O(lam^ORDER).
 
     \b
@@ -93,6 +95,9 @@ def monotone(order, form, pieces, scheme, theory_spec, compare, lattice, cutoff_
     if compare is None:
         compare = theory.couplings == ((4, "lam"),)
     rows = _comparison_rows(order, scheme) if compare else []
+    if show_diagrams:
+        _print_diagrams(forms, order, scheme, theory, as_json)
+        return
     if as_json:
         out = {f: s.to_json() for f, s in series.items()}
         if compare:
@@ -119,6 +124,32 @@ def monotone(order, form, pieces, scheme, theory_spec, compare, lattice, cutoff_
             flag = "" if r["printed"] is None or r["printed"] == r["derived"] else "  <- differs"
             click.echo(f"  {r['quantity']:11s} {r['order']:<5d} {r['family']:14s} {r['class']:16s} "
                        f"{_frac(r['derived']):>9s} {pr:>9s}{flag}")
+
+
+def _print_diagrams(forms, order, scheme, theory, as_json):
+    from ..symbolic.monotone import FORMS, PIECES, PIECE_EQUATIONS  # noqa: F401
+    from ..symbolic.operators import cdot, lambda_dshat
+    from ..symbolic.wick import diagrams
+
+    out = {}
+    for f in forms:
+        names = [f] if f in PIECES else [n for n in FORMS[f]]
+        for name in names:
+            spec = PIECES[name]
+            op = (lambda_dshat(theory, scheme, coeff=-2) if spec is None
+                  else cdot(spec[0], spec[1], theory, scheme, coeff=spec[2]))
+            out[name] = [{"order": sum(d.powers), "coefficient": _frac(d.coeff), "weight": _frac(d.weight),
+                          "family": d.family.name, "edges": [list(e) for e in d.edges]}
+                         for d in diagrams(op, theory, order, scheme)]
+    if as_json:
+        click.echo(json.dumps(out, indent=2, ensure_ascii=False))
+        return
+    for name, rows in out.items():
+        click.echo(f"{name}: {len(rows)} linked diagrams (vertices 0,1 = operator; weight = Wick "
+                   "contractions x prod 1/n! x prod 1/c_n!)")
+        for r in rows:
+            edges = " ".join(f"{i}-{j}:{k}" + (f"x{c}" if c > 1 else "") for i, j, k, c in r["edges"])
+            click.echo(f"  O({r['order']}) {r['coefficient']:>8s}  weight {r['weight']:>6s}  {r['family']:22s} {edges}")
 
 
 def _label(form):
