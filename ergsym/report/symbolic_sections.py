@@ -188,7 +188,7 @@ def comparison_section(cfg, theory) -> Section:
     for (q, k), items in by.items():
         classes = sorted({c for c, *_ in items})
         desc = "; ".join(
-            rf"{L.text(fam)} ({L.text(c)}): derived ${L.frac(dv)}$, printed ${L.frac(pv)}$"
+            rf"{L.text(fam)} ({L.text(c)}): derived ${L.frac(dv)}$, as printed ${L.frac(pv)}$"
             for c, fam, dv, pv in items)
         attr.append(rf"\item {_qlabel(q)} at "
                     rf"$O(\lambda^{k})$ -- classes {L.text(', '.join(classes))}: {desc}.")
