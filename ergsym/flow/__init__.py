@@ -3,3 +3,7 @@ from .interaction import (EffTerm, describe_term, effective_interaction,  # noqa
                           polchinski_residual, running_couplings)
 from .monotone import (FLOW_FORMS, flow_interaction_expectation, flow_monotone,  # noqa: F401
                        flow_phi2, flow_piece, has_delta)
+from .continuum import (flow_continuum, monotone_difference,  # noqa: F401
+                        running_couplings_continuum)
+from .lattice import (flow_lattice, monotone_difference_lattice,  # noqa: F401
+                      running_couplings_lattice)
