@@ -101,3 +101,15 @@ def test_cli_scan_plot(tmp_path, capsys):
               "--Lambda", "0.5", "--scan", "3", "--plot", str(png)])
     assert exc.value.code == 0
     assert png.stat().st_size > 1000
+
+
+def test_worked_example_quick():
+    import pathlib
+    import subprocess
+    import sys
+
+    script = pathlib.Path(__file__).resolve().parents[1] / "worked_examples" / "flow_monotone.py"
+    out = subprocess.run([sys.executable, str(script), "--quick"], capture_output=True, text=True,
+                         timeout=300)
+    assert out.returncode == 0, out.stderr
+    assert "residual terms = 0" in out.stdout
