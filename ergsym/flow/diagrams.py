@@ -47,7 +47,8 @@ from fractions import Fraction
 
 from ..errors import InputError, OrderNotSupportedError
 from ..families import Line, reduce_graph
-from ..symbolic.wick import _adjacencies
+from ..symbolic.wick import adjacencies as _adjacencies
+from ..symbolic.wick import connected as _connected
 
 __all__ = ["FVertex", "FTerm", "expand_flow", "MAX_FLOW_ORDER", "G_LINE", "DELTA_LINE",
            "D_LINE", "GINV_LINE", "validate_order"]
@@ -113,20 +114,6 @@ def _pair_types(vi: FVertex, vj: FVertex):
     if vi.group == vj.group and vi.group != "op":
         return ("G", "Delta")
     return ("G",)
-
-
-def _connected(n, pairs):
-    parent = list(range(n))
-
-    def find(a):
-        while parent[a] != a:
-            parent[a] = parent[parent[a]]
-            a = parent[a]
-        return a
-
-    for i, j in pairs:
-        parent[find(i)] = find(j)
-    return len({find(v) for v in range(n)}) <= 1
 
 
 def _clusters_connected(verts, delta_pairs):

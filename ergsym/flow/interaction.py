@@ -34,7 +34,8 @@ from functools import lru_cache
 from ..families import Line, reduce_graph
 from ..symbolic.series import Series
 from ..symbolic.theory import PHI4
-from ..symbolic.wick import _adjacencies
+from ..symbolic.wick import adjacencies as _adjacencies
+from ..symbolic.wick import connected as _connected_pairs
 from .diagrams import cluster_weight, validate_order
 
 __all__ = ["EffTerm", "effective_interaction", "polchinski_residual", "running_couplings",
@@ -179,20 +180,6 @@ def effective_interaction(order: int = 2) -> tuple:
                     edges += [(i, j, "Delta")] * c
                 raw.append((pre * Fraction(num, den), n, n, tuple(legs), tuple(edges)))
     return _collect(raw)
-
-
-def _connected_pairs(n, pairs):
-    parent = list(range(n))
-
-    def find(a):
-        while parent[a] != a:
-            parent[a] = parent[parent[a]]
-            a = parent[a]
-        return a
-
-    for i, j in pairs:
-        parent[find(i)] = find(j)
-    return len({find(v) for v in range(n)}) == 1
 
 
 # ---------------------------------------------------------------------------

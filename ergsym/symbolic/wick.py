@@ -32,7 +32,8 @@ from ..families import Line, reduce_graph
 from .series import Series
 from .theory import Theory, validate_scheme
 
-__all__ = ["OpVertex", "OperatorTerm", "Operator", "expand", "diagrams", "Diagram", "MAX_ORDER"]
+__all__ = ["OpVertex", "OperatorTerm", "Operator", "expand", "diagrams", "Diagram", "MAX_ORDER",
+           "adjacencies", "connected"]
 
 #: Highest total coupling order :func:`expand` accepts (cost grows fast beyond).
 MAX_ORDER = 6
@@ -152,6 +153,9 @@ def _adjacencies(degrees, self_ok):
 
 
 def _connected(n, pairs):
+    """True when the graph on vertices ``0..n-1`` with edges ``pairs`` is connected."""
+    if n == 0:
+        return True
     parent = list(range(n))
 
     def find(a):
@@ -166,6 +170,11 @@ def _connected(n, pairs):
             parent[ri] = rj
     r0 = find(0)
     return all(find(v) == r0 for v in range(n))
+
+
+#: Public names of the enumeration primitives (used by :mod:`ergsym.flow` too).
+adjacencies = _adjacencies
+connected = _connected
 
 
 def _interaction_multisets(theory: Theory, max_order: int):
