@@ -24,34 +24,18 @@ import math
 from fractions import Fraction
 from functools import lru_cache
 
+from ..symbolic.oracle import _identity, mat_inv, mat_mul
+
 __all__ = ["oracle_interaction", "oracle_flow_quantity", "effterms_polynomial",
            "polchinski_check", "exact_flow_family_value", "matinv", "matmul"]
 
 
 # -- exact matrices -------------------------------------------------------------
 
-def matmul(a, b):
-    n, m, p = len(a), len(b), len(b[0])
-    return [[sum((a[i][k] * b[k][j] for k in range(m)), Fraction(0)) for j in range(p)] for i in range(n)]
-
-
-def matinv(a):
-    n = len(a)
-    m = [[Fraction(v) for v in row] + [Fraction(int(i == j)) for j in range(n)] for i, row in enumerate(a)]
-    for c in range(n):
-        piv = next(r for r in range(c, n) if m[r][c] != 0)
-        m[c], m[piv] = m[piv], m[c]
-        inv = 1 / m[c][c]
-        m[c] = [v * inv for v in m[c]]
-        for r in range(n):
-            if r != c and m[r][c] != 0:
-                f = m[r][c]
-                m[r] = [vr - f * vc for vr, vc in zip(m[r], m[c])]
-    return [row[n:] for row in m]
-
-
-def _eye(n):
-    return [[Fraction(int(i == j)) for j in range(n)] for i in range(n)]
+# exact matrix algebra shared with the engine's oracle
+matmul = mat_mul
+matinv = mat_inv
+_eye = _identity
 
 
 def _mpow(a, k, ainv=None):

@@ -215,24 +215,76 @@ def expand(operator: Operator, theory: Theory, order: int, scheme: str = "bare",
     """
     order = _validate_order(order)
     scheme = validate_scheme(scheme)
-    no = scheme == "normal-ordered"
     acc: dict = {}
+    for g in _linked_graphs(operator, theory, order, scheme):
+        edges, ident = _raw_lines(g)
+        key = (g.powers, reduce_graph(len(g.verts), edges, ident))
+        acc[key] = acc.get(key, 0) + g.term.coeff * g.weight
+    return Series.from_dict(quantity or operator.name, theory, scheme, order, acc,
+                            normalization=operator.normalization,
+                            provenance="ergsym.symbolic.wick.expand (linked labelled multigraphs)")
+
+
+@dataclass(frozen=True)
+class _Graph:
+    """A linked labelled multigraph with its weight (internal to the engine)."""
+
+    term: OperatorTerm
+    powers: tuple
+    k: int                # number of interaction vertices
+    verts: tuple
+    adj: dict             # (i, j) -> multiplicity, i <= j
+    weight: Fraction      # (-1)^k prod (1/n!)^c_n / c_n!  x  #Wick matchings
+
+
+def _linked_graphs(operator, theory, order, scheme):
+    """Every linked labelled multigraph of ``<operator>`` through ``order`` (the hot loop)."""
+    no = scheme == "normal-ordered"
     for term in operator.terms:
         op_order = sum(term.powers)
         if op_order > order:
             continue
+        fixed_pairs = [(i, j) for i, j, _ in term.fixed]
         for counts, w_int in _interaction_multisets(theory, order - op_order):
             verts = list(term.vertices)
             for (deg, _), c in zip(theory.couplings, counts):
                 verts += [OpVertex(deg, normal_ordered=no)] * c
-            if not verts:
+            degrees = [v.degree for v in verts]
+            if not verts or sum(degrees) % 2:
                 continue
             powers = tuple(p + c for p, c in zip(term.powers, counts))
-            coeff0 = term.coeff * w_int
-            _accumulate(verts, term.fixed, powers, coeff0, acc)
-    return Series.from_dict(quantity or operator.name, theory, scheme, order, acc,
-                            normalization=operator.normalization,
-                            provenance="ergsym.symbolic.wick.expand (linked labelled multigraphs)")
+            self_ok = [not (v.amp or v.normal_ordered) for v in verts]
+            num = 1
+            for d in degrees:
+                num *= math.factorial(d)
+            verts = tuple(verts)
+            for adj in _adjacencies(degrees, self_ok):
+                if not _connected(len(verts), list(adj) + fixed_pairs):
+                    continue
+                den = 1
+                for (i, j), c in adj.items():
+                    den *= math.factorial(c) * (2 ** c if i == j else 1)
+                yield _Graph(term, powers, sum(counts), verts, adj, w_int * Fraction(num, den))
+
+
+def _contraction_kind(verts, i, j) -> str:
+    """``K`` (field-field, incl. self-loops), ``Ginv`` (amputated pair) or ``id``."""
+    a, b = verts[i].amp, verts[j].amp
+    if i == j or not (a or b):
+        return "K"
+    return "Ginv" if a and b else "id"
+
+
+def _raw_lines(g: _Graph):
+    """Lines and vertex identifications of a labelled graph, fixed lines included."""
+    edges, ident = list(g.term.fixed), []
+    for (i, j), c in g.adj.items():
+        kind = _contraction_kind(g.verts, i, j)
+        if kind == "id":
+            ident.append((i, j))
+        else:
+            edges += [(i, j, K_LINE if kind == "K" else GINV_LINE)] * c
+    return edges, ident
 
 
 @dataclass(frozen=True)
@@ -275,55 +327,17 @@ def diagrams(operator: Operator, theory: Theory, order: int, scheme: str = "bare
     """
     order = _validate_order(order)
     scheme = validate_scheme(scheme)
-    no = scheme == "normal-ordered"
     groups: dict = {}
-    for term in operator.terms:
-        op_order = sum(term.powers)
-        if op_order > order:
-            continue
-        n_op = len(term.vertices)
-        for counts, w_int in _interaction_multisets(theory, order - op_order):
-            verts = list(term.vertices)
-            for (deg, _), c in zip(theory.couplings, counts):
-                verts += [OpVertex(deg, normal_ordered=no)] * c
-            if not verts:
-                continue
-            powers = tuple(p + c for p, c in zip(term.powers, counts))
-            k = sum(counts)
-            degrees = [v.degree for v in verts]
-            if sum(degrees) % 2:
-                continue
-            self_ok = [not (v.amp or v.normal_ordered) for v in verts]
-            amp = [v.amp for v in verts]
-            num = 1
-            for d in degrees:
-                num *= math.factorial(d)
-            fixed_pairs = [(i, j) for i, j, _ in term.fixed]
-            for adj in _adjacencies(degrees, self_ok):
-                if not _connected(len(verts), list(adj) + fixed_pairs):
-                    continue
-                den = 1
-                for (i, j), c in adj.items():
-                    den *= math.factorial(c) * (2 ** c if i == j else 1)
-                kinds = {(i, j): ("K" if i == j or not (amp[i] or amp[j]) else
-                                  "Ginv" if amp[i] and amp[j] else "id") for (i, j) in adj}
-                key = _canonical_labelled(verts, n_op, adj, kinds, term.fixed)
-                w = term.coeff * w_int * Fraction(num, den)
-                g = groups.setdefault((powers, key, tuple(verts)), [Fraction(0), Fraction(0), adj, kinds])
-                g[0] += w
-                g[1] += Fraction(num, den) * w_int * (-1) ** k
+    for g in _linked_graphs(operator, theory, order, scheme):
+        kinds = {ij: _contraction_kind(g.verts, *ij) for ij in g.adj}
+        key = _canonical_labelled(g.verts, len(g.term.vertices), g.adj, kinds, g.term.fixed)
+        acc = groups.setdefault((g.powers, key, g.verts), [Fraction(0), Fraction(0), g])
+        acc[0] += g.term.coeff * g.weight
+        acc[1] += g.weight * (-1) ** g.k
     out = []
-    for (powers, key, verts), (coeff, weight, adj, kinds) in groups.items():
-        edges, ident = [], []
-        for (i, j), c in adj.items():
-            kind = kinds[(i, j)]
-            if kind == "id":
-                ident.append((i, j))
-            else:
-                edges += [(i, j, K_LINE if kind == "K" else GINV_LINE)] * c
-        fixed = next(t.fixed for t in operator.terms if tuple(t.vertices) == verts[:len(t.vertices)])
-        fam = reduce_graph(len(verts), edges + list(fixed), ident)
-        out.append(Diagram(verts, key, coeff, weight, powers, fam))
+    for (powers, key, verts), (coeff, weight, g) in groups.items():
+        edges, ident = _raw_lines(g)
+        out.append(Diagram(verts, key, coeff, weight, powers, reduce_graph(len(verts), edges, ident)))
     out.sort(key=lambda d: (sum(d.powers), d.family.name, d.edges))
     return out
 
@@ -345,36 +359,3 @@ def _canonical_labelled(verts, n_op, adj, kinds, fixed):
         if best is None or cand < best:
             best = cand
     return best
-
-
-def _accumulate(verts, fixed, powers, coeff0, acc):
-    n = len(verts)
-    degrees = [v.degree for v in verts]
-    if sum(degrees) % 2:
-        return
-    self_ok = [not (v.amp or v.normal_ordered) for v in verts]
-    amp = [v.amp for v in verts]
-    num = 1
-    for d in degrees:
-        num *= math.factorial(d)
-    fixed_pairs = [(i, j) for i, j, _ in fixed]
-    for adj in _adjacencies(degrees, self_ok):
-        if not _connected(n, list(adj) + fixed_pairs):
-            continue
-        den = 1
-        edges = list(fixed)
-        ident = []
-        for (i, j), c in adj.items():
-            den *= math.factorial(c)
-            if i == j:
-                den *= 2 ** c
-                edges += [(i, i, K_LINE)] * c
-            elif amp[i] and amp[j]:
-                edges += [(i, j, GINV_LINE)] * c
-            elif amp[i] or amp[j]:
-                ident.append((i, j))
-            else:
-                edges += [(i, j, K_LINE)] * c
-        fam = reduce_graph(n, edges, ident)
-        key = (powers, fam)
-        acc[key] = acc.get(key, 0) + coeff0 * Fraction(num, den)
