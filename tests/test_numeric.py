@@ -192,10 +192,108 @@ def test_generic_melon_lines():
     assert v.converged and abs(v.estimate - w.estimate) <= v.error + w.error
 
 
-def test_general_block_not_supported():
-    tri = Block(3, ((0, 1, K), (0, 2, K), (1, 2, K), (0, 1, K), (0, 2, K), (1, 2, DLINE)))
-    with pytest.raises(FamilyNotSupportedError, match="lattice"):
-        evaluate_family(Family((tri,)), BUMP, 4, 1.0, 1.0)
+# references: the previous position-space implementation (commit 43d6a80, full-range
+# transforms of every line incl. D, 16/24-point rules, envelope tail bound) at rtol=1e-12,
+# bump:eps=0.1,lambda_max=2, d = 1, m = Lambda = 1 (its error estimates were <= 3e-16)
+_OLD_D1 = {(DLINE, K, K, K): 0.023572464784248123,
+           (DLINE, K, K, Line(2, 0)): 0.01843231430241603,
+           (Line(1, 1), K, K, K): 0.006404862908137798,
+           (K, K, K, Line(2, 0)): 0.008327339502102604}
+
+
+@pytest.mark.parametrize("lines", list(_OLD_D1))
+def test_melon_d1_eps01_vs_previous_implementation(lines):
+    v = evaluate_block(Block(2, tuple((0, 1, l) for l in lines)), "bump:eps=0.1,lambda_max=2", 1, 1.0, 1.0)
+    ref = _OLD_D1[lines]
+    assert v.converged and abs(v.estimate - ref) <= v.error + 1e-15
+    assert v.error <= 1e-8 * abs(ref)
+
+
+def test_monotone_order3_family_set_all_evaluate_shared_transforms():
+    from ergsym.symbolic import monotone
+
+    s = monotone(3, "B")
+    pr = evaluate_series(s, "bump:eps=0.1,lambda_max=2", 4, 1.0, 1.0, lam=0.1)
+    assert pr.total.converged and all(bool(v.converged) for v in pr.families.values())
+    assert any(n.startswith("G3[") for n in pr.families)
+
+
+def test_non_ring_general_block_not_supported():
+    # K4 (every pair of 4 vertices joined): not a ring of bundles
+    k4 = Block(4, tuple((i, j, K) for i in range(4) for j in range(i + 1, 4)))
+    with pytest.raises(FamilyNotSupportedError, match=r"G4\[.*lattice"):
+        evaluate_family(Family((k4,)), BUMP, 4, 1.0, 1.0)
+
+
+@pytest.mark.parametrize("dim", [1, 3, 4])
+def test_ring_equals_melon_by_parseval(dim):
+    # hand-made series-reducible triangles: int_p b01(p) Kt(p)^2 = melon with a K2 line
+    # (vacuum) and (2pi)^d int_p Bub_DK(p) Kt(p)^2 = M[D,K,K2] (outer, D on the shell)
+    for b01, mel in [((K, K), (K, K, Line(2, 0))), ((DLINE, K), (DLINE, K, Line(2, 0)))]:
+        tri = Block(3, tuple((0, 1, l) for l in b01) + ((0, 2, K), (1, 2, K)))
+        assert tri.kind == "general"
+        v = evaluate_block(tri, BUMP, dim, 1.0, 1.0)
+        w = evaluate_block(Block(2, tuple((0, 1, l) for l in mel)), BUMP, dim, 1.0, 1.0)
+        assert v.method == "ring" and v.converged and w.converged
+        assert abs(v.estimate - w.estimate) <= v.error + w.error
+
+
+def _g3_d1_momentum_reference(eps, lam=1.0, m=1.0, n=(24, 32)):
+    """G3[01D,01K,02K,02K,12K,12K] in d = 1, directly in momentum space (no transforms):
+    int dp Bub_DK(p) Bub(p)^2 with the 1-d convolutions Bub_DK(p) = int dq/2pi D(q) Kt(p-q),
+    Bub(p) = int dq/2pi Kt(q) Kt(p-q), every integral by composite Gauss-Legendre split at all
+    breakpoints (and p - breakpoints); K evaluated pointwise at q^2 (fine for eps = 0.5).
+    Returns (value at n[1], |value(n[1]) - value(n[0])|)."""
+    c = BumpCutoff(eps, 2.0)
+    bps = [math.sqrt(b) for b in c.breakpoints(lam)]
+    qmax = math.sqrt(c.kink + 50.0)
+    sing = sorted({s * b for b in bps for s in (1, -1)})
+
+    def kt(q):
+        return c.K(q * q, lam) / (q * q + m * m)
+
+    def dd(q):
+        return c.Lambda_dK(q * q, lam) / (q * q + m * m)
+
+    def panels(lo, hi, pts, h):
+        e = sorted({lo, hi} | {x for x in pts if lo < x < hi})
+        out = [e[0]]
+        for a, b in zip(e[:-1], e[1:]):
+            k = max(1, int(math.ceil((b - a) / h)))
+            out.extend(a + (b - a) * np.arange(1, k + 1) / k)
+        return np.array(out)
+
+    def gl(edges, k):
+        x, w = np.polynomial.legendre.leggauss(k)
+        a, h = edges[:-1, None], np.diff(edges)[:, None]
+        return (a + h * (x + 1) / 2).ravel(), (h * w / 2).ravel()
+
+    vals = []
+    for k in n:
+        p_out, w_out = gl(panels(0.0, 2 * qmax, [abs(a + b) for a in sing + [0.0] for b in sing + [0.0]], 0.25), k)
+        tot = 0.0
+        for p, wo in zip(p_out, w_out):
+            q, w = gl(panels(-qmax, qmax, sing + [p - s for s in sing], 0.25), k)
+            bub = w @ (kt(q) * kt(np.abs(p - q))) / (2 * math.pi)
+            a = 0.0
+            for lo, hi in ((bps[0], bps[1]), (-bps[1], -bps[0])):
+                q, w = gl(panels(lo, hi, [p - s for s in sing], 0.01), k)
+                a += w @ (dd(np.abs(q)) * kt(np.abs(p - q))) / (2 * math.pi)
+            tot += wo * a * bub * bub
+        vals.append(2 * tot)
+    return vals[1], abs(vals[1] - vals[0])
+
+
+@pytest.mark.slow
+def test_g3_triangle_d1_vs_momentum_space_quad():
+    from ergsym.symbolic import monotone
+
+    fam = next(f for f in monotone(3, "B").families() if f.name.startswith("G3["))
+    ref, ref_err = _g3_d1_momentum_reference(0.5)
+    v = evaluate_family(fam, BUMP, 1, 1.0, 1.0)
+    assert v.converged
+    assert abs(v.estimate - ref) <= v.error + ref_err
+    assert v.error <= 1e-8 * abs(ref)
 
 
 # -- series -------------------------------------------------------------------------------

@@ -77,31 +77,51 @@ def _block(block, cutoff, dim, m, lam, shape, rtol, method, cache):
                                           outer=block.has_d)
         v = Value(_shape(est, shape), _shape(err, shape), _shape(conv, shape), block.name, "radial",
                   {"n_eval": n})
-    elif block.kind == "melon":
+    elif block.kind in ("melon", "general"):
         from .melon import melon_value
+        from .ring import ring_value
 
         r = validate_rtol(rtol, DEFAULT_RTOL_2LOOP)
         meth = "position" if method == "auto" else method
+        if block.kind == "general" and meth != "position":
+            raise FamilyNotSupportedError(
+                f"block {block.name}: 'general' (ring) blocks have only the position-space method, "
+                f"not {meth!r}")
         ests, errs, convs, infos = [], [], [], []
         R0 = None
         for mm, ll in zip(m.ravel(), lam.ravel()):
-            e, er, c, info = melon_value(block.lines, cutoff, dim, float(mm), float(ll), r, meth,
-                                         outer=block.has_d, R0=R0)
+            ctx = _context(cache, cutoff, dim, float(mm), float(ll)) if meth == "position" else None
+            if block.kind == "melon":
+                e, er, c, info = melon_value(block.lines, cutoff, dim, float(mm), float(ll), r, meth,
+                                             outer=block.has_d, R0=R0, ctx=ctx)
+            else:
+                e, er, c, info = ring_value(block, cutoff, dim, float(mm), float(ll), r, ctx=ctx, R0=R0)
             R0 = info.get("R")
             ests.append(e)
             errs.append(er)
             convs.append(c)
             infos.append(info)
         v = Value(_shape(np.array(ests), shape), _shape(np.array(errs), shape),
-                  _shape(np.array(convs), shape), block.name, meth,
+                  _shape(np.array(convs), shape), block.name, meth if block.kind == "melon" else "ring",
                   infos[0] if len(infos) == 1 else {"points": infos})
     else:
-        raise FamilyNotSupportedError(
-            f"block {block.name} ({block.n_vertices} vertices, {block.n_loops} loops) is a 'general' "
-            "block: the continuum numeric layer evaluates only 'loop' and 'melon' blocks. Use the "
-            "lattice layer (ergsym.lattice), which sums every family exactly.")
+        raise FamilyNotSupportedError(f"block {block.name}: unknown kind {block.kind!r}")
     cache[key] = v
     return v
+
+
+def _context(cache, cutoff, dim, mass, Lambda):
+    """The :class:`~.transforms.PointContext` of one point, shared by all blocks of a call."""
+    from .transforms import PointContext
+
+    key = ("_ctx", cutoff, dim, mass, Lambda)
+    ctx = cache.get(key)
+    if ctx is None:
+        # keep one point's transforms at a time (a Lambda scan visits points in order)
+        for k in [k for k in cache if isinstance(k, tuple) and k and k[0] == "_ctx"]:
+            del cache[k]
+        ctx = cache[key] = PointContext(cutoff, dim, mass, Lambda)
+    return ctx
 
 
 def _shape(a, shape):

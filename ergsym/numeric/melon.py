@@ -41,181 +41,96 @@ from __future__ import annotations
 import math
 
 import numpy as np
-from scipy.special import gamma, j0, j1, jv
 
 from ..conventions import sphere_area
 from ..errors import FamilyNotSupportedError, InputError
 from .oneloop import line_values
 from .quadrature import composite_nodes, gauss_legendre
+from .transforms import BUMP_EDGES, H_PANEL, N_HI, N_LO, next_R, omega_d, tail_bound, tail_estimate
 
 __all__ = ["melon_value", "omega_d", "position_transform"]
 
 EPS = np.finfo(float).eps
-N_LO, N_HI = 16, 24
 N_LO_M, N_HI_M = 12, 16  # momentum method (panels of width <= 0.5)
-H_PANEL = 12.0  # radians of phase per panel
-BUMP_EDGES = (0.0, 0.25, 0.5, 0.7, 0.85, 0.93, 0.97, 1.0)
 
-
-def omega_d(dim: int, z):
-    """``omega_d(z) = Gamma(d/2) (2/z)^{d/2-1} J_{d/2-1}(z)``, ``omega_d(0) = 1`` (z >= 0)."""
-    z = np.asarray(z, dtype=float)
-    out = np.empty(z.shape)
-    small = z < 0.5
-    zs = z[small]
-    if zs.size:
-        nu1 = dim / 2.0
-        term = np.ones_like(zs)
-        acc = np.ones_like(zs)
-        x = -zs * zs / 4.0
-        for k in range(1, 14):
-            term = term * x / (k * (k - 1 + nu1))
-            acc = acc + term
-        out[small] = acc
-    zl = z[~small]
-    if dim == 1:
-        v = np.cos(zl)
-    elif dim == 2:
-        v = j0(zl)
-    elif dim == 3:
-        v = np.sin(zl) / zl
-    elif dim == 4:
-        v = 2.0 * j1(zl) / zl
-    elif dim == 5:
-        v = 3.0 * (np.sin(zl) - zl * np.cos(zl)) / zl ** 3
-    else:
-        nu = dim / 2.0 - 1.0
-        v = gamma(dim / 2.0) * (2.0 / zl) ** nu * jv(nu, zl)
-    out[~small] = v
-    return out
-
-
-# ---------------------------------------------------------------------------------------
-# line functions on the cutoff's pieces
-# ---------------------------------------------------------------------------------------
 
 def _line_pieces(line, pieces):
     return [p for p in pieces if not (line.d >= 1 and p.dk_zero)]
 
 
-def _piece_edges(piece, mass, Lambda, R):
-    """Reference-variable panel edges on a piece, fine enough for cos(q r), r <= R."""
-    if piece.kind == "bump":
-        base = np.array(BUMP_EDGES)
-    elif piece.kind == "ir":
-        qh = float(piece.q_hi[0])
-        r = mass / max(qh, 1e-300)
-        base = sorted({0.0, 1.0} | {r * 2.0 ** j for j in range(-3, 40) if r * 2.0 ** j < 1})
-        base = np.array(base)
-    elif piece.kind == "inf":
-        base = np.concatenate([1.0 - 2.0 ** -np.arange(0, 40), [1.0]])
-    else:
-        base = np.linspace(0.0, 1.0, 3)
-    # q at the edges
-    inner = base[1:-1]
-    if inner.size:
-        p2 = piece.evaluate(inner)[0][0]
-        qi = np.sqrt(p2)
-    else:
-        qi = np.zeros(0)
-    q_hi = float(piece.q_hi[0])
-    if not math.isfinite(q_hi):
-        q_hi = float(qi[-1]) * 2 if qi.size else 1.0
-    qe = np.concatenate([[float(piece.q_lo[0])], qi, [q_hi]])
-    edges = [base[0]]
-    for i in range(len(base) - 1):
-        n = max(1, int(math.ceil((qe[i + 1] - qe[i]) * R / H_PANEL)))
-        edges.extend(list(base[i] + (base[i + 1] - base[i]) * np.arange(1, n + 1) / n))
-    return np.array(edges)
-
-
-def _line_nodes(line, pieces, dim, mass, Lambda, R, n):
-    """q nodes, weights ``S_d/(2pi)^d q^{d-1} dq`` and values ``F(q)`` of one line."""
-    qs, ws, fs = [], [], []
-    pref = sphere_area(dim) / (2 * math.pi) ** dim
-    for piece in _line_pieces(line, pieces):
-        t, wt = composite_nodes(_piece_edges(piece, mass, Lambda, R), n)
-        p2, jac, k, dk, _ = piece.evaluate(t)
-        p2, jac, k, dk = p2[0], jac[0], k[0], dk[0]
-        w = wt * jac * 0.5 * p2 ** ((dim - 2) / 2.0) * pref
-        f = line_values(line.kt, line.d, p2, k, dk, Lambda, mass * mass)
-        qs.append(np.sqrt(p2))
-        ws.append(w)
-        fs.append(f)
-    return np.concatenate(qs), np.concatenate(ws), np.concatenate(fs)
-
-
-def _bandwidth(line, pieces):
-    lp = _line_pieces(line, pieces)
-    qh = max(float(p.q_hi[0]) for p in lp)
-    if not math.isfinite(qh):
-        qh = max(float(p.q_lo[0]) for p in lp) * 4 + 10
-    return qh
-
-
 def position_transform(line, cutoff, dim, mass, Lambda, r, R=None, n=N_HI):
-    """``f(r) = int_q e^{iqr} F(q)`` of one line at radii ``r`` (for tests and plots)."""
+    """``f(r) = int_q e^{iqr} F(q)`` of one line (no D) at radii ``r`` (for tests and plots)."""
+    from .transforms import PointContext, kernel_apply
+
     r = np.asarray(r, float)
-    pieces = cutoff.pieces(Lambda)
-    R = float(np.max(r)) if R is None else R
-    q, w, f = _line_nodes(line, pieces, dim, mass, Lambda, max(R, 1.0), n)
-    return omega_d(dim, np.outer(r.ravel(), q)) @ (w * f)
+    ctx = PointContext(cutoff, dim, mass, Lambda)
+    R = max(float(np.max(r)) if R is None else R, 1.0)
+    q, w, f = ctx.line_q(line, R, n)
+    return kernel_apply(dim, r.ravel(), q, w * f).reshape(r.shape)
 
 
-def _position(lines, cutoff, dim, mass, Lambda, rtol, outer, p_ext, R0=None):
-    pieces = cutoff.pieces(Lambda)
-    bw = sum(_bandwidth(l, pieces) for l in lines) + (float(np.max(p_ext)) if p_ext is not None else 0.0)
-    Sd = sphere_area(dim)
+def _position(lines, cutoff, dim, mass, Lambda, rtol, outer, p_ext, R0=None, ctx=None):
+    """Position-space value (module docstring); ``ctx`` shares transforms between blocks."""
+    from .transforms import PointContext
+
+    if ctx is None:
+        ctx = PointContext(cutoff, dim, mass, Lambda)
+    dlines = [l for l in lines if l.d >= 1]
+    dline = dlines[0] if (outer and dlines) else None
+    others = list(lines)
+    if dline is not None:
+        others.remove(dline)
     c = (2 * math.pi) ** dim if outer else 1.0
     lo_scale = min(Lambda, mass)
     R = 16.0 / lo_scale if R0 is None else float(R0)
-    info = {}
+
+    def one_pass(R, n):
+        qe = ctx.q_eff(R, n)
+        if dline is not None:
+            pmax = ctx.shell_max(R, n)
+        else:
+            pmax = float(np.max(p_ext)) if p_ext is not None else 0.0
+        gkey, (r, wr) = ctx.rgrid(R, len(others) * qe + pmax, n)
+        tr = ctx.transform(others, gkey, R, n)
+        fv = [f for f, _ in tr]
+        P = np.prod(fv, axis=0)
+        meas = wr * ctx.Sd * r ** (dim - 1)
+        _, rho_env = tail_bound(r, meas * np.abs(P), R)
+        rnd = np.zeros_like(r)
+        for i, (_, a) in enumerate(tr):
+            others_abs = np.prod([np.abs(fv[j]) for j in range(len(fv)) if j != i], axis=0) \
+                if len(fv) > 1 else 1.0
+            rnd = rnd + 8 * EPS * a * others_abs
+        rnd_r = float(meas @ rnd)
+        # integrand truncated at R, R/2, R/4 (panel edges): columns of one transform
+        cols = np.stack([P, P * (r <= R / 2), P * (r <= R / 4)], axis=1)
+        if dline is not None:
+            q, w, F = ctx.line_q(dline, R, n)
+            Ph = ctx.forward(cols, gkey, q)
+            vals = c * ((w * F) @ Ph)[:, None]
+            rr = c * float(np.sum(np.abs(w * F))) * rnd_r
+        elif p_ext is not None:
+            vals = c * ctx.forward(cols, gkey, p_ext).T
+            rr = c * rnd_r
+        else:
+            vals = c * (meas @ cols)[:, None]
+            rr = c * rnd_r
+        val = vals[0]
+        tail, rho = tail_estimate(vals[0], vals[1], vals[2], rho_env)
+        rr = rr + 64 * EPS * np.abs(val)
+        return val, tail, rr, rho, r.size
+
     for _attempt in range(8):
-        res = []
-        for n in (N_LO, N_HI):
-            nr = max(4, int(math.ceil(R * bw / H_PANEL)))
-            r, wr = composite_nodes(np.linspace(0.0, R, nr + 1), n)
-            fvals, fabs = [], []
-            done = {}
-            for line in lines:
-                if line not in done:
-                    q, w, f = _line_nodes(line, pieces, dim, mass, Lambda, R, n)
-                    done[line] = (omega_d(dim, np.outer(r, q)) @ (w * f), np.sum(np.abs(w * f)))
-                fv, fa = done[line]
-                fvals.append(fv)
-                fabs.append(np.full(r.shape, fa))
-            g = c * Sd * r ** (dim - 1) * np.prod(fvals, axis=0)
-            # rounding: each f_e has absolute error ~ 8 eps sum|w f|
-            rnd = np.zeros_like(r)
-            for i in range(len(lines)):
-                others = np.prod([np.abs(fvals[j]) for j in range(len(lines)) if j != i], axis=0) \
-                    if len(lines) > 1 else 1.0
-                rnd = rnd + 8 * EPS * fabs[i] * others
-            rnd = c * Sd * r ** (dim - 1) * rnd
-            # truncation: envelope integrals over [R/4,R/2] and [R/2,R]; the tail beyond R is
-            # bounded by the geometric continuation of their ratio (capped at 0.9), times 2
-            a1 = np.sum((wr * np.abs(g))[(r > R / 4) & (r <= R / 2)])
-            a2 = np.sum((wr * np.abs(g))[r > R / 2])
-            rho = min(0.9, a2 / a1) if a1 > 0 else (0.0 if a2 == 0 else 0.9)
-            tail_b = 2.0 * a2 * rho / (1.0 - rho) + (a2 * 1e-3)
-            if p_ext is None:
-                I = np.array([wr @ g])
-                tail = np.array([tail_b])
-                rr = np.array([wr @ rnd])
-            else:
-                Om = omega_d(dim, np.outer(p_ext, r))
-                I = Om @ (wr * g)
-                tail = np.full(p_ext.shape, tail_b)
-                rr = np.full(p_ext.shape, wr @ rnd)
-            res.append((I, tail, rr, r.size, 0))
-        (I0, _, _, _, _), (I1, tail, rr, nr_nodes, _) = res
+        I1, tail, rr, rho, nr_nodes = one_pass(R, N_HI)
         tol = rtol * np.abs(I1)
-        info = {"R": R, "n_r": nr_nodes, "bandwidth": bw}
-        if np.all(tail <= 0.1 * np.maximum(tol, 1e-300)):
+        target = 0.5 * max(float(np.min(tol)), 1e-300)
+        if np.max(tail) <= target:
             break
-        R *= 2.0
+        R = next_R(R, float(np.max(tail)), 0.5 * target, rho)
+    I0 = one_pass(R, N_LO)[0]
     err = np.abs(I1 - I0) + tail + rr
     conv = err <= np.maximum(tol, 1e-300)
+    info = {"R": R, "n_r": nr_nodes, "kernel_evals": ctx.n_kernel}
     return I1, err, conv, info
 
 
@@ -371,7 +286,7 @@ def _momentum(lines, cutoff, dim, mass, Lambda, rtol, outer):
 
 
 def melon_value(lines, cutoff, dim, mass, Lambda, rtol, method="position", outer=False, p_ext=None,
-                R0=None):
+                R0=None, ctx=None):
     """Value of a melon block at one point: ``(estimate, error, converged, info)``.
 
     ``lines``: tuple of :class:`~ergsym.families.Line` (``n >= 3``); ``outer``: multiply
@@ -391,7 +306,7 @@ def melon_value(lines, cutoff, dim, mass, Lambda, rtol, method="position", outer
         if l.kt < 0 or (l.d >= 1 and l.kt + l.d <= 0):
             cutoff.raise_if_divergent(l.kt, l.d, dim, Lambda)
     if method == "position":
-        I, err, conv, info = _position(lines, cutoff, dim, mass, Lambda, rtol, outer, p_ext, R0)
+        I, err, conv, info = _position(lines, cutoff, dim, mass, Lambda, rtol, outer, p_ext, R0, ctx)
         if p_ext is None:
             return float(I[0]), float(err[0]), bool(conv[0]), info
         return I, err, conv, info
