@@ -72,7 +72,9 @@ def numeric_section(cfg, ctx) -> Section:
             per_q[q] = (orders, sums)
     extra_fams = {n: v for n, v in (famvals or {}).items() if n not in named}
     if extra_fams:
-        rows = [[L.text(n), f"${L.value_err(v.estimate, v.error, 12)}$"] for n, v in extra_fams.items()]
+        fam_tex = {f.name: f.latex for ser in series.values() for f in ser.families()}
+        rows = [[f"${fam_tex[n]}$" if n in fam_tex else L.text(n), f"${L.value_err(v.estimate, v.error, 12)}$"]
+                for n, v in extra_fams.items()]
         parts.append(L.table(["product family", "value"], rows, align="lr",
                              caption="Product families beyond the basic ones (tadpole chains)."))
         data["product_families"] = {n: v.to_dict() for n, v in extra_fams.items()}

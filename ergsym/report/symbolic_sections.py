@@ -60,7 +60,7 @@ def derivation_section(cfg, theory) -> Section:
     order, nxt = cfg.order, cfg.order + 1
     ser = {q: monotone(order, q, cfg.scheme, theory) for q in ["A", "B"] + list(PIECES)}
     ser_next = {q: monotone(nxt, q, cfg.scheme, theory) for q in ("A", "B")}
-    sint = L.text(theory.describe()).replace("phi", r"$\phi$")
+    sint = "$" + theory.latex() + "$"
     parts = [
         r"All quantities are coefficients of the volume factor $\delta^d(0)$, expectations under "
         r"$P_{\Lambda_0}$ with $S=\hat S+S_{\rm int}$, $\Sigma=S-2\hat S$, "
@@ -188,7 +188,7 @@ def comparison_section(cfg, theory) -> Section:
     for (q, k), items in by.items():
         classes = sorted({c for c, *_ in items})
         desc = "; ".join(
-            rf"{L.text(fam)} ({L.text(c)}): derived ${L.frac(dv)}$, as printed ${L.frac(pv)}$"
+            rf"${fam_tex.get(fam, L.text(fam))}$ ({L.text(c)}): derived ${L.frac(dv)}$, as printed ${L.frac(pv)}$"
             for c, fam, dv, pv in items)
         attr.append(rf"\item {_qlabel(q)} at "
                     rf"$O(\lambda^{k})$ -- classes {L.text(', '.join(classes))}: {desc}.")

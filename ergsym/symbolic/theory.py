@@ -68,6 +68,14 @@ class Theory:
     def describe(self) -> str:
         return " + ".join(f"({n}/{d}!) phi^{d}" for d, n in self.couplings)
 
+    def latex(self) -> str:
+        """LaTeX of ``S_int`` per point, e.g. ``\\frac{\\lambda}{4!}\\phi^{4}``."""
+        parts = []
+        for d, n in self.couplings:
+            sym = r"\lambda" if n == "lam" else n
+            parts.append(r"\frac{%s}{%d!}\phi^{%d}" % (sym, d, d))
+        return " + ".join(parts)
+
     def to_dict(self) -> dict:
         return {"couplings": [[d, n] for d, n in self.couplings], "action": self.describe()}
 
