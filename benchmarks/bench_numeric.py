@@ -18,6 +18,9 @@ EXTRA = {
     "u2": Family((Block(1, ((0, 0, Line(2, 1)),)),)),
     "M[D,K,K,K2]": Family((Block(2, ((0, 1, DLINE), (0, 1, K), (0, 1, K), (0, 1, Line(2, 0)))),)),
     "M[DK,K,K,K]": Family((Block(2, ((0, 1, Line(1, 1)), (0, 1, K), (0, 1, K), (0, 1, K))),)),
+    "M[K,K,K,K2]": Family((Block(2, ((0, 1, K), (0, 1, K), (0, 1, K), (0, 1, Line(2, 0)))),)),
+    "G3[01D,01K,02K,02K,12K,12K]": Family((Block(3, ((0, 1, DLINE), (0, 1, K), (0, 2, K), (0, 2, K),
+                                                     (1, 2, K), (1, 2, K))),)),
 }
 
 
@@ -61,6 +64,16 @@ def main():
         b, tb = timed(evaluate_family, NAMED_FAMILIES["f2"], CUT, d, 1.0, 1.0, method="momentum")
         print(f"| {d} | {ta:.3f} | {tb:.2f} | {tb / ta:.1f} | {abs(a.estimate - b.estimate) / a.estimate:.1e} "
               f"| {b.error / b.estimate:.1e} |")
+    print("\n## whole O(lambda^3) B series at one point (shared transforms), d = 1..4\n")
+    from ergsym.numeric import evaluate_series
+    from ergsym.symbolic import monotone
+
+    ser = monotone(3, "B")
+    print("| d | time [s] | families | all converged |")
+    print("|---|---|---|---|")
+    for d in (1, 2, 3, 4):
+        pr, t = timed(evaluate_series, ser, CUT, d, 1.0, 1.0, lam=0.1)
+        print(f"| {d} | {t:.2f} | {len(pr.families)} | {all(bool(v.converged) for v in pr.families.values())} |")
     print("\n## naive scipy.integrate.nquad of f2 in d = 1 (3-dim integral)\n")
     naive_nquad(args.nquad_timeout)
 
