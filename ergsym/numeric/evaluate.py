@@ -7,8 +7,9 @@ A :class:`~ergsym.families.Family` is a product of blocks (see :mod:`ergsym.fami
   Hankel transforms (``method="position"``, default) or by nested momentum-space
   convolutions (``method="momentum"``, 3 or 4 lines, the independent cross-check), see
   :mod:`ergsym.numeric.melon`;
-* ``general`` blocks raise :class:`~ergsym.errors.FamilyNotSupportedError` (use the lattice
-  layer, which sums every family exactly).
+* ``general`` blocks that are rings of bundles (every O(lambda^3) triangle): chained Hankel
+  transforms (:mod:`ergsym.numeric.ring`); any other ``general`` block raises
+  :class:`~ergsym.errors.FamilyNotSupportedError` naming it (use the lattice layer).
 
 The block holding the ``D`` line carries the ``(2 pi)^d`` of the ERG kernel (outer
 ``int d^dp``).  The value of a family is the product of its block values; its error is the
