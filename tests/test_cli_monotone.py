@@ -113,3 +113,10 @@ def test_diagrams_listing_adds_up_to_the_piece(capsys):
         acc[(r["order"], r["family"])] = acc.get((r["order"], r["family"]), 0) + Fraction(r["coefficient"])
     expect = {(t.order, t.family.name): t.coeff for t in monotone(2, "dSdS").terms}
     assert {k: v for k, v in acc.items() if v} == expect
+
+
+def test_divergent_cutoff_exits_2_naming_condition_b3_4(capsys):
+    # SPEC section 7: a divergent integral is reported like bad input (exit status 2)
+    code, out, err = run(["monotone", "--order", "1", "--cutoff", "fermi:a=10", "--dim", "4",
+                          "--mass", "1", "--Lambda", "1"], capsys)
+    assert code == 2 and "(B3)4" in err

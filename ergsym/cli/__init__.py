@@ -11,7 +11,7 @@ import sys
 
 import click
 
-from ..errors import ErgsymError, InputError
+from ..errors import DivergentIntegralError, ErgsymError, InputError
 
 # command name -> "module:attribute"; modules are imported only when the command runs
 _COMMANDS = {
@@ -58,7 +58,12 @@ def cli():
 
 
 def main(argv=None):
-    """Console entry point: runs the group, turning ergsym input errors into exit status 2."""
+    """Console entry point: runs the group.
+
+    Exit status 2 for bad input (``InputError``, click usage errors) and for integrals that
+    diverge for the chosen cutoff (``DivergentIntegralError``, SPEC section 7); 1 for other
+    ergsym errors (e.g. a missing optional backend); 130 when interrupted.
+    """
     try:
         cli.main(args=argv, prog_name="ergsym", standalone_mode=False)
     except click.exceptions.Abort:
@@ -69,6 +74,9 @@ def main(argv=None):
         sys.exit(exc.exit_code)
     except InputError as exc:
         click.echo(f"Error: {exc}", err=True)
+        sys.exit(2)
+    except DivergentIntegralError as exc:  # SPEC section 7: a divergent integral is bad input
+        click.echo(f"Error: DivergentIntegralError: {exc}", err=True)
         sys.exit(2)
     except ErgsymError as exc:
         click.echo(f"Error: {type(exc).__name__}: {exc}", err=True)
