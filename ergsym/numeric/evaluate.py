@@ -90,6 +90,17 @@ def _block(block, cutoff, dim, m, lam, shape, rtol, method, cache):
                 f"not {meth!r}")
         ests, errs, convs, infos = [], [], [], []
         R0 = None
+        batch = None
+        if block.kind == "melon" and meth == "position" and m.size > 1:
+            from .scan import melon_scan
+
+            batch = melon_scan(block.lines, cutoff, dim, m.ravel(), lam.ravel(), r,
+                               outer=block.has_d)
+        if batch is not None:
+            e, er, c, info = batch
+            v = Value(_shape(e, shape), _shape(er, shape), _shape(c, shape), block.name, meth, info)
+            cache[key] = v
+            return v
         for mm, ll in zip(m.ravel(), lam.ravel()):
             ctx = _context(cache, cutoff, dim, float(mm), float(ll)) if meth == "position" else None
             if block.kind == "melon":

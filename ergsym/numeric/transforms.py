@@ -52,6 +52,18 @@ def omega_d(dim: int, z):
     z = np.asarray(z, dtype=float)
     if dim == 1:
         return np.cos(z)
+    if dim in (2, 3, 4):
+        # fast paths (the kernel matrices are the cost of the position method): j0, sin and
+        # j1 are relatively accurate down to z -> 0, so no series branch is needed
+        if dim == 2:
+            return j0(z)
+        out = np.sin(z) if dim == 3 else j1(z)
+        pos = z > 0
+        np.divide(out, z, out=out, where=pos)
+        if dim == 4:
+            out *= 2.0
+        out[~pos] = 1.0
+        return out
     out = np.empty(z.shape)
     small = z < 0.5
     if np.any(small):
