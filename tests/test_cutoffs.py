@@ -1,5 +1,4 @@
 """Cutoff functions: Appendix-B bump, exp, Fermi, custom; (B3) checks; parser (SPEC 6, 7)."""
-import math
 
 import mpmath
 import numpy as np

@@ -81,7 +81,6 @@ def _mp_taylor_one_mode(k, d, order, quantity):
     ds = [lambda p: p / k, lambda p: p ** 3 / 6]
 
     def bil(xs, ys, coef):
-        out = [lambda p: 0] * 3
         terms = {}
         for i, fx in enumerate(xs):
             for j, fy in enumerate(ys):

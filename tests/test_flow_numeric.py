@@ -6,7 +6,6 @@ exact lattice identity M_Lambda - M_Lambda0 = int B dlogLambda with the free par
 -1/2 sum_p log(K_Lambda/K_Lambda0).
 """
 import json
-import math
 
 import pytest
 

@@ -7,8 +7,6 @@ difference it in log Lambda.  That must equal B = -1/2<Cdot dSigma dSigma> - 2<L
 (computed here by quadrature from its definition, and by the engine's series), not the
 printed A.  One mode, and two modes (a two-site lattice: modes p = 0 and p = pi).
 """
-from fractions import Fraction
-
 import numpy as np
 import pytest
 

@@ -127,7 +127,7 @@ def monotone(order, form, pieces, scheme, theory_spec, compare, lattice, cutoff_
 
 
 def _print_diagrams(forms, order, scheme, theory, as_json):
-    from ..symbolic.monotone import FORMS, PIECES, PIECE_EQUATIONS  # noqa: F401
+    from ..symbolic.monotone import FORMS, PIECES
     from ..symbolic.operators import cdot, lambda_dshat
     from ..symbolic.wick import diagrams
 

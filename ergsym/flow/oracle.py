@@ -24,7 +24,7 @@ import math
 from fractions import Fraction
 from functools import lru_cache
 
-from ..symbolic.oracle import _identity, mat_inv, mat_mul
+from ..symbolic.oracle import exact_family_value, mat_inv, mat_mul
 
 __all__ = ["oracle_interaction", "oracle_flow_quantity", "effterms_polynomial",
            "polchinski_check", "exact_flow_family_value", "matinv", "matmul"]
@@ -35,16 +35,6 @@ __all__ = ["oracle_interaction", "oracle_flow_quantity", "effterms_polynomial",
 # exact matrix algebra shared with the engine's oracle
 matmul = mat_mul
 matinv = mat_inv
-_eye = _identity
-
-
-def _mpow(a, k, ainv=None):
-    n = len(a)
-    out = _eye(n)
-    base = a if k >= 0 else ainv
-    for _ in range(abs(k)):
-        out = matmul(out, base)
-    return out
 
 
 def exact_flow_family_value(family, g, c, delta):
@@ -53,26 +43,7 @@ def exact_flow_family_value(family, g, c, delta):
     ``V * b_outer * prod b`` with a ``D`` line, else ``prod b``; ``b = (1/V) sum`` over all
     vertex placements of the product of line matrices (:mod:`ergsym.families`).
     """
-    n = len(g)
-    ginv = matinv(g) if any(e[2].kt < 0 for b in family.blocks for e in b.edges) else None
-    total = Fraction(1)
-    for block in family.blocks:
-        mats = []
-        for i, j, line in block.edges:
-            m = matmul(matmul(_mpow(g, line.kt, ginv), _mpow(c, line.d)), _mpow(delta, line.delta))
-            mats.append((i, j, m))
-        s = Fraction(0)
-        for xs in itertools.product(range(n), repeat=block.n_vertices):
-            term = Fraction(1)
-            for i, j, m in mats:
-                term *= m[xs[i]][xs[j]]
-                if term == 0:
-                    break
-            s += term
-        total *= s / n
-    if family.outer is not None:
-        total *= n
-    return total
+    return exact_family_value(family, g, c, delta)
 
 
 # -- polynomials: dict exponent-tuple -> Fraction ---------------------------------

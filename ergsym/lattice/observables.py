@@ -34,8 +34,6 @@ O(lam/sqrt(N)) instead of O(1/sqrt(N)) -- what the small-lambda cross-check need
 """
 from __future__ import annotations
 
-import numpy as np
-
 from .theory import LatticeOps
 
 __all__ = ["SCALAR_OBSERVABLES", "measure", "measure_gp"]

@@ -1,7 +1,6 @@
 """Report sections on the lattice: Monte Carlo vs the exact lattice series; one mode exactly."""
 from __future__ import annotations
 
-import math
 
 import numpy as np
 

@@ -64,7 +64,8 @@ def _identity(n):
     return [[Fraction(int(i == j)) for j in range(n)] for i in range(n)]
 
 
-def _line_matrix(line, g, c, ginv):
+def _line_matrix(line, g, c, ginv, delta=None):
+    """``G^kt Cdot^d Delta^delta`` (circulants commute, so the order is immaterial)."""
     n = len(g)
     out = _identity(n)
     base = g if line.kt >= 0 else ginv
@@ -72,20 +73,25 @@ def _line_matrix(line, g, c, ginv):
         out = mat_mul(out, base)
     for _ in range(line.d):
         out = mat_mul(out, c)
+    if line.delta and delta is None:
+        raise ValueError("a family with Delta lines needs the matrix delta")
+    for _ in range(line.delta):
+        out = mat_mul(out, delta)
     return out
 
 
-def exact_family_value(family, g, c):
+def exact_family_value(family, g, c, delta=None):
     """Exact lattice value of ``family`` with covariance matrix ``g`` and kernel ``c``.
 
     Follows :mod:`ergsym.families`: ``V * b_outer * prod b`` (or ``prod b`` without ``D``),
-    ``b = (1/V) sum over all vertex placements of prod_e M_e[x_i, x_j]``.
+    ``b = (1/V) sum over all vertex placements of prod_e M_e[x_i, x_j]``.  ``delta`` is the
+    matrix of ``Delta = Kt_Lambda0 - Kt_Lambda`` for flowed families.
     """
     n = len(g)
     ginv = mat_inv(g) if any(e[2].kt < 0 for b in family.blocks for e in b.edges) else None
     total = Fraction(1)
     for block in family.blocks:
-        mats = [(i, j, _line_matrix(line, g, c, ginv)) for i, j, line in block.edges]
+        mats = [(i, j, _line_matrix(line, g, c, ginv, delta)) for i, j, line in block.edges]
         s = Fraction(0)
         for xs in itertools.product(range(n), repeat=block.n_vertices):
             term = Fraction(1)
