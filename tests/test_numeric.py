@@ -144,23 +144,7 @@ def test_f1_is_product_with_propagated_error():
 
 
 # -- melons -------------------------------------------------------------------------------
-@pytest.mark.parametrize("dim", [1, 2])
-def test_f2_two_methods_agree(dim):
-    f2 = NAMED_FAMILIES["f2"]
-    a = evaluate_family(f2, BUMP, dim, 1.0, 1.0, method="position")
-    b = evaluate_family(f2, BUMP, dim, 1.0, 1.0, method="momentum")
-    assert a.converged
-    assert abs(a.estimate - b.estimate) <= a.error + b.error
-    assert b.error < 1e-3 * abs(b.estimate)  # the cross-check is informative (default ~1e-4)
-
-
-@pytest.mark.slow
-@pytest.mark.parametrize("dim", [3, 4])
-def test_f2_two_methods_agree_slow(dim):
-    f2 = NAMED_FAMILIES["f2"]
-    a = evaluate_family(f2, BUMP, dim, 1.0, 1.0, method="position")
-    b = evaluate_family(f2, BUMP, dim, 1.0, 1.0, method="momentum")
-    assert abs(a.estimate - b.estimate) <= a.error + b.error
+# the two methods for f2 and other melons: tests/test_numeric_momentum.py
 
 
 def test_f2_equals_D_times_sunset_integral():
@@ -183,13 +167,6 @@ def test_sunset_at_zero_is_vacuum_melon():
     blk = Block(2, ((0, 1, K), (0, 1, K), (0, 1, K)))
     v = evaluate_block(blk, BUMP, 4, 1.0, 1.0)
     assert abs(s0.estimate - v.estimate) <= s0.error + v.error + 1e-12 * abs(v.estimate)
-
-
-def test_generic_melon_lines():
-    blk = Block(2, ((0, 1, Line(0, 1)), (0, 1, K), (0, 1, K), (0, 1, Line(2, 0))))
-    v = evaluate_block(blk, BUMP, 2, 1.0, 1.0)
-    w = evaluate_block(blk, BUMP, 2, 1.0, 1.0, method="momentum")
-    assert v.converged and abs(v.estimate - w.estimate) <= v.error + w.error
 
 
 # references: the previous position-space implementation (commit 43d6a80, full-range

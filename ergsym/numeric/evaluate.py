@@ -240,11 +240,14 @@ def evaluate_named(cutoff, dim, mass, Lambda, names=None, rtol=None, method="aut
     return out
 
 
-def sunset(p, cutoff, dim, mass, Lambda, rtol=None) -> Value:
-    """``Sun(p) = int_q1 int_q2 Kt(q1) Kt(q2) Kt(p-q1-q2)`` (SPEC section 2), position space.
+def sunset(p, cutoff, dim, mass, Lambda, rtol=None, method="auto") -> Value:
+    """``Sun(p) = int_q1 int_q2 Kt(q1) Kt(q2) Kt(p-q1-q2)`` (SPEC section 2).
 
-    ``Sun(p) = int d^dx e^{-ipx} G(x)^3`` with ``G(x) = int_q e^{iqx} Kt(q)`` (radial Hankel
-    transforms).  Vectorized over an array ``p >= 0`` (one ``Lambda`` and ``mass``).
+    ``method="position"`` (default): ``Sun(p) = int d^dx e^{-ipx} G(x)^3`` with
+    ``G(x) = int_q e^{iqx} Kt(q)`` (radial Hankel transforms).  ``method="momentum"``: the
+    bubble ``B(k) = int_q Kt(q) Kt(k-q)`` at the radial nodes of ``Sun(p) = int_k B(k) Kt(p-k)``
+    (Gegenbauer-weighted angular quadratures, :mod:`ergsym.numeric.momentum`), independent of
+    the transforms.  Vectorized over an array ``p >= 0`` (one ``Lambda`` and ``mass``).
 
     Returns
     -------
@@ -264,7 +267,8 @@ def sunset(p, cutoff, dim, mass, Lambda, rtol=None) -> Value:
     if np.any(~np.isfinite(pa)) or np.any(pa < 0):
         raise InputError.bad("p", p, "finite real numbers >= 0")
     r = validate_rtol(rtol, DEFAULT_RTOL_2LOOP)
-    e, er, c, info = melon_value((K, K, K), cutoff, dim, float(m), float(lam), r, "position",
+    meth = "position" if _check_method(method) == "auto" else method
+    e, er, c, info = melon_value((K, K, K), cutoff, dim, float(m), float(lam), r, meth,
                                  outer=False, p_ext=np.atleast_1d(pa).ravel())
     sh = pa.shape
-    return Value(_shape(e, sh), _shape(er, sh), _shape(c, sh), "Sun", "position", info)
+    return Value(_shape(e, sh), _shape(er, sh), _shape(c, sh), "Sun", meth, info)

@@ -29,12 +29,10 @@ doubled until the truncation bound is below a twentieth of the tolerance.
 
 Momentum-space method (``method="momentum"``, independent cross-check, 3 or 4 lines)
 ------------------------------------------------------------------------------------
-Convolutions ``C_12(k) = int_q F_1(q) F_2(k-q)`` by nested radial/angular quadrature
-(split at every ``|k -+ b|`` and at the angles where ``|k-q|`` crosses a breakpoint ``b``,
-with a sigmoidal endpoint transform), then ``M = c int_k C_12(k) F_3(k)`` or
-``c int_k C_12(k) C_34(k)``.  It evaluates ``K`` at ``p^2 = |k-q|^2`` directly (not in the
-bump's local variable), so it loses relative precision ``~ 1e-16 Lambda^2/eps`` in ``x``:
-use it for moderate ``eps`` only.  Error: 16- vs 24-point difference.
+Convolutions of pairs of lines by radial quadrature over the cutoff's pieces (bump in its
+local variable) times a Gegenbauer-weighted angular quadrature in a variable that removes the
+weight's endpoint singularities, split at every breakpoint; then one radial ``k`` integral.
+See :mod:`.momentum`.  It never uses the position-space transforms.
 """
 from __future__ import annotations
 
@@ -42,11 +40,9 @@ import math
 
 import numpy as np
 
-from ..conventions import sphere_area
-from ..errors import FamilyNotSupportedError, InputError
-from .oneloop import line_values
-from .quadrature import composite_nodes, gauss_legendre
-from .transforms import BUMP_EDGES, H_PANEL, N_HI, N_LO, next_R, omega_d, tail_bound, tail_estimate
+from ..errors import InputError
+from ..families import Line
+from .transforms import N_HI, N_LO, next_R, omega_d, tail_bound, tail_estimate
 
 __all__ = ["melon_value", "omega_d", "position_transform"]
 
@@ -134,157 +130,6 @@ def _position(lines, cutoff, dim, mass, Lambda, rtol, outer, p_ext, R0=None, ctx
     return I1, err, conv, info
 
 
-# ---------------------------------------------------------------------------------------
-# momentum-space cross-check
-# ---------------------------------------------------------------------------------------
-
-def _refine(e, hmax=0.5):
-    """Split panels of ``e`` longer than ``hmax``."""
-    e = np.asarray(e, float)
-    out = [e[0]]
-    for a, b in zip(e[:-1], e[1:]):
-        k = max(1, int(math.ceil((b - a) / hmax)))
-        out.extend(list(a + (b - a) * np.arange(1, k + 1) / k))
-    return np.array(out)
-
-
-def _sigmoid(n):
-    """Nodes/weights on [0,1] of GL composed with x = t^3/(t^3+(1-t)^3) (endpoint clustering)."""
-    t, w = gauss_legendre(n)
-    a, b = t ** 3, (1 - t) ** 3
-    x = a / (a + b)
-    dx = 3 * t ** 2 * (1 - t) ** 2 / (a + b) ** 2
-    return x, w * dx
-
-
-class _LineFn:
-    """A line as a function of |q| using the cutoff pointwise (momentum method)."""
-
-    def __init__(self, line, cutoff, mass, Lambda):
-        self.line, self.cutoff, self.m2, self.lam = line, cutoff, mass * mass, Lambda
-        pieces = cutoff.pieces(Lambda)
-        lp = _line_pieces(line, pieces)
-        self.q_lo = min(float(p.q_lo[0]) for p in lp)
-        qh = max(float(p.q_hi[0]) for p in lp)
-        if not math.isfinite(qh):
-            raise FamilyNotSupportedError("momentum method needs a truncated cutoff tail; use "
-                                          "method='position' for custom cutoffs")
-        self.q_hi = qh
-        bps = [math.sqrt(b) for b in cutoff.breakpoints(Lambda)]
-        self.bps = sorted({b for b in bps + [self.q_lo, self.q_hi] if self.q_lo <= b <= self.q_hi})
-        # extra panel points grading the bump (its shape is steep near x -> 1)
-        extra = []
-        for p in lp:
-            if p.kind == "bump":
-                extra.extend(np.sqrt(p.evaluate(np.array(BUMP_EDGES[1:-1]))[0][0]).tolist())
-        self.pts = sorted(set(self.bps) | set(extra))
-
-    def __call__(self, q):
-        q = np.asarray(q, float)
-        p2 = q * q
-        out = np.zeros(q.shape)
-        inside = (q > self.q_lo) & (q < self.q_hi)
-        if np.any(inside):
-            p = p2[inside]
-            lam = np.full(p.shape, self.lam)
-            k = self.cutoff._K(p, lam)
-            dk = self.cutoff._dK(p, lam)
-            out[inside] = line_values(self.line.kt, self.line.d, p, k, dk, self.lam, self.m2)
-        return out
-
-
-def _conv(F1, F2, dim, kn, n):
-    """``C(k) = int_q F1(q) F2(|k-q|)`` at nodes ``kn`` (loop over k, vectorized inside)."""
-    x, w = _sigmoid(n)
-    out = np.zeros(kn.shape)
-    U = np.array(F2.pts)
-    pref = sphere_area(dim - 1) / (2 * math.pi) ** dim if dim >= 2 else 1.0 / (2 * math.pi)
-    for i, k in enumerate(kn):
-        if dim == 1:
-            tot = 0.0
-            for sgn in (1.0, -1.0):
-                # q >= 0 radial variable of F1, argument |k - sgn q|
-                cuts = {F1.q_lo, F1.q_hi} | set(F1.pts)
-                cuts |= {abs(sgn * (k - u)) for u in U} | {abs(sgn * (k + u)) for u in U}
-                e = _refine(sorted(c for c in cuts if F1.q_lo <= c <= F1.q_hi))
-                h = np.diff(e)
-                q = (e[:-1, None] + h[:, None] * x).ravel()
-                wq = (h[:, None] * w).ravel()
-                tot += wq @ (F1(q) * F2(np.abs(k - sgn * q)))
-            out[i] = pref * tot
-            continue
-        cuts = {F1.q_lo, F1.q_hi} | set(F1.pts) | {abs(k - u) for u in U} | {k + u for u in U}
-        e = _refine(sorted(c for c in cuts if F1.q_lo <= c <= F1.q_hi))
-        h = np.diff(e)
-        q = (e[:-1, None] + h[:, None] * x).ravel()
-        wq = (h[:, None] * w).ravel() * q ** (dim - 1) * F1(q)
-        keep = wq != 0
-        q, wq = q[keep], wq[keep]
-        if q.size == 0:
-            continue
-        # theta cuts where |k - q| = u: cos = (k^2 + q^2 - u^2) / (2 k q)
-        with np.errstate(divide="ignore", invalid="ignore"):
-            cth = (k * k + q[:, None] ** 2 - U[None, :] ** 2) / (2 * k * q[:, None])
-        th = np.arccos(np.clip(np.nan_to_num(cth, nan=2.0), -1, 1))
-        th = np.sort(np.concatenate([np.zeros((q.size, 1)), th, np.full((q.size, 1), math.pi)], axis=1), axis=1)
-        ht = np.diff(th, axis=1)  # (Nq, M+1)
-        tn = th[:, :-1, None] + ht[:, :, None] * x  # (Nq, M+1, n)
-        wt = ht[:, :, None] * w
-        u = np.sqrt(np.maximum(k * k + q[:, None, None] ** 2 - 2 * k * q[:, None, None] * np.cos(tn), 0.0))
-        inner = np.sum(wt * np.sin(tn) ** (dim - 2) * F2(u), axis=(1, 2))
-        out[i] = pref * (wq @ inner)
-    return out
-
-
-def _momentum(lines, cutoff, dim, mass, Lambda, rtol, outer):
-    if len(lines) not in (3, 4):
-        raise FamilyNotSupportedError(
-            f"the momentum-space method handles melons with 3 or 4 lines, not {len(lines)}; "
-            "use method='position'")
-    fns = [_LineFn(l, cutoff, mass, Lambda) for l in lines]
-    # put the narrowest-support line first (outer variable of its convolution)
-    order = sorted(range(len(fns)), key=lambda i: fns[i].q_hi - fns[i].q_lo)
-    fns = [fns[i] for i in order]
-    c = (2 * math.pi) ** dim if outer else 1.0
-    Sd = sphere_area(dim)
-    if len(fns) == 3:
-        groups = [(fns[1], fns[2])]
-        single = fns[0]
-    else:
-        groups = [(fns[0], fns[1]), (fns[2], fns[3])]
-        single = None
-    # k range and edges
-    if single is not None:
-        klo, khi = single.q_lo, single.q_hi
-        kcuts = set(single.pts)
-    else:
-        klo, khi = 0.0, min(g[0].q_hi + g[1].q_hi for g in groups)
-        kcuts = set()
-    for a, b in groups:
-        for u in a.bps:
-            for v in b.bps:
-                kcuts |= {abs(u - v), u + v}
-    kcuts |= {klo, khi}
-    e = _refine(sorted(x for x in kcuts if klo <= x <= khi))
-    res = []
-    for n in (N_LO_M, N_HI_M):
-        x, w = _sigmoid(n)
-        h = np.diff(e)
-        kn = (e[:-1, None] + h[:, None] * x).ravel()
-        wk = (h[:, None] * w).ravel() * Sd / (2 * math.pi) ** dim * kn ** (dim - 1)
-        if dim == 1:
-            wk = wk * 1.0  # S_1 = 2 counts +-k
-        vals = np.ones_like(kn)
-        for a, b in groups:
-            vals = vals * _conv(a, b, dim, kn, n)
-        if single is not None:
-            vals = vals * single(kn)
-        res.append(c * (wk @ vals))
-    I0, I1 = res
-    err = abs(I1 - I0) + 64 * EPS * abs(I1)
-    return I1, err, err <= rtol * abs(I1), {"n_k": int(kn.size)}
-
-
 def melon_value(lines, cutoff, dim, mass, Lambda, rtol, method="position", outer=False, p_ext=None,
                 R0=None, ctx=None):
     """Value of a melon block at one point: ``(estimate, error, converged, info)``.
@@ -310,6 +155,11 @@ def melon_value(lines, cutoff, dim, mass, Lambda, rtol, method="position", outer
         if p_ext is None:
             return float(I[0]), float(err[0]), bool(conv[0]), info
         return I, err, conv, info
+    from .momentum import melon_momentum, sunset_momentum
+
     if p_ext is not None:
-        raise InputError.bad("method", method, "'position' for the sunset at external momentum")
-    return _momentum(lines, cutoff, dim, mass, Lambda, rtol, outer)
+        if tuple(lines) != (Line(1, 0),) * 3 or outer:
+            raise InputError.bad("method", method, "'position' for a melon at external momentum "
+                                 "other than the sunset Kt,Kt,Kt")
+        return sunset_momentum(p_ext, cutoff, dim, mass, Lambda, rtol)
+    return melon_momentum(lines, cutoff, dim, mass, Lambda, rtol, outer)
