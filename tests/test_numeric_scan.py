@@ -29,15 +29,18 @@ def test_f2_lambda_mass_scan_matches_points(dim):
 
 def test_vacuum_melon_scan_error_is_honest():
     blk = Block(2, ((0, 1, K), (0, 1, K), (0, 1, K), (0, 1, Line(2, 0))))
-    # the point-by-point path under-reports its error at (m, Lambda) = (0.7, 1.33), d = 1
-    # (R = 22.9 passes its truncation test; true error 1.9e-9, reported 1.7e-10): the batch
-    # must not, with that point alongside points that need a larger R
+    # with R0 = 16/min(m, Lambda) the point-by-point path under-reported its error at
+    # (m, Lambda) = (0.7, 1.33), d = 1 (R = 22.9 passed its truncation test; true error
+    # 1.9e-9, reported 1.7e-10); now R starts at 32/min(m, Lambda).  Reference: R0 = 256
+    # (agrees with the momentum method to 7e-15 relative)
     lam = np.array([0.5, 4 / 3, 1.5])
     m = np.array([0.3, 0.7, 1.0])
     v = evaluate_family(Family((blk,)), BUMP, 1, m, lam)
     for i in range(lam.size):
         ref = melon_value(blk.lines, parse_cutoff(BUMP), 1, m[i], lam[i], 1e-10, R0=256.0)
         assert abs(v.estimate[i] - ref[0]) <= v.error[i] + ref[1]
+        one = evaluate_family(Family((blk,)), BUMP, 1, m[i], lam[i])
+        assert abs(one.estimate - ref[0]) <= one.error + ref[1]
 
 
 def test_layout_shares_ir_plateau_tail_and_mass_scan_shares_all():

@@ -47,6 +47,8 @@ from .transforms import N_HI, N_LO, next_R, omega_d, tail_bound, tail_estimate
 __all__ = ["melon_value", "omega_d", "position_transform"]
 
 EPS = np.finfo(float).eps
+#: initial truncation radius times min(Lambda, mass)
+R_START = 32.0
 N_LO_M, N_HI_M = 12, 16  # momentum method (panels of width <= 0.5)
 
 
@@ -78,7 +80,9 @@ def _position(lines, cutoff, dim, mass, Lambda, rtol, outer, p_ext, R0=None, ctx
         others.remove(dline)
     c = (2 * math.pi) ** dim if outer else 1.0
     lo_scale = min(Lambda, mass)
-    R = 16.0 / lo_scale if R0 is None else float(R0)
+    # R0 = 16/min(Lambda, m) let the truncation test pass too early (d = 1, K,K,K,K2 at
+    # m = 0.7, Lambda = 4/3: true error 1e-8, reported 1.7e-10); 32/min(...) does not
+    R = R_START / lo_scale if R0 is None else float(R0)
 
     def one_pass(R, n):
         qe = ctx.q_eff(R, n)

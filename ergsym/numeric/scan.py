@@ -34,6 +34,7 @@ from ..conventions import sphere_area
 from ..cutoffs.base import Piece
 from .oneloop import line_values
 from .quadrature import composite_nodes
+from .melon import R_START
 from .transforms import N_HI, N_LO, NEGLIGIBLE, H_PANEL, _piece_edges, next_R, omega_d, tail_bound, \
     tail_estimate
 
@@ -158,7 +159,7 @@ def melon_scan(lines, cutoff, dim, masses, lams, rtol, outer, R0=None, _probe=Fa
     c = (2 * math.pi) ** dim if outer else 1.0
     m2 = masses ** 2
     mref = float(np.min(masses))
-    R = 16.0 / min(float(np.min(lams)), mref) if R0 is None else float(R0)
+    R = R_START / min(float(np.min(lams)), mref) if R0 is None else float(R0)
     if B > 5 and not _probe:
         # find R on a few probe points (extremes and middle); every point is still tested
         probe = sorted({int(np.argmin(lams)), int(np.argmax(lams)), int(np.argmin(masses)),
