@@ -44,26 +44,8 @@ def main():
         for n, f in fams.items():
             v, t = timed(evaluate_family, f, CUT, d, 1.0, 1.0)
             print(f"| {n} | {d} | {t:.3f} | {v.estimate:.12g} | {v.error / abs(v.estimate):.1e} | {v.converged} |")
-    print("\n## 101-point Lambda scan (0.5..1.5), d = 4\n")
-    lam = np.linspace(0.5, 1.5, 11 if args.quick else 101)
-    print("| families | points | time [s] |")
-    print("|---|---|---|")
-    one = {n: f for n, f in NAMED_FAMILIES.items() if n != "f2"}
-    t0 = time.perf_counter()
-    for f in one.values():
-        evaluate_family(f, CUT, 4, 1.0, lam)
-    t1 = time.perf_counter() - t0
-    print(f"| 1-loop (f0,t1,u1,T,T2,T3,f1) | {lam.size} | {t1:.3f} |")
-    _, t2 = timed(evaluate_family, NAMED_FAMILIES["f2"], CUT, 4, 1.0, lam)
-    print(f"| f2 (position) | {lam.size} | {t2:.2f} |")
-    print("\n## f2: position vs momentum (independent) method\n")
-    print("| d | position [s] | momentum [s] | ratio | |diff|/value | mom. rel. error |")
-    print("|---|---|---|---|---|---|")
-    for d in (1, 2, 3, 4):
-        a, ta = timed(evaluate_family, NAMED_FAMILIES["f2"], CUT, d, 1.0, 1.0, method="position")
-        b, tb = timed(evaluate_family, NAMED_FAMILIES["f2"], CUT, d, 1.0, 1.0, method="momentum")
-        print(f"| {d} | {ta:.3f} | {tb:.2f} | {tb / ta:.1f} | {abs(a.estimate - b.estimate) / a.estimate:.1e} "
-              f"| {b.error / b.estimate:.1e} |")
+    scans(args)
+    methods()
     print("\n## whole O(lambda^3) B series at one point (shared transforms), d = 1..4\n")
     from ergsym.numeric import evaluate_series
     from ergsym.symbolic import monotone
@@ -76,6 +58,78 @@ def main():
         print(f"| {d} | {t:.2f} | {len(pr.families)} | {all(bool(v.converged) for v in pr.families.values())} |")
     print("\n## naive scipy.integrate.nquad of f2 in d = 1 (3-dim integral)\n")
     naive_nquad(args.nquad_timeout)
+
+
+def scans(args):
+    """Lambda and mass scans: batched (shared grids, ergsym.numeric.scan) vs point by point."""
+    import subprocess
+    import sys
+
+    n = 11 if args.quick else 101
+    lam = np.linspace(0.5, 1.5, n)
+    f2 = NAMED_FAMILIES["f2"]
+    print(f"\n## {n}-point scans (Lambda 0.5..1.5 at m = 1; mass 0.5..2 at Lambda = 1)\n")
+    print("| what | d | points | time [s] | max rel. error | all converged |")
+    print("|---|---|---|---|---|---|")
+    one = {k: f for k, f in NAMED_FAMILIES.items() if k != "f2"}
+    t0 = time.perf_counter()
+    for f in one.values():
+        evaluate_family(f, CUT, 4, 1.0, lam)
+    print(f"| 1-loop (f0,t1,u1,T,T2,T3,f1), Lambda | 4 | {n} | {time.perf_counter() - t0:.3f} | | |")
+    for d in (1, 2, 3, 4):
+        v, t = timed(evaluate_family, f2, CUT, d, 1.0, lam)
+        print(f"| f2 batched, Lambda | {d} | {n} | {t:.2f} | {np.max(v.error / v.estimate):.1e} "
+              f"| {bool(np.all(v.converged))} |")
+    v, t = timed(evaluate_family, f2, CUT, 4, np.linspace(0.5, 2.0, n), 1.0)
+    print(f"| f2 batched, mass | 4 | {n} | {t:.2f} | {np.max(v.error / v.estimate):.1e} | {bool(np.all(v.converged))} |")
+    t0 = time.perf_counter()
+    errs = [evaluate_family(f2, CUT, 4, 1.0, L) for L in lam]
+    t = time.perf_counter() - t0
+    print(f"| f2 point by point (loop), Lambda | 4 | {n} | {t:.2f} | "
+          f"{max(e.error / e.estimate for e in errs):.1e} | {all(e.converged for e in errs)} |")
+    cmd = [sys.executable, "-c", "from ergsym.cli import main; main()", "integrals", "--cutoff", CUT, "--dim", "4",
+           "--scan", f"Lambda=0.5:1.5:{n}", "--json"]
+    t0 = time.perf_counter()
+    r = subprocess.run(cmd, capture_output=True, text=True)
+    t = time.perf_counter() - t0
+    print(f"| CLI `ergsym integrals --scan Lambda=0.5:1.5:{n} --json` (all 8 families, incl. start-up) "
+          f"| 4 | {n} | {t:.2f} | | exit {r.returncode} |")
+    from ergsym.numeric import evaluate_series
+    from ergsym.symbolic import monotone
+
+    ser = monotone(2, "B")
+    pr, t = timed(evaluate_series, ser, CUT, 4, 1.0, lam, lam=0.1)
+    print(f"| evaluate_series(monotone(2, 'B')), Lambda | 4 | {n} | {t:.2f} | "
+          f"{np.max(pr.total.error / np.abs(pr.total.estimate)):.1e} | {bool(np.all(pr.total.converged))} |")
+
+
+def methods():
+    """Position vs the independent momentum method (melons and Sun(p))."""
+    from ergsym.numeric import sunset
+
+    print("\n## Melons: position vs momentum (independent) method, m = Lambda = 1\n")
+    print("| family | d | position [s] | momentum [s] | |diff|/value | pos. rel. error "
+          "| mom. rel. error | |diff| <= errors |")
+    print("|---|---|---|---|---|---|---|---|")
+    fams = {"f2": NAMED_FAMILIES["f2"]}
+    fams.update({k: EXTRA[k] for k in ("M[D,K,K,K2]", "M[DK,K,K,K]", "M[K,K,K,K2]")})
+    for n, f in fams.items():
+        for d in (1, 2, 3, 4):
+            a, ta = timed(evaluate_family, f, CUT, d, 1.0, 1.0, method="position")
+            b, tb = timed(evaluate_family, f, CUT, d, 1.0, 1.0, method="momentum")
+            diff = abs(a.estimate - b.estimate)
+            print(f"| {n} | {d} | {ta:.3f} | {tb:.2f} | {diff / a.estimate:.1e} | {a.error / a.estimate:.1e} "
+                  f"| {b.error / b.estimate:.1e} | {diff <= a.error + b.error} |")
+    print("\n## Sun(p): position vs momentum, d = 3\n")
+    p = np.array([0.0, 0.5, 1.0, 2.0])
+    a, ta = timed(sunset, p, CUT, 3, 1.0, 1.0)
+    b, tb = timed(sunset, p, CUT, 3, 1.0, 1.0, method="momentum")
+    print(f"position {ta:.2f} s, momentum {tb:.2f} s for {p.size} momenta\n")
+    print("| p | position | momentum | |diff|/value | mom. rel. error |")
+    print("|---|---|---|---|---|")
+    for i, pi in enumerate(p):
+        print(f"| {pi} | {a.estimate[i]:.12g} | {b.estimate[i]:.12g} | "
+              f"{abs(a.estimate[i] - b.estimate[i]) / a.estimate[i]:.1e} | {b.error[i] / b.estimate[i]:.1e} |")
 
 
 def naive_nquad(timeout):

@@ -64,3 +64,16 @@ def test_mass_scan_and_named_scan():
         assert abs(v.estimate[i] - wi.estimate) <= v.error[i] + wi.error
     res = evaluate_named(BUMP, 4, 1.0, np.linspace(0.5, 1.5, 5), names=("f1", "f2"))
     assert res["f2"].estimate.shape == (5,) and np.all(res["f2"].converged)
+
+
+def test_long_scans_are_grouped_and_keep_the_input_order(monkeypatch):
+    import ergsym.numeric.scan as scan_mod
+
+    lam = np.array([1.5, 0.5, 1.0, 0.7, 1.2, 0.9, 0.6])  # unsorted on purpose
+    m = np.ones_like(lam)
+    whole = scan_mod.melon_scan(F2.blocks[0].lines, parse_cutoff(BUMP), 3, m, lam, 1e-8, True)
+    monkeypatch.setattr(scan_mod, "CHUNK", 3)
+    grouped = scan_mod.melon_scan(F2.blocks[0].lines, parse_cutoff(BUMP), 3, m, lam, 1e-8, True)
+    assert len(grouped[3]["groups"]) == 3
+    assert np.all(np.abs(whole[0] - grouped[0]) <= whole[1] + grouped[1])
+    assert np.all(grouped[2])

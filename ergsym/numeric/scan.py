@@ -133,6 +133,12 @@ def _verify_shared(cutoff, shared_nodes, lams):
     return True
 
 
+#: points per batch: a batch shares one R, the largest any of its points needs, so very long
+#: scans are cut into groups of neighbouring points (measured: 101-point f2 scans are 1.7-2.6x
+#: faster in groups of ~25 than in one batch)
+CHUNK = 26
+
+
 def melon_scan(lines, cutoff, dim, masses, lams, rtol, outer, R0=None, _probe=False):
     """Position-space melon at ``B`` points at once (module docstring).
 
@@ -144,6 +150,18 @@ def melon_scan(lines, cutoff, dim, masses, lams, rtol, outer, R0=None, _probe=Fa
     masses = np.asarray(masses, float).ravel()
     lams = np.asarray(lams, float).ravel()
     B = lams.size
+    if B > CHUNK and not _probe:
+        order = np.lexsort((masses, lams))
+        ngroups = -(-B // CHUNK)
+        est, err, conv = np.empty(B), np.empty(B), np.empty(B, bool)
+        infos = []
+        for g in np.array_split(order, ngroups):
+            out = melon_scan(lines, cutoff, dim, masses[g], lams[g], rtol, outer, R0)
+            if out is None:
+                return None
+            est[g], err[g], conv[g] = out[0], out[1], out[2]
+            infos.append(out[3])
+        return est, err, conv, {"R": max(i["R"] for i in infos), "groups": infos, "batched": B}
     lay = scan_layout(cutoff, lams)
     if lay is None:
         return None
