@@ -77,3 +77,29 @@ def test_long_scans_are_grouped_and_keep_the_input_order(monkeypatch):
     assert len(grouped[3]["groups"]) == 3
     assert np.all(np.abs(whole[0] - grouped[0]) <= whole[1] + grouped[1])
     assert np.all(grouped[2])
+
+
+def test_evaluate_series_lambda_scan_matches_points():
+    from dataclasses import dataclass
+    from fractions import Fraction
+
+    from ergsym.numeric import evaluate_series
+
+    @dataclass(frozen=True)
+    class Term:
+        coeff: Fraction
+        powers: tuple
+        family: object
+
+    class Series:
+        terms = (Term(Fraction(3, 2), (0,), NAMED_FAMILIES["f0"]),
+                 Term(Fraction(-1, 2), (1,), NAMED_FAMILIES["f1"]),
+                 Term(Fraction(7, 24), (2,), F2))
+
+    lam = np.array([0.6, 1.0, 1.4])
+    pr = evaluate_series(Series(), BUMP, 4, 1.0, lam, lam=0.1)
+    assert pr.blocks[F2.blocks[0].name].info["batched"] == 3
+    for i, L in enumerate(lam):
+        one = evaluate_series(Series(), BUMP, 4, 1.0, float(L), lam=0.1)
+        assert abs(pr.total.estimate[i] - one.total.estimate) <= pr.total.error[i] + one.total.error
+        assert bool(pr.total.converged[i])
