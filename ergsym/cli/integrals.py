@@ -10,13 +10,14 @@ import numpy as np
 
 from ..errors import DivergentIntegralError, InputError
 
-_SCAN_RE = re.compile(r"^\s*(Lambda|mass)\s*=\s*([^:]+):([^:]+):(\d+)\s*$")
+_SCAN_RE = re.compile(r"^\s*([A-Za-z_][A-Za-z_0-9]*)\s*=\s*([^:]+):([^:]+):(\d+)\s*$")
 
 
 def _parse_scan(scan):
     m = _SCAN_RE.match(scan)
     if not m:
-        raise InputError.bad("scan", scan, "of the form 'Lambda=START:STOP:N' or 'mass=START:STOP:N'")
+        raise InputError.bad("scan", scan, "of the form 'Lambda=START:STOP:N', 'mass=START:STOP:N' "
+                             "or a cutoff parameter, e.g. 'eps=0.05:0.2:16'")
     name, a, b, n = m.group(1), m.group(2), m.group(3), int(m.group(4))
     try:
         a, b = float(a), float(b)
@@ -27,6 +28,18 @@ def _parse_scan(scan):
     return name, np.linspace(a, b, n)
 
 
+def _with_param(spec, name, value):
+    """``spec`` with the cutoff parameter ``name`` set to ``value`` (validated by the parser)."""
+    kind, _, params = spec.partition(":")
+    items = [p for p in params.split(",") if p.strip()] if params else []
+    keys = [p.split("=", 1)[0].strip() for p in items]
+    if name not in keys:
+        raise InputError.bad("scan", name, f"Lambda, mass or a parameter of the cutoff spec {spec!r} "
+                             f"({', '.join(keys) or 'none'})")
+    items = [f"{name}={value!r}" if k == name else p for k, p in zip(keys, items)]
+    return f"{kind}:{','.join(items)}"
+
+
 @click.command("integrals")
 @click.option("--cutoff", "cutoff_spec", required=True, help="e.g. bump:eps=0.1,lambda_max=2, exp:n=2, fermi:a=10")
 @click.option("--dim", type=click.IntRange(1, 6), required=True, help="space-time dimension 1..6")
@@ -34,7 +47,8 @@ def _parse_scan(scan):
 @click.option("--Lambda", "Lambda", type=float, default=1.0, show_default=True)
 @click.option("--rtol", type=float, default=None, help="default 1e-10 (1-loop), 1e-8 (2-loop)")
 @click.option("--method", type=click.Choice(["auto", "position", "momentum"]), default="auto", show_default=True)
-@click.option("--scan", default=None, help="scan a parameter, e.g. Lambda=0.5:1.5:101")
+@click.option("--scan", default=None,
+              help="scan a parameter: Lambda=0.5:1.5:101, mass=..., or a cutoff parameter (eps=0.05:0.2:16)")
 @click.option("--names", default=None, help="comma-separated subset of f0,t1,u1,T,T2,T3,f1,f2")
 @click.option("--json", "as_json", is_flag=True, help="print JSON")
 def integrals(cutoff_spec, dim, mass, Lambda, rtol, method, scan, names, as_json):
@@ -49,13 +63,16 @@ def integrals(cutoff_spec, dim, mass, Lambda, rtol, method, scan, names, as_json
     cutoff = parse_cutoff(cutoff_spec)
     sel = BASIC_NAMES if names is None else tuple(n.strip() for n in names.split(",") if n.strip())
     point = {"cutoff": cutoff.spec, "dim": dim, "mass": mass, "Lambda": Lambda}
+    spec_text = cutoff.spec
     lam, m = Lambda, mass
     if scan is not None:
         which, grid = _parse_scan(scan)
         if which == "Lambda":
             lam = grid
-        else:
+        elif which == "mass":
             m = grid
+        else:  # a cutoff parameter: one cutoff per grid point
+            cutoff = [parse_cutoff(_with_param(cutoff_spec, which, float(x))) for x in grid]
         point[which] = grid.tolist()
         point["scan"] = which
     res = evaluate_named(cutoff, dim, m, lam, names=sel, rtol=rtol, method=method, on_divergence="record")
@@ -68,7 +85,7 @@ def integrals(cutoff_spec, dim, mass, Lambda, rtol, method, scan, names, as_json
     if as_json:
         click.echo(json.dumps({"point": point, "families": out}, indent=2))
         return
-    click.echo(f"cutoff {cutoff.spec}  d={dim}  mass={mass:g}  "
+    click.echo(f"cutoff {spec_text}  d={dim}  mass={mass:g}  "
                + (f"scan {point['scan']}" if scan else f"Lambda={Lambda:g}"))
     if scan is None:
         click.echo(f"{'family':<6} {'value':>22} {'error':>10}  converged")

@@ -172,11 +172,47 @@ def evaluate_family(family: Family, cutoff, dim, mass, Lambda, rtol=None, method
     """
     if not isinstance(family, Family):
         raise InputError.bad("family", family, "an ergsym.families.Family")
+    if _is_cutoff_sequence(cutoff):
+        return _stack_over_cutoffs(
+            lambda c: evaluate_family(family, c, dim, mass, Lambda, rtol, method), cutoff, mass, Lambda)
     cutoff, dim, m, lam, shape = validate_common(cutoff, dim, mass, Lambda)
     method = _check_method(method)
     cache = {} if _cache is None else _cache
     vals = [_block(b, cutoff, dim, m, lam, shape, rtol, method, cache) for b in family.blocks]
     return _product(family.name, vals, shape)
+
+
+def _is_cutoff_sequence(cutoff) -> bool:
+    return isinstance(cutoff, (list, tuple))
+
+
+def _stack_over_cutoffs(fn, cutoffs, mass, Lambda):
+    """Vectorize over cutoff parameters: ``fn`` at each cutoff, results stacked along axis 0.
+
+    ``cutoffs`` is a sequence of cutoffs or specs (e.g. bumps with several ``eps``); ``mass``
+    and ``Lambda`` must then be scalars.  Each point keeps its own error and converged flag.
+    """
+    if len(cutoffs) == 0:
+        raise InputError.bad("cutoff", cutoffs, "a cutoff, a spec, or a non-empty sequence of them")
+    if np.ndim(mass) or np.ndim(Lambda):
+        raise InputError("a sequence of cutoffs needs scalar mass and Lambda "
+                         f"(got mass with shape {np.shape(mass)}, Lambda with shape {np.shape(Lambda)})")
+    results = [fn(c) for c in cutoffs]
+
+    def stack(vals):
+        first = vals[0]
+        return Value(np.array([float(v.estimate) for v in vals]), np.array([float(v.error) for v in vals]),
+                     np.array([bool(v.converged) for v in vals]), first.name, first.method,
+                     {"cutoffs": [getattr(c, "spec", c) for c in cutoffs]})
+
+    if isinstance(results[0], Value):
+        return stack(results)
+    out = {}
+    for name in results[0]:
+        vals = [r[name] for r in results]
+        bad = next((v for v in vals if not isinstance(v, Value)), None)
+        out[name] = bad if bad is not None else stack(vals)
+    return out
 
 
 def _product(name, vals, shape):
@@ -208,6 +244,9 @@ def evaluate_named(cutoff, dim, mass, Lambda, names=None, rtol=None, method="aut
 
     Parameters
     ----------
+    cutoff : Cutoff, spec string, or a sequence of them
+        A sequence vectorizes over cutoff parameters (e.g. several ``eps``): every value is
+        then an array along the sequence (``mass`` and ``Lambda`` scalar).
     names : sequence of str, optional
         Subset of :data:`BASIC_NAMES` (default all).
     on_divergence : {"raise", "record"}
@@ -227,6 +266,10 @@ def evaluate_named(cutoff, dim, mass, Lambda, names=None, rtol=None, method="aut
             raise InputError.bad("names", n, "a subset of " + ", ".join(BASIC_NAMES))
     if on_divergence not in ("raise", "record"):
         raise InputError.bad("on_divergence", on_divergence, "'raise' or 'record'")
+    if _is_cutoff_sequence(cutoff):
+        return _stack_over_cutoffs(
+            lambda c: evaluate_named(c, dim, mass, Lambda, names, rtol, method, on_divergence),
+            cutoff, mass, Lambda)
     cutoff, dim, m, lam, shape = validate_common(cutoff, dim, mass, Lambda)
     cache = {}
     out = {}
