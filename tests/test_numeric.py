@@ -10,10 +10,9 @@ import mpmath
 import numpy as np
 import pytest
 from hypothesis import given, settings
-from hypothesis import strategies as st
 
 from ergsym.cli import main
-from ergsym.cutoffs import BumpCutoff, CustomCutoff, ExponentialCutoff, FermiCutoff
+from ergsym.cutoffs import BumpCutoff, CustomCutoff, ExponentialCutoff
 from ergsym.errors import DivergentIntegralError, FamilyNotSupportedError, InputError
 from ergsym.families import DLINE, K, Block, Family, Line, NAMED_FAMILIES
 from ergsym.numeric import evaluate_block, evaluate_family, evaluate_named, evaluate_series, sunset
@@ -286,13 +285,15 @@ class _Series:
         self.terms = tuple(terms)
 
 
-def test_evaluate_series_printed_5_15_and_errors():
+def test_evaluate_series_sums_and_propagates_errors():
+    # a synthetic series (arbitrary rational coefficients, not physics) exercising the sum
+    # and the correlated first-order error propagation through a shared T block
     N = NAMED_FAMILIES
-    s = _Series([_Term(Fraction(3, 2), (0,), N["f0"]), _Term(Fraction(-1, 2), (1,), N["f1"]),
-                 _Term(Fraction(7, 24), (2,), N["f2"]), _Term(Fraction(1, 3), (2,), N["T"] * N["T"] * N["u1"])])
+    s = _Series([_Term(Fraction(5, 3), (0,), N["f0"]), _Term(Fraction(-2, 7), (1,), N["f1"]),
+                 _Term(Fraction(4, 9), (2,), N["f2"]), _Term(Fraction(1, 3), (2,), N["T"] * N["T"] * N["u1"])])
     pr = evaluate_series(s, "bump:eps=0.1,lambda_max=2", 4, 1.0, 1.0, lam=0.1)
     v = {k: evaluate_family(f, "bump:eps=0.1,lambda_max=2", 4, 1.0, 1.0) for k, f in N.items() if k in ("f0", "f1", "f2", "T", "u1")}
-    expect = 1.5 * v["f0"].estimate - 0.05 * v["f1"].estimate + 0.01 * (7 / 24 * v["f2"].estimate
+    expect = 5 / 3 * v["f0"].estimate - 0.1 * 2 / 7 * v["f1"].estimate + 0.01 * (4 / 9 * v["f2"].estimate
                                                                          + v["T"].estimate ** 2 * v["u1"].estimate / 3)
     assert pr.total.estimate == pytest.approx(expect, rel=1e-13)
     assert pr.total.error > 0 and pr.total.converged
