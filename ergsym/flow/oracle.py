@@ -22,9 +22,8 @@ from __future__ import annotations
 import itertools
 import math
 from fractions import Fraction
-from functools import lru_cache
 
-from ..symbolic.oracle import exact_family_value, mat_inv, mat_mul
+from ..symbolic.oracle import _Moments, exact_family_value, mat_inv, mat_mul
 
 __all__ = ["oracle_interaction", "oracle_flow_quantity", "effterms_polynomial",
            "polchinski_check", "exact_flow_family_value", "matinv", "matmul"]
@@ -92,32 +91,8 @@ def _deriv(a, i):
     return out
 
 
-class _Gauss:
-    """Exact moments of a centred Gaussian with covariance ``cov`` (memoized recursion)."""
-
-    def __init__(self, cov):
-        self.cov = tuple(tuple(Fraction(v) for v in row) for row in cov)
-
-    @lru_cache(maxsize=None)
-    def m(self, e):
-        tot = sum(e)
-        if tot == 0:
-            return Fraction(1)
-        if tot % 2:
-            return Fraction(0)
-        a = next(i for i, x in enumerate(e) if x)
-        rest = list(e)
-        rest[a] -= 1
-        out = Fraction(0)
-        for b, x in enumerate(rest):
-            if x and self.cov[a][b]:
-                r2 = list(rest)
-                r2[b] -= 1
-                out += self.cov[a][b] * x * self.m(tuple(r2))
-        return out
-
-    def expect(self, poly):
-        return sum((v * self.m(k) for k, v in poly.items()), Fraction(0))
+# exact Gaussian moments (memoized Wick recursion) shared with the engine's oracle
+_Gauss = _Moments
 
 
 def _log_series(z, order, nv):

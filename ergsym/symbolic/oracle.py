@@ -18,7 +18,6 @@ from __future__ import annotations
 import itertools
 import math
 from fractions import Fraction
-from functools import lru_cache
 
 __all__ = ["circulant", "mat_inv", "exact_expansion", "exact_family_value", "exact_series_value",
            "ORACLE_QUANTITIES"]
@@ -151,16 +150,26 @@ def _mono(n, site, power):
 
 
 class _Moments:
-    """Free Gaussian moments ``E[prod phi_x^e_x]`` with covariance ``g`` (exact, memoized)."""
+    """Free Gaussian moments ``E[prod phi_x^e_x]`` with covariance ``g`` (exact, memoized).
+
+    ``m(e)`` is the moment of the exponent tuple ``e``; ``expect(poly)`` its linear extension.
+    """
 
     def __init__(self, g):
-        self.g = g
+        self.g = tuple(tuple(Fraction(v) for v in row) for row in g)
+        self._memo = {}
+
+    def m(self, e):
+        return self._m(tuple(e))
 
     def expect(self, poly):
         return sum((v * self._m(k) for k, v in poly.items()), Fraction(0))
 
-    @lru_cache(maxsize=None)
     def _m(self, e):
+        # memo per instance: a global lru_cache would keep every oracle's table alive
+        memo = self._memo
+        if e in memo:
+            return memo[e]
         tot = sum(e)
         if tot == 0:
             return Fraction(1)
@@ -175,6 +184,7 @@ class _Moments:
                 r2 = list(rest)
                 r2[b] -= 1
                 out += self.g[a][b] * x * self._m(tuple(r2))
+        memo[e] = out
         return out
 
 
