@@ -8,18 +8,12 @@ from ergsym.errors import InputError
 from ergsym.lattice.channel import GaussianChannel
 from ergsym.lattice.run import run_mc
 from ergsym.lattice.stats import statistics
+from ergsym.cutoffs import ExponentialCutoff
 from ergsym.lattice.theory import LatticeTheory
 
 
-class StandInCutoff:
-    """Test-only stand-in for an ergsym.cutoffs cutoff: K = exp(-p2/Lambda^2)."""
-
-    def K(self, p2, Lambda):
-        return np.exp(-np.asarray(p2) / Lambda ** 2)
-
-    def dK_dLambda(self, p2, Lambda):
-        p2 = np.asarray(p2)
-        return 2.0 * p2 / Lambda ** 3 * np.exp(-p2 / Lambda ** 2)
+# the Gaussian cutoff K = exp(-p2/Lambda^2) of ergsym.cutoffs
+GAUSSIAN = ExponentialCutoff(1)
 
 
 def _gauss(z, v):
@@ -51,7 +45,7 @@ def test_channel_law_is_the_polchinski_solution_one_mode(lam, alpha):
 
 def test_free_field_maps_to_free_field():
     shape = (8, 8)
-    cut = StandInCutoff()
+    cut = GAUSSIAN
     ch = GaussianChannel.from_cutoff(shape, cut, mass=1.0, Lambda0=2.0, Lambda=1.2)
     th0 = LatticeTheory.from_cutoff(shape, cut, 1.0, 2.0)
     th1 = LatticeTheory.from_cutoff(shape, cut, 1.0, 1.2)
@@ -72,7 +66,7 @@ def test_free_field_maps_to_free_field():
 def test_interacting_two_point_function_flows():
     """G_Lambda = alpha^2 G_Lambda0 + Kt_Lambda (1 - alpha) with MC samples of the interacting theory."""
     shape = (4, 4)
-    cut = StandInCutoff()
+    cut = GAUSSIAN
     th0 = LatticeTheory.from_cutoff(shape, cut, 1.0, 2.0, lam=4.0)
     ch = GaussianChannel.from_cutoff(shape, cut, 1.0, 2.0, 1.0)
     configs = []
@@ -113,7 +107,7 @@ def test_flowed_phi2_against_series_one_mode():
 
 def test_channel_bad_input():
     with pytest.raises(InputError, match="Lambda"):
-        GaussianChannel.from_cutoff((4,), StandInCutoff(), 1.0, Lambda0=1.0, Lambda=2.0)
+        GaussianChannel.from_cutoff((4,), GAUSSIAN, 1.0, Lambda0=1.0, Lambda=2.0)
     with pytest.raises(InputError, match="alpha_p"):
         GaussianChannel((2,), [1.5, 1.5], [1.0, 1.0])
     ch = GaussianChannel((2,), [0.5, 0.5], [1.0, 1.0])

@@ -21,18 +21,12 @@ from ergsym.lattice.hmc import HMCSampler
 from ergsym.lattice.quadrature import exact_expectations
 from ergsym.lattice.run import resume_mc, run_mc
 from ergsym.lattice.stats import statistics
+from ergsym.cutoffs import ExponentialCutoff
 from ergsym.lattice.theory import LatticeTheory
 
 
-class StandInCutoff:
-    """Test-only stand-in for an ergsym.cutoffs cutoff: K = exp(-p2/Lambda^2)."""
-
-    def K(self, p2, Lambda):
-        return np.exp(-np.asarray(p2) / Lambda ** 2)
-
-    def dK_dLambda(self, p2, Lambda):
-        p2 = np.asarray(p2)
-        return 2.0 * p2 / Lambda ** 3 * np.exp(-p2 / Lambda ** 2)
+# the Gaussian cutoff K = exp(-p2/Lambda^2) of ergsym.cutoffs
+GAUSSIAN = ExponentialCutoff(1)
 
 
 def z_score(stats, exact):
@@ -153,7 +147,7 @@ def test_one_mode_histogram_chi2():
 # free theory on a larger lattice
 def test_free_theory_exact():
     shape = (6, 6)
-    th = LatticeTheory.from_cutoff(shape, StandInCutoff(), mass=1.0, Lambda=2.0, lam=0.0)
+    th = LatticeTheory.from_cutoff(shape, GAUSSIAN, mass=1.0, Lambda=2.0, lam=0.0)
     res = run_mc(th, 3000, seed=21, progress=False, record_gp=True)
     assert res.acceptance == 1.0  # the split integrator is exact in the free theory
     f0 = th.f0
@@ -181,7 +175,7 @@ def test_free_one_mode_ratios():
 # --------------------------------------------------------------------------------------
 # Schwinger-Dyson identities and integrator checks
 def test_schwinger_dyson_identities():
-    th = LatticeTheory.from_cutoff((4, 4), StandInCutoff(), mass=1.0, Lambda=1.5, lam=3.0)
+    th = LatticeTheory.from_cutoff((4, 4), GAUSSIAN, mass=1.0, Lambda=1.5, lam=3.0)
     res = run_mc(th, 3000, seed=8, progress=False)
     c = res.chains
     for direct in ("P1", "P2", "P3", "P4", "A", "B"):
@@ -192,7 +186,7 @@ def test_schwinger_dyson_identities():
 
 
 def test_improved_estimators_have_small_errors_at_small_coupling():
-    th = LatticeTheory.from_cutoff((4, 4), StandInCutoff(), mass=1.0, Lambda=1.5, lam=0.05)
+    th = LatticeTheory.from_cutoff((4, 4), GAUSSIAN, mass=1.0, Lambda=1.5, lam=0.05)
     res = run_mc(th, 1000, seed=9, progress=False)
     assert res.stats("A_sd").error_of_mean < 0.1 * res.stats("A").error_of_mean
     assert res.stats("B_sd").error_of_mean < 0.1 * res.stats("B").error_of_mean
@@ -201,7 +195,7 @@ def test_improved_estimators_have_small_errors_at_small_coupling():
 @pytest.mark.parametrize("integrator,n_steps", [("leapfrog", 3), ("split", 2)])
 def test_creutz_equality(integrator, n_steps):
     """<exp(-dH)> = 1 for a reversible, area-preserving integrator (Creutz 1988)."""
-    th = LatticeTheory.from_cutoff((8, 8), StandInCutoff(), mass=1.0, Lambda=1.5, lam=4.0)
+    th = LatticeTheory.from_cutoff((8, 8), GAUSSIAN, mass=1.0, Lambda=1.5, lam=4.0)
     res = run_mc(th, 1500, seed=4, progress=False, integrator=integrator, n_steps=n_steps)
     assert 0.3 < res.acceptance < 0.995  # nontrivial energy violations
     st = statistics(np.exp(-res.dH))
@@ -219,7 +213,7 @@ def test_metropolis_baseline_tiny():
 # --------------------------------------------------------------------------------------
 # checkpoint / resume
 def test_interrupt_and_resume_is_bitwise(tmp_path):
-    th = LatticeTheory.from_cutoff((4, 4), StandInCutoff(), mass=1.0, Lambda=1.5, lam=1.0)
+    th = LatticeTheory.from_cutoff((4, 4), GAUSSIAN, mass=1.0, Lambda=1.5, lam=1.0)
     kw = dict(seed=77, n_therm=10, measure_every=2, record_gp=True, progress=False)
     full = run_mc(th, 300, **kw)
     ck = tmp_path / "run.npz"
@@ -281,9 +275,9 @@ def test_bad_input_messages():
     with pytest.raises(InputError, match="n_steps"):
         HMCSampler(th, n_steps=0)
     with pytest.raises(InputError, match="mass"):
-        LatticeTheory.from_cutoff((4,), StandInCutoff(), mass=0.0, Lambda=1.0)
+        LatticeTheory.from_cutoff((4,), GAUSSIAN, mass=0.0, Lambda=1.0)
     with pytest.raises(InputError, match="Lambda"):
-        LatticeTheory.from_cutoff((4,), StandInCutoff(), mass=1.0, Lambda=-1.0)
+        LatticeTheory.from_cutoff((4,), GAUSSIAN, mass=1.0, Lambda=-1.0)
 
 
 def _gpu_available():
@@ -304,7 +298,7 @@ def test_cupy_unavailable_is_a_clear_error():
 @pytest.mark.gpu
 @pytest.mark.skipif(not _gpu_available(), reason="needs cupy and a CUDA device")
 def test_cupy_backend_matches_numpy():
-    th = LatticeTheory.from_cutoff((8, 8), StandInCutoff(), mass=1.0, Lambda=1.5, lam=1.0)
+    th = LatticeTheory.from_cutoff((8, 8), GAUSSIAN, mass=1.0, Lambda=1.5, lam=1.0)
     a = run_mc(th, 200, seed=5, progress=False)
     b = run_mc(th, 200, seed=5, progress=False, backend="cupy")
     # same host random numbers; FFT rounding differs, so compare closely, not bitwise
@@ -315,7 +309,7 @@ def test_cupy_backend_matches_numpy():
 def test_lattice_momenta_layout_matches_conventions():
     """from_cutoff evaluates Kt at phat^2 in fftn layout (SPEC section 3)."""
     shape = (4, 6)
-    th = LatticeTheory.from_cutoff(shape, StandInCutoff(), mass=0.5, Lambda=2.0)
+    th = LatticeTheory.from_cutoff(shape, GAUSSIAN, mass=0.5, Lambda=2.0)
     p2 = lattice_phat2(shape)
     np.testing.assert_allclose(th.kt_p, np.exp(-p2 / 4) / (p2 + 0.25))
     # free <phi_x^2> = G_xx = (1/V) sum Kt
