@@ -23,7 +23,7 @@ import itertools
 import math
 from fractions import Fraction
 
-from ..symbolic.oracle import _Moments, exact_family_value, mat_inv, mat_mul
+from ..symbolic.oracle import _Moments, _padd, _pmul, _pscale, exact_family_value, mat_inv, mat_mul
 
 __all__ = ["oracle_interaction", "oracle_flow_quantity", "effterms_polynomial",
            "polchinski_check", "exact_flow_family_value", "matinv", "matmul"]
@@ -47,28 +47,10 @@ def exact_flow_family_value(family, g, c, delta):
 
 # -- polynomials: dict exponent-tuple -> Fraction ---------------------------------
 
-def _add(a, b, s=1):
-    out = dict(a)
-    for k, v in b.items():
-        w = out.get(k, 0) + s * v
-        if w:
-            out[k] = w
-        else:
-            out.pop(k, None)
-    return out
-
-
-def _mul(a, b):
-    out = {}
-    for ka, va in a.items():
-        for kb, vb in b.items():
-            k = tuple(x + y for x, y in zip(ka, kb))
-            out[k] = out.get(k, 0) + va * vb
-    return {k: v for k, v in out.items() if v}
-
-
-def _scale(a, s):
-    return {k: v * s for k, v in a.items()} if s else {}
+# polynomial algebra (dict exponent-tuple -> Fraction) shared with the engine's oracle
+_add = _padd
+_mul = _pmul
+_scale = _pscale
 
 
 def _var(nv, i, p=1):
