@@ -52,6 +52,25 @@ R_START = 32.0
 N_LO_M, N_HI_M = 12, 16  # momentum method (panels of width <= 0.5)
 
 
+
+def integrand_columns(tr, r, meas, R):
+    """Shared by single-point and batched melons: the position-space product of the lines.
+
+    ``tr`` holds ``(f(r), l1)`` per line (transform values and the L1 norm bounding their
+    rounding).  Returns the tail envelope of the product beyond ``R``, the rounding bound of
+    its radial integral, and the product truncated at ``R, R/2, R/4`` (panel edges) as the
+    three columns of one transform.
+    """
+    fv = [f for f, _ in tr]
+    P = np.prod(fv, axis=0)
+    _, rho_env = tail_bound(r, meas * np.abs(P), R)
+    rnd = np.zeros_like(r)
+    for i, (_, a) in enumerate(tr):
+        others_abs = np.prod([np.abs(fv[j]) for j in range(len(fv)) if j != i], axis=0) \
+            if len(fv) > 1 else 1.0
+        rnd = rnd + 8 * EPS * a * others_abs
+    return rho_env, float(meas @ rnd), np.stack([P, P * (r <= R / 2), P * (r <= R / 4)], axis=1)
+
 def _line_pieces(line, pieces):
     return [p for p in pieces if not (line.d >= 1 and p.dk_zero)]
 
@@ -92,18 +111,8 @@ def _position(lines, cutoff, dim, mass, Lambda, rtol, outer, p_ext, R0=None, ctx
             pmax = float(np.max(p_ext)) if p_ext is not None else 0.0
         gkey, (r, wr) = ctx.rgrid(R, len(others) * qe + pmax, n)
         tr = ctx.transform(others, gkey, R, n)
-        fv = [f for f, _ in tr]
-        P = np.prod(fv, axis=0)
         meas = wr * ctx.Sd * r ** (dim - 1)
-        _, rho_env = tail_bound(r, meas * np.abs(P), R)
-        rnd = np.zeros_like(r)
-        for i, (_, a) in enumerate(tr):
-            others_abs = np.prod([np.abs(fv[j]) for j in range(len(fv)) if j != i], axis=0) \
-                if len(fv) > 1 else 1.0
-            rnd = rnd + 8 * EPS * a * others_abs
-        rnd_r = float(meas @ rnd)
-        # integrand truncated at R, R/2, R/4 (panel edges): columns of one transform
-        cols = np.stack([P, P * (r <= R / 2), P * (r <= R / 4)], axis=1)
+        rho_env, rnd_r, cols = integrand_columns(tr, r, meas, R)
         if dline is not None:
             q, w, F = ctx.line_q(dline, R, n)
             Ph = ctx.forward(cols, gkey, q)

@@ -34,8 +34,8 @@ from ..conventions import sphere_area
 from ..cutoffs.base import Piece
 from .oneloop import line_values
 from .quadrature import composite_nodes
-from .melon import R_START
-from .transforms import N_HI, N_LO, NEGLIGIBLE, H_PANEL, _piece_edges, next_R, omega_d, tail_bound, \
+from .melon import R_START, integrand_columns
+from .transforms import N_HI, N_LO, NEGLIGIBLE, H_PANEL, _piece_edges, next_R, omega_d, \
     tail_estimate
 
 __all__ = ["melon_scan", "scan_layout"]
@@ -257,16 +257,7 @@ def melon_scan(lines, cutoff, dim, masses, lams, rtol, outer, R0=None, _probe=Fa
                 l1.append(float(np.sum(np.abs(Vs[:, i * nl + j])) + np.sum(np.abs(vl))))
             fmap = dict(zip(uniq_lines, zip(fv, l1)))
             tr = [fmap[l] for l in others]
-            fvals = [f for f, _ in tr]
-            P = np.prod(fvals, axis=0)
-            _, rho_env[i] = tail_bound(r, meas * np.abs(P), R)
-            rnd = np.zeros_like(r)
-            for a_i, (_, a) in enumerate(tr):
-                oth = np.prod([np.abs(fvals[j]) for j in range(len(fvals)) if j != a_i], axis=0) \
-                    if len(fvals) > 1 else 1.0
-                rnd = rnd + 8 * EPS * a * oth
-            rnd_r = float(meas @ rnd)
-            cols = np.stack([P, P * (r <= R / 2), P * (r <= R / 4)], axis=1)
+            rho_env[i], rnd_r, cols = integrand_columns(tr, r, meas, R)
             if dline is not None:
                 dsh = np.nonzero(dks_sh)[0]
                 dlo = np.nonzero(dkl)[0]
