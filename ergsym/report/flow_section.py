@@ -11,7 +11,7 @@ from __future__ import annotations
 import numpy as np
 
 from . import latex as L
-from .numeric_sections import _figure, _phi4_only, _plt
+from .numeric_sections import _figure, _phi4_only, _plt, _save
 from .section import Section
 
 __all__ = ["flow_section", "FLOW_LATTICE"]
@@ -83,10 +83,8 @@ def flow_section(cfg, ctx) -> Section:
     axes[1].plot(grid, free_exact, "k:", lw=1, label="free, closed form")
     axes[1].set(xlabel=r"$\Lambda$", ylabel=r"$M_\Lambda-M_{\Lambda_0}$", title="monotone along the flow")
     axes[1].legend(fontsize=7)
-    fig.tight_layout()
     fpath = "figures/flow.pdf"
-    fig.savefig(out / fpath)
-    plt.close(fig)
+    _save(plt, fig, out / fpath)
     pick = np.unique(np.linspace(0, n - 1, 6).round().astype(int))
     pick = pick[pick % 2 == 0] if np.all(pick % 2 == 0) else np.unique((pick // 2) * 2)
     rows = []

@@ -5,7 +5,7 @@ from __future__ import annotations
 import numpy as np
 
 from . import latex as L
-from .numeric_sections import _figure, _phi4_only, _plt
+from .numeric_sections import _figure, _phi4_only, _plt, _save
 from .section import Section
 
 __all__ = ["lattice_section", "onemode_section", "one_mode_exact"]
@@ -96,10 +96,8 @@ def lattice_section(cfg, ctx) -> Section:
         ax.axhline(0, color="0.7", lw=0.6)
         ax.set(xlabel=r"$\lambda$", ylabel=rf"${f}-c_0-c_1\lambda$", title=f"{f} on {cfg.mc_lattice}")
         ax.legend(fontsize=7)
-    fig.tight_layout()
     fpath = "figures/mc_vs_series.pdf"
-    fig.savefig(out / fpath)
-    plt.close(fig)
+    _save(plt, fig, out / fpath)
     parts.append(_figure(fpath, r"Monte Carlo minus the exact $O(\lambda^0)+O(\lambda^1)$ terms, against the "
                          r"exact higher-order terms: the $\lambda^2$ curvature is resolved by the Monte Carlo."))
     data.update({"order": order, "coefficients": coeffs, "runs": runs,
@@ -182,10 +180,8 @@ def onemode_section(cfg, ctx) -> Section:
                      label=rf"series to $O(\lambda^{n})$")
     axes[1].set(xlabel=r"$\lambda$", ylabel="B", title="small coupling: exact vs series")
     axes[1].legend(fontsize=7)
-    fig.tight_layout()
     fpath = "figures/one_mode.pdf"
-    fig.savefig(out / fpath)
-    plt.close(fig)
+    _save(plt, fig, out / fpath)
     parts.append(_figure(fpath, r"Left: $A$ and $B$ of one mode against $\lambda$ by direct integration. "
                          r"Right: $B$ at small $\lambda$ against the engine's series truncated at successive orders."))
     rows = [[f"${L.g(x)}$", f"${L.value_err(v['B'][0], v['B'][1], 8)}$", f"${L.value_err(v['A'][0], v['A'][1], 8)}$"]

@@ -193,9 +193,7 @@ def plot_cutoff(cutoff, Lambda, path):
     axes[2].set(xlabel=r"$p^2$", ylabel=r"$K_\Lambda(p^2)$", title=r"Fig. 4: the family in $\Lambda$")
     axes[2].set_ylim(bottom=max(1e-6, float(np.min(cutoff.K(pp, lmax))) / 2))
     axes[2].legend(fontsize=7)
-    fig.tight_layout()
-    fig.savefig(path)
-    plt.close(fig)
+    _save(plt, fig, path)
 
 
 def figures_section(cfg, ctx) -> Section:
@@ -256,10 +254,8 @@ def figures_section(cfg, ctx) -> Section:
     axes[1].axvline(cfg.Lambda0, color="0.6", lw=0.8, ls="--")
     axes[1].set(xlabel=r"$\Lambda$", ylabel=r"coefficient of $\delta^d(0)\lambda^k$", title="A and B per order")
     axes[1].legend(fontsize=7)
-    fig.tight_layout()
     f2 = "figures/families_vs_Lambda.pdf"
-    fig.savefig(out / f2)
-    plt.close(fig)
+    _save(plt, fig, out / f2)
     figs.append(f2)
     parts.append(_figure(f2, r"Left: the blocks and families of $B$ against $\Lambda$ (log--log; dashed line "
                          r"$\Lambda_0$). Right: the per-order coefficients of $B$ (solid) and $A$ (dashed), "
@@ -285,6 +281,13 @@ def figures_section(cfg, ctx) -> Section:
                     "A_orders": {str(k): {"value": e.tolist(), "error": r.tolist()}
                                  for k, (e, r) in A_orders.items()}}
     return Section("figures", title, "\n\n".join(parts), data, figs)
+
+
+def _save(plt, fig, path):
+    """Lay out, write and close a matplotlib figure."""
+    fig.tight_layout()
+    fig.savefig(path)
+    plt.close(fig)
 
 
 def _figure(path, caption, width=r"\linewidth") -> str:
