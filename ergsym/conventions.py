@@ -33,6 +33,9 @@ __all__ = [
     "parse_lattice",
     "lattice_phat2",
     "free_propagators",
+    "PIECES",
+    "PIECE_ALIASES",
+    "canonical_piece",
 ]
 
 #: Largest space-time dimension ergsym supports in the continuum.
@@ -127,3 +130,42 @@ def free_propagators(cutoff, p2, Lambda, mass):
     kt = cutoff.K(p2, Lambda) / denom
     d = Lambda * cutoff.dK_dLambda(p2, Lambda) / denom
     return kt, d
+
+
+# --- the four pieces of A and B, named by the paper's equation numbers (5.11)-(5.14) ----------
+#: canonical name -> (operator in words, LaTeX of the operator); the order is (5.11)..(5.14).
+PIECES = {
+    "eq5.11": ("-2<Lambda dShat/dLambda>",
+               r"-2\langle\Lambda\partial_\Lambda\hat S\rangle"),
+    "eq5.12": ("2<int Cdot dShat dShat>",
+               r"2\langle\int\dot C\,\delta\hat S\,\delta\hat S\rangle"),
+    "eq5.13": ("-2<int Cdot dS dShat>",
+               r"-2\langle\int\dot C\,\delta S\,\delta\hat S\rangle"),
+    "eq5.14": ("1/2<int Cdot dS dS>",
+               r"\tfrac12\langle\int\dot C\,\delta S\,\delta S\rangle"),
+}
+
+#: earlier spellings still accepted: the engine's operator names and the Monte Carlo's P1..P4
+#: (P1..P4 ran in the opposite order to the paper's (5.11)..(5.14)).
+PIECE_ALIASES = {
+    "LdShat": "eq5.11", "P4": "eq5.11", "5.11": "eq5.11",
+    "dShatdShat": "eq5.12", "P3": "eq5.12", "5.12": "eq5.12",
+    "dSdShat": "eq5.13", "P2": "eq5.13", "5.13": "eq5.13",
+    "dSdS": "eq5.14", "P1": "eq5.14", "5.14": "eq5.14",
+}
+
+
+def canonical_piece(name: str, *, param: str = "piece") -> str:
+    """The canonical name (``eq5.11`` .. ``eq5.14``) of a monotone piece or one of its aliases.
+
+    Raises
+    ------
+    InputError
+        If ``name`` is neither a canonical name nor an alias.
+    """
+    if name in PIECES:
+        return name
+    if name in PIECE_ALIASES:
+        return PIECE_ALIASES[name]
+    raise InputError.bad(param, name, "one of " + ", ".join(PIECES) + " (the paper's (5.11)-(5.14))",
+                         "aliases " + ", ".join(PIECE_ALIASES) + " are also accepted")
