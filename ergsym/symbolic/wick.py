@@ -22,6 +22,7 @@ Legs come in two kinds: field legs ``phi_x`` and *amputated* legs ``(G^-1 phi)_x
 """
 from __future__ import annotations
 
+import itertools
 import math
 from dataclasses import dataclass
 from fractions import Fraction
@@ -215,14 +216,228 @@ def expand(operator: Operator, theory: Theory, order: int, scheme: str = "bare",
     """
     order = _validate_order(order)
     scheme = validate_scheme(scheme)
+    no = scheme == "normal-ordered"
     acc: dict = {}
-    for g in _linked_graphs(operator, theory, order, scheme):
-        edges, ident = _raw_lines(g)
-        key = (g.powers, reduce_graph(len(g.verts), edges, ident))
-        acc[key] = acc.get(key, 0) + g.term.coeff * g.weight
+    for term in operator.terms:
+        op_order = sum(term.powers)
+        if op_order > order:
+            continue
+        for counts, w_int in _interaction_multisets(theory, order - op_order):
+            inter = tuple((deg, c) for (deg, _), c in zip(theory.couplings, counts) if c)
+            powers = tuple(p + c for p, c in zip(term.powers, counts))
+            for fam, n_match in _term_families(term.vertices, term.fixed, inter, no).items():
+                key = (powers, fam)
+                acc[key] = acc.get(key, 0) + term.coeff * w_int * n_match
     return Series.from_dict(quantity or operator.name, theory, scheme, order, acc,
                             normalization=operator.normalization,
-                            provenance="ergsym.symbolic.wick.expand (linked labelled multigraphs)")
+                            provenance="ergsym.symbolic.wick.expand (linked multigraphs up to "
+                                       "isomorphism)")
+
+
+# ---------------------------------------------------------------------------
+# The hot loop: Wick matchings merged up to isomorphism of the interaction vertices
+# ---------------------------------------------------------------------------
+
+#: (operator vertices, fixed lines, interaction degrees/counts, normal-ordered) -> {Family: int}
+_TERM_CACHE: dict = {}
+
+
+def clear_cache() -> None:
+    """Forget the memoized per-term expansions (used by the benchmarks)."""
+    _TERM_CACHE.clear()
+
+
+def _term_families(op_vertices, fixed, inter, normal_ordered):
+    """``{Family: N}``: Wick matchings of one operator term with given interaction vertices.
+
+    ``N`` is the number of perfect matchings of the (labelled) legs of the operator
+    vertices ``op_vertices`` and of ``c`` vertices of degree ``deg`` for each ``(deg, c)`` in
+    ``inter`` whose graph, with the ``fixed`` lines, is connected -- summed per family.
+    Equal to the sum over labelled multigraphs of ``prod deg! / (prod a_ij! prod a_ii! 2^a_ii)``
+    that the module docstring describes, computed over isomorphism classes (see
+    :func:`_count_classes`).  Memoized: A, B and the four pieces share their
+    ``<Cdot dShat dShat>``, ``<Cdot dI dShat>`` and ``<Cdot dI dI>`` terms.
+    """
+    op_vertices = tuple(op_vertices)
+    fixed = tuple(fixed)
+    # <X_0 X_1> with one symmetric fixed line (0, 1) is symmetric under 0 <-> 1
+    if len(op_vertices) == 2 and all({i, j} == {0, 1} for i, j, _ in fixed):
+        a, b = op_vertices
+        if (b.degree, b.amp, b.normal_ordered) < (a.degree, a.amp, a.normal_ordered):
+            op_vertices = (b, a)
+    key = (op_vertices, fixed, inter, normal_ordered)
+    hit = _TERM_CACHE.get(key)
+    if hit is not None:
+        return hit
+    verts = list(op_vertices)
+    for deg, c in inter:
+        verts += [OpVertex(deg, normal_ordered=normal_ordered)] * c
+    out: dict = {}
+    if verts and sum(v.degree for v in verts) % 2 == 0:
+        n = len(verts)
+        amp = [v.amp for v in verts]
+        for adj, n_match in _count_classes(verts, len(op_vertices), fixed).items():
+            edges, ident = list(fixed), []
+            pos = 0
+            for i in range(n):
+                for j in range(i, n):
+                    c = adj[pos]
+                    pos += 1
+                    if not c:
+                        continue
+                    if i != j and amp[i] and amp[j]:
+                        edges += [(i, j, GINV_LINE)] * c
+                    elif i != j and (amp[i] or amp[j]):
+                        ident += [(i, j)] * c
+                    else:
+                        edges += [(i, j, K_LINE)] * c
+            fam = reduce_graph(n, edges, ident)
+            out[fam] = out.get(fam, 0) + n_match
+    _TERM_CACHE[key] = out
+    return out
+
+
+def _count_classes(verts, n_op, fixed):
+    """Linked complete multigraphs up to isomorphism with their Wick-matching counts.
+
+    Returns ``{adj: N}`` with ``adj`` the flattened upper triangle (diagonal = self-loops)
+    of one representative per isomorphism class, the operator vertices ``0..n_op-1`` held
+    fixed and interaction vertices of equal degree interchangeable; ``N`` sums the number of
+    perfect leg matchings over every labelled graph of the class.
+
+    Matchings are built one vertex at a time: the first vertex of the canonical
+    representative with free legs has all of them matched at once, to ``a_v`` free legs of
+    each other vertex ``v`` and ``s`` pairs among themselves, in
+    ``r! / (prod_v a_v! s! 2^s) * prod_v f_v! / (f_v - a_v)!`` ways.  Partial states that are
+    isomorphic have the same number of completions into every final class, so they are
+    merged (summing their counts) after canonical relabelling; a partial state with a closed
+    component that is not everything is dropped (it can only end disconnected).
+    """
+    n = len(verts)
+    self_ok = [not (v.amp or v.normal_ordered) for v in verts]
+    classes = []
+    k = n_op
+    while k < n:
+        e = k
+        while e < n and verts[e].degree == verts[k].degree:
+            e += 1
+        classes.append((k, e))
+        k = e
+    cls_of = [-1 - i for i in range(n_op)] + [0] * (n - n_op)
+    for ci, (a, b) in enumerate(classes):
+        for v in range(a, b):
+            cls_of[v] = ci
+    fixed_nb = [[] for _ in range(n)]
+    for i, j, _ in fixed:
+        fixed_nb[i].append(j)
+        fixed_nb[j].append(i)
+    tri = [[0] * n for _ in range(n)]
+    pos = 0
+    for i in range(n):
+        for j in range(i, n):
+            tri[i][j] = tri[j][i] = pos
+            pos += 1
+    fact = [math.factorial(i) for i in range(max(v.degree for v in verts) + 1)]
+    free0 = tuple(v.degree for v in verts)
+    start = (free0, (0,) * (n * (n + 1) // 2))
+    buckets = {sum(free0): {start: 1}}
+    done: dict = {}
+    while buckets:
+        level = max(buckets)
+        states = buckets.pop(level)
+        for (free, adj), count in states.items():
+            u = next(i for i in range(n) if free[i])
+            r = free[u]
+            others = [v for v in range(n) if v != u and free[v]]
+            caps = [free[v] for v in others]
+            max_self = r // 2 if self_ok[u] else 0
+            for s in range(max_self + 1):
+                left = r - 2 * s
+                if left > sum(caps):
+                    continue
+                base = count * fact[r] // (fact[s] * (1 << s))
+                for comp in _compositions(left, caps):
+                    mult = base
+                    nf = list(free)
+                    na = list(adj)
+                    nf[u] = 0
+                    if s:
+                        na[tri[u][u]] += s
+                    for v, x in zip(others, comp):
+                        if x:
+                            f = free[v]
+                            mult = mult * fact[f] // (fact[x] * fact[f - x])
+                            nf[v] = f - x
+                            na[tri[u][v]] += x
+                    if not _may_link(n, u, nf, na, tri, fixed_nb):
+                        continue
+                    total = level - r - left
+                    state = _canonical_state(n, n_op, classes, cls_of, nf, na, tri)
+                    if total == 0:
+                        done[state[1]] = done.get(state[1], 0) + mult
+                    else:
+                        b = buckets.setdefault(total, {})
+                        b[state] = b.get(state, 0) + mult
+    return done
+
+
+def _may_link(n, u, free, adj, tri, fixed_nb):
+    """False when the component of ``u`` is closed (no free legs) but not the whole graph."""
+    seen = [False] * n
+    seen[u] = True
+    stack = [u]
+    open_legs = False
+    size = 0
+    while stack:
+        a = stack.pop()
+        size += 1
+        if free[a]:
+            open_legs = True
+        for b in range(n):
+            if not seen[b] and (adj[tri[a][b]] or b in fixed_nb[a]):
+                seen[b] = True
+                stack.append(b)
+    return open_legs or size == n
+
+
+def _canonical_state(n, n_op, classes, cls_of, free, adj, tri):
+    """Canonical ``(free, adj)`` under permutations of equal-degree interaction vertices.
+
+    Vertices are sorted within their class by an isomorphism invariant (free legs,
+    self-loops, lines to each operator vertex, then the multiset of neighbours' invariants);
+    the lexicographically smallest encoding over the orderings of equal-invariant cells is
+    the representative.
+    """
+    if not classes:
+        return tuple(free), tuple(adj)
+    inter = range(n_op, n)
+    inv1 = {}
+    for v in inter:
+        row = [adj[tri[v][w]] for w in range(n)]
+        inv1[v] = (free[v], row[v], tuple(row[:n_op]),
+                   tuple(sorted((cls_of[w], row[w]) for w in inter if w != v and row[w])))
+    inv2 = {v: (inv1[v], tuple(sorted((inv1[w], adj[tri[v][w]]) for w in inter
+                                      if w != v and adj[tri[v][w]])))
+            for v in inter}
+    cells = []
+    for a, b in classes:
+        members = sorted(range(a, b), key=lambda v: inv2[v])
+        i = 0
+        while i < len(members):
+            j = i + 1
+            while j < len(members) and inv2[members[j]] == inv2[members[i]]:
+                j += 1
+            cells.append(members[i:j])
+            i = j
+    head = list(range(n_op))
+    best = None
+    for choice in iproduct(*[itertools.permutations(c) if len(c) > 1 else (tuple(c),) for c in cells]):
+        order = head + [v for part in choice for v in part]
+        key = (tuple(free[v] for v in order),
+               tuple(adj[tri[order[i]][order[j]]] for i in range(n) for j in range(i, n)))
+        if best is None or key < best:
+            best = key
+    return best
 
 
 @dataclass(frozen=True)
