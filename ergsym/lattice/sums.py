@@ -159,31 +159,38 @@ def _rest_kind(n, pairs, removed):
 
 
 def _plan_general(block, shape):
-    """Choose the sliced vertices and estimate work and memory (no arrays allocated)."""
+    """Choose the pinned and sliced vertices and estimate work and memory (no arrays yet).
+
+    Any vertex may be pinned at the origin (translation invariance); the fewest sliced
+    vertices that leave a forest or a triangle (with trees attached) win, then the least
+    estimated work.
+    """
     vol = int(np.prod(shape))
     n = block.n_vertices
     pairs = list(_merged_edges(block))
     logv = max(1.0, np.log2(vol))
     best = None
     for size in range(0, n - 1):
-        for ys in itertools.combinations(range(1, n), size):
-            kind = _rest_kind(n, pairs, {0, *ys})
-            if kind is None:
-                continue
-            per = vol * vol if kind == "triangle" else vol * logv * n
-            work = float(vol) ** size * per
-            if best is None or work < best["work"]:
-                best = {"sliced": ys, "kind": kind, "work": work}
+        for pin in range(n):
+            others = [v for v in range(n) if v != pin]
+            for ys in itertools.combinations(others, size):
+                kind = _rest_kind(n, pairs, {pin, *ys})
+                if kind is None:
+                    continue
+                per = 4.0 * vol * vol if kind == "triangle" else 4.0 * vol * logv * n
+                setup = 12.0 * vol * vol * logv if kind == "triangle" else 0.0
+                work = float(vol) ** size * per + setup
+                if best is None or work < best["work"]:
+                    best = {"pin": pin, "sliced": ys, "kind": kind, "work": work}
         if best is not None:
             break
-    if best is None:  # pragma: no cover - every graph becomes a forest once all but 0 are sliced
+    if best is None:  # pragma: no cover - every graph becomes a forest once all but one are sliced
         raise AssertionError("no contraction plan")
     chunk = _chunk(vol, best["kind"])
     per_slice = 16.0 * vol * (vol if best["kind"] == "triangle" else n + 2)
     best["chunk"] = chunk
-    best["bytes"] = (8.0 * vol * vol * (1 if best["sliced"] else 0)       # shift index table
-                     + (32.0 * vol * vol if best["kind"] == "triangle" else 0)  # F and its FFT
-                     + 8.0 * vol * vol * (1 if best["kind"] == "triangle" else 0)  # -p-q table
+    best["bytes"] = (8.0 * vol * vol * 3                                    # index tables
+                     + (40.0 * vol * vol if best["kind"] == "triangle" else 0)  # F and its FFT
                      + chunk * per_slice * 2)
     return best
 
@@ -267,13 +274,21 @@ def _contract_general(block, pos, plan):
     shape = tuple(pos[0].shape)
     vol = int(np.prod(shape))
     n = block.n_vertices
+    coords, neg, diff, _mpq, _qidx, _weights = _tables(shape)
+    # relabel so that the pinned vertex is 0; a line reversed is m(-x)
+    pin = plan["pin"]
+    relabel = {pin: 0, 0: pin} if pin else {}
     merged = {}
     for (i, j), ks in _merged_edges(block).items():
         m = pos[ks[0]]
         for k in ks[1:]:
             m = m * pos[k]
-        merged[(i, j)] = m.ravel()
-    coords, neg, diff, _mpq, _qidx, _weights = _tables(shape)
+        m = m.ravel()
+        a, b = relabel.get(i, i), relabel.get(j, j)
+        if a > b:
+            a, b, m = b, a, m[neg]
+        merged[(a, b)] = m
+    plan = dict(plan, sliced=tuple(relabel.get(y, y) for y in plan["sliced"]))
     sliced = plan["sliced"]
     rest = [v for v in range(n) if v != 0 and v not in sliced]
     # slices: every assignment of sites to the sliced vertices (orbits for a single one)
