@@ -1,4 +1,4 @@
-"""The diagram engine: linked Wick contractions as labelled multigraphs.
+"""The diagram engine: linked Wick contractions as multigraphs, counted up to isomorphism.
 
 Expectation values under ``P ∝ exp(-Shat - S_int)`` (SPEC section 2) are expanded with the
 linked-cluster theorem::
@@ -11,10 +11,15 @@ adjacency ``a`` are counted at once::
 
     #matchings(a) = prod_i deg_i! / ( prod_{i<j} a_ij!  prod_i a_ii! 2^{a_ii} )
 
-so the hot loop enumerates symmetric integer matrices with prescribed row sums, keeps the
-linked ones (connected once the operator's fixed lines are added) and maps each to its
-canonical :class:`~ergsym.families.Family`.  Everything is integers, ``Fraction`` and
-tuples (STYLE.md: no sympy in the hot loop).
+The engine never lists labelled multigraphs one by one: it builds the matchings one vertex
+at a time and merges partial graphs that are isomorphic under permutations of equal
+interaction vertices (canonical relabelling), carrying the number of labelled matchings each
+class stands for, and drops partial graphs with a closed component (they can only end
+disconnected); see :func:`_count_classes`.  Per operator term and set of interaction
+vertices the result ``{Family: count}`` is memoized, so A, B and the four pieces share their
+common ``<Cdot dX dY>`` terms.  Each class maps to its canonical
+:class:`~ergsym.families.Family`.  Everything is integers, ``Fraction`` and tuples
+(STYLE.md: no sympy in the hot loop).
 
 Legs come in two kinds: field legs ``phi_x`` and *amputated* legs ``(G^-1 phi)_x`` (from
 ``delta Shat / delta phi``).  A field-field contraction is a line ``Kt``; amputated-field is
@@ -36,7 +41,7 @@ from .theory import Theory, validate_scheme
 __all__ = ["OpVertex", "OperatorTerm", "Operator", "expand", "diagrams", "Diagram", "MAX_ORDER",
            "adjacencies", "connected"]
 
-#: Highest total coupling order :func:`expand` accepts (cost grows fast beyond).
+#: Highest total coupling order :func:`expand` accepts (O(lam^6) A, B and pieces: seconds).
 MAX_ORDER = 6
 
 K_LINE = Line(1, 0)
@@ -452,36 +457,6 @@ class _Graph:
     weight: Fraction      # (-1)^k prod (1/n!)^c_n / c_n!  x  #Wick matchings
 
 
-def _linked_graphs(operator, theory, order, scheme):
-    """Every linked labelled multigraph of ``<operator>`` through ``order`` (the hot loop)."""
-    no = scheme == "normal-ordered"
-    for term in operator.terms:
-        op_order = sum(term.powers)
-        if op_order > order:
-            continue
-        fixed_pairs = [(i, j) for i, j, _ in term.fixed]
-        for counts, w_int in _interaction_multisets(theory, order - op_order):
-            verts = list(term.vertices)
-            for (deg, _), c in zip(theory.couplings, counts):
-                verts += [OpVertex(deg, normal_ordered=no)] * c
-            degrees = [v.degree for v in verts]
-            if not verts or sum(degrees) % 2:
-                continue
-            powers = tuple(p + c for p, c in zip(term.powers, counts))
-            self_ok = [not (v.amp or v.normal_ordered) for v in verts]
-            num = 1
-            for d in degrees:
-                num *= math.factorial(d)
-            verts = tuple(verts)
-            for adj in _adjacencies(degrees, self_ok):
-                if not _connected(len(verts), list(adj) + fixed_pairs):
-                    continue
-                den = 1
-                for (i, j), c in adj.items():
-                    den *= math.factorial(c) * (2 ** c if i == j else 1)
-                yield _Graph(term, powers, sum(counts), verts, adj, w_int * Fraction(num, den))
-
-
 def _contraction_kind(verts, i, j) -> str:
     """``K`` (field-field, incl. self-loops), ``Ginv`` (amputated pair) or ``id``."""
     a, b = verts[i].amp, verts[j].amp
@@ -535,22 +510,46 @@ class Diagram:
 def diagrams(operator: Operator, theory: Theory, order: int, scheme: str = "bare") -> list:
     """The individual linked diagrams of ``<operator>`` through ``order``, with weights.
 
-    Same enumeration as :func:`expand`, but labelled graphs are grouped by their canonical
-    form under permutations of the interaction vertices instead of by family.  For a
+    Same enumeration as :func:`expand` (isomorphism classes of linked multigraphs with their
+    Wick-matching counts), grouped by a canonical form under permutations of the
+    interaction vertices instead of by family.  For a
     connected vacuum diagram of phi^n vertices ``weight = 1/|Aut(G)|`` (vertex permutations,
     multi-edge permutations and self-loop flips), the textbook symmetry factor.
     """
     order = _validate_order(order)
     scheme = validate_scheme(scheme)
+    no = scheme == "normal-ordered"
     groups: dict = {}
-    for g in _linked_graphs(operator, theory, order, scheme):
-        kinds = {ij: _contraction_kind(g.verts, *ij) for ij in g.adj}
-        key = _canonical_labelled(g.verts, len(g.term.vertices), g.adj, kinds, g.term.fixed)
-        acc = groups.setdefault((g.powers, key, g.verts), [Fraction(0), Fraction(0), g])
-        acc[0] += g.term.coeff * g.weight
-        acc[1] += g.weight * (-1) ** g.k
+    for term in operator.terms:
+        op_order = sum(term.powers)
+        if op_order > order:
+            continue
+        for counts, w_int in _interaction_multisets(theory, order - op_order):
+            verts = list(term.vertices)
+            for (deg, _), c in zip(theory.couplings, counts):
+                verts += [OpVertex(deg, normal_ordered=no)] * c
+            if not verts or sum(v.degree for v in verts) % 2:
+                continue
+            verts = tuple(verts)
+            n = len(verts)
+            powers = tuple(p + c for p, c in zip(term.powers, counts))
+            sign = (-1) ** sum(counts)
+            for flat, n_match in _count_classes(verts, len(term.vertices), term.fixed).items():
+                adj, pos = {}, 0
+                for i in range(n):
+                    for j in range(i, n):
+                        if flat[pos]:
+                            adj[(i, j)] = flat[pos]
+                        pos += 1
+                kinds = {ij: _contraction_kind(verts, *ij) for ij in adj}
+                key = _canonical_labelled(verts, len(term.vertices), adj, kinds, term.fixed)
+                weight = w_int * n_match
+                acc = groups.setdefault((powers, key, verts), [Fraction(0), Fraction(0), (term, adj)])
+                acc[0] += term.coeff * weight
+                acc[1] += weight * sign
     out = []
-    for (powers, key, verts), (coeff, weight, g) in groups.items():
+    for (powers, key, verts), (coeff, weight, (term, adj)) in groups.items():
+        g = _Graph(term, powers, 0, verts, adj, weight)
         edges, ident = _raw_lines(g)
         out.append(Diagram(verts, key, coeff, weight, powers, reduce_graph(len(verts), edges, ident)))
     out.sort(key=lambda d: (sum(d.powers), d.family.name, d.edges))
