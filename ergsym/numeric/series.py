@@ -1,4 +1,4 @@
-"""Numerical evaluation of an engine series (SPEC section 2, STYLE "Data flow").
+"""Numerical evaluation of an engine series (docs/numeric.md, STYLE "Data flow").
 
 ``series.terms`` is any iterable of objects with ``coeff`` (:class:`fractions.Fraction`),
 ``powers`` (tuple of coupling exponents; ``(k,)`` for ``lambda^k`` in phi^4) and
@@ -26,7 +26,7 @@ import numpy as np
 
 from ..errors import InputError
 from .evaluate import _block, _check_method
-from .values import Value, validate_common
+from .values import Value, guard, validate_common
 
 __all__ = ["Prediction", "evaluate_series"]
 
@@ -95,6 +95,7 @@ def _couplings(lam, n):
     return vals
 
 
+@guard
 def evaluate_series(series, cutoff, dim, mass, Lambda, lam=None, rtol=None, method="auto") -> Prediction:
     """Evaluate every family of ``series`` and combine them with its exact coefficients.
 
