@@ -160,6 +160,9 @@ def integrals(cutoff_spec, dim, mass, Lambda, rtol, method, scan, names, p_text,
         except DivergentIntegralError as exc:
             out[n] = {"value": None, "error": None, "converged": False, "divergent": True, "message": str(exc)}
             warn.add(f"{n} diverges: {exc}")
+    if out and all(_div(d) for d in out.values()):
+        # nothing finite was asked for: a refusal (exit status 2), naming each divergence
+        raise DivergentIntegralError("; ".join(f"{n}: {d['message']}" for n, d in out.items()))
     bad = [n for n, d in out.items() if not _div(d)
            and not all(o["converged"] for o in (d if isinstance(d, list) else [d]))]
     if bad:
