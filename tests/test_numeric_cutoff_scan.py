@@ -43,9 +43,10 @@ def test_cli_scan_over_eps(capsys):
               "--Lambda", "1", "--scan", "eps=0.05:0.3:3", "--names", "f0", "--json"])
     assert exc.value.code == 0
     data = json.loads(capsys.readouterr().out)
-    assert data["point"]["scan"] == "eps" and len(data["families"]["f0"]["value"]) == 3
+    assert data["parameters"]["scan"] == "eps" and len(data["results"]["families"]["f0"]) == 3
     exact = [2 * math.pi * math.log(1 / e) for e in (0.05, 0.175, 0.3)]
-    assert np.allclose(data["families"]["f0"]["value"], exact, rtol=1e-9)
+    assert np.allclose([v["value"] for v in data["results"]["families"]["f0"]], exact, rtol=1e-9)
+    assert all(v["converged"] for v in data["results"]["families"]["f0"])
 
 
 @pytest.mark.parametrize("scan, word", [("zeta=0.1:0.2:3", "parameter of the cutoff spec"),

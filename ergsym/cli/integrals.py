@@ -1,7 +1,6 @@
-"""``ergsym integrals`` and ``ergsym cutoff``: loop integrals and cutoff functions (SPEC 2, 6)."""
+"""``ergsym integrals`` and ``ergsym cutoff``: loop integrals and cutoff functions (docs/numeric.md)."""
 from __future__ import annotations
 
-import json
 import math
 import re
 
@@ -40,29 +39,96 @@ def _with_param(spec, name, value):
     return f"{kind}:{','.join(items)}"
 
 
+def _parse_p(text):
+    """``--p 0,0.5,1`` -> array of external momenta (finite, >= 0)."""
+    try:
+        vals = [float(x) for x in str(text).split(",") if x.strip()]
+    except ValueError:
+        raise InputError.bad("--p", text, "comma-separated momenta >= 0, e.g. '0,0.5,1'") from None
+    if not vals or any(not math.isfinite(v) or v < 0 for v in vals):
+        raise InputError.bad("--p", text, "comma-separated finite momenta >= 0, e.g. '0,0.5,1'")
+    if len(vals) > 10000:
+        raise InputError.bad("--p", f"{len(vals)} values", "at most 10000 momenta")
+    return np.array(vals)
+
+
+#: families that are functions of an external momentum (evaluated at every ``--p``)
+MOMENTUM_NAMES = ("Sun",)
+
+
+def _div(d) -> bool:
+    return isinstance(d, dict) and bool(d.get("divergent"))
+
+
+def _flag(conv) -> str:
+    return "" if conv else "  NOT CONVERGED"
+
+
+def _fmt_value(d) -> str:
+    return f"{d['value']:>22.15g} {d['error']:>10.2g}  {str(d['converged']):<5}{_flag(d['converged'])}"
+
+
+def _value_objects(v):
+    """One ``{value, error, converged}`` object, or a list of them for an array Value."""
+    d = v.to_dict()
+    if isinstance(d["value"], list):
+        return [{"value": a, "error": b, "converged": c} for a, b, c in zip(d["value"], d["error"], d["converged"])]
+    return {"value": d["value"], "error": d["error"], "converged": d["converged"],
+            **({"method": d["method"]} if "method" in d else {})}
+
+
 @click.command("integrals")
 @click.option("--cutoff", "cutoff_spec", required=True, help="e.g. bump:eps=0.1,lambda_max=2, exp:n=2, fermi:a=10")
 @click.option("--dim", type=click.IntRange(1, 6), required=True, help="space-time dimension 1..6")
-@click.option("--mass", type=float, default=1.0, show_default=True)
+@click.option("--mass", type=float, default=1.0, show_default=True,
+              help="bare mass m >= 0 (m = 0: only infrared-finite families, e.g. t1,u1,f0,T,f1 in d >= 3)")
 @click.option("--Lambda", "Lambda", type=float, default=1.0, show_default=True)
 @click.option("--rtol", type=float, default=None, help="default 1e-10 (1-loop), 1e-8 (2-loop)")
 @click.option("--method", type=click.Choice(["auto", "position", "momentum"]), default="auto", show_default=True)
 @click.option("--scan", default=None,
               help="scan a parameter: Lambda=0.5:1.5:101, mass=..., or a cutoff parameter (eps=0.05:0.2:16)")
-@click.option("--names", default=None, help="comma-separated subset of f0,t1,u1,T,T2,T3,f1,f2")
-@click.option("--json", "as_json", is_flag=True, help="print JSON")
-def integrals(cutoff_spec, dim, mass, Lambda, rtol, method, scan, names, as_json):
-    """Evaluate the basic families of SPEC section 2 (f0, t1, u1, T, T2, T3, f1, f2).
+@click.option("--names", default=None,
+              help="comma-separated subset of f0,t1,u1,T,T2,T3,f1,f2 and Sun (the sunset Sun(p), needs --p)")
+@click.option("--p", "p_text", default=None, help="external momenta of Sun(p), e.g. 0,0.5,1")
+@click.option("--json", "as_json", is_flag=True, help="print the JSON envelope (docs/json.md)")
+def integrals(cutoff_spec, dim, mass, Lambda, rtol, method, scan, names, p_text, as_json):
+    """Evaluate the basic loop integrals f0, t1, u1, T, T2, T3, f1, f2 and Sun(p).
 
-    Each value comes with an error estimate and a converged flag.  Families that diverge
-    for the cutoff (f0 for exp/Fermi: condition (B3)4) are reported as divergent.
+    Each value comes with an error estimate and a converged flag; a value that did not reach
+    the tolerance is marked NOT CONVERGED (text) and has "converged": false (JSON).  Families
+    that diverge for the cutoff (f0 for exp/Fermi: condition (B3)4 of Cotler & Rezchikov,
+    PRD 108, 025003, Appendix B) or in the infrared (m = 0 in low d) are reported as
+    divergent; the others are still evaluated.  Definitions: docs/numeric.md.
+
+    Example: ergsym integrals --cutoff bump:eps=0.1,lambda_max=2 --dim 4 --names f2,Sun --p 0,0.5,1
     """
     from ..cutoffs import parse_cutoff
-    from ..numeric import BASIC_NAMES, evaluate_named
+    from ..numeric import BASIC_NAMES, evaluate_named, sunset
+    from . import common
 
     cutoff = parse_cutoff(cutoff_spec)
     sel = BASIC_NAMES if names is None else tuple(n.strip() for n in names.split(",") if n.strip())
-    point = {"cutoff": cutoff.spec, "dim": dim, "mass": mass, "Lambda": Lambda}
+    if not sel:
+        raise InputError.bad("--names", names, "a non-empty subset of " + ", ".join(BASIC_NAMES + MOMENTUM_NAMES))
+    for n in sel:
+        if n not in BASIC_NAMES + MOMENTUM_NAMES:
+            raise InputError.bad("--names", n, "a subset of " + ", ".join(BASIC_NAMES + MOMENTUM_NAMES))
+    mom = [n for n in sel if n in MOMENTUM_NAMES]
+    basic = [n for n in sel if n in BASIC_NAMES]
+    p = None
+    if mom:
+        if p_text is None:
+            raise InputError.bad("--p", None, "given when --names contains Sun", "e.g. --p 0,0.5,1")
+        p = _parse_p(p_text)
+        if scan is not None:
+            raise InputError.bad("--scan", scan, "absent when --names contains Sun",
+                                 "Sun(p) is scanned over --p; run the scan without Sun")
+    elif p_text is not None:
+        raise InputError.bad("--p", p_text, "given only together with --names Sun")
+    point = {"cutoff": cutoff.spec, "dim": dim, "mass": mass, "Lambda": Lambda, "rtol": rtol, "method": method,
+             "names": list(sel)}
+    if p is not None:
+        point["p"] = p.tolist()
     spec_text = cutoff.spec
     lam, m = Lambda, mass
     if scan is not None:
@@ -75,60 +141,122 @@ def integrals(cutoff_spec, dim, mass, Lambda, rtol, method, scan, names, as_json
             cutoff = [parse_cutoff(_with_param(cutoff_spec, which, float(x))) for x in grid]
         point[which] = grid.tolist()
         point["scan"] = which
-    res = evaluate_named(cutoff, dim, m, lam, names=sel, rtol=rtol, method=method, on_divergence="record")
+    warn = common.Warnings()
+    res = evaluate_named(cutoff, dim, m, lam, names=basic, rtol=rtol, method=method,
+                         on_divergence="record") if basic else {}
     out = {}
     for n, v in res.items():
         if isinstance(v, DivergentIntegralError):
             out[n] = {"value": None, "error": None, "converged": False, "divergent": True, "message": str(v)}
+            warn.add(f"{n} diverges: {v}")
         else:
-            out[n] = v.to_dict()
+            out[n] = _value_objects(v)
+    for n in mom:
+        try:
+            v = sunset(p, cutoff, dim, mass, Lambda, rtol=rtol, method=method)
+            out[n] = _value_objects(v)
+            if not isinstance(out[n], list):
+                out[n] = [out[n]]
+        except DivergentIntegralError as exc:
+            out[n] = {"value": None, "error": None, "converged": False, "divergent": True, "message": str(exc)}
+            warn.add(f"{n} diverges: {exc}")
+    if out and all(_div(d) for d in out.values()):
+        # nothing finite was asked for: a refusal (exit status 2), naming each divergence
+        raise DivergentIntegralError("; ".join(f"{n}: {d['message']}" for n, d in out.items()))
+    bad = [n for n, d in out.items() if not _div(d)
+           and not all(o["converged"] for o in (d if isinstance(d, list) else [d]))]
+    if bad:
+        warn.add("not converged to the tolerance (error estimates still apply): " + ", ".join(bad))
     if as_json:
-        click.echo(json.dumps({"point": point, "families": out}, indent=2))
+        results = {"families": out}
+        if scan is not None:
+            results["scan"] = point["scan"]
+            results["grid"] = point[point["scan"]]
+        if p is not None:
+            results["p"] = p.tolist()
+        common.echo_json("integrals", point, results, warn)
         return
     click.echo(f"cutoff {spec_text}  d={dim}  mass={mass:g}  "
                + (f"scan {point['scan']}" if scan else f"Lambda={Lambda:g}"))
     if scan is None:
-        click.echo(f"{'family':<6} {'value':>22} {'error':>10}  converged")
-        for n, d in out.items():
+        if basic:
+            click.echo(f"{'family':<6} {'value':>22} {'error':>10}  converged")
+        for n in basic:
+            d = out[n]
             if d.get("divergent"):
-                click.echo(f"{n:<6} {'DIVERGENT':>22} {'':>10}  -   ((B3)4 fails)")
+                why = "infrared" if "infrared" in d["message"] else "(B3)4 fails"
+                click.echo(f"{n:<6} {'DIVERGENT':>22} {'':>10}  -     ({why})")
             else:
-                click.echo(f"{n:<6} {d['value']:>22.15g} {d['error']:>10.2g}  {d['converged']}")
+                click.echo(f"{n:<6} {_fmt_value(d)}")
+        for n in mom:
+            d = out[n]
+            if isinstance(d, dict) and d.get("divergent"):
+                click.echo(f"{n}(p) DIVERGENT: {d['message']}")
+                continue
+            click.echo(f"{'p':>10} {n + '(p)':>22} {'error':>10}  converged")
+            for pv, o in zip(p, d):
+                click.echo(f"{pv:>10.6g} {_fmt_value(o)}")
     else:
         grid = point[point["scan"]]
-        finite = [n for n in out if not out[n].get("divergent")]
-        click.echo(f"{point['scan']:>10} " + " ".join(f"{n:>16}" for n in finite))
+        finite = [n for n in out if not _div(out[n])]
+        click.echo(f"{point['scan']:>10} " + " ".join(f"{n:>16} {'± error':>9}" for n in finite))
         for i, x in enumerate(grid):
-            click.echo(f"{x:>10.6g} " + " ".join(f"{out[n]['value'][i]:>16.10g}" for n in finite))
+            row = [out[n][i] for n in finite]
+            nc = [n for n, o in zip(finite, row) if not o["converged"]]
+            click.echo(f"{x:>10.6g} " + " ".join(f"{o['value']:>16.10g} {o['error']:>9.2g}" for o in row)
+                       + (f"  NOT CONVERGED: {','.join(nc)}" if nc else ""))
+        for n in out:
+            if _div(out[n]):
+                click.echo(f"{n}: DIVERGENT ({out[n]['message']})")
 
 
 @click.command("cutoff")
-@click.argument("spec")
+@click.argument("spec", required=False)
+@click.option("--cutoff", "cutoff_spec", default=None,
+              help="cutoff spec, e.g. bump:eps=0.1,lambda_max=2 (the positional SPEC is an alias)")
 @click.option("--Lambda", "Lambda", type=float, default=1.0, show_default=True)
 @click.option("--dim", type=click.IntRange(1, 6), default=4, show_default=True)
 @click.option("--points", type=click.IntRange(2, 100000), default=11, show_default=True)
 @click.option("--plot", "plot_file", type=click.Path(dir_okay=False), default=None,
-              help="write Figs. 1/2/4-like plots (K, Lambda dK/dLambda, bump family) to FILE")
-@click.option("--json", "as_json", is_flag=True)
-def cutoff_cmd(spec, Lambda, dim, points, plot_file, as_json):
-    """Show a cutoff: K, Lambda dK/dLambda, breakpoints and the (B3) check (SPEC section 6)."""
-    from ..cutoffs import parse_cutoff
+              help="write Figs. 1/2/4-like plots (K, Lambda dK/dLambda, bump family) to FILE (.png/.pdf/.svg)")
+@click.option("--force", is_flag=True, help="overwrite an existing --plot file")
+@click.option("--json", "as_json", is_flag=True, help="print the JSON envelope (docs/json.md)")
+def cutoff_cmd(spec, cutoff_spec, Lambda, dim, points, plot_file, force, as_json):
+    """Show a cutoff: K, Lambda dK/dLambda, breakpoints and the (B3) check.
 
+    Conditions (B3)1-4 are those of Cotler & Rezchikov, PRD 108, 025003, Appendix B; each is
+    reported PASS/FAIL with its detail.  Example: ergsym cutoff --cutoff exp:n=2 --Lambda 1
+    """
+    from ..cutoffs import parse_cutoff
+    from . import common
+
+    if spec is not None and cutoff_spec is not None and spec != cutoff_spec:
+        raise InputError.bad("--cutoff", cutoff_spec, "given once (either --cutoff SPEC or the positional SPEC)",
+                             f"the positional SPEC is {spec!r}")
+    spec = cutoff_spec if cutoff_spec is not None else spec
+    if spec is None:
+        raise InputError.bad("--cutoff", None, "given", "e.g. --cutoff bump:eps=0.1,lambda_max=2")
+    plot_path = common.output_file(plot_file, "--plot", common.PLOT_EXTENSIONS, force=force)
     c = parse_cutoff(spec)
-    bps = c.breakpoints(Lambda)
-    hi = max([2.0 * Lambda ** 2] + [1.2 * b for b in bps])
+    lam = float(c.validate_Lambda(Lambda))
+    bps = c.breakpoints(lam)
+    hi = max([2.0 * lam ** 2] + [1.2 * b for b in bps])
+    if not math.isfinite(hi):
+        raise InputError.bad("Lambda", Lambda, "such that the plotted range 2 Lambda^2 is finite")
     p2 = np.linspace(0.0, hi, points)
-    k = c.K(p2, Lambda)
-    ldk = c.Lambda_dK(p2, Lambda)
-    rep = c.check_b3(Lambda, dim)
-    if plot_file:
-        _plot(c, Lambda, plot_file)
+    with np.errstate(all="ignore"):
+        k = c.K(p2, lam)
+        ldk = c.Lambda_dK(p2, lam)
+    rep = c.check_b3(lam, dim)
+    if plot_path is not None:
+        _plot(c, lam, str(plot_path))
     if as_json:
-        click.echo(json.dumps({"cutoff": c.spec, "Lambda": Lambda, "breakpoints": list(bps),
-                               "p2": p2.tolist(), "K": k.tolist(), "Lambda_dK": ldk.tolist(),
-                               "b3": rep.to_dict(), "plot": plot_file}, indent=2))
+        common.echo_json("cutoff", {"cutoff": c.spec, "Lambda": lam, "dim": dim, "points": points,
+                                    "plot": plot_file},
+                         {"breakpoints": list(bps), "p2": p2.tolist(), "K": k.tolist(),
+                          "Lambda_dK": ldk.tolist(), "exact": True, "b3": rep.to_dict(), "plot": plot_file})
         return
-    click.echo(f"cutoff {c.spec} at Lambda={Lambda:g}")
+    click.echo(f"cutoff {c.spec} at Lambda={lam:g}")
     click.echo("breakpoints (p^2): " + ", ".join(f"{b:.10g}" for b in bps))
     click.echo(f"{'p^2':>12} {'K':>22} {'Lambda dK/dLambda':>22}")
     for a, b, d in zip(p2, k, ldk):
@@ -139,7 +267,7 @@ def cutoff_cmd(spec, Lambda, dim, points, plot_file, as_json):
 
 
 def _plot(c, Lambda, path):
-    """Figs. 1, 2 and 4 of seed 000, for this cutoff: K, Lambda dK, K for several Lambda."""
+    """Figs. 1, 2 and 4 of Cotler & Rezchikov, PRD 108, 025003, for this cutoff: K, Lambda dK, K for several Lambda."""
     import matplotlib
 
     matplotlib.use("Agg")

@@ -1,4 +1,4 @@
-"""Cutoff functions ``K_Lambda(p^2)``: Appendix-B bump, smooth families, custom (SPEC section 6).
+"""Cutoff functions ``K_Lambda(p^2)``: Appendix-B bump, smooth families, custom (docs/numeric.md).
 
 Public names
 ------------

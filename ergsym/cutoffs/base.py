@@ -1,4 +1,4 @@
-"""Cutoff functions: the common interface (SPEC section 6, seed 000 Appendix B).
+"""Cutoff functions: the common interface (docs/numeric.md, Appendix B of Cotler & Rezchikov, PRD 108, 025003).
 
 A cutoff is a function ``K_Lambda(p^2)`` with ``K -> 1`` for ``p^2 << Lambda^2`` and fast
 decay above.  Every cutoff reports
@@ -9,7 +9,7 @@ decay above.  Every cutoff reports
 * ``pieces(Lambda)``: the smooth pieces of the ``p^2`` half line, each with its own map from
   a reference variable ``t in [0, 1]``; the bump piece of :class:`~ergsym.cutoffs.BumpCutoff`
   is parametrized by its local variable ``x = (p^2 - Lambda^2)/eps``, so integrals never
-  rebuild ``x`` from ``p^2`` (SPEC section 6);
+  rebuild ``x`` from ``p^2`` (docs/numeric.md);
 * ``check_b3(Lambda, dim)``: a numerical check of conditions (B3)1-4 of Appendix B.
 
 This module imports numpy only (no sympy, no click).
@@ -23,13 +23,17 @@ import numpy as np
 
 from ..errors import DivergentIntegralError, InputError
 
-__all__ = ["Cutoff", "Piece", "B3Condition", "B3Report", "validate_Lambda"]
+__all__ = ["Cutoff", "Piece", "B3Condition", "B3Report", "validate_Lambda", "LAMBDA_RANGE"]
+
+#: accepted cutoff scales (and bump ``lambda_max``, ``tail_scale``): squares stay finite
+LAMBDA_RANGE = (1e-100, 1e100)
 
 
 def validate_Lambda(Lambda, *, name: str = "Lambda", upper=None, upper_reason: str = "") -> np.ndarray:
     """Return ``Lambda`` as a float array, or raise :class:`InputError`.
 
-    ``Lambda`` must be finite and > 0, and ``<= upper`` when ``upper`` is given.
+    ``Lambda`` must lie in :data:`LAMBDA_RANGE` (its square and the momenta built from it stay
+    finite in double precision), and ``<= upper`` when ``upper`` is given.
     """
     try:
         arr = np.asarray(Lambda, dtype=float)
@@ -41,6 +45,12 @@ def validate_Lambda(Lambda, *, name: str = "Lambda", upper=None, upper_reason: s
     if np.any(bad):
         v = arr[bad].flat[0] if arr.ndim else float(arr)
         raise InputError.bad(name, float(v), "finite and > 0")
+    lo, hi = LAMBDA_RANGE
+    out = (arr < lo) | (arr > hi)
+    if np.any(out):
+        v = arr[out].flat[0] if arr.ndim else float(arr)
+        raise InputError.bad(name, float(v), f"in [{lo:g}, {hi:g}]",
+                             "rescale: every integral is homogeneous in (mass, Lambda), see docs/numeric.md")
     if upper is not None and np.any(arr > upper):
         v = float(arr[arr > upper].flat[0]) if arr.ndim else float(arr)
         raise InputError.bad(name, v, f"<= lambda_max = {upper!r}", upper_reason)
@@ -96,7 +106,7 @@ class B3Condition:
 
 @dataclass(frozen=True)
 class B3Report:
-    """Numerical check of conditions (B3)1-4 of seed 000 Appendix B at one ``Lambda``."""
+    """Numerical check of conditions (B3)1-4 of Appendix B of Cotler & Rezchikov, PRD 108, 025003 at one ``Lambda``."""
 
     cutoff: str
     Lambda: float
@@ -135,7 +145,7 @@ _B3_STATEMENTS = {
 
 
 class Cutoff:
-    """Base class of cutoff functions ``K_Lambda(p^2)`` (SPEC section 6).
+    """Base class of cutoff functions ``K_Lambda(p^2)`` (docs/numeric.md).
 
     Subclasses implement ``_K``, ``_dK``, ``breakpoints``, ``pieces`` and ``spec``.
     The public methods validate and broadcast their inputs.
@@ -179,17 +189,20 @@ class Cutoff:
             Cutoff scale(s), validated by :meth:`validate_Lambda`.
         """
         p2, lam = self._prepare(p2, Lambda)
-        return self._K(p2, lam)
+        with np.errstate(all="ignore"):  # legitimate under/overflow of exp far in the tail
+            return self._checked(self._K(p2, lam), "K")
 
     def dK_dLambda(self, p2, Lambda):
         """Analytic ``dK_Lambda(p^2)/dLambda`` (>= 0 for a monotone cutoff); broadcasts."""
         p2, lam = self._prepare(p2, Lambda)
-        return self._dK(p2, lam)
+        with np.errstate(all="ignore"):
+            return self._checked(self._dK(p2, lam), "dK_dLambda")
 
     def Lambda_dK(self, p2, Lambda):
         """``Lambda dK/dLambda`` (the numerator of ``D``)."""
         p2, lam = self._prepare(p2, Lambda)
-        return lam * self._dK(p2, lam)
+        with np.errstate(all="ignore"):
+            return self._checked(lam * self._dK(p2, lam), "Lambda_dK")
 
     def breakpoints(self, Lambda) -> tuple:  # pragma: no cover - abstract
         """Values of ``p^2`` where ``K`` (or a derivative) is not smooth, sorted."""
@@ -199,6 +212,13 @@ class Cutoff:
         """Smooth pieces covering ``p^2 in [0, inf)`` for a 1-d batch of ``Lambda``."""
         raise NotImplementedError
 
+    def melon_pieces(self, Lambda) -> list:
+        """Pieces used by the multi-loop (position- and momentum-space) methods: every piece
+        has a finite upper momentum (default: :meth:`pieces`, already truncated for the
+        built-in cutoffs; :class:`~ergsym.cutoffs.CustomCutoff` truncates where ``K`` has
+        decayed, see its ``decay`` parameter)."""
+        return self.pieces(Lambda)
+
     def loop_finite(self, kt: int, dpow: int):
         """Is ``int d^dp Kt^kt D^dpow`` finite?  ``(True, "")``, ``(False, reason)`` or ``None``.
 
@@ -207,6 +227,13 @@ class Cutoff:
         return None
 
     # -- helpers ---------------------------------------------------------------------------
+    def _checked(self, v, what):
+        v = np.asarray(v, dtype=float)
+        if np.any(np.isnan(v)):
+            raise InputError(f"{what} of the cutoff {self.spec!r} is not a number at some of the "
+                             "requested momenta; check the cutoff's parameters and p2 (finite, >= 0)")
+        return v
+
     def _prepare(self, p2, Lambda):
         lam = self.validate_Lambda(Lambda)
         try:
@@ -221,7 +248,7 @@ class Cutoff:
 
     # -- (B3) ------------------------------------------------------------------------------
     def check_b3(self, Lambda, dim, eps=None, n=4001) -> B3Report:
-        """Numerical check of conditions (B3)1-4 of seed 000 Appendix B.
+        """Numerical check of conditions (B3)1-4 of Appendix B of Cotler & Rezchikov, PRD 108, 025003.
 
         Parameters
         ----------
@@ -297,7 +324,7 @@ class Cutoff:
         ok, why = res
         if not ok:
             label = name or f"int d^dp Kt^{kt} D^{dpow}"
-            cond = " Condition (B3)4 of seed 000 Appendix B fails:" if dpow >= 1 and kt + dpow <= 0 else ""
+            cond = " Condition (B3)4 of Appendix B of Cotler & Rezchikov, PRD 108, 025003 fails:" if dpow >= 1 and kt + dpow <= 0 else ""
             raise DivergentIntegralError(
                 f"{label} diverges for the cutoff {self.spec!r} in d={dim}.{cond} {why}. "
                 "Use a cutoff whose Lambda-derivative has compact support, e.g. the Appendix-B "

@@ -1,4 +1,4 @@
-"""The compact-support bump cutoff of seed 000 Appendix B, (B4)+(B6) (SPEC section 6).
+"""The compact-support bump cutoff of Appendix B of Cotler & Rezchikov, PRD 108, 025003, (B4)+(B6) (docs/numeric.md).
 
 For ``0 < Lambda <= lambda_max``
 
@@ -15,7 +15,7 @@ For ``0 < Lambda <= lambda_max``
 with ``B(x) = exp(1 - 1/(1-x^2))`` (B4) and tail scale ``mu^2`` (``tail_scale``, default 1
 as printed in (B5)/(B6)).  ``dK/dLambda = (1-eps) B'(x) (-2 Lambda/eps)`` lives on the bump
 ``[Lambda^2, Lambda^2+eps]`` only, so ``f0`` is finite.  ``Lambda > lambda_max`` would need
-(B7), which is *not* monotone in ``Lambda`` (SPEC section 2.3): it is refused.
+(B7), which is *not* monotone in ``Lambda`` (docs/numeric.md): it is refused.
 """
 from __future__ import annotations
 
@@ -24,7 +24,7 @@ import math
 import numpy as np
 
 from ..errors import InputError
-from .base import Cutoff, Piece, validate_Lambda
+from .base import LAMBDA_RANGE, Cutoff, Piece, validate_Lambda
 
 __all__ = ["BumpCutoff", "bump_B", "bump_dB", "TAIL_CUT"]
 
@@ -63,7 +63,7 @@ def bump_dB(x, one_minus_x=None):
 
 
 class BumpCutoff(Cutoff):
-    """Appendix-B bump cutoff (B4)+(B6) for ``Lambda <= lambda_max`` (SPEC section 6).
+    """Appendix-B bump cutoff (B4)+(B6) for ``Lambda <= lambda_max`` (docs/numeric.md).
 
     Parameters
     ----------
@@ -91,8 +91,9 @@ class BumpCutoff(Cutoff):
 
     def __init__(self, eps: float, lambda_max: float, tail_scale: float = 1.0):
         self.eps = _num("eps", eps, "a real number in (0, 1)", lambda v: 0 < v < 1)
-        self.lambda_max = _num("lambda_max", lambda_max, "finite and > 0", lambda v: v > 0)
-        self.tail_scale = _num("tail_scale", tail_scale, "finite and > 0", lambda v: v > 0)
+        lo, hi = LAMBDA_RANGE
+        self.lambda_max = _num("lambda_max", lambda_max, f"in [{lo:g}, {hi:g}]", lambda v: lo <= v <= hi)
+        self.tail_scale = _num("tail_scale", tail_scale, f"in [{lo:g}, {hi:g}]", lambda v: lo <= v <= hi)
 
     @property
     def spec(self) -> str:
@@ -142,7 +143,7 @@ class BumpCutoff(Cutoff):
         """``(K, dK/dLambda)`` on the bump, in its local variable ``x in [0, 1]``.
 
         ``p^2 = Lambda^2 + eps x``.  Integrals use this instead of ``K(p2, ...)`` so that
-        ``x`` is never rebuilt from ``p^2`` (SPEC section 6).
+        ``x`` is never rebuilt from ``p^2`` (docs/numeric.md).
         """
         x = np.asarray(x, dtype=float)
         lam = np.asarray(Lambda, dtype=float)

@@ -1,4 +1,4 @@
-"""Parse cutoff specs such as ``"bump:eps=0.5,lambda_max=2"`` (SPEC section 6)."""
+"""Parse cutoff specs such as ``"bump:eps=0.5,lambda_max=2"`` (docs/numeric.md)."""
 from __future__ import annotations
 
 from ..errors import InputError

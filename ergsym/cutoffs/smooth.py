@@ -1,4 +1,4 @@
-"""Smooth cutoffs (exponential, Fermi (B2)) and user-supplied callables (SPEC section 6).
+"""Smooth cutoffs (exponential, Fermi (B2)) and user-supplied callables (docs/numeric.md).
 
 For all of these ``dK/dLambda`` has no compact support and ``f0 = int d^dp Lambda dlogK/dLambda``
 diverges: condition (B3)4 fails.  ergsym raises :class:`~ergsym.errors.DivergentIntegralError`
@@ -69,7 +69,7 @@ def generic_pieces(cutoff, lam, rel_points, p2max_rel=None):
 
 
 class ExponentialCutoff(Cutoff):
-    """``K = exp(-(p^2/Lambda^2)^n)`` (SPEC section 6); ``f0`` diverges ((B3)4 fails).
+    """``K = exp(-(p^2/Lambda^2)^n)`` (docs/numeric.md); ``f0`` diverges ((B3)4 fails).
 
     Parameters
     ----------
@@ -188,16 +188,16 @@ class FermiCutoff(Cutoff):
             return True, ""
         if dpow == 0:
             return False, f"Kt^{kt} does not decay at large p"
-        return False, ("for (B2) Lambda dlogK/dLambda -> 2a p^2/Lambda^2 at large p (seed 000 "
+        return False, ("for (B2) Lambda dlogK/dLambda -> 2a p^2/Lambda^2 at large p (Cotler & Rezchikov, PRD 108, 025003, "
                        "Appendix B), so the integrand does not decay")
 
     def _b3_4(self, Lambda, dim):
         return False, ("for (B2) Lambda dlogK/dLambda ~ 2a p^2/Lambda^2 at large p, which exceeds "
-                       "1/|p|^d: int d^dp diverges (analytic, seed 000 below (B2))")
+                       "1/|p|^d: int d^dp diverges (analytic; Cotler & Rezchikov, PRD 108, 025003, below (B2))")
 
 
 class CustomCutoff(Cutoff):
-    """A user-supplied cutoff ``K(p2, Lambda)`` (SPEC section 6).
+    """A user-supplied cutoff ``K(p2, Lambda)`` (docs/numeric.md).
 
     Parameters
     ----------
@@ -212,11 +212,34 @@ class CustomCutoff(Cutoff):
         of multiples of ``Lambda^2``.  Default none.
     name : str
         Label used in ``spec``.
+    decay : float or callable, optional
+        Where ``K`` has decayed: ``K(p^2) <= 1e-26`` (and ``(p^2/Lambda^2)^3 K <= 1e-20``) for
+        all ``p^2`` beyond ``decay * Lambda^2`` (a number) or beyond ``decay(Lambda)`` (a
+        callable returning ``p^2``).  The multi-loop methods (melons, ``Sun(p)``, rings)
+        truncate the momentum integrals there.  Default: inferred by probing ``K`` at
+        ``p^2 = Lambda^2 2^(j/4)``; a cutoff that decays too slowly to be inferred raises
+        :class:`~ergsym.errors.InputError` asking for ``decay``.  (1-loop integrals integrate
+        to infinity and need no decay scale.)
     """
 
     kind = "custom"
+    #: |K| below this is negligible for the multi-loop methods (cf. exp: e^-60 ~ 9e-27)
+    DECAY_K = 1e-26
+    #: and (p^2/Lambda^2)^3 |K| below this (the d <= 6 radial weight of the tail)
+    DECAY_WEIGHT = 1e-20
 
-    def __init__(self, K, dK_dLambda=None, breakpoints=None, name: str = "custom"):
+    def __init__(self, K, dK_dLambda=None, breakpoints=None, name: str = "custom", decay=None):
+        if decay is not None and not callable(decay):
+            try:
+                dv = float(decay)
+            except (TypeError, ValueError):
+                raise InputError.bad("decay", decay, "a number > 1 (p^2/Lambda^2), a callable decay(Lambda) "
+                                     "-> p^2, or None (inferred)") from None
+            if not math.isfinite(dv) or not 1 < dv <= 1e100:
+                raise InputError.bad("decay", decay, "a number in (1, 1e100] (p^2/Lambda^2 beyond which K is "
+                                     "negligible)")
+            decay = dv
+        self._decay = decay
         if not callable(K):
             raise InputError.bad("K", K, "a callable K(p2, Lambda)")
         if dK_dLambda is not None and not callable(dK_dLambda):
@@ -297,6 +320,76 @@ class CustomCutoff(Cutoff):
 
     def _b3_4(self, Lambda, dim):
         return numerical_dlogk_decay(self, Lambda, dim)
+
+    def decay_p2(self, Lambda) -> float:
+        """``p^2`` beyond which ``K`` is negligible at ``Lambda`` (see ``decay``)."""
+        lam = float(self.validate_Lambda(Lambda))
+        L2 = lam * lam
+        if callable(self._decay):
+            try:
+                v = float(self._decay(lam))
+            except (TypeError, ValueError):
+                raise InputError.bad("decay", self._decay, "a callable decay(Lambda) returning a number") from None
+            if not math.isfinite(v) or v <= L2:
+                raise InputError.bad("decay(Lambda)", v, f"a finite p^2 > Lambda^2 = {L2:g}")
+            self._check_decayed(v, lam, "the given decay")
+            return v
+        if self._decay is not None:
+            v = self._decay * L2
+            self._check_decayed(v, lam, "the given decay")
+            return v
+        j = np.arange(0, 4 * 300)
+        P = L2 * 2.0 ** (j / 4.0)
+        P = P[(P < 1e290) & (P / L2 < 1e90)]
+        k = np.abs(self.K(P, lam))
+        with np.errstate(all="ignore"):
+            ok = (k <= self.DECAY_K) & ((P / L2) ** 3 * k <= self.DECAY_WEIGHT)
+        # first index from which every probe is negligible
+        bad = np.nonzero(~ok)[0]
+        first = 0 if bad.size == 0 else int(bad[-1]) + 1
+        if first >= P.size - 8:
+            raise InputError.bad("decay", None, "given for this cutoff",
+                                 f"K(p2, Lambda={lam:g}) of {self.spec!r} does not fall below {self.DECAY_K:g} "
+                                 f"(with p^6 K below {self.DECAY_WEIGHT:g}) by p2={P[-1]:.3g}, so ergsym cannot "
+                                 "truncate the multi-loop momentum integrals; pass decay=X (K negligible beyond "
+                                 "p2 = X Lambda^2) if K does decay, otherwise these integrals need a faster "
+                                 "decaying cutoff")
+        return float(P[max(first, 1)])
+
+    def _check_decayed(self, p2max, lam, what):
+        P = p2max * 2.0 ** np.arange(0, 40)
+        P = P[(P < 1e290) & (P / lam ** 2 < 1e90)]
+        k = np.abs(self.K(P, lam))
+        with np.errstate(all="ignore"):
+            heavy = (P / lam ** 2) ** 3 * k > self.DECAY_WEIGHT
+        if np.any(k > self.DECAY_K) or np.any(heavy):
+            raise InputError.bad("decay", self._decay, f"a scale beyond which K <= {self.DECAY_K:g}",
+                                 f"{what} puts the truncation at p2={p2max:.4g}, but K there and beyond reaches "
+                                 f"{float(np.max(k)):.3g}; pass a larger decay")
+
+    def melon_pieces(self, Lambda):
+        lam = np.atleast_1d(self.validate_Lambda(Lambda))
+        if lam.size != 1:
+            raise InputError.bad("Lambda", lam, "a single value for the multi-loop methods of a custom cutoff")
+        L = float(lam[0])
+        top = self.decay_p2(L) / (L * L)
+        rel = sorted({round(b / (L * L), 14) for b in self.breakpoints(L)} | {1.0})
+        rel = [r for r in rel if 0 < r < top]
+        # extra panel points on a long range (geometric in p^2): keeps the linear pieces short
+        r = 2.0
+        extra = []
+        while r < top:
+            extra.append(r)
+            r *= 2.0
+        ps = generic_pieces(self, lam, sorted(set(rel) | set(extra)), top)
+        ps[-1].trunc = np.full_like(lam, self.DECAY_K)
+        for p in ps:
+            if p.kind == "seg":
+                p.kind = "cseg"  # unknown shape: the quadratures grade panels towards both ends
+        if self.numerical_derivative:
+            for p in ps:
+                p.func = _with_err(p.func, self, lam)
+        return ps
 
 
 def _with_err(func, cutoff, lam):

@@ -1,4 +1,4 @@
-"""Numeric layer: loop integrals with cutoffs, values with errors (SPEC sections 2 and 6).
+"""Numeric layer: loop integrals with cutoffs, values with errors (docs/numeric.md).
 
 Public names
 ------------

@@ -1,4 +1,4 @@
-"""Evaluate integral families (SPEC sections 2 and 6): blocks, families, the named ones.
+"""Evaluate integral families (docs/numeric.md): blocks, families, the named ones.
 
 A :class:`~ergsym.families.Family` is a product of blocks (see :mod:`ergsym.families`):
 
@@ -18,19 +18,21 @@ that appears twice is one evaluation and counts twice, as it is fully correlated
 """
 from __future__ import annotations
 
+import math
+
 import numpy as np
 
 from ..errors import FamilyNotSupportedError, InputError
 from ..families import NAMED_FAMILIES, Block, Family
 from .oneloop import loop_integral
-from .values import (DEFAULT_RTOL_1LOOP, DEFAULT_RTOL_2LOOP, Value, validate_common,
+from .values import (DEFAULT_RTOL_1LOOP, DEFAULT_RTOL_2LOOP, Value, guard, validate_common,
                      validate_rtol)
 
 __all__ = ["evaluate_block", "evaluate_family", "evaluate_named", "sunset", "METHODS",
            "BASIC_NAMES"]
 
 METHODS = ("auto", "position", "momentum")
-#: SPEC section 2 basic families in print order (Sun(p) is a function: see :func:`sunset`)
+#: docs/numeric.md basic families in print order (Sun(p) is a function: see :func:`sunset`)
 BASIC_NAMES = ("f0", "t1", "u1", "T", "T2", "T3", "f1", "f2")
 
 
@@ -40,6 +42,7 @@ def _check_method(method):
     return method
 
 
+@guard
 def evaluate_block(block: Block, cutoff, dim, mass, Lambda, rtol=None, method="auto") -> Value:
     """Value of one block (see module docstring), vectorized over ``Lambda`` and ``mass``.
 
@@ -50,7 +53,8 @@ def evaluate_block(block: Block, cutoff, dim, mass, Lambda, rtol=None, method="a
     dim : int
         1..6.
     mass : float or array_like
-        ``m > 0``.
+        ``m >= 0``; at ``m = 0`` only infrared-finite blocks are evaluated (see
+        :func:`check_massless`), the others raise ``DivergentIntegralError``.
     Lambda : float or array_like
         Broadcast against ``mass``.
     rtol : float, optional
@@ -67,10 +71,62 @@ def evaluate_block(block: Block, cutoff, dim, mass, Lambda, rtol=None, method="a
     return _block(block, cutoff, dim, m, lam, shape, rtol, method, {})
 
 
+def _line_ir_power(line, cutoff):
+    """Power ``a`` of ``|p|^a`` that the massless line behaves like as ``p -> 0``.
+
+    ``Kt ~ p^-2``; ``D = Lambda dK/dLambda / p^2`` vanishes near ``p = 0`` for a cutoff whose
+    ``dK/dLambda`` has compact support away from 0 (the bump: power +inf) and is ``~ p^0`` for
+    the smooth cutoffs (``dK/dLambda ~ p^2``).
+    """
+    if line.d >= 1 and getattr(cutoff, "compact_dk", False):
+        return math.inf
+    return -2.0 * line.kt
+
+
+def check_massless(block, cutoff, dim):
+    """Raise :class:`~ergsym.errors.DivergentIntegralError` if ``block`` is infrared divergent
+    at ``m = 0`` in dimension ``dim`` (or :class:`FamilyNotSupportedError` where ergsym cannot
+    evaluate the massless block); return None if it is infrared finite.
+
+    Rules (power counting at small momentum/large distance): a loop ``int d^dp F`` with
+    ``F ~ p^a`` needs ``d + a > 0``; every non-``D`` line of a melon must have a position-space
+    transform (``d + a > 0``), and a melon without a ``D`` line must decay at large distance:
+    ``d + sum_e (-a_e - d) < 0`` (each line ``~ r^(-a-d)``).  A ``D`` line (smooth or compact in
+    momentum space away from 0) makes the melon's integrand decay fast.
+    """
+    from ..errors import DivergentIntegralError
+
+    def fail(what):
+        raise DivergentIntegralError(
+            f"block {block.name} is infrared divergent at mass=0 in d={dim}: {what}. Use a mass > 0 "
+            "(the value then grows without bound as mass -> 0), or a higher dimension")
+
+    if block.kind == "loop":
+        (line,) = block.lines
+        a = _line_ir_power(line, cutoff)
+        if dim + a <= 0:
+            fail(f"its integrand behaves like |p|^{a:g} at small p, and int d^{dim}p |p|^{a:g} diverges")
+        return
+    if block.kind == "general":
+        raise FamilyNotSupportedError(
+            f"block {block.name}: massless (mass=0) ring blocks are not implemented; use a mass > 0")
+    others = [l for l in block.lines if l.d == 0]
+    for l in others:
+        a = _line_ir_power(l, cutoff)
+        if dim + a <= 0:
+            fail(f"its line {l.label} ~ |p|^{a:g} has no Fourier transform (int d^{dim}p |p|^{a:g} diverges)")
+    if len(others) == len(block.lines):
+        expo = dim + sum(-_line_ir_power(l, cutoff) - dim for l in others)
+        if expo >= 0:
+            fail(f"its position-space integrand decays like r^({expo:g}-1) at large r")
+
+
 def _block(block, cutoff, dim, m, lam, shape, rtol, method, cache):
     key = (block, rtol, method)
     if key in cache:
         return cache[key]
+    if np.any(m == 0):
+        check_massless(block, cutoff, dim)
     if block.kind == "loop":
         r = validate_rtol(rtol, DEFAULT_RTOL_1LOOP)
         (line,) = block.lines
@@ -91,7 +147,8 @@ def _block(block, cutoff, dim, m, lam, shape, rtol, method, cache):
         ests, errs, convs, infos = [], [], [], []
         R0 = None
         batch = None
-        if block.kind == "melon" and meth == "position" and m.size > 1:
+        if block.kind == "melon" and meth == "position" and m.size > 1 and _batch_ok(
+                block, cutoff, dim, m, lam):
             from .scan import melon_scan
 
             batch = melon_scan(block.lines, cutoff, dim, m.ravel(), lam.ravel(), r,
@@ -105,7 +162,7 @@ def _block(block, cutoff, dim, m, lam, shape, rtol, method, cache):
             ctx = _context(cache, cutoff, dim, float(mm), float(ll)) if meth == "position" else None
             if block.kind == "melon":
                 e, er, c, info = melon_value(block.lines, cutoff, dim, float(mm), float(ll), r, meth,
-                                             outer=block.has_d, R0=R0, ctx=ctx)
+                                             outer=block.has_d, R0=R0, ctx=ctx, auto=method == "auto")
             else:
                 e, er, c, info = ring_value(block, cutoff, dim, float(mm), float(ll), r, ctx=ctx, R0=R0)
             R0 = info.get("R")
@@ -120,6 +177,21 @@ def _block(block, cutoff, dim, m, lam, shape, rtol, method, cache):
         raise FamilyNotSupportedError(f"block {block.name}: unknown kind {block.kind!r}")
     cache[key] = v
     return v
+
+
+def _batch_ok(block, cutoff, dim, m, lam) -> bool:
+    """The batched melon scan has no size guard: use it only where the single-point grids at
+    the smallest scale stay well inside the position method's budget."""
+    from .melon import KERNEL_BUDGET, start_radius
+    from .transforms import PointContext
+
+    i = int(np.argmin(np.minimum(np.where(m > 0, m, np.inf), lam)))
+    mm, ll = float(m.ravel()[i]), float(lam.ravel()[i])
+    R = start_radius(ll, mm)
+    ctx = PointContext(cutoff, dim, mm, ll)
+    nq = ctx.qnodes(R, 20)[0].size
+    bw = len(block.lines) * ctx.q_eff(R, 20)
+    return 20.0 * R * bw / 24.0 * nq * 8 < KERNEL_BUDGET
 
 
 def _context(cache, cutoff, dim, mass, Lambda):
@@ -141,6 +213,7 @@ def _shape(a, shape):
     return a.reshape(shape) if shape else a.reshape(()).item()
 
 
+@guard
 def evaluate_family(family: Family, cutoff, dim, mass, Lambda, rtol=None, method="auto",
                     _cache=None) -> Value:
     """Value of a :class:`~ergsym.families.Family` (product of its blocks).
@@ -238,9 +311,10 @@ def _product(name, vals, shape):
     return Value(_shape(est, shape), _shape(err, shape), _shape(conv, shape), name, "product")
 
 
+@guard
 def evaluate_named(cutoff, dim, mass, Lambda, names=None, rtol=None, method="auto",
                    on_divergence="raise") -> dict:
-    """The basic families of SPEC section 2 (``f0, t1, u1, T, T2, T3, f1, f2``) by name.
+    """The basic families of docs/numeric.md (``f0, t1, u1, T, T2, T3, f1, f2``) by name.
 
     Parameters
     ----------
@@ -283,8 +357,9 @@ def evaluate_named(cutoff, dim, mass, Lambda, names=None, rtol=None, method="aut
     return out
 
 
+@guard
 def sunset(p, cutoff, dim, mass, Lambda, rtol=None, method="auto") -> Value:
-    """``Sun(p) = int_q1 int_q2 Kt(q1) Kt(q2) Kt(p-q1-q2)`` (SPEC section 2).
+    """``Sun(p) = int_q1 int_q2 Kt(q1) Kt(q2) Kt(p-q1-q2)`` (docs/numeric.md).
 
     ``method="position"`` (default): ``Sun(p) = int d^dx e^{-ipx} G(x)^3`` with
     ``G(x) = int_q e^{iqx} Kt(q)`` (radial Hankel transforms).  ``method="momentum"``: the
@@ -310,8 +385,18 @@ def sunset(p, cutoff, dim, mass, Lambda, rtol=None, method="auto") -> Value:
     if np.any(~np.isfinite(pa)) or np.any(pa < 0):
         raise InputError.bad("p", p, "finite real numbers >= 0")
     r = validate_rtol(rtol, DEFAULT_RTOL_2LOOP)
+    if float(m) == 0 and dim <= 3:
+        from ..errors import DivergentIntegralError
+
+        if np.any(pa == 0) or dim <= 2:
+            raise DivergentIntegralError(
+                f"Sun(p) is infrared divergent at mass=0 in d={dim}"
+                + (" (every line ~ 1/p^2 has no Fourier transform)" if dim <= 2 else " at p = 0 (logarithmically)")
+                + "; use a mass > 0 or d >= 4")
+        raise FamilyNotSupportedError("Sun(p) at mass=0 in d=3 (p > 0) is infrared finite but converges too "
+                                      "slowly at large distance for the position method; use a mass > 0 or d >= 4")
     meth = "position" if _check_method(method) == "auto" else method
     e, er, c, info = melon_value((K, K, K), cutoff, dim, float(m), float(lam), r, meth,
-                                 outer=False, p_ext=np.atleast_1d(pa).ravel())
+                                 outer=False, p_ext=np.atleast_1d(pa).ravel(), auto=method == "auto")
     sh = pa.shape
     return Value(_shape(e, sh), _shape(er, sh), _shape(c, sh), "Sun", meth, info)

@@ -1,4 +1,4 @@
-"""Melon blocks: two vertices joined by ``n >= 3`` lines (SPEC section 2; families.py).
+"""Melon blocks: two vertices joined by ``n >= 3`` lines (docs/numeric.md; families.py).
 
 Value of a melon with lines ``F_1 .. F_n`` (momentum-space functions ``Kt^kt D^d``):
 
@@ -52,6 +52,21 @@ R_START = 32.0
 N_LO_M, N_HI_M = 12, 16  # momentum method (panels of width <= 0.5)
 
 
+#: largest kernel matrix (elements) one position-space pass may build before the method
+#: refuses (or, with method="auto", hands the block to the momentum-space method)
+KERNEL_BUDGET = 1.5e8
+
+
+class PositionBudgetError(InputError):
+    """The position-space grids needed at this point exceed :data:`KERNEL_BUDGET`."""
+
+
+def start_radius(Lambda, mass):
+    """Initial truncation radius ``R_START / min(Lambda, m)`` (``m = 0``: ``R_START/Lambda``)."""
+    lo = min(Lambda, mass) if mass > 0 else Lambda
+    return R_START / lo
+
+
 
 def integrand_columns(tr, r, meas, R):
     """Shared by single-point and batched melons: the position-space product of the lines.
@@ -98,10 +113,9 @@ def _position(lines, cutoff, dim, mass, Lambda, rtol, outer, p_ext, R0=None, ctx
     if dline is not None:
         others.remove(dline)
     c = (2 * math.pi) ** dim if outer else 1.0
-    lo_scale = min(Lambda, mass)
     # R0 = 16/min(Lambda, m) let the truncation test pass too early (d = 1, K,K,K,K2 at
     # m = 0.7, Lambda = 4/3: true error 1e-8, reported 1.7e-10); 32/min(...) does not
-    R = R_START / lo_scale if R0 is None else float(R0)
+    R = start_radius(Lambda, mass) if R0 is None else float(R0)
 
     def one_pass(R, n):
         qe = ctx.q_eff(R, n)
@@ -109,7 +123,18 @@ def _position(lines, cutoff, dim, mass, Lambda, rtol, outer, p_ext, R0=None, ctx
             pmax = ctx.shell_max(R, n)
         else:
             pmax = float(np.max(p_ext)) if p_ext is not None else 0.0
-        gkey, (r, wr) = ctx.rgrid(R, len(others) * qe + pmax, n)
+        bw = len(others) * qe + pmax
+        nq = ctx.qnodes(R, n)[0].size
+        nr = 4 * max(1, int(math.ceil(R * bw / 24.0 / 4))) * n
+        size = float(nr) * (nq + (ctx.qnodes(R, n, dk_only=True)[0].size if dline is not None else
+                                  (np.size(p_ext) if p_ext is not None else 0)))
+        if size > KERNEL_BUDGET:
+            raise PositionBudgetError(
+                f"mass={mass:g}, Lambda={Lambda:g}: the position-space method needs radii up to R={R:.3g} "
+                f"(scale 1/min(mass, Lambda)) and a kernel of {size:.2g} elements (limit {KERNEL_BUDGET:.2g}); "
+                "use method='momentum' (bump, exp and Fermi cutoffs, melons of 3 or 4 lines, Sun(p)), or "
+                "bring mass and Lambda closer (every integral is homogeneous in (mass, Lambda))")
+        gkey, (r, wr) = ctx.rgrid(R, bw, n)
         tr = ctx.transform(others, gkey, R, n)
         meas = wr * ctx.Sd * r ** (dim - 1)
         rho_env, rnd_r, cols = integrand_columns(tr, r, meas, R)
@@ -143,14 +168,27 @@ def _position(lines, cutoff, dim, mass, Lambda, rtol, outer, p_ext, R0=None, ctx
     return I1, err, conv, info
 
 
+def momentum_applies(lines, cutoff, outer, p_ext) -> bool:
+    """Can the momentum-space method evaluate this melon (truncated built-in cutoff, 3 or 4
+    lines, or the sunset ``Kt,Kt,Kt`` at external momenta)?"""
+    if getattr(cutoff, "kind", "") not in ("bump", "exp", "fermi"):
+        return False
+    if p_ext is not None:
+        return tuple(lines) == (Line(1, 0),) * 3 and not outer
+    return len(lines) in (3, 4) and all(l.delta == 0 for l in lines)
+
+
 def melon_value(lines, cutoff, dim, mass, Lambda, rtol, method="position", outer=False, p_ext=None,
-                R0=None, ctx=None):
+                R0=None, ctx=None, auto=False):
     """Value of a melon block at one point: ``(estimate, error, converged, info)``.
 
     ``lines``: tuple of :class:`~ergsym.families.Line` (``n >= 3``); ``outer``: multiply
     by ``(2 pi)^d``; ``p_ext``: external momenta (array), position method only (``Sun(p)``);
     ``R0``: initial truncation radius (a scan passes the previous point's final ``R``; the
-    truncation test still doubles it when needed).
+    truncation test still doubles it when needed).  ``auto``: the position method hands the
+    block to the momentum method when its grids would exceed :data:`KERNEL_BUDGET` (far
+    separated scales, e.g. ``m << Lambda``); otherwise :class:`PositionBudgetError` (an
+    :class:`~ergsym.errors.InputError`) says so before any large allocation.
     """
     if len(lines) < 2:
         raise InputError.bad("lines", lines, "at least 2 lines")
@@ -164,7 +202,14 @@ def melon_value(lines, cutoff, dim, mass, Lambda, rtol, method="position", outer
         if l.kt < 0 or (l.d >= 1 and l.kt + l.d <= 0):
             cutoff.raise_if_divergent(l.kt, l.d, dim, Lambda)
     if method == "position":
-        I, err, conv, info = _position(lines, cutoff, dim, mass, Lambda, rtol, outer, p_ext, R0, ctx)
+        try:
+            I, err, conv, info = _position(lines, cutoff, dim, mass, Lambda, rtol, outer, p_ext, R0, ctx)
+        except PositionBudgetError as exc:
+            if not (auto and momentum_applies(lines, cutoff, outer, p_ext)):
+                raise
+            out = melon_value(lines, cutoff, dim, mass, Lambda, rtol, "momentum", outer, p_ext)
+            out[3]["routed"] = f"momentum (position grids over budget: {exc})"
+            return out
         if p_ext is None:
             return float(I[0]), float(err[0]), bool(conv[0]), info
         return I, err, conv, info

@@ -3,7 +3,7 @@
 Nothing here uses the position-space (Hankel) transforms of :mod:`.transforms`; the two
 methods share only the cutoff and the Gauss-Legendre nodes.
 
-Building block: the convolution of two radial lines (SPEC section 2 measure ``int_q``)
+Building block: the convolution of two radial lines (docs/numeric.md measure ``int_q``)
 
 .. math::
 
@@ -28,7 +28,7 @@ is near-singular when ``a << b`` and the first panels are graded geometrically t
 
 Radial integrals.  The outer variable of a convolution runs over the cutoff's pieces in their
 reference variables (the bump in its local variable ``x``, so ``D`` is integrated on its
-shell as in SPEC section 6), split additionally at ``q = |k -+ b|`` for the breakpoints ``b``
+shell as in docs/numeric.md), split additionally at ``q = |k -+ b|`` for the breakpoints ``b``
 of ``F_b`` (where ``A_b(k, .)`` is not smooth), with endpoint-clustered (sigmoidal) nodes.
 The inner argument ``u`` is arbitrary, so ``F_b(u)`` is evaluated from ``p^2 = u^2``: the
 bump's local variable is rebuilt from ``p^2`` there, which costs relative precision
@@ -76,7 +76,7 @@ class MomentumLine:
 
     def __init__(self, line, cutoff, mass, Lambda):
         self.line, self.cutoff, self.m2, self.lam = line, cutoff, float(mass) ** 2, float(Lambda)
-        self.pieces = [p for p in cutoff.pieces(self.lam) if not (line.d >= 1 and p.dk_zero)]
+        self.pieces = [p for p in cutoff.melon_pieces(self.lam) if not (line.d >= 1 and p.dk_zero)]
         self.q_lo = min(float(p.q_lo[0]) for p in self.pieces)
         qh = max(float(p.q_hi[0]) for p in self.pieces)
         if not math.isfinite(qh):
@@ -149,6 +149,10 @@ def _base_edges(piece, m2):
     if piece.kind == "ir":
         r = math.sqrt(m2) / max(float(piece.q_hi[0]), 1e-300)
         return np.array(sorted({0.0, 1.0} | {r * 2.0 ** j for j in range(-3, 40) if r * 2.0 ** j < 1}))
+    if piece.kind == "cseg":
+        from .transforms import CSEG_EDGES
+
+        return np.array(CSEG_EDGES)
     return np.array([0.0, 1.0])
 
 

@@ -1,4 +1,4 @@
-"""One-loop blocks: radial integrals of ``Kt^kt D^dpow`` (SPEC section 2).
+"""One-loop blocks: radial integrals of ``Kt^kt D^dpow`` (docs/numeric.md).
 
 .. math::
 

@@ -132,7 +132,7 @@ def ring_value(block, cutoff, dim, mass, Lambda, rtol, ctx=None, R0=None):
             sline = sline * l
     c = (2 * math.pi) ** dim if outer else 1.0
     radii = sorted({math.sqrt(b) for b in cutoff.breakpoints(Lambda)})
-    R = 16.0 / min(Lambda, mass) if R0 is None else float(R0)
+    R = 16.0 / (min(Lambda, mass) if mass > 0 else Lambda) if R0 is None else float(R0)
 
     def one_pass(R, n):
         qe = ctx.q_eff(R, n)
@@ -154,7 +154,17 @@ def ring_value(block, cutoff, dim, mass, Lambda, rtol, ctx=None, R0=None):
             Fs = np.ones_like(p)
         bw_b = max([len(b) * qe + pmax for b in multi] + [0.0])
         bw_0 = len(b0) * qe + pmax + shell
-        gkey, (r, wr) = ctx.rgrid(R, max(bw_b, bw_0), n)
+        from .melon import KERNEL_BUDGET, PositionBudgetError
+
+        bw = max(bw_b, bw_0)
+        nr = 4 * max(1, int(math.ceil(R * bw / H_PANEL / 4))) * n
+        size = float(nr) * (ctx.qnodes(R, n)[0].size + p.size)
+        if size > KERNEL_BUDGET:
+            raise PositionBudgetError(
+                f"block {block.name} at mass={mass:g}, Lambda={Lambda:g}: the position-space grids need radii "
+                f"up to R={R:.3g} and a kernel of {size:.2g} elements (limit {KERNEL_BUDGET:.2g}); bring mass "
+                "and Lambda closer (every integral is homogeneous in (mass, Lambda))")
+        gkey, (r, wr) = ctx.rgrid(R, bw, n)
         meas = wr * ctx.Sd * r ** (dim - 1)
         masks = np.stack([np.ones_like(r), (r <= R / 2) * 1.0, (r <= R / 4) * 1.0], axis=1)
         prod = np.repeat(Fs[:, None], 3, axis=1)  # (Np, 3): truncation variants

@@ -1,4 +1,4 @@
-"""Batched position-space melons for scans over ``Lambda`` and/or ``mass`` (SPEC section 2).
+"""Batched position-space melons for scans over ``Lambda`` and/or ``mass`` (docs/numeric.md).
 
 A scan evaluates the same melon at ``B`` points ``(mass_i, Lambda_i)``.  Point by point (see
 :mod:`.melon`) the cost is the kernel matrix ``omega_d(r q)`` of every point.  Here the points
@@ -34,7 +34,7 @@ from ..conventions import sphere_area
 from ..cutoffs.base import Piece
 from .oneloop import line_values
 from .quadrature import composite_nodes
-from .melon import R_START, integrand_columns
+from .melon import integrand_columns, start_radius
 from .transforms import N_HI, N_LO, NEGLIGIBLE, H_PANEL, _piece_edges, next_R, omega_d, \
     tail_estimate
 
@@ -65,7 +65,7 @@ def scan_layout(cutoff, lams):
     lams = np.asarray(lams, float)
     ul = np.unique(lams)
     if ul.size == 1:
-        return cutoff.pieces(float(ul[0])), [[] for _ in lams]
+        return cutoff.melon_pieces(float(ul[0])), [[] for _ in lams]
     if getattr(cutoff, "kind", "") != "bump":
         return None
     la, lb = float(ul[0]), float(ul[-1])
@@ -177,7 +177,7 @@ def melon_scan(lines, cutoff, dim, masses, lams, rtol, outer, R0=None, _probe=Fa
     c = (2 * math.pi) ** dim if outer else 1.0
     m2 = masses ** 2
     mref = float(np.min(masses))
-    R = R_START / min(float(np.min(lams)), mref) if R0 is None else float(R0)
+    R = start_radius(float(np.min(lams)), mref) if R0 is None else float(R0)
     if B > 5 and not _probe:
         # find R on a few probe points (extremes and middle); every point is still tested
         probe = sorted({int(np.argmin(lams)), int(np.argmax(lams)), int(np.argmin(masses)),

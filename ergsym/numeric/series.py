@@ -1,4 +1,4 @@
-"""Numerical evaluation of an engine series (SPEC section 2, STYLE "Data flow").
+"""Numerical evaluation of an engine series (docs/numeric.md, STYLE "Data flow").
 
 ``series.terms`` is any iterable of objects with ``coeff`` (:class:`fractions.Fraction`),
 ``powers`` (tuple of coupling exponents; ``(k,)`` for ``lambda^k`` in phi^4) and
@@ -26,9 +26,9 @@ import numpy as np
 
 from ..errors import InputError
 from .evaluate import _block, _check_method
-from .values import Value, validate_common
+from .values import Value, guard, validate_common
 
-__all__ = ["Prediction", "evaluate_series"]
+__all__ = ["Prediction", "evaluate_series", "truncation_estimate"]
 
 
 @dataclass(frozen=True)
@@ -49,6 +49,15 @@ class Prediction:
         ``(coeff, powers, family_name)`` for every term.
     point : dict
         cutoff spec, dim, mass, Lambda, couplings.
+    truncation : float, ndarray or None
+        Estimate of the first omitted order of ``total`` (None without couplings): with
+        ``a_k`` the size of the degree-``k`` contribution at the given couplings and ``N`` the
+        highest degree, ``a_N^2 / a_(N-1)`` when the last two terms decrease, else ``a_N`` (a
+        single degree: ``a_N``).  It is *not* included in ``total.error``.
+    truncation_dominates : bool, ndarray or None
+        True where ``truncation > total.error``: the quadrature error understates the
+        uncertainty of the sum, which is then limited by the perturbative truncation (the
+        couplings are too large for the order computed).
     """
 
     orders: dict
@@ -57,6 +66,8 @@ class Prediction:
     total: object
     terms: tuple
     point: dict = field(default_factory=dict)
+    truncation: object = None
+    truncation_dominates: object = None
 
     def to_dict(self) -> dict:
         """JSON-ready dict (coefficients as exact strings and floats)."""
@@ -70,6 +81,9 @@ class Prediction:
             "blocks": {n: v.to_dict() for n, v in self.blocks.items()},
             "orders": {key(p): v.to_dict() for p, v in self.orders.items()},
             "total": None if self.total is None else self.total.to_dict(),
+            "truncation": None if self.truncation is None else np.asarray(self.truncation).tolist(),
+            "truncation_dominates": None if self.truncation_dominates is None
+            else np.asarray(self.truncation_dominates).tolist(),
         }
 
     def __str__(self) -> str:
@@ -78,6 +92,9 @@ class Prediction:
             lines.append(f"  g^{p}: {v}")
         if self.total is not None:
             lines.append(f"total: {self.total}")
+            if self.truncation is not None and np.ndim(self.truncation) == 0:
+                note = "  (dominates the quadrature error)" if bool(self.truncation_dominates) else ""
+                lines.append(f"truncation estimate: {float(self.truncation):.3g}{note}")
         return "\n".join(lines)
 
 
@@ -95,6 +112,7 @@ def _couplings(lam, n):
     return vals
 
 
+@guard
 def evaluate_series(series, cutoff, dim, mass, Lambda, lam=None, rtol=None, method="auto") -> Prediction:
     """Evaluate every family of ``series`` and combine them with its exact coefficients.
 
@@ -169,14 +187,40 @@ def evaluate_series(series, cutoff, dim, mass, Lambda, lam=None, rtol=None, meth
     for p in sorted({p for _, p, _ in terms}, key=lambda p: (sum(p), p)):
         orders[p] = combine([(float(c), f) for c, pp, f in terms if pp == p], f"order {p}")
     total = None
+    trunc = dom = None
     if g is not None:
         items = []
+        by_degree = {}
         for c, p, f in terms:
             w = float(c) * float(np.prod([gi ** pi for gi, pi in zip(g, p)]))
             items.append((w, f))
+            by_degree.setdefault(sum(p), []).append((w, f))
         total = combine(items, "total")
+        trunc = truncation_estimate([np.asarray(combine(by_degree[k], f"degree {k}").estimate, float)
+                                     for k in sorted(by_degree)])
+        dom = trunc > np.asarray(total.error, float)
+        if not shape:
+            trunc, dom = float(trunc), bool(dom)
     point = {"cutoff": cutoff.spec, "dim": dim,
              "mass": m.tolist() if shape else float(m), "Lambda": lam_arr.tolist() if shape else float(lam_arr),
              "lam": None if g is None else g.tolist()}
     return Prediction(orders, families, {b.name: v for b, v in bvals.items()}, total,
-                      tuple((c, p, f.name) for c, p, f in terms), point)
+                      tuple((c, p, f.name) for c, p, f in terms), point, trunc, dom)
+
+
+def truncation_estimate(contributions):
+    """First omitted term of a sum from its last terms (see :class:`Prediction`).
+
+    ``contributions``: the summed terms by increasing degree (floats or arrays).  Returns
+    ``a_N^2/a_(N-1)`` where ``a_N < a_(N-1)`` (geometric continuation), else ``a_N``.
+    """
+    a = [np.abs(np.asarray(c, float)) for c in contributions]
+    if not a:
+        return np.asarray(0.0)
+    last = a[-1]
+    if len(a) == 1:
+        return last
+    prev = a[-2]
+    with np.errstate(divide="ignore", invalid="ignore"):
+        ratio = np.where(prev > 0, last / np.where(prev > 0, prev, 1.0), np.inf)
+    return np.where(ratio < 1, last * ratio, last)

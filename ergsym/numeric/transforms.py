@@ -2,7 +2,7 @@
 
 A *point* is ``(cutoff, dim, mass, Lambda)``.  :class:`PointContext` holds, per point,
 
-* the momentum nodes of the cutoff's pieces (bump in its local variable, SPEC section 6),
+* the momentum nodes of the cutoff's pieces (bump in its local variable, docs/numeric.md),
   refined so that composite Gauss-Legendre panels resolve ``omega_d(q r)`` up to ``r = R``;
 * radial position grids ``r in [0, R]`` whose panels resolve a product of given bandwidth;
 * the position-space functions ``f_e(r) = int_q e^{iqr} F_e(q)`` of every line, computed with
@@ -10,7 +10,7 @@ A *point* is ``(cutoff, dim, mass, Lambda)``.  :class:`PointContext` holds, per 
   and cached, so ``f2``, ``M[D,K,K,K2]``, ``M[DK,K,K,K]`` and the O(lambda^3) blocks of one
   series share the transform of ``Kt``.
 
-Conventions (SPEC section 2): ``omega_d(z) = Gamma(d/2) (2/z)^{d/2-1} J_{d/2-1}(z)``,
+Conventions (docs/numeric.md): ``omega_d(z) = Gamma(d/2) (2/z)^{d/2-1} J_{d/2-1}(z)``,
 
 .. math::
 
@@ -42,6 +42,8 @@ BUMP_EDGES = (0.0, 0.25, 0.5, 0.7, 0.85, 0.93, 0.97, 1.0)
 #: momentum nodes whose line values are below this fraction of the line's L1 norm beyond a
 #: point are dropped (the bump tail eps exp(-s) is cut at s ~ 37 instead of 50)
 NEGLIGIBLE = 1e-17
+#: panel edges of a custom cutoff's pieces, graded towards both ends
+CSEG_EDGES = (0.0, 0.01, 0.03, 0.07, 0.15, 0.3, 0.5, 0.7, 0.85, 0.93, 0.97, 0.99, 1.0)
 _CHUNK = 1_500_000  # kernel-matrix elements per chunk
 
 
@@ -117,6 +119,8 @@ def _piece_edges(piece, mass, R, L1=None):
         ratio = mass / max(qh, 1e-300)
         base = np.array(sorted({0.0, 1.0} | {ratio * 2.0 ** j for j in range(-3, 40)
                                              if ratio * 2.0 ** j < 1}))
+    elif piece.kind == "cseg":  # custom cutoff: unknown shape, steep ends (a wrapped bump)
+        base = np.array(CSEG_EDGES)
     elif piece.kind == "inf":
         base = np.concatenate([1.0 - 2.0 ** -np.arange(0, 40), [1.0]])
     else:
@@ -146,7 +150,7 @@ class PointContext:
 
     def __init__(self, cutoff, dim, mass, Lambda):
         self.cutoff, self.dim, self.mass, self.Lambda = cutoff, int(dim), float(mass), float(Lambda)
-        self.pieces = cutoff.pieces(self.Lambda)
+        self.pieces = cutoff.melon_pieces(self.Lambda)
         self.Sd = sphere_area(self.dim)
         self.pref = self.Sd / (2 * math.pi) ** self.dim
         self._q = {}

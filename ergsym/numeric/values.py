@@ -9,7 +9,13 @@ import numpy as np
 from ..conventions import validate_dim, validate_mass
 from ..errors import InputError
 
-__all__ = ["Value", "validate_rtol", "validate_common", "DEFAULT_RTOL_1LOOP", "DEFAULT_RTOL_2LOOP"]
+__all__ = ["Value", "validate_rtol", "validate_common", "DEFAULT_RTOL_1LOOP", "DEFAULT_RTOL_2LOOP",
+           "guard", "MASS_RANGE", "MAX_SCALE_RATIO"]
+
+#: a nonzero mass must lie in this range (its square and the integrands stay finite)
+MASS_RANGE = (1e-100, 1e100)
+#: largest ratio max(m/Lambda, Lambda/m) accepted (beyond, doubles cannot resolve both scales)
+MAX_SCALE_RATIO = 1e12
 
 DEFAULT_RTOL_1LOOP = 1e-10
 DEFAULT_RTOL_2LOOP = 1e-8
@@ -90,18 +96,62 @@ def validate_rtol(rtol, default: float) -> float:
 
 
 def validate_common(cutoff, dim, mass, Lambda):
-    """Validate and broadcast: returns ``(cutoff, dim, mass_arr, Lambda_arr, shape)``."""
+    """Validate and broadcast: returns ``(cutoff, dim, mass_arr, Lambda_arr, shape)``.
+
+    ``mass`` is 0 (massless: only infrared-finite families are evaluated, the others raise
+    :class:`~ergsym.errors.DivergentIntegralError`) or in :data:`MASS_RANGE`, with
+    ``max(m/Lambda, Lambda/m) <= MAX_SCALE_RATIO``.
+    """
     from ..cutoffs import parse_cutoff
 
     cutoff = parse_cutoff(cutoff)
     dim = validate_dim(dim)
-    m = np.asarray(mass, dtype=float) if not isinstance(mass, str) else mass
+    allowed = (f"0 or a number in [{MASS_RANGE[0]:g}, {MASS_RANGE[1]:g}] "
+               f"(and within a factor {MAX_SCALE_RATIO:g} of Lambda)")
+    if isinstance(mass, (str, bytes)) or mass is None:
+        raise InputError.bad("mass", mass, allowed)
     try:
-        m = np.asarray(m, dtype=float)
+        m = np.asarray(mass, dtype=float)
     except (TypeError, ValueError):
-        raise InputError.bad("mass", mass, "finite and > 0") from None
+        raise InputError.bad("mass", mass, allowed) from None
+    if m.size == 0:
+        raise InputError.bad("mass", mass, "a non-empty number or array")
     for v in np.atleast_1d(m).ravel():
-        validate_mass(v)
+        validate_mass(v, allow_zero=True)
+        if v != 0 and not MASS_RANGE[0] <= v <= MASS_RANGE[1]:
+            raise InputError.bad("mass", float(v), allowed, "rescale: the integrals are homogeneous in "
+                                 "(mass, Lambda), see docs/numeric.md")
     lam = cutoff.validate_Lambda(Lambda)
     lam, m = np.broadcast_arrays(np.asarray(lam, float), m)
+    with np.errstate(all="ignore"):
+        ratio = np.where(m > 0, np.maximum(m / lam, lam / np.where(m > 0, m, 1.0)), 1.0)
+    if np.any(ratio > MAX_SCALE_RATIO):
+        i = int(np.argmax(ratio))
+        raise InputError.bad("mass", float(m.ravel()[i]), allowed,
+                             f"at Lambda={float(lam.ravel()[i]):g} the ratio of scales is {float(ratio.ravel()[i]):.3g}")
     return cutoff, dim, m.astype(float), lam.astype(float), lam.shape
+
+
+def guard(fn):
+    """Public entry points: no bare FloatingPointError/OverflowError/ZeroDivisionError/
+    MemoryError/TypeError escapes; they become :class:`~ergsym.errors.ConvergenceError`
+    (numerical breakdown) or :class:`~ergsym.errors.InputError` (wrong argument types)."""
+    import functools
+
+    from ..errors import ConvergenceError, ErgsymError
+
+    @functools.wraps(fn)
+    def wrapper(*args, **kwargs):
+        try:
+            return fn(*args, **kwargs)
+        except ErgsymError:
+            raise
+        except TypeError as exc:
+            raise InputError(f"{fn.__name__}: an argument has the wrong type ({exc}); see its docstring "
+                             "for the accepted types") from exc
+        except (FloatingPointError, OverflowError, ZeroDivisionError, MemoryError) as exc:
+            raise ConvergenceError(
+                f"{fn.__name__}: the numerical evaluation broke down ({type(exc).__name__}: {exc}); the "
+                "parameters are probably too extreme for double precision (a scale ratio, a tiny eps "
+                "or a huge lambda_max): move them towards the documented ranges (docs/numeric.md)") from exc
+    return wrapper
