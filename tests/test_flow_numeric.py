@@ -70,19 +70,6 @@ def test_flow_refuses_Lambda_above_Lambda0():
         FlowScales("exp:n=2", 4, 1.0, 1.0, 0.5)
 
 
-def test_cli_lattice_json(capsys):
-    with pytest.raises(SystemExit) as exc:
-        main(["flow", "--lattice", "8x8", "--cutoff", "bump:eps=0.5,lambda_max=2", "--Lambda0", "1.5",
-              "--Lambda", "0.8", "--lam", "0.1", "--M", "--json"])
-    assert exc.value.code == 0
-    out = json.loads(capsys.readouterr().out)
-    b = out["monotone"]["B"]
-    assert b["total"]["value"] == pytest.approx(sum(p["value"] * 0.1 ** k for k, p in enumerate(b["per_order"])))
-    assert out["couplings"]["lam"]["per_order"][1]["value"] == 1.0
-    assert any(t["description"].endswith("phi(x0)^3 phi(x1)^3") for t in out["interaction"])
-    assert "M_minus_M0" in out
-
-
 def test_cli_bad_input_exit_2(capsys):
     with pytest.raises(SystemExit) as exc:
         main(["flow", "--Lambda0", "1", "--Lambda", "1.5"])

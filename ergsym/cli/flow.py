@@ -1,52 +1,127 @@
-"""``ergsym flow``: the Polchinski flow to O(lam^2) and the monotone along it (SPEC section 5).
+"""``ergsym flow``: the Polchinski flow to O(lam^2) and the monotone along it.
+
+Cotler & Rezchikov, PRD 108, 025003 (2023), eqs. (2.4) and (5.5)-(5.14); docs/flow.md.
 
 Examples::
 
     ergsym flow --order 2 --Lambda0 1 --Lambda 0.6 --cutoff bump:eps=0.1,lambda_max=2 \\
         --dim 4 --mass 1 --lam 0.1 --json
-    ergsym flow --lattice 8x8 --Lambda0 1.5 --Lambda 0.6 --lam 0.1 --M
-    ergsym flow --lattice 8x8 --Lambda0 1.5 --Lambda 0.3 --scan 12 --plot flow.png
+    ergsym flow --lattice 8x8 --cutoff bump:eps=0.5,lambda_max=2 --Lambda0 1.5 --Lambda 0.6 --lam 0.1 --M
+    ergsym flow --lattice 8x8 --cutoff bump:eps=0.5,lambda_max=2 --Lambda0 1.5 --Lambda 0.3 \\
+        --scan 12 --plot flow.png
 """
 from __future__ import annotations
 
-import json
 import math
 
 import click
 
 DEFAULT_CUTOFF = "bump:eps=0.1,lambda_max=2"
+#: warn about truncation when the last kept order is at least this fraction of the sum
+TRUNCATION_WARN = 1e-2
+N_LOG_RANGE = (2, 200)
 
 
-def _vals(d):
-    return {"per_order": [{"value": float(v), "error": float(e)} for v, e in d["per_order"]],
-            "total": {"value": float(d["total"][0]), "error": float(d["total"][1])}}
+def _vo(v, e, conv, exact=False):
+    out = {"value": float(v), "error": float(e), "converged": bool(conv)}
+    if exact:
+        out["exact"] = True
+    return out
 
 
-def _pair(p):
-    return {"value": float(p[0]), "error": float(p[1])}
+def sum_entry(per_order, lam, conv, exact=False):
+    """The summed series with its truncation estimate (a value object).
+
+    ``per_order``: ``[(value, error), ...]`` per power of ``lam``.  Terms ``t_k = c_k lam^k``;
+    the truncation estimate is ``|t_N|`` (the first omitted order taken as large as the last
+    kept one), reported with ``ratio = |t_N / t_{N-1}|``; a ratio >= 1 means the series is
+    outside its range of validity and the sum is flagged not converged.
+    """
+    terms = [v * lam ** k for k, (v, _) in enumerate(per_order)]
+    total = sum(terms)
+    err = sum(e * abs(lam) ** k for k, (_, e) in enumerate(per_order))
+    n = len(terms) - 1
+    last = abs(terms[-1])
+    prev = abs(terms[-2]) if n >= 1 else 0.0
+    ratio = (last / prev) if prev > 0 else (0.0 if last == 0 else None)
+    trunc = last if n >= 1 else 0.0
+    ok = bool(conv) and (ratio is None or ratio < 1.0) if n >= 1 else bool(conv)
+    if n >= 1 and ratio is None:
+        ok = False
+    out = _vo(total, err, ok, exact=exact and trunc == 0.0)
+    out.update({"truncation": trunc, "last_term": terms[-1], "ratio_of_last_terms": ratio,
+                "truncation_dominates": bool(trunc > err)})
+    return out
 
 
-def _compute(mode, args, Lambda, with_m):
+def _series_obj(d, lam, exact):
+    conv = d.get("converged", True)
+    per = [_vo(v, e, conv, exact) for v, e in d["per_order"]]
+    return {"per_order": per, "sum": sum_entry(d["per_order"], lam, conv, exact)}
+
+
+def _warn_sum(name, entry, warnings):
+    if not (entry["truncation_dominates"] and entry["truncation"] > 0):
+        return
+    rel = entry["truncation"] / abs(entry["value"]) if entry["value"] else float("inf")
+    if rel < TRUNCATION_WARN and (entry["ratio_of_last_terms"] or 0.0) < 1.0:
+        return
+    extra = ("; the series is outside its range of validity here (ratio of the last two terms "
+             f"{entry['ratio_of_last_terms']}): use a smaller --lam"
+             if rel >= 1 or (entry["ratio_of_last_terms"] is None or entry["ratio_of_last_terms"] >= 1)
+             else "")
+    warnings.add(f"{name}: truncation estimate {entry['truncation']:.3g} (last kept order, {rel:.1%} of "
+                 f"the sum) exceeds the quadrature error {entry['error']:.2g}{extra}")
+
+
+def _compute_point(mode, a, Lambda, with_m, warnings):
     from .. import flow as fl
 
-    if mode == "lattice":
-        common = (args["lattice"], args["cutoff"], args["mass"], args["Lambda0"], Lambda, args["lam"])
-        ab = fl.flow_lattice(*common, order=args["order"], forms=("A", "B") + tuple(args["pieces"]))
-        rc = fl.running_couplings_lattice(*common, order=args["order"])
-        md = fl.monotone_difference_lattice(*common, order=args["order"]) if with_m else None
+    exact = mode == "lattice"
+    forms = ("A", "B") + tuple(a["pieces"])
+    if exact:
+        common = (a["shape"], a["cutoff"], a["mass"], a["Lambda0"], Lambda, a["lam"])
+        ab = fl.flow_lattice(*common, order=a["order"], forms=forms)
+        rc = fl.running_couplings_lattice(*common, order=a["order"])
+        md = fl.monotone_difference_lattice(*common, order=a["order"], n_log=a["n_log"]) if with_m else None
+        _warn_d_zero(a, Lambda, warnings)
     else:
-        common = (args["cutoff"], args["dim"], args["mass"], args["Lambda0"], Lambda, args["lam"])
-        ab = fl.flow_continuum(*common, order=args["order"], forms=("A", "B") + tuple(args["pieces"]),
-                               rtol=args["rtol"])
-        rc = fl.running_couplings_continuum(*common, order=args["order"], rtol=args["rtol"])
-        md = fl.monotone_difference(*common, order=args["order"], n_log=args["n_log"],
-                                    rtol=args["rtol"]) if with_m else None
-    out = {"Lambda": Lambda, "monotone": {k: _vals(v) for k, v in ab.items()},
-           "couplings": {"m2_shift": _vals(rc["m2"]), "lam": _vals(rc["lam"]), "g6": _vals(rc["g6"]),
-                         "vacuum_per_site": _vals(rc["vacuum"])}}
+        common = (a["cutoff"], a["dim"], a["mass"], a["Lambda0"], Lambda, a["lam"])
+        ab = fl.flow_continuum(*common, order=a["order"], forms=forms, rtol=a["rtol"])
+        rc = fl.running_couplings_continuum(*common, order=a["order"], rtol=a["rtol"])
+        md = fl.monotone_difference(*common, order=a["order"], n_log=a["n_log"],
+                                    rtol=a["rtol"]) if with_m else None
+    lam = a["lam"]
+    out = {"Lambda": Lambda, "monotone": {k: _series_obj(v, lam, exact) for k, v in ab.items()},
+           "couplings": {"m2_shift": _series_obj(rc["m2"], lam, exact),
+                         "lam": _series_obj(rc["lam"], lam, exact),
+                         "g6": _series_obj(rc["g6"], lam, exact),
+                         "vacuum_per_site": _series_obj(rc["vacuum"], lam, exact)}}
+    sums = list(out["monotone"].items()) + list(out["couplings"].items())
+    for k, v in sums:
+        _warn_sum(f"{k} at Lambda={Lambda:.6g}", v["sum"], warnings)
+        if not v["sum"]["converged"]:
+            warnings.add(f"{k} at Lambda={Lambda:.6g} is not converged (quadrature error above rtol "
+                         "or series outside its range of validity)")
     if md is not None:
-        out["M_minus_M0"] = {k: _pair(v) for k, v in md.items()}
+        conv = md.get("converged", True)
+        out["M_minus_M0"] = {k: _vo(v[0], v[1], conv) for k, v in md.items() if k != "converged"}
+        if not conv:
+            warnings.add(f"M - M0 at Lambda={Lambda:.6g} is not converged: raise --n-log")
     return out
+
+
+def _warn_d_zero(a, Lambda, warnings):
+    import numpy as np
+
+    from ..lattice.sums import lattice_propagators
+
+    _, d = lattice_propagators(a["shape"], a["cutoff"], a["mass"], Lambda)
+    if not np.any(d != 0):
+        warnings.add(f"D_p = Lambda dK/dLambda vanishes at every lattice momentum at Lambda={Lambda:.6g}: "
+                     "no phat^2 lies in the support of dK/dLambda ([Lambda^2, Lambda^2+eps] for the bump), "
+                     "so every family with a D line (A and B included) is exactly 0; choose Lambda, eps or "
+                     "the lattice so that some phat^2 falls in that window")
 
 
 def _interaction_json(order):
@@ -55,75 +130,122 @@ def _interaction_json(order):
     return [t.to_dict() for t in effective_interaction(order)]
 
 
+def _progress(items, enabled):
+    import sys
+
+    if enabled and sys.stderr.isatty():
+        from tqdm import tqdm
+
+        return tqdm(items, desc="flow scan", unit="Lambda", file=sys.stderr)
+    return items
+
+
 @click.command("flow")
 @click.option("--order", type=int, default=2, show_default=True, help="Order in lam (0..2).")
 @click.option("--Lambda0", "Lambda0", type=float, default=1.0, show_default=True,
               help="Initial scale (bare phi^4 action).")
 @click.option("--Lambda", "Lambda", type=float, default=0.6, show_default=True,
               help="Scale along the flow, 0 < Lambda <= Lambda0.")
-@click.option("--cutoff", default=DEFAULT_CUTOFF, show_default=True, help="Cutoff spec.")
+@click.option("--cutoff", default=DEFAULT_CUTOFF, show_default=True,
+              help="Cutoff spec (docs/numeric.md): bump:..., exp:n=N, fermi:a=A.")
 @click.option("--dim", type=int, default=4, show_default=True, help="Dimension (continuum mode).")
 @click.option("--mass", type=float, default=1.0, show_default=True, help="Bare mass m > 0.")
-@click.option("--lam", type=float, default=0.1, show_default=True, help="Quartic coupling at Lambda0.")
+@click.option("--lam", "lam_text", default="0.1", show_default=True, metavar="VALUE",
+              help="Quartic coupling at Lambda0 ('0.1' or 'lam=0.1').")
 @click.option("--lattice", default=None, help="Lattice shape, e.g. 8x8: exact lattice sums instead "
               "of continuum quadrature.")
-@click.option("--pieces", is_flag=True, help="Also report the four pieces of (5.6).")
+@click.option("--pieces", is_flag=True, help="Also report the four pieces eq5.11..eq5.14.")
 @click.option("--M", "with_m", is_flag=True, help="Also compute M_Lambda - M_Lambda0.")
 @click.option("--scan", type=int, default=0, help="Scan N scales in [Lambda, Lambda0] (B and M).")
 @click.option("--plot", type=click.Path(dir_okay=False), default=None,
-              help="With --scan: write a plot of B(Lambda) and M(Lambda) - M(Lambda0).")
-@click.option("--rtol", type=float, default=1e-6, show_default=True, help="Continuum rtol.")
+              help="With --scan: write a plot of B(Lambda) and M(Lambda) - M(Lambda0) (.png, .pdf, .svg).")
+@click.option("--force", is_flag=True, help="Overwrite an existing --plot file; run requests above the "
+              "time/memory limits.")
+@click.option("--rtol", type=float, default=1e-6, show_default=True, help="Continuum rtol (1e-12..1e-2).")
 @click.option("--n-log", "n_log", type=int, default=8, show_default=True,
-              help="Gauss-Legendre nodes in log Lambda for M (continuum).")
+              help=f"Quadrature nodes in log Lambda for M ({N_LOG_RANGE[0]}..{N_LOG_RANGE[1]}).")
 @click.option("--series", "show_series", is_flag=True, help="Print the derived V_Lambda and B series.")
-@click.option("--json", "as_json", is_flag=True, help="JSON to stdout.")
-def flow(order, Lambda0, Lambda, cutoff, dim, mass, lam, lattice, pieces, with_m, scan, plot, rtol,
-         n_log, show_series, as_json):
-    """Effective interaction to O(lam^2) and A, B, M along the Polchinski flow (SPEC 5).
+@click.option("--json", "as_json", is_flag=True, help="JSON to stdout (envelope of docs/json.md).")
+def flow(order, Lambda0, Lambda, cutoff, dim, mass, lam_text, lattice, pieces, with_m, scan, plot, force,
+         rtol, n_log, show_series, as_json):
+    """Effective interaction to O(lam^2) and A, B, M along the Polchinski flow.
 
-    B = -Lambda dM/dLambda (the true derivative); A is the paper's printed (5.5).  Numbers are
-    coefficients of delta^d(0) (continuum, bump cutoff) or whole lattice sums (--lattice).
+    B = -Lambda dM/dLambda (the true derivative); A is the printed (5.5) of Cotler & Rezchikov,
+    PRD 108, 025003.  Numbers are coefficients of delta^d(0) (continuum) or whole lattice sums
+    (--lattice); every value carries an error and a converged flag, every sum a truncation
+    estimate (docs/flow.md).
     """
     from ..conventions import parse_lattice, validate_dim, validate_mass
+    from ..cutoffs import parse_cutoff
     from ..errors import InputError
     from ..flow import flow_monotone
+    from ..flow.budget import continuum_budget, lattice_budget
+    from ..flow.continuum import validate_scales
     from ..flow.diagrams import validate_order
+    from . import common
 
-    validate_order(order, 2)
+    order = validate_order(order, 2)
     validate_mass(mass)
+    (lam_point,) = common.parse_couplings(lam_text, ("lam",), "--lam")
+    lam = float(lam_point["lam"])
+    shape = None
     if lattice is None:
         validate_dim(dim)
     else:
-        parse_lattice(lattice)
-    if not (isinstance(lam, float) and math.isfinite(lam)):
-        raise InputError.bad("lam", lam, "a finite real number")
-    if scan < 0 or scan == 1:
-        raise InputError.bad("scan", scan, "0 (off) or an integer >= 2")
+        shape = parse_lattice(lattice)
+    cut, L0, L = validate_scales(cutoff, Lambda0, Lambda)
+    if scan < 0 or scan == 1 or scan > 1000:
+        raise InputError.bad("--scan", scan, "0 (off) or an integer in [2, 1000]")
+    if not (N_LOG_RANGE[0] <= n_log <= N_LOG_RANGE[1]):
+        raise InputError.bad("--n-log", n_log, f"an integer in [{N_LOG_RANGE[0]}, {N_LOG_RANGE[1]}]",
+                             "Gauss-Legendre nodes in log Lambda for M - M0")
+    if not (math.isfinite(rtol) and 1e-12 <= rtol <= 1e-2):
+        raise InputError.bad("--rtol", rtol, "in [1e-12, 1e-2]")
     if plot and not scan:
-        raise InputError.bad("plot", plot, "used together with --scan N")
+        raise InputError.bad("--plot", plot, "used together with --scan N")
+    plot_path = common.output_file(plot, "--plot", common.PLOT_EXTENSIONS, force=force)
     mode = "continuum" if lattice is None else "lattice"
-    args = {"order": order, "Lambda0": Lambda0, "cutoff": cutoff, "dim": dim, "mass": mass, "lam": lam,
-            "lattice": lattice, "pieces": ("dSdS", "dSdShat", "dShatdShat", "LdShat") if pieces else (),
-            "rtol": rtol, "n_log": n_log}
-    result = {"mode": mode, "order": order, "Lambda0": Lambda0, "cutoff": cutoff, "mass": mass,
-              "lam": lam, "dim": dim if lattice is None else None, "lattice": lattice,
-              "normalization": "coefficient of delta^d(0)" if lattice is None else "whole lattice sum",
-              "note": "B = -Lambda dM/dLambda; A is the printed expression (5.5)"}
-    if scan:
-        grid = [Lambda * (Lambda0 / Lambda) ** (k / (scan - 1)) for k in range(scan)]
-        result["scan"] = [_compute(mode, args, L, True) for L in grid]
+    grid = ([L * (L0 / L) ** (k / (scan - 1)) for k in range(scan)] if scan else [L])
+    want_m = bool(scan) or with_m
+    n_eval = len(grid) * (2 + (3 * n_log // 2 + 1 if want_m else 0))
+    if mode == "continuum":
+        budget = continuum_budget(cut, mass, grid, n_eval)
     else:
-        result.update(_compute(mode, args, Lambda, with_m))
+        n_cuts = 1 + (len(set(round(v, 12) for v in _phat2_values(shape))) if want_m else 0)
+        budget = lattice_budget(shape, len(grid) * (2 + (3 * n_log // 2) * n_cuts if want_m else 2))
+    budget.check(force)
+    warnings = common.Warnings()
+    a = {"order": order, "Lambda0": L0, "cutoff": cut, "dim": dim, "mass": mass, "lam": lam,
+         "shape": shape, "pieces": ("dSdS", "dSdShat", "dShatdShat", "LdShat") if pieces else (),
+         "rtol": rtol, "n_log": n_log}
+    parameters = {"mode": mode, "order": order, "Lambda0": L0, "Lambda": L, "cutoff": cut.spec,
+                  "mass": mass, "lam": lam, "dim": dim if lattice is None else None,
+                  "lattice": "x".join(map(str, shape)) if shape else None, "scan": scan,
+                  "n_log": n_log, "rtol": rtol, "pieces": bool(pieces), "M": want_m}
+    results = {"normalization": "coefficient of delta^d(0)" if lattice is None else "whole lattice sum",
+               "note": "B = -Lambda dM/dLambda; A is the printed expression (5.5)",
+               "estimated_cost": {"seconds": budget.seconds, "bytes": budget.bytes}}
+    if scan:
+        results["scan"] = [_compute_point(mode, a, x, True, warnings)
+                           for x in _progress(grid, True)]
+    else:
+        results.update(_compute_point(mode, a, L, with_m, warnings))
     if show_series or as_json:
-        result["interaction"] = _interaction_json(order)
-        result["B_series"] = flow_monotone(order, "B").to_json()
-    if plot:
-        _plot(result["scan"], plot, mode)
-        result["plot"] = plot
+        results["interaction"] = _interaction_json(order)
+        results["B_series"] = flow_monotone(order, "B").to_json()
+    if plot_path is not None:
+        _plot(results["scan"], str(plot_path), mode)
+        results["plot"] = str(plot_path)
     if as_json:
-        click.echo(json.dumps(result, indent=2))
+        common.echo_json("flow", parameters, results, warnings)
         return
-    _print(result, show_series, order)
+    _print(parameters, results, show_series, order)
+
+
+def _phat2_values(shape):
+    from ..conventions import lattice_phat2
+
+    return lattice_phat2(shape).ravel().tolist()
 
 
 def _plot(scan, path, mode):
@@ -133,13 +255,15 @@ def _plot(scan, path, mode):
     import matplotlib.pyplot as plt
 
     L = [s["Lambda"] for s in scan]
-    B = [s["monotone"]["B"]["total"]["value"] for s in scan]
+    B = [s["monotone"]["B"]["sum"]["value"] for s in scan]
+    Be = [s["monotone"]["B"]["sum"]["error"] for s in scan]
     M = [s["M_minus_M0"]["total"]["value"] for s in scan]
+    Me = [s["M_minus_M0"]["total"]["error"] for s in scan]
     fig, ax = plt.subplots(1, 2, figsize=(9, 3.5))
-    ax[0].plot(L, B, "o-")
+    ax[0].errorbar(L, B, yerr=Be, fmt="o-")
     ax[0].set_xlabel("Lambda")
     ax[0].set_ylabel("B = -Lambda dM/dLambda")
-    ax[1].plot(L, M, "o-")
+    ax[1].errorbar(L, M, yerr=Me, fmt="o-")
     ax[1].set_xlabel("Lambda")
     ax[1].set_ylabel("M_Lambda - M_Lambda0")
     fig.suptitle(f"ergsym flow ({mode})")
@@ -149,22 +273,36 @@ def _plot(scan, path, mode):
 
 
 def _fmt(p):
-    return f"{p['value']:.12g} ± {p['error']:.2g}"
+    s = f"{p['value']:.12g} ± {p['error']:.2g}"
+    if p.get("exact"):
+        s += " (exact)"
+    if not p["converged"]:
+        s += " [NOT CONVERGED]"
+    return s
 
 
-def _print(result, show_series, order):
-    click.echo(f"ergsym flow: {result['mode']}, {result['normalization']}, Lambda0={result['Lambda0']}, "
-               f"lam={result['lam']}, cutoff={result['cutoff']}")
-    click.echo(result["note"])
-    rows = result["scan"] if "scan" in result else [result]
+def _fmt_sum(p):
+    s = _fmt(p)
+    if p["truncation"]:
+        r = p["ratio_of_last_terms"]
+        s += f" (truncation ~{p['truncation']:.2g}, ratio of last terms {r:.2g})" if r is not None else \
+            f" (truncation ~{p['truncation']:.2g})"
+    return s
+
+
+def _print(parameters, results, show_series, order):
+    click.echo(f"ergsym flow: {parameters['mode']}, {results['normalization']}, "
+               f"Lambda0={parameters['Lambda0']}, lam={parameters['lam']}, cutoff={parameters['cutoff']}")
+    click.echo(results["note"])
+    rows = results["scan"] if "scan" in results else [results]
     for r in rows:
         click.echo(f"Lambda = {r['Lambda']:.6g}")
         for k, v in r["monotone"].items():
             per = ", ".join(_fmt(p) for p in v["per_order"])
-            click.echo(f"  {k:10s} total {_fmt(v['total'])}   per order [{per}]")
+            click.echo(f"  {k:10s} sum {_fmt_sum(v['sum'])}   per order [{per}]")
         c = r["couplings"]
-        click.echo(f"  m2 shift   {_fmt(c['m2_shift']['total'])}   lam(Lambda) {_fmt(c['lam']['total'])}   "
-                   f"g6(Lambda) {_fmt(c['g6']['total'])}")
+        for k, label in (("m2_shift", "m2 shift"), ("lam", "lam(Lambda)"), ("g6", "g6(Lambda)")):
+            click.echo(f"  {label:10s} {_fmt_sum(c[k]['sum'])}")
         if "M_minus_M0" in r:
             m = r["M_minus_M0"]
             click.echo(f"  M - M0     {_fmt(m['total'])}  (free {_fmt(m['free'])}, "
@@ -177,5 +315,5 @@ def _print(result, show_series, order):
             click.echo(f"  lam^{t.power} * {t.coeff}  {describe_term(t)}")
         click.echo("B along the flow:")
         click.echo(flow_monotone(order, "B").to_text())
-    if "plot" in result:
-        click.echo(f"plot written to {result['plot']}")
+    if "plot" in results:
+        click.echo(f"plot written to {results['plot']}")

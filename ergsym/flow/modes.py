@@ -15,7 +15,11 @@ momentum-space propagators ``Kt_p(Lambda)``:
 ``Z_Lambda = (2 pi)^{V/2} det(G)^{1/2} E_G[W]`` and ``E_G[W] = E_{G_Lambda0}[e^{-V_0}]`` is
 Lambda-independent.  All Gaussian averages use tensor Gauss-Hermite rules in the eigenbasis
 of the covariance (the integrands are entire functions times Gaussians: the error is
-estimated by comparing ``n`` and ``3n/2`` nodes).  ``-Lambda dM/dLambda`` by a 5-point
+estimated by comparing ``n`` and ``3n/2`` nodes).  Everything is computed in log space
+(log-sum-exp over the ``chi`` nodes and normalized weights for the averages under ``P``), and
+the ``phi`` rule is importance-scaled to the width ``~ (24/lam)^(1/4)`` to which the quartic
+confines ``phi``, so strong couplings (``lam`` = 100 tested against mpmath) stay accurate; a
+non-finite result raises :class:`~ergsym.errors.ConvergenceError`, never NaN.  ``-Lambda dM/dLambda`` by a 5-point
 central difference in ``log Lambda``; its error estimate adds the quadrature error
 propagated through the stencil and the difference of two step sizes.
 """
@@ -26,7 +30,7 @@ from dataclasses import dataclass
 
 import numpy as np
 
-from ..errors import InputError
+from ..errors import ConvergenceError, InputError
 
 __all__ = ["ModeFlow", "exact_monotone", "exact_B"]
 
@@ -79,8 +83,14 @@ def _gh(n):
     return x, w / math.sqrt(2 * math.pi)
 
 
-def _gauss_nodes(cov, n):
-    """Nodes ``(N, V)`` and weights of ``N(0, cov)`` (tensor Gauss-Hermite)."""
+def _gauss_nodes(cov, n, shrink=1.0):
+    """Nodes ``(N, V)`` and log-weights of ``N(0, cov)`` (tensor Gauss-Hermite).
+
+    With ``shrink = s < 1`` the nodes are those of ``N(0, s^2 cov)`` and the log-weights
+    carry the density ratio ``N(0, cov)/N(0, s^2 cov)`` (importance-scaled rule): at strong
+    coupling the quartic confines ``phi`` well inside the free width, where the rule's nodes
+    are then placed.
+    """
     vals, vecs = np.linalg.eigh(cov)
     x, w = _gh(n)
     V = cov.shape[0]
@@ -89,30 +99,63 @@ def _gauss_nodes(cov, n):
     for g in np.meshgrid(*([w] * V), indexing="ij"):
         wgrid = wgrid * g
     z = np.stack([g.ravel() for g in grids], axis=1)  # standard normal nodes
-    scale = np.sqrt(np.clip(vals, 0, None))
-    return (z * scale) @ vecs.T, wgrid.ravel()
+    scale = np.sqrt(np.clip(vals, 0, None)) * shrink
+    wgrid = wgrid.ravel()
+    keep = wgrid > 0
+    z, wgrid = z[keep], wgrid[keep]
+    logw = np.log(wgrid) + 0.5 * np.sum(z * z, axis=1) * (1.0 - shrink ** 2) + V * math.log(shrink)
+    return (z * scale) @ vecs.T, logw
 
 
 def _monotone(sys: ModeFlow, Lambda, n):
+    """``M_Lambda`` with ``n`` Gauss-Hermite nodes per dimension, in log space throughout.
+
+    ``log W(phi) = logsumexp_j(log w_j - V_0(phi + chi_j))`` and every average under
+    ``P_Lambda`` uses the normalized weights ``exp(a_i - logsumexp(a))``,
+    ``a_i = log w_i + log W(phi_i)``: nothing underflows for strong coupling (a plain
+    ``log(exp(-V_0) @ w)`` gives ``log 0`` at large ``phi`` once ``lam`` is O(1)).
+    """
+    from scipy.special import logsumexp
+
     V = sys.V
     kt, _, dl = sys.lattice_arrays(Lambda)
+    if not (np.all(np.isfinite(kt)) and np.all(kt > 0)):
+        raise InputError.bad("kt(Lambda)", kt.tolist(), "finite and > 0 at every mode",
+                             f"the propagator at Lambda={Lambda!r} must be a covariance")
+    if not (np.all(np.isfinite(dl)) and np.all(dl >= -1e-12 * np.max(kt))):
+        raise InputError.bad("kt(Lambda0) - kt(Lambda)", dl.tolist(), "finite and >= 0 at every mode",
+                             "kt must not decrease along the flow towards Lambda0")
     G = sys.position_matrix(kt)
     Dl = sys.position_matrix(dl)
     ginv = np.linalg.inv(G)
-    phi, wphi = _gauss_nodes(G, n)
-    chi, wchi = _gauss_nodes(Dl, n)
+    # width of P_Lambda: the free one, or (24/lam)^(1/4) when the quartic confines phi
+    g_max = float(np.max(np.linalg.eigvalsh(G)))
+    shrink = 1.0 / (1.0 + (sys.lam * g_max ** 2 / 24.0) ** 0.25) ** 0.5
+    phi, log_wphi = _gauss_nodes(G, n, shrink)
+    chi, log_wchi = _gauss_nodes(Dl, n)
+    wchi = np.exp(log_wchi)
     logw = np.empty(phi.shape[0])
     chunk = max(1, 2_000_000 // max(1, chi.shape[0]))
     for s in range(0, phi.shape[0], chunk):
         psi = phi[s:s + chunk, None, :] + chi[None, :, :]
         v0 = sys.lam / 24.0 * np.sum(psi ** 4, axis=-1)
-        logw[s:s + chunk] = np.log(np.exp(-v0) @ wchi)
-    W = np.exp(logw)
-    ew = wphi @ W
+        top = np.max(-v0, axis=1)  # log-sum-exp: shift by the largest exponent per row
+        logw[s:s + chunk] = top + np.log(np.exp(-v0 - top[:, None]) @ wchi)
+    a = log_wphi + logw
+    log_ew = float(logsumexp(a))
+    p = np.exp(a - log_ew)  # normalized weights of P_Lambda at the nodes
     shat = 0.5 * np.einsum("ni,ij,nj->n", phi, ginv, phi)
-    m = (wphi @ (W * shat) + wphi @ (W * logw)) / ew - (0.5 * V * math.log(2 * math.pi)
-                                                         + 0.5 * np.linalg.slogdet(G)[1] + math.log(ew))
-    return m
+    return float(p @ (shat + logw)) - (0.5 * V * math.log(2 * math.pi)
+                                       + 0.5 * np.linalg.slogdet(G)[1] + log_ew)
+
+
+def _finite_or_raise(what, value, error, sys, Lambda):
+    if not (math.isfinite(value) and math.isfinite(error)):
+        raise ConvergenceError(
+            f"{what} at Lambda={Lambda!r} (lam={sys.lam!r}, Lambda0={sys.Lambda0!r}) is not finite "
+            f"(value {value!r}, error {error!r}): the Gauss-Hermite quadrature failed; "
+            "pass a larger n", estimate=None, error=None)
+    return value, error
 
 
 def exact_monotone(sys: ModeFlow, Lambda, n=None):
@@ -127,10 +170,12 @@ def exact_monotone(sys: ModeFlow, Lambda, n=None):
     if not (0 < Lambda <= sys.Lambda0):
         raise InputError.bad("Lambda", Lambda, f"in (0, Lambda0 = {sys.Lambda0}]",
                              "the flow runs towards the infrared")
+    if n is not None and not (isinstance(n, (int, np.integer)) and 2 <= n <= 400):
+        raise InputError.bad("n", n, "an integer in [2, 400]", "Gauss-Hermite nodes per dimension")
     n = n or (60 if sys.V == 1 else 24)
     a = _monotone(sys, Lambda, n)
     b = _monotone(sys, Lambda, (3 * n) // 2)
-    return b, abs(a - b) + 1e-15 * (1 + abs(b))
+    return _finite_or_raise("M_Lambda", b, abs(a - b) + 1e-15 * (1 + abs(b)), sys, Lambda)
 
 
 def exact_B(sys: ModeFlow, Lambda, h=2e-3, n=None):
@@ -157,6 +202,8 @@ def exact_B(sys: ModeFlow, Lambda, h=2e-3, n=None):
         err = (errs[0] + 8 * errs[1] + 8 * errs[2] + errs[3]) / (12 * hh)
         return -der, err
 
+    if not (isinstance(h, (int, float)) and math.isfinite(h) and 0 < h <= 0.1):
+        raise InputError.bad("h", h, "in (0, 0.1]", "the step of the stencil in log Lambda")
     b1, e1 = stencil(h)
     b2, e2 = stencil(2 * h)
-    return b1, e1 + abs(b1 - b2) / 15 + 2 * e2 / 15
+    return _finite_or_raise("B = -Lambda dM/dLambda", b1, e1 + abs(b1 - b2) / 15 + 2 * e2 / 15, sys, Lambda)
