@@ -104,7 +104,8 @@ def test_stats_repr_and_constant_chain():
     assert d["mean"] == 1.23456 and d["tau_int"] == 2.0
 
 
-@pytest.mark.parametrize("bad", [[1.0], [[1.0, 2.0], [3.0, 4.0]], [1.0, float("nan"), 2.0]])
+# 2-D input is (samples x chains) now; 3-D input and a 2-D array of one sample are refused
+@pytest.mark.parametrize("bad", [[1.0], [[[1.0, 2.0], [3.0, 4.0]]], [[1.0, 2.0]], [1.0, float("nan"), 2.0]])
 def test_statistics_bad_input(bad):
     with pytest.raises(InputError):
         statistics(bad)
