@@ -1,4 +1,4 @@
-"""Cross-check of the perturbative series against a lattice Monte Carlo (SPEC sections 3-4).
+"""Cross-check of the perturbative series against a lattice Monte Carlo (docs/lattice.md).
 
 On a finite lattice every coefficient of the engine's series is an exact lattice sum
 (:func:`ergsym.lattice.sums.series_on_lattice`), so small-coupling Monte Carlo tests it with

@@ -1,4 +1,4 @@
-"""Fourier-accelerated Hybrid Monte Carlo for the lattice theory of SPEC section 3.
+"""Fourier-accelerated Hybrid Monte Carlo for the lattice theory of docs/lattice.md.
 
 Algorithm
 ---------
@@ -54,7 +54,7 @@ import numpy as np
 
 from ..errors import InputError
 from .backend import to_numpy
-from .theory import LatticeOps, LatticeTheory
+from .theory import LatticeOps, LatticeTheory, abs2
 
 __all__ = ["ChainState", "HMCSampler", "MetropolisSampler", "TrajectoryInfo", "StepSizeAdapter",
            "default_n_steps"]
@@ -188,7 +188,7 @@ def _check_rng(rng):
 
 
 class HMCSampler:
-    """Fourier-accelerated HMC sampler of :math:`P\\propto e^{-S}` (SPEC section 3).
+    """Fourier-accelerated HMC sampler of :math:`P\\propto e^{-S}` (docs/lattice.md).
 
     Parameters
     ----------
@@ -269,7 +269,7 @@ class HMCSampler:
         return ChainState(phi, rng)
 
     def _force_int_p(self, phi):
-        return (self.ops.lam / 6.0) * self.ops.fft(phi ** 3)
+        return (self.ops.lam / 6.0) * self.ops.fft(phi * phi * phi)
 
     def step(self, state: ChainState):
         """One HMC trajectory with Metropolis accept/reject (of every chain of a batch).
@@ -320,7 +320,7 @@ class HMCSampler:
         V = ops.V
         pi_p = ops.fft(eta) / ops.sqrt_kt
         phi_p = ops.fft(phi0)
-        kin0 = 0.5 / V * ops.psum(ops.kt * xp.abs(pi_p) ** 2)
+        kin0 = 0.5 / V * ops.psum(ops.kt * abs2(pi_p))
         h0 = kin0 + ops.s_hat_p(phi_p) + ops.s_int(phi0)
         if isinstance(tau, float):
             h0 = float(h0)
@@ -351,7 +351,7 @@ class HMCSampler:
                 phi = ops.ifft(phi_p)
                 w = dt if k < self.n_steps - 1 else 0.5 * dt
                 pi_p = pi_p - w * force_p(phi, phi_p)
-        kin1 = 0.5 / V * ops.psum(ops.kt * xp.abs(pi_p) ** 2)
+        kin1 = 0.5 / V * ops.psum(ops.kt * abs2(pi_p))
         h1 = kin1 + ops.s_hat_p(phi_p) + ops.s_int(phi)
         if isinstance(tau, float):
             return phi, float(h1) - h0

@@ -1,6 +1,6 @@
 """Per-configuration estimators of A, B, their four pieces, ``G_p`` and ``<phi^2>``.
 
-Definitions (SPEC sections 2.1-2.2 and 3; seed eqs. (4.5), (5.5), (5.11)-(5.14))
+Definitions (docs/lattice.md; Cotler & Rezchikov, PRD 108, 025003, eqs. (4.5), (5.5), (5.11)-(5.14))
 -------------------------------------------------------------------------------
 With :math:`\\Sigma = S - 2\\hat S`, :math:`\\partial_x = \\partial/\\partial\\phi_x` and
 :math:`\\sum_{xy}\\dot C_{xy} a_x b_y = \\frac1V\\sum_p D_p\\,\\overline{a_p}\\, b_p`:
@@ -35,7 +35,7 @@ O(lam/sqrt(N)) instead of O(1/sqrt(N)) -- what the small-lambda cross-check need
 from __future__ import annotations
 
 from ..errors import InputError
-from .theory import LatticeOps
+from .theory import LatticeOps, abs2
 
 __all__ = ["SCALAR_OBSERVABLES", "OBSERVABLE_ALIASES", "ObservableDict", "canonical_observable",
            "exact_observables", "measure", "measure_gp"]
@@ -113,14 +113,15 @@ def measure(ops: LatticeOps, phi) -> dict:
     xp, V, lam = ops.xp, ops.V, ops.lam
     phi_p = ops.fft(phi)
     dshat_p = phi_p * ops.inv_kt                   # (d S_hat)_p = phi_p / Kt_p
-    phi3 = phi ** 3
+    phi2 = phi * phi
+    phi3 = phi2 * phi
     ds_p = dshat_p + (lam / 6.0) * ops.fft(phi3)   # (d S)_p
     # direct estimators: (1/V) sum_p D_p conj(a_p) b_p
-    yy = ops.psum(ops.d * xp.abs(ds_p) ** 2) / V
+    yy = ops.psum(ops.d * abs2(ds_p)) / V
     zz = ops.psum(ops.d * xp.real(xp.conj(ds_p) * dshat_p)) / V
-    xx = ops.psum(ops.d * xp.abs(dshat_p) ** 2) / V
+    xx = ops.psum(ops.d * abs2(dshat_p)) / V
     p1, p2, p3, p4 = 0.5 * yy, -2.0 * zz, 2.0 * xx, xx
-    sum_phi2 = xp.sum(phi ** 2, axis=ops.axes)
+    sum_phi2 = xp.sum(phi2, axis=ops.axes)
     # Schwinger-Dyson improved
     f0 = ops.f0
     y_sd = f0 + 0.5 * lam * ops.cdot00 * sum_phi2
@@ -142,4 +143,4 @@ def measure_gp(ops: LatticeOps, phi):
     Its expectation is the two-point function, ``V Kt_p`` / ``V`` = ``Kt_p`` in the free theory.
     """
     xp = ops.xp
-    return xp.abs(xp.fft.fftn(phi, axes=ops.axes)) ** 2 / ops.V
+    return abs2(xp.fft.fftn(phi, axes=ops.axes)) / ops.V

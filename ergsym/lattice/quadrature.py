@@ -1,6 +1,6 @@
 """Exact expectations on tiny lattices (V <= 3) by direct numerical integration.
 
-The reference the Monte Carlo is tested against at any coupling (SPEC section 4, "on tiny
+The reference the Monte Carlo is tested against at any coupling (docs/lattice.md, "on tiny
 lattices MC agrees with direct numerical integration at any lambda").  The integral over
 :math:`\\phi\\in\\mathbb R^V` of :math:`O(\\phi)e^{-S(\\phi)}` is done with the trapezoidal
 rule on a uniform tensor grid over a box :math:`[-a,a]^V`.  For an integrand that is entire

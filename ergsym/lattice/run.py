@@ -486,8 +486,9 @@ def _loop(smp, state, run_cfg, *, chains, hist, elapsed0, checkpoint, progress, 
                 if record_gp:
                     buf["Gp"][n_meas] = to_numpy(measure_gp(ops, state.phi))
                 n_meas += 1
-            committed = {"state": state, "rng": rng_states(state), "n_meas": n_meas,
-                         "sampler": smp.config(), "adapt": adapt_state()}
+            if checkpoint is not None:  # snapshot for a write after KeyboardInterrupt
+                committed = {"state": state, "rng": rng_states(state), "n_meas": n_meas,
+                             "sampler": smp.config(), "adapt": adapt_state()}
             bar.update(1)
             if callback is not None:
                 callback(i, state, info)

@@ -1,4 +1,4 @@
-"""Monte Carlo statistics: autocorrelation-aware means and errors (SPEC section 7).
+"""Monte Carlo statistics: autocorrelation-aware means and errors (docs/lattice.md).
 
 Every Monte Carlo number ergsym prints carries an error that accounts for the
 autocorrelation of the Markov chain.  Two independent estimators are provided:
