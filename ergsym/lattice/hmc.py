@@ -299,7 +299,10 @@ class HMCSampler:
         ops, xp = self.ops, self.ops.xp
         rngs = state.rng
         tau = self.traj_length * (1.0 + self.jitter * (2.0 * np.array([r.random() for r in rngs]) - 1.0))
-        eta = xp.asarray(np.stack([r.standard_normal(self.theory.shape) for r in rngs]))
+        eta_h = np.empty((len(rngs),) + self.theory.shape)
+        for i, r in enumerate(rngs):
+            r.standard_normal(out=eta_h[i])
+        eta = xp.asarray(eta_h)
         phi0 = state.phi
         bshape = (len(rngs),) + (1,) * self.theory.dim
         with np.errstate(over="ignore", invalid="ignore"):  # a diverging trajectory is rejected
@@ -332,10 +335,11 @@ class HMCSampler:
         lam = ops.lam
         if self.integrator == "split":
             phi = phi0
+            skt, sikt = s * ops.kt, s * ops.inv_kt  # hoisted: the same products as inline
             if lam > 0:
                 pi_p = pi_p - 0.5 * dt * self._force_int_p(phi)
             for k in range(self.n_steps):
-                phi_p, pi_p = c * phi_p + s * ops.kt * pi_p, c * pi_p - s * ops.inv_kt * phi_p
+                phi_p, pi_p = c * phi_p + skt * pi_p, c * pi_p - sikt * phi_p
                 phi = ops.ifft(phi_p)
                 if lam > 0:
                     w = dt if k < self.n_steps - 1 else 0.5 * dt
