@@ -126,3 +126,25 @@ def test_cli_crosscheck_text(tmp_path, capsys):
     assert "z" in out and "c2: fit" in out and png.exists()
     code, _, err = _run_cli(["crosscheck", "--lams", "0.1,abc", "--no-progress"], capsys)
     assert code == 2 and "--lam" in err and "Traceback" not in err
+
+
+def test_verdicts_are_computed_from_the_numbers():
+    from ergsym.lattice.crosscheck import CrosscheckResult
+
+    c = [1.0, 0.0, 0.0]
+    lams = [0.1, 0.2, 0.3]
+    # z = +1, +4, +6 against the series 1.0 (truncation 0 since c_{N-1} = c_N = 0)
+    pts, *_ = compare_with_series(lams, [_stats(1.01, 0.01), _stats(1.04, 0.01), _stats(1.06, 0.01)], c)
+    assert [p.verdict for p in pts] == ["agrees", "tension", "disagrees"]
+    # an unreliable number never counts as agreement, whatever its z
+    frozen = _stats(1.0, 0.01).flagged("zero variance")
+    (p,), *_ = compare_with_series([0.1], [frozen], c)
+    assert p.z == 0.0 and p.verdict == "unreliable"
+    res = CrosscheckResult("B", (2,), tuple(c), (p,), None, None, None, "sd")
+    assert not res.agrees and res.verdict.startswith("inconclusive")
+    # exact against exact: z is None with a reason (never -inf); equal -> exact, different -> disagrees
+    ex = Stats(-2.0, 0.0, 0.0, 0.5, 100.0, exact=True)
+    (pe,), c2, c2e, zc2 = compare_with_series([0.1], [ex], [-2.0, 0.0, 0.0])
+    assert pe.z is None and "exact" in pe.z_reason and pe.verdict == "exact" and zc2 is None
+    (pd,), *_ = compare_with_series([0.1], [ex], [-1.0, 0.0, 0.0])
+    assert pd.z is None and pd.verdict == "disagrees"

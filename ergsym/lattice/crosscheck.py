@@ -84,7 +84,10 @@ class CrosscheckPoint:
         """``agrees`` (|z| < 3, reliable), ``tension``, ``disagrees`` (|z| > 5), ``exact`` (the
         Monte Carlo estimator and the truncated series are both exact and equal),
         ``undetermined`` or ``unreliable`` (the Monte Carlo number cannot be trusted)."""
-        return _verdict(self.z, self.mc)
+        v = _verdict(self.z, self.mc)
+        if v == "exact" and abs(self.mc.mean - self.series) > 1e-9 * max(1.0, abs(self.series)):
+            return "disagrees"  # two exact numbers that differ
+        return v
 
     def to_dict(self) -> dict:
         return {"lam": self.lam, "mc": self.mc.to_dict(), "series": self.series,
@@ -129,6 +132,9 @@ class CrosscheckResult:
         if bad:
             return (f"inconclusive: the Monte Carlo numbers at lam = {', '.join(f'{p.lam:g}' for p in bad)} "
                     "are unreliable (see warnings)")
+        if all(p.verdict == "exact" for p in self.points):
+            return ("no statistical test: the Monte Carlo estimator and the truncated series are exact "
+                    "and equal at every coupling")
         if self.agrees:
             return f"the Monte Carlo agrees with the exact lattice series (max |z| = {self.max_abs_z:.2f} < {Z_AGREE:g})"
         return (f"the Monte Carlo does not agree with the exact lattice series (max |z| = "

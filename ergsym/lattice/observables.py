@@ -83,11 +83,14 @@ class ObservableDict(dict):
         return self[key] if key in self else default
 
 
-def exact_observables(lam: float) -> frozenset:
+def exact_observables(lam: float, d_p_zero: bool = False) -> frozenset:
     """Estimators that are constant by construction (their value is exact, zero variance).
 
-    ``eq5.13_sd`` (= -2 f0) at every coupling; every Schwinger-Dyson estimator at ``lam = 0``.
+    ``eq5.13_sd`` (= -2 f0) at every coupling; every Schwinger-Dyson estimator at ``lam = 0``;
+    everything but ``phi2`` when ``D_p`` vanishes at every lattice momentum (all are then 0).
     """
+    if d_p_zero:
+        return frozenset(n for n in SCALAR_OBSERVABLES if n != "phi2")
     if lam == 0:
         return frozenset(n for n in SCALAR_OBSERVABLES if n.endswith("_sd"))
     return frozenset({"eq5.13_sd"})

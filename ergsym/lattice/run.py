@@ -148,7 +148,8 @@ class MCResult:
         if name not in self.chains:
             raise InputError.bad("name", name, "one of " + ", ".join(self.chains))
         if name not in self._stats:
-            st = statistics(self.chains[name], exact=name in exact_observables(self.theory.lam))
+            exact = name in exact_observables(self.theory.lam, not np.any(self.theory.d_p != 0))
+            st = statistics(self.chains[name], exact=exact)
             acc = self.acceptance
             if acc < MIN_ACCEPTANCE and not st.exact:
                 st = st.flagged(f"acceptance {acc:.3f} < {MIN_ACCEPTANCE}: the chain barely moves "
