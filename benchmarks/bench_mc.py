@@ -1,22 +1,28 @@
-"""Benchmark of the lattice Monte Carlo: HMC speed, tau_int, cost per independent sample of A.
+"""Benchmark of the lattice Monte Carlo: effective samples per second, batched chains, baselines.
 
 Usage::
 
-    python benchmarks/bench_mc.py            # full table (about 3-4 minutes on 2 cores)
-    python benchmarks/bench_mc.py --quick    # smaller chains, for a smoke test
+    python benchmarks/bench_mc.py            # full tables (about 1-2 minutes on 2 shared cores)
+    python benchmarks/bench_mc.py --quick    # shorter chains, for a smoke test
 
-Prints markdown tables: for Fourier-accelerated HMC (split integrator, default settings) on
-d = 2 (L = 16, 32, 64) and d = 4 (L = 8, 16): trajectories per second (with measurements),
-acceptance, tau_int of A (direct and Schwinger-Dyson-improved), the fraction of the time spent
-in FFTs, and the cost per independent sample ``2 tau_int / rate``; then, at L = 32, d = 2, the
-same for the leapfrog integrator and for the plain local Metropolis baseline, with the speed-up
-of HMC in cost per independent sample of A.
+Prints markdown tables (one run, ratios side by side):
 
-Theory: cutoff ``bump:eps=0.5,lambda_max=2``, mass 1, Lambda = 1, lam = 1 (SPEC section 3).
+1. **single vs batched chains** at 8x8, 16x16, 64x64: effective samples of A per second
+   (``n_eff / wall time``, thermalization and measurements included, ``n_eff`` from the
+   multi-chain ``tau_int``), the speed-up of the batch, and the cost of one trajectory against
+   the **FFT floor** (the time of the FFTs alone that one trajectory of the batch needs:
+   ``2 n_steps + 2`` transforms in the integrator and 3 in the measurement, timed on arrays of
+   the same shape);
+2. **baselines** at 16x16: Fourier-accelerated HMC (single chain and batched) against a plain
+   numpy HMC with unit mass (leapfrog, step below the stability limit of the stiffest mode,
+   written out in this file) and the local Metropolis sweep of ``ergsym.lattice.hmc``.
+
+Theory: cutoff ``bump:eps=0.5,lambda_max=2``, mass 1, Lambda = 1, lam = 1 (docs/lattice.md).
 """
 from __future__ import annotations
 
 import argparse
+import math
 import os
 import platform
 import subprocess
@@ -25,8 +31,9 @@ import time
 import numpy as np
 
 from ergsym.cutoffs import parse_cutoff
-from ergsym.lattice.hmc import HMCSampler, MetropolisSampler
+from ergsym.lattice.hmc import MetropolisSampler
 from ergsym.lattice.observables import measure
+from ergsym.lattice.run import run_mc
 from ergsym.lattice.stats import statistics
 from ergsym.lattice.theory import LatticeOps, LatticeTheory
 
@@ -38,67 +45,92 @@ def theory(shape):
     return LatticeTheory.from_cutoff(shape, parse_cutoff(CUTOFF), 1.0, 1.0, LAM)
 
 
-class FFTTimer:
-    """Wrap an ops object's transforms to accumulate the time spent in FFTs."""
-
-    def __init__(self, ops):
-        self.t = 0.0
-        f, fi = ops.fft, ops.ifft
-
-        def fft(x):
-            t0 = time.perf_counter()
-            r = f(x)
-            self.t += time.perf_counter() - t0
-            return r
-
-        def ifft(x):
-            t0 = time.perf_counter()
-            r = fi(x)
-            self.t += time.perf_counter() - t0
-            return r
-
-        ops.fft, ops.ifft = fft, ifft
-
-
-def run_chain(sampler, n, n_therm, seed, ops):
-    rng = np.random.default_rng(seed)
-    state = sampler.init_state(rng)
-    for _ in range(n_therm):
-        state, _ = sampler.step(state)
-    a, a_sd = np.empty(n), np.empty(n)
-    acc = 0.0
+def fft_floor(th, n_chains, n_steps, reps=50):
+    """Seconds of FFTs one trajectory of a batch needs (integrator + measurement)."""
+    ops = LatticeOps(th)
+    x = np.random.default_rng(0).standard_normal(((n_chains,) if n_chains > 1 else ()) + th.shape)
+    f = ops.fft(x)
     t0 = time.perf_counter()
-    for i in range(n):
-        state, info = sampler.step(state)
-        acc += info.accepted if isinstance(sampler, HMCSampler) else info.length
-        obs = measure(ops, state.phi)
-        a[i], a_sd[i] = float(obs["A"]), float(obs["A_sd"])
-    el = time.perf_counter() - t0
-    return el, acc / n, statistics(a), statistics(a_sd)
+    for _ in range(reps):
+        ops.fft(x)
+        ops.ifft(f)
+    per_pair = (time.perf_counter() - t0) / reps
+    n_fft = 2 * n_steps + 2 + 3
+    return per_pair / 2 * n_fft
 
 
-def bench_hmc(shape, n, seed=1, integrator="split"):
+def bench_run(shape, n_traj, n_chains, seed=1):
     th = theory(shape)
-    smp = HMCSampler(th, integrator=integrator)
-    timer = FFTTimer(smp.ops)
-    el, acc, sa, ssd = run_chain(smp, n, 10, seed, smp.ops)
-    rate = n / el
-    return {"lattice": "x".join(map(str, shape)), "V": th.volume, "algo": f"HMC {integrator} ({smp.n_steps} steps)",
-            "rate": rate, "acc": acc, "tau_A": sa.tau_corr, "tau_A_err": sa.tau_corr_error,
-            "tau_Asd": ssd.tau_corr, "fft_frac": timer.t / el, "cost_A": 2 * sa.tau_corr / rate,
-            "A": repr(sa), "A_sd": repr(ssd)}
+    res = run_mc(th, n_traj, seed=seed, n_therm=50, n_chains=n_chains, progress=False)
+    st = res.stats("A")
+    n_steps = res.sampler_config["n_steps"]
+    t_traj = res.elapsed / n_traj
+    floor = fft_floor(th, n_chains, n_steps)
+    return {"lattice": "x".join(map(str, shape)), "algo": f"HMC split, {n_chains} chain(s)",
+            "chains": n_chains, "n_traj": n_traj, "acc": res.acceptance, "tau": st.tau_corr,
+            "tau_err": st.tau_corr_error, "eff_per_s": st.n_eff / res.elapsed, "t_traj": t_traj,
+            "floor": floor, "A": repr(st), "rhat": st.rhat, "reliable": st.reliable, "n_steps": n_steps}
+
+
+class PlainHMC:
+    """Textbook HMC with unit mass (no Fourier acceleration): leapfrog on
+    ``H = pi^2/2 + S(phi)``, force ``M phi + lam phi^3/6`` (``M phi`` by FFT, the action is
+    non-local), fixed step ``eps = 0.5 / omega_max`` with ``omega_max^2 = max_p 1/Kt_p`` and
+    ``n_steps`` steps (trajectory length ~ the slowest free period / 4 would need thousands)."""
+
+    def __init__(self, th, n_steps=20):
+        self.th, self.ops = th, LatticeOps(th)
+        self.eps = 0.5 / math.sqrt(float(np.max(1.0 / th.kt_p)))
+        self.n_steps = n_steps
+
+    def force(self, phi):
+        ops = self.ops
+        return ops.ifft(ops.inv_kt * ops.fft(phi)) + (self.th.lam / 6.0) * phi ** 3
+
+    def run(self, n, seed, n_therm=50):
+        rng = np.random.default_rng(seed)
+        ops, eps = self.ops, self.eps
+        phi = ops.ifft(ops.fft(rng.standard_normal(self.th.shape)) * ops.sqrt_kt)
+        a = np.empty(n)
+        acc = 0
+        t0 = time.perf_counter()
+        for i in range(n + n_therm):
+            p = rng.standard_normal(self.th.shape)
+            h0 = 0.5 * np.sum(p * p) + float(ops.action(phi))
+            q = phi
+            p = p - 0.5 * eps * self.force(q)
+            for k in range(self.n_steps):
+                q = q + eps * p
+                p = p - (eps if k < self.n_steps - 1 else 0.5 * eps) * self.force(q)
+            h1 = 0.5 * np.sum(p * p) + float(ops.action(q))
+            if rng.random() < math.exp(min(0.0, h0 - h1)):
+                phi = q
+                acc += i >= n_therm
+            if i >= n_therm:
+                a[i - n_therm] = float(measure(ops, phi)["A"])
+        el = time.perf_counter() - t0
+        return el, acc / n, statistics(a)
+
+
+def bench_plain(shape, n, seed=1):
+    th = theory(shape)
+    smp = PlainHMC(th)
+    el, acc, st = smp.run(n, seed)
+    return {"lattice": "x".join(map(str, shape)), "algo": f"plain HMC, unit mass ({smp.n_steps} steps)",
+            "chains": 1, "n_traj": n, "acc": acc, "tau": st.tau_corr, "tau_err": st.tau_corr_error,
+            "eff_per_s": st.n_eff / el, "t_traj": el / n, "floor": float("nan"), "A": repr(st),
+            "rhat": st.rhat, "reliable": st.reliable, "n_steps": smp.n_steps}
 
 
 def bench_metropolis(shape, n, seed=1):
     th = theory(shape)
-    smp = MetropolisSampler(th)
-    ops = LatticeOps(th)
-    el, acc, sa, ssd = run_chain(smp, n, 50, seed, ops)
-    rate = n / el
-    return {"lattice": "x".join(map(str, shape)), "V": th.volume, "algo": "local Metropolis (sweep)",
-            "rate": rate, "acc": acc, "tau_A": sa.tau_corr, "tau_A_err": sa.tau_corr_error,
-            "tau_Asd": ssd.tau_corr, "fft_frac": float("nan"), "cost_A": 2 * sa.tau_corr / rate,
-            "A": repr(sa), "A_sd": repr(ssd)}
+    res = run_mc(th, n, seed=seed, n_therm=50, sampler="metropolis", progress=False)
+    st = res.stats("A")
+    acc = float(res.state.n_accepted) / res.state.n_steps_done  # per-site acceptance
+    return {"lattice": "x".join(map(str, shape)), "algo": "local Metropolis (sweep)", "chains": 1,
+            "n_traj": n, "acc": acc, "tau": st.tau_corr, "tau_err": st.tau_corr_error,
+            "eff_per_s": st.n_eff / res.elapsed, "t_traj": res.elapsed / n, "floor": float("nan"),
+            "A": repr(st), "rhat": st.rhat, "reliable": st.reliable, "n_steps": 0}
 
 
 def machine():
@@ -111,15 +143,19 @@ def machine():
     return f"{model}, {os.cpu_count()} cores, Python {platform.python_version()}, numpy {np.__version__}"
 
 
-def table(rows):
-    out = ["| lattice | V | algorithm | updates/s | acceptance | tau_int(A) | tau_int(A_sd) "
-           "| FFT time | cost per indep. A [ms] | A | A_sd |",
-           "|---|---|---|---|---|---|---|---|---|---|---|"]
+def table(rows, ref=None):
+    out = ["| lattice | algorithm | trajectories | acceptance | tau_int(A) | eff. samples/s | ratio | "
+           "ms / trajectory | FFT floor [ms] | / floor | A | R-hat | reliable |",
+           "|---|---|---|---|---|---|---|---|---|---|---|---|---|"]
     for r in rows:
-        fft = "n/a" if np.isnan(r["fft_frac"]) else f"{100 * r['fft_frac']:.0f}%"
-        out.append(f"| {r['lattice']} | {r['V']} | {r['algo']} | {r['rate']:.1f} | {r['acc']:.3f} | "
-                   f"{r['tau_A']:.2f} ± {r['tau_A_err']:.2f} | {r['tau_Asd']:.2f} | {fft} | "
-                   f"{1e3 * r['cost_A']:.3g} | {r['A']} | {r['A_sd']} |")
+        base = ref(r) if ref else None
+        ratio = f"{r['eff_per_s'] / base['eff_per_s']:.1f}x" if base else "1x"
+        fl = "n/a" if math.isnan(r["floor"]) else f"{1e3 * r['floor']:.3g}"
+        over = "n/a" if math.isnan(r["floor"]) else f"{r['t_traj'] / r['floor']:.1f}"
+        rh = "-" if r["rhat"] is None else f"{r['rhat']:.3f}"
+        out.append(f"| {r['lattice']} | {r['algo']} | {r['n_traj']} | {r['acc']:.3f} | "
+                   f"{r['tau']:.2f} ± {r['tau_err']:.2f} | {r['eff_per_s']:.4g} | {ratio} | "
+                   f"{1e3 * r['t_traj']:.3g} | {fl} | {over} | {r['A']} | {rh} | {r['reliable']} |")
     return "\n".join(out)
 
 
@@ -127,25 +163,24 @@ def main():
     ap = argparse.ArgumentParser(description=__doc__.splitlines()[0])
     ap.add_argument("--quick", action="store_true", help="short chains (smoke test)")
     args = ap.parse_args()
-    q = 0.1 if args.quick else 1.0
+    q = 0.2 if args.quick else 1.0
     t0 = time.perf_counter()
     print(f"machine: {machine()}\n")
     print(f"theory: cutoff {CUTOFF}, mass 1, Lambda 1, lam {LAM}\n")
     rows = []
-    for shape, n in [((16, 16), 3000), ((32, 32), 3000), ((64, 64), 2000),
-                     ((8, 8, 8, 8), 1000), ((16, 16, 16, 16), 200)]:
-        rows.append(bench_hmc(shape, max(50, int(n * q))))
-    print("## Fourier-accelerated HMC (split integrator, default settings)\n")
-    print(table(rows))
-    base = [bench_hmc((32, 32), max(50, int(3000 * q))),
-            bench_hmc((32, 32), max(50, int(3000 * q)), integrator="leapfrog"),
-            bench_metropolis((32, 32), max(100, int(4000 * q)))]
-    print("\n## L = 32, d = 2: HMC against the local Metropolis baseline\n")
-    print(table(base))
-    speedup = base[2]["cost_A"] / base[0]["cost_A"]
-    speedup_lf = base[2]["cost_A"] / base[1]["cost_A"]
-    print(f"\nspeed-up in cost per independent sample of A: split HMC {speedup:.0f}x, "
-          f"leapfrog HMC {speedup_lf:.0f}x over local Metropolis")
+    singles = {}
+    for shape, n1, nb, chains in [((8, 8), 2000, 400, 64), ((16, 16), 1500, 300, 32), ((64, 64), 600, 200, 8)]:
+        s = bench_run(shape, max(150, int(n1 * q)), 1)
+        singles[s["lattice"]] = s
+        rows.append(s)
+        rows.append(bench_run(shape, max(120, int(nb * q)), chains))
+    print("## Single chain vs batched chains (Fourier-accelerated HMC, split integrator)\n")
+    print(table(rows, ref=lambda r: singles[r["lattice"]]))
+    base = [singles["16x16"], next(r for r in rows if r["lattice"] == "16x16" and r["chains"] > 1),
+            bench_plain((16, 16), max(200, int(1500 * q))), bench_metropolis((16, 16), max(150, int(600 * q)))]
+    print("\n## 16x16: against a plain numpy HMC (unit mass) and local Metropolis\n")
+    print(table(base, ref=lambda r: base[2]))
+    print("\n(ratio = effective samples/s relative to the plain unit-mass HMC)")
     print(f"\n(total benchmark time {time.perf_counter() - t0:.0f} s)")
 
 

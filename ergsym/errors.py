@@ -68,5 +68,5 @@ class FamilyNotSupportedError(ErgsymError):
     """An integral family has no evaluator in the requested layer."""
 
 
-class CheckpointError(ErgsymError):
-    """A Monte Carlo checkpoint is missing, corrupt or incompatible."""
+class CheckpointError(InputError):
+    """A Monte Carlo checkpoint is missing, corrupt or incompatible (bad input: exit status 2)."""

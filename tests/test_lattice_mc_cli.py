@@ -81,12 +81,16 @@ def test_cli_mc_json(capsys):
     code, out, _ = _run_cli(["mc", "--lattice", "6x6", "--cutoff", BUMP, "--mass", "1", "--Lambda", "1",
                              "--lam", "0.5", "--n-traj", "200", "--no-progress", "--json"], capsys)
     assert code == 0
-    d = json.loads(out)
-    for name in ("phi2", "A", "B", "P1", "P2", "P3", "P4", "A_sd", "B_sd"):
+    env = json.loads(out)
+    assert env["command"] == "mc" and isinstance(env["warnings"], list)
+    d = env["results"]
+    for name in ("phi2", "A", "B", "eq5.11", "eq5.12", "eq5.13", "eq5.14", "A_sd", "B_sd"):
         o = d["observables"][name]
-        assert set(("mean", "error", "tau_int")) <= set(o)
-        assert all(math.isfinite(o[k]) for k in ("mean", "error", "tau_int"))
-    assert d["observables"]["P2_sd"]["mean"] == pytest.approx(-2 * d["exact"]["f0"])
+        assert set(("value", "error", "converged", "tau_int", "n_eff", "rhat")) <= set(o)
+        assert all(math.isfinite(o[k]) for k in ("value", "error", "tau_int"))
+    # the Schwinger-Dyson form of (5.13) (old name P2_sd) is exact: -2 f0
+    assert d["observables"]["eq5.13_sd"]["value"] == pytest.approx(-2 * d["exact"]["f0"])
+    assert d["observables"]["eq5.13_sd"]["exact"] is True
 
 
 def test_cli_mc_checkpoint_and_resume(tmp_path, capsys):
@@ -97,7 +101,7 @@ def test_cli_mc_checkpoint_and_resume(tmp_path, capsys):
     assert code == 0
     code, out2, _ = _run_cli(["mc", "--resume", ck, "--no-progress", "--json"], capsys)
     assert code == 0
-    a, b = json.loads(out1), json.loads(out2)
+    a, b = json.loads(out1)["results"], json.loads(out2)["results"]
     assert a["observables"]["A"] == b["observables"]["A"]
 
 
@@ -108,7 +112,7 @@ def test_cli_mc_checkpoint_and_resume(tmp_path, capsys):
     (["--lattice", "8y8"], "lattice='8y8'"),
 ])
 def test_cli_mc_bad_input_exit_2(args, needle, capsys):
-    code, _, err = _run_cli(["mc", "--n-traj", "50", "--no-progress"] + args, capsys)
+    code, _, err = _run_cli(["mc", "--n-traj", "150", "--no-progress"] + args, capsys)
     assert code == 2
     assert needle in err
 
@@ -116,9 +120,31 @@ def test_cli_mc_bad_input_exit_2(args, needle, capsys):
 def test_cli_crosscheck_text(tmp_path, capsys):
     png = tmp_path / "x.png"
     code, out, _ = _run_cli(["crosscheck", "--lattice", "8x8", "--cutoff", BUMP, "--mass", "1",
-                             "--Lambda", "1", "--lams", "0.05,0.1", "--form", "A", "--n-traj", "300",
+                             "--Lambda", "1", "--lams", "0.05,0.1", "--form", "A", "--n-traj", "400",
                              "--no-progress", "--plot", str(png)], capsys)
     assert code == 0
     assert "z" in out and "c2: fit" in out and png.exists()
     code, _, err = _run_cli(["crosscheck", "--lams", "0.1,abc", "--no-progress"], capsys)
-    assert code == 2 and "--lams" in err
+    assert code == 2 and "--lam" in err and "Traceback" not in err
+
+
+def test_verdicts_are_computed_from_the_numbers():
+    from ergsym.lattice.crosscheck import CrosscheckResult
+
+    c = [1.0, 0.0, 0.0]
+    lams = [0.1, 0.2, 0.3]
+    # z = +1, +4, +6 against the series 1.0 (truncation 0 since c_{N-1} = c_N = 0)
+    pts, *_ = compare_with_series(lams, [_stats(1.01, 0.01), _stats(1.04, 0.01), _stats(1.06, 0.01)], c)
+    assert [p.verdict for p in pts] == ["agrees", "tension", "disagrees"]
+    # an unreliable number never counts as agreement, whatever its z
+    frozen = _stats(1.0, 0.01).flagged("zero variance")
+    (p,), *_ = compare_with_series([0.1], [frozen], c)
+    assert p.z == 0.0 and p.verdict == "unreliable"
+    res = CrosscheckResult("B", (2,), tuple(c), (p,), None, None, None, "sd")
+    assert not res.agrees and res.verdict.startswith("inconclusive")
+    # exact against exact: z is None with a reason (never -inf); equal -> exact, different -> disagrees
+    ex = Stats(-2.0, 0.0, 0.0, 0.5, 100.0, exact=True)
+    (pe,), c2, c2e, zc2 = compare_with_series([0.1], [ex], [-2.0, 0.0, 0.0])
+    assert pe.z is None and "exact" in pe.z_reason and pe.verdict == "exact" and zc2 is None
+    (pd,), *_ = compare_with_series([0.1], [ex], [-1.0, 0.0, 0.0])
+    assert pd.z is None and pd.verdict == "disagrees"

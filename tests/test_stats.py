@@ -11,6 +11,7 @@ from ergsym.lattice.stats import (
     autocorrelation,
     binned_jackknife,
     integrated_autocorr_time,
+    split_rhat,
     statistics,
 )
 
@@ -104,7 +105,8 @@ def test_stats_repr_and_constant_chain():
     assert d["mean"] == 1.23456 and d["tau_int"] == 2.0
 
 
-@pytest.mark.parametrize("bad", [[1.0], [[1.0, 2.0], [3.0, 4.0]], [1.0, float("nan"), 2.0]])
+# 2-D input is (samples x chains) now; 3-D input and a 2-D array of one sample are refused
+@pytest.mark.parametrize("bad", [[1.0], [[[1.0, 2.0], [3.0, 4.0]]], [[1.0, 2.0]], [1.0, float("nan"), 2.0]])
 def test_statistics_bad_input(bad):
     with pytest.raises(InputError):
         statistics(bad)
@@ -117,3 +119,64 @@ def test_jackknife_bad_input():
         binned_jackknife(np.arange(10.0), n_bins=20)
     with pytest.raises(InputError, match="c="):
         integrated_autocorr_time(np.arange(10.0), c=0.1)
+
+
+# --------------------------------------------------------------------------------------
+# tau_int on an AR(1) process with a known answer; split-R-hat; reliability flags
+def _ar1(rho, n, m, seed):
+    """m independent stationary AR(1) chains x_t = rho x_{t-1} + sqrt(1-rho^2) eps_t (unit variance)."""
+    from scipy.signal import lfilter
+
+    rng = np.random.default_rng(seed)
+    eps = rng.standard_normal((n, m))
+    x0 = rng.standard_normal(m)  # stationary start
+    zi = (rho * x0)[None, :]
+    return lfilter([math.sqrt(1 - rho ** 2)], [1.0, -rho], eps, axis=0, zi=zi)[0]
+
+
+@pytest.mark.parametrize("rho", [0.5, 0.8])
+def test_tau_int_of_ar1_matches_exact_formula(rho):
+    # exact: rho(t) = rho^t, so tau_int = 1/2 + sum_{t>=1} rho^t = (1 + rho) / (2 (1 - rho))
+    exact = (1 + rho) / (2 * (1 - rho))
+    x = _ar1(rho, 50_000, 4, seed=3)
+    st = statistics(x)
+    assert abs(st.tau_corr - exact) < 4 * st.tau_corr_error, (st.tau_corr, exact, st.tau_corr_error)
+    assert st.reliable and st.n_chains == 4 and st.rhat < 1.01
+    # the error of the mean is sqrt(2 tau Var / N) with the exact tau and unit variance
+    assert st.error_of_mean == pytest.approx(math.sqrt(2 * exact / x.size), rel=0.1)
+    # single chain as well
+    s1 = statistics(x[:, 0])
+    assert abs(s1.tau_corr - exact) < 4 * s1.tau_corr_error
+
+
+def test_split_rhat_formula_and_shifted_chains():
+    x = np.random.default_rng(5).standard_normal((2000, 4))
+    # independent transcription of BDA3 (11.1)-(11.4) on the 8 half chains
+    halves = np.concatenate([x[:1000], x[1000:]], axis=1)
+    n = 1000
+    w = halves.var(axis=0, ddof=1).mean()
+    b = n * halves.mean(axis=0).var(ddof=1)
+    assert split_rhat(x) == pytest.approx(math.sqrt(((n - 1) / n * w + b / n) / w), rel=1e-12)
+    assert split_rhat(x) < 1.01
+    # one chain shifted by two standard deviations: R-hat flags it, and Stats is unreliable
+    y = x.copy()
+    y[:, 2] += 2.0
+    assert split_rhat(y) > 1.1
+    st = statistics(y)
+    assert not st.reliable and any("R-hat" in r for r in st.reasons)
+    # one chain whose second half sits elsewhere: split-R-hat of the halves flags it
+    z = np.concatenate([x[:, 0], x[:, 1] + 1.0])
+    assert split_rhat(z) > 1.1 and not statistics(z).reliable
+    assert split_rhat([1.0, 2.0, 3.0]) is None  # fewer than 4 samples
+
+
+def test_reliability_flags():
+    frozen = statistics(np.full(500, 2241.9))
+    assert not frozen.reliable and frozen.error_of_mean == 0 and "zero variance" in frozen.reasons[0]
+    exact = statistics(np.full(500, -3.0), exact=True)
+    assert exact.reliable and exact.exact and exact.to_dict()["exact"] is True
+    # rho = 0.95: tau_int = 19.5, so 500 samples are fewer than 50 tau_int
+    short = statistics(_ar1(0.95, 500, 1, seed=2)[:, 0])
+    assert not short.reliable and any("50 tau_int" in r for r in short.reasons)
+    d = short.to_dict()
+    assert d["converged"] is False and d["value"] == d["mean"]

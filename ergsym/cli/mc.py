@@ -3,39 +3,41 @@
 Examples::
 
     ergsym mc --lattice 8x8 --cutoff bump:eps=0.5,lambda_max=2 --mass 1 --Lambda 1 --lam 0.1 --json
+    ergsym mc ... --chains 16                     # 16 independent chains in one batch (R-hat)
     ergsym mc ... --checkpoint run.npz          # interrupt with Ctrl-C, then:
-    ergsym mc --resume run.npz --json
+    ergsym mc --resume run.npz --json           # (optionally --n-traj N to extend the run)
     ergsym crosscheck --lattice 8x8 --cutoff bump:eps=0.5,lambda_max=2 --mass 1 --Lambda 1 \\
-        --lams 0.02,0.05,0.1 --form B --plot crosscheck.png
+        --lam 0.02,0.05,0.1 --form B --plot crosscheck.png
 """
 from __future__ import annotations
 
-import json
-import math
+import shlex
+import sys
 
 import click
 
 from ..errors import InputError
+from . import common
 
 
-def _theory(lattice, cutoff, mass, Lambda, lam):
+def _shape(lattice):
     from ..conventions import parse_lattice  # noqa: PLC0415
+
+    return parse_lattice(lattice, name="lattice")
+
+
+def _theory(shape, cutoff, mass, Lambda, lam):
     from ..cutoffs import parse_cutoff  # noqa: PLC0415
     from ..lattice.theory import LatticeTheory  # noqa: PLC0415
 
-    shape = parse_lattice(lattice, name="lattice")
     return LatticeTheory.from_cutoff(shape, parse_cutoff(cutoff), mass, Lambda, lam)
 
 
-def _parse_lams(text):
-    out = []
-    for part in str(text).split(","):
-        part = part.strip()
-        try:
-            out.append(float(part))
-        except ValueError:
-            raise InputError.bad("--lams", text, "comma-separated numbers, e.g. 0.02,0.05,0.1") from None
-    return out
+def _progress(flag):
+    """tqdm bar on a terminal, quiet otherwise (no carriage returns in log files)."""
+    if flag is None:
+        return bool(getattr(sys.stderr, "isatty", lambda: False)())
+    return bool(flag)
 
 
 _COMMON = [
@@ -44,14 +46,22 @@ _COMMON = [
                  help="Cutoff spec (see `ergsym cutoff`)."),
     click.option("--mass", type=float, default=1.0, show_default=True, help="Bare mass m."),
     click.option("--Lambda", "Lambda", type=float, default=1.0, show_default=True, help="Cutoff scale."),
-    click.option("--n-traj", type=int, default=2000, show_default=True, help="Trajectories per run."),
-    click.option("--n-therm", type=int, default=20, show_default=True, help="Thermalization trajectories."),
+    click.option("--n-traj", type=int, default=2000, show_default=True,
+                 help="Trajectories per run (thermalization included)."),
+    click.option("--n-therm", type=int, default=100, show_default=True,
+                 help="Thermalization trajectories; the HMC step is adapted during them, then frozen."),
     click.option("--seed", type=int, default=0, show_default=True, help="Seed of the random generator."),
-    click.option("--n-steps", type=int, default=None, help="Integration steps per trajectory."),
+    click.option("--n-steps", type=int, default=None,
+                 help="Integration steps per trajectory (fixed; default: adapted during thermalization)."),
     click.option("--integrator", type=click.Choice(["split", "leapfrog"]), default="split",
                  show_default=True),
+    click.option("--chains", "n_chains", type=int, default=1, show_default=True,
+                 help="Independent chains run as one batch (gives the multi-chain R-hat)."),
     click.option("--backend", default="numpy", show_default=True, help="numpy or cupy."),
-    click.option("--progress/--no-progress", default=True, show_default=True, help="tqdm progress bar."),
+    click.option("--force", is_flag=True, help="Overwrite existing output files; run beyond the "
+                 "memory/time limits."),
+    click.option("--progress/--no-progress", default=None,
+                 help="tqdm progress bar (default: on a terminal only)."),
     click.option("--json", "as_json", is_flag=True, help="Print JSON to stdout."),
 ]
 
@@ -62,74 +72,167 @@ def _common(f):
     return f
 
 
+#: options that may accompany --resume (everything else is stored in the checkpoint)
+_RESUME_OK = {"resume", "n_traj", "as_json", "progress"}
+
+
+def _given(ctx):
+    from click.core import ParameterSource  # noqa: PLC0415
+
+    return [p for p in ctx.params
+            if ctx.get_parameter_source(p) not in (ParameterSource.DEFAULT, ParameterSource.DEFAULT_MAP, None)]
+
+
+def _option_name(ctx, name):
+    for p in ctx.command.params:
+        if p.name == name:
+            return max(p.opts, key=len)
+    return name
+
+
+def _interrupted(path):
+    if path is None:
+        click.echo("interrupted: nothing was saved (give --checkpoint FILE to be able to resume)", err=True)
+    else:
+        click.echo(f"interrupted: the run so far is saved in the checkpoint {path}\n"
+                   f"resume it with:\n  ergsym mc --resume {shlex.quote(str(path))}", err=True)
+
+
 @click.command("mc")
 @_common
-@click.option("--lam", type=float, default=0.1, show_default=True, help="Quartic coupling (>= 0).")
+@click.option("--lam", "lam_text", default="0.1", show_default=True,
+              help="Quartic coupling (>= 0): a number, or lam=0.1.")
 @click.option("--measure-every", type=int, default=1, show_default=True)
 @click.option("--record-gp", is_flag=True, help="Also record G_p (printed with --json).")
 @click.option("--checkpoint", type=click.Path(dir_okay=False), default=None,
-              help="Checkpoint file (written periodically and on Ctrl-C).")
+              help="New checkpoint file (written periodically, at the end and on Ctrl-C); an "
+                   "existing file is refused unless --force.")
 @click.option("--checkpoint-every", type=int, default=500, show_default=True)
 @click.option("--resume", "resume", type=click.Path(dir_okay=False), default=None,
-              help="Resume the run saved in this checkpoint (other run options are ignored).")
-def mc(lattice, cutoff, mass, Lambda, n_traj, n_therm, seed, n_steps, integrator, backend, progress,
-       as_json, lam, measure_every, record_gp, checkpoint, checkpoint_every, resume):
-    """Monte Carlo of lattice phi^4 (SPEC section 3): A, B, their pieces, G_p, <phi^2>.
+              help="Resume the run saved in this checkpoint. Only --n-traj (to extend the run), "
+                   "--json and --progress may be given with it.")
+@click.pass_context
+def mc(ctx, lattice, cutoff, mass, Lambda, n_traj, n_therm, seed, n_steps, integrator, n_chains, backend,
+       force, progress, as_json, lam_text, measure_every, record_gp, checkpoint, checkpoint_every, resume):
+    """Monte Carlo of lattice phi^4: A, B, the pieces (5.11)-(5.14), G_p, <phi^2>.
 
-    Every observable is printed with its mean, autocorrelation-aware error and tau_int.
-    The *_sd observables are the Schwinger-Dyson-improved estimators of the same quantities.
+    Every observable is printed with its mean, autocorrelation-aware error, tau_int, n_eff
+    and split R-hat; numbers that cannot be trusted (low acceptance, a frozen chain, a chain
+    shorter than 50 tau_int, R-hat > 1.1) are marked and explained on stderr and in the JSON
+    warnings.  The *_sd observables are the Schwinger-Dyson-improved estimators of the same
+    quantities; eq5.11..eq5.14 are the pieces of Cotler & Rezchikov, PRD 108, 025003 (the old
+    names P4..P1).  See docs/lattice.md.
     """
-    from ..lattice.run import resume_mc, run_mc  # noqa: PLC0415
+    from ..lattice.run import check_resources, resume_mc, run_mc  # noqa: PLC0415
 
+    warnings = common.Warnings()
+    show = _progress(progress)
     if resume is not None:
-        res = resume_mc(resume, progress=progress)
+        extra = [n for n in _given(ctx) if n not in _RESUME_OK]
+        if extra:
+            names = ", ".join(_option_name(ctx, n) for n in extra)
+            raise InputError.bad("--resume", resume, "given alone (the checkpoint holds every run setting) "
+                                 "or with --n-traj N to extend the run",
+                                 f"drop {names}, or start a new run without --resume")
+        n_traj_ext = n_traj if "n_traj" in _given(ctx) else None
+        try:
+            res = resume_mc(resume, n_traj=n_traj_ext, progress=show)
+        except KeyboardInterrupt:
+            _interrupted(resume)
+            raise
+        parameters = {"resume": str(resume), "n_traj": res.n_traj}
     else:
-        th = _theory(lattice, cutoff, mass, Lambda, lam)
-        res = run_mc(th, n_traj, seed=seed, n_therm=n_therm, measure_every=measure_every,
-                     n_steps=n_steps, integrator=integrator, backend=backend, record_gp=record_gp,
-                     checkpoint=checkpoint, checkpoint_every=checkpoint_every, progress=progress)
+        lam = common.parse_couplings(lam_text, ("lam",), "--lam")[0]["lam"]
+        ck = common.output_file(checkpoint, "--checkpoint", (), force=force)
+        shape = _shape(lattice)
+        check_resources(shape, max(int(n_traj), 1) if isinstance(n_traj, int) else 1,
+                        max(int(n_chains), 1), force=force, record_gp=record_gp,
+                        n_steps=n_steps if isinstance(n_steps, int) and n_steps > 0 else 4)
+        th = _theory(shape, cutoff, mass, Lambda, lam)
+        try:
+            res = run_mc(th, n_traj, seed=seed, n_therm=n_therm, measure_every=measure_every,
+                         n_steps=n_steps, integrator=integrator, backend=backend, record_gp=record_gp,
+                         checkpoint=ck, checkpoint_every=checkpoint_every, progress=show,
+                         n_chains=n_chains, force=force)
+        except KeyboardInterrupt:
+            _interrupted(checkpoint)
+            raise
+        parameters = {"lattice": lattice, "cutoff": cutoff, "mass": mass, "Lambda": Lambda, "lam": lam,
+                      "n_traj": n_traj, "n_therm": n_therm, "seed": seed, "n_steps": n_steps,
+                      "integrator": integrator, "chains": n_chains, "backend": backend,
+                      "measure_every": measure_every, "record_gp": record_gp,
+                      "checkpoint": None if checkpoint is None else str(checkpoint)}
+    for w in res.warnings:
+        warnings.add(w)
     if as_json:
         d = res.to_dict()
+        d.pop("warnings", None)
         d["cutoff"] = cutoff if resume is None else res.theory.meta.get("cutoff")
-        click.echo(json.dumps(d, indent=1))
+        common.echo_json("mc", parameters, d, warnings)
         return
+    cfg = res.sampler_config
     click.echo(f"lattice {'x'.join(map(str, res.theory.shape))}, lam = {res.theory.lam:g}, "
-               f"{res.n_traj} trajectories, acceptance {res.acceptance:.3f}, {res.elapsed:.1f} s")
-    click.echo(f"exact: f0 = sum_p D/Kt = {res.theory.f0:.10g}, P2 = -2 f0")
-    click.echo(f"{'observable':>10}  {'mean ± error':>26}  {'tau_int':>8}")
+               f"{res.n_traj} trajectories x {res.n_chains} chain(s), acceptance {res.acceptance:.3f}, "
+               f"{res.elapsed:.1f} s")
+    if cfg.get("sampler") == "hmc":
+        how = (f"adapted during {res.n_therm} thermalization trajectories, then frozen" if res.adapted
+               else "fixed")
+        click.echo(f"HMC step: {cfg['n_steps']} steps of {cfg['step_size']:.4g} per trajectory ({how})")
+    click.echo(f"exact: f0 = sum_p D/Kt = {res.theory.f0:.10g}, eq5.13 = -2 f0")
+    click.echo(f"{'observable':>10}  {'mean ± error':>26}  {'tau_int':>8}  {'n_eff':>8}  {'R-hat':>6}  status")
     for name, st in res.all_stats.items():
-        click.echo(f"{name:>10}  {repr(st):>26}  {st.tau_corr:8.3g}")
+        rh = "-" if st.rhat is None else f"{st.rhat:.3f}"
+        status = "exact" if st.exact else ("ok" if st.reliable else "UNRELIABLE (see warnings)")
+        click.echo(f"{name:>10}  {repr(st):>26}  {st.tau_corr:8.3g}  {st.n_eff:8.0f}  {rh:>6}  {status}")
 
 
 @click.command("crosscheck")
 @_common
-@click.option("--lams", default="0.02,0.05,0.1", show_default=True, help="Comma-separated couplings.")
-@click.option("--form", type=click.Choice(["A", "B", "P1", "P2", "P3", "P4"]), default="B", show_default=True)
+@click.option("--lam", "--lams", "lam_text", default="0.02,0.05,0.1", show_default=True,
+              help="Couplings, comma-separated (--lams is the old spelling).")
+@click.option("--form", default="B", show_default=True,
+              help="A, B, or a piece eq5.11..eq5.14 (old names P4..P1 accepted).")
 @click.option("--order", type=int, default=3, show_default=True, help="Order of the exact series.")
 @click.option("--estimator", type=click.Choice(["sd", "direct"]), default="sd", show_default=True)
-@click.option("--plot", type=click.Path(dir_okay=False), default="crosscheck.png", show_default=True,
-              help="Figure file ('' for none).")
-def crosscheck(lattice, cutoff, mass, Lambda, n_traj, n_therm, seed, n_steps, integrator, backend,
-               progress, as_json, lams, form, order, estimator, plot):
+@click.option("--plot", type=click.Path(dir_okay=False), default=None,
+              help="Write a figure to this file (.png, .pdf, .svg); validated before computing.")
+def crosscheck(lattice, cutoff, mass, Lambda, n_traj, n_therm, seed, n_steps, integrator, n_chains, backend,
+               force, progress, as_json, lam_text, form, order, estimator, plot):
     """Compare small-lambda Monte Carlo with the engine's exact lattice coefficients.
 
     Runs the Monte Carlo at each coupling, prints the per-coupling z-scores against the
     truncated series (with a truncation estimate) and the z-score of the fitted O(lambda^2)
-    coefficient, and writes a plot.
+    coefficient, and a verdict computed from them: unreliable Monte Carlo numbers never count
+    as agreement, and a z-score is n/a (null in JSON, with the reason) where the estimator and
+    the series are both exact.  See docs/lattice.md.
     """
     from ..cutoffs import parse_cutoff  # noqa: PLC0415
+    from ..lattice.crosscheck import canonical_form  # noqa: PLC0415
     from ..lattice.crosscheck import crosscheck as run_crosscheck  # noqa: PLC0415
+    from ..lattice.run import check_resources  # noqa: PLC0415
 
-    from ..conventions import parse_lattice  # noqa: PLC0415
-
-    res = run_crosscheck(parse_lattice(lattice, name="lattice"), parse_cutoff(cutoff), mass, Lambda, _parse_lams(lams), form,
+    warnings = common.Warnings()
+    lams = [p["lam"] for p in common.parse_couplings(lam_text, ("lam",), "--lam", many=True)]
+    form = canonical_form(form)
+    png = common.output_file(plot, "--plot", common.PLOT_EXTENSIONS, force=force)
+    shape = _shape(lattice)
+    if isinstance(n_traj, int) and isinstance(n_chains, int):
+        check_resources(shape, max(n_traj, 1) * len(lams), max(n_chains, 1), force=force)
+    res = run_crosscheck(shape, parse_cutoff(cutoff), mass, Lambda, lams, form,
                          order=order, n_traj=n_traj, n_therm=n_therm, seed=seed, estimator=estimator,
-                         backend=backend, progress=progress, plot=plot or None, n_steps=n_steps,
-                         integrator=integrator)
+                         backend=backend, progress=_progress(progress), plot=png, n_steps=n_steps,
+                         integrator=integrator, n_chains=n_chains, force=force)
+    for w in res.warnings:
+        warnings.add(w)
     if as_json:
         d = res.to_dict()
-        d = json.loads(json.dumps(d, default=lambda o: None if isinstance(o, float) and math.isnan(o) else str(o)))
-        click.echo(json.dumps(d, indent=1))
+        d.pop("warnings", None)
+        parameters = {"lattice": lattice, "cutoff": cutoff, "mass": mass, "Lambda": Lambda, "lam": lams,
+                      "form": form, "order": order, "estimator": estimator, "n_traj": n_traj,
+                      "n_therm": n_therm, "seed": seed, "n_steps": n_steps, "integrator": integrator,
+                      "chains": n_chains, "backend": backend,
+                      "plot": None if plot is None else str(plot)}
+        common.echo_json("crosscheck", parameters, d, warnings)
     else:
         click.echo(res.to_text())
         if res.plot:

@@ -1,4 +1,4 @@
-"""Lattice layer (SPEC section 3): exact lattice sums, Monte Carlo, exact-RG sampler, cross-check.
+"""Lattice layer (docs/lattice.md): exact lattice sums, Monte Carlo, exact-RG sampler, cross-check.
 
 Modules (imported on demand; ``import ergsym.lattice`` stays light):
 
@@ -12,7 +12,7 @@ Modules (imported on demand; ``import ergsym.lattice`` stays light):
   (checkpoints in :mod:`.checkpoint`);
 * :mod:`.stats` -- :class:`~.stats.Stats`, integrated autocorrelation time, binned jackknife;
 * :mod:`.quadrature` -- exact expectations on V <= 3 sites by direct integration;
-* :mod:`.channel` -- the Gaussian channel ``P_Lambda0 -> P_Lambda`` (SPEC section 5);
+* :mod:`.channel` -- the Gaussian channel ``P_Lambda0 -> P_Lambda`` (docs/lattice.md);
 * :mod:`.crosscheck` -- Monte Carlo against the engine's exact lattice series;
 * :mod:`.sums` -- exact lattice values of integral families.
 """

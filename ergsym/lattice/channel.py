@@ -1,14 +1,13 @@
-"""Exact-RG sampler: the Gaussian channel from ``P_Lambda0`` to ``P_Lambda`` (SPEC section 5).
+"""Exact-RG sampler: the Gaussian channel from ``P_Lambda0`` to ``P_Lambda`` (docs/lattice.md).
 
-Polchinski's flow (seed eq. (2.4)/(2.7)) from ``S_int,Lambda0`` is solved by a Gaussian
+Polchinski's flow (Cotler & Rezchikov, PRD 108, 025003, eq. (2.4)/(2.7)) from ``S_int,Lambda0`` is solved by a Gaussian
 convolution, ``exp(-S_int,Lambda) = exp(1/2 d.(C_Lambda0 - C_Lambda).d) exp(-S_int,Lambda0)``
 with ``C = Kt``.  Equivalently ``P_Lambda`` is the law of
 
 .. math:: \\phi_\\Lambda(p) = \\alpha_p\\,\\phi_{\\Lambda_0}(p) + \\xi(p),\\qquad
           \\alpha_p = K_\\Lambda(p)/K_{\\Lambda_0}(p),
 
-with ``xi`` Gaussian, independent of ``phi_Lambda0``.  In the lattice conventions of SPEC
-section 3 (``phi_p = sum_x e^{-ipx} phi_x``) the noise has
+with ``xi`` Gaussian, independent of ``phi_Lambda0``.  In the lattice conventions of docs/lattice.md (``phi_p = sum_x e^{-ipx} phi_x``) the noise has
 :math:`\\langle\\xi_p\\xi_{-p}\\rangle = V\\,\\tilde K_{\\Lambda,p}(1-\\alpha_p)` -- the
 continuum "covariance ``Kt_Lambda(1-alpha)`` per mode" times the lattice ``delta(0) = V``.
 Check (free field): :math:`\\alpha^2 V\\tilde K_{\\Lambda_0} + V\\tilde K_\\Lambda(1-\\alpha)
@@ -34,7 +33,7 @@ __all__ = ["GaussianChannel"]
 
 
 class GaussianChannel:
-    """The channel ``phi -> alpha phi + xi`` from scale ``Lambda0`` to ``Lambda`` (SPEC section 5).
+    """The channel ``phi -> alpha phi + xi`` from scale ``Lambda0`` to ``Lambda`` (docs/lattice.md).
 
     Parameters
     ----------

@@ -1,4 +1,4 @@
-"""Cross-check of the perturbative series against a lattice Monte Carlo (SPEC sections 3-4).
+"""Cross-check of the perturbative series against a lattice Monte Carlo (docs/lattice.md).
 
 On a finite lattice every coefficient of the engine's series is an exact lattice sum
 (:func:`ergsym.lattice.sums.series_on_lattice`), so small-coupling Monte Carlo tests it with
@@ -30,10 +30,41 @@ from .stats import Stats
 from .theory import LatticeTheory, validate_lam
 
 __all__ = ["CrosscheckPoint", "CrosscheckResult", "crosscheck", "compare_with_series",
-           "PIECE_NAMES"]
+           "PIECE_NAMES", "FORMS", "canonical_form", "Z_AGREE", "Z_DISAGREE"]
 
-#: Monte Carlo observable <-> engine form/piece name.
-PIECE_NAMES = {"A": "A", "B": "B", "P1": "dSdS", "P2": "dSdShat", "P3": "dShatdShat", "P4": "LdShat"}
+#: canonical form (Monte Carlo observable) -> the engine's name of the same quantity.
+PIECE_NAMES = {"A": "A", "B": "B", "eq5.14": "dSdS", "eq5.13": "dSdShat", "eq5.12": "dShatdShat",
+               "eq5.11": "LdShat"}
+#: Forms accepted by :func:`crosscheck`: canonical names; the old P1..P4 and the engine's
+#: operator names are aliases (:func:`canonical_form`).
+FORMS = tuple(PIECE_NAMES)
+#: |z| below this with a reliable Monte Carlo number: "agrees"; above Z_DISAGREE: "disagrees";
+#: in between: "tension".
+Z_AGREE = 3.0
+Z_DISAGREE = 5.0
+
+
+def canonical_form(form: str) -> str:
+    """``A``, ``B`` or the canonical piece name (``P1`` -> ``eq5.14``, ``dSdS`` -> ``eq5.14``...)."""
+    from .observables import OBSERVABLE_ALIASES  # noqa: PLC0415
+
+    if form in PIECE_NAMES:
+        return form
+    if isinstance(form, str) and form in OBSERVABLE_ALIASES and not form.endswith("_sd"):
+        return OBSERVABLE_ALIASES[form]
+    raise InputError.bad("form", form, "one of " + ", ".join(FORMS),
+                         "the old names P1..P4 (= eq5.14..eq5.11) are accepted too")
+
+
+def _verdict(z, mc: Stats):
+    """Verdict of one comparison, computed from the numbers: never 'agrees' for an unreliable
+    Monte Carlo number or an undefined z."""
+    if not mc.reliable:
+        return "unreliable"
+    if z is None:
+        return "exact" if mc.exact else "undetermined"
+    a = abs(z)
+    return "agrees" if a < Z_AGREE else ("disagrees" if a > Z_DISAGREE else "tension")
 
 
 @dataclass(frozen=True)
@@ -44,12 +75,24 @@ class CrosscheckPoint:
     mc: Stats
     series: float
     truncation: float
-    z: float
+    z: object
     acceptance: float = 1.0
+    z_reason: str = ""
+
+    @property
+    def verdict(self) -> str:
+        """``agrees`` (|z| < 3, reliable), ``tension``, ``disagrees`` (|z| > 5), ``exact`` (the
+        Monte Carlo estimator and the truncated series are both exact and equal),
+        ``undetermined`` or ``unreliable`` (the Monte Carlo number cannot be trusted)."""
+        v = _verdict(self.z, self.mc)
+        if v == "exact" and abs(self.mc.mean - self.series) > 1e-9 * max(1.0, abs(self.series)):
+            return "disagrees"  # two exact numbers that differ
+        return v
 
     def to_dict(self) -> dict:
         return {"lam": self.lam, "mc": self.mc.to_dict(), "series": self.series,
-                "truncation": self.truncation, "z": self.z, "acceptance": self.acceptance}
+                "truncation": self.truncation, "z": self.z, "z_reason": self.z_reason or None,
+                "verdict": self.verdict, "acceptance": self.acceptance}
 
 
 @dataclass(frozen=True)
@@ -69,28 +112,79 @@ class CrosscheckResult:
 
     @property
     def max_abs_z(self) -> float:
-        """Largest |z| among the per-coupling z-scores and the c2 z-score."""
-        return max([abs(p.z) for p in self.points] + [abs(self.z_c2)])
+        """Largest |z| among the defined per-coupling z-scores and the c2 z-score (0 if none)."""
+        zs = [abs(p.z) for p in self.points if p.z is not None]
+        if self.z_c2 is not None:
+            zs.append(abs(self.z_c2))
+        return max(zs) if zs else 0.0
+
+    @property
+    def agrees(self) -> bool:
+        """True only if every point and the c2 fit agree (|z| < 3) with reliable numbers."""
+        if any(p.verdict not in ("agrees", "exact") for p in self.points):
+            return False
+        return self.z_c2 is None or abs(self.z_c2) < Z_AGREE
+
+    @property
+    def verdict(self) -> str:
+        """One-line verdict computed from the z-scores and the reliability flags."""
+        bad = [p for p in self.points if p.verdict == "unreliable"]
+        if bad:
+            return (f"inconclusive: the Monte Carlo numbers at lam = {', '.join(f'{p.lam:g}' for p in bad)} "
+                    "are unreliable (see warnings)")
+        if all(p.verdict == "exact" for p in self.points):
+            return ("no statistical test: the Monte Carlo estimator and the truncated series are exact "
+                    "and equal at every coupling")
+        if self.agrees:
+            return f"the Monte Carlo agrees with the exact lattice series (max |z| = {self.max_abs_z:.2f} < {Z_AGREE:g})"
+        return (f"the Monte Carlo does not agree with the exact lattice series (max |z| = "
+                f"{self.max_abs_z:.2f} >= {Z_AGREE:g})")
+
+    @property
+    def warnings(self) -> list:
+        """Unreliable Monte Carlo numbers and undefined z-scores, one line each."""
+        out = []
+        for p in self.points:
+            for r in p.mc.reasons:
+                out.append(f"lam = {p.lam:g}: {r}")
+            if p.z is None and p.z_reason:
+                out.append(f"lam = {p.lam:g}: z-score undefined ({p.z_reason})")
+        if self.meta.get("d_p_zero"):
+            out.append("D_p = Lambda dKt/dLambda vanishes at every momentum of this lattice: every "
+                       "quantity compared is exactly 0 (choose Lambda or the cutoff so that D_p is nonzero)")
+        if self.z_c2 is None and self.meta.get("c2_reason"):
+            out.append(f"c2 z-score undefined ({self.meta['c2_reason']})")
+        return out
 
     def to_dict(self) -> dict:
         return {"form": self.form, "lattice": "x".join(map(str, self.shape)),
                 "estimator": self.estimator, "coefficients": list(self.coefficients),
                 "points": [p.to_dict() for p in self.points],
                 "c2": {"exact": self.coefficients[2] if len(self.coefficients) > 2 else None,
-                       "fit": self.c2_fit, "error": self.c2_fit_error, "z": self.z_c2},
-                "max_abs_z": self.max_abs_z, "plot": None if self.plot is None else str(self.plot),
+                       "fit": self.c2_fit, "error": self.c2_fit_error, "z": self.z_c2,
+                       "z_reason": self.meta.get("c2_reason")},
+                "max_abs_z": self.max_abs_z, "agrees": self.agrees, "verdict": self.verdict,
+                "warnings": self.warnings,
+                "plot": None if self.plot is None else str(self.plot),
                 "meta": self.meta}
 
     def to_text(self) -> str:
         lines = [f"cross-check of {self.form} ({self.estimator} estimator) on "
                  f"{'x'.join(map(str, self.shape))}; exact lattice coefficients:"]
         lines += [f"  c{k} = {c:.10g}" for k, c in enumerate(self.coefficients)]
-        lines.append(f"  {'lam':>8} {'MC':>24} {'series':>14} {'trunc':>9} {'z':>6}")
+        lines.append(f"  {'lam':>8} {'MC':>24} {'series':>14} {'trunc':>9} {'z':>6}  verdict")
         for p in self.points:
-            lines.append(f"  {p.lam:8.4g} {repr(p.mc):>24} {p.series:14.8g} {p.truncation:9.2g} {p.z:6.2f}")
+            z = "n/a" if p.z is None else f"{p.z:.2f}"
+            lines.append(f"  {p.lam:8.4g} {repr(p.mc):>24} {p.series:14.8g} {p.truncation:9.2g} {z:>6}  "
+                         f"{p.verdict}")
         if len(self.coefficients) > 2:
-            lines.append(f"  c2: fit {self.c2_fit:.6g} ± {self.c2_fit_error:.2g}, exact "
-                         f"{self.coefficients[2]:.6g}, z = {self.z_c2:.2f}")
+            if self.z_c2 is None:
+                lines.append(f"  c2: exact {self.coefficients[2]:.6g}; no fit "
+                             f"({self.meta.get('c2_reason', 'no information')})")
+            else:
+                lines.append(f"  c2: fit {self.c2_fit:.6g} ± {self.c2_fit_error:.2g}, exact "
+                             f"{self.coefficients[2]:.6g}, z = {self.z_c2:.2f}")
+        lines.append(f"  verdict: {self.verdict}")
         return "\n".join(lines)
 
 
@@ -120,6 +214,10 @@ def compare_with_series(lams, mc_stats, coefficients):
     Returns
     -------
     (points, c2_fit, c2_err, z_c2)
+        ``z`` of a point is None (with ``z_reason``) when the Monte Carlo error and the
+        truncation estimate are both 0 (an exact estimator against an exact series): there is
+        no scale to measure a difference in.  ``z_c2``, ``c2_fit`` and ``c2_err`` are None when
+        no point carries information on c2.
     """
     c = [float(x) for x in coefficients]
     if len(lams) != len(mc_stats) or not lams:
@@ -130,8 +228,16 @@ def compare_with_series(lams, mc_stats, coefficients):
         ser = sum(ck * lam ** k for k, ck in enumerate(c))
         tr = _truncation(c, lam)
         sig = math.hypot(st.error_of_mean, tr)
-        z = (st.mean - ser) / sig if sig > 0 else (0.0 if st.mean == ser else math.copysign(math.inf, st.mean - ser))
-        pts.append(CrosscheckPoint(float(lam), st, ser, tr, z))
+        reason = ""
+        if sig > 0:
+            z = (st.mean - ser) / sig
+        else:
+            z = None
+            diff = st.mean - ser
+            reason = ("the Monte Carlo estimator is exact and the series is exact at this order: "
+                      f"no error scale (difference {diff:.3g}"
+                      + (", equal to rounding" if abs(diff) <= 1e-12 * max(1.0, abs(ser)) else "") + ")")
+        pts.append(CrosscheckPoint(float(lam), st, ser, tr, z, 1.0, reason))
         if len(c) > 2 and lam > 0:
             r = st.mean - c[0] - c[1] * lam - sum(c[k] * lam ** k for k in range(3, len(c)))
             rows.append((lam, r, sig))
@@ -144,8 +250,8 @@ def compare_with_series(lams, mc_stats, coefficients):
             c2_fit = float(np.sum(w * x * y) / np.sum(w * x * x))
             c2_err = float(1.0 / math.sqrt(np.sum(w * x * x)))
             z_c2 = (c2_fit - c[2]) / c2_err
-    if math.isnan(z_c2):  # never return NaN: report "no information" as inf error, z = 0
-        c2_fit, c2_err, z_c2 = (c[2] if len(c) > 2 else 0.0), math.inf, 0.0
+    if math.isnan(z_c2):  # never return NaN: no information on c2 -> None
+        c2_fit = c2_err = z_c2 = None
     return tuple(pts), c2_fit, c2_err, z_c2
 
 
@@ -155,7 +261,7 @@ def series_coefficients(form: str, shape, kt_p, d_p, order: int = 3, scheme: str
     from .sums import series_on_lattice  # noqa: PLC0415
 
     monotone = getattr(_mono, "monotone", _mono)
-    name = PIECE_NAMES.get(form, form)
+    name = PIECE_NAMES[canonical_form(form)]
     ser = monotone(order, name, scheme=scheme)
     coeffs = list(series_on_lattice(ser, shape, kt_p, d_p))
     coeffs += [0.0] * (order + 1 - len(coeffs))
@@ -177,8 +283,9 @@ def crosscheck(shape, cutoff=None, mass=1.0, Lambda=1.0, lams=(0.02, 0.05, 0.1),
     mass, Lambda : float
     lams : sequence of float
         Couplings (each >= 0, at least one > 0).
-    form : {"A", "B", "P1", "P2", "P3", "P4"}
-        Quantity compared (SPEC section 2.1-2.2).
+    form : {"A", "B", "eq5.11", "eq5.12", "eq5.13", "eq5.14"}
+        Quantity compared (Cotler & Rezchikov, PRD 108, 025003, (5.5) and (5.11)-(5.14));
+        the old names P1..P4 (= eq5.14..eq5.11) are accepted.
     order : int
         Highest order of the series (>= 2); the last term sets the truncation estimate.
     n_traj, n_therm, seed
@@ -196,8 +303,13 @@ def crosscheck(shape, cutoff=None, mass=1.0, Lambda=1.0, lams=(0.02, 0.05, 0.1),
     -------
     CrosscheckResult
     """
-    if form not in PIECE_NAMES:
-        raise InputError.bad("form", form, "one of " + ", ".join(PIECE_NAMES))
+    form = canonical_form(form)
+    if plot is not None:
+        import os  # noqa: PLC0415
+        parent = os.path.dirname(os.path.abspath(os.fspath(plot)))
+        if not os.path.isdir(parent):
+            raise InputError.bad("plot", str(plot), "a file in an existing directory",
+                                 f"create the directory {parent!r} first")
     if estimator not in ("sd", "direct"):
         raise InputError.bad("estimator", estimator, "'sd' or 'direct'")
     if isinstance(order, bool) or not isinstance(order, int) or not 2 <= order <= 6:
@@ -222,9 +334,15 @@ def crosscheck(shape, cutoff=None, mass=1.0, Lambda=1.0, lams=(0.02, 0.05, 0.1),
         stats.append(res.stats(obs))
         acc.append(res.acceptance)
     pts, c2, c2e, zc2 = compare_with_series(lams, stats, coefficients)
-    pts = tuple(CrosscheckPoint(p.lam, p.mc, p.series, p.truncation, p.z, a) for p, a in zip(pts, acc))
+    pts = tuple(CrosscheckPoint(p.lam, p.mc, p.series, p.truncation, p.z, a, p.z_reason)
+                for p, a in zip(pts, acc))
     out = CrosscheckResult(form, base.shape, coefficients, pts, c2, c2e, zc2, estimator,
                            meta={"n_traj": n_traj, "seed": seed, "order": order, **base.meta})
+    if zc2 is None:
+        out.meta["c2_reason"] = ("no coupling carries a Monte Carlo error or truncation estimate to "
+                                 "weigh a fit of c2 (exact estimator)")
+    if not np.any(base.d_p != 0):
+        out.meta["d_p_zero"] = True
     if plot is not None:
         plot_crosscheck(out, plot)
         out = CrosscheckResult(**{**out.__dict__, "plot": str(plot)})
@@ -251,8 +369,8 @@ def plot_crosscheck(result: CrosscheckResult, path) -> None:
     ax.errorbar(lams, y, yerr=e, fmt="o", ms=4, capsize=3, label=f"MC ({result.estimator})")
     ax.set_xlabel("λ")
     ax.set_ylabel(f"{result.form} − c0 − c1 λ")
-    ax.set_title(f"{result.form} on {'x'.join(map(str, result.shape))}: "
-                 f"c2 z = {result.z_c2:.2f}", fontsize=9)
+    zt = "n/a" if result.z_c2 is None else f"{result.z_c2:.2f}"
+    ax.set_title(f"{result.form} on {'x'.join(map(str, result.shape))}: c2 z = {zt}", fontsize=9)
     ax.legend(fontsize=7)
     fig.tight_layout()
     fig.savefig(path, dpi=120)

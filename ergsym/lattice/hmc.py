@@ -1,4 +1,4 @@
-"""Fourier-accelerated Hybrid Monte Carlo for the lattice theory of SPEC section 3.
+"""Fourier-accelerated Hybrid Monte Carlo for the lattice theory of docs/lattice.md.
 
 Algorithm
 ---------
@@ -26,6 +26,21 @@ length has once the interaction shifts the frequencies (Mackenzie 1989).  Each t
 uses ``n_steps`` steps of size ``tau/n_steps``; a Metropolis test on ``exp(-dH)`` makes the
 chain exact for any step size.
 
+Step size.  ``n_steps=None`` picks a first guess from the theory: the split integrator's
+error comes from the quartic kick, whose local frequency is about
+:math:`\\omega^2 = \\tfrac32\\lambda\\langle\\phi^2\\rangle` (with :math:`\\langle\\phi^2\\rangle` the
+smaller of the free value and the pure-quartic value
+:math:`\\sqrt{24/\\lambda}\\,\\Gamma(3/4)/\\Gamma(1/4)`), so the default is
+``max(4, ceil(tau * omega * V^(1/4) / 2))`` steps: 4 at weak coupling, more at strong coupling.
+During thermalization :class:`StepSizeAdapter` (dual averaging, Hoffman & Gelman, JMLR 15
+(2014) 1593, alg. 5) then tunes the step towards a mean acceptance probability of 0.8; it
+is frozen at the end of thermalization, so the production chain is a valid Markov chain.
+
+Batched chains.  A state whose ``rng`` is a tuple of generators is a batch of independent
+chains: ``phi`` has shape ``(n_chains,) + shape``, every chain draws its momenta, its
+trajectory length and its accept/reject variate from its own generator, and the FFTs act on
+the lattice axes of the whole batch at once.
+
 Randomness comes from an explicit :class:`numpy.random.Generator` carried in the
 :class:`ChainState` (NetKet style: state in, state out).  Random numbers are drawn on the
 host, also for the cupy backend, so that a chain does not depend on the device.
@@ -38,9 +53,11 @@ from dataclasses import dataclass, replace
 import numpy as np
 
 from ..errors import InputError
-from .theory import LatticeOps, LatticeTheory
+from .backend import to_numpy
+from .theory import LatticeOps, LatticeTheory, abs2
 
-__all__ = ["ChainState", "HMCSampler", "MetropolisSampler", "TrajectoryInfo"]
+__all__ = ["ChainState", "HMCSampler", "MetropolisSampler", "TrajectoryInfo", "StepSizeAdapter",
+           "default_n_steps"]
 
 INTEGRATORS = ("split", "leapfrog")
 
@@ -50,7 +67,9 @@ class ChainState:
     """State of a Markov chain: the field, the generator and counters.
 
     ``rng`` is advanced in place by the samplers (a :class:`numpy.random.Generator` is
-    mutable); the returned state holds the same generator object.
+    mutable); the returned state holds the same generator object.  For a batch of chains
+    ``rng`` is a tuple of generators (one per chain), ``phi`` has shape
+    ``(n_chains,) + shape`` and ``n_accepted`` is an array of per-chain counts.
     """
 
     phi: object
@@ -59,18 +78,106 @@ class ChainState:
     n_accepted: int = 0
 
     @property
+    def batched(self) -> bool:
+        """True for a batch of independent chains."""
+        return isinstance(self.rng, tuple)
+
+    @property
     def acceptance(self) -> float:
-        """Fraction of accepted proposals so far (0 if none)."""
-        return self.n_accepted / self.n_steps_done if self.n_steps_done else 0.0
+        """Fraction of accepted proposals so far (0 if none; mean over the chains of a batch)."""
+        if not self.n_steps_done:
+            return 0.0
+        return float(np.mean(self.n_accepted)) / self.n_steps_done
 
 
 @dataclass(frozen=True)
 class TrajectoryInfo:
-    """Diagnostics of one update: accepted?, energy violation ``dH``, trajectory length."""
+    """Diagnostics of one update: accepted?, energy violation ``dH``, trajectory length.
 
-    accepted: bool
-    dH: float
-    length: float
+    For a batch of chains each field is an array with one entry per chain.
+    """
+
+    accepted: object
+    dH: object
+    length: object
+
+    @property
+    def accept_prob(self) -> float:
+        """Mean Metropolis acceptance probability ``min(1, exp(-dH))`` (0 for non-finite dH)."""
+        dh = np.atleast_1d(np.asarray(self.dH, dtype=float))
+        p = np.where(np.isfinite(dh), np.exp(-np.clip(np.nan_to_num(dh, nan=np.inf), 0.0, 700.0)), 0.0)
+        return float(np.mean(p))
+
+
+def default_n_steps(theory: LatticeTheory, traj_length: float = math.pi / 2,
+                    integrator: str = "split") -> int:
+    """First guess of the steps per trajectory (module docstring, "Step size")."""
+    base = 4 if integrator == "split" else max(4, math.ceil(3 * theory.volume ** 0.25))
+    lam = theory.lam
+    if lam <= 0:
+        return base
+    quartic = math.sqrt(24.0 / lam) * math.gamma(0.75) / math.gamma(0.25)
+    phi2 = min(float(np.mean(theory.kt_p)), quartic)
+    omega = math.sqrt(1.5 * lam * phi2)
+    guess = math.ceil(traj_length * omega * theory.volume ** 0.25 / 2.0)
+    return int(min(max(base, guess), 10_000))
+
+
+class StepSizeAdapter:
+    """Dual-averaging step-size adaptation (Hoffman & Gelman, JMLR 15 (2014) 1593, alg. 5).
+
+    Adapts ``log eps`` so that the mean acceptance probability approaches ``target``; the
+    number of steps is ``ceil(traj_length / eps)``, never below ``min_steps`` (the weak-coupling
+    default, which already accepts ~all trajectories).  Use only during thermalization, then
+    freeze with :meth:`final_n_steps`.  The state is a JSON-able dict (:meth:`to_dict`), stored
+    in checkpoints.
+    """
+
+    def __init__(self, n_steps0: int, traj_length: float, min_steps: int = 1, target: float = 0.8,
+                 gamma: float = 0.05, t0: float = 10.0, kappa: float = 0.75, state: dict | None = None):
+        if not 0 < target < 1:
+            raise InputError.bad("target_accept", target, "a number in (0, 1)")
+        self.traj_length = float(traj_length)
+        self.min_steps = int(min_steps)
+        self.target, self.gamma, self.t0, self.kappa = float(target), gamma, t0, kappa
+        eps0 = self.traj_length / max(int(n_steps0), 1)
+        self.log_eps_max = math.log(self.traj_length / self.min_steps)
+        if state is None:
+            state = {"mu": math.log(10.0 * eps0), "t": 0, "hbar": 0.0,
+                     "log_eps": math.log(eps0), "log_eps_bar": math.log(eps0)}
+        self.state = dict(state)
+
+    def to_dict(self) -> dict:
+        """JSON-able state."""
+        return {"target": self.target, "min_steps": self.min_steps, **self.state}
+
+    @classmethod
+    def from_dict(cls, d: dict, traj_length: float) -> "StepSizeAdapter":
+        """Inverse of :meth:`to_dict`."""
+        st = {k: d[k] for k in ("mu", "t", "hbar", "log_eps", "log_eps_bar")}
+        return cls(1, traj_length, d["min_steps"], d["target"], state=st)
+
+    def _steps(self, log_eps: float) -> int:
+        return int(min(max(self.min_steps, math.ceil(self.traj_length / math.exp(log_eps) - 1e-9)), 100_000))
+
+    def update(self, accept_prob: float) -> int:
+        """Feed one trajectory's mean acceptance probability; returns the next ``n_steps``."""
+        st = self.state
+        st["t"] += 1
+        t = st["t"]
+        a = min(max(float(accept_prob), 0.0), 1.0)
+        st["hbar"] = (1 - 1 / (t + self.t0)) * st["hbar"] + (self.target - a) / (t + self.t0)
+        log_eps = st["mu"] - math.sqrt(t) / self.gamma * st["hbar"]
+        log_eps = min(log_eps, self.log_eps_max)
+        log_eps = max(log_eps, math.log(self.traj_length / 100_000))
+        st["log_eps"] = log_eps
+        eta = t ** (-self.kappa)
+        st["log_eps_bar"] = eta * log_eps + (1 - eta) * st["log_eps_bar"]
+        return self._steps(log_eps)
+
+    def final_n_steps(self) -> int:
+        """The frozen number of steps for production (from the averaged ``log eps``)."""
+        return self._steps(min(self.state["log_eps_bar"], self.log_eps_max))
 
 
 def _check_rng(rng):
@@ -81,7 +188,7 @@ def _check_rng(rng):
 
 
 class HMCSampler:
-    """Fourier-accelerated HMC sampler of :math:`P\\propto e^{-S}` (SPEC section 3).
+    """Fourier-accelerated HMC sampler of :math:`P\\propto e^{-S}` (docs/lattice.md).
 
     Parameters
     ----------
@@ -114,8 +221,11 @@ class HMCSampler:
             raise InputError.bad("theory", type(theory).__name__, "a LatticeTheory")
         if integrator not in INTEGRATORS:
             raise InputError.bad("integrator", integrator, f"one of {INTEGRATORS}")
+        if not (isinstance(traj_length, (int, float)) and 0 < traj_length < 100):
+            raise InputError.bad("traj_length", traj_length, "a number in (0, 100)")
+        self.n_steps_given = n_steps is not None
         if n_steps is None:
-            n_steps = 4 if integrator == "split" else max(4, math.ceil(3 * theory.volume ** 0.25))
+            n_steps = default_n_steps(theory, float(traj_length), integrator)
         if isinstance(n_steps, bool) or not isinstance(n_steps, (int, np.integer)) or n_steps < 1:
             raise InputError.bad("n_steps", n_steps, "an integer >= 1")
         if not (isinstance(traj_length, (int, float)) and 0 < traj_length < 100):
@@ -132,52 +242,104 @@ class HMCSampler:
 
     def config(self) -> dict:
         """JSON-able sampler settings (stored in checkpoints)."""
-        return {"sampler": "hmc", "n_steps": self.n_steps, "traj_length": self.traj_length,
+        return {"sampler": "hmc", "step_size": self.traj_length / self.n_steps, "n_steps": self.n_steps, "traj_length": self.traj_length,
                 "jitter": self.jitter, "integrator": self.integrator}
 
     # ------------------------------------------------------------------------------
-    def init_state(self, rng: np.random.Generator, start: str = "free") -> ChainState:
-        """Initial state: an exact free-field draw (``start="free"``) or ``phi = 0`` ("cold")."""
-        _check_rng(rng)
+    def init_state(self, rng, start: str = "free") -> ChainState:
+        """Initial state: an exact free-field draw (``start="free"``) or ``phi = 0`` ("cold").
+
+        ``rng`` is one generator (one chain) or a list/tuple of generators (a batch).
+        """
         xp, ops = self.ops.xp, self.ops
+        batched = isinstance(rng, (list, tuple))
+        rngs = tuple(_check_rng(r) for r in rng) if batched else (_check_rng(rng),)
+        if batched and not rngs:
+            raise InputError.bad("rng", "[]", "at least one generator")
+        shape = self.theory.shape
         if start == "free":
-            eta = xp.asarray(rng.standard_normal(self.theory.shape))
-            phi = ops.ifft(ops.fft(eta) * ops.sqrt_kt)   # <|phi_p|^2> = V Kt_p
+            eta = np.stack([r.standard_normal(shape) for r in rngs]) if batched else rng.standard_normal(shape)
+            phi = ops.ifft(ops.fft(xp.asarray(eta)) * ops.sqrt_kt)   # <|phi_p|^2> = V Kt_p
         elif start == "cold":
-            phi = xp.zeros(self.theory.shape)
+            phi = xp.zeros(((len(rngs),) if batched else ()) + shape)
         else:
             raise InputError.bad("start", start, "'free' or 'cold'")
+        if batched:
+            return ChainState(phi, rngs, 0, np.zeros(len(rngs), dtype=np.int64))
         return ChainState(phi, rng)
 
     def _force_int_p(self, phi):
-        return (self.ops.lam / 6.0) * self.ops.fft(phi ** 3)
+        return (self.ops.lam / 6.0) * self.ops.fft(phi * phi * phi)
 
     def step(self, state: ChainState):
-        """One HMC trajectory with Metropolis accept/reject.
+        """One HMC trajectory with Metropolis accept/reject (of every chain of a batch).
 
         Returns
         -------
         (ChainState, TrajectoryInfo)
         """
+        if state.batched:
+            return self._step_batch(state)
         ops, xp = self.ops, self.ops.xp
         rng = state.rng
-        V = ops.V
         tau = self.traj_length * (1.0 + self.jitter * (2.0 * rng.random() - 1.0))
         eta = xp.asarray(rng.standard_normal(self.theory.shape))
-        pi_p = ops.fft(eta) / ops.sqrt_kt
         phi0 = state.phi
+        with np.errstate(over="ignore", invalid="ignore"):  # a diverging trajectory is rejected
+            phi, dH = self._trajectory(phi0, eta, tau)
+        dH = float(dH)
+        u = rng.random()
+        accepted = bool(math.isfinite(dH) and (dH <= 0 or u < math.exp(-dH)))
+        new = replace(state, phi=phi if accepted else phi0,
+                      n_steps_done=state.n_steps_done + 1,
+                      n_accepted=state.n_accepted + int(accepted))
+        return new, TrajectoryInfo(accepted, dH, tau)
+
+    def _step_batch(self, state: ChainState):
+        ops, xp = self.ops, self.ops.xp
+        rngs = state.rng
+        tau = self.traj_length * (1.0 + self.jitter * (2.0 * np.array([r.random() for r in rngs]) - 1.0))
+        eta_h = np.empty((len(rngs),) + self.theory.shape)
+        for i, r in enumerate(rngs):
+            r.standard_normal(out=eta_h[i])
+        eta = xp.asarray(eta_h)
+        phi0 = state.phi
+        bshape = (len(rngs),) + (1,) * self.theory.dim
+        with np.errstate(over="ignore", invalid="ignore"):  # a diverging trajectory is rejected
+            phi, dH = self._trajectory(phi0, eta, tau.reshape(bshape))
+        dH = np.asarray(to_numpy(dH), dtype=float)
+        u = np.array([r.random() for r in rngs])
+        with np.errstate(over="ignore", invalid="ignore"):
+            accepted = np.isfinite(dH) & ((dH <= 0) | (u < np.exp(-np.clip(dH, 0.0, None))))
+        acc_x = xp.asarray(accepted.reshape(bshape))
+        new = replace(state, phi=xp.where(acc_x, phi, phi0),
+                      n_steps_done=state.n_steps_done + 1,
+                      n_accepted=state.n_accepted + accepted.astype(np.int64))
+        return new, TrajectoryInfo(accepted, dH, tau)
+
+    def _trajectory(self, phi0, eta, tau):
+        """Integrate one trajectory of length ``tau`` (a float, or per chain broadcastable)."""
+        ops, xp = self.ops, self.ops.xp
+        V = ops.V
+        pi_p = ops.fft(eta) / ops.sqrt_kt
         phi_p = ops.fft(phi0)
-        kin0 = 0.5 / V * ops.psum(ops.kt * xp.abs(pi_p) ** 2)
-        h0 = float(kin0 + ops.s_hat_p(phi_p) + ops.s_int(phi0))
-        dt = tau / self.n_steps
+        kin0 = 0.5 / V * ops.psum(ops.kt * abs2(pi_p))
+        h0 = kin0 + ops.s_hat_p(phi_p) + ops.s_int(phi0)
+        if isinstance(tau, float):
+            h0 = float(h0)
+            dt = tau / self.n_steps
+            c, s = math.cos(dt), math.sin(dt)
+        else:
+            dt_h = tau / self.n_steps
+            dt, c, s = xp.asarray(dt_h), xp.asarray(np.cos(dt_h)), xp.asarray(np.sin(dt_h))
         lam = ops.lam
         if self.integrator == "split":
-            c, s = math.cos(dt), math.sin(dt)
             phi = phi0
+            skt, sikt = s * ops.kt, s * ops.inv_kt  # hoisted: the same products as inline
             if lam > 0:
                 pi_p = pi_p - 0.5 * dt * self._force_int_p(phi)
             for k in range(self.n_steps):
-                phi_p, pi_p = c * phi_p + s * ops.kt * pi_p, c * pi_p - s * ops.inv_kt * phi_p
+                phi_p, pi_p = c * phi_p + skt * pi_p, c * pi_p - sikt * phi_p
                 phi = ops.ifft(phi_p)
                 if lam > 0:
                     w = dt if k < self.n_steps - 1 else 0.5 * dt
@@ -193,15 +355,11 @@ class HMCSampler:
                 phi = ops.ifft(phi_p)
                 w = dt if k < self.n_steps - 1 else 0.5 * dt
                 pi_p = pi_p - w * force_p(phi, phi_p)
-        kin1 = 0.5 / V * ops.psum(ops.kt * xp.abs(pi_p) ** 2)
-        h1 = float(kin1 + ops.s_hat_p(phi_p) + ops.s_int(phi))
-        dH = h1 - h0
-        u = rng.random()
-        accepted = bool(math.isfinite(dH) and (dH <= 0 or u < math.exp(-dH)))
-        new = replace(state, phi=phi if accepted else phi0,
-                      n_steps_done=state.n_steps_done + 1,
-                      n_accepted=state.n_accepted + int(accepted))
-        return new, TrajectoryInfo(accepted, dH, tau)
+        kin1 = 0.5 / V * ops.psum(ops.kt * abs2(pi_p))
+        h1 = kin1 + ops.s_hat_p(phi_p) + ops.s_int(phi)
+        if isinstance(tau, float):
+            return phi, float(h1) - h0
+        return phi, h1 - h0
 
 
 class MetropolisSampler:

@@ -1,14 +1,14 @@
 """Per-configuration estimators of A, B, their four pieces, ``G_p`` and ``<phi^2>``.
 
-Definitions (SPEC sections 2.1-2.2 and 3; seed eqs. (4.5), (5.5), (5.11)-(5.14))
+Definitions (docs/lattice.md; Cotler & Rezchikov, PRD 108, 025003, eqs. (4.5), (5.5), (5.11)-(5.14))
 -------------------------------------------------------------------------------
 With :math:`\\Sigma = S - 2\\hat S`, :math:`\\partial_x = \\partial/\\partial\\phi_x` and
 :math:`\\sum_{xy}\\dot C_{xy} a_x b_y = \\frac1V\\sum_p D_p\\,\\overline{a_p}\\, b_p`:
 
-* ``P1`` :math:`= \\tfrac12\\sum_{xy}\\dot C_{xy}\\langle\\partial_xS\\,\\partial_yS\\rangle`
-* ``P2`` :math:`= -2\\sum_{xy}\\dot C_{xy}\\langle\\partial_xS\\,\\partial_y\\hat S\\rangle`
-* ``P3`` :math:`= 2\\sum_{xy}\\dot C_{xy}\\langle\\partial_x\\hat S\\,\\partial_y\\hat S\\rangle`
-* ``P4`` :math:`= -2\\langle\\Lambda\\partial_\\Lambda\\hat S\\rangle`,
+* ``eq5.14`` (old name ``P1``) :math:`= \\tfrac12\\sum_{xy}\\dot C_{xy}\\langle\\partial_xS\\,\\partial_yS\\rangle`
+* ``eq5.13`` (``P2``) :math:`= -2\\sum_{xy}\\dot C_{xy}\\langle\\partial_xS\\,\\partial_y\\hat S\\rangle`
+* ``eq5.12`` (``P3``) :math:`= 2\\sum_{xy}\\dot C_{xy}\\langle\\partial_x\\hat S\\,\\partial_y\\hat S\\rangle`
+* ``eq5.11`` (``P4``) :math:`= -2\\langle\\Lambda\\partial_\\Lambda\\hat S\\rangle`,
   :math:`\\Lambda\\partial_\\Lambda\\hat S = -\\frac1{2V}\\sum_p D_p|\\phi_p|^2/\\tilde K_p^2`
 * ``A = P1+P2+P3+P4`` (the printed (5.5)); ``B = -P1-P2-P3+P4`` (:math:`-\\Lambda dM/d\\Lambda`).
 
@@ -34,16 +34,66 @@ O(lam/sqrt(N)) instead of O(1/sqrt(N)) -- what the small-lambda cross-check need
 """
 from __future__ import annotations
 
-from .theory import LatticeOps
+from ..errors import InputError
+from .theory import LatticeOps, abs2
 
-__all__ = ["SCALAR_OBSERVABLES", "measure", "measure_gp"]
+__all__ = ["SCALAR_OBSERVABLES", "OBSERVABLE_ALIASES", "ObservableDict", "canonical_observable",
+           "exact_observables", "measure", "measure_gp"]
 
 #: Names of the scalar observables returned by :func:`measure` (the ``_sd`` ones are the
-#: Schwinger-Dyson-improved estimators of the same expectation values).
+#: Schwinger-Dyson-improved estimators of the same expectation values).  The four pieces are
+#: named by the paper's equations (Cotler & Rezchikov, PRD 108, 025003, (5.11)-(5.14)):
+#: ``eq5.14`` = P1, ``eq5.13`` = P2, ``eq5.12`` = P3, ``eq5.11`` = P4 (the older names, which ran
+#: in the opposite order, are accepted as aliases everywhere: :data:`OBSERVABLE_ALIASES`).
 SCALAR_OBSERVABLES = (
-    "phi2", "P1", "P2", "P3", "P4", "A", "B",
-    "P1_sd", "P2_sd", "P3_sd", "P4_sd", "A_sd", "B_sd",
+    "phi2", "eq5.14", "eq5.13", "eq5.12", "eq5.11", "A", "B",
+    "eq5.14_sd", "eq5.13_sd", "eq5.12_sd", "eq5.11_sd", "A_sd", "B_sd",
 )
+
+_OLD = {"P1": "eq5.14", "P2": "eq5.13", "P3": "eq5.12", "P4": "eq5.11",
+        "dSdS": "eq5.14", "dSdShat": "eq5.13", "dShatdShat": "eq5.12", "LdShat": "eq5.11",
+        "5.14": "eq5.14", "5.13": "eq5.13", "5.12": "eq5.12", "5.11": "eq5.11"}
+#: old observable name -> canonical name (``P1`` -> ``eq5.14``, ``P1_sd`` -> ``eq5.14_sd``, ...).
+OBSERVABLE_ALIASES = {**_OLD, **{f"{k}_sd": f"{v}_sd" for k, v in _OLD.items()}}
+
+
+def canonical_observable(name: str, param: str = "name") -> str:
+    """Canonical name of a scalar observable (aliases such as ``P1``/``P1_sd`` resolved)."""
+    if name in SCALAR_OBSERVABLES or name == "Gp":
+        return name
+    if name in OBSERVABLE_ALIASES:
+        return OBSERVABLE_ALIASES[name]
+    raise InputError.bad(param, name, "one of " + ", ".join(SCALAR_OBSERVABLES),
+                         "the old names P1..P4 (= eq5.14..eq5.11) are accepted too")
+
+
+class ObservableDict(dict):
+    """A dict keyed by canonical observable names that also answers to the old names."""
+
+    def __getitem__(self, key):
+        if not dict.__contains__(self, key) and key in OBSERVABLE_ALIASES:
+            key = OBSERVABLE_ALIASES[key]
+        return dict.__getitem__(self, key)
+
+    def __contains__(self, key):
+        return dict.__contains__(self, key) or (key in OBSERVABLE_ALIASES
+                                                and dict.__contains__(self, OBSERVABLE_ALIASES[key]))
+
+    def get(self, key, default=None):
+        return self[key] if key in self else default
+
+
+def exact_observables(lam: float, d_p_zero: bool = False) -> frozenset:
+    """Estimators that are constant by construction (their value is exact, zero variance).
+
+    ``eq5.13_sd`` (= -2 f0) at every coupling; every Schwinger-Dyson estimator at ``lam = 0``;
+    everything but ``phi2`` when ``D_p`` vanishes at every lattice momentum (all are then 0).
+    """
+    if d_p_zero:
+        return frozenset(n for n in SCALAR_OBSERVABLES if n != "phi2")
+    if lam == 0:
+        return frozenset(n for n in SCALAR_OBSERVABLES if n.endswith("_sd"))
+    return frozenset({"eq5.13_sd"})
 
 
 def measure(ops: LatticeOps, phi) -> dict:
@@ -59,33 +109,35 @@ def measure(ops: LatticeOps, phi) -> dict:
     Returns
     -------
     dict
-        ``name -> array of shape batch`` for every name in :data:`SCALAR_OBSERVABLES`.
+        ``name -> array of shape batch`` for every name in :data:`SCALAR_OBSERVABLES`
+        (an :class:`ObservableDict`: the old names P1..P4 work as keys too).
         ``phi2`` is the site average ``(1/V) sum_x phi_x^2``; the others are lattice totals.
     """
     xp, V, lam = ops.xp, ops.V, ops.lam
     phi_p = ops.fft(phi)
     dshat_p = phi_p * ops.inv_kt                   # (d S_hat)_p = phi_p / Kt_p
-    phi3 = phi ** 3
+    phi2 = phi * phi
+    phi3 = phi2 * phi
     ds_p = dshat_p + (lam / 6.0) * ops.fft(phi3)   # (d S)_p
     # direct estimators: (1/V) sum_p D_p conj(a_p) b_p
-    yy = ops.psum(ops.d * xp.abs(ds_p) ** 2) / V
+    yy = ops.psum(ops.d * abs2(ds_p)) / V
     zz = ops.psum(ops.d * xp.real(xp.conj(ds_p) * dshat_p)) / V
-    xx = ops.psum(ops.d * xp.abs(dshat_p) ** 2) / V
+    xx = ops.psum(ops.d * abs2(dshat_p)) / V
     p1, p2, p3, p4 = 0.5 * yy, -2.0 * zz, 2.0 * xx, xx
-    sum_phi2 = xp.sum(phi ** 2, axis=ops.axes)
+    sum_phi2 = xp.sum(phi2, axis=ops.axes)
     # Schwinger-Dyson improved
     f0 = ops.f0
     y_sd = f0 + 0.5 * lam * ops.cdot00 * sum_phi2
     cm_phi = ops.ifft(ops.d * dshat_p)             # (Cdot M phi)_x
     x_sd = f0 - (lam / 6.0) * xp.sum(phi3 * cm_phi, axis=ops.axes)
     p1s, p2s, p3s, p4s = 0.5 * y_sd, -2.0 * f0 + 0.0 * sum_phi2, 2.0 * x_sd, x_sd
-    return {
+    return ObservableDict({
         "phi2": sum_phi2 / V,
-        "P1": p1, "P2": p2, "P3": p3, "P4": p4,
+        "eq5.14": p1, "eq5.13": p2, "eq5.12": p3, "eq5.11": p4,
         "A": p1 + p2 + p3 + p4, "B": -p1 - p2 - p3 + p4,
-        "P1_sd": p1s, "P2_sd": p2s, "P3_sd": p3s, "P4_sd": p4s,
+        "eq5.14_sd": p1s, "eq5.13_sd": p2s, "eq5.12_sd": p3s, "eq5.11_sd": p4s,
         "A_sd": p1s + p2s + p3s + p4s, "B_sd": -p1s - p2s - p3s + p4s,
-    }
+    })
 
 
 def measure_gp(ops: LatticeOps, phi):
@@ -94,4 +146,4 @@ def measure_gp(ops: LatticeOps, phi):
     Its expectation is the two-point function, ``V Kt_p`` / ``V`` = ``Kt_p`` in the free theory.
     """
     xp = ops.xp
-    return xp.abs(xp.fft.fftn(phi, axes=ops.axes)) ** 2 / ops.V
+    return abs2(xp.fft.fftn(phi, axes=ops.axes)) / ops.V

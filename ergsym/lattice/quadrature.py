@@ -1,6 +1,6 @@
 """Exact expectations on tiny lattices (V <= 3) by direct numerical integration.
 
-The reference the Monte Carlo is tested against at any coupling (SPEC section 4, "on tiny
+The reference the Monte Carlo is tested against at any coupling (docs/lattice.md, "on tiny
 lattices MC agrees with direct numerical integration at any lambda").  The integral over
 :math:`\\phi\\in\\mathbb R^V` of :math:`O(\\phi)e^{-S(\\phi)}` is done with the trapezoidal
 rule on a uniform tensor grid over a box :math:`[-a,a]^V`.  For an integrand that is entire
@@ -18,7 +18,7 @@ import math
 import numpy as np
 
 from ..errors import InputError
-from .observables import SCALAR_OBSERVABLES, measure, measure_gp
+from .observables import SCALAR_OBSERVABLES, ObservableDict, measure, measure_gp
 from .theory import LatticeOps, LatticeTheory
 
 __all__ = ["exact_expectations"]
@@ -84,7 +84,7 @@ def exact_expectations(theory: LatticeTheory, n_points=None, chunk: int = 200_00
         for n in SCALAR_OBSERVABLES:
             acc[n] += float(np.dot(wb, obs[n]))
         acc_gp += np.tensordot(wb, measure_gp(ops, blk), axes=(0, 0))
-    out = {n: v / z for n, v in acc.items()}
+    out = ObservableDict({n: v / z for n, v in acc.items()})
     out["Gp"] = acc_gp / z
     out["n_points"] = n_points
     return out

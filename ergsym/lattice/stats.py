@@ -1,4 +1,4 @@
-"""Monte Carlo statistics: autocorrelation-aware means and errors (SPEC section 7).
+"""Monte Carlo statistics: autocorrelation-aware means and errors (docs/lattice.md).
 
 Every Monte Carlo number ergsym prints carries an error that accounts for the
 autocorrelation of the Markov chain.  Two independent estimators are provided:
@@ -7,7 +7,18 @@ autocorrelation of the Markov chain.  Two independent estimators are provided:
   of Madras and Sokal, :math:`W = \\min\\{W : W \\ge c\\,\\tau_{int}(W)\\}`, and
   :math:`\\sigma^2_{\\bar x} = 2\\tau_{int}\\,\\mathrm{Var}(x)/N`;
 * :func:`binned_jackknife` -- the jackknife over ``n_bins`` contiguous bins, which also
-  handles functions of several means.
+  handles functions of several means;
+* :func:`split_rhat` -- the split potential scale reduction factor of Gelman et al.
+  (*Bayesian Data Analysis*, 3rd ed., sec. 11.4) over independent chains, or over the two
+  halves of one chain.
+
+Reliability
+-----------
+:func:`statistics` marks its result ``reliable=False`` (with the reasons) when the chain
+has zero variance although the estimator is not exact (a frozen chain), when it is shorter
+than ``MIN_TAU_MULTIPLE = 50`` integrated autocorrelation times (the autocorrelation
+estimate itself is then unreliable), when Sokal's window condition is never met, or when the
+split-R̂ exceeds ``RHAT_MAX = 1.1``.  Such a number must not be reported as agreement.
 
 Conventions
 -----------
@@ -36,7 +47,15 @@ __all__ = [
     "integrated_autocorr_time",
     "statistics",
     "binned_jackknife",
+    "split_rhat",
+    "MIN_TAU_MULTIPLE",
+    "RHAT_MAX",
 ]
+
+#: A chain shorter than this many ``tau_int`` gives an unreliable error bar.
+MIN_TAU_MULTIPLE = 50
+#: Split-R-hat above this flags chains that have not mixed (Gelman et al., BDA3 sec. 11.4).
+RHAT_MAX = 1.1
 
 
 def _fmt(mean: float, err: float) -> str:
@@ -65,9 +84,21 @@ class Stats:
     tau_corr_error : float
         Madras-Sokal error of ``tau_corr``, :math:`\\tau\\sqrt{2(2W+1)/N}`.
     n_samples : int
-        Chain length ``N``.
+        Chain length ``N`` (per chain).
     window : int
         Summation window ``W`` chosen automatically.
+    rhat : float or None
+        Split-R̂ over the chains (or the two halves of one chain); None when undefined
+        (zero variance, fewer than 4 samples per chain).
+    reliable : bool
+        False when the error bar cannot be trusted; ``reasons`` says why.
+    reasons : tuple of str
+        Why the number is unreliable (empty when reliable).
+    exact : bool
+        True for an estimator that is constant by construction (e.g. the
+        Schwinger-Dyson form of (5.13)): its value is exact, ``error_of_mean = 0``.
+    n_chains : int
+        Number of independent chains combined.
     """
 
     mean: float
@@ -78,6 +109,18 @@ class Stats:
     tau_corr_error: float = 0.0
     n_samples: int = 0
     window: int = 0
+    rhat: object = None
+    reliable: bool = True
+    reasons: tuple = ()
+    exact: bool = False
+    n_chains: int = 1
+
+    def flagged(self, reason: str) -> "Stats":
+        """A copy marked unreliable with one more reason."""
+        from dataclasses import replace  # noqa: PLC0415
+        if reason in self.reasons:
+            return self
+        return replace(self, reliable=False, reasons=tuple(self.reasons) + (reason,))
 
     def __repr__(self) -> str:
         return _fmt(self.mean, self.error_of_mean)
@@ -86,15 +129,26 @@ class Stats:
         return f"{_fmt(self.mean, self.error_of_mean)} [tau_int={self.tau_corr:.3g}]"
 
     def to_dict(self) -> dict:
-        """Plain-float dictionary (for ``--json``)."""
+        """Plain-float dictionary (for ``--json``): the value object of ergsym's JSON.
+
+        ``value`` (= ``mean``, kept for older readers), ``error``, ``converged`` (= ``reliable``),
+        ``tau_int``, ``n_eff``, ``rhat``, ``reasons`` and, for constant estimators, ``exact``.
+        """
         return {
+            "value": float(self.mean),
             "mean": float(self.mean),
             "error": float(self.error_of_mean),
+            "converged": bool(self.reliable),
+            "reliable": bool(self.reliable),
+            "reasons": list(self.reasons),
+            "exact": bool(self.exact),
             "variance": float(self.variance),
             "tau_int": float(self.tau_corr),
             "tau_int_error": float(self.tau_corr_error),
             "n_eff": float(self.n_eff),
             "n_samples": int(self.n_samples),
+            "n_chains": int(self.n_chains),
+            "rhat": None if self.rhat is None else float(self.rhat),
         }
 
 
@@ -175,42 +229,146 @@ def integrated_autocorr_time(x, c: float = 5.0) -> tuple[float, int, float]:
     return tau, window, err
 
 
-def statistics(x, c: float = 5.0) -> Stats:
-    """:class:`Stats` of one chain: mean, autocorrelation-aware error, ``tau_int``.
+def split_rhat(x):
+    """Split-R̂ (Gelman et al., *Bayesian Data Analysis*, 3rd ed., eq. (11.4) with split chains).
 
     Parameters
     ----------
-    x : array_like, shape (N,)
-        Measurements in Markov-chain order (N >= 2).
+    x : array_like, shape (N,) or (N, m)
+        One chain, or ``m`` independent chains in columns.  Every chain is split into its two
+        halves (a remainder sample at the end is dropped), giving ``2m`` chains of length
+        ``n = N // 2``.
+
+    Returns
+    -------
+    float or None
+        :math:`\\hat R = \\sqrt{\\hat V/W}` with :math:`\\hat V = \\frac{n-1}{n}W + \\frac Bn`
+        (``W`` the mean within-chain variance, ``B/n`` the variance of the chain means);
+        close to 1 for chains that sample the same distribution, larger when one chain (or
+        one half) sits elsewhere.  None when undefined (``N < 4`` or ``W = 0``).
+    """
+    a = np.asarray(x, dtype=float)
+    if a.ndim == 1:
+        a = a[:, None]
+    if a.ndim != 2:
+        raise InputError.bad("x.ndim", a.ndim, "1 (one chain) or 2 (samples x chains)")
+    n = a.shape[0] // 2
+    if n < 2:
+        return None
+    halves = np.concatenate([a[:n], a[n:2 * n]], axis=1)
+    w = float(np.mean(np.var(halves, axis=0, ddof=1)))
+    if not w > 0:
+        return None
+    b_over_n = float(np.var(np.mean(halves, axis=0), ddof=1))
+    v = (n - 1) / n * w + b_over_n
+    return math.sqrt(v / w)
+
+
+def _multi_autocorrelation(a: np.ndarray) -> np.ndarray:
+    """Mean over the columns of the (biased) autocovariance, normalized at t = 0."""
+    n = a.shape[0]
+    d = a - a.mean(axis=0)
+    nfft = 1 << (2 * n - 1).bit_length()
+    f = np.fft.rfft(d, nfft, axis=0)
+    c = np.fft.irfft(f * np.conj(f), nfft, axis=0)[:n].mean(axis=1) / n
+    out = np.zeros(n)
+    if c[0] <= 0:
+        out[0] = 1.0
+        return out
+    return c / c[0]
+
+
+def _tau_from_rho(rho, c):
+    n = rho.size
+    if n <= 2:
+        return 0.5, 0, 0.0, False
+    taus = 0.5 + np.cumsum(rho[1:])
+    w = np.arange(1, n)
+    ok = np.nonzero(w >= c * taus)[0]
+    idx = int(ok[0]) if ok.size else n - 2
+    tau = float(max(taus[idx], 0.5))
+    window = int(w[idx])
+    err = tau * math.sqrt(2.0 * (2 * window + 1) / n)
+    if not ok.size:
+        err = max(err, tau)
+    return tau, window, err, bool(ok.size)
+
+
+def statistics(x, c: float = 5.0, exact: bool = False) -> Stats:
+    """:class:`Stats` of one chain or of independent chains: mean, error, ``tau_int``, R̂.
+
+    Parameters
+    ----------
+    x : array_like, shape (N,) or (N, m)
+        Measurements in Markov-chain order (N >= 2); with two dimensions, ``m`` independent
+        chains in columns.  The autocorrelation function is the mean of the chains'
+        autocovariances (each about its own mean); the variance is about the grand mean, so
+        chains that disagree inflate the error and R̂.
     c : float
         Window factor of :func:`integrated_autocorr_time`.
+    exact : bool
+        The estimator is constant by construction: zero variance is then expected and the
+        result is exact (``error_of_mean = 0``, ``reliable=True``).  A zero-variance chain of a
+        non-exact estimator is a frozen chain and is flagged ``reliable=False``.
 
     Returns
     -------
     Stats
+        With ``reliable=False`` and ``reasons`` when the error bar cannot be trusted (see the
+        module docstring).
 
     Raises
     ------
     InputError
-        Chain not one-dimensional, shorter than 2, or containing NaN/inf.
+        Chain not one- or two-dimensional, shorter than 2, or containing NaN/inf.
 
     Examples
     --------
     >>> import numpy as np
     >>> s = statistics(np.random.default_rng(0).normal(size=10000))
-    >>> abs(s.mean) < 4 * s.error_of_mean
+    >>> abs(s.mean) < 4 * s.error_of_mean and s.reliable
     True
     """
-    a = _as_chain(x)
-    n = a.size
-    mean = float(a.mean())
-    var = float(a.var())
+    if not (isinstance(c, (int, float)) and 1.0 <= c <= 20.0):
+        raise InputError.bad("c", c, "a number in [1, 20]")
+    arr = np.asarray(x, dtype=float)
+    if arr.ndim == 2:
+        if arr.shape[0] < 2 or arr.shape[1] < 1:
+            raise InputError.bad("x.shape", arr.shape, "(N >= 2 samples, m >= 1 chains)")
+        if not np.all(np.isfinite(arr)):
+            raise InputError.bad("x", "<array with non-finite entries>", "finite numbers",
+                                 "the chain contains NaN or inf; check the action parameters")
+        a2 = arr
+    else:
+        a2 = _as_chain(arr)[:, None]
+    n, m = a2.shape
+    mean = float(a2.mean())
+    var = float(a2.var())
     scale = max(abs(mean), 1e-300)
-    if var <= (1e-14 * scale) ** 2:  # constant chain (e.g. an exact SD estimator)
-        return Stats(mean, 0.0, 0.0, 0.5, float(n), 0.0, n, 0)
-    tau, window, tau_err = integrated_autocorr_time(a, c)
-    err = math.sqrt(2.0 * tau * var / n)
-    return Stats(mean, err, var, tau, n / (2.0 * tau), tau_err, n, window)
+    if var <= (1e-14 * scale) ** 2:  # constant chain: exact estimator, or a frozen chain
+        st = Stats(mean, 0.0, 0.0, 0.5, float(n * m), 0.0, n, 0, None, True, (), bool(exact), m)
+        if not exact:
+            st = st.flagged("zero variance: the chain did not move (acceptance 0?), so this "
+                            "error bar of 0 is meaningless")
+        return st
+    if m == 1:
+        rho = autocorrelation(a2[:, 0])
+    else:
+        rho = _multi_autocorrelation(a2)
+    tau, window, tau_err, found = _tau_from_rho(rho, c)
+    err = math.sqrt(2.0 * tau * var / (n * m))
+    rhat = split_rhat(a2)
+    st = Stats(mean, err, var, tau, n * m / (2.0 * tau), tau_err, n, window, rhat, True, (), False, m)
+    if not found:
+        st = st.flagged(f"no summation window W >= {c:g} tau_int exists in {n} samples: the "
+                        "chain is too short for its autocorrelation")
+    if n < MIN_TAU_MULTIPLE * tau:
+        st = st.flagged(f"chain of {n} samples is shorter than {MIN_TAU_MULTIPLE} tau_int = "
+                        f"{MIN_TAU_MULTIPLE * tau:.0f}: run longer (--n-traj)")
+    if rhat is not None and rhat > RHAT_MAX:
+        st = st.flagged(f"split R-hat = {rhat:.3f} > {RHAT_MAX}: the chains (or the halves of "
+                        "the chain) disagree; thermalize longer (--n-therm) or run longer")
+    return st
 
 
 def binned_jackknife(x, n_bins: int = 20, func=None):
