@@ -1,0 +1,207 @@
+"""Invertible, translation-equivariant maps with exact cheap log-determinants (paper §VI, (6.27)).
+
+The maps act on a periodic lattice field mode by mode in *orbits*: sets ``O`` of momenta with the
+same ``phat^2`` (so the same ``Kt_p`` and ``D_p``).  With the orbit radius
+
+.. math:: \\rho_O(\\phi)^2 = \\frac1V \\sum_{p\\in O} |\\phi_p|^2 = \\sum_x (\\Pi_O\\phi)_x^2
+
+(``Pi_O`` the orthogonal projection on the real span of the orbit's plane waves, of real
+dimension ``m_O = |O|``), a map of the family is
+
+.. math:: (F\\phi)_p = \\frac{g_O(\\rho_O)}{\\rho_O}\\,\\phi_p,\\qquad p\\in O,
+
+a radial map in each orbit subspace.  Translations rotate the phases of ``phi_p`` and so preserve
+``rho_O``: every such map is translation-equivariant (6.27) (and commutes with the lattice
+rotations and reflections).  The Jacobian is block-diagonal with
+
+.. math:: \\ln|\\det \\partial F/\\partial\\phi| = \\sum_O \\ln g_O'(\\rho_O) + (m_O - 1)\\ln\\frac{g_O(\\rho_O)}{\\rho_O} .
+
+Families of ``g`` (parameters ``theta``):
+
+* ``"linear"``: ``g = a rho``, ``a = e^{theta_0}`` -- the Fourier-diagonal (circulant) linear map,
+  ``ln det = sum_p ln a_p``; exact for Gaussian theories.
+* ``"radial"``: ``g = a [rho + sum_k beta_k s_k tanh(rho/s_k)]``, ``beta_k = (e^{theta_k} - 1)/K``,
+  i.e. ``Id +`` a pointwise monotone nonlinearity of the orbit amplitude (a residual map in the
+  sense of the paper's footnote 8).  ``g' = a [1 + sum beta_k sech^2] > 0`` and ``g -> a rho`` at
+  infinity: onto, invertible for every ``theta``.
+
+Orbits whose ``D_p`` vanishes in a step are left fixed (``g = rho``): moving them has infinite
+cost in (3.4).  A one-site lattice (``shape = (1,)``) has one orbit with ``m = 1``: the radial map
+is then an odd monotone map of the real line.
+"""
+from __future__ import annotations
+
+import math
+from dataclasses import dataclass, field
+
+import numpy as np
+
+from ..conventions import lattice_phat2
+from ..errors import ErgsymError, InputError
+
+__all__ = ["Orbits", "RadialFamily", "ShellMap", "compose_apply", "FAMILIES"]
+
+FAMILIES = ("linear", "radial")
+
+
+class Orbits:
+    """Momenta grouped by ``phat^2`` on a lattice of ``shape`` (``numpy.fft.fftn`` layout)."""
+
+    def __init__(self, shape):
+        self.shape = tuple(int(s) for s in shape)
+        self.V = math.prod(self.shape)
+        p2 = np.asarray(lattice_phat2(self.shape), dtype=float).reshape(self.shape)
+        keys = np.round(p2.ravel(), 9)
+        self.p2, self.label = np.unique(keys, return_inverse=True)
+        self.label = self.label.reshape(-1)
+        self.m = np.bincount(self.label, minlength=self.p2.size).astype(int)
+        self.n = self.p2.size
+        ind = np.zeros((self.V, self.n))
+        ind[np.arange(self.V), self.label] = 1.0
+        self._ind = ind
+        self._rep = np.array([np.flatnonzero(self.label == o)[0] for o in range(self.n)])
+
+    def per_orbit(self, f_p):
+        """Value of a function of ``phat^2`` (array of shape ``shape``) on each orbit."""
+        return np.asarray(f_p, dtype=float).reshape(-1)[self._rep]
+
+    def fft(self, phi):
+        axes = tuple(range(1, phi.ndim))
+        return np.fft.fftn(phi, axes=axes)
+
+    def rho2(self, phi_p):
+        """``rho_O^2`` per sample: shape ``(n_samples, n_orbits)``."""
+        pw = (np.abs(phi_p) ** 2).reshape(phi_p.shape[0], -1) / self.V
+        return pw @ self._ind
+
+    def scale(self, phi_p, r):
+        """``IFFT(r_O phi_p)`` for per-sample, per-orbit factors ``r`` of shape ``(n, n_orbits)``."""
+        fac = r[:, self.label].reshape((r.shape[0],) + self.shape)
+        axes = tuple(range(1, phi_p.ndim))
+        return np.fft.ifftn(phi_p * fac, axes=axes).real
+
+
+@dataclass(frozen=True)
+class RadialFamily:
+    """``g(rho) = a [rho + sum_k beta_k s_k tanh(rho/s_k)]`` (``K = len(s)``; ``K = 0``: linear)."""
+
+    scales: tuple = ()
+
+    @property
+    def n_params(self) -> int:
+        return 1 + len(self.scales)
+
+    def evaluate(self, theta, rho, grad=False):
+        """``(g, g', dg/dtheta, d ln g'/dtheta, d ln(g/rho)/dtheta)`` at radii ``rho`` (1-d)."""
+        theta = np.asarray(theta, dtype=float)
+        a = math.exp(theta[0])
+        K = len(self.scales)
+        h = rho.copy()
+        hp = np.ones_like(rho)
+        tk, sk = [], []
+        for k, s in enumerate(self.scales):
+            beta = math.expm1(theta[1 + k]) / K
+            t = s * np.tanh(rho / s)
+            sech2 = 1.0 / np.cosh(np.minimum(rho / s, 350.0)) ** 2
+            h += beta * t
+            hp += beta * sech2
+            tk.append(t)
+            sk.append(sech2)
+        g, gp = a * h, a * hp
+        if not grad:
+            return g, gp
+        n = rho.size
+        dg = np.empty((self.n_params, n))
+        dlgp = np.empty((self.n_params, n))
+        dlq = np.empty((self.n_params, n))
+        dg[0], dlgp[0], dlq[0] = g, 1.0, 1.0
+        for k in range(K):
+            e = math.exp(theta[1 + k]) / K
+            dg[1 + k] = a * tk[k] * e
+            dlgp[1 + k] = sk[k] * e / hp
+            dlq[1 + k] = tk[k] * e / h
+        return g, gp, dg, dlgp, dlq
+
+
+@dataclass
+class ShellMap:
+    """One step's map ``F_n``: a radial map per orbit (identity on the frozen orbits).
+
+    Attributes
+    ----------
+    orbits : Orbits
+    active : ndarray of int
+        Orbits the map moves (``D_p > 0`` in this step).
+    thetas : list of ndarray
+        Parameters per active orbit.
+    families : list of RadialFamily
+    step : int
+        Index of the step (for error messages).
+    """
+
+    orbits: Orbits
+    active: np.ndarray
+    thetas: list
+    families: list
+    step: int = 0
+    info: dict = field(default_factory=dict)
+
+    def factors(self, rho2, with_logdet=True):
+        """Per-sample orbit factors ``g/rho`` and ``ln|det dF|`` (raises if not invertible)."""
+        n = rho2.shape[0]
+        r = np.ones_like(rho2)
+        logdet = np.zeros(n)
+        for o, th, fam in zip(self.active, self.thetas, self.families):
+            rho = np.sqrt(rho2[:, o])
+            g, gp = fam.evaluate(th, rho)
+            m = self.orbits.m[o]
+            with np.errstate(all="ignore"):
+                q = g / rho
+                ld = np.log(gp) + (m - 1) * np.log(q)
+            if not (np.all(np.isfinite(ld)) and np.all(gp > 0) and np.all(q > 0)):
+                raise ErgsymError(
+                    f"step {self.step}: the map stopped being invertible on the orbit phat^2="
+                    f"{self.orbits.p2[o]:.6g} (g' <= 0 or non-finite for some sample; theta={list(th)}); "
+                    "use a smaller step tau (more --steps)")
+            r[:, o] = q
+            logdet += ld
+        return r, logdet
+
+    def apply_fourier(self, phi_p, return_logdet=False):
+        """``F`` on Fourier components ``phi_p`` (shape ``(n,) + shape``, ``fftn`` layout): no FFT needed."""
+        r, ld = self.factors(self.orbits.rho2(phi_p))
+        out = phi_p * r[:, self.orbits.label].reshape((r.shape[0],) + self.orbits.shape)
+        return (out, ld) if return_logdet else out
+
+    def apply(self, phi, return_logdet=False):
+        """``F(phi)`` for fields of shape ``(n,) + shape``; optionally with ``ln|det dF/dphi|``."""
+        phi = np.asarray(phi, dtype=float)
+        if phi.shape[1:] != self.orbits.shape:
+            raise InputError.bad("phi.shape", phi.shape, f"(n,) + {self.orbits.shape}")
+        phi_p = self.orbits.fft(phi)
+        r, ld = self.factors(self.orbits.rho2(phi_p))
+        out = self.orbits.scale(phi_p, r)
+        return (out, ld) if return_logdet else out
+
+    def to_dict(self) -> dict:
+        return {"step": self.step, "active": [int(a) for a in self.active],
+                "thetas": [list(map(float, t)) for t in self.thetas],
+                "scales": [list(map(float, f.scales)) for f in self.families]}
+
+    @classmethod
+    def from_dict(cls, orbits, d) -> "ShellMap":
+        return cls(orbits, np.array(d["active"], dtype=int), [np.array(t) for t in d["thetas"]],
+                   [RadialFamily(tuple(s)) for s in d["scales"]], int(d["step"]))
+
+
+def compose_apply(maps, phi, return_logdet=False):
+    """Algorithm 1 with the order fixed: ``(F_n o ... o F_1)(phi)`` -- the first map found acts first.
+
+    Returns the pushed samples (and the summed ``ln|det|`` of the composition per sample).
+    """
+    phi = np.asarray(phi, dtype=float)
+    total = np.zeros(phi.shape[0])
+    for F in maps:
+        phi, ld = F.apply(phi, return_logdet=True)
+        total += ld
+    return (phi, total) if return_logdet else phi
