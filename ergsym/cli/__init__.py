@@ -7,11 +7,13 @@ input is bad (an :class:`ergsym.errors.InputError`), and prints JSON to stdout w
 from __future__ import annotations
 
 import importlib
+import os
 import sys
 
 import click
 
-from ..errors import DivergentIntegralError, ErgsymError, InputError
+from ..errors import (BackendUnavailableError, CheckpointError, ConvergenceError, DivergentIntegralError,
+                      ErgsymError, FamilyNotSupportedError, InputError)
 
 # command name -> "module:attribute"; modules are imported only when the command runs
 _COMMANDS = {
@@ -54,32 +56,61 @@ def cli():
 
     Derive coefficients (monotone), evaluate loop integrals (integrals), run Monte Carlo
     (mc, crosscheck), follow the Polchinski flow (flow) and build the report (report).
+    'python -m ergsym' is the same program.  Each command's --json prints one envelope
+    (docs/json.md).  Exit status: 0 ok, 2 bad input, 1 other errors, 130 interrupted.
+
+    \b
+    Shell completion (bash; zsh and fish alike with zsh_source / fish_source):
+      eval "$(_ERGSYM_COMPLETE=bash_source ergsym)"
     """
+
+
+#: ErgsymError subclasses that mean "the request cannot be served as given": exit status 2 with
+#: the message (the parameter, its allowed range, the value and what to do).
+USER_ERRORS = (InputError, DivergentIntegralError, CheckpointError, BackendUnavailableError,
+               FamilyNotSupportedError, ConvergenceError)
 
 
 def main(argv=None):
     """Console entry point: runs the group.
 
-    Exit status 2 for bad input (``InputError``, click usage errors) and for integrals that
-    diverge for the chosen cutoff (``DivergentIntegralError``, SPEC section 7); 1 for other
-    ergsym errors (e.g. a missing optional backend); 130 when interrupted.
+    Exit status
+
+    * 0: success;
+    * 2: bad input -- an :class:`~ergsym.errors.InputError`, a click usage error, an integral
+      that diverges for the chosen cutoff (``DivergentIntegralError``), an unreadable or
+      inconsistent checkpoint (``CheckpointError``), a missing optional backend
+      (``BackendUnavailableError``), a family with no evaluator (``FamilyNotSupportedError``)
+      or an accuracy that cannot be reached for these parameters (``ConvergenceError``);
+    * 1: any other error.  An unexpected exception (a bug) prints one line
+      ``internal error (please report): <type>: <message>`` instead of a traceback; set the
+      environment variable ``ERGSYM_TRACEBACK=1`` to see the traceback;
+    * 130: interrupted (Ctrl-C).
     """
     try:
         cli.main(args=argv, prog_name="ergsym", standalone_mode=False)
-    except click.exceptions.Abort:
+    except (click.exceptions.Abort, KeyboardInterrupt):
         click.echo("Aborted.", err=True)
         sys.exit(130)
+    except click.exceptions.Exit as exc:
+        sys.exit(exc.exit_code)
     except click.ClickException as exc:
         exc.show()
         sys.exit(exc.exit_code)
-    except InputError as exc:
-        click.echo(f"Error: {exc}", err=True)
-        sys.exit(2)
-    except DivergentIntegralError as exc:  # SPEC section 7: a divergent integral is bad input
-        click.echo(f"Error: DivergentIntegralError: {exc}", err=True)
+    except USER_ERRORS as exc:
+        prefix = "" if isinstance(exc, InputError) else f"{type(exc).__name__}: "
+        click.echo(f"Error: {prefix}{exc}", err=True)
         sys.exit(2)
     except ErgsymError as exc:
         click.echo(f"Error: {type(exc).__name__}: {exc}", err=True)
+        sys.exit(1)
+    except BrokenPipeError:  # e.g. `ergsym ... | head`: the reader went away
+        sys.exit(0)
+    except Exception as exc:  # noqa: BLE001 - a bug: one line, not a traceback (unless asked)
+        if os.environ.get("ERGSYM_TRACEBACK"):
+            raise
+        msg = " ".join(str(exc).split())
+        click.echo(f"internal error (please report): {type(exc).__name__}: {msg}", err=True)
         sys.exit(1)
     sys.exit(0)
 

@@ -130,43 +130,9 @@ def parse_couplings(text, names=("lam",), option: str = "--lam", many: bool = Fa
     ``many``, ``"0.02,0.05,0.1"`` (several points of a one-coupling theory).
 
     Returns a list of dicts ``{coupling name: float}`` (one dict per point; one point unless
-    ``many``).  Every value must be finite.
+    ``many``).  Every value must be finite.  The typed form is
+    :meth:`ergsym.inputs.Couplings.parse` (same grammar, one implementation).
     """
-    names = tuple(names)
-    raw = str(text).strip()
+    from ..inputs import _parse_points  # noqa: PLC0415
 
-    def num(s, what):
-        try:
-            v = float(s)
-        except ValueError:
-            raise InputError.bad(option, text, "a number, or name=value pairs such as "
-                                 + ",".join(f"{n}=0.1" for n in names),
-                                 f"could not read {what!r} as a number") from None
-        if not math.isfinite(v):
-            raise InputError.bad(option, text, "finite numbers", f"{what!r} is not finite")
-        return v
-
-    if "=" in raw:
-        point = {}
-        for part in raw.split(","):
-            if "=" not in part:
-                raise InputError.bad(option, text, "name=value pairs separated by commas",
-                                     f"{part!r} has no '='")
-            k, v = (s.strip() for s in part.split("=", 1))
-            if k not in names:
-                raise InputError.bad(option, text, "couplings among " + ", ".join(names),
-                                     f"{k!r} is not a coupling of this theory")
-            if k in point:
-                raise InputError.bad(option, text, "each coupling at most once", f"{k!r} repeated")
-            point[k] = num(v, v)
-        for n in names:
-            point.setdefault(n, 0.0)
-        return [point]
-    parts = [s.strip() for s in raw.split(",")]
-    if len(names) != 1 and not (len(parts) == 1 and num(parts[0], parts[0]) == 0.0):
-        raise InputError.bad(option, text, "name=value pairs for a theory with couplings "
-                             + ", ".join(names), "e.g. " + ",".join(f"{n}=0.1" for n in names))
-    if len(parts) > 1 and not many:
-        raise InputError.bad(option, text, "a single value for this command",
-                             "give one number (use crosscheck for several couplings)")
-    return [{n: num(p, p) for n in names} for p in parts]
+    return _parse_points(text, tuple(names), option, many)

@@ -28,7 +28,34 @@ from ..errors import InputError
 from .evaluate import _block, _check_method
 from .values import Value, guard, validate_common
 
-__all__ = ["Prediction", "evaluate_series", "truncation_estimate"]
+__all__ = ["Prediction", "OrderDict", "evaluate_series", "truncation_estimate"]
+
+
+class OrderDict(dict):
+    """``powers -> Value`` that also accepts a plain order for one-coupling theories.
+
+    ``pred.orders[(2,)]`` and ``pred.orders[2]`` are the same entry when every key is a
+    1-tuple (phi^4); for several couplings the key is the exponent tuple, e.g. ``(1, 1)``.
+    """
+
+    def _key(self, key):
+        if isinstance(key, (int, np.integer)) and not isinstance(key, bool) and (key,) in self.keys():
+            return (int(key),)
+        return key
+
+    def __getitem__(self, key):
+        try:
+            return super().__getitem__(self._key(key))
+        except KeyError:
+            raise KeyError(f"{key!r}: orders present are {sorted(self)}"
+                           + (" (exponent tuples: one exponent per coupling)" if self and len(next(iter(self))) > 1
+                              else "")) from None
+
+    def __contains__(self, key):
+        return super().__contains__(self._key(key))
+
+    def get(self, key, default=None):
+        return super().get(self._key(key), default)
 
 
 @dataclass(frozen=True)
@@ -68,6 +95,15 @@ class Prediction:
     point: dict = field(default_factory=dict)
     truncation: object = None
     truncation_dominates: object = None
+
+    def __post_init__(self):
+        if not isinstance(self.orders, OrderDict):
+            object.__setattr__(self, "orders", OrderDict(self.orders))
+
+    def __repr__(self) -> str:
+        body = "; ".join(f"{'*'.join(map(str, p)) if len(p) > 1 else p[0]}: {v}" for p, v in self.orders.items())
+        tot = "" if self.total is None else f"; total {self.total}"
+        return f"Prediction(orders {{{body}}}{tot})"
 
     def to_dict(self) -> dict:
         """JSON-ready dict (coefficients as exact strings and floats)."""

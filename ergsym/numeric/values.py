@@ -47,6 +47,9 @@ class Value:
     method: str = ""
     info: dict = field(default_factory=dict, compare=False, repr=False)
 
+    #: numpy defers to Value's reflected operators (``np.float64(2) * v`` is a Value)
+    __array_ufunc__ = None
+
     def __repr__(self) -> str:
         if np.ndim(self.estimate) == 0:
             s = f"{float(self.estimate):.12g} ± {float(self.error):.2g}"
@@ -67,18 +70,149 @@ class Value:
             r = np.where(est > 0, np.asarray(self.error, float) / np.where(est > 0, est, 1.0), np.inf)
         return float(r) if np.ndim(r) == 0 else r
 
+    def _repr_latex_(self) -> str:
+        """Notebook display: ``$x \\pm e$`` (``\\text{not converged}`` when it is not)."""
+        if np.ndim(self.estimate) != 0:
+            return None
+        s = rf"${float(self.estimate):.12g} \pm {float(self.error):.2g}"
+        if not bool(self.converged):
+            s += r"\ (\text{not converged})"
+        return s + "$"
+
+    # -- arithmetic ---------------------------------------------------------------------
+    # Error propagation (first order).  The two operands are treated as *independent*
+    # results: no common error source is cancelled (``x - x`` has error ``2 dx``, not 0), and
+    # the first-order contributions are added linearly,
+    #     d(f(a, b)) = |df/da| da + |df/db| db ,
+    # which bounds the error to first order whatever the correlation (ergsym's quadrature
+    # errors are bounds, not standard deviations, and are combined linearly throughout; for
+    # independent Gaussian errors the quadrature sum would be up to sqrt(2) smaller).  The
+    # converged flag of the result is the AND of the operands' flags; a plain number is exact.
+    @staticmethod
+    def _parts(x):
+        if isinstance(x, Value):
+            return np.asarray(x.estimate, float), np.asarray(x.error, float), np.asarray(x.converged, bool), x.name
+        try:
+            a = np.asarray(x, dtype=float)
+        except (TypeError, ValueError):
+            return None
+        if not np.all(np.isfinite(a)):
+            raise InputError.bad("operand", x, "a finite number or a Value")
+        return a, np.zeros_like(a), np.ones(a.shape, bool), repr(x) if a.ndim == 0 else "array"
+
+    @staticmethod
+    def _make(est, err, conv, name):
+        est, err = np.asarray(est, float), np.abs(np.asarray(err, float))
+        if not (np.all(np.isfinite(est)) and np.all(np.isfinite(err))):
+            raise InputError.bad("result", est, "finite", "the operation overflowed; rescale the inputs")
+        conv = np.asarray(conv, bool)
+        if est.ndim == 0:
+            est, err, conv = float(est), float(err), bool(conv)
+        return Value(est, err, conv, name, "arithmetic")
+
+    def _binary(self, other, op, reflected=False):
+        o = Value._parts(other)
+        if o is None:
+            return NotImplemented
+        a, da, ca, na = Value._parts(self)
+        b, db, cb, nb = o
+        if reflected:
+            a, da, ca, na, b, db, cb, nb = b, db, cb, nb, a, da, ca, na
+        if op == "+":
+            est, err = a + b, da + db
+        elif op == "-":
+            est, err = a - b, da + db
+        elif op == "*":
+            est, err = a * b, np.abs(b) * da + np.abs(a) * db
+        else:
+            if np.any(b == 0):
+                raise InputError.bad("divisor", nb or b, "nonzero", "a Value or number equal to 0 cannot divide")
+            est = a / b
+            err = da / np.abs(b) + np.abs(a) * db / b ** 2
+        return Value._make(est, err, ca & cb, f"({na} {op} {nb})" if na and nb else "")
+
+    def __add__(self, other):
+        return self._binary(other, "+")
+
+    def __radd__(self, other):
+        return self._binary(other, "+", reflected=True)
+
+    def __sub__(self, other):
+        return self._binary(other, "-")
+
+    def __rsub__(self, other):
+        return self._binary(other, "-", reflected=True)
+
+    def __mul__(self, other):
+        return self._binary(other, "*")
+
+    def __rmul__(self, other):
+        return self._binary(other, "*", reflected=True)
+
+    def __truediv__(self, other):
+        return self._binary(other, "/")
+
+    def __rtruediv__(self, other):
+        return self._binary(other, "/", reflected=True)
+
+    def __neg__(self):
+        return Value._make(-np.asarray(self.estimate, float), self.error, self.converged,
+                           f"-{self.name}" if self.name else "")
+
+    def __pos__(self):
+        return self
+
+    def __pow__(self, exponent):
+        """``self ** n`` for a plain real exponent: error ``|n| |x|^(n-1) dx``."""
+        if isinstance(exponent, Value):
+            return NotImplemented
+        n = float(exponent)
+        a = np.asarray(self.estimate, float)
+        if not math.isfinite(n) or (np.any(a <= 0) and not float(n).is_integer()) or (np.any(a == 0) and n < 1):
+            raise InputError.bad("exponent", exponent, "finite; an integer >= 1 where the value is <= 0")
+        return Value._make(a ** n, abs(n) * np.abs(a) ** (n - 1) * np.asarray(self.error, float),
+                           self.converged, f"{self.name}^{exponent:g}" if self.name else "")
+
+    # -- JSON ----------------------------------------------------------------------------
     def to_dict(self) -> dict:
-        """JSON-ready dict with ``value``, ``error``, ``converged`` (lists for arrays)."""
+        """JSON-ready value object ``{"value", "error", "converged"[, "name", "method"]}``.
+
+        Arrays become (flattened) lists with a ``"shape"``.  The inverse is :meth:`from_dict`;
+        the format is the value object of docs/json.md.
+        """
         def conv(x, f):
             a = np.asarray(x)
             return f(a) if a.ndim == 0 else [f(v) for v in a.ravel()]
         d = {"value": conv(self.estimate, float), "error": conv(self.error, float),
              "converged": conv(self.converged, bool)}
+        if np.ndim(self.estimate) > 1:
+            d["shape"] = list(np.shape(self.estimate))
         if self.name:
             d["name"] = self.name
         if self.method:
             d["method"] = self.method
         return d
+
+    @classmethod
+    def from_dict(cls, data: dict) -> "Value":
+        """Rebuild a :class:`Value` from :meth:`to_dict` output (or any value object of
+        docs/json.md: ``exact: true`` without ``converged`` counts as converged)."""
+        try:
+            est, err = data["value"], data["error"]
+        except (KeyError, TypeError):
+            raise InputError.bad("data", data, "a value object with 'value' and 'error'") from None
+        if est is None or err is None:
+            raise InputError.bad("data", data, "a value object with numeric 'value' and 'error'",
+                                 "null marks a value that could not be computed")
+        conv = data.get("converged", bool(data.get("exact", False)))
+        if isinstance(est, list):
+            shape = tuple(data.get("shape", (len(est),)))
+            est = np.asarray(est, float).reshape(shape)
+            err = np.asarray(err, float).reshape(shape)
+            conv = np.asarray(conv, bool).reshape(shape) if isinstance(conv, list) else bool(conv)
+        else:
+            est, err, conv = float(est), float(err), bool(conv)
+        return cls(est, err, conv, data.get("name", ""), data.get("method", ""))
 
 
 def validate_rtol(rtol, default: float) -> float:

@@ -8,7 +8,8 @@ from __future__ import annotations
 from dataclasses import dataclass, field
 from fractions import Fraction
 
-from ..families import Family
+from ..errors import InputError
+from ..families import Block, Family, Line
 from .theory import Theory
 
 __all__ = ["Term", "Series"]
@@ -61,13 +62,32 @@ class Series:
 
     # -- construction ------------------------------------------------------
     @classmethod
-    def from_dict(cls, quantity, theory, scheme, order, coeffs: dict, normalization="delta(0)",
-                  provenance=""):
+    def from_coefficients(cls, quantity, theory, scheme, order, coeffs: dict, normalization="delta(0)",
+                          provenance=""):
+        """Build a series from ``{(powers, Family): Fraction}`` (zero and too-high terms dropped)."""
         terms = tuple(
             Term(c, p, f) for (p, f), c in sorted(coeffs.items(), key=lambda kv: (sum(kv[0][0]), kv[0][0], kv[0][1].name))
             if c != 0 and sum(p) <= order
         )
         return cls(quantity, theory, scheme, order, terms, normalization, provenance)
+
+    @classmethod
+    def from_dict(cls, data, *args, **kwargs):
+        """Rebuild a series from :meth:`to_dict` output (a JSON round trip).
+
+        ``Series.from_dict(json.loads(json.dumps(s.to_dict()))) == s``.
+
+        For backward compatibility, ``Series.from_dict(quantity, theory, scheme, order, coeffs,
+        ...)`` (more than one argument) is :meth:`from_coefficients`.
+
+        Raises
+        ------
+        InputError
+            ``data`` is not a series dict (missing keys, unknown family, bad coefficient).
+        """
+        if args or kwargs or not isinstance(data, dict):
+            return cls.from_coefficients(data, *args, **kwargs)
+        return _series_from_dict(cls, data)
 
     def as_dict(self) -> dict:
         return {(t.powers, t.family): t.coeff for t in self.terms}
@@ -81,7 +101,7 @@ class Series:
             acc[(t.powers, t.family)] = acc.get((t.powers, t.family), 0) + Fraction(a) * t.coeff
         for t in other.terms:
             acc[(t.powers, t.family)] = acc.get((t.powers, t.family), 0) + Fraction(b) * t.coeff
-        return Series.from_dict(quantity or f"{a}*{self.quantity}+{b}*{other.quantity}", self.theory,
+        return Series.from_coefficients(quantity or f"{a}*{self.quantity}+{b}*{other.quantity}", self.theory,
                                 self.scheme, min(self.order, other.order), acc, self.normalization,
                                 self.provenance)
 
@@ -145,22 +165,131 @@ class Series:
             lines.append(f"  O({k}): {body.lstrip('+ ')}")
         return "\n".join(lines)
 
-    def to_sympy(self):
-        """sympy expression with coupling and family symbols (imports sympy)."""
-        import sympy
+    def sympy_symbols(self) -> dict:
+        """The sympy symbols of :meth:`to_sympy`, keyed by ergsym name.
 
-        syms = {}
-        expr = sympy.Integer(0)
-        cs = [sympy.Symbol(n) for n in self.theory.names]
+        ``{"lam": lambda, "T": T, "T2": T_2, "f0": f_0, "t1": t_1, ...}``: one entry per
+        coupling of the theory and one per *block* (basic family) of the series.  Substitute
+        with them: ``expr.subs({sym["lam"]: 0.1, sym["T"]: 0.25, ...})``.  Plain names work
+        too: the symbols are ordinary ``sympy.Symbol`` s named ``lambda`` (the coupling
+        ``lam``), ``T``, ``T_2``, ``f_0``, ``t_1``, ... (so ``sympy.latex`` prints
+        ``\\lambda``, ``T_{2}``, ``f_{0}``); a generated block name such as ``M[D,K,K,K2]``
+        keeps its name and prints its LaTeX.  Families are products of blocks
+        (``f1 = t1 T``, ``u1·T^2 = u1 T^2``).
+        """
+        out = {n: _coupling_symbol(n) for n in self.theory.names}
         for t in self.terms:
-            name = t.family.name
-            if name not in syms:
-                syms[name] = sympy.Symbol(name.replace("·", "*"))
-            mono = sympy.Integer(1)
+            for b in t.family.blocks:
+                if b.name not in out:
+                    out[b.name] = _block_symbol(b)
+                elif b.name in self.theory.names:
+                    raise InputError.bad("coupling name", b.name, "different from every family name",
+                                         "rename the coupling in the theory")
+        return out
+
+    def to_sympy(self, order_term: bool = False):
+        """The series as a sympy expression: a polynomial in the couplings and the blocks.
+
+        Parameters
+        ----------
+        order_term : bool
+            Add the truncation ``O(lam**(order+1))`` (several couplings: ``O`` of the sum of
+            all monomials of total degree ``order + 1``); ``expr.removeO()`` drops it.
+
+        Returns
+        -------
+        sympy.Expr
+            ``sum coeff * prod g_i**p_i * prod blocks`` with exact rationals; the symbols are
+            those of :meth:`sympy_symbols`.  :meth:`from_sympy` is the inverse.
+
+        Examples
+        --------
+        >>> from ergsym.symbolic import monotone
+        >>> s = monotone(1, "B")
+        >>> e = s.to_sympy()
+        >>> sym = s.sympy_symbols()
+        >>> e.subs({sym["lam"]: 0, sym["f0"]: 2})
+        1
+        """
+        import sympy  # noqa: PLC0415
+
+        syms = self.sympy_symbols()
+        cs = [syms[n] for n in self.theory.names]
+        expr = sympy.Integer(0)
+        for t in self.terms:
+            mono = sympy.Rational(t.coeff.numerator, t.coeff.denominator)
             for c, p in zip(cs, t.powers):
                 mono *= c ** p
-            expr += sympy.Rational(t.coeff.numerator, t.coeff.denominator) * mono * syms[name]
+            for b in t.family.blocks:
+                mono *= syms[b.name]
+            expr += mono
+        if order_term:
+            n = self.order + 1
+            if len(cs) == 1:
+                expr += sympy.Order(cs[0] ** n, cs[0])
+            else:
+                import itertools  # noqa: PLC0415
+                monos = [sympy.Mul(*(c ** e for c, e in zip(cs, p)))
+                         for p in itertools.product(range(n + 1), repeat=len(cs)) if sum(p) == n]
+                expr += sympy.Order(sympy.Add(*monos), *cs)
         return expr
+
+    def from_sympy(self, expr, quantity=None) -> "Series":
+        """The series whose :meth:`to_sympy` is ``expr`` (an edited or recombined expression).
+
+        ``self`` supplies the theory, scheme, order, normalization and the blocks its symbols
+        stand for; ``expr`` must be a polynomial with rational coefficients in the couplings
+        and block symbols of ``self.sympy_symbols()`` (an ``O()`` term is dropped).
+        ``s.from_sympy(s.to_sympy()) == s``.
+
+        Raises
+        ------
+        InputError
+            ``expr`` contains other symbols, non-rational coefficients or negative powers.
+        """
+        import sympy  # noqa: PLC0415
+
+        from ..families import Family  # noqa: PLC0415
+
+        syms = self.sympy_symbols()
+        blocks = {t_b.name: t_b for t in self.terms for t_b in t.family.blocks}
+        names = list(syms)
+        gens = [syms[n] for n in names]
+        expr = sympy.sympify(expr)
+        if expr.getO() is not None:
+            expr = expr.removeO()
+        extra = expr.free_symbols - set(gens)
+        if extra:
+            raise InputError.bad("expr", str(expr)[:80], "a polynomial in " + ", ".join(map(str, gens)),
+                                 f"unknown symbols {sorted(map(str, extra))}")
+        try:
+            poly = sympy.Poly(sympy.expand(expr), *gens) if gens else None
+        except sympy.PolynomialError:
+            raise InputError.bad("expr", str(expr)[:80], "a polynomial (no negative powers)") from None
+        coeffs = {}
+        ncoup = len(self.theory.names)
+        items = poly.terms() if poly is not None else [((), expr)]
+        for monom, c in items:
+            if not c.is_Rational:
+                raise InputError.bad("expr", str(expr)[:80], "rational coefficients", f"coefficient {c}")
+            powers = tuple(int(e) for e in monom[:ncoup])
+            fam = Family(tuple(blocks[names[ncoup + k]] for k, e in enumerate(monom[ncoup:]) for _ in range(e)))
+            key = (powers, fam)
+            coeffs[key] = coeffs.get(key, Fraction(0)) + Fraction(int(c.p), int(c.q))
+        return Series.from_coefficients(quantity or self.quantity, self.theory, self.scheme, self.order,
+                                        coeffs, self.normalization, self.provenance)
+
+    def _repr_latex_(self) -> str:
+        """Notebook display: the typeset series."""
+        return f"${self.to_latex()} + O({self._order_symbol()}^{{{self.order + 1}}})$"
+
+    def _order_symbol(self) -> str:
+        names = self.theory.names
+        return (r"\lambda" if names[0] == "lam" else names[0]) if len(names) == 1 else "g"
+
+    def __repr__(self) -> str:
+        return (f"Series({self.quantity!r}, theory={self.theory.describe()!r}, scheme={self.scheme!r}, "
+                f"order={self.order}, {len(self.terms)} terms)")
 
     def to_latex(self) -> str:
         """LaTeX of the series, grouped by order (no sympy needed for the structure)."""
@@ -180,8 +309,16 @@ class Series:
         s = " ".join(chunks).lstrip("+ ").strip()
         return s or "0"
 
+    def to_dict(self) -> dict:
+        """JSON-ready dict (exact coefficients as strings, families with their blocks).
+
+        The inverse is :meth:`from_dict`; the format is described in docs/json.md.
+        """
+        return self.to_json()
+
     def to_json(self) -> dict:
-        """JSON-ready dict: per order, exact coefficients (strings) and family definitions."""
+        """JSON-ready dict: per order, exact coefficients (strings) and family definitions
+        (same as :meth:`to_dict`)."""
         orders = []
         for k in range(self.order + 1):
             orders.append({
@@ -203,3 +340,61 @@ class Series:
 
     def __str__(self) -> str:
         return f"{self.quantity} [{self.scheme}, {self.normalization}]\n" + self.to_text()
+
+
+def _coupling_symbol(name):
+    import sympy  # noqa: PLC0415
+
+    return sympy.Symbol("lambda" if name == "lam" else name)
+
+
+_SYMBOL_CLASS = []
+
+
+def _block_symbol(block):
+    """``T``, ``T_2``, ``f_0``, ``t_1``, ... ; other blocks keep their name and print their LaTeX."""
+    import re  # noqa: PLC0415
+
+    import sympy  # noqa: PLC0415
+
+    name = block.name
+    m = re.fullmatch(r"([A-Za-z])(\d+)", name)
+    if m:
+        return sympy.Symbol(f"{m.group(1)}_{m.group(2)}")
+    if name.isidentifier():
+        return sympy.Symbol(name)
+    if not _SYMBOL_CLASS:
+        class BlockSymbol(sympy.Symbol):
+            """A block symbol whose LaTeX is the block's (``\\mathrm{M}[D,\\tilde K,...]``)."""
+
+            def _latex(self, printer):
+                return getattr(self, "_ergsym_latex", self.name)
+
+        _SYMBOL_CLASS.append(BlockSymbol)
+    sym = _SYMBOL_CLASS[0](name)
+    sym._ergsym_latex = block.latex
+    return sym
+
+
+def _series_from_dict(cls, data):
+    from .theory import Theory  # noqa: PLC0415
+
+    try:
+        theory = Theory(tuple((int(d), str(n)) for d, n in data["theory"]["couplings"]))
+        fams = {}
+        for fname, fd in data["families"].items():
+            blocks = tuple(Block(int(b["n_vertices"]),
+                                 tuple((int(i), int(j), Line(int(ln["kt"]), int(ln["d"]), int(ln.get("delta", 0))))
+                                       for i, j, ln in b["edges"]))
+                           for b in fd["blocks"])
+            fams[fname] = Family(blocks)
+        coeffs = {}
+        for o in data["orders"]:
+            for t in o["terms"]:
+                powers = tuple(int(t["couplings"].get(n, 0)) for n in theory.names)
+                coeffs[(powers, fams[t["family"]])] = Fraction(t["coefficient"])
+        return cls.from_coefficients(data["quantity"], theory, data["scheme"], int(data["order"]), coeffs,
+                                     data.get("normalization", "delta(0)"), data.get("provenance", ""))
+    except (KeyError, TypeError, ValueError, ZeroDivisionError) as exc:
+        raise InputError.bad("data", type(data).__name__, "a dict made by Series.to_dict()",
+                             f"{type(exc).__name__}: {exc}") from None

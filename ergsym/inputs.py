@@ -1,0 +1,197 @@
+"""Typed, immutable user inputs: parse once at the edge (CLI or API), pass objects inward.
+
+A spec string (``"8x8"``, ``"lam=0.1,g6=0.01"``) is parsed and validated here, once; the
+layers below receive a :class:`Lattice` or a :class:`Couplings` they can trust.  The other
+two input kinds already are such objects: a cutoff is an :class:`ergsym.cutoffs.Cutoff`
+(``ergsym.cutoffs.parse_cutoff``) and a theory an :class:`ergsym.symbolic.Theory`
+(``ergsym.symbolic.parse_theory``).
+
+Both classes here stay compatible with code that still expects the old plain data: a
+:class:`Lattice` iterates, indexes and compares like its shape tuple, and a
+:class:`Couplings` is a read-only mapping ``name -> float``.
+
+This module imports only :mod:`ergsym.errors` and :mod:`ergsym.conventions`, so every layer
+may use it.
+"""
+from __future__ import annotations
+
+import math
+from collections.abc import Mapping
+from dataclasses import dataclass
+
+from .conventions import parse_lattice
+from .errors import InputError
+
+__all__ = ["Lattice", "Couplings", "parse_lattice_spec", "parse_coupling_spec"]
+
+
+@dataclass(frozen=True)
+class Lattice:
+    """A periodic hypercubic lattice ``L_1 x ... x L_d`` with spacing 1.
+
+    Build it with :meth:`parse` (``"8x8"``, ``"4x4x4"``, ``"1"`` or a tuple of ints); the
+    constructor validates too.  It behaves like its shape tuple (``len``, iteration,
+    indexing, ``==`` with a tuple), so layers that still take a shape accept it unchanged.
+
+    Attributes
+    ----------
+    shape : tuple of int
+        Extents, each >= 1, 1 to 4 directions.
+    """
+
+    shape: tuple
+
+    def __post_init__(self):
+        object.__setattr__(self, "shape", parse_lattice(self.shape))
+
+    @classmethod
+    def parse(cls, spec, *, name: str = "lattice") -> "Lattice":
+        """Parse ``spec`` (a string such as ``"8x8"``, a tuple, or a Lattice)."""
+        if isinstance(spec, Lattice):
+            return spec
+        return cls(parse_lattice(spec, name=name))
+
+    @property
+    def dim(self) -> int:
+        return len(self.shape)
+
+    @property
+    def volume(self) -> int:
+        return math.prod(self.shape)
+
+    @property
+    def spec(self) -> str:
+        """Canonical spec string, e.g. ``"8x8"``."""
+        return "x".join(map(str, self.shape))
+
+    def __iter__(self):
+        return iter(self.shape)
+
+    def __len__(self) -> int:
+        return len(self.shape)
+
+    def __getitem__(self, i):
+        return self.shape[i]
+
+    def __eq__(self, other):
+        if isinstance(other, Lattice):
+            return self.shape == other.shape
+        if isinstance(other, tuple):
+            return self.shape == other
+        return NotImplemented
+
+    def __hash__(self):
+        return hash(self.shape)
+
+    def __str__(self) -> str:
+        return self.spec
+
+    def to_dict(self) -> dict:
+        return {"shape": list(self.shape), "spec": self.spec, "volume": self.volume}
+
+
+@dataclass(frozen=True)
+class Couplings(Mapping):
+    """One value per coupling of a theory: a read-only mapping ``name -> float``.
+
+    Parameters
+    ----------
+    names : tuple of str
+        The theory's coupling names in order (``("lam",)`` for phi^4, ``("lam", "g6")`` for
+        phi^4 + phi^6).
+    values : tuple of float
+        Finite values, one per name.
+    """
+
+    names: tuple
+    values: tuple
+
+    def __post_init__(self):
+        names, values = tuple(self.names), tuple(float(v) for v in self.values)
+        if len(names) != len(values):
+            raise InputError.bad("couplings", dict(zip(names, values)), f"one value for each of {names}")
+        for n, v in zip(names, values):
+            if not math.isfinite(v):
+                raise InputError.bad(n, v, "a finite number")
+        object.__setattr__(self, "names", names)
+        object.__setattr__(self, "values", values)
+
+    @classmethod
+    def parse(cls, text, names=("lam",), *, option: str = "--lam", many: bool = False):
+        """Parse ``"0.1"``, ``"lam=0.1,g6=0.01"`` (or, with ``many``, ``"0.02,0.05"``).
+
+        Returns one :class:`Couplings` (or a tuple of them when ``many``).  The grammar is
+        :func:`ergsym.cli.common.parse_couplings`'s, reproduced here so that the API does not
+        depend on the CLI; missing couplings in the ``name=value`` form are 0.
+        """
+        points = _parse_points(text, tuple(names), option, many)
+        out = tuple(cls(tuple(names), tuple(p[n] for n in names)) for p in points)
+        return out if many else out[0]
+
+    def __getitem__(self, name):
+        return self.values[self.names.index(name)]
+
+    def __iter__(self):
+        return iter(self.names)
+
+    def __len__(self) -> int:
+        return len(self.names)
+
+    def __hash__(self):
+        return hash((self.names, self.values))
+
+    def __str__(self) -> str:
+        return ",".join(f"{n}={v:g}" for n, v in zip(self.names, self.values))
+
+    def to_dict(self) -> dict:
+        return dict(zip(self.names, self.values))
+
+
+def _parse_points(text, names, option, many):
+    raw = str(text).strip()
+
+    def num(s):
+        try:
+            v = float(s)
+        except ValueError:
+            raise InputError.bad(option, text, "a number, or name=value pairs such as "
+                                 + ",".join(f"{n}=0.1" for n in names),
+                                 f"could not read {s!r} as a number") from None
+        if not math.isfinite(v):
+            raise InputError.bad(option, text, "finite numbers", f"{s!r} is not finite")
+        return v
+
+    if "=" in raw:
+        point = {}
+        for part in raw.split(","):
+            if "=" not in part:
+                raise InputError.bad(option, text, "name=value pairs separated by commas",
+                                     f"{part!r} has no '='")
+            k, v = (s.strip() for s in part.split("=", 1))
+            if k not in names:
+                raise InputError.bad(option, text, "couplings among " + ", ".join(names),
+                                     f"{k!r} is not a coupling of this theory")
+            if k in point:
+                raise InputError.bad(option, text, "each coupling at most once", f"{k!r} repeated")
+            point[k] = num(v)
+        for n in names:
+            point.setdefault(n, 0.0)
+        return [point]
+    parts = [s.strip() for s in raw.split(",")]
+    if len(names) != 1 and not (len(parts) == 1 and num(parts[0]) == 0.0):
+        raise InputError.bad(option, text, "name=value pairs for a theory with couplings "
+                             + ", ".join(names), "e.g. " + ",".join(f"{n}=0.1" for n in names))
+    if len(parts) > 1 and not many:
+        raise InputError.bad(option, text, "a single value for this command",
+                             "give one point (name=value pairs for several couplings)")
+    return [{n: num(p) for n in names} for p in parts]
+
+
+def parse_lattice_spec(spec, *, name: str = "lattice") -> Lattice:
+    """:meth:`Lattice.parse` as a function."""
+    return Lattice.parse(spec, name=name)
+
+
+def parse_coupling_spec(text, names=("lam",), *, option: str = "--lam", many: bool = False):
+    """:meth:`Couplings.parse` as a function."""
+    return Couplings.parse(text, names, option=option, many=many)
