@@ -296,16 +296,20 @@ def _figure(path, caption, width=r"\linewidth") -> str:
 
 
 def errata_section(cfg, ctx) -> Section:
-    """The statements of seed 000 that ergsym contradicts, each with the command that shows it."""
+    """The paper's statements that ergsym contradicts: printed vs correct, step, number, commands."""
     from .errata import ERRATA
 
     items = []
     for e in ERRATA:
-        cmds = r"\\ ".join(L.verbatim(c) for c in e["commands"])
-        items.append(rf"\item \textbf{{{L.text(e['where'])}.}} {L.text(e['paper'])} "
-                     rf"\emph{{ergsym:}} {L.text(e['finding'])}\\ Shown by: {cmds}")
-    body = (r"Each item names a statement of seed 000, what ergsym finds instead, and the command "
-            r"that shows it (the same list is \texttt{docs/errata.md}; the test suite runs every "
-            r"command)." + "\n" + r"\begin{enumerate}" + "\n".join(items) + r"\end{enumerate}")
-    return Section("errata", "Errata: statements of seed 000 that do not survive a check", body,
-                   {"errata": ERRATA})
+        items.append("\n".join([
+            rf"\item \textbf{{{L.text(e['where'])}.}} Step that fails: {e['step']}.",
+            r"\begin{align*}", r"\text{printed:}\quad &" + e["printed"] + r"\\",
+            r"\text{correct:}\quad &" + e["correct"], r"\end{align*}",
+            rf"Decisive number: {e['number']}. Shown by:", L.cmd_block(e["commands"])]))
+    body = (r"Each item names a statement of the paper, the step of its derivation that fails, the "
+            r"equation as printed and as ergsym derives it, the number that decides, and the commands "
+            r"that show it (run from the root of the ergsym source tree; the same list is "
+            r"\texttt{docs/errata.md}, and the test suite runs every command)." + "\n" +
+            r"\begin{enumerate}" + "\n".join(items) + r"\end{enumerate}")
+    return Section("errata", "Errata: statements of the paper that do not survive a check", body,
+                   {"errata": [{k: v for k, v in e.items()} for e in ERRATA]})
