@@ -78,8 +78,6 @@ class ReportResult:
                 lines.append(self.compile.log_tail)
         else:
             lines.append("  PDF not requested (--no-pdf)")
-        for w in self.warnings:
-            lines.append(f"  warning: {w}")
         lines.append(f"total {self.seconds:.1f} s")
         return "\n".join(lines)
 

@@ -163,6 +163,9 @@ def sig_round(value, err, digits: int = 2) -> str:
     v, r = round(value, -e), round(err, -e)
     mag = max(abs(v), abs(r))
     p = int(math.floor(math.log10(mag))) if mag > 0 else 0
+    if p - e > 10:  # relative error below 1e-10: ten significant digits, the error as a bound
+        ee = int(math.floor(math.log10(err)))
+        return num(value, 10) + rf"\pm{err / 10 ** ee:.0f}\times10^{{{ee}}}"
     if -3 <= p <= 4 and e >= -9:
         d = max(-e, 0)
         return f"{v:.{d}f}\\pm{r:.{d}f}"

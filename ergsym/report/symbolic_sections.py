@@ -91,8 +91,8 @@ def derivation_section(cfg, theory) -> Section:
         r"constant), and $\int\Lambda\partial_\Lambda P=0$. Hence, integrating by parts once,",
         r"\begin{align*}"
         r"\Lambda\frac{\mathrm{d}M}{\mathrm{d}\Lambda}"
-        r"&=\int\Lambda\partial_\Lambda P\,(\log P+2\hat S)+2\langle\Lambda\partial_\Lambda\hat S\rangle"
-        r"=-\tfrac12\int\dot C\int\frac{\delta}{\delta\phi}\Big(P\frac{\delta\Sigma}{\delta\phi}\Big)\Sigma"
+        r"&=\int\Lambda\partial_\Lambda P\,(\log P+2\hat S)+2\langle\Lambda\partial_\Lambda\hat S\rangle\\"
+        r"&=-\tfrac12\int\dot C\int\frac{\delta}{\delta\phi}\Big(P\frac{\delta\Sigma}{\delta\phi}\Big)\Sigma"
         r"+2\langle\Lambda\partial_\Lambda\hat S\rangle\\"
         r"&=+\tfrac12\Big\langle\int\dot C\,\delta\Sigma\,\delta\Sigma\Big\rangle+2\langle\Lambda\partial_\Lambda\hat S\rangle,"
         r"\\ \text{so}\quad "
