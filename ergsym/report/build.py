@@ -284,7 +284,7 @@ def command_line(cfg) -> str:
     """The ``ergsym report`` command that rebuilds this report (non-default options only)."""
     d = ReportConfig()
     args = ["ergsym", "report"]
-    for opt, attr in (("--out", "out"), ("--theory", "theory"), ("--cutoff", "cutoff"),
+    for opt, attr in (("--theory", "theory"), ("--cutoff", "cutoff"),
                       ("--dim", "dim"), ("--mass", "mass"), ("--Lambda0", "Lambda0"),
                       ("--order", "order"), ("--scheme", "scheme"),
                       ("--mc-lattice", "mc_lattice"), ("--mc-cutoff", "mc_cutoff"), ("--seed", "seed")):
@@ -394,7 +394,8 @@ def _document(cfg: ReportConfig, sections) -> str:
               r"\end{abstract}",
               r"\section*{Parameters}",
               L.table(["parameter", "value"], params, align="lp{0.7\\linewidth}"),
-              r"Reproduce with:" + L.cmd_block([command_line(cfg)]),
+              r"Reproduce with (in the directory that should receive \texttt{ergsym-report/}; "
+              r"add \texttt{-{}-out DIR} to choose another):" + L.cmd_block([command_line(cfg)]),
               r"\tableofcontents"]
     for s in sections:
         plain = _plain(s.title) or s.key

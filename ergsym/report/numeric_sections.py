@@ -305,7 +305,7 @@ def figures_section(cfg, ctx) -> Section:
     B_orders = {k: (np.array([o[k][0] for o in per["B"]]), np.array([o[k][1] for o in per["B"]]))
                 for k in range(n_ord + 1)}
     plt = _plt()
-    fig, axes = plt.subplots(1, 2, figsize=(TEXT_WIDTH_IN, 2.6))
+    fig, axes = plt.subplots(1, 2, figsize=(TEXT_WIDTH_IN, 2.6), gridspec_kw={"wspace": 0.9})
     fam_latex = {f.name: f.latex for ser in (serA, serB) for f in ser.families()}
     from ..families import _latex_name  # noqa: PLC0415
 
@@ -321,7 +321,11 @@ def figures_section(cfg, ctx) -> Section:
             axes[0].loglog(grid, y, "-", marker=".", label=lab)
     axes[0].axvline(cfg.Lambda0, color="0.6", lw=0.8, ls="--")
     axes[0].set(xlabel=r"$\Lambda$", ylabel="|value|", title=f"families, d = {cfg.dim}, m = {cfg.mass:g}")
-    axes[0].legend(ncol=2, fontsize=6.5)
+    from matplotlib.ticker import NullFormatter  # noqa: PLC0415
+
+    for ax in axes:
+        ax.xaxis.set_minor_formatter(NullFormatter())
+    axes[0].legend(ncol=2, fontsize=6, loc="center left", bbox_to_anchor=(1.0, 0.5))
     sign_notes = []
     for k in range(n_ord + 1):
         for q, orders, ls in (("B", B_orders, "-"), ("A", A_orders, "--")):
@@ -341,7 +345,7 @@ def figures_section(cfg, ctx) -> Section:
                                   + ",".join(L.num(c, 3) for c in ch) + "$")
     axes[1].axvline(cfg.Lambda0, color="0.6", lw=0.8, ls="--")
     axes[1].set(xlabel=r"$\Lambda$", ylabel=r"$|$coefficient of $\delta^d(0)\lambda^k|$", title="A and B per order")
-    axes[1].legend(fontsize=6.5, ncol=2)
+    axes[1].legend(fontsize=6, loc="center left", bbox_to_anchor=(1.0, 0.5))
     f2 = "figures/families_vs_Lambda.pdf"
     _save(plt, fig, out / f2)
     figs.append(f2)
@@ -373,9 +377,13 @@ def figures_section(cfg, ctx) -> Section:
 
 
 def _save(plt, fig, path):
-    """Lay out, write and close a matplotlib figure."""
-    fig.tight_layout()
-    fig.savefig(path)
+    """Lay out, write and close a matplotlib figure (cropped to its content)."""
+    import warnings
+
+    with warnings.catch_warnings():
+        warnings.simplefilter("ignore", UserWarning)  # tight_layout's notes on outside legends
+        fig.tight_layout(pad=0.3)
+    fig.savefig(path, bbox_inches="tight", pad_inches=0.02)
     plt.close(fig)
 
 
