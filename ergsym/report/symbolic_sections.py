@@ -476,3 +476,17 @@ def zero_dim_section(cfg, theory) -> Section:
                 size=r"\footnotesize"),
     ])
     return Section("zerodim", "Zero-dimensional check (exact)", body, data)
+
+
+def diagrams_section(cfg, theory):
+    """Hook for a page of diagram drawings (O(lambda^2)); None while ``ergsym.symbolic.draw`` is absent.
+
+    The drawings are made by :mod:`ergsym.symbolic.draw` (a separate layer).  Until that module
+    exists this returns None and the report has no diagrams page; it is not in
+    :data:`ergsym.report.build.SECTION_KEYS`.
+    """
+    import importlib.util
+
+    if importlib.util.find_spec("ergsym.symbolic.draw") is None:
+        return None
+    return None  # the drawing API is wired in when the layer lands (docs/report.md, "Diagrams page")
