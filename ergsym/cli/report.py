@@ -20,14 +20,16 @@ def _floats(text, name):
 
 @click.command("report")
 @click.option("--out", "out", default="ergsym-report", show_default=True,
-              type=click.Path(file_okay=False), help="Output directory (created if missing).")
+              type=click.Path(), help="Output directory: created if missing; an earlier report "
+                                      "there is replaced only with --force.")
+@click.option("--force", is_flag=True, help="Replace an earlier report in --out.")
 @click.option("--quick", is_flag=True,
               help="Fast version (fewer scan points, a short Monte Carlo): well under a minute.")
 @click.option("--theory", default="phi4", show_default=True,
               help="Interaction: 'phi4', 'phi4+phi6', '4:lam,2:c2'. Numbers, lattice and flow "
                    "sections need phi4.")
 @click.option("--cutoff", default="bump:eps=0.1,lambda_max=2", show_default=True,
-              help="Cutoff of the continuum sections (SPEC section 6), e.g. bump:eps=0.1,lambda_max=2.")
+              help="Cutoff of the continuum sections (docs/conventions.md), e.g. bump:eps=0.1,lambda_max=2.")
 @click.option("--dim", type=int, default=4, show_default=True, help="Continuum dimension d (1..6).")
 @click.option("--mass", type=float, default=1.0, show_default=True, help="Bare mass m (> 0).")
 @click.option("--Lambda0", "Lambda0", type=float, default=1.0, show_default=True,
@@ -36,23 +38,25 @@ def _floats(text, name):
               help="Derivation order 0..3; O(lam^(order+1)) is listed too.")
 @click.option("--scheme", type=click.Choice(["bare", "normal-ordered"]), default="bare",
               show_default=True, help="Interaction scheme.")
-@click.option("--lams", default="0.1,0.5,1", show_default=True,
+@click.option("--lam", "--lams", "lams", default="0.1,0.5,1", show_default=True,
               help="Couplings at which the summed series are tabulated.")
 @click.option("--mc/--no-mc", default=True, show_default=True, help="Lattice Monte Carlo cross-check.")
-@click.option("--mc-lattice", default="8x8", show_default=True, help="Lattice of the cross-check.")
+@click.option("--mc-lattice", default="16x16", show_default=True,
+              help="2-d lattice of the Monte Carlo cross-check (and of nothing else).")
 @click.option("--mc-cutoff", default="bump:eps=0.5,lambda_max=2", show_default=True,
-              help="Cutoff of the cross-check (with eps=0.1 no 8x8 momentum lies in [Lambda^2, Lambda^2+eps]).")
+              help="Cutoff of the cross-check (with eps=0.1 almost no lattice momentum lies in [Lambda^2, Lambda^2+eps]).")
 @click.option("--mc-lams", default=None,
               help="Monte Carlo couplings [default 0.05,0.1,0.2,0.4,0.8; --quick 0.05,0.2].")
-@click.option("--mc-traj", type=int, default=None,
-              help="Trajectories per coupling [default 12000; --quick 600].")
-@click.option("--seed", type=int, default=0, show_default=True, help="Monte Carlo seed.")
+@click.option("--n-traj", "--mc-traj", "mc_traj", type=int, default=None,
+              help="Monte Carlo trajectories per coupling [default 5000; --quick 600].")
+@click.option("--seed", type=int, default=0, show_default=True,
+              help="Start of the Monte Carlo's random-number streams (one per coupling).")
 @click.option("--flow/--no-flow", default=True, show_default=True,
               help="Section along the Polchinski flow (needs ergsym.flow).")
 @click.option("--pdf/--no-pdf", default=True, show_default=True,
               help="Compile the PDF with latexmk/pdflatex when TeX is installed.")
 @click.option("--json", "as_json", is_flag=True, help="Print a JSON summary to stdout.")
-def report(out, quick, theory, cutoff, dim, mass, Lambda0, order, scheme, lams, mc, mc_lattice,
+def report(out, force, quick, theory, cutoff, dim, mass, Lambda0, order, scheme, lams, mc, mc_lattice,
            mc_cutoff, mc_lams, mc_traj, seed, flow, pdf, as_json):
     """Build the LaTeX/PDF report (the main job; defaults: phi^4, bump eps=0.1, lambda_max=2, d=4, m=1, Lambda0=1).
 
@@ -73,16 +77,61 @@ def report(out, quick, theory, cutoff, dim, mass, Lambda0, order, scheme, lams, 
                        order=order, scheme=scheme, lams=_floats(lams, "lams"), quick=quick, mc=mc,
                        mc_lattice=mc_lattice, mc_cutoff=mc_cutoff,
                        mc_lams=None if mc_lams is None else _floats(mc_lams, "mc-lams"),
-                       mc_traj=mc_traj, seed=seed, flow=flow, pdf=pdf)
-    say = (lambda m: click.echo(m, err=True)) if not as_json else None
-    res = build_report(cfg, progress=say)
+                       mc_traj=mc_traj, seed=seed, flow=flow, pdf=pdf, force=force)
+    with _Progress(enabled=True) as prog:
+        res = build_report(cfg, progress=prog)
+    for w in res.warnings:
+        click.echo(f"warning: {w}", err=True)
     if as_json:
-        click.echo(json.dumps({
+        from .common import echo_json
+
+        echo_json("report", cfg.to_dict(), {
             "out": str(res.out), "tex": str(res.tex), "json": str(res.json),
             "pdf": None if res.pdf is None else str(res.pdf),
             "pdf_message": None if res.compile is None else res.compile.message,
             "seconds": res.seconds,
             "sections": {s.key: {"available": s.available, "seconds": s.seconds} for s in res.sections},
-        }, indent=2))
+        }, list(res.warnings))
     else:
         click.echo(res.summary())
+
+
+class _Progress:
+    """Progress per report step on stderr: a tqdm bar on a terminal, one line per step otherwise."""
+
+    def __init__(self, enabled=True):
+        import sys
+
+        self.enabled = enabled
+        self.tty = sys.stderr.isatty()
+        self.bar = None
+        self.t0 = None
+
+    def __enter__(self):
+        return self
+
+    def __exit__(self, *exc):
+        if self.bar is not None:
+            self.bar.close()
+        return False
+
+    def __call__(self, i, n, label):
+        import time
+
+        if not self.enabled:
+            return
+        if self.tty:
+            if self.bar is None:
+                from tqdm import tqdm
+
+                self.bar = tqdm(total=n, unit="step", leave=False, dynamic_ncols=True)
+            self.bar.n = i
+            self.bar.set_description(label)
+            self.bar.refresh()
+            return
+        now = time.perf_counter()
+        if self.t0 is not None and i > 0:
+            click.echo(f"  ... {now - self.t0:.1f} s", err=True)
+        self.t0 = now
+        if i < n:
+            click.echo(f"[{i + 1}/{n}] {label}", err=True)

@@ -42,8 +42,9 @@ class ReportConfig:
     mc : bool
         Run the lattice Monte Carlo cross-check.
     mc_lattice, mc_cutoff : str
-        Lattice and cutoff of the cross-check.  The default cutoff has eps = 0.5 because for
-        eps = 0.1 no lattice momentum of 8x8 lies in the window ``[Lambda^2, Lambda^2+eps]``.
+        2-d lattice and cutoff of the cross-check.  The default cutoff has eps = 0.5 because
+        for eps = 0.1 almost no lattice momentum lies in the window ``[Lambda^2, Lambda^2+eps]``;
+        on the default 16x16 lattice ``D_p`` is nonzero on 16 of the 256 momenta (on 8x8 on 4).
     mc_lams : tuple of float or None
         Couplings of the Monte Carlo (default depends on ``quick``).
     mc_traj : int or None
@@ -56,6 +57,9 @@ class ReportConfig:
         Include the section along the Polchinski flow (if :mod:`ergsym.flow` is available).
     pdf : bool
         Compile the PDF when TeX is installed.
+    force : bool
+        Replace an earlier report in ``out`` (otherwise refused; see
+        :func:`ergsym.report.build.prepare_out`).
     """
 
     out: str = "ergsym-report"
@@ -69,7 +73,7 @@ class ReportConfig:
     lams: tuple = (0.1, 0.5, 1.0)
     quick: bool = False
     mc: bool = True
-    mc_lattice: str = "8x8"
+    mc_lattice: str = "16x16"
     mc_cutoff: str = "bump:eps=0.5,lambda_max=2"
     mc_lams: object = None
     mc_traj: object = None
@@ -78,6 +82,7 @@ class ReportConfig:
     seed: int = 0
     flow: bool = True
     pdf: bool = True
+    force: bool = False
     extra: dict = field(default_factory=dict, compare=False)
 
     # -- derived sizes ----------------------------------------------------------------
@@ -96,7 +101,7 @@ class ReportConfig:
     def monte_carlo_traj(self) -> int:
         if self.mc_traj is not None:
             return int(self.mc_traj)
-        return 600 if self.quick else 12000
+        return 600 if self.quick else 5000
 
     @property
     def onemode_lams(self) -> tuple:
@@ -107,6 +112,7 @@ class ReportConfig:
     def to_dict(self) -> dict:
         d = asdict(self)
         d.pop("extra")
+        d.pop("force")
         d["lams"] = list(self.lams)
         d["mc_lams"] = list(self.monte_carlo_lams)
         d["mc_traj"] = self.monte_carlo_traj

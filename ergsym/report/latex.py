@@ -110,3 +110,64 @@ def table(header, rows, align=None, caption=None, label=None, long=False, size=r
     out += [rf"\begin{{tabular}}{{{align}}}", r"\toprule", head, r"\midrule", body, r"\bottomrule",
             r"\end{tabular}", r"\end{table}"]
     return "\n".join(out)
+
+
+# -- commands: typeset so that copying from the PDF gives exactly the command ------------------
+_CMD = {
+    "-": "-{}", "'": r"\textquotesingle{}", "`": r"\textasciigrave{}", '"': r"\textquotedbl{}",
+    "<": r"\textless{}", ">": r"\textgreater{}", "~": r"\textasciitilde{}",
+    "^": r"\textasciicircum{}", "\\": r"\textbackslash{}", "_": r"\_", "{": r"\{", "}": r"\}",
+    "$": r"\$", "#": r"\#", "%": r"\%", "&": r"\&",
+}
+
+
+def cmd(s) -> str:
+    """A shell command inline, in typewriter type, so that copy-paste gives exactly ``s``.
+
+    Under T1 encoding the typewriter font has ``--`` -> en-dash and quote ligatures; every
+    hyphen is followed by an empty group (``-{}``) and quotes use the straight glyphs of
+    textcomp, so ``pdftotext`` (and a reader's copy) returns the command byte for byte.
+    """
+    s = str(s)
+    if any(ord(ch) > 127 for ch in s):
+        raise ValueError(f"command {s!r} is not ASCII")
+    return r"\texttt{" + "".join(_CMD.get(ch, ch) for ch in s) + "}"
+
+
+def cmd_block(commands) -> str:
+    """Commands on lines of their own (never broken: a wrapped command would not paste)."""
+    commands = list(commands)
+    if not commands:
+        return ""
+    longest = max(len(c) for c in commands)
+    size = r"\small" if longest <= 80 else (r"\footnotesize" if longest <= 96 else r"\scriptsize")
+    lines = r"\\".join(r"\mbox{" + cmd(c) + "}" for c in commands)
+    return r"\begin{flushleft}" + size + "\n" + lines + "\n" + r"\end{flushleft}"
+
+
+def sig_round(value, err, digits: int = 2) -> str:
+    """``value \\pm err`` in LaTeX math, the value rounded to ``digits`` significant digits of ``err``.
+
+    One format: fixed point when the value lies in ``[1e-3, 1e5)`` and the error is not below
+    ``1e-9``; otherwise a common power of ten, ``(1.23 \\pm 0.04)\\times10^{-7}``.  A zero error
+    prints the value followed by "exact".
+    """
+    value, err = float(value), float(err)
+    if not math.isfinite(value):
+        raise ValueError(f"non-finite value {value!r}")
+    if not (err > 0) or not math.isfinite(err):
+        return num(value, 10) + r"\ (\text{exact})"
+    e = int(math.floor(math.log10(err))) - (digits - 1)
+    if round(err, -e) >= 10.0 ** (e + digits):  # rounding carried a digit
+        e += 1
+    v, r = round(value, -e), round(err, -e)
+    mag = max(abs(v), abs(r))
+    p = int(math.floor(math.log10(mag))) if mag > 0 else 0
+    if p - e > 10:  # relative error below 1e-10: ten significant digits, the error as a bound
+        ee = int(math.floor(math.log10(err)))
+        return num(value, 10) + rf"\pm{err / 10 ** ee:.0f}\times10^{{{ee}}}"
+    if -3 <= p <= 4 and e >= -9:
+        d = max(-e, 0)
+        return f"{v:.{d}f}\\pm{r:.{d}f}"
+    d = max(p - e, 0)
+    return rf"({v / 10 ** p:.{d}f}\pm{r / 10 ** p:.{d}f})\times10^{{{p}}}"

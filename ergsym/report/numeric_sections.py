@@ -4,13 +4,14 @@ from __future__ import annotations
 import numpy as np
 
 from . import latex as L
+from ..families import _latex_name
 from .section import Section
 
 __all__ = ["numeric_section", "figures_section", "errata_section", "scan_grid"]
 
-_QUANTITIES = ("A", "B", "dSdS", "dSdShat", "dShatdShat", "LdShat")
-_QTEX = {"A": "$A$", "B": "$B$", "dSdS": "$P_1$ (5.14)", "dSdShat": "$P_2$ (5.13)",
-         "dShatdShat": "$P_3$ (5.12)", "LdShat": "$P_4$ (5.11)"}
+_QUANTITIES = ("A", "B", "LdShat", "dShatdShat", "dSdShat", "dSdS")
+_QTEX = {"A": "$A$", "B": "$B$", "dSdS": "(5.14)", "dSdShat": "(5.13)",
+         "dShatdShat": "(5.12)", "LdShat": "(5.11)"}
 
 
 def _phi4_only(key, title, theory):
@@ -38,7 +39,7 @@ def numeric_section(cfg, ctx) -> Section:
     if skip:
         return skip
     cutoff, dim, mass, Lam = ctx["cutoff"], cfg.dim, cfg.mass, cfg.Lambda0
-    where = (rf"cutoff {L.verbatim(cutoff.spec)}, $d={dim}$, $m={L.g(mass)}$, "
+    where = (rf"cutoff {L.cmd(cutoff.spec)}, $d={dim}$, $m={L.g(mass)}$, "
              rf"$\Lambda=\Lambda_0={L.g(Lam)}$")
     parts = [rf"Continuum quadrature ({where}). Every value carries the numeric layer's error "
              r"estimate (absolute); one-loop blocks are radial integrals split at the cutoff's "
@@ -51,10 +52,10 @@ def numeric_section(cfg, ctx) -> Section:
             rows.append([n, r"\textbf{divergent}", L.text(str(v))[:160]])
             fam_data[n] = {"divergent": True, "message": str(v)}
         else:
-            rows.append([n, f"${L.value_err(v.estimate, v.error, 12)}$", "yes" if bool(v.converged) else "NO"])
+            rows.append([f"${_latex_name(n)}$", f"${L.sig_round(v.estimate, v.error)}$", "yes" if bool(v.converged) else r"\textbf{no}"])
             fam_data[n] = v.to_dict()
     parts.append(L.table(["family", "value", "converged"], rows, align="lrl",
-                         caption="The basic families of SPEC section 2 at $\\Lambda_0$."))
+                         caption="The basic families at $\\Lambda_0$ (definitions in Sec.~\\ref{sec:derivation})."))
     data["families"] = fam_data
     n_ord = _numeric_order(cfg)
     series = {q: monotone(n_ord, q, cfg.scheme) for q in _QUANTITIES}
@@ -73,7 +74,7 @@ def numeric_section(cfg, ctx) -> Section:
     extra_fams = {n: v for n, v in (famvals or {}).items() if n not in named}
     if extra_fams:
         fam_tex = {f.name: f.latex for ser in series.values() for f in ser.families()}
-        rows = [[f"${fam_tex[n]}$" if n in fam_tex else L.text(n), f"${L.value_err(v.estimate, v.error, 12)}$"]
+        rows = [[f"${fam_tex[n]}$" if n in fam_tex else L.text(n), f"${L.sig_round(v.estimate, v.error)}$"]
                 for n, v in extra_fams.items()]
         parts.append(L.table(["product family", "value"], rows, align="lr",
                              caption="Product families beyond the basic ones (tadpole chains)."))
@@ -82,18 +83,28 @@ def numeric_section(cfg, ctx) -> Section:
         head = ["quantity"] + [rf"$[\lambda^{k}]$" for k in range(n_ord + 1)]
         head2 = ["quantity"] + [rf"at $\lambda={L.g(x)}$" for x in cfg.lams]
         rows, rows2, qdata = [], [], {}
+        dominated = []
         for q, (orders, sums) in per_q.items():
-            rows.append([_QTEX[q]] + [f"${L.value_err(c[0], c[1], 10)}$" for c in orders])
-            rows2.append([_QTEX[q]] + [f"${L.value_err(v, e, 10)}$" for v, e in sums])
-            qdata[q] = {"orders": [{"value": v, "error": e} for v, e in orders],
-                        "sums": {str(x): {"value": v, "error": e} for x, (v, e) in zip(cfg.lams, sums)}}
+            rows.append([_QTEX[q]] + [f"${L.sig_round(c[0], c[1])}$" for c in orders])
+            cells, sd = [], {}
+            for x, (v, e) in zip(cfg.lams, sums):
+                t = truncation(orders, x)
+                tot = e + t
+                cells.append(f"${L.sig_round(v, tot)}$" + (r"$^\dagger$" if t > e else ""))
+                if t > e:
+                    dominated.append((q, x))
+                sd[str(x)] = {"value": v, "error": tot, "quadrature_error": e, "truncation": t,
+                              "truncation_dominates": t > e, "converged": bool(tot < 0.1 * abs(v))}
+            rows2.append([_QTEX[q]] + cells)
+            qdata[q] = {"orders": [{"value": v, "error": e, "converged": True} for v, e in orders], "sums": sd}
         parts.append(L.table(head, rows, align="l" + "r" * (len(head) - 1), size=r"\footnotesize",
                              caption=(r"Coefficients of $\delta^d(0)\lambda^k$ (quadrature errors; "
                                       r"families' errors added linearly).")))
         parts.append(L.table(head2, rows2, align="l" + "r" * (len(head2) - 1), size=r"\footnotesize",
-                             caption=(r"The series truncated at $O(\lambda^{%d})$ and summed. The $\pm$ is "
-                                      r"the quadrature error only; the truncation error is not included "
-                                      r"(compare the size of the last term above)." % n_ord)))
+                             caption=(r"The series through $O(\lambda^{%d})$ summed, rounded to its error: the "
+                                      r"quadrature error plus the truncation estimate $|c_N\lambda^N|\cdot"
+                                      r"\min(1,|c_N\lambda/c_{N-1}|)$ (the next term from the ratio of the last two). "
+                                      r"$^\dagger$: the truncation dominates." % n_ord)))
         data["quantities"] = qdata
     if cfg.order > n_ord:
         parts.append(rf"The $O(\lambda^{{{cfg.order}}})$ terms contain `general' blocks (triangles and "
@@ -150,6 +161,16 @@ def combine_orders(series, famvals) -> list:
     return out
 
 
+def truncation(orders, lam) -> float:
+    """Truncation estimate of a summed series: the next term from the ratio of the last two."""
+    terms = [abs(v) * lam ** k for k, (v, _) in enumerate(orders)]
+    if len(terms) < 2 or lam == 0:
+        return 0.0
+    last, prev = terms[-1], terms[-2]
+    ratio = last / prev if prev > 0 else 1.0
+    return float(last * min(1.0, ratio))
+
+
 def sum_series(orders, lam):
     """The truncated series at ``lam`` with its (linear) quadrature error."""
     return (sum(v * lam ** k for k, (v, _) in enumerate(orders)),
@@ -162,38 +183,79 @@ def scan_grid(cfg, cutoff):
     return np.geomspace(0.25 * cfg.Lambda0, hi, cfg.n_scan)
 
 
+#: Width of the text block in inches (A4, 2.2 cm margins): figures are drawn at print size.
+TEXT_WIDTH_IN = 6.5
+
+
 def _plt():
+    """matplotlib (Agg) set up for print: 8-9 pt serif text matching Latin Modern, no Type 3 fonts."""
     import matplotlib
 
     matplotlib.use("Agg")
     import matplotlib.pyplot as plt
+    from matplotlib import font_manager
 
+    serif = [f for f in ("cmr10", "Latin Modern Roman")
+             if any(e.name == f for e in font_manager.fontManager.ttflist)] or ["DejaVu Serif"]
+    plt.rcParams.update({
+        "font.family": "serif", "font.serif": serif, "mathtext.fontset": "cm",
+        "axes.formatter.use_mathtext": True, "axes.unicode_minus": serif[0] != "cmr10",
+        "pdf.fonttype": 42, "ps.fonttype": 42,
+        "font.size": 8.5, "axes.labelsize": 8.5, "axes.titlesize": 9, "legend.fontsize": 7.5,
+        "xtick.labelsize": 8, "ytick.labelsize": 8, "lines.linewidth": 1.1, "lines.markersize": 3.5,
+        "legend.frameon": False, "figure.dpi": 150,
+    })
     return plt
 
 
+def _support(cutoff, Lambda, hi):
+    """``[a, b]`` in ``p^2`` where ``|Lambda dK/dLambda|`` exceeds 1e-3 of its maximum."""
+    bps = [b for b in cutoff.breakpoints(Lambda) if b > 0]
+    if len(bps) >= 2 and getattr(cutoff, "eps", None) is not None:
+        return float(bps[0]), float(bps[1])
+    p2 = np.linspace(0.0, hi, 8001)
+    y = np.abs(np.nan_to_num(np.asarray(cutoff.Lambda_dK(p2, Lambda), float)))
+    if not np.any(y > 0):
+        return 0.0, hi
+    on = np.nonzero(y > 1e-3 * y.max())[0]
+    return float(p2[on[0]]), float(p2[on[-1]])
+
+
 def plot_cutoff(cutoff, Lambda, path):
-    """Figs. 1, 2 and 4 of seed 000 for ``cutoff``: K, Lambda dK/dLambda, the family in Lambda."""
+    """The paper's Figs. 1, 2 and 4 for ``cutoff``: K, Lambda dK/dLambda on its support, K in Lambda.
+
+    Returns a dict of facts for the caption (support of Lambda dK/dLambda, its maximum).
+    """
     plt = _plt()
-    fig, axes = plt.subplots(1, 3, figsize=(12, 3.6))
-    bps = cutoff.breakpoints(Lambda)
+    fig, axes = plt.subplots(1, 3, figsize=(TEXT_WIDTH_IN, 2.2))
+    bps = [b for b in cutoff.breakpoints(Lambda) if b > 0]
     hi = max([3.0 * Lambda ** 2] + [1.3 * b for b in bps])
     p2 = np.unique(np.concatenate([np.linspace(0, hi, 4001), np.asarray(bps, float)]))
     axes[0].plot(p2, cutoff.K(p2, Lambda), "k-")
-    axes[0].set(xlabel=r"$p^2$", ylabel=r"$K_\Lambda(p^2)$", title=rf"Fig. 1: $K$ at $\Lambda={Lambda:g}$")
-    # the bump of Lambda dK/dLambda lives on [Lambda^2, Lambda^2+eps]: sample it densely
-    lo_b, hi_b = bps[0], (bps[1] if len(bps) > 1 else 2 * bps[0])
-    pz = np.unique(np.concatenate([p2, np.linspace(lo_b, hi_b, 2001)]))
-    axes[1].plot(pz, cutoff.Lambda_dK(pz, Lambda), "C3-")
-    axes[1].set(xlabel=r"$p^2$", ylabel=r"$\Lambda\partial_\Lambda K_\Lambda$", title=r"Fig. 2: $\Lambda\,\partial_\Lambda K$")
+    axes[0].set(xlabel=r"$p^2$", ylabel=r"$K_\Lambda(p^2)$", title=rf"$K$ at $\Lambda={Lambda:g}$ (Fig. 1)")
+    a, b = _support(cutoff, Lambda, hi)
+    w = max(b - a, 1e-6)
+    pz = np.linspace(max(0.0, a - 0.15 * w), b + 0.15 * w, 4001)
+    yz = np.asarray(cutoff.Lambda_dK(pz, Lambda), float)
+    axes[1].plot(pz, yz, "C3-")
+    axes[1].axhline(0, color="0.7", lw=0.5)
+    axes[1].set(xlabel=r"$p^2$", ylabel=r"$\Lambda\partial_\Lambda K_\Lambda$",
+                title=r"$\Lambda\partial_\Lambda K$ on its support (Fig. 2)")
     lmax = getattr(cutoff, "lambda_max", 2.0 * Lambda)
     hi4 = max(hi, 1.3 * (lmax ** 2 + getattr(cutoff, "eps", 0.0)) + 2.0)
     pp = np.linspace(0, hi4, 4001)
+    floor = None
     for lam in np.linspace(0.25 * lmax, lmax, 4):
-        axes[2].semilogy(pp, np.maximum(cutoff.K(pp, lam), 1e-300), label=rf"$\Lambda={lam:.3g}$")
-    axes[2].set(xlabel=r"$p^2$", ylabel=r"$K_\Lambda(p^2)$", title=r"Fig. 4: the family in $\Lambda$")
-    axes[2].set_ylim(bottom=max(1e-6, float(np.min(cutoff.K(pp, lmax))) / 2))
-    axes[2].legend(fontsize=7)
+        y = np.asarray(cutoff.K(pp, lam), float)
+        axes[2].semilogy(pp, np.maximum(y, 1e-300), label=rf"$\Lambda={lam:.3g}$")
+        pos = y[y > 0]
+        if pos.size:
+            floor = pos.min() if floor is None else min(floor, pos.min())
+    axes[2].set(xlabel=r"$p^2$", ylabel=r"$K_\Lambda(p^2)$", title=r"the family in $\Lambda$ (Fig. 4)")
+    axes[2].set_ylim(bottom=max(1e-8, (floor or 1e-8) / 2), top=2.0)
+    axes[2].legend(loc="lower left")
     _save(plt, fig, path)
+    return {"support": (a, b), "max_dK": float(np.max(yz)), "min_dK": float(np.min(yz))}
 
 
 def figures_section(cfg, ctx) -> Section:
@@ -204,12 +266,16 @@ def figures_section(cfg, ctx) -> Section:
     cutoff, out = ctx["cutoff"], ctx["out"]
     figs, parts, data = [], [], {}
     f1 = "figures/cutoff.pdf"
-    plot_cutoff(cutoff, cfg.Lambda0, out / f1)
+    facts = plot_cutoff(cutoff, cfg.Lambda0, out / f1)
     figs.append(f1)
-    parts.append(_figure(f1, rf"The cutoff {L.verbatim(cutoff.spec)}: $K_\Lambda(p^2)$ at "
-                         rf"$\Lambda_0={L.g(cfg.Lambda0)}$ (cf. the paper's Fig.~1), "
-                         r"$\Lambda\partial_\Lambda K$ (cf. Fig.~2; for the bump it lives on "
-                         r"$[\Lambda^2,\Lambda^2+\varepsilon]$), and the family for several $\Lambda$ (cf. Fig.~4)."))
+    a, b = facts["support"]
+    parts.append(_figure(f1, rf"The cutoff {L.cmd(cutoff.spec)} at $\Lambda_0={L.g(cfg.Lambda0)}$. Left: "
+                         r"$K_\Lambda(p^2)$ (cf. the paper's Fig.~1). Middle: $\Lambda\partial_\Lambda K$, drawn "
+                         rf"on $p^2\in[{L.num(a, 4)},{L.num(b, 4)}]$ where it exceeds $10^{{-3}}$ of its maximum "
+                         rf"${L.num(facts['max_dK'], 4)}$ (cf. Fig.~2); its minimum there is ${L.num(facts['min_dK'], 3)}$"
+                         + (r", so $D\ge0$" if facts["min_dK"] >= -1e-12 else r": \textbf{negative}") +
+                         r". Right: $K_\Lambda$ for four $\Lambda$ (cf. Fig.~4)."))
+    data["cutoff"] = {"support_dK": [a, b], "max_dK": facts["max_dK"], "min_dK": facts["min_dK"]}
     title = r"Figures: the cutoff and the integrals against $\Lambda$"
     if _phi4_only("figures", title, ctx["theory"]) is not None:
         parts.append(r"Scans against $\Lambda$ are computed for $\lambda\phi^4/4!$ only.")
@@ -239,28 +305,55 @@ def figures_section(cfg, ctx) -> Section:
     B_orders = {k: (np.array([o[k][0] for o in per["B"]]), np.array([o[k][1] for o in per["B"]]))
                 for k in range(n_ord + 1)}
     plt = _plt()
-    fig, axes = plt.subplots(1, 2, figsize=(11, 4))
+    fig, axes = plt.subplots(1, 2, figsize=(TEXT_WIDTH_IN, 2.6), gridspec_kw={"wspace": 0.9})
+    fam_latex = {f.name: f.latex for ser in (serA, serB) for f in ser.families()}
+    from ..families import _latex_name  # noqa: PLC0415
+
     for n, v in famv.items():
         y = np.abs(np.asarray(v.estimate, float))
         if np.all(y > 0):
-            axes[0].loglog(grid, y, "-", marker=".", label=L.text(n).replace("$", ""))
+            lab = "$" + fam_latex.get(n, _latex_name(n)) + "$"
+            try:  # mathtext must be able to typeset the label; otherwise the plain name
+                from matplotlib.mathtext import MathTextParser  # noqa: PLC0415
+                MathTextParser("path").parse(lab)
+            except Exception:  # noqa: BLE001
+                lab = n
+            axes[0].loglog(grid, y, "-", marker=".", label=lab)
     axes[0].axvline(cfg.Lambda0, color="0.6", lw=0.8, ls="--")
-    axes[0].set(xlabel=r"$\Lambda$", ylabel="|value|", title=f"families, d={cfg.dim}, m={cfg.mass:g}")
-    axes[0].legend(fontsize=6, ncol=2)
+    axes[0].set(xlabel=r"$\Lambda$", ylabel="|value|", title=f"families, d = {cfg.dim}, m = {cfg.mass:g}")
+    from matplotlib.ticker import NullFormatter  # noqa: PLC0415
+
+    for ax in axes:
+        ax.xaxis.set_minor_formatter(NullFormatter())
+    axes[0].legend(ncol=2, fontsize=6, loc="center left", bbox_to_anchor=(1.0, 0.5))
+    sign_notes = []
     for k in range(n_ord + 1):
-        axes[1].semilogx(grid, B_orders[k][0], "-", marker=".", label=rf"$B$: $\lambda^{k}$ coeff.")
-        axes[1].semilogx(grid, A_orders[k][0], "--", label=rf"$A$: $\lambda^{k}$ coeff.")
-    axes[1].set_yscale("symlog", linthresh=1e-6)
+        for q, orders, ls in (("B", B_orders, "-"), ("A", A_orders, "--")):
+            y = orders[k][0]
+            line, = axes[1].loglog(grid, np.abs(y), ls, label=rf"${q}$: $|[\lambda^{k}]|$")
+            pos, neg = y > 0, y < 0
+            axes[1].plot(grid[pos], np.abs(y[pos]), "o", color=line.get_color(), ms=3)
+            axes[1].plot(grid[neg], np.abs(y[neg]), "o", mfc="white", color=line.get_color(), ms=3)
+            sgn = np.sign(y)
+            if np.all(sgn > 0):
+                sign_notes.append(rf"${q}$ at $\lambda^{k}$: positive")
+            elif np.all(sgn < 0):
+                sign_notes.append(rf"${q}$ at $\lambda^{k}$: negative")
+            else:
+                ch = [float(np.sqrt(grid[i] * grid[i + 1])) for i in range(len(y) - 1) if sgn[i] * sgn[i + 1] < 0]
+                sign_notes.append(rf"${q}$ at $\lambda^{k}$: changes sign near $\Lambda\approx"
+                                  + ",".join(L.num(c, 3) for c in ch) + "$")
     axes[1].axvline(cfg.Lambda0, color="0.6", lw=0.8, ls="--")
-    axes[1].set(xlabel=r"$\Lambda$", ylabel=r"coefficient of $\delta^d(0)\lambda^k$", title="A and B per order")
-    axes[1].legend(fontsize=7)
+    axes[1].set(xlabel=r"$\Lambda$", ylabel=r"$|$coefficient of $\delta^d(0)\lambda^k|$", title="A and B per order")
+    axes[1].legend(fontsize=6, loc="center left", bbox_to_anchor=(1.0, 0.5))
     f2 = "figures/families_vs_Lambda.pdf"
     _save(plt, fig, out / f2)
     figs.append(f2)
-    parts.append(_figure(f2, r"Left: the blocks and families of $B$ against $\Lambda$ (log--log; dashed line "
-                         r"$\Lambda_0$). Right: the per-order coefficients of $B$ (solid) and $A$ (dashed), "
-                         r"symmetric-log scale. Values and errors are tabulated below and in "
-                         r"\texttt{report.json}."))
+    parts.append(_figure(f2, rf"Left: the blocks and families of $A$ and $B$ against $\Lambda$ (log--log, "
+                         rf"{len(grid)} points; dashed line $\Lambda_0$). Right: the magnitude of the per-order "
+                         r"coefficients of $B$ (solid) and $A$ (dashed); filled markers are positive values, "
+                         r"open markers negative ones. On this grid: " + "; ".join(sign_notes) + ". "
+                         r"Values and errors are tabulated below and in \texttt{report.json}."))
     show = [n for n in ("f0", "f1", "f2") if n in famv]
     idx = np.unique(np.linspace(0, len(grid) - 1, min(len(grid), 6)).round().astype(int))
     rows = []
@@ -268,7 +361,7 @@ def figures_section(cfg, ctx) -> Section:
         row = [f"${L.num(grid[i], 4)}$"]
         for n in show:
             v = famv[n]
-            row.append(f"${L.value_err(np.asarray(v.estimate)[i], np.asarray(v.error)[i], 7)}$")
+            row.append(f"${L.sig_round(np.asarray(v.estimate)[i], np.asarray(v.error)[i])}$")
         rows.append(row)
     parts.append(L.table([r"$\Lambda$"] + [f"${n[0]}_{n[1]}$" for n in show], rows,
                          align="r" * (len(show) + 1), size=r"\footnotesize",
@@ -284,9 +377,13 @@ def figures_section(cfg, ctx) -> Section:
 
 
 def _save(plt, fig, path):
-    """Lay out, write and close a matplotlib figure."""
-    fig.tight_layout()
-    fig.savefig(path)
+    """Lay out, write and close a matplotlib figure (cropped to its content)."""
+    import warnings
+
+    with warnings.catch_warnings():
+        warnings.simplefilter("ignore", UserWarning)  # tight_layout's notes on outside legends
+        fig.tight_layout(pad=0.3)
+    fig.savefig(path, bbox_inches="tight", pad_inches=0.02)
     plt.close(fig)
 
 
@@ -296,16 +393,20 @@ def _figure(path, caption, width=r"\linewidth") -> str:
 
 
 def errata_section(cfg, ctx) -> Section:
-    """The statements of seed 000 that ergsym contradicts, each with the command that shows it."""
+    """The paper's statements that ergsym contradicts: printed vs correct, step, number, commands."""
     from .errata import ERRATA
 
     items = []
     for e in ERRATA:
-        cmds = r"\\ ".join(L.verbatim(c) for c in e["commands"])
-        items.append(rf"\item \textbf{{{L.text(e['where'])}.}} {L.text(e['paper'])} "
-                     rf"\emph{{ergsym:}} {L.text(e['finding'])}\\ Shown by: {cmds}")
-    body = (r"Each item names a statement of seed 000, what ergsym finds instead, and the command "
-            r"that shows it (the same list is \texttt{docs/errata.md}; the test suite runs every "
-            r"command)." + "\n" + r"\begin{enumerate}" + "\n".join(items) + r"\end{enumerate}")
-    return Section("errata", "Errata: statements of seed 000 that do not survive a check", body,
-                   {"errata": ERRATA})
+        items.append("\n".join([
+            rf"\item \textbf{{{L.text(e['where'])}.}} Step that fails: {e['step']}.",
+            r"\begin{align*}", r"\text{printed:}\quad &" + e["printed"] + r"\\",
+            r"\text{correct:}\quad &" + e["correct"], r"\end{align*}",
+            rf"Decisive number: {e['number']}. Shown by:", L.cmd_block(e["commands"])]))
+    body = (r"Each item names a statement of the paper, the step of its derivation that fails, the "
+            r"equation as printed and as ergsym derives it, the number that decides, and the commands "
+            r"that show it (run from the root of the ergsym source tree; the same list is "
+            r"\texttt{docs/errata.md}, and the test suite runs every command)." + "\n" +
+            r"\begin{enumerate}" + "\n".join(items) + r"\end{enumerate}")
+    return Section("errata", "Errata: statements of the paper that do not survive a check", body,
+                   {"errata": [{k: v for k, v in e.items()} for e in ERRATA]})

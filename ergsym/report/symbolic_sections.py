@@ -2,7 +2,7 @@
 
 Every number here is derived by :mod:`ergsym.symbolic` or by the independent zero-dimensional
 oracle below; the paper's printed coefficients (:data:`ergsym.symbolic.PRINTED`) appear only in
-columns labelled "as printed (seed 000)".
+columns labelled "as printed".
 """
 from __future__ import annotations
 
@@ -10,11 +10,17 @@ from fractions import Fraction
 
 from . import latex as L
 from .section import Section
+from .texmath import NOTATION, align_series, family_definition, family_name
 
 __all__ = ["derivation_section", "comparison_section", "zero_dim_section", "zero_dim_taylor",
            "PRINTED_LABEL"]
 
-PRINTED_LABEL = "as printed (seed 000)"
+PRINTED_LABEL = "as printed"
+
+#: The four pieces by the paper's equation numbers: canonical name -> (engine name, LaTeX operator).
+PIECE_ORDER = ("eq5.11", "eq5.12", "eq5.13", "eq5.14")
+PIECE_ENGINE = {"eq5.11": "LdShat", "eq5.12": "dShatdShat", "eq5.13": "dSdShat", "eq5.14": "dSdS"}
+ENGINE_PIECE = {v: k for k, v in PIECE_ENGINE.items()}
 
 _QUANTITY_TEX = {
     "A": r"A",
@@ -25,109 +31,138 @@ _QUANTITY_TEX = {
     "LdShat": r"-2\langle\Lambda\partial_\Lambda\hat S\rangle",
     "5.13-literal": r"-2\langle\int\dot C\,\delta S\,\delta S\rangle\ \text{(literal)}",
 }
-_PIECE_EQ = {"5.13-literal": "(5.13)", "dSdS": "(5.14)", "dSdShat": "(5.13)", "dShatdShat": "(5.12)", "LdShat": "(5.11)",
-             "A": "(5.15)", "B": "none"}
+_PIECE_EQ = {"5.13-literal": "(5.13)", "dSdS": "(5.14)", "dSdShat": "(5.13)", "dShatdShat": "(5.12)",
+             "LdShat": "(5.11)", "A": "(5.15)", "B": "none"}
+
+
+def piece_label(q) -> str:
+    """``(5.11)`` ... for a piece (engine or canonical name), ``A``/``B`` otherwise (LaTeX)."""
+    q = ENGINE_PIECE.get(q, q)
+    if q in PIECE_ENGINE:
+        return "(" + q[2:] + ")"
+    return {"A": "$A$", "B": "$B$", "5.13-literal": "(5.13) literal"}.get(q, L.text(q))
 
 
 def _series_eq(label, series) -> str:
-    return r"\begin{align*}" + "\n" + _split_align(label, series) + "\n" + r"\end{align*}"
+    return r"\begin{align*}" + "\n" + align_series(label, series) + "\n" + r"\end{align*}"
 
 
-def _split_align(label, series) -> str:
-    """One line per order: ``label &= ...`` then ``&\\quad + ...``."""
-    lines = []
-    first = True
-    for k in range(series.order + 1):
-        sub = type(series)(series.quantity, series.theory, series.scheme, series.order,
-                           tuple(t for t in series.terms if t.order == k), series.normalization)
-        body = sub.to_latex()
-        if body == "0":
-            continue
-        if not first and not body.startswith("-"):
-            body = "+ " + body
-        lines.append((rf"{label} &= " if first else r" &\quad ") + body)
-        first = False
-    if not lines:
-        lines.append(rf"{label} &= 0")
-    return r" \\" "\n".join(lines) + r" + O(\lambda^{%d})" % (series.order + 1) \
-        if series.theory.names == ("lam",) else r" \\" "\n".join(lines)
+def one_mode_flow_rows(k, D, lams=(0.0, 30.0)):
+    """Finite-difference ``-Lambda dM/dLambda`` of one mode along the exact flow, beside A and B.
+
+    Returns a list of dicts with ``lam``, ``fd`` (value, error), ``A``, ``B`` (value, error,
+    direct integration at ``Lambda0``) and the computed verdicts ``B_matches``/``A_matches``
+    (agreement within 4 combined standard errors).
+    """
+    from .lattice_sections import one_mode_exact
+    from .onemode_flow import one_mode_minus_dM
+
+    rows = []
+    for lam in lams:
+        fd = one_mode_minus_dM(k, D, lam)
+        ex = one_mode_exact(k, D, lam)
+        row = {"lam": float(lam), "fd": [float(fd[0]), float(fd[1])],
+               "A": [float(ex["A"][0]), float(ex["A"][1])], "B": [float(ex["B"][0]), float(ex["B"][1])]}
+        for q in ("A", "B"):
+            row[f"{q}_matches"] = bool(abs(fd[0] - ex[q][0]) <= 4 * (fd[1] + ex[q][1]) + 1e-12)
+        rows.append(row)
+    return rows
 
 
 def derivation_section(cfg, theory) -> Section:
-    """A, B and the four pieces through ``cfg.order``; the next order listed; families."""
-    from ..symbolic import PIECES, monotone
+    """A, B and the four pieces through ``cfg.order``; why A is not B; the next order; families."""
+    from ..symbolic import PHI4, monotone
 
     order, nxt = cfg.order, cfg.order + 1
-    ser = {q: monotone(order, q, cfg.scheme, theory) for q in ["A", "B"] + list(PIECES)}
+    ser = {q: monotone(order, q, cfg.scheme, theory) for q in ["A", "B"] + [PIECE_ENGINE[p] for p in PIECE_ORDER]}
     ser_next = {q: monotone(nxt, q, cfg.scheme, theory) for q in ("A", "B")}
     sint = "$" + theory.latex() + "$"
     parts = [
         r"All quantities are coefficients of the volume factor $\delta^d(0)$, expectations under "
-        r"$P_{\Lambda_0}$ with $S=\hat S+S_{\rm int}$, $\Sigma=S-2\hat S$, "
-        r"$S_{\rm int}=$ " + sint + ", "
-        rf"scheme \texttt{{{cfg.scheme}}}. "
+        r"$P_{\Lambda_0}\propto e^{-S}$ with $S=\hat S+S_{\rm int}$, $\hat S=\tfrac12\int_p\phi\,\tilde K^{-1}\phi$, "
+        r"$\Sigma=S-2\hat S$, $\dot C=(2\pi)^dD$, $S_{\rm int}=$ " + sint + ", "
+        rf"scheme \texttt{{{L.text(cfg.scheme)}}}. "
         r"Coefficients are exact rationals produced by ergsym's Wick/graph engine; nothing is "
         r"transcribed from the paper.",
-        r"\paragraph{The two quantities.} The paper prints (4.5)/(5.5)/(5.6) "
-        r"$A=+\tfrac12\langle\int\dot C\,\delta\Sigma\,\delta\Sigma\rangle-2\langle\Lambda\partial_\Lambda\hat S\rangle$ "
-        r"as the derivative of the monotone. Integrating (4.4) by parts with (2.10)/(2.14) gives the "
-        r"actual derivative along the flow, "
-        r"$B=-\Lambda\,\mathrm{d}M/\mathrm{d}\Lambda=-\tfrac12\langle\int\dot C\,\delta\Sigma\,\delta\Sigma\rangle-2\langle\Lambda\partial_\Lambda\hat S\rangle$: "
-        r"the relative-Fisher term enters with a minus sign. They differ already for the free field "
-        r"(one mode with propagator $k$: $B=\tfrac12 D/k$, $A=\tfrac32 D/k$). ergsym's test suite "
-        r"evolves $P$ exactly (Gaussian channel) in one and two modes, computes $M$ by quadrature and "
-        r"differences it: $B$, not $A$, is $-\Lambda\,\mathrm{d}M/\mathrm{d}\Lambda$ "
-        r"(\texttt{tests/test\_monotone\_flow.py}).",
-        rf"\paragraph{{Results through $O(\lambda^{{{order}}})$.}}",
+        r"\paragraph{Why the printed expression is not the derivative.} With $Q=e^{-2\hat S}/Z_Q$ the "
+        r"monotone (4.1) is $M=S(P\|Q)-\log Z_Q=\int P\log P+2\langle\hat S\rangle$. Polchinski's flow "
+        r"(2.7) reads $\Lambda\partial_\Lambda P=\tfrac12\int\dot C\,\frac{\delta}{\delta\phi}\big(P\,"
+        r"\frac{\delta\Sigma_P}{\delta\phi}\big)$ with $\Sigma_P=-\log P-2\hat S$ (equal to $\Sigma$ up to a "
+        r"constant), and $\int\Lambda\partial_\Lambda P=0$. Hence, integrating by parts once,",
+        r"\begin{align*}"
+        r"\Lambda\frac{\mathrm{d}M}{\mathrm{d}\Lambda}"
+        r"&=\int\Lambda\partial_\Lambda P\,(\log P+2\hat S)+2\langle\Lambda\partial_\Lambda\hat S\rangle\\"
+        r"&=-\tfrac12\int\dot C\int\frac{\delta}{\delta\phi}\Big(P\frac{\delta\Sigma}{\delta\phi}\Big)\Sigma"
+        r"+2\langle\Lambda\partial_\Lambda\hat S\rangle\\"
+        r"&=+\tfrac12\Big\langle\int\dot C\,\delta\Sigma\,\delta\Sigma\Big\rangle+2\langle\Lambda\partial_\Lambda\hat S\rangle,"
+        r"\\ \text{so}\quad "
+        r"B\equiv-\Lambda\frac{\mathrm{d}M}{\mathrm{d}\Lambda}"
+        r"=-\tfrac12\Big\langle\int\dot C\,\delta\Sigma\,\delta\Sigma\Big\rangle-2\langle\Lambda\partial_\Lambda\hat S\rangle,"
+        r"\end{align*}",
+        r"while (4.5)/(5.5)/(5.6) print $A=+\tfrac12\langle\int\dot C\,\delta\Sigma\,\delta\Sigma\rangle"
+        r"-2\langle\Lambda\partial_\Lambda\hat S\rangle$: the relative-Fisher term has the wrong sign. "
+        r"For the free field ($\Sigma=-\hat S$) one mode with propagator $k$ gives $B=\tfrac12D/k$ and "
+        r"$A=\tfrac32D/k$.",
     ]
+    data = {}
+    if theory == PHI4:
+        k, D = cfg.onemode_k, cfg.onemode_D
+        rows = one_mode_flow_rows(k, D)
+        data["one_mode_flow"] = {"k": k, "D": D, "rows": rows}
+        trows = []
+        for r in rows:
+            trows.append([f"${L.g(r['lam'])}$", f"${L.sig_round(*r['fd'])}$", f"${L.sig_round(*r['B'])}$",
+                          f"${L.sig_round(*r['A'])}$",
+                          ("$B$" if r["B_matches"] else "") + (" and $A$" if r["A_matches"] else "")
+                          + ("neither" if not (r["A_matches"] or r["B_matches"]) else "")])
+        verdict = all(r["B_matches"] and not r["A_matches"] for r in rows)
+        parts.append(
+            rf"\paragraph{{The numbers.}} One real mode with $\tilde K_\Lambda=k\,(\Lambda/\Lambda_0)^{{D/k}}$ "
+            rf"($k={L.g(k)}$, $\Lambda\partial_\Lambda\tilde K=D={L.g(D)}$ at $\Lambda_0$) and "
+            r"$S_{\rm int}=\lambda\phi^4/24$ at $\Lambda_0$: along the exact flow $P_\Lambda$ is known "
+            r"(the Gaussian channel, $P_\Lambda=e^{-\hat S}W/Z$, "
+            r"$W(\phi)=\mathrm{E}_{\chi\sim N(0,k-\tilde K_\Lambda)}e^{-\lambda(\phi+\chi)^4/24}$), "
+            r"$M_\Lambda$ is computed by Gauss--Hermite quadrature (in log-sum-exp form, so strong "
+            r"coupling does not underflow) and differenced at $\Lambda_0$ with a one-sided five-point "
+            r"stencil in $\log\Lambda$ (error: steps $h$ vs $2h$ and $n$ vs $3n/2$ nodes). $A$ and $B$ "
+            r"are the one-dimensional integrals of Sec.~\ref{sec:onemode}."
+            + (r" The finite difference agrees with $B$ and not with $A$ at both couplings."
+               if verdict else r" \textbf{The finite difference does not single out $B$ here; see the table.}"))
+        parts.append(L.table([r"$\lambda$", r"$-\Lambda\,\mathrm{d}M/\mathrm{d}\Lambda$ (finite diff.)",
+                              r"$B$", r"$A$", "agrees with"], trows, align="rrrrl",
+                             caption=r"One mode along the exact flow at $\Lambda_0$.", size=r"\small"))
+    parts.append(rf"\paragraph{{Results through $O(\lambda^{{{order}}})$.}}")
     for q in ("A", "B"):
         parts.append(_series_eq(_QUANTITY_TEX[q], ser[q]))
-    parts.append(r"The four pieces, $A=P_1+P_2+P_3+P_4$ and $B=-P_1-P_2-P_3+P_4$ "
-                 r"(the paper's equation numbers in brackets; (5.13) is printed with "
-                 r"$\delta S\,\delta S$ where the expansion of (5.6) needs $\delta S\,\delta\hat S$):")
-    for i, q in enumerate(PIECES, 1):
-        parts.append(rf"\noindent $P_{i}$ = ${_QUANTITY_TEX[q]}$ [{_PIECE_EQ[q]}]:")
-        parts.append(_series_eq(rf"P_{i}", ser[q]))
+    parts.append(r"The four pieces, labelled by the paper's equation numbers, with "
+                 r"$A=(5.11)+(5.12)+(5.13)+(5.14)$ and $B=(5.11)-(5.12)-(5.13)-(5.14)$ "
+                 r"(from $\tfrac12(\delta\Sigma)^2=\tfrac12\delta S\delta S-2\delta S\delta\hat S+2\delta\hat S\delta\hat S$; "
+                 r"(5.13) is printed with $\delta S\,\delta S$ where the expansion of (5.6) needs "
+                 r"$\delta S\,\delta\hat S$):")
+    for p in PIECE_ORDER:
+        q = PIECE_ENGINE[p]
+        parts.append(_series_eq(rf"\text{{({p[2:]})}}\quad {_QUANTITY_TEX[q]}", ser[q]))
     parts.append(rf"\paragraph{{Next order, $O(\lambda^{{{nxt}}})$ (listed).}}")
     for q in ("A", "B"):
         sub = [t for t in ser_next[q].terms if t.order == nxt]
-        body = type(ser_next[q])(q, theory, cfg.scheme, nxt, tuple(sub)).to_latex()
-        parts.append(r"\begin{align*}" + rf"[{q}]_{{\lambda^{{{nxt}}}}} &= " +
-                     _break_long(body) + r"\end{align*}")
+        s_sub = type(ser_next[q])(ser_next[q].quantity, theory, cfg.scheme, nxt, tuple(sub),
+                                  ser_next[q].normalization)
+        parts.append(r"\begin{align*}" + align_series(rf"[{q}]_{{\lambda^{{{nxt}}}}}", s_sub, order_term=False)
+                     + r"\end{align*}")
     fams = []
     for s in list(ser.values()) + list(ser_next.values()):
         for f in s.families():
             if f not in fams:
                 fams.append(f)
-    rows = [[rf"${f.latex}$" if f.blocks else "$1$", L.text(f.definition())] for f in fams]
-    parts.append(r"\paragraph{Integral families.} Outer integrals $\int d^dp$ carry no "
-                 r"$(2\pi)^{-d}$, loop integrals $\int_q=\int d^dq/(2\pi)^d$ do; "
-                 r"$K$ in a definition stands for $\tilde K=K_\Lambda/(p^2+m^2)$, $D=\Lambda\partial_\Lambda\tilde K$.")
-    parts.append(L.table(["family", "definition"], rows, align="p{0.4\\linewidth}p{0.55\\linewidth}",
+    rows = [[rf"${family_name(f)}$", rf"${family_definition(f)}$"] for f in fams]
+    parts.append(r"\paragraph{Integral families.} " + NOTATION)
+    parts.append(L.table(["family", "definition"], rows, align=r">{\raggedright}p{0.3\linewidth}p{0.64\linewidth}",
                          caption="Families appearing in the derivation.", long=True,
                          size=r"\footnotesize"))
-    data = {q: s.to_json() for q, s in ser.items()}
+    data.update({(ENGINE_PIECE.get(q, q)): s.to_json() for q, s in ser.items()})
     data["next_order"] = {q: s.to_json() for q, s in ser_next.items()}
     return Section("derivation", "Derivation: the monotone derivative to "
                    rf"$O(\lambda^{{{order}}})$", "\n\n".join(parts), data)
-
-
-def _break_long(body: str, per_line: int = 2) -> str:
-    """Break a long sum of LaTeX terms into align lines of ``per_line`` terms."""
-    toks, cur, depth = [], "", 0
-    for ch in body:
-        if ch == "{":
-            depth += 1
-        elif ch == "}":
-            depth -= 1
-        if ch in "+-" and depth == 0 and cur.strip():
-            toks.append(cur.strip())
-            cur = ""
-        cur += ch
-    if cur.strip():
-        toks.append(cur.strip())
-    lines = [" ".join(toks[i:i + per_line]) for i in range(0, len(toks), per_line)]
-    return (r" \\" "\n" r" &\quad ").join(lines)
 
 
 def _qlabel(q) -> str:
@@ -136,6 +171,93 @@ def _qlabel(q) -> str:
     if q in _QUANTITY_TEX:
         return "$" + _QUANTITY_TEX[q] + "$"
     return L.text(q)
+
+
+def _printed_matches(scheme):
+    """``{quantity: True/False}``: does the derived series reproduce every printed coefficient?"""
+    from ..symbolic import comparison_table
+
+    out = {}
+    for r in comparison_table(2, scheme):
+        if r["printed"] is None or r["quantity"] in ("B", "5.13-literal"):
+            continue
+        out.setdefault(r["quantity"], True)
+        if r["derived"] != r["printed"]:
+            out[r["quantity"]] = False
+    return out
+
+
+def _series_text(coeffs, fam_tex) -> str:
+    """``-\\tfrac54\\lambda^k f_1 + ...`` from ``[(coeff, family name)]`` at order k (LaTeX)."""
+    terms = [(c, f) for c, f in coeffs if c != 0]
+    if not terms:
+        return "0"
+    out = []
+    for i, (c, f) in enumerate(terms):
+        s = L.frac(c)
+        if i and not s.startswith("-"):
+            s = "+" + s
+        out.append(s + r"\," + fam_tex.get(f, L.text(f)))
+    return "".join(out)
+
+
+def scheme_and_consistency(cfg, rows, fam_tex):
+    """The scheme nuance, the internal-consistency argument and the headline (LaTeX, data)."""
+    from ..symbolic import PRINTED, SCHEMES
+
+    parts, data = [], {}
+    match = {s: _printed_matches(s) for s in SCHEMES}
+    data["printed_reproduced"] = match
+    names = {"LdShat": "(5.11)", "dShatdShat": "(5.12)", "dSdShat": "(5.13)", "dSdS": "(5.14)", "A": "(5.15)"}
+    lines = []
+    for s in SCHEMES:
+        ok = [names[q] for q in names if match[s].get(q)]
+        bad = [names[q] for q in names if q in match[s] and not match[s][q]]
+        lines.append(rf"\item scheme \texttt{{{L.text(s)}}}: ergsym reproduces "
+                     + (", ".join(ok) if ok else "none of the printed equations")
+                     + "; " + (", ".join(bad) + " differ" if bad else "none differs") + ".")
+    wrong_both = [names[q] for q in names if all(q in match[s] and not match[s][q] for s in SCHEMES)]
+    parts.append(r"\paragraph{The interaction scheme.} The paper does not say whether its $\phi^4$ "
+                 r"vertex is normal ordered. ergsym computes both schemes (tadpoles kept, or subtracted):"
+                 r"\begin{itemize}" + "\n".join(lines) + r"\end{itemize}"
+                 + (r"Wrong in every scheme: " + ", ".join(wrong_both) + "." if wrong_both else ""))
+    # (5.13)'s literal operator is -2<dS dS> = -4 x (5.14)'s operator (1/2)<dS dS>
+    p13, p14 = PRINTED["dSdShat"], PRINTED["dSdS"]
+    ratio_rows, consistent = [], True
+    for k in range(3):
+        for f in sorted(set(p13.get(k, {})) | set(p14.get(k, {}))):
+            a, b = p13.get(k, {}).get(f, Fraction(0)), p14.get(k, {}).get(f, Fraction(0))
+            ok = a == -4 * b
+            consistent &= ok
+            ratio_rows.append(rf"$\lambda^{k}{fam_tex.get(f, f)}$: (5.13) ${L.frac(a)}$, "
+                              rf"$-4\times$(5.14) ${L.frac(-4 * b)}$" + ("" if ok else r" (\textbf{differ})"))
+    data["printed_5_13_is_minus_4_times_5_14"] = consistent
+    parts.append(r"\paragraph{An internal check of the printed numbers.} The operator printed in (5.13), "
+                 r"$-2\langle\int\dot C\,\delta S\,\delta S\rangle$, is exactly $-4$ times the operator of "
+                 r"(5.14), $\tfrac12\langle\int\dot C\,\delta S\,\delta S\rangle$, so if (5.13) meant what it "
+                 r"prints, its coefficients would be $-4$ times those of (5.14): " + "; ".join(ratio_rows)
+                 + (r". They are not in that ratio, so at least one of the two is wrong whatever the "
+                    r"operator, independently of ergsym." if not consistent else r". They are in that ratio."))
+    # headline: (5.15) derived vs printed
+    byk = {}
+    for r in rows:
+        if r["quantity"] == "A" and r["printed"] is not None and 1 <= r["order"] <= 2:
+            byk.setdefault(r["order"], []).append(r)
+    bits = []
+    for k, rs in sorted(byk.items()):
+        if any(r["derived"] != r["printed"] for r in rs):
+            bits.append(rf"the $\lambda^{k}$ term of (5.15) is ${_series_text([(r['derived'], r['family']) for r in rs], fam_tex)}$, "
+                        rf"not ${_series_text([(r['printed'], r['family']) for r in rs], fam_tex)}$")
+    pieces_bad = [names[q] for q in ("LdShat", "dShatdShat", "dSdShat", "dSdS")
+                  if q in match[cfg.scheme] and not match[cfg.scheme][q]]
+    head = ""
+    if bits:
+        head = "; ".join(bits) + (f" (scheme \\texttt{{{L.text(cfg.scheme)}}})" if bits else "")
+        if pieces_bad:
+            head += "; the pieces " + ", ".join(pieces_bad) + " differ too"
+        head += "."
+    data["headline"] = head
+    return parts, data
 
 
 def comparison_section(cfg, theory) -> Section:
@@ -167,8 +289,8 @@ def comparison_section(cfg, theory) -> Section:
             "---" if pr is None else f"${L.frac(pr)}$", r"\textbf{differs}" if diff else "",
         ])
     parts = [
-        r"The table sets the coefficients ergsym derives beside those printed in seed 000, "
-        r"eqs. (5.11)--(5.15). The printed numbers are \emph{not} inputs of any computation; they "
+        r"The table sets the coefficients ergsym derives beside those printed in the paper's "
+        r"(5.11)--(5.15). The printed numbers are \emph{not} inputs of any computation; they "
         rf"are shown only in the column ``{PRINTED_LABEL}''. ``---'' marks a quantity the paper does "
         r"not print ($B$); a printed 0 means the paper has no such term.",
         L.table(["quantity", "eq.", r"$k$", "family", "class", "derived (ergsym)",
@@ -232,7 +354,9 @@ def comparison_section(cfg, theory) -> Section:
                  rf"${L.frac(b.coefficient_dict(0).get('f0', 0))}\,f_0$.")
     parts.append(r"\paragraph{Facts read off the derived series.}")
     parts.append(r"\begin{itemize}" + "\n".join(facts) + r"\end{itemize}")
-    data = {"rows": [{**r, "derived": str(r["derived"]),
+    more, extra_data = scheme_and_consistency(cfg, rows, fam_tex)
+    parts += more
+    data = {**extra_data, "rows": [{**r, "derived": str(r["derived"]),
                       "printed": None if r["printed"] is None else str(r["printed"])} for r in rows],
             "dSdShat_exact_minus_2_f0": sd_exact}
     return Section("comparison", "Comparison with the paper's printed numbers",
@@ -352,3 +476,17 @@ def zero_dim_section(cfg, theory) -> Section:
                 size=r"\footnotesize"),
     ])
     return Section("zerodim", "Zero-dimensional check (exact)", body, data)
+
+
+def diagrams_section(cfg, theory):
+    """Hook for a page of diagram drawings (O(lambda^2)); None while ``ergsym.symbolic.draw`` is absent.
+
+    The drawings are made by :mod:`ergsym.symbolic.draw` (a separate layer).  Until that module
+    exists this returns None and the report has no diagrams page; it is not in
+    :data:`ergsym.report.build.SECTION_KEYS`.
+    """
+    import importlib.util
+
+    if importlib.util.find_spec("ergsym.symbolic.draw") is None:
+        return None
+    return None  # the drawing API is wired in when the layer lands (docs/report.md, "Diagrams page")
