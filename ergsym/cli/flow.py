@@ -14,6 +14,8 @@ import math
 
 import click
 
+from .batch_options import scheduler_option
+
 DEFAULT_CUTOFF = "bump:eps=0.1,lambda_max=2"
 
 
@@ -56,6 +58,7 @@ def _interaction_json(order):
 
 
 @click.command("flow")
+@scheduler_option
 @click.option("--order", type=int, default=2, show_default=True, help="Order in lam (0..2).")
 @click.option("--Lambda0", "Lambda0", type=float, default=1.0, show_default=True,
               help="Initial scale (bare phi^4 action).")
@@ -78,7 +81,7 @@ def _interaction_json(order):
 @click.option("--series", "show_series", is_flag=True, help="Print the derived V_Lambda and B series.")
 @click.option("--json", "as_json", is_flag=True, help="JSON to stdout.")
 def flow(order, Lambda0, Lambda, cutoff, dim, mass, lam, lattice, pieces, with_m, scan, plot, rtol,
-         n_log, show_series, as_json):
+         n_log, show_series, as_json, batch):
     """Effective interaction to O(lam^2) and A, B, M along the Polchinski flow (SPEC 5).
 
     B = -Lambda dM/dLambda (the true derivative); A is the paper's printed (5.5).  Numbers are
@@ -111,7 +114,11 @@ def flow(order, Lambda0, Lambda, cutoff, dim, mass, lam, lattice, pieces, with_m
               "note": "B = -Lambda dM/dLambda; A is the printed expression (5.5)"}
     if scan:
         grid = [Lambda * (Lambda0 / Lambda) ** (k / (scan - 1)) for k in range(scan)]
-        result["scan"] = [_compute(mode, args, L, True) for L in grid]
+        if batch.active:  # one task per scale (ergsym.batch)
+            result["scan"] = batch.map(f"{__name__}:_compute", [{"mode": mode, "args": args, "Lambda": L,
+                                       "with_m": True} for L in grid], [f"Lambda={L!r}" for L in grid], "flow")
+        else:
+            result["scan"] = [_compute(mode, args, L, True) for L in grid]
     else:
         result.update(_compute(mode, args, Lambda, with_m))
     if show_series or as_json:

@@ -9,6 +9,7 @@ import click
 import numpy as np
 
 from ..errors import DivergentIntegralError, InputError
+from .batch_options import scheduler_option
 
 _SCAN_RE = re.compile(r"^\s*([A-Za-z_][A-Za-z_0-9]*)\s*=\s*([^:]+):([^:]+):(\d+)\s*$")
 
@@ -41,6 +42,7 @@ def _with_param(spec, name, value):
 
 
 @click.command("integrals")
+@scheduler_option
 @click.option("--cutoff", "cutoff_spec", required=True, help="e.g. bump:eps=0.1,lambda_max=2, exp:n=2, fermi:a=10")
 @click.option("--dim", type=click.IntRange(1, 6), required=True, help="space-time dimension 1..6")
 @click.option("--mass", type=float, default=1.0, show_default=True)
@@ -51,7 +53,7 @@ def _with_param(spec, name, value):
               help="scan a parameter: Lambda=0.5:1.5:101, mass=..., or a cutoff parameter (eps=0.05:0.2:16)")
 @click.option("--names", default=None, help="comma-separated subset of f0,t1,u1,T,T2,T3,f1,f2")
 @click.option("--json", "as_json", is_flag=True, help="print JSON")
-def integrals(cutoff_spec, dim, mass, Lambda, rtol, method, scan, names, as_json):
+def integrals(cutoff_spec, dim, mass, Lambda, rtol, method, scan, names, as_json, batch):
     """Evaluate the basic families of SPEC section 2 (f0, t1, u1, T, T2, T3, f1, f2).
 
     Each value comes with an error estimate and a converged flag.  Families that diverge
@@ -75,7 +77,10 @@ def integrals(cutoff_spec, dim, mass, Lambda, rtol, method, scan, names, as_json
             cutoff = [parse_cutoff(_with_param(cutoff_spec, which, float(x))) for x in grid]
         point[which] = grid.tolist()
         point["scan"] = which
-    res = evaluate_named(cutoff, dim, m, lam, names=sel, rtol=rtol, method=method, on_divergence="record")
+    if batch.active and scan is not None:  # the scan in chunks of points (ergsym.batch)
+        res = batch.integral_scan(cutoff_spec, cutoff, dim, m, lam, scan, sel, rtol, method)
+    else:
+        res = evaluate_named(cutoff, dim, m, lam, names=sel, rtol=rtol, method=method, on_divergence="record")
     out = {}
     for n, v in res.items():
         if isinstance(v, DivergentIntegralError):

@@ -16,6 +16,7 @@ import math
 import click
 
 from ..errors import InputError
+from .batch_options import scheduler_option
 
 
 def _theory(lattice, cutoff, mass, Lambda, lam):
@@ -63,6 +64,7 @@ def _common(f):
 
 
 @click.command("mc")
+@scheduler_option
 @_common
 @click.option("--lam", type=float, default=0.1, show_default=True, help="Quartic coupling (>= 0).")
 @click.option("--measure-every", type=int, default=1, show_default=True)
@@ -72,8 +74,10 @@ def _common(f):
 @click.option("--checkpoint-every", type=int, default=500, show_default=True)
 @click.option("--resume", "resume", type=click.Path(dir_okay=False), default=None,
               help="Resume the run saved in this checkpoint (other run options are ignored).")
+@click.option("--seeds", default=None, help="Several runs, one per seed (e.g. 0,1,2,3), as a batch "
+              "(see --scheduler); each run equals `mc --seed S`.")
 def mc(lattice, cutoff, mass, Lambda, n_traj, n_therm, seed, n_steps, integrator, backend, progress,
-       as_json, lam, measure_every, record_gp, checkpoint, checkpoint_every, resume):
+       as_json, lam, measure_every, record_gp, checkpoint, checkpoint_every, resume, seeds, batch):
     """Monte Carlo of lattice phi^4 (SPEC section 3): A, B, their pieces, G_p, <phi^2>.
 
     Every observable is printed with its mean, autocorrelation-aware error and tau_int.
@@ -81,6 +85,14 @@ def mc(lattice, cutoff, mass, Lambda, n_traj, n_therm, seed, n_steps, integrator
     """
     from ..lattice.run import resume_mc, run_mc  # noqa: PLC0415
 
+    if seeds is not None or batch.active:  # a batch of runs (ergsym.batch; docs/ensembles.md)
+        if resume or checkpoint or record_gp:
+            raise InputError.bad("--seeds/--scheduler", seeds, "used without --resume, --checkpoint and "
+                                 "--record-gp", "a batch keeps each finished run in --store DIR instead")
+        return batch.mc(lattice, cutoff, mass, Lambda, lam, n_traj, n_therm, seeds or str(seed),
+                        progress=progress, as_json=as_json, mc_options={
+                            "n_steps": n_steps, "integrator": integrator, "backend": backend,
+                            "measure_every": measure_every})
     if resume is not None:
         res = resume_mc(resume, progress=progress)
     else:
@@ -102,6 +114,7 @@ def mc(lattice, cutoff, mass, Lambda, n_traj, n_therm, seed, n_steps, integrator
 
 
 @click.command("crosscheck")
+@scheduler_option
 @_common
 @click.option("--lams", default="0.02,0.05,0.1", show_default=True, help="Comma-separated couplings.")
 @click.option("--form", type=click.Choice(["A", "B", "P1", "P2", "P3", "P4"]), default="B", show_default=True)
@@ -109,8 +122,10 @@ def mc(lattice, cutoff, mass, Lambda, n_traj, n_therm, seed, n_steps, integrator
 @click.option("--estimator", type=click.Choice(["sd", "direct"]), default="sd", show_default=True)
 @click.option("--plot", type=click.Path(dir_okay=False), default="crosscheck.png", show_default=True,
               help="Figure file ('' for none).")
+@click.option("--replicas", type=click.IntRange(1, 10000), default=1, show_default=True,
+              help="Independent runs per coupling (a batch; seeds from SeedSequence(--seed).spawn).")
 def crosscheck(lattice, cutoff, mass, Lambda, n_traj, n_therm, seed, n_steps, integrator, backend,
-               progress, as_json, lams, form, order, estimator, plot):
+               progress, as_json, lams, form, order, estimator, plot, replicas, batch):
     """Compare small-lambda Monte Carlo with the engine's exact lattice coefficients.
 
     Runs the Monte Carlo at each coupling, prints the per-coupling z-scores against the
@@ -122,7 +137,13 @@ def crosscheck(lattice, cutoff, mass, Lambda, n_traj, n_therm, seed, n_steps, in
 
     from ..conventions import parse_lattice  # noqa: PLC0415
 
-    res = run_crosscheck(parse_lattice(lattice, name="lattice"), parse_cutoff(cutoff), mass, Lambda, _parse_lams(lams), form,
+    if batch.active or replicas > 1:  # one task per coupling x replica (ergsym.batch)
+        res = batch.crosscheck(lattice, cutoff, mass, Lambda, _parse_lams(lams), form, plot=plot or None,
+                               order=order, n_traj=n_traj, n_therm=n_therm, seed=seed, replicas=replicas,
+                               estimator=estimator, progress=progress, mc_options={
+                                   "n_steps": n_steps, "integrator": integrator, "backend": backend})
+    else:
+        res = run_crosscheck(parse_lattice(lattice, name="lattice"), parse_cutoff(cutoff), mass, Lambda, _parse_lams(lams), form,
                          order=order, n_traj=n_traj, n_therm=n_therm, seed=seed, estimator=estimator,
                          backend=backend, progress=progress, plot=plot or None, n_steps=n_steps,
                          integrator=integrator)
