@@ -234,6 +234,24 @@ def test_mc_points_equal_run_mc_with_the_same_seed():
     assert runs2[0]["stats"] == runs[0]["stats"]
 
 
+def test_report_hook_reproduces_the_report_loop():
+    # the loop of ergsym.report.lattice_sections.lattice_section: seed cfg.seed + i, n_therm 20
+    from ergsym.batch import report_lattice_runs
+    from ergsym.cutoffs import parse_cutoff
+    from ergsym.lattice.run import run_mc
+    from ergsym.lattice.sums import lattice_propagators
+    from ergsym.lattice.theory import LatticeTheory
+
+    kt, d = lattice_propagators("6x6", parse_cutoff(BUMP), 1.0, 1.0)
+    base = LatticeTheory(kt.shape, kt, d, 0.0)
+    stats, runs = report_lattice_runs(base, [0.05, 0.1], 100, seed=3, runner="inprocess")
+    for i, lam in enumerate([0.05, 0.1]):
+        res = run_mc(base.with_lam(lam), 100, seed=3 + i, n_therm=20, progress=False)
+        assert stats["A"][i] == res.stats("A_sd") and stats["B"][i] == res.stats("B_sd")
+        assert runs[i]["acceptance"] == res.acceptance and runs[i]["lam"] == lam
+        assert runs[i]["tau_int_B"] == res.stats("B_sd").tau_corr and runs[i]["elapsed_s"] > 0
+
+
 def test_cli_mc_seeds_runs_equal_single_seed_runs(capsys):
     from ergsym.cutoffs import parse_cutoff
     from ergsym.lattice.run import run_mc

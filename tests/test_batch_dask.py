@@ -51,7 +51,7 @@ def _same(a, b):
     return type(a) is type(b) and a == b
 
 
-def test_killed_worker_costs_only_its_task_and_results_equal_serial(tmp_path, monkeypatch):
+def test_killed_worker_costs_only_its_task_and_results_equal_serial(tmp_path, monkeypatch, capsys):
     (tmp_path / "ergsym_test_crash_helper.py").write_text(textwrap.dedent(HELPER))
     monkeypatch.syspath_prepend(str(tmp_path))  # worker processes are spawned with this sys.path
     marker = tmp_path / "crashed.pid"
@@ -82,7 +82,22 @@ def test_killed_worker_costs_only_its_task_and_results_equal_serial(tmp_path, mo
 
             res = run_batch(tasks, client, store=tmp_path / "store", progress=False,
                             on_result=kill_one_after_first)
+            client.wait_for_workers(2, timeout=120)  # the nannies restart the killed workers
             pids1 = set(client.run(os.getpid).values())
+        # the same cluster by address, as `--scheduler tcp://HOST:PORT` reaches it
+        addr = cluster.scheduler_address
+        assert addr.startswith("tcp://127.0.0.1:")
+        mc = ["mc", "--lattice", "6x6", "--cutoff", BUMP, "--n-traj", "100", "--seeds", "0,1,2", "--json",
+              "--no-progress"]
+        outs = {}
+        for sched in ("inprocess", addr):
+            with pytest.raises(SystemExit) as exc:
+                main(mc + ["--scheduler", sched])
+            assert exc.value.code == 0
+            d = json.loads(capsys.readouterr().out)
+            assert d["results"].pop("batch")["scheduler"] == sched
+            outs[sched] = d["results"]
+        assert outs[addr] == outs["inprocess"]
     finally:
         cluster.close()
     crashed_pid = int(marker.read_text())

@@ -15,7 +15,7 @@ from ..errors import InputError
 from .run import run_batch
 from .task import Task, rng_from_seed, spawn_seeds
 
-__all__ = ["mc_task", "theory_spec", "mc_points", "run_mc_points", "combine_stats",
+__all__ = ["mc_task", "theory_spec", "mc_points", "run_mc_points", "report_lattice_runs", "combine_stats",
            "crosscheck_ensemble", "integrals_task", "integral_scan", "map_tasks"]
 
 
@@ -145,6 +145,36 @@ def run_mc_points(theory, points, n_traj: int, *, scheduler=None, store=None, fo
         r["seed"] = t.kwargs["seed"]
         out.append(r)
     return out, batch
+
+
+def report_lattice_runs(base, lams, n_traj: int, seed: int, runner=None, n_therm: int = 20):
+    """The Monte Carlo runs of the report's lattice section, as a batch on ``runner``.
+
+    Same runs as the section's own loop (coupling ``lams[i]`` with seed ``seed + i``,
+    ``n_therm`` thermalization trajectories), so the numbers do not change with the runner.
+
+    Parameters
+    ----------
+    base : LatticeTheory
+        The free lattice theory (its ``lam`` is ignored).
+    runner : None, str, distributed.Client or runner
+        Any ``scheduler`` of :func:`~ergsym.batch.run.run_batch`.
+
+    Returns
+    -------
+    (stats, runs)
+        ``stats = {"A": [Stats per coupling], "B": [...]}`` (Schwinger-Dyson estimators
+        ``A_sd``, ``B_sd``) and ``runs``: per coupling ``lam``, ``acceptance``, ``elapsed_s``,
+        ``tau_int_B``.
+    """
+    lams = [float(x) for x in lams]
+    out, batch = run_mc_points(base, [(lam, seed + i) for i, lam in enumerate(lams)], n_traj, scheduler=runner,
+                               n_therm=n_therm, observables=["A_sd", "B_sd"])
+    stats = {"A": [r["stats"]["A_sd"] for r in out], "B": [r["stats"]["B_sd"] for r in out]}
+    keys = list(batch.results)
+    runs = [{"lam": lam, "acceptance": r["acceptance"], "elapsed_s": batch.elapsed[k],
+             "tau_int_B": r["stats"]["B_sd"].tau_corr} for lam, r, k in zip(lams, out, keys)]
+    return stats, runs
 
 
 def combine_stats(stats):

@@ -188,17 +188,24 @@ class DaskRunner:
                                      pure=False, retries=self.retries)
             futures[fut] = task
         pending = set(futures)
+        done = distributed.as_completed(list(futures), loop=self.client.loop)
         try:
-            for fut in distributed.as_completed(list(futures), loop=self.client.loop):
-                pending.discard(fut)
+            for fut in done:
                 task = futures[fut]
-                if fut.status != "finished":
-                    exc = fut.exception()
-                    if isinstance(exc, InputError):
-                        raise exc
-                    raise BatchTaskError(f"task {task.key!r} failed after {self.retries} retries: "
-                                         f"{type(exc).__name__}: {exc}", task.key) from exc
-                result, elapsed = fut.result()
+                if fut.status == "pending" or fut.status == "lost":
+                    # finished, but its worker died before the result was fetched: the
+                    # scheduler recomputes it; wait for it again
+                    done.add(fut)
+                    continue
+                try:
+                    result, elapsed = fut.result()
+                except InputError:
+                    raise
+                except Exception as exc:  # noqa: BLE001 - reported with the task's key
+                    raise BatchTaskError(f"task {task.key!r} failed (status {fut.status}, after up to "
+                                         f"{self.retries} retries): {type(exc).__name__}: {exc}",
+                                         task.key) from exc
+                pending.discard(fut)
                 fut.release()
                 yield task, result, elapsed
         finally:
