@@ -10,7 +10,7 @@ import sys
 import numpy as np
 import pytest
 
-from ergsym.batch import (DaskUnavailableError, InProcessRunner, ResultStore, Task, integral_scan,
+from ergsym.batch import (BatchTaskError, DaskUnavailableError, InProcessRunner, ResultStore, Task, integral_scan,
                           make_runner, normalize, parse_scheduler, rng_from_seed, run_batch,
                           run_mc_points, spawn_seeds, theory_spec)
 from ergsym.cli import main
@@ -101,6 +101,14 @@ def test_task_is_plain_data_and_results_round_trip_exactly():
 
 # --- scheduler strings ------------------------------------------------------------------------
 
+def test_import_ergsym_batch_does_not_import_dask():
+    import subprocess
+
+    code = "import sys, ergsym.batch; print('distributed' in sys.modules or 'dask' in sys.modules)"
+    out = subprocess.run([sys.executable, "-c", code], capture_output=True, text=True, check=True).stdout
+    assert out.strip() == "False"
+
+
 def test_parse_scheduler_forms():
     assert parse_scheduler(None) == ("inprocess", None)
     assert parse_scheduler("inprocess") == ("inprocess", None)
@@ -168,8 +176,9 @@ def test_resume_does_not_redo_finished_tasks(tmp_path):
 def test_failed_task_keeps_finished_results(tmp_path):
     log = tmp_path / "log.txt"
     store = tmp_path / "store"
-    with pytest.raises(RuntimeError, match="task 3 fails"):
+    with pytest.raises(BatchTaskError, match="task 'x=3' failed: RuntimeError: task 3 fails") as exc:
         run_batch(_tasks(log, 5, fail_on=3), store=store, progress=False)
+    assert exc.value.key == "x=3" and isinstance(exc.value.__cause__, RuntimeError)
     st = ResultStore(store, _tasks(log, 5, fail_on=3))
     assert st.finished() == {"x=0", "x=1", "x=2"}
 
@@ -320,3 +329,10 @@ def test_cli_integrals_and_flow_scans_as_batches(tmp_path, capsys):
     code2, batched, err = _run_cli(fl + ["--store", str(tmp_path / "f")], capsys)
     assert code == code2 == 0 and json.loads(batched) == json.loads(plain)
     assert err.count("flow: ") == 3  # progress: one line per finished scale
+
+
+@pytest.mark.slow
+def test_unreachable_scheduler_exit_2(capsys):
+    pytest.importorskip("distributed")
+    code, out, err = _run_cli(["mc", "--scheduler", "tcp://127.0.0.1:1", "--no-progress"], capsys)
+    assert code == 2 and "tcp://127.0.0.1:1" in err and "dask scheduler" in err and out == ""

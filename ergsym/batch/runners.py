@@ -128,7 +128,12 @@ class InProcessRunner:
 
     def run(self, tasks):
         for task in tasks:
-            result, elapsed = execute_task(task)
+            try:
+                result, elapsed = execute_task(task)
+            except InputError:
+                raise
+            except Exception as exc:  # noqa: BLE001 - reported with the task's key
+                raise BatchTaskError(f"task {task.key!r} failed: {type(exc).__name__}: {exc}", task.key) from exc
             yield task, result, elapsed
 
 
@@ -156,7 +161,7 @@ class DaskRunner:
         distributed = _distributed(self.scheduler, "scheduler")
         if isinstance(self.scheduler, str):
             try:
-                self.client = distributed.Client(self.scheduler, timeout="20s", set_as_default=False)
+                self.client = distributed.Client(self.scheduler, timeout="10s", set_as_default=False)
             except OSError as exc:
                 raise InputError.bad("--scheduler", self.scheduler, "the address of a running Dask scheduler",
                                      f"could not connect ({exc}); start one with `dask scheduler` "
