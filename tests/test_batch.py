@@ -229,7 +229,7 @@ def test_mc_points_equal_run_mc_with_the_same_seed():
     from ergsym.lattice.run import run_mc
     from ergsym.lattice.theory import LatticeTheory
 
-    th = LatticeTheory.from_cutoff((6, 6), parse_cutoff(BUMP), 1.0, 1.0, 0.0)
+    th = LatticeTheory.from_cutoff((8, 8), parse_cutoff(BUMP), 1.0, 1.0, 0.0)
     spawned = spawn_seeds(11, 2)
     runs, batch = run_mc_points(th, [(0.3, 5), (0.3, spawned[1])], 120, n_therm=10)
     direct = run_mc(th.with_lam(0.3), 120, seed=5, n_therm=10, progress=False)
@@ -238,7 +238,7 @@ def test_mc_points_equal_run_mc_with_the_same_seed():
                     n_therm=10, progress=False)
     assert runs[1]["stats"] == direct.all_stats
     # a spec-string theory gives the same tasks' results as the LatticeTheory arrays
-    spec = theory_spec(lattice="6x6", cutoff=BUMP, mass=1.0, Lambda=1.0)
+    spec = theory_spec(lattice="8x8", cutoff=BUMP, mass=1.0, Lambda=1.0)
     runs2, _ = run_mc_points(spec, [(0.3, 5)], 120, n_therm=10)
     assert runs2[0]["stats"] == runs[0]["stats"]
 
@@ -251,7 +251,7 @@ def test_report_hook_reproduces_the_report_loop():
     from ergsym.lattice.sums import lattice_propagators
     from ergsym.lattice.theory import LatticeTheory
 
-    kt, d = lattice_propagators("6x6", parse_cutoff(BUMP), 1.0, 1.0)
+    kt, d = lattice_propagators("8x8", parse_cutoff(BUMP), 1.0, 1.0)
     base = LatticeTheory(kt.shape, kt, d, 0.0)
     stats, runs = report_lattice_runs(base, [0.05, 0.1], 100, seed=3, runner="inprocess")
     for i, lam in enumerate([0.05, 0.1]):
@@ -259,6 +259,7 @@ def test_report_hook_reproduces_the_report_loop():
         assert stats["A"][i] == res.stats("A_sd") and stats["B"][i] == res.stats("B_sd")
         assert runs[i]["acceptance"] == res.acceptance and runs[i]["lam"] == lam
         assert runs[i]["tau_int_B"] == res.stats("B_sd").tau_corr and runs[i]["elapsed_s"] > 0
+        assert stats["B"][i].error_of_mean > 0  # D_p != 0 on 8x8: a non-trivial observable
 
 
 def test_cli_mc_seeds_runs_equal_single_seed_runs(capsys):
@@ -266,12 +267,12 @@ def test_cli_mc_seeds_runs_equal_single_seed_runs(capsys):
     from ergsym.lattice.run import run_mc
     from ergsym.lattice.theory import LatticeTheory
 
-    code, out, _ = _run_cli(["mc", "--lattice", "6x6", "--cutoff", BUMP, "--lam", "0.5", "--n-traj", "150",
+    code, out, _ = _run_cli(["mc", "--lattice", "8x8", "--cutoff", BUMP, "--lam", "0.5", "--n-traj", "150",
                              "--seeds", "0,3", "--no-progress", "--json"], capsys)
     assert code == 0
     d = json.loads(out)
     assert d["command"] == "mc" and d["parameters"]["seeds"] == [0, 3]
-    th = LatticeTheory.from_cutoff((6, 6), parse_cutoff(BUMP), 1.0, 1.0, 0.5)
+    th = LatticeTheory.from_cutoff((8, 8), parse_cutoff(BUMP), 1.0, 1.0, 0.5)
     means = []
     for run, seed in zip(d["results"]["runs"], (0, 3)):
         ref = run_mc(th, 150, seed=seed, n_therm=20, progress=False)
@@ -279,6 +280,7 @@ def test_cli_mc_seeds_runs_equal_single_seed_runs(capsys):
         assert run["observables"]["B_sd"]["value"] == ref.stats("B_sd").mean
         assert run["observables"]["B_sd"]["error"] == ref.stats("B_sd").error_of_mean
         means.append(ref.stats("B_sd").mean)
+        assert ref.stats("B_sd").error_of_mean > 0
     comb = d["results"]["combined"]["B_sd"]
     assert comb["value"] == pytest.approx(sum(means) / 2, rel=1e-15)
     code, _, err = _run_cli(["mc", "--seeds", "0,x", "--no-progress"], capsys)
@@ -286,7 +288,7 @@ def test_cli_mc_seeds_runs_equal_single_seed_runs(capsys):
 
 
 def test_cli_crosscheck_replicas_inprocess_and_store_resume(tmp_path, capsys):
-    args = ["crosscheck", "--lattice", "6x6", "--cutoff", BUMP, "--lams", "0.05,0.1", "--n-traj", "150",
+    args = ["crosscheck", "--lattice", "8x8", "--cutoff", BUMP, "--lams", "0.05,0.1", "--n-traj", "150",
             "--replicas", "2", "--seed", "4", "--no-progress", "--plot", "", "--json"]
     code, out, _ = _run_cli(args + ["--store", str(tmp_path / "s")], capsys)
     assert code == 0
@@ -299,7 +301,7 @@ def test_cli_crosscheck_replicas_inprocess_and_store_resume(tmp_path, capsys):
     assert again["points"] == first["points"] and again["c2"] == first["c2"]
     code, _, err = _run_cli(args[:-1] + ["--n-traj", "160", "--store", str(tmp_path / "s")], capsys)
     assert code == 2 and "different batch" in err
-    assert all(abs(p["z"]) < 5 for p in first["points"])  # the physics still checks out
+    assert all(p["mc"]["error"] > 0 and abs(p["z"]) < 5 for p in first["points"])  # the physics checks out
 
 
 def test_integral_scan_in_chunks_agrees_with_one_scan_within_errors():

@@ -55,7 +55,7 @@ def test_killed_worker_costs_only_its_task_and_results_equal_serial(tmp_path, mo
     (tmp_path / "ergsym_test_crash_helper.py").write_text(textwrap.dedent(HELPER))
     monkeypatch.syspath_prepend(str(tmp_path))  # worker processes are spawned with this sys.path
     marker = tmp_path / "crashed.pid"
-    spec = theory_spec(lattice="6x6", cutoff=BUMP, mass=1.0, Lambda=1.0)
+    spec = theory_spec(lattice="8x8", cutoff=BUMP, mass=1.0, Lambda=1.0)
     seeds = spawn_seeds(2024, 8)
 
     def kwargs(i):
@@ -87,7 +87,7 @@ def test_killed_worker_costs_only_its_task_and_results_equal_serial(tmp_path, mo
         # the same cluster by address, as `--scheduler tcp://HOST:PORT` reaches it
         addr = cluster.scheduler_address
         assert addr.startswith("tcp://127.0.0.1:")
-        mc = ["mc", "--lattice", "6x6", "--cutoff", BUMP, "--n-traj", "100", "--seeds", "0,1,2", "--json",
+        mc = ["mc", "--lattice", "8x8", "--cutoff", BUMP, "--n-traj", "100", "--seeds", "0,1,2", "--json",
               "--no-progress"]
         outs = {}
         for sched in ("inprocess", addr):
@@ -106,10 +106,12 @@ def test_killed_worker_costs_only_its_task_and_results_equal_serial(tmp_path, mo
     assert sorted(res.executed) == sorted(t.key for t in tasks)
     for t in tasks:
         assert _same(res[t.key], serial[t.key]), t.key  # bitwise: chains and statistics
+        assert res[t.key]["stats"]["B_sd"]["error_of_mean"] > 0
+    assert len({res[t.key]["stats"]["B_sd"]["mean"] for t in tasks}) == 8  # 8 different streams
 
 
 def test_cli_local2_equals_inprocess_bitwise(capsys):
-    args = ["crosscheck", "--lattice", "6x6", "--cutoff", BUMP, "--lams", "0.05,0.1,0.2", "--n-traj", "120",
+    args = ["crosscheck", "--lattice", "8x8", "--cutoff", BUMP, "--lams", "0.05,0.1,0.2", "--n-traj", "120",
             "--replicas", "2", "--seed", "9", "--no-progress", "--plot", "", "--json"]
     out = {}
     for sched in ("inprocess", "local:2"):
@@ -121,3 +123,4 @@ def test_cli_local2_equals_inprocess_bitwise(capsys):
         d["meta"].pop("batch")
         out[sched] = d
     assert out["local:2"] == out["inprocess"]
+    assert all(p["mc"]["error"] > 0 for p in out["inprocess"]["points"])  # not a trivial observable
