@@ -9,6 +9,8 @@ import sys
 
 import numpy as np
 import pytest
+from hypothesis import given
+from hypothesis import strategies as st
 
 from ergsym.batch import (BatchTaskError, DaskUnavailableError, InProcessRunner, ResultStore, Task, integral_scan,
                           make_runner, normalize, parse_scheduler, rng_from_seed, run_batch,
@@ -338,3 +340,24 @@ def test_unreachable_scheduler_exit_2(capsys):
     pytest.importorskip("distributed")
     code, out, err = _run_cli(["mc", "--scheduler", "tcp://127.0.0.1:1", "--no-progress"], capsys)
     assert code == 2 and "tcp://127.0.0.1:1" in err and "dask scheduler" in err and out == ""
+
+
+_leaf = st.one_of(st.none(), st.booleans(), st.integers(-2 ** 70, 2 ** 70), st.text(max_size=8),
+                  st.floats(allow_nan=True, allow_infinity=True),
+                  st.lists(st.floats(allow_nan=False, width=64), max_size=4).map(np.array))
+_results = st.recursive(_leaf, lambda kids: st.one_of(st.lists(kids, max_size=3),
+                                                    st.dictionaries(st.text(max_size=5), kids, max_size=3)),
+                        max_leaves=12)
+
+
+@given(st.dictionaries(st.text(max_size=5), _results, max_size=4))
+def test_store_round_trip_is_exact(tmp_path_factory, result):
+    # what a runner returns (normalize) equals what the store reads back, bit for bit
+    path = tmp_path_factory.mktemp("rt") / "store"
+    task = Task("k", "math:hypot", {})
+    store = ResultStore(path, [task])
+    fresh = normalize(result)
+    store.save(task, fresh, 0.5)
+    back, secs = store.load("k")
+    assert _same(back, fresh) and secs == 0.5
+    assert _same(normalize(fresh), fresh)
