@@ -2,7 +2,7 @@
 
 ``@scheduler_option`` (put it right under ``@click.command``, above the other options) adds
 
-* ``--scheduler SPEC``: ``inprocess`` (this process), ``local:N`` (N worker processes
+* ``--scheduler WHERE``: ``inprocess`` (this process), ``local:N`` (N worker processes
   started and stopped by ergsym) or ``tcp://HOST:PORT`` (an existing Dask cluster);
 * ``--store DIR``: keep one result file per finished task in DIR; rerunning the same
   command resumes, skipping finished tasks;
@@ -180,7 +180,7 @@ def scheduler_option(f):
         kwargs["batch"] = BatchOptions(scheduler, batch_store, force)
         return f(*args, **kwargs)
 
-    opts = [click.option("--scheduler", default=None, metavar="SPEC", help=SCHEDULER_HELP),
+    opts = [click.option("--scheduler", default=None, metavar="WHERE", help=SCHEDULER_HELP),
             click.option("--store", "batch_store", type=click.Path(file_okay=False), default=None,
                          metavar="DIR", help=STORE_HELP)]
     if not has_force:
