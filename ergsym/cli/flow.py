@@ -16,6 +16,8 @@ import math
 
 import click
 
+from .batch_options import scheduler_option
+
 DEFAULT_CUTOFF = "bump:eps=0.1,lambda_max=2"
 #: warn about truncation when the last kept order is at least this fraction of the sum
 TRUNCATION_WARN = 1e-2
@@ -140,7 +142,27 @@ def _progress(items, enabled):
     return items
 
 
+class _QuietWarnings(list):
+    """Warnings collected inside a batch task (printed once, by the command, afterwards)."""
+
+    def add(self, message):
+        if message not in self:
+            self.append(str(message))
+
+
+def _scan_task(mode, a, Lambda):
+    """One point of ``flow --scan`` as a batch task (plain-data arguments; ergsym.batch)."""
+    from ..cutoffs import parse_cutoff  # noqa: PLC0415
+
+    a = dict(a, cutoff=parse_cutoff(a["cutoff"]), pieces=tuple(a["pieces"]),
+             shape=None if a["shape"] is None else tuple(a["shape"]))
+    w = _QuietWarnings()
+    point = _compute_point(mode, a, Lambda, True, w)
+    return {"point": point, "warnings": list(w)}
+
+
 @click.command("flow")
+@scheduler_option
 @click.option("--order", type=int, default=2, show_default=True, help="Order in lam (0..2).")
 @click.option("--Lambda0", "Lambda0", type=float, default=1.0, show_default=True,
               help="Initial scale (bare phi^4 action).")
@@ -167,7 +189,7 @@ def _progress(items, enabled):
 @click.option("--series", "show_series", is_flag=True, help="Print the derived V_Lambda and B series.")
 @click.option("--json", "as_json", is_flag=True, help="JSON to stdout (envelope of docs/json.md).")
 def flow(order, Lambda0, Lambda, cutoff, dim, mass, lam_text, lattice, pieces, with_m, scan, plot, force,
-         rtol, n_log, show_series, as_json):
+         rtol, n_log, show_series, as_json, batch):
     """Effective interaction to O(lam^2) and A, B, M along the Polchinski flow.
 
     B = -Lambda dM/dLambda (the true derivative); A is the printed (5.5) of Cotler & Rezchikov,
@@ -225,7 +247,20 @@ def flow(order, Lambda0, Lambda, cutoff, dim, mass, lam_text, lattice, pieces, w
     results = {"normalization": "coefficient of delta^d(0)" if lattice is None else "whole lattice sum",
                "note": "B = -Lambda dM/dLambda; A is the printed expression (5.5)",
                "estimated_cost": {"seconds": budget.seconds, "bytes": budget.bytes}}
-    if scan:
+    if batch.active and not scan:
+        raise InputError.bad("--scheduler/--store", batch.scheduler or batch.store, "used together with --scan N",
+                             "a single point is not a batch")
+    if scan and batch.active:  # one task per scale (ergsym.batch; docs/ensembles.md)
+        plain = dict(a, cutoff=cut.spec, pieces=list(a["pieces"]),
+                     shape=None if shape is None else list(shape))
+        done = batch.map(f"{__name__}:_scan_task", [{"mode": mode, "a": plain, "Lambda": x} for x in grid],
+                         [f"Lambda={x!r}" for x in grid], "flow")
+        results["scan"] = [d["point"] for d in done]
+        for d in done:
+            for w in d["warnings"]:
+                warnings.add(w)
+        parameters.update(batch.parameters())
+    elif scan:
         results["scan"] = [_compute_point(mode, a, x, True, warnings)
                            for x in _progress(grid, True)]
     else:

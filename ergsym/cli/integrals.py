@@ -8,6 +8,7 @@ import click
 import numpy as np
 
 from ..errors import DivergentIntegralError, InputError
+from .batch_options import scheduler_option
 
 _SCAN_RE = re.compile(r"^\s*([A-Za-z_][A-Za-z_0-9]*)\s*=\s*([^:]+):([^:]+):(\d+)\s*$")
 
@@ -78,6 +79,7 @@ def _value_objects(v):
 
 
 @click.command("integrals")
+@scheduler_option
 @click.option("--cutoff", "cutoff_spec", required=True, help="e.g. bump:eps=0.1,lambda_max=2, exp:n=2, fermi:a=10")
 @click.option("--dim", type=click.IntRange(1, 6), required=True, help="space-time dimension 1..6")
 @click.option("--mass", type=float, default=1.0, show_default=True,
@@ -91,7 +93,7 @@ def _value_objects(v):
               help="comma-separated subset of f0,t1,u1,T,T2,T3,f1,f2 and Sun (the sunset Sun(p), needs --p)")
 @click.option("--p", "p_text", default=None, help="external momenta of Sun(p), e.g. 0,0.5,1")
 @click.option("--json", "as_json", is_flag=True, help="print the JSON envelope (docs/json.md)")
-def integrals(cutoff_spec, dim, mass, Lambda, rtol, method, scan, names, p_text, as_json):
+def integrals(cutoff_spec, dim, mass, Lambda, rtol, method, scan, names, p_text, as_json, batch):
     """Evaluate the basic loop integrals f0, t1, u1, T, T2, T3, f1, f2 and Sun(p).
 
     Each value comes with an error estimate and a converged flag; a value that did not reach
@@ -142,8 +144,15 @@ def integrals(cutoff_spec, dim, mass, Lambda, rtol, method, scan, names, p_text,
         point[which] = grid.tolist()
         point["scan"] = which
     warn = common.Warnings()
-    res = evaluate_named(cutoff, dim, m, lam, names=basic, rtol=rtol, method=method,
-                         on_divergence="record") if basic else {}
+    if batch.active and scan is None:
+        raise InputError.bad("--scheduler/--store", batch.scheduler or batch.store, "used together with --scan",
+                             "a single point is not a batch")
+    if batch.active and basic:  # the scan in chunks of points (ergsym.batch; docs/ensembles.md)
+        res = batch.integral_scan(cutoff_spec, cutoff, dim, mass, Lambda, scan, basic, rtol, method)
+        point.update(batch.parameters())
+    else:
+        res = evaluate_named(cutoff, dim, m, lam, names=basic, rtol=rtol, method=method,
+                             on_divergence="record") if basic else {}
     out = {}
     for n, v in res.items():
         if isinstance(v, DivergentIntegralError):

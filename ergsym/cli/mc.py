@@ -18,6 +18,7 @@ import click
 
 from ..errors import InputError
 from . import common
+from .batch_options import scheduler_option
 
 
 def _shape(lattice):
@@ -99,6 +100,7 @@ def _interrupted(path):
 
 
 @click.command("mc")
+@scheduler_option
 @_common
 @click.option("--lam", "lam_text", default="0.1", show_default=True,
               help="Quartic coupling (>= 0): a number, or lam=0.1.")
@@ -111,9 +113,12 @@ def _interrupted(path):
 @click.option("--resume", "resume", type=click.Path(dir_okay=False), default=None,
               help="Resume the run saved in this checkpoint. Only --n-traj (to extend the run), "
                    "--json and --progress may be given with it.")
+@click.option("--seeds", default=None, help="Several runs, one per seed (e.g. 0,1,2,3), as a batch "
+              "(see --scheduler); each run equals `mc --seed S`.")
 @click.pass_context
 def mc(ctx, lattice, cutoff, mass, Lambda, n_traj, n_therm, seed, n_steps, integrator, n_chains, backend,
-       force, progress, as_json, lam_text, measure_every, record_gp, checkpoint, checkpoint_every, resume):
+       force, progress, as_json, lam_text, measure_every, record_gp, checkpoint, checkpoint_every, resume,
+       seeds, batch):
     """Monte Carlo of lattice phi^4: A, B, the pieces (5.11)-(5.14), G_p, <phi^2>.
 
     Every observable is printed with its mean, autocorrelation-aware error, tau_int, n_eff
@@ -127,6 +132,15 @@ def mc(ctx, lattice, cutoff, mass, Lambda, n_traj, n_therm, seed, n_steps, integ
 
     warnings = common.Warnings()
     show = _progress(progress)
+    if seeds is not None or batch.active:  # a batch of runs (ergsym.batch; docs/ensembles.md)
+        if resume or checkpoint or record_gp:
+            raise InputError.bad("--seeds/--scheduler", seeds, "used without --resume, --checkpoint and "
+                                 "--record-gp", "a batch keeps each finished run in --store DIR instead")
+        lam = common.parse_couplings(lam_text, ("lam",), "--lam")[0]["lam"]
+        return batch.mc(lattice, cutoff, mass, Lambda, lam, n_traj, n_therm, seeds or str(seed),
+                        progress=show, as_json=as_json, mc_options={
+                            "n_steps": n_steps, "integrator": integrator, "backend": backend,
+                            "measure_every": measure_every, "n_chains": n_chains})
     if resume is not None:
         extra = [n for n in _given(ctx) if n not in _RESUME_OK]
         if extra:
@@ -187,6 +201,7 @@ def mc(ctx, lattice, cutoff, mass, Lambda, n_traj, n_therm, seed, n_steps, integ
 
 
 @click.command("crosscheck")
+@scheduler_option
 @_common
 @click.option("--lam", "--lams", "lam_text", default="0.02,0.05,0.1", show_default=True,
               help="Couplings, comma-separated (--lams is the old spelling).")
@@ -196,8 +211,10 @@ def mc(ctx, lattice, cutoff, mass, Lambda, n_traj, n_therm, seed, n_steps, integ
 @click.option("--estimator", type=click.Choice(["sd", "direct"]), default="sd", show_default=True)
 @click.option("--plot", type=click.Path(dir_okay=False), default=None,
               help="Write a figure to this file (.png, .pdf, .svg); validated before computing.")
+@click.option("--replicas", type=click.IntRange(1, 10000), default=1, show_default=True,
+              help="Independent runs per coupling (a batch; seeds from SeedSequence(--seed).spawn).")
 def crosscheck(lattice, cutoff, mass, Lambda, n_traj, n_therm, seed, n_steps, integrator, n_chains, backend,
-               force, progress, as_json, lam_text, form, order, estimator, plot):
+               force, progress, as_json, lam_text, form, order, estimator, plot, replicas, batch):
     """Compare small-lambda Monte Carlo with the engine's exact lattice coefficients.
 
     Runs the Monte Carlo at each coupling, prints the per-coupling z-scores against the
@@ -218,10 +235,17 @@ def crosscheck(lattice, cutoff, mass, Lambda, n_traj, n_therm, seed, n_steps, in
     shape = _shape(lattice)
     if isinstance(n_traj, int) and isinstance(n_chains, int):
         check_resources(shape, max(n_traj, 1) * len(lams), max(n_chains, 1), force=force)
-    res = run_crosscheck(shape, parse_cutoff(cutoff), mass, Lambda, lams, form,
-                         order=order, n_traj=n_traj, n_therm=n_therm, seed=seed, estimator=estimator,
-                         backend=backend, progress=_progress(progress), plot=png, n_steps=n_steps,
-                         integrator=integrator, n_chains=n_chains, force=force)
+    if batch.active or replicas > 1:  # one task per coupling x replica (ergsym.batch)
+        res = batch.crosscheck(lattice, cutoff, mass, Lambda, lams, form, plot=png,
+                               order=order, n_traj=n_traj, n_therm=n_therm, seed=seed, replicas=replicas,
+                               estimator=estimator, progress=_progress(progress), mc_options={
+                                   "n_steps": n_steps, "integrator": integrator, "backend": backend,
+                                   "n_chains": n_chains})
+    else:
+        res = run_crosscheck(shape, parse_cutoff(cutoff), mass, Lambda, lams, form,
+                             order=order, n_traj=n_traj, n_therm=n_therm, seed=seed, estimator=estimator,
+                             backend=backend, progress=_progress(progress), plot=png, n_steps=n_steps,
+                             integrator=integrator, n_chains=n_chains, force=force)
     for w in res.warnings:
         warnings.add(w)
     if as_json:
