@@ -269,7 +269,7 @@ def test_cli_mc_seeds_runs_equal_single_seed_runs(capsys):
     from ergsym.lattice.run import run_mc
     from ergsym.lattice.theory import LatticeTheory
 
-    code, out, _ = _run_cli(["mc", "--lattice", "8x8", "--cutoff", BUMP, "--lam", "0.5", "--n-traj", "150",
+    code, out, _ = _run_cli(["mc", "--lattice", "8x8", "--cutoff", BUMP, "--lam", "0.5", "--n-traj", "150", "--n-therm", "20",
                              "--seeds", "0,3", "--no-progress", "--json"], capsys)
     assert code == 0
     d = json.loads(out)
@@ -294,11 +294,11 @@ def test_cli_crosscheck_replicas_inprocess_and_store_resume(tmp_path, capsys):
             "--replicas", "2", "--seed", "4", "--no-progress", "--plot", "", "--json"]
     code, out, _ = _run_cli(args + ["--store", str(tmp_path / "s")], capsys)
     assert code == 0
-    first = json.loads(out)
+    first = json.loads(out)["results"]
     assert first["meta"]["batch"]["executed"] == 4 and first["meta"]["replicas"] == 2
     assert len(list((tmp_path / "s" / "tasks").glob("*.json"))) == 4
     code, out, _ = _run_cli(args + ["--store", str(tmp_path / "s")], capsys)
-    again = json.loads(out)
+    again = json.loads(out)["results"]
     assert again["meta"]["batch"]["executed"] == 0 and again["meta"]["batch"]["reused"] == 4
     assert again["points"] == first["points"] and again["c2"] == first["c2"]
     code, _, err = _run_cli(args[:-1] + ["--n-traj", "160", "--store", str(tmp_path / "s")], capsys)
@@ -327,11 +327,12 @@ def test_cli_integrals_and_flow_scans_as_batches(tmp_path, capsys):
     code, plain, _ = _run_cli(base, capsys)
     code2, batched, _ = _run_cli(base + ["--scheduler", "inprocess", "--store", str(tmp_path / "i")], capsys)
     assert code == code2 == 0
-    assert json.loads(batched) == json.loads(plain)  # 3 points are one chunk: the same numbers
+    # 3 points are one chunk: the same numbers (the parameters also name the scheduler and store)
+    assert json.loads(batched)["results"] == json.loads(plain)["results"]
     fl = ["flow", "--lattice", "4x4", "--Lambda0", "1.5", "--Lambda", "0.5", "--scan", "3", "--json"]
     code, plain, _ = _run_cli(fl, capsys)
     code2, batched, err = _run_cli(fl + ["--store", str(tmp_path / "f")], capsys)
-    assert code == code2 == 0 and json.loads(batched) == json.loads(plain)
+    assert code == code2 == 0 and json.loads(batched)["results"] == json.loads(plain)["results"]
     assert err.count("flow: ") == 3  # progress: one line per finished scale
 
 

@@ -141,7 +141,8 @@ def run_mc_points(theory, points, n_traj: int, *, scheduler=None, store=None, fo
     out = []
     for t in tasks:
         r = dict(batch[t.key])
-        r["stats"] = {n: Stats(**d) for n, d in r["stats"].items()}
+        r["stats"] = {n: Stats(**{k: tuple(v) if isinstance(v, list) else v for k, v in d.items()})
+                      for n, d in r["stats"].items()}
         r["seed"] = t.kwargs["seed"]
         out.append(r)
     return out, batch
@@ -181,7 +182,9 @@ def combine_stats(stats):
     """One :class:`~ergsym.lattice.stats.Stats` from independent replicas of the same run.
 
     Equal weights (replicas have equal length): mean of the means, error
-    :math:`\\sqrt{\\sum_r\\sigma_r^2}/R`, summed ``n_eff`` and ``n_samples``, mean ``tau_int``.
+    :math:`\\sqrt{\\sum_r\\sigma_r^2}/R`, summed ``n_eff`` and ``n_samples``, mean ``tau_int``;
+    the combination is reliable only if every replica is (reasons are merged), exact only if
+    every replica is, and its R-hat is the largest replica R-hat.
     """
     from ..lattice.stats import Stats  # noqa: PLC0415
 
@@ -195,7 +198,11 @@ def combine_stats(stats):
                  tau_corr=math.fsum(s.tau_corr for s in stats) / R,
                  n_eff=math.fsum(s.n_eff for s in stats),
                  tau_corr_error=math.sqrt(math.fsum(s.tau_corr_error ** 2 for s in stats)) / R,
-                 n_samples=sum(s.n_samples for s in stats), window=max(s.window for s in stats))
+                 n_samples=sum(s.n_samples for s in stats), window=max(s.window for s in stats),
+                 rhat=None if any(s.rhat is None for s in stats) else max(s.rhat for s in stats),
+                 reliable=all(s.reliable for s in stats),
+                 reasons=tuple(dict.fromkeys(r for s in stats for r in s.reasons)),
+                 exact=all(s.exact for s in stats), n_chains=sum(s.n_chains for s in stats))
 
 
 def crosscheck_ensemble(lattice, cutoff, mass, Lambda, lams, form: str = "B", *, order: int = 3,

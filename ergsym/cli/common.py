@@ -98,7 +98,7 @@ def output_file(path, option: str, extensions: tuple[str, ...], force: bool = Tr
 
     Returns the :class:`pathlib.Path`, or None when ``path`` is None.
     """
-    if path is None:
+    if path is None or str(path) == "":  # '' was the old spelling of "no file"
         return None
     p = Path(path)
     ext = p.suffix.lower()
