@@ -87,7 +87,7 @@ def test_killed_worker_costs_only_its_task_and_results_equal_serial(tmp_path, mo
         # the same cluster by address, as `--scheduler tcp://HOST:PORT` reaches it
         addr = cluster.scheduler_address
         assert addr.startswith("tcp://127.0.0.1:")
-        mc = ["mc", "--lattice", "8x8", "--cutoff", BUMP, "--n-traj", "100", "--seeds", "0,1,2", "--json",
+        mc = ["mc", "--lattice", "8x8", "--cutoff", BUMP, "--n-traj", "100", "--n-therm", "20", "--seeds", "0,1,2", "--json",
               "--no-progress"]
         outs = {}
         for sched in ("inprocess", addr):
@@ -118,7 +118,7 @@ def test_cli_local2_equals_inprocess_bitwise(capsys):
         with pytest.raises(SystemExit) as exc:
             main(args + ["--scheduler", sched])
         assert exc.value.code == 0
-        d = json.loads(capsys.readouterr().out)
+        d = json.loads(capsys.readouterr().out)["results"]
         assert d["meta"]["batch"]["scheduler"] == sched and d["meta"]["batch"]["executed"] == 6
         d["meta"].pop("batch")
         out[sched] = d
