@@ -356,7 +356,6 @@ def compare_with_exact(res: VariationalResult, seed=12345, series=True) -> dict:
     ch = GaussianChannel.from_cutoff(shape, cutoff, cfg.mass, cfg.Lambda0, L)
     ex = ch.apply(res.phi0, np.random.default_rng(seed))
     ex2 = ch.apply(res.phi0, np.random.default_rng(seed + 1))
-    V = math.prod(shape)
     axes = tuple(range(1, res.phi.ndim))
     out = {"Lambda": L, "steps_done": res.steps_done, "tau": res.tau, "n_jack": cfg.n_jack}
     var_sets = [res.phi] + [res.rep_phi(b) for b in range(cfg.n_jack)]
@@ -413,7 +412,6 @@ def compare_with_exact(res: VariationalResult, seed=12345, series=True) -> dict:
         mm["flow_series_order2"] = {"value": float(tot[0]), "error": float(tot[1]),
                                     "note": "O(lam^2) flow series; truncation error O(lam^3) not included"}
         den = math.hypot(Mv[2], float(tot[1]))
-        mm["z_vs_series"] = (Mv[1] - float(tot[0])) / den if den > 0 else 0.0
         # interacting parts: the O(tau) bias of the free part cancels to leading order
         vi, si = Mv[1] - free_jko, float(tot[0]) - free
         mm["interacting_part"] = {"variational": {"value": vi, "error": Mv[2]},

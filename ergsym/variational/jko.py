@@ -29,7 +29,7 @@ from dataclasses import dataclass, field
 
 import numpy as np
 
-from ..errors import ConvergenceError, ErgsymError, InputError
+from ..errors import ErgsymError, InputError
 from .maps import FAMILIES, Orbits, RadialFamily, ShellMap
 from .ot import COST_FACTOR, _factor
 
