@@ -28,6 +28,10 @@ def test_lattice_moments_agree_with_exact_flow():
                for g in c["G_p"])
     d = c["distance"]
     assert d["sliced_w2_variational_exact"]["value"] < 2 * d["sliced_w2_exact_exact"]["value"]
+    # the same test sees a wrong flow: without the factor 2 of (3.4) the moved modes flow twice as fast
+    from dataclasses import replace
+    wrong = compare_with_exact(run_variational(replace(_cfg(0.5), cost_factor=1.0), phi0=res.phi0), series=False)
+    assert abs(wrong["phi2"]["z"]) > 8 and max(abs(g["z"]) for g in wrong["G_p"]) > 8
 
 
 @pytest.mark.slow
