@@ -97,7 +97,9 @@ def test_radial_gradient_matches_jax_autodiff():
     th = np.array([0.1, 0.3, -0.4, 0.2])
     m, dbar, k, tau = 4, 0.3, 0.8, 0.05
     _, g = orbit_objective(th, fam, rho, m, dbar, k, tau)
-    with jax.enable_x64(True):
+    # float64 locally (a context manager; jax.experimental.enable_x64 in older JAX)
+    enable_x64 = jax.enable_x64 if hasattr(jax, "enable_x64") else jax.experimental.enable_x64
+    with enable_x64(True):
         r = jnp.asarray(rho)
 
         def J(t):

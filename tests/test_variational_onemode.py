@@ -58,3 +58,14 @@ def test_bad_input():
         one_mode_jko(kt, 1.0, 0.7, 5, -1.0)
     with pytest.raises(InputError, match="steps"):
         one_mode_jko(kt, 1.0, 0.7, 0, 1.0)
+
+
+def test_exact_monotone_agrees_with_flow_modes():
+    # two independent exact one-mode monotones: Gauss-Hermite (ergsym.flow.modes) and the grid
+    # convolution here; at lam = 0.1 (ergsym.flow.modes underflows to NaN for lam >~ 0.5 near Lambda0)
+    from ergsym.flow.modes import ModeFlow, exact_monotone
+    lam = 0.1
+    s = ModeFlow(lambda L: np.array([L * L]), lambda L: np.array([2 * L * L]), 1.0, lam)
+    ref = exact_monotone(s, 0.7)[0] - exact_monotone(s, 1.0)[0]
+    ours = one_mode_exact(1.0, 0.49, lam).M[0] - one_mode_exact(1.0, 1.0, lam).M[0]
+    assert ours == pytest.approx(ref, abs=1e-10)

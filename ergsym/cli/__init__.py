@@ -24,6 +24,7 @@ _COMMANDS = {
     "crosscheck": "mc:crosscheck",
     "flow": "flow:flow",
     "report": "report:report",
+    "variational": "variational:variational",
 }
 
 

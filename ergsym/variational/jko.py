@@ -29,7 +29,7 @@ from dataclasses import dataclass, field
 
 import numpy as np
 
-from ..errors import ConvergenceError, ErgsymError, InputError
+from ..errors import ErgsymError, InputError
 from .maps import FAMILIES, Orbits, RadialFamily, ShellMap
 from .ot import COST_FACTOR, _factor
 
@@ -39,7 +39,7 @@ __all__ = ["validate_tau", "schedule", "free_jko_factor", "free_jko_flow", "orbi
 OPTIMIZERS = ("newton", "lbfgs", "adam")
 
 #: scales of the tanh terms of the ``radial`` family, in units of the rms orbit radius
-RADIAL_SCALES = (0.5, 1.0, 2.0)
+RADIAL_SCALES = (0.5, 1.0)
 
 
 def validate_tau(tau, step=None) -> float:
@@ -117,6 +117,9 @@ def orbit_objective(theta, family, rho, m, dbar, k, tau, cost_factor=COST_FACTOR
     ``J = mean[(c/2tau)(rho - g)^2/Dbar - ln g' - (m-1) ln(g/rho) + g^2/k]`` (the orbit's part of
     ``(1/2tau) M + S(F_*P || Q)`` up to ``F``-independent terms).
     """
+    theta = np.asarray(theta, dtype=float)
+    if not np.all(np.abs(theta) < 30.0):   # outside any sensible map: let line searches back off
+        return math.inf, np.zeros(theta.size)
     g, gp, dg, dlgp, dlq = family.evaluate(theta, rho, grad=True)
     with np.errstate(all="ignore"):
         lgp = np.log(gp)
@@ -262,6 +265,8 @@ def _newton(x0, args, step, gtol, max_iter=60):
         w, U = np.linalg.eigh(H)
         w = np.maximum(w, 1e-8 * max(1.0, float(np.max(np.abs(w)))))
         d = -(U @ ((U.T @ g) / w))
+        if -float(g @ d) < 1e-15 * max(1.0, abs(f)):   # Newton decrement at rounding level
+            return th, f, True, it
         t = 1.0
         while True:
             thn = th + t * d

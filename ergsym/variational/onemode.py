@@ -24,7 +24,7 @@ from dataclasses import dataclass
 import numpy as np
 from scipy.special import logsumexp
 
-from ..errors import ConvergenceError, ErgsymError, InputError
+from ..errors import ErgsymError, InputError
 from ..lattice.theory import validate_lam
 from .jko import schedule, validate_tau
 from .ot import COST_FACTOR, _factor

@@ -180,7 +180,7 @@ def w2_empirical(x, y, a=None, b=None) -> OTValue:
     """Exact squared W2 between two empirical measures (points ``(n, dim)``, Euclidean cost).
 
     Give whitened points (:func:`whiten`) to get the cost (3.4).  Exact for the empirical
-    measures (``ot.emd2``); O(n^3): use it for n up to a few thousand.
+    measures (``ot.emd``, network simplex); O(n^3): use it for n up to a few thousand.
     """
     x = _as_points(x, "x")
     y = _as_points(y, "y")
@@ -188,7 +188,7 @@ def w2_empirical(x, y, a=None, b=None) -> OTValue:
         raise InputError.bad("y.shape[1]", y.shape[1], f"{x.shape[1]} (the dimension of x)")
     C = ((x[:, None, :] - y[None, :, :]) ** 2).sum(-1)
     val, _ = kantorovich(a, b, C)
-    return OTValue(val.value, val.error, True, True, "ot.emd2 (exact for the sample sets)")
+    return OTValue(val.value, val.error, True, True, "ot.emd (exact for the sample sets)")
 
 
 def sinkhorn_w2(x, y, reg=0.05, n_iter=2000) -> OTValue:
