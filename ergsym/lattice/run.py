@@ -244,7 +244,12 @@ def chain_generators(n_chains: int, seed=None, rng=None) -> list:
     ``SeedSequence`` (numpy's ``spawn``)."""
     if rng is None:
         rng = np.random.default_rng(int(seed))
-    return [rng] + list(rng.spawn(n_chains - 1)) if n_chains > 1 else [rng]
+    if n_chains == 1:
+        return [rng]
+    if hasattr(rng, "spawn"):  # numpy >= 1.25
+        return [rng] + list(rng.spawn(n_chains - 1))
+    seq = rng.bit_generator._seed_seq  # noqa: SLF001  (older numpy: the same spawning)
+    return [rng] + [np.random.Generator(type(rng.bit_generator)(s)) for s in seq.spawn(n_chains - 1)]
 
 
 def run_mc(theory: LatticeTheory, n_traj: int, *, seed=None, rng=None, n_therm: int = 0,
