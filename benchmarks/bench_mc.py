@@ -32,7 +32,6 @@ import time
 import numpy as np
 
 from ergsym.cutoffs import parse_cutoff
-from ergsym.lattice.hmc import MetropolisSampler
 from ergsym.lattice.observables import measure
 from ergsym.lattice.run import run_mc
 from ergsym.lattice.stats import statistics

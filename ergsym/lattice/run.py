@@ -388,7 +388,7 @@ def resume_mc(checkpoint, *, n_traj=None, progress: bool = True, callback=None,
     if n_traj is not None:
         n_traj = _validate_count("n_traj", n_traj, max(done, 1))
         if n_traj - run_cfg["n_therm"] < 2 * run_cfg["measure_every"]:
-            raise InputError.bad("n_traj", n_traj, f">= n_therm + 2*measure_every")
+            raise InputError.bad("n_traj", n_traj, ">= n_therm + 2*measure_every")
         run_cfg["n_traj"] = n_traj
     try:
         smp = make_sampler(theory, sampler_cfg, run_cfg["backend"])
