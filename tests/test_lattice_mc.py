@@ -99,6 +99,7 @@ TINY = [
 ]
 
 
+@pytest.mark.slow
 @pytest.mark.parametrize("shape,kt,d,lam,n", TINY)
 def test_tiny_lattice_against_quadrature(shape, kt, d, lam, n):
     th = LatticeTheory(shape, kt, d, lam)
@@ -114,6 +115,7 @@ def test_tiny_lattice_against_quadrature(shape, kt, d, lam, n):
     assert abs(z_score(res.stats("phi2"), th.g00)) > 10
 
 
+@pytest.mark.slow
 def test_one_mode_histogram_chi2():
     """chi^2 of the one-mode histogram against the exact density exp(-x^2/2 - lam x^4/24)/Z."""
     from scipy import stats as sps

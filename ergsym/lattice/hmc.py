@@ -280,7 +280,7 @@ class HMCSampler:
         """
         if state.batched:
             return self._step_batch(state)
-        ops, xp = self.ops, self.ops.xp
+        xp = self.ops.xp
         rng = state.rng
         tau = self.traj_length * (1.0 + self.jitter * (2.0 * rng.random() - 1.0))
         eta = xp.asarray(rng.standard_normal(self.theory.shape))
@@ -296,7 +296,7 @@ class HMCSampler:
         return new, TrajectoryInfo(accepted, dH, tau)
 
     def _step_batch(self, state: ChainState):
-        ops, xp = self.ops, self.ops.xp
+        xp = self.ops.xp
         rngs = state.rng
         tau = self.traj_length * (1.0 + self.jitter * (2.0 * np.array([r.random() for r in rngs]) - 1.0))
         eta_h = np.empty((len(rngs),) + self.theory.shape)

@@ -244,7 +244,12 @@ def chain_generators(n_chains: int, seed=None, rng=None) -> list:
     ``SeedSequence`` (numpy's ``spawn``)."""
     if rng is None:
         rng = np.random.default_rng(int(seed))
-    return [rng] + list(rng.spawn(n_chains - 1)) if n_chains > 1 else [rng]
+    if n_chains == 1:
+        return [rng]
+    if hasattr(rng, "spawn"):  # numpy >= 1.25
+        return [rng] + list(rng.spawn(n_chains - 1))
+    seq = rng.bit_generator._seed_seq  # noqa: SLF001  (older numpy: the same spawning)
+    return [rng] + [np.random.Generator(type(rng.bit_generator)(s)) for s in seq.spawn(n_chains - 1)]
 
 
 def run_mc(theory: LatticeTheory, n_traj: int, *, seed=None, rng=None, n_therm: int = 0,
@@ -383,7 +388,7 @@ def resume_mc(checkpoint, *, n_traj=None, progress: bool = True, callback=None,
     if n_traj is not None:
         n_traj = _validate_count("n_traj", n_traj, max(done, 1))
         if n_traj - run_cfg["n_therm"] < 2 * run_cfg["measure_every"]:
-            raise InputError.bad("n_traj", n_traj, f">= n_therm + 2*measure_every")
+            raise InputError.bad("n_traj", n_traj, ">= n_therm + 2*measure_every")
         run_cfg["n_traj"] = n_traj
     try:
         smp = make_sampler(theory, sampler_cfg, run_cfg["backend"])

@@ -226,15 +226,22 @@ class LatticeOps:
         self.lam = theory.lam
         self.f0 = theory.f0
         self.cdot00 = theory.cdot00
+        if xp is np:
+            # scipy's pocketfft handles a batch of small transforms several times faster than
+            # numpy.fft (e.g. 32 x 16x16: 0.09 ms against 0.57 ms); same transform, other rounding
+            import scipy.fft as _sfft  # noqa: PLC0415  (lattice modules are imported on demand)
+            self._fftmod = _sfft
+        else:
+            self._fftmod = xp.fft
 
     # transforms -----------------------------------------------------------------------
     def fft(self, x):
-        """``phi_p = sum_x e^{-ipx} phi_x`` on the half spectrum."""
-        return self.xp.fft.rfftn(x, axes=self.axes)
+        """``phi_p = sum_x e^{-ipx} phi_x`` on the half spectrum (batched over leading axes)."""
+        return self._fftmod.rfftn(x, axes=self.axes)
 
     def ifft(self, f):
         """Inverse of :meth:`fft` (real output)."""
-        return self.xp.fft.irfftn(f, s=self.shape, axes=self.axes)
+        return self._fftmod.irfftn(f, s=self.shape, axes=self.axes)
 
     def psum(self, f):
         """``sum_p f_p`` over all momenta, for ``f`` even in ``p`` given on the half spectrum."""
