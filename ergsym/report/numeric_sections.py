@@ -189,8 +189,11 @@ TEXT_WIDTH_IN = 6.5
 
 def _plt():
     """matplotlib (Agg) set up for print: 8-9 pt serif text matching Latin Modern, no Type 3 fonts."""
+    import logging
+
     import matplotlib
 
+    logging.getLogger("fontTools").setLevel(logging.ERROR)  # font subsetting notes on stderr
     matplotlib.use("Agg")
     import matplotlib.pyplot as plt
     from matplotlib import font_manager
@@ -323,8 +326,6 @@ def figures_section(cfg, ctx) -> Section:
     axes[0].set(xlabel=r"$\Lambda$", ylabel="|value|", title=f"families, d = {cfg.dim}, m = {cfg.mass:g}")
     from matplotlib.ticker import NullFormatter  # noqa: PLC0415
 
-    for ax in axes:
-        ax.xaxis.set_minor_formatter(NullFormatter())
     axes[0].legend(ncol=2, fontsize=6, loc="center left", bbox_to_anchor=(1.0, 0.5))
     sign_notes = []
     for k in range(n_ord + 1):
@@ -344,8 +345,10 @@ def figures_section(cfg, ctx) -> Section:
                 sign_notes.append(rf"${q}$ at $\lambda^{k}$: changes sign near $\Lambda\approx"
                                   + ",".join(L.num(c, 3) for c in ch) + "$")
     axes[1].axvline(cfg.Lambda0, color="0.6", lw=0.8, ls="--")
-    axes[1].set(xlabel=r"$\Lambda$", ylabel=r"$|$coefficient of $\delta^d(0)\lambda^k|$", title="A and B per order")
+    axes[1].set(xlabel=r"$\Lambda$", ylabel=r"$|$coefficient$|$", title=r"$A$ and $B$ per order ($\delta^d(0)\lambda^k$)")
     axes[1].legend(fontsize=6, loc="center left", bbox_to_anchor=(1.0, 0.5))
+    for ax in axes:
+        ax.xaxis.set_minor_formatter(NullFormatter())
     f2 = "figures/families_vs_Lambda.pdf"
     _save(plt, fig, out / f2)
     figs.append(f2)
