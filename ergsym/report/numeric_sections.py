@@ -323,7 +323,7 @@ def figures_section(cfg, ctx) -> Section:
                 lab = n
             axes[0].loglog(grid, y, "-", marker=".", label=lab)
     axes[0].axvline(cfg.Lambda0, color="0.6", lw=0.8, ls="--")
-    axes[0].set(xlabel=r"$\Lambda$", ylabel="|value|", title=f"families, d = {cfg.dim}, m = {cfg.mass:g}")
+    axes[0].set(xlabel=r"$\Lambda$", ylabel=r"$|$value$|$", title=f"families, d = {cfg.dim}, m = {cfg.mass:g}")
     from matplotlib.ticker import NullFormatter  # noqa: PLC0415
 
     axes[0].legend(ncol=2, fontsize=6, loc="center left", bbox_to_anchor=(1.0, 0.5))
