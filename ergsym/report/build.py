@@ -93,7 +93,7 @@ PREAMBLE = r"""\documentclass[10pt]{article}
 \usepackage{graphicx}
 \usepackage{booktabs,longtable,array}
 \usepackage{float}
-\usepackage[bookmarksnumbered,bookmarksopen,hidelinks]{hyperref}
+\usepackage[unicode,bookmarksnumbered,bookmarksopen,hidelinks]{hyperref}
 \allowdisplaybreaks
 \setlength{\parindent}{0pt}
 \setlength{\parskip}{0.5em}
@@ -413,16 +413,21 @@ def _document(cfg: ReportConfig, sections) -> str:
     return "\n\n".join(parts) + "\n"
 
 
-_PLAIN = {r"\Lambda_0": "Lambda0", r"\Lambda": "Lambda", r"\lambda": "lambda", r"\phi": "phi",
-          r"\mathrm{d}": "d", r"\partial": "d", r"\,": " ", "_": "", "^": "^", "{": "", "}": ""}
+_PLAIN = [(r"\Lambda_0", "Λ₀"), (r"\Lambda_{\Lambda_0}", "Λ₀"), (r"M_{\Lambda_0}", "M_Λ₀"),
+          (r"\Lambda", "Λ"), (r"\lambda", "λ"), (r"\phi", "φ"), (r"\mathrm{d}", "d"),
+          (r"\partial", "∂"), (r"\,", " ")]
+_SUP = str.maketrans("0123456789", "⁰¹²³⁴⁵⁶⁷⁸⁹")
 
 
 def _plain(title: str) -> str:
-    """PDF bookmark text for a LaTeX title: the math kept in readable ASCII."""
+    """PDF bookmark text for a LaTeX title: the math kept as Unicode (``O(λ²)``, ``M_Λ − M_Λ₀``)."""
     def conv(m):
         t = m.group(1)
-        for a, b in _PLAIN.items():
+        for a, b in _PLAIN:
             t = t.replace(a, b)
-        return re.sub(r"\\[A-Za-z]+", "", t).strip()
+        t = re.sub(r"\^\{?(\d+)\}?", lambda mm: mm.group(1).translate(_SUP), t)
+        t = t.replace("-", " − ")
+        t = re.sub(r"\\[A-Za-z]+", "", t).replace("{", "").replace("}", "")
+        return t.strip()
 
-    return re.sub(r"\$([^$]*)\$", conv, title).replace("--", "-").strip()
+    return re.sub(r"\$([^$]*)\$", conv, title).replace("--", "–").strip()
