@@ -22,7 +22,7 @@ from ergsym.cli import main
 from ergsym.errors import InputError
 from ergsym.report import HOW_TO_GET_TEX, ReportConfig, build_report, compile_pdf, find_tex
 from ergsym.report.errata import ERRATA
-from ergsym.report.latex import cmd, frac, sig_round
+from ergsym.report.latex import cmd, frac, paren, sig_round
 from ergsym.report.symbolic_sections import PRINTED_LABEL, zero_dim_taylor
 from ergsym.symbolic import PRINTED, monotone
 
@@ -318,6 +318,11 @@ def test_commands_and_numbers_typeset():
     assert "exact" in sig_round(0.5, 0.0)
     with pytest.raises(ValueError):
         sig_round(float("nan"), 1.0)
+    # the tables' one format: value(error in the last digits)
+    assert paren(73.03985392, 1.0e-9) == "73.0398539200(10)"
+    assert paren(6.5071564386e-5, 1.1e-14) == r"6.5071564386(11)\times10^{-5}"
+    assert paren(-0.0359053, 3.0e-7) == "-0.03590530(30)"
+    assert "exact" in paren(2.0, 0.0)
 
 
 def test_one_mode_finite_difference_is_B_not_A():

@@ -390,7 +390,9 @@ def _document(cfg: ReportConfig, sections) -> str:
               r"numbers; evaluates the integrals for the chosen cutoff with error estimates; checks the "
               r"series against exact zero-dimensional expansions and a lattice Monte Carlo; and follows the "
               r"monotone along the Polchinski flow. Numbers printed in the paper appear only in columns "
-              r"labelled ``as printed''. Equation numbers (4.5), (5.11)--(5.15), (B7) refer to the paper.",
+              r"labelled ``as printed''. Equation numbers (4.5), (5.11)--(5.15), (B7) refer to the paper. "
+              r"In tables, digits in parentheses are the error in the last digits shown, "
+              r"$1.2345(67)=1.2345\pm0.0067$.",
               r"\end{abstract}",
               r"\section*{Parameters}",
               L.table(["parameter", "value"], params, align="lp{0.7\\linewidth}"),

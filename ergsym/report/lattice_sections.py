@@ -123,7 +123,7 @@ def lattice_section(cfg, ctx) -> Section:
         row = [f"${L.g(lam)}$"]
         for f in ("B", "A"):
             p = cmp[f][0][i]
-            row += [f"${L.sig_round(p.mc.mean, p.mc.error_of_mean)}$", f"${L.num(p.series, 7)}$",
+            row += [f"${L.paren(p.mc.mean, p.mc.error_of_mean)}$", f"${L.num(p.series, 7)}$",
                     f"${p.z:+.1f}$"]
         pa = cmp["A"][0][i]
         ps = sum(printed[k] * lam ** k for k in range(3))
@@ -295,7 +295,7 @@ def onemode_section(cfg, ctx) -> Section:
     _save(plt, fig, out / fpath)
     parts.append(_figure(fpath, r"Left: $A$ and $B$ of one mode against $\lambda$ by direct integration. "
                          r"Right: $B$ at small $\lambda$ against the engine's series truncated at successive orders."))
-    rows = [[f"${L.g(x)}$", f"${L.sig_round(v['B'][0], v['B'][1])}$", f"${L.sig_round(v['A'][0], v['A'][1])}$"]
+    rows = [[f"${L.g(x)}$", f"${L.paren(v['B'][0], v['B'][1])}$", f"${L.paren(v['A'][0], v['A'][1])}$"]
             for x, v in list(zip(lams, vals))[:: max(1, len(lams) // 8)]]
     parts.append(L.table([r"$\lambda$", "$B$", "$A$"], rows, align="rrr",
                          caption="One mode, direct integration (a subset of the grid; all points in report.json)."))

@@ -52,7 +52,7 @@ def numeric_section(cfg, ctx) -> Section:
             rows.append([n, r"\textbf{divergent}", L.text(str(v))[:160]])
             fam_data[n] = {"divergent": True, "message": str(v)}
         else:
-            rows.append([f"${_latex_name(n)}$", f"${L.sig_round(v.estimate, v.error)}$", "yes" if bool(v.converged) else r"\textbf{no}"])
+            rows.append([f"${_latex_name(n)}$", f"${L.paren(v.estimate, v.error)}$", "yes" if bool(v.converged) else r"\textbf{no}"])
             fam_data[n] = v.to_dict()
     parts.append(L.table(["family", "value", "converged"], rows, align="lrl",
                          caption="The basic families at $\\Lambda_0$ (definitions in Sec.~\\ref{sec:derivation})."))
@@ -74,7 +74,7 @@ def numeric_section(cfg, ctx) -> Section:
     extra_fams = {n: v for n, v in (famvals or {}).items() if n not in named}
     if extra_fams:
         fam_tex = {f.name: f.latex for ser in series.values() for f in ser.families()}
-        rows = [[f"${fam_tex[n]}$" if n in fam_tex else L.text(n), f"${L.sig_round(v.estimate, v.error)}$"]
+        rows = [[f"${fam_tex[n]}$" if n in fam_tex else L.text(n), f"${L.paren(v.estimate, v.error)}$"]
                 for n, v in extra_fams.items()]
         parts.append(L.table(["product family", "value"], rows, align="lr",
                              caption="Product families beyond the basic ones (tadpole chains)."))
@@ -85,12 +85,12 @@ def numeric_section(cfg, ctx) -> Section:
         rows, rows2, qdata = [], [], {}
         dominated = []
         for q, (orders, sums) in per_q.items():
-            rows.append([_QTEX[q]] + [f"${L.sig_round(c[0], c[1])}$" for c in orders])
+            rows.append([_QTEX[q]] + [f"${L.paren(c[0], c[1])}$" for c in orders])
             cells, sd = [], {}
             for x, (v, e) in zip(cfg.lams, sums):
                 t = truncation(orders, x)
                 tot = e + t
-                cells.append(f"${L.sig_round(v, tot)}$" + (r"$^\dagger$" if t > e else ""))
+                cells.append(f"${L.paren(v, tot)}$" + (r"$^\dagger$" if t > e else ""))
                 if t > e:
                     dominated.append((q, x))
                 sd[str(x)] = {"value": v, "error": tot, "quadrature_error": e, "truncation": t,
@@ -364,7 +364,7 @@ def figures_section(cfg, ctx) -> Section:
         row = [f"${L.num(grid[i], 4)}$"]
         for n in show:
             v = famv[n]
-            row.append(f"${L.sig_round(np.asarray(v.estimate)[i], np.asarray(v.error)[i])}$")
+            row.append(f"${L.paren(np.asarray(v.estimate)[i], np.asarray(v.error)[i])}$")
         rows.append(row)
     parts.append(L.table([r"$\Lambda$"] + [f"${n[0]}_{n[1]}$" for n in show], rows,
                          align="r" * (len(show) + 1), size=r"\footnotesize",
