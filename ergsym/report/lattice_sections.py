@@ -123,7 +123,9 @@ def lattice_section(cfg, ctx) -> Section:
         row = [f"${L.g(lam)}$"]
         for f in ("B", "A"):
             p = cmp[f][0][i]
-            row += [f"${L.paren(p.mc.mean, p.mc.error_of_mean)}$", f"${L.num(p.series, 7)}$",
+            mc_cell = (f"${L.paren(p.mc.mean, p.mc.error_of_mean)}$" if p.mc.error_of_mean > 0 else
+                       f"${L.num(p.mc.mean, 7)}$ (no error estimate)")  # never "exact": it is sampled
+            row += [mc_cell, f"${L.num(p.series, 7)}$",
                     f"${p.z:+.1f}$"]
         pa = cmp["A"][0][i]
         ps = sum(printed[k] * lam ** k for k in range(3))

@@ -10,6 +10,8 @@ from .section import Section
 __all__ = ["numeric_section", "figures_section", "errata_section", "scan_grid"]
 
 _QUANTITIES = ("A", "B", "LdShat", "dShatdShat", "dSdShat", "dSdS")
+#: Engine names of the pieces -> the canonical names by the paper's equation numbers.
+_CANON = {"LdShat": "eq5.11", "dShatdShat": "eq5.12", "dSdShat": "eq5.13", "dSdS": "eq5.14"}
 _QTEX = {"A": "$A$", "B": "$B$", "dSdS": "(5.14)", "dSdShat": "(5.13)",
          "dShatdShat": "(5.12)", "LdShat": "(5.11)"}
 
@@ -96,7 +98,7 @@ def numeric_section(cfg, ctx) -> Section:
                 sd[str(x)] = {"value": v, "error": tot, "quadrature_error": e, "truncation": t,
                               "truncation_dominates": t > e, "converged": bool(tot < 0.1 * abs(v))}
             rows2.append([_QTEX[q]] + cells)
-            qdata[q] = {"orders": [{"value": v, "error": e, "converged": True} for v, e in orders], "sums": sd}
+            qdata[_CANON.get(q, q)] = {"orders": [{"value": v, "error": e, "converged": True} for v, e in orders], "sums": sd}
         parts.append(L.table(head, rows, align="l" + "r" * (len(head) - 1), size=r"\footnotesize",
                              caption=(r"Coefficients of $\delta^d(0)\lambda^k$ (quadrature errors; "
                                       r"families' errors added linearly).")))
@@ -308,7 +310,7 @@ def figures_section(cfg, ctx) -> Section:
     B_orders = {k: (np.array([o[k][0] for o in per["B"]]), np.array([o[k][1] for o in per["B"]]))
                 for k in range(n_ord + 1)}
     plt = _plt()
-    fig, axes = plt.subplots(1, 2, figsize=(TEXT_WIDTH_IN, 2.6), gridspec_kw={"wspace": 0.9})
+    fig, axes = plt.subplots(1, 2, figsize=(TEXT_WIDTH_IN, 3.3))
     fam_latex = {f.name: f.latex for ser in (serA, serB) for f in ser.families()}
     from ..families import _latex_name  # noqa: PLC0415
 
@@ -326,7 +328,7 @@ def figures_section(cfg, ctx) -> Section:
     axes[0].set(xlabel=r"$\Lambda$", ylabel=r"$|$value$|$", title=f"families, d = {cfg.dim}, m = {cfg.mass:g}")
     from matplotlib.ticker import NullFormatter  # noqa: PLC0415
 
-    axes[0].legend(ncol=2, fontsize=6, loc="center left", bbox_to_anchor=(1.0, 0.5))
+    axes[0].legend(ncol=4, fontsize=6, loc="upper center", bbox_to_anchor=(0.5, -0.22))
     sign_notes = []
     for k in range(n_ord + 1):
         for q, orders, ls in (("B", B_orders, "-"), ("A", A_orders, "--")):
@@ -346,7 +348,7 @@ def figures_section(cfg, ctx) -> Section:
                                   + ",".join(L.num(c, 3) for c in ch) + "$")
     axes[1].axvline(cfg.Lambda0, color="0.6", lw=0.8, ls="--")
     axes[1].set(xlabel=r"$\Lambda$", ylabel=r"$|$coefficient$|$", title=r"$A$ and $B$ per order ($\delta^d(0)\lambda^k$)")
-    axes[1].legend(fontsize=6, loc="center left", bbox_to_anchor=(1.0, 0.5))
+    axes[1].legend(fontsize=6, ncol=3, loc="upper center", bbox_to_anchor=(0.5, -0.22))
     for ax in axes:
         ax.xaxis.set_minor_formatter(NullFormatter())
     f2 = "figures/families_vs_Lambda.pdf"
