@@ -184,7 +184,8 @@ def build_report(config: ReportConfig = None, *, sections=None, progress=None) -
         ``config.mc``, the flow section ``config.flow``).
     progress : callable, optional
         ``progress(i, n, label)`` before each step (``i`` from 0; the CLI draws a bar on a
-        terminal and prints one line per step otherwise) and ``progress(n, n, "done")`` at
+        terminal and prints one line per step otherwise), again with the same ``i`` for the
+        parts of a long step (each Monte Carlo coupling), and ``progress(n, n, "done")`` at
         the end.
 
     Returns
@@ -222,8 +223,10 @@ def build_report(config: ReportConfig = None, *, sections=None, progress=None) -
         done = []
         n_steps = len(keys) + (1 if cfg.pdf else 0)
         for i, k in enumerate(keys):
+            label = SECTION_LABELS.get(k, k)
             if progress:
-                progress(i, n_steps, SECTION_LABELS.get(k, k))
+                progress(i, n_steps, label)
+                ctx["substep"] = (lambda what, i=i, label=label: progress(i, n_steps, f"{label}: {what}"))
             t0 = time.perf_counter()
             sec = builders[k](cfg, ctx)
             sec.seconds = time.perf_counter() - t0

@@ -88,6 +88,8 @@ def lattice_section(cfg, ctx) -> Section:
     stats = {"A": [], "B": []}
     runs, unreliable = [], []
     for i, lam in enumerate(lams):
+        if ctx.get("substep"):
+            ctx["substep"](f"lambda = {lam:g} ({i + 1}/{len(lams)})")
         res = run_mc(base.with_lam(lam), cfg.monte_carlo_traj, seed=cfg.seed + i, n_therm=20, progress=False)
         stats["A"].append(res.stats("A_sd"))
         stats["B"].append(res.stats("B_sd"))
