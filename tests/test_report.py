@@ -339,3 +339,22 @@ def test_one_mode_finite_difference_is_B_not_A():
         assert abs(fd - ex["A"][0]) > 0.3
     # free field: B = D/(2k) exactly (closed form)
     assert one_mode_minus_dM(0.7, 0.3, 0.0)[0] == pytest.approx(0.3 / 1.4, abs=1e-10)
+
+
+def test_interrupted_build_leaves_the_old_report(tmp_path, monkeypatch):
+    """A build that fails half-way (here: KeyboardInterrupt in a section) changes nothing on disk."""
+    from ergsym.report import build as B
+
+    out = tmp_path / "r"
+    build_report(ReportConfig(out=str(out), pdf=False), sections=["errata"])
+    before = {p.name: p.read_bytes() for p in out.iterdir() if p.is_file()}
+
+    def boom(cfg, ctx):
+        raise KeyboardInterrupt
+
+    real = B._section_builders
+    monkeypatch.setattr(B, "_section_builders", lambda: {**real(), "comparison": boom})
+    with pytest.raises(KeyboardInterrupt):
+        build_report(ReportConfig(out=str(out), pdf=False, force=True), sections=["errata", "comparison"])
+    assert {p.name: p.read_bytes() for p in out.iterdir() if p.is_file()} == before
+    assert [p.name for p in tmp_path.iterdir()] == ["r"]  # no temporary directory left
