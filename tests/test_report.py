@@ -22,7 +22,7 @@ from ergsym.cli import main
 from ergsym.errors import InputError
 from ergsym.report import HOW_TO_GET_TEX, ReportConfig, build_report, compile_pdf, find_tex
 from ergsym.report.errata import ERRATA
-from ergsym.report.latex import cmd, frac, sig_round
+from ergsym.report.latex import cmd, frac, paren, sig_round
 from ergsym.report.symbolic_sections import PRINTED_LABEL, zero_dim_taylor
 from ergsym.symbolic import PRINTED, monotone
 
@@ -61,8 +61,10 @@ def test_quick_report_writes_everything(quick_report):
         for f in s.figures:
             assert (res.out / f).stat().st_size > 1000, f
     # progress: one call per section (+ the PDF), then "done"
-    assert [i for i, _, _ in steps] == list(range(len(steps)))
-    assert steps[-1][2] == "done" and len(steps) >= len(keys) + 1
+    idx = [i for i, _, _ in steps]
+    assert idx == sorted(idx) and sorted(set(idx)) == list(range(len(keys) + 2))
+    assert steps[-1][2] == "done"
+    assert any(label.startswith("lattice Monte Carlo: lambda =") for _, _, label in steps)
     # no temporary directory is left next to the output
     assert not [p for p in res.out.parent.iterdir() if p.name.startswith(".r.")]
     assert seconds < 120, seconds  # generous bound against regressions (shared 2-core machine)
@@ -318,6 +320,11 @@ def test_commands_and_numbers_typeset():
     assert "exact" in sig_round(0.5, 0.0)
     with pytest.raises(ValueError):
         sig_round(float("nan"), 1.0)
+    # the tables' one format: value(error in the last digits)
+    assert paren(73.03985392, 1.0e-9) == "73.0398539200(10)"
+    assert paren(6.5071564386e-5, 1.1e-14) == r"6.5071564386(11)\times10^{-5}"
+    assert paren(-0.0359053, 3.0e-7) == "-0.03590530(30)"
+    assert "exact" in paren(2.0, 0.0)
 
 
 def test_one_mode_finite_difference_is_B_not_A():
@@ -332,3 +339,22 @@ def test_one_mode_finite_difference_is_B_not_A():
         assert abs(fd - ex["A"][0]) > 0.3
     # free field: B = D/(2k) exactly (closed form)
     assert one_mode_minus_dM(0.7, 0.3, 0.0)[0] == pytest.approx(0.3 / 1.4, abs=1e-10)
+
+
+def test_interrupted_build_leaves_the_old_report(tmp_path, monkeypatch):
+    """A build that fails half-way (here: KeyboardInterrupt in a section) changes nothing on disk."""
+    from ergsym.report import build as B
+
+    out = tmp_path / "r"
+    build_report(ReportConfig(out=str(out), pdf=False), sections=["errata"])
+    before = {p.name: p.read_bytes() for p in out.iterdir() if p.is_file()}
+
+    def boom(cfg, ctx):
+        raise KeyboardInterrupt
+
+    real = B._section_builders
+    monkeypatch.setattr(B, "_section_builders", lambda: {**real(), "comparison": boom})
+    with pytest.raises(KeyboardInterrupt):
+        build_report(ReportConfig(out=str(out), pdf=False, force=True), sections=["errata", "comparison"])
+    assert {p.name: p.read_bytes() for p in out.iterdir() if p.is_file()} == before
+    assert [p.name for p in tmp_path.iterdir()] == ["r"]  # no temporary directory left

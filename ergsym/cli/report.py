@@ -106,6 +106,7 @@ class _Progress:
         self.tty = sys.stderr.isatty()
         self.bar = None
         self.t0 = None
+        self.last = None
 
     def __enter__(self):
         return self
@@ -130,8 +131,8 @@ class _Progress:
             self.bar.refresh()
             return
         now = time.perf_counter()
-        if self.t0 is not None and i > 0:
+        if self.t0 is not None and (i > 0 or self.last == i):
             click.echo(f"  ... {now - self.t0:.1f} s", err=True)
-        self.t0 = now
+        self.t0, self.last = now, i
         if i < n:
             click.echo(f"[{i + 1}/{n}] {label}", err=True)

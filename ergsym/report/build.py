@@ -93,7 +93,7 @@ PREAMBLE = r"""\documentclass[10pt]{article}
 \usepackage{graphicx}
 \usepackage{booktabs,longtable,array}
 \usepackage{float}
-\usepackage[bookmarksnumbered,bookmarksopen,hidelinks]{hyperref}
+\usepackage[unicode,bookmarksnumbered,bookmarksopen,hidelinks]{hyperref}
 \allowdisplaybreaks
 \setlength{\parindent}{0pt}
 \setlength{\parskip}{0.5em}
@@ -184,7 +184,8 @@ def build_report(config: ReportConfig = None, *, sections=None, progress=None) -
         ``config.mc``, the flow section ``config.flow``).
     progress : callable, optional
         ``progress(i, n, label)`` before each step (``i`` from 0; the CLI draws a bar on a
-        terminal and prints one line per step otherwise) and ``progress(n, n, "done")`` at
+        terminal and prints one line per step otherwise), again with the same ``i`` for the
+        parts of a long step (each Monte Carlo coupling), and ``progress(n, n, "done")`` at
         the end.
 
     Returns
@@ -222,8 +223,10 @@ def build_report(config: ReportConfig = None, *, sections=None, progress=None) -
         done = []
         n_steps = len(keys) + (1 if cfg.pdf else 0)
         for i, k in enumerate(keys):
+            label = SECTION_LABELS.get(k, k)
             if progress:
-                progress(i, n_steps, SECTION_LABELS.get(k, k))
+                progress(i, n_steps, label)
+                ctx["substep"] = (lambda what, i=i, label=label: progress(i, n_steps, f"{label}: {what}"))
             t0 = time.perf_counter()
             sec = builders[k](cfg, ctx)
             sec.seconds = time.perf_counter() - t0
@@ -390,7 +393,9 @@ def _document(cfg: ReportConfig, sections) -> str:
               r"numbers; evaluates the integrals for the chosen cutoff with error estimates; checks the "
               r"series against exact zero-dimensional expansions and a lattice Monte Carlo; and follows the "
               r"monotone along the Polchinski flow. Numbers printed in the paper appear only in columns "
-              r"labelled ``as printed''. Equation numbers (4.5), (5.11)--(5.15), (B7) refer to the paper.",
+              r"labelled ``as printed''. Equation numbers (4.5), (5.11)--(5.15), (B7) refer to the paper. "
+              r"In tables, digits in parentheses are the error in the last digits shown, "
+              r"$1.2345(67)=1.2345\pm0.0067$.",
               r"\end{abstract}",
               r"\section*{Parameters}",
               L.table(["parameter", "value"], params, align="lp{0.7\\linewidth}"),
@@ -413,16 +418,21 @@ def _document(cfg: ReportConfig, sections) -> str:
     return "\n\n".join(parts) + "\n"
 
 
-_PLAIN = {r"\Lambda_0": "Lambda0", r"\Lambda": "Lambda", r"\lambda": "lambda", r"\phi": "phi",
-          r"\mathrm{d}": "d", r"\partial": "d", r"\,": " ", "_": "", "^": "^", "{": "", "}": ""}
+_PLAIN = [(r"\Lambda_0", "Λ₀"), (r"\Lambda_{\Lambda_0}", "Λ₀"), (r"M_{\Lambda_0}", "M_Λ₀"),
+          (r"\Lambda", "Λ"), (r"\lambda", "λ"), (r"\phi", "φ"), (r"\mathrm{d}", "d"),
+          (r"\partial", "∂"), (r"\,", " ")]
+_SUP = str.maketrans("0123456789", "⁰¹²³⁴⁵⁶⁷⁸⁹")
 
 
 def _plain(title: str) -> str:
-    """PDF bookmark text for a LaTeX title: the math kept in readable ASCII."""
+    """PDF bookmark text for a LaTeX title: the math kept as Unicode (``O(λ²)``, ``M_Λ − M_Λ₀``)."""
     def conv(m):
         t = m.group(1)
-        for a, b in _PLAIN.items():
+        for a, b in _PLAIN:
             t = t.replace(a, b)
-        return re.sub(r"\\[A-Za-z]+", "", t).strip()
+        t = re.sub(r"\^\{?(\d+)\}?", lambda mm: mm.group(1).translate(_SUP), t)
+        t = t.replace("-", " − ")
+        t = re.sub(r"\\[A-Za-z]+", "", t).replace("{", "").replace("}", "")
+        return t.strip()
 
-    return re.sub(r"\$([^$]*)\$", conv, title).replace("--", "-").strip()
+    return re.sub(r"\$([^$]*)\$", conv, title).replace("--", "–").strip()

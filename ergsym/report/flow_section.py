@@ -98,7 +98,7 @@ def flow_section(cfg, ctx) -> Section:
     rows = []
     for i in pick:
         row = [f"${L.num(grid[i], 4)}$"] + [f"${L.num(per_flow[i, j], 7)}$" for j in range(order + 1)]
-        row += [f"${L.sig_round(M_orders[i, j], err_half[i // 2, j])}$" if err_half[i // 2, j] > 0
+        row += [f"${L.paren(M_orders[i, j], err_half[i // 2, j])}$" if err_half[i // 2, j] > 0
                 else ("$0$ (exact)" if M_orders[i, j] == 0 else f"${L.num(M_orders[i, j], 7)}$") for j in range(order + 1)]
         rows.append(row)
     head = [r"$\Lambda$"] + [rf"$[B]_{{\lambda^{j}}}$" for j in range(order + 1)] + \

@@ -171,3 +171,28 @@ def sig_round(value, err, digits: int = 2) -> str:
         return f"{v:.{d}f}\\pm{r:.{d}f}"
     d = max(p - e, 0)
     return rf"({v / 10 ** p:.{d}f}\pm{r / 10 ** p:.{d}f})\times10^{{{p}}}"
+
+
+def paren(value, err, digits: int = 2, max_sig: int = 12) -> str:
+    """``value(err)`` in LaTeX math: the error in units of the last digits shown (``73.0398539(10)``).
+
+    The one format of the report's tables.  ``digits`` significant digits of the error are shown;
+    at most ``max_sig`` significant digits of the value (then the parenthesis is an upper bound
+    of the error).  Fixed point for ``1e-3 <= |value| < 1e5``, else ``m(e)\\times10^{p}``.  A zero
+    error prints the value (10 digits) and "exact".
+    """
+    value, err = float(value), float(err)
+    if not math.isfinite(value):
+        raise ValueError(f"non-finite value {value!r}")
+    if not (err > 0) or not math.isfinite(err):
+        return num(value, 10) + r"\ (\text{exact})"
+    p = int(math.floor(math.log10(abs(value)))) if value != 0 else int(math.floor(math.log10(err)))
+    e = int(math.floor(math.log10(err))) - (digits - 1)
+    e = max(e, p - max_sig + 1)
+    if round(err, -e) >= 10.0 ** (e + digits) and e == int(math.floor(math.log10(err))) - (digits - 1):
+        e += 1
+    u = max(1, int(round(err / 10.0 ** e)))
+    if -3 <= p <= 4:
+        return f"{round(value, -e):.{max(-e, 0)}f}({u})"
+    m = value / 10.0 ** p
+    return rf"{m:.{max(p - e, 0)}f}({u})\times10^{{{p}}}"

@@ -88,6 +88,8 @@ def lattice_section(cfg, ctx) -> Section:
     stats = {"A": [], "B": []}
     runs, unreliable = [], []
     for i, lam in enumerate(lams):
+        if ctx.get("substep"):
+            ctx["substep"](f"lambda = {lam:g} ({i + 1}/{len(lams)})")
         res = run_mc(base.with_lam(lam), cfg.monte_carlo_traj, seed=cfg.seed + i, n_therm=20, progress=False)
         stats["A"].append(res.stats("A_sd"))
         stats["B"].append(res.stats("B_sd"))
@@ -123,7 +125,9 @@ def lattice_section(cfg, ctx) -> Section:
         row = [f"${L.g(lam)}$"]
         for f in ("B", "A"):
             p = cmp[f][0][i]
-            row += [f"${L.sig_round(p.mc.mean, p.mc.error_of_mean)}$", f"${L.num(p.series, 7)}$",
+            mc_cell = (f"${L.paren(p.mc.mean, p.mc.error_of_mean)}$" if p.mc.error_of_mean > 0 else
+                       f"${L.num(p.mc.mean, 7)}$ (no error estimate)")  # never "exact": it is sampled
+            row += [mc_cell, f"${L.num(p.series, 7)}$",
                     f"${p.z:+.1f}$"]
         pa = cmp["A"][0][i]
         ps = sum(printed[k] * lam ** k for k in range(3))
@@ -295,7 +299,7 @@ def onemode_section(cfg, ctx) -> Section:
     _save(plt, fig, out / fpath)
     parts.append(_figure(fpath, r"Left: $A$ and $B$ of one mode against $\lambda$ by direct integration. "
                          r"Right: $B$ at small $\lambda$ against the engine's series truncated at successive orders."))
-    rows = [[f"${L.g(x)}$", f"${L.sig_round(v['B'][0], v['B'][1])}$", f"${L.sig_round(v['A'][0], v['A'][1])}$"]
+    rows = [[f"${L.g(x)}$", f"${L.paren(v['B'][0], v['B'][1])}$", f"${L.paren(v['A'][0], v['A'][1])}$"]
             for x, v in list(zip(lams, vals))[:: max(1, len(lams) // 8)]]
     parts.append(L.table([r"$\lambda$", "$B$", "$A$"], rows, align="rrr",
                          caption="One mode, direct integration (a subset of the grid; all points in report.json)."))

@@ -10,6 +10,8 @@ from .section import Section
 __all__ = ["numeric_section", "figures_section", "errata_section", "scan_grid"]
 
 _QUANTITIES = ("A", "B", "LdShat", "dShatdShat", "dSdShat", "dSdS")
+#: Engine names of the pieces -> the canonical names by the paper's equation numbers.
+_CANON = {"LdShat": "eq5.11", "dShatdShat": "eq5.12", "dSdShat": "eq5.13", "dSdS": "eq5.14"}
 _QTEX = {"A": "$A$", "B": "$B$", "dSdS": "(5.14)", "dSdShat": "(5.13)",
          "dShatdShat": "(5.12)", "LdShat": "(5.11)"}
 
@@ -52,7 +54,7 @@ def numeric_section(cfg, ctx) -> Section:
             rows.append([n, r"\textbf{divergent}", L.text(str(v))[:160]])
             fam_data[n] = {"divergent": True, "message": str(v)}
         else:
-            rows.append([f"${_latex_name(n)}$", f"${L.sig_round(v.estimate, v.error)}$", "yes" if bool(v.converged) else r"\textbf{no}"])
+            rows.append([f"${_latex_name(n)}$", f"${L.paren(v.estimate, v.error)}$", "yes" if bool(v.converged) else r"\textbf{no}"])
             fam_data[n] = v.to_dict()
     parts.append(L.table(["family", "value", "converged"], rows, align="lrl",
                          caption="The basic families at $\\Lambda_0$ (definitions in Sec.~\\ref{sec:derivation})."))
@@ -74,7 +76,7 @@ def numeric_section(cfg, ctx) -> Section:
     extra_fams = {n: v for n, v in (famvals or {}).items() if n not in named}
     if extra_fams:
         fam_tex = {f.name: f.latex for ser in series.values() for f in ser.families()}
-        rows = [[f"${fam_tex[n]}$" if n in fam_tex else L.text(n), f"${L.sig_round(v.estimate, v.error)}$"]
+        rows = [[f"${fam_tex[n]}$" if n in fam_tex else L.text(n), f"${L.paren(v.estimate, v.error)}$"]
                 for n, v in extra_fams.items()]
         parts.append(L.table(["product family", "value"], rows, align="lr",
                              caption="Product families beyond the basic ones (tadpole chains)."))
@@ -85,18 +87,18 @@ def numeric_section(cfg, ctx) -> Section:
         rows, rows2, qdata = [], [], {}
         dominated = []
         for q, (orders, sums) in per_q.items():
-            rows.append([_QTEX[q]] + [f"${L.sig_round(c[0], c[1])}$" for c in orders])
+            rows.append([_QTEX[q]] + [f"${L.paren(c[0], c[1])}$" for c in orders])
             cells, sd = [], {}
             for x, (v, e) in zip(cfg.lams, sums):
                 t = truncation(orders, x)
                 tot = e + t
-                cells.append(f"${L.sig_round(v, tot)}$" + (r"$^\dagger$" if t > e else ""))
+                cells.append(f"${L.paren(v, tot)}$" + (r"$^\dagger$" if t > e else ""))
                 if t > e:
                     dominated.append((q, x))
                 sd[str(x)] = {"value": v, "error": tot, "quadrature_error": e, "truncation": t,
                               "truncation_dominates": t > e, "converged": bool(tot < 0.1 * abs(v))}
             rows2.append([_QTEX[q]] + cells)
-            qdata[q] = {"orders": [{"value": v, "error": e, "converged": True} for v, e in orders], "sums": sd}
+            qdata[_CANON.get(q, q)] = {"orders": [{"value": v, "error": e, "converged": True} for v, e in orders], "sums": sd}
         parts.append(L.table(head, rows, align="l" + "r" * (len(head) - 1), size=r"\footnotesize",
                              caption=(r"Coefficients of $\delta^d(0)\lambda^k$ (quadrature errors; "
                                       r"families' errors added linearly).")))
@@ -189,8 +191,11 @@ TEXT_WIDTH_IN = 6.5
 
 def _plt():
     """matplotlib (Agg) set up for print: 8-9 pt serif text matching Latin Modern, no Type 3 fonts."""
+    import logging
+
     import matplotlib
 
+    logging.getLogger("fontTools").setLevel(logging.ERROR)  # font subsetting notes on stderr
     matplotlib.use("Agg")
     import matplotlib.pyplot as plt
     from matplotlib import font_manager
@@ -305,7 +310,7 @@ def figures_section(cfg, ctx) -> Section:
     B_orders = {k: (np.array([o[k][0] for o in per["B"]]), np.array([o[k][1] for o in per["B"]]))
                 for k in range(n_ord + 1)}
     plt = _plt()
-    fig, axes = plt.subplots(1, 2, figsize=(TEXT_WIDTH_IN, 2.6), gridspec_kw={"wspace": 0.9})
+    fig, axes = plt.subplots(1, 2, figsize=(TEXT_WIDTH_IN, 3.3))
     fam_latex = {f.name: f.latex for ser in (serA, serB) for f in ser.families()}
     from ..families import _latex_name  # noqa: PLC0415
 
@@ -320,12 +325,10 @@ def figures_section(cfg, ctx) -> Section:
                 lab = n
             axes[0].loglog(grid, y, "-", marker=".", label=lab)
     axes[0].axvline(cfg.Lambda0, color="0.6", lw=0.8, ls="--")
-    axes[0].set(xlabel=r"$\Lambda$", ylabel="|value|", title=f"families, d = {cfg.dim}, m = {cfg.mass:g}")
+    axes[0].set(xlabel=r"$\Lambda$", ylabel=r"$|$value$|$", title=f"families, d = {cfg.dim}, m = {cfg.mass:g}")
     from matplotlib.ticker import NullFormatter  # noqa: PLC0415
 
-    for ax in axes:
-        ax.xaxis.set_minor_formatter(NullFormatter())
-    axes[0].legend(ncol=2, fontsize=6, loc="center left", bbox_to_anchor=(1.0, 0.5))
+    axes[0].legend(ncol=4, fontsize=6, loc="upper center", bbox_to_anchor=(0.5, -0.22))
     sign_notes = []
     for k in range(n_ord + 1):
         for q, orders, ls in (("B", B_orders, "-"), ("A", A_orders, "--")):
@@ -344,8 +347,10 @@ def figures_section(cfg, ctx) -> Section:
                 sign_notes.append(rf"${q}$ at $\lambda^{k}$: changes sign near $\Lambda\approx"
                                   + ",".join(L.num(c, 3) for c in ch) + "$")
     axes[1].axvline(cfg.Lambda0, color="0.6", lw=0.8, ls="--")
-    axes[1].set(xlabel=r"$\Lambda$", ylabel=r"$|$coefficient of $\delta^d(0)\lambda^k|$", title="A and B per order")
-    axes[1].legend(fontsize=6, loc="center left", bbox_to_anchor=(1.0, 0.5))
+    axes[1].set(xlabel=r"$\Lambda$", ylabel=r"$|$coefficient$|$", title=r"$A$ and $B$ per order ($\delta^d(0)\lambda^k$)")
+    axes[1].legend(fontsize=6, ncol=3, loc="upper center", bbox_to_anchor=(0.5, -0.22))
+    for ax in axes:
+        ax.xaxis.set_minor_formatter(NullFormatter())
     f2 = "figures/families_vs_Lambda.pdf"
     _save(plt, fig, out / f2)
     figs.append(f2)
@@ -361,7 +366,7 @@ def figures_section(cfg, ctx) -> Section:
         row = [f"${L.num(grid[i], 4)}$"]
         for n in show:
             v = famv[n]
-            row.append(f"${L.sig_round(np.asarray(v.estimate)[i], np.asarray(v.error)[i])}$")
+            row.append(f"${L.paren(np.asarray(v.estimate)[i], np.asarray(v.error)[i])}$")
         rows.append(row)
     parts.append(L.table([r"$\Lambda$"] + [f"${n[0]}_{n[1]}$" for n in show], rows,
                          align="r" * (len(show) + 1), size=r"\footnotesize",

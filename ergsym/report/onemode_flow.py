@@ -15,6 +15,7 @@ one-sided 5-point stencil in ``log Lambda`` at ``Lambda0`` (the flow runs toward
 """
 from __future__ import annotations
 
+import functools
 import math
 
 import numpy as np
@@ -22,9 +23,15 @@ import numpy as np
 __all__ = ["one_mode_M", "one_mode_minus_dM"]
 
 
-def _gh(n, var):
+@functools.lru_cache(maxsize=8)
+def _gh_unit(n):
     x, w = np.polynomial.hermite_e.hermegauss(n)  # weight exp(-x^2/2)
-    return x * math.sqrt(max(var, 0.0)), np.log(w / math.sqrt(2 * math.pi))
+    return x, np.log(w / math.sqrt(2 * math.pi))
+
+
+def _gh(n, var):
+    x, lw = _gh_unit(n)
+    return x * math.sqrt(max(var, 0.0)), lw
 
 
 def one_mode_M(k, D, lam, t, n=160):

@@ -111,8 +111,8 @@ def derivation_section(cfg, theory) -> Section:
         data["one_mode_flow"] = {"k": k, "D": D, "rows": rows}
         trows = []
         for r in rows:
-            trows.append([f"${L.g(r['lam'])}$", f"${L.sig_round(*r['fd'])}$", f"${L.sig_round(*r['B'])}$",
-                          f"${L.sig_round(*r['A'])}$",
+            trows.append([f"${L.g(r['lam'])}$", f"${L.paren(*r['fd'])}$", f"${L.paren(*r['B'])}$",
+                          f"${L.paren(*r['A'])}$",
                           ("$B$" if r["B_matches"] else "") + (" and $A$" if r["A_matches"] else "")
                           + ("neither" if not (r["A_matches"] or r["B_matches"]) else "")])
         verdict = all(r["B_matches"] and not r["A_matches"] for r in rows)
