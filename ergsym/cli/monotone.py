@@ -25,6 +25,11 @@ from . import common
 ENGINE_NAME = {"eq5.11": "LdShat", "eq5.12": "dShatdShat", "eq5.13": "dSdShat", "eq5.14": "dSdS"}
 CANONICAL = {v: k for k, v in ENGINE_NAME.items()}
 
+#: largest lattice (sites) of the exact lattice sums: a few float arrays of this size are held
+MAX_LATTICE_VOLUME = 2 ** 22
+#: largest bare mass accepted (m^2 and p^2 + m^2 stay finite doubles)
+MAX_MASS = 1e100
+
 PAPER = "Cotler & Rezchikov, PRD 108, 025003 (2023)"
 K_LEGEND = ("K = K~(p) = K_Lambda(p^2)/(p^2+m^2) (the free propagator K-tilde), "
             "D = Lambda dK~/dLambda, Delta = K~_Lambda0 - K~_Lambda")
@@ -177,14 +182,24 @@ def monotone(order, form, pieces, scheme, theory_spec, compare, lattice, cutoff_
         missing = [n for n, v in (("--cutoff", cutoff_spec), ("--mass", mass), ("--Lambda", Lambda)) if v is None]
         if missing:
             raise InputError(f"{', '.join(missing)} required with {'--lattice' if lattice else '--dim'}")
+        from ..conventions import validate_mass
         from ..cutoffs import parse_cutoff
 
         cutoff = parse_cutoff(cutoff_spec)
+        validate_mass(mass, name="--mass")
+        if mass > MAX_MASS:
+            raise InputError.bad("--mass", mass, f"at most {MAX_MASS:g} (m^2 must be a finite double)",
+                                 "measure m in units where it is O(1)")
+        cutoff.validate_Lambda(Lambda)
         lat = None
         if lattice is not None:
             from ..inputs import Lattice
 
             lat = Lattice.parse(lattice, name="--lattice")
+            if lat.volume > MAX_LATTICE_VOLUME:
+                raise InputError.bad("--lattice", lattice, f"at most {MAX_LATTICE_VOLUME} sites (about "
+                                     f"{MAX_LATTICE_VOLUME * 8 * 6 // 2**20} MB of arrays)",
+                                     f"it has {lat.volume} sites; use a smaller lattice")
         series = {f: derive(order, ENGINE_NAME.get(f, f), scheme, theory) for f in forms}
         parameters.update({"cutoff": cutoff.spec, "mass": mass, "Lambda": Lambda,
                            "couplings": None if couplings is None else couplings.to_dict()})
