@@ -14,7 +14,9 @@ parts of the code base that still fail are listed in KNOWN_FAILING (skipped with
 command line), to be emptied as they are fixed.
 """
 import json
+import os
 import re
+import time
 import warnings
 
 import pytest
@@ -56,6 +58,9 @@ _NAN = re.compile(r"(?<![A-Za-z_])(nan|-?inf(inity)?)(?![A-Za-z_])", re.IGNORECA
 
 
 def check(argv, capsys):
+    if os.environ.get("ERGSYM_FUZZ_LOG"):  # debugging aid: the command lines tried, one per line
+        with open(os.environ["ERGSYM_FUZZ_LOG"], "a", encoding="utf-8") as fh:
+            fh.write(f"{time.time():.1f} " + " ".join(argv) + "\n")
     with warnings.catch_warnings():
         warnings.simplefilter("ignore")
         with pytest.raises(SystemExit) as exc:
