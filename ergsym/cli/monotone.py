@@ -203,12 +203,19 @@ def monotone(order, form, pieces, scheme, theory_spec, compare, lattice, cutoff_
         series = {f: derive(order, ENGINE_NAME.get(f, f), scheme, theory) for f in forms}
         parameters.update({"cutoff": cutoff.spec, "mass": mass, "Lambda": Lambda,
                            "couplings": None if couplings is None else couplings.to_dict()})
-        if lat is not None:
-            parameters.update({"mode": "lattice", "lattice": lat.spec, "volume": lat.volume})
-            results = _lattice_mode(series, lat, cutoff, mass, Lambda, couplings, theory, warnings)
-        else:
-            parameters.update({"mode": "continuum", "dim": dim, "rtol": rtol})
-            results = _continuum_mode(series, cutoff, dim, mass, Lambda, couplings, rtol, theory, warnings)
+        try:
+            if lat is not None:
+                parameters.update({"mode": "lattice", "lattice": lat.spec, "volume": lat.volume})
+                results = _lattice_mode(series, lat, cutoff, mass, Lambda, couplings, theory, warnings)
+            else:
+                parameters.update({"mode": "continuum", "dim": dim, "rtol": rtol})
+                results = _continuum_mode(series, cutoff, dim, mass, Lambda, couplings, rtol, theory, warnings)
+        except (OverflowError, FloatingPointError) as exc:
+            # extreme inputs (e.g. eps=1e-300 with lambda_max=1e300) leave double precision
+            raise InputError.bad("--cutoff/--mass/--Lambda", f"{cutoff.spec}, mass={mass}, Lambda={Lambda}",
+                                 "values whose squares and ratios are finite doubles",
+                                 f"the evaluation overflowed ({type(exc).__name__}: {exc}); use moderate "
+                                 "values") from None
         if as_json:
             common.echo_json("monotone", parameters, results, warnings)
         else:
