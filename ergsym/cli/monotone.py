@@ -13,6 +13,7 @@ PRD 108, 025003 (2023): ``eq5.11`` .. ``eq5.14`` (old names accepted, see
 """
 from __future__ import annotations
 
+import math
 import sys
 
 import click
@@ -304,10 +305,19 @@ def _sum_entry(per_monomial, couplings, theory, order, error, converged, pred=No
         total += value * w
         if sum(powers) == order:
             last += value * w
-    trunc = getattr(pred, "truncation", None) if pred is not None else None
-    trunc = float(getattr(trunc, "estimate", trunc)) if trunc is not None else abs(last)
-    dominates = getattr(pred, "truncation_dominates", None) if pred is not None else None
-    dominates = bool(dominates) if dominates is not None else trunc > error
+    trunc, dominates = abs(last), None
+    if pred is not None and getattr(pred, "truncation", None) is not None:
+        try:  # the Prediction's own estimate (a number or a Value), when the numeric layer gives one
+            t = pred.truncation
+            t = float(getattr(t, "estimate", t))
+            if math.isfinite(t):
+                trunc = abs(t)
+                d = getattr(pred, "truncation_dominates", None)
+                dominates = None if d is None else bool(d)
+        except (TypeError, ValueError):
+            pass
+    if dominates is None:
+        dominates = trunc > error
     entry = {"value": total, "error": error, "converged": converged, "truncation": trunc,
              "truncation_dominates": dominates, "couplings": couplings.to_dict()}
     return entry
