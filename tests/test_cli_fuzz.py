@@ -52,9 +52,17 @@ def paths(tmp):
 
 
 #: command -> reason (the failing command line seen); these are skipped until fixed
-KNOWN_FAILING = {}
+KNOWN_FAILING = {
+    "integrals": "ergsym integrals --cutoff exp:n=2 --dim 3 --mass 1 --Lambda 1e-300 --names T,t1 -> exit 1, "
+                 "internal error: FloatingPointError: integrand returned a non-finite value",
+    "crosscheck": "ergsym crosscheck --lattice 2 --n-traj 60 --n-therm 5 --no-progress --lams 0.05,0.1 --order 2 "
+                  "--form A -> prints 'c2: fit 0 ± inf' (D_p = 0 on every momentum of the 2-site lattice, "
+                  "no warning)",
+}
 
-_NAN = re.compile(r"(?<![A-Za-z_])(nan|-?inf(inity)?)(?![A-Za-z_])", re.IGNORECASE)
+#: how a non-finite float prints (Python/numpy: nan, inf, -inf; JSON with allow_nan: NaN, Infinity);
+#: the English word "infinity" in a sentence is not a number
+_NAN = re.compile(r"(?<![A-Za-z_])[-+]?(nan|NaN|NAN|inf|Inf|INF)(?![A-Za-z_])|(?<![A-Za-z_])-?Infinity(?![A-Za-z_])")
 
 
 def check(argv, capsys):
