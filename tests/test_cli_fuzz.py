@@ -165,13 +165,16 @@ def _other(name, tmp):
         return ({"_pos": BUMP, "--points": "3"},
                 {"_pos": CUTOFFS, "--Lambda": NUMBERS, "--dim": INTS, "--points": INTS, "--plot": p})
     if name == "mc":
-        return ({"--lattice": "2", "--n-traj": "30", "--n-therm": "5", "--no-progress": None, "--lam": "0.1"},
+        # 3x2 at Lambda = 1.6: phat^2 = 3 lies in the bump's window, so D_p is not identically 0
+        return ({"--lattice": "3x2", "--Lambda": "1.6", "--n-traj": "30", "--n-therm": "5", "--no-progress": None,
+                 "--lam": "0.1"},
                 {"--lattice": LATTICES, "--cutoff": CUTOFFS, "--mass": NUMBERS, "--Lambda": NUMBERS,
                  "--lam": NUMBERS, "--n-traj": st.sampled_from(["0", "-1", "1", "20", "x"]),
                  "--n-therm": st.sampled_from(["0", "-5", "x"]), "--n-steps": st.sampled_from(["0", "1", "-1", "x"]),
                  "--checkpoint": p, "--resume": p, "--seed": INTS})
     if name == "crosscheck":
-        return ({"--lattice": "2", "--n-traj": "60", "--n-therm": "5", "--no-progress": None, "--lams": "0.05,0.1",
+        return ({"--lattice": "3x2", "--Lambda": "1.6", "--n-traj": "60", "--n-therm": "5", "--no-progress": None,
+                 "--lams": "0.05,0.1",
                  "--order": "2", "--plot": f"{tmp}/cc.png"},
                 {"--lattice": LATTICES, "--lams": COUPLINGS, "--order": INTS, "--plot": p, "--mass": NUMBERS,
                  "--Lambda": NUMBERS, "--form": PIECE_NAMES})
