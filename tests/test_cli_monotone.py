@@ -223,3 +223,23 @@ def test_diagrams_draw_one_panel_per_diagram(tmp_path, capsys):
     # an existing file is not overwritten without --force
     code, _, err = run(["monotone", "--order", "1", "--diagrams", "--draw", str(png)], capsys)
     assert code == 2 and "--force" in err
+
+
+def test_typed_inputs_parse_once_and_behave_like_the_old_data():
+    from ergsym.cli.common import parse_couplings
+    from ergsym.conventions import parse_lattice
+    from ergsym.errors import InputError
+    from ergsym.inputs import Couplings, Lattice
+
+    lat = Lattice.parse("4x2")
+    assert lat.shape == (4, 2) and lat.volume == 8 and lat.spec == "4x2" and lat == (4, 2)
+    assert parse_lattice(lat) == (4, 2) and tuple(lat) == (4, 2) and Lattice.parse(lat) is lat
+    with pytest.raises(InputError, match="lattice"):
+        Lattice.parse("4y4")
+    c = Couplings.parse("lam=0.1,g6=0.01", ("lam", "g6"))
+    assert dict(c) == {"lam": 0.1, "g6": 0.01} and c["g6"] == 0.01 and str(c) == "lam=0.1,g6=0.01"
+    assert Couplings.parse("g6=0.5", ("lam", "g6")).values == (0.0, 0.5)
+    assert [dict(p) for p in Couplings.parse("0.02,0.05", many=True)] == parse_couplings("0.02,0.05", many=True)
+    for bad, names in [("nan", ("lam",)), ("0.1", ("lam", "g6")), ("lam=1,lam=2", ("lam",)), ("x", ("lam",))]:
+        with pytest.raises(InputError, match="--lam"):
+            Couplings.parse(bad, names)

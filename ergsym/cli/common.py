@@ -117,6 +117,17 @@ def output_file(path, option: str, extensions: tuple[str, ...], force: bool = Tr
     if p.exists() and not force:
         raise InputError.bad(option, str(path), "a file that does not exist yet",
                              "pass --force to overwrite it, or choose another name")
+    if p.exists():
+        if not os.access(p, os.W_OK):
+            raise InputError.bad(option, str(path), "a writable file", "the file is read-only")
+    else:  # probe: create and remove it (catches /proc, read-only mounts, odd names)
+        try:
+            with open(p, "xb"):
+                pass
+            p.unlink()
+        except OSError as exc:
+            raise InputError.bad(option, str(path), "a file that can be created",
+                                 f"{exc.strerror or exc}") from None
     return p
 
 

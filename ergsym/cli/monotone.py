@@ -13,6 +13,7 @@ PRD 108, 025003 (2023): ``eq5.11`` .. ``eq5.14`` (old names accepted, see
 """
 from __future__ import annotations
 
+import math
 import sys
 
 import click
@@ -24,6 +25,11 @@ from . import common
 #: canonical piece name -> the engine's name (ergsym.symbolic.monotone.PIECES)
 ENGINE_NAME = {"eq5.11": "LdShat", "eq5.12": "dShatdShat", "eq5.13": "dSdShat", "eq5.14": "dSdS"}
 CANONICAL = {v: k for k, v in ENGINE_NAME.items()}
+
+#: largest lattice (sites) of the exact lattice sums: a few float arrays of this size are held
+MAX_LATTICE_VOLUME = 2 ** 22
+#: largest bare mass accepted (m^2 and p^2 + m^2 stay finite doubles)
+MAX_MASS = 1e100
 
 PAPER = "Cotler & Rezchikov, PRD 108, 025003 (2023)"
 K_LEGEND = ("K = K~(p) = K_Lambda(p^2)/(p^2+m^2) (the free propagator K-tilde), "
@@ -177,23 +183,40 @@ def monotone(order, form, pieces, scheme, theory_spec, compare, lattice, cutoff_
         missing = [n for n, v in (("--cutoff", cutoff_spec), ("--mass", mass), ("--Lambda", Lambda)) if v is None]
         if missing:
             raise InputError(f"{', '.join(missing)} required with {'--lattice' if lattice else '--dim'}")
+        from ..conventions import validate_mass
         from ..cutoffs import parse_cutoff
 
         cutoff = parse_cutoff(cutoff_spec)
+        validate_mass(mass, name="--mass")
+        if mass > MAX_MASS:
+            raise InputError.bad("--mass", mass, f"at most {MAX_MASS:g} (m^2 must be a finite double)",
+                                 "measure m in units where it is O(1)")
+        cutoff.validate_Lambda(Lambda)
         lat = None
         if lattice is not None:
             from ..inputs import Lattice
 
             lat = Lattice.parse(lattice, name="--lattice")
+            if lat.volume > MAX_LATTICE_VOLUME:
+                raise InputError.bad("--lattice", lattice, f"at most {MAX_LATTICE_VOLUME} sites (about "
+                                     f"{MAX_LATTICE_VOLUME * 8 * 6 // 2**20} MB of arrays)",
+                                     f"it has {lat.volume} sites; use a smaller lattice")
         series = {f: derive(order, ENGINE_NAME.get(f, f), scheme, theory) for f in forms}
         parameters.update({"cutoff": cutoff.spec, "mass": mass, "Lambda": Lambda,
                            "couplings": None if couplings is None else couplings.to_dict()})
-        if lat is not None:
-            parameters.update({"mode": "lattice", "lattice": lat.spec, "volume": lat.volume})
-            results = _lattice_mode(series, lat, cutoff, mass, Lambda, couplings, theory, warnings)
-        else:
-            parameters.update({"mode": "continuum", "dim": dim, "rtol": rtol})
-            results = _continuum_mode(series, cutoff, dim, mass, Lambda, couplings, rtol, theory, warnings)
+        try:
+            if lat is not None:
+                parameters.update({"mode": "lattice", "lattice": lat.spec, "volume": lat.volume})
+                results = _lattice_mode(series, lat, cutoff, mass, Lambda, couplings, theory, warnings)
+            else:
+                parameters.update({"mode": "continuum", "dim": dim, "rtol": rtol})
+                results = _continuum_mode(series, cutoff, dim, mass, Lambda, couplings, rtol, theory, warnings)
+        except (OverflowError, FloatingPointError) as exc:
+            # extreme inputs (e.g. eps=1e-300 with lambda_max=1e300) leave double precision
+            raise InputError.bad("--cutoff/--mass/--Lambda", f"{cutoff.spec}, mass={mass}, Lambda={Lambda}",
+                                 "values whose squares and ratios are finite doubles",
+                                 f"the evaluation overflowed ({type(exc).__name__}: {exc}); use moderate "
+                                 "values") from None
         if as_json:
             common.echo_json("monotone", parameters, results, warnings)
         else:
@@ -282,10 +305,19 @@ def _sum_entry(per_monomial, couplings, theory, order, error, converged, pred=No
         total += value * w
         if sum(powers) == order:
             last += value * w
-    trunc = getattr(pred, "truncation", None) if pred is not None else None
-    trunc = float(getattr(trunc, "estimate", trunc)) if trunc is not None else abs(last)
-    dominates = getattr(pred, "truncation_dominates", None) if pred is not None else None
-    dominates = bool(dominates) if dominates is not None else trunc > error
+    trunc, dominates = abs(last), None
+    if pred is not None and getattr(pred, "truncation", None) is not None:
+        try:  # the Prediction's own estimate (a number or a Value), when the numeric layer gives one
+            t = pred.truncation
+            t = float(getattr(t, "estimate", t))
+            if math.isfinite(t):
+                trunc = abs(t)
+                d = getattr(pred, "truncation_dominates", None)
+                dominates = None if d is None else bool(d)
+        except (TypeError, ValueError):
+            pass
+    if dominates is None:
+        dominates = trunc > error
     entry = {"value": total, "error": error, "converged": converged, "truncation": trunc,
              "truncation_dominates": dominates, "couplings": couplings.to_dict()}
     return entry

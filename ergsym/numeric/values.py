@@ -118,17 +118,18 @@ class Value:
         b, db, cb, nb = o
         if reflected:
             a, da, ca, na, b, db, cb, nb = b, db, cb, nb, a, da, ca, na
-        if op == "+":
-            est, err = a + b, da + db
-        elif op == "-":
-            est, err = a - b, da + db
-        elif op == "*":
-            est, err = a * b, np.abs(b) * da + np.abs(a) * db
-        else:
-            if np.any(b == 0):
-                raise InputError.bad("divisor", nb or b, "nonzero", "a Value or number equal to 0 cannot divide")
-            est = a / b
-            err = da / np.abs(b) + np.abs(a) * db / b ** 2
+        if op == "/" and np.any(b == 0):
+            raise InputError.bad("divisor", nb or b, "nonzero", "a Value or number equal to 0 cannot divide")
+        with np.errstate(over="ignore", invalid="ignore", under="ignore"):  # checked in _make
+            if op == "+":
+                est, err = a + b, da + db
+            elif op == "-":
+                est, err = a - b, da + db
+            elif op == "*":
+                est, err = a * b, np.abs(b) * da + np.abs(a) * db
+            else:
+                est = a / b
+                err = da / np.abs(b) + np.abs(a) * db / (b * b)
         return Value._make(est, err, ca & cb, f"({na} {op} {nb})" if na and nb else "")
 
     def __add__(self, other):
@@ -170,8 +171,9 @@ class Value:
         a = np.asarray(self.estimate, float)
         if not math.isfinite(n) or (np.any(a <= 0) and not float(n).is_integer()) or (np.any(a == 0) and n < 1):
             raise InputError.bad("exponent", exponent, "finite; an integer >= 1 where the value is <= 0")
-        return Value._make(a ** n, abs(n) * np.abs(a) ** (n - 1) * np.asarray(self.error, float),
-                           self.converged, f"{self.name}^{exponent:g}" if self.name else "")
+        with np.errstate(over="ignore", invalid="ignore", under="ignore"):  # checked in _make
+            est, err = a ** n, abs(n) * np.abs(a) ** (n - 1) * np.asarray(self.error, float)
+        return Value._make(est, err, self.converged, f"{self.name}^{exponent:g}" if self.name else "")
 
     # -- JSON ----------------------------------------------------------------------------
     def to_dict(self) -> dict:

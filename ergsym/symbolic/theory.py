@@ -1,4 +1,6 @@
-"""Theories: on-site polynomial interactions and their scheme (SPEC section 2.2).
+"""Theories: on-site polynomial interactions and their scheme.
+
+Cotler & Rezchikov, PRD 108, 025003 (2023), eq. (5.3); conventions in docs/conventions.md.
 
 ``S_int = sum_n (g_n / n!) sum_x phi_x^n`` (continuum: ``int d^dx``).  phi^4 with
 ``g_4 = lam`` is the default; phi^3, phi^6 and a phi^2 counterterm can be added, each a
