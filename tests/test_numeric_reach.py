@@ -273,3 +273,12 @@ def test_cli_cutoff_option_and_positional_alias(capsys, tmp_path):
     f.write_text("old")
     code, out = _run(["cutoff", "--cutoff", "exp:n=2", "--plot", str(f)], capsys)
     assert code == 2 and "--force" in out.err and f.read_text() == "old"
+
+
+@pytest.mark.parametrize("eps, lam", [(1e-300, 10.0), (1e-300, 1.0), (1e-100, 10.0), (1e-6, 0.01)])
+def test_f0_tiny_eps_closed_form(eps, lam):
+    # found by hypothesis: eps = 1e-300, Lambda = 10 gave 2.6% low with error 5e-6 (the narrow
+    # peak of dlogK/dLambda where B ~ eps, and D/Kt overflowing before the weight eps)
+    v = evaluate_family(NAMED_FAMILIES["f0"], f"bump:eps={eps},lambda_max=10", 2, 1.0, lam)
+    exact = 2 * math.pi * lam ** 2 * math.log(1 / eps)   # 2 pi Lambda^2 ln(1/eps)
+    assert v.converged and abs(v.estimate - exact) <= v.error + 1e-13 * exact
