@@ -254,6 +254,7 @@ def test_cli_sun_p(capsys):
     ["integrals", "--cutoff", BUMP, "--dim", "4", "--mass", "1e300", "--json"],
     ["integrals", "--cutoff", "bump:eps=0.1,lambda_max=1e300", "--dim", "4"],
     ["integrals", "--cutoff", BUMP, "--dim", "4", "--mass", "nan"],
+    ["integrals", "--cutoff", BUMP, "--dim", "4", "--mass", "1e-4", "--names", "f2", "--method", "position"],
     ["cutoff", "--cutoff", "bump:eps=0.1,lambda_max=1e300"],
     ["cutoff", "--cutoff", "exp:n=1", "--Lambda", "1e300"],
     ["cutoff", "--cutoff", "exp:n=1", "--plot", "k.gif"],
