@@ -1,6 +1,7 @@
 """Benchmark of the numeric layer (prints markdown tables).
 
-Run: ``python benchmarks/bench_numeric.py [--quick]``.  Point: bump:eps=0.1,lambda_max=2,
+Run: ``python benchmarks/bench_numeric.py [--quick]``, or ``--reach [CAP]`` for the reach
+table (before/after the reach work, fresh interpreter per case, each capped at CAP seconds).  Point: bump:eps=0.1,lambda_max=2,
 mass 1, Lambda 1; rtol 1e-10 (1-loop) and 1e-8 (2-loop).
 """
 import argparse
@@ -169,5 +170,61 @@ def _nquad_worker(q):
     q.put((2 * val / 2, err, time.perf_counter() - t))
 
 
+# -- reach: before (the code before the reach work, exported from git) vs after, one run ---------
+REACH_BASE = "2e2bbe8"  # the commit the reach work started from
+REACH_CASES = [
+    # (label, python expression evaluated with ergsym imported; prints the result)
+    ("f2 d=4 m=1 Lambda=1 (reference point)",
+     "evaluate_named('bump:eps=0.1,lambda_max=2', 4, 1.0, 1.0, names=['f2'])['f2']"),
+    ("f2 d=4 m=1e-3 Lambda=1", "evaluate_named('bump:eps=0.1,lambda_max=2', 4, 1e-3, 1.0, names=['f2'])['f2']"),
+    ("f2 d=1 m=1 Lambda=0.01", "evaluate_named('bump:eps=0.1,lambda_max=2', 1, 1.0, 0.01, names=['f2'])['f2']"),
+    ("f2 d=4, CustomCutoff wrapping the bump",
+     "evaluate_named(CustomCutoff(lambda p,L: B.K(p,L), lambda p,L: B.dK_dLambda(p,L), "
+     "breakpoints=lambda L: B.breakpoints(L)), 4, 1.0, 1.0, names=['f2'])['f2']"),
+    ("T, f2 d=4 exp:n=1 m=0", "evaluate_named('exp:n=1', 4, 0.0, 1.0, names=['T', 'f2'])"),
+    ("f2 d=4 m=1e300 (extreme input)", "evaluate_named('bump:eps=0.1,lambda_max=2', 4, 1e300, 1.0, names=['f2'])"),
+    ("f0 d=2 eps=1e-300 Lambda=10 (exact 434027.064745)",
+     "evaluate_named('bump:eps=1e-300,lambda_max=10', 2, 1.0, 10.0, names=['f0'])['f0']"),
+]
+_REACH_PRELUDE = ("import time, sys\nfrom ergsym.numeric import evaluate_named\nfrom ergsym.cutoffs import "
+                  "BumpCutoff, CustomCutoff\nB = BumpCutoff(0.1, 2.0)\nt = time.perf_counter()\n"
+                  "try:\n    r = repr({expr})\nexcept Exception as e:\n    r = type(e).__name__ + ': ' + str(e)[:70]\n"
+                  "print(f'{{time.perf_counter() - t:.2f}}\\t' + r.replace('\\n', ' '))\n")
+
+
+def reach(cap):
+    """Each case in a fresh interpreter, on the base commit's code and on this tree's, capped."""
+    import os
+    import subprocess
+    import sys
+    import tempfile
+
+    here = os.path.dirname(os.path.dirname(os.path.abspath(__file__)))
+    base = tempfile.mkdtemp(prefix="ergsym_before_")
+    subprocess.run(f"git -C {here} archive {REACH_BASE} ergsym | tar -x -C {base}", shell=True, check=True)
+    print(f"\n## Reach: before ({REACH_BASE}) vs after, one run, each case capped at {cap:g} s\n")
+    print("| case | before [s] | before result | after [s] | after result |")
+    print("|---|---|---|---|---|")
+    for label, expr in REACH_CASES:
+        row = [label]
+        for root in (base, here):
+            code = _REACH_PRELUDE.format(expr=expr)
+            env = dict(os.environ, PYTHONPATH=root)
+            try:
+                out = subprocess.run([sys.executable, "-c", code], env=env, cwd=root, capture_output=True, text=True,
+                                     timeout=cap).stdout.strip().splitlines()
+                t, res = out[-1].split("\t", 1) if out else ("?", "no output")
+            except subprocess.TimeoutExpired:
+                t, res = f"> {cap:g}", "(killed at the cap)"
+            row += [t, res.replace("|", "/")[:110]]
+        print("| " + " | ".join(row) + " |", flush=True)
+
+
 if __name__ == "__main__":
-    main()
+    import sys as _sys
+
+    if "--reach" in _sys.argv:
+        reach(float(_sys.argv[_sys.argv.index("--reach") + 1]) if len(_sys.argv) > _sys.argv.index("--reach") + 1
+              else 30.0)
+    else:
+        main()

@@ -254,6 +254,7 @@ def test_cli_sun_p(capsys):
     ["integrals", "--cutoff", BUMP, "--dim", "4", "--mass", "1e300", "--json"],
     ["integrals", "--cutoff", "bump:eps=0.1,lambda_max=1e300", "--dim", "4"],
     ["integrals", "--cutoff", BUMP, "--dim", "4", "--mass", "nan"],
+    ["integrals", "--cutoff", BUMP, "--dim", "4", "--mass", "1e-4", "--names", "f2", "--method", "position"],
     ["cutoff", "--cutoff", "bump:eps=0.1,lambda_max=1e300"],
     ["cutoff", "--cutoff", "exp:n=1", "--Lambda", "1e300"],
     ["cutoff", "--cutoff", "exp:n=1", "--plot", "k.gif"],
@@ -273,3 +274,12 @@ def test_cli_cutoff_option_and_positional_alias(capsys, tmp_path):
     f.write_text("old")
     code, out = _run(["cutoff", "--cutoff", "exp:n=2", "--plot", str(f)], capsys)
     assert code == 2 and "--force" in out.err and f.read_text() == "old"
+
+
+@pytest.mark.parametrize("eps, lam", [(1e-300, 10.0), (1e-300, 1.0), (1e-100, 10.0), (1e-6, 0.01)])
+def test_f0_tiny_eps_closed_form(eps, lam):
+    # found by hypothesis: eps = 1e-300, Lambda = 10 gave 2.6% low with error 5e-6 (the narrow
+    # peak of dlogK/dLambda where B ~ eps, and D/Kt overflowing before the weight eps)
+    v = evaluate_family(NAMED_FAMILIES["f0"], f"bump:eps={eps},lambda_max=10", 2, 1.0, lam)
+    exact = 2 * math.pi * lam ** 2 * math.log(1 / eps)   # 2 pi Lambda^2 ln(1/eps)
+    assert v.converged and abs(v.estimate - exact) <= v.error + 1e-13 * exact

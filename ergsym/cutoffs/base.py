@@ -76,6 +76,9 @@ class Piece:
         Range of ``|p| = sqrt(p2)`` covered (``q_hi`` may be ``inf`` for ``"inf"``).
     trunc : ndarray, shape (B,)
         For a truncated infinite piece, ``sup K`` beyond the truncation (0 otherwise).
+    edges : tuple of float
+        Interior points of ``(0, 1)`` that quadratures use as panel edges (e.g. where the
+        bump's ``B(x)`` falls below ``eps``: ``D/Kt`` has a narrow peak there for small eps).
     """
 
     kind: str
@@ -84,6 +87,8 @@ class Piece:
     q_lo: np.ndarray
     q_hi: np.ndarray
     trunc: np.ndarray = field(default=None)
+    #: suggested interior panel edges in the reference variable (features quadrature must see)
+    edges: tuple = ()
 
     def evaluate(self, t):
         """``(p2, jac, K, dK, dK_err)`` at reference nodes ``t``, each of shape ``(B, N)``."""

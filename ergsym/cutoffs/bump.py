@@ -152,6 +152,22 @@ class BumpCutoff(Cutoff):
         dk = (1.0 - e) * bump_dB(x, one_minus_x) * (-2.0 * lam / e)
         return k, dk
 
+    def _bump_edges(self) -> tuple:
+        """Local-variable panel edges around ``x*``, where ``(1-eps) B(x*) = eps``.
+
+        There ``dlogK/dLambda ~ B'/(B + eps/(1-eps))`` (the integrand of ``f0``) has a peak of
+        height ``~ ln(1/eps)^2`` and width ``~ ln(1/eps)^-2`` in ``x``: for small ``eps`` an
+        adaptive rule started on a few equal panels can miss it (seen: eps = 1e-300).
+        """
+        L = math.log((1.0 - self.eps) / self.eps) if self.eps < 0.5 else 0.0
+        if L < 2.0:
+            return ()
+        pts = set()
+        for f in (0.5, 0.7, 0.8, 0.9, 0.95, 1.0, 1.05, 1.1, 1.2, 1.4, 2.0):
+            w = 1.0 / (1.0 + f * L)  # B = e^{1 - 1/w} = e^{-f L}
+            pts.add(math.sqrt(1.0 - w))
+        return tuple(sorted(p for p in pts if 0 < p < 1))
+
     def breakpoints(self, Lambda) -> tuple:
         lam = float(self.validate_Lambda(Lambda))
         L2 = lam * lam
@@ -181,7 +197,7 @@ class BumpCutoff(Cutoff):
             return p2, np.full_like(p2, e), k, dk
 
         out = [Piece("ir", ir, True, zeros, lam.copy(), zeros),
-               Piece("bump", bump, False, lam.copy(), np.sqrt(L2 + e), zeros)]
+               Piece("bump", bump, False, lam.copy(), np.sqrt(L2 + e), zeros, edges=self._bump_edges())]
         lo = L2 + e
         if np.any(kink - lo > 1e-15 * kink):
             def plateau(t):

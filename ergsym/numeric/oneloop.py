@@ -23,8 +23,28 @@ from .quadrature import adaptive_batch
 __all__ = ["loop_integral", "line_values"]
 
 
-def line_values(line_kt: int, line_d: int, p2, k, dk, lam, m2):
-    """``Kt^kt D^d`` from pointwise ``K``, ``dK/dLambda`` (arrays broadcast)."""
+def line_values(line_kt: int, line_d: int, p2, k, dk, lam, m2, scale=None):
+    """``Kt^kt D^d`` from pointwise ``K``, ``dK/dLambda`` (arrays broadcast), times ``scale``.
+
+    With ``kt < 0`` (``D/Kt`` of ``f0``) the factors can each overflow while their product
+    with the quadrature weight ``scale`` is finite (bump with tiny ``eps``: ``dK/dLambda ~
+    Lambda/eps``, ``1/K <= 1/eps``, weight ``~ eps``); then the product is formed in logs.
+    """
+    if scale is not None and line_kt < 0:
+        with np.errstate(divide="ignore", invalid="ignore", over="ignore"):
+            den = p2 + m2
+            logv = np.log(np.abs(scale)) - line_kt * (np.log(den) - np.log(np.abs(k)))
+            sign = np.sign(scale) * np.sign(k) ** (-line_kt)
+            if line_d:
+                logv = logv + line_d * np.log(np.abs(lam * dk / den))
+                sign = sign * np.sign(dk) ** line_d
+            if np.any(np.isfinite(logv) & (logv > 709.0)):
+                _overflow(None)
+            out = sign * np.exp(logv)
+        # K underflowed to 0 (or D vanishes): the D factor vanishes faster (checked upstream)
+        return np.where(np.isfinite(out), out, 0.0)
+    if scale is not None:
+        return scale * line_values(line_kt, line_d, p2, k, dk, lam, m2)
     den = p2 + m2
     with np.errstate(divide="ignore", invalid="ignore", over="ignore"):
         kt = k / den
@@ -37,6 +57,14 @@ def line_values(line_kt: int, line_d: int, p2, k, dk, lam, m2):
         # where K underflowed to 0 the D factor vanishes faster (checked finiteness upstream)
         out = np.where(np.isfinite(out), out, 0.0)
     return out
+
+
+def _overflow(out):
+    from ..errors import ConvergenceError
+
+    raise ConvergenceError("a 1-loop integrand exceeds the double-precision range even after the "
+                           "quadrature weight is folded in; move the cutoff parameters (eps, Lambda) "
+                           "towards moderate values")
 
 
 def loop_integral(kt: int, dpow: int, cutoff, dim: int, mass, Lambda, rtol: float, outer=None):
@@ -66,7 +94,7 @@ def loop_integral(kt: int, dpow: int, cutoff, dim: int, mass, Lambda, rtol: floa
         def f(t, piece=piece):
             p2, jac, k, dk, dk_err = piece.evaluate(t)
             w = pref * p2 ** ((dim - 2) / 2.0) * jac
-            v = w * line_values(kt, dpow, p2, k, dk, lam[:, None], m2[:, None])
+            v = line_values(kt, dpow, p2, k, dk, lam[:, None], m2[:, None], scale=w)
             if dk_err is not None and dpow >= 1:
                 # propagate the numerical-derivative error: |d F/d dK| * dK_err
                 g = w * np.abs(line_values(kt, dpow - 1, p2, k, dk, lam[:, None], m2[:, None])) \
@@ -80,6 +108,9 @@ def loop_integral(kt: int, dpow: int, cutoff, dim: int, mass, Lambda, rtol: floa
             r = float(np.min(np.sqrt(m2) / np.maximum(piece.q_hi, 1e-300)))
             edges = sorted({0.0, 1.0} | {min(1.0, r * 2.0 ** j) for j in range(-3, 40) if r * 2.0 ** j < 1})
             res = adaptive_batch(f, _rows(piece, f), rtol * 0.2, edges=np.array(edges))
+        elif getattr(piece, "edges", ()):
+            edges = np.array(sorted({0.0, 1.0} | set(np.linspace(0, 1, init + 1).tolist()) | set(piece.edges)))
+            res = adaptive_batch(f, _rows(piece, f), rtol * 0.2, edges=edges)
         else:
             res = adaptive_batch(f, _rows(piece, f), rtol * 0.2, init=init)
         n_eval += res.n_eval
