@@ -31,7 +31,7 @@ RUNS = {
          "--Lambda", "1.6", "--lam", "lam=0.1,g6=0.01"],
         ["--order", "1", "--cutoff", "bump:eps=0.1,lambda_max=2", "--dim", "3", "--mass", "1", "--Lambda", "1",
          "--lam", "0.1"],
-        ["--order", "1", "--cutoff", "bump:eps=0.1,lambda_max=2", "--dim", "2", "--mass", "1e-50",
+        ["--order", "1", "--cutoff", "bump:eps=0.1,lambda_max=2", "--dim", "2", "--mass", "1e-3",
          "--Lambda", "1", "--lam", "0.1"],
         ["--order", "1", "--form", "B", "--diagrams"],
     ],
@@ -46,7 +46,7 @@ RUNS = {
 }
 
 #: commands whose --json is not the envelope yet on this branch (strict xfail; empty it after merging)
-NOT_YET_MIGRATED = {"integrals", "cutoff", "mc", "crosscheck", "flow", "report", "variational"}
+NOT_YET_MIGRATED: set = set()
 SLOW = {"report", "crosscheck"}
 
 

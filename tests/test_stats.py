@@ -102,7 +102,7 @@ def test_stats_repr_and_constant_chain():
     assert repr(s2) == "1.235 ± 0.012"
     assert "tau_int=2" in str(s2)
     d = s2.to_dict()
-    assert d["mean"] == 1.23456 and d["tau_int"] == 2.0
+    assert d["value"] == 1.23456 and d["tau_int"] == 2.0 and "mean" not in d
 
 
 # 2-D input is (samples x chains) now; 3-D input and a 2-D array of one sample are refused
@@ -179,4 +179,4 @@ def test_reliability_flags():
     short = statistics(_ar1(0.95, 500, 1, seed=2)[:, 0])
     assert not short.reliable and any("50 tau_int" in r for r in short.reasons)
     d = short.to_dict()
-    assert d["converged"] is False and d["value"] == d["mean"]
+    assert d["converged"] is False and d["value"] == short.mean

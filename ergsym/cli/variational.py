@@ -25,7 +25,9 @@ def _value(d):
 
 def _entry(c, extra=()):
     out = {"variational": _value(c["variational"]), "exact": _value(c["exact"]),
-           "difference": _value(c["difference"]), "z": c["z"]}
+           "difference": _value(c["difference"]), "z": c["z"],
+           **({} if c["z"] is not None else
+              {"z_reason": "no error scale: the variational and exact values are both exact here"})}
     for k in extra:
         out[k] = c[k]
     return out
@@ -98,7 +100,8 @@ def variational(lattice, cutoff, mass, Lambda0, Lambda, lam, steps, n_samples, s
         "connected_4pt": [_entry(g, ("phat2", "n_modes")) for g in cmp["connected_4pt"]],
         "distance": cmp["distance"],
         "M_minus_M0": cmp["M_minus_M0"],
-        "M_steps": [{"Lambda": L, "value": v, "error": e} for L, v, e in res.M_steps],
+        "M_steps": [{"Lambda": L, "value": v, "error": e, "converged": bool(res.converged)}
+                    for L, v, e in res.M_steps],
         "elapsed_s": res.elapsed,
         "notes": ["exact = the same P_Lambda0 samples through the exact Gaussian channel; errors: "
                   "delete-a-block jackknife with the maps refitted in each block (fit noise included)",

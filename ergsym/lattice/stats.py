@@ -131,12 +131,11 @@ class Stats:
     def to_dict(self) -> dict:
         """Plain-float dictionary (for ``--json``): the value object of ergsym's JSON.
 
-        ``value`` (= ``mean``, kept for older readers), ``error``, ``converged`` (= ``reliable``),
+        ``value`` (the mean), ``error``, ``converged`` (= ``reliable``),
         ``tau_int``, ``n_eff``, ``rhat``, ``reasons`` and, for constant estimators, ``exact``.
         """
         return {
             "value": float(self.mean),
-            "mean": float(self.mean),
             "error": float(self.error_of_mean),
             "converged": bool(self.reliable),
             "reliable": bool(self.reliable),

@@ -197,7 +197,9 @@ def lattice_section(cfg, ctx) -> Section:
                  "B": [{**p.to_dict(), "acceptance": runs[i]["acceptance"]} for i, p in enumerate(cmp["B"][0])],
                  "A": [{**p.to_dict(), "acceptance": runs[i]["acceptance"]} for i, p in enumerate(cmp["A"][0])],
                  "z_vs_printed_5_15": z_printed,
-                 "c2_fit": {f: {"fit": cmp[f][1], "error": cmp[f][2], "z": cmp[f][3]} for f in ("A", "B")},
+                 "c2_fit": {f: None if cmp[f][1] is None else
+                            {"value": cmp[f][1], "error": cmp[f][2], "converged": cmp[f][2] is not None,
+                             "z": cmp[f][3]} for f in ("A", "B")},
                  "c2_resolved": resolved, "unreliable_lams": unreliable,
                  "max_abs_z": max(zs + zc2) if good else None})
     return Section("lattice", title, "\n\n".join(parts), data, [fpath])

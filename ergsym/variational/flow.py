@@ -327,10 +327,11 @@ def _compare(res, f, var_sets):
     v = jackknife(full_v, rv)
     e = jackknife(full_e, re_)
     d = jackknife(full_v - full_e, np.array(rv) - np.array(re_))
-    z = d[0] / d[1] if d[1] > 0 else 0.0
-    return {"variational": {"value": v[0], "error": v[1], "converged": bool(res.converged)},
-            "exact": {"value": e[0], "error": e[1]},
-            "difference": {"value": d[0], "error": d[1]}, "z": z}
+    z = d[0] / d[1] if d[1] > 0 else None  # no error scale (e.g. a mode that never moves)
+    ok = bool(res.converged)
+    return {"variational": {"value": v[0], "error": v[1], "converged": ok},
+            "exact": {"value": e[0], "error": e[1], "converged": bool(np.isfinite(e[1]))},
+            "difference": {"value": d[0], "error": d[1], "converged": ok}, "z": z}
 
 
 def compare_with_exact(res: VariationalResult, seed=12345, series=True) -> dict:
@@ -410,12 +411,14 @@ def compare_with_exact(res: VariationalResult, seed=12345, series=True) -> dict:
         s = monotone_difference_lattice(shape, cutoff, cfg.mass, cfg.Lambda0, L, cfg.lam, order=2)
         tot = s["total"]
         mm["flow_series_order2"] = {"value": float(tot[0]), "error": float(tot[1]),
+                                    "converged": bool(s.get("converged", True)),
                                     "note": "O(lam^2) flow series; truncation error O(lam^3) not included"}
         den = math.hypot(Mv[2], float(tot[1]))
         # interacting parts: the O(tau) bias of the free part cancels to leading order
         vi, si = Mv[1] - free_jko, float(tot[0]) - free
-        mm["interacting_part"] = {"variational": {"value": vi, "error": Mv[2]},
-                                  "flow_series_order2": {"value": si, "error": float(tot[1])},
-                                  "z": (vi - si) / den if den > 0 else 0.0}
+        mm["interacting_part"] = {"variational": {"value": vi, "error": Mv[2], "converged": bool(res.converged)},
+                                  "flow_series_order2": {"value": si, "error": float(tot[1]),
+                                                         "converged": bool(s.get("converged", True))},
+                                  "z": (vi - si) / den if den > 0 else None}
     out["M_minus_M0"] = mm
     return out
