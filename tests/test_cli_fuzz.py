@@ -52,15 +52,7 @@ def paths(tmp):
 
 
 #: command -> reason (the failing command line seen); these are skipped until fixed
-KNOWN_FAILING = {
-    "integrals": "ergsym integrals --cutoff exp:n=2 --dim 3 --mass 1 --Lambda 1e-300 --names T,t1 -> exit 1, "
-                 "internal error: FloatingPointError: integrand returned a non-finite value",
-    "cutoff": "ergsym cutoff bump:eps=0.5,lambda_max=2 --points 3 --plot out.tex -> exit 1, internal error: "
-              "ValueError: Format 'tex' is not supported (the --plot extension is not validated first)",
-    "crosscheck": "ergsym crosscheck --lattice 2 --n-traj 60 --n-therm 5 --no-progress --lams 0.05,0.1 --order 2 "
-                  "--form A -> prints 'c2: fit 0 ± inf' (D_p = 0 on every momentum of the 2-site lattice, "
-                  "no warning)",
-}
+KNOWN_FAILING: dict = {}
 
 #: how a non-finite float prints (Python/numpy: nan, inf, -inf; JSON with allow_nan: NaN, Infinity);
 #: the English word "infinity" in a sentence is not a number

@@ -247,7 +247,8 @@ def compare_with_series(lams, mc_stats, coefficients):
     if rows and len(c) > 2:
         x = np.array([lam ** 2 for lam, _, _ in rows])
         y = np.array([r for _, r, _ in rows])
-        w = np.array([1.0 / s ** 2 if s > 0 else 0.0 for _, _, s in rows])
+        # weights 1/sigma^2; a sigma so small that its square underflows carries no usable weight scale
+        w = np.array([1.0 / (s * s) if s * s > 0 and math.isfinite(1.0 / (s * s)) else 0.0 for _, _, s in rows])
         if np.sum(w * x * x) > 0:
             c2_fit = float(np.sum(w * x * y) / np.sum(w * x * x))
             c2_err = float(1.0 / math.sqrt(np.sum(w * x * x)))

@@ -86,6 +86,11 @@ def _validate_momentum_array(a, shape, name, positive):
     return arr
 
 
+#: masses (and cutoff scales) a lattice theory accepts, in lattice units (spacing 1)
+MIN_LATTICE_MASS = 1e-4
+MAX_LATTICE_MASS = 1e4
+
+
 @dataclass(frozen=True, eq=False)
 class LatticeTheory:
     """Lattice phi^4 theory of docs/lattice.md: ``S = (1/2V) sum_p |phi_p|^2/Kt_p + lam/4! sum phi^4``.
@@ -142,6 +147,13 @@ class LatticeTheory:
         m = float(mass)
         if not math.isfinite(m) or m < 0:
             raise InputError.bad("mass", mass, "finite and >= 0")
+        if m > MAX_LATTICE_MASS or 0 < m < MIN_LATTICE_MASS:
+            raise InputError.bad("mass", mass, f"in [{MIN_LATTICE_MASS:g}, {MAX_LATTICE_MASS:g}] in lattice units "
+                                 "(the lattice momenta phat^2 lie in [0, 4 d])",
+                                 "outside this range the propagators Kt_p = K/(phat^2 + m^2) span more than "
+                                 "the precision of the action; rescale the problem")
+        if not math.isfinite(Lam) or Lam > MAX_LATTICE_MASS:
+            raise InputError.bad("Lambda", Lambda, f"at most {MAX_LATTICE_MASS:g} in lattice units")
         p2 = lattice_phat2(shape)
         if m == 0 and np.any(p2 == 0):
             raise InputError.bad("mass", mass, "> 0 on a periodic lattice",

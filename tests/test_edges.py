@@ -1,0 +1,37 @@
+"""Edge cases found by the CLI fuzz test after the layers were merged (each once a traceback)."""
+import math
+
+import pytest
+
+from ergsym.cli import main
+from ergsym.errors import InputError
+from ergsym.lattice.crosscheck import compare_with_series
+from ergsym.lattice.stats import Stats
+from ergsym.lattice.theory import MAX_LATTICE_MASS, MIN_LATTICE_MASS, LatticeTheory
+from ergsym.cutoffs import parse_cutoff
+
+BUMP = "bump:eps=0.5,lambda_max=2"
+
+
+@pytest.mark.parametrize("mass", [6.1e16, MAX_LATTICE_MASS * 1.01, MIN_LATTICE_MASS / 2])
+def test_lattice_mass_outside_the_representable_range_is_refused(mass):
+    with pytest.raises(InputError, match=r"mass=.*lattice units"):
+        LatticeTheory.from_cutoff((3, 2), parse_cutoff(BUMP), mass, 1.6)
+    LatticeTheory.from_cutoff((3, 2), parse_cutoff(BUMP), MAX_LATTICE_MASS, 1.6)  # the end points are fine
+    LatticeTheory.from_cutoff((3, 2), parse_cutoff(BUMP), MIN_LATTICE_MASS, 1.6)
+
+
+def test_cli_exit_2_for_a_huge_lattice_mass(capsys):
+    with pytest.raises(SystemExit) as exc:
+        main(["crosscheck", "--lattice", "3x2", "--Lambda", "1.6", "--mass", "6.1e16", "--no-progress"])
+    assert exc.value.code == 2
+    err = capsys.readouterr().err
+    assert "mass=6.1e+16" in err and "Traceback" not in err
+
+
+def test_c2_fit_ignores_errors_whose_square_underflows():
+    # sigma = 1e-200: sigma**2 underflows to 0 (this raised ZeroDivisionError); such a point gives no weight
+    st = Stats(mean=1.0, error_of_mean=1e-200, variance=0.0, tau_corr=0.5, n_eff=10.0)
+    pts, c2, c2e, z = compare_with_series([0.05, 0.1], [st, st], [1.0, 0.0, 0.0])
+    assert c2 is None and c2e is None and z is None
+    assert all(p.z is None or math.isfinite(p.z) for p in pts)
