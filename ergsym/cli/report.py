@@ -45,8 +45,9 @@ def _floats(text, name):
               help="2-d lattice of the Monte Carlo cross-check (and of nothing else).")
 @click.option("--mc-cutoff", default="bump:eps=0.5,lambda_max=2", show_default=True,
               help="Cutoff of the cross-check (with eps=0.1 almost no lattice momentum lies in [Lambda^2, Lambda^2+eps]).")
-@click.option("--mc-lams", default=None,
-              help="Monte Carlo couplings [default 0.05,0.1,0.2,0.4,0.8; --quick 0.05,0.2].")
+@click.option("--mc-lam", "--mc-lams", "mc_lams", default=None,
+              help="Monte Carlo couplings, comma-separated (--mc-lams is the old spelling) "
+                   "[default 0.05,0.1,0.2,0.4,0.8; --quick 0.05,0.2].")
 @click.option("--n-traj", "--mc-traj", "mc_traj", type=int, default=None,
               help="Monte Carlo trajectories per coupling [default 5000; --quick 600].")
 @click.option("--seed", type=int, default=0, show_default=True,
@@ -76,7 +77,7 @@ def report(out, force, quick, theory, cutoff, dim, mass, Lambda0, order, scheme,
     cfg = ReportConfig(out=out, theory=theory, cutoff=cutoff, dim=dim, mass=mass, Lambda0=Lambda0,
                        order=order, scheme=scheme, lams=_floats(lams, "lams"), quick=quick, mc=mc,
                        mc_lattice=mc_lattice, mc_cutoff=mc_cutoff,
-                       mc_lams=None if mc_lams is None else _floats(mc_lams, "mc-lams"),
+                       mc_lams=None if mc_lams is None else _floats(mc_lams, "--mc-lam"),
                        mc_traj=mc_traj, seed=seed, flow=flow, pdf=pdf, force=force)
     with _Progress(enabled=True) as prog:
         res = build_report(cfg, progress=prog)
