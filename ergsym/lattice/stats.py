@@ -213,18 +213,9 @@ def integrated_autocorr_time(x, c: float = 5.0) -> tuple[float, int, float]:
     if not (isinstance(c, (int, float)) and 1.0 <= c <= 20.0):
         raise InputError.bad("c", c, "a number in [1, 20]")
     rho = autocorrelation(x)
-    n = rho.size
-    if n == 1 or rho[1:].size == 0:
+    if rho.size == 1:
         return 0.5, 0, 0.0
-    taus = 0.5 + np.cumsum(rho[1:])  # taus[W-1] = tau(W)
-    w = np.arange(1, n)
-    ok = np.nonzero(w >= c * taus)[0]
-    idx = int(ok[0]) if ok.size else n - 2
-    tau = float(max(taus[idx], 0.5))
-    window = int(w[idx])
-    err = tau * math.sqrt(2.0 * (2 * window + 1) / n)
-    if not ok.size:
-        err = max(err, tau)
+    tau, window, err, _ = _window_scan(rho, c)
     return tau, window, err
 
 
@@ -277,11 +268,11 @@ def _multi_autocorrelation(a: np.ndarray) -> np.ndarray:
     return c / c[0]
 
 
-def _tau_from_rho(rho, c):
+def _window_scan(rho, c):
+    """Madras-Sokal automatic window on an autocorrelation ``rho`` (``rho.size >= 2``):
+    ``(tau, W, tau_error, found)``, ``found`` False when no window satisfies ``W >= c tau(W)``."""
     n = rho.size
-    if n <= 2:
-        return 0.5, 0, 0.0, False
-    taus = 0.5 + np.cumsum(rho[1:])
+    taus = 0.5 + np.cumsum(rho[1:])  # taus[W-1] = tau(W)
     w = np.arange(1, n)
     ok = np.nonzero(w >= c * taus)[0]
     idx = int(ok[0]) if ok.size else n - 2
@@ -291,6 +282,12 @@ def _tau_from_rho(rho, c):
     if not ok.size:
         err = max(err, tau)
     return tau, window, err, bool(ok.size)
+
+
+def _tau_from_rho(rho, c):
+    if rho.size <= 2:
+        return 0.5, 0, 0.0, False
+    return _window_scan(rho, c)
 
 
 def statistics(x, c: float = 5.0, exact: bool = False) -> Stats:
