@@ -4,8 +4,9 @@ ergsym's contract and the paper's text live in internal files ("SPEC", "seed 000
 Users read the paper (Cotler & Rezchikov, "Renormalization group flow as optimal transport",
 PRD 108, 025003 (2023)) and ergsym's docs pages, so every user-facing text cites those instead.
 User-facing here means: every string constant (docstrings included) and every ``#:`` attribute
-comment of ergsym/**/*.py, the ``--help`` of every CLI command, docs/*.md, README.md and
-worked_examples/*.py.  tests/ is internal and not scanned.
+comment of ergsym/**/*.py, the ``--help`` of every CLI command, docs/*.md, the JSON schema in
+docs/schema/, README.md, worked_examples/*.py and benchmarks/*.py (their output goes to
+docs/benchmarks.md).  tests/ is internal and not scanned.
 """
 from __future__ import annotations
 
@@ -88,6 +89,7 @@ def _file_hits(path: Path) -> list[str]:
 
 def _user_files() -> list[Path]:
     files = sorted((ROOT / "ergsym").rglob("*.py")) + sorted((ROOT / "docs").glob("*.md"))
+    files += sorted((ROOT / "docs" / "schema").glob("*.json")) + sorted((ROOT / "benchmarks").glob("*.py"))
     files += sorted((ROOT / "worked_examples").glob("*.py")) + [ROOT / "README.md"]
     return [f for f in files if f.exists()]
 
