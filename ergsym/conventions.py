@@ -1,15 +1,15 @@
-"""Measure factors, lattice momenta and delta^d(0) bookkeeping (SPEC sections 2-3).
+"""Measure factors, lattice momenta and delta^d(0) bookkeeping (docs/conventions.md).
 
-Continuum conventions (seed 000, SPEC section 2)
-------------------------------------------------
+Continuum conventions (Cotler & Rezchikov, PRD 108, 025003, Sec. V)
+--------------------------------------------------------------------
 * ``Kt(p) = K_Lambda(p^2) / (p^2 + m^2)`` (5.7), the free propagator;
 * ``D(p) = Lambda d/dLambda Kt(p) = Lambda dK/dLambda / (p^2 + m^2)``;
 * loop integrals ``int_q = int d^dq / (2 pi)^d``; outer integrals ``int d^dp`` carry no
   ``(2 pi)^-d``.  Every expectation of an operator containing the ERG kernel
   ``Cdot = (2 pi)^d D`` is proportional to ``delta^d(0)``; ergsym reports the coefficient.
 
-Lattice conventions (SPEC section 3)
-------------------------------------
+Lattice conventions (docs/conventions.md, "The lattice dictionary")
+-------------------------------------------------------------------
 Periodic ``L_1 x ... x L_d`` lattice, spacing 1, ``V = prod L_mu``; lattice momentum
 ``phat^2 = sum_mu 4 sin^2(p_mu / 2)``; ``Kt_p`` and ``D_p`` are the continuum functions at
 ``phat^2``.  Dictionary: ``delta^d(0) int d^dp F(p) -> sum_p F_p`` and

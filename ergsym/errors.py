@@ -3,7 +3,7 @@
 Every failure ergsym reports is an :class:`ErgsymError`.  Errors caused by the
 caller's input also subclass :class:`ValueError`, so ``except ValueError``
 keeps working for code that does not know about ergsym.  Messages name the
-parameter, the allowed range and the value that was given (SPEC section 7).
+parameter, the allowed range and the value that was given (docs/conventions.md, "Errors and numbers").
 """
 from __future__ import annotations
 

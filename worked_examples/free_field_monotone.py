@@ -1,6 +1,7 @@
 """Free-field monotone: which expression is -Lambda dM/dLambda?  And (4.20)-(4.22).
 
-SPEC section 2.1.  For one real mode with propagator k(Lambda), P = N(0, k) and
+A and B as in docs/conventions.md ("Two quantities: A and B").  For one real mode with
+propagator k(Lambda), P = N(0, k) and
 Q = e^{-2 Shat}/Z_Q = N(0, k/2), so M = S(P||Q) - log Z_Q = const - (1/2) log k and
 -Lambda dM/dLambda = (1/2) D/k = B, while the printed expression gives A = (3/2) D/k.
 

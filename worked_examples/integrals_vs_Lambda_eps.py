@@ -2,7 +2,8 @@
 
 * f0, t1, u1, T, f1 (and the sunset f2 unless --fast) in d = 4 for several Lambda and eps,
   each with its error estimate;
-* d = 2: f0 = 2 pi Lambda^2 ln(1/eps) for any bump shape (SPEC section 6), checked;
+* d = 2: f0 = 2 pi Lambda^2 ln(1/eps) for any bump shape (the Appendix-B bump of Cotler &
+  Rezchikov, PRD 108, 025003; closed form in docs/conventions.md, "Cutoffs"), checked;
 * (B7), the paper's continuation for Lambda > Lambda_max, implemented here as printed:
   at fixed p^2 it decreases with Lambda somewhere, so it is not monotone (ergsym refuses it).
 
@@ -19,7 +20,7 @@ from ergsym.numeric import evaluate_named
 
 
 def k_b7(p2, Lam, eps, lmax):
-    """(B7) as printed in seed 000, for Lambda > Lambda_max (tail scale 1)."""
+    """(B7) as printed in Appendix B of Cotler & Rezchikov, for Lambda > Lambda_max (tail scale 1)."""
     p2 = np.asarray(p2, float)
     delta = eps * math.exp(-Lam ** 2 + lmax ** 2)
     out = eps * np.exp(-(p2 - (lmax ** 2 + eps)))

@@ -2,7 +2,7 @@
 
 On a periodic lattice every family of the engine's series is an exact lattice sum, so the
 series is exact order by order and a small-coupling Monte Carlo tests it (z-scores) with no
-continuum extrapolation (SPEC sections 3-4).  Note: on 4x4 with the bump at Lambda = 1,
+continuum extrapolation (docs/lattice.md, "Cross-check").  Note: on 4x4 with the bump at Lambda = 1,
 eps = 0.5, no lattice momentum falls in [Lambda^2, Lambda^2 + eps], so D_p = 0 and every
 coefficient vanishes; 8x8 has momenta in the window.
 

@@ -3,7 +3,7 @@
 S = phi^2/(2k) + lam phi^4/24, Cdot = D, Sigma' = -phi/k + lam phi^3/6:
 
     A = +(D/2) <Sigma'^2> + D <phi^2>/k^2   (the paper's printed expression (5.5))
-    B = -(D/2) <Sigma'^2> + D <phi^2>/k^2   (= -Lambda dM/dLambda, SPEC section 2.1)
+    B = -(D/2) <Sigma'^2> + D <phi^2>/k^2   (= -Lambda dM/dLambda, docs/conventions.md)
 
 computed here with mpmath quadrature (independent of ergsym), checked against ergsym's
 tiny-lattice integrator and, at small lam, against the engine's series.  Finding: B < 0 at

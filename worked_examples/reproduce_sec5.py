@@ -1,4 +1,4 @@
-"""Reproduce Sec. V B of seed 000 step by step, with ergsym deriving every number.
+"""Reproduce Sec. V B of Cotler & Rezchikov (PRD 108, 025003) step by step, deriving every number.
 
 1. the cutoff (Appendix B bump) and the integrals f0, f1, f2 (5.8)-(5.10) with errors;
 2. the four pieces (5.11)-(5.14) and their sum (5.15), derived, beside the printed numbers;
@@ -26,7 +26,7 @@ def main(fast=False):
     print(f"1. cutoff {cut.spec}, d = {dim}, m = {mass}, Lambda0 = {Lambda0}")
     for n, v in evaluate_named(cut, dim, mass, Lambda0, names=["f0", "f1", "f2"]).items():
         print(f"   {n} = {v}")
-    print("2. pieces and A, derived (ergsym) vs as printed (seed 000):")
+    print("2. pieces and A, derived (ergsym) vs as printed (Cotler & Rezchikov):")
     for r in comparison_table(2):
         if r["quantity"] in ("B",):
             continue

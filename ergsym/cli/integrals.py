@@ -220,9 +220,9 @@ def integrals(cutoff_spec, dim, mass, Lambda, rtol, method, scan, names, p_text,
 
 
 @click.command("cutoff")
-@click.argument("spec", required=False)
+@click.argument("spec", required=False, metavar="[CUTOFF]")
 @click.option("--cutoff", "cutoff_spec", default=None,
-              help="cutoff spec, e.g. bump:eps=0.1,lambda_max=2 (the positional SPEC is an alias)")
+              help="cutoff spec, e.g. bump:eps=0.1,lambda_max=2 (the positional CUTOFF is an alias)")
 @click.option("--Lambda", "Lambda", type=float, default=1.0, show_default=True)
 @click.option("--dim", type=click.IntRange(1, 6), default=4, show_default=True)
 @click.option("--points", type=click.IntRange(2, 100000), default=11, show_default=True)
@@ -240,8 +240,8 @@ def cutoff_cmd(spec, cutoff_spec, Lambda, dim, points, plot_file, force, as_json
     from . import common
 
     if spec is not None and cutoff_spec is not None and spec != cutoff_spec:
-        raise InputError.bad("--cutoff", cutoff_spec, "given once (either --cutoff SPEC or the positional SPEC)",
-                             f"the positional SPEC is {spec!r}")
+        raise InputError.bad("--cutoff", cutoff_spec, "given once (either --cutoff CUTOFF or the positional CUTOFF)",
+                             f"the positional CUTOFF is {spec!r}")
     spec = cutoff_spec if cutoff_spec is not None else spec
     if spec is None:
         raise InputError.bad("--cutoff", None, "given", "e.g. --cutoff bump:eps=0.1,lambda_max=2")

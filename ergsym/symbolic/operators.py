@@ -1,6 +1,6 @@
 """Operators of (5.6) and friends, as :class:`~ergsym.symbolic.wick.Operator` data.
 
-Notation (SPEC section 2): ``I = S_int = sum_n (g_n/n!) sum_x phi^n``;
+Notation (docs/conventions.md): ``I = S_int = sum_n (g_n/n!) sum_x phi^n``;
 ``delta I/delta phi_x = sum_n g_n/(n-1)! phi_x^{n-1}``; ``delta Shat/delta phi_x = (G^-1 phi)_x``
 (an amputated leg); ``S = Shat + I``; the ERG kernel ``Cdot = (2 pi)^d D`` is a fixed line
 ``D`` between the two factors.  ``Lambda d/dLambda Shat = -1/2 (G^-1 phi) Cdot (G^-1 phi)``

@@ -1,4 +1,4 @@
-"""Brute-force exact oracles, independent of the diagram engine (SPEC section 4).
+"""Brute-force exact oracles, independent of the diagram engine (docs/engine.md, "How it is checked").
 
 Two routes that share no code with :mod:`ergsym.symbolic.wick` or the family reduction:
 
@@ -202,7 +202,7 @@ def exact_expansion(g, c, order, quantity="B", couplings=((4, Fraction(1)),), no
     order : int
         Highest power of the expansion parameter ``t`` kept.
     quantity : one of ORACLE_QUANTITIES
-        The four pieces of (5.6) with their SPEC coefficients, ``A``, ``B``, ``phi2`` (the
+        The four pieces of (5.6) with the coefficients of docs/conventions.md, ``A``, ``B``, ``phi2`` (the
         site average of ``<phi_x^2>``) and ``logZ`` (``log(Z/Z_0)/V``).
     couplings : tuple of (degree n, value g_n)
         ``S_int = t * sum_n (g_n/n!) sum_x phi_x^n`` (phi^4 with lam = t by default).
