@@ -196,17 +196,26 @@ def test_huge_coupling_warns_that_truncation_dominates(capsys):
 
 
 def test_not_converged_integrals_are_marked_in_text_and_json(capsys):
-    # d = 2, m = 1e-50: f1 = t1 T with T ~ log(1/m) is not converged (the integrals command says so too)
-    args = ["monotone", "--order", "1", "--cutoff", "bump:eps=0.1,lambda_max=2", "--dim", "2",
-            "--mass", "1e-50", "--Lambda", "1", "--lam", "0.1"]
+    # d = 1, Lambda = 0.01: the sunset f2 misses its tolerance (the integrals command says so too);
+    # the old example m = 1e-50 is now refused (scale ratio beyond 1e12, test below)
+    args = ["monotone", "--order", "2", "--cutoff", "bump:eps=0.1,lambda_max=2", "--dim", "1",
+            "--mass", "1", "--Lambda", "0.01", "--lam", "0.1"]
     code, out, err = run(args, capsys)
     assert code == 0
     assert "NOT CONVERGED" in out and "not converged" in err
     code, out, _ = run(args + ["--json"], capsys)
     q = json.loads(out)["results"]["quantities"]["B"]
-    assert q["families"]["f1"]["converged"] is False
-    assert {r["monomial"]: r["value"]["converged"] for r in q["coefficients"]} == {"1": True, "lam": False}
+    assert q["families"]["f2"]["converged"] is False and q["families"]["f1"]["converged"] is True
+    assert {r["monomial"]: r["value"]["converged"] for r in q["coefficients"]} == {
+        "1": True, "lam": True, "lam^2": False}
     assert q["sum"]["converged"] is False
+
+
+def test_extreme_scale_ratio_is_refused_not_computed(capsys):
+    # m = 1e-50 at Lambda = 1 once printed 13.78 +- 0.198 with exit 0 although not converged
+    code, out, err = run(["monotone", "--order", "1", "--cutoff", "bump:eps=0.1,lambda_max=2", "--dim", "2",
+                          "--mass", "1e-50", "--Lambda", "1", "--lam", "0.1"], capsys)
+    assert code == 2 and out == "" and "mass=1e-50" in err and "Traceback" not in err
 
 
 def test_diagrams_draw_one_panel_per_diagram(tmp_path, capsys):
