@@ -35,3 +35,12 @@ def test_c2_fit_ignores_errors_whose_square_underflows():
     pts, c2, c2e, z = compare_with_series([0.05, 0.1], [st, st], [1.0, 0.0, 0.0])
     assert c2 is None and c2e is None and z is None
     assert all(p.z is None or math.isfinite(p.z) for p in pts)
+
+
+def test_report_out_where_no_directory_can_be_made_exits_2(capsys):
+    # os.access reports /proc as writable for root, but nothing can be created there
+    with pytest.raises(SystemExit) as exc:
+        main(["report", "--quick", "--out", "/proc/ergsym-report-test"])
+    assert exc.value.code == 2
+    err = capsys.readouterr().err
+    assert "out='/proc/ergsym-report-test'" in err and "internal error" not in err

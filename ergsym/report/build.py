@@ -212,7 +212,14 @@ def build_report(config: ReportConfig = None, *, sections=None, progress=None) -
     if not cfg.flow:
         keys = tuple(k for k in keys if k != "flow")
     final = prepare_out(cfg.out, cfg.force)
-    tmp = Path(tempfile.mkdtemp(prefix=f".{final.name}.tmp-", dir=final.resolve().parent))
+    try:  # the real test of a writable location (os.access says yes for e.g. /proc as root)
+        tmp = Path(tempfile.mkdtemp(prefix=f".{final.name}.tmp-", dir=final.resolve().parent))
+    except OSError as exc:
+        from ..errors import InputError
+
+        raise InputError.bad("out", str(cfg.out), "a directory in a writable location",
+                             f"cannot create a directory in {str(final.resolve().parent)!r}: "
+                             f"{exc.strerror}; choose another --out") from None
     try:
         (tmp / "figures").mkdir()
         warnings = []
