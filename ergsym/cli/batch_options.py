@@ -108,12 +108,11 @@ class BatchOptions:
         for n, st in combined.items():
             click.echo(f"{n:>10}  {repr(st):>26}  {st.tau_corr:8.3g}")
 
-    def integral_scan(self, cutoff_spec, cutoff, dim, mass, Lambda, scan, names, rtol, method):
-        """``ergsym integrals --scan`` as a batch; returns ``name -> Value-like | DivergentIntegralError``."""
+    def integral_scan(self, cutoff_spec, cutoff, dim, mass, Lambda, which, grid, names, rtol, method):
+        """``ergsym integrals --scan`` as a batch (``which``: the scanned parameter, ``grid``: its
+        values); returns ``name -> Value-like | DivergentIntegralError``."""
         from ..batch import integral_scan  # noqa: PLC0415
-        from .integrals import _parse_scan  # noqa: PLC0415
 
-        which, grid = _parse_scan(scan)
         if which in ("Lambda", "mass"):
             merged, _ = integral_scan(cutoff_spec, dim, mass, Lambda, scan=which, grid=grid.tolist(),
                                       names=names, rtol=rtol, method=method, **self.kwargs())

@@ -148,7 +148,8 @@ def integrals(cutoff_spec, dim, mass, Lambda, rtol, method, scan, names, p_text,
         raise InputError.bad("--scheduler/--store", batch.scheduler or batch.store, "used together with --scan",
                              "a single point is not a batch")
     if batch.active and basic:  # the scan in chunks of points (ergsym.batch; docs/ensembles.md)
-        res = batch.integral_scan(cutoff_spec, cutoff, dim, mass, Lambda, scan, basic, rtol, method)
+        which, grid = _parse_scan(scan)
+        res = batch.integral_scan(cutoff_spec, cutoff, dim, mass, Lambda, which, grid, basic, rtol, method)
         point.update(batch.parameters())
     else:
         res = evaluate_named(cutoff, dim, m, lam, names=basic, rtol=rtol, method=method,
