@@ -5,7 +5,7 @@ import click
 import pytest
 
 from ergsym.cli import cli, main
-from ergsym.report.clidoc import cli_markdown
+from ergsym.cli.clidoc import cli_markdown
 
 ROOT = Path(__file__).resolve().parents[1]
 COMMANDS = cli.list_commands(click.Context(cli))
@@ -46,7 +46,7 @@ def test_report_help_lists_the_main_options(capsys):
 def test_cli_reference_is_current():
     doc = (ROOT / "docs" / "cli.md").read_text(encoding="utf-8")
     assert doc == cli_markdown(), ("docs/cli.md is stale: regenerate with "
-                                   "'python -m ergsym.report.clidoc > docs/cli.md'")
+                                   "'python -m ergsym.cli.clidoc > docs/cli.md'")
 
 
 def _exit(argv, capsys):
