@@ -419,3 +419,28 @@ def test_lower_orders_are_truncations_of_higher_ones():
     low = monotone(3, "A", "bare")
     high = monotone(5, "A", "bare")
     assert low.as_dict() == {k: v for k, v in high.as_dict().items() if sum(k[0]) <= 3}
+
+
+def test_cli_refuses_derivations_estimated_too_long(capsys):
+    # phi4+phi6 at O(6) is estimated at hours: refused before any work, exit 2, message
+    # naming the parameter, the allowed value, the value and what to do
+    from ergsym.cli import main
+    from ergsym.symbolic import parse_theory
+    from ergsym.symbolic.wick import estimated_seconds
+
+    assert estimated_seconds(6, parse_theory("phi4+phi6")) > 3600
+    with pytest.raises(SystemExit) as exc:
+        main(["monotone", "--order", "6", "--theory", "phi4+phi6"])
+    err = capsys.readouterr().err
+    assert exc.value.code == 2
+    assert "--order=6" in err and "at most 5" in err and "lower --order" in err
+    assert "Traceback" not in err
+
+
+def test_cost_estimate_grows_with_order_and_matches_phi4_measurements():
+    from ergsym.symbolic.wick import MEASURED_SECONDS, estimated_seconds
+
+    est = [estimated_seconds(k, PHI4) for k in range(7)]
+    assert est == sorted(est)
+    assert est == [MEASURED_SECONDS[k] for k in range(7)]
+    assert estimated_seconds(6, PHI4, "normal-ordered") < est[6]

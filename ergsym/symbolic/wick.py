@@ -39,7 +39,7 @@ from .series import Series
 from .theory import Theory, validate_scheme
 
 __all__ = ["OpVertex", "OperatorTerm", "Operator", "expand", "diagrams", "Diagram", "MAX_ORDER",
-           "adjacencies", "connected"]
+           "adjacencies", "connected", "estimated_seconds", "MEASURED_SECONDS", "clear_cache"]
 
 #: Highest total coupling order :func:`expand` accepts (O(lam^6) A, B and pieces: seconds).
 MAX_ORDER = 6
@@ -101,6 +101,36 @@ def _validate_order(order) -> int:
             f"order={order} is not supported: order must be at most {MAX_ORDER} "
             "(the diagram count grows factorially; ask for a lower order)")
     return order
+
+
+#: Measured wall time (s) to derive A, B and the four pieces of phi^4 theory (bare scheme,
+#: cold caches) per order, on the project's shared 2-core machine (benchmarks/bench_engine.py,
+#: docs/benchmarks.md); the normal-ordered scheme is several times cheaper.
+MEASURED_SECONDS = {0: 0.001, 1: 0.001, 2: 0.005, 3: 0.03, 4: 0.2, 5: 1.0, 6: 12.0}
+#: Growth of the cost per order beyond the measured ones (O(lam^5) -> O(lam^6) was ~12x).
+_GROWTH = 12.0
+
+
+def estimated_seconds(order: int, theory: Theory, scheme: str = "bare") -> float:
+    """Rough wall time of ``monotone(order, ...)`` for every form, from measured costs.
+
+    The cost is driven by the number of legs to be matched: a theory whose highest coupling
+    has degree ``n`` at order ``k`` is costed like phi^4 at order ``k n / 4`` (interpolated
+    geometrically in :data:`MEASURED_SECONDS`, extrapolated by a factor 12 per order).
+    Good to a factor of a few (phi4+phi6: measured 1.0 / 10 / 203 s at orders 3 / 4 / 5,
+    estimated 0.4 / 12 / 500 s); used for the CLI's pre-flight check.
+    """
+    eq = order * max(theory.degrees) / 4
+    lo = min(int(math.floor(eq)), 6)
+    base = MEASURED_SECONDS[lo]
+    frac = eq - lo
+    step = (MEASURED_SECONDS[lo + 1] / base) if lo < 6 else _GROWTH
+    est = base * step ** frac
+    if eq > 6:
+        est = MEASURED_SECONDS[6] * _GROWTH ** (eq - 6)
+    if scheme == "normal-ordered":
+        est /= 4
+    return est
 
 
 def _compositions(total, caps):
