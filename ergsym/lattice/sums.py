@@ -18,6 +18,7 @@ The family value is ``V * b_outer * prod b`` with a ``D`` line, else ``prod b``.
 """
 from __future__ import annotations
 
+import hashlib
 import itertools
 import string
 from functools import lru_cache
@@ -449,6 +450,14 @@ def _general_block_dense(block, pos):
     return float(np.einsum(",".join(subs) + "->", *operands, optimize="greedy"))
 
 
+#: values of general blocks by (block, shape, digests of the momentum arrays)
+_GENERAL_MEMO: dict = {}
+
+
+def _digest(a) -> bytes:
+    return hashlib.blake2b(np.ascontiguousarray(a, dtype=float).tobytes(), digest_size=16).digest()
+
+
 def family_value(family, kt, d, delta=None, _block_cache=None) -> float:
     """Exact lattice value of a :class:`~ergsym.families.Family` (see module docstring)."""
     kt = np.asarray(kt, dtype=float)
@@ -456,6 +465,15 @@ def family_value(family, kt, d, delta=None, _block_cache=None) -> float:
     delta = None if delta is None else np.asarray(delta, dtype=float)
     val = 1.0
     for b in family.blocks:
+        if b.kind == "general":
+            # multi-loop blocks are expensive and shared by many families and series: memo
+            key = (b, kt.shape, _digest(kt), _digest(d), None if delta is None else _digest(delta))
+            if key not in _GENERAL_MEMO:
+                if len(_GENERAL_MEMO) >= 512:
+                    _GENERAL_MEMO.pop(next(iter(_GENERAL_MEMO)))
+                _GENERAL_MEMO[key] = block_value(b, kt, d, delta)
+            val *= _GENERAL_MEMO[key]
+            continue
         if _block_cache is None:
             val *= block_value(b, kt, d, delta)
             continue
