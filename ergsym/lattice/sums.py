@@ -24,6 +24,7 @@ import string
 from functools import lru_cache
 
 import numpy as np
+from numpy.lib.stride_tricks import sliding_window_view
 
 from ..conventions import free_propagators, lattice_phat2, parse_lattice
 from ..errors import InputError
@@ -385,13 +386,23 @@ def _rest_sum(rest, inner, w, shape, neg, tri):
     a, bb, c = core
     wa, wb, wc = _fft(w[a], shape), _fft(w[bb], shape), _fft(w[c], shape)
     vol = wa.shape[1]
-    qidx, weights, mpq, fconj = tri["qidx"], tri["weights"], tri["mpq"], tri["fconj"]
+    qidx, weights, fconj = tri["qidx"], tri["weights"], tri["fconj"]
+    shape = tuple(shape)
+    d = len(shape)
+    window = shape[:-1] + (shape[-1] // 2 + 1,)
+    fc = fconj.reshape(shape + window)
+    letters = "abcdefghijklmnop"
+    ps, qs = letters[:d], letters[d:2 * d]
+    expr = f"{ps}{qs},{ps}{qs},{qs}->{ps}"
+    neg = tri["neg"]
     res = np.empty(wa.shape[0])
     for k in range(wa.shape[0]):
-        # sum over the Hermitian half of q (X(-p, -q) = conj X(p, q)): real part, weights 2/1
-        g = wa[k][mpq]                   # wh_a(-p-q)
-        g *= fconj
-        res[k] = np.dot(wb[k], g @ (weights * wc[k][qidx])).real / vol**2
+        # wh_a(-p-q) = B(p + q) with B(u) = wh_a(-u): a sliding window of B tiled twice (a view,
+        # no gather); sum over the Hermitian half of q, real part, weights 2 / 1
+        bd = np.tile(wa[k][neg].reshape(shape), (2,) * d)
+        view = sliding_window_view(bd, window)[tuple(slice(0, n) for n in shape)]
+        inner = np.einsum(expr, view, fc, (weights * wc[k][qidx]).reshape(window))
+        res[k] = np.dot(wb[k], inner.ravel()).real / vol**2
     return out * res
 
 
@@ -411,8 +422,8 @@ def _triangle_setup(merged, rest, shape):
     # F(s, t) = g_ab(-s) g_bc(s - t) g_ca(t),  s, t flat sites; its FFT on the half of q
     f = g(a, b)[neg][:, None] * g(b, c)[diff] * g(c, a)[None, :]
     fh = np.fft.rfftn(f.reshape(tuple(shape) * 2)).reshape(vol, -1)
-    return {"order": (a, b, c), "fconj": np.conj(fh), "mpq": mpq, "qidx": qidx,
-            "weights": weights}
+    return {"order": (a, b, c), "fconj": np.conj(fh), "qidx": qidx, "weights": weights,
+            "neg": neg}
 
 
 def _triangle_core(rest, es):
