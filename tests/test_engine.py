@@ -444,3 +444,26 @@ def test_cost_estimate_grows_with_order_and_matches_phi4_measurements():
     assert est == sorted(est)
     assert est == [MEASURED_SECONDS[k] for k in range(7)]
     assert estimated_seconds(6, PHI4, "normal-ordered") < est[6]
+
+
+def test_canonical_block_edges_equal_brute_force_minimum():
+    # Reference: the definition -- the smallest sorted edge tuple over every relabelling,
+    # compared as tuples (the implementation compares order-preserving integer codes)
+    import random
+
+    from ergsym.families import _canonical_edges
+
+    def brute(n, edges):
+        return min(tuple(sorted((min(p[i], p[j]), max(p[i], p[j]), l) for i, j, l in edges))
+                   for p in itertools.permutations(range(n)))
+
+    rng = random.Random(12)
+    lines = [Line(1, 0), Line(2, 0), Line(0, 1), Line(1, 1), Line(-1, 0), Line(-1, 1), Line(0, 0, 1)]
+    for _ in range(400):
+        n = rng.randint(1, 6)
+        es = []
+        for _ in range(rng.randint(1, 11)):
+            i, j = rng.randrange(n), rng.randrange(n)
+            es.append((min(i, j), max(i, j), rng.choice(lines[:rng.randint(1, len(lines))])))
+        es = tuple(sorted(es))
+        assert _canonical_edges.__wrapped__(n, es) == brute(n, es)
