@@ -65,7 +65,7 @@ def _clear_caches():
 
 def derive_all(order, expand=None):
     """A, B and the four pieces at ``order`` with a cold cache (``expand``: another engine's)."""
-    import ergsym.symbolic  # noqa: F401
+    import ergsym.symbolic  # noqa: F401  (registers ergsym.symbolic.monotone)
 
     mono = sys.modules["ergsym.symbolic.monotone"]
     from ergsym.symbolic import wick

@@ -11,8 +11,10 @@ follows the definition in :mod:`ergsym.families`::
 * ``bridge``: ``F(p = 0)``;
 * ``melon``: ``sum_r prod_e m_e(r)`` (FFT of a position-space product: the sunset is the
   transform of ``G(x)^3``);
-* ``general``: a tensor contraction (``numpy.einsum``) of circulant matrices with one vertex
-  pinned at the origin.
+* ``general``: parallel lines multiplied, one vertex pinned at the origin, at most a few
+  vertices summed explicitly, trees eliminated by FFT convolutions and a remaining triangle
+  summed in momentum space (K4-like blocks ``O(V^2)``, K5 ``O(V^3)``; memory and work
+  estimated first, :data:`MAX_BYTES`, :data:`MAX_WORK`); see :func:`_general_block`.
 
 The family value is ``V * b_outer * prod b`` with a ``D`` line, else ``prod b``.  No sympy.
 """
