@@ -33,9 +33,10 @@ def _comparison_rows(order, scheme):
 @click.option("--order", type=int, default=2, show_default=True,
               help="Highest power of the coupling(s) kept (0..6). Measured cost of the derivation "
                    "(phi4, bare, shared 2-core machine): O(lam^4) 0.2 s, O(lam^5) ~1 s, O(lam^6) "
-                   "~10-25 s; normal-ordered is several times cheaper, more couplings cost more "
-                   "(phi4+phi6: O(lam^4) ~10 s, O(lam^5) ~3 min). Runs estimated above 10 minutes are refused. "
-                   "Exact lattice sums (--lattice) at O(lam^5) on 32x32 take ~5-10 s.")
+                   "~4-10 s; normal-ordered is several times cheaper, more couplings cost more "
+                   "(phi4+phi6: O(lam^4) ~1 s, O(lam^5) ~35 s, O(lam^6) > 9 min). Runs estimated "
+                   "above 10 minutes are refused. Exact lattice sums (--lattice) at O(lam^5) on "
+                   "32x32 take ~5-10 s.")
 @click.option("--form", type=click.Choice(FORM_CHOICES), default="B", show_default=True,
               help="A = printed expression (5.5); B = -Lambda dM/dLambda (the true derivative); "
                    "or one of the four pieces.")

@@ -106,10 +106,10 @@ def _validate_order(order) -> int:
 #: Measured wall time (s) to derive A, B and the four pieces of phi^4 theory (bare scheme,
 #: cold caches) per order, on the project's shared 2-core machine (benchmarks/bench_engine.py,
 #: docs/benchmarks.md); the normal-ordered scheme is several times cheaper.
-MEASURED_SECONDS = {0: 0.001, 1: 0.001, 2: 0.005, 3: 0.03, 4: 0.2, 5: 1.0, 6: 6.0}
-#: Growth of the cost per order beyond the measured ones (O(lam^4) -> O(lam^5) -> O(lam^6): ~7x, ~5x;
-#: taken larger because more couplings also multiply the vertex sets).
-_GROWTH = 12.0
+MEASURED_SECONDS = {0: 0.001, 1: 0.001, 2: 0.005, 3: 0.03, 4: 0.2, 5: 1.0, 6: 5.0}
+#: Growth of the cost per (phi^4-equivalent) order beyond the measured ones, fitted to
+#: phi4+phi6: 34 s at total order 5 (equivalent order 7.5), more than 9 minutes at order 6 (9).
+_GROWTH = 6.0
 
 
 def estimated_seconds(order: int, theory: Theory, scheme: str = "bare") -> float:
@@ -117,9 +117,9 @@ def estimated_seconds(order: int, theory: Theory, scheme: str = "bare") -> float
 
     The cost is driven by the number of legs to be matched: a theory whose highest coupling
     has degree ``n`` at order ``k`` is costed like phi^4 at order ``k n / 4`` (interpolated
-    geometrically in :data:`MEASURED_SECONDS`, extrapolated by a factor 12 per order).
-    Good to a factor of a few (phi4+phi6: measured 1.0 / 10 / 203 s at orders 3 / 4 / 5,
-    estimated 0.4 / 12 / 500 s); used for the CLI's pre-flight check.
+    geometrically in :data:`MEASURED_SECONDS`, extrapolated by a factor 6 per order).
+    Good to a factor of a few (phi4+phi6: measured 0.1 / 1.2 / 34 s and > 9 min at orders
+    3 / 4 / 5 / 6, estimated 0.4 / 5 / 73 s and 18 min); used for the CLI's pre-flight check.
     """
     eq = order * max(theory.degrees) / 4
     lo = min(int(math.floor(eq)), 6)
