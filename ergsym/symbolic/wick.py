@@ -588,19 +588,38 @@ def diagrams(operator: Operator, theory: Theory, order: int, scheme: str = "bare
 
 
 def _canonical_labelled(verts, n_op, adj, kinds, fixed):
-    """Canonical edge list under permutations of interaction vertices of equal degree."""
-    import itertools
+    """Canonical edge list under permutations of interaction vertices of equal degree.
 
+    The smallest sorted tuple of ``(min, max, kind, multiplicity)`` over those permutations;
+    entries are compared as order-preserving integer codes (same minimum, faster).
+    """
     n = len(verts)
-    inter = list(range(n_op, n))
+    items = [(i, j, kinds[(i, j)], c) for (i, j), c in adj.items()]
+    items += [(i, j, line.label, 1) for i, j, line in fixed]
+    if not items:
+        return ()
+    labels = sorted({k for _, _, k, _ in items})
+    rank = {k: r for r, k in enumerate(labels)}
+    n_k = len(labels)
+    n_c = max(c for *_, c in items) + 1
+    coded = [(i, j, rank[k] * n_c + c) for i, j, k, c in items]
+    pair = [[(min(a, b) * n + max(a, b)) * n_k * n_c for b in range(n)] for a in range(n)]
+    blocks = []
+    k = n_op
+    while k < n:
+        e = k
+        while e < n and verts[e].degree == verts[k].degree:
+            e += 1
+        blocks.append(range(k, e))
+        k = e
     best = None
-    for perm in itertools.permutations(inter):
-        if any(verts[a].degree != verts[b].degree for a, b in zip(inter, perm)):
-            continue
-        mp = list(range(n_op)) + list(perm)
-        cand = tuple(sorted(
-            [(min(mp[i], mp[j]), max(mp[i], mp[j]), kinds[(i, j)], c) for (i, j), c in adj.items()]
-            + [(min(mp[i], mp[j]), max(mp[i], mp[j]), line.label, 1) for i, j, line in fixed]))
+    for choice in iproduct(*[itertools.permutations(b) for b in blocks]):
+        mp = list(range(n_op)) + [v for part in choice for v in part]
+        cand = sorted([pair[mp[i]][mp[j]] + r for i, j, r in coded])
         if best is None or cand < best:
             best = cand
-    return best
+    out = []
+    for code in best:
+        q, r = divmod(code, n_k * n_c)
+        out.append((q // n, q % n, labels[r // n_c], r % n_c))
+    return tuple(sorted(out))
