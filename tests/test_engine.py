@@ -419,3 +419,55 @@ def test_lower_orders_are_truncations_of_higher_ones():
     low = monotone(3, "A", "bare")
     high = monotone(5, "A", "bare")
     assert low.as_dict() == {k: v for k, v in high.as_dict().items() if sum(k[0]) <= 3}
+
+
+def test_cli_refuses_derivations_estimated_too_long(capsys):
+    # phi4+phi6 at O(6) (measured: more than 9 minutes) is estimated above the CLI's limit:
+    # refused before any work, exit 2, message
+    # naming the parameter, the allowed value, the value and what to do
+    from ergsym.cli import main
+    from ergsym.symbolic import parse_theory
+    from ergsym.symbolic.wick import estimated_seconds
+
+    from ergsym.cli.monotone import MAX_ESTIMATED_SECONDS
+
+    assert estimated_seconds(6, parse_theory("phi4+phi6")) > MAX_ESTIMATED_SECONDS
+    assert estimated_seconds(5, parse_theory("phi4+phi6")) < MAX_ESTIMATED_SECONDS
+    with pytest.raises(SystemExit) as exc:
+        main(["monotone", "--order", "6", "--theory", "phi4+phi6"])
+    err = capsys.readouterr().err
+    assert exc.value.code == 2
+    assert "--order=6" in err and "at most 5" in err and "lower --order" in err
+    assert "Traceback" not in err
+
+
+def test_cost_estimate_grows_with_order_and_matches_phi4_measurements():
+    from ergsym.symbolic.wick import MEASURED_SECONDS, estimated_seconds
+
+    est = [estimated_seconds(k, PHI4) for k in range(7)]
+    assert est == sorted(est)
+    assert est == [MEASURED_SECONDS[k] for k in range(7)]
+    assert estimated_seconds(6, PHI4, "normal-ordered") < est[6]
+
+
+def test_canonical_block_edges_equal_brute_force_minimum():
+    # Reference: the definition -- the smallest sorted edge tuple over every relabelling,
+    # compared as tuples (the implementation compares order-preserving integer codes)
+    import random
+
+    from ergsym.families import _canonical_edges
+
+    def brute(n, edges):
+        return min(tuple(sorted((min(p[i], p[j]), max(p[i], p[j]), l) for i, j, l in edges))
+                   for p in itertools.permutations(range(n)))
+
+    rng = random.Random(12)
+    lines = [Line(1, 0), Line(2, 0), Line(0, 1), Line(1, 1), Line(-1, 0), Line(-1, 1), Line(0, 0, 1)]
+    for _ in range(400):
+        n = rng.randint(1, 6)
+        es = []
+        for _ in range(rng.randint(1, 11)):
+            i, j = rng.randrange(n), rng.randrange(n)
+            es.append((min(i, j), max(i, j), rng.choice(lines[:rng.randint(1, len(lines))])))
+        es = tuple(sorted(es))
+        assert _canonical_edges.__wrapped__(n, es) == brute(n, es)

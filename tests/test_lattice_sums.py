@@ -104,6 +104,7 @@ def test_general_families_equal_exact_fraction_sums(shape, seed):
             if b.name in picks and b.name not in fams:
                 fams[b.name] = t.family
     assert K5 in fams
+    sums._GENERAL_MEMO.clear()
     for name, fam in fams.items():
         exact = exact_family_value(fam, g, c)
         got = sums.family_value(fam, kt, d)
@@ -114,7 +115,9 @@ def test_whole_order5_series_equals_dense_contraction_on_a_small_lattice(monkeyp
     # Reference: the same series with every general block contracted by the dense einsum
     kt, d = _symmetric_props((4, 4))
     s = monotone(5, "B")
+    monkeypatch.setattr(sums, "_GENERAL_MEMO", {})
     new = sums.series_on_lattice(s, None, kt, d)
+    monkeypatch.setattr(sums, "_GENERAL_MEMO", {})     # no memoized block values
     monkeypatch.setattr(sums, "_general_block", lambda block, pos, max_bytes=None:
                         sums._general_block_dense(block, pos))
     old = sums.series_on_lattice(s, None, kt, d)
@@ -139,6 +142,17 @@ def test_work_guard_refuses_huge_lattices_quickly():
     fam = next(t.family for t in monotone(5, "A").terms if any(b.name == K5 for b in t.family.blocks))
     with pytest.raises(InputError, match="lattice volume"):
         sums.family_value(fam, kt, d)
+
+
+def test_general_block_memo_distinguishes_lattices():
+    # the memo is keyed by the arrays' contents: other propagators, other value
+    fam = next(t.family for t in monotone(4, "A").terms if any(b.kind == "general" for b in t.family.blocks))
+    kt, d = _symmetric_props((4, 4))
+    a = sums.family_value(fam, kt, d)
+    b = sums.family_value(fam, kt * 1.1, d)
+    assert a != b
+    sums._GENERAL_MEMO.clear()
+    assert sums.family_value(fam, kt, d) == a and sums.family_value(fam, kt * 1.1, d) == b
 
 
 def test_plan_uses_few_slices():

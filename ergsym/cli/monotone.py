@@ -102,7 +102,12 @@ def _value_text(v: dict) -> str:
 
 @click.command("monotone")
 @click.option("--order", type=int, default=2, show_default=True,
-              help="Highest total power of the coupling(s) kept (0..6).")
+              help="Highest total power of the coupling(s) kept (0..6). Measured cost of the derivation "
+                   "(phi4, bare, shared 2-core machine): O(lam^4) 0.2 s, O(lam^5) ~1 s, O(lam^6) "
+                   "~4-10 s; normal-ordered is several times cheaper, more couplings cost more "
+                   "(phi4+phi6: O(lam^4) ~1 s, O(lam^5) ~35 s, O(lam^6) > 9 min). Runs estimated "
+                   "above 10 minutes are refused unless --force. Exact lattice sums (--lattice) at "
+                   "O(lam^5) on 32x32 take ~5-10 s.")
 @click.option("--form", type=_FormType(), default="B", show_default=True,
               help="A = printed expression (5.5); B = -Lambda dM/dLambda (the true derivative); "
                    "or one of the four pieces eq5.11..eq5.14 (aliases LdShat/P4, dShatdShat/P3, "
@@ -134,7 +139,8 @@ def _value_text(v: dict) -> str:
 @click.option("--draw", "draw_file", default=None, metavar="FILE",
               help="With --diagrams: draw them (.png, .pdf, .svg; .tex for TikZ). Solid lines K~, "
                    "dashed D, dotted Delta.")
-@click.option("--force", is_flag=True, help="Overwrite an existing --draw file.")
+@click.option("--force", is_flag=True, help="Overwrite an existing --draw file; run a derivation "
+              "estimated above 10 minutes.")
 @click.option("--json", "as_json", is_flag=True, help="JSON to stdout (envelope of docs/json.md).")
 @click.option("--latex/--no-latex", default=True, show_default=True, help="Also print LaTeX.")
 def monotone(order, form, pieces, scheme, theory_spec, compare, lattice, cutoff_spec, dim, mass,
@@ -158,6 +164,7 @@ def monotone(order, form, pieces, scheme, theory_spec, compare, lattice, cutoff_
 
     warnings = common.Warnings()
     theory = parse_theory(theory_spec)
+    _preflight_order(order, theory, theory_spec, scheme, force)
     forms = list(dict.fromkeys(pieces)) if pieces else [form]
     if draw_file is not None and not show_diagrams:
         raise InputError.bad("--draw", draw_file, "used together with --diagrams",
@@ -421,3 +428,26 @@ def _print_numbers(par, res):
 
 if __name__ == "__main__":  # pragma: no cover
     sys.exit(monotone())
+
+
+#: Longest estimated derivation the CLI starts without --force (seconds).
+MAX_ESTIMATED_SECONDS = 600.0
+
+
+def _preflight_order(order, theory, theory_spec, scheme, force=False):
+    """Refuse derivations estimated above MAX_ESTIMATED_SECONDS (unless ``force``); note long ones."""
+    from ..symbolic.wick import MAX_ORDER, estimated_seconds
+
+    if isinstance(order, bool) or not isinstance(order, int) or not 0 <= order <= MAX_ORDER:
+        return   # the engine's own validation names the allowed range
+    est = estimated_seconds(order, theory, scheme)
+    if est > MAX_ESTIMATED_SECONDS and not force:
+        ok = max((k for k in range(order) if estimated_seconds(k, theory, scheme) <= MAX_ESTIMATED_SECONDS),
+                 default=0)
+        raise InputError.bad(
+            "--order", order,
+            f"at most {ok} for --theory {theory_spec} (estimated {est / 60:.0f} min at --order {order}, "
+            f"limit {MAX_ESTIMATED_SECONDS / 60:.0f} min)",
+            "lower --order or use fewer couplings, or pass --force to run it anyway")
+    if est > 5:
+        click.echo(f"note: deriving O(lam^{order}) for {theory_spec} takes about {est:.0f} s", err=True)

@@ -11,18 +11,22 @@ follows the definition in :mod:`ergsym.families`::
 * ``bridge``: ``F(p = 0)``;
 * ``melon``: ``sum_r prod_e m_e(r)`` (FFT of a position-space product: the sunset is the
   transform of ``G(x)^3``);
-* ``general``: a tensor contraction (``numpy.einsum``) of circulant matrices with one vertex
-  pinned at the origin.
+* ``general``: parallel lines multiplied, one vertex pinned at the origin, at most a few
+  vertices summed explicitly, trees eliminated by FFT convolutions and a remaining triangle
+  summed in momentum space (K4-like blocks ``O(V^2)``, K5 ``O(V^3)``; memory and work
+  estimated first, :data:`MAX_BYTES`, :data:`MAX_WORK`); see :func:`_general_block`.
 
 The family value is ``V * b_outer * prod b`` with a ``D`` line, else ``prod b``.  No sympy.
 """
 from __future__ import annotations
 
+import hashlib
 import itertools
 import string
 from functools import lru_cache
 
 import numpy as np
+from numpy.lib.stride_tricks import sliding_window_view
 
 from ..conventions import free_propagators, lattice_phat2, parse_lattice
 from ..errors import InputError
@@ -384,13 +388,23 @@ def _rest_sum(rest, inner, w, shape, neg, tri):
     a, bb, c = core
     wa, wb, wc = _fft(w[a], shape), _fft(w[bb], shape), _fft(w[c], shape)
     vol = wa.shape[1]
-    qidx, weights, mpq, fconj = tri["qidx"], tri["weights"], tri["mpq"], tri["fconj"]
+    qidx, weights, fconj = tri["qidx"], tri["weights"], tri["fconj"]
+    shape = tuple(shape)
+    d = len(shape)
+    window = shape[:-1] + (shape[-1] // 2 + 1,)
+    fc = fconj.reshape(shape + window)
+    letters = "abcdefghijklmnop"
+    ps, qs = letters[:d], letters[d:2 * d]
+    expr = f"{ps}{qs},{ps}{qs},{qs}->{ps}"
+    neg = tri["neg"]
     res = np.empty(wa.shape[0])
     for k in range(wa.shape[0]):
-        # sum over the Hermitian half of q (X(-p, -q) = conj X(p, q)): real part, weights 2/1
-        g = wa[k][mpq]                   # wh_a(-p-q)
-        g *= fconj
-        res[k] = np.dot(wb[k], g @ (weights * wc[k][qidx])).real / vol**2
+        # wh_a(-p-q) = B(p + q) with B(u) = wh_a(-u): a sliding window of B tiled twice (a view,
+        # no gather); sum over the Hermitian half of q, real part, weights 2 / 1
+        bd = np.tile(wa[k][neg].reshape(shape), (2,) * d)
+        view = sliding_window_view(bd, window)[tuple(slice(0, n) for n in shape)]
+        inner = np.einsum(expr, view, fc, (weights * wc[k][qidx]).reshape(window))
+        res[k] = np.dot(wb[k], inner.ravel()).real / vol**2
     return out * res
 
 
@@ -410,8 +424,8 @@ def _triangle_setup(merged, rest, shape):
     # F(s, t) = g_ab(-s) g_bc(s - t) g_ca(t),  s, t flat sites; its FFT on the half of q
     f = g(a, b)[neg][:, None] * g(b, c)[diff] * g(c, a)[None, :]
     fh = np.fft.rfftn(f.reshape(tuple(shape) * 2)).reshape(vol, -1)
-    return {"order": (a, b, c), "fconj": np.conj(fh), "mpq": mpq, "qidx": qidx,
-            "weights": weights}
+    return {"order": (a, b, c), "fconj": np.conj(fh), "qidx": qidx, "weights": weights,
+            "neg": neg}
 
 
 def _triangle_core(rest, es):
@@ -449,6 +463,14 @@ def _general_block_dense(block, pos):
     return float(np.einsum(",".join(subs) + "->", *operands, optimize="greedy"))
 
 
+#: values of general blocks by (block, shape, digests of the momentum arrays)
+_GENERAL_MEMO: dict = {}
+
+
+def _digest(a) -> bytes:
+    return hashlib.blake2b(np.ascontiguousarray(a, dtype=float).tobytes(), digest_size=16).digest()
+
+
 def family_value(family, kt, d, delta=None, _block_cache=None) -> float:
     """Exact lattice value of a :class:`~ergsym.families.Family` (see module docstring)."""
     kt = np.asarray(kt, dtype=float)
@@ -456,6 +478,15 @@ def family_value(family, kt, d, delta=None, _block_cache=None) -> float:
     delta = None if delta is None else np.asarray(delta, dtype=float)
     val = 1.0
     for b in family.blocks:
+        if b.kind == "general":
+            # multi-loop blocks are expensive and shared by many families and series: memo
+            key = (b, kt.shape, _digest(kt), _digest(d), None if delta is None else _digest(delta))
+            if key not in _GENERAL_MEMO:
+                if len(_GENERAL_MEMO) >= 512:
+                    _GENERAL_MEMO.pop(next(iter(_GENERAL_MEMO)))
+                _GENERAL_MEMO[key] = block_value(b, kt, d, delta)
+            val *= _GENERAL_MEMO[key]
+            continue
         if _block_cache is None:
             val *= block_value(b, kt, d, delta)
             continue

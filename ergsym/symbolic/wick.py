@@ -39,7 +39,7 @@ from .series import Series
 from .theory import Theory, validate_scheme
 
 __all__ = ["OpVertex", "OperatorTerm", "Operator", "expand", "diagrams", "Diagram", "MAX_ORDER",
-           "adjacencies", "connected"]
+           "adjacencies", "connected", "estimated_seconds", "MEASURED_SECONDS", "clear_cache"]
 
 #: Highest total coupling order :func:`expand` accepts (O(lam^6) A, B and pieces: seconds).
 MAX_ORDER = 6
@@ -101,6 +101,37 @@ def _validate_order(order) -> int:
             f"order={order} is not supported: order must be at most {MAX_ORDER} "
             "(the diagram count grows factorially; ask for a lower order)")
     return order
+
+
+#: Measured wall time (s) to derive A, B and the four pieces of phi^4 theory (bare scheme,
+#: cold caches) per order, on the project's shared 2-core machine (benchmarks/bench_engine.py,
+#: docs/benchmarks.md); the normal-ordered scheme is several times cheaper.
+MEASURED_SECONDS = {0: 0.001, 1: 0.001, 2: 0.005, 3: 0.03, 4: 0.2, 5: 1.0, 6: 5.0}
+#: Growth of the cost per (phi^4-equivalent) order beyond the measured ones, fitted to
+#: phi4+phi6: 34 s at total order 5 (equivalent order 7.5), more than 9 minutes at order 6 (9).
+_GROWTH = 6.0
+
+
+def estimated_seconds(order: int, theory: Theory, scheme: str = "bare") -> float:
+    """Rough wall time of ``monotone(order, ...)`` for every form, from measured costs.
+
+    The cost is driven by the number of legs to be matched: a theory whose highest coupling
+    has degree ``n`` at order ``k`` is costed like phi^4 at order ``k n / 4`` (interpolated
+    geometrically in :data:`MEASURED_SECONDS`, extrapolated by a factor 6 per order).
+    Good to a factor of a few (phi4+phi6: measured 0.1 / 1.2 / 34 s and > 9 min at orders
+    3 / 4 / 5 / 6, estimated 0.4 / 5 / 73 s and 18 min); used for the CLI's pre-flight check.
+    """
+    eq = order * max(theory.degrees) / 4
+    lo = min(int(math.floor(eq)), 6)
+    base = MEASURED_SECONDS[lo]
+    frac = eq - lo
+    step = (MEASURED_SECONDS[lo + 1] / base) if lo < 6 else _GROWTH
+    est = base * step ** frac
+    if eq > 6:
+        est = MEASURED_SECONDS[6] * _GROWTH ** (eq - 6)
+    if scheme == "normal-ordered":
+        est /= 4
+    return est
 
 
 def _compositions(total, caps):
@@ -557,19 +588,38 @@ def diagrams(operator: Operator, theory: Theory, order: int, scheme: str = "bare
 
 
 def _canonical_labelled(verts, n_op, adj, kinds, fixed):
-    """Canonical edge list under permutations of interaction vertices of equal degree."""
-    import itertools
+    """Canonical edge list under permutations of interaction vertices of equal degree.
 
+    The smallest sorted tuple of ``(min, max, kind, multiplicity)`` over those permutations;
+    entries are compared as order-preserving integer codes (same minimum, faster).
+    """
     n = len(verts)
-    inter = list(range(n_op, n))
+    items = [(i, j, kinds[(i, j)], c) for (i, j), c in adj.items()]
+    items += [(i, j, line.label, 1) for i, j, line in fixed]
+    if not items:
+        return ()
+    labels = sorted({k for _, _, k, _ in items})
+    rank = {k: r for r, k in enumerate(labels)}
+    n_k = len(labels)
+    n_c = max(c for *_, c in items) + 1
+    coded = [(i, j, rank[k] * n_c + c) for i, j, k, c in items]
+    pair = [[(min(a, b) * n + max(a, b)) * n_k * n_c for b in range(n)] for a in range(n)]
+    blocks = []
+    k = n_op
+    while k < n:
+        e = k
+        while e < n and verts[e].degree == verts[k].degree:
+            e += 1
+        blocks.append(range(k, e))
+        k = e
     best = None
-    for perm in itertools.permutations(inter):
-        if any(verts[a].degree != verts[b].degree for a, b in zip(inter, perm)):
-            continue
-        mp = list(range(n_op)) + list(perm)
-        cand = tuple(sorted(
-            [(min(mp[i], mp[j]), max(mp[i], mp[j]), kinds[(i, j)], c) for (i, j), c in adj.items()]
-            + [(min(mp[i], mp[j]), max(mp[i], mp[j]), line.label, 1) for i, j, line in fixed]))
+    for choice in iproduct(*[itertools.permutations(b) for b in blocks]):
+        mp = list(range(n_op)) + [v for part in choice for v in part]
+        cand = sorted([pair[mp[i]][mp[j]] + r for i, j, r in coded])
         if best is None or cand < best:
             best = cand
-    return best
+    out = []
+    for code in best:
+        q, r = divmod(code, n_k * n_c)
+        out.append((q // n, q % n, labels[r // n_c], r % n_c))
+    return tuple(sorted(out))
