@@ -281,7 +281,7 @@ def _tex_warnings(log: Path) -> list:
 
 
 def _json(cfg, sections, warnings, seconds):
-    from ..cli.common import envelope  # the one JSON envelope of every command (strict JSON)
+    from ..jsonout import envelope  # the one JSON envelope of every command (strict JSON)
 
     results = {"created": datetime.datetime.now().isoformat(timespec="seconds"),
                "seconds": seconds,
