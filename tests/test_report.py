@@ -275,7 +275,7 @@ def test_cli_report_minimal(tmp_path, capsys):
     (["--dim", "0"], "dim=0"),
     (["--mass", "-1"], "mass=-1"),
     (["--cutoff", "bump:eps=2,lambda_max=2"], "eps=2"),
-    (["--mc-lams", "0.1,x"], "mc-lams"),
+    (["--mc-lams", "0.1,x"], "--mc-lam"),
     (["--n-traj", "3"], "mc_traj=3"),
     (["--theory", "phi99"], "coupling degree=99"),
 ])

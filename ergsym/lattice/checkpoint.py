@@ -74,6 +74,37 @@ def _int(meta, key, path, minimum=0):
     return v
 
 
+def read_checkpoint_file(path, writer: str = "ergsym"):
+    """Read an ergsym ``.npz`` checkpoint safely (no pickles) without interpreting it.
+
+    Returns ``(meta, arrays)``; raises :class:`~ergsym.errors.CheckpointError` when the file is
+    missing, a directory, not an ergsym checkpoint, or its ``meta`` is not a JSON object.
+    Each kind of checkpoint (Monte Carlo: :func:`load_checkpoint`; variational flow) then
+    validates its own fields.
+    """
+    path = os.fspath(path)
+    if not os.path.exists(path):
+        raise CheckpointError(f"checkpoint={path!r} does not exist; check the path, or start a new "
+                              "run instead of resuming")
+    if os.path.isdir(path):
+        raise CheckpointError(f"checkpoint={path!r} is a directory; give the checkpoint file")
+    try:
+        with np.load(path, allow_pickle=False) as z:
+            if not hasattr(z, "files") or "meta" not in z.files:
+                raise ValueError("no 'meta' entry")
+            meta = json.loads(str(z["meta"]))
+            arrays = {k: z[k] for k in z.files if k != "meta"}
+    except Exception as exc:  # zip/json/pickle/key errors: all mean "not an ergsym checkpoint"
+        kind = type(exc).__name__
+        raise CheckpointError(f"checkpoint={path!r} is not a readable ergsym checkpoint (an .npz file "
+                              f"written by {writer}; reading it failed with {kind}); "
+                              "check the path") from None
+    if not isinstance(meta, dict):
+        raise CheckpointError(f"checkpoint={path!r} has a malformed 'meta' entry (not a JSON object); "
+                              "the file is not usable")
+    return meta, arrays
+
+
 def load_checkpoint(path):
     """Read and fully validate a checkpoint written by :func:`save_checkpoint`.
 
@@ -93,24 +124,7 @@ def load_checkpoint(path):
     from .observables import OBSERVABLE_ALIASES, SCALAR_OBSERVABLES  # noqa: PLC0415
 
     path = os.fspath(path)
-    if not os.path.exists(path):
-        raise CheckpointError(f"checkpoint={path!r} does not exist; check the path, or start a new "
-                              "run instead of resuming")
-    if os.path.isdir(path):
-        raise CheckpointError(f"checkpoint={path!r} is a directory; give the checkpoint file")
-    try:
-        with np.load(path, allow_pickle=False) as z:
-            if not hasattr(z, "files") or "meta" not in z.files:
-                raise ValueError("no 'meta' entry")
-            meta = json.loads(str(z["meta"]))
-            arrays = {k: z[k] for k in z.files if k != "meta"}
-    except Exception as exc:  # zip/json/pickle/key errors: all mean "not an ergsym checkpoint"
-        kind = type(exc).__name__
-        raise CheckpointError(f"checkpoint={path!r} is not a readable ergsym checkpoint (an .npz file "
-                              f"written by ergsym mc --checkpoint; reading it failed with {kind}); "
-                              "check the path") from None
-    if not isinstance(meta, dict):
-        raise _fail(path, "has a malformed 'meta' entry (not a JSON object)")
+    meta, arrays = read_checkpoint_file(path, writer="ergsym mc --checkpoint")
     version = meta.get("version")
     if version not in _READABLE:
         raise CheckpointError(f"checkpoint={path!r} has format version {version!r}; this ergsym reads "

@@ -20,7 +20,7 @@ import numpy as np
 from ..conventions import free_propagators, lattice_phat2
 from ..errors import CheckpointError, InputError
 from ..lattice.channel import GaussianChannel
-from ..lattice.checkpoint import load_checkpoint, save_checkpoint
+from ..lattice.checkpoint import read_checkpoint_file, save_checkpoint
 from ..lattice.hmc import HMCSampler
 from ..lattice.theory import LatticeTheory, validate_lam
 from .jko import OPTIMIZERS, jko_step, newton_refit, schedule
@@ -293,7 +293,7 @@ def resume_variational(checkpoint, *, progress=False, max_steps=None) -> Variati
     The pushed samples are rebuilt from the stored ``P_Lambda0`` samples and maps (Algorithm 1), so
     the continued flow is the one an uninterrupted run produces.
     """
-    meta, arrays = load_checkpoint(checkpoint)
+    meta, arrays = read_checkpoint_file(checkpoint, writer="ergsym variational --checkpoint")
     if meta.get("kind") != "ergsym.variational":
         raise CheckpointError(f"checkpoint={str(checkpoint)!r} is not a variational-flow checkpoint")
     try:
