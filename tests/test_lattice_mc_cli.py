@@ -148,3 +148,17 @@ def test_verdicts_are_computed_from_the_numbers():
     assert pe.z is None and "exact" in pe.z_reason and pe.verdict == "exact" and zc2 is None
     (pd,), *_ = compare_with_series([0.1], [ex], [-1.0, 0.0, 0.0])
     assert pd.z is None and pd.verdict == "disagrees"
+
+
+def test_crosscheck_repr_one_line_per_coupling():
+    """repr of a cross-check: lattice, verdict, and per coupling MC value ± error, series, z."""
+    kt, dp = np.full(4, 0.7), np.full(4, 0.3)
+    res = crosscheck("4", None, lams=[0.05, 0.1], form="B", kt_p=kt, d_p=dp, n_traj=300, seed=2)
+    head, *rows = repr(res).splitlines()
+    assert head.startswith(f"CrosscheckResult(B on 4, {res.estimator} estimator, 2 couplings, "
+                           f"max |z| = {res.max_abs_z:.2f}")
+    assert head.endswith("agrees)" if res.agrees else "does not agree)")
+    for p, row in zip(res.points, rows):
+        assert f"lam={p.lam:g}" in row and repr(p.mc) in row and f"[{p.verdict}]" in row
+        assert f"series {p.series:.8g}" in row
+    assert f"z={res.points[0].z:.2f}" in repr(res.points[0]) or res.points[0].z is None

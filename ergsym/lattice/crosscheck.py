@@ -89,6 +89,11 @@ class CrosscheckPoint:
             return "disagrees"  # two exact numbers that differ
         return v
 
+    def __repr__(self) -> str:
+        z = "n/a" if self.z is None else f"{self.z:.2f}"
+        return (f"CrosscheckPoint(lam={self.lam:g}: MC {self.mc!r} vs series {self.series:.8g} "
+                f"(truncation {self.truncation:.2g}), z={z}, {self.verdict})")
+
     def to_dict(self) -> dict:
         return {"lam": self.lam, "mc": self.mc.to_dict(), "series": self.series,
                 "truncation": self.truncation, "z": self.z, "z_reason": self.z_reason or None,
@@ -169,6 +174,18 @@ class CrosscheckResult:
                 "warnings": self.warnings,
                 "plot": None if self.plot is None else str(self.plot),
                 "meta": self.meta}
+
+    def __repr__(self) -> str:
+        """Short summary for a notebook: form, lattice, one line per coupling, the verdict."""
+        lines = [f"CrosscheckResult({self.form} on {'x'.join(map(str, self.shape))}, {self.estimator} "
+                 f"estimator, {len(self.points)} couplings, max |z| = {self.max_abs_z:.2f}, "
+                 f"{'agrees' if self.agrees else 'does not agree'})"]
+        for p in self.points:
+            z = "n/a" if p.z is None else f"{p.z:+.2f}"
+            lines.append(f"  lam={p.lam:<8g} MC {p.mc!r}  series {p.series:.8g}  z={z}  [{p.verdict}]")
+        if self.warnings:
+            lines.append(f"  {len(self.warnings)} warning(s) (see .warnings)")
+        return "\n".join(lines)
 
     def to_text(self) -> str:
         lines = [f"cross-check of {self.form} ({self.estimator} estimator) on "

@@ -130,6 +130,28 @@ class MCResult:
     n_chains: int = 1
     adapted: bool = False
 
+    #: Observables a repr shows (when measured): the field's width, A and B (direct and improved).
+    REPR_OBSERVABLES = ("phi2", "A", "B", "A_sd", "B_sd")
+
+    def __repr__(self) -> str:
+        """Short summary for a notebook: run, acceptance, ``phi2``/``A``/``B`` as value ± error
+        with their status (``ok``, ``exact`` or ``unreliable``), and the number of warnings."""
+        chains = f" x {self.n_chains} chains" if self.n_chains > 1 else ""
+        kind = self.sampler_config.get("sampler", "hmc")
+        head = (f"MCResult(lattice {'x'.join(map(str, self.theory.shape))}, lam={self.theory.lam:g}, "
+                f"{kind} {self.n_traj} traj ({self.n_therm} therm){chains}, "
+                f"acceptance {self.acceptance:.3f}, {self.elapsed:.1f} s)")
+        lines = [head]
+        names = [n for n in self.REPR_OBSERVABLES if n in self.chains]
+        width = max((len(n) for n in names), default=0)
+        for n in names:
+            lines.append(f"  {n:<{width}} = {_status_line(self.stats(n))}")
+        w = self.warnings
+        if w:
+            lines.append(f"  {len(w)} warning{'s' if len(w) != 1 else ''}: " + w[0]
+                         + (" ..." if len(w) > 1 else "") + " (see .warnings)")
+        return "\n".join(lines)
+
     @property
     def acceptance(self) -> float:
         """Mean acceptance over the production trajectories, or over all of them if there are
@@ -216,6 +238,14 @@ class MCResult:
             out["G_p"] = {"mean": m.ravel().tolist(), "error": e.ravel().tolist(),
                           "tau_int": t.ravel().tolist(), "layout": "numpy.fft.fftn"}
         return out
+
+
+def _status_line(st: Stats) -> str:
+    """``value ± error  [status]`` for a repr: ``exact``, ``ok`` or ``unreliable: reason``."""
+    if st.exact:
+        return f"{st.mean:.10g}  [exact]"
+    status = "ok" if st.reliable else "unreliable: " + (st.reasons[0] if st.reasons else "see warnings")
+    return f"{st!r}  [{status}, tau_int={st.tau_corr:.3g}]"
 
 
 def make_sampler(theory: LatticeTheory, sampler_config: dict, backend: str = "numpy"):
