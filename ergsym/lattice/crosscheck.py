@@ -25,6 +25,7 @@ from dataclasses import dataclass, field
 import numpy as np
 
 from ..errors import InputError
+from ..inputs import as_lattice
 from .run import run_mc
 from .stats import Stats
 from .theory import LatticeTheory, validate_lam
@@ -295,8 +296,9 @@ def crosscheck(shape, cutoff=None, mass=1.0, Lambda=1.0, lams=(0.02, 0.05, 0.1),
 
     Parameters
     ----------
-    shape : str or tuple
-        Lattice, e.g. ``"8x8"``.
+    shape : Lattice, str or tuple
+        Lattice, e.g. ``Lattice.parse("8x8")`` or ``"8x8"`` (parsed here, once, by
+        :func:`ergsym.inputs.as_lattice`; the layers below get the parsed lattice).
     cutoff : Cutoff, optional
         Cutoff object (``K``, ``dK_dLambda``); or give ``kt_p`` and ``d_p`` directly.
     mass, Lambda : float
@@ -322,6 +324,7 @@ def crosscheck(shape, cutoff=None, mass=1.0, Lambda=1.0, lams=(0.02, 0.05, 0.1),
     -------
     CrosscheckResult
     """
+    lattice = as_lattice(shape)
     form = canonical_form(form)
     if plot is not None:
         import os  # noqa: PLC0415
@@ -337,9 +340,9 @@ def crosscheck(shape, cutoff=None, mass=1.0, Lambda=1.0, lams=(0.02, 0.05, 0.1),
     if not lams or max(lams) <= 0:
         raise InputError.bad("lams", lams, "a list of couplings >= 0 with at least one > 0")
     if kt_p is not None:
-        base = LatticeTheory(shape, kt_p, d_p if d_p is not None else np.zeros_like(np.asarray(kt_p)), 0.0)
+        base = LatticeTheory(lattice, kt_p, d_p if d_p is not None else np.zeros_like(np.asarray(kt_p)), 0.0)
     elif cutoff is not None:
-        base = LatticeTheory.from_cutoff(shape, cutoff, mass, Lambda, 0.0)
+        base = LatticeTheory.from_cutoff(lattice, cutoff, mass, Lambda, 0.0)
     else:
         raise InputError.bad("cutoff", None, "a cutoff object, or explicit kt_p and d_p arrays")
     if coefficients is None:

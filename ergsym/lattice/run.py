@@ -21,6 +21,7 @@ from dataclasses import dataclass, field
 import numpy as np
 
 from ..errors import CheckpointError, InputError
+from ..inputs import as_lattice
 from .backend import to_numpy
 from .checkpoint import load_checkpoint, n_measurements, save_checkpoint
 from .hmc import ChainState, HMCSampler, MetropolisSampler, StepSizeAdapter
@@ -55,9 +56,7 @@ def estimate_resources(shape, n_traj: int, n_chains: int = 1, *, record_gp: bool
     dict
         ``{"volume", "bytes", "seconds"}``.
     """
-    from ..conventions import parse_lattice  # noqa: PLC0415
-
-    shape = parse_lattice(shape, name="lattice") if not isinstance(shape, tuple) else shape
+    shape = as_lattice(shape).shape
     V = math.prod(shape)
     n_meas = max(0, (n_traj - n_therm + measure_every - 1) // measure_every)
     nb = V * n_chains
@@ -72,9 +71,10 @@ def estimate_resources(shape, n_traj: int, n_chains: int = 1, *, record_gp: bool
 def check_resources(shape, n_traj: int, n_chains: int = 1, *, force: bool = False, **kw) -> dict:
     """:func:`estimate_resources`, refusing (``InputError``) above :data:`MAX_BYTES` /
     :data:`MAX_SECONDS` unless ``force``."""
-    est = estimate_resources(shape, n_traj, n_chains, **kw)
+    lat = as_lattice(shape)
+    est = estimate_resources(lat, n_traj, n_chains, **kw)
     gib, hours = est["bytes"] / 1024 ** 3, est["seconds"] / 3600
-    lattice = "x".join(map(str, shape)) if isinstance(shape, tuple) else str(shape)
+    lattice = lat.spec
     if not force and (est["bytes"] > MAX_BYTES or est["seconds"] > MAX_SECONDS):
         raise InputError.bad(
             "lattice", lattice,
@@ -369,7 +369,7 @@ def run_mc(theory: LatticeTheory, n_traj: int, *, seed=None, rng=None, n_therm: 
         smp = make_sampler(theory, {"sampler": "metropolis"}, backend)
     else:
         raise InputError.bad("sampler", sampler, "'hmc' or 'metropolis'")
-    check_resources(theory.shape, n_traj, n_chains, force=force, record_gp=bool(record_gp),
+    check_resources(theory.lattice, n_traj, n_chains, force=force, record_gp=bool(record_gp),
                     n_steps=getattr(smp, "n_steps", 4), measure_every=measure_every, n_therm=n_therm)
     if adapt is None:
         adapt = sampler == "hmc" and n_steps is None and n_therm > 0

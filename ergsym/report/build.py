@@ -201,7 +201,8 @@ def build_report(config: ReportConfig = None, *, sections=None, progress=None) -
         before anything is computed).
     """
     cfg = config or ReportConfig()
-    theory, cutoff, mc_cutoff = cfg.validated()
+    inputs = cfg.inputs()  # every spec string parsed once, here
+    theory, cutoff, mc_cutoff = inputs["theory"], inputs["cutoff"], inputs["mc_cutoff"]
     keys = SECTION_KEYS if sections is None else tuple(sections)
     for k in keys:
         if k not in SECTION_KEYS:
@@ -217,7 +218,8 @@ def build_report(config: ReportConfig = None, *, sections=None, progress=None) -
     try:
         (tmp / "figures").mkdir()
         warnings = []
-        ctx = {"theory": theory, "cutoff": cutoff, "mc_cutoff": mc_cutoff, "out": tmp,
+        ctx = {"theory": theory, "cutoff": cutoff, "mc_cutoff": mc_cutoff,
+               "mc_lattice": inputs["mc_lattice"], "out": tmp,
                "warnings": warnings}
         t_start = time.perf_counter()
         builders = _section_builders()
