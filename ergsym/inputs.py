@@ -22,34 +22,60 @@ from dataclasses import dataclass
 from .conventions import parse_lattice
 from .errors import InputError
 
-__all__ = ["Lattice", "Couplings", "parse_lattice_spec", "parse_coupling_spec"]
+__all__ = ["Lattice", "Couplings", "as_lattice", "parse_lattice_spec", "parse_coupling_spec"]
+
+
+def _check_shape(spec, name: str) -> tuple:
+    """The one validation of a lattice shape: syntax, 1-4 extents >= 1 (``parse_lattice``),
+    and extents >= 2 when d >= 2 (an extent 1 is a lower-dimensional lattice)."""
+    shape = parse_lattice(spec, name=name)
+    if len(shape) > 1 and min(shape) < 2:
+        raise InputError.bad(name, "x".join(map(str, shape)),
+                             "extents >= 2 in a lattice of dimension d >= 2 (one site is the "
+                             "shape '1')", "an extent 1 is a lower-dimensional lattice: drop it")
+    return shape
 
 
 @dataclass(frozen=True)
 class Lattice:
     """A periodic hypercubic lattice ``L_1 x ... x L_d`` with spacing 1.
 
-    Build it with :meth:`parse` (``"8x8"``, ``"4x4x4"``, ``"1"`` or a tuple of ints); the
-    constructor validates too.  It behaves like its shape tuple (``len``, iteration,
+    Build it with :func:`as_lattice` / :meth:`parse` (``"8x8"``, ``"4x4x4"``, ``"1"`` or a
+    tuple of ints); the constructor validates too.  This is the only place a lattice shape is
+    validated: 1 to 4 extents, each >= 1, and >= 2 when d >= 2.  It behaves like its shape tuple (``len``, iteration,
     indexing, ``==`` with a tuple), so layers that still take a shape accept it unchanged.
 
     Attributes
     ----------
     shape : tuple of int
-        Extents, each >= 1, 1 to 4 directions.
+        Extents, 1 to 4 directions, each >= 1 (>= 2 when d >= 2).
     """
 
     shape: tuple
 
     def __post_init__(self):
-        object.__setattr__(self, "shape", parse_lattice(self.shape))
+        object.__setattr__(self, "shape", _check_shape(self.shape, "lattice"))
 
     @classmethod
     def parse(cls, spec, *, name: str = "lattice") -> "Lattice":
-        """Parse ``spec`` (a string such as ``"8x8"``, a tuple, or a Lattice)."""
+        """Parse ``spec`` (a string such as ``"8x8"``, a tuple, or a Lattice, returned as is).
+
+        ``name`` is the parameter an :class:`~ergsym.errors.InputError` names (``--lattice``
+        on the command line).
+        """
         if isinstance(spec, Lattice):
             return spec
-        return cls(parse_lattice(spec, name=name))
+        obj = object.__new__(cls)
+        object.__setattr__(obj, "shape", _check_shape(spec, name))  # parsed once, not again
+        return obj
+
+    @classmethod
+    def trusted(cls, shape: tuple) -> "Lattice":
+        """Wrap a shape tuple that already went through :func:`as_lattice` (e.g. a
+        ``LatticeTheory.shape``) without validating it again.  Not for user input."""
+        obj = object.__new__(cls)
+        object.__setattr__(obj, "shape", tuple(shape))
+        return obj
 
     @property
     def dim(self) -> int:
@@ -187,8 +213,24 @@ def _parse_points(text, names, option, many):
     return [{n: num(p) for n in names} for p in parts]
 
 
+def as_lattice(spec, *, name: str = "lattice") -> Lattice:
+    """The lattice ``spec`` describes, parsed and validated once.
+
+    The conversion every lattice entry point (API or CLI) applies to its argument: a string
+    (``"8x8"``) or a tuple of ints becomes a :class:`Lattice`; a :class:`Lattice` is returned
+    unchanged (already validated), so layers below pass it on without parsing again.
+
+    Raises
+    ------
+    InputError
+        Naming ``name``: malformed spec, fewer than 1 or more than 4 extents, an extent < 1,
+        or an extent 1 in a lattice of dimension >= 2.
+    """
+    return Lattice.parse(spec, name=name)
+
+
 def parse_lattice_spec(spec, *, name: str = "lattice") -> Lattice:
-    """:meth:`Lattice.parse` as a function."""
+    """:func:`as_lattice` (older name)."""
     return Lattice.parse(spec, name=name)
 
 

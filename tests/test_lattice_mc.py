@@ -316,3 +316,41 @@ def test_lattice_momenta_layout_matches_conventions():
     np.testing.assert_allclose(th.kt_p, np.exp(-p2 / 4) / (p2 + 0.25))
     # free <phi_x^2> = G_xx = (1/V) sum Kt
     assert th.g00 == pytest.approx(float(np.mean(th.kt_p)))
+
+
+# --------------------------------------------------------------------------------------
+# readable reprs (a notebook shows value ± error and a status)
+def test_mcresult_repr_shows_run_and_values_with_status():
+    th = LatticeTheory.from_cutoff((4, 4), GAUSSIAN, mass=1.0, Lambda=1.5, lam=0.05)
+    res = run_mc(th, 200, seed=3, progress=False, n_therm=10, n_chains=2)
+    text = repr(res)
+    head, *rows = text.splitlines()
+    assert head.startswith("MCResult(lattice 4x4, lam=0.05, hmc 200 traj (10 therm) x 2 chains")
+    assert f"acceptance {res.acceptance:.3f}" in head
+    names = [r.split("=")[0].strip() for r in rows if "=" in r.split("[")[0]]
+    assert names == ["phi2", "A", "B", "A_sd", "B_sd"]
+    for name in names:
+        st = res.stats(name)
+        row = next(r for r in rows if r.split("=")[0].strip() == name)
+        assert repr(st) in row  # value ± error as Stats formats it
+        assert ("[ok," in row) == st.reliable and ("unreliable" in row) == (not st.reliable)
+    assert len(text.splitlines()) <= 8
+
+
+def test_mcresult_repr_exact_and_unreliable_status():
+    # D_p = 0 on every momentum: A, B are exactly 0 and the repr says so, plus the warning count
+    th = LatticeTheory((4,), np.full(4, 0.7), np.zeros(4), 0.5)
+    res = run_mc(th, 30, seed=1, progress=False)
+    text = repr(res)
+    assert "A    = 0  [exact]" in text and "B    = 0  [exact]" in text
+    assert len(res.warnings) == 1 and "1 warning: D_p" in text
+    # a chain far too short for its autocorrelation: flagged, and the repr shows the reason
+    th = LatticeTheory.from_cutoff((4, 4), GAUSSIAN, mass=1.0, Lambda=1.5, lam=0.05)
+    res = run_mc(th, 60, seed=1, progress=False, n_steps=1, traj_length=6.0, adapt=False)
+    text = repr(res)
+    flagged = [n for n in res.REPR_OBSERVABLES if not res.stats(n).reliable]
+    assert flagged, text  # with 60 samples at least one tau_int check fails
+    for n in flagged:
+        want = f"= {res.stats(n)!r}  [unreliable: {res.stats(n).reasons[0]}"
+        assert any(r.split("=")[0].strip() == n and want in r for r in text.splitlines()), (n, text)
+    assert f"{len(res.warnings)} warnings: " in text

@@ -148,3 +148,44 @@ def test_verdicts_are_computed_from_the_numbers():
     assert pe.z is None and "exact" in pe.z_reason and pe.verdict == "exact" and zc2 is None
     (pd,), *_ = compare_with_series([0.1], [ex], [-1.0, 0.0, 0.0])
     assert pd.z is None and pd.verdict == "disagrees"
+
+
+def test_crosscheck_repr_one_line_per_coupling():
+    """repr of a cross-check: lattice, verdict, and per coupling MC value ± error, series, z."""
+    kt, dp = np.full(4, 0.7), np.full(4, 0.3)
+    res = crosscheck("4", None, lams=[0.05, 0.1], form="B", kt_p=kt, d_p=dp, n_traj=300, seed=2)
+    head, *rows = repr(res).splitlines()
+    assert head.startswith(f"CrosscheckResult(B on 4, {res.estimator} estimator, 2 couplings, "
+                           f"max |z| = {res.max_abs_z:.2f}")
+    assert head.endswith("agrees)" if res.agrees else "does not agree)")
+    for p, row in zip(res.points, rows):
+        assert f"lam={p.lam:g}" in row and repr(p.mc) in row and f"[{p.verdict}]" in row
+        assert f"series {p.series:.8g}" in row
+    assert f"z={res.points[0].z:.2f}" in repr(res.points[0]) or res.points[0].z is None
+
+
+def test_lattice_parsed_once_at_the_edge(monkeypatch):
+    """crosscheck takes a string, a tuple or a parsed Lattice; the shape is validated once
+    (by ergsym.inputs), however many couplings and theories the run builds."""
+    import ergsym.inputs as inputs
+    from ergsym.inputs import Lattice, as_lattice
+
+    lat = as_lattice("4")
+    assert as_lattice(lat) is lat and lat == (4,) and lat.spec == "4"
+    calls = []
+    real = inputs._check_shape
+    monkeypatch.setattr(inputs, "_check_shape", lambda spec, name: calls.append(spec) or real(spec, name))
+    kt, dp = np.full(4, 0.7), np.full(4, 0.3)
+    runs = {}
+    for spec in ("4", (4,), lat):
+        calls.clear()
+        runs[str(spec)] = crosscheck(spec, None, lams=[0.05, 0.1, 0.2], form="B", kt_p=kt, d_p=dp,
+                                     n_traj=60, seed=2)
+        assert len(calls) == (0 if isinstance(spec, Lattice) else 1), (spec, calls)
+    # the same chain and numbers whichever form the lattice came in
+    means = {k: [p.mc.mean for p in r.points] for k, r in runs.items()}
+    assert len({tuple(v) for v in means.values()}) == 1, means
+    assert runs["4"].shape == (4,)
+    # one rule set, one place: the API refuses what the CLI refuses (--lattice 1x4), same reason
+    with pytest.raises(InputError, match="extents >= 2"):
+        crosscheck("1x8", None, lams=[0.1], kt_p=np.ones(8), d_p=np.ones(8))

@@ -56,7 +56,7 @@ def test_quick_report_writes_everything(quick_report):
     assert res.tex.exists() and res.json.exists()
     keys = [s.key for s in res.sections]
     assert keys == ["derivation", "comparison", "zerodim", "numeric", "figures", "lattice",
-                    "onemode", "flow", "errata"]
+                    "onemode", "flow", "errata", "diagrams"]
     for s in res.sections:
         for f in s.figures:
             assert (res.out / f).stat().st_size > 1000, f
@@ -81,6 +81,24 @@ def test_json_envelope_and_no_placeholders(quick_report):
     for run, pt in zip(lat["runs"], lat["B"]):
         assert pt["acceptance"] == run["acceptance"] and 0 < run["acceptance"] <= 1
     assert "1e-300" not in text and "NaN" not in text and "Infinity" not in text
+
+
+def test_diagrams_page_one_drawing_per_diagram(quick_report):
+    """The diagrams section draws every linked O(lambda), O(lambda^2) diagram of the pieces."""
+    from ergsym.symbolic.draw import piece_diagrams
+
+    res, _, _ = quick_report
+    sec = next(s for s in res.sections if s.key == "diagrams")
+    assert sec.available and len(sec.figures) == 2
+    # the oracle: the diagram engine itself, counted independently of the section
+    groups = piece_diagrams("B", 2)
+    for order, f in zip((1, 2), sec.figures):
+        expected = sum(1 for ds in groups.values() for d in ds if sum(d.powers) == order)
+        got = sec.data["orders"][str(order)]
+        assert got["n_diagrams"] == expected == len(got["diagrams"]) == got["n_panels"] > 0
+        assert (res.out / f).stat().st_size > 5000, f
+        assert f in res.tex.read_text(encoding="utf-8")
+        assert f"The {expected} linked diagrams at $O(\\lambda^{{{order}}})$" in sec.body
 
 
 def test_figures_data_finite_and_nonempty(quick_report):

@@ -22,9 +22,10 @@ from .batch_options import scheduler_option
 
 
 def _shape(lattice):
-    from ..conventions import parse_lattice  # noqa: PLC0415
+    """The ``--lattice`` option parsed once into an :class:`ergsym.inputs.Lattice` (passed inward)."""
+    from ..inputs import as_lattice  # noqa: PLC0415
 
-    return parse_lattice(lattice, name="lattice")
+    return as_lattice(lattice, name="--lattice")
 
 
 def _theory(shape, cutoff, mass, Lambda, lam):
@@ -137,7 +138,7 @@ def mc(ctx, lattice, cutoff, mass, Lambda, n_traj, n_therm, seed, n_steps, integ
             raise InputError.bad("--seeds/--scheduler", seeds, "used without --resume, --checkpoint and "
                                  "--record-gp", "a batch keeps each finished run in --store DIR instead")
         lam = common.parse_couplings(lam_text, ("lam",), "--lam")[0]["lam"]
-        return batch.mc(lattice, cutoff, mass, Lambda, lam, n_traj, n_therm, seeds or str(seed),
+        return batch.mc(_shape(lattice).spec, cutoff, mass, Lambda, lam, n_traj, n_therm, seeds or str(seed),
                         progress=show, as_json=as_json, mc_options={
                             "n_steps": n_steps, "integrator": integrator, "backend": backend,
                             "measure_every": measure_every, "n_chains": n_chains})
@@ -236,7 +237,7 @@ def crosscheck(lattice, cutoff, mass, Lambda, n_traj, n_therm, seed, n_steps, in
     if isinstance(n_traj, int) and isinstance(n_chains, int):
         check_resources(shape, max(n_traj, 1) * len(lams), max(n_chains, 1), force=force)
     if batch.active or replicas > 1:  # one task per coupling x replica (ergsym.batch)
-        res = batch.crosscheck(lattice, cutoff, mass, Lambda, lams, form, plot=png,
+        res = batch.crosscheck(shape.spec, cutoff, mass, Lambda, lams, form, plot=png,
                                order=order, n_traj=n_traj, n_therm=n_therm, seed=seed, replicas=replicas,
                                estimator=estimator, progress=_progress(progress), mc_options={
                                    "n_steps": n_steps, "integrator": integrator, "backend": backend,

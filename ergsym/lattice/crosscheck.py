@@ -25,6 +25,7 @@ from dataclasses import dataclass, field
 import numpy as np
 
 from ..errors import InputError
+from ..inputs import as_lattice
 from .run import run_mc
 from .stats import Stats
 from .theory import LatticeTheory, validate_lam
@@ -88,6 +89,11 @@ class CrosscheckPoint:
         if v == "exact" and abs(self.mc.mean - self.series) > 1e-9 * max(1.0, abs(self.series)):
             return "disagrees"  # two exact numbers that differ
         return v
+
+    def __repr__(self) -> str:
+        z = "n/a" if self.z is None else f"{self.z:.2f}"
+        return (f"CrosscheckPoint(lam={self.lam:g}: MC {self.mc!r} vs series {self.series:.8g} "
+                f"(truncation {self.truncation:.2g}), z={z}, {self.verdict})")
 
     def to_dict(self) -> dict:
         return {"lam": self.lam, "mc": self.mc.to_dict(), "series": self.series,
@@ -169,6 +175,18 @@ class CrosscheckResult:
                 "warnings": self.warnings,
                 "plot": None if self.plot is None else str(self.plot),
                 "meta": self.meta}
+
+    def __repr__(self) -> str:
+        """Short summary for a notebook: form, lattice, one line per coupling, the verdict."""
+        lines = [f"CrosscheckResult({self.form} on {'x'.join(map(str, self.shape))}, {self.estimator} "
+                 f"estimator, {len(self.points)} couplings, max |z| = {self.max_abs_z:.2f}, "
+                 f"{'agrees' if self.agrees else 'does not agree'})"]
+        for p in self.points:
+            z = "n/a" if p.z is None else f"{p.z:+.2f}"
+            lines.append(f"  lam={p.lam:<8g} MC {p.mc!r}  series {p.series:.8g}  z={z}  [{p.verdict}]")
+        if self.warnings:
+            lines.append(f"  {len(self.warnings)} warning(s) (see .warnings)")
+        return "\n".join(lines)
 
     def to_text(self) -> str:
         lines = [f"cross-check of {self.form} ({self.estimator} estimator) on "
@@ -279,8 +297,9 @@ def crosscheck(shape, cutoff=None, mass=1.0, Lambda=1.0, lams=(0.02, 0.05, 0.1),
 
     Parameters
     ----------
-    shape : str or tuple
-        Lattice, e.g. ``"8x8"``.
+    shape : Lattice, str or tuple
+        Lattice, e.g. ``Lattice.parse("8x8")`` or ``"8x8"`` (parsed here, once, by
+        :func:`ergsym.inputs.as_lattice`; the layers below get the parsed lattice).
     cutoff : Cutoff, optional
         Cutoff object (``K``, ``dK_dLambda``); or give ``kt_p`` and ``d_p`` directly.
     mass, Lambda : float
@@ -306,6 +325,7 @@ def crosscheck(shape, cutoff=None, mass=1.0, Lambda=1.0, lams=(0.02, 0.05, 0.1),
     -------
     CrosscheckResult
     """
+    lattice = as_lattice(shape)
     form = canonical_form(form)
     if plot is not None:
         import os  # noqa: PLC0415
@@ -321,9 +341,9 @@ def crosscheck(shape, cutoff=None, mass=1.0, Lambda=1.0, lams=(0.02, 0.05, 0.1),
     if not lams or max(lams) <= 0:
         raise InputError.bad("lams", lams, "a list of couplings >= 0 with at least one > 0")
     if kt_p is not None:
-        base = LatticeTheory(shape, kt_p, d_p if d_p is not None else np.zeros_like(np.asarray(kt_p)), 0.0)
+        base = LatticeTheory(lattice, kt_p, d_p if d_p is not None else np.zeros_like(np.asarray(kt_p)), 0.0)
     elif cutoff is not None:
-        base = LatticeTheory.from_cutoff(shape, cutoff, mass, Lambda, 0.0)
+        base = LatticeTheory.from_cutoff(lattice, cutoff, mass, Lambda, 0.0)
     else:
         raise InputError.bad("cutoff", None, "a cutoff object, or explicit kt_p and d_p arrays")
     if coefficients is None:

@@ -21,6 +21,7 @@ from dataclasses import dataclass, field
 import numpy as np
 
 from ..errors import CheckpointError, InputError
+from ..inputs import as_lattice
 from .backend import to_numpy
 from .checkpoint import load_checkpoint, n_measurements, save_checkpoint
 from .hmc import ChainState, HMCSampler, MetropolisSampler, StepSizeAdapter
@@ -55,9 +56,7 @@ def estimate_resources(shape, n_traj: int, n_chains: int = 1, *, record_gp: bool
     dict
         ``{"volume", "bytes", "seconds"}``.
     """
-    from ..conventions import parse_lattice  # noqa: PLC0415
-
-    shape = parse_lattice(shape, name="lattice") if not isinstance(shape, tuple) else shape
+    shape = as_lattice(shape).shape
     V = math.prod(shape)
     n_meas = max(0, (n_traj - n_therm + measure_every - 1) // measure_every)
     nb = V * n_chains
@@ -72,9 +71,10 @@ def estimate_resources(shape, n_traj: int, n_chains: int = 1, *, record_gp: bool
 def check_resources(shape, n_traj: int, n_chains: int = 1, *, force: bool = False, **kw) -> dict:
     """:func:`estimate_resources`, refusing (``InputError``) above :data:`MAX_BYTES` /
     :data:`MAX_SECONDS` unless ``force``."""
-    est = estimate_resources(shape, n_traj, n_chains, **kw)
+    lat = as_lattice(shape)
+    est = estimate_resources(lat, n_traj, n_chains, **kw)
     gib, hours = est["bytes"] / 1024 ** 3, est["seconds"] / 3600
-    lattice = "x".join(map(str, shape)) if isinstance(shape, tuple) else str(shape)
+    lattice = lat.spec
     if not force and (est["bytes"] > MAX_BYTES or est["seconds"] > MAX_SECONDS):
         raise InputError.bad(
             "lattice", lattice,
@@ -129,6 +129,28 @@ class MCResult:
     _stats: dict = field(default_factory=dict, repr=False)
     n_chains: int = 1
     adapted: bool = False
+
+    #: Observables a repr shows (when measured): the field's width, A and B (direct and improved).
+    REPR_OBSERVABLES = ("phi2", "A", "B", "A_sd", "B_sd")
+
+    def __repr__(self) -> str:
+        """Short summary for a notebook: run, acceptance, ``phi2``/``A``/``B`` as value ± error
+        with their status (``ok``, ``exact`` or ``unreliable``), and the number of warnings."""
+        chains = f" x {self.n_chains} chains" if self.n_chains > 1 else ""
+        kind = self.sampler_config.get("sampler", "hmc")
+        head = (f"MCResult(lattice {'x'.join(map(str, self.theory.shape))}, lam={self.theory.lam:g}, "
+                f"{kind} {self.n_traj} traj ({self.n_therm} therm){chains}, "
+                f"acceptance {self.acceptance:.3f}, {self.elapsed:.1f} s)")
+        lines = [head]
+        names = [n for n in self.REPR_OBSERVABLES if n in self.chains]
+        width = max((len(n) for n in names), default=0)
+        for n in names:
+            lines.append(f"  {n:<{width}} = {_status_line(self.stats(n))}")
+        w = self.warnings
+        if w:
+            lines.append(f"  {len(w)} warning{'s' if len(w) != 1 else ''}: " + w[0]
+                         + (" ..." if len(w) > 1 else "") + " (see .warnings)")
+        return "\n".join(lines)
 
     @property
     def acceptance(self) -> float:
@@ -216,6 +238,14 @@ class MCResult:
             out["G_p"] = {"mean": m.ravel().tolist(), "error": e.ravel().tolist(),
                           "tau_int": t.ravel().tolist(), "layout": "numpy.fft.fftn"}
         return out
+
+
+def _status_line(st: Stats) -> str:
+    """``value ± error  [status]`` for a repr: ``exact``, ``ok`` or ``unreliable: reason``."""
+    if st.exact:
+        return f"{st.mean:.10g}  [exact]"
+    status = "ok" if st.reliable else "unreliable: " + (st.reasons[0] if st.reasons else "see warnings")
+    return f"{st!r}  [{status}, tau_int={st.tau_corr:.3g}]"
 
 
 def make_sampler(theory: LatticeTheory, sampler_config: dict, backend: str = "numpy"):
@@ -339,7 +369,7 @@ def run_mc(theory: LatticeTheory, n_traj: int, *, seed=None, rng=None, n_therm: 
         smp = make_sampler(theory, {"sampler": "metropolis"}, backend)
     else:
         raise InputError.bad("sampler", sampler, "'hmc' or 'metropolis'")
-    check_resources(theory.shape, n_traj, n_chains, force=force, record_gp=bool(record_gp),
+    check_resources(theory.lattice, n_traj, n_chains, force=force, record_gp=bool(record_gp),
                     n_steps=getattr(smp, "n_steps", 4), measure_every=measure_every, n_therm=n_therm)
     if adapt is None:
         adapt = sampler == "hmc" and n_steps is None and n_therm > 0

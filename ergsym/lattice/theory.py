@@ -27,8 +27,9 @@ from dataclasses import dataclass, field
 
 import numpy as np
 
-from ..conventions import free_propagators, lattice_phat2, parse_lattice
+from ..conventions import free_propagators, lattice_phat2
 from ..errors import InputError
+from ..inputs import Lattice, as_lattice
 from .backend import get_backend
 
 __all__ = ["LatticeTheory", "LatticeOps", "validate_lam", "abs2"]
@@ -52,12 +53,9 @@ def validate_lam(lam, name: str = "lam") -> float:
 
 
 def _validate_shape(shape) -> tuple[int, ...]:
-    shape = parse_lattice(shape, name="shape")
-    if len(shape) > 1 and min(shape) < 2:
-        raise InputError.bad("shape", "x".join(map(str, shape)),
-                             "extents >= 2 in a lattice of dimension d >= 2 (one site is the "
-                             "shape '1')", "an extent 1 is a lower-dimensional lattice: drop it")
-    return shape
+    """The shape tuple of ``shape`` (a :class:`~ergsym.inputs.Lattice` as is; a string or a
+    tuple through :func:`ergsym.inputs.as_lattice`, where the lattice rules live)."""
+    return shape.shape if isinstance(shape, Lattice) else as_lattice(shape, name="shape").shape
 
 
 def _validate_momentum_array(a, shape, name, positive):
@@ -97,9 +95,11 @@ class LatticeTheory:
 
     Parameters
     ----------
-    shape : tuple of int or str
-        Lattice shape, e.g. ``(8, 8)`` or ``"8x8"``; ``"1"`` is one site (zero dimensions),
-        ``"2"`` and ``"3"`` are tiny one-dimensional lattices.  d = 1..4.
+    shape : Lattice, tuple of int or str
+        Lattice shape, e.g. ``Lattice.parse("8x8")``, ``(8, 8)`` or ``"8x8"`` (strings are
+        parsed once, by :func:`ergsym.inputs.as_lattice`); ``"1"`` is one site (zero
+        dimensions), ``"2"`` and ``"3"`` are tiny one-dimensional lattices.  d = 1..4.  Stored
+        as the shape tuple.
     kt_p, d_p : array_like
         ``Kt_p`` (positive) and ``D_p = Lambda dKt/dLambda`` at every lattice momentum, in
         ``numpy.fft.fftn`` layout (shape ``shape``), even in ``p``.
@@ -130,7 +130,7 @@ class LatticeTheory:
 
         Parameters
         ----------
-        shape : tuple or str
+        shape : Lattice, tuple or str
             Lattice shape.
         cutoff : object
             Anything with ``K(p2, Lambda)`` and ``dK_dLambda(p2, Lambda)`` (an
@@ -140,7 +140,8 @@ class LatticeTheory:
         lam : float
             Quartic coupling.
         """
-        shape = _validate_shape(shape)
+        lattice = as_lattice(shape, name="shape")  # a Lattice passes through unchanged
+        shape = lattice.shape
         Lam = float(Lambda)
         if not math.isfinite(Lam) or Lam <= 0:
             raise InputError.bad("Lambda", Lambda, "finite and > 0")
@@ -159,11 +160,22 @@ class LatticeTheory:
             raise InputError.bad("mass", mass, "> 0 on a periodic lattice",
                                  "the p = 0 mode of a massless field is not normalizable")
         kt, d = free_propagators(cutoff, p2, Lam, m)
-        return cls(shape, kt, d, lam, meta={"cutoff": repr(cutoff), "mass": m, "Lambda": Lam})
+        return cls(lattice, kt, d, lam, meta={"cutoff": repr(cutoff), "mass": m, "Lambda": Lam})
 
     def with_lam(self, lam) -> "LatticeTheory":
-        """The same free part with another coupling."""
-        return LatticeTheory(self.shape, self.kt_p, self.d_p, lam, dict(self.meta))
+        """The same free part with another coupling (only ``lam`` is validated: the shape and
+        the read-only momentum arrays were checked when this theory was built)."""
+        new = object.__new__(LatticeTheory)
+        for name, value in (("shape", self.shape), ("kt_p", self.kt_p), ("d_p", self.d_p),
+                            ("lam", validate_lam(lam)), ("meta", dict(self.meta))):
+            object.__setattr__(new, name, value)
+        return new
+
+    @property
+    def lattice(self) -> Lattice:
+        """The lattice as an :class:`ergsym.inputs.Lattice` (``.spec``, ``.volume``, ...),
+        built from the shape validated when this theory was made (not validated again)."""
+        return Lattice.trusted(self.shape)
 
     @property
     def volume(self) -> int:

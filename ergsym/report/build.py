@@ -26,7 +26,7 @@ __all__ = ["ReportResult", "build_report", "prepare_out", "SECTION_KEYS", "PAPER
 
 #: Section keys in report order.
 SECTION_KEYS = ("derivation", "comparison", "zerodim", "numeric", "figures", "lattice",
-                "onemode", "flow", "errata")
+                "onemode", "flow", "errata", "diagrams")
 
 
 @dataclass
@@ -118,6 +118,7 @@ def _section_builders():
         "onemode": lattice_sections.onemode_section,
         "flow": flow_section.flow_section,
         "errata": numeric_sections.errata_section,
+        "diagrams": symbolic_sections.diagrams_section,
     }
 
 
@@ -200,7 +201,8 @@ def build_report(config: ReportConfig = None, *, sections=None, progress=None) -
         before anything is computed).
     """
     cfg = config or ReportConfig()
-    theory, cutoff, mc_cutoff = cfg.validated()
+    inputs = cfg.inputs()  # every spec string parsed once, here
+    theory, cutoff, mc_cutoff = inputs["theory"], inputs["cutoff"], inputs["mc_cutoff"]
     keys = SECTION_KEYS if sections is None else tuple(sections)
     for k in keys:
         if k not in SECTION_KEYS:
@@ -223,7 +225,8 @@ def build_report(config: ReportConfig = None, *, sections=None, progress=None) -
     try:
         (tmp / "figures").mkdir()
         warnings = []
-        ctx = {"theory": theory, "cutoff": cutoff, "mc_cutoff": mc_cutoff, "out": tmp,
+        ctx = {"theory": theory, "cutoff": cutoff, "mc_cutoff": mc_cutoff,
+               "mc_lattice": inputs["mc_lattice"], "out": tmp,
                "warnings": warnings}
         t_start = time.perf_counter()
         builders = _section_builders()
@@ -264,11 +267,15 @@ def build_report(config: ReportConfig = None, *, sections=None, progress=None) -
                         final / "report.pdf" if pdf_ok else None, comp, done, seconds, warnings)
 
 
+#: Sections that start on a new page (the diagrams page).
+NEW_PAGE = ("diagrams",)
+
 #: What the progress display calls each section.
 SECTION_LABELS = {"derivation": "derivation", "comparison": "comparison with the paper",
                   "zerodim": "zero dimensions", "numeric": "numbers at Lambda0",
                   "figures": "figures (Lambda scan)", "lattice": "lattice Monte Carlo",
-                  "onemode": "one mode", "flow": "along the flow", "errata": "errata"}
+                  "onemode": "one mode", "flow": "along the flow", "errata": "errata",
+                  "diagrams": "diagram drawings"}
 
 
 def _tex_warnings(log: Path) -> list:
@@ -411,6 +418,8 @@ def _document(cfg: ReportConfig, sections) -> str:
               r"\tableofcontents"]
     for s in sections:
         plain = _plain(s.title) or s.key
+        if s.key in NEW_PAGE:
+            parts.append(r"\clearpage")
         parts.append(rf"\section{{\texorpdfstring{{{s.title}}}{{{plain}}}}}\label{{sec:{s.key}}}")
         if not s.available:
             parts.append(r"\emph{Section unavailable.}")

@@ -120,14 +120,34 @@ class ReportConfig:
 
     # -- validation -------------------------------------------------------------------
     def validated(self):
-        """Check every parameter; return ``(theory, cutoff, mc_cutoff)`` objects.
+        """Check every parameter; return ``(theory, cutoff, mc_cutoff)`` objects
+        (:meth:`inputs` without the lattice).
 
         Raises
         ------
         InputError
             Naming the parameter, its allowed range and the value given.
         """
-        from ..conventions import parse_lattice, validate_dim, validate_mass
+        got = self.inputs()
+        return got["theory"], got["cutoff"], got["mc_cutoff"]
+
+    def inputs(self) -> dict:
+        """Check every parameter and parse each spec string once, into the objects the sections use.
+
+        Returns
+        -------
+        dict
+            ``theory`` (:class:`~ergsym.symbolic.Theory`), ``cutoff`` and ``mc_cutoff``
+            (:class:`~ergsym.cutoffs.Cutoff`, ``mc_cutoff`` None without ``mc``) and
+            ``mc_lattice`` (:class:`~ergsym.inputs.Lattice`, None without ``mc``).
+
+        Raises
+        ------
+        InputError
+            Naming the parameter, its allowed range and the value given.
+        """
+        from ..inputs import as_lattice
+        from ..conventions import validate_dim, validate_mass
         from ..cutoffs import parse_cutoff
         from ..symbolic import SCHEMES, parse_theory
 
@@ -159,15 +179,15 @@ class ReportConfig:
         for name, v in (("onemode_k", self.onemode_k), ("onemode_D", self.onemode_D)):
             if not math.isfinite(v) or v <= 0:
                 raise InputError.bad(name, v, "finite and > 0")
-        mc_cutoff = None
+        mc_cutoff = mc_lattice = None
         if self.mc:
-            parse_lattice(self.mc_lattice, name="mc_lattice")
+            mc_lattice = as_lattice(self.mc_lattice, name="mc_lattice")
             mc_cutoff = parse_cutoff(self.mc_cutoff)
             try:
                 mc_cutoff.validate_Lambda(self.Lambda0)
             except InputError as exc:
                 raise InputError(f"Lambda0 with mc_cutoff {self.mc_cutoff!r}: {exc}") from None
-        return theory, cutoff, mc_cutoff
+        return {"theory": theory, "cutoff": cutoff, "mc_cutoff": mc_cutoff, "mc_lattice": mc_lattice}
 
 
 DEFAULTS = ReportConfig()

@@ -58,15 +58,16 @@ def lattice_section(cfg, ctx) -> Section:
     if skip:
         return skip
     cut, out = ctx["mc_cutoff"], ctx["out"]
-    kt, d = lattice_propagators(cfg.mc_lattice, cut, cfg.mass, cfg.Lambda0)
+    lat = ctx["mc_lattice"]  # parsed once by ReportConfig.inputs
+    kt, d = lattice_propagators(lat, cut, cfg.mass, cfg.Lambda0)
     n_on, n_all = int(np.count_nonzero(d)), int(d.size)
-    parts, data = [], {"lattice": cfg.mc_lattice, "cutoff": cut.spec, "momenta_with_D": n_on,
+    parts, data = [], {"lattice": lat.spec, "cutoff": cut.spec, "momenta_with_D": n_on,
                        "momenta": n_all}
-    where = (rf"the $2$-d lattice {L.cmd(cfg.mc_lattice)} (periodic, spacing 1), cutoff {L.cmd(cut.spec)}, "
+    where = (rf"the $2$-d lattice {L.cmd(lat.spec)} (periodic, spacing 1), cutoff {L.cmd(cut.spec)}, "
              rf"$m={L.g(cfg.mass)}$, $\Lambda={L.g(cfg.Lambda0)}$")
     note = ""
     try:
-        _, d_main = lattice_propagators(cfg.mc_lattice, ctx["cutoff"], cfg.mass, cfg.Lambda0)
+        _, d_main = lattice_propagators(lat, ctx["cutoff"], cfg.mass, cfg.Lambda0)
         if np.count_nonzero(d_main) < n_on:
             note = (rf" The continuum cutoff {L.cmd(ctx['cutoff'].spec)} is not used here: on this lattice "
                     rf"it has $D_p\neq0$ on only {int(np.count_nonzero(d_main))} momenta "
@@ -74,7 +75,7 @@ def lattice_section(cfg, ctx) -> Section:
     except Exception:  # noqa: BLE001 - the main cutoff may not be a lattice-compatible object
         pass
     if n_on == 0:
-        msg = f"on {cfg.mc_lattice} with {cut.spec} D_p vanishes at every lattice momentum: no Monte Carlo check"
+        msg = f"on {lat.spec} with {cut.spec} D_p vanishes at every lattice momentum: no Monte Carlo check"
         ctx.get("warnings", []).append(msg)
         parts.append(rf"On {where} $D_p$ vanishes at every lattice momentum: no cross-check is possible. "
                      r"Choose a finer lattice or a wider bump (\texttt{-{}-mc-lattice}, \texttt{-{}-mc-cutoff}).")

@@ -478,15 +478,111 @@ def zero_dim_section(cfg, theory) -> Section:
     return Section("zerodim", "Zero-dimensional check (exact)", body, data)
 
 
-def diagrams_section(cfg, theory):
-    """Hook for a page of diagram drawings (O(lambda^2)); None while ``ergsym.symbolic.draw`` is absent.
+def diagrams_section(cfg, ctx) -> Section:
+    """A page of drawings: every linked diagram of the pieces (5.11)-(5.14) at O(lambda), O(lambda^2).
 
-    The drawings are made by :mod:`ergsym.symbolic.draw` (a separate layer).  Until that module
-    exists this returns None and the report has no diagrams page; it is not in
-    :data:`ergsym.report.build.SECTION_KEYS`.
+    One figure per order (made by :func:`ergsym.symbolic.draw.draw_diagrams`, one panel per
+    diagram), each panel captioned with its piece, coupling monomial, coefficient within the
+    piece, weight and family.  The pieces combine as ``B = -(5.14) - (5.13) - (5.12) + (5.11)``
+    and ``A = (5.11) + (5.12) + (5.13) + (5.14)`` (Cotler & Rezchikov, PRD 108, 025003).
     """
-    import importlib.util
+    from fractions import Fraction
 
-    if importlib.util.find_spec("ergsym.symbolic.draw") is None:
-        return None
-    return None  # the drawing API is wired in when the layer lands (docs/report.md, "Diagrams page")
+    from ..symbolic.draw import LINE_STYLES, _expanded_edges, piece_diagrams
+    from ..symbolic.monotone import FORMS, PIECE_EQUATIONS
+    from .numeric_sections import TEXT_WIDTH_IN, _figure, _plt
+
+    title = r"Diagrams of the pieces at $O(\lambda)$ and $O(\lambda^2)$"
+    if _phi4_only_reason(ctx["theory"]):
+        return Section("diagrams", title, r"Diagram drawings are made for $\lambda\phi^4/4!$ only.",
+                       {}, [], available=False)
+    theory, out = ctx["theory"], ctx["out"]
+    eq = {"eq5.11": "(5.11)", "eq5.12": "(5.12)", "eq5.13": "(5.13)", "eq5.14": "(5.14)"}
+    by_name = {v: k for k, v in PIECE_EQUATIONS.items()}
+    groups = piece_diagrams("B", 2, cfg.scheme, theory)
+    # report order (5.11) .. (5.14)
+    names = sorted(groups, key=lambda n: eq[n])
+    sign_B = {n: FORMS["B"][by_name[eq[n]]] for n in names}
+    _plt()  # print-size serif fonts, no Type 3 (the rcParams of the other figures)
+    ncols = 6
+    figs, parts, data = [], [], {"scheme": cfg.scheme, "orders": {}}
+    parts.append(
+        r"Every linked diagram of the four pieces at $O(\lambda)$ and $O(\lambda^2)$, drawn from "
+        r"the same Wick contractions that produce the series of the derivation section "
+        rf"(scheme {L.text(cfg.scheme)}). The pieces combine as "
+        r"$B=-(5.14)-(5.13)-(5.12)+(5.11)$ and $A=(5.11)+(5.12)+(5.13)+(5.14)$, so $A$ and $B$ "
+        r"have the same diagrams with different signs. Squares are the two ends of the operator's "
+        r"kernel line, dots the $\lambda\phi^4/4!$ vertices. Lines: $\tilde K$ solid, "
+        r"$D=\Lambda\partial_\Lambda\tilde K$ dashed, $\Delta=\tilde K_{\Lambda_0}-\tilde K_\Lambda$ "
+        r"dotted (it enters only along the flow, so it does not occur here), thin grey lines join "
+        r"points identified by a delta function. Each panel gives the piece, the coefficient $c$ of "
+        r"the diagram within that piece, its weight $w$ (Wick contractions times vertex factors) "
+        r"and its family.")
+    for order in (1, 2):
+        items = {n: [d for d in groups[n] if sum(d.powers) == order] for n in names}
+        items = {n: ds for n, ds in items.items() if ds}
+        total = sum(len(ds) for ds in items.values())
+        if not total:
+            continue
+        flat = [(n, d) for n, ds in items.items() for d in ds]
+        k = min(ncols, total)
+        if total % k and total <= 2 * ncols:  # two balanced rows rather than a lone panel
+            k = -(-total // 2)
+        # panels at print size: the figure is the text width, captions 7 pt
+        from ..symbolic.draw import draw_diagrams
+
+        fig = draw_diagrams(items, theory, ncols=k, panel_size=TEXT_WIDTH_IN / ncols)
+        for ax, (n, d) in zip(fig.axes, flat):
+            c, w = Fraction(d.coeff), Fraction(d.weight)
+            fam = d.family.latex if d.family.blocks else "1"
+            ax.set_title(rf"{eq[n]}  $c={_mfrac(c)}$, $w={_mfrac(w)}$" "\n" rf"${fam}$", fontsize=7)
+        # the legend always explains all three line functions (Delta for reference)
+        from matplotlib.lines import Line2D
+
+        for leg in fig.legends:
+            leg.remove()
+        used = {kd for _, d in flat for _, _, kd, _ in _expanded_edges(d)}
+        kinds = [kd for kd in ("K", "D", "Delta", "Ginv", "id") if kd in used or kd in ("K", "D", "Delta")]
+        labels = {"K": r"$\tilde K$", "D": r"$D=\Lambda\partial_\Lambda\tilde K$",
+                  "Delta": r"$\Delta$ (flow only)", "Ginv": r"$1/\tilde K$", "id": "identified points"}
+        handles = [Line2D([0], [0], linestyle=LINE_STYLES[kd][0], color=LINE_STYLES[kd][1],
+                          lw=0.8 if kd == "id" else 1.6, label=labels[kd]) for kd in kinds]
+        handles += [Line2D([0], [0], marker="s", color="black", linestyle="", label="operator vertex"),
+                    Line2D([0], [0], marker="o", color="black", linestyle="", label=r"$\lambda$ vertex")]
+        nrows = -(-total // k)
+        fig.subplots_adjust(left=0.01, right=0.99, top=1 - 0.05 / nrows, bottom=0.02, hspace=0.55,
+                            wspace=0.05)
+        # below the panels, outside the axes: the tight bounding box takes it in
+        fig.legend(handles=handles, loc="upper center", fontsize=7,
+                   ncol=len(handles) if k == ncols else -(-len(handles) // 2), frameon=False,
+                   bbox_to_anchor=(0.5, 0.0))
+        f = f"figures/diagrams_order{order}.pdf"
+        n_panels = len(fig.axes)  # one axes per drawn diagram (the legend is a figure legend)
+        fig.savefig(out / f, bbox_inches="tight", pad_inches=0.02)
+        figs.append(f)
+        counts = {eq[n]: len(ds) for n, ds in items.items()}
+        per = ", ".join(f"{len(ds)} in {eq[n]}" for n, ds in items.items())
+        fams = sorted({d.family.name for _, d in flat})
+        parts.append(_figure(f, width=rf"{k / ncols:.3f}\linewidth", caption=rf"The {total} linked diagrams at $O(\lambda^{{{order}}})$ ({per}); "
+                                rf"{len(fams)} {'family occurs' if len(fams) == 1 else 'families occur'}. "
+                                r"Sign in $B$: " + ", ".join(
+                                    f"${'+' if sign_B[n] > 0 else '-'}${eq[n]}" for n in items) + "."))
+        data["orders"][str(order)] = {
+            "n_diagrams": total, "n_panels": n_panels, "per_piece": counts, "figure": f,
+            "diagrams": [{"piece": n, "coefficient": str(Fraction(d.coeff)), "weight": str(Fraction(d.weight)),
+                          "family": d.family.name, "edges": [list(e) for e in d.edges]} for n, d in flat]}
+    return Section("diagrams", title, "\n\n".join(parts), data, figs)
+
+
+def _mfrac(c) -> str:
+    """A fraction for mathtext (``-\\frac{1}{8}``; no ``\\tfrac`` there)."""
+    from fractions import Fraction
+
+    c = Fraction(c)
+    if c.denominator == 1:
+        return str(c.numerator)
+    return ("-" if c < 0 else "") + rf"\frac{{{abs(c.numerator)}}}{{{c.denominator}}}"
+
+
+def _phi4_only_reason(theory) -> bool:
+    return getattr(theory, "names", ("lam",)) != ("lam",)
