@@ -1,4 +1,4 @@
-"""Integral families as plain data (SPEC section 2).
+"""Integral families as plain data (docs/conventions.md, "Integral families").
 
 A Feynman diagram of ergsym is a graph whose vertices are lattice sites / points of
 space (all interactions are local) and whose edges are translation-invariant *lines*.
@@ -19,7 +19,7 @@ their functions; ergsym reduces those, so a block (:class:`Block`) is either
 A :class:`Family` is a product of blocks.  Diagrams of an operator that contains the ERG
 kernel ``Cdot = (2 pi)^d D`` carry exactly one ``D``; the block holding it is the *outer*
 block, and its outermost loop is ``int d^dp`` (no ``(2 pi)^-d``), which absorbs the
-``(2 pi)^d`` of ``Cdot`` and the overall ``delta^d(0)``.  That reproduces SPEC's names:
+``(2 pi)^d`` of ``Cdot`` and the overall ``delta^d(0)``.  That reproduces the fixed names of docs/conventions.md:
 ``f0 = int d^dp D/Kt``, ``t1``, ``u1``, ``f1 = t1 * T``, ``f2 = int d^dp D(p) Sun(p)``.
 
 Values of a block (definition used by every layer)
@@ -48,7 +48,7 @@ class Line:
     ``kt`` may be negative (``D/Kt`` in ``f0``); ``d`` is 0 or 1 in diagrams of
     operators with one ERG kernel.  ``Delta = Kt_Lambda0 - Kt_Lambda = C_Lambda0 - C_Lambda``
     is the covariance integrated out between ``Lambda0`` and ``Lambda`` along the Polchinski
-    flow (SPEC section 5); it appears only in flowed quantities.
+    flow (docs/flow.md); it appears only in flowed quantities.
     """
 
     kt: int
@@ -442,7 +442,7 @@ def _canonical_edges(n, edges):
 
 
 # ---------------------------------------------------------------------------
-# The names SPEC section 2 fixes
+# The names docs/conventions.md fixes
 # ---------------------------------------------------------------------------
 
 def _loop(line: Line) -> Block:
@@ -459,11 +459,11 @@ NAMED_FAMILIES = {
     "f1": Family((_loop(Line(0, 1)), _loop(Line(1, 0)))),
     "f2": Family((Block(2, ((0, 1, DLINE), (0, 1, K), (0, 1, K), (0, 1, K))),)),
 }
-"""The basic families of SPEC section 2 by their fixed names."""
+"""The basic families of docs/conventions.md by their fixed names."""
 
 
 def family_by_name(name: str) -> Family:
-    """The family of SPEC section 2 called ``name`` (``f0, t1, u1, T, T2, T3, f1, f2``)."""
+    """The family of docs/conventions.md called ``name`` (``f0, t1, u1, T, T2, T3, f1, f2``)."""
     from .errors import InputError
 
     try:

@@ -1,4 +1,4 @@
-"""Exact lattice values of integral families (SPEC section 3).
+"""Exact lattice values of integral families (docs/conventions.md, "The lattice dictionary").
 
 On a periodic lattice every family the engine emits is a finite sum, so a series evaluates
 *exactly* (to float rounding) order by order -- no continuum extrapolation.  A block's value
@@ -36,7 +36,7 @@ __all__ = ["lattice_propagators", "block_value", "family_value", "series_on_latt
 
 
 def lattice_propagators(shape, cutoff, mass, Lambda):
-    """``(Kt_p, D_p)`` on the FFT grid of ``shape`` at ``phat^2`` (SPEC section 3).
+    """``(Kt_p, D_p)`` on the FFT grid of ``shape`` at ``phat^2`` (docs/conventions.md, "The lattice dictionary").
 
     Parameters
     ----------

@@ -1,6 +1,6 @@
 """The scale derivative of the Cotler-Rezchikov monotone: A, B and the four pieces.
 
-SPEC section 2.1/2.2, seed 000 eqs. (4.1), (4.5), (5.5)-(5.15).  With ``Sigma = S - 2 Shat``::
+docs/conventions.md ("Two quantities: A and B"); Cotler & Rezchikov, PRD 108, 025003, eqs. (4.1), (4.5), (5.5)-(5.15).  With ``Sigma = S - 2 Shat``::
 
     (1/2)(dSigma)^2 = (1/2) dS dS - 2 dS dShat + 2 dShat dShat
 
@@ -94,7 +94,7 @@ def piece(name: str, order: int, scheme: str = "bare", theory: Theory = PHI4) ->
 
 @lru_cache(maxsize=64)
 def monotone(order: int, form: str = "B", scheme: str = "bare", theory: Theory = PHI4) -> Series:
-    """A, B or one piece of the monotone derivative through ``order`` (SPEC section 2.1).
+    """A, B or one piece of the monotone derivative through ``order`` (docs/conventions.md, "Two quantities: A and B").
 
     Parameters
     ----------
@@ -126,10 +126,10 @@ def monotone(order: int, form: str = "B", scheme: str = "bare", theory: Theory =
 
 
 # ---------------------------------------------------------------------------
-# What seed 000 printed, labelled as such.  Never used as an expected value.
+# What the paper printed, labelled as such.  Never used as an expected value.
 # ---------------------------------------------------------------------------
 
-#: The coefficients AS PRINTED in seed 000 (5.11)-(5.15), per order, per family name.
+#: The coefficients AS PRINTED in Cotler & Rezchikov (5.11)-(5.15), per order, per family name.
 #: (5.13) is printed with ``dS dS``; the expansion of (5.6) needs ``dS dShat``.
 PRINTED = {
     "LdShat": {0: {"f0": Fraction(1)}, 2: {"f2": Fraction(1, 6)}},                      # (5.11)

@@ -1,6 +1,6 @@
 """The diagram engine: linked Wick contractions as multigraphs, counted up to isomorphism.
 
-Expectation values under ``P ∝ exp(-Shat - S_int)`` (SPEC section 2) are expanded with the
+Expectation values under ``P ∝ exp(-Shat - S_int)`` (docs/conventions.md) are expanded with the
 linked-cluster theorem::
 
     <O> = sum_{c} (-1)^{|c|} prod_n (g_n/n!)^{c_n} / c_n!  <O prod_n (sum_x phi_x^n)^{c_n}>_0,linked
@@ -19,7 +19,7 @@ disconnected); see :func:`_count_classes`.  Per operator term and set of interac
 vertices the result ``{Family: count}`` is memoized, so A, B and the four pieces share their
 common ``<Cdot dX dY>`` terms.  Each class maps to its canonical
 :class:`~ergsym.families.Family`.  Everything is integers, ``Fraction`` and tuples
-(STYLE.md: no sympy in the hot loop).
+(no sympy in the hot loop).
 
 Legs come in two kinds: field legs ``phi_x`` and *amputated* legs ``(G^-1 phi)_x`` (from
 ``delta Shat / delta phi``).  A field-field contraction is a line ``Kt``; amputated-field is
