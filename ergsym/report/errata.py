@@ -76,8 +76,8 @@ ERRATA = [
         "paper": "-2 <int Cdot dS dS> = delta(0)(-2 f0 - lam f1 - (2/3) lam^2 f2 + O(lam^3)).",
         "finding": "The expansion of (5.6) needs -2 <int Cdot dS dShat> (dS dS is a typo), and the "
                    "Schwinger-Dyson identity makes it exactly -2 delta(0) f0 with no lam correction.",
-        "commands": ["ergsym monotone --order 3 --form dSdShat --no-compare --no-latex"],
-        "expect": {"ergsym monotone --order 3 --form dSdShat --no-compare --no-latex":
+        "commands": ["ergsym monotone --order 3 --form eq5.13 --no-compare --no-latex"],
+        "expect": {"ergsym monotone --order 3 --form eq5.13 --no-compare --no-latex":
                    ["O(0): - 2 f0", "O(1): 0", "O(2): 0", "O(3): 0"]},
     },
     {
@@ -111,9 +111,9 @@ ERRATA = [
                    "(4.21) then vanishes, equal to (4.13), and the puzzle of (4.22) disappears for the "
                    "free field.",
         "commands": ["python worked_examples/free_field_monotone.py --fast",
-                     "ergsym monotone --order 0 --form LdShat --no-compare --no-latex"],
+                     "ergsym monotone --order 0 --form eq5.11 --no-compare --no-latex"],
         "expect": {"python worked_examples/free_field_monotone.py --fast": ["(4.20) corrected", "(4.21) corrected"],
-                   "ergsym monotone --order 0 --form LdShat --no-compare --no-latex": ["O(0): 1 f0"]},
+                   "ergsym monotone --order 0 --form eq5.11 --no-compare --no-latex": ["O(0): 1 f0"]},
     },
     {
         "id": "B7",
