@@ -124,3 +124,22 @@ def test_cli_local2_equals_inprocess_bitwise(capsys):
         out[sched] = d
     assert out["local:2"] == out["inprocess"]
     assert all(p["mc"]["error"] > 0 for p in out["inprocess"]["points"])  # not a trivial observable
+
+
+@pytest.mark.slow
+def test_report_lattice_section_on_local2_equals_in_process(tmp_path):
+    """``ergsym report --scheduler local:2``: the Monte Carlo section's numbers do not depend on
+    where its runs go (seeds seed + i, as in the section's own loop)."""
+    from ergsym.report import ReportConfig, build_report
+
+    out = {}
+    for sched in (None, "local:2"):
+        cfg = ReportConfig(out=str(tmp_path / f"r-{sched}"), quick=True, flow=False, pdf=False, order=1)
+        labels = []
+        res = build_report(cfg, sections=("lattice",), scheduler=sched,
+                           progress=lambda i, n, label: labels.append(label))
+        assert any("as one batch" in lb for lb in labels) == (sched is not None)  # the batch path ran
+        data = json.loads(res.json.read_text())["results"]["sections"]["lattice"]["data"]
+        out[sched] = [(p["lam"], p["mc"]["value"], p["mc"]["error"]) for p in data["B"]]
+    assert out[None] == out["local:2"] and len(out[None]) >= 2
+    assert all(e > 0 for _, _, e in out[None])

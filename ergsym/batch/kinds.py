@@ -96,7 +96,8 @@ def mc_task(theory: dict, lam: float, n_traj: int, seed, n_therm: int = 20, obse
     names = list(res.chains) if observables is None else list(observables)
     out = {"lam": float(lam), "acceptance": res.acceptance, "n_traj": res.n_traj,
            "sampler": res.sampler_config,
-           "stats": {n: dataclasses.asdict(res.stats(n)) for n in names}}
+           "stats": {n: dataclasses.asdict(res.stats(n)) for n in names},
+           "warnings": [str(w) for w in res.warnings]}
     if chains:
         out["chains"] = {n: res.chains[n] for n in names}
     return out

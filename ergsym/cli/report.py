@@ -6,6 +6,7 @@ import json
 import click
 
 from ..errors import InputError
+from .batch_options import scheduler_option
 
 
 def _floats(text, name):
@@ -19,6 +20,7 @@ def _floats(text, name):
 
 
 @click.command("report")
+@scheduler_option
 @click.option("--out", "out", default="ergsym-report", show_default=True,
               type=click.Path(), help="Output directory: created if missing; an earlier report "
                                       "there is replaced only with --force.")
@@ -58,7 +60,7 @@ def _floats(text, name):
               help="Compile the PDF with latexmk/pdflatex when TeX is installed.")
 @click.option("--json", "as_json", is_flag=True, help="Print a JSON summary to stdout.")
 def report(out, force, quick, theory, cutoff, dim, mass, Lambda0, order, scheme, lams, mc, mc_lattice,
-           mc_cutoff, mc_lams, mc_traj, seed, flow, pdf, as_json):
+           mc_cutoff, mc_lams, mc_traj, seed, flow, pdf, as_json, batch):
     """Build the LaTeX/PDF report (the main job; defaults: phi^4, bump eps=0.1, lambda_max=2, d=4, m=1, Lambda0=1).
 
     Derives A, B and the four pieces, compares them with the paper's printed (5.11)-(5.15),
@@ -71,8 +73,13 @@ def report(out, force, quick, theory, cutoff, dim, mass, Lambda0, order, scheme,
       ergsym report                         # full report in ergsym-report/ (a few minutes)
       ergsym report --quick --out /tmp/r    # fast version
       ergsym report --dim 3 --cutoff bump:eps=0.2,lambda_max=2 --no-mc
+      ergsym report --scheduler local:2     # the Monte Carlo runs on 2 Dask workers
     """
     from ..report import ReportConfig, build_report
+
+    if batch.store is not None:
+        raise InputError.bad("--store", batch.store, "not given to report",
+                             "the report keeps its numbers in OUT/report.json; use --scheduler alone")
 
     cfg = ReportConfig(out=out, theory=theory, cutoff=cutoff, dim=dim, mass=mass, Lambda0=Lambda0,
                        order=order, scheme=scheme, lams=_floats(lams, "lams"), quick=quick, mc=mc,
@@ -80,7 +87,7 @@ def report(out, force, quick, theory, cutoff, dim, mass, Lambda0, order, scheme,
                        mc_lams=None if mc_lams is None else _floats(mc_lams, "--mc-lam"),
                        mc_traj=mc_traj, seed=seed, flow=flow, pdf=pdf, force=force)
     with _Progress(enabled=True) as prog:
-        res = build_report(cfg, progress=prog)
+        res = build_report(cfg, progress=prog, scheduler=batch.runner)
     for w in res.warnings:
         click.echo(f"warning: {w}", err=True)
     if as_json:

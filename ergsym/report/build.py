@@ -174,7 +174,7 @@ def _move_into_place(tmp: Path, out: Path) -> None:
         shutil.rmtree(old, ignore_errors=True)
 
 
-def build_report(config: ReportConfig = None, *, sections=None, progress=None) -> ReportResult:
+def build_report(config: ReportConfig = None, *, sections=None, progress=None, scheduler=None) -> ReportResult:
     """Build the report described by ``config`` (defaults: the README's main job).
 
     Parameters
@@ -188,6 +188,10 @@ def build_report(config: ReportConfig = None, *, sections=None, progress=None) -
         terminal and prints one line per step otherwise), again with the same ``i`` for the
         parts of a long step (each Monte Carlo coupling), and ``progress(n, n, "done")`` at
         the end.
+    scheduler : None, str, distributed.Client or runner, optional
+        Where the lattice section's Monte Carlo runs go (:func:`ergsym.batch.run_batch`:
+        ``"local:2"``, ``"tcp://host:port"``, ...); the numbers are the same in every case
+        (docs/ensembles.md).  Default: in this process.
 
     Returns
     -------
@@ -227,7 +231,7 @@ def build_report(config: ReportConfig = None, *, sections=None, progress=None) -
         warnings = []
         ctx = {"theory": theory, "cutoff": cutoff, "mc_cutoff": mc_cutoff,
                "mc_lattice": inputs["mc_lattice"], "out": tmp,
-               "warnings": warnings}
+               "warnings": warnings, "scheduler": scheduler}
         t_start = time.perf_counter()
         builders = _section_builders()
         done = []
