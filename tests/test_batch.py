@@ -362,3 +362,22 @@ def test_store_round_trip_is_exact(tmp_path_factory, result):
     back, secs = store.load("k")
     assert _same(back, fresh) and secs == 0.5
     assert _same(normalize(fresh), fresh)
+
+
+def test_cli_mc_several_couplings_is_a_batch_of_single_runs(capsys):
+    from ergsym.cutoffs import parse_cutoff
+    from ergsym.lattice.run import run_mc
+    from ergsym.lattice.theory import LatticeTheory
+
+    code, out, _ = _run_cli(["mc", "--lattice", "8x8", "--cutoff", BUMP, "--lam", "0.2,0.6", "--n-traj", "150",
+                             "--n-therm", "20", "--no-progress", "--json"], capsys)
+    assert code == 0
+    d = json.loads(out)
+    assert d["parameters"]["lam"] == [0.2, 0.6] and [p["lam"] for p in d["results"]["points"]] == [0.2, 0.6]
+    for p in d["results"]["points"]:
+        ref = run_mc(LatticeTheory.from_cutoff((8, 8), parse_cutoff(BUMP), 1.0, 1.0, p["lam"]), 150, seed=0,
+                     n_therm=20, progress=False)
+        assert p["combined"]["B_sd"]["value"] == ref.stats("B_sd").mean  # one seed: the run itself
+        assert p["combined"]["B_sd"]["converged"] is bool(ref.stats("B_sd").reliable)
+    code, _, err = _run_cli(["mc", "--lam", "0.2,0.2", "--no-progress"], capsys)
+    assert code == 2 and "distinct" in err

@@ -79,34 +79,53 @@ class BatchOptions:
 
     def mc(self, lattice, cutoff, mass, Lambda, lam, n_traj, n_therm, seeds, *, progress, as_json,
            mc_options):
-        """``ergsym mc --seeds LIST``: one run per seed (each equal to ``ergsym mc --seed S``)."""
+        """``ergsym mc --seeds LIST`` and/or ``--lam L1,L2,...``: one run per coupling and seed
+        (each equal to ``ergsym mc --lam L --seed S``), combined over the seeds of each coupling."""
         from ..batch import combine_stats, run_mc_points, theory_spec  # noqa: PLC0415
         from . import common  # noqa: PLC0415
 
         seeds = _parse_seeds(seeds)
+        lams = [float(lam)] if isinstance(lam, (int, float)) else [float(x) for x in lam]
+        if len(set(lams)) != len(lams):
+            raise InputError.bad("--lam", ",".join(map(str, lams)), "distinct couplings")
         spec = theory_spec(lattice=lattice, cutoff=cutoff, mass=mass, Lambda=Lambda)
-        runs, batch = run_mc_points(spec, [(lam, s) for s in seeds], n_traj, n_therm=n_therm,
+        points = [(x, s) for x in lams for s in seeds]
+        runs, batch = run_mc_points(spec, points, n_traj, n_therm=n_therm,
                                     mc_options=mc_options, progress=progress,
                                     description={"kind": "mc"}, **self.kwargs())
-        names = list(runs[0]["stats"])
-        combined = {n: combine_stats(r["stats"][n] for r in runs) for n in names}
-        acc = math.fsum(r["acceptance"] for r in runs) / len(runs)
-        params = {"lattice": lattice, "cutoff": cutoff, "mass": mass, "Lambda": Lambda, "lam": lam,
+        warnings = common.Warnings()
+        for r in runs:
+            for w in r.get("warnings", []):
+                warnings.add(f"lam={r['lam']:g}, seed {r['seed']}: {w}")
+        per_lam = []
+        for x in lams:
+            mine = [r for r in runs if r["lam"] == x]
+            names = list(mine[0]["stats"])
+            acc = math.fsum(r["acceptance"] for r in mine) / len(mine)
+            per_lam.append((x, acc, {n: combine_stats(r["stats"][n] for r in mine) for n in names}, mine))
+        params = {"lattice": lattice, "cutoff": cutoff, "mass": mass, "Lambda": Lambda,
+                  "lam": lams[0] if len(lams) == 1 else lams,
                   "n_traj": n_traj, "n_therm": n_therm, "seeds": seeds, **self.parameters()}
         if as_json:
-            results = {"combined": {n: _value(s, acc) for n, s in combined.items()},
-                       "runs": [{"seed": r["seed"], "acceptance": r["acceptance"],
-                                 "observables": {n: _value(s, r["acceptance"]) for n, s in r["stats"].items()}}
-                                for r in runs],
-                       "batch": batch.summary()}
-            common.echo_json("mc", params, results, common.Warnings())
+            def block(x, acc, combined, mine):
+                return {"lam": x, "combined": {n: _value(st, acc) for n, st in combined.items()},
+                        "runs": [{"seed": r["seed"], "acceptance": r["acceptance"],
+                                  "observables": {n: _value(st, r["acceptance"]) for n, st in r["stats"].items()}}
+                                 for r in mine]}
+            blocks = [block(*b) for b in per_lam]
+            results = dict(blocks[0]) if len(blocks) == 1 else {"points": blocks}
+            results.pop("lam", None) if len(blocks) == 1 else None
+            results["batch"] = batch.summary()
+            common.echo_json("mc", params, results, warnings)
             return
-        click.echo(f"lattice {lattice}, lam = {lam:g}, {len(seeds)} runs (seeds {', '.join(map(str, seeds))}) "
-                   f"of {n_traj} trajectories, mean acceptance {acc:.3f}, scheduler "
-                   f"{batch.scheduler}; combined over runs:")
-        click.echo(f"{'observable':>10}  {'mean ± error':>26}  {'tau_int':>8}")
-        for n, st in combined.items():
-            click.echo(f"{n:>10}  {repr(st):>26}  {st.tau_corr:8.3g}")
+        for x, acc, combined, _ in per_lam:
+            click.echo(f"lattice {lattice}, lam = {x:g}, {len(seeds)} run(s) (seeds {', '.join(map(str, seeds))}) "
+                       f"of {n_traj} trajectories, mean acceptance {acc:.3f}, scheduler "
+                       f"{batch.scheduler}; combined over runs:")
+            click.echo(f"{'observable':>10}  {'mean ± error':>26}  {'tau_int':>8}  status")
+            for n, st in combined.items():
+                status = "exact" if st.exact else ("ok" if st.reliable else "UNRELIABLE (see warnings)")
+                click.echo(f"{n:>10}  {repr(st):>26}  {st.tau_corr:8.3g}  {status}")
 
     def integral_scan(self, cutoff_spec, cutoff, dim, mass, Lambda, which, grid, names, rtol, method):
         """``ergsym integrals --scan`` as a batch (``which``: the scanned parameter, ``grid``: its
@@ -142,9 +161,9 @@ class _Stored:
 
 
 def _value(st, acceptance):
-    """The Monte Carlo value object of the JSON output (``converged``: an error estimate
-    backed by at least 20 effective samples)."""
-    ok = math.isfinite(st.error_of_mean) and st.n_eff >= 20
+    """The Monte Carlo value object of the JSON output (``converged``: a reliable number whose
+    error estimate is backed by at least 20 effective samples, or an exact estimator)."""
+    ok = bool(st.reliable) and math.isfinite(st.error_of_mean) and (st.exact or st.n_eff >= 20)
     return {"value": st.mean, "error": st.error_of_mean, "converged": bool(ok), "tau_int": st.tau_corr,
             "n_eff": st.n_eff, "acceptance": acceptance}
 

@@ -104,7 +104,7 @@ def _interrupted(path):
 @scheduler_option
 @_common
 @click.option("--lam", "lam_text", default="0.1", show_default=True,
-              help="Quartic coupling (>= 0): a number, or lam=0.1.")
+              help="Quartic coupling (>= 0): a number, lam=0.1, or several (0.05,0.1) run as a batch.")
 @click.option("--measure-every", type=int, default=1, show_default=True)
 @click.option("--record-gp", is_flag=True, help="Also record G_p (printed with --json).")
 @click.option("--checkpoint", type=click.Path(dir_okay=False), default=None,
@@ -133,11 +133,13 @@ def mc(ctx, lattice, cutoff, mass, Lambda, n_traj, n_therm, seed, n_steps, integ
 
     warnings = common.Warnings()
     show = _progress(progress)
-    if seeds is not None or batch.active:  # a batch of runs (ergsym.batch; docs/ensembles.md)
+    lam_points = [p["lam"] for p in common.parse_couplings(lam_text, ("lam",), "--lam", many=True)]
+    if seeds is not None or batch.active or len(lam_points) > 1:  # a batch (ergsym.batch; docs/ensembles.md)
         if resume or checkpoint or record_gp:
-            raise InputError.bad("--seeds/--scheduler", seeds, "used without --resume, --checkpoint and "
-                                 "--record-gp", "a batch keeps each finished run in --store DIR instead")
-        lam = common.parse_couplings(lam_text, ("lam",), "--lam")[0]["lam"]
+            raise InputError.bad("--seeds/--scheduler/--lam LIST", seeds or lam_text,
+                                 "used without --resume, --checkpoint and --record-gp",
+                                 "a batch keeps each finished run in --store DIR instead")
+        lam = lam_points[0] if len(lam_points) == 1 else lam_points
         return batch.mc(_shape(lattice).spec, cutoff, mass, Lambda, lam, n_traj, n_therm, seeds or str(seed),
                         progress=show, as_json=as_json, mc_options={
                             "n_steps": n_steps, "integrator": integrator, "backend": backend,
