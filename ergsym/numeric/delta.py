@@ -243,6 +243,11 @@ def flow_block(block, ctx, rtol=None, cache=None):
     cache = {} if cache is None else cache
     if block in cache:
         return cache[block]
+    if ctx.Lambda == ctx.Lambda0 and any(l.delta >= 1 for l in block.lines):
+        # Delta = Kt_Lambda0 - Kt_Lambda vanishes identically: exactly 0 (a relative tolerance
+        # on a zero integral could never be met)
+        cache[block] = (0.0, 0.0, True)
+        return cache[block]
     if block.kind == "loop":
         (line,) = block.lines
         _check_line(line, ctx.cutoff, ctx.dim, ctx.Lambda)
