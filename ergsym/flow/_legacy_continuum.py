@@ -227,7 +227,7 @@ def flow_continuum(cutoff, dim, mass, Lambda0, Lambda, lam, order=2, forms=("A",
     Parameters
     ----------
     cutoff : str or Cutoff
-        A bump cutoff (SPEC section 6).
+        A bump cutoff (docs/flow.md).
     dim : int
     mass : float
     Lambda0, Lambda : float
