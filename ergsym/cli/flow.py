@@ -75,8 +75,11 @@ def _warn_sum(name, entry, warnings):
 
 
 def _point_result(a, Lambda, ab, rc, md, exact, warnings):
+    from ..conventions import PIECE_ALIASES
+
     lam = a["lam"]
-    out = {"Lambda": Lambda, "monotone": {k: _series_obj(v, lam, exact) for k, v in ab.items()},
+    out = {"Lambda": Lambda,
+           "monotone": {PIECE_ALIASES.get(k, k): _series_obj(v, lam, exact) for k, v in ab.items()},
            "couplings": {"m2_shift": _series_obj(rc["m2"], lam, exact),
                          "lam": _series_obj(rc["lam"], lam, exact),
                          "g6": _series_obj(rc["g6"], lam, exact),
