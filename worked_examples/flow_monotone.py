@@ -1,4 +1,4 @@
-"""Worked example: the Polchinski flow to O(lam^2) and the monotone along it (SPEC section 5).
+"""Worked example: the Polchinski flow to O(lam^2) and the monotone along it (docs/flow.md).
 
 1. derive V_Lambda to O(lam^2) and check it solves (2.4) symbolically;
 2. B(Lambda) along the flow for one mode against -Lambda dM/dLambda of the exact flow;

@@ -76,25 +76,12 @@ def _warn_sum(name, entry, warnings):
                  f"the sum) exceeds the quadrature error {entry['error']:.2g}{extra}")
 
 
-def _compute_point(mode, a, Lambda, with_m, warnings):
-    from .. import flow as fl
+def _point_result(a, Lambda, ab, rc, md, exact, warnings):
+    from ..conventions import PIECE_ALIASES
 
-    exact = mode == "lattice"
-    forms = ("A", "B") + tuple(a["pieces"])
-    if exact:
-        common = (a["shape"], a["cutoff"], a["mass"], a["Lambda0"], Lambda, a["lam"])
-        ab = fl.flow_lattice(*common, order=a["order"], forms=forms)
-        rc = fl.running_couplings_lattice(*common, order=a["order"])
-        md = fl.monotone_difference_lattice(*common, order=a["order"], n_log=a["n_log"]) if with_m else None
-        _warn_d_zero(a, Lambda, warnings)
-    else:
-        common = (a["cutoff"], a["dim"], a["mass"], a["Lambda0"], Lambda, a["lam"])
-        ab = fl.flow_continuum(*common, order=a["order"], forms=forms, rtol=a["rtol"])
-        rc = fl.running_couplings_continuum(*common, order=a["order"], rtol=a["rtol"])
-        md = fl.monotone_difference(*common, order=a["order"], n_log=a["n_log"],
-                                    rtol=a["rtol"]) if with_m else None
     lam = a["lam"]
-    out = {"Lambda": Lambda, "monotone": {k: _series_obj(v, lam, exact) for k, v in ab.items()},
+    out = {"Lambda": Lambda,
+           "monotone": {PIECE_ALIASES.get(k, k): _series_obj(v, lam, exact) for k, v in ab.items()},
            "couplings": {"m2_shift": _series_obj(rc["m2"], lam, exact),
                          "lam": _series_obj(rc["lam"], lam, exact),
                          "g6": _series_obj(rc["g6"], lam, exact),
@@ -109,8 +96,45 @@ def _compute_point(mode, a, Lambda, with_m, warnings):
         conv = md.get("converged", True)
         out["M_minus_M0"] = {k: _vo(v[0], v[1], conv) for k, v in md.items() if k != "converged"}
         if not conv:
-            warnings.add(f"M - M0 at Lambda={Lambda:.6g} is not converged: raise --n-log")
+            warnings.add(f"M - M0 at Lambda={Lambda:.6g} is not converged (error "
+                         f"{md['total'][1]:.2g} above rtol): raise --n-log")
     return out
+
+
+def _compute_point(mode, a, Lambda, with_m, warnings):
+    from .. import flow as fl
+    from ..flow.continuum import FlowScales
+
+    forms = ("A", "B") + tuple(a["pieces"])
+    if mode == "lattice":
+        common = (a["shape"], a["cutoff"], a["mass"], a["Lambda0"], Lambda, a["lam"])
+        ab = fl.flow_lattice(*common, order=a["order"], forms=forms)
+        rc = fl.running_couplings_lattice(*common, order=a["order"])
+        md = fl.monotone_difference_lattice(*common, order=a["order"], n_log=a["n_log"]) if with_m else None
+        _warn_d_zero(a, Lambda, warnings)
+        return _point_result(a, Lambda, ab, rc, md, True, warnings)
+    common = (a["cutoff"], a["dim"], a["mass"], a["Lambda0"], Lambda, a["lam"])
+    sc = FlowScales(a["cutoff"], a["dim"], a["mass"], a["Lambda0"], Lambda)
+    ab = fl.flow_continuum(*common, order=a["order"], forms=forms, rtol=a["rtol"], scales=sc)
+    rc = fl.running_couplings_continuum(*common, order=a["order"], rtol=a["rtol"], scales=sc)
+    md = fl.monotone_difference(*common, order=a["order"], n_log=a["n_log"],
+                                rtol=a["rtol"]) if with_m else None
+    return _point_result(a, Lambda, ab, rc, md, False, warnings)
+
+
+def _scan(mode, a, grid, warnings):
+    if mode == "lattice":
+        return [_compute_point(mode, a, x, True, warnings) for x in _progress(grid)]
+    from ..flow.continuum import flow_scan_continuum
+
+    bar = _Bar(len(grid) + 2 * a["n_log"] + 1)
+    try:
+        pts = flow_scan_continuum(a["cutoff"], a["dim"], a["mass"], a["Lambda0"], grid, a["lam"],
+                                  a["order"], ("A", "B") + tuple(a["pieces"]), a["n_log"], a["rtol"],
+                                  progress=bar.update)
+    finally:
+        bar.close()
+    return [_point_result(a, p["Lambda"], p["forms"], p["couplings"], p["M"], False, warnings) for p in pts]
 
 
 def _warn_d_zero(a, Lambda, warnings):
@@ -132,14 +156,38 @@ def _interaction_json(order):
     return [t.to_dict() for t in effective_interaction(order)]
 
 
-def _progress(items, enabled):
+def _progress(items):
+    """A tqdm bar on a TTY (stderr), the plain iterable otherwise."""
     import sys
 
-    if enabled and sys.stderr.isatty():
+    if sys.stderr.isatty():
         from tqdm import tqdm
 
         return tqdm(items, desc="flow scan", unit="Lambda", file=sys.stderr)
     return items
+
+
+class _Bar:
+    """Progress of a continuum scan: tqdm on a TTY, quiet otherwise."""
+
+    def __init__(self, total):
+        import sys
+
+        self.bar = None
+        if sys.stderr.isatty():
+            from tqdm import tqdm
+
+            self.bar = tqdm(total=total, desc="flow scan", unit="eval", file=sys.stderr)
+        self.n = 0
+
+    def update(self, done, total):
+        if self.bar is not None:
+            self.bar.update(done - self.n)
+        self.n = done
+
+    def close(self):
+        if self.bar is not None:
+            self.bar.close()
 
 
 class _QuietWarnings(list):
@@ -150,15 +198,27 @@ class _QuietWarnings(list):
             self.append(str(message))
 
 
-def _scan_task(mode, a, Lambda):
-    """One point of ``flow --scan`` as a batch task (plain-data arguments; ergsym.batch)."""
+def _plain_args(a):
+    """The scan's arguments as plain data (a batch task's description)."""
+    return dict(a, cutoff=a["cutoff"].spec, pieces=list(a["pieces"]),
+                shape=None if a["shape"] is None else list(a["shape"]))
+
+
+def _scan_task(mode, a, grid):
+    """``flow --scan`` points as one batch task (plain-data arguments; ergsym.batch).
+
+    A lattice scan is split into one task per scale; a continuum scan is one task, because its
+    M(Lambda) comes from one interpolant over all the scales (split, the numbers would change)."""
     from ..cutoffs import parse_cutoff  # noqa: PLC0415
 
     a = dict(a, cutoff=parse_cutoff(a["cutoff"]), pieces=tuple(a["pieces"]),
              shape=None if a["shape"] is None else tuple(a["shape"]))
     w = _QuietWarnings()
-    point = _compute_point(mode, a, Lambda, True, w)
-    return {"point": point, "warnings": list(w)}
+    if mode == "lattice":
+        points = [_compute_point(mode, a, x, True, w) for x in grid]
+    else:
+        points = _scan(mode, a, list(grid), w)
+    return {"points": points, "warnings": list(w)}
 
 
 @click.command("flow")
@@ -229,7 +289,10 @@ def flow(order, Lambda0, Lambda, cutoff, dim, mass, lam_text, lattice, pieces, w
     mode = "continuum" if lattice is None else "lattice"
     grid = ([L * (L0 / L) ** (k / (scan - 1)) for k in range(scan)] if scan else [L])
     want_m = bool(scan) or with_m
-    n_eval = len(grid) * (2 + (3 * n_log // 2 + 1 if want_m else 0))
+    if scan:
+        n_eval = len(grid) + 2 * n_log + 1
+    else:
+        n_eval = 1 + (3 * n_log // 2 if want_m else 0)
     if mode == "continuum":
         budget = continuum_budget(cut, mass, grid, n_eval)
     else:
@@ -250,19 +313,18 @@ def flow(order, Lambda0, Lambda, cutoff, dim, mass, lam_text, lattice, pieces, w
     if batch.active and not scan:
         raise InputError.bad("--scheduler/--store", batch.scheduler or batch.store, "used together with --scan N",
                              "a single point is not a batch")
-    if scan and batch.active:  # one task per scale (ergsym.batch; docs/ensembles.md)
-        plain = dict(a, cutoff=cut.spec, pieces=list(a["pieces"]),
-                     shape=None if shape is None else list(shape))
-        done = batch.map(f"{__name__}:_scan_task", [{"mode": mode, "a": plain, "Lambda": x} for x in grid],
-                         [f"Lambda={x!r}" for x in grid], "flow")
-        results["scan"] = [d["point"] for d in done]
+    if scan and batch.active:  # ergsym.batch (docs/ensembles.md): the same numbers as in process
+        groups = [[x] for x in grid] if mode == "lattice" else [list(grid)]
+        done = batch.map(f"{__name__}:_scan_task",
+                         [{"mode": mode, "a": _plain_args(a), "grid": g} for g in groups],
+                         [f"Lambda={g[0]!r}" + ("" if len(g) == 1 else f"..{g[-1]!r}") for g in groups], "flow")
+        results["scan"] = [p for d in done for p in d["points"]]
         for d in done:
             for w in d["warnings"]:
                 warnings.add(w)
         parameters.update(batch.parameters())
     elif scan:
-        results["scan"] = [_compute_point(mode, a, x, True, warnings)
-                           for x in _progress(grid, True)]
+        results["scan"] = _scan(mode, a, grid, warnings)
     else:
         results.update(_compute_point(mode, a, L, with_m, warnings))
     if show_series or as_json:

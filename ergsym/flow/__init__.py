@@ -1,4 +1,4 @@
-"""Polchinski flow to O(lam^2) and the monotone along the flow (SPEC section 5)."""
+"""Polchinski flow to O(lam^2) and the monotone along the flow (docs/flow.md)."""
 from .interaction import (EffTerm, describe_term, effective_interaction,  # noqa: F401
                           polchinski_residual, running_couplings)
 from .monotone import (FLOW_FORMS, flow_interaction_expectation, flow_monotone,  # noqa: F401

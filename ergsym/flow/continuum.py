@@ -1,26 +1,23 @@
-"""Continuum values of flowed families for the Appendix-B bump cutoff (SPEC sections 2, 5, 6).
+"""Continuum values along the Polchinski flow, through the numeric layer (docs/flow.md).
 
 Families along the flow have three line functions at the scale ``Lambda``:
-``K = Kt_Lambda``, ``D = Lambda dKt_Lambda/dLambda`` and ``Delta = Kt_Lambda0 - Kt_Lambda``.
-:func:`ergsym.numeric.evaluate_family` evaluates lines at one scale only, so this module has
-its own evaluator (a workaround inside ``ergsym/flow``):
+``K = Kt_Lambda``, ``D = Lambda dKt_Lambda/dLambda`` and ``Delta = Kt_Lambda0 - Kt_Lambda``
+(Cotler & Rezchikov, PRD 108, 025003, eq. (2.4)).  They are evaluated by
+:mod:`ergsym.numeric.delta`: the numeric layer's loops, melons and transforms with momentum
+nodes that resolve both ``K_Lambda`` and ``K_Lambda0``, shared by every block of one point.
+Any cutoff of the numeric layer works where the families are finite (``f0``, hence ``B`` at
+O(1), diverges for ``exp``/``fermi``: condition (B3)4 of the paper's Appendix B).
 
-* ``loop``: ``c int_0^inf S_d q^{d-1} F(q) dq`` (``c = 1`` for the outer ``int d^dp``,
-  ``(2 pi)^-d`` for ``int_q``);
-* ``bridge``: ``F(0)``;
-* ``melon``: ``c' S_d int_0^R r^{d-1} prod_e f_e(r) dr`` with
-  ``f_e(r) = S_d/(2 pi)^d int q^{d-1} omega_d(q r) F_e(q) dq`` (``omega_d`` from
-  :mod:`ergsym.numeric.melon`), ``c' = (2 pi)^d`` for the outer block.
+``M_Lambda - M_Lambda0 = int_Lambda^Lambda0 B dL/L``: the free part is
+``-1/2 int d^dp log(K_Lambda/K_Lambda0)`` (same momentum nodes, 20- vs 16-point rules); the
+interacting part uses Gauss-Legendre nodes in ``log Lambda`` (one point) or, for a scan,
+one Chebyshev interpolant of ``B - B_free`` on Clenshaw-Curtis nodes over the whole range,
+integrated from every scan point (error: difference with the nested half rule, plus the
+propagated family errors).
 
-The ``q`` integrals use composite Gauss-Legendre panels split at every breakpoint of
-``K_Lambda`` and ``K_Lambda0`` (both bumps, the plateau, the kink; tail cut at
-``p^2 = kink + 40 tail_scale``, relative size ``e^-40``), panels no wider than the phase
-resolution of ``cos(q R)``.  The error estimate is the difference between 16- and 24-point
-rules plus, for melons, the change when ``R`` is doubled.  Panels are in ``q`` (not the
-bump's local variable): accurate for ``eps >~ 1e-4``; smaller ``eps`` is refused.
-
-Public: :func:`family_value_continuum`, :func:`series_continuum`, :func:`flow_continuum`,
-:func:`monotone_difference`, :func:`running_couplings_continuum`.
+Public: :func:`flow_continuum`, :func:`running_couplings_continuum`,
+:func:`monotone_difference`, :func:`flow_scan_continuum`, :class:`FlowScales`,
+:func:`family_value_continuum`, :func:`series_continuum`.
 """
 from __future__ import annotations
 
@@ -28,23 +25,20 @@ import math
 
 import numpy as np
 
-from ..conventions import sphere_area, validate_dim, validate_mass
-from ..errors import FamilyNotSupportedError, InputError
-from ..numeric.melon import omega_d
-from ..numeric.quadrature import composite_nodes
+from ..conventions import validate_dim, validate_mass
+from ..errors import InputError
 from .diagrams import validate_order
 
 __all__ = ["FlowScales", "family_value_continuum", "series_continuum", "flow_continuum",
-           "monotone_difference", "running_couplings_continuum", "validate_scales", "MIN_EPS"]
+           "monotone_difference", "running_couplings_continuum", "flow_scan_continuum",
+           "validate_scales", "MIN_EPS"]
 
-#: smallest bump eps the q-panel quadrature of this module accepts
+#: smallest bump eps accepted along the flow (the Lambda0 bump is rebuilt from p^2)
 MIN_EPS = 1e-4
-N_LO, N_HI = 16, 24
-_BUMP_EDGES = (0.02, 0.06, 0.12, 0.25, 0.5, 0.75, 0.88, 0.94, 0.98)
 
 
 def validate_scales(cutoff, Lambda0, Lambda):
-    """Parse the cutoff and check ``0 < Lambda <= Lambda0 <= lambda_max`` (bump only)."""
+    """Parse the cutoff and check ``0 < Lambda <= Lambda0`` (and the cutoff's own limits)."""
     from ..cutoffs import parse_cutoff
 
     cutoff = parse_cutoff(cutoff)
@@ -63,193 +57,78 @@ def validate_scales(cutoff, Lambda0, Lambda):
 
 
 class FlowScales:
-    """Line functions ``K, D, Delta`` of a bump cutoff at ``Lambda`` flowed from ``Lambda0``."""
+    """One point ``(cutoff, dim, mass)`` at ``Lambda`` flowed from ``Lambda0``; holds the
+    :class:`~ergsym.numeric.delta.FlowPointContext` and the block cache of that point."""
 
     def __init__(self, cutoff, dim, mass, Lambda0, Lambda):
+        from ..numeric.delta import FlowPointContext
+
         self.cutoff, self.Lambda0, self.Lambda = validate_scales(cutoff, Lambda0, Lambda)
-        if self.cutoff.kind != "bump":
-            raise InputError.bad("cutoff", self.cutoff.spec, "a bump cutoff ('bump:eps=...,lambda_max=...')",
-                                 "continuum flow values need compactly supported Lambda-derivatives")
-        if self.cutoff.eps < MIN_EPS:
-            raise InputError.bad("eps", self.cutoff.eps, f">= {MIN_EPS} for the flow's continuum quadrature",
+        if self.cutoff.kind == "bump" and self.cutoff.eps < MIN_EPS:
+            raise InputError.bad("eps", self.cutoff.eps, f">= {MIN_EPS} along the flow",
                                  "use a lattice (--lattice) or a larger eps")
         self.dim = validate_dim(dim)
         self.mass = validate_mass(mass)
-        c = self.cutoff
-        pts = set(c.breakpoints(self.Lambda)) | set(c.breakpoints(self.Lambda0))
-        for L in (self.Lambda, self.Lambda0):  # resolve the flat ends of each bump
-            pts |= {L * L + c.eps * x for x in _BUMP_EDGES}
-        pts = sorted(pts)
-        self.p2_edges = [0.0] + pts + [c.kink + 40.0 * c.tail_scale]
-        self.q_edges = np.sqrt(np.array(self.p2_edges))
-
-    def line(self, line, q):
-        """``Kt^kt D^d Delta^delta`` at momenta ``q``."""
-        p2 = np.asarray(q, float) ** 2
-        den = p2 + self.mass ** 2
-        k = self.cutoff.K(p2, self.Lambda)
-        out = np.ones_like(p2)
-        if line.kt:
-            out = out * (k / den) ** line.kt
-        if line.d:
-            out = out * (self.cutoff.Lambda_dK(p2, self.Lambda) / den) ** line.d
-        if line.delta:
-            out = out * ((self.cutoff.K(p2, self.Lambda0) - k) / den) ** line.delta
-        return out
-
-    def support(self, line):
-        """``[q_lo, q_hi]`` outside which the line vanishes (D, Delta: compact)."""
-        lo, hi = 0.0, float(self.q_edges[-1])
-        if line.d:
-            lo, hi = max(lo, self.Lambda), min(hi, math.sqrt(self.Lambda ** 2 + self.cutoff.eps))
-        if line.delta:
-            lo, hi = max(lo, self.Lambda), min(hi, math.sqrt(self.Lambda0 ** 2 + self.cutoff.eps))
-        return lo, hi
-
-    def nodes(self, line, n, hmax):
-        lo, hi = self.support(line)
-        e = [v for v in self.q_edges if lo <= v <= hi]
-        e = sorted(set([lo, hi] + e))
-        edges = [e[0]]
-        for a, b in zip(e[:-1], e[1:]):
-            k = max(1, int(math.ceil((b - a) / hmax)))
-            edges.extend(list(a + (b - a) * np.arange(1, k + 1) / k))
-        return composite_nodes(edges, n)
-
-
-def _loop(scales, line, outer):
-    d = scales.dim
-    pref = sphere_area(d) * (1.0 if outer else (2 * math.pi) ** (-d))
-    vals = []
-    for n in (N_LO, N_HI):
-        q, w = scales.nodes(line, n, 0.5)
-        vals.append(pref * np.sum(w * q ** (d - 1) * scales.line(line, q)))
-    return vals[1], abs(vals[1] - vals[0]) + 1e-15 * abs(vals[1])
-
-
-def _melon(scales, lines, outer, rtol):
-    d = scales.dim
-    Sd = sphere_area(d)
-    bw = sum(scales.support(l)[1] for l in lines)
-    qmax = max(scales.support(l)[1] for l in lines)
-    distinct = sorted(set(lines))
-    mult = [lines.count(l) for l in distinct]
-    R = 24.0 / min(scales.mass, scales.Lambda)
-    prev = None
-    change = math.inf
-    c_out = (2 * math.pi) ** d if outer else 1.0
-    for _ in range(4):
-        vals = []
-        for n in (N_LO, N_HI):
-            hq = min(0.5, 6.0 / R)
-            nr = max(8, int(math.ceil(R * bw / 6.0)))
-            r, wr = composite_nodes(np.linspace(0.0, R, nr + 1), n)
-            e = [v for v in scales.q_edges if v <= qmax]
-            e = sorted(set(e + [qmax]))
-            edges = [e[0]]
-            for a, b in zip(e[:-1], e[1:]):
-                k = max(1, int(math.ceil((b - a) / hq)))
-                edges.extend(list(a + (b - a) * np.arange(1, k + 1) / k))
-            q, w = composite_nodes(edges, n)
-            cols = np.stack([w * q ** (d - 1) * scales.line(l, q) for l in distinct], axis=1)
-            f = (omega_d(d, np.outer(r, q)) @ cols) * (Sd / (2 * math.pi) ** d)
-            prod = np.ones_like(r)
-            for k, m in enumerate(mult):
-                prod = prod * f[:, k] ** m
-            vals.append(Sd * np.sum(wr * r ** (d - 1) * prod))
-        v = vals[1] * c_out
-        err = abs(vals[1] - vals[0]) * c_out
-        if prev is not None:
-            change = abs(v - prev)
-            if change <= max(0.1 * rtol * abs(v), 1e-300) or change <= 0.1 * err:
-                return v, err + change
-        prev = v
-        R *= 2.0
-    return v, err + change
-
-
-def _block(scales, block, rtol):
-    kind = block.kind
-    if kind == "loop":
-        return _loop(scales, block.lines[0], block.has_d)
-    if kind == "bridge":
-        return float(scales.line(block.lines[0], np.array([0.0]))[0]), 0.0
-    if kind == "melon":
-        return _melon(scales, block.lines, block.has_d, rtol)
-    raise FamilyNotSupportedError(f"block {block.name} (kind {kind}) has no continuum evaluator in "
-                                  "ergsym.flow; evaluate on a lattice instead")
+        self.ctx = FlowPointContext(self.cutoff, self.dim, self.mass, self.Lambda, self.Lambda0)
+        self.cache = {}
 
 
 def family_value_continuum(family, scales, rtol=1e-8, cache=None):
     """``(value, error)`` of a flowed family (coefficient of ``delta^d(0)`` if it has ``D``)."""
-    cache = {} if cache is None else cache
-    vals = []
-    for b in family.blocks:
-        if b not in cache:
-            cache[b] = _block(scales, b, rtol)
-        vals.append(cache[b])
-    v = 1.0
-    for x, _ in vals:
-        v *= x
-    err = 0.0
-    for i, (_, e) in enumerate(vals):
-        others = 1.0
-        for j, (x, _) in enumerate(vals):
-            if j != i:
-                others *= abs(x)
-        err += others * e
-    return v, err
+    from ..numeric.delta import flow_family
+
+    v = flow_family(family, scales.ctx, rtol, scales.cache if cache is None else cache)
+    return float(v.estimate), float(v.error)
 
 
 def series_continuum(series, scales, lam, rtol=1e-8, cache=None):
-    """Per-order values and the total at ``lam`` of a series, with linear error propagation.
+    """Per-order values, the total at ``lam`` and the converged flag of a series.
 
     Returns
     -------
     dict
-        ``{"per_order": [(value, error), ...], "total": (value, error)}``.
+        ``{"per_order": [(value, error), ...], "total": (value, error), "converged": bool}``;
+        errors propagate linearly; ``converged`` is that of every family.
     """
-    cache = {} if cache is None else cache
-    per = [[0.0, 0.0] for _ in range(series.order + 1)]
-    for t in series.terms:
-        v, e = family_value_continuum(t.family, scales, rtol, cache)
-        per[t.order][0] += float(t.coeff) * v
-        per[t.order][1] += abs(float(t.coeff)) * e
+    from ..numeric.delta import flow_series
+
+    per, conv = flow_series(series, scales.ctx, rtol, scales.cache if cache is None else cache)
     tot = sum(v * lam ** k for k, (v, _) in enumerate(per))
     terr = sum(e * abs(lam) ** k for k, (_, e) in enumerate(per))
-    return {"per_order": [tuple(p) for p in per], "total": (tot, terr)}
+    return {"per_order": per, "total": (tot, terr), "converged": bool(conv)}
 
 
-def flow_continuum(cutoff, dim, mass, Lambda0, Lambda, lam, order=2, forms=("A", "B"), rtol=1e-6):
+def flow_continuum(cutoff, dim, mass, Lambda0, Lambda, lam, order=2, forms=("A", "B"), rtol=1e-6,
+                   scales=None):
     """A, B and/or pieces at ``Lambda`` along the flow, continuum, coefficient of ``delta^d(0)``.
 
     Parameters
     ----------
     cutoff : str or Cutoff
-        A bump cutoff (SPEC section 6).
     dim : int
     mass : float
     Lambda0, Lambda : float
-        ``0 < Lambda <= Lambda0 <= lambda_max``.
+        ``0 < Lambda <= Lambda0``.
     lam : float
     order : int
         0..2 (the O(lam^3) flowed series contain general blocks).
     forms : iterable of str
     rtol : float
+    scales : FlowScales, optional
+        Reuse a point's transforms (e.g. with :func:`running_couplings_continuum`).
 
     Returns
     -------
-    dict of form -> {"per_order": [(v, e)...], "total": (v, e)}
+    dict of form -> {"per_order": [(v, e)...], "total": (v, e), "converged": bool}
     """
     from .monotone import flow_monotone
 
     order = validate_order(order, 2)
-    scales = FlowScales(cutoff, dim, mass, Lambda0, Lambda)
-    cache = {}
-    return {f: series_continuum(flow_monotone(order, f), scales, float(lam), rtol, cache) for f in forms}
+    scales = scales or FlowScales(cutoff, dim, mass, Lambda0, Lambda)
+    return {f: series_continuum(flow_monotone(order, f), scales, float(lam), rtol) for f in forms}
 
 
-def running_couplings_continuum(cutoff, dim, mass, Lambda0, Lambda, lam, order=2, rtol=1e-6):
+def running_couplings_continuum(cutoff, dim, mass, Lambda0, Lambda, lam, order=2, rtol=1e-6, scales=None):
     """Zero-momentum couplings of ``V_Lambda`` (:func:`ergsym.flow.running_couplings`).
 
     Returns ``{"m2": ..., "lam": ..., "g6": ..., "vacuum": ...}`` each as
@@ -259,68 +138,177 @@ def running_couplings_continuum(cutoff, dim, mass, Lambda0, Lambda, lam, order=2
     from .interaction import running_couplings
 
     order = validate_order(order, 2)
-    scales = FlowScales(cutoff, dim, mass, Lambda0, Lambda)
-    cache = {}
-    return {k: series_continuum(s, scales, float(lam), rtol, cache)
-            for k, s in running_couplings(order).items()}
+    scales = scales or FlowScales(cutoff, dim, mass, Lambda0, Lambda)
+    return {k: series_continuum(s, scales, float(lam), rtol) for k, s in running_couplings(order).items()}
 
 
 def free_monotone_difference(scales):
     """``M_Lambda - M_Lambda0`` of the free field: ``-1/2 int d^dp log(K_Lambda/K_Lambda0)``.
 
-    Closed form per ``delta^d(0)``; the integrand lives on ``Lambda^2 <= p^2 <= Lambda0^2+eps``.
+    Per ``delta^d(0)``, on the point's momentum nodes (20- vs 16-point rules).  Diverges for
+    cutoffs whose ``log K`` difference grows at large ``p`` (``exp``, ``fermi``).
     """
-    d = scales.dim
-    c = scales.cutoff
-    lo, hi = scales.Lambda, math.sqrt(scales.Lambda0 ** 2 + c.eps)
+    from ..errors import DivergentIntegralError
+    from ..numeric.transforms import N_HI, N_LO
+
+    if scales.cutoff.kind != "bump":
+        raise DivergentIntegralError(
+            f"M_Lambda - M_Lambda0 of the free field diverges for {scales.cutoff.spec}: "
+            "log(K_Lambda/K_Lambda0) grows at large p (as f0 does, (B3)4); use a bump cutoff")
+    ctx = scales.ctx
+    R = 32.0 / min(ctx.mass, ctx.Lambda)
     vals = []
-    for n in (N_LO, N_HI):
-        e = [v for v in scales.q_edges if lo <= v <= hi]
-        e = sorted(set([lo, hi] + e))
-        q, w = composite_nodes(e, n)
-        p2 = q * q
-        f = np.log(c.K(p2, scales.Lambda) / c.K(p2, scales.Lambda0))
-        vals.append(-0.5 * sphere_area(d) * np.sum(w * q ** (d - 1) * f))
-    return vals[1], abs(vals[1] - vals[0]) + 1e-15 * abs(vals[1])
+    for n in (N_HI, N_LO):
+        q, w, p2, k, dk = ctx.qnodes(R, n)
+        k0 = ctx._k0[(round(R, 12), n, False)]
+        with np.errstate(divide="ignore", invalid="ignore"):
+            f = np.where(k0 > 0, np.log(np.where(k > 0, k, 1.0) / np.where(k0 > 0, k0, 1.0)), 0.0)
+        vals.append(-0.5 * (2 * math.pi) ** ctx.dim * float(np.sum(w * f)))
+    return vals[0], abs(vals[0] - vals[1]) + 1e-14 * abs(vals[0])
+
+
+def _b_interacting(series, cutoff, dim, mass, L0, L, lam, rtol):
+    r = series_continuum(series, FlowScales(cutoff, dim, mass, L0, L), lam, rtol)
+    v = sum(vv * lam ** k for k, (vv, _) in enumerate(r["per_order"]) if k >= 1)
+    e = sum(ee * abs(lam) ** k for k, (_, ee) in enumerate(r["per_order"]) if k >= 1)
+    return v, e, r["converged"]
 
 
 def monotone_difference(cutoff, dim, mass, Lambda0, Lambda, lam, order=2, n_log=8, rtol=1e-6):
     """``M_Lambda - M_Lambda0 = int_Lambda^Lambda0 B(L) dL/L`` (per ``delta^d(0)``).
 
-    The free part is the closed form :func:`free_monotone_difference`; the interacting part
-    ``B - B_free`` is integrated in ``log Lambda`` with ``n_log`` Gauss-Legendre nodes, the
-    error being the difference with ``n_log/2`` nodes plus the propagated family errors.
+    The free part is :func:`free_monotone_difference`; the interacting part ``B - B_free`` is
+    integrated in ``log Lambda`` with ``n_log`` Gauss-Legendre nodes, the error being the
+    difference with ``n_log/2`` nodes plus the propagated family errors.
 
     Returns
     -------
     dict
-        ``{"free": (v, e), "interacting": (v, e), "total": (v, e)}``.
+        ``{"free": (v, e), "interacting": (v, e), "total": (v, e), "converged": bool}``.
     """
-    cutoff, L0, L = validate_scales(cutoff, Lambda0, Lambda)
-    scales = FlowScales(cutoff, dim, mass, L0, L)
-    free = free_monotone_difference(scales)
-    if L == L0:
-        return {"free": free, "interacting": (0.0, 0.0), "total": free}
+    from ..numeric.quadrature import composite_nodes
     from .monotone import flow_monotone
 
+    cutoff, L0, L = validate_scales(cutoff, Lambda0, Lambda)
+    if not (isinstance(n_log, (int, np.integer)) and 2 <= n_log <= 200):
+        raise InputError.bad("n_log", n_log, "an integer in [2, 200]")
+    free = free_monotone_difference(FlowScales(cutoff, dim, mass, L0, L))
+    if L == L0:
+        return {"free": free, "interacting": (0.0, 0.0), "total": free, "converged": True}
     order = validate_order(order, 2)
     series = flow_monotone(order, "B")
+    lam = float(lam)
     a, b = math.log(L), math.log(L0)
+    done = {}
 
     def integral(n):
         x, w = composite_nodes([a, b], n)
-        tot, err = 0.0, 0.0
+        tot, err, conv = 0.0, 0.0, True
         for xi, wi in zip(x, w):
-            sc = FlowScales(cutoff, dim, mass, L0, math.exp(xi))
-            r = series_continuum(series, sc, float(lam), rtol)
-            v = sum(vv * lam ** k for k, (vv, _) in enumerate(r["per_order"]) if k >= 1)
-            e = sum(ee * abs(lam) ** k for k, (_, ee) in enumerate(r["per_order"]) if k >= 1)
+            key = round(float(xi), 15)
+            if key not in done:
+                done[key] = _b_interacting(series, cutoff, dim, mass, L0, math.exp(xi), lam, rtol)
+            v, e, c = done[key]
             tot += wi * v
             err += wi * e
-        return tot, err
+            conv = conv and c
+        return tot, err, conv
 
     hi = integral(n_log)
     lo = integral(max(2, n_log // 2))
     inter = (hi[0], hi[1] + abs(hi[0] - lo[0]))
+    conv = hi[2] and inter[1] <= max(rtol * abs(free[0] + inter[0]), 1e-300)
     return {"free": free, "interacting": inter,
-            "total": (free[0] + inter[0], free[1] + inter[1])}
+            "total": (free[0] + inter[0], free[1] + inter[1]), "converged": bool(conv)}
+
+
+def _lobatto(n):
+    """Chebyshev-Lobatto points on [-1, 1] (n intervals, n+1 points), increasing."""
+    return -np.cos(np.pi * np.arange(n + 1) / n)
+
+
+def _cheb_cumulative(x_nodes, values, x_eval, a, b):
+    """``int_x^b f`` from the interpolant of ``values`` at Lobatto nodes mapped to ``[a, b]``."""
+    from numpy.polynomial import chebyshev as C
+
+    t = _lobatto(len(x_nodes) - 1)
+    coef = C.chebfit(t, values, len(t) - 1)
+    anti = C.chebint(coef) * (b - a) / 2
+    te = (2 * np.asarray(x_eval) - (a + b)) / (b - a)
+    return C.chebval(1.0, anti) - C.chebval(te, anti)
+
+
+def flow_scan_continuum(cutoff, dim, mass, Lambda0, Lambdas, lam, order=2, forms=("A", "B"),
+                        n_log=8, rtol=1e-6, progress=None, couplings=True):
+    """A, B (and pieces), the running couplings and ``M - M0`` at every scale of a scan.
+
+    ``M_Lambda - M_Lambda0`` at all scales comes from one Chebyshev interpolant of
+    ``B - B_free`` on ``2 n_log + 1`` Clenshaw-Curtis nodes in ``log Lambda`` over
+    ``[min Lambdas, Lambda0]`` (error: difference with the nested ``n_log + 1``-node
+    interpolant, plus the propagated family errors); the free part is exact per point.
+
+    Parameters
+    ----------
+    Lambdas : sequence of float
+    progress : callable, optional
+        ``progress(n_done, n_total)`` after each evaluation (a progress bar).
+    couplings : bool
+        Also the running couplings at every scale (``"couplings"`` is None otherwise).
+
+    Returns
+    -------
+    list of dict
+        Per scale ``{"Lambda", "forms", "couplings", "M"}`` (formats of :func:`flow_continuum`,
+        :func:`running_couplings_continuum`, :func:`monotone_difference`).
+    """
+    from .monotone import flow_monotone
+
+    order = validate_order(order, 2)
+    Ls = [validate_scales(cutoff, Lambda0, L)[2] for L in Lambdas]
+    cutoff, L0, _ = validate_scales(cutoff, Lambda0, min(Ls))
+    if not (isinstance(n_log, (int, np.integer)) and 2 <= n_log <= 200):
+        raise InputError.bad("n_log", n_log, "an integer in [2, 200]")
+    lam = float(lam)
+    a, b = math.log(min(Ls)), math.log(L0)
+    nodes = [] if a == b else list(np.exp(a + (b - a) * (_lobatto(2 * n_log) + 1) / 2))
+    total = len(Ls) + len(nodes)
+    done = 0
+    series_b = flow_monotone(order, "B")
+    out, binter = [], {}
+    for L in Ls:
+        sc = FlowScales(cutoff, dim, mass, L0, L)
+        fc = flow_continuum(cutoff, dim, mass, L0, L, lam, order, forms, rtol, scales=sc)
+        rc = (running_couplings_continuum(cutoff, dim, mass, L0, L, lam, order, rtol, scales=sc)
+              if couplings else None)
+        free = free_monotone_difference(sc)
+        out.append({"Lambda": L, "forms": fc, "couplings": rc, "free": free})
+        done += 1
+        if progress:
+            progress(done, total)
+    vals, errs, convs = [], [], []
+    for L in nodes:
+        v, e, c = _b_interacting(series_b, cutoff, dim, mass, L0, float(L), lam, rtol)
+        vals.append(v)
+        errs.append(e)
+        convs.append(c)
+        done += 1
+        if progress:
+            progress(done, total)
+    x = [math.log(L) for L in Ls]
+    if nodes:
+        full = _cheb_cumulative(nodes, np.array(vals), x, a, b)
+        half = _cheb_cumulative(nodes[::2], np.array(vals[::2]), x, a, b)
+        prop = float(np.sum(np.array(errs) * np.abs(np.diff(np.concatenate(
+            [[a], (np.log(nodes[:-1]) + np.log(nodes[1:])) / 2, [b]])))))
+    else:
+        full = half = np.zeros(len(Ls))
+        prop = 0.0
+    for i, p in enumerate(out):
+        iv = float(full[i])
+        ie = float(abs(full[i] - half[i])) + prop if p["Lambda"] < L0 else 0.0
+        iv = iv if p["Lambda"] < L0 else 0.0
+        fr = p.pop("free")
+        conv = all(convs) and ie <= max(rtol * abs(fr[0] + iv), 1e-300)
+        p["M"] = {"free": fr, "interacting": (iv, ie), "total": (fr[0] + iv, fr[1] + ie),
+                  "converged": bool(conv)}
+    return out

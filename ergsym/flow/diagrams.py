@@ -1,6 +1,6 @@
-"""Diagram enumeration along the Polchinski flow (SPEC section 5; seed 000 eqs. (2.4), (2.7)).
+"""Diagram enumeration along the Polchinski flow (Cotler & Rezchikov, PRD 108, 025003, eqs. (2.4), (2.7); docs/flow.md).
 
-The flowed interaction is the Gaussian convolution (SPEC section 5)
+The flowed interaction is the Gaussian convolution (docs/flow.md)
 
 .. math:: e^{-V_\\Lambda(\\phi)} = \\int d\\mu_\\Delta(\\chi)\\, e^{-V_0(\\phi+\\chi)},\\qquad
           \\Delta = C_{\\Lambda_0} - C_\\Lambda = \\tilde K_{\\Lambda_0} - \\tilde K_\\Lambda ,
@@ -12,7 +12,7 @@ with ``V_0 = (lam/4!) sum_x phi^4``.  Its cumulant expansion in ``chi`` is
           \\kappa_n(\\partial_x V_0, V_0,\\dots,V_0),
 
 i.e. *clusters*: ``n`` local vertices joined into one connected graph by ``Delta`` lines, the
-remaining legs being the field ``phi`` (SPEC section 5's "super-vertices").
+remaining legs being the field ``phi`` (docs/flow.md's "super-vertices").
 
 Expectations under ``P_Lambda ∝ exp(-Shat_Lambda - V_Lambda)`` use the exact joint
 representation: with ``phi ~ N(0, G)``, ``G = Kt_Lambda``, and independent ``chi ~ N(0, Delta)``,

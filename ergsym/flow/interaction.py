@@ -1,6 +1,6 @@
 """The effective interaction ``V_Lambda = S_int,Lambda`` to O(lam^2) and its check against (2.4).
 
-SPEC section 5, seed 000 eq. (2.4):
+Cotler & Rezchikov, PRD 108, 025003, eq. (2.4); docs/flow.md:
 
 .. math:: -\\Lambda\\partial_\\Lambda V = \\tfrac12\\int d^dp\\,\\dot C(p)\\Big\\{
           \\frac{\\delta^2 V}{\\delta\\phi(p)\\delta\\phi(-p)}
@@ -131,7 +131,7 @@ def _collect(pairs):
 def effective_interaction(order: int = 2) -> tuple:
     """The flowed interaction ``V_Lambda`` through ``lam**order`` as a tuple of :class:`EffTerm`.
 
-    Derived from the cumulant expansion of the Gaussian convolution (SPEC section 5):
+    Derived from the cumulant expansion of the Gaussian convolution (docs/flow.md):
     ``n`` phi^4 vertices (weight ``(-1)^{n+1}/n! (1/4!)^n``), every choice of external legs
     (``C(4, k)`` per vertex), every ``Delta``-connected matching of the other legs.
 
@@ -280,7 +280,7 @@ def running_couplings(order: int = 2) -> dict:
     Returns
     -------
     dict of str -> Series
-        Per-site series in ``lam`` with families of ``Delta`` lines (SPEC section 5).
+        Per-site series in ``lam`` with families of ``Delta`` lines (docs/flow.md).
     """
     order = validate_order(order)
     out = {}

@@ -1,4 +1,4 @@
-"""Exact lattice values along the flow (SPEC sections 3 and 5).
+"""Exact lattice values along the flow (docs/flow.md).
 
 On a periodic lattice every flowed family is a finite sum: :func:`ergsym.lattice.sums.family_value`
 with ``Kt_p = Kt_Lambda``, ``D_p = Lambda dKt_Lambda/dLambda`` and

@@ -1,13 +1,13 @@
 """Exact flow of one or two modes by quadrature: ``M_Lambda`` and its finite differences.
 
-SPEC section 2.1 / 4 ("Flow"): evolve ``P`` exactly, compute ``M`` by quadrature, difference
-it in ``Lambda``.  On ``V = 1`` or ``2`` sites (lattice conventions of SPEC section 3) with
+docs/conventions.md ("Flow"): evolve ``P`` exactly, compute ``M`` by quadrature, difference
+it in ``Lambda``.  On ``V = 1`` or ``2`` sites (lattice conventions of docs/conventions.md) with
 momentum-space propagators ``Kt_p(Lambda)``:
 
 .. math:: P_\\Lambda(\\phi) = e^{-\\hat S_\\Lambda(\\phi)}\\,W_\\Lambda(\\phi)/Z_\\Lambda,\\qquad
           W_\\Lambda(\\phi) = E_{\\chi\\sim N(0,\\Delta)}\\, e^{-V_0(\\phi+\\chi)}
 
-(the Gaussian-channel law, SPEC section 5), and with ``Q = e^{-2 Shat}/Z_Q``
+(the Gaussian-channel law, docs/flow.md), and with ``Q = e^{-2 Shat}/Z_Q``
 
 .. math:: M_\\Lambda = S(P\\|Q) - \\log Z_Q = \\int P\\log P + 2\\langle\\hat S\\rangle
           = \\langle\\hat S\\rangle + \\langle\\log W\\rangle - \\log Z_\\Lambda .

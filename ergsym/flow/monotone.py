@@ -1,9 +1,9 @@
-"""A, B and the four pieces along the Polchinski flow, at any ``Lambda <= Lambda0`` (SPEC 2.1, 5).
+"""A, B and the four pieces along the Polchinski flow, at any ``Lambda <= Lambda0`` (docs/conventions.md, docs/flow.md).
 
 Along the flow ``P_Lambda ∝ exp(-Shat_Lambda - V_Lambda)`` with ``Shat_Lambda = 1/2 phi
 Kt_Lambda^-1 phi`` and ``V_Lambda`` the flowed interaction (:mod:`ergsym.flow.interaction`),
 so the monotone derivative has the same four pieces as at ``Lambda0``
-(:mod:`ergsym.symbolic.monotone`, seed 000 (5.6)) with ``S = Shat_Lambda + V_Lambda``:
+(:mod:`ergsym.symbolic.monotone`, Cotler & Rezchikov eq. (5.6)) with ``S = Shat_Lambda + V_Lambda``:
 
 * ``dSdS = +1/2 <int Cdot dS dS>``, ``dSdShat = -2 <int Cdot dS dShat>``,
   ``dShatdShat = +2 <int Cdot dShat dShat>``, ``LdShat = -2 <Lambda dShat/dLambda>``;
@@ -81,7 +81,7 @@ def flow_piece(name: str, order: int) -> Series:
 
 @lru_cache(maxsize=32)
 def flow_monotone(order: int, form: str = "B") -> Series:
-    """``A``, ``B`` or a piece along the flow (SPEC section 2.1) through ``lam**order``.
+    """``A``, ``B`` or a piece along the flow (docs/flow.md) through ``lam**order``.
 
     ``B(Lambda) = -Lambda dM/dLambda`` at any ``Lambda <= Lambda0``; ``A`` is the printed
     expression (5.5) evaluated with the flowed action.

@@ -1,4 +1,4 @@
-"""Brute-force exact oracles for the flow on small lattices (SPEC sections 4 and 5).
+"""Brute-force exact oracles for the flow on small lattices (docs/flow.md).
 
 Independent of the diagram enumeration: polynomials in the site fields with exact
 ``Fraction`` coefficients, Gaussian moments by the Wick recursion
@@ -8,7 +8,7 @@ Independent of the diagram enumeration: polynomials in the site fields with exac
   ``chi ~ N(0, Delta)``, expanded in ``lam`` (moments of ``chi`` then the log series);
 * :func:`oracle_flow_quantity` -- A, B, a piece or ``<phi^2>`` under
   ``P_Lambda ∝ exp(-Shat_Lambda - V_Lambda)``, operators built literally from their
-  definitions (SPEC section 2.1) with ``V_Lambda`` from :func:`oracle_interaction`;
+  definitions (docs/flow.md) with ``V_Lambda`` from :func:`oracle_interaction`;
 * :func:`effterms_polynomial` -- the diagrammatic ``V_Lambda`` written out on the lattice;
 * :func:`polchinski_check` -- residual of (2.4) for a polynomial ``V(Delta)``, with the
   exact ``Lambda d/dLambda`` (``Delta -> Delta - eps D``, exact Lagrange derivative at 0);
