@@ -36,7 +36,7 @@ the whole diagram is linked to the operator (linked-cluster theorem).  Matchings
 with the formula of :mod:`ergsym.symbolic.wick` refined by line type:
 ``prod_i deg_i! / prod_{pairs, types} a! prod_self 2^a``.
 
-Everything is integers, ``Fraction`` and tuples (STYLE.md).
+Everything is integers, ``Fraction`` and tuples.
 """
 from __future__ import annotations
 
