@@ -225,20 +225,14 @@ def crosscheck_ensemble(lattice, cutoff, mass, Lambda, lams, form: str = "B", *,
     from ..conventions import parse_lattice  # noqa: PLC0415
     from ..cutoffs import parse_cutoff  # noqa: PLC0415
     from ..lattice.crosscheck import (PIECE_NAMES, CrosscheckPoint, CrosscheckResult,  # noqa: PLC0415
-                                      compare_with_series, series_coefficients)
-    from ..lattice.theory import LatticeTheory, validate_lam  # noqa: PLC0415
+                                      compare_with_series, series_coefficients, validate_request)
+    from ..lattice.theory import LatticeTheory  # noqa: PLC0415
 
     if form not in PIECE_NAMES:
         raise InputError.bad("form", form, "one of " + ", ".join(PIECE_NAMES))
-    if estimator not in ("sd", "direct"):
-        raise InputError.bad("estimator", estimator, "'sd' or 'direct'")
-    if isinstance(order, bool) or not isinstance(order, int) or not 2 <= order <= 6:
-        raise InputError.bad("order", order, "an integer from 2 to 6")
     if isinstance(replicas, bool) or not isinstance(replicas, int) or not 1 <= replicas <= 10000:
         raise InputError.bad("replicas", replicas, "an integer from 1 to 10000")
-    lams = [validate_lam(x, "lams") for x in lams]
-    if not lams or max(lams) <= 0:
-        raise InputError.bad("lams", lams, "a list of couplings >= 0 with at least one > 0")
+    lams = validate_request(estimator, order, lams)
     if len(set(lams)) != len(lams):
         raise InputError.bad("lams", lams, "distinct couplings")
     cut = parse_cutoff(cutoff) if isinstance(cutoff, str) else cutoff

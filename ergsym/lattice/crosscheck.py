@@ -276,6 +276,19 @@ def compare_with_series(lams, mc_stats, coefficients):
     return tuple(pts), c2_fit, c2_err, z_c2
 
 
+def validate_request(estimator: str, order: int, lams) -> list:
+    """Check the options of a cross-check (estimator, series order, couplings); returns the
+    couplings as floats.  One place for :func:`crosscheck` and its batch form."""
+    if estimator not in ("sd", "direct"):
+        raise InputError.bad("estimator", estimator, "'sd' or 'direct'")
+    if isinstance(order, bool) or not isinstance(order, int) or not 2 <= order <= 6:
+        raise InputError.bad("order", order, "an integer from 2 to 6")
+    lams = [validate_lam(x, "lams") for x in lams]
+    if not lams or max(lams) <= 0:
+        raise InputError.bad("lams", lams, "a list of couplings >= 0 with at least one > 0")
+    return lams
+
+
 def series_coefficients(form: str, shape, kt_p, d_p, order: int = 3, scheme: str = "bare"):
     """Exact lattice coefficients of ``form`` from the engine (``c_k``, k = 0..order)."""
     from ..symbolic import monotone as _mono  # noqa: PLC0415  (engine tier, imported on demand)
@@ -333,13 +346,7 @@ def crosscheck(shape, cutoff=None, mass=1.0, Lambda=1.0, lams=(0.02, 0.05, 0.1),
         if not os.path.isdir(parent):
             raise InputError.bad("plot", str(plot), "a file in an existing directory",
                                  f"create the directory {parent!r} first")
-    if estimator not in ("sd", "direct"):
-        raise InputError.bad("estimator", estimator, "'sd' or 'direct'")
-    if isinstance(order, bool) or not isinstance(order, int) or not 2 <= order <= 6:
-        raise InputError.bad("order", order, "an integer from 2 to 6")
-    lams = [validate_lam(x, "lams") for x in lams]
-    if not lams or max(lams) <= 0:
-        raise InputError.bad("lams", lams, "a list of couplings >= 0 with at least one > 0")
+    lams = validate_request(estimator, order, lams)
     if kt_p is not None:
         base = LatticeTheory(lattice, kt_p, d_p if d_p is not None else np.zeros_like(np.asarray(kt_p)), 0.0)
     elif cutoff is not None:
