@@ -5,14 +5,17 @@ Prints a markdown table (results go to docs/benchmarks.md, section "Flow").  One
 wall time, old and new side by side in the same process.
 """
 import argparse
+import pathlib
 import platform
+import sys
 import time
 
 import numpy as np
 
 from ergsym.flow import flow_monotone
-from ergsym.flow._legacy_continuum import FlowScales as OldScales
-from ergsym.flow._legacy_continuum import series_continuum as old_series
+sys.path.insert(0, str(pathlib.Path(__file__).resolve().parents[1] / "tests"))
+from legacy_flow_continuum import FlowScales as OldScales  # noqa: E402  (test-only reference copy)
+from legacy_flow_continuum import series_continuum as old_series  # noqa: E402
 from ergsym.flow.continuum import FlowScales, flow_scan_continuum, series_continuum
 
 CUT = "bump:eps=0.1,lambda_max=2"

@@ -116,8 +116,8 @@ def _flow_families():
                                            pytest.param(3, 0.5, 1.2, 0.9, marks=pytest.mark.slow),
                                            pytest.param(2, 1.0, 1.0, 0.95, marks=pytest.mark.slow)])
 def test_numeric_layer_path_agrees_with_former_evaluator(dim, mass, L0, L):
-    from ergsym.flow._legacy_continuum import FlowScales as OldScales
-    from ergsym.flow._legacy_continuum import family_value_continuum as old_value
+    from legacy_flow_continuum import FlowScales as OldScales
+    from legacy_flow_continuum import family_value_continuum as old_value
 
     new, old = FlowScales(CUT, dim, mass, L0, L), OldScales(CUT, dim, mass, L0, L)
     oc = {}

@@ -1,4 +1,4 @@
-"""The flow's former continuum evaluator (bump only), kept for benchmarks/bench_flow.py and
+"""The flow's former continuum evaluator (bump only), a test-only reference for benchmarks/bench_flow.py and
 the comparison tests; ergsym.flow.continuum (through ergsym.numeric.delta) replaces it.
 
 Families along the flow have three line functions at the scale ``Lambda``:
@@ -29,11 +29,11 @@ import math
 
 import numpy as np
 
-from ..conventions import sphere_area, validate_dim, validate_mass
-from ..errors import FamilyNotSupportedError, InputError
-from ..numeric.melon import omega_d
-from ..numeric.quadrature import composite_nodes
-from .diagrams import validate_order
+from ergsym.conventions import sphere_area, validate_dim, validate_mass
+from ergsym.errors import FamilyNotSupportedError, InputError
+from ergsym.numeric.melon import omega_d
+from ergsym.numeric.quadrature import composite_nodes
+from ergsym.flow.diagrams import validate_order
 
 __all__ = ["FlowScales", "family_value_continuum", "series_continuum", "flow_continuum",
            "monotone_difference", "running_couplings_continuum", "validate_scales", "MIN_EPS"]
@@ -46,7 +46,7 @@ _BUMP_EDGES = (0.02, 0.06, 0.12, 0.25, 0.5, 0.75, 0.88, 0.94, 0.98)
 
 def validate_scales(cutoff, Lambda0, Lambda):
     """Parse the cutoff and check ``0 < Lambda <= Lambda0 <= lambda_max`` (bump only)."""
-    from ..cutoffs import parse_cutoff
+    from ergsym.cutoffs import parse_cutoff
 
     cutoff = parse_cutoff(cutoff)
     try:
@@ -242,7 +242,7 @@ def flow_continuum(cutoff, dim, mass, Lambda0, Lambda, lam, order=2, forms=("A",
     -------
     dict of form -> {"per_order": [(v, e)...], "total": (v, e)}
     """
-    from .monotone import flow_monotone
+    from ergsym.flow.monotone import flow_monotone
 
     order = validate_order(order, 2)
     scales = FlowScales(cutoff, dim, mass, Lambda0, Lambda)
@@ -257,7 +257,7 @@ def running_couplings_continuum(cutoff, dim, mass, Lambda0, Lambda, lam, order=2
     :func:`series_continuum` output; ``m2`` is the shift of the mass term, the quartic at
     ``Lambda0`` is ``lam``.
     """
-    from .interaction import running_couplings
+    from ergsym.flow.interaction import running_couplings
 
     order = validate_order(order, 2)
     scales = FlowScales(cutoff, dim, mass, Lambda0, Lambda)
@@ -302,7 +302,7 @@ def monotone_difference(cutoff, dim, mass, Lambda0, Lambda, lam, order=2, n_log=
     free = free_monotone_difference(scales)
     if L == L0:
         return {"free": free, "interacting": (0.0, 0.0), "total": free}
-    from .monotone import flow_monotone
+    from ergsym.flow.monotone import flow_monotone
 
     order = validate_order(order, 2)
     series = flow_monotone(order, "B")
