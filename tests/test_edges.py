@@ -44,3 +44,17 @@ def test_report_out_where_no_directory_can_be_made_exits_2(capsys):
     assert exc.value.code == 2
     err = capsys.readouterr().err
     assert "out='/proc/ergsym-report-test'" in err and "internal error" not in err
+
+
+def test_building_a_report_leaves_matplotlib_settings_alone(tmp_path):
+    # the report's print style (serif cmr10, 8.5 pt) once stayed set after build_report, and later
+    # figures with Unicode labels warned about glyphs missing from cmr10
+    import matplotlib
+
+    from ergsym.report import ReportConfig, build_report
+
+    before = {k: matplotlib.rcParams[k] for k in ("font.family", "font.serif", "font.size", "mathtext.fontset")}
+    build_report(ReportConfig(out=str(tmp_path / "r"), quick=True, mc=False, flow=False, pdf=False, order=1),
+                 sections=("figures",))
+    after = {k: matplotlib.rcParams[k] for k in before}
+    assert after == before

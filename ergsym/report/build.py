@@ -164,6 +164,18 @@ def prepare_out(out, force: bool = False) -> Path:
     return out
 
 
+def _figure_style_scope():
+    """A context in which the sections may restyle matplotlib (fonts, sizes): on exit every rc
+    parameter is as before, so building a report in a session leaves its matplotlib unchanged."""
+    import contextlib  # noqa: PLC0415
+
+    try:
+        import matplotlib  # noqa: PLC0415
+    except ImportError:  # pragma: no cover - matplotlib is a dependency
+        return contextlib.nullcontext()
+    return matplotlib.rc_context()
+
+
 def _move_into_place(tmp: Path, out: Path) -> None:
     old = None
     if out.exists():
@@ -242,7 +254,8 @@ def build_report(config: ReportConfig = None, *, sections=None, progress=None, s
                 progress(i, n_steps, label)
                 ctx["substep"] = (lambda what, i=i, label=label: progress(i, n_steps, f"{label}: {what}"))
             t0 = time.perf_counter()
-            sec = builders[k](cfg, ctx)
+            with _figure_style_scope():  # the figures' print style must not leak into the caller's matplotlib
+                sec = builders[k](cfg, ctx)
             sec.seconds = time.perf_counter() - t0
             done.append(sec)
         tex = tmp / "report.tex"

@@ -12,7 +12,7 @@ import numpy as np
 
 from . import latex as L
 from .lattice_sections import lattice_note
-from .numeric_sections import TEXT_WIDTH_IN, _figure, _phi4_only, _plt, _save
+from .numeric_sections import TEXT_WIDTH_IN, _figure, _phi4_only, _plt, _save, print_style
 from .section import Section
 
 __all__ = ["flow_section", "FLOW_LATTICE"]
@@ -27,6 +27,7 @@ def _unavailable(reason):
                    available=False)
 
 
+@print_style
 def flow_section(cfg, ctx) -> Section:
     title = r"Along the Polchinski flow: $B(\Lambda)$ and $M_\Lambda-M_{\Lambda_0}$"
     skip = _phi4_only("flow", title, ctx["theory"])

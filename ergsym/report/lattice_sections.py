@@ -7,7 +7,7 @@ import math
 import numpy as np
 
 from . import latex as L
-from .numeric_sections import TEXT_WIDTH_IN, _figure, _phi4_only, _plt, _save
+from .numeric_sections import TEXT_WIDTH_IN, _figure, _phi4_only, _plt, _save, print_style
 from .section import Section
 
 __all__ = ["lattice_section", "onemode_section", "one_mode_exact"]
@@ -71,6 +71,7 @@ def lattice_note(cfg, warnings=None) -> str:
     return txt + "."
 
 
+@print_style
 def lattice_section(cfg, ctx) -> Section:
     """Hybrid Monte Carlo on ``cfg.mc_lattice`` against the exact lattice series of A, B and (5.15)."""
     from ..families import NAMED_FAMILIES
@@ -260,6 +261,7 @@ def one_mode_exact(k, D, lam, n_points=None):
             for f in ("A", "B")}
 
 
+@print_style
 def onemode_section(cfg, ctx) -> Section:
     """One mode (zero dimensions): A and B against lam by direct integration, vs the series."""
     from ..lattice.sums import series_on_lattice

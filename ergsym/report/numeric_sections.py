@@ -189,8 +189,40 @@ def scan_grid(cfg, cutoff):
 TEXT_WIDTH_IN = 6.5
 
 
+def _print_rc() -> dict:
+    """rc parameters of the report's figures: 8-9 pt serif text matching Latin Modern, no Type 3."""
+    from matplotlib import font_manager
+
+    serif = [f for f in ("cmr10", "Latin Modern Roman")
+             if any(e.name == f for e in font_manager.fontManager.ttflist)] or ["DejaVu Serif"]
+    return {
+        "font.family": "serif", "font.serif": serif, "mathtext.fontset": "cm",
+        "axes.formatter.use_mathtext": True, "axes.unicode_minus": serif[0] != "cmr10",
+        "pdf.fonttype": 42, "ps.fonttype": 42,
+        "font.size": 8.5, "axes.labelsize": 8.5, "axes.titlesize": 9, "legend.fontsize": 7.5,
+        "xtick.labelsize": 8, "ytick.labelsize": 8, "lines.linewidth": 1.1, "lines.markersize": 3.5,
+        "legend.frameon": False, "figure.dpi": 150,
+    }
+
+
+def print_style(fn):
+    """Run ``fn`` with the report's figure style (:func:`_print_rc`) in a ``matplotlib.rc_context``:
+    the caller's matplotlib settings are the same afterwards."""
+    import functools
+
+    @functools.wraps(fn)
+    def wrapper(*args, **kwargs):
+        import matplotlib
+
+        with matplotlib.rc_context(_print_rc()):
+            return fn(*args, **kwargs)
+
+    return wrapper
+
+
 def _plt():
-    """matplotlib (Agg) set up for print: 8-9 pt serif text matching Latin Modern, no Type 3 fonts."""
+    """matplotlib.pyplot on the Agg backend (figures are only saved); the style comes from
+    :func:`print_style` around the function that draws."""
     import logging
 
     import matplotlib
@@ -198,18 +230,7 @@ def _plt():
     logging.getLogger("fontTools").setLevel(logging.ERROR)  # font subsetting notes on stderr
     matplotlib.use("Agg")
     import matplotlib.pyplot as plt
-    from matplotlib import font_manager
 
-    serif = [f for f in ("cmr10", "Latin Modern Roman")
-             if any(e.name == f for e in font_manager.fontManager.ttflist)] or ["DejaVu Serif"]
-    plt.rcParams.update({
-        "font.family": "serif", "font.serif": serif, "mathtext.fontset": "cm",
-        "axes.formatter.use_mathtext": True, "axes.unicode_minus": serif[0] != "cmr10",
-        "pdf.fonttype": 42, "ps.fonttype": 42,
-        "font.size": 8.5, "axes.labelsize": 8.5, "axes.titlesize": 9, "legend.fontsize": 7.5,
-        "xtick.labelsize": 8, "ytick.labelsize": 8, "lines.linewidth": 1.1, "lines.markersize": 3.5,
-        "legend.frameon": False, "figure.dpi": 150,
-    })
     return plt
 
 
@@ -226,6 +247,7 @@ def _support(cutoff, Lambda, hi):
     return float(p2[on[0]]), float(p2[on[-1]])
 
 
+@print_style
 def plot_cutoff(cutoff, Lambda, path):
     """The paper's Figs. 1, 2 and 4 for ``cutoff``: K, Lambda dK/dLambda on its support, K in Lambda.
 
@@ -263,6 +285,7 @@ def plot_cutoff(cutoff, Lambda, path):
     return {"support": (a, b), "max_dK": float(np.max(yz)), "min_dK": float(np.min(yz))}
 
 
+@print_style
 def figures_section(cfg, ctx) -> Section:
     """Cutoff Figs. 1/2/4 and the families, A and B against Lambda (with errors)."""
     from ..errors import DivergentIntegralError, FamilyNotSupportedError

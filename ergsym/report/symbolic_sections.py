@@ -9,6 +9,7 @@ from __future__ import annotations
 from fractions import Fraction
 
 from . import latex as L
+from .numeric_sections import print_style
 from .section import Section
 from .texmath import NOTATION, align_series, family_definition, family_name
 
@@ -478,6 +479,7 @@ def zero_dim_section(cfg, theory) -> Section:
     return Section("zerodim", "Zero-dimensional check (exact)", body, data)
 
 
+@print_style
 def diagrams_section(cfg, ctx) -> Section:
     """A page of drawings: every linked diagram of the pieces (5.11)-(5.14) at O(lambda), O(lambda^2).
 
@@ -503,7 +505,7 @@ def diagrams_section(cfg, ctx) -> Section:
     # report order (5.11) .. (5.14)
     names = sorted(groups, key=lambda n: eq[n])
     sign_B = {n: FORMS["B"][by_name[eq[n]]] for n in names}
-    _plt()  # print-size serif fonts, no Type 3 (the rcParams of the other figures)
+    _plt()  # Agg; the print style comes from @print_style
     ncols = 6
     figs, parts, data = [], [], {"scheme": cfg.scheme, "orders": {}}
     parts.append(
