@@ -33,6 +33,9 @@ __all__ = [
     "parse_lattice",
     "lattice_phat2",
     "free_propagators",
+    "MIN_LATTICE_MASS",
+    "MAX_LATTICE_MASS",
+    "validate_lattice_scales",
     "PIECES",
     "PIECE_ALIASES",
     "canonical_piece",
@@ -118,6 +121,34 @@ def lattice_phat2(shape: tuple[int, ...]) -> np.ndarray:
         idx[mu] = slice(None)
         out = out + s[tuple(idx)]
     return out
+
+
+#: masses (and cutoff scales) a lattice theory accepts, in lattice units (spacing 1)
+MIN_LATTICE_MASS = 1e-4
+MAX_LATTICE_MASS = 1e4
+
+
+def validate_lattice_scales(mass, Lambda) -> tuple[float, float]:
+    """``(mass, Lambda)`` as floats, checked for a lattice in lattice units (spacing 1).
+
+    ``mass`` must be 0 (where the caller allows it) or in [MIN_LATTICE_MASS, MAX_LATTICE_MASS],
+    ``Lambda`` finite, > 0 and at most MAX_LATTICE_MASS: the lattice momenta ``phat^2`` lie in
+    [0, 4 d], and beyond these ranges the propagators span more than the precision of the action.
+    """
+    try:
+        m, L = float(mass), float(Lambda)
+    except (TypeError, ValueError):
+        raise InputError.bad("mass/Lambda", (mass, Lambda), "numbers") from None
+    if not math.isfinite(m) or m < 0:
+        raise InputError.bad("mass", mass, "finite and >= 0")
+    if m > MAX_LATTICE_MASS or 0 < m < MIN_LATTICE_MASS:
+        raise InputError.bad("mass", mass, f"in [{MIN_LATTICE_MASS:g}, {MAX_LATTICE_MASS:g}] in lattice units "
+                             "(the lattice momenta phat^2 lie in [0, 4 d])",
+                             "outside this range the propagators Kt_p = K/(phat^2 + m^2) span more than "
+                             "the precision of the action; rescale the problem")
+    if not math.isfinite(L) or L <= 0 or L > MAX_LATTICE_MASS:
+        raise InputError.bad("Lambda", Lambda, f"finite, > 0 and at most {MAX_LATTICE_MASS:g} in lattice units")
+    return m, L
 
 
 def free_propagators(cutoff, p2, Lambda, mass):

@@ -8,6 +8,7 @@ from ergsym.errors import InputError
 from ergsym.lattice.crosscheck import compare_with_series
 from ergsym.lattice.stats import Stats
 from ergsym.lattice.theory import MAX_LATTICE_MASS, MIN_LATTICE_MASS, LatticeTheory
+from ergsym.lattice.sums import lattice_propagators
 from ergsym.cutoffs import parse_cutoff
 
 BUMP = "bump:eps=0.5,lambda_max=2"
@@ -58,3 +59,13 @@ def test_building_a_report_leaves_matplotlib_settings_alone(tmp_path):
                  sections=("figures",))
     after = {k: matplotlib.rcParams[k] for k in before}
     assert after == before
+
+
+@pytest.mark.parametrize("mass", [1e300, 4.2e153])
+def test_exact_lattice_sums_refuse_unrepresentable_masses(mass, capsys):
+    # flow --lattice once printed nan (4.2e153) or raised OverflowError (1e300)
+    with pytest.raises(InputError, match="lattice units"):
+        lattice_propagators((2,), parse_cutoff(BUMP), mass, 1.0)
+    with pytest.raises(SystemExit) as exc:
+        main(["flow", "--order", "1", "--lattice", "2", "--mass", repr(mass)])
+    assert exc.value.code == 2 and "internal error" not in capsys.readouterr().err

@@ -28,7 +28,7 @@ from functools import lru_cache
 import numpy as np
 from numpy.lib.stride_tricks import sliding_window_view
 
-from ..conventions import free_propagators, lattice_phat2, parse_lattice
+from ..conventions import free_propagators, lattice_phat2, parse_lattice, validate_lattice_scales
 from ..errors import InputError
 
 __all__ = ["lattice_propagators", "block_value", "family_value", "series_on_lattice",
@@ -46,6 +46,7 @@ def lattice_propagators(shape, cutoff, mass, Lambda):
     mass, Lambda : float
     """
     shape = parse_lattice(shape)
+    mass, Lambda = validate_lattice_scales(mass, Lambda)
     p2 = lattice_phat2(shape)
     kt, d = free_propagators(cutoff, p2, Lambda, mass)
     if not np.all(np.isfinite(kt)) or np.any(kt <= 0):

@@ -27,7 +27,8 @@ from dataclasses import dataclass, field
 
 import numpy as np
 
-from ..conventions import free_propagators, lattice_phat2
+from ..conventions import (MAX_LATTICE_MASS, MIN_LATTICE_MASS, free_propagators,  # noqa: F401
+                           lattice_phat2, validate_lattice_scales)
 from ..errors import InputError
 from ..inputs import Lattice, as_lattice
 from .backend import get_backend
@@ -84,10 +85,6 @@ def _validate_momentum_array(a, shape, name, positive):
     return arr
 
 
-#: masses (and cutoff scales) a lattice theory accepts, in lattice units (spacing 1)
-MIN_LATTICE_MASS = 1e-4
-MAX_LATTICE_MASS = 1e4
-
 
 @dataclass(frozen=True, eq=False)
 class LatticeTheory:
@@ -142,19 +139,7 @@ class LatticeTheory:
         """
         lattice = as_lattice(shape, name="shape")  # a Lattice passes through unchanged
         shape = lattice.shape
-        Lam = float(Lambda)
-        if not math.isfinite(Lam) or Lam <= 0:
-            raise InputError.bad("Lambda", Lambda, "finite and > 0")
-        m = float(mass)
-        if not math.isfinite(m) or m < 0:
-            raise InputError.bad("mass", mass, "finite and >= 0")
-        if m > MAX_LATTICE_MASS or 0 < m < MIN_LATTICE_MASS:
-            raise InputError.bad("mass", mass, f"in [{MIN_LATTICE_MASS:g}, {MAX_LATTICE_MASS:g}] in lattice units "
-                                 "(the lattice momenta phat^2 lie in [0, 4 d])",
-                                 "outside this range the propagators Kt_p = K/(phat^2 + m^2) span more than "
-                                 "the precision of the action; rescale the problem")
-        if not math.isfinite(Lam) or Lam > MAX_LATTICE_MASS:
-            raise InputError.bad("Lambda", Lambda, f"at most {MAX_LATTICE_MASS:g} in lattice units")
+        m, Lam = validate_lattice_scales(mass, Lambda)
         p2 = lattice_phat2(shape)
         if m == 0 and np.any(p2 == 0):
             raise InputError.bad("mass", mass, "> 0 on a periodic lattice",
