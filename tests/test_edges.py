@@ -69,3 +69,15 @@ def test_exact_lattice_sums_refuse_unrepresentable_masses(mass, capsys):
     with pytest.raises(SystemExit) as exc:
         main(["flow", "--order", "1", "--lattice", "2", "--mass", repr(mass)])
     assert exc.value.code == 2 and "internal error" not in capsys.readouterr().err
+
+
+@pytest.mark.parametrize("argv", [
+    ["monotone", "--order", "1", "--lattice", "1x4", "--cutoff", BUMP, "--mass", "1", "--Lambda", "1"],
+    ["flow", "--order", "1", "--lattice", "1x4"],
+    ["mc", "--lattice", "1x4", "--no-progress"],
+])
+def test_every_command_validates_a_lattice_the_same_way(argv, capsys):
+    # one validation (ergsym.inputs.as_lattice): an extent 1 in d >= 2 is refused everywhere
+    with pytest.raises(SystemExit) as exc:
+        main(argv)
+    assert exc.value.code == 2 and "extents >= 2" in capsys.readouterr().err

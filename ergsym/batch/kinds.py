@@ -48,10 +48,10 @@ def _build_theory(theory: dict, lam: float):
 
     if "config" in theory:
         return LatticeTheory.from_config(theory["config"]).with_lam(lam)
-    from ..conventions import parse_lattice  # noqa: PLC0415
+    from ..inputs import as_lattice  # noqa: PLC0415
     from ..cutoffs import parse_cutoff  # noqa: PLC0415
 
-    return LatticeTheory.from_cutoff(parse_lattice(theory["lattice"], name="lattice"),
+    return LatticeTheory.from_cutoff(as_lattice(theory["lattice"], name="lattice"),
                                      parse_cutoff(theory["cutoff"]), theory["mass"], theory["Lambda"], lam)
 
 
@@ -222,7 +222,7 @@ def crosscheck_ensemble(lattice, cutoff, mass, Lambda, lams, form: str = "B", *,
     -------
     (CrosscheckResult, BatchResult)
     """
-    from ..conventions import parse_lattice  # noqa: PLC0415
+    from ..inputs import as_lattice  # noqa: PLC0415
     from ..cutoffs import parse_cutoff  # noqa: PLC0415
     from ..lattice.crosscheck import (PIECE_NAMES, CrosscheckPoint, CrosscheckResult,  # noqa: PLC0415
                                       compare_with_series, series_coefficients, validate_request)
@@ -236,7 +236,7 @@ def crosscheck_ensemble(lattice, cutoff, mass, Lambda, lams, form: str = "B", *,
     if len(set(lams)) != len(lams):
         raise InputError.bad("lams", lams, "distinct couplings")
     cut = parse_cutoff(cutoff) if isinstance(cutoff, str) else cutoff
-    base = LatticeTheory.from_cutoff(parse_lattice(lattice, name="lattice"), cut, mass, Lambda, 0.0)
+    base = LatticeTheory.from_cutoff(as_lattice(lattice, name="lattice"), cut, mass, Lambda, 0.0)
     if coefficients is None:
         coefficients = series_coefficients(form, base.shape, base.kt_p, base.d_p, order)
     coefficients = tuple(float(x) for x in coefficients)

@@ -257,7 +257,8 @@ def flow(order, Lambda0, Lambda, cutoff, dim, mass, lam_text, lattice, pieces, w
     (--lattice); every value carries an error and a converged flag, every sum a truncation
     estimate (docs/flow.md).
     """
-    from ..conventions import parse_lattice, validate_dim, validate_mass
+    from ..conventions import validate_dim, validate_mass
+    from ..inputs import as_lattice
     from ..cutoffs import parse_cutoff
     from ..errors import InputError
     from ..flow import flow_monotone
@@ -274,7 +275,7 @@ def flow(order, Lambda0, Lambda, cutoff, dim, mass, lam_text, lattice, pieces, w
     if lattice is None:
         validate_dim(dim)
     else:
-        shape = parse_lattice(lattice)
+        shape = as_lattice(lattice, name="--lattice").shape
     cut, L0, L = validate_scales(cutoff, Lambda0, Lambda)
     if scan < 0 or scan == 1 or scan > 1000:
         raise InputError.bad("--scan", scan, "0 (off) or an integer in [2, 1000]")

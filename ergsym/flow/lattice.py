@@ -69,12 +69,13 @@ def monotone_difference_lattice(shape, cutoff, mass, Lambda0, Lambda, lam, order
     -------
     dict ``{"free": (v, e), "interacting": (v, e), "total": (v, e)}``
     """
-    from ..conventions import lattice_phat2, parse_lattice
+    from ..conventions import lattice_phat2
+    from ..inputs import as_lattice
     from .monotone import flow_monotone
 
     cutoff, L0, L = validate_scales(cutoff, Lambda0, Lambda)
     order = validate_order(order)
-    p2 = lattice_phat2(parse_lattice(shape))
+    p2 = lattice_phat2(as_lattice(shape, name="shape").shape)
     free = float(-0.5 * np.sum(np.log(cutoff.K(p2, L) / cutoff.K(p2, L0))))
     if L == L0:
         return {"free": (free, 0.0), "interacting": (0.0, 0.0), "total": (free, 0.0)}

@@ -28,7 +28,8 @@ from functools import lru_cache
 import numpy as np
 from numpy.lib.stride_tricks import sliding_window_view
 
-from ..conventions import free_propagators, lattice_phat2, parse_lattice, validate_lattice_scales
+from ..conventions import free_propagators, lattice_phat2, validate_lattice_scales
+from ..inputs import as_lattice
 from ..errors import InputError
 
 __all__ = ["lattice_propagators", "block_value", "family_value", "series_on_lattice",
@@ -45,7 +46,7 @@ def lattice_propagators(shape, cutoff, mass, Lambda):
     cutoff : ergsym.cutoffs.Cutoff
     mass, Lambda : float
     """
-    shape = parse_lattice(shape)
+    shape = as_lattice(shape, name="shape").shape
     mass, Lambda = validate_lattice_scales(mass, Lambda)
     p2 = lattice_phat2(shape)
     kt, d = free_propagators(cutoff, p2, Lambda, mass)
@@ -521,7 +522,7 @@ def series_on_lattice(series, shape=None, kt_p=None, d_p=None, couplings=None, d
     """
     kt_p = np.asarray(kt_p, dtype=float)
     d_p = np.asarray(d_p, dtype=float) if d_p is not None else np.zeros_like(kt_p)
-    if shape is not None and tuple(parse_lattice(shape)) != kt_p.shape:
+    if shape is not None and as_lattice(shape, name="shape").shape != kt_p.shape:
         raise InputError.bad("shape", shape, f"equal to kt_p.shape={kt_p.shape}")
     if kt_p.shape != d_p.shape:
         raise InputError.bad("d_p.shape", d_p.shape, f"equal to kt_p.shape={kt_p.shape}")

@@ -52,10 +52,10 @@ class VariationalConfig:
     n_jack: int = 10
 
     def validate(self):
-        from ..conventions import parse_lattice  # noqa: PLC0415
+        from ..inputs import as_lattice  # noqa: PLC0415
         from ..cutoffs.parse import parse_cutoff  # noqa: PLC0415
 
-        shape = parse_lattice(self.shape)
+        shape = as_lattice(self.shape, name="shape").shape
         cutoff = parse_cutoff(self.cutoff)
         schedule(self.Lambda0, self.Lambda, self.steps)
         validate_lam(self.lam)
