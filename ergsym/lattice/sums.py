@@ -522,7 +522,10 @@ def series_on_lattice(series, shape=None, kt_p=None, d_p=None, couplings=None, d
     """
     kt_p = np.asarray(kt_p, dtype=float)
     d_p = np.asarray(d_p, dtype=float) if d_p is not None else np.zeros_like(kt_p)
-    if shape is not None and as_lattice(shape, name="shape").shape != kt_p.shape:
+    # only a consistency check against kt_p (the lattice was validated where it entered):
+    # a string is parsed, a tuple or Lattice compared as it is
+    if shape is not None and (as_lattice(shape, name="shape").shape if isinstance(shape, str)
+                              else tuple(shape)) != kt_p.shape:
         raise InputError.bad("shape", shape, f"equal to kt_p.shape={kt_p.shape}")
     if kt_p.shape != d_p.shape:
         raise InputError.bad("d_p.shape", d_p.shape, f"equal to kt_p.shape={kt_p.shape}")
