@@ -333,6 +333,19 @@ def _term_families(op_vertices, fixed, inter, normal_ordered):
     return out
 
 
+def _degree_runs(verts, n_op):
+    """``[(start, end), ...]``: the runs of consecutive interaction vertices (after the
+    ``n_op`` operator vertices) with equal degree, the classes a relabelling may permute."""
+    runs, k, n = [], n_op, len(verts)
+    while k < n:
+        e = k
+        while e < n and verts[e].degree == verts[k].degree:
+            e += 1
+        runs.append((k, e))
+        k = e
+    return runs
+
+
 def _count_classes(verts, n_op, fixed):
     """Linked complete multigraphs up to isomorphism with their Wick-matching counts.
 
@@ -351,14 +364,7 @@ def _count_classes(verts, n_op, fixed):
     """
     n = len(verts)
     self_ok = [not (v.amp or v.normal_ordered) for v in verts]
-    classes = []
-    k = n_op
-    while k < n:
-        e = k
-        while e < n and verts[e].degree == verts[k].degree:
-            e += 1
-        classes.append((k, e))
-        k = e
+    classes = _degree_runs(verts, n_op)
     cls_of = [-1 - i for i in range(n_op)] + [0] * (n - n_op)
     for ci, (a, b) in enumerate(classes):
         for v in range(a, b):
@@ -604,14 +610,7 @@ def _canonical_labelled(verts, n_op, adj, kinds, fixed):
     n_c = max(c for *_, c in items) + 1
     coded = [(i, j, rank[k] * n_c + c) for i, j, k, c in items]
     pair = [[(min(a, b) * n + max(a, b)) * n_k * n_c for b in range(n)] for a in range(n)]
-    blocks = []
-    k = n_op
-    while k < n:
-        e = k
-        while e < n and verts[e].degree == verts[k].degree:
-            e += 1
-        blocks.append(range(k, e))
-        k = e
+    blocks = [range(a, b) for a, b in _degree_runs(verts, n_op)]
     best = None
     for choice in iproduct(*[itertools.permutations(b) for b in blocks]):
         mp = list(range(n_op)) + [v for part in choice for v in part]
