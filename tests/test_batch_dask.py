@@ -10,13 +10,13 @@ import os
 import signal
 import textwrap
 
-import numpy as np
 import pytest
 
 distributed = pytest.importorskip("distributed")
 
 from ergsym.batch import Task, run_batch, spawn_seeds, start_local_cluster, theory_spec  # noqa: E402
 from ergsym.cli import main  # noqa: E402
+from test_batch import _same  # noqa: E402  (bitwise equality of result dicts, one copy)
 
 BUMP = "bump:eps=0.5,lambda_max=2"
 
@@ -39,16 +39,6 @@ def crash_once_then_mc(marker, **kwargs):
         os.kill(os.getpid(), signal.SIGKILL)
     return mc_task(**kwargs)
 '''
-
-
-def _same(a, b):
-    if isinstance(a, dict):
-        return isinstance(b, dict) and a.keys() == b.keys() and all(_same(a[k], b[k]) for k in a)
-    if isinstance(a, list):
-        return isinstance(b, list) and len(a) == len(b) and all(_same(x, y) for x, y in zip(a, b))
-    if isinstance(a, np.ndarray):
-        return isinstance(b, np.ndarray) and a.dtype == b.dtype and np.array_equal(a, b)
-    return type(a) is type(b) and a == b
 
 
 def test_killed_worker_costs_only_its_task_and_results_equal_serial(tmp_path, monkeypatch, capsys):
