@@ -48,13 +48,13 @@ host, also for the cupy backend, so that a chain does not depend on the device.
 from __future__ import annotations
 
 import math
-from dataclasses import dataclass, replace
+from dataclasses import dataclass, field, replace
 
 import numpy as np
 
 from ..errors import InputError
 from .backend import to_numpy
-from .theory import LatticeOps, LatticeTheory, abs2
+from .theory import FieldSpectra, LatticeOps, LatticeTheory, abs2, batch_dot, fview
 
 __all__ = ["ChainState", "HMCSampler", "MetropolisSampler", "TrajectoryInfo", "StepSizeAdapter",
            "default_n_steps"]
@@ -70,12 +70,26 @@ class ChainState:
     mutable); the returned state holds the same generator object.  For a batch of chains
     ``rng`` is a tuple of generators (one per chain), ``phi`` has shape
     ``(n_chains,) + shape`` and ``n_accepted`` is an array of per-chain counts.
+
+    ``cache`` (not part of the state's value: never compared, never checkpointed) holds the
+    :class:`~ergsym.lattice.theory.FieldSpectra` of ``phi`` when the split integrator computed
+    them; it is used only while ``cache.phi is phi`` (a state made with another ``phi``
+    recomputes them), and every entry is a deterministic function of ``phi``, so a resumed
+    chain is bitwise the uninterrupted one.
     """
 
     phi: object
     rng: np.random.Generator
     n_steps_done: int = 0
     n_accepted: int = 0
+    cache: object = field(default=None, compare=False, repr=False)
+
+    def spectra(self, ops: LatticeOps) -> FieldSpectra:
+        """The cached :class:`~ergsym.lattice.theory.FieldSpectra` of ``phi``, or new ones."""
+        c = self.cache
+        if c is not None and c.phi is self.phi:
+            return c
+        return ops.spectra(self.phi)
 
     @property
     def batched(self) -> bool:
@@ -278,6 +292,13 @@ class HMCSampler:
         -------
         (ChainState, TrajectoryInfo)
         """
+        if self.integrator == "split":
+            return self._step_fused(state)
+        return self._step_reference(state)
+
+    def _step_reference(self, state: ChainState):
+        """One trajectory by :meth:`_trajectory` (the leapfrog integrator; for the split
+        integrator the unfused reference that :meth:`_step_fused` reproduces to rounding)."""
         if state.batched:
             return self._step_batch(state)
         xp = self.ops.xp
@@ -316,6 +337,117 @@ class HMCSampler:
                       n_steps_done=state.n_steps_done + 1,
                       n_accepted=state.n_accepted + accepted.astype(np.int64))
         return new, TrajectoryInfo(accepted, dH, tau)
+
+    def _step_fused(self, state: ChainState):
+        """One trajectory of the split integrator with the fused kernels (see
+        :meth:`_fused_trajectory`); the same random numbers, in the same order per chain, as
+        :meth:`_step_reference`: trajectory length, momenta, accept/reject variate."""
+        ops, xp = self.ops, self.ops.xp
+        batched = state.batched
+        rngs = state.rng if batched else (state.rng,)
+        nc = len(rngs)
+        tau = np.empty(nc)
+        u = np.empty(nc)
+        eta_h = np.empty((nc,) + self.theory.shape)
+        tl, jit = self.traj_length, self.jitter
+        for i, r in enumerate(rngs):  # each chain's own stream: tau, eta, u (as the reference)
+            tau[i] = tl * (1.0 + jit * (2.0 * r.random() - 1.0))
+            r.standard_normal(out=eta_h[i])
+            u[i] = r.random()
+        c0 = state.spectra(ops)
+        eta = xp.asarray(eta_h if batched else eta_h[0])
+        with np.errstate(over="ignore", invalid="ignore"):  # a diverging trajectory is rejected
+            c1, dH = self._fused_trajectory(c0, eta, tau if batched else float(tau[0]))
+            dH = np.asarray(to_numpy(dH), dtype=float).reshape(nc)
+            accepted = np.isfinite(dH) & ((dH <= 0) | (u < np.exp(-np.clip(dH, 0.0, None))))
+        if accepted.all():
+            new = FieldSpectra(c1.phi, ops.fft(c1.phi), c1.f3_p, c1.s_int, c1.sum_phi2)
+        elif not accepted.any():
+            new = c0
+        else:  # a batch with rejected chains: each chain keeps its own field and spectra
+            d = self.theory.dim
+            a_x = xp.asarray(accepted.reshape((nc,) + (1,) * d))
+            phi = xp.where(a_x, c1.phi, c0.phi)
+            f3 = None if c1.f3_p is None else xp.where(a_x, c1.f3_p, c0.f3_p)
+            a_1 = xp.asarray(accepted)
+            new = FieldSpectra(phi, ops.fft(phi), f3, xp.where(a_1, c1.s_int, c0.s_int),
+                               xp.where(a_1, c1.sum_phi2, c0.sum_phi2))
+        if batched:
+            n_acc = state.n_accepted + accepted.astype(np.int64)
+            info = TrajectoryInfo(accepted, dH, tau)
+        else:
+            n_acc = state.n_accepted + int(accepted[0])
+            info = TrajectoryInfo(bool(accepted[0]), float(dH[0]), float(tau[0]))
+        return replace(state, phi=new.phi, n_steps_done=state.n_steps_done + 1, n_accepted=n_acc,
+                       cache=new), info
+
+    def _fused_trajectory(self, c0: FieldSpectra, eta, tau):
+        """The split integrator of :meth:`_trajectory` with fused, in-place kernels.
+
+        The state of the integrator is one complex array ``Z = phi_p + i Kt_p pi_p`` (taken
+        component by component: real and imaginary parts of ``phi_p`` and of ``Kt_p pi_p``),
+        so the exact free flow over a step ``dt`` -- ``phi_p -> c phi_p + s Kt pi_p``,
+        ``pi_p -> c pi_p - s phi_p/Kt`` -- is the single multiplication ``Z *= exp(-i dt)``,
+        and the free energy ``(1/2V) sum_p (|phi_p|^2 + |Kt pi_p|^2)/Kt`` is one weighted sum
+        of squares.  Per step: that rotation, a copy of ``phi_p`` out of ``Z``, the inverse
+        transform, ``phi^2``, ``phi^3``, the transform, and the kick ``Kt pi_p -= dt lam/6 Kt
+        fft(phi^3)`` (two passes).  The initial force and ``S`` come from ``c0`` (computed by
+        the previous trajectory), the final ones are returned for the next.
+
+        Returns
+        -------
+        (FieldSpectra without phi_p, dH)
+        """
+        ops, xp = self.ops, self.ops.xp
+        fz = ops.fused()
+        n, lam, d = self.n_steps, ops.lam, self.theory.dim
+        phi0 = c0.phi
+        batch = tuple(phi0.shape[:phi0.ndim - d])
+        nb = len(batch)
+        half = fz.half
+        if nb:
+            dt = np.asarray(tau, dtype=float) / n
+            bz = batch + (1,) * (d + 1)
+            rot = xp.asarray(np.exp(-1j * dt).reshape(bz))
+            kick = xp.asarray((dt * (lam / 6.0)).reshape(bz)) * fz.kt2
+        else:
+            dt = tau / n
+            rot = complex(math.cos(dt), -math.sin(dt))
+            kick = (dt * (lam / 6.0)) * fz.kt2
+        z = xp.empty(batch + half + (2,), dtype=xp.complex128)
+        zr, zi = z.real, z.imag
+        xp.copyto(zr, fview(c0.phi_p))
+        xp.multiply(fview(ops.fft(eta)), fz.sqrt_kt2, out=zi)  # Kt pi_p = sqrt(Kt) fft(eta)
+        zf = fview(z)
+        tmp = xp.multiply(zf, fz.sg)
+        h0 = batch_dot(tmp, tmp, nb)
+        buf = xp.empty(batch + half + (2,))
+        if lam > 0:
+            half_kick = 0.5 * kick
+            xp.multiply(fview(c0.f3_p), half_kick, out=buf)
+            xp.subtract(zi, buf, out=zi)
+        phi_p = xp.empty(batch + half, dtype=xp.complex128)
+        pv = fview(phi_p)
+        work = xp.empty(phi0.shape)
+        phi2 = xp.empty(phi0.shape)
+        phi3 = xp.empty(phi0.shape)
+        f3 = xp.empty(batch + half, dtype=xp.complex128)
+        phi = work
+        for k in range(n):
+            last = k == n - 1
+            xp.multiply(z, rot, out=z)
+            xp.copyto(pv, zr)
+            phi = ops.ifft(phi_p, out=None if last else work)
+            if lam > 0:
+                _, f3 = ops.local_terms(phi, phi2, phi3, None if last else f3)
+                xp.multiply(fview(f3), half_kick if last else kick, out=buf)
+                xp.subtract(zi, buf, out=zi)
+            elif last:
+                ops.local_terms(phi, phi2)
+        s_int, sum2 = ops.local_sums(phi2)
+        xp.multiply(zf, fz.sg, out=tmp)
+        h1 = batch_dot(tmp, tmp, nb)
+        return FieldSpectra(phi, None, f3 if lam > 0 else None, s_int, sum2), (h1 - h0) + (s_int - c0.s_int)
 
     def _trajectory(self, phi0, eta, tau):
         """Integrate one trajectory of length ``tau`` (a float, or per chain broadcastable)."""

@@ -31,9 +31,9 @@ from ..conventions import (MAX_LATTICE_MASS, MIN_LATTICE_MASS, free_propagators,
                            lattice_phat2, validate_lattice_scales)
 from ..errors import InputError
 from ..inputs import Lattice, as_lattice
-from .backend import get_backend
+from .backend import array_namespace, get_backend
 
-__all__ = ["LatticeTheory", "LatticeOps", "validate_lam", "abs2"]
+__all__ = ["LatticeTheory", "LatticeOps", "FieldSpectra", "validate_lam", "abs2", "fview", "batch_dot"]
 
 
 def abs2(z):
@@ -205,6 +205,38 @@ class LatticeTheory:
                    cfg["lam"], dict(cfg.get("meta", {})))
 
 
+_DIRECT = []
+
+
+def _direct_pocketfft():
+    """scipy's compiled pocketfft module (``r2c``/``c2r`` with ``out=``), or None.
+
+    It is private scipy API, so it is used only after a self-check: on a small batch it must
+    reproduce ``scipy.fft.rfftn``/``irfftn`` bitwise and leave its input unchanged; otherwise
+    (another scipy, another signature) the public functions are used."""
+    if _DIRECT:
+        return _DIRECT[0]
+    mod = None
+    try:
+        import scipy.fft as sfft  # noqa: PLC0415
+        from scipy.fft._pocketfft import pypocketfft as pp  # noqa: PLC0415
+
+        x = np.random.default_rng(0).standard_normal((3, 4, 6))
+        f = sfft.rfftn(x, axes=(1, 2))
+        f_copy = f.copy()
+        out_f = np.empty_like(f)
+        out_x = np.empty_like(x)
+        r1 = pp.r2c(x, (1, 2), True, 0, out_f, 1)
+        r2 = pp.c2r(f, (1, 2), 6, False, 2, out_x, 1)
+        if (r1 is out_f and r2 is out_x and np.array_equal(out_f, f) and np.array_equal(f, f_copy)
+                and np.array_equal(out_x, sfft.irfftn(f, s=(4, 6), axes=(1, 2)))):
+            mod = pp
+    except Exception:  # noqa: BLE001  (any failure: fall back to the public scipy.fft)
+        mod = None
+    _DIRECT.append(mod)
+    return mod
+
+
 class LatticeOps:
     """Half-spectrum arrays of a theory on one backend, and the FFT-based operations.
 
@@ -235,22 +267,46 @@ class LatticeOps:
         self.lam = theory.lam
         self.f0 = theory.f0
         self.cdot00 = theory.cdot00
+        self._direct = None
         if xp is np:
             # scipy's pocketfft handles a batch of small transforms several times faster than
             # numpy.fft (e.g. 32 x 16x16: 0.09 ms against 0.57 ms); same transform, other rounding
             import scipy.fft as _sfft  # noqa: PLC0415  (lattice modules are imported on demand)
             self._fftmod = _sfft
+            self._direct = _direct_pocketfft()
         else:
             self._fftmod = xp.fft
+        # constant per-mode arrays of the fused integrator and measurement, built on first use
+        self._fused = None
 
     # transforms -----------------------------------------------------------------------
-    def fft(self, x):
-        """``phi_p = sum_x e^{-ipx} phi_x`` on the half spectrum (batched over leading axes)."""
-        return self._fftmod.rfftn(x, axes=self.axes)
+    def fft(self, x, out=None):
+        """``phi_p = sum_x e^{-ipx} phi_x`` on the half spectrum (batched over leading axes).
 
-    def ifft(self, f):
-        """Inverse of :meth:`fft` (real output)."""
-        return self._fftmod.irfftn(f, s=self.shape, axes=self.axes)
+        ``out`` (numpy backend only: a C-contiguous complex128 array of the result's shape)
+        receives the transform without an allocation.  On numpy the transform is scipy's
+        pocketfft called directly (bitwise the result of ``scipy.fft.rfftn``, without its
+        ~10 us of argument handling per call, which dominates on small lattices)."""
+        if self._direct is not None and x.dtype == np.float64:
+            nd = x.ndim
+            return self._direct.r2c(x, tuple(range(nd - len(self.shape), nd)), True, 0, out, 1)
+        r = self._fftmod.rfftn(x, axes=self.axes)
+        if out is None:
+            return r
+        out[...] = r
+        return out
+
+    def ifft(self, f, out=None):
+        """Inverse of :meth:`fft` (real output; ``out`` as in :meth:`fft`, float64)."""
+        if self._direct is not None and f.dtype == np.complex128:
+            nd = f.ndim
+            return self._direct.c2r(f, tuple(range(nd - len(self.shape), nd)), self.shape[-1],
+                                    False, 2, out, 1)
+        r = self._fftmod.irfftn(f, s=self.shape, axes=self.axes)
+        if out is None:
+            return r
+        out[...] = r
+        return out
 
     def psum(self, f):
         """``sum_p f_p`` over all momenta, for ``f`` even in ``p`` given on the half spectrum."""
@@ -269,3 +325,91 @@ class LatticeOps:
     def action(self, phi):
         """Full action ``S = S_hat + S_int`` of position-space field(s) ``phi``."""
         return self.s_hat_p(self.fft(phi)) + self.s_int(phi)
+
+    # fused kernels (HMC integrator and measurement) -------------------------------------
+    def fused(self) -> "FusedConstants":
+        """The constant per-mode arrays of the fused integrator and measurement (built once)."""
+        if self._fused is None:
+            self._fused = FusedConstants(self)
+        return self._fused
+
+    def local_terms(self, phi, phi2=None, phi3=None, f_out=None):
+        """``(phi^2, F)`` with ``F = fft(phi^3)`` (None at ``lam = 0``); ``phi2``/``phi3``/``f_out``
+        are optional output buffers.  One op sequence for the integrator's force and for
+        :meth:`spectra`, so a cached force equals a recomputed one bitwise."""
+        xp = self.xp
+        phi2 = xp.multiply(phi, phi, out=phi2)  # products, not ``** 3``: numpy's pow is ~20x slower
+        if self.lam == 0:
+            return phi2, None
+        phi3 = xp.multiply(phi2, phi, out=phi3)
+        return phi2, self.fft(phi3, out=f_out)
+
+    def local_sums(self, phi2):
+        """``(S_int, sum_x phi_x^2)`` per configuration from ``phi2 = phi*phi``."""
+        flat = phi2.reshape(phi2.shape[:phi2.ndim - len(self.shape)] + (-1,))
+        sum2 = self.xp.sum(flat, axis=-1)
+        if self.lam == 0:
+            return 0.0 * sum2, sum2
+        return (self.lam / 24.0) * self.xp.einsum("...i,...i->...", flat, flat), sum2
+
+    def spectra(self, phi) -> "FieldSpectra":
+        """:class:`FieldSpectra` of position-space field(s) ``phi`` (two transforms)."""
+        phi2, f3_p = self.local_terms(phi)
+        s_int, sum2 = self.local_sums(phi2)
+        return FieldSpectra(phi, self.fft(phi), f3_p, s_int, sum2)
+
+
+def fview(z):
+    """Float view of a complex array: shape ``z.shape + (2,)``, last axis (real, imaginary)."""
+    return z.view(z.real.dtype).reshape(z.shape + (2,))
+
+
+def batch_dot(a, b, n_batch: int):
+    """``sum a*b`` over all but the first ``n_batch`` axes (one reduction, no temporary)."""
+    return array_namespace(a).einsum("...i,...i->...", a.reshape(a.shape[:n_batch] + (-1,)),
+                     b.reshape(b.shape[:n_batch] + (-1,)))
+
+
+class FieldSpectra:
+    """What the next HMC trajectory and the measurement need of a field, computed once.
+
+    ``phi`` (the field these belong to: a cache is valid only for that very array object),
+    ``phi_p = fft(phi)``, ``f3_p = fft(phi^3)`` (None at ``lam = 0``), ``s_int`` =
+    :math:`\\frac\\lambda{4!}\\sum_x\\phi_x^4` and ``sum_phi2`` = :math:`\\sum_x\\phi_x^2` per
+    configuration.  Every entry is a deterministic function of ``phi``
+    (:meth:`LatticeOps.spectra`), so a resumed chain rebuilds it bitwise.
+    """
+
+    __slots__ = ("phi", "phi_p", "f3_p", "s_int", "sum_phi2")
+
+    def __init__(self, phi, phi_p, f3_p, s_int, sum_phi2):
+        self.phi, self.phi_p, self.f3_p, self.s_int, self.sum_phi2 = phi, phi_p, f3_p, s_int, sum_phi2
+
+
+class FusedConstants:
+    """Per-mode constant arrays (half spectrum, with a trailing axis for (re, im)).
+
+    * ``kt2``, ``sqrt_kt2``: ``Kt_p`` and its root, shape ``half + (2,)``;
+    * ``sg``: :math:`\\sqrt{w_p/(2V\\tilde K_p)}`, shape ``half + (2, 2)``, so that the free
+      energy :math:`\\frac1{2V}\\sum_p(|\\phi_p|^2+|\\tilde K_p\\pi_p|^2)/\\tilde K_p` of the
+      integrator's state is one weighted sum of squares;
+    * ``m_a = sqrt(w D/V)/Kt``, ``m_c = sqrt(w D/V)``: the measurement's weights, shape
+      ``half + (2,)`` (``w`` = the half-spectrum multiplicities of :attr:`LatticeOps.w`).
+    """
+
+    def __init__(self, ops: LatticeOps):
+        xp = ops.xp
+        kt, w, d = ops.kt, ops.w, ops.d
+        self.half = tuple(kt.shape)
+
+        def pairs(a, n=1):
+            # repeated along the trailing (re, im) axes, not broadcast: a length-2 innermost
+            # broadcast makes numpy's loops ~5x slower
+            return xp.ascontiguousarray(xp.broadcast_to(a.reshape(a.shape + (1,) * n), a.shape + (2,) * n))
+
+        self.kt2 = pairs(kt)
+        self.sqrt_kt2 = pairs(ops.sqrt_kt)
+        self.sg = pairs(xp.sqrt(w / (2.0 * ops.V * kt)), 2)
+        m_c = xp.sqrt(w * d / ops.V)
+        self.m_c = pairs(m_c)
+        self.m_a = pairs(m_c / kt)
