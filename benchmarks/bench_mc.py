@@ -4,17 +4,25 @@ Usage::
 
     python benchmarks/bench_mc.py            # full tables (about 1-2 minutes on 2 shared cores)
     python benchmarks/bench_mc.py --quick    # shorter chains, for a smoke test
+    python benchmarks/bench_mc.py --chains-scan   # only the batch-size scan
 
 Prints markdown tables (one run, ratios side by side):
 
-1. **single vs batched chains** at 8x8, 16x16, 64x64: effective samples of A per second
-   (``n_eff / wall time``, thermalization and measurements included, ``n_eff`` from the
-   multi-chain ``tau_int``; each run is repeated with the same seed and the faster wall time
-   kept, the machine being shared), the speed-up of the batch, and the cost of one trajectory against
-   the **FFT floor** (the time of the FFTs alone that one trajectory of the batch needs:
-   ``2 n_steps + 2`` transforms in the integrator and 3 in the measurement, timed on arrays of
-   the same shape);
-2. **baselines** at 16x16: Fourier-accelerated HMC (single chain and batched) against a plain
+1. **today's single chain vs this version's batch** at 8x8, 16x16, 64x64: effective samples
+   of A per second (``n_eff / wall time``, thermalization -- 50 trajectories with the step
+   adaptation -- and the measurement of all 13 observables after every trajectory included;
+   ``n_eff`` from the multi-chain ``tau_int``; each run is repeated with the same seed and the
+   fastest wall time kept, the machine being shared).  The reference ("ratio" 1x) is the single
+   chain of commit ``BASE_COMMIT`` -- its ``ergsym/lattice`` package loaded from git into a
+   temporary package by this script, run with its defaults -- measured in the same run; this
+   version's single chain is shown too;
+2. **cost of one trajectory against the FFT floor** at 64x64 and 128x128: the floor is the
+   time of the transforms one trajectory of the batch makes (``n_steps + 2`` forward and
+   ``n_steps`` inverse real transforms of the batch, timed with the very calls the sampler makes,
+   :meth:`ergsym.lattice.theory.LatticeOps.fft`/``ifft``), and the rest of the trajectory is
+   split into the momentum draws (the per-chain generators' ``standard_normal``) and the rest
+   (elementwise kernels and Python);
+3. **baselines** at 16x16: Fourier-accelerated HMC (single chain and batched) against a plain
    numpy HMC with unit mass (leapfrog, step below the stability limit of the stiffest mode,
    written out in this file) and the local Metropolis sweep of ``ergsym.lattice.hmc``.
 
@@ -23,59 +31,129 @@ Theory: cutoff ``bump:eps=0.5,lambda_max=2``, mass 1, Lambda = 1, lam = 1 (docs/
 from __future__ import annotations
 
 import argparse
+import importlib
+import importlib.util
 import math
 import os
 import platform
 import subprocess
+import sys
+import tempfile
 import time
+from pathlib import Path
 
 import numpy as np
 
 from ergsym.cutoffs import parse_cutoff
 from ergsym.lattice.observables import measure
-from ergsym.lattice.run import run_mc
+from ergsym.lattice.run import chain_generators, run_mc
 from ergsym.lattice.stats import statistics
 from ergsym.lattice.theory import LatticeOps, LatticeTheory
 
 CUTOFF = "bump:eps=0.5,lambda_max=2"
 LAM = 1.0
+#: The commit whose single chain is the reference of the speed-up ("today's single chain").
+BASE_COMMIT = "a4489d8"
+ROOT = Path(__file__).resolve().parent.parent
+_OLD = {}
 
 
-def theory(shape):
-    return LatticeTheory.from_cutoff(shape, parse_cutoff(CUTOFF), 1.0, 1.0, LAM)
+def old_lattice():
+    """``ergsym/lattice`` at :data:`BASE_COMMIT` as the package ``ergsym._mc_<commit>`` (its
+    ``..errors``, ``..inputs``, ... resolve to the current ergsym; benchmark only)."""
+    if _OLD:
+        return _OLD["run"], _OLD["theory"]
+    tmp = Path(tempfile.mkdtemp(prefix="ergsym-mc-base-"))
+    files = subprocess.run(["git", "ls-tree", "--name-only", f"{BASE_COMMIT}:ergsym/lattice"],
+                           capture_output=True, text=True, check=True, cwd=ROOT).stdout.split()
+    for f in files:
+        if f.endswith(".py"):
+            src = subprocess.run(["git", "show", f"{BASE_COMMIT}:ergsym/lattice/{f}"], capture_output=True,
+                                 text=True, check=True, cwd=ROOT).stdout
+            (tmp / f).write_text(src)
+    name = f"ergsym._mc_{BASE_COMMIT}"
+    spec = importlib.util.spec_from_file_location(name, tmp / "__init__.py",
+                                                  submodule_search_locations=[str(tmp)])
+    pkg = importlib.util.module_from_spec(spec)
+    sys.modules[name] = pkg
+    spec.loader.exec_module(pkg)
+    _OLD["run"] = importlib.import_module(name + ".run")
+    _OLD["theory"] = importlib.import_module(name + ".theory")
+    return _OLD["run"], _OLD["theory"]
+
+
+def theory(shape, module=None):
+    cls = LatticeTheory if module is None else module.LatticeTheory
+    return cls.from_cutoff(shape, parse_cutoff(CUTOFF), 1.0, 1.0, LAM)
+
+
+def _best(fn, reps):
+    best = math.inf
+    for _ in range(reps):
+        t0 = time.perf_counter()
+        fn()
+        best = min(best, time.perf_counter() - t0)
+    return best
 
 
 def fft_floor(th, n_chains, n_steps, reps=10):
-    """Seconds of FFTs one trajectory of a batch needs (integrator + measurement)."""
+    """Seconds of the transforms one trajectory of the batch makes: ``n_steps + 2`` forward
+    (momenta, forces, the new field) and ``n_steps`` inverse, with the sampler's own calls."""
     ops = LatticeOps(th)
     x = np.random.default_rng(0).standard_normal(((n_chains,) if n_chains > 1 else ()) + th.shape)
     f = ops.fft(x)
-    best = math.inf
-    for _ in range(5):  # the machine is shared: the least disturbed of 5 blocks
-        t0 = time.perf_counter()
+    fo, xo = np.empty_like(f), np.empty_like(x)
+
+    def fwd():
         for _ in range(reps):
-            ops.fft(x)
-            ops.ifft(f)
-        best = min(best, time.perf_counter() - t0)
-    per_pair = best / reps
-    n_fft = 2 * n_steps + 2 + 3
-    return per_pair / 2 * n_fft
+            ops.fft(x, out=fo)
+
+    def inv():
+        for _ in range(reps):
+            ops.ifft(f, out=xo)
+
+    # the machine is shared: the least disturbed of 5 blocks of each
+    t_f, t_i = _best(fwd, 5) / reps, _best(inv, 5) / reps
+    return (n_steps + 2) * t_f + n_steps * t_i
 
 
-def bench_run(shape, n_traj, n_chains, seed=1):
-    th = theory(shape)
-    # the same (deterministic) chain twice: the faster wall time of the two on the shared machine
-    res = run_mc(th, n_traj, seed=seed, n_therm=50, n_chains=n_chains, progress=False)
-    elapsed = min(res.elapsed, run_mc(th, n_traj, seed=seed, n_therm=50, n_chains=n_chains,
-                                      progress=False).elapsed)
+def rng_time(shape, n_chains, reps=10):
+    """Seconds per trajectory of drawing the momenta and the two uniforms of every chain."""
+    rngs = chain_generators(n_chains, 0)
+    buf = np.empty((n_chains,) + shape)
+
+    def draw():
+        for _ in range(reps):
+            for i, r in enumerate(rngs):
+                r.random()
+                r.standard_normal(out=buf[i])
+                r.random()
+
+    return _best(draw, 5) / reps
+
+
+def bench_run(shape, n_traj, n_chains, seed=1, old=False, repeats=2):
+    if old:
+        run_old, th_old = old_lattice()
+        th = theory(shape, th_old)
+        go = lambda: run_old.run_mc(th, n_traj, seed=seed, n_therm=50, n_chains=n_chains,  # noqa: E731
+                                    progress=False)
+    else:
+        th = theory(shape)
+        go = lambda: run_mc(th, n_traj, seed=seed, n_therm=50, n_chains=n_chains, progress=False)  # noqa: E731
+    res = go()
+    elapsed = res.elapsed
+    for _ in range(repeats - 1):  # the same (deterministic) chain again: the fastest wall time
+        elapsed = min(elapsed, go().elapsed)
     st = res.stats("A")
     n_steps = res.sampler_config["n_steps"]
     t_traj = elapsed / n_traj
-    floor = fft_floor(th, n_chains, n_steps)
-    return {"lattice": "x".join(map(str, shape)), "algo": f"HMC split, {n_chains} chain(s)",
+    who = f"{BASE_COMMIT} (before)" if old else "this version"
+    return {"lattice": "x".join(map(str, shape)), "algo": f"HMC split, {n_chains} chain(s), {who}",
             "chains": n_chains, "n_traj": n_traj, "acc": res.acceptance, "tau": st.tau_corr,
             "tau_err": st.tau_corr_error, "eff_per_s": st.n_eff / elapsed, "t_traj": t_traj,
-            "floor": floor, "A": repr(st), "rhat": st.rhat, "reliable": st.reliable, "n_steps": n_steps}
+            "floor": float("nan") if old else fft_floor(th, n_chains, n_steps), "A": repr(st),
+            "rhat": st.rhat, "reliable": st.reliable, "n_steps": n_steps, "old": old}
 
 
 class PlainHMC:
@@ -151,18 +229,36 @@ def machine():
 
 def table(rows, ref=None):
     out = ["| lattice | algorithm | trajectories | acceptance | tau_int(A) | eff. samples/s | ratio | "
-           "ms / trajectory | FFT floor [ms] | / floor | A | R-hat | reliable |",
-           "|---|---|---|---|---|---|---|---|---|---|---|---|---|"]
+           "ms / trajectory | A | R-hat | reliable |",
+           "|---|---|---|---|---|---|---|---|---|---|---|"]
     for r in rows:
         base = ref(r) if ref else None
         ratio = f"{r['eff_per_s'] / base['eff_per_s']:.1f}x" if base else "1x"
-        fl = "n/a" if math.isnan(r["floor"]) else f"{1e3 * r['floor']:.3g}"
-        over = "n/a" if math.isnan(r["floor"]) else f"{r['t_traj'] / r['floor']:.1f}"
         rh = "-" if r["rhat"] is None else f"{r['rhat']:.3f}"
         out.append(f"| {r['lattice']} | {r['algo']} | {r['n_traj']} | {r['acc']:.3f} | "
                    f"{r['tau']:.2f} ± {r['tau_err']:.2f} | {r['eff_per_s']:.4g} | {ratio} | "
-                   f"{1e3 * r['t_traj']:.3g} | {fl} | {over} | {r['A']} | {rh} | {r['reliable']} |")
+                   f"{1e3 * r['t_traj']:.3g} | {r['A']} | {rh} | {r['reliable']} |")
     return "\n".join(out)
+
+
+def floor_table(rows):
+    out = ["| lattice | chains | n_steps | ms / trajectory | FFT floor [ms] | / floor | momenta (RNG) [ms] | "
+           "rest: elementwise + Python [ms] |",
+           "|---|---|---|---|---|---|---|---|"]
+    for r in rows:
+        rng = rng_time(tuple(int(x) for x in r["lattice"].split("x")), r["chains"])
+        rest = r["t_traj"] - r["floor"] - rng
+        out.append(f"| {r['lattice']} | {r['chains']} | {r['n_steps']} | {1e3 * r['t_traj']:.3g} | "
+                   f"{1e3 * r['floor']:.3g} | {r['t_traj'] / r['floor']:.2f} | {1e3 * rng:.3g} | "
+                   f"{1e3 * rest:.3g} |")
+    return "\n".join(out)
+
+
+def load():
+    try:
+        return " ".join(f"{x:.2f}" for x in os.getloadavg())
+    except OSError:
+        return "unknown"
 
 
 def main():
@@ -173,29 +269,41 @@ def main():
     args = ap.parse_args()
     if args.chains_scan:
         print("| lattice | chains | ms / trajectory | eff. samples/s of A |\n|---|---|---|---|")
-        for shape, chains, n in [((16, 16), 1, 600), ((16, 16), 32, 150), ((16, 16), 128, 100),
-                                 ((16, 16), 256, 80), ((8, 8), 1, 600), ((8, 8), 256, 100)]:
+        for shape, chains, n in [((16, 16), 1, 1000), ((16, 16), 16, 400), ((16, 16), 32, 400),
+                                 ((16, 16), 64, 300), ((16, 16), 128, 200), ((8, 8), 1, 1000),
+                                 ((8, 8), 64, 300), ((8, 8), 256, 200)]:
             r = bench_run(shape, n, chains)
             print(f"| {r['lattice']} | {chains} | {1e3 * r['t_traj']:.3g} | {r['eff_per_s']:.0f} |")
         return
     q = 0.2 if args.quick else 1.0
     t0 = time.perf_counter()
     print(f"machine: {machine()}\n")
+    print(f"load average at the start (1, 5, 15 min): {load()}\n")
     print(f"theory: cutoff {CUTOFF}, mass 1, Lambda 1, lam {LAM}\n")
     rows = []
-    singles = {}
-    for shape, n1, nb, chains in [((8, 8), 1200, 250, 64), ((16, 16), 1000, 200, 32), ((64, 64), 400, 120, 8)]:
-        s = bench_run(shape, max(150, int(n1 * q)), 1)
-        singles[s["lattice"]] = s
-        rows.append(s)
-        rows.append(bench_run(shape, max(120, int(nb * q)), chains))
-    print("## Single chain vs batched chains (Fourier-accelerated HMC, split integrator)\n")
-    print(table(rows, ref=lambda r: singles[r["lattice"]]))
-    base = [singles["16x16"], next(r for r in rows if r["lattice"] == "16x16" and r["chains"] > 1),
-            bench_plain((16, 16), max(200, int(1000 * q))), bench_metropolis((16, 16), max(150, int(600 * q)))]
+    base = {}
+    for shape, n1, nb, chains in [((8, 8), 3000, 1000, 64), ((16, 16), 3000, 1000, 32),
+                                  ((64, 64), 1000, 400, 8)]:
+        old = bench_run(shape, max(200, int(n1 * q)), 1, old=True)
+        base[old["lattice"]] = old
+        rows += [old, bench_run(shape, max(200, int(n1 * q)), 1),
+                 bench_run(shape, max(150, int(nb * q)), chains)]
+    print(f"## Single chain of {BASE_COMMIT} vs this version (one chain, and a batch)\n")
+    print(table(rows, ref=lambda r: base[r["lattice"]]))
+    print(f"\n(ratio = effective samples/s relative to the single chain of {BASE_COMMIT}, same lattice)")
+    fl = [r for r in rows if r["lattice"] == "64x64" and not r["old"]]
+    fl += [bench_run((128, 128), max(100, int(300 * q)), 1), bench_run((128, 128), max(60, int(150 * q)), 4)]
+    print("\n## Cost of one trajectory against the FFT floor (this version)\n")
+    print(floor_table(fl))
+    print("\n(floor = the n_steps + 2 forward and n_steps inverse transforms of one trajectory, timed "
+          "with the sampler's calls; ms / trajectory includes the measurement and the thermalization)")
+    sq = [r for r in rows if r["lattice"] == "16x16"]
+    cmp_rows = [sq[0], sq[1], sq[2], bench_plain((16, 16), max(200, int(1000 * q))),
+                bench_metropolis((16, 16), max(150, int(600 * q)))]
     print("\n## 16x16: against a plain numpy HMC (unit mass) and local Metropolis\n")
-    print(table(base, ref=lambda r: base[2]))
+    print(table(cmp_rows, ref=lambda r: cmp_rows[3]))
     print("\n(ratio = effective samples/s relative to the plain unit-mass HMC)")
+    print(f"\nload average at the end (1, 5, 15 min): {load()}")
     print(f"\n(total benchmark time {time.perf_counter() - t0:.0f} s)")
 
 

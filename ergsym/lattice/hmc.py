@@ -419,35 +419,38 @@ class HMCSampler:
         xp.copyto(zr, fview(c0.phi_p))
         xp.multiply(fview(ops.fft(eta)), fz.sqrt_kt2, out=zi)  # Kt pi_p = sqrt(Kt) fft(eta)
         zf = fview(z)
-        tmp = xp.multiply(zf, fz.sg)
-        h0 = batch_dot(tmp, tmp, nb)
-        buf = xp.empty(batch + half + (2,))
-        if lam > 0:
-            half_kick = 0.5 * kick
-            xp.multiply(fview(c0.f3_p), half_kick, out=buf)
-            xp.subtract(zi, buf, out=zi)
+        sq = xp.multiply(zf, fz.sg)
+        h0 = batch_dot(sq, sq, nb)
         phi_p = xp.empty(batch + half, dtype=xp.complex128)
         pv = fview(phi_p)
+        if lam > 0:
+            half_kick = 0.5 * kick
+            xp.multiply(fview(c0.f3_p), half_kick, out=pv)  # phi_p is free until the first copy
+            xp.subtract(zi, pv, out=zi)
+            f3 = xp.empty(batch + half, dtype=xp.complex128)
+            f3v = fview(f3)
         work = xp.empty(phi0.shape)
-        phi2 = xp.empty(phi0.shape)
-        phi3 = xp.empty(phi0.shape)
-        f3 = xp.empty(batch + half, dtype=xp.complex128)
-        phi = work
-        for k in range(n):
-            last = k == n - 1
+        t3 = xp.empty(phi0.shape)
+        for k in range(n - 1):  # every step but the last: buffers only
             xp.multiply(z, rot, out=z)
             xp.copyto(pv, zr)
-            phi = ops.ifft(phi_p, out=None if last else work)
+            ops.ifft(phi_p, out=work)
             if lam > 0:
-                _, f3 = ops.local_terms(phi, phi2, phi3, None if last else f3)
-                xp.multiply(fview(f3), half_kick if last else kick, out=buf)
-                xp.subtract(zi, buf, out=zi)
-            elif last:
-                ops.local_terms(phi, phi2)
+                ops.local_terms(work, t3, t3, f3)
+                xp.multiply(f3v, kick, out=f3v)
+                xp.subtract(zi, f3v, out=zi)
+        # the last step: the new field, its force and local sums are kept (FieldSpectra)
+        xp.multiply(z, rot, out=z)
+        xp.copyto(pv, zr)
+        phi = ops.ifft(phi_p)
+        phi2, f3 = ops.local_terms(phi, t3, work)
+        if lam > 0:
+            xp.multiply(fview(f3), half_kick, out=pv)
+            xp.subtract(zi, pv, out=zi)
         s_int, sum2 = ops.local_sums(phi2)
-        xp.multiply(zf, fz.sg, out=tmp)
-        h1 = batch_dot(tmp, tmp, nb)
-        return FieldSpectra(phi, None, f3 if lam > 0 else None, s_int, sum2), (h1 - h0) + (s_int - c0.s_int)
+        xp.multiply(zf, fz.sg, out=sq)
+        h1 = batch_dot(sq, sq, nb)
+        return FieldSpectra(phi, None, f3, s_int, sum2), (h1 - h0) + (s_int - c0.s_int)
 
     def _trajectory(self, phi0, eta, tau):
         """Integrate one trajectory of length ``tau`` (a float, or per chain broadcastable)."""

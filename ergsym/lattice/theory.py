@@ -367,7 +367,7 @@ def fview(z):
 def batch_dot(a, b, n_batch: int):
     """``sum a*b`` over all but the first ``n_batch`` axes (one reduction, no temporary)."""
     return array_namespace(a).einsum("...i,...i->...", a.reshape(a.shape[:n_batch] + (-1,)),
-                     b.reshape(b.shape[:n_batch] + (-1,)))
+                                     b.reshape(b.shape[:n_batch] + (-1,)))
 
 
 class FieldSpectra:
