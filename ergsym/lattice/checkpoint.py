@@ -15,6 +15,11 @@ run that fails never replaces a good checkpoint by a partial one.  Format versio
   names (``eq5.11`` ... ``eq5.14``; version-1 files with ``P1`` ... ``P4`` are read too).
 
 Floats are stored in binary, so a resumed chain is bitwise the chain that was interrupted.
+The state is the field and the generators only: the transforms the sampler caches between
+trajectories (:class:`~ergsym.lattice.theory.FieldSpectra`) are recomputed from ``phi`` by the
+same operations, bitwise.  A checkpoint written before the fused integrator (same format, same
+random streams in the same order) resumes the same chain; its later trajectories then agree with
+what the earlier version would have computed to rounding, not bitwise.
 :func:`load_checkpoint` validates *everything* (arrays, shapes, dtypes, version, the
 consistency of ``n_done`` with the chain, the RNG states) before any work and raises a
 :class:`~ergsym.errors.CheckpointError` that says what is wrong and what to do.

@@ -41,6 +41,17 @@ chains: ``phi`` has shape ``(n_chains,) + shape``, every chain draws its momenta
 trajectory length and its accept/reject variate from its own generator, and the FFTs act on
 the lattice axes of the whole batch at once.
 
+Fused kernels (split integrator).  :meth:`HMCSampler.step` runs the split integrator on one
+complex array ``Z = phi_p + i Kt_p pi_p`` (per real component of the half spectrum), in which
+the exact free flow over a step is the single multiplication ``Z *= exp(-i dt)``; the kicks
+are in place, the per-mode constants are built once (:class:`~.theory.FusedConstants`), and the
+transforms of the new field -- ``phi_p``, ``fft(phi^3)``, ``S_int``, ``sum phi^2`` -- are kept in
+the state (:class:`~.theory.FieldSpectra`) for the next trajectory's initial force and energy
+and for the measurement, which then needs no transform at all.  One trajectory makes
+``2 n_steps + 2`` real transforms (the unfused form made ``2 n_steps + 3``, and its measurement 3
+more).  The unfused integrator is kept (:meth:`HMCSampler._trajectory`, used by ``"leapfrog"``);
+the fused one reproduces it to rounding with the same random numbers (tests/test_mc_fused.py).
+
 Randomness comes from an explicit :class:`numpy.random.Generator` carried in the
 :class:`ChainState` (NetKet style: state in, state out).  Random numbers are drawn on the
 host, also for the cupy backend, so that a chain does not depend on the device.
@@ -415,10 +426,10 @@ class HMCSampler:
             rot = complex(math.cos(dt), -math.sin(dt))
             kick = (dt * (lam / 6.0)) * fz.kt2
         z = xp.empty(batch + half + (2,), dtype=xp.complex128)
-        zr, zi = z.real, z.imag
+        zf = fview(z)  # (..., component, [phi_p part, Kt pi_p part])
+        zr, zi = zf[..., 0], zf[..., 1]
         xp.copyto(zr, fview(c0.phi_p))
         xp.multiply(fview(ops.fft(eta)), fz.sqrt_kt2, out=zi)  # Kt pi_p = sqrt(Kt) fft(eta)
-        zf = fview(z)
         sq = xp.multiply(zf, fz.sg)
         h0 = batch_dot(sq, sq, nb)
         phi_p = xp.empty(batch + half, dtype=xp.complex128)

@@ -48,8 +48,10 @@ def estimate_resources(shape, n_traj: int, n_chains: int = 1, *, record_gp: bool
     Memory: about 24 float64 arrays of the batch ``n_chains * V`` (fields, momenta, half
     spectra, temporaries), 12 arrays of ``V`` (propagators, momenta), the measurement buffers
     (13 observables, plus ``G_p`` if recorded) and the per-trajectory history.  Time: the
-    ``2 n_steps + 6`` FFTs of one trajectory at ~6 ns per point and log2 factor plus ~30 us of
-    call overhead each (measured on the project's 2-core machine, see docs/benchmarks.md).
+    ``2 n_steps + 2`` FFTs of one trajectory plus about as much again of elementwise work and
+    momentum draws (counted as 4 more transforms), at ~6 ns per point and log2 factor plus
+    ~30 us of overhead each (a generous bound from the project's 2-core machine, see
+    docs/benchmarks.md).
 
     Returns
     -------
