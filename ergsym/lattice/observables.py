@@ -35,10 +35,12 @@ O(lam/sqrt(N)) instead of O(1/sqrt(N)) -- what the small-lambda cross-check need
 from __future__ import annotations
 
 from ..errors import InputError
+from .backend import array_namespace, to_numpy
 from .theory import FieldSpectra, LatticeOps, abs2, batch_dot, fview
 
 __all__ = ["SCALAR_OBSERVABLES", "OBSERVABLE_ALIASES", "ObservableDict", "canonical_observable",
-           "exact_observables", "measure", "measure_spectra", "measure_reference", "measure_gp"]
+           "exact_observables", "measure", "measure_spectra", "measure_reference", "measure_gp",
+           "measure_host", "quadratic_forms", "combine_forms", "observable_matrix"]
 
 #: Names of the scalar observables returned by :func:`measure` (the ``_sd`` ones are the
 #: Schwinger-Dyson-improved estimators of the same expectation values).  The four pieces are
@@ -139,35 +141,71 @@ def measure_spectra(ops: LatticeOps, sp: FieldSpectra) -> dict:
     :math:`\partial\hat S\partial\hat S` estimator.  Each form is one weighted sum of
     products of the half spectra (weights :class:`~ergsym.lattice.theory.FusedConstants`).
     """
-    xp, V, lam = ops.xp, ops.V, ops.lam
+    q = quadratic_forms(ops, sp)
+    vals = combine_forms(ops, q)
+    return ObservableDict({name: vals[j] for j, name in enumerate(SCALAR_OBSERVABLES)})
+
+
+def quadratic_forms(ops: LatticeOps, sp: FieldSpectra):
+    """``(x, b, c, sum_x phi_x^2)`` of :func:`measure_spectra`, stacked: shape ``(4,) + batch``
+    (on the field's device; the observables are linear in them, :func:`combine_forms`)."""
+    xp = ops.xp
     fz = ops.fused()
     nb = sp.phi_p.ndim - len(ops.shape)
     ua = xp.multiply(fview(sp.phi_p), fz.m_a)
     xx = batch_dot(ua, ua, nb)
-    lam6 = lam / 6.0
-    if lam > 0:
+    if ops.lam > 0:
         vc = xp.multiply(fview(sp.f3_p), fz.m_c)
         bb = batch_dot(ua, vc, nb)
         cc = batch_dot(vc, vc, nb)
-        zz = xx + lam6 * bb
-        yy = zz + lam6 * (bb + lam6 * cc)
     else:
-        bb = 0.0 * xx
-        zz = yy = xx
-    p1, p2, p3, p4 = 0.5 * yy, -2.0 * zz, 2.0 * xx, xx
-    sum_phi2 = sp.sum_phi2
-    # Schwinger-Dyson improved
-    f0 = ops.f0
-    y_sd = f0 + 0.5 * lam * ops.cdot00 * sum_phi2
-    x_sd = f0 - lam6 * bb
-    p1s, p2s, p3s, p4s = 0.5 * y_sd, -2.0 * f0 + 0.0 * sum_phi2, 2.0 * x_sd, x_sd
-    return ObservableDict({
-        "phi2": sum_phi2 / V,
-        "eq5.14": p1, "eq5.13": p2, "eq5.12": p3, "eq5.11": p4,
-        "A": p1 + p2 + p3 + p4, "B": -p1 - p2 - p3 + p4,
-        "eq5.14_sd": p1s, "eq5.13_sd": p2s, "eq5.12_sd": p3s, "eq5.11_sd": p4s,
-        "A_sd": p1s + p2s + p3s + p4s, "B_sd": -p1s - p2s - p3s + p4s,
-    })
+        bb = cc = 0.0 * xx
+    return xp.stack([xp.asarray(v) for v in (xx, bb, cc, sp.sum_phi2)])
+
+
+def measure_host(ops: LatticeOps, sp: FieldSpectra):
+    """:func:`measure_spectra` as one host (numpy) array of shape ``(13,) + batch`` in the order
+    of :data:`SCALAR_OBSERVABLES`: four numbers per configuration leave the device."""
+    return combine_forms(ops, to_numpy(quadratic_forms(ops, sp)))
+
+
+def observable_matrix(lam: float, f0: float, cdot00: float, V: int):
+    """The ``13 x 5`` matrix taking ``(1, x, b, c, sum phi^2)`` to :data:`SCALAR_OBSERVABLES`.
+
+    With ``l = lam/6``: ``eq5.14 = x/2 + l b + l^2 c/2``, ``eq5.13 = -2x - 2l b``,
+    ``eq5.12 = 2x``, ``eq5.11 = x``; improved: ``eq5.14_sd = f0/2 + lam Cdot_00 sum phi^2/4``,
+    ``eq5.13_sd = -2 f0``, ``eq5.12_sd = 2 f0 - 2l b``, ``eq5.11_sd = f0 - l b``; ``A``, ``B`` and
+    their improved forms are the sums of these rows (docs/lattice.md), so the constant
+    estimators (``eq5.13_sd`` always, every ``_sd`` at ``lam = 0``) have zero coefficients on
+    every fluctuating column and come out as exact constants.
+    """
+    import numpy as np  # noqa: PLC0415  (host-side constants)
+
+    l6 = lam / 6.0
+    s2 = 0.25 * lam * cdot00
+    rows = {
+        "phi2": (0, 0, 0, 0, 1.0 / V),
+        "eq5.14": (0, 0.5, l6, 0.5 * l6 * l6, 0), "eq5.13": (0, -2.0, -2.0 * l6, 0, 0),
+        "eq5.12": (0, 2.0, 0, 0, 0), "eq5.11": (0, 1.0, 0, 0, 0),
+        "A": (0, 1.5, -l6, 0.5 * l6 * l6, 0), "B": (0, 0.5, l6, -0.5 * l6 * l6, 0),
+        "eq5.14_sd": (0.5 * f0, 0, 0, 0, s2), "eq5.13_sd": (-2.0 * f0, 0, 0, 0, 0),
+        "eq5.12_sd": (2.0 * f0, 0, -2.0 * l6, 0, 0), "eq5.11_sd": (f0, 0, -l6, 0, 0),
+        "A_sd": (1.5 * f0, 0, -3.0 * l6, 0, s2), "B_sd": (0.5 * f0, 0, l6, 0, -s2),
+    }
+    return np.array([rows[n] for n in SCALAR_OBSERVABLES], dtype=float)
+
+
+def combine_forms(ops: LatticeOps, q):
+    """Every scalar observable from :func:`quadratic_forms` ``q`` (numpy or cupy): an array of
+    shape ``(13,) + batch`` in the order of :data:`SCALAR_OBSERVABLES` (one ``einsum``, no BLAS:
+    the same numbers for the same inputs wherever they lie in memory)."""
+    xp = array_namespace(q)
+    mat = ops.__dict__.get("_obs_matrix")
+    if mat is None:
+        mat = observable_matrix(ops.lam, ops.f0, ops.cdot00, ops.V)
+        ops._obs_matrix = mat
+    ones = xp.ones((1,) + tuple(q.shape[1:]))
+    return xp.einsum("ok,k...->o...", xp.asarray(mat), xp.concatenate([ones, q]))
 
 
 def measure_reference(ops: LatticeOps, phi) -> dict:

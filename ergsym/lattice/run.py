@@ -26,7 +26,7 @@ from .backend import to_numpy
 from .checkpoint import load_checkpoint, n_measurements, save_checkpoint
 from .hmc import ChainState, HMCSampler, MetropolisSampler, StepSizeAdapter
 from .observables import (SCALAR_OBSERVABLES, ObservableDict, canonical_observable, exact_observables,
-                          measure_gp, measure_spectra)
+                          measure_gp, measure_host)
 from .stats import Stats, statistics
 from .theory import LatticeTheory
 
@@ -458,7 +458,6 @@ def _loop(smp, state, run_cfg, *, chains, hist, elapsed0, checkpoint, progress, 
     if ops is None:  # Metropolis: measure with a numpy ops object
         from .theory import LatticeOps
         ops = LatticeOps(theory, "numpy")
-    xp = ops.xp
     batched = state.batched
     n_chains = len(state.rng) if batched else 1
     cshape = (n_chains,) if batched else ()
@@ -520,8 +519,7 @@ def _loop(smp, state, run_cfg, *, chains, hist, elapsed0, checkpoint, progress, 
                     adapter = None
             if i >= n_therm and (i - n_therm) % every == 0:
                 # the transforms of the new field, from the trajectory when it made them
-                obs = measure_spectra(ops, state.spectra(ops))
-                vals = to_numpy(xp.stack([xp.asarray(obs[name]) for name in SCALAR_OBSERVABLES]))
+                vals = measure_host(ops, state.spectra(ops))
                 for j, name in enumerate(SCALAR_OBSERVABLES):
                     buf[name][n_meas] = vals[j]
                 if record_gp:
