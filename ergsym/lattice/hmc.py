@@ -428,12 +428,14 @@ class HMCSampler:
         z = xp.empty(batch + half + (2,), dtype=xp.complex128)
         zf = fview(z)  # (..., component, [phi_p part, Kt pi_p part])
         zr, zi = zf[..., 0], zf[..., 1]
-        xp.copyto(zr, fview(c0.phi_p))
+        p0v = fview(c0.phi_p)
+        xp.copyto(zr, p0v)
         xp.multiply(fview(ops.fft(eta)), fz.sqrt_kt2, out=zi)  # Kt pi_p = sqrt(Kt) fft(eta)
-        sq = xp.multiply(zf, fz.sg)
-        h0 = batch_dot(sq, sq, nb)
+        # H0 = S_hat + (1/2V) sum_p Kt |pi_p|^2 = S_hat + sum_x eta_x^2 / 2 (Parseval) + S_int
         phi_p = xp.empty(batch + half, dtype=xp.complex128)
         pv = fview(phi_p)
+        xp.multiply(p0v, fz.sg1, out=pv)
+        h0 = batch_dot(pv, pv, nb) + 0.5 * batch_dot(eta, eta, nb)
         if lam > 0:
             half_kick = 0.5 * kick
             xp.multiply(fview(c0.f3_p), half_kick, out=pv)  # phi_p is free until the first copy
@@ -459,7 +461,7 @@ class HMCSampler:
             xp.multiply(fview(f3), half_kick, out=pv)
             xp.subtract(zi, pv, out=zi)
         s_int, sum2 = ops.local_sums(phi2)
-        xp.multiply(zf, fz.sg, out=sq)
+        sq = xp.multiply(zf, fz.sg)
         h1 = batch_dot(sq, sq, nb)
         return FieldSpectra(phi, None, f3, s_int, sum2), (h1 - h0) + (s_int - c0.s_int)
 

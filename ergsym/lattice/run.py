@@ -463,10 +463,11 @@ def _loop(smp, state, run_cfg, *, chains, hist, elapsed0, checkpoint, progress, 
     cshape = (n_chains,) if batched else ()
     n_meas_total = n_measurements(n_traj, n_therm, every)
     names = list(SCALAR_OBSERVABLES) + (["Gp"] if record_gp else [])
-    buf = {}
-    for name in names:
-        shp = (n_meas_total,) + cshape + (theory.shape if name == "Gp" else ())
-        buf[name] = np.zeros(shp)
+    # one row of the 13 scalar observables per measurement (one assignment each), a view per name
+    scalars = np.zeros((n_meas_total, len(SCALAR_OBSERVABLES)) + cshape)
+    buf = {name: scalars[:, j] for j, name in enumerate(SCALAR_OBSERVABLES)}
+    if record_gp:
+        buf["Gp"] = np.zeros((n_meas_total,) + cshape + theory.shape)
     acc_hist = np.zeros((n_traj,) + cshape, dtype=bool)
     dh_hist = np.zeros((n_traj,) + cshape)
     done = state.n_steps_done
@@ -519,9 +520,7 @@ def _loop(smp, state, run_cfg, *, chains, hist, elapsed0, checkpoint, progress, 
                     adapter = None
             if i >= n_therm and (i - n_therm) % every == 0:
                 # the transforms of the new field, from the trajectory when it made them
-                vals = measure_host(ops, state.spectra(ops))
-                for j, name in enumerate(SCALAR_OBSERVABLES):
-                    buf[name][n_meas] = vals[j]
+                scalars[n_meas] = measure_host(ops, state.spectra(ops))
                 if record_gp:
                     buf["Gp"][n_meas] = to_numpy(measure_gp(ops, state.phi))
                 n_meas += 1

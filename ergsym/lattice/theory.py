@@ -392,7 +392,8 @@ class FusedConstants:
     * ``kt2``, ``sqrt_kt2``: ``Kt_p`` and its root, shape ``half + (2,)``;
     * ``sg``: :math:`\\sqrt{w_p/(2V\\tilde K_p)}`, shape ``half + (2, 2)``, so that the free
       energy :math:`\\frac1{2V}\\sum_p(|\\phi_p|^2+|\\tilde K_p\\pi_p|^2)/\\tilde K_p` of the
-      integrator's state is one weighted sum of squares;
+      integrator's state is one weighted sum of squares (``sg1``: the same, shape ``half + (2,)``,
+      for :math:`\\hat S` alone);
     * ``m_a = sqrt(w D/V)/Kt``, ``m_c = sqrt(w D/V)``: the measurement's weights, shape
       ``half + (2,)`` (``w`` = the half-spectrum multiplicities of :attr:`LatticeOps.w`).
     """
@@ -409,7 +410,9 @@ class FusedConstants:
 
         self.kt2 = pairs(kt)
         self.sqrt_kt2 = pairs(ops.sqrt_kt)
-        self.sg = pairs(xp.sqrt(w / (2.0 * ops.V * kt)), 2)
+        sg = xp.sqrt(w / (2.0 * ops.V * kt))
+        self.sg = pairs(sg, 2)
+        self.sg1 = pairs(sg)
         m_c = xp.sqrt(w * d / ops.V)
         self.m_c = pairs(m_c)
         self.m_a = pairs(m_c / kt)
