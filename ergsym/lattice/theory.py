@@ -361,7 +361,8 @@ class LatticeOps:
 
 def fview(z):
     """Float view of a complex array: shape ``z.shape + (2,)``, last axis (real, imaginary)."""
-    return z.view(z.real.dtype).reshape(z.shape + (2,))
+    real = np.float32 if z.dtype == np.complex64 else np.float64  # numpy dtypes for cupy too
+    return z.view(real).reshape(z.shape + (2,))
 
 
 def batch_dot(a, b, n_batch: int):
