@@ -262,8 +262,9 @@ def table(rows, ref=None):
         base = ref(r) if ref else None
         if base is not None and base is not r:
             q = r["eff_per_s"] / base["eff_per_s"]
-            # one chain each, same seed: the same chain (to rounding), the same tau_int estimate
-            rel = 0.0 if r["chains"] == base["chains"] == 1 else math.hypot(
+            # one chain each, same sampler and seed: the same chain (to rounding), one estimate
+            same = r["chains"] == base["chains"] == 1 and r["tau"] == base["tau"] and r["A"] == base["A"]
+            rel = 0.0 if same else math.hypot(
                 r["tau_err"] / r["tau"], base["tau_err"] / base["tau"])
             ratio = f"{q:.1f}x ± {q * rel:.1f}"
             thr = (r["chains"] / r["t_traj"]) / (base["chains"] / base["t_traj"])
