@@ -17,7 +17,8 @@ Prints markdown tables (one run, ratios side by side):
    chain of commit ``BASE_COMMIT`` -- its ``ergsym/lattice`` package loaded from git into a
    temporary package by this script, run with its defaults -- measured in the same run; this
    version's single chain is shown too;
-2. **cost of one trajectory against the FFT floor** at 64x64 and 128x128: the floor is the
+2. **cost of one trajectory against the FFT floor** at 64x64 and 128x128 (and, to show where
+   the time goes on a small lattice, 32 chains of 16x16): the floor is the
    time of the transforms one trajectory of the batch makes (``n_steps + 2`` forward and
    ``n_steps`` inverse real transforms of the batch, timed with the very calls the sampler makes,
    :meth:`ergsym.lattice.theory.LatticeOps.fft`/``ifft``), and the rest of the trajectory is
@@ -378,7 +379,8 @@ def main():
     print(f"## Single chain of {BASE_COMMIT} vs this version (one chain, and a batch)\n")
     print(table(rows, ref=lambda r: base[r["lattice"]]))
     print(f"\n(ratio = effective samples/s relative to the single chain of {BASE_COMMIT}, same lattice)")
-    fl = floor_rows([((64, 64), max(150, int(600 * q)), 1), ((64, 64), max(100, int(300 * q)), 8),
+    fl = floor_rows([((16, 16), max(150, int(600 * q)), 32),
+                     ((64, 64), max(150, int(600 * q)), 1), ((64, 64), max(100, int(300 * q)), 8),
                      ((128, 128), max(100, int(300 * q)), 1), ((128, 128), max(60, int(150 * q)), 4)],
                     repeats=2 if args.quick else 3)
     print("\n## Cost of one trajectory against the FFT floor (this version)\n")
