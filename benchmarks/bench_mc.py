@@ -264,7 +264,8 @@ def table(rows, ref=None):
         if base is not None and base is not r:
             q = r["eff_per_s"] / base["eff_per_s"]
             # one chain each, same sampler and seed: the same chain (to rounding), one estimate
-            same = r["chains"] == base["chains"] == 1 and r["tau"] == base["tau"] and r["A"] == base["A"]
+            same = (r["chains"] == base["chains"] == 1 and r["A"] == base["A"]
+                    and abs(r["tau"] - base["tau"]) <= 1e-9 * base["tau"])
             rel = 0.0 if same else math.hypot(
                 r["tau_err"] / r["tau"], base["tau_err"] / base["tau"])
             ratio = f"{q:.1f}x ± {q * rel:.1f}"
