@@ -434,7 +434,6 @@ class HMCSampler:
         phi0 = c0.phi
         batch = tuple(phi0.shape[:phi0.ndim - d])
         nb = len(batch)
-        half = fz.half
         buf = self._buffers(batch)
         kick, half_kick = buf["kick"], buf["half_kick"]
         if nb:
