@@ -117,3 +117,15 @@ def test_far_corner_small_eps_d1_against_momentum():
     assert a.converged and b.converged and a.method == "position"
     assert abs(a.estimate - b.estimate) <= a.error + b.error
     assert b.error < 1e-3 * a.error   # the momentum value is the tighter one here: a's error is tested
+
+
+def test_omega_6_fast_path_against_mpmath():
+    # omega_6(z) = Gamma(3) (2/z)^2 J_2(z) = 8 J_2(z)/z^2, reference mpmath.besselj(2, z) at 30 digits
+    import mpmath
+
+    from ergsym.numeric.transforms import omega_d
+
+    z = np.concatenate([[0.0, 1e-8, 0.3], np.linspace(1.9, 2.1, 5), np.linspace(2.5, 300.0, 60)])
+    with mpmath.workdps(30):
+        ref = np.array([1.0 if x == 0 else float(8 * mpmath.besselj(2, mpmath.mpf(x)) / mpmath.mpf(x) ** 2) for x in z])
+    assert np.max(np.abs(omega_d(6, z) - ref)) < 2e-15

@@ -45,6 +45,8 @@ NEGLIGIBLE = 1e-17
 #: panel edges of a custom cutoff's pieces, graded towards both ends
 CSEG_EDGES = (0.0, 0.01, 0.03, 0.07, 0.15, 0.3, 0.5, 0.7, 0.85, 0.93, 0.97, 0.99, 1.0)
 _CHUNK = 1_500_000  # kernel-matrix elements per chunk
+#: Kt powers transformed along with any requested line (shared by later blocks of a point)
+EXTRA_KT = (1, 2, 3)
 
 
 def omega_d(dim: int, z):
@@ -67,7 +69,9 @@ def omega_d(dim: int, z):
         out[~pos] = 1.0
         return out
     out = np.empty(z.shape)
-    small = z < 0.5
+    # d = 6 uses J_2 = 2 J_1/z - J_0 (scipy's general jv is ~30x slower than j0, j1); the
+    # recurrence cancels like 8/z^2, so its series branch runs up to z = 2
+    small = z < (2.0 if dim == 6 else 0.5)
     if np.any(small):
         zs = z[small]
         nu1 = dim / 2.0
@@ -91,6 +95,8 @@ def omega_d(dim: int, z):
         v = 2.0 * j1(zl) / zl
     elif dim == 5:
         v = 3.0 * (np.sin(zl) - zl * np.cos(zl)) / zl ** 3
+    elif dim == 6:
+        v = 8.0 * (2.0 * j1(zl) / zl - j0(zl)) / (zl * zl)
     else:
         nu = dim / 2.0 - 1.0
         v = gamma(dim / 2.0) * (2.0 / zl) ** nu * jv(nu, zl)
@@ -127,10 +133,16 @@ def bump_inner_grading(piece):
     return out
 
 
-def _piece_edges(piece, mass, R, L1=None):
-    """Reference-variable panel edges on a piece, fine enough for ``omega_d(q r)``, ``r <= R``."""
+def _piece_edges(piece, mass, R, L1=None, dim=None):
+    """Reference-variable panel edges on a piece, fine enough for ``omega_d(q r)``, ``r <= R``.
+
+    The bump is graded towards ``x = 0`` (:func:`bump_inner_grading`) unless ``dim`` is even:
+    then ``omega_d(q r)`` (entire in ``q^2``) and the measure ``(p^2)^((d-2)/2) dp^2`` are
+    polynomial or entire in ``x``, and nothing varies on the scale ``Lambda^2/eps``.
+    """
     if piece.kind == "bump":
-        base = np.array(sorted(set(BUMP_EDGES) | set(bump_inner_grading(piece))))
+        grade = bump_inner_grading(piece) if dim is None or dim % 2 == 1 else []
+        base = np.array(sorted(set(BUMP_EDGES) | set(grade)))
     elif piece.kind == "ir":
         qh = float(piece.q_hi[0])
         ratio = mass / max(qh, 1e-300)
@@ -190,7 +202,7 @@ class PointContext:
         for piece in self.pieces:
             if dk_only and piece.dk_zero:
                 continue
-            t, wt = composite_nodes(_piece_edges(piece, self.mass, R), n)
+            t, wt = composite_nodes(_piece_edges(piece, self.mass, R, dim=self.dim), n)
             p2, jac, k, dk, _ = piece.evaluate(t)
             p2, jac, k, dk = p2[0], jac[0], k[0], dk[0]
             qs.append(np.sqrt(p2))
@@ -248,7 +260,7 @@ class PointContext:
             # the cost, extra columns are nearly free
             from ..families import Line
 
-            extra = [Line(k) for k in (1, 2, 3)]
+            extra = [Line(k) for k in EXTRA_KT]
             todo = list(dict.fromkeys(want + [l for l in extra if (l, gkey) not in self._f]))
             q, w, p2, k, dk = self.qnodes(R, n)
             V = np.empty((q.size, len(todo)))
