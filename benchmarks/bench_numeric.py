@@ -1,7 +1,9 @@
 """Benchmark of the numeric layer (prints markdown tables).
 
 Run: ``python benchmarks/bench_numeric.py [--quick]``, or ``--reach [CAP]`` for the reach
-table (before/after the reach work, fresh interpreter per case, each capped at CAP seconds).  Point: bump:eps=0.1,lambda_max=2,
+table (every O(lambda^2) family at far separated scales and extreme cutoff parameters, before
+(commit ``REACH_BASE``) and after, side by side, fresh interpreter per case, each capped at
+CAP seconds).  Point: bump:eps=0.1,lambda_max=2,
 mass 1, Lambda 1; rtol 1e-10 (1-loop) and 1e-8 (2-loop).
 """
 import argparse
@@ -200,8 +202,10 @@ REACH_CASES = [
     ("all 8, d=4 exp:n=1 m=1e-2", _all("'exp:n=1'", 4, 1e-2, 1.0)),
     ("f2 scan: d=1 m=1, 100 Lambda in [0.01, 0.02]",
      "evaluate_named(" + _B + ", 1, 1.0, np.linspace(0.01, 0.02, 100), names=['f2'])['f2']"),
-    ("f2 scan: d=4 Lambda=1, 100 m in [1e-3, 2e-3]",
-     "evaluate_named(" + _B + ", 4, np.linspace(1e-3, 2e-3, 100), 1.0, names=['f2'])['f2']"),
+    ("f2 scan: d=4 m=1, 100 Lambda in [1e-3, 2e-3]",
+     "evaluate_named(" + _B + ", 4, 1.0, np.linspace(1e-3, 2e-3, 100), names=['f2'])['f2']"),
+    ("f2 scan: d=4 Lambda=1, 20 m in [1e-3, 2e-3]",
+     "evaluate_named(" + _B + ", 4, np.linspace(1e-3, 2e-3, 20), 1.0, names=['f2'])['f2']"),
 ]
 _REACH_PRELUDE = """import time, sys
 import numpy as np
