@@ -129,3 +129,20 @@ def test_omega_6_fast_path_against_mpmath():
     with mpmath.workdps(30):
         ref = np.array([1.0 if x == 0 else float(8 * mpmath.besselj(2, mpmath.mpf(x)) / mpmath.mpf(x) ** 2) for x in z])
     assert np.max(np.abs(omega_d(6, z) - ref)) < 2e-15
+
+
+@pytest.mark.parametrize("spec, dim, mass, Lambda", [
+    (BUMP01, 3, 1.0, 0.1), (BUMP01, 1, 1.0, 0.1), (BUMP01, 5, 1.0, 0.05),
+    ("bump:eps=0.3,lambda_max=1.5,tail_scale=0.3", 3, 5.0, 0.5),   # m > lambda_max: R0 = 32/lambda_max
+    ("bump:eps=0.3,lambda_max=1.5,tail_scale=0.3", 1, 3.0, 0.2),
+    ("bump:eps=0.3,lambda_max=1.5,tail_scale=0.3", 2, 2.0, 0.3),
+])
+def test_new_start_radius_against_the_old_one(spec, dim, mass, Lambda):
+    # Lambda < m (and m > lambda_max): the D-line melon now starts at 32/min(m, lambda_max)
+    # instead of 32/Lambda; reference: the same integral started at the old radius (larger R,
+    # errors 1e-2..1e-4 of the new ones).  The new error must bound the difference.
+    c = _cut(spec)
+    a = melon_value(F2.lines, c, dim, mass, Lambda, 1e-8, outer=True)
+    b = melon_value(F2.lines, c, dim, mass, Lambda, 1e-8, outer=True, R0=start_radius(Lambda, mass))
+    assert a[2] and b[2] and a[3]["R"] < b[3]["R"]
+    assert abs(a[0] - b[0]) <= a[1]
