@@ -167,7 +167,7 @@ def _position(lines, cutoff, dim, mass, Lambda, rtol, outer, p_ext, R0=None, ctx
         if size > KERNEL_BUDGET:
             raise PositionBudgetError(
                 f"mass={mass:g}, Lambda={Lambda:g}: the position-space method needs radii up to R={R:.3g} "
-                f"(scale 1/min(mass, Lambda)) and a kernel of {size:.2g} elements (limit {KERNEL_BUDGET:.2g}); "
+                f"(the range of its integrand, up to ~1/min(mass, Lambda)) and a kernel of {size:.2g} elements (limit {KERNEL_BUDGET:.2g}); "
                 "use method='momentum' (bump, exp and Fermi cutoffs, melons of 3 or 4 lines, Sun(p)), or "
                 "bring mass and Lambda closer (every integral is homogeneous in (mass, Lambda))")
         gkey, (r, wr) = ctx.rgrid(R, bw, n)
