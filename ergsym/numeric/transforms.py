@@ -116,15 +116,16 @@ def kernel_apply(dim, out_nodes, in_nodes, vectors):
     return res
 
 
-def bump_inner_grading(piece):
-    """Local-variable edges ``x = (x0/4) 2^j < 1/8``, ``x0 = Lambda^2/eps``, of a bump piece.
+def bump_inner_grading(piece, m2=0.0):
+    """Local-variable edges ``x = (x0/4) 2^j < 1/8``, ``x0 = (Lambda^2 + m2)/eps``, of a bump piece.
 
     With ``Lambda^2 << eps`` the momentum ``q = sqrt(Lambda^2 + eps x)`` (and the measure
-    ``q^(d-2) dp^2``, singular at ``x = -x0`` in ``d = 1``) varies on the scale ``x0`` near the
-    bump's inner edge: panels graded geometrically towards ``x = 0`` resolve it.
+    ``q^(d-2) dp^2``, singular at ``x = -Lambda^2/eps`` in odd ``d``) varies on the scale
+    ``Lambda^2/eps`` near the bump's inner edge, and ``1/(p^2+m^2)`` has its pole at
+    ``x = -(Lambda^2+m^2)/eps``: panels graded geometrically towards ``x = 0`` resolve both.
     """
     lo, hi = float(piece.q_lo[0]) ** 2, float(piece.q_hi[0]) ** 2
-    x0 = lo / (hi - lo) if hi > lo else 1.0
+    x0 = (lo + m2) / (hi - lo) if hi > lo else 1.0
     out = []
     x = x0 / 4
     while x < 0.125:
@@ -136,12 +137,12 @@ def bump_inner_grading(piece):
 def _piece_edges(piece, mass, R, L1=None, dim=None):
     """Reference-variable panel edges on a piece, fine enough for ``omega_d(q r)``, ``r <= R``.
 
-    The bump is graded towards ``x = 0`` (:func:`bump_inner_grading`) unless ``dim`` is even:
-    then ``omega_d(q r)`` (entire in ``q^2``) and the measure ``(p^2)^((d-2)/2) dp^2`` are
-    polynomial or entire in ``x``, and nothing varies on the scale ``Lambda^2/eps``.
+    The bump is graded towards ``x = 0`` (:func:`bump_inner_grading`); in even ``dim``
+    ``omega_d(q r)`` (entire in ``q^2``) and the measure ``(p^2)^((d-2)/2) dp^2`` are entire
+    in ``x``, so only the pole of ``1/(p^2+m^2)`` sets the scale there.
     """
     if piece.kind == "bump":
-        grade = bump_inner_grading(piece) if dim is None or dim % 2 == 1 else []
+        grade = bump_inner_grading(piece, 0.0 if dim is None or dim % 2 == 1 else mass * mass)
         base = np.array(sorted(set(BUMP_EDGES) | set(grade)))
     elif piece.kind == "ir":
         qh = float(piece.q_hi[0])
