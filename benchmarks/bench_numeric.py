@@ -1,7 +1,9 @@
 """Benchmark of the numeric layer (prints markdown tables).
 
 Run: ``python benchmarks/bench_numeric.py [--quick]``, or ``--reach [CAP]`` for the reach
-table (before/after the reach work, fresh interpreter per case, each capped at CAP seconds).  Point: bump:eps=0.1,lambda_max=2,
+table (every O(lambda^2) family at far separated scales and extreme cutoff parameters, before
+(commit ``REACH_BASE``) and after, side by side, fresh interpreter per case, each capped at
+CAP seconds).  Point: bump:eps=0.1,lambda_max=2,
 mass 1, Lambda 1; rtol 1e-10 (1-loop) and 1e-8 (2-loop).
 """
 import argparse
@@ -171,25 +173,56 @@ def _nquad_worker(q):
 
 
 # -- reach: before (the code before the reach work, exported from git) vs after, one run ---------
-REACH_BASE = "2e2bbe8"  # the commit the reach work started from
+REACH_BASE = "a4489d8"  # the commit the scale-ratio work started from
+_B = "'bump:eps=0.1,lambda_max=2'"
+
+
+def _all(cut, d, m, lam):
+    # every O(lambda^2) family (f0, t1, u1, T, T2, T3, f1, f2) at one point; the melon f2 is the cost
+    return f"evaluate_named({cut}, {d}, {m}, {lam}, on_divergence='record')"
+
+
 REACH_CASES = [
     # (label, python expression evaluated with ergsym imported; prints the result)
-    ("f2 d=4 m=1 Lambda=1 (reference point)",
-     "evaluate_named('bump:eps=0.1,lambda_max=2', 4, 1.0, 1.0, names=['f2'])['f2']"),
-    ("f2 d=4 m=1e-3 Lambda=1", "evaluate_named('bump:eps=0.1,lambda_max=2', 4, 1e-3, 1.0, names=['f2'])['f2']"),
-    ("f2 d=1 m=1 Lambda=0.01", "evaluate_named('bump:eps=0.1,lambda_max=2', 1, 1.0, 0.01, names=['f2'])['f2']"),
-    ("f2 d=4, CustomCutoff wrapping the bump",
-     "evaluate_named(CustomCutoff(lambda p,L: B.K(p,L), lambda p,L: B.dK_dLambda(p,L), "
-     "breakpoints=lambda L: B.breakpoints(L)), 4, 1.0, 1.0, names=['f2'])['f2']"),
-    ("T, f2 d=4 exp:n=1 m=0", "evaluate_named('exp:n=1', 4, 0.0, 1.0, names=['T', 'f2'])"),
-    ("f2 d=4 m=1e300 (extreme input)", "evaluate_named('bump:eps=0.1,lambda_max=2', 4, 1e300, 1.0, names=['f2'])"),
-    ("f0 d=2 eps=1e-300 Lambda=10 (exact 434027.064745)",
-     "evaluate_named('bump:eps=1e-300,lambda_max=10', 2, 1.0, 10.0, names=['f0'])['f0']"),
+    ("all 8, d=4 m=1 Lambda=1 (reference point)", _all(_B, 4, 1.0, 1.0)),
+    ("all 8, d=4 m=1e-3 Lambda=1", _all(_B, 4, 1e-3, 1.0)),
+    ("all 8, d=3 m=1e-3 Lambda=1", _all(_B, 3, 1e-3, 1.0)),
+    ("all 8, d=1 m=1e-3 Lambda=1", _all(_B, 1, 1e-3, 1.0)),
+    ("all 8, d=6 m=1e-3 Lambda=1", _all(_B, 6, 1e-3, 1.0)),
+    ("all 8, d=1 m=1 Lambda=0.01", _all(_B, 1, 1.0, 0.01)),
+    ("all 8, d=4 m=1 Lambda=1e-3", _all(_B, 4, 1.0, 1e-3)),
+    ("all 8, d=2 m=1 Lambda=1e-3", _all(_B, 2, 1.0, 1e-3)),
+    ("all 8, d=2 m=1e3 Lambda=1", _all(_B, 2, 1e3, 1.0)),
+    ("all 8, d=5 m=1e3 Lambda=1", _all(_B, 5, 1e3, 1.0)),
+    ("all 8, d=1 eps=1e-3", _all("'bump:eps=1e-3,lambda_max=2'", 1, 1.0, 1.0)),
+    ("all 8, d=4 eps=1e-6", _all("'bump:eps=1e-6,lambda_max=2'", 4, 1.0, 1.0)),
+    ("all 8, d=4 eps=0.9", _all("'bump:eps=0.9,lambda_max=2'", 4, 1.0, 1.0)),
+    ("all 8, d=4 tail_scale=0.1", _all("'bump:eps=0.1,lambda_max=2,tail_scale=0.1'", 4, 1.0, 1.0)),
+    ("all 8, d=4 tail_scale=10", _all("'bump:eps=0.1,lambda_max=2,tail_scale=10'", 4, 1.0, 1.0)),
+    ("all 8, d=4 exp:n=1 m=1e-2", _all("'exp:n=1'", 4, 1e-2, 1.0)),
+    ("f2 scan: d=1 m=1, 100 Lambda in [0.01, 0.02]",
+     "evaluate_named(" + _B + ", 1, 1.0, np.linspace(0.01, 0.02, 100), names=['f2'])['f2']"),
+    ("f2 scan: d=4 m=1, 100 Lambda in [1e-3, 2e-3]",
+     "evaluate_named(" + _B + ", 4, 1.0, np.linspace(1e-3, 2e-3, 100), names=['f2'])['f2']"),
+    ("f2 scan: d=4 Lambda=1, 20 m in [1e-3, 2e-3]",
+     "evaluate_named(" + _B + ", 4, np.linspace(1e-3, 2e-3, 20), 1.0, names=['f2'])['f2']"),
 ]
-_REACH_PRELUDE = ("import time, sys\nfrom ergsym.numeric import evaluate_named\nfrom ergsym.cutoffs import "
-                  "BumpCutoff, CustomCutoff\nB = BumpCutoff(0.1, 2.0)\nt = time.perf_counter()\n"
-                  "try:\n    r = repr({expr})\nexcept Exception as e:\n    r = type(e).__name__ + ': ' + str(e)[:70]\n"
-                  "print(f'{{time.perf_counter() - t:.2f}}\\t' + r.replace('\\n', ' '))\n")
+_REACH_PRELUDE = """import time, sys
+import numpy as np
+from ergsym.numeric import evaluate_named
+def show(r):
+    if isinstance(r, dict):
+        bad = [k for k, v in r.items() if not isinstance(v, Exception) and not bool(np.all(v.converged))]
+        return 'f2 = ' + repr(r.get('f2')) + ('; not converged: ' + ','.join(bad) if bad else '; all converged')
+    c = np.asarray(r.converged)
+    return '%d/%d converged, max rel err %.1e' % (c.sum(), c.size, np.max(r.error / np.abs(r.estimate)))
+t = time.perf_counter(); c = time.process_time()
+try:
+    r = show(EXPR)
+except Exception as e:
+    r = type(e).__name__ + ': ' + str(e)[:70]
+print('%.2f\\t%.2f\\t' % (time.perf_counter() - t, time.process_time() - c) + r.replace('\\n', ' '))
+"""
 
 
 def reach(cap):
@@ -203,20 +236,25 @@ def reach(cap):
     base = tempfile.mkdtemp(prefix="ergsym_before_")
     subprocess.run(f"git -C {here} archive {REACH_BASE} ergsym | tar -x -C {base}", shell=True, check=True)
     print(f"\n## Reach: before ({REACH_BASE}) vs after, one run, each case capped at {cap:g} s\n")
-    print("| case | before [s] | before result | after [s] | after result |")
+    print("wall and CPU seconds (CPU: both cores' process time; numpy's BLAS may use two threads)\n")
+    print("| case | before wall/CPU [s] | before result | after wall/CPU [s] | after result |")
     print("|---|---|---|---|---|")
     for label, expr in REACH_CASES:
         row = [label]
         for root in (base, here):
-            code = _REACH_PRELUDE.format(expr=expr)
+            code = _REACH_PRELUDE.replace("EXPR", expr)
             env = dict(os.environ, PYTHONPATH=root)
             try:
                 out = subprocess.run([sys.executable, "-c", code], env=env, cwd=root, capture_output=True, text=True,
                                      timeout=cap).stdout.strip().splitlines()
-                t, res = out[-1].split("\t", 1) if out else ("?", "no output")
+                if out and out[-1].count("\t") >= 2:
+                    w, c, res = out[-1].split("\t", 2)
+                    t = f"{w} / {c}"
+                else:
+                    t, res = "?", "no output"
             except subprocess.TimeoutExpired:
                 t, res = f"> {cap:g}", "(killed at the cap)"
-            row += [t, res.replace("|", "/")[:110]]
+            row += [t, res.replace("|", "/")[:120]]
         print("| " + " | ".join(row) + " |", flush=True)
 
 

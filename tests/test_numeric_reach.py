@@ -137,19 +137,28 @@ def test_custom_decay_cannot_be_inferred_or_is_wrong():
 
 # -- far separated scales: budget, routing, never a hang -----------------------------------------
 def test_position_budget_refuses_before_allocating():
+    # d = 3: the f2 integrand r^2 G(r)^3 ~ 1/r reaches out to r ~ 1/m, so the grids start at
+    # R = 32/m (in d >= 4 it decays like r^-3 and the grids start at 32/Lambda: see
+    # tests/test_numeric_scales.py)
     with pytest.raises(PositionBudgetError, match="method='momentum'"):
-        evaluate_named(BUMP, 4, 1e-4, 1.0, names=["f2"], method="position")
+        evaluate_named(BUMP, 3, 1e-4, 1.0, names=["f2"], method="position")
     assert issubclass(PositionBudgetError, InputError)
 
 
 @pytest.mark.slow
 def test_auto_routes_small_mass_to_momentum_honestly():
-    # m/Lambda = 1e-3: position grids over budget -> momentum method; compare with m = 0
-    # (f2 is continuous at m = 0 in d = 4; the difference is O(m^2 log m) ~ 1e-5 relative)
+    # d = 4, m/Lambda = 1e-3: the f2 integrand decays like r^-3 before r ~ 1/m, so the position
+    # grids start at 32/Lambda (no routing); compare with m = 0 (f2 is continuous at m = 0 in
+    # d = 4; the difference is O(m^2 log m) ~ 1e-5 relative)
     v = evaluate_named("exp:n=1", 4, 1e-3, 1.0, names=["f2"])["f2"]
-    assert "momentum" in v.info.get("routed", "")
+    assert v.method == "position" and v.converged and "routed" not in v.info
     z = evaluate_named("exp:n=1", 4, 0.0, 1.0, names=["f2"])["f2"]
     assert abs(v.estimate - z.estimate) <= 1e-4 * z.estimate
+    # d = 3: r^2 G^3 ~ 1/r reaches out to 1/m: position grids over budget -> momentum method,
+    # whose error is then honest about not reaching rtol
+    w = evaluate_named("exp:n=1", 3, 1e-3, 1.0, names=["f2"])["f2"]
+    assert "momentum" in w.info.get("routed", "")
+    assert w.converged == (w.error <= 1e-8 * abs(w.estimate))
 
 
 # -- extreme inputs ---------------------------------------------------------------------------
@@ -254,7 +263,7 @@ def test_cli_sun_p(capsys):
     ["integrals", "--cutoff", BUMP, "--dim", "4", "--mass", "1e300", "--json"],
     ["integrals", "--cutoff", "bump:eps=0.1,lambda_max=1e300", "--dim", "4"],
     ["integrals", "--cutoff", BUMP, "--dim", "4", "--mass", "nan"],
-    ["integrals", "--cutoff", BUMP, "--dim", "4", "--mass", "1e-4", "--names", "f2", "--method", "position"],
+    ["integrals", "--cutoff", BUMP, "--dim", "3", "--mass", "1e-4", "--names", "f2", "--method", "position"],
     ["cutoff", "--cutoff", "bump:eps=0.1,lambda_max=1e300"],
     ["cutoff", "--cutoff", "exp:n=1", "--Lambda", "1e300"],
     ["cutoff", "--cutoff", "exp:n=1", "--plot", "k.gif"],

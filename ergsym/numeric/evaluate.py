@@ -182,12 +182,12 @@ def _block(block, cutoff, dim, m, lam, shape, rtol, method, cache):
 def _batch_ok(block, cutoff, dim, m, lam) -> bool:
     """The batched melon scan has no size guard: use it only where the single-point grids at
     the smallest scale stay well inside the position method's budget."""
-    from .melon import KERNEL_BUDGET, start_radius
+    from .melon import KERNEL_BUDGET, outer_start_radius, start_radius
     from .transforms import PointContext
 
     i = int(np.argmin(np.minimum(np.where(m > 0, m, np.inf), lam)))
     mm, ll = float(m.ravel()[i]), float(lam.ravel()[i])
-    R = start_radius(ll, mm)
+    R = outer_start_radius(block.lines, dim, mm, ll, cutoff) if block.has_d else start_radius(ll, mm)
     ctx = PointContext(cutoff, dim, mm, ll)
     nq = ctx.qnodes(R, 20)[0].size
     bw = len(block.lines) * ctx.q_eff(R, 20)

@@ -68,6 +68,37 @@ def start_radius(Lambda, mass):
 
 
 
+def outer_start_radius(lines, dim, mass, Lambda, cutoff=None):
+    """Initial radius of a melon holding the ``D`` line (the outer block of a family).
+
+    Its integrand is ``r^(d-1) f_D(r) prod_e f_e(r)``.  The truncation test doubles ``R``
+    until the tail is negligible, so the start only has to be on the scale where the
+    integrand has decayed:
+
+    * ``m < Lambda``: at ``r << 1/m`` a line ``Kt^k`` behaves like ``r^(2k-d)`` (``2k < d``)
+      or is flat up to ``r ~ 1/m``.  If ``r^(d-1) prod_e f_e`` already decays faster than
+      ``1/r`` there (``f2`` in ``d >= 4``), the range is set by ``Lambda``: ``R_START/Lambda``;
+      otherwise (``f2`` in ``d <= 3``) by ``1/m``: :func:`start_radius`.
+    * ``m >= Lambda`` with a cutoff whose ``dK/dLambda`` has compact support (the bump, whose
+      plateau keeps ``K >= eps`` out to ``lambda_max``): every ``Kt`` line decays like
+      ``e^(-m r)`` (times the power-law tails of the cutoff's kinks, which the truncation test
+      follows), so ``R_START/m``.  The ``D`` line's own range ``1/Lambda`` is cut off by them.
+      (For smooth cutoffs ``K`` removes every momentum above ``Lambda << m`` and the lines
+      spread over ``1/Lambda``: :func:`start_radius`.)
+    """
+    others = [l for l in lines if l.d == 0]
+    if mass <= 0 or len(others) != len(lines) - 1:
+        return start_radius(Lambda, mass)
+    if mass < Lambda:
+        expo = dim - 1 + sum(min(2 * l.kt - dim, 0) for l in others)
+        return R_START / Lambda if expo < -1 else start_radius(Lambda, mass)
+    if getattr(cutoff, "compact_dk", False) and getattr(cutoff, "kind", "") == "bump":
+        # for m >> lambda_max, 1/(q^2+m^2) is flat over K's support and the lines spread
+        # over the cutoff's own scale instead
+        return R_START / min(mass, float(cutoff.lambda_max))
+    return start_radius(Lambda, mass)
+
+
 def integrand_columns(tr, r, meas, R):
     """Shared by single-point and batched melons: the position-space product of the lines.
 
@@ -115,7 +146,12 @@ def _position(lines, cutoff, dim, mass, Lambda, rtol, outer, p_ext, R0=None, ctx
     c = (2 * math.pi) ** dim if outer else 1.0
     # R0 = 16/min(Lambda, m) let the truncation test pass too early (d = 1, K,K,K,K2 at
     # m = 0.7, Lambda = 4/3: true error 1e-8, reported 1.7e-10); 32/min(...) does not
-    R = start_radius(Lambda, mass) if R0 is None else float(R0)
+    if R0 is not None:
+        R = float(R0)
+    elif dline is not None:
+        R = outer_start_radius(lines, dim, mass, Lambda, cutoff)
+    else:
+        R = start_radius(Lambda, mass)
 
     def one_pass(R, n):
         qe = ctx.q_eff(R, n)
@@ -131,7 +167,7 @@ def _position(lines, cutoff, dim, mass, Lambda, rtol, outer, p_ext, R0=None, ctx
         if size > KERNEL_BUDGET:
             raise PositionBudgetError(
                 f"mass={mass:g}, Lambda={Lambda:g}: the position-space method needs radii up to R={R:.3g} "
-                f"(scale 1/min(mass, Lambda)) and a kernel of {size:.2g} elements (limit {KERNEL_BUDGET:.2g}); "
+                f"(the range of its integrand, up to ~1/min(mass, Lambda)) and a kernel of {size:.2g} elements (limit {KERNEL_BUDGET:.2g}); "
                 "use method='momentum' (bump, exp and Fermi cutoffs, melons of 3 or 4 lines, Sun(p)), or "
                 "bring mass and Lambda closer (every integral is homogeneous in (mass, Lambda))")
         gkey, (r, wr) = ctx.rgrid(R, bw, n)

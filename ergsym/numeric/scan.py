@@ -34,7 +34,7 @@ from ..conventions import sphere_area
 from ..cutoffs.base import Piece
 from .oneloop import line_values
 from .quadrature import composite_nodes
-from .melon import integrand_columns, start_radius
+from .melon import integrand_columns, outer_start_radius, start_radius
 from .transforms import N_HI, N_LO, NEGLIGIBLE, H_PANEL, _piece_edges, next_R, omega_d, \
     tail_estimate
 
@@ -94,7 +94,7 @@ def scan_layout(cutoff, lams):
 def _nodes(pieces, mass, R, n, pref, dim):
     qs, ws, p2s, ks, dks = [], [], [], [], []
     for piece in pieces:
-        t, wt = composite_nodes(_piece_edges(piece, mass, R), n)
+        t, wt = composite_nodes(_piece_edges(piece, mass, R, dim=dim), n)
         p2, jac, k, dk, _ = piece.evaluate(t)
         p2, jac, k, dk = p2[0], jac[0], k[0], dk[0]
         qs.append(np.sqrt(p2))
@@ -177,7 +177,14 @@ def melon_scan(lines, cutoff, dim, masses, lams, rtol, outer, R0=None, _probe=Fa
     c = (2 * math.pi) ** dim if outer else 1.0
     m2 = masses ** 2
     mref = float(np.min(masses))
-    R = start_radius(float(np.min(lams)), mref) if R0 is None else float(R0)
+    if R0 is not None:
+        R = float(R0)
+    elif dline is not None:
+        # the smallest start any point of the batch would take (the truncation test of every
+        # point still doubles R as needed)
+        R = min(outer_start_radius(lines, dim, float(mm), float(ll), cutoff) for mm, ll in zip(masses, lams))
+    else:
+        R = start_radius(float(np.min(lams)), mref)
     if B > 5 and not _probe:
         # find R on a few probe points (extremes and middle); every point is still tested
         probe = sorted({int(np.argmin(lams)), int(np.argmax(lams)), int(np.argmin(masses)),

@@ -45,6 +45,8 @@ NEGLIGIBLE = 1e-17
 #: panel edges of a custom cutoff's pieces, graded towards both ends
 CSEG_EDGES = (0.0, 0.01, 0.03, 0.07, 0.15, 0.3, 0.5, 0.7, 0.85, 0.93, 0.97, 0.99, 1.0)
 _CHUNK = 1_500_000  # kernel-matrix elements per chunk
+#: Kt powers transformed along with any requested line (shared by later blocks of a point)
+EXTRA_KT = (1, 2, 3)
 
 
 def omega_d(dim: int, z):
@@ -67,7 +69,9 @@ def omega_d(dim: int, z):
         out[~pos] = 1.0
         return out
     out = np.empty(z.shape)
-    small = z < 0.5
+    # d = 6 uses J_2 = 2 J_1/z - J_0 (scipy's general jv is ~30x slower than j0, j1); the
+    # recurrence cancels like 8/z^2, so its series branch runs up to z = 2
+    small = z < (2.0 if dim == 6 else 0.5)
     if np.any(small):
         zs = z[small]
         nu1 = dim / 2.0
@@ -91,6 +95,8 @@ def omega_d(dim: int, z):
         v = 2.0 * j1(zl) / zl
     elif dim == 5:
         v = 3.0 * (np.sin(zl) - zl * np.cos(zl)) / zl ** 3
+    elif dim == 6:
+        v = 8.0 * (2.0 * j1(zl) / zl - j0(zl)) / (zl * zl)
     else:
         nu = dim / 2.0 - 1.0
         v = gamma(dim / 2.0) * (2.0 / zl) ** nu * jv(nu, zl)
@@ -110,10 +116,34 @@ def kernel_apply(dim, out_nodes, in_nodes, vectors):
     return res
 
 
-def _piece_edges(piece, mass, R, L1=None):
-    """Reference-variable panel edges on a piece, fine enough for ``omega_d(q r)``, ``r <= R``."""
+def bump_inner_grading(piece, m2=0.0):
+    """Local-variable edges ``x = (x0/4) 2^j < 1/8``, ``x0 = (Lambda^2 + m2)/eps``, of a bump piece.
+
+    With ``Lambda^2 << eps`` the momentum ``q = sqrt(Lambda^2 + eps x)`` (and the measure
+    ``q^(d-2) dp^2``, singular at ``x = -Lambda^2/eps`` in odd ``d``) varies on the scale
+    ``Lambda^2/eps`` near the bump's inner edge, and ``1/(p^2+m^2)`` has its pole at
+    ``x = -(Lambda^2+m^2)/eps``: panels graded geometrically towards ``x = 0`` resolve both.
+    """
+    lo, hi = float(piece.q_lo[0]) ** 2, float(piece.q_hi[0]) ** 2
+    x0 = (lo + m2) / (hi - lo) if hi > lo else 1.0
+    out = []
+    x = x0 / 4
+    while x < 0.125:
+        out.append(x)
+        x *= 2.0
+    return out
+
+
+def _piece_edges(piece, mass, R, L1=None, dim=None):
+    """Reference-variable panel edges on a piece, fine enough for ``omega_d(q r)``, ``r <= R``.
+
+    The bump is graded towards ``x = 0`` (:func:`bump_inner_grading`); in even ``dim``
+    ``omega_d(q r)`` (entire in ``q^2``) and the measure ``(p^2)^((d-2)/2) dp^2`` are entire
+    in ``x``, so only the pole of ``1/(p^2+m^2)`` sets the scale there.
+    """
     if piece.kind == "bump":
-        base = np.array(BUMP_EDGES)
+        grade = bump_inner_grading(piece, 0.0 if dim is None or dim % 2 == 1 else mass * mass)
+        base = np.array(sorted(set(BUMP_EDGES) | set(grade)))
     elif piece.kind == "ir":
         qh = float(piece.q_hi[0])
         ratio = mass / max(qh, 1e-300)
@@ -156,6 +186,7 @@ class PointContext:
         self._q = {}
         self._f = {}
         self._r = {}
+        self._panels = {}  # grid key -> (panel starts, node offsets): see grid_apply
         self.n_kernel = 0  # kernel-matrix elements evaluated (diagnostics)
 
     # -- momentum side ---------------------------------------------------------------------
@@ -172,7 +203,7 @@ class PointContext:
         for piece in self.pieces:
             if dk_only and piece.dk_zero:
                 continue
-            t, wt = composite_nodes(_piece_edges(piece, self.mass, R), n)
+            t, wt = composite_nodes(_piece_edges(piece, self.mass, R, dim=self.dim), n)
             p2, jac, k, dk, _ = piece.evaluate(t)
             p2, jac, k, dk = p2[0], jac[0], k[0], dk[0]
             qs.append(np.sqrt(p2))
@@ -214,6 +245,8 @@ class PointContext:
         if key not in self._r:
             r, wr = composite_nodes(np.linspace(0.0, R, nr + 1), n)
             self._r[key] = (r, wr)
+            h = R / nr
+            self._panels[key] = (np.arange(nr) * h, composite_nodes(np.array([0.0, h]), n)[0])
         return key, self._r[key]
 
     def transform(self, lines, gkey, R, n):
@@ -228,13 +261,13 @@ class PointContext:
             # the cost, extra columns are nearly free
             from ..families import Line
 
-            extra = [Line(k) for k in (1, 2, 3)]
+            extra = [Line(k) for k in EXTRA_KT]
             todo = list(dict.fromkeys(want + [l for l in extra if (l, gkey) not in self._f]))
             q, w, p2, k, dk = self.qnodes(R, n)
             V = np.empty((q.size, len(todo)))
             for j, l in enumerate(todo):
                 V[:, j] = w * line_values(l.kt, l.d, p2, k, dk, self.Lambda, self.mass ** 2)
-            F = kernel_apply(self.dim, r, q, V)
+            F = grid_apply(self.dim, *self._panels[gkey], q, V)
             self.n_kernel += r.size * q.size
             for j, l in enumerate(todo):
                 self._f[(l, gkey)] = (F[:, j], float(np.sum(np.abs(V[:, j]))))
@@ -246,14 +279,14 @@ class PointContext:
         m = wr * self.Sd * r ** (self.dim - 1)
         v = m[:, None] * g if np.ndim(g) == 2 else m * g
         self.n_kernel += r.size * np.size(p)
-        return kernel_apply(self.dim, np.atleast_1d(p), r, v)
+        return grid_forward(self.dim, *self._panels[gkey], np.atleast_1d(p), v)
 
     def inverse(self, Gp, p, wp, gkey):
         """``g(r) = int_p e^{ipr} G(p)`` from momentum nodes ``p`` with weights ``wp``
         (weights include ``S_d/(2 pi)^d p^{d-1} dp``)."""
         r, _ = self._r[gkey]
         self.n_kernel += r.size * p.size
-        return kernel_apply(self.dim, r, p, wp * Gp)
+        return grid_apply(self.dim, *self._panels[gkey], p, wp * Gp)
 
 
 def tail_bound(r, env, R):
@@ -290,3 +323,153 @@ def next_R(R, tail, target, rho):
     k = math.log(max(target, 1e-300) / tail) / math.log(rho)  # number of doublings
     # the envelope usually decays faster than geometrically in log R: do not overshoot
     return R * 2.0 ** min(1.0, max(1.0, math.ceil(k - 0.25)))
+
+
+# -- the kernel on a radial grid of equal panels: trigonometric addition -------------------------
+#: below this argument ``z = q r`` the kernel is evaluated directly (even d: the Hankel
+#: asymptotic series is used only above it; odd d: the elementary form cancels at small z)
+GRID_Z0 = {1: 0.0, 3: 2.0, 5: 4.0}
+GRID_Z0_EVEN = 30.0
+#: below this fraction of (panel, momentum) pairs above Z0 the direct kernel is used
+GRID_MIN_FAR = 0.75
+
+
+def grid_terms(dim):
+    """``omega_d(z) = sum_k c_k z^(-s_k) T_k(z - phi)`` for ``z >= Z0``, ``T_k`` cos or sin.
+
+    ``J_nu(z) = sqrt(2/(pi z)) (P cos chi - Q sin chi)``, ``chi = z - nu pi/2 - pi/4``, with
+    Hankel's series ``P = sum (-1)^k a_2k z^-2k``, ``Q = sum (-1)^k a_(2k+1) z^-(2k+1)``,
+    ``a_k = prod_(j<=k) (4 nu^2 - (2j-1)^2) / (k! 8^k)`` (Abramowitz & Stegun 9.2.5-10).  For
+    odd ``d`` (half-integer ``nu``) the series terminates and is exact for every ``z > 0``;
+    for even ``d`` it is truncated where the next term is below ``1e-17`` at ``z = Z0``
+    (the remainder of Hankel's series is bounded by the first omitted term).
+
+    Returns ``(coef, power, is_sin, phi, Z0)``.
+    """
+    nu = dim / 2.0 - 1.0
+    mu = 4.0 * nu * nu
+    z0 = GRID_Z0.get(dim, GRID_Z0_EVEN)
+    C = math.gamma(dim / 2.0) * 2.0 ** nu * math.sqrt(2.0 / math.pi)
+    coef, power, is_sin = [], [], []
+    a = 1.0
+    k = 0
+    while True:
+        if a != 0.0:
+            sign = (-1.0) ** (k // 2)
+            coef.append(C * sign * a * (1.0 if k % 2 == 0 else -1.0))
+            power.append(nu + 0.5 + k)
+            is_sin.append(k % 2 == 1)
+        k += 1
+        a = a * (mu - (2 * k - 1) ** 2) / (8.0 * k)
+        if k > 60:  # pragma: no cover - Z0 too small for 1e-17 (Hankel's series diverges)
+            raise ValueError(f"GRID_Z0 = {z0} too small for the asymptotic kernel in d = {dim}")
+        if a == 0.0 or (z0 > 0 and abs(a) / z0 ** k < 1e-17 and dim % 2 == 0):
+            if dim % 2 == 1 and a != 0.0:
+                continue
+            break
+    return (np.array(coef), np.array(power), np.array(is_sin, bool), (nu / 2.0 + 0.25) * math.pi, z0)
+
+
+def grid_apply(dim, a, delta, q, V):
+    """``omega_d(outer(r, q)) @ V`` for ``r = (a[:, None] + delta[None, :]).ravel()``.
+
+    The radial grids are composite rules on equal panels (starts ``a``, the same offsets
+    ``delta`` in every panel), so ``cos(q r - phi) = cos(q a - phi) cos(q delta) -
+    sin(q a - phi) sin(q delta)``: with :func:`grid_terms` the kernel becomes two matrix
+    products against ``J x Q`` trigonometric matrices (``J`` panels instead of ``J n``
+    nodes), exact for odd ``d`` and to ``1e-17`` for even ``d`` where ``q a >= Z0``; the
+    pairs with ``q a < Z0`` are evaluated directly.  Equal to :func:`kernel_apply` to
+    rounding (tests).
+    """
+    V = np.asarray(V, float)
+    vec = V.ndim == 1
+    V2 = V.reshape(V.shape[0], -1)
+    a = np.asarray(a, float)
+    delta = np.asarray(delta, float)
+    q = np.asarray(q, float)
+    J, n, Q, ncol = a.size, delta.size, q.size, V2.shape[1]
+    coef, power, is_sin, phi, z0 = grid_terms(dim)
+    out = np.zeros((J, n, ncol))
+    if Q == 0 or J == 0:
+        return out.reshape(J * n, *V.shape[1:]) if not vec else out.reshape(J * n)
+    aq = np.outer(a, q)
+    far = aq >= z0 if z0 > 0 else np.ones(aq.shape, bool)
+    if far.mean() < GRID_MIN_FAR:  # mostly small arguments: the direct kernel is cheaper
+        r = (a[:, None] + delta[None, :]).ravel()
+        return kernel_apply(dim, r, q, V)
+    K = coef.size
+    r = a[:, None] + delta[None, :]
+    rpow = r[:, :, None] ** -power[None, None, :]
+    use = np.nonzero(np.any(far, axis=0))[0]
+    # chunks of momenta: the right-hand sides hold n K c columns per momentum
+    step = max(1, _CHUNK // max(1, n * K * ncol, J))
+    for s0 in range(0, use.size, step):
+        sel = use[s0:s0 + step]
+        qs = q[sel]
+        A = aq[:, sel] - phi
+        fm = far[:, sel]
+        CA = np.where(fm, np.cos(A), 0.0)
+        SA = np.where(fm, np.sin(A), 0.0)
+        B = np.outer(qs, delta)          # Q' x n
+        cB, sB = np.cos(B)[:, :, None, None], np.sin(B)[:, :, None, None]
+        W = (qs[:, None, None] ** -power[None, :, None]) * coef[None, :, None] * V2[sel][:, None, :]  # Q' x K x c
+        W = W[:, None, :, :]
+        ss = is_sin[None, None, :, None]
+        # cos terms: CA (cB W) - SA (sB W); sin terms: SA (cB W) + CA (sB W)
+        X = np.where(ss, sB, cB) * W
+        Y = np.where(ss, cB, -sB) * W
+        Qp = qs.size
+        Z = CA @ X.reshape(Qp, -1) + SA @ Y.reshape(Qp, -1)      # J x (n K c)
+        out += np.einsum("jnkc,jnk->jnc", Z.reshape(J, n, K, ncol), rpow)
+    near = ~far
+    if np.any(near):
+        rows = np.nonzero(np.any(near, axis=1))[0]
+        allnear = rows[np.all(near[rows], axis=1)]
+        if allnear.size:
+            rr = (a[allnear, None] + delta[None, :]).ravel()
+            out[allnear] += kernel_apply(dim, rr, q, V2).reshape(allnear.size, n, ncol)
+        for j in rows[~np.all(near[rows], axis=1)]:
+            idx = np.nonzero(near[j])[0]
+            out[j] += omega_d(dim, np.outer(a[j] + delta, q[idx])) @ V2[idx]
+    return out.reshape(J * n) if vec else out.reshape((J * n,) + V.shape[1:])
+
+
+def grid_forward(dim, a, delta, p, U):
+    """``omega_d(outer(p, r)) @ U`` for the grid ``r`` of :func:`grid_apply` (``U``: one row
+    per grid node, panel-major), by the same trigonometric addition."""
+    U = np.asarray(U, float)
+    vec = U.ndim == 1
+    a = np.asarray(a, float)
+    delta = np.asarray(delta, float)
+    p = np.atleast_1d(np.asarray(p, float))
+    J, n, P = a.size, delta.size, p.size
+    U3 = U.reshape(J, n, -1)
+    ncol = U3.shape[2]
+    coef, power, is_sin, phi, z0 = grid_terms(dim)
+    out = np.zeros((P, ncol))
+    r = a[:, None] + delta[None, :]
+    pa = np.outer(p, a)
+    far = pa >= z0 if z0 > 0 else np.ones(pa.shape, bool)
+    if far.mean() < GRID_MIN_FAR:
+        return kernel_apply(dim, p, r.ravel(), U)
+    if np.any(far):
+        A = pa - phi
+        CA = np.where(far, np.cos(A), 0.0)
+        SA = np.where(far, np.sin(A), 0.0)
+        K = coef.size
+        Uk = U3[:, :, None, :] * (r[:, :, None] ** -power[None, None, :])[..., None]   # J x n x K x c
+        Uk = Uk.reshape(J, -1)
+        MC = (CA @ Uk).reshape(P, n, K, ncol)
+        MS = (SA @ Uk).reshape(P, n, K, ncol)
+        B = np.outer(p, delta)
+        cB, sB = np.cos(B)[:, :, None, None], np.sin(B)[:, :, None, None]
+        sel = is_sin[None, None, :, None]
+        T = np.where(sel, cB * MS + sB * MC, cB * MC - sB * MS)
+        pk = coef[None, :] * p[:, None] ** -power[None, :]          # P x K
+        out += np.einsum("pnkc,pk->pc", T, pk)
+    near = ~far
+    for i in np.nonzero(np.any(near, axis=1))[0]:
+        idx = np.nonzero(near[i])[0]
+        rr = r[idx].ravel()
+        out[i] += omega_d(dim, p[i] * rr) @ U3[idx].reshape(-1, ncol)
+    return out.reshape(P) if vec else out.reshape((P,) + U.shape[1:])
