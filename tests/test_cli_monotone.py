@@ -196,10 +196,11 @@ def test_huge_coupling_warns_that_truncation_dominates(capsys):
 
 
 def test_not_converged_integrals_are_marked_in_text_and_json(capsys):
-    # d = 1, m/Lambda = 1e-3: the sunset f2 misses its tolerance (the integrals command says so
-    # too; the earlier example Lambda = 0.01 now converges); the old example m = 1e-50 is now
+    # d = 2, m/Lambda = 1e-3: the sunset f2 misses its tolerance (relative error 2e-8 at the
+    # split method's largest inner radius; the integrals command says so too; the earlier
+    # examples Lambda = 0.01 and d = 1 now converge); the old example m = 1e-50 is now
     # refused (scale ratio beyond 1e12, test below)
-    args = ["monotone", "--order", "2", "--cutoff", "bump:eps=0.1,lambda_max=2", "--dim", "1",
+    args = ["monotone", "--order", "2", "--cutoff", "bump:eps=0.1,lambda_max=2", "--dim", "2",
             "--mass", "1e-3", "--Lambda", "1", "--lam", "0.1"]
     code, out, err = run(args, capsys)
     assert code == 0

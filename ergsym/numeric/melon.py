@@ -224,7 +224,9 @@ def melon_value(lines, cutoff, dim, mass, Lambda, rtol, method="position", outer
     truncation test still doubles it when needed).  ``auto``: the position method hands the
     block to the momentum method when its grids would exceed :data:`KERNEL_BUDGET` (far
     separated scales, e.g. ``m << Lambda``); otherwise :class:`PositionBudgetError` (an
-    :class:`~ergsym.errors.InputError`) says so before any large allocation.
+    :class:`~ergsym.errors.InputError`) says so before any large allocation.  With ``auto``,
+    melons ``M[D, Kt, .., Kt]`` of the bump cutoff at ``m <= 0.05 Lambda`` go first to
+    :func:`~.tails.melon_split` (closed-form free propagator beyond the cutoff's scale).
     """
     if len(lines) < 2:
         raise InputError.bad("lines", lines, "at least 2 lines")
@@ -237,6 +239,19 @@ def melon_value(lines, cutoff, dim, mass, Lambda, rtol, method="position", outer
                 "does not exist")
         if l.kt < 0 or (l.d >= 1 and l.kt + l.d <= 0):
             cutoff.raise_if_divergent(l.kt, l.d, dim, Lambda)
+    if method == "position" and auto and p_ext is None:
+        from .tails import melon_split, split_applies
+
+        if split_applies(lines, cutoff, dim, mass, Lambda, outer):
+            # m << Lambda (bump): the lines are the free propagator in closed form beyond the
+            # cutoff's scale, so the grids stay on that scale (docs/numeric.md)
+            try:
+                out = melon_split(lines, cutoff, dim, mass, Lambda, rtol, ctx=ctx)
+            except PositionBudgetError:
+                pass  # inner radius over budget (e.g. a very narrow bump): the usual route
+            else:
+                out[3]["routed"] = "split (m << Lambda: closed-form free propagator beyond R_in)"
+                return out
     if method == "position":
         try:
             I, err, conv, info = _position(lines, cutoff, dim, mass, Lambda, rtol, outer, p_ext, R0, ctx)
