@@ -2,7 +2,6 @@
 import math
 
 import mpmath
-import numpy as np
 import pytest
 
 from ergsym.cutoffs.parse import parse_cutoff
