@@ -135,10 +135,12 @@ def _block(block, cutoff, dim, m, lam, shape, rtol, method, cache):
         v = Value(_shape(est, shape), _shape(err, shape), _shape(conv, shape), block.name, "radial",
                   {"n_eval": n})
     elif block.kind in ("melon", "general"):
+        from .general import DEFAULT_RTOL_K4, k4_value
         from .melon import melon_value
         from .ring import ring_value
 
-        r = validate_rtol(rtol, DEFAULT_RTOL_2LOOP)
+        kind = _general_kind(block)
+        r = validate_rtol(rtol, DEFAULT_RTOL_K4 if kind == "k4" else DEFAULT_RTOL_2LOOP)
         meth = "position" if method == "auto" else method
         if block.kind == "general" and meth != "position":
             raise FamilyNotSupportedError(
@@ -163,6 +165,8 @@ def _block(block, cutoff, dim, m, lam, shape, rtol, method, cache):
             if block.kind == "melon":
                 e, er, c, info = melon_value(block.lines, cutoff, dim, float(mm), float(ll), r, meth,
                                              outer=block.has_d, R0=R0, ctx=ctx, auto=method == "auto")
+            elif kind == "k4":
+                e, er, c, info = k4_value(block, cutoff, dim, float(mm), float(ll), r, ctx=ctx, R0=R0)
             else:
                 e, er, c, info = ring_value(block, cutoff, dim, float(mm), float(ll), r, ctx=ctx, R0=R0)
             R0 = info.get("R")
@@ -171,12 +175,31 @@ def _block(block, cutoff, dim, m, lam, shape, rtol, method, cache):
             convs.append(c)
             infos.append(info)
         v = Value(_shape(np.array(ests), shape), _shape(np.array(errs), shape),
-                  _shape(np.array(convs), shape), block.name, meth if block.kind == "melon" else "ring",
+                  _shape(np.array(convs), shape), block.name,
+                  meth if block.kind == "melon" else ("k4" if kind == "k4" else "ring"),
                   infos[0] if len(infos) == 1 else {"points": infos})
     else:
         raise FamilyNotSupportedError(f"block {block.name}: unknown kind {block.kind!r}")
     cache[key] = v
     return v
+
+
+def _general_kind(block) -> str:
+    """``"ring"``, ``"k4"`` (complete graph on four vertices) or ``""`` (melon/other)."""
+    if block.kind != "general":
+        return ""
+    from .general import k4_edges
+    from .ring import ring_bundles
+
+    if ring_bundles(block) is not None:
+        return "ring"
+    if k4_edges(block) is not None:
+        return "k4"
+    raise FamilyNotSupportedError(
+        f"block {block.name} is a 'general' block that is neither a ring of bundles (its vertices "
+        "do not form a single cycle) nor a complete graph on four vertices (K4): the continuum "
+        "layer cannot evaluate this topology. Use the lattice layer (ergsym.lattice), which sums "
+        "every family exactly.")
 
 
 def _batch_ok(block, cutoff, dim, m, lam) -> bool:
