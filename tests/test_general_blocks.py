@@ -106,3 +106,17 @@ def test_k4_edges_puts_d_on_edge_01():
     assert dline == DLINE and bundles[(0, 1)] == [K] and bundles[(2, 3)] == [K]
     ring = Block(3, ((0, 1, K), (0, 2, K), (1, 2, K), (1, 2, K)))
     assert k4_edges(ring) is None
+
+
+@pytest.mark.parametrize("dim", [2, 3, 4, 5])
+def test_omega_rows_chunks_match_table(dim):
+    from ergsym.numeric.general import OmegaRows
+
+    z = np.concatenate([np.linspace(0.0, 400.0, 4001), [1e-9, 0.3]])
+    gen = OmegaRows(dim, z)
+    chunks = [gen.rows(0, 7), gen.rows(8, 15), gen.rows(16, 47), gen.rows(48, 60)]
+    rows = np.concatenate(chunks)
+    ref = omega_table(dim, z, 60)
+    assert np.max(np.abs(rows - ref)) < 1e-13
+    with pytest.raises(ValueError):
+        gen.rows(70, 71)

@@ -8,8 +8,11 @@ A :class:`~ergsym.families.Family` is a product of blocks (see :mod:`ergsym.fami
   convolutions (``method="momentum"``, 3 or 4 lines, the independent cross-check), see
   :mod:`ergsym.numeric.melon`;
 * ``general`` blocks that are rings of bundles (every O(lambda^3) triangle): chained Hankel
-  transforms (:mod:`ergsym.numeric.ring`); any other ``general`` block raises
-  :class:`~ergsym.errors.FamilyNotSupportedError` naming it (use the lattice layer).
+  transforms (:mod:`ergsym.numeric.ring`);
+* ``general`` blocks that are complete graphs on four vertices (the K4 blocks of O(lambda^4),
+  e.g. ``G4[01D,01K,02K,03K,12K,13K,23K,23K]``): Gegenbauer x-space expansion
+  (:mod:`ergsym.numeric.general`; default ``rtol`` 1e-5); any other ``general`` topology
+  raises :class:`~ergsym.errors.FamilyNotSupportedError` naming it (use the lattice layer).
 
 The block holding the ``D`` line carries the ``(2 pi)^d`` of the ERG kernel (outer
 ``int d^dp``).  The value of a family is the product of its block values; its error is the
@@ -58,7 +61,7 @@ def evaluate_block(block: Block, cutoff, dim, mass, Lambda, rtol=None, method="a
     Lambda : float or array_like
         Broadcast against ``mass``.
     rtol : float, optional
-        Default 1e-10 (loops) or 1e-8 (melons).
+        Default 1e-10 (loops), 1e-8 (melons, rings) or 1e-5 (K4 blocks).
     method : {"auto", "position", "momentum"}
         For melons; ignored for loops.
 
@@ -109,7 +112,8 @@ def check_massless(block, cutoff, dim):
         return
     if block.kind == "general":
         raise FamilyNotSupportedError(
-            f"block {block.name}: massless (mass=0) ring blocks are not implemented; use a mass > 0")
+            f"block {block.name}: massless (mass=0) 'general' blocks (rings, K4) are not "
+            "implemented; use a mass > 0")
     others = [l for l in block.lines if l.d == 0]
     for l in others:
         a = _line_ir_power(l, cutoff)
@@ -144,8 +148,8 @@ def _block(block, cutoff, dim, m, lam, shape, rtol, method, cache):
         meth = "position" if method == "auto" else method
         if block.kind == "general" and meth != "position":
             raise FamilyNotSupportedError(
-                f"block {block.name}: 'general' (ring) blocks have only the position-space method, "
-                f"not {meth!r}")
+                f"block {block.name}: 'general' blocks (rings, K4) have only the position-space "
+                f"method, not {meth!r}")
         ests, errs, convs, infos = [], [], [], []
         R0 = None
         batch = None
@@ -242,7 +246,7 @@ def evaluate_family(family: Family, cutoff, dim, mass, Lambda, rtol=None, method
     """Value of a :class:`~ergsym.families.Family` (product of its blocks).
 
     Parameters are as in :func:`evaluate_block`; ``rtol`` applies to each block (default
-    1e-10 for 1-loop blocks, 1e-8 for melons).
+    1e-10 for 1-loop blocks, 1e-8 for melons and rings, 1e-5 for K4 blocks).
 
     Returns
     -------
@@ -255,7 +259,7 @@ def evaluate_family(family: Family, cutoff, dim, mass, Lambda, rtol=None, method
     DivergentIntegralError
         A block diverges for this cutoff (e.g. ``f0`` for exponential/Fermi: (B3)4).
     FamilyNotSupportedError
-        A ``general`` block (use the lattice layer).
+        A ``general`` block that is neither a ring nor a K4 (use the lattice layer).
     InputError
         Bad ``dim``, ``mass``, ``Lambda``, ``rtol`` or ``method``.
 
