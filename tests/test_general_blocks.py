@@ -120,3 +120,57 @@ def test_omega_rows_chunks_match_table(dim):
     assert np.max(np.abs(rows - ref)) < 1e-13
     with pytest.raises(ValueError):
         gen.rows(70, 71)
+
+
+# Brute-force d = 1 references (bump eps=0.1, lambda_max=2, m = Lambda = 1): scipy quad line
+# transforms and exact trapezoid sums of band-limited functions on [-140, 140]^3, h = 0.2;
+# `PYTHONPATH=$PWD python tests/make_k4_reference.py` prints them with the box difference
+# (X = 100 vs 140), which is added to the tolerance below.
+D1_REFERENCE = {"B1": (0.0005570184638830994, 1.7e-12), "B2": (0.0004448654369341165, 2.5e-12)}
+
+
+@pytest.mark.parametrize("name", ["B1", "B2"])
+def test_k4_blocks_d1_against_brute_force(name):
+    from ergsym.numeric.evaluate import evaluate_block
+
+    ref, box = D1_REFERENCE[name]
+    v = evaluate_block(K4_BLOCKS[name], "bump:eps=0.1,lambda_max=2", 1, 1.0, 1.0)
+    assert v.method == "k4" and v.converged
+    assert abs(v.estimate - ref) <= v.error + box
+    assert v.error <= 1e-5 * abs(ref)
+
+
+def test_monotone_order4_general_blocks_are_the_two_k4():
+    from ergsym.numeric.ring import ring_bundles
+    from ergsym.symbolic import monotone
+
+    names = set()
+    for scheme in ("bare", "normal-ordered"):
+        for t in monotone(4, "B", scheme).terms:
+            for b in t.family.blocks:
+                if b.kind == "general" and ring_bundles(b) is None:
+                    names.add(b.name)
+    assert names == {K4_BLOCKS["B1"].name, K4_BLOCKS["B2"].name}
+
+
+def test_massless_k4_refused():
+    from ergsym.numeric.evaluate import evaluate_block
+
+    with pytest.raises(FamilyNotSupportedError, match="mass"):
+        evaluate_block(K4_BLOCKS["B1"], "bump:eps=0.1,lambda_max=2", 4, 0.0, 1.0)
+
+
+@pytest.mark.parametrize("dim", [1, 3, 4])
+def test_ring_with_d_alone_equals_melon_by_parseval(dim):
+    # ring path for a D line alone in its bundle (ring._ring_d_alone): the hand-made triangle
+    # 01{D}, 12{K,K2}, 20{K} is c int_p D Kt b_hat_{K,K2} = the melon M[DK,K,K2] (Parseval)
+    from ergsym.families import Line
+    from ergsym.numeric.evaluate import evaluate_block
+
+    bump = "bump:eps=0.1,lambda_max=2"
+    tri = Block(3, ((0, 1, DLINE), (0, 2, K), (1, 2, K), (1, 2, Line(2))))
+    mel = Block(2, ((0, 1, Line(1, 1)), (0, 1, K), (0, 1, Line(2))))
+    v = evaluate_block(tri, bump, dim, 1.0, 1.0)
+    w = evaluate_block(mel, bump, dim, 1.0, 1.0)
+    assert v.method == "ring" and v.info.get("d_alone") and v.converged and w.converged
+    assert abs(v.estimate - w.estimate) <= v.error + w.error
