@@ -40,8 +40,8 @@ def _gauss_oracle(dim, widths):
 def _gauss_k4(dim, widths, R=12.0, qmax=12.0, n=20, L=40):
     """The same integral by k4_terms: spokes exp(-r^2/(4a)) on a radial grid, rims by their
     momentum functions (4 pi a)^(d/2) exp(-a q^2)."""
-    r, wr = composite_nodes(np.linspace(0, R, 25), n)
-    q, wq = composite_nodes(np.linspace(0, qmax, 25), n)
+    r, wr = composite_nodes(np.linspace(0, R, 13), n)
+    q, wq = composite_nodes(np.linspace(0, qmax, 13), n)
     pref = sphere_area(dim) / (2 * math.pi) ** dim
 
     def g(a):

@@ -285,7 +285,11 @@ def k4_terms(dim, r, wr, prefixes, u, a, b, rims, L, l_lo=0, tables=None):
         for k, n in enumerate(prefixes):
             Om = [grids[id(q)][l - l_lo][:, :n] for q, _ in rims]
             wg = [w[:, k] for _, w in rims]
-            if (l == 0 and k == 0) or nq >= n:
+            if l == 0 and k == 0 and nq < n:
+                # tail envelope over r2 (a lower bound of the decay ratio): |a| (|f_0| |b|)
+                f0 = Om[2].T @ (wg[2][:, None] * Om[2])
+                marg = np.abs(aa) * (np.abs(f0) @ np.abs(bb))
+            if nq >= n:
                 # radial form: c_l = Om^T diag(w g^) Om (n x n), Y = c^T diag(u) e, a^T (f o Y) b
                 c, e, f = (O.T @ (w[:, None] * O) for O, w in zip(Om, wg))
                 Y = c.T @ (uu[:n, None] * e)
