@@ -129,6 +129,7 @@ def test_omega_rows_chunks_match_table(dim):
 D1_REFERENCE = {"B1": (0.0005570184638830994, 1.7e-12), "B2": (0.0004448654369341165, 2.5e-12)}
 
 
+@pytest.mark.slow
 @pytest.mark.parametrize("name", ["B1", "B2"])
 def test_k4_blocks_d1_against_brute_force(name):
     from ergsym.numeric.evaluate import evaluate_block
@@ -160,6 +161,7 @@ def test_massless_k4_refused():
         evaluate_block(K4_BLOCKS["B1"], "bump:eps=0.1,lambda_max=2", 4, 0.0, 1.0)
 
 
+@pytest.mark.slow
 @pytest.mark.parametrize("dim", [1, 3, 4])
 def test_ring_with_d_alone_equals_melon_by_parseval(dim):
     # ring path for a D line alone in its bundle (ring._ring_d_alone): the hand-made triangle
