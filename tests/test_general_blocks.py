@@ -176,3 +176,17 @@ def test_ring_with_d_alone_equals_melon_by_parseval(dim):
     w = evaluate_block(mel, bump, dim, 1.0, 1.0)
     assert v.method == "ring" and v.info.get("d_alone") and v.converged and w.converged
     assert abs(v.estimate - w.estimate) <= v.error + w.error
+
+
+def test_k4_block_d4_error_is_honest():
+    # reference: the same evaluator at rtol=1e-9,
+    # evaluate_block(K4_BLOCKS["B1"], "bump:eps=0.1,lambda_max=2", 4, 1.0, 1.0, rtol=1e-9)
+    # = 2.20982363315e-12 ± 9.8e-22 (R = 64, l <= 47); at the default rtol the reported error
+    # must cover the difference (with R starting at 16 it did not: 8.6e-19 vs 1.4e-18)
+    from ergsym.numeric.evaluate import evaluate_block
+
+    ref = 2.20982363315e-12
+    v = evaluate_block(K4_BLOCKS["B1"], "bump:eps=0.1,lambda_max=2", 4, 1.0, 1.0)
+    assert v.method == "k4" and v.converged
+    assert abs(v.estimate - ref) <= v.error + 1e-22
+    assert v.info["l_max"] >= 8  # the l sum is really summed in d = 4
