@@ -190,3 +190,11 @@ def test_k4_block_d4_error_is_honest():
     assert v.method == "k4" and v.converged
     assert abs(v.estimate - ref) <= v.error + 1e-22
     assert v.info["l_max"] >= 8  # the l sum is really summed in d = 4
+
+
+def test_k4_far_separated_scales_refused_before_building_grids():
+    from ergsym.errors import InputError
+    from ergsym.numeric.evaluate import evaluate_block
+
+    with pytest.raises(InputError, match=r"G4\[01D.*mass=0.02.*Bessel tables"):
+        evaluate_block(K4_BLOCKS["B1"], "bump:eps=0.1,lambda_max=2", 3, 0.02, 1.0)

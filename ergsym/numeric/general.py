@@ -77,6 +77,8 @@ __all__ = ["k4_edges", "k4_value", "k4_terms", "omega_table", "harmonic_dims", "
 DEFAULT_RTOL_K4 = 1e-5
 #: largest harmonic degree summed before the block is reported not converged
 L_MAX = 240
+#: largest Bessel table (elements: rows per chunk x momentum nodes x radii) of one pass
+TABLE_BUDGET = 1.2e8
 #: the l sum is cut once the envelopes of its last two terms are below this fraction of tol
 L_STOP = 0.05
 
@@ -390,16 +392,19 @@ def k4_value(block, cutoff, dim, mass, Lambda, rtol, ctx=None, R0=None):
     ------
     FamilyNotSupportedError
         Not a complete graph on four vertices; several ``D`` lines; ``Delta`` lines.
+    PositionBudgetError
+        (an :class:`~ergsym.errors.InputError`) the grids would exceed :data:`TABLE_BUDGET`
+        (far separated scales ``m``, ``Lambda``), checked before they are built.
     """
     kb = k4_edges(block)
     if kb is None:
         raise FamilyNotSupportedError(f"block {block.name} is not a complete graph on four vertices")
     bundles, dline = kb
     _check_lines(block, bundles)
-    return k4_bundles_value(bundles, dline, cutoff, dim, mass, Lambda, rtol, ctx, R0)
+    return k4_bundles_value(bundles, dline, cutoff, dim, mass, Lambda, rtol, ctx, R0, block.name)
 
 
-def k4_bundles_value(bundles, dline, cutoff, dim, mass, Lambda, rtol, ctx=None, R0=None):
+def k4_bundles_value(bundles, dline, cutoff, dim, mass, Lambda, rtol, ctx=None, R0=None, name="K4"):
     """:func:`k4_value` from the edge bundles (as returned by :func:`k4_edges`).
 
     A spoke (edge 01, 02 or 03) may be empty (the function 1): the block is then a ring
@@ -423,6 +428,20 @@ def k4_bundles_value(bundles, dline, cutoff, dim, mass, Lambda, rtol, ctx=None, 
         bw = max(shell + (s[(0, 1)] + s[(1, 2)] + s[(1, 3)]) * qe,
                  (s[(0, 2)] + s[(1, 2)] + s[(2, 3)]) * qe,
                  (s[(0, 3)] + s[(1, 3)] + s[(2, 3)]) * qe)
+        # size guard before any grid is built: radii x momentum nodes x rows per chunk
+        n_r = 4 * max(1, int(math.ceil(R * bw / H_PANEL / 4))) * n
+        n_q = ctx.qnodes(2.0 * R, n)[0].size + sum(
+            int(math.ceil(len(bundles[e]) * qe * 2.0 * R / H_PANEL)) * n
+            for e in ((1, 2), (1, 3), (2, 3)) if len(bundles[e]) > 1)
+        elems = float(2 if dim == 1 else 8) * n_r * n_q
+        if elems > TABLE_BUDGET:
+            from .melon import PositionBudgetError
+
+            raise PositionBudgetError(
+                f"block {name} at mass={mass:g}, Lambda={Lambda:g}: the K4 evaluator needs radii up "
+                f"to R={R:.3g} ({n_r} radii, {n_q} momentum nodes: Bessel tables of {elems:.2g} "
+                f"elements, limit {TABLE_BUDGET:.2g}); bring mass and Lambda closer (every integral "
+                "is homogeneous in (mass, Lambda)) or loosen rtol")
         gkey, (r, wr) = ctx.rgrid(R, bw, n)
         masks = np.stack([np.ones_like(r), (r <= R / 2) * 1.0, (r <= R / 4) * 1.0], axis=1)
         prefixes = [r.size, int(np.sum(r <= R / 2)), int(np.sum(r <= R / 4))]
