@@ -194,11 +194,13 @@ def test_monotone_order3_family_set_all_evaluate_shared_transforms():
     assert any(n.startswith("G3[") for n in pr.families)
 
 
-def test_non_ring_general_block_not_supported():
-    # K4 (every pair of 4 vertices joined): not a ring of bundles
-    k4 = Block(4, tuple((i, j, K) for i in range(4) for j in range(i + 1, 4)))
-    with pytest.raises(FamilyNotSupportedError, match=r"G4\[.*lattice"):
-        evaluate_family(Family((k4,)), BUMP, 4, 1.0, 1.0)
+def test_non_ring_non_k4_general_block_not_supported():
+    # K4 minus the edge 03 (a "diamond" with doubled lines 01 and 13): neither a ring of
+    # bundles nor a complete graph (K4 blocks: tests/test_general_blocks.py)
+    diamond = Block(4, ((0, 1, K), (0, 1, K), (0, 2, K), (1, 2, K), (1, 3, K), (1, 3, K), (2, 3, K)))
+    assert diamond.kind == "general"
+    with pytest.raises(FamilyNotSupportedError, match=r"G4\[.*neither a ring.*K4.*lattice"):
+        evaluate_family(Family((diamond,)), BUMP, 4, 1.0, 1.0)
 
 
 @pytest.mark.parametrize("dim", [1, 3, 4])

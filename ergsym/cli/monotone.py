@@ -107,7 +107,9 @@ def _value_text(v: dict) -> str:
                    "~4-10 s; normal-ordered is several times cheaper, more couplings cost more "
                    "(phi4+phi6: O(lam^4) ~1 s, O(lam^5) ~35 s, O(lam^6) > 9 min). Runs estimated "
                    "above 10 minutes are refused unless --force. Exact lattice sums (--lattice) at "
-                   "O(lam^5) on 32x32 take ~5-10 s.")
+                   "O(lam^5) on 32x32 take ~5-10 s. Continuum quadrature (--dim) at O(lam^4) "
+                   "(m = Lambda = 1, bump): ~1-3 min per point in d = 1..4, most of it the two K4 "
+                   "blocks (~5-60 s each).")
 @click.option("--form", type=_FormType(), default="B", show_default=True,
               help="A = printed expression (5.5); B = -Lambda dM/dLambda (the true derivative); "
                    "or one of the four pieces eq5.11..eq5.14 (aliases LdShat/P4, dShatdShat/P3, "

@@ -8,8 +8,11 @@ A :class:`~ergsym.families.Family` is a product of blocks (see :mod:`ergsym.fami
   convolutions (``method="momentum"``, 3 or 4 lines, the independent cross-check), see
   :mod:`ergsym.numeric.melon`;
 * ``general`` blocks that are rings of bundles (every O(lambda^3) triangle): chained Hankel
-  transforms (:mod:`ergsym.numeric.ring`); any other ``general`` block raises
-  :class:`~ergsym.errors.FamilyNotSupportedError` naming it (use the lattice layer).
+  transforms (:mod:`ergsym.numeric.ring`);
+* ``general`` blocks that are complete graphs on four vertices (the K4 blocks of O(lambda^4),
+  e.g. ``G4[01D,01K,02K,03K,12K,13K,23K,23K]``): Gegenbauer x-space expansion
+  (:mod:`ergsym.numeric.general`; default ``rtol`` 1e-5); any other ``general`` topology
+  raises :class:`~ergsym.errors.FamilyNotSupportedError` naming it (use the lattice layer).
 
 The block holding the ``D`` line carries the ``(2 pi)^d`` of the ERG kernel (outer
 ``int d^dp``).  The value of a family is the product of its block values; its error is the
@@ -58,7 +61,7 @@ def evaluate_block(block: Block, cutoff, dim, mass, Lambda, rtol=None, method="a
     Lambda : float or array_like
         Broadcast against ``mass``.
     rtol : float, optional
-        Default 1e-10 (loops) or 1e-8 (melons).
+        Default 1e-10 (loops), 1e-8 (melons, rings) or 1e-5 (K4 blocks).
     method : {"auto", "position", "momentum"}
         For melons; ignored for loops.
 
@@ -109,7 +112,8 @@ def check_massless(block, cutoff, dim):
         return
     if block.kind == "general":
         raise FamilyNotSupportedError(
-            f"block {block.name}: massless (mass=0) ring blocks are not implemented; use a mass > 0")
+            f"block {block.name}: massless (mass=0) 'general' blocks (rings, K4) are not "
+            "implemented; use a mass > 0")
     others = [l for l in block.lines if l.d == 0]
     for l in others:
         a = _line_ir_power(l, cutoff)
@@ -135,15 +139,17 @@ def _block(block, cutoff, dim, m, lam, shape, rtol, method, cache):
         v = Value(_shape(est, shape), _shape(err, shape), _shape(conv, shape), block.name, "radial",
                   {"n_eval": n})
     elif block.kind in ("melon", "general"):
+        from .general import DEFAULT_RTOL_K4, k4_value
         from .melon import melon_value
         from .ring import ring_value
 
-        r = validate_rtol(rtol, DEFAULT_RTOL_2LOOP)
+        kind = _general_kind(block)
+        r = validate_rtol(rtol, DEFAULT_RTOL_K4 if kind == "k4" else DEFAULT_RTOL_2LOOP)
         meth = "position" if method == "auto" else method
         if block.kind == "general" and meth != "position":
             raise FamilyNotSupportedError(
-                f"block {block.name}: 'general' (ring) blocks have only the position-space method, "
-                f"not {meth!r}")
+                f"block {block.name}: 'general' blocks (rings, K4) have only the position-space "
+                f"method, not {meth!r}")
         ests, errs, convs, infos = [], [], [], []
         R0 = None
         batch = None
@@ -163,6 +169,8 @@ def _block(block, cutoff, dim, m, lam, shape, rtol, method, cache):
             if block.kind == "melon":
                 e, er, c, info = melon_value(block.lines, cutoff, dim, float(mm), float(ll), r, meth,
                                              outer=block.has_d, R0=R0, ctx=ctx, auto=method == "auto")
+            elif kind == "k4":
+                e, er, c, info = k4_value(block, cutoff, dim, float(mm), float(ll), r, ctx=ctx, R0=R0)
             else:
                 e, er, c, info = ring_value(block, cutoff, dim, float(mm), float(ll), r, ctx=ctx, R0=R0)
             R0 = info.get("R")
@@ -171,12 +179,31 @@ def _block(block, cutoff, dim, m, lam, shape, rtol, method, cache):
             convs.append(c)
             infos.append(info)
         v = Value(_shape(np.array(ests), shape), _shape(np.array(errs), shape),
-                  _shape(np.array(convs), shape), block.name, meth if block.kind == "melon" else "ring",
+                  _shape(np.array(convs), shape), block.name,
+                  meth if block.kind == "melon" else ("k4" if kind == "k4" else "ring"),
                   infos[0] if len(infos) == 1 else {"points": infos})
     else:
         raise FamilyNotSupportedError(f"block {block.name}: unknown kind {block.kind!r}")
     cache[key] = v
     return v
+
+
+def _general_kind(block) -> str:
+    """``"ring"``, ``"k4"`` (complete graph on four vertices) or ``""`` (melon/other)."""
+    if block.kind != "general":
+        return ""
+    from .general import k4_edges
+    from .ring import ring_bundles
+
+    if ring_bundles(block) is not None:
+        return "ring"
+    if k4_edges(block) is not None:
+        return "k4"
+    raise FamilyNotSupportedError(
+        f"block {block.name} is a 'general' block that is neither a ring of bundles (its vertices "
+        "do not form a single cycle) nor a complete graph on four vertices (K4): the continuum "
+        "layer cannot evaluate this topology. Use the lattice layer (ergsym.lattice), which sums "
+        "every family exactly.")
 
 
 def _batch_ok(block, cutoff, dim, m, lam) -> bool:
@@ -219,7 +246,7 @@ def evaluate_family(family: Family, cutoff, dim, mass, Lambda, rtol=None, method
     """Value of a :class:`~ergsym.families.Family` (product of its blocks).
 
     Parameters are as in :func:`evaluate_block`; ``rtol`` applies to each block (default
-    1e-10 for 1-loop blocks, 1e-8 for melons).
+    1e-10 for 1-loop blocks, 1e-8 for melons and rings, 1e-5 for K4 blocks).
 
     Returns
     -------
@@ -232,7 +259,7 @@ def evaluate_family(family: Family, cutoff, dim, mass, Lambda, rtol=None, method
     DivergentIntegralError
         A block diverges for this cutoff (e.g. ``f0`` for exponential/Fermi: (B3)4).
     FamilyNotSupportedError
-        A ``general`` block (use the lattice layer).
+        A ``general`` block that is neither a ring nor a K4 (use the lattice layer).
     InputError
         Bad ``dim``, ``mass``, ``Lambda``, ``rtol`` or ``method``.
 

@@ -133,6 +133,8 @@ def ring_value(block, cutoff, dim, mass, Lambda, rtol, ctx=None, R0=None):
     c = (2 * math.pi) ** dim if outer else 1.0
     radii = sorted({math.sqrt(b) for b in cutoff.breakpoints(Lambda)})
     R = 16.0 / (min(Lambda, mass) if mass > 0 else Lambda) if R0 is None else float(R0)
+    if dline is not None and not b0:
+        return _ring_d_alone(block, bundles, dline, ctx, c, R, rtol)
 
     def one_pass(R, n):
         qe = ctx.q_eff(R, n)
@@ -201,5 +203,65 @@ def ring_value(block, cutoff, dim, mass, Lambda, rtol, ctx=None, R0=None):
     I0 = one_pass(R, N_LO)[0]
     err = abs(I1 - I0) + tail + rnd
     info = {"R": R, "n_r": nr, "n_p": npn, "bundles": [[l.label for l in b] for b in bundles],
+            "kernel_evals": ctx.n_kernel}
+    return I1, err, bool(err <= max(tol, 1e-300)), info
+
+
+def _ring_d_alone(block, bundles, dline, ctx, c, R, rtol):
+    """Ring whose D line is alone in its bundle: ``G = c int_p D(p) prod_{i>=1} b_hat_i(p)``
+    directly at the D line's shell nodes (no inverse transform: the position-space ``H`` of
+    the general path decays too slowly for its truncation test when ``b_0 = f_D``).  Bundles
+    of several lines by forward transforms of their products (truncated at ``R, R/2, R/4``
+    for the truncation estimate), single lines by their momentum functions at the nodes.
+    """
+    from .melon import KERNEL_BUDGET, PositionBudgetError
+    from .oneloop import line_values
+
+    dim, mass, Lambda = ctx.dim, ctx.mass, ctx.Lambda
+    rest = bundles[1:]
+
+    def one_pass(R, n):
+        qe = ctx.q_eff(R, n)
+        q, w, p2, k, dk = ctx.qnodes(R, n, dk_only=True)
+        FD = line_values(dline.kt, dline.d, p2, k, dk, Lambda, mass ** 2)
+        prod = np.ones((q.size, 3))
+        rho_env, scale = 0.0, 1.0
+        multi = [b for b in rest if len(b) > 1]
+        if multi:
+            bw = max(len(b) for b in multi) * qe + float(np.max(q))
+            nr = 4 * max(1, int(math.ceil(R * bw / H_PANEL / 4))) * n
+            if float(nr) * (ctx.qnodes(R, n)[0].size + q.size) > KERNEL_BUDGET:
+                raise PositionBudgetError(
+                    f"block {block.name} at mass={mass:g}, Lambda={Lambda:g}: the position-space grids "
+                    f"need radii up to R={R:.3g} (limit of the kernel budget {KERNEL_BUDGET:.2g}); bring "
+                    "mass and Lambda closer (every integral is homogeneous in (mass, Lambda))")
+            gkey, (r, wr) = ctx.rgrid(R, bw, n)
+            meas = wr * ctx.Sd * r ** (dim - 1)
+            masks = np.stack([np.ones_like(r), (r <= R / 2) * 1.0, (r <= R / 4) * 1.0], axis=1)
+        for b in rest:
+            if len(b) == 1:
+                (l,) = b
+                prod = prod * line_values(l.kt, l.d, p2, k, dk, Lambda, mass ** 2)[:, None]
+                continue
+            g = np.prod([f for f, _ in ctx.transform(list(b), gkey, R, n)], axis=0)
+            rho_env = max(rho_env, tail_bound(r, meas * np.abs(g), R)[1])
+            scale = scale * float(meas @ np.abs(g))
+            prod = prod * ctx.forward(g[:, None] * masks, gkey, q)
+        vals = c * ((w * FD) @ prod)
+        tail, rho = tail_estimate(vals[0], vals[1], vals[2], rho_env)
+        rnd = 1e3 * EPS * c * float(np.sum(np.abs(w * FD))) * scale + 64 * EPS * abs(vals[0])
+        return float(vals[0]), float(tail), float(rnd), rho
+
+    tol = 0.0
+    for _attempt in range(7):
+        I1, tail, rnd, rho = one_pass(R, N_HI)
+        tol = rtol * abs(I1)
+        target = 0.5 * max(tol, 1e-300)
+        if tail <= target:
+            break
+        R = next_R(R, tail, 0.5 * target, rho)
+    I0 = one_pass(R, N_LO)[0]
+    err = abs(I1 - I0) + tail + rnd
+    info = {"R": R, "bundles": [[l.label for l in b] for b in bundles], "d_alone": True,
             "kernel_evals": ctx.n_kernel}
     return I1, err, bool(err <= max(tol, 1e-300)), info
