@@ -158,6 +158,7 @@ def test_auto_routes_small_mass_to_momentum_honestly():
     # whose error is then honest about not reaching rtol
     w = evaluate_named("exp:n=1", 3, 1e-3, 1.0, names=["f2"])["f2"]
     assert "momentum" in w.info.get("routed", "")
+    assert w.method == "momentum"  # the label names the method that produced the number
     assert w.converged == (w.error <= 1e-8 * abs(w.estimate))
 
 

@@ -178,9 +178,15 @@ def _block(block, cutoff, dim, m, lam, shape, rtol, method, cache):
             errs.append(er)
             convs.append(c)
             infos.append(info)
+        if block.kind == "melon":
+            # the method that produced the numbers: "auto" may route a point to the momentum
+            # method (grids over budget) or to the split melon (m << Lambda), see melon_value
+            used = sorted({str(i.get("routed", meth)).split(" ")[0] for i in infos})
+            label = "+".join(used)
+        else:
+            label = "k4" if kind == "k4" else "ring"
         v = Value(_shape(np.array(ests), shape), _shape(np.array(errs), shape),
-                  _shape(np.array(convs), shape), block.name,
-                  meth if block.kind == "melon" else ("k4" if kind == "k4" else "ring"),
+                  _shape(np.array(convs), shape), block.name, label,
                   infos[0] if len(infos) == 1 else {"points": infos})
     else:
         raise FamilyNotSupportedError(f"block {block.name}: unknown kind {block.kind!r}")
