@@ -324,14 +324,12 @@ def k4_edges(block):
     from edge 01) for ``(0,1), (0,2), (0,3), (1,2), (1,3), (2,3)``; ``dline`` the ``D`` line or
     ``None``.  Returns ``None`` if the block is not a complete graph on four vertices.
     """
+    from .ring import edge_bundles
+
     if block.n_vertices != 4:
         return None
-    pairs = {}
-    for i, j, line in block.edges:
-        if i == j:
-            return None
-        pairs.setdefault((min(i, j), max(i, j)), []).append(line)
-    if len(pairs) != 6:
+    pairs = edge_bundles(block)
+    if pairs is None or len(pairs) != 6:
         return None
     dl = [(p, l) for p, ls in pairs.items() for l in ls if l.d or l.delta]
     if any(l.delta for _, l in dl):

@@ -37,7 +37,18 @@ from ..errors import FamilyNotSupportedError
 from .quadrature import composite_nodes
 from .transforms import EPS, H_PANEL, N_HI, N_LO, PointContext, next_R, tail_bound, tail_estimate
 
-__all__ = ["ring_bundles", "ring_value"]
+__all__ = ["edge_bundles", "ring_bundles", "ring_value"]
+
+
+def edge_bundles(block):
+    """The lines of a block grouped by vertex pair: ``{(i, j): [Line, ...]}`` with ``i < j``,
+    or ``None`` if the block has a self-edge (then it is neither a ring nor a K4)."""
+    pairs = {}
+    for i, j, line in block.edges:
+        if i == j:
+            return None
+        pairs.setdefault((min(i, j), max(i, j)), []).append(line)
+    return pairs
 
 
 def ring_bundles(block):
@@ -48,11 +59,9 @@ def ring_bundles(block):
     n = block.n_vertices
     if n < 3:
         return None
-    pairs = {}
-    for i, j, line in block.edges:
-        if i == j:
-            return None
-        pairs.setdefault((min(i, j), max(i, j)), []).append(line)
+    pairs = edge_bundles(block)
+    if pairs is None:
+        return None
     nbr = {v: set() for v in range(n)}
     for i, j in pairs:
         nbr[i].add(j)
@@ -156,19 +165,7 @@ def ring_value(block, cutoff, dim, mass, Lambda, rtol, ctx=None, R0=None):
             Fs = np.ones_like(p)
         bw_b = max([len(b) * qe + pmax for b in multi] + [0.0])
         bw_0 = len(b0) * qe + pmax + shell
-        from .melon import KERNEL_BUDGET, PositionBudgetError
-
-        bw = max(bw_b, bw_0)
-        nr = 4 * max(1, int(math.ceil(R * bw / H_PANEL / 4))) * n
-        size = float(nr) * (ctx.qnodes(R, n)[0].size + p.size)
-        if size > KERNEL_BUDGET:
-            raise PositionBudgetError(
-                f"block {block.name} at mass={mass:g}, Lambda={Lambda:g}: the position-space grids need radii "
-                f"up to R={R:.3g} and a kernel of {size:.2g} elements (limit {KERNEL_BUDGET:.2g}); bring mass "
-                "and Lambda closer (every integral is homogeneous in (mass, Lambda))")
-        gkey, (r, wr) = ctx.rgrid(R, bw, n)
-        meas = wr * ctx.Sd * r ** (dim - 1)
-        masks = np.stack([np.ones_like(r), (r <= R / 2) * 1.0, (r <= R / 4) * 1.0], axis=1)
+        gkey, r, wr, meas, masks = _radial_grid(ctx, block, R, n, max(bw_b, bw_0), p.size)
         prod = np.repeat(Fs[:, None], 3, axis=1)  # (Np, 3): truncation variants
         rho_env = 0.0
         for b in multi:
@@ -214,10 +211,9 @@ def _ring_d_alone(block, bundles, dline, ctx, c, R, rtol):
     of several lines by forward transforms of their products (truncated at ``R, R/2, R/4``
     for the truncation estimate), single lines by their momentum functions at the nodes.
     """
-    from .melon import KERNEL_BUDGET, PositionBudgetError
     from .oneloop import line_values
 
-    dim, mass, Lambda = ctx.dim, ctx.mass, ctx.Lambda
+    mass, Lambda = ctx.mass, ctx.Lambda
     rest = bundles[1:]
 
     def one_pass(R, n):
@@ -229,15 +225,7 @@ def _ring_d_alone(block, bundles, dline, ctx, c, R, rtol):
         multi = [b for b in rest if len(b) > 1]
         if multi:
             bw = max(len(b) for b in multi) * qe + float(np.max(q))
-            nr = 4 * max(1, int(math.ceil(R * bw / H_PANEL / 4))) * n
-            if float(nr) * (ctx.qnodes(R, n)[0].size + q.size) > KERNEL_BUDGET:
-                raise PositionBudgetError(
-                    f"block {block.name} at mass={mass:g}, Lambda={Lambda:g}: the position-space grids "
-                    f"need radii up to R={R:.3g} (limit of the kernel budget {KERNEL_BUDGET:.2g}); bring "
-                    "mass and Lambda closer (every integral is homogeneous in (mass, Lambda))")
-            gkey, (r, wr) = ctx.rgrid(R, bw, n)
-            meas = wr * ctx.Sd * r ** (dim - 1)
-            masks = np.stack([np.ones_like(r), (r <= R / 2) * 1.0, (r <= R / 4) * 1.0], axis=1)
+            gkey, r, wr, meas, masks = _radial_grid(ctx, block, R, n, bw, q.size)
         for b in rest:
             if len(b) == 1:
                 (l,) = b
@@ -265,3 +253,22 @@ def _ring_d_alone(block, bundles, dline, ctx, c, R, rtol):
     info = {"R": R, "bundles": [[l.label for l in b] for b in bundles], "d_alone": True,
             "kernel_evals": ctx.n_kernel}
     return I1, err, bool(err <= max(tol, 1e-300)), info
+
+
+def _radial_grid(ctx, block, R, n, bw, n_out):
+    """Radial grid on ``[0, R]`` resolving bandwidth ``bw`` for a ring's transforms, after the
+    size check (``n_out`` momenta transformed to besides the line nodes): ``(gkey, r, wr,
+    meas, masks)``, ``masks`` the truncations at ``R, R/2, R/4`` as three columns."""
+    from .melon import KERNEL_BUDGET, PositionBudgetError
+
+    nr = 4 * max(1, int(math.ceil(R * bw / H_PANEL / 4))) * n
+    size = float(nr) * (ctx.qnodes(R, n)[0].size + n_out)
+    if size > KERNEL_BUDGET:
+        raise PositionBudgetError(
+            f"block {block.name} at mass={ctx.mass:g}, Lambda={ctx.Lambda:g}: the position-space grids "
+            f"need radii up to R={R:.3g} and a kernel of {size:.2g} elements (limit {KERNEL_BUDGET:.2g}); "
+            "bring mass and Lambda closer (every integral is homogeneous in (mass, Lambda))")
+    gkey, (r, wr) = ctx.rgrid(R, bw, n)
+    meas = wr * ctx.Sd * r ** (ctx.dim - 1)
+    masks = np.stack([np.ones_like(r), (r <= R / 2) * 1.0, (r <= R / 4) * 1.0], axis=1)
+    return gkey, r, wr, meas, masks
