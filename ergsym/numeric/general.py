@@ -66,7 +66,6 @@ import numpy as np
 
 from ..conventions import sphere_area
 from ..errors import DivergentIntegralError, FamilyNotSupportedError
-from .quadrature import composite_nodes
 from .transforms import (EPS, H_PANEL, N_HI, N_LO, PointContext, next_R, omega_d, tail_bound,
                          tail_estimate)
 
@@ -353,22 +352,13 @@ def k4_edges(block):
 
 def _bundle_grid(ctx, lines, R, n, gkey, masks, radii):
     """Momentum nodes and ``w g^`` (3 truncation variants) of one rim bundle."""
-    from .ring import _combos
+    from .ring import product_nodes
 
     Rq = 2.0 * R  # c_l(r, s) = int_q g^ omega_l(q r) omega_l(q s): phase up to q (r + s)
     if len(lines) == 1:
         q, w, F = ctx.line_q(lines[0], Rq, n)
         return q, np.repeat((w * F)[:, None], masks.shape[1], axis=1)
-    qe = ctx.q_eff(R, n)
-    pmax = len(lines) * qe
-    edges = {0.0, pmax} | {v for v in _combos(radii, len(lines)) if v < pmax}
-    edges = np.array(sorted(edges))
-    fine = [edges[0]]
-    for lo, hi in zip(edges[:-1], edges[1:]):
-        k = max(1, int(math.ceil((hi - lo) * Rq / H_PANEL)))
-        fine.extend(list(lo + (hi - lo) * np.arange(1, k + 1) / k))
-    p, wt = composite_nodes(np.array(fine), n)
-    wp = wt * ctx.pref * p ** (ctx.dim - 1)
+    p, wp = product_nodes(ctx, radii, [len(lines)], len(lines) * ctx.q_eff(R, n), Rq, n)
     g = np.prod([f for f, _ in ctx.transform(list(lines), gkey, R, n)], axis=0)
     G = ctx.forward(g[:, None] * masks, gkey, p)  # (Np, 3)
     return p, wp[:, None] * G

@@ -37,7 +37,7 @@ from ..errors import FamilyNotSupportedError
 from .quadrature import composite_nodes
 from .transforms import EPS, H_PANEL, N_HI, N_LO, PointContext, next_R, tail_bound, tail_estimate
 
-__all__ = ["edge_bundles", "ring_bundles", "ring_value"]
+__all__ = ["edge_bundles", "product_nodes", "ring_bundles", "ring_value"]
 
 
 def edge_bundles(block):
@@ -99,6 +99,40 @@ def _combos(radii, n):
     return vals
 
 
+def product_nodes(ctx, radii, sizes, pmax, R, n):
+    """Momentum nodes ``(p, wp)`` on ``[0, pmax]`` for the transform of a product of bundles of
+    ``sizes`` lines: panels split at every ``|sum +-a_i|`` of that many breakpoint radii (where
+    the convolution of the lines has kinks) and short enough to resolve ``omega_d(p r)`` up to
+    ``r = R``; ``wp`` includes ``S_d/(2 pi)^d p^{d-1} dp``."""
+    edges = {0.0, pmax} | {v for k in sizes for v in _combos(radii, k) if v < pmax}
+    edges = np.array(sorted(edges))
+    fine = [edges[0]]
+    for a, b in zip(edges[:-1], edges[1:]):
+        k = max(1, int(math.ceil((b - a) * R / H_PANEL)))
+        fine.extend(list(a + (b - a) * np.arange(1, k + 1) / k))
+    p, wt = composite_nodes(np.array(fine), n)
+    return p, wt * ctx.pref * p ** (ctx.dim - 1)
+
+
+def _refine_radius(one_pass, R, rtol):
+    """Double (``next_R``) the truncation radius until the tail estimate of ``one_pass(R, N_HI)``
+    (returning ``(I, tail, rnd, rho, ...)``) is below half the tolerance (at most 7 passes);
+    then the ``N_LO`` rule on the final radius.  Returns ``(I1, err, converged, R, hi)``, ``hi``
+    the final ``N_HI`` pass."""
+    tol = 0.0
+    for _attempt in range(7):
+        hi = one_pass(R, N_HI)
+        I1, tail, rnd, rho = hi[:4]
+        tol = rtol * abs(I1)
+        target = 0.5 * max(tol, 1e-300)
+        if tail <= target:
+            break
+        R = next_R(R, tail, 0.5 * target, rho)
+    I0 = one_pass(R, N_LO)[0]
+    err = abs(I1 - I0) + tail + rnd
+    return I1, err, bool(err <= max(tol, 1e-300)), R, hi
+
+
 def ring_value(block, cutoff, dim, mass, Lambda, rtol, ctx=None, R0=None):
     """Value of a ring block at one point: ``(estimate, error, converged, info)``.
 
@@ -154,14 +188,7 @@ def ring_value(block, cutoff, dim, mass, Lambda, rtol, ctx=None, R0=None):
             pmax = qe
         else:
             pmax = min(len(b) for b in multi) * qe
-            edges = {0.0, pmax} | {v for b in multi for v in _combos(radii, len(b)) if v < pmax}
-            edges = np.array(sorted(edges))
-            fine = [edges[0]]
-            for a, b in zip(edges[:-1], edges[1:]):
-                k = max(1, int(math.ceil((b - a) * R / H_PANEL)))
-                fine.extend(list(a + (b - a) * np.arange(1, k + 1) / k))
-            p, wt = composite_nodes(np.array(fine), n)
-            wp = wt * ctx.pref * p ** (dim - 1)
+            p, wp = product_nodes(ctx, radii, [len(b) for b in multi], pmax, R, n)
             Fs = np.ones_like(p)
         bw_b = max([len(b) * qe + pmax for b in multi] + [0.0])
         bw_0 = len(b0) * qe + pmax + shell
@@ -189,19 +216,10 @@ def ring_value(block, cutoff, dim, mass, Lambda, rtol, ctx=None, R0=None):
         rnd = 1e3 * EPS * scale + 64 * EPS * abs(vals[0])
         return float(vals[0]), float(tail), float(rnd), rho, r.size, p.size
 
-    tol = 0.0
-    for _attempt in range(7):
-        I1, tail, rnd, rho, nr, npn = one_pass(R, N_HI)
-        tol = rtol * abs(I1)
-        target = 0.5 * max(tol, 1e-300)
-        if tail <= target:
-            break
-        R = next_R(R, tail, 0.5 * target, rho)
-    I0 = one_pass(R, N_LO)[0]
-    err = abs(I1 - I0) + tail + rnd
-    info = {"R": R, "n_r": nr, "n_p": npn, "bundles": [[l.label for l in b] for b in bundles],
+    I1, err, conv, R, hi = _refine_radius(one_pass, R, rtol)
+    info = {"R": R, "n_r": hi[4], "n_p": hi[5], "bundles": [[l.label for l in b] for b in bundles],
             "kernel_evals": ctx.n_kernel}
-    return I1, err, bool(err <= max(tol, 1e-300)), info
+    return I1, err, conv, info
 
 
 def _ring_d_alone(block, bundles, dline, ctx, c, R, rtol):
@@ -240,19 +258,10 @@ def _ring_d_alone(block, bundles, dline, ctx, c, R, rtol):
         rnd = 1e3 * EPS * c * float(np.sum(np.abs(w * FD))) * scale + 64 * EPS * abs(vals[0])
         return float(vals[0]), float(tail), float(rnd), rho
 
-    tol = 0.0
-    for _attempt in range(7):
-        I1, tail, rnd, rho = one_pass(R, N_HI)
-        tol = rtol * abs(I1)
-        target = 0.5 * max(tol, 1e-300)
-        if tail <= target:
-            break
-        R = next_R(R, tail, 0.5 * target, rho)
-    I0 = one_pass(R, N_LO)[0]
-    err = abs(I1 - I0) + tail + rnd
+    I1, err, conv, R, _hi = _refine_radius(one_pass, R, rtol)
     info = {"R": R, "bundles": [[l.label for l in b] for b in bundles], "d_alone": True,
             "kernel_evals": ctx.n_kernel}
-    return I1, err, bool(err <= max(tol, 1e-300)), info
+    return I1, err, conv, info
 
 
 def _radial_grid(ctx, block, R, n, bw, n_out):
