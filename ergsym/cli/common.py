@@ -57,6 +57,7 @@ def output_file(path, option: str, extensions: tuple[str, ...], force: bool = Tr
     if not os.access(parent, os.W_OK):
         raise InputError.bad(option, str(path), "a file in a writable directory",
                              f"the directory {str(parent)!r} is not writable")
+    _check_name_length(p, parent, option, str(path))
     if p.is_dir():
         raise InputError.bad(option, str(path), "a file name, not a directory", "give a file name")
     if p.exists() and not force:
@@ -65,15 +66,39 @@ def output_file(path, option: str, extensions: tuple[str, ...], force: bool = Tr
     if p.exists():
         if not os.access(p, os.W_OK):
             raise InputError.bad(option, str(path), "a writable file", "the file is read-only")
-    else:  # probe: create and remove it (catches /proc, read-only mounts, odd names)
-        try:
-            with open(p, "xb"):
-                pass
-            p.unlink()
-        except OSError as exc:
-            raise InputError.bad(option, str(path), "a file that can be created",
-                                 f"{exc.strerror or exc}") from None
+    else:
+        _probe_directory(p, parent, option, str(path))
     return p
+
+
+def _check_name_length(p: Path, parent: Path, option: str, given: str) -> None:
+    """Refuse a file name longer than the directory allows (before any ``stat`` of it)."""
+    try:
+        name_max = os.pathconf(parent, "PC_NAME_MAX")
+    except (OSError, ValueError, AttributeError):
+        name_max = 255
+    if len(os.fsencode(p.name)) > name_max:
+        raise InputError.bad(option, given, f"a file name of at most {name_max} bytes",
+                             "choose a shorter name")
+
+
+def _probe_directory(p: Path, parent: Path, option: str, given: str) -> None:
+    """Check that a file named like ``p`` can be created in ``parent`` without creating ``p``.
+
+    A sibling temporary file is created and removed (catches /proc, read-only mounts, full
+    quota of inodes); the name was checked against the directory's NAME_MAX before.  The path
+    ``p`` itself is never created: a process watching for it (a test, a user's script waiting
+    for the first checkpoint) must only ever see the real file.
+    """
+    import tempfile  # noqa: PLC0415
+
+    try:
+        fd, tmp = tempfile.mkstemp(prefix=".ergsym-probe-", dir=parent)
+        os.close(fd)
+        os.unlink(tmp)
+    except OSError as exc:
+        raise InputError.bad(option, given, "a file that can be created",
+                             f"{exc.strerror or exc}") from None
 
 
 PLOT_EXTENSIONS = (".png", ".pdf", ".svg")
