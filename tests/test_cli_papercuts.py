@@ -1,5 +1,6 @@
 """A new user's papercuts in the command line (issue 19): each test failed before its fix."""
 import builtins
+import json
 import os
 
 import pytest
@@ -48,3 +49,42 @@ def test_output_file_probe_still_refuses_unwritable_places(tmp_path):
     if os.path.isdir("/proc/self"):
         with pytest.raises(InputError, match="--checkpoint"):
             common.output_file("/proc/self/ergsym-test.npz", "--checkpoint", ())
+
+
+# --- one seeding path and one set of defaults for crosscheck ----------------------------------
+
+CROSS = ["crosscheck", "--lattice", "4x4", "--cutoff", "bump:eps=0.5,lambda_max=2", "--Lambda", "1.3",
+         "--lam", "0.05,0.1", "--n-traj", "40", "--n-therm", "10", "--seed", "11", "--no-progress", "--json"]
+
+
+def _results(args, capsys):
+    code, out, err = _run(args, capsys)
+    assert code == 0, err
+    res = json.loads(out)["results"]
+    res["meta"].pop("batch", None)
+    return res
+
+
+def test_crosscheck_default_equals_scheduler_inprocess_bitwise(capsys):
+    # the default ran seeds seed + i, a batch SeedSequence(seed).spawn(n): different numbers
+    default = _results(CROSS, capsys)
+    inproc = _results(CROSS + ["--scheduler", "inprocess"], capsys)
+    assert default == inproc
+    assert all(p["mc"]["error"] > 0 for p in default["points"])
+
+
+def test_crosscheck_cli_defaults_are_the_api_defaults():
+    import inspect
+
+    import click
+
+    from ergsym.batch import crosscheck_ensemble
+    from ergsym.cli.mc import crosscheck
+    from ergsym.lattice.crosscheck import crosscheck as api_crosscheck
+
+    cli = {p.name: p.default for p in crosscheck.params if isinstance(p, click.Option)}
+    for func in (api_crosscheck, crosscheck_ensemble):
+        sig = inspect.signature(func).parameters
+        for name in ("n_traj", "n_therm", "seed", "order", "estimator"):
+            assert cli[name] == sig[name].default, (func.__name__, name)
+    assert cli["form"] == inspect.signature(api_crosscheck).parameters["form"].default

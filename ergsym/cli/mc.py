@@ -42,36 +42,49 @@ def _progress(flag):
     return bool(flag)
 
 
-_COMMON = [
-    click.option("--lattice", default="8x8", show_default=True, help="Lattice shape, e.g. 8x8, 4x4x4x4, 1."),
-    click.option("--cutoff", "cutoff", default="bump:eps=0.5,lambda_max=2", show_default=True,
-                 help="Cutoff spec (see `ergsym cutoff`)."),
-    click.option("--mass", type=float, default=1.0, show_default=True, help="Bare mass m."),
-    click.option("--Lambda", "Lambda", type=float, default=1.0, show_default=True, help="Cutoff scale."),
-    click.option("--n-traj", type=int, default=2000, show_default=True,
-                 help="Trajectories per run (thermalization included)."),
-    click.option("--n-therm", type=int, default=100, show_default=True,
-                 help="Thermalization trajectories; the HMC step is adapted during them, then frozen."),
-    click.option("--seed", type=int, default=0, show_default=True, help="Seed of the random generator."),
-    click.option("--n-steps", type=int, default=None,
-                 help="Integration steps per trajectory (fixed; default: adapted during thermalization)."),
-    click.option("--integrator", type=click.Choice(["split", "leapfrog"]), default="split",
-                 show_default=True),
-    click.option("--chains", "n_chains", type=int, default=1, show_default=True,
-                 help="Independent chains run as one batch (gives the multi-chain R-hat)."),
-    click.option("--backend", default="numpy", show_default=True, help="numpy or cupy."),
-    click.option("--force", is_flag=True, help="Overwrite existing output files; run beyond the "
-                 "memory/time limits."),
-    click.option("--progress/--no-progress", default=None,
-                 help="tqdm progress bar (default: on a terminal only)."),
-    click.option("--json", "as_json", is_flag=True, help="Print JSON to stdout."),
-]
+#: ``ergsym crosscheck``'s Monte Carlo length: the defaults of the API it runs
+#: (:func:`ergsym.lattice.crosscheck.crosscheck`, :func:`ergsym.batch.crosscheck_ensemble`;
+#: a test keeps them equal).  ``ergsym mc`` keeps its own (2000, 100).
+CROSSCHECK_N_TRAJ, CROSSCHECK_N_THERM = 3000, 20
 
 
-def _common(f):
-    for opt in reversed(_COMMON):
+def _common_options(n_traj=2000, n_therm=100):
+    return [
+        click.option("--lattice", default="8x8", show_default=True,
+                     help="Lattice shape, e.g. 8x8, 4x4x4x4, 1."),
+        click.option("--cutoff", "cutoff", default="bump:eps=0.5,lambda_max=2", show_default=True,
+                     help="Cutoff spec (see `ergsym cutoff`)."),
+        click.option("--mass", type=float, default=1.0, show_default=True, help="Bare mass m."),
+        click.option("--Lambda", "Lambda", type=float, default=1.0, show_default=True, help="Cutoff scale."),
+        click.option("--n-traj", type=int, default=n_traj, show_default=True,
+                     help="Trajectories per run (thermalization included)."),
+        click.option("--n-therm", type=int, default=n_therm, show_default=True,
+                     help="Thermalization trajectories; the HMC step is adapted during them, then frozen."),
+        click.option("--seed", type=int, default=0, show_default=True, help="Seed of the random generator."),
+        click.option("--n-steps", type=int, default=None,
+                     help="Integration steps per trajectory (fixed; default: adapted during "
+                          "thermalization)."),
+        click.option("--integrator", type=click.Choice(["split", "leapfrog"]), default="split",
+                     show_default=True),
+        click.option("--chains", "n_chains", type=int, default=1, show_default=True,
+                     help="Independent chains run as one batch (gives the multi-chain R-hat)."),
+        click.option("--backend", default="numpy", show_default=True, help="numpy or cupy."),
+        click.option("--force", is_flag=True, help="Overwrite existing output files; run beyond the "
+                     "memory/time limits."),
+        click.option("--progress/--no-progress", default=None,
+                     help="tqdm progress bar (default: on a terminal only)."),
+        click.option("--json", "as_json", is_flag=True, help="Print JSON to stdout."),
+    ]
+
+
+def _common(f, **defaults):
+    for opt in reversed(_common_options(**defaults)):
         f = opt(f)
     return f
+
+
+def _crosscheck_common(f):
+    return _common(f, n_traj=CROSSCHECK_N_TRAJ, n_therm=CROSSCHECK_N_THERM)
 
 
 #: options that may accompany --resume (everything else is stored in the checkpoint)
@@ -205,7 +218,7 @@ def mc(ctx, lattice, cutoff, mass, Lambda, n_traj, n_therm, seed, n_steps, integ
 
 @click.command("crosscheck")
 @scheduler_option
-@_common
+@_crosscheck_common
 @click.option("--lam", "--lams", "lam_text", default="0.02,0.05,0.1", show_default=True,
               help="Couplings, comma-separated (--lams is the old spelling).")
 @click.option("--form", default="B", show_default=True,
@@ -226,9 +239,7 @@ def crosscheck(lattice, cutoff, mass, Lambda, n_traj, n_therm, seed, n_steps, in
     as agreement, and a z-score is n/a (null in JSON, with the reason) where the estimator and
     the series are both exact.  See docs/lattice.md.
     """
-    from ..cutoffs import parse_cutoff  # noqa: PLC0415
     from ..lattice.crosscheck import canonical_form  # noqa: PLC0415
-    from ..lattice.crosscheck import crosscheck as run_crosscheck  # noqa: PLC0415
     from ..lattice.run import check_resources  # noqa: PLC0415
 
     warnings = common.Warnings()
@@ -238,17 +249,14 @@ def crosscheck(lattice, cutoff, mass, Lambda, n_traj, n_therm, seed, n_steps, in
     shape = _shape(lattice)
     if isinstance(n_traj, int) and isinstance(n_chains, int):
         check_resources(shape, max(n_traj, 1) * len(lams), max(n_chains, 1), force=force)
-    if batch.active or replicas > 1:  # one task per coupling x replica (ergsym.batch)
-        res = batch.crosscheck(shape.spec, cutoff, mass, Lambda, lams, form, plot=png,
-                               order=order, n_traj=n_traj, n_therm=n_therm, seed=seed, replicas=replicas,
-                               estimator=estimator, progress=_progress(progress), mc_options={
-                                   "n_steps": n_steps, "integrator": integrator, "backend": backend,
-                                   "n_chains": n_chains})
-    else:
-        res = run_crosscheck(shape, parse_cutoff(cutoff), mass, Lambda, lams, form,
-                             order=order, n_traj=n_traj, n_therm=n_therm, seed=seed, estimator=estimator,
-                             backend=backend, progress=_progress(progress), plot=png, n_steps=n_steps,
-                             integrator=integrator, n_chains=n_chains, force=force)
+    # One seeding path for every mode: the runs are always the tasks of a batch (one per
+    # coupling x replica, seeds SeedSequence(--seed).spawn), run in this process unless
+    # --scheduler says otherwise, so the default, inprocess and local:N agree bitwise.
+    res = batch.crosscheck(shape.spec, cutoff, mass, Lambda, lams, form, plot=png,
+                           order=order, n_traj=n_traj, n_therm=n_therm, seed=seed, replicas=replicas,
+                           estimator=estimator, progress=_progress(progress), mc_options={
+                               "n_steps": n_steps, "integrator": integrator, "backend": backend,
+                               "n_chains": n_chains})
     for w in res.warnings:
         warnings.add(w)
     if as_json:
