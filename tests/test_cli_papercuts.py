@@ -88,3 +88,55 @@ def test_crosscheck_cli_defaults_are_the_api_defaults():
         for name in ("n_traj", "n_therm", "seed", "order", "estimator"):
             assert cli[name] == sig[name].default, (func.__name__, name)
     assert cli["form"] == inspect.signature(api_crosscheck).parameters["form"].default
+
+
+# --- options that were silently ignored or mislabelled ----------------------------------------
+
+def test_flow_lattice_with_another_dim_exits_2_naming_both(capsys):
+    code, out, err = _run(["flow", "--lattice", "8x8", "--dim", "4"], capsys)
+    assert code == 2 and out == ""
+    assert "--dim=4" in err and "--lattice='8x8'" in err and "2-dimensional" in err
+
+
+def test_flow_lattice_with_its_own_dim_runs(capsys):
+    code, out, _ = _run(["flow", "--lattice", "4x4", "--dim", "2", "--json"], capsys)
+    assert code == 0 and json.loads(out)["parameters"]["lattice"] == "4x4"
+
+
+def test_monotone_form_and_pieces_are_both_shown(capsys):
+    code, out, _ = _run(["monotone", "--order", "2", "--form", "A", "--piece", "eq5.14", "--piece", "eq5.11",
+                         "--json"], capsys)
+    assert code == 0
+    env = json.loads(out)
+    assert env["parameters"]["forms"] == ["A", "eq5.14", "eq5.11"]
+    assert {"A", "eq5.14", "eq5.11"} <= set(env["results"])
+    code, out, _ = _run(["monotone", "--order", "2", "--piece", "eq5.14", "--json"], capsys)
+    assert json.loads(out)["parameters"]["forms"] == ["eq5.14"]  # --form left at its default: pieces alone
+
+
+def test_mc_seeds_with_seed_exits_2(capsys):
+    code, _, err = _run(["mc", "--seeds", "0,1", "--seed", "5", "--no-progress"], capsys)
+    assert code == 2 and "--seed=5" in err and "--seeds='0,1'" in err
+
+
+@pytest.mark.parametrize("args,needles", [
+    (["--mc-lattice", "8x8x8"], ["--mc-lattice='8x8x8'", "2-d", "3-d"]),
+    (["--no-mc", "--mc-lattice", "8x8"], ["--mc-lattice='8x8'", "--no-mc"]),
+    (["--no-mc", "--mc-lam", "0.1"], ["--mc-lam='0.1'", "--no-mc"]),
+])
+def test_report_refuses_mislabelled_or_ignored_mc_options(tmp_path, capsys, args, needles):
+    out_dir = tmp_path / "r"
+    code, out, err = _run(["report", "--quick", "--no-flow", "--no-pdf", "--out", str(out_dir), *args],
+                          capsys)
+    assert code == 2 and out == ""
+    for n in needles:
+        assert n in err
+    assert not out_dir.exists()
+
+
+def test_report_out_with_missing_parents_is_refused_like_other_paths(tmp_path, capsys):
+    target = tmp_path / "no" / "a" / "b"
+    code, _, err = _run(["report", "--quick", "--no-mc", "--no-flow", "--no-pdf", "--out", str(target)],
+                        capsys)
+    assert code == 2 and "--out" in err and "create the directory" in err
+    assert not (tmp_path / "no").exists()  # nothing was created

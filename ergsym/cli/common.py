@@ -117,3 +117,25 @@ def parse_couplings(text, names=("lam",), option: str = "--lam", many: bool = Fa
     from ..inputs import _parse_points  # noqa: PLC0415
 
     return _parse_points(text, tuple(names), option, many)
+
+
+def given(name: str) -> bool:
+    """Whether the option whose parameter is ``name`` was given on the command line (or in the
+    environment), not left at its default.  False outside a click command."""
+    from click.core import ParameterSource  # noqa: PLC0415
+
+    ctx = click.get_current_context(silent=True)
+    if ctx is None:
+        return False
+    return ctx.get_parameter_source(name) in (ParameterSource.COMMANDLINE, ParameterSource.ENVIRONMENT,
+                                              ParameterSource.PROMPT)
+
+
+def refuse_together(first: str, first_value, second: str, second_value, why: str, todo: str) -> None:
+    """Raise the one message for two options that cannot be used together (exit 2); a value
+    ``True`` stands for a flag (printed as the bare option)."""
+    def show(option, value):
+        return option if value is True else f"{option}={value!r}"
+
+    raise InputError(f"{show(first, first_value)} and {show(second, second_value)} cannot be used "
+                     f"together: {why}; {todo}")

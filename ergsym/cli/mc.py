@@ -147,6 +147,9 @@ def mc(ctx, lattice, cutoff, mass, Lambda, n_traj, n_therm, seed, n_steps, integ
     warnings = common.Warnings()
     show = _progress(progress)
     lam_points = [p["lam"] for p in common.parse_couplings(lam_text, ("lam",), "--lam", many=True)]
+    if seeds is not None and common.given("seed"):
+        common.refuse_together("--seed", seed, "--seeds", seeds, "--seeds lists the seed of every run",
+                               "drop --seed (or put its value into --seeds)")
     if seeds is not None or batch.active or len(lam_points) > 1:  # a batch (ergsym.batch; docs/ensembles.md)
         if resume or checkpoint or record_gp:
             raise InputError.bad("--seeds/--scheduler/--lam LIST", seeds or lam_text,

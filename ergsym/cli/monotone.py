@@ -115,7 +115,8 @@ def _value_text(v: dict) -> str:
                    "or one of the four pieces eq5.11..eq5.14 (aliases LdShat/P4, dShatdShat/P3, "
                    "dSdShat/P2, dSdS/P1).")
 @click.option("--piece", "pieces", type=_FormType(allow_ab=False), multiple=True,
-              help="Show these pieces (repeatable) instead of --form: eq5.11 = -2<Lambda dShat>, "
+              help="Show these pieces (repeatable); with an explicit --form, the form first and then "
+                   "the pieces, else the pieces alone: eq5.11 = -2<Lambda dShat>, "
                    "eq5.12 = 2<Cdot dShat dShat>, eq5.13 = -2<Cdot dS dShat>, eq5.14 = "
                    "1/2<Cdot dS dS>; old names are aliases.")
 @click.option("--scheme", type=click.Choice(["bare", "normal-ordered"]), default="bare",
@@ -167,7 +168,9 @@ def monotone(order, form, pieces, scheme, theory_spec, compare, lattice, cutoff_
     warnings = common.Warnings()
     theory = parse_theory(theory_spec)
     _preflight_order(order, theory, theory_spec, scheme, force)
-    forms = list(dict.fromkeys(pieces)) if pieces else [form]
+    # --form given with --piece: both are shown (the form, then its pieces); --form left at its
+    # default with --piece: the pieces alone
+    forms = list(dict.fromkeys(([form] if common.given("form") else []) + list(pieces))) if pieces else [form]
     if draw_file is not None and not show_diagrams:
         raise InputError.bad("--draw", draw_file, "used together with --diagrams",
                              "add --diagrams (the drawing shows the listed diagrams)")

@@ -1,7 +1,6 @@
 """``ergsym report``: the README's main job -- a LaTeX/PDF report with embedded defaults."""
 from __future__ import annotations
 
-import json
 
 import click
 
@@ -22,8 +21,8 @@ def _floats(text, name):
 @click.command("report")
 @scheduler_option
 @click.option("--out", "out", default="ergsym-report", show_default=True,
-              type=click.Path(), help="Output directory: created if missing; an earlier report "
-                                      "there is replaced only with --force.")
+              type=click.Path(), help="Output directory: created if missing (its parent must exist); an "
+                                      "earlier report there is replaced only with --force.")
 @click.option("--force", is_flag=True, help="Replace an earlier report in --out.")
 @click.option("--quick", is_flag=True,
               help="Fast version (fewer scan points, a short Monte Carlo): well under a minute.")
@@ -44,7 +43,8 @@ def _floats(text, name):
               help="Couplings at which the summed series are tabulated.")
 @click.option("--mc/--no-mc", default=True, show_default=True, help="Lattice Monte Carlo cross-check.")
 @click.option("--mc-lattice", default="16x16", show_default=True,
-              help="2-d lattice of the Monte Carlo cross-check (and of nothing else).")
+              help="2-d lattice of the Monte Carlo cross-check (and of nothing else), e.g. 16x16; "
+                   "for other dimensions use `ergsym crosscheck --lattice`.")
 @click.option("--mc-cutoff", default="bump:eps=0.5,lambda_max=2", show_default=True,
               help="Cutoff of the cross-check (with eps=0.1 almost no lattice momentum lies in [Lambda^2, Lambda^2+eps]).")
 @click.option("--mc-lam", "--mc-lams", "mc_lams", default=None,
@@ -80,6 +80,7 @@ def report(out, force, quick, theory, cutoff, dim, mass, Lambda0, order, scheme,
     if batch.store is not None:
         raise InputError.bad("--store", batch.store, "not given to report",
                              "the report keeps its numbers in OUT/report.json; use --scheduler alone")
+    _check_options(out, mc, mc_lattice, mc_cutoff, mc_lams, mc_traj)
 
     cfg = ReportConfig(out=out, theory=theory, cutoff=cutoff, dim=dim, mass=mass, Lambda0=Lambda0,
                        order=order, scheme=scheme, lams=_floats(lams, "lams"), quick=quick, mc=mc,
@@ -102,6 +103,37 @@ def report(out, force, quick, theory, cutoff, dim, mass, Lambda0, order, scheme,
         }, list(res.warnings))
     else:
         click.echo(res.summary())
+
+
+#: options that only shape the Monte Carlo section: refused with --no-mc (they would be ignored)
+_MC_OPTIONS = (("mc_lattice", "--mc-lattice"), ("mc_cutoff", "--mc-cutoff"), ("mc_lams", "--mc-lam"),
+               ("mc_traj", "--n-traj"))
+
+
+def _check_options(out, mc, mc_lattice, mc_cutoff, mc_lams, mc_traj):
+    """Refuse what the report would otherwise ignore or mislabel, before any work (exit 2)."""
+    from pathlib import Path
+
+    from ..inputs import as_lattice
+    from . import common
+
+    values = {"mc_lattice": mc_lattice, "mc_cutoff": mc_cutoff, "mc_lams": mc_lams, "mc_traj": mc_traj}
+    if not mc:
+        for name, option in _MC_OPTIONS:
+            if common.given(name):
+                common.refuse_together(option, values[name], "--no-mc", True,
+                                       f"{option} sets up the Monte Carlo section, which --no-mc leaves out",
+                                       f"drop {option}, or drop --no-mc")
+    else:
+        lat = as_lattice(mc_lattice, name="--mc-lattice")
+        if lat.dim != 2:
+            raise InputError.bad("--mc-lattice", mc_lattice, "a 2-d lattice such as 16x16 (the report's "
+                                 f"lattice sections are two-dimensional; this one is {lat.dim}-d)",
+                                 "for other dimensions use ergsym crosscheck --lattice")
+    parent = Path(out).absolute().parent
+    if not parent.is_dir():  # as every other output path: the parent must exist
+        raise InputError.bad("--out", str(out), "a directory whose parent exists",
+                             f"create the directory {str(parent)!r} first")
 
 
 class _Progress:

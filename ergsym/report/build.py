@@ -396,7 +396,8 @@ def _document(cfg: ReportConfig, sections) -> str:
         ["mode", "quick (fewer points, short Monte Carlo)" if cfg.quick else "full"],
     ]
     if cfg.mc:
-        params.append(["lattice cross-check", rf"2-d lattice {L.cmd(cfg.mc_lattice)}, cutoff "
+        mc_dim = len(str(cfg.mc_lattice).lower().split("x"))  # the lattice's own dimension
+        params.append(["lattice cross-check", rf"{mc_dim}-d lattice {L.cmd(cfg.mc_lattice)}, cutoff "
                        rf"{L.cmd(cfg.mc_cutoff)}, "
                        f"$\\lambda\\in\\{{{', '.join(L.g(x) for x in cfg.monte_carlo_lams)}\\}}$, "
                        f"{cfg.monte_carlo_traj} trajectories each"])
