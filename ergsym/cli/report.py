@@ -1,7 +1,6 @@
 """``ergsym report``: the README's main job -- a LaTeX/PDF report with embedded defaults."""
 from __future__ import annotations
 
-
 import click
 
 from ..errors import InputError
