@@ -140,3 +140,81 @@ def test_report_out_with_missing_parents_is_refused_like_other_paths(tmp_path, c
                         capsys)
     assert code == 2 and "--out" in err and "create the directory" in err
     assert not (tmp_path / "no").exists()  # nothing was created
+
+
+# --- huge couplings: refusals naming --lam, never an internal error or an unbounded run --------
+
+@pytest.mark.parametrize("args", [
+    ["flow", "--lam", "1e200", "--json"],
+    ["flow", "--lam", "1e308"],
+    ["flow", "--lattice", "4x4", "--lam", "1e200"],
+    ["monotone", "--order", "2", "--dim", "2", "--cutoff", "bump:eps=0.5,lambda_max=2", "--mass", "1",
+     "--Lambda", "1.3", "--lam", "1e308", "--json"],
+    ["report", "--quick", "--no-mc", "--no-flow", "--no-pdf", "--lam", "1e308"],
+])
+def test_series_at_huge_coupling_is_refused_naming_lam(args, tmp_path, capsys, monkeypatch):
+    monkeypatch.chdir(tmp_path)
+    code, out, err = _run(args, capsys)
+    assert code == 2 and out == ""
+    assert "--lam=1e+" in err and "|lam| <= 1e+100" in err and "internal error" not in err
+    assert "RuntimeWarning" not in err
+
+
+@pytest.mark.parametrize("args,n_traj", [
+    (["mc", "--lattice", "4x4", "--n-traj", "300", "--lam", "1e308"], 300),
+    (["mc", "--lattice", "4x4", "--n-traj", "300", "--lam", "1e308", "--seeds", "0,1"], 600),
+    (["crosscheck", "--lattice", "4x4", "--n-traj", "300", "--lam", "0.1,1e308"], 600),
+    (["variational", "--lattice", "4x4", "--lam", "1e308"], None),
+])
+def test_monte_carlo_at_huge_coupling_is_refused_before_running(args, n_traj, capsys):
+    # the HMC's step count grows like lam^(1/4): at 1e308 it hits the 10000-step cap
+    # (4.5 s per trajectory on 4x4); the pre-flight refuses, naming --lam and its range
+    code, out, err = _run(args + ["--no-progress"] if args[0] != "variational" else args, capsys)
+    assert code == 2 and out == ""
+    assert "--lam=1e+308" in err and "--lam must be in [0, " in err and "4x4" in err and "--force" in err
+    if n_traj is not None:
+        assert f"{n_traj} trajectories" in err
+
+
+def test_allowed_coupling_range_is_where_the_step_count_stays_below_the_cap():
+    # the range printed is the largest lam whose first-guess step count is below the cap
+    import re
+
+    from ergsym.cli.common import MAX_HMC_STEPS, mc_preflight
+    from ergsym.cutoffs import parse_cutoff
+    from ergsym.inputs import as_lattice
+    from ergsym.lattice.hmc import default_n_steps
+    from ergsym.lattice.theory import LatticeTheory
+
+    lat = as_lattice("4x4")
+    th = LatticeTheory.from_cutoff(lat, parse_cutoff("bump:eps=0.5,lambda_max=2"), 1.0, 1.0, 0.0)
+    with pytest.raises(InputError) as exc:
+        mc_preflight(lat, lambda: th, [1e20], 300)
+    lam_max = float(re.search(r"in \[0, ([0-9.e+]+)\]", str(exc.value)).group(1))
+    assert default_n_steps(th.with_lam(lam_max * 0.999)) < MAX_HMC_STEPS
+    assert default_n_steps(th.with_lam(lam_max * 1.01)) >= MAX_HMC_STEPS
+    est = mc_preflight(lat, lambda: th, [lam_max * 0.999], 300)  # just inside: accepted
+    assert est["seconds"] > 0
+    mc_preflight(lat, lambda: th, [1e20], 300, force=True)  # --force runs anyway
+
+
+def test_value_without_error_is_not_converged_in_json(capsys):
+    common.echo_json("x", {}, {"a": {"value": 1.0, "error": float("inf"), "converged": True},
+                               "b": {"value": 2.0, "error": 0.0, "converged": True},
+                               "c": {"value": 3.0, "error": None, "converged": True, "exact": True}})
+    cap = capsys.readouterr()
+    env = json.loads(cap.out)
+    assert env["results"]["a"] == {"value": 1.0, "error": None, "converged": False}
+    assert env["results"]["b"]["converged"] is True and env["results"]["c"]["converged"] is True
+    assert any("results.a" in w for w in env["warnings"]) and "results.a" in cap.err
+
+
+def test_series_sum_refuses_overflow_with_the_range():
+    from ergsym.inputs import series_sum
+
+    assert series_sum([1.0, 2.0, 3.0], 0.5) == 1.0 + 1.0 + 0.75
+    assert series_sum([1.0, 2.0], -2.0, [0.1, 0.1]) == (-3.0, pytest.approx(0.3))
+    assert series_sum([1.0, 0.0, 0.0], 1e200) == 1.0  # zero coefficients never overflow
+    # (1e300 / 1e250)^(1/2) = 1e25: a coefficient large enough to overflow at an allowed coupling
+    with pytest.raises(InputError, match=r"--lam=1e\+30 .*\|lam\| <= 1e\+25 for this O\(lam\^2\)"):
+        series_sum([1.0, 1.0, 1e250], 1e30)

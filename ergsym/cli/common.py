@@ -32,9 +32,40 @@ class Warnings(list):
 
 
 def echo_json(command: str, parameters: dict, results, warnings=()) -> None:
-    """Print the envelope; warnings found while making it strict are also echoed to stderr."""
+    """Print the envelope; warnings found while making it strict are also echoed to stderr.
+
+    A value object (a dict with ``value``, ``error`` and ``converged``) that claims
+    ``converged: true`` without a finite value and a finite error (and is not exact) is marked
+    ``converged: false`` with a warning: a value with no error is not converged.
+    """
     w = warnings if isinstance(warnings, Warnings) else Warnings(warnings)
+    results = _unconverge_values_without_error(results, "results", w)
     click.echo(json.dumps(envelope(command, parameters, results, w), indent=2, allow_nan=False))
+
+
+def _finite_number(x) -> bool:
+    import math  # noqa: PLC0415
+
+    try:
+        return x is not None and not isinstance(x, bool) and math.isfinite(float(x))
+    except (TypeError, ValueError):
+        return False
+
+
+def _unconverge_values_without_error(obj, path, warnings):
+    """A copy of ``obj`` where every value object claiming convergence without a finite value
+    and error (and not exact) says ``converged: false``; each such place gets a warning."""
+    if isinstance(obj, dict):
+        out = {k: _unconverge_values_without_error(v, f"{path}.{k}", warnings) for k, v in obj.items()}
+        if (out.get("converged") is True and "value" in out and "error" in out and not out.get("exact")
+                and not (_finite_number(out["value"]) and _finite_number(out["error"]))):
+            out["converged"] = False
+            warnings.add(f"{path}: value {out['value']!r} with error {out['error']!r} is not a converged "
+                         "number (marked converged: false)")
+        return out
+    if isinstance(obj, (list, tuple)):
+        return [_unconverge_values_without_error(v, f"{path}[{i}]", warnings) for i, v in enumerate(obj)]
+    return obj
 
 
 def output_file(path, option: str, extensions: tuple[str, ...], force: bool = True):
@@ -139,3 +170,69 @@ def refuse_together(first: str, first_value, second: str, second_value, why: str
 
     raise InputError(f"{show(first, first_value)} and {show(second, second_value)} cannot be used "
                      f"together: {why}; {todo}")
+
+
+#: the most integration steps per trajectory a run may need before the coupling is refused: the
+#: cap of the first guess (ergsym.lattice.hmc.default_n_steps), where it stops following lam
+MAX_HMC_STEPS = 10_000
+
+
+def mc_preflight(shape, make_theory, lams, n_traj: int, n_chains: int = 1, *, n_steps=None,
+                 force: bool = False, record_gp: bool = False, option: str = "--lam") -> dict:
+    """The cost pre-flight of every Monte Carlo command, knowing what the coupling does to the
+    step count.
+
+    The HMC integrates ``n_steps`` steps per trajectory; unless ``--n-steps`` fixes it, the run
+    starts from :func:`ergsym.lattice.hmc.default_n_steps`, which grows like ``lam^(1/4)`` at
+    strong coupling (the quartic frequency) and is capped at :data:`MAX_HMC_STEPS`.  A coupling
+    that needs the cap, or whose steps make the run exceed the time limit of
+    :func:`ergsym.lattice.run.check_resources`, is refused (unless ``force``) with an
+    :class:`~ergsym.errors.InputError` naming ``option`` and the allowed range *for this lattice
+    and budget*; then the memory and time of the whole run are checked as before.
+
+    ``shape``: the :class:`~ergsym.inputs.Lattice`; ``make_theory()``: builds the free
+    :class:`~ergsym.lattice.theory.LatticeTheory` (any ``lam``), called only after the lattice
+    passed the weak-coupling check (a huge lattice is refused before its arrays are made);
+    ``lams``: the couplings to be run (each costs ``n_traj`` trajectories).  Returns the estimate
+    of :func:`~ergsym.lattice.run.estimate_resources` at the largest coupling.
+    """
+    import math  # noqa: PLC0415
+
+    from ..lattice.hmc import default_n_steps  # noqa: PLC0415
+    from ..lattice.run import MAX_SECONDS, check_resources, estimate_resources  # noqa: PLC0415
+
+    lams = [float(x) for x in lams]
+    n_total = max(int(n_traj), 1) * max(len(lams), 1)
+    n_chains = max(int(n_chains), 1)
+    fixed = int(n_steps) if isinstance(n_steps, int) and n_steps > 0 else None
+    check_resources(shape, n_total, n_chains, force=force, record_gp=record_gp, n_steps=fixed or 4)
+    theory = make_theory()
+
+    def steps(lam):
+        return fixed if fixed is not None else default_n_steps(theory.with_lam(lam))
+
+    def ok(lam):
+        s = default_n_steps(theory.with_lam(lam))  # what the coupling asks for, whatever --n-steps says
+        secs = estimate_resources(theory.lattice, n_total, n_chains, n_steps=steps(lam))["seconds"]
+        return s < MAX_HMC_STEPS and secs <= MAX_SECONDS
+
+    lam = max(lams) if lams else 0.0
+    lo = -12.0
+    # a run too large even at weak coupling is the lattice's fault: check_resources names it
+    if not force and lam > 0 and not ok(lam) and ok(10.0 ** lo):
+        hi = math.log10(lam)  # the steps grow with lam: bisect the largest allowed coupling
+        for _ in range(60):
+            mid = 0.5 * (lo + hi)
+            lo, hi = (mid, hi) if ok(10.0 ** mid) else (lo, mid)
+        lam_max = 10.0 ** lo
+        need = default_n_steps(theory.with_lam(lam))
+        est = estimate_resources(theory.lattice, n_total, n_chains, n_steps=steps(lam))
+        why = (f"the HMC needs {'at least ' if need >= MAX_HMC_STEPS else ''}{need} integration steps per "
+               f"trajectory at lam={lam:g} (it grows like lam^(1/4)); the limits are {MAX_HMC_STEPS} steps "
+               f"and {MAX_SECONDS / 3600:.0f} h (this run: about {est['seconds'] / 3600:.2g} h)")
+        raise InputError.bad(option, lam, f"in [0, {lam_max:.3g}] on the lattice {theory.lattice.spec} with "
+                             f"{n_total} trajectories x {n_chains} chain(s) ({why})",
+                             "use a smaller coupling (or fewer trajectories/chains), or pass --force to run "
+                             "anyway")
+    return check_resources(theory.lattice, n_total, n_chains, force=force, record_gp=record_gp,
+                           n_steps=steps(lam))

@@ -39,9 +39,10 @@ def sum_entry(per_order, lam, conv, exact=False):
     kept one), reported with ``ratio = |t_N / t_{N-1}|``; a ratio >= 1 means the series is
     outside its range of validity and the sum is flagged not converged.
     """
+    from ..inputs import series_sum
+
+    total, err = series_sum([v for v, _ in per_order], lam, [e for _, e in per_order])  # or InputError
     terms = [v * lam ** k for k, (v, _) in enumerate(per_order)]
-    total = sum(terms)
-    err = sum(e * abs(lam) ** k for k, (_, e) in enumerate(per_order))
     n = len(terms) - 1
     last = abs(terms[-1])
     prev = abs(terms[-2]) if n >= 1 else 0.0
@@ -258,7 +259,7 @@ def flow(order, Lambda0, Lambda, cutoff, dim, mass, lam_text, lattice, pieces, w
     estimate (docs/flow.md).
     """
     from ..conventions import validate_dim, validate_mass
-    from ..inputs import as_lattice
+    from ..inputs import as_lattice, check_series_coupling
     from ..cutoffs import parse_cutoff
     from ..errors import InputError
     from ..flow import flow_monotone
@@ -270,7 +271,7 @@ def flow(order, Lambda0, Lambda, cutoff, dim, mass, lam_text, lattice, pieces, w
     order = validate_order(order, 2)
     validate_mass(mass)
     (lam_point,) = common.parse_couplings(lam_text, ("lam",), "--lam")
-    lam = float(lam_point["lam"])
+    lam = check_series_coupling(lam_point["lam"], order + 1)  # the sums run through lam^(order+1)
     shape = None
     if lattice is None:
         validate_dim(dim)

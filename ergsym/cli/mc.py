@@ -142,7 +142,7 @@ def mc(ctx, lattice, cutoff, mass, Lambda, n_traj, n_therm, seed, n_steps, integ
     quantities; eq5.11..eq5.14 are the pieces of Cotler & Rezchikov, PRD 108, 025003 (the old
     names P4..P1).  See docs/lattice.md.
     """
-    from ..lattice.run import check_resources, resume_mc, run_mc  # noqa: PLC0415
+    from ..lattice.run import resume_mc, run_mc  # noqa: PLC0415
 
     warnings = common.Warnings()
     show = _progress(progress)
@@ -156,6 +156,12 @@ def mc(ctx, lattice, cutoff, mass, Lambda, n_traj, n_therm, seed, n_steps, integ
                                  "used without --resume, --checkpoint and --record-gp",
                                  "a batch keeps each finished run in --store DIR instead")
         lam = lam_points[0] if len(lam_points) == 1 else lam_points
+        n_runs = len(lam_points) * (len(str(seeds).split(",")) if seeds is not None else 1)
+        if isinstance(n_traj, int) and isinstance(n_chains, int):
+            shape = _shape(lattice)
+            common.mc_preflight(shape, lambda: _theory(shape, cutoff, mass, Lambda, 0.0), lam_points,
+                                max(n_traj, 1) * n_runs // max(len(lam_points), 1), n_chains,
+                                n_steps=n_steps, force=force)
         return batch.mc(_shape(lattice).spec, cutoff, mass, Lambda, lam, n_traj, n_therm, seeds or str(seed),
                         progress=show, as_json=as_json, mc_options={
                             "n_steps": n_steps, "integrator": integrator, "backend": backend,
@@ -178,9 +184,11 @@ def mc(ctx, lattice, cutoff, mass, Lambda, n_traj, n_therm, seed, n_steps, integ
         lam = common.parse_couplings(lam_text, ("lam",), "--lam")[0]["lam"]
         ck = common.output_file(checkpoint, "--checkpoint", (), force=force)
         shape = _shape(lattice)
-        check_resources(shape, max(int(n_traj), 1) if isinstance(n_traj, int) else 1,
-                        max(int(n_chains), 1), force=force, record_gp=record_gp,
-                        n_steps=n_steps if isinstance(n_steps, int) and n_steps > 0 else 4)
+        # the cost pre-flight knows what lam does to the step count (exit 2 naming --lam)
+        common.mc_preflight(shape, lambda: _theory(shape, cutoff, mass, Lambda, 0.0), [lam],
+                            max(int(n_traj), 1) if isinstance(n_traj, int) else 1,
+                            max(int(n_chains), 1) if isinstance(n_chains, int) else 1, n_steps=n_steps,
+                            force=force, record_gp=record_gp)
         th = _theory(shape, cutoff, mass, Lambda, lam)
         try:
             res = run_mc(th, n_traj, seed=seed, n_therm=n_therm, measure_every=measure_every,
@@ -243,15 +251,16 @@ def crosscheck(lattice, cutoff, mass, Lambda, n_traj, n_therm, seed, n_steps, in
     the series are both exact.  See docs/lattice.md.
     """
     from ..lattice.crosscheck import canonical_form  # noqa: PLC0415
-    from ..lattice.run import check_resources  # noqa: PLC0415
 
     warnings = common.Warnings()
     lams = [p["lam"] for p in common.parse_couplings(lam_text, ("lam",), "--lam", many=True)]
     form = canonical_form(form)
     png = common.output_file(plot, "--plot", common.PLOT_EXTENSIONS, force=force)
     shape = _shape(lattice)
-    if isinstance(n_traj, int) and isinstance(n_chains, int):
-        check_resources(shape, max(n_traj, 1) * len(lams), max(n_chains, 1), force=force)
+    if isinstance(n_traj, int) and isinstance(n_chains, int):  # every coupling x replica, lam-aware
+        common.mc_preflight(shape, lambda: _theory(shape, cutoff, mass, Lambda, 0.0), lams,
+                            max(n_traj, 1) * replicas,
+                            max(n_chains, 1), n_steps=n_steps, force=force)
     # One seeding path for every mode: the runs are always the tasks of a batch (one per
     # coupling x replica, seeds SeedSequence(--seed).spawn), run in this process unless
     # --scheduler says otherwise, so the default, inprocess and local:N agree bitwise.

@@ -179,7 +179,12 @@ def monotone(order, form, pieces, scheme, theory_spec, compare, lattice, cutoff_
     if lam_text is not None:
         from ..inputs import Couplings
 
+        from ..inputs import check_series_coupling
+
         couplings = Couplings.parse(lam_text, theory.names, option="--lam")
+        for name, value in couplings.items():  # the sums run through g^(order+1): refuse overflow first
+            check_series_coupling(value, (order if isinstance(order, int) and order >= 0 else 0) + 1,
+                                  option="--lam" if len(couplings) == 1 else f"--lam {name}")
     if lattice is not None and dim is not None:
         raise InputError("give either --lattice (exact lattice sums) or --dim (continuum), not both")
     numeric = lattice is not None or dim is not None

@@ -81,6 +81,10 @@ def report(out, force, quick, theory, cutoff, dim, mass, Lambda0, order, scheme,
                              "the report keeps its numbers in OUT/report.json; use --scheduler alone")
     _check_options(out, mc, mc_lattice, mc_cutoff, mc_lams, mc_traj)
 
+    from ..inputs import check_series_coupling
+
+    for x in _floats(lams, "--lam"):  # the tables sum the series through lam^(order+1)
+        check_series_coupling(x, (order if isinstance(order, int) and 0 <= order <= 6 else 0) + 1)
     cfg = ReportConfig(out=out, theory=theory, cutoff=cutoff, dim=dim, mass=mass, Lambda0=Lambda0,
                        order=order, scheme=scheme, lams=_floats(lams, "lams"), quick=quick, mc=mc,
                        mc_lattice=mc_lattice, mc_cutoff=mc_cutoff,

@@ -58,7 +58,8 @@ def _entry(c, extra=()):
               help="Write a checkpoint (.npz) after every step.")
 @click.option("--resume", type=click.Path(dir_okay=False, exists=True), default=None,
               help="Continue the flow saved in this checkpoint (its settings are used).")
-@click.option("--force", is_flag=True, help="Overwrite an existing --checkpoint file.")
+@click.option("--force", is_flag=True, help="Overwrite an existing --checkpoint file; sample P_Lambda0 "
+              "beyond the time limit (a coupling too strong for the lattice's budget).")
 @click.option("--json", "as_json", is_flag=True, help="JSON to stdout.")
 def variational(lattice, cutoff, mass, Lambda0, Lambda, lam, steps, n_samples, seed, family, optimizer,
                 n_jack, checkpoint, resume, force, as_json):
@@ -87,7 +88,8 @@ def variational(lattice, cutoff, mass, Lambda0, Lambda, lam, steps, n_samples, s
         lam_v = common.parse_couplings(lam, option="--lam")[0]["lam"]
         cfg = VariationalConfig(lattice, cutoff, mass, Lambda0, Lambda, lam_v, steps, n_samples=n_samples,
                                 seed=seed, family=family, optimizer=optimizer, n_jack=n_jack)
-        cfg.validate()
+        shape, cut = cfg.validate()
+        _preflight(cfg, shape, cut, force)
         res = run_variational(cfg, progress=True, checkpoint=ck)
     cmp = compare_with_exact(res)
     for m in res.messages:
@@ -113,6 +115,17 @@ def variational(lattice, cutoff, mass, Lambda0, Lambda, lam, steps, n_samples, s
         common.echo_json("variational", params, results, warnings)
         return
     _print(results, cfg)
+
+
+def _preflight(cfg, shape, cut, force):
+    """The sampling of P_Lambda0 is HMC (no step adaptation): its cost grows with lam through the
+    step count; refuse (exit 2, naming --lam) a coupling beyond this lattice's budget."""
+    from ..inputs import as_lattice
+    from ..lattice.theory import LatticeTheory
+
+    lat = as_lattice(shape)
+    common.mc_preflight(lat, lambda: LatticeTheory.from_cutoff(lat, cut, cfg.mass, cfg.Lambda0, 0.0),
+                        [cfg.lam], cfg.n_therm + cfg.n_samples * cfg.every, 1, force=force)
 
 
 def _f(d):
