@@ -218,3 +218,106 @@ def test_series_sum_refuses_overflow_with_the_range():
     # (1e300 / 1e250)^(1/2) = 1e25: a coefficient large enough to overflow at an allowed coupling
     with pytest.raises(InputError, match=r"--lam=1e\+30 .*\|lam\| <= 1e\+25 for this O\(lam\^2\)"):
         series_sum([1.0, 1.0, 1e250], 1e30)
+
+
+# --- output niceties ---------------------------------------------------------------------------
+
+MC_SMALL = ["mc", "--lattice", "4x4", "--cutoff", "bump:eps=0.5,lambda_max=2", "--Lambda", "1.3",
+            "--lam", "0.1", "--n-traj", "40", "--n-therm", "10"]
+
+
+def test_mc_prints_an_estimate_and_progress_lines_when_stderr_is_not_a_terminal(capsys, monkeypatch):
+    import ergsym.cli.mc as mc_cli
+
+    monkeypatch.setattr(mc_cli, "PROGRESS_EVERY_S", 0.0)  # a line after every trajectory
+    code, _, err = _run(MC_SMALL, capsys)  # capsys: stderr is not a terminal
+    assert code == 0
+    assert "mc lam=0.1: 40 trajectories, estimated" in err
+    assert "mc lam=0.1: 40/40 trajectories (100%)" in err and "left" in err
+    code, _, err = _run(MC_SMALL + ["--no-progress"], capsys)
+    assert code == 0 and "trajectories" not in err
+
+
+CROSS_SMALL = ["crosscheck", "--lattice", "4x4", "--cutoff", "bump:eps=0.5,lambda_max=2", "--Lambda", "1.3",
+               "--lam", "0.05,0.1", "--n-traj", "40", "--n-therm", "10", "--seed", "3"]
+
+
+def test_crosscheck_ctrl_c_prints_what_is_kept_and_the_resume_command(tmp_path, capsys, monkeypatch):
+    import ergsym.batch.kinds as kinds
+
+    def interrupted(*a, **k):
+        raise KeyboardInterrupt
+
+    monkeypatch.setattr(kinds, "run_mc_points", interrupted)
+    store = tmp_path / "s"
+    code, _, err = _run(CROSS_SMALL + ["--store", str(store)], capsys)
+    assert code == 130
+    assert f"finished task(s) are kept in the store {store}" in err
+    assert "ergsym crosscheck --lattice 4x4" in err and f"--store {store}" in err
+    code, _, err = _run(CROSS_SMALL, capsys)
+    assert code == 130 and "nothing was saved" in err and "--store" in err
+
+
+def test_resumed_batch_says_how_many_tasks_it_reused(tmp_path, capsys):
+    args = CROSS_SMALL + ["--store", str(tmp_path / "s"), "--no-progress", "--json"]
+    code, out1, _ = _run(args, capsys)
+    assert code == 0
+    code, out2, err = _run(args, capsys)
+    assert code == 0 and "2 of 2 tasks read back (finished before), 0 to run" in err
+    assert json.loads(out2)["results"]["points"] == json.loads(out1)["results"]["points"]
+
+
+def test_outputs_honour_the_umask(tmp_path, capsys):
+    import stat
+
+    import numpy as np
+
+    from ergsym.lattice.checkpoint import save_checkpoint
+
+    old = os.umask(0o022)
+    try:
+        save_checkpoint(tmp_path / "c.npz", {"x": 1}, {"a": np.zeros(2)})
+        assert stat.S_IMODE(os.stat(tmp_path / "c.npz").st_mode) == 0o644  # was 0600 (mkstemp)
+        code, _, _ = _run(CROSS_SMALL + ["--store", str(tmp_path / "s"), "--no-progress"], capsys)
+        assert code == 0
+        files = list((tmp_path / "s").rglob("*.json"))
+        assert files and all(stat.S_IMODE(os.stat(f).st_mode) == 0o644 for f in files)
+        out = tmp_path / "r"
+        # a theory other than phi^4: its phi^4-only sections are built with no progress step
+        code, _, err = _run(["report", "--quick", "--no-flow", "--no-pdf", "--theory", "phi4+phi6", "--order",
+                             "1", "--out", str(out)], capsys)
+        assert code == 0
+        assert stat.S_IMODE(os.stat(out).st_mode) == 0o755  # was 0700 (mkdtemp)
+        assert "lattice Monte Carlo" not in err and "[1/" in err
+    finally:
+        os.umask(old)
+
+
+# --- values as text: rounded to their error (JSON keeps full precision) ------------------------
+
+@pytest.mark.parametrize("value,error,kw,expected", [
+    # the line: error 1.6e-19, truncation 1.1e-05 -> the digits the truncation leaves
+    (0.0999886033258, 1.6e-19, dict(truncation=1.1e-05), "0.099989 ± 1.6e-19"),
+    (10.5854606099, 1.5e-13, dict(truncation=2.2e-07), "10.58546061 ± 1.5e-13"),
+    (1.2345678, 0.012, {}, "1.235 ± 0.012"),
+    (-3.14159e-7, 2.0e-9, {}, "-3.142e-07 ± 2e-09"),
+    (0.5, 0.0, {}, "0.5 ± 0"),  # no usable error: 12 significant digits
+    (2.0 / 3.0, None, {}, "0.666666666667"),
+    (2.0 / 3.0, None, dict(exact=True), "0.666666666667 (exact)"),
+    (0.001, 0.5, {}, "0.001 ± 0.5"),  # an error larger than the value: one digit
+    (None, None, {}, "null"),
+])
+def test_format_value_rounds_to_the_uncertainty(value, error, kw, expected):
+    from ergsym.textfmt import format_value
+
+    assert format_value(value, error, **kw) == expected
+
+
+def test_flow_text_rounds_the_running_coupling_to_its_truncation(capsys):
+    code, out, _ = _run(["flow"], capsys)
+    assert code == 0
+    line = next(x for x in out.splitlines() if "lam(Lambda)" in x)
+    assert "0.099989 ± 1.6e-19" in line and "0.0999886033258" not in line
+    code, out, _ = _run(["flow", "--json"], capsys)  # JSON keeps full precision
+    assert json.loads(out)["results"]["couplings"]["lam"]["sum"]["value"] == pytest.approx(
+        0.0999886033258, rel=1e-12)

@@ -376,7 +376,9 @@ def _plot(scan, path, mode):
 
 
 def _fmt(p):
-    s = f"{p['value']:.12g} ± {p['error']:.2g}"
+    from ..textfmt import format_value  # the value rounded to its error (or truncation, for a sum)
+
+    s = format_value(p["value"], p["error"], truncation=p.get("truncation"))
     if p.get("exact"):
         s += " (exact)"
     if not p["converged"]:

@@ -113,6 +113,85 @@ def _interrupted(path):
                    f"resume it with:\n  ergsym mc --resume {shlex.quote(str(path))}", err=True)
 
 
+#: seconds between two progress lines when stderr is not a terminal
+PROGRESS_EVERY_S = 30.0
+
+
+class _ProgressLines:
+    """Periodic one-line progress on stderr for a run whose stderr is not a terminal (a log
+    file, a pipe, a batch system): an estimate first, then a line every
+    :data:`PROGRESS_EVERY_S` seconds (a ``run_mc`` callback)."""
+
+    def __init__(self, label, total=None, estimate_s=None):
+        import time  # noqa: PLC0415
+
+        self.label, self.total = label, total
+        self.t0 = self.last = time.perf_counter()
+        if total is not None:
+            est = "" if estimate_s is None else f", estimated {_duration(estimate_s)} (a rough bound)"
+            click.echo(f"{label}: {total} trajectories{est}; a progress line every "
+                       f"{PROGRESS_EVERY_S:g} s", err=True)
+
+    def __call__(self, i, state, info):
+        import time  # noqa: PLC0415
+
+        now = time.perf_counter()
+        if now - self.last < PROGRESS_EVERY_S:
+            return
+        self.last = now
+        done, spent = i + 1, now - self.t0
+        if self.total:
+            left = max(self.total - done, 0) * spent / done
+            click.echo(f"{self.label}: {done}/{self.total} trajectories ({100 * done / self.total:.0f}%), "
+                       f"{_duration(spent)} elapsed, about {_duration(left)} left", err=True)
+        else:
+            click.echo(f"{self.label}: {done} trajectories, {_duration(spent)} elapsed", err=True)
+
+
+
+def _duration(seconds):
+    seconds = float(seconds)
+    if seconds < 120:
+        return f"{seconds:.0f} s"
+    if seconds < 7200:
+        return f"{seconds / 60:.0f} min"
+    return f"{seconds / 3600:.1f} h"
+
+
+def _lines_wanted(flag):
+    """Progress lines: by default when stderr is not a terminal (no bar there); not with --no-progress."""
+    return flag is None and not bool(getattr(sys.stderr, "isatty", lambda: False)())
+
+
+def _command_line(command):
+    """``ergsym COMMAND ARGS`` as it was run (quoted for a POSIX shell)."""
+    from . import INVOCATION  # noqa: PLC0415
+
+    args = list(INVOCATION) or [command]
+    return "ergsym " + shlex.join(args)
+
+
+def _interrupted_batch(command, store):
+    """The Ctrl-C message of a batch command: what is kept, and the command that resumes."""
+    if store is None:
+        click.echo(f"interrupted: nothing was saved (give --store DIR to be able to resume: rerunning "
+                   f"the same command with the same --store skips the tasks finished there), e.g.\n"
+                   f"  {_command_line(command)} --store {command}-store", err=True)
+        return
+    from pathlib import Path  # noqa: PLC0415
+
+    n = len(list((Path(store) / "tasks").glob("*.json")))
+    click.echo(f"interrupted: {n} finished task(s) are kept in the store {store}\n"
+               f"resume with the same command (finished tasks are read back, not rerun):\n"
+               f"  {_command_line(command)}", err=True)
+
+
+def _task_progress(flag):
+    """Per-task progress of a batch: on unless --no-progress (tqdm on a terminal, one line per
+    finished task otherwise)."""
+    return flag is None or bool(flag)
+
+
 @click.command("mc")
 @scheduler_option
 @_common
@@ -163,7 +242,7 @@ def mc(ctx, lattice, cutoff, mass, Lambda, n_traj, n_therm, seed, n_steps, integ
                                 max(n_traj, 1) * n_runs // max(len(lam_points), 1), n_chains,
                                 n_steps=n_steps, force=force)
         return batch.mc(_shape(lattice).spec, cutoff, mass, Lambda, lam, n_traj, n_therm, seeds or str(seed),
-                        progress=show, as_json=as_json, mc_options={
+                        progress=_task_progress(progress), as_json=as_json, mc_options={
                             "n_steps": n_steps, "integrator": integrator, "backend": backend,
                             "measure_every": measure_every, "n_chains": n_chains})
     if resume is not None:
@@ -174,8 +253,9 @@ def mc(ctx, lattice, cutoff, mass, Lambda, n_traj, n_therm, seed, n_steps, integ
                                  "or with --n-traj N to extend the run",
                                  f"drop {names}, or start a new run without --resume")
         n_traj_ext = n_traj if "n_traj" in _given(ctx) else None
+        lines = _ProgressLines(f"mc --resume {resume}") if _lines_wanted(progress) else None
         try:
-            res = resume_mc(resume, n_traj=n_traj_ext, progress=show)
+            res = resume_mc(resume, n_traj=n_traj_ext, progress=show, callback=lines)
         except KeyboardInterrupt:
             _interrupted(resume)
             raise
@@ -185,16 +265,18 @@ def mc(ctx, lattice, cutoff, mass, Lambda, n_traj, n_therm, seed, n_steps, integ
         ck = common.output_file(checkpoint, "--checkpoint", (), force=force)
         shape = _shape(lattice)
         # the cost pre-flight knows what lam does to the step count (exit 2 naming --lam)
-        common.mc_preflight(shape, lambda: _theory(shape, cutoff, mass, Lambda, 0.0), [lam],
-                            max(int(n_traj), 1) if isinstance(n_traj, int) else 1,
-                            max(int(n_chains), 1) if isinstance(n_chains, int) else 1, n_steps=n_steps,
-                            force=force, record_gp=record_gp)
+        est = common.mc_preflight(shape, lambda: _theory(shape, cutoff, mass, Lambda, 0.0), [lam],
+                                  max(int(n_traj), 1) if isinstance(n_traj, int) else 1,
+                                  max(int(n_chains), 1) if isinstance(n_chains, int) else 1, n_steps=n_steps,
+                                  force=force, record_gp=record_gp)
         th = _theory(shape, cutoff, mass, Lambda, lam)
+        lines = (_ProgressLines(f"mc lam={lam:g}", n_traj if isinstance(n_traj, int) else None,
+                                est["seconds"]) if _lines_wanted(progress) else None)
         try:
             res = run_mc(th, n_traj, seed=seed, n_therm=n_therm, measure_every=measure_every,
                          n_steps=n_steps, integrator=integrator, backend=backend, record_gp=record_gp,
                          checkpoint=ck, checkpoint_every=checkpoint_every, progress=show,
-                         n_chains=n_chains, force=force)
+                         n_chains=n_chains, force=force, callback=lines)
         except KeyboardInterrupt:
             _interrupted(checkpoint)
             raise
@@ -264,11 +346,15 @@ def crosscheck(lattice, cutoff, mass, Lambda, n_traj, n_therm, seed, n_steps, in
     # One seeding path for every mode: the runs are always the tasks of a batch (one per
     # coupling x replica, seeds SeedSequence(--seed).spawn), run in this process unless
     # --scheduler says otherwise, so the default, inprocess and local:N agree bitwise.
-    res = batch.crosscheck(shape.spec, cutoff, mass, Lambda, lams, form, plot=png,
-                           order=order, n_traj=n_traj, n_therm=n_therm, seed=seed, replicas=replicas,
-                           estimator=estimator, progress=_progress(progress), mc_options={
-                               "n_steps": n_steps, "integrator": integrator, "backend": backend,
-                               "n_chains": n_chains})
+    try:
+        res = batch.crosscheck(shape.spec, cutoff, mass, Lambda, lams, form, plot=png,
+                               order=order, n_traj=n_traj, n_therm=n_therm, seed=seed, replicas=replicas,
+                               estimator=estimator, progress=_task_progress(progress), mc_options={
+                                   "n_steps": n_steps, "integrator": integrator, "backend": backend,
+                                   "n_chains": n_chains})
+    except KeyboardInterrupt:
+        _interrupted_batch("crosscheck", batch.store)
+        raise
     for w in res.warnings:
         warnings.add(w)
     if as_json:

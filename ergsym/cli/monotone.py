@@ -90,11 +90,11 @@ def _label(form):
 
 
 def _value_text(v: dict) -> str:
-    s = f"{v['value']:.12g}" if v.get("value") is not None else "null"
+    from ..textfmt import format_value  # the value rounded to its error
+
     if v.get("exact"):
-        return s + " (exact)"
-    if v.get("error") is not None:
-        s += f" ± {v['error']:.2e}"
+        return format_value(v.get("value"), exact=True)
+    s = format_value(v.get("value"), v.get("error"))
     if v.get("converged") is False:
         s += "  [NOT CONVERGED]"
     return s
@@ -430,10 +430,12 @@ def _print_numbers(par, res):
         if "sum" in q:
             s = q["sum"]
             at = ",".join(f"{k}={v:g}" for k, v in s["couplings"].items())
-            err = f" ± {s['error']:.2e}" if s["error"] else ""
             conv = "" if s["converged"] else "  [NOT CONVERGED]"
             dom = "  (truncation dominates)" if s["truncation_dominates"] else ""
-            click.echo(f"  sum at {at}: {s['value']:.12g}{err}{conv}; truncation ~ {s['truncation']:.2e}{dom}")
+            from ..textfmt import format_value
+
+            val = format_value(s["value"], s["error"] or None, truncation=s["truncation"])
+            click.echo(f"  sum at {at}: {val}{conv}; truncation ~ {s['truncation']:.2e}{dom}")
 
 
 if __name__ == "__main__":  # pragma: no cover

@@ -129,7 +129,9 @@ def _preflight(cfg, shape, cut, force):
 
 
 def _f(d):
-    return f"{d['value']:.6g} ± {d['error']:.2g}"
+    from ..textfmt import format_value  # the value rounded to its error
+
+    return format_value(d["value"], d["error"])
 
 
 def _print(r, cfg):

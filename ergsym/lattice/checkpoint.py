@@ -45,6 +45,7 @@ import tempfile
 
 import numpy as np
 
+from .._umask import honour_umask
 from ..errors import CheckpointError, InputError
 
 __all__ = ["CHECKPOINT_VERSION", "save_checkpoint", "load_checkpoint", "rng_from_state",
@@ -88,6 +89,7 @@ def save_checkpoint(path, meta: dict, arrays: dict) -> None:
             np.savez(fh, **payload)
             fh.flush()
             os.fsync(fh.fileno())
+        honour_umask(tmp)  # mkstemp makes 0600 files: give the mode open() would
         os.replace(tmp, path)
     except BaseException:
         if os.path.exists(tmp):
