@@ -176,6 +176,13 @@ def test_monte_carlo_at_huge_coupling_is_refused_before_running(args, n_traj, ca
         assert f"{n_traj} trajectories" in err
 
 
+def test_report_monte_carlo_at_huge_coupling_is_refused_before_any_section(tmp_path, capsys):
+    code, out, err = _run(["report", "--quick", "--no-flow", "--no-pdf", "--mc-lam", "0.1,1e300", "--out",
+                           str(tmp_path / "r")], capsys)
+    assert code == 2 and "--mc-lam=1e+300" in err and "16x16" in err and "--force" not in err
+    assert not (tmp_path / "r").exists() and "[1/" not in err
+
+
 def test_allowed_coupling_range_is_where_the_step_count_stays_below_the_cap():
     # the range printed is the largest lam whose first-guess step count is below the cap
     import re

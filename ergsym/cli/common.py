@@ -178,7 +178,8 @@ MAX_HMC_STEPS = 10_000
 
 
 def mc_preflight(shape, make_theory, lams, n_traj: int, n_chains: int = 1, *, n_steps=None,
-                 force: bool = False, record_gp: bool = False, option: str = "--lam") -> dict:
+                 force: bool = False, record_gp: bool = False, option: str = "--lam",
+                 can_force: bool = True) -> dict:
     """The cost pre-flight of every Monte Carlo command, knowing what the coupling does to the
     step count.
 
@@ -232,7 +233,7 @@ def mc_preflight(shape, make_theory, lams, n_traj: int, n_chains: int = 1, *, n_
                f"and {MAX_SECONDS / 3600:.0f} h (this run: about {est['seconds'] / 3600:.2g} h)")
         raise InputError.bad(option, lam, f"in [0, {lam_max:.3g}] on the lattice {theory.lattice.spec} with "
                              f"{n_total} trajectories x {n_chains} chain(s) ({why})",
-                             "use a smaller coupling (or fewer trajectories/chains), or pass --force to run "
-                             "anyway")
+                             "use a smaller coupling (or fewer trajectories/chains)"
+                             + (", or pass --force to run anyway" if can_force else ""))
     return check_resources(theory.lattice, n_total, n_chains, force=force, record_gp=record_gp,
                            n_steps=steps(lam))

@@ -90,6 +90,8 @@ def report(out, force, quick, theory, cutoff, dim, mass, Lambda0, order, scheme,
                        mc_lattice=mc_lattice, mc_cutoff=mc_cutoff,
                        mc_lams=None if mc_lams is None else _floats(mc_lams, "--mc-lam"),
                        mc_traj=mc_traj, seed=seed, flow=flow, pdf=pdf, force=force)
+    if cfg.mc:  # the Monte Carlo's cost knows what its couplings do to the HMC step count
+        _mc_preflight(cfg)
     with _Progress(enabled=True) as prog:
         res = build_report(cfg, progress=prog, scheduler=batch.runner)
     for w in res.warnings:
@@ -137,6 +139,20 @@ def _check_options(out, mc, mc_lattice, mc_cutoff, mc_lams, mc_traj):
     if not parent.is_dir():  # as every other output path: the parent must exist
         raise InputError.bad("--out", str(out), "a directory whose parent exists",
                              f"create the directory {str(parent)!r} first")
+
+
+def _mc_preflight(cfg):
+    """Refuse (exit 2, naming --mc-lam) Monte Carlo couplings beyond the lattice's budget, before
+    the report's other sections run (:func:`ergsym.cli.common.mc_preflight`)."""
+    from ..cutoffs import parse_cutoff
+    from ..inputs import as_lattice
+    from ..lattice.theory import LatticeTheory
+    from . import common
+
+    lat = as_lattice(cfg.mc_lattice, name="--mc-lattice")
+    cut = parse_cutoff(cfg.mc_cutoff)
+    common.mc_preflight(lat, lambda: LatticeTheory.from_cutoff(lat, cut, cfg.mass, cfg.Lambda0, 0.0),
+                        cfg.monte_carlo_lams, cfg.monte_carlo_traj, 1, option="--mc-lam", can_force=False)
 
 
 class _Progress:
