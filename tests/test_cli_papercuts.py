@@ -119,6 +119,13 @@ def test_mc_seeds_with_seed_exits_2(capsys):
     assert code == 2 and "--seed=5" in err and "--seeds='0,1'" in err
 
 
+def test_variational_resume_with_settings_exits_2_naming_them(tmp_path, capsys):
+    ck = tmp_path / "v.npz"
+    ck.write_bytes(b"not read: the options are checked first")
+    code, _, err = _run(["variational", "--resume", str(ck), "--lam", "5", "--Lambda0", "1.2"], capsys)
+    assert code == 2 and "--lam" in err and "--Lambda0" in err and "--resume" in err
+
+
 @pytest.mark.parametrize("args,needles", [
     (["--mc-lattice", "8x8x8"], ["--mc-lattice='8x8x8'", "2-d", "3-d"]),
     (["--no-mc", "--mc-lattice", "8x8"], ["--mc-lattice='8x8'", "--no-mc"]),

@@ -80,6 +80,13 @@ def variational(lattice, cutoff, mass, Lambda0, Lambda, lam, steps, n_samples, s
     warnings = common.Warnings()
     ck = common.output_file(checkpoint, "--checkpoint", (".npz",), force=force)
     if resume is not None:
+        settings = ("lattice", "cutoff", "mass", "Lambda0", "Lambda", "lam", "steps", "n_samples", "seed",
+                    "family", "optimizer", "n_jack")
+        ignored = [n for n in settings if common.given(n)]
+        if ignored:  # the checkpoint holds every setting: a given one would be silently ignored
+            names = ", ".join("--" + n.replace("_", "-") for n in ignored)
+            raise InputError.bad("--resume", resume, "given without the flow's settings (the checkpoint "
+                                 "holds them all)", f"drop {names}, or start a new flow without --resume")
         if ck is not None:
             raise InputError.bad("--checkpoint", checkpoint, "omitted with --resume",
                                  "a resumed flow keeps writing to the --resume file")
