@@ -130,9 +130,15 @@ def _preflight(cfg, shape, cut, force):
     from ..inputs import as_lattice
     from ..lattice.theory import LatticeTheory
 
+    import sys
+
     lat = as_lattice(shape)
-    common.mc_preflight(lat, lambda: LatticeTheory.from_cutoff(lat, cut, cfg.mass, cfg.Lambda0, 0.0),
-                        [cfg.lam], cfg.n_therm + cfg.n_samples * cfg.every, 1, force=force)
+    n_traj = cfg.n_therm + cfg.n_samples * cfg.every
+    est = common.mc_preflight(lat, lambda: LatticeTheory.from_cutoff(lat, cut, cfg.mass, cfg.Lambda0, 0.0),
+                              [cfg.lam], n_traj, 1, force=force)
+    if not sys.stderr.isatty():  # no bar in a log file: say at least what is coming
+        click.echo(f"variational: {n_traj} HMC trajectories to sample P_Lambda0 (estimated "
+                   f"{est['seconds']:.0f} s, a rough bound), then {cfg.steps} JKO steps", err=True)
 
 
 def _f(d):
