@@ -335,3 +335,22 @@ def test_flow_text_rounds_the_running_coupling_to_its_truncation(capsys):
     code, out, _ = _run(["flow", "--json"], capsys)  # JSON keeps full precision
     assert json.loads(out)["results"]["couplings"]["lam"]["sum"]["value"] == pytest.approx(
         0.0999886033258, rel=1e-12)
+
+
+def test_crosscheck_force_reaches_every_run(capsys, monkeypatch):
+    # every crosscheck now runs as a batch: --force (run beyond the limits) must reach run_mc
+    import ergsym.batch.kinds as kinds
+
+    seen = []
+    real = kinds.mc_task
+
+    def spy(**kw):
+        seen.append(kw["mc_options"].get("force"))
+        return real(**kw)
+
+    monkeypatch.setattr(kinds, "mc_task", spy)
+    code, _, _ = _run(CROSS_SMALL + ["--force", "--no-progress"], capsys)
+    assert code == 0 and seen == [True, True]
+    seen.clear()
+    code, _, _ = _run(CROSS_SMALL + ["--no-progress"], capsys)
+    assert code == 0 and seen == [None, None]

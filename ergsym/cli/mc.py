@@ -244,7 +244,8 @@ def mc(ctx, lattice, cutoff, mass, Lambda, n_traj, n_therm, seed, n_steps, integ
         return batch.mc(_shape(lattice).spec, cutoff, mass, Lambda, lam, n_traj, n_therm, seeds or str(seed),
                         progress=_task_progress(progress), as_json=as_json, mc_options={
                             "n_steps": n_steps, "integrator": integrator, "backend": backend,
-                            "measure_every": measure_every, "n_chains": n_chains})
+                            "measure_every": measure_every, "n_chains": n_chains,
+                            **({"force": True} if force else {})})
     if resume is not None:
         extra = [n for n in _given(ctx) if n not in _RESUME_OK]
         if extra:
@@ -351,7 +352,7 @@ def crosscheck(lattice, cutoff, mass, Lambda, n_traj, n_therm, seed, n_steps, in
                                order=order, n_traj=n_traj, n_therm=n_therm, seed=seed, replicas=replicas,
                                estimator=estimator, progress=_task_progress(progress), mc_options={
                                    "n_steps": n_steps, "integrator": integrator, "backend": backend,
-                                   "n_chains": n_chains})
+                                   "n_chains": n_chains, **({"force": True} if force else {})})
     except KeyboardInterrupt:
         _interrupted_batch("crosscheck", batch.store)
         raise
