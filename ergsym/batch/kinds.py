@@ -214,8 +214,9 @@ def crosscheck_ensemble(lattice, cutoff, mass, Lambda, lams, form: str = "B", *,
 
     The task seeds are ``SeedSequence(seed).spawn(len(lams) * replicas)`` (task
     ``i * replicas + r`` for coupling ``i``, replica ``r``), so every scheduler gives bitwise
-    the same result (``ergsym crosscheck`` always runs this, in this process by default); the replicas of a coupling are combined by :func:`combine_stats` and
-    compared with the exact lattice series by
+    the same result (``ergsym crosscheck`` always runs this, in this process by default); the
+    replicas of a coupling are combined by :func:`combine_stats` and compared with the exact
+    lattice series by
     :func:`~ergsym.lattice.crosscheck.compare_with_series`.
 
     Returns

@@ -278,9 +278,10 @@ def flow(order, Lambda0, Lambda, cutoff, dim, mass, lam_text, lattice, pieces, w
     else:
         shape = as_lattice(lattice, name="--lattice").shape
         if common.given("dim") and dim != len(shape):
-            common.refuse_together("--dim", dim, "--lattice", lattice, f"the lattice is {len(shape)}-dimensional "
-                                   "and --dim sets the continuum dimension", "drop --dim (a lattice's "
-                                   "dimension is its number of extents), or drop --lattice for the continuum")
+            common.refuse_together("--dim", dim, "--lattice", lattice,
+                                   f"the lattice is {len(shape)}-dimensional and --dim sets the continuum "
+                                   "dimension", "drop --dim (a lattice's dimension is its number of "
+                                   "extents), or drop --lattice for the continuum")
     cut, L0, L = validate_scales(cutoff, Lambda0, Lambda)
     if scan < 0 or scan == 1 or scan > 1000:
         raise InputError.bad("--scan", scan, "0 (off) or an integer in [2, 1000]")

@@ -127,10 +127,10 @@ def variational(lattice, cutoff, mass, Lambda0, Lambda, lam, steps, n_samples, s
 def _preflight(cfg, shape, cut, force):
     """The sampling of P_Lambda0 is HMC (no step adaptation): its cost grows with lam through the
     step count; refuse (exit 2, naming --lam) a coupling beyond this lattice's budget."""
+    import sys
+
     from ..inputs import as_lattice
     from ..lattice.theory import LatticeTheory
-
-    import sys
 
     lat = as_lattice(shape)
     n_traj = cfg.n_therm + cfg.n_samples * cfg.every
