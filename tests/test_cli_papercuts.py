@@ -4,6 +4,8 @@ import json
 import os
 
 import pytest
+from hypothesis import given
+from hypothesis import strategies as st
 
 from ergsym.cli import common, main
 from ergsym.errors import InputError
@@ -354,3 +356,16 @@ def test_crosscheck_force_reaches_every_run(capsys, monkeypatch):
     seen.clear()
     code, _, _ = _run(CROSS_SMALL + ["--no-progress"], capsys)
     assert code == 0 and seen == [None, None]
+
+
+@given(value=st.floats(-1e12, 1e12, allow_nan=False).filter(lambda v: abs(v) > 1e-12),
+       error=st.floats(1e-15, 1e6))
+def test_format_value_keeps_what_the_error_leaves(value, error):
+    # the printed value is within 5% of the error of the value (two digits of the error kept),
+    # or within the 12-digit cap; and the error itself is printed with two digits
+    from ergsym.textfmt import format_value
+
+    text = format_value(value, error)
+    shown, shown_err = text.split(" ± ")
+    assert abs(float(shown) - value) <= max(0.05 * error, 5e-12 * abs(value)) * (1 + 1e-9)
+    assert float(shown_err) == pytest.approx(error, rel=0.05)
