@@ -202,9 +202,14 @@ def mc_preflight(shape, make_theory, lams, n_traj: int, n_chains: int = 1, *, n_
     from ..lattice.hmc import default_n_steps  # noqa: PLC0415
     from ..lattice.run import MAX_SECONDS, check_resources, estimate_resources  # noqa: PLC0415
 
+    def count(v):
+        return not isinstance(v, bool) and isinstance(v, int) and v >= 1
+
+    if not (count(n_traj) and count(n_chains)):  # bad counts: the run's own validation names them,
+        check_resources(shape, 1, 1, force=force)  # but a huge lattice is refused before it is built
+        return None
     lams = [float(x) for x in lams]
-    n_total = max(int(n_traj), 1) * max(len(lams), 1)
-    n_chains = max(int(n_chains), 1)
+    n_total = int(n_traj) * max(len(lams), 1)
     fixed = int(n_steps) if isinstance(n_steps, int) and n_steps > 0 else None
     check_resources(shape, n_total, n_chains, force=force, record_gp=record_gp, n_steps=fixed or 4)
     theory = make_theory()

@@ -239,7 +239,7 @@ def mc(ctx, lattice, cutoff, mass, Lambda, n_traj, n_therm, seed, n_steps, integ
         if isinstance(n_traj, int) and isinstance(n_chains, int):
             shape = _shape(lattice)
             common.mc_preflight(shape, lambda: _theory(shape, cutoff, mass, Lambda, 0.0), lam_points,
-                                max(n_traj, 1) * n_runs // max(len(lam_points), 1), n_chains,
+                                n_traj * n_runs // max(len(lam_points), 1), n_chains,
                                 n_steps=n_steps, force=force)
         return batch.mc(_shape(lattice).spec, cutoff, mass, Lambda, lam, n_traj, n_therm, seeds or str(seed),
                         progress=_task_progress(progress), as_json=as_json, mc_options={
@@ -266,13 +266,11 @@ def mc(ctx, lattice, cutoff, mass, Lambda, n_traj, n_therm, seed, n_steps, integ
         ck = common.output_file(checkpoint, "--checkpoint", (), force=force)
         shape = _shape(lattice)
         # the cost pre-flight knows what lam does to the step count (exit 2 naming --lam)
-        est = common.mc_preflight(shape, lambda: _theory(shape, cutoff, mass, Lambda, 0.0), [lam],
-                                  max(int(n_traj), 1) if isinstance(n_traj, int) else 1,
-                                  max(int(n_chains), 1) if isinstance(n_chains, int) else 1, n_steps=n_steps,
-                                  force=force, record_gp=record_gp)
+        est = common.mc_preflight(shape, lambda: _theory(shape, cutoff, mass, Lambda, 0.0), [lam], n_traj,
+                                  n_chains, n_steps=n_steps, force=force, record_gp=record_gp)
         th = _theory(shape, cutoff, mass, Lambda, lam)
         lines = (_ProgressLines(f"mc lam={lam:g}", n_traj if isinstance(n_traj, int) else None,
-                                est["seconds"]) if _lines_wanted(progress) else None)
+                                None if est is None else est["seconds"]) if _lines_wanted(progress) else None)
         try:
             res = run_mc(th, n_traj, seed=seed, n_therm=n_therm, measure_every=measure_every,
                          n_steps=n_steps, integrator=integrator, backend=backend, record_gp=record_gp,
@@ -342,7 +340,7 @@ def crosscheck(lattice, cutoff, mass, Lambda, n_traj, n_therm, seed, n_steps, in
     shape = _shape(lattice)
     if isinstance(n_traj, int) and isinstance(n_chains, int):  # every coupling x replica, lam-aware
         common.mc_preflight(shape, lambda: _theory(shape, cutoff, mass, Lambda, 0.0), lams,
-                            max(n_traj, 1) * replicas,
+                            n_traj * replicas,
                             max(n_chains, 1), n_steps=n_steps, force=force)
     # One seeding path for every mode: the runs are always the tasks of a batch (one per
     # coupling x replica, seeds SeedSequence(--seed).spawn), run in this process unless
