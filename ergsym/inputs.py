@@ -22,7 +22,8 @@ from dataclasses import dataclass
 from .conventions import parse_lattice
 from .errors import InputError
 
-__all__ = ["Lattice", "Couplings", "as_lattice", "parse_lattice_spec", "parse_coupling_spec"]
+__all__ = ["Lattice", "Couplings", "as_lattice", "parse_lattice_spec", "parse_coupling_spec", "series_sum",
+           "check_series_coupling"]
 
 
 def _check_shape(spec, name: str) -> tuple:
@@ -237,3 +238,66 @@ def parse_lattice_spec(spec, *, name: str = "lattice") -> Lattice:
 def parse_coupling_spec(text, names=("lam",), *, option: str = "--lam", many: bool = False):
     """:meth:`Couplings.parse` as a function."""
     return Couplings.parse(text, names, option=option, many=many)
+
+
+#: a summed term may not exceed this (leaves room to add the terms and their errors)
+_TERM_MAX = 1e300
+
+
+def series_sum(values, lam, errors=None, *, option: str = "--lam"):
+    """``sum_k values[k] lam^k`` (and ``sum_k errors[k] |lam|^k``) of a truncated series, or an
+    :class:`~ergsym.errors.InputError` naming ``option`` where a term overflows.
+
+    A truncated perturbative series means nothing at a coupling this large, but the honest
+    answer is a refusal with the allowed range, not an ``OverflowError`` or ``inf``: the range
+    is ``|lam| <= min_k (1e300 / |c_k|)^(1/k)`` over the nonzero coefficients and errors.
+
+    Returns
+    -------
+    float, or (float, float) when ``errors`` is given
+    """
+    lam = float(lam)
+    vals = [float(v) for v in values]
+    errs = None if errors is None else [float(e) for e in errors]
+
+    def total(cs, x):
+        terms = []
+        for k, c in enumerate(cs):
+            try:
+                t = c * x ** k if c != 0 else 0.0
+            except OverflowError:
+                return None
+            if not math.isfinite(t) or abs(t) > _TERM_MAX:
+                return None
+            terms.append(t)
+        return math.fsum(terms)
+
+    tot = total(vals, lam)
+    err = None if errs is None else total(errs, abs(lam))
+    if tot is None or (errs is not None and err is None):
+        bounds = [(_TERM_MAX / abs(c)) ** (1.0 / k) for cs in (vals, errs or []) for k, c in enumerate(cs)
+                  if k >= 1 and c != 0 and math.isfinite(c)]
+        bound = min(bounds) if bounds else math.inf
+        raise InputError.bad(option, lam, f"a coupling with |lam| <= {bound:.3g} for this "
+                             f"O(lam^{len(vals) - 1}) series (beyond it a term overflows)",
+                             "a truncated perturbative series means nothing at such couplings: use a "
+                             "smaller coupling (the lattice Monte Carlo reaches strong coupling)")
+    return tot if errs is None else (tot, err)
+
+
+def check_series_coupling(lam, power: int, *, option: str = "--lam") -> float:
+    """Refuse a coupling whose ``power``-th power is out of floating-point range (before any
+    work): the pre-flight of every command that sums a series through ``lam**power``.
+
+    The allowed range is ``|lam| <= 1e300**(1/power)``; :func:`series_sum` then catches a
+    coefficient large enough to overflow a term at an allowed coupling.
+    """
+    lam = float(lam)
+    power = max(int(power), 1)
+    bound = _TERM_MAX ** (1.0 / power)
+    if not abs(lam) <= bound:
+        raise InputError.bad(option, lam, f"a coupling with |lam| <= {bound:.3g} (a series through "
+                             f"lam^{power} overflows beyond it)",
+                             "a truncated perturbative series means nothing at such couplings: use a "
+                             "smaller coupling (the lattice Monte Carlo reaches strong coupling)")
+    return lam

@@ -133,3 +133,20 @@ def test_report_lattice_section_on_local2_equals_in_process(tmp_path):
         out[sched] = [(p["lam"], p["mc"]["value"], p["mc"]["error"]) for p in data["B"]]
     assert out[None] == out["local:2"] and len(out[None]) >= 2
     assert all(e > 0 for _, _, e in out[None])
+
+
+def test_cli_default_scheduler_equals_local2_bitwise(capsys):
+    """Issue 19: ``crosscheck --seed 11`` with no --scheduler gave other numbers than local:2
+    (the default ran seeds seed + i, the batch SeedSequence(seed).spawn).  Kept small."""
+    args = ["crosscheck", "--lattice", "4x4", "--cutoff", BUMP, "--Lambda", "1.3", "--lam", "0.05,0.1",
+            "--n-traj", "60", "--n-therm", "10", "--seed", "11", "--no-progress", "--json"]
+    out = {}
+    for sched in (None, "local:2"):
+        with pytest.raises(SystemExit) as exc:
+            main(args + ([] if sched is None else ["--scheduler", sched]))
+        assert exc.value.code == 0
+        d = json.loads(capsys.readouterr().out)["results"]
+        d["meta"].pop("batch")
+        out[sched] = d
+    assert out[None] == out["local:2"]
+    assert all(p["mc"]["error"] > 0 for p in out[None]["points"])  # not a trivial observable

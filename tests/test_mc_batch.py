@@ -11,7 +11,7 @@ import pytest
 
 from ergsym.cutoffs import parse_cutoff
 from ergsym.errors import CheckpointError, InputError
-from ergsym.lattice.checkpoint import load_checkpoint
+from ergsym.lattice.checkpoint import load_checkpoint, save_checkpoint
 from ergsym.lattice.quadrature import exact_expectations
 from ergsym.lattice.run import estimate_resources, resume_mc, run_mc
 from ergsym.lattice.theory import LatticeTheory
@@ -114,7 +114,10 @@ def test_batched_resume_is_bitwise_per_chain_including_adaptation(tmp_path):
     assert meta["sampler"]["n_steps"] == full.sampler_config["n_steps"]
 
 
-def _rewrite(src, dst, *, meta_fn=None, arrays_fn=None):
+def _rewrite(src, dst, *, meta_fn=None, arrays_fn=None, reseal=True):
+    """Edit a checkpoint.  ``reseal``: write valid checksums for the edited content (an edit
+    the checksums cannot see, so the consistency checks themselves are what is tested);
+    otherwise keep the old checksums (an edit after writing, as a user or a disk would do)."""
     with np.load(src, allow_pickle=False) as z:
         meta = json.loads(str(z["meta"]))
         arrays = {k: z[k] for k in z.files if k != "meta"}
@@ -122,7 +125,11 @@ def _rewrite(src, dst, *, meta_fn=None, arrays_fn=None):
         meta_fn(meta)
     if arrays_fn:
         arrays_fn(arrays)
-    np.savez(dst, meta=np.array(json.dumps(meta)), **arrays)
+    if reseal:
+        meta.pop("checksums", None)
+        save_checkpoint(dst, meta, arrays)
+    else:
+        np.savez(dst, meta=np.array(json.dumps(meta)), **arrays)
 
 
 @pytest.fixture(scope="module")
@@ -163,6 +170,66 @@ def test_inconsistent_checkpoints_are_refused_and_left_alone(good_checkpoint, tm
         resume_mc(bad, progress=False)
     assert isinstance(exc.value, InputError)  # the CLI exits 2
     assert bad.read_bytes() == before  # a failing resume never touches the file
+
+
+def _times2(name):
+    return lambda a: a.__setitem__(name, a[name] * 2.0)
+
+
+@pytest.mark.parametrize("edit,needle", [
+    (dict(arrays_fn=_times2("kt_p")), "array 'kt_p' does not match its checksum"),
+    (dict(arrays_fn=_times2("chain_phi2")), "array 'chain_phi2' does not match its checksum"),
+    (dict(arrays_fn=_times2("phi")), "array 'phi' does not match its checksum"),
+    (dict(arrays_fn=lambda a: a.pop("dH")), "array 'dH' is missing"),
+    (dict(meta_fn=lambda m: m["theory"].__setitem__("lam", 2.0)), "parameters"),
+    (dict(meta_fn=lambda m: m["checksums"].__setitem__("algorithm", "md5")), "lacks valid checksums"),
+    (dict(meta_fn=lambda m: m.pop("checksums")), "lacks valid checksums"),
+])
+def test_checkpoint_altered_after_writing_is_refused(good_checkpoint, tmp_path, edit, needle):
+    # issue 19: kt_p x 2 resumed silently and reported a wrong B as reliable
+    src, _ = good_checkpoint
+    bad = tmp_path / "altered.npz"
+    _rewrite(src, bad, reseal=False, **edit)
+    with pytest.raises(CheckpointError, match=needle) as exc:
+        resume_mc(bad, progress=False)
+    assert str(bad) in str(exc.value) and "start a new run" in str(exc.value)
+
+
+@pytest.mark.parametrize("name", ["kt_p", "d_p"])
+@pytest.mark.parametrize("version", [3, 2])
+def test_propagators_are_checked_against_the_checkpoints_own_cutoff(good_checkpoint, tmp_path, name,
+                                                                    version):
+    # resealed (valid checksums) or an old version-2 file (none): the propagators are
+    # recomputed from the stored cutoff, mass and Lambda and must match
+    src, _ = good_checkpoint
+    bad = tmp_path / "rescaled.npz"
+
+    def meta_fn(m):
+        m["version"] = version
+        if version == 2:
+            m.pop("checksums")
+
+    def arrays_fn(a):  # x 2 (kt_p, as in the issue), + 0.125 (this lattice has D_p = 0)
+        a[name] = a[name] * 2.0 + 0.125
+
+    _rewrite(src, bad, meta_fn=meta_fn, arrays_fn=arrays_fn, reseal=version == 3)
+    with pytest.raises(CheckpointError, match=f"{name} that does not belong to its own cutoff"):
+        resume_mc(bad, progress=False)
+
+
+def test_version2_checkpoint_without_checksums_resumes_bitwise(good_checkpoint, tmp_path):
+    src, ref = good_checkpoint
+    old = tmp_path / "v2.npz"
+
+    def meta_fn(m):
+        m["version"] = 2
+        m.pop("checksums")
+
+    _rewrite(src, old, meta_fn=meta_fn, reseal=False)
+    res = resume_mc(old, n_traj=100, progress=False)
+    longer = run_mc(ref.theory, 100, seed=3, n_therm=10, progress=False)
+    assert np.array_equal(res.chains["phi2"], longer.chains["phi2"])
+    assert load_checkpoint(old)[0]["checksums"]["algorithm"] == "sha256"  # rewritten as version 3
 
 
 def test_non_checkpoint_files(tmp_path):

@@ -214,16 +214,19 @@ def crosscheck_ensemble(lattice, cutoff, mass, Lambda, lams, form: str = "B", *,
 
     The task seeds are ``SeedSequence(seed).spawn(len(lams) * replicas)`` (task
     ``i * replicas + r`` for coupling ``i``, replica ``r``), so every scheduler gives bitwise
-    the same result; the replicas of a coupling are combined by :func:`combine_stats` and
-    compared with the exact lattice series by
+    the same result (``ergsym crosscheck`` always runs this, in this process by default); the
+    replicas of a coupling are combined by :func:`combine_stats` and compared with the exact
+    lattice series by
     :func:`~ergsym.lattice.crosscheck.compare_with_series`.
 
     Returns
     -------
     (CrosscheckResult, BatchResult)
     """
-    from ..inputs import as_lattice  # noqa: PLC0415
+    import numpy as np  # noqa: PLC0415
+
     from ..cutoffs import parse_cutoff  # noqa: PLC0415
+    from ..inputs import as_lattice  # noqa: PLC0415
     from ..lattice.crosscheck import (PIECE_NAMES, CrosscheckPoint, CrosscheckResult,  # noqa: PLC0415
                                       compare_with_series, series_coefficients, validate_request)
     from ..lattice.theory import LatticeTheory  # noqa: PLC0415
@@ -259,6 +262,11 @@ def crosscheck_ensemble(lattice, cutoff, mass, Lambda, lams, form: str = "B", *,
                 for p, a in zip(pts, acc))
     meta = {"n_traj": n_traj, "seed": seed, "order": order, "replicas": replicas,
             "seeding": "numpy.random.SeedSequence(seed).spawn(len(lams) * replicas)", **base.meta}
+    if zc2 is None:  # the same notes as the one-process API (ergsym.lattice.crosscheck.crosscheck)
+        meta["c2_reason"] = ("no coupling carries a Monte Carlo error or truncation estimate to "
+                             "weigh a fit of c2 (exact estimator)")
+    if not np.any(base.d_p != 0):
+        meta["d_p_zero"] = True
     res = CrosscheckResult(form, base.shape, coefficients, pts, c2, c2e, zc2, estimator, meta=meta)
     return res, batch
 

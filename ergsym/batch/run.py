@@ -54,8 +54,6 @@ class _Progress:
         if enabled and sys.stderr.isatty():
             from tqdm.auto import tqdm  # noqa: PLC0415
             self.bar = tqdm(total=total, initial=done, unit="task", desc=label, file=sys.stderr)
-        elif enabled and done:
-            print(f"{label}: {done}/{total} tasks already in the store", file=sys.stderr, flush=True)
 
     def update(self, key, elapsed):
         self.n += 1
@@ -127,6 +125,9 @@ def run_batch(tasks, scheduler=None, *, store=None, force: bool = False, descrip
             results[key], elapsed[key] = st.load(key)
             reused.append(key)
     todo = [t for t in tasks if t.key not in results]
+    if reused:  # a resumed batch always says what it took from the store (stderr)
+        print(f"{label}: resuming from the store {str(store)!r}: {len(reused)} of {len(tasks)} tasks "
+              f"read back (finished before), {len(todo)} to run", file=sys.stderr, flush=True)
     executed = []
     bar = _Progress(len(tasks), len(reused), progress, label)
     try:

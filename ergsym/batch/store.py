@@ -24,6 +24,7 @@ from pathlib import Path
 
 import numpy as np
 
+from .._umask import honour_umask
 from ..errors import CheckpointError, InputError
 from .task import Task, decode, encode
 
@@ -39,6 +40,7 @@ def _atomic_write(path: Path, write) -> None:
             write(fh)
             fh.flush()
             os.fsync(fh.fileno())
+        honour_umask(tmp)  # mkstemp makes 0600 files; a task file is as readable as any other
         os.replace(tmp, path)
     except BaseException:
         try:

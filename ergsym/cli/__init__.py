@@ -72,6 +72,10 @@ USER_ERRORS = (InputError, DivergentIntegralError, CheckpointError, BackendUnava
                FamilyNotSupportedError, ConvergenceError)
 
 
+#: the arguments of the running command (after ``ergsym``), for messages that repeat it
+INVOCATION: list = []
+
+
 def main(argv=None):
     """Console entry point: runs the group.
 
@@ -88,6 +92,7 @@ def main(argv=None):
       environment variable ``ERGSYM_TRACEBACK=1`` to see the traceback;
     * 130: interrupted (Ctrl-C).
     """
+    INVOCATION[:] = list(sys.argv[1:] if argv is None else argv)
     try:
         cli.main(args=argv, prog_name="ergsym", standalone_mode=False)
     except (click.exceptions.Abort, KeyboardInterrupt):

@@ -39,9 +39,10 @@ def sum_entry(per_order, lam, conv, exact=False):
     kept one), reported with ``ratio = |t_N / t_{N-1}|``; a ratio >= 1 means the series is
     outside its range of validity and the sum is flagged not converged.
     """
+    from ..inputs import series_sum
+
+    total, err = series_sum([v for v, _ in per_order], lam, [e for _, e in per_order])  # or InputError
     terms = [v * lam ** k for k, (v, _) in enumerate(per_order)]
-    total = sum(terms)
-    err = sum(e * abs(lam) ** k for k, (_, e) in enumerate(per_order))
     n = len(terms) - 1
     last = abs(terms[-1])
     prev = abs(terms[-2]) if n >= 1 else 0.0
@@ -258,7 +259,7 @@ def flow(order, Lambda0, Lambda, cutoff, dim, mass, lam_text, lattice, pieces, w
     estimate (docs/flow.md).
     """
     from ..conventions import validate_dim, validate_mass
-    from ..inputs import as_lattice
+    from ..inputs import as_lattice, check_series_coupling
     from ..cutoffs import parse_cutoff
     from ..errors import InputError
     from ..flow import flow_monotone
@@ -270,12 +271,17 @@ def flow(order, Lambda0, Lambda, cutoff, dim, mass, lam_text, lattice, pieces, w
     order = validate_order(order, 2)
     validate_mass(mass)
     (lam_point,) = common.parse_couplings(lam_text, ("lam",), "--lam")
-    lam = float(lam_point["lam"])
+    lam = check_series_coupling(lam_point["lam"], order + 1)  # the sums run through lam^(order+1)
     shape = None
     if lattice is None:
         validate_dim(dim)
     else:
         shape = as_lattice(lattice, name="--lattice").shape
+        if common.given("dim") and dim != len(shape):
+            common.refuse_together("--dim", dim, "--lattice", lattice,
+                                   f"the lattice is {len(shape)}-dimensional and --dim sets the continuum "
+                                   "dimension", "drop --dim (a lattice's dimension is its number of "
+                                   "extents), or drop --lattice for the continuum")
     cut, L0, L = validate_scales(cutoff, Lambda0, Lambda)
     if scan < 0 or scan == 1 or scan > 1000:
         raise InputError.bad("--scan", scan, "0 (off) or an integer in [2, 1000]")
@@ -371,7 +377,9 @@ def _plot(scan, path, mode):
 
 
 def _fmt(p):
-    s = f"{p['value']:.12g} ± {p['error']:.2g}"
+    from ..textfmt import format_value  # the value rounded to its error (or truncation, for a sum)
+
+    s = format_value(p["value"], p["error"], truncation=p.get("truncation"))
     if p.get("exact"):
         s += " (exact)"
     if not p["converged"]:

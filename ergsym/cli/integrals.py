@@ -66,7 +66,10 @@ def _flag(conv) -> str:
 
 
 def _fmt_value(d) -> str:
-    return f"{d['value']:>22.15g} {d['error']:>10.2g}  {str(d['converged']):<5}{_flag(d['converged'])}"
+    from ..textfmt import round_to_uncertainty  # the value rounded to its error
+
+    value = round_to_uncertainty(d["value"], d["error"], digits=15)
+    return f"{value:>22} {d['error']:>10.2g}  {str(d['converged']):<5}{_flag(d['converged'])}"
 
 
 def _value_objects(v):

@@ -42,36 +42,49 @@ def _progress(flag):
     return bool(flag)
 
 
-_COMMON = [
-    click.option("--lattice", default="8x8", show_default=True, help="Lattice shape, e.g. 8x8, 4x4x4x4, 1."),
-    click.option("--cutoff", "cutoff", default="bump:eps=0.5,lambda_max=2", show_default=True,
-                 help="Cutoff spec (see `ergsym cutoff`)."),
-    click.option("--mass", type=float, default=1.0, show_default=True, help="Bare mass m."),
-    click.option("--Lambda", "Lambda", type=float, default=1.0, show_default=True, help="Cutoff scale."),
-    click.option("--n-traj", type=int, default=2000, show_default=True,
-                 help="Trajectories per run (thermalization included)."),
-    click.option("--n-therm", type=int, default=100, show_default=True,
-                 help="Thermalization trajectories; the HMC step is adapted during them, then frozen."),
-    click.option("--seed", type=int, default=0, show_default=True, help="Seed of the random generator."),
-    click.option("--n-steps", type=int, default=None,
-                 help="Integration steps per trajectory (fixed; default: adapted during thermalization)."),
-    click.option("--integrator", type=click.Choice(["split", "leapfrog"]), default="split",
-                 show_default=True),
-    click.option("--chains", "n_chains", type=int, default=1, show_default=True,
-                 help="Independent chains run as one batch (gives the multi-chain R-hat)."),
-    click.option("--backend", default="numpy", show_default=True, help="numpy or cupy."),
-    click.option("--force", is_flag=True, help="Overwrite existing output files; run beyond the "
-                 "memory/time limits."),
-    click.option("--progress/--no-progress", default=None,
-                 help="tqdm progress bar (default: on a terminal only)."),
-    click.option("--json", "as_json", is_flag=True, help="Print JSON to stdout."),
-]
+#: ``ergsym crosscheck``'s Monte Carlo length: the defaults of the API it runs
+#: (:func:`ergsym.lattice.crosscheck.crosscheck`, :func:`ergsym.batch.crosscheck_ensemble`;
+#: a test keeps them equal).  ``ergsym mc`` keeps its own (2000, 100).
+CROSSCHECK_N_TRAJ, CROSSCHECK_N_THERM = 3000, 20
 
 
-def _common(f):
-    for opt in reversed(_COMMON):
+def _common_options(n_traj=2000, n_therm=100):
+    return [
+        click.option("--lattice", default="8x8", show_default=True,
+                     help="Lattice shape, e.g. 8x8, 4x4x4x4, 1."),
+        click.option("--cutoff", "cutoff", default="bump:eps=0.5,lambda_max=2", show_default=True,
+                     help="Cutoff spec (see `ergsym cutoff`)."),
+        click.option("--mass", type=float, default=1.0, show_default=True, help="Bare mass m."),
+        click.option("--Lambda", "Lambda", type=float, default=1.0, show_default=True, help="Cutoff scale."),
+        click.option("--n-traj", type=int, default=n_traj, show_default=True,
+                     help="Trajectories per run (thermalization included)."),
+        click.option("--n-therm", type=int, default=n_therm, show_default=True,
+                     help="Thermalization trajectories; the HMC step is adapted during them, then frozen."),
+        click.option("--seed", type=int, default=0, show_default=True, help="Seed of the random generator."),
+        click.option("--n-steps", type=int, default=None,
+                     help="Integration steps per trajectory (fixed; default: adapted during "
+                          "thermalization)."),
+        click.option("--integrator", type=click.Choice(["split", "leapfrog"]), default="split",
+                     show_default=True),
+        click.option("--chains", "n_chains", type=int, default=1, show_default=True,
+                     help="Independent chains run as one batch (gives the multi-chain R-hat)."),
+        click.option("--backend", default="numpy", show_default=True, help="numpy or cupy."),
+        click.option("--force", is_flag=True, help="Overwrite existing output files; run beyond the "
+                     "memory/time limits."),
+        click.option("--progress/--no-progress", default=None,
+                     help="tqdm progress bar (default: on a terminal only)."),
+        click.option("--json", "as_json", is_flag=True, help="Print JSON to stdout."),
+    ]
+
+
+def _common(f, **defaults):
+    for opt in reversed(_common_options(**defaults)):
         f = opt(f)
     return f
+
+
+def _crosscheck_common(f):
+    return _common(f, n_traj=CROSSCHECK_N_TRAJ, n_therm=CROSSCHECK_N_THERM)
 
 
 #: options that may accompany --resume (everything else is stored in the checkpoint)
@@ -98,6 +111,85 @@ def _interrupted(path):
     else:
         click.echo(f"interrupted: the run so far is saved in the checkpoint {path}\n"
                    f"resume it with:\n  ergsym mc --resume {shlex.quote(str(path))}", err=True)
+
+
+#: seconds between two progress lines when stderr is not a terminal
+PROGRESS_EVERY_S = 30.0
+
+
+class _ProgressLines:
+    """Periodic one-line progress on stderr for a run whose stderr is not a terminal (a log
+    file, a pipe, a batch system): an estimate first, then a line every
+    :data:`PROGRESS_EVERY_S` seconds (a ``run_mc`` callback)."""
+
+    def __init__(self, label, total=None, estimate_s=None):
+        import time  # noqa: PLC0415
+
+        self.label, self.total = label, total
+        self.t0 = self.last = time.perf_counter()
+        if total is not None:
+            est = "" if estimate_s is None else f", estimated {_duration(estimate_s)} (a rough bound)"
+            click.echo(f"{label}: {total} trajectories{est}; a progress line every "
+                       f"{PROGRESS_EVERY_S:g} s", err=True)
+
+    def __call__(self, i, state, info):
+        import time  # noqa: PLC0415
+
+        now = time.perf_counter()
+        if now - self.last < PROGRESS_EVERY_S:
+            return
+        self.last = now
+        done, spent = i + 1, now - self.t0
+        if self.total:
+            left = max(self.total - done, 0) * spent / done
+            click.echo(f"{self.label}: {done}/{self.total} trajectories ({100 * done / self.total:.0f}%), "
+                       f"{_duration(spent)} elapsed, about {_duration(left)} left", err=True)
+        else:
+            click.echo(f"{self.label}: {done} trajectories, {_duration(spent)} elapsed", err=True)
+
+
+
+def _duration(seconds):
+    seconds = float(seconds)
+    if seconds < 120:
+        return f"{seconds:.0f} s"
+    if seconds < 7200:
+        return f"{seconds / 60:.0f} min"
+    return f"{seconds / 3600:.1f} h"
+
+
+def _lines_wanted(flag):
+    """Progress lines: by default when stderr is not a terminal (no bar there); not with --no-progress."""
+    return flag is None and not bool(getattr(sys.stderr, "isatty", lambda: False)())
+
+
+def _command_line(command):
+    """``ergsym COMMAND ARGS`` as it was run (quoted for a POSIX shell)."""
+    from . import INVOCATION  # noqa: PLC0415
+
+    args = list(INVOCATION) or [command]
+    return "ergsym " + shlex.join(args)
+
+
+def _interrupted_batch(command, store):
+    """The Ctrl-C message of a batch command: what is kept, and the command that resumes."""
+    if store is None:
+        click.echo(f"interrupted: nothing was saved (give --store DIR to be able to resume: rerunning "
+                   f"the same command with the same --store skips the tasks finished there), e.g.\n"
+                   f"  {_command_line(command)} --store {command}-store", err=True)
+        return
+    from pathlib import Path  # noqa: PLC0415
+
+    n = len(list((Path(store) / "tasks").glob("*.json")))
+    click.echo(f"interrupted: {n} finished task(s) are kept in the store {store}\n"
+               f"resume with the same command (finished tasks are read back, not rerun):\n"
+               f"  {_command_line(command)}", err=True)
+
+
+def _task_progress(flag):
+    """Per-task progress of a batch: on unless --no-progress (tqdm on a terminal, one line per
+    finished task otherwise)."""
+    return flag is None or bool(flag)
 
 
 @click.command("mc")
@@ -129,21 +221,31 @@ def mc(ctx, lattice, cutoff, mass, Lambda, n_traj, n_therm, seed, n_steps, integ
     quantities; eq5.11..eq5.14 are the pieces of Cotler & Rezchikov, PRD 108, 025003 (the old
     names P4..P1).  See docs/lattice.md.
     """
-    from ..lattice.run import check_resources, resume_mc, run_mc  # noqa: PLC0415
+    from ..lattice.run import resume_mc, run_mc  # noqa: PLC0415
 
     warnings = common.Warnings()
     show = _progress(progress)
     lam_points = [p["lam"] for p in common.parse_couplings(lam_text, ("lam",), "--lam", many=True)]
+    if seeds is not None and common.given("seed"):
+        common.refuse_together("--seed", seed, "--seeds", seeds, "--seeds lists the seed of every run",
+                               "drop --seed (or put its value into --seeds)")
     if seeds is not None or batch.active or len(lam_points) > 1:  # a batch (ergsym.batch; docs/ensembles.md)
         if resume or checkpoint or record_gp:
             raise InputError.bad("--seeds/--scheduler/--lam LIST", seeds or lam_text,
                                  "used without --resume, --checkpoint and --record-gp",
                                  "a batch keeps each finished run in --store DIR instead")
         lam = lam_points[0] if len(lam_points) == 1 else lam_points
+        n_runs = len(lam_points) * (len(str(seeds).split(",")) if seeds is not None else 1)
+        if isinstance(n_traj, int) and isinstance(n_chains, int):
+            shape = _shape(lattice)
+            common.mc_preflight(shape, lambda: _theory(shape, cutoff, mass, Lambda, 0.0), lam_points,
+                                n_traj * n_runs // max(len(lam_points), 1), n_chains,
+                                n_steps=n_steps, force=force)
         return batch.mc(_shape(lattice).spec, cutoff, mass, Lambda, lam, n_traj, n_therm, seeds or str(seed),
-                        progress=show, as_json=as_json, mc_options={
+                        progress=_task_progress(progress), as_json=as_json, mc_options={
                             "n_steps": n_steps, "integrator": integrator, "backend": backend,
-                            "measure_every": measure_every, "n_chains": n_chains})
+                            "measure_every": measure_every, "n_chains": n_chains,
+                            **({"force": True} if force else {})})
     if resume is not None:
         extra = [n for n in _given(ctx) if n not in _RESUME_OK]
         if extra:
@@ -152,8 +254,9 @@ def mc(ctx, lattice, cutoff, mass, Lambda, n_traj, n_therm, seed, n_steps, integ
                                  "or with --n-traj N to extend the run",
                                  f"drop {names}, or start a new run without --resume")
         n_traj_ext = n_traj if "n_traj" in _given(ctx) else None
+        lines = _ProgressLines(f"mc --resume {resume}") if _lines_wanted(progress) else None
         try:
-            res = resume_mc(resume, n_traj=n_traj_ext, progress=show)
+            res = resume_mc(resume, n_traj=n_traj_ext, progress=show, callback=lines)
         except KeyboardInterrupt:
             _interrupted(resume)
             raise
@@ -162,15 +265,17 @@ def mc(ctx, lattice, cutoff, mass, Lambda, n_traj, n_therm, seed, n_steps, integ
         lam = common.parse_couplings(lam_text, ("lam",), "--lam")[0]["lam"]
         ck = common.output_file(checkpoint, "--checkpoint", (), force=force)
         shape = _shape(lattice)
-        check_resources(shape, max(int(n_traj), 1) if isinstance(n_traj, int) else 1,
-                        max(int(n_chains), 1), force=force, record_gp=record_gp,
-                        n_steps=n_steps if isinstance(n_steps, int) and n_steps > 0 else 4)
+        # the cost pre-flight knows what lam does to the step count (exit 2 naming --lam)
+        est = common.mc_preflight(shape, lambda: _theory(shape, cutoff, mass, Lambda, 0.0), [lam], n_traj,
+                                  n_chains, n_steps=n_steps, force=force, record_gp=record_gp)
         th = _theory(shape, cutoff, mass, Lambda, lam)
+        lines = (_ProgressLines(f"mc lam={lam:g}", n_traj if isinstance(n_traj, int) else None,
+                                None if est is None else est["seconds"]) if _lines_wanted(progress) else None)
         try:
             res = run_mc(th, n_traj, seed=seed, n_therm=n_therm, measure_every=measure_every,
                          n_steps=n_steps, integrator=integrator, backend=backend, record_gp=record_gp,
                          checkpoint=ck, checkpoint_every=checkpoint_every, progress=show,
-                         n_chains=n_chains, force=force)
+                         n_chains=n_chains, force=force, callback=lines)
         except KeyboardInterrupt:
             _interrupted(checkpoint)
             raise
@@ -205,7 +310,7 @@ def mc(ctx, lattice, cutoff, mass, Lambda, n_traj, n_therm, seed, n_steps, integ
 
 @click.command("crosscheck")
 @scheduler_option
-@_common
+@_crosscheck_common
 @click.option("--lam", "--lams", "lam_text", default="0.02,0.05,0.1", show_default=True,
               help="Couplings, comma-separated (--lams is the old spelling).")
 @click.option("--form", default="B", show_default=True,
@@ -226,29 +331,29 @@ def crosscheck(lattice, cutoff, mass, Lambda, n_traj, n_therm, seed, n_steps, in
     as agreement, and a z-score is n/a (null in JSON, with the reason) where the estimator and
     the series are both exact.  See docs/lattice.md.
     """
-    from ..cutoffs import parse_cutoff  # noqa: PLC0415
     from ..lattice.crosscheck import canonical_form  # noqa: PLC0415
-    from ..lattice.crosscheck import crosscheck as run_crosscheck  # noqa: PLC0415
-    from ..lattice.run import check_resources  # noqa: PLC0415
 
     warnings = common.Warnings()
     lams = [p["lam"] for p in common.parse_couplings(lam_text, ("lam",), "--lam", many=True)]
     form = canonical_form(form)
     png = common.output_file(plot, "--plot", common.PLOT_EXTENSIONS, force=force)
     shape = _shape(lattice)
-    if isinstance(n_traj, int) and isinstance(n_chains, int):
-        check_resources(shape, max(n_traj, 1) * len(lams), max(n_chains, 1), force=force)
-    if batch.active or replicas > 1:  # one task per coupling x replica (ergsym.batch)
+    if isinstance(n_traj, int) and isinstance(n_chains, int):  # every coupling x replica, lam-aware
+        common.mc_preflight(shape, lambda: _theory(shape, cutoff, mass, Lambda, 0.0), lams,
+                            n_traj * replicas,
+                            max(n_chains, 1), n_steps=n_steps, force=force)
+    # One seeding path for every mode: the runs are always the tasks of a batch (one per
+    # coupling x replica, seeds SeedSequence(--seed).spawn), run in this process unless
+    # --scheduler says otherwise, so the default, inprocess and local:N agree bitwise.
+    try:
         res = batch.crosscheck(shape.spec, cutoff, mass, Lambda, lams, form, plot=png,
                                order=order, n_traj=n_traj, n_therm=n_therm, seed=seed, replicas=replicas,
-                               estimator=estimator, progress=_progress(progress), mc_options={
+                               estimator=estimator, progress=_task_progress(progress), mc_options={
                                    "n_steps": n_steps, "integrator": integrator, "backend": backend,
-                                   "n_chains": n_chains})
-    else:
-        res = run_crosscheck(shape, parse_cutoff(cutoff), mass, Lambda, lams, form,
-                             order=order, n_traj=n_traj, n_therm=n_therm, seed=seed, estimator=estimator,
-                             backend=backend, progress=_progress(progress), plot=png, n_steps=n_steps,
-                             integrator=integrator, n_chains=n_chains, force=force)
+                                   "n_chains": n_chains, **({"force": True} if force else {})})
+    except KeyboardInterrupt:
+        _interrupted_batch("crosscheck", batch.store)
+        raise
     for w in res.warnings:
         warnings.add(w)
     if as_json:

@@ -90,11 +90,11 @@ def _label(form):
 
 
 def _value_text(v: dict) -> str:
-    s = f"{v['value']:.12g}" if v.get("value") is not None else "null"
+    from ..textfmt import format_value  # the value rounded to its error
+
     if v.get("exact"):
-        return s + " (exact)"
-    if v.get("error") is not None:
-        s += f" ± {v['error']:.2e}"
+        return format_value(v.get("value"), exact=True)
+    s = format_value(v.get("value"), v.get("error"))
     if v.get("converged") is False:
         s += "  [NOT CONVERGED]"
     return s
@@ -115,7 +115,8 @@ def _value_text(v: dict) -> str:
                    "or one of the four pieces eq5.11..eq5.14 (aliases LdShat/P4, dShatdShat/P3, "
                    "dSdShat/P2, dSdS/P1).")
 @click.option("--piece", "pieces", type=_FormType(allow_ab=False), multiple=True,
-              help="Show these pieces (repeatable) instead of --form: eq5.11 = -2<Lambda dShat>, "
+              help="Show these pieces (repeatable); with an explicit --form, the form first and then "
+                   "the pieces, else the pieces alone: eq5.11 = -2<Lambda dShat>, "
                    "eq5.12 = 2<Cdot dShat dShat>, eq5.13 = -2<Cdot dS dShat>, eq5.14 = "
                    "1/2<Cdot dS dS>; old names are aliases.")
 @click.option("--scheme", type=click.Choice(["bare", "normal-ordered"]), default="bare",
@@ -167,7 +168,9 @@ def monotone(order, form, pieces, scheme, theory_spec, compare, lattice, cutoff_
     warnings = common.Warnings()
     theory = parse_theory(theory_spec)
     _preflight_order(order, theory, theory_spec, scheme, force)
-    forms = list(dict.fromkeys(pieces)) if pieces else [form]
+    # --form given with --piece: both are shown (the form, then its pieces); --form left at its
+    # default with --piece: the pieces alone
+    forms = list(dict.fromkeys(([form] if common.given("form") else []) + list(pieces))) if pieces else [form]
     if draw_file is not None and not show_diagrams:
         raise InputError.bad("--draw", draw_file, "used together with --diagrams",
                              "add --diagrams (the drawing shows the listed diagrams)")
@@ -176,7 +179,12 @@ def monotone(order, form, pieces, scheme, theory_spec, compare, lattice, cutoff_
     if lam_text is not None:
         from ..inputs import Couplings
 
+        from ..inputs import check_series_coupling
+
         couplings = Couplings.parse(lam_text, theory.names, option="--lam")
+        for name, value in couplings.items():  # the sums run through g^(order+1): refuse overflow first
+            check_series_coupling(value, (order if isinstance(order, int) and order >= 0 else 0) + 1,
+                                  option="--lam" if len(couplings) == 1 else f"--lam {name}")
     if lattice is not None and dim is not None:
         raise InputError("give either --lattice (exact lattice sums) or --dim (continuum), not both")
     numeric = lattice is not None or dim is not None
@@ -422,10 +430,12 @@ def _print_numbers(par, res):
         if "sum" in q:
             s = q["sum"]
             at = ",".join(f"{k}={v:g}" for k, v in s["couplings"].items())
-            err = f" ± {s['error']:.2e}" if s["error"] else ""
             conv = "" if s["converged"] else "  [NOT CONVERGED]"
             dom = "  (truncation dominates)" if s["truncation_dominates"] else ""
-            click.echo(f"  sum at {at}: {s['value']:.12g}{err}{conv}; truncation ~ {s['truncation']:.2e}{dom}")
+            from ..textfmt import format_value
+
+            val = format_value(s["value"], s["error"] or None, truncation=s["truncation"])
+            click.echo(f"  sum at {at}: {val}{conv}; truncation ~ {s['truncation']:.2e}{dom}")
 
 
 if __name__ == "__main__":  # pragma: no cover

@@ -1,8 +1,6 @@
 """``ergsym report``: the README's main job -- a LaTeX/PDF report with embedded defaults."""
 from __future__ import annotations
 
-import json
-
 import click
 
 from ..errors import InputError
@@ -22,8 +20,8 @@ def _floats(text, name):
 @click.command("report")
 @scheduler_option
 @click.option("--out", "out", default="ergsym-report", show_default=True,
-              type=click.Path(), help="Output directory: created if missing; an earlier report "
-                                      "there is replaced only with --force.")
+              type=click.Path(), help="Output directory: created if missing (its parent must exist); an "
+                                      "earlier report there is replaced only with --force.")
 @click.option("--force", is_flag=True, help="Replace an earlier report in --out.")
 @click.option("--quick", is_flag=True,
               help="Fast version (fewer scan points, a short Monte Carlo): well under a minute.")
@@ -44,7 +42,8 @@ def _floats(text, name):
               help="Couplings at which the summed series are tabulated.")
 @click.option("--mc/--no-mc", default=True, show_default=True, help="Lattice Monte Carlo cross-check.")
 @click.option("--mc-lattice", default="16x16", show_default=True,
-              help="2-d lattice of the Monte Carlo cross-check (and of nothing else).")
+              help="2-d lattice of the Monte Carlo cross-check (and of nothing else), e.g. 16x16; "
+                   "for other dimensions use `ergsym crosscheck --lattice`.")
 @click.option("--mc-cutoff", default="bump:eps=0.5,lambda_max=2", show_default=True,
               help="Cutoff of the cross-check (with eps=0.1 almost no lattice momentum lies in [Lambda^2, Lambda^2+eps]).")
 @click.option("--mc-lam", "--mc-lams", "mc_lams", default=None,
@@ -80,12 +79,19 @@ def report(out, force, quick, theory, cutoff, dim, mass, Lambda0, order, scheme,
     if batch.store is not None:
         raise InputError.bad("--store", batch.store, "not given to report",
                              "the report keeps its numbers in OUT/report.json; use --scheduler alone")
+    _check_options(out, mc, mc_lattice, mc_cutoff, mc_lams, mc_traj)
 
+    from ..inputs import check_series_coupling
+
+    for x in _floats(lams, "--lam"):  # the tables sum the series through lam^(order+1)
+        check_series_coupling(x, (order if isinstance(order, int) and 0 <= order <= 6 else 0) + 1)
     cfg = ReportConfig(out=out, theory=theory, cutoff=cutoff, dim=dim, mass=mass, Lambda0=Lambda0,
                        order=order, scheme=scheme, lams=_floats(lams, "lams"), quick=quick, mc=mc,
                        mc_lattice=mc_lattice, mc_cutoff=mc_cutoff,
                        mc_lams=None if mc_lams is None else _floats(mc_lams, "--mc-lam"),
                        mc_traj=mc_traj, seed=seed, flow=flow, pdf=pdf, force=force)
+    if cfg.mc:  # the Monte Carlo's cost knows what its couplings do to the HMC step count
+        _mc_preflight(cfg)
     with _Progress(enabled=True) as prog:
         res = build_report(cfg, progress=prog, scheduler=batch.runner)
     for w in res.warnings:
@@ -102,6 +108,51 @@ def report(out, force, quick, theory, cutoff, dim, mass, Lambda0, order, scheme,
         }, list(res.warnings))
     else:
         click.echo(res.summary())
+
+
+#: options that only shape the Monte Carlo section: refused with --no-mc (they would be ignored)
+_MC_OPTIONS = (("mc_lattice", "--mc-lattice"), ("mc_cutoff", "--mc-cutoff"), ("mc_lams", "--mc-lam"),
+               ("mc_traj", "--n-traj"))
+
+
+def _check_options(out, mc, mc_lattice, mc_cutoff, mc_lams, mc_traj):
+    """Refuse what the report would otherwise ignore or mislabel, before any work (exit 2)."""
+    from pathlib import Path
+
+    from ..inputs import as_lattice
+    from . import common
+
+    values = {"mc_lattice": mc_lattice, "mc_cutoff": mc_cutoff, "mc_lams": mc_lams, "mc_traj": mc_traj}
+    if not mc:
+        for name, option in _MC_OPTIONS:
+            if common.given(name):
+                common.refuse_together(option, values[name], "--no-mc", True,
+                                       f"{option} sets up the Monte Carlo section, which --no-mc leaves out",
+                                       f"drop {option}, or drop --no-mc")
+    else:
+        lat = as_lattice(mc_lattice, name="--mc-lattice")
+        if lat.dim != 2:
+            raise InputError.bad("--mc-lattice", mc_lattice, "a 2-d lattice such as 16x16 (the report's "
+                                 f"lattice sections are two-dimensional; this one is {lat.dim}-d)",
+                                 "for other dimensions use ergsym crosscheck --lattice")
+    parent = Path(out).absolute().parent
+    if not parent.is_dir():  # as every other output path: the parent must exist
+        raise InputError.bad("--out", str(out), "a directory whose parent exists",
+                             f"create the directory {str(parent)!r} first")
+
+
+def _mc_preflight(cfg):
+    """Refuse (exit 2, naming --mc-lam) Monte Carlo couplings beyond the lattice's budget, before
+    the report's other sections run (:func:`ergsym.cli.common.mc_preflight`)."""
+    from ..cutoffs import parse_cutoff
+    from ..inputs import as_lattice
+    from ..lattice.theory import LatticeTheory
+    from . import common
+
+    lat = as_lattice(cfg.mc_lattice, name="--mc-lattice")
+    cut = parse_cutoff(cfg.mc_cutoff)
+    common.mc_preflight(lat, lambda: LatticeTheory.from_cutoff(lat, cut, cfg.mass, cfg.Lambda0, 0.0),
+                        cfg.monte_carlo_lams, cfg.monte_carlo_traj, 1, option="--mc-lam", can_force=False)
 
 
 class _Progress:

@@ -58,7 +58,8 @@ def _entry(c, extra=()):
               help="Write a checkpoint (.npz) after every step.")
 @click.option("--resume", type=click.Path(dir_okay=False, exists=True), default=None,
               help="Continue the flow saved in this checkpoint (its settings are used).")
-@click.option("--force", is_flag=True, help="Overwrite an existing --checkpoint file.")
+@click.option("--force", is_flag=True, help="Overwrite an existing --checkpoint file; sample P_Lambda0 "
+              "beyond the time limit (a coupling too strong for the lattice's budget).")
 @click.option("--json", "as_json", is_flag=True, help="JSON to stdout.")
 def variational(lattice, cutoff, mass, Lambda0, Lambda, lam, steps, n_samples, seed, family, optimizer,
                 n_jack, checkpoint, resume, force, as_json):
@@ -79,6 +80,13 @@ def variational(lattice, cutoff, mass, Lambda0, Lambda, lam, steps, n_samples, s
     warnings = common.Warnings()
     ck = common.output_file(checkpoint, "--checkpoint", (".npz",), force=force)
     if resume is not None:
+        settings = ("lattice", "cutoff", "mass", "Lambda0", "Lambda", "lam", "steps", "n_samples", "seed",
+                    "family", "optimizer", "n_jack")
+        ignored = [n for n in settings if common.given(n)]
+        if ignored:  # the checkpoint holds every setting: a given one would be silently ignored
+            names = ", ".join("--" + n.replace("_", "-") for n in ignored)
+            raise InputError.bad("--resume", resume, "given without the flow's settings (the checkpoint "
+                                 "holds them all)", f"drop {names}, or start a new flow without --resume")
         if ck is not None:
             raise InputError.bad("--checkpoint", checkpoint, "omitted with --resume",
                                  "a resumed flow keeps writing to the --resume file")
@@ -87,7 +95,8 @@ def variational(lattice, cutoff, mass, Lambda0, Lambda, lam, steps, n_samples, s
         lam_v = common.parse_couplings(lam, option="--lam")[0]["lam"]
         cfg = VariationalConfig(lattice, cutoff, mass, Lambda0, Lambda, lam_v, steps, n_samples=n_samples,
                                 seed=seed, family=family, optimizer=optimizer, n_jack=n_jack)
-        cfg.validate()
+        shape, cut = cfg.validate()
+        _preflight(cfg, shape, cut, force)
         res = run_variational(cfg, progress=True, checkpoint=ck)
     cmp = compare_with_exact(res)
     for m in res.messages:
@@ -115,8 +124,27 @@ def variational(lattice, cutoff, mass, Lambda0, Lambda, lam, steps, n_samples, s
     _print(results, cfg)
 
 
+def _preflight(cfg, shape, cut, force):
+    """The sampling of P_Lambda0 is HMC (no step adaptation): its cost grows with lam through the
+    step count; refuse (exit 2, naming --lam) a coupling beyond this lattice's budget."""
+    import sys
+
+    from ..inputs import as_lattice
+    from ..lattice.theory import LatticeTheory
+
+    lat = as_lattice(shape)
+    n_traj = cfg.n_therm + cfg.n_samples * cfg.every
+    est = common.mc_preflight(lat, lambda: LatticeTheory.from_cutoff(lat, cut, cfg.mass, cfg.Lambda0, 0.0),
+                              [cfg.lam], n_traj, 1, force=force)
+    if not sys.stderr.isatty():  # no bar in a log file: say at least what is coming
+        click.echo(f"variational: {n_traj} HMC trajectories to sample P_Lambda0 (estimated "
+                   f"{est['seconds']:.0f} s, a rough bound), then {cfg.steps} JKO steps", err=True)
+
+
 def _f(d):
-    return f"{d['value']:.6g} ± {d['error']:.2g}"
+    from ..textfmt import format_value  # the value rounded to its error
+
+    return format_value(d["value"], d["error"])
 
 
 def _print(r, cfg):

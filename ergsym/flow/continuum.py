@@ -93,8 +93,9 @@ def series_continuum(series, scales, lam, rtol=1e-8, cache=None):
     from ..numeric.delta import flow_series
 
     per, conv = flow_series(series, scales.ctx, rtol, scales.cache if cache is None else cache)
-    tot = sum(v * lam ** k for k, (v, _) in enumerate(per))
-    terr = sum(e * abs(lam) ** k for k, (_, e) in enumerate(per))
+    from ..inputs import series_sum  # a coupling where a term overflows: InputError naming --lam
+
+    tot, terr = series_sum([v for v, _ in per], lam, [e for _, e in per])
     return {"per_order": per, "total": (tot, terr), "converged": bool(conv)}
 
 

@@ -12,6 +12,7 @@ import math
 
 import numpy as np
 
+from ..inputs import series_sum
 from ..lattice.sums import family_value, lattice_propagators
 from ..numeric.quadrature import composite_nodes
 from .continuum import validate_scales
@@ -33,7 +34,7 @@ def _series_values(series, arrays, lam):
     per = series.evaluate(lambda f: family_value(f, kt, d, dl))
     per = [float(v) for v in per]
     return {"per_order": [(v, 0.0) for v in per],
-            "total": (sum(v * lam ** k for k, v in enumerate(per)), 0.0)}
+            "total": (series_sum(per, lam), 0.0)}  # InputError naming --lam where a term overflows
 
 
 def flow_lattice(shape, cutoff, mass, Lambda0, Lambda, lam, order=2, forms=("A", "B")):

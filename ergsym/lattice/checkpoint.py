@@ -2,7 +2,7 @@
 
 A checkpoint is one ``.npz`` file written atomically (temporary file in the same directory,
 ``fsync``, ``os.replace``), so an interrupted write never leaves a corrupt checkpoint, and a
-run that fails never replaces a good checkpoint by a partial one.  Format version 2 holds
+run that fails never replaces a good checkpoint by a partial one.  Format versions 2 and 3 hold
 
 * ``meta``: a JSON string -- format version, theory (shape, ``lam``, cutoff description),
   sampler settings (with the step frozen after thermalization), run settings, the number of
@@ -13,6 +13,16 @@ run that fails never replaces a good checkpoint by a partial one.  Format versio
 * ``accepted``, ``dH``: per-trajectory history (a column per chain for a batch);
 * ``chain_<name>``: the measurements so far (``chain_Gp`` if recorded), canonical observable
   names (``eq5.11`` ... ``eq5.14``; version-1 files with ``P1`` ... ``P4`` are read too).
+
+Format version 3 (written now) adds ``meta["checksums"]``: the SHA-256 of every array (its
+dtype, shape and bytes) and of the parameters (the rest of ``meta`` as canonical JSON).
+:func:`read_checkpoint_file` verifies them before anything is used, so a file altered after
+it was written (an array rescaled, a parameter edited) is refused with a message that names
+the file, the entry that changed and what to do; :func:`load_checkpoint` also recomputes the
+propagators ``kt_p``, ``d_p`` from the checkpoint's own cutoff, mass and Lambda and refuses
+arrays that do not match them.  Versions 1 and 2 (no checksums) are still resumed, verified as
+far as they can be: every consistency check below, and the propagators against the cutoff,
+mass and Lambda they record (a chain edited consistently cannot be detected in them).
 
 Floats are stored in binary, so a resumed chain is bitwise the chain that was interrupted.
 The state is the field and the generators only: the transforms the sampler caches between
@@ -26,36 +36,60 @@ consistency of ``n_done`` with the chain, the RNG states) before any work and ra
 """
 from __future__ import annotations
 
+import hashlib
 import json
 import math
 import os
+import re
 import tempfile
 
 import numpy as np
 
+from .._umask import honour_umask
 from ..errors import CheckpointError, InputError
 
 __all__ = ["CHECKPOINT_VERSION", "save_checkpoint", "load_checkpoint", "rng_from_state",
-           "n_measurements"]
+           "n_measurements", "verify_checksums"]
 
 #: Format version written into every checkpoint; :func:`load_checkpoint` reads it and version 1.
-CHECKPOINT_VERSION = 2
-_READABLE = (1, 2)
+CHECKPOINT_VERSION = 3
+_READABLE = (1, 2, 3)
+
+
+def _array_digest(a) -> str:
+    """SHA-256 of an array's dtype, shape and bytes (C order)."""
+    a = np.ascontiguousarray(a)
+    h = hashlib.sha256()
+    h.update(f"{a.dtype.str}|{a.shape}|".encode())
+    h.update(a.tobytes())
+    return h.hexdigest()
+
+
+def _meta_digest(meta: dict) -> str:
+    """SHA-256 of the parameters: ``meta`` without its checksums, as canonical JSON."""
+    body = {k: v for k, v in meta.items() if k != "checksums"}
+    return hashlib.sha256(json.dumps(body, sort_keys=True).encode()).hexdigest()
 
 
 def save_checkpoint(path, meta: dict, arrays: dict) -> None:
-    """Write ``meta`` (JSON-able) and ``arrays`` to ``path`` atomically."""
+    """Write ``meta`` (JSON-able) and ``arrays`` to ``path`` atomically, with the checksums
+    of every array and of ``meta`` (``meta["checksums"]``, verified on reading)."""
     path = os.fspath(path)
     directory = os.path.dirname(os.path.abspath(path))
     meta = dict(meta, version=meta.get("version", CHECKPOINT_VERSION))
+    meta.pop("checksums", None)
+    arrays = {k: np.asarray(v) for k, v in arrays.items()}
+    meta["checksums"] = {"algorithm": "sha256", "meta": _meta_digest(meta),
+                         "arrays": {k: _array_digest(v) for k, v in arrays.items()}}
     payload = {"meta": np.array(json.dumps(meta))}
-    payload.update({k: np.asarray(v) for k, v in arrays.items()})
+    payload.update(arrays)
     fd, tmp = tempfile.mkstemp(prefix=".ckpt-", suffix=".npz", dir=directory)
     try:
         with os.fdopen(fd, "wb") as fh:
             np.savez(fh, **payload)
             fh.flush()
             os.fsync(fh.fileno())
+        honour_umask(tmp)  # mkstemp makes 0600 files: give the mode open() would
         os.replace(tmp, path)
     except BaseException:
         if os.path.exists(tmp):
@@ -107,7 +141,41 @@ def read_checkpoint_file(path, writer: str = "ergsym"):
     if not isinstance(meta, dict):
         raise CheckpointError(f"checkpoint={path!r} has a malformed 'meta' entry (not a JSON object); "
                               "the file is not usable")
+    if "checksums" in meta or (isinstance(meta.get("version"), int) and meta["version"] >= 3):
+        verify_checksums(path, meta, arrays)
     return meta, arrays
+
+
+_ALTERED = ("start a new run, or resume an intact copy of the file (a checkpoint is only ever "
+            "written whole by ergsym; a change afterwards means it was edited or damaged)")
+
+
+def verify_checksums(path, meta: dict, arrays: dict) -> None:
+    """Check ``meta["checksums"]`` against the arrays and parameters read from ``path``.
+
+    Raises :class:`~ergsym.errors.CheckpointError` naming the file and the first entry whose
+    checksum differs (or that was added or removed).
+    """
+    ck = meta.get("checksums")
+    if (not isinstance(ck, dict) or ck.get("algorithm") != "sha256" or not isinstance(ck.get("arrays"), dict)
+            or not isinstance(ck.get("meta"), str)):
+        raise CheckpointError(f"checkpoint={path!r} (format version {meta.get('version')!r}) lacks valid "
+                              f"checksums; the file was altered or damaged: {_ALTERED}")
+    if _meta_digest(meta) != ck["meta"]:
+        raise CheckpointError(f"checkpoint={path!r} was altered after it was written: its parameters "
+                              f"(the 'meta' entry) do not match their checksum; {_ALTERED}")
+    want = ck["arrays"]
+    for name in sorted(set(want) | set(arrays)):
+        if name not in arrays:
+            what = "is missing"
+        elif name not in want:
+            what = "was added"
+        elif _array_digest(arrays[name]) != want[name]:
+            what = "does not match its checksum"
+        else:
+            continue
+        raise CheckpointError(f"checkpoint={path!r} was altered after it was written: its array "
+                              f"{name!r} {what}; {_ALTERED}")
 
 
 def load_checkpoint(path):
@@ -176,6 +244,7 @@ def load_checkpoint(path):
                                dict(th.get("meta", {})))
     except InputError as exc:
         raise _fail(path, f"holds an invalid theory ({exc})") from None
+    _check_propagators(path, theory)
     # chains and RNG states
     if version == 1:
         n_chains = 1
@@ -227,10 +296,42 @@ def load_checkpoint(path):
     adapt = meta.get("adapt")
     if adapt is not None and not isinstance(adapt, dict):
         raise _fail(path, "has a malformed step-size adapter state")
-    meta = dict(meta, version=2, n_chains=n_chains, rng_states=states)
+    meta = dict(meta, version=CHECKPOINT_VERSION, n_chains=n_chains, rng_states=states)
     meta["_theory"] = theory
     meta["_rngs"] = rngs
     return meta, arrays
+
+
+_CUTOFF_REPR = re.compile(r"^[A-Za-z_][A-Za-z0-9_]*\('(?P<spec>[^']*)'\)$")
+
+
+def _check_propagators(path, theory) -> None:
+    """Recompute ``Kt_p``, ``D_p`` from the cutoff, mass and Lambda the checkpoint records and
+    refuse stored arrays that differ (beyond 1e-12 relative: rounding of another build).
+
+    A theory made from explicit arrays (no cutoff spec in its ``meta``) has nothing to be
+    compared with; its arrays are protected by the checksums only.
+    """
+    from ..cutoffs import parse_cutoff  # noqa: PLC0415
+    from .theory import LatticeTheory  # noqa: PLC0415
+
+    m = theory.meta
+    match = _CUTOFF_REPR.match(str(m.get("cutoff", "")))
+    if match is None or "mass" not in m or "Lambda" not in m:
+        return
+    try:
+        cut = parse_cutoff(match.group("spec"))
+        ref = LatticeTheory.from_cutoff(theory.lattice, cut, m["mass"], m["Lambda"], 0.0)
+    except (InputError, TypeError, ValueError):
+        return  # a cutoff this version does not parse: nothing to recompute
+    for name in ("kt_p", "d_p"):
+        got, want = getattr(theory, name), getattr(ref, name)
+        if not np.allclose(got, want, rtol=1e-12, atol=0.0):
+            k = int(np.argmax(np.abs(got - want)))
+            raise _fail(path, f"holds {name} that does not belong to its own cutoff {match.group('spec')!r}, "
+                        f"mass={m['mass']!r}, Lambda={m['Lambda']!r} (at flat index {k}: stored "
+                        f"{got.ravel()[k]!r}, recomputed {want.ravel()[k]!r})",
+                        "the file was altered or damaged: start a new run (ergsym mc --checkpoint NEW.npz)")
 
 
 def rng_from_state(state: dict, path="<checkpoint>") -> np.random.Generator:

@@ -59,10 +59,10 @@ RHAT_MAX = 1.1
 
 
 def _fmt(mean: float, err: float) -> str:
-    if not math.isfinite(err) or err <= 0:
-        return f"{mean:.10g} ± {err:.2g}"
-    digits = max(0, 1 - int(math.floor(math.log10(err))))
-    return f"{mean:.{digits}f} ± {err:.{digits}f}" if digits < 12 else f"{mean:.6g} ± {err:.2g}"
+    """``mean ± error`` rounded to the error (:func:`ergsym.textfmt.format_value`)."""
+    from ..textfmt import format_value  # noqa: PLC0415
+
+    return format_value(mean, err, digits=10)
 
 
 @dataclass(frozen=True)

@@ -52,7 +52,9 @@ class Value:
 
     def __repr__(self) -> str:
         if np.ndim(self.estimate) == 0:
-            s = f"{float(self.estimate):.12g} ± {float(self.error):.2g}"
+            from ..textfmt import format_value  # the estimate rounded to its error
+
+            s = format_value(float(self.estimate), float(self.error))
             if not bool(self.converged):
                 s += " (not converged)"
             return s

@@ -17,6 +17,7 @@ import time
 from dataclasses import dataclass, field
 from pathlib import Path
 
+from .._umask import honour_umask
 from . import latex as L
 from .compile import CompileResult, compile_pdf
 from .config import ReportConfig
@@ -186,6 +187,10 @@ def _move_into_place(tmp: Path, out: Path) -> None:
         shutil.rmtree(old, ignore_errors=True)
 
 
+#: sections computed for lambda phi^4/4! only (each explains so for another theory, in no time)
+_PHI4_ONLY_SECTIONS = frozenset({"numeric", "lattice", "flow", "onemode"})
+
+
 def build_report(config: ReportConfig = None, *, sections=None, progress=None, scheduler=None) -> ReportResult:
     """Build the report described by ``config`` (defaults: the README's main job).
 
@@ -232,6 +237,7 @@ def build_report(config: ReportConfig = None, *, sections=None, progress=None, s
     final = prepare_out(cfg.out, cfg.force)
     try:  # the real test of a writable location (os.access says yes for e.g. /proc as root)
         tmp = Path(tempfile.mkdtemp(prefix=f".{final.name}.tmp-", dir=final.resolve().parent))
+        honour_umask(tmp, directory=True)  # mkdtemp makes 0700: give the mode mkdir would
     except OSError as exc:
         from ..errors import InputError
 
@@ -247,10 +253,19 @@ def build_report(config: ReportConfig = None, *, sections=None, progress=None, s
         t_start = time.perf_counter()
         builders = _section_builders()
         done = []
-        n_steps = len(keys) + (1 if cfg.pdf else 0)
-        for i, k in enumerate(keys):
+        # sections that only explain why they are left out (phi^4-only sections of another
+        # theory) are built without a progress step: no "[6/11] lattice Monte Carlo ... 0.0 s"
+        from ..symbolic import PHI4  # noqa: PLC0415
+
+        quiet = _PHI4_ONLY_SECTIONS if theory != PHI4 else frozenset()
+        n_steps = sum(k not in quiet for k in keys) + (1 if cfg.pdf else 0)
+        i = -1
+        for k in keys:
             label = SECTION_LABELS.get(k, k)
-            if progress:
+            ctx["substep"] = None
+            if k not in quiet:
+                i += 1
+            if progress and k not in quiet:
                 progress(i, n_steps, label)
                 ctx["substep"] = (lambda what, i=i, label=label: progress(i, n_steps, f"{label}: {what}"))
             t0 = time.perf_counter()
@@ -263,7 +278,7 @@ def build_report(config: ReportConfig = None, *, sections=None, progress=None, s
         comp, pdf_ok = None, False
         if cfg.pdf:
             if progress:
-                progress(len(keys), n_steps, "compiling the PDF")
+                progress(n_steps - 1, n_steps, "compiling the PDF")
             comp = compile_pdf(tex)
             pdf_ok = comp.ok
             if comp.ok:
@@ -396,7 +411,8 @@ def _document(cfg: ReportConfig, sections) -> str:
         ["mode", "quick (fewer points, short Monte Carlo)" if cfg.quick else "full"],
     ]
     if cfg.mc:
-        params.append(["lattice cross-check", rf"2-d lattice {L.cmd(cfg.mc_lattice)}, cutoff "
+        mc_dim = len(str(cfg.mc_lattice).lower().split("x"))  # the lattice's own dimension
+        params.append(["lattice cross-check", rf"{mc_dim}-d lattice {L.cmd(cfg.mc_lattice)}, cutoff "
                        rf"{L.cmd(cfg.mc_cutoff)}, "
                        f"$\\lambda\\in\\{{{', '.join(L.g(x) for x in cfg.monte_carlo_lams)}\\}}$, "
                        f"{cfg.monte_carlo_traj} trajectories each"])

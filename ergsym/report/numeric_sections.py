@@ -175,8 +175,9 @@ def truncation(orders, lam) -> float:
 
 def sum_series(orders, lam):
     """The truncated series at ``lam`` with its (linear) quadrature error."""
-    return (sum(v * lam ** k for k, (v, _) in enumerate(orders)),
-            sum(e * lam ** k for k, (_, e) in enumerate(orders)))
+    from ..inputs import series_sum  # noqa: PLC0415  (InputError naming --lam where a term overflows)
+
+    return series_sum([v for v, _ in orders], lam, [e for _, e in orders])
 
 
 def scan_grid(cfg, cutoff):
