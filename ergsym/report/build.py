@@ -375,7 +375,7 @@ def headline(cfg, sections) -> list:
         star = om.get("B_sign_change")
         if star:
             items.append(rf"\textbf{{$B<0$ at strong coupling:}} for one mode ($k={L.g(om['k'])}$, "
-                         rf"$D={L.g(om['D'])}$) $B$ changes sign at $\lambda^*={L.num(star['lam'], 5)}$ "
+                         rf"$D={L.g(om['D'])}$) $B$ changes sign at $\lambda^*={L.num(star['value'], 5)}$ "
                          rf"(root of the direct integration), while $A$ stays positive: the derivative "
                          r"of the monotone is not positive non-perturbatively.")
         else:

@@ -295,7 +295,7 @@ def onemode_section(cfg, ctx) -> Section:
         eps_b = one_mode_exact(k, D, root)["B"][1]
         h = 1e-3 * max(1.0, root)
         slope = (one_mode_exact(k, D, root + h)["B"][0] - one_mode_exact(k, D, root - h)["B"][0]) / (2 * h)
-        star = {"lam": float(root), "error": float(abs(eps_b / slope) + 1e-10), "converged": bool(r.converged),
+        star = {"name": "lambda*", "value": float(root), "error": float(abs(eps_b / slope) + 1e-10), "converged": bool(r.converged),
                 "bracket": [lo, hi]}
     parts = [
         rf"One real mode (one lattice site): $S=\phi^2/(2k)+\lambda\phi^4/24$ with $k={L.g(k)}$, "
@@ -306,7 +306,7 @@ def onemode_section(cfg, ctx) -> Section:
         rf"$B={L.num(B[0], 8)}$, $A={L.num(A[0], 8)}$ "
         + (r"(the free values $\tfrac12D/k$, $\tfrac32D/k$)." if free_ok else r"\textbf{(not the free values!)}."),
         rf"At $\lambda={L.g(probe)}$: $B={L.sig_round(*pv['B'])}$, $A={L.sig_round(*pv['A'])}$. "
-        + (rf"$B$ changes sign at $\lambda^*={L.sig_round(star['lam'], star['error'])}$ (Brent's method on the "
+        + (rf"$B$ changes sign at $\lambda^*={L.sig_round(star['value'], star['error'])}$ (Brent's method on the "
            rf"direct integration, bracketed by the grid points ${L.g(star['bracket'][0])}$ and "
            rf"${L.g(star['bracket'][1])}$): \textbf{{the true derivative of the monotone is negative for "
            r"$\lambda>\lambda^*$} in zero dimensions, while the printed expression $A$ (a sum of two "
@@ -319,8 +319,8 @@ def onemode_section(cfg, ctx) -> Section:
     axes[0].plot(lams, B, "C3-", label="B (direct integration)")
     axes[0].axhline(0, color="0.6", lw=0.6)
     if star:
-        axes[0].axvline(star["lam"], color="C3", lw=0.6, ls=":")
-        axes[0].annotate(rf"$\lambda^*={star['lam']:.2f}$", (star["lam"], 0), xytext=(4, 6),
+        axes[0].axvline(star["value"], color="C3", lw=0.6, ls=":")
+        axes[0].annotate(rf"$\lambda^*={star['value']:.2f}$", (star["value"], 0), xytext=(4, 6),
                          textcoords="offset points", fontsize=7.5, color="C3")
     axes[0].set(xlabel=r"$\lambda$", ylabel="value", title=f"one mode, k = {k:g}, D = {D:g}")
     axes[0].legend()

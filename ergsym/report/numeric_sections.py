@@ -322,9 +322,10 @@ def figures_section(cfg, ctx) -> Section:
         def __init__(self, name):
             self.estimate = np.array([float(p[name].estimate) for p in points])
             self.error = np.array([float(p[name].error) for p in points])
+            self.converged = [bool(np.all(p[name].converged)) for p in points]
 
         def to_dict(self):
-            return {"value": self.estimate.tolist(), "error": self.error.tolist()}
+            return {"value": self.estimate.tolist(), "error": self.error.tolist(), "converged": self.converged}
 
     famv = {n: _V(n) for n in points[0]}
     per = {q: [combine_orders(ser, p) for p in points] for q, ser in (("A", serA), ("B", serB))}
@@ -332,6 +333,8 @@ def figures_section(cfg, ctx) -> Section:
                 for k in range(n_ord + 1)}
     B_orders = {k: (np.array([o[k][0] for o in per["B"]]), np.array([o[k][1] for o in per["B"]]))
                 for k in range(n_ord + 1)}
+    # a point of an order is converged when every family value at that point is
+    conv = [all(v.converged[i] for v in famv.values()) for i in range(len(grid))]
     plt = _plt()
     fig, axes = plt.subplots(1, 2, figsize=(TEXT_WIDTH_IN, 3.3))
     fam_latex = {f.name: f.latex for ser in (serA, serB) for f in ser.families()}
@@ -397,9 +400,9 @@ def figures_section(cfg, ctx) -> Section:
                                  r"points: \texttt{report.json})."))
     data["scan"] = {"Lambda": grid.tolist(),
                     "families": {n: v.to_dict() for n, v in famv.items()},
-                    "B_orders": {str(k): {"value": e.tolist(), "error": r.tolist()}
+                    "B_orders": {str(k): {"value": e.tolist(), "error": r.tolist(), "converged": conv}
                                  for k, (e, r) in B_orders.items()},
-                    "A_orders": {str(k): {"value": e.tolist(), "error": r.tolist()}
+                    "A_orders": {str(k): {"value": e.tolist(), "error": r.tolist(), "converged": conv}
                                  for k, (e, r) in A_orders.items()}}
     return Section("figures", title, "\n\n".join(parts), data, figs)
 
