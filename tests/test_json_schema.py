@@ -43,8 +43,9 @@ RUNS = {
             "--checkpoint", "{tmp}/mc.npz"]],
     "crosscheck": [["--lattice", "2", "--n-traj", "100", "--n-therm", "5", "--no-progress", "--lam", "0.05,0.1",
                     "--order", "2"],
-                   ["--lattice", "2", "--n-traj", "100", "--n-therm", "5", "--no-progress", "--lam", "0.05,0.1",
-                    "--order", "2", "--Lambda", "1.6", "--scheduler", "inprocess", "--store", "{tmp}/store"]],
+                   ["--lattice", "2", "--n-traj", "100", "--n-therm", "5", "--no-progress",
+                    "--lam", "0.05,0.1", "--order", "2", "--Lambda", "1.6",
+                    "--scheduler", "inprocess", "--store", "{tmp}/store"]],
     "flow": [["--order", "1", "--lattice", "2"]],
     "report": [["--quick", "--no-mc", "--no-flow", "--no-pdf", "--order", "1", "--out", "{tmp}/report"]],
     "variational": [["--checkpoint", "{tmp}/variational.npz"]],
@@ -119,7 +120,8 @@ def test_json_output_matches_schema(name, args, tmp_path, monkeypatch, capsys):
     assert set(printed) <= set(env["warnings"])
     # every JSON file the run wrote (report.json, batch stores, checkpoints' metadata) is strict and valid
     checked = _check_written_files(tmp_path)
-    expected = {f for f in WRITES.get(name, ()) if any(a.startswith("{tmp}/" + f.split("/")[0]) for a in args)}
+    expected = {f for f in WRITES.get(name, ())
+                if any(a.startswith("{tmp}/" + f.split("/")[0]) for a in args)}
     assert expected <= checked, f"expected files not written/checked: {expected - checked}"
 
 

@@ -121,7 +121,7 @@ class ExponentialCutoff(Cutoff):
         if dpow == 0:
             return False, f"Kt^{kt} does not decay at large p"
         return False, (f"Lambda dlogK/dLambda = 2n (p^2/Lambda^2)^n / Lambda grows without bound "
-                       f"(n={self.n}), so Kt^{kt} D^{dpow} ~ p^(2n{dpow}) K^{kt + dpow} does not decay")
+                       f"(n={self.n}), so Kt^{kt} D^{dpow} ~ (p^2/Lambda^2)^{self.n * dpow} Kt^{kt + dpow} does not decay")
 
     def _b3_4(self, Lambda, dim):
         return False, (f"Lambda dlogK/dLambda = 2n (p^2/Lambda^2)^n grows like p^{2 * self.n}: "

@@ -171,10 +171,12 @@ class Series:
         ``{"lam": lambda, "T": T, "T2": T_2, "f0": f_0, "t1": t_1, ...}``: one entry per
         coupling of the theory and one per *block* (basic family) of the series.  Substitute
         with them: ``expr.subs({sym["lam"]: 0.1, sym["T"]: 0.25, ...})``.  Plain names work
-        too: the symbols are ordinary ``sympy.Symbol`` s named ``lambda`` (the coupling
-        ``lam``), ``T``, ``T_2``, ``f_0``, ``t_1``, ... (so ``sympy.latex`` prints
-        ``\\lambda``, ``T_{2}``, ``f_{0}``); a generated block name such as ``M[D,K,K,K2]``
-        keeps its name and prints its LaTeX.  Families are products of blocks
+        too: the symbols are ordinary ``sympy.Symbol`` s named ``lamda`` (the coupling
+        ``lam``; sympy's spelling, as ``sympy.abc.lamda``, since ``lambda`` is a Python
+        keyword), ``T``, ``T_2``, ``f_0``, ``t_1``, ... (so ``sympy.latex`` prints
+        ``\\lambda``, ``T_{2}``, ``f_{0}``); a generated block such as ``M[D,K,K,K2]`` is the
+        symbol ``M_D_K_K_K2`` (typeset it with :meth:`sympy_latex_names`).
+        ``sympy.sympify(str(expr)) == expr``.  Families are products of blocks
         (``f1 = t1 T``, ``u1·T^2 = u1 T^2``).
         """
         out = {n: _coupling_symbol(n) for n in self.theory.names}
@@ -185,7 +187,23 @@ class Series:
                 elif b.name in self.theory.names:
                     raise InputError.bad("coupling name", b.name, "different from every family name",
                                          "rename the coupling in the theory")
+        by_symbol = {}
+        for n, sym in out.items():
+            if by_symbol.setdefault(str(sym), n) != n:
+                raise InputError.bad("coupling name", n if n in self.theory.names else by_symbol[str(sym)],
+                                     f"a name whose sympy symbol differs from that of {n!r} ({sym})",
+                                     "rename the coupling in the theory")
         return out
+
+    def sympy_latex_names(self) -> dict:
+        """``{symbol: LaTeX}`` for the generated blocks (``M_D_K_K_K2`` -> ``\\mathrm{M}[D,\\tilde K,...]``).
+
+        Pass it to sympy's printer to typeset them as ergsym does:
+        ``sympy.latex(s.to_sympy(), symbol_names=s.sympy_latex_names())``.
+        """
+        blocks = {b.name: b for t in self.terms for b in t.family.blocks}
+        return {sym: blocks[n].latex for n, sym in self.sympy_symbols().items()
+                if n in blocks and str(sym) != blocks[n].name and not str(sym)[1:].lstrip("_").isdigit()}
 
     def to_sympy(self, order_term: bool = False):
         """The series as a sympy expression: a polynomial in the couplings and the blocks.
@@ -345,14 +363,15 @@ class Series:
 def _coupling_symbol(name):
     import sympy  # noqa: PLC0415
 
-    return sympy.Symbol("lambda" if name == "lam" else name)
-
-
-_SYMBOL_CLASS = []
+    # "lamda", sympy's own spelling (sympy.abc.lamda): "lambda" is a Python keyword, which
+    # sympy.sympify cannot parse back; both print as \lambda in LaTeX and λ in pretty print
+    return sympy.Symbol("lamda" if name == "lam" else name)
 
 
 def _block_symbol(block):
-    """``T``, ``T_2``, ``f_0``, ``t_1``, ... ; other blocks keep their name and print their LaTeX."""
+    """``T``, ``T_2``, ``f_0``, ``t_1``, ... ; a generated block (``M[D,K,K,K2]``) becomes the
+    plain symbol ``M_D_K_K_K2``, a name ``sympy.sympify`` parses back (its LaTeX:
+    :meth:`Series.sympy_latex_names`)."""
     import re  # noqa: PLC0415
 
     import sympy  # noqa: PLC0415
@@ -361,19 +380,15 @@ def _block_symbol(block):
     m = re.fullmatch(r"([A-Za-z])(\d+)", name)
     if m:
         return sympy.Symbol(f"{m.group(1)}_{m.group(2)}")
-    if name.isidentifier():
-        return sympy.Symbol(name)
-    if not _SYMBOL_CLASS:
-        class BlockSymbol(sympy.Symbol):
-            """A block symbol whose LaTeX is the block's (``\\mathrm{M}[D,\\tilde K,...]``)."""
+    return sympy.Symbol(_symbol_name(name))
 
-            def _latex(self, printer):
-                return getattr(self, "_ergsym_latex", self.name)
 
-        _SYMBOL_CLASS.append(BlockSymbol)
-    sym = _SYMBOL_CLASS[0](name)
-    sym._ergsym_latex = block.latex
-    return sym
+def _symbol_name(name: str) -> str:
+    """An identifier for a block name: runs of other characters become ``_`` (``M[D,K]`` -> ``M_D_K``)."""
+    import re  # noqa: PLC0415
+
+    safe = re.sub(r"\W+", "_", name).strip("_")
+    return safe if safe.isidentifier() else f"B_{safe}"
 
 
 def _series_from_dict(cls, data):
