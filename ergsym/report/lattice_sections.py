@@ -209,12 +209,21 @@ def lattice_section(cfg, ctx) -> Section:
         c = coeffs[f]
         y = np.array([s.mean - c[0] - c[1] * lam for s, lam in zip(stats[f], lams)])
         e = np.array([s.error_of_mean for s in stats[f]])
-        ax.plot(grid, sum(c[k] * grid ** k for k in range(2, len(c))), "k-", lw=1,
-                label=rf"exact series to $O(\lambda^{order})$")
+        exact_curve = sum(c[k] * grid ** k for k in range(2, len(c)))
+        ax.plot(grid, exact_curve, "k-", lw=1, label=rf"exact series to $O(\lambda^{order})$")
+        # the y-range is that of the Monte Carlo and the exact series (with zero); the printed
+        # (5.15) line may leave it, which the legend says rather than squashing the data
+        lo = min(0.0, float(np.min(y - e)), float(np.min(exact_curve)))
+        hi = max(0.0, float(np.max(y + e)), float(np.max(exact_curve)))
+        pad = 0.12 * (hi - lo) if hi > lo else 1.0
         if f == "A":
-            ax.plot(grid, printed[2] * grid ** 2 + (printed[0] - c[0]) + (printed[1] - c[1]) * grid, "C3--",
-                    lw=1, label="(5.15) as printed")
+            pline = printed[2] * grid ** 2 + (printed[0] - c[0]) + (printed[1] - c[1]) * grid
+            off = np.any((pline > hi + pad) | (pline < lo - pad))
+            far = float(pline[np.argmax(np.abs(pline))])
+            ax.plot(grid, pline, "C3--", lw=1,
+                    label="(5.15) as printed" + (f" (off scale, reaches {far:.3g})" if off else ""))
         ax.errorbar(lams, y, yerr=e, fmt="o", ms=3, capsize=2, label="Monte Carlo")
+        ax.set_ylim(lo - pad, hi + pad)
         ax.axhline(0, color="0.7", lw=0.5)
         ax.set(xlabel=r"$\lambda$", ylabel=rf"${f}-c_0-c_1\lambda$", title=f"{f} on the {cfg.mc_lattice} lattice")
         ax.legend()

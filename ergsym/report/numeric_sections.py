@@ -375,7 +375,11 @@ def figures_section(cfg, ctx) -> Section:
     axes[1].axvline(cfg.Lambda0, color="0.6", lw=0.8, ls="--")
     axes[1].set(xlabel=r"$\Lambda$", ylabel=r"$|$coefficient$|$", title=r"$A$ and $B$ per order ($\delta^d(0)\lambda^k$)")
     axes[1].legend(fontsize=6, ncol=3, loc="upper center", bbox_to_anchor=(0.5, -0.22))
+    # labelled ticks on the log Lambda axis: a decade rarely fits in the scan (0.25..2 by default)
+    ticks = _log_ticks(float(grid.min()), float(grid.max()))
     for ax in axes:
+        ax.set_xticks(ticks)
+        ax.set_xticklabels([f"{t:.3g}" for t in ticks])
         ax.xaxis.set_minor_formatter(NullFormatter())
     f2 = "figures/families_vs_Lambda.pdf"
     _save(plt, fig, out / f2)
@@ -405,6 +409,20 @@ def figures_section(cfg, ctx) -> Section:
                     "A_orders": {str(k): {"value": e.tolist(), "error": r.tolist(), "converged": conv}
                                  for k, (e, r) in A_orders.items()}}
     return Section("figures", title, "\n\n".join(parts), data, figs)
+
+
+def _log_ticks(lo: float, hi: float) -> list:
+    """At least three readable tick values in ``[lo, hi]`` for a log axis (1, 2, 5 per decade,
+    then 1..9 per decade when the range is narrower)."""
+    import math
+
+    d0, d1 = math.floor(math.log10(lo)) - 1, math.ceil(math.log10(hi)) + 1
+    for mants in ((1,), (1, 2, 5), (1, 2, 3, 4, 5, 6, 7, 8, 9)):
+        ticks = [m * 10.0 ** d for d in range(d0, d1 + 1) for m in mants
+                 if lo * (1 - 1e-9) <= m * 10.0 ** d <= hi * (1 + 1e-9)]
+        if len(ticks) >= 3:
+            return ticks if len(ticks) <= 9 else ticks[:: -(-len(ticks) // 9)]
+    return [lo, math.sqrt(lo * hi), hi]
 
 
 def _save(plt, fig, path):
