@@ -42,6 +42,7 @@ import numpy as np
 
 from ..errors import InputError
 from ..families import Line
+from .limits import KERNEL_BUDGET, PositionBudgetError  # noqa: F401  (re-exported: ergsym.numeric.melon.*)
 from .transforms import N_HI, N_LO, next_R, omega_d, tail_bound, tail_estimate
 
 __all__ = ["melon_value", "omega_d", "position_transform"]
@@ -50,15 +51,6 @@ EPS = np.finfo(float).eps
 #: initial truncation radius times min(Lambda, mass)
 R_START = 32.0
 N_LO_M, N_HI_M = 12, 16  # momentum method (panels of width <= 0.5)
-
-
-#: largest kernel matrix (elements) one position-space pass may build before the method
-#: refuses (or, with method="auto", hands the block to the momentum-space method)
-KERNEL_BUDGET = 1.5e8
-
-
-class PositionBudgetError(InputError):
-    """The position-space grids needed at this point exceed :data:`KERNEL_BUDGET`."""
 
 
 def start_radius(Lambda, mass):

@@ -125,7 +125,7 @@ def _outer(dim, mass, n, R_in, R_out, p, pmax, nq):
 
 def melon_split(lines, cutoff, dim, mass, Lambda, rtol, ctx=None, R_in=None):
     """``M[D, Kt, .., Kt]`` by the split of the module docstring: ``(value, error, converged, info)``."""
-    from .melon import KERNEL_BUDGET, PositionBudgetError
+    from .limits import KERNEL_BUDGET, PositionBudgetError
     from .transforms import PointContext
 
     if ctx is None:
