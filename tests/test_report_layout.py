@@ -47,7 +47,8 @@ def test_timings_table_has_the_latex_step_and_the_total():
     assert "LaTeX & not compiled" in nopdf and r"\textbf{3.8 s}" in nopdf
 
 
-@pytest.mark.parametrize("lo, hi", [(0.25, 2.0), (0.5, 1.5), (0.1, 100.0), (0.9, 1.1), (1e-3, 1e3), (3.0, 7.0)])
+@pytest.mark.parametrize("lo, hi", [(0.25, 2.0), (0.5, 1.5), (0.1, 100.0), (0.9, 1.1), (1e-3, 1e3),
+                                    (3.0, 7.0)])
 def test_log_axis_gets_at_least_three_ticks_inside_the_range(lo, hi):
     ticks = _log_ticks(lo, hi)
     assert 3 <= len(ticks) <= 9
