@@ -20,7 +20,6 @@ from pathlib import Path
 from . import latex as L
 from .compile import CompileResult, compile_pdf
 from .config import ReportConfig
-from .section import Section
 
 __all__ = ["ReportResult", "build_report", "prepare_out", "SECTION_KEYS", "PAPER"]
 
