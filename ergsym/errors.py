@@ -20,7 +20,7 @@ __all__ = [
 ]
 
 
-def plain(value) -> str:
+def plain(value: object) -> str:
     """``value`` as a user would type it, for messages: ``-1.0``, not ``np.float64(-1.0)``.
 
     numpy scalars lose their type, small numpy arrays print as lists (larger ones by shape),
@@ -58,7 +58,7 @@ class InputError(ErgsymError, ValueError):
     """A parameter is outside its allowed range or malformed."""
 
     @classmethod
-    def bad(cls, name: str, value, allowed: str, hint: str = "") -> "InputError":
+    def bad(cls, name: str, value: object, allowed: str, hint: str = "") -> InputError:
         """Build the standard message: parameter, allowed range, value, what to do."""
         msg = f"{name}={plain(value)} is not allowed: {name} must be {allowed}"
         if hint:
@@ -85,7 +85,7 @@ class ConvergenceError(ErgsymError):
         Its error estimate.
     """
 
-    def __init__(self, message: str, estimate=None, error=None):
+    def __init__(self, message: str, estimate: object = None, error: object = None) -> None:
         super().__init__(message)
         self.estimate = estimate
         self.error = error

@@ -8,6 +8,7 @@ for such integrals instead of returning a finite-looking number.  Loop integrals
 from __future__ import annotations
 
 import math
+from collections.abc import Callable, Sequence
 
 import numpy as np
 from scipy.special import expit
@@ -21,7 +22,7 @@ __all__ = ["ExponentialCutoff", "FermiCutoff", "CustomCutoff", "generic_pieces"]
 SMOOTH_CUT = 60.0
 
 
-def generic_pieces(cutoff, lam, rel_points, p2max_rel=None):
+def generic_pieces(cutoff: Cutoff, lam: np.ndarray, rel_points: list[float], p2max_rel: float | None = None) -> list:
     """Pieces between ``Lambda^2 * rel_points`` (linear in ``p^2``), first one ``"ir"``.
 
     ``p2max_rel``: truncation ``p^2 = Lambda^2 p2max_rel`` (the last piece is ``"seg"``);
@@ -115,7 +116,7 @@ class ExponentialCutoff(Cutoff):
             p.trunc = np.full_like(lam, math.exp(-SMOOTH_CUT))
         return ps
 
-    def loop_finite(self, kt, dpow):
+    def loop_finite(self, kt: int, dpow: int) -> tuple[bool, str] | None:
         if kt + dpow >= 1:
             return True, ""
         if dpow == 0:
@@ -228,7 +229,9 @@ class CustomCutoff(Cutoff):
     #: and (p^2/Lambda^2)^3 |K| below this (the d <= 6 radial weight of the tail)
     DECAY_WEIGHT = 1e-20
 
-    def __init__(self, K, dK_dLambda=None, breakpoints=None, name: str = "custom", decay=None):
+    def __init__(self, K: Callable, dK_dLambda: Callable | None = None,
+                 breakpoints: Callable | Sequence[float] | None = None, name: str = "custom",
+                 decay: float | Callable | None = None) -> None:
         if decay is not None and not callable(decay):
             try:
                 dv = float(decay)
@@ -280,7 +283,7 @@ class CustomCutoff(Cutoff):
             return self._call(self._dKf, p2, lam)
         return self._numdiff(p2, lam)[0]
 
-    def dK_dLambda_error(self, p2, Lambda):
+    def dK_dLambda_error(self, p2: float | np.ndarray, Lambda: float | np.ndarray) -> np.ndarray:
         """Error estimate of the numerical derivative (zeros if it is analytic)."""
         p2, lam = self._prepare(p2, Lambda)
         if self._dKf is not None:
@@ -321,7 +324,7 @@ class CustomCutoff(Cutoff):
     def _b3_4(self, Lambda, dim):
         return numerical_dlogk_decay(self, Lambda, dim)
 
-    def decay_p2(self, Lambda) -> float:
+    def decay_p2(self, Lambda: float) -> float:
         """``p^2`` beyond which ``K`` is negligible at ``Lambda`` (see ``decay``)."""
         lam = float(self.validate_Lambda(Lambda))
         L2 = lam * lam
@@ -367,7 +370,7 @@ class CustomCutoff(Cutoff):
                                  f"{what} puts the truncation at p2={p2max:.4g}, but K there and beyond reaches "
                                  f"{float(np.max(k)):.3g}; pass a larger decay")
 
-    def melon_pieces(self, Lambda):
+    def melon_pieces(self, Lambda: np.ndarray) -> list:
         lam = np.atleast_1d(self.validate_Lambda(Lambda))
         if lam.size != 1:
             raise InputError.bad("Lambda", lam, "a single value for the multi-loop methods of a custom cutoff")

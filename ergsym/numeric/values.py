@@ -2,12 +2,17 @@
 from __future__ import annotations
 
 import math
+from collections.abc import Callable
 from dataclasses import dataclass, field
+from typing import TYPE_CHECKING
 
 import numpy as np
 
 from ..conventions import validate_dim, validate_mass
 from ..errors import InputError
+
+if TYPE_CHECKING:
+    from ..cutoffs.base import Cutoff
 
 __all__ = ["Value", "UFUNCS", "validate_rtol", "validate_common", "DEFAULT_RTOL_1LOOP", "DEFAULT_RTOL_2LOOP",
            "guard", "MASS_RANGE", "MAX_SCALE_RATIO"]
@@ -54,7 +59,7 @@ class Value:
     info: dict = field(default_factory=dict, compare=False, repr=False)
 
     @property
-    def value(self):
+    def value(self) -> float | np.ndarray:
         """The estimate (the ``"value"`` of the JSON value object); same as :attr:`estimate`."""
         return self.estimate
 
@@ -98,7 +103,7 @@ class Value:
         return float(self.estimate)
 
     @property
-    def rel_error(self):
+    def rel_error(self) -> float | np.ndarray:
         est = np.abs(np.asarray(self.estimate, float))
         with np.errstate(divide="ignore", invalid="ignore"):
             r = np.where(est > 0, np.asarray(self.error, float) / np.where(est > 0, est, 1.0), np.inf)
@@ -282,7 +287,7 @@ _DOMAIN_TEXT = {np.log: "> 0", np.log10: "> 0", np.log2: "> 0", np.log1p: "> -1"
 _BINARY = {np.add: "+", np.subtract: "-", np.multiply: "*", np.true_divide: "/"}
 
 
-def validate_rtol(rtol, default: float) -> float:
+def validate_rtol(rtol: float | None, default: float) -> float:
     """``rtol`` in ``[1e-13, 0.1]`` (None -> default)."""
     if rtol is None:
         return default
@@ -296,7 +301,7 @@ def validate_rtol(rtol, default: float) -> float:
     return r
 
 
-def validate_common(cutoff, dim, mass, Lambda):
+def validate_common(cutoff: Cutoff | str, dim: int, mass: float | np.ndarray, Lambda: float | np.ndarray) -> tuple:
     """Validate and broadcast: returns ``(cutoff, dim, mass_arr, Lambda_arr, shape)``.
 
     ``mass`` is 0 (massless: only infrared-finite families are evaluated, the others raise
@@ -333,7 +338,7 @@ def validate_common(cutoff, dim, mass, Lambda):
     return cutoff, dim, m.astype(float), lam.astype(float), lam.shape
 
 
-def guard(fn):
+def guard(fn: Callable) -> Callable:
     """Public entry points: no bare FloatingPointError/OverflowError/ZeroDivisionError/
     MemoryError/TypeError escapes; they become :class:`~ergsym.errors.ConvergenceError`
     (numerical breakdown) or :class:`~ergsym.errors.InputError` (wrong argument types)."""

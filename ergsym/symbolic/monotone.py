@@ -27,7 +27,7 @@ from functools import lru_cache
 from ..conventions import PIECE_ALIASES
 from ..conventions import PIECES as PIECE_NAMES
 from ..errors import InputError
-from ..families import NAMED_FAMILIES
+from ..families import NAMED_FAMILIES, Family
 from .operators import cdot, lambda_dshat
 from .series import Series
 from .theory import PHI4, Theory, validate_scheme
@@ -165,7 +165,7 @@ PRINTED = {
 }
 
 
-def contraction_class(family) -> str:
+def contraction_class(family: Family) -> str:
     """A reader's label for the contraction class a family comes from.
 
     ``free`` (f0), ``tadpole`` (f1 and one-loop self-energies), ``sunset`` (f2 alone),

@@ -5,12 +5,17 @@ A :class:`Series` is immutable plain data (``Fraction`` and tuples).  sympy appe
 """
 from __future__ import annotations
 
+from collections.abc import Callable, Mapping, Sequence
 from dataclasses import dataclass, field
 from fractions import Fraction
+from typing import TYPE_CHECKING
 
 from ..errors import InputError
 from ..families import Block, Family, Line
 from .theory import Theory
+
+if TYPE_CHECKING:
+    import sympy
 
 __all__ = ["Term", "Series"]
 
@@ -62,8 +67,8 @@ class Series:
 
     # -- construction ------------------------------------------------------
     @classmethod
-    def from_coefficients(cls, quantity, theory, scheme, order, coeffs: dict, normalization="delta(0)",
-                          provenance=""):
+    def from_coefficients(cls, quantity: str, theory: Theory, scheme: str, order: int, coeffs: dict,
+                          normalization: str = "delta(0)", provenance: str = "") -> Series:
         """Build a series from ``{(powers, Family): Fraction}`` (zero and too-high terms dropped)."""
         terms = tuple(
             Term(c, p, f) for (p, f), c in sorted(coeffs.items(), key=lambda kv: (sum(kv[0][0]), kv[0][0], kv[0][1].name))
@@ -72,7 +77,7 @@ class Series:
         return cls(quantity, theory, scheme, order, terms, normalization, provenance)
 
     @classmethod
-    def from_dict(cls, data, *args, **kwargs):
+    def from_dict(cls, data: dict | str, *args: object, **kwargs: object) -> Series:
         """Rebuild a series from :meth:`to_dict` output (a JSON round trip).
 
         ``Series.from_dict(json.loads(json.dumps(s.to_dict()))) == s``.
@@ -92,7 +97,8 @@ class Series:
     def as_dict(self) -> dict:
         return {(t.powers, t.family): t.coeff for t in self.terms}
 
-    def combine(self, other: "Series", a=1, b=1, quantity=None) -> "Series":
+    def combine(self, other: Series, a: int | Fraction = 1, b: int | Fraction = 1,
+                quantity: str | None = None) -> Series:
         """``a * self + b * other`` (same theory and scheme)."""
         if other.theory != self.theory or other.scheme != self.scheme:
             raise ValueError("cannot combine series of different theories or schemes")
@@ -122,7 +128,7 @@ class Series:
         """For a one-coupling theory: ``{family_name: Fraction}`` at order ``k``."""
         return {t.family.name: t.coeff for t in self.terms if t.order == k}
 
-    def evaluate(self, values, couplings=None):
+    def evaluate(self, values: Callable | Mapping, couplings: Sequence | None = None) -> object:
         """Sum the series with family values from ``values`` (a callable or mapping).
 
         Returns a list of per-order values (index k) if ``couplings`` is None (coupling
@@ -205,7 +211,7 @@ class Series:
         return {sym: blocks[n].latex for n, sym in self.sympy_symbols().items()
                 if n in blocks and str(sym) != blocks[n].name and not str(sym)[1:].lstrip("_").isdigit()}
 
-    def to_sympy(self, order_term: bool = False):
+    def to_sympy(self, order_term: bool = False) -> sympy.Expr:
         """The series as a sympy expression: a polynomial in the couplings and the blocks.
 
         Parameters
@@ -252,7 +258,7 @@ class Series:
                 expr += sympy.Order(sympy.Add(*monos), *cs)
         return expr
 
-    def from_sympy(self, expr, quantity=None) -> "Series":
+    def from_sympy(self, expr: sympy.Expr | str, quantity: str | None = None) -> Series:
         """The series whose :meth:`to_sympy` is ``expr`` (an edited or recombined expression).
 
         ``self`` supplies the theory, scheme, order, normalization and the blocks its symbols
