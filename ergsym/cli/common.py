@@ -13,6 +13,7 @@ from __future__ import annotations
 
 import json
 import os
+from collections.abc import Iterable, Sequence
 from pathlib import Path
 
 import click
@@ -31,13 +32,14 @@ class Warnings(list):
             click.echo(f"warning: {message}", err=True)
 
 
-def echo_json(command: str, parameters: dict, results, warnings=()) -> None:
+def echo_json(command: str, parameters: dict, results: object, warnings: Iterable[str] = ()) -> None:
     """Print the envelope; warnings found while making it strict are also echoed to stderr."""
     w = warnings if isinstance(warnings, Warnings) else Warnings(warnings)
     click.echo(json.dumps(envelope(command, parameters, results, w), indent=2, allow_nan=False))
 
 
-def output_file(path, option: str, extensions: tuple[str, ...], force: bool = True):
+def output_file(path: str | os.PathLike | None, option: str, extensions: tuple[str, ...],
+                force: bool = True) -> Path | None:
     """Validate an output file *before* any computation: directory exists and is writable,
     extension known, and (unless ``force``) the file does not exist yet.
 
@@ -79,7 +81,8 @@ def output_file(path, option: str, extensions: tuple[str, ...], force: bool = Tr
 PLOT_EXTENSIONS = (".png", ".pdf", ".svg")
 
 
-def parse_couplings(text, names=("lam",), option: str = "--lam", many: bool = False):
+def parse_couplings(text: str, names: Sequence[str] = ("lam",), option: str = "--lam",
+                    many: bool = False) -> list[dict]:
     """Parse a coupling option.
 
     ``"0.1"`` (one-coupling theories), ``"lam=0.1,g6=0.01"`` (one value per coupling), or, when

@@ -31,7 +31,7 @@ def _vo(v, e, conv, exact=False):
     return out
 
 
-def sum_entry(per_order, lam, conv, exact=False):
+def sum_entry(per_order: list, lam: float, conv: bool, exact: bool = False) -> dict:
     """The summed series with its truncation estimate (a value object).
 
     ``per_order``: ``[(value, error), ...]`` per power of ``lam``.  Terms ``t_k = c_k lam^k``;

@@ -14,12 +14,17 @@ import re
 import shutil
 import tempfile
 import time
+from collections.abc import Callable, Sequence
 from dataclasses import dataclass, field
 from pathlib import Path
+from typing import TYPE_CHECKING
 
 from . import latex as L
 from .compile import CompileResult, compile_pdf
 from .config import ReportConfig
+
+if TYPE_CHECKING:
+    from .section import Section
 
 __all__ = ["ReportResult", "build_report", "prepare_out", "SECTION_KEYS", "PAPER"]
 
@@ -121,7 +126,7 @@ def _section_builders():
     }
 
 
-def prepare_out(out, force: bool = False) -> Path:
+def prepare_out(out: str | os.PathLike, force: bool = False) -> Path:
     """Check that ``out`` can receive a report, before anything is computed.
 
     Policy: a missing ``out`` is created at the end; an existing *empty* directory is used;
@@ -185,7 +190,9 @@ def _move_into_place(tmp: Path, out: Path) -> None:
         shutil.rmtree(old, ignore_errors=True)
 
 
-def build_report(config: ReportConfig = None, *, sections=None, progress=None, scheduler=None) -> ReportResult:
+def build_report(config: ReportConfig | None = None, *, sections: Sequence[str] | None = None,
+                 progress: Callable[[int, int, str], None] | None = None,
+                 scheduler: object = None) -> ReportResult:
     """Build the report described by ``config`` (defaults: the README's main job).
 
     Parameters
@@ -320,7 +327,7 @@ def _json(cfg, sections, warnings, seconds):
     return envelope("report", cfg.to_dict(), results, list(warnings))
 
 
-def command_line(cfg) -> str:
+def command_line(cfg: ReportConfig) -> str:
     """The ``ergsym report`` command that rebuilds this report (non-default options only)."""
     d = ReportConfig()
     args = ["ergsym", "report"]
@@ -356,7 +363,7 @@ def _data(sections, key):
     return None
 
 
-def headline(cfg, sections) -> list:
+def headline(cfg: ReportConfig, sections: Sequence[Section]) -> list:
     """The three findings of page 1, each computed from the sections' numbers (LaTeX items)."""
     items = []
     der = _data(sections, "derivation")

@@ -8,12 +8,17 @@ integration.
 """
 from __future__ import annotations
 
+from typing import TYPE_CHECKING
+
 import numpy as np
 
 from . import latex as L
 from .lattice_sections import lattice_note
 from .numeric_sections import TEXT_WIDTH_IN, _figure, _phi4_only, _plt, _save, print_style
 from .section import Section
+
+if TYPE_CHECKING:
+    from .config import ReportConfig
 
 __all__ = ["flow_section", "FLOW_LATTICE"]
 
@@ -28,7 +33,7 @@ def _unavailable(reason):
 
 
 @print_style
-def flow_section(cfg, ctx) -> Section:
+def flow_section(cfg: ReportConfig, ctx: dict) -> Section:
     title = r"Along the Polchinski flow: $B(\Lambda)$ and $M_\Lambda-M_{\Lambda_0}$"
     skip = _phi4_only("flow", title, ctx["theory"])
     if skip:

@@ -2,6 +2,7 @@
 from __future__ import annotations
 
 import math
+from typing import TYPE_CHECKING
 
 
 import numpy as np
@@ -9,6 +10,9 @@ import numpy as np
 from . import latex as L
 from .numeric_sections import TEXT_WIDTH_IN, _figure, _phi4_only, _plt, _save, print_style
 from .section import Section
+
+if TYPE_CHECKING:
+    from .config import ReportConfig
 
 __all__ = ["lattice_section", "onemode_section", "one_mode_exact"]
 
@@ -56,7 +60,7 @@ def _batched_runs(base, lams, cfg, ctx):
     return [_BatchedRun(r, batch.elapsed.get(k, 0.0)) for r, k in zip(out, keys)]
 
 
-def lattice_note(cfg, warnings=None) -> str:
+def lattice_note(cfg: ReportConfig, warnings: list | None = None) -> str:
     """The sentence that says the lattice sections are 2-d, with a warning when d differs."""
     txt = (r"The lattice sections use a \emph{two-dimensional} periodic lattice (spacing 1) whatever "
            r"the continuum dimension of the other sections")
@@ -72,7 +76,7 @@ def lattice_note(cfg, warnings=None) -> str:
 
 
 @print_style
-def lattice_section(cfg, ctx) -> Section:
+def lattice_section(cfg: ReportConfig, ctx: dict) -> Section:
     """Hybrid Monte Carlo on ``cfg.mc_lattice`` against the exact lattice series of A, B and (5.15)."""
     from ..families import NAMED_FAMILIES
     from ..lattice.crosscheck import compare_with_series, series_coefficients
@@ -248,7 +252,7 @@ def lattice_section(cfg, ctx) -> Section:
     return Section("lattice", title, "\n\n".join(parts), data, [fpath])
 
 
-def one_mode_exact(k, D, lam, n_points=None):
+def one_mode_exact(k: float, D: float, lam: float, n_points: int | None = None) -> dict:
     """A and B for one mode by direct numerical integration, with an error estimate.
 
     Uses :func:`ergsym.lattice.quadrature.exact_expectations` on one site (trapezoid rule on
@@ -271,7 +275,7 @@ def one_mode_exact(k, D, lam, n_points=None):
 
 
 @print_style
-def onemode_section(cfg, ctx) -> Section:
+def onemode_section(cfg: ReportConfig, ctx: dict) -> Section:
     """One mode (zero dimensions): A and B against lam by direct integration, vs the series."""
     from ..lattice.sums import series_on_lattice
     from ..symbolic import monotone

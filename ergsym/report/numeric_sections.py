@@ -7,6 +7,15 @@ from . import latex as L
 from ..families import _latex_name
 from .section import Section
 
+import os
+from collections.abc import Callable, Sequence
+from typing import TYPE_CHECKING
+
+if TYPE_CHECKING:
+    from ..cutoffs.base import Cutoff
+    from ..symbolic.series import Series
+    from .config import ReportConfig
+
 __all__ = ["numeric_section", "figures_section", "errata_section", "scan_grid"]
 
 _QUANTITIES = ("A", "B", "LdShat", "dShatdShat", "dSdShat", "dSdS")
@@ -30,7 +39,7 @@ def _numeric_order(cfg):
     return min(cfg.order, 2)
 
 
-def numeric_section(cfg, ctx) -> Section:
+def numeric_section(cfg: ReportConfig, ctx: dict) -> Section:
     """Every family at ``Lambda0`` with errors; A, B, pieces per order and summed."""
     from ..errors import DivergentIntegralError, FamilyNotSupportedError
     from ..numeric import evaluate_named
@@ -132,7 +141,7 @@ class _Terms:
         self.terms = tuple(terms)
 
 
-def family_values(series_list, cutoff, dim, mass, Lambda) -> dict:
+def family_values(series_list: Sequence[Series], cutoff: Cutoff, dim: int, mass: float, Lambda: float) -> dict:
     """Every family of the given series at one point, each block evaluated once.
 
     Returns ``{family name: Value}`` (plus the blocks by name).
@@ -146,7 +155,7 @@ def family_values(series_list, cutoff, dim, mass, Lambda) -> dict:
     return out
 
 
-def combine_orders(series, famvals) -> list:
+def combine_orders(series: Series, famvals: dict) -> list:
     """``[(value, error), ...]`` per order of a one-coupling series from family values.
 
     Errors add linearly (``sum |c| err``): an upper bound of first-order propagation that
@@ -163,7 +172,7 @@ def combine_orders(series, famvals) -> list:
     return out
 
 
-def truncation(orders, lam) -> float:
+def truncation(orders: Sequence[tuple[float, float]], lam: float) -> float:
     """Truncation estimate of a summed series: the next term from the ratio of the last two."""
     terms = [abs(v) * lam ** k for k, (v, _) in enumerate(orders)]
     if len(terms) < 2 or lam == 0:
@@ -173,13 +182,13 @@ def truncation(orders, lam) -> float:
     return float(last * min(1.0, ratio))
 
 
-def sum_series(orders, lam):
+def sum_series(orders: Sequence[tuple[float, float]], lam: float) -> tuple[float, float]:
     """The truncated series at ``lam`` with its (linear) quadrature error."""
     return (sum(v * lam ** k for k, (v, _) in enumerate(orders)),
             sum(e * lam ** k for k, (_, e) in enumerate(orders)))
 
 
-def scan_grid(cfg, cutoff):
+def scan_grid(cfg: ReportConfig, cutoff: Cutoff) -> np.ndarray:
     """Lambda grid of the scan: from 0.25 Lambda0 to lambda_max (bump) or 2 Lambda0."""
     hi = getattr(cutoff, "lambda_max", 2.0 * cfg.Lambda0)
     return np.geomspace(0.25 * cfg.Lambda0, hi, cfg.n_scan)
@@ -205,7 +214,7 @@ def _print_rc() -> dict:
     }
 
 
-def print_style(fn):
+def print_style(fn: Callable) -> Callable:
     """Run ``fn`` with the report's figure style (:func:`_print_rc`) in a ``matplotlib.rc_context``:
     the caller's matplotlib settings are the same afterwards."""
     import functools
@@ -248,7 +257,7 @@ def _support(cutoff, Lambda, hi):
 
 
 @print_style
-def plot_cutoff(cutoff, Lambda, path):
+def plot_cutoff(cutoff: Cutoff, Lambda: float, path: str | os.PathLike) -> dict:
     """The paper's Figs. 1, 2 and 4 for ``cutoff``: K, Lambda dK/dLambda on its support, K in Lambda.
 
     Returns a dict of facts for the caption (support of Lambda dK/dLambda, its maximum).
@@ -286,7 +295,7 @@ def plot_cutoff(cutoff, Lambda, path):
 
 
 @print_style
-def figures_section(cfg, ctx) -> Section:
+def figures_section(cfg: ReportConfig, ctx: dict) -> Section:
     """Cutoff Figs. 1/2/4 and the families, A and B against Lambda (with errors)."""
     from ..errors import DivergentIntegralError, FamilyNotSupportedError
     from ..symbolic import monotone
@@ -441,7 +450,7 @@ def _figure(path, caption, width=r"\linewidth") -> str:
                       rf"\caption{{{caption}}}", r"\end{figure}"])
 
 
-def errata_section(cfg, ctx) -> Section:
+def errata_section(cfg: ReportConfig, ctx: dict) -> Section:
     """The paper's statements that ergsym contradicts: printed vs correct, step, number, commands."""
     from .errata import ERRATA
 
