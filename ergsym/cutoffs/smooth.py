@@ -103,11 +103,11 @@ class ExponentialCutoff(Cutoff):
         out[ok] = np.exp(-s[ok]) * 2.0 * self.n * s[ok] / lam[ok]
         return out
 
-    def breakpoints(self, Lambda) -> tuple:
+    def breakpoints(self, Lambda: float) -> tuple:
         self.validate_Lambda(Lambda)
         return ()
 
-    def pieces(self, Lambda):
+    def pieces(self, Lambda: np.ndarray) -> list:
         lam = np.atleast_1d(self.validate_Lambda(Lambda))
         top = SMOOTH_CUT ** (1.0 / self.n)
         rel = [r for r in (0.25, 0.5, 1.0, 2.0, 4.0, 8.0) if r < top]
@@ -166,11 +166,11 @@ class FermiCutoff(Cutoff):
         out[ok] = (1.0 + math.exp(-self.a)) * self.a * expit(z) * expit(-z) * 2.0 * s[ok] / lam[ok]
         return out
 
-    def breakpoints(self, Lambda) -> tuple:
+    def breakpoints(self, Lambda: float) -> tuple:
         self.validate_Lambda(Lambda)
         return ()
 
-    def pieces(self, Lambda):
+    def pieces(self, Lambda: np.ndarray) -> list:
         lam = np.atleast_1d(self.validate_Lambda(Lambda))
         a = self.a
         top = 1.0 + SMOOTH_CUT / a + 20.0 / a  # polynomial prefactors: a little margin
@@ -184,7 +184,7 @@ class FermiCutoff(Cutoff):
         ps[-1].trunc = np.full_like(lam, math.exp(-SMOOTH_CUT - 20.0) * 2.0)
         return ps
 
-    def loop_finite(self, kt, dpow):
+    def loop_finite(self, kt: int, dpow: int) -> tuple[bool, str] | None:
         if kt + dpow >= 1:
             return True, ""
         if dpow == 0:
@@ -290,7 +290,7 @@ class CustomCutoff(Cutoff):
             return np.zeros(p2.shape)
         return self._numdiff(p2, lam)[1]
 
-    def breakpoints(self, Lambda) -> tuple:
+    def breakpoints(self, Lambda: float) -> tuple:
         lam = float(self.validate_Lambda(Lambda))
         if self._bp is None:
             return ()
@@ -303,7 +303,7 @@ class CustomCutoff(Cutoff):
             raise InputError.bad("breakpoints", pts, "finite p^2 values >= 0")
         return tuple(pts)
 
-    def pieces(self, Lambda):
+    def pieces(self, Lambda: np.ndarray) -> list:
         lam = np.atleast_1d(self.validate_Lambda(Lambda))
         rels = None
         for L in lam:

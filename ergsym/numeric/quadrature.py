@@ -50,7 +50,7 @@ class BatchResult:
 
 
 def adaptive_batch(f: Callable[[np.ndarray], np.ndarray], batch: int, rtol: float, atol: float = 0.0, init: int = 4,
-                   max_intervals: int = 4000, edges=None) -> BatchResult:
+                   max_intervals: int = 4000, edges: np.ndarray | Sequence[float] | None = None) -> BatchResult:
     """Integrate ``f(t) -> (B, N)`` over ``t in [0, 1]`` for a batch, adaptively.
 
     Parameters
