@@ -129,3 +129,11 @@ def test_ensembles_flow_scan_shows_B_at_every_scale(capsys, monkeypatch, tmp_pat
     zero = [p["Lambda"] for p in scan if p["monotone"]["B"]["sum"]["value"] == 0]
     assert not zero, f"B = 0 at Lambda = {zero}"
     assert "vanishes at every lattice momentum" not in cap.err
+
+
+def test_cutoff_table_resolves_a_very_narrow_support(capsys):
+    # eps = 1e-12 at Lambda = 2: the support [4, 4 + 1e-12] is sampled, and its rows print distinct p^2
+    cap = _run(["cutoff", "bump:eps=1e-12,lambda_max=2", "--Lambda", "2"], capsys)
+    rows = [line.split() for line in cap.out.splitlines() if line.strip().startswith("4.0000000000")]
+    assert len(rows) >= 3 and len({r[0] for r in rows}) == len(rows)
+    assert all(float(r[2]) > 0 for r in rows[:3])

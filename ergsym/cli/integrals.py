@@ -276,9 +276,13 @@ def cutoff_cmd(spec, cutoff_spec, Lambda, dim, points, plot_file, force, as_json
         return
     click.echo(f"cutoff {c.spec} at Lambda={lam:g}")
     click.echo("breakpoints (p^2): " + ", ".join(f"{b:.10g}" for b in bps))
-    click.echo(f"{'p^2':>12} {'K':>22} {'Lambda dK/dLambda':>22}")
+    # enough digits of p^2 to tell neighbouring rows apart (a narrow support adds close samples)
+    gaps = np.diff(p2) / np.maximum(np.abs(p2[1:]), 1e-300)
+    nd = int(min(17, max(6, math.ceil(-math.log10(max(float(gaps.min()), 1e-17))) + 1))) if gaps.size else 6
+    w = max(12, nd + 7)
+    click.echo(f"{'p^2':>{w}} {'K':>22} {'Lambda dK/dLambda':>22}")
     for a, b, d in zip(p2, k, ldk):
-        click.echo(f"{a:>12.6g} {b:>22.15g} {d:>22.15g}")
+        click.echo(f"{a:>{w}.{nd}g} {b:>22.15g} {d:>22.15g}")
     click.echo(str(rep))
     if plot_file:
         click.echo(f"plot written to {plot_file}")
