@@ -54,3 +54,15 @@ def test_log_axis_gets_at_least_three_ticks_inside_the_range(lo, hi):
     assert 3 <= len(ticks) <= 9
     assert all(lo * (1 - 1e-9) <= t <= hi * (1 + 1e-9) for t in ticks)
     assert ticks == sorted(ticks) and len(set(f"{t:.3g}" for t in ticks)) == len(ticks)
+
+
+def test_flow_plot_title_names_the_setup():
+    from ergsym.cli.flow import _plot_title
+
+    lat = _plot_title("lattice", {"lattice": "8x8", "lam": 0.1, "cutoff": "bump:eps=0.9,lambda_max=2.0",
+                                  "mass": 1.0, "Lambda0": 1.5, "order": 2})
+    want = ("lattice 8x8", "lam = 0.1", "bump:eps=0.9", "m = 1", "Lambda0 = 1.5", "lam^2")
+    assert all(s in lat for s in want)
+    cont = _plot_title("continuum", {"lattice": None, "dim": 4, "lam": {"lam": 0.1, "g6": 0.01},
+                                     "cutoff": "exp:n=2", "mass": 0.5, "Lambda0": 1.0, "order": 1})
+    assert all(s in cont for s in ("continuum, d = 4", "lam = 0.1, g6 = 0.01", "exp:n=2", "m = 0.5"))
