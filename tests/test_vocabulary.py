@@ -78,6 +78,7 @@ def test_numpy_functions_on_arrays_and_flags():
     assert (np.float64(2.0) * a).error == pytest.approx(0.2)
     assert (np.float64(1.0) - a).value == -1.0
     assert np.power(a, 2).error == pytest.approx(0.4)
+    assert abs(Value(-2.0, 0.1)).value == 2.0 and abs(Value(-2.0, 0.1)).error == 0.1
 
 
 def test_numpy_function_outside_its_domain_or_unsupported_says_what_to_do():

@@ -202,6 +202,9 @@ class Value:
     def __pos__(self):
         return self
 
+    def __abs__(self):
+        return self._unary(np.absolute)
+
     def __pow__(self, exponent):
         """``self ** n`` for a plain real exponent: error ``|n| |x|^(n-1) dx``."""
         if isinstance(exponent, Value):
