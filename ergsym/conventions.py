@@ -19,10 +19,14 @@ from __future__ import annotations
 
 import math
 import re
+from typing import TYPE_CHECKING
 
 import numpy as np
 
 from .errors import InputError
+
+if TYPE_CHECKING:
+    from .cutoffs.base import Cutoff
 
 __all__ = [
     "MAX_DIM",
@@ -45,14 +49,14 @@ __all__ = [
 MAX_DIM = 6
 
 
-def validate_dim(dim, *, name: str = "dim", max_dim: int = MAX_DIM) -> int:
+def validate_dim(dim: int, *, name: str = "dim", max_dim: int = MAX_DIM) -> int:
     """Return ``dim`` as an int or raise :class:`InputError` (allowed 1..max_dim)."""
     if isinstance(dim, bool) or not isinstance(dim, (int, np.integer)) or not 1 <= int(dim) <= max_dim:
         raise InputError.bad(name, dim, f"an integer from 1 to {max_dim}")
     return int(dim)
 
 
-def validate_mass(mass, *, name: str = "mass", allow_zero: bool = False) -> float:
+def validate_mass(mass: float, *, name: str = "mass", allow_zero: bool = False) -> float:
     """Return ``mass`` as a float or raise :class:`InputError`.
 
     The mass is the bare, Lambda-independent ``m`` of ``Kt = K/(p^2+m^2)``.
@@ -82,7 +86,7 @@ def loop_measure(dim: int) -> float:
 _LATTICE_RE = re.compile(r"^\s*\d+(\s*[xX]\s*\d+)*\s*$")
 
 
-def parse_lattice(spec, *, name: str = "lattice", max_dim: int = 4) -> tuple[int, ...]:
+def parse_lattice(spec: str | int | tuple[int, ...], *, name: str = "lattice", max_dim: int = 4) -> tuple[int, ...]:
     """Parse a lattice shape such as ``"8x8"``, ``"4"``, ``"1"`` or ``(4, 4)``.
 
     ``"1"`` is the one-site lattice (one mode: the zero-dimensional case).
@@ -128,7 +132,7 @@ MIN_LATTICE_MASS = 1e-4
 MAX_LATTICE_MASS = 1e4
 
 
-def validate_lattice_scales(mass, Lambda) -> tuple[float, float]:
+def validate_lattice_scales(mass: float, Lambda: float) -> tuple[float, float]:
     """``(mass, Lambda)`` as floats, checked for a lattice in lattice units (spacing 1).
 
     ``mass`` must be 0 (where the caller allows it) or in [MIN_LATTICE_MASS, MAX_LATTICE_MASS],
@@ -151,7 +155,7 @@ def validate_lattice_scales(mass, Lambda) -> tuple[float, float]:
     return m, L
 
 
-def free_propagators(cutoff, p2, Lambda, mass):
+def free_propagators(cutoff: Cutoff, p2: np.ndarray, Lambda: float, mass: float) -> tuple[np.ndarray, np.ndarray]:
     """``(Kt, D)`` at momenta squared ``p2``: ``K/(p2+m^2)`` and ``Lambda dK/dLambda/(p2+m^2)``.
 
     ``cutoff`` is any :class:`ergsym.cutoffs.Cutoff`.  Vectorized over ``p2``.

@@ -16,7 +16,38 @@ __all__ = [
     "BackendUnavailableError",
     "FamilyNotSupportedError",
     "CheckpointError",
+    "plain",
 ]
+
+
+def plain(value: object) -> str:
+    """``value`` as a user would type it, for messages: ``-1.0``, not ``np.float64(-1.0)``.
+
+    numpy scalars lose their type, small numpy arrays print as lists (larger ones by shape),
+    fractions as ``p/q``, strings keep their quotes; everything else is ``repr``.  Every
+    message that shows a value goes through this one helper.
+
+    Examples
+    --------
+    >>> import numpy as np
+    >>> plain(np.float64(-1.0)), plain(np.array([1, 2])), plain("x")
+    ('-1.0', '[1, 2]', "'x'")
+    """
+    if type(value).__module__ == "numpy":
+        if getattr(value, "ndim", None) == 0 and hasattr(value, "item"):
+            return plain(value.item())
+        if hasattr(value, "tolist") and hasattr(value, "shape"):
+            if value.size <= 8:
+                return plain(value.tolist())
+            return f"<array of shape {'x'.join(map(str, value.shape))}>"
+    if isinstance(value, (list, tuple)):
+        inner = ", ".join(plain(v) for v in value)
+        return f"[{inner}]" if isinstance(value, list) else f"({inner}{',' if len(value) == 1 else ''})"
+    if isinstance(value, dict):
+        return "{" + ", ".join(f"{plain(k)}: {plain(v)}" for k, v in value.items()) + "}"
+    if type(value).__name__ == "Fraction":
+        return str(value)
+    return repr(value)
 
 
 class ErgsymError(Exception):
@@ -27,9 +58,9 @@ class InputError(ErgsymError, ValueError):
     """A parameter is outside its allowed range or malformed."""
 
     @classmethod
-    def bad(cls, name: str, value, allowed: str, hint: str = "") -> "InputError":
+    def bad(cls, name: str, value: object, allowed: str, hint: str = "") -> InputError:
         """Build the standard message: parameter, allowed range, value, what to do."""
-        msg = f"{name}={value!r} is not allowed: {name} must be {allowed}"
+        msg = f"{name}={plain(value)} is not allowed: {name} must be {allowed}"
         if hint:
             msg += f"; {hint}"
         return cls(msg)
@@ -54,7 +85,7 @@ class ConvergenceError(ErgsymError):
         Its error estimate.
     """
 
-    def __init__(self, message: str, estimate=None, error=None):
+    def __init__(self, message: str, estimate: object = None, error: object = None) -> None:
         super().__init__(message)
         self.estimate = estimate
         self.error = error

@@ -35,6 +35,7 @@ This module is plain Python: tuples, ints and strings.  No sympy, no numpy.
 from __future__ import annotations
 
 import itertools
+from collections.abc import Iterable
 from dataclasses import dataclass, field
 from functools import lru_cache
 
@@ -222,7 +223,7 @@ class Family:
         return Family(self.blocks + other.blocks)
 
     @property
-    def outer(self):
+    def outer(self) -> Block | None:
         """The block holding the ``D`` line, or ``None``."""
         for b in self.blocks:
             if b.has_d:
@@ -293,7 +294,8 @@ def _block_sort_key(b: Block):
 # Graph reduction: raw diagram -> Family
 # ---------------------------------------------------------------------------
 
-def reduce_graph(n_vertices: int, edges, identify=()) -> Family:
+def reduce_graph(n_vertices: int, edges: Iterable[tuple[int, int, Line]],
+                 identify: Iterable[tuple[int, int]] = ()) -> Family:
     """Reduce a raw diagram to its canonical :class:`Family`.
 
     Parameters

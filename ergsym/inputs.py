@@ -16,7 +16,7 @@ may use it.
 from __future__ import annotations
 
 import math
-from collections.abc import Mapping
+from collections.abc import Mapping, Sequence
 from dataclasses import dataclass
 
 from .conventions import parse_lattice
@@ -58,7 +58,7 @@ class Lattice:
         object.__setattr__(self, "shape", _check_shape(self.shape, "lattice"))
 
     @classmethod
-    def parse(cls, spec, *, name: str = "lattice") -> "Lattice":
+    def parse(cls, spec: str | int | tuple[int, ...] | Lattice, *, name: str = "lattice") -> Lattice:
         """Parse ``spec`` (a string such as ``"8x8"``, a tuple, or a Lattice, returned as is).
 
         ``name`` is the parameter an :class:`~ergsym.errors.InputError` names (``--lattice``
@@ -144,7 +144,8 @@ class Couplings(Mapping):
         object.__setattr__(self, "values", values)
 
     @classmethod
-    def parse(cls, text, names=("lam",), *, option: str = "--lam", many: bool = False):
+    def parse(cls, text: str | float, names: Sequence[str] = ("lam",), *, option: str = "--lam",
+              many: bool = False) -> Couplings | list[Couplings]:
         """Parse ``"0.1"``, ``"lam=0.1,g6=0.01"`` (or, with ``many``, ``"0.02,0.05"``).
 
         Returns one :class:`Couplings` (or a tuple of them when ``many``).  The grammar is
@@ -214,7 +215,7 @@ def _parse_points(text, names, option, many):
     return [{n: num(p) for n in names} for p in parts]
 
 
-def as_lattice(spec, *, name: str = "lattice") -> Lattice:
+def as_lattice(spec: str | int | tuple[int, ...] | Lattice, *, name: str = "lattice") -> Lattice:
     """The lattice ``spec`` describes, parsed and validated once.
 
     The conversion every lattice entry point (API or CLI) applies to its argument: a string
@@ -230,12 +231,13 @@ def as_lattice(spec, *, name: str = "lattice") -> Lattice:
     return Lattice.parse(spec, name=name)
 
 
-def parse_lattice_spec(spec, *, name: str = "lattice") -> Lattice:
+def parse_lattice_spec(spec: str | int | tuple[int, ...] | Lattice, *, name: str = "lattice") -> Lattice:
     """:func:`as_lattice` (older name)."""
     return Lattice.parse(spec, name=name)
 
 
-def parse_coupling_spec(text, names=("lam",), *, option: str = "--lam", many: bool = False):
+def parse_coupling_spec(text: str | float, names: Sequence[str] = ("lam",), *, option: str = "--lam",
+                        many: bool = False) -> Couplings | list[Couplings]:
     """:meth:`Couplings.parse` as a function."""
     return Couplings.parse(text, names, option=option, many=many)
 
@@ -244,7 +246,8 @@ def parse_coupling_spec(text, names=("lam",), *, option: str = "--lam", many: bo
 _TERM_MAX = 1e300
 
 
-def series_sum(values, lam, errors=None, *, option: str = "--lam"):
+def series_sum(values: Sequence[float], lam: float, errors: Sequence[float] | None = None, *,
+               option: str = "--lam") -> float | tuple[float, float]:
     """``sum_k values[k] lam^k`` (and ``sum_k errors[k] |lam|^k``) of a truncated series, or an
     :class:`~ergsym.errors.InputError` naming ``option`` where a term overflows.
 
@@ -285,7 +288,7 @@ def series_sum(values, lam, errors=None, *, option: str = "--lam"):
     return tot if errs is None else (tot, err)
 
 
-def check_series_coupling(lam, power: int, *, option: str = "--lam") -> float:
+def check_series_coupling(lam: float, power: int, *, option: str = "--lam") -> float:
     """Refuse a coupling whose ``power``-th power is out of floating-point range (before any
     work): the pre-flight of every command that sums a series through ``lam**power``.
 

@@ -9,6 +9,7 @@ from __future__ import annotations
 
 import json
 import math
+from collections.abc import Iterable
 
 SCHEMA = "ergsym/1"
 
@@ -44,7 +45,7 @@ def _finite(obj, path, reasons):
     return str(obj)
 
 
-def strict(obj, warnings: list | None = None):
+def strict(obj: object, warnings: list | None = None) -> object:
     """``obj`` made strict-JSON-safe; non-finite floats become None with a warning."""
     reasons: list[str] = []
     out = _finite(obj, "", reasons)
@@ -54,12 +55,12 @@ def strict(obj, warnings: list | None = None):
     return out
 
 
-def dumps(obj, indent: int = 2) -> str:
+def dumps(obj: object, indent: int = 2) -> str:
     """Strict JSON text (raises ValueError if a non-finite float slipped through)."""
     return json.dumps(strict(obj), indent=indent, allow_nan=False)
 
 
-def envelope(command: str, parameters: dict, results, warnings=()) -> dict:
+def envelope(command: str, parameters: dict, results: object, warnings: Iterable[str] = ()) -> dict:
     """The one JSON envelope every command prints with ``--json``."""
     w = warnings if hasattr(warnings, "add") else list(warnings)
     res = strict(results, w)

@@ -10,10 +10,18 @@ from __future__ import annotations
 
 import dataclasses
 import math
+import os
+from collections.abc import Sequence
+from typing import TYPE_CHECKING
 
 from ..errors import InputError
 from .run import run_batch
 from .task import Task, rng_from_seed, spawn_seeds
+
+if TYPE_CHECKING:
+    from ..lattice.crosscheck import CrosscheckResult
+    from ..lattice.stats import Stats
+    from .run import BatchResult
 
 __all__ = ["mc_task", "theory_spec", "mc_points", "run_mc_points", "report_lattice_runs", "combine_stats",
            "crosscheck_ensemble", "integrals_task", "integral_scan", "map_tasks"]
@@ -21,7 +29,8 @@ __all__ = ["mc_task", "theory_spec", "mc_points", "run_mc_points", "report_latti
 
 # --- Monte Carlo -----------------------------------------------------------------------------
 
-def theory_spec(theory=None, *, lattice=None, cutoff=None, mass=1.0, Lambda=1.0) -> dict:
+def theory_spec(theory: object = None, *, lattice: str | tuple[int, ...] | None = None, cutoff: str | None = None,
+                mass: float = 1.0, Lambda: float = 1.0) -> dict:
     """Plain-data description of the free lattice theory of a Monte Carlo task.
 
     Either ``lattice`` + ``cutoff`` (a spec string) + ``mass`` + ``Lambda`` (small: the
@@ -55,8 +64,8 @@ def _build_theory(theory: dict, lam: float):
                                      parse_cutoff(theory["cutoff"]), theory["mass"], theory["Lambda"], lam)
 
 
-def mc_task(theory: dict, lam: float, n_traj: int, seed, n_therm: int = 20, observables=None,
-            chains: bool = False, mc_options=None) -> dict:
+def mc_task(theory: dict, lam: float, n_traj: int, seed: int | dict, n_therm: int = 20,
+            observables: list[str] | None = None, chains: bool = False, mc_options: dict | None = None) -> dict:
     """One Monte Carlo run (the adapter to :func:`ergsym.lattice.run.run_mc`).
 
     Parameters
@@ -109,8 +118,8 @@ def _seed_label(seed):
     return str(seed)
 
 
-def mc_points(theory: dict, points, n_traj: int, *, n_therm: int = 20, observables=None,
-              chains: bool = False, mc_options=None) -> list:
+def mc_points(theory: dict, points: Sequence[tuple], n_traj: int, *, n_therm: int = 20,
+              observables: list[str] | None = None, chains: bool = False, mc_options: dict | None = None) -> list:
     """Tasks for Monte Carlo runs at ``points = [(lam, seed), ...]`` (keys ``lam=../seed=..``)."""
     tasks = []
     for lam, seed in points:
@@ -121,9 +130,10 @@ def mc_points(theory: dict, points, n_traj: int, *, n_therm: int = 20, observabl
     return tasks
 
 
-def run_mc_points(theory, points, n_traj: int, *, scheduler=None, store=None, force: bool = False,
-                  progress: bool = False, n_therm: int = 20, observables=None, mc_options=None,
-                  description=None):
+def run_mc_points(theory: object, points: Sequence[tuple], n_traj: int, *, scheduler: object = None,
+                  store: str | os.PathLike | None = None, force: bool = False, progress: bool = False,
+                  n_therm: int = 20, observables: list[str] | None = None, mc_options: dict | None = None,
+                  description: dict | None = None) -> tuple[list, BatchResult]:
     """Run Monte Carlo at ``points = [(lam, seed), ...]`` on ``scheduler``: the API hook of the
     report's lattice section and of ``ergsym mc --seeds``.
 
@@ -149,7 +159,8 @@ def run_mc_points(theory, points, n_traj: int, *, scheduler=None, store=None, fo
     return out, batch
 
 
-def report_lattice_runs(base, lams, n_traj: int, seed: int, runner=None, n_therm: int = 20):
+def report_lattice_runs(base: object, lams: Sequence[float], n_traj: int, seed: int, runner: object = None,
+                        n_therm: int = 20) -> tuple[list, list]:
     """The Monte Carlo runs of the report's lattice section, as a batch on ``runner``.
 
     Same runs as the section's own loop (coupling ``lams[i]`` with seed ``seed + i``,
@@ -179,7 +190,7 @@ def report_lattice_runs(base, lams, n_traj: int, seed: int, runner=None, n_therm
     return stats, runs
 
 
-def combine_stats(stats):
+def combine_stats(stats: Sequence[Stats]) -> Stats:
     """One :class:`~ergsym.lattice.stats.Stats` from independent replicas of the same run.
 
     Equal weights (replicas have equal length): mean of the means, error
@@ -206,10 +217,13 @@ def combine_stats(stats):
                  exact=all(s.exact for s in stats), n_chains=sum(s.n_chains for s in stats))
 
 
-def crosscheck_ensemble(lattice, cutoff, mass, Lambda, lams, form: str = "B", *, order: int = 3,
+def crosscheck_ensemble(lattice: str | tuple[int, ...], cutoff: str, mass: float, Lambda: float,
+                        lams: Sequence[float], form: str = "B", *, order: int = 3,
                         n_traj: int = 3000, n_therm: int = 20, seed: int = 0, replicas: int = 1,
-                        estimator: str = "sd", coefficients=None, scheduler=None, store=None,
-                        force: bool = False, progress: bool = False, mc_options=None):
+                        estimator: str = "sd", coefficients: Sequence[float] | None = None,
+                        scheduler: object = None, store: str | os.PathLike | None = None,
+                        force: bool = False, progress: bool = False,
+                        mc_options: dict | None = None) -> tuple[CrosscheckResult, BatchResult]:
     """:func:`ergsym.lattice.crosscheck.crosscheck` as a batch: one task per coupling x replica.
 
     The task seeds are ``SeedSequence(seed).spawn(len(lams) * replicas)`` (task
@@ -273,7 +287,8 @@ def crosscheck_ensemble(lattice, cutoff, mass, Lambda, lams, form: str = "B", *,
 
 # --- integral scans ---------------------------------------------------------------------------
 
-def integrals_task(cutoff, dim, mass, Lambda, names=None, rtol=None, method="auto") -> dict:
+def integrals_task(cutoff: str, dim: int, mass: float | list[float], Lambda: float | list[float],
+                   names: list[str] | None = None, rtol: float | None = None, method: str = "auto") -> dict:
     """Basic families at a chunk of scan points (:func:`ergsym.numeric.evaluate_named`).
 
     ``cutoff`` is a spec string or a list of them (a cutoff-parameter scan), ``mass`` and
@@ -299,8 +314,10 @@ def integrals_task(cutoff, dim, mass, Lambda, names=None, rtol=None, method="aut
     return out
 
 
-def integral_scan(cutoff, dim, mass, Lambda, *, scan: str, grid, names=None, rtol=None, method="auto",
-                  chunk: int = 26, scheduler=None, store=None, force: bool = False, progress: bool = True):
+def integral_scan(cutoff: str, dim: int, mass: float, Lambda: float, *, scan: str, grid: Sequence[float],
+                  names: list[str] | None = None, rtol: float | None = None, method: str = "auto",
+                  chunk: int = 26, scheduler: object = None, store: str | os.PathLike | None = None,
+                  force: bool = False, progress: bool = True) -> tuple[dict, BatchResult]:
     """A scan of the basic families cut into tasks of ``chunk`` neighbouring points.
 
     ``scan`` is ``"Lambda"``, ``"mass"`` or ``"cutoff"`` (then ``cutoff`` is the list of
@@ -341,8 +358,9 @@ def integral_scan(cutoff, dim, mass, Lambda, *, scan: str, grid, names=None, rto
 
 # --- any function over a list of points (flow scans, user code) --------------------------------
 
-def map_tasks(func: str, kwargs_list, keys, *, scheduler=None, store=None, force: bool = False,
-              progress: bool = True, label: str = "batch", description=None) -> list:
+def map_tasks(func: str, kwargs_list: Sequence[dict], keys: Sequence[str], *, scheduler: object = None,
+              store: str | os.PathLike | None = None, force: bool = False, progress: bool = True,
+              label: str = "batch", description: dict | None = None) -> list:
     """Run ``func(**kwargs)`` for each ``kwargs`` of ``kwargs_list`` as a batch; results in order.
 
     ``func`` is an import path ``"module:function"`` returning a dict (e.g. one scale of

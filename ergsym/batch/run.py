@@ -1,7 +1,9 @@
 """``run_batch``: run a list of tasks with a runner, a result store and progress per task."""
 from __future__ import annotations
 
+import os
 import sys
+from collections.abc import Callable, Sequence
 from dataclasses import dataclass, field
 
 from ..errors import InputError
@@ -68,8 +70,9 @@ class _Progress:
             self.bar.close()
 
 
-def run_batch(tasks, scheduler=None, *, store=None, force: bool = False, description=None,
-              progress: bool = True, retries: int = 2, on_result=None, label: str = "batch",
+def run_batch(tasks: Sequence[Task], scheduler: object = None, *, store: str | os.PathLike | None = None,
+              force: bool = False, description: dict | None = None,
+              progress: bool = True, retries: int = 2, on_result: Callable | None = None, label: str = "batch",
               store_option: str = "store") -> BatchResult:
     """Run independent tasks and collect their results.
 

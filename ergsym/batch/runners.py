@@ -20,9 +20,16 @@ from __future__ import annotations
 
 import re
 import uuid
+from collections.abc import Iterator, Sequence
+from typing import TYPE_CHECKING
 
 from ..errors import ErgsymError, InputError
 from .task import execute_task
+
+if TYPE_CHECKING:
+    import distributed
+
+    from .task import Task
 
 __all__ = ["InProcessRunner", "DaskRunner", "LocalClusterRunner", "parse_scheduler", "make_runner",
            "DaskUnavailableError", "BatchTaskError", "SCHEDULER_FORMS"]
@@ -40,7 +47,7 @@ class DaskUnavailableError(InputError):
 class BatchTaskError(ErgsymError):
     """A task of a batch failed (after Dask's retries); ``.key`` names it."""
 
-    def __init__(self, message, key=None):
+    def __init__(self, message: str, key: str | None = None) -> None:
         super().__init__(message)
         self.key = key
 
@@ -55,7 +62,7 @@ def _distributed(value, option):
     return distributed
 
 
-def parse_scheduler(value, option: str = "--scheduler"):
+def parse_scheduler(value: str | None, option: str = "--scheduler") -> tuple[str, object]:
     """``(kind, arg)``: ``("inprocess", None)``, ``("local", N)``, ``("address", "tcp://h:p")``
     or ``("client", client)``.
 
@@ -93,7 +100,8 @@ def parse_scheduler(value, option: str = "--scheduler"):
     raise InputError.bad(option, value, SCHEDULER_FORMS, hint)
 
 
-def make_runner(value=None, *, retries: int = 2, option: str = "--scheduler"):
+def make_runner(value: object = None, *, retries: int = 2,
+                option: str = "--scheduler") -> InProcessRunner | DaskRunner:
     """The runner for a ``--scheduler`` value (see :func:`parse_scheduler`).
 
     Dask is imported only for ``local:N``, addresses and clients; without it this raises
@@ -126,7 +134,7 @@ class InProcessRunner:
     def describe(self) -> str:
         return "inprocess"
 
-    def run(self, tasks):
+    def run(self, tasks: Sequence[Task]) -> Iterator[tuple]:
         for task in tasks:
             try:
                 result, elapsed = execute_task(task)
@@ -146,7 +154,7 @@ class DaskRunner:
 
     name = "dask"
 
-    def __init__(self, scheduler, retries: int = 2):
+    def __init__(self, scheduler: object, retries: int = 2) -> None:
         self.scheduler = scheduler
         self.retries = retries
         self.client = None
@@ -182,7 +190,7 @@ class DaskRunner:
             self._own = False
         return False
 
-    def run(self, tasks):
+    def run(self, tasks: Sequence[Task]) -> Iterator[tuple]:
         distributed = _distributed(self.scheduler, "scheduler")
         if self.client is None:
             self._connect()
@@ -218,7 +226,7 @@ class DaskRunner:
                 self.client.cancel(list(pending))
 
 
-def start_local_cluster(n_workers: int, **kwargs):
+def start_local_cluster(n_workers: int, **kwargs: object) -> distributed.LocalCluster:
     """A ``distributed.LocalCluster`` as ergsym starts it: N processes, 1 thread each, on
     127.0.0.1, no dashboard (keyword arguments override)."""
     import logging  # noqa: PLC0415

@@ -20,6 +20,7 @@ import os
 import re
 import shutil
 import tempfile
+from collections.abc import Sequence
 from pathlib import Path
 
 import numpy as np
@@ -80,7 +81,8 @@ class ResultStore:
         The manifest is unreadable.
     """
 
-    def __init__(self, path, tasks, description=None, force: bool = False, option: str = "store"):
+    def __init__(self, path: str | os.PathLike, tasks: Sequence[Task], description: dict | None = None,
+                 force: bool = False, option: str = "store") -> None:
         self.path = Path(path)
         self.option = option
         parent = self.path.parent if str(self.path.parent) else Path(".")
@@ -141,7 +143,7 @@ class ResultStore:
                     out.add(key)
         return out
 
-    def save(self, task: Task, result, elapsed: float) -> None:
+    def save(self, task: Task, result: dict, elapsed: float) -> None:
         """Store the result of a finished task (arrays first, then the JSON that marks it done)."""
         arrays: dict = {}
         enc = encode(result, arrays)
@@ -154,7 +156,7 @@ class ResultStore:
         text = json.dumps(rec, sort_keys=True).encode()
         _atomic_write(self._json(task.key), lambda fh: fh.write(text))
 
-    def load(self, key: str):
+    def load(self, key: str) -> tuple[dict, float]:
         """``(result, elapsed)`` of a finished task."""
         rec = json.loads(self._json(key).read_text())
         arrays = {}

@@ -16,6 +16,7 @@ import json
 import math
 import re
 import time
+from collections.abc import Callable
 from dataclasses import dataclass, field
 
 import numpy as np
@@ -103,7 +104,7 @@ def spawn_seeds(root: int, n: int) -> list[dict]:
     return [{"entropy": int(c.entropy), "spawn_key": [int(k) for k in c.spawn_key]} for c in children]
 
 
-def rng_from_seed(seed) -> np.random.Generator:
+def rng_from_seed(seed: int | dict) -> np.random.Generator:
     """The generator of a task seed: an int (``default_rng(seed)``) or a spawned seed dict."""
     if isinstance(seed, dict):
         try:
@@ -117,7 +118,7 @@ def rng_from_seed(seed) -> np.random.Generator:
     return np.random.default_rng(int(seed))
 
 
-def resolve(func: str):
+def resolve(func: str) -> Callable:
     """The callable named by ``"module:function"`` (imported here, i.e. on the worker)."""
     mod, _, attr = func.partition(":")
     try:
@@ -133,7 +134,7 @@ def resolve(func: str):
 
 # --- results: plain data + numpy arrays, with an exact JSON round trip --------------------------
 
-def encode(result, arrays: dict, path: str = "r"):
+def encode(result: object, arrays: dict, path: str = "r") -> object:
     """JSON-able form of ``result``; numpy arrays are moved to ``arrays`` (name -> array).
 
     Floats are kept exactly (JSON writes ``repr``); non-finite floats become
@@ -161,7 +162,7 @@ def encode(result, arrays: dict, path: str = "r"):
                     f"not {type(result).__name__} (at {path})")
 
 
-def decode(obj, arrays):
+def decode(obj: object, arrays: dict) -> object:
     """Inverse of :func:`encode`."""
     if isinstance(obj, dict):
         if set(obj) == {"__array__"}:
@@ -174,7 +175,7 @@ def decode(obj, arrays):
     return obj
 
 
-def normalize(result):
+def normalize(result: object) -> object:
     """``result`` as it reads back from a result store (tuples -> lists, numpy scalars -> Python).
 
     Every runner returns normalized results, so a fresh result and a stored one compare equal.
@@ -183,7 +184,7 @@ def normalize(result):
     return decode(json.loads(json.dumps(encode(result, arrays))), arrays)
 
 
-def execute_task(task: Task):
+def execute_task(task: Task) -> tuple[dict, float]:
     """Run one task: ``(normalized result, elapsed seconds)``.  This is what workers execute."""
     fn = resolve(task.func)
     t0 = time.perf_counter()

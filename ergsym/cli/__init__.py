@@ -11,6 +11,7 @@ import os
 import sys
 
 import click
+from typing import NoReturn
 
 from ..errors import (BackendUnavailableError, CheckpointError, ConvergenceError, DivergentIntegralError,
                       ErgsymError, FamilyNotSupportedError, InputError)
@@ -52,7 +53,7 @@ class _LazyGroup(click.Group):
 
 @click.group(cls=_LazyGroup, context_settings={"help_option_names": ["-h", "--help"]})
 @click.version_option(package_name="ergsym")
-def cli():
+def cli() -> None:
     """ergsym: perturbative exact-RG calculations for phi^4 theory.
 
     Derive coefficients (monotone), evaluate loop integrals (integrals), run Monte Carlo
@@ -76,7 +77,7 @@ USER_ERRORS = (InputError, DivergentIntegralError, CheckpointError, BackendUnava
 INVOCATION: list = []
 
 
-def main(argv=None):
+def main(argv: list[str] | None = None) -> None:
     """Console entry point: runs the group.
 
     Exit status
@@ -121,6 +122,6 @@ def main(argv=None):
     sys.exit(0)
 
 
-def fail(message: str):
+def fail(message: str) -> NoReturn:
     """Raise a click usage error (exit status 2) with ``message``."""
     raise click.UsageError(message)

@@ -17,6 +17,7 @@ from __future__ import annotations
 
 import functools
 import math
+from collections.abc import Callable
 
 import click
 
@@ -31,7 +32,7 @@ STORE_HELP = ("Directory for the batch's results, one file per finished task; re
               "resume without redoing finished tasks.")
 
 
-def runner_from_option(value, option: str = "--scheduler"):
+def runner_from_option(value: str | None, option: str = "--scheduler") -> object:
     """The runner for a ``--scheduler`` value (raises InputError, exit 2, for bad values or no Dask)."""
     from ..batch import make_runner  # noqa: PLC0415
 
@@ -45,7 +46,7 @@ class BatchOptions:
     batch (:mod:`ergsym.batch`); otherwise it runs as it always did.
     """
 
-    def __init__(self, scheduler=None, store=None, force: bool = False):
+    def __init__(self, scheduler: str | None = None, store: str | None = None, force: bool = False) -> None:
         self.scheduler = scheduler
         self.store = store
         self.force = bool(force)
@@ -62,7 +63,8 @@ class BatchOptions:
 
     # --- one routine per command -------------------------------------------------------------
 
-    def crosscheck(self, lattice, cutoff, mass, Lambda, lams, form, *, plot=None, mc_options=None, **kw):
+    def crosscheck(self, lattice: str, cutoff: str, mass: float, Lambda: float, lams: list[float], form: str, *,
+                   plot: str | None = None, mc_options: dict | None = None, **kw: object) -> object:
         """``ergsym crosscheck`` as a batch: :func:`ergsym.batch.crosscheck_ensemble` (+ plot)."""
         import dataclasses  # noqa: PLC0415
 
@@ -77,8 +79,8 @@ class BatchOptions:
             res = dataclasses.replace(res, plot=str(plot))
         return res
 
-    def mc(self, lattice, cutoff, mass, Lambda, lam, n_traj, n_therm, seeds, *, progress, as_json,
-           mc_options):
+    def mc(self, lattice: str, cutoff: str, mass: float, Lambda: float, lam: float | list[float], n_traj: int,
+           n_therm: int, seeds: list[int] | None, *, progress: bool, as_json: bool, mc_options: dict) -> dict:
         """``ergsym mc --seeds LIST`` and/or ``--lam L1,L2,...``: one run per coupling and seed
         (each equal to ``ergsym mc --lam L --seed S``), combined over the seeds of each coupling."""
         from ..batch import combine_stats, run_mc_points, theory_spec  # noqa: PLC0415
@@ -127,7 +129,8 @@ class BatchOptions:
                 status = "exact" if st.exact else ("ok" if st.reliable else "UNRELIABLE (see warnings)")
                 click.echo(f"{n:>10}  {repr(st):>26}  {st.tau_corr:8.3g}  {status}")
 
-    def integral_scan(self, cutoff_spec, cutoff, dim, mass, Lambda, which, grid, names, rtol, method):
+    def integral_scan(self, cutoff_spec: str, cutoff: object, dim: int, mass: float, Lambda: float, which: str,
+                      grid: list[float], names: list[str], rtol: float | None, method: str) -> dict:
         """``ergsym integrals --scan`` as a batch (``which``: the scanned parameter, ``grid``: its
         values); returns ``name -> Value-like | DivergentIntegralError``."""
         from ..batch import integral_scan  # noqa: PLC0415
@@ -142,7 +145,7 @@ class BatchOptions:
         return {n: (DivergentIntegralError(d["message"]) if d.get("divergent") else _Stored(d))
                 for n, d in merged.items()}
 
-    def map(self, func, kwargs_list, keys, label="batch"):
+    def map(self, func: str, kwargs_list: list[dict], keys: list[str], label: str = "batch") -> list:
         """Any function over a list of points (``ergsym flow --scan``); results in order."""
         from ..batch import map_tasks  # noqa: PLC0415
 
@@ -184,7 +187,7 @@ def _parse_seeds(text):
     return out
 
 
-def scheduler_option(f):
+def scheduler_option(f: Callable) -> Callable:
     """Add ``--scheduler``, ``--store`` (and ``--force`` if missing); pass ``batch=BatchOptions``.
 
     Apply it *above* the command's other options (just below ``@click.command``), so that it

@@ -13,12 +13,18 @@ from __future__ import annotations
 
 import json
 import os
+from collections.abc import Callable, Iterable, Sequence
 from pathlib import Path
+from typing import TYPE_CHECKING
 
 import click
 
 from ..errors import InputError
 from ..jsonout import SCHEMA, dumps, envelope, strict, version  # noqa: F401  (the envelope)
+
+if TYPE_CHECKING:
+    from ..inputs import Lattice
+    from ..lattice.theory import LatticeTheory
 
 
 class Warnings(list):
@@ -31,7 +37,7 @@ class Warnings(list):
             click.echo(f"warning: {message}", err=True)
 
 
-def echo_json(command: str, parameters: dict, results, warnings=()) -> None:
+def echo_json(command: str, parameters: dict, results: object, warnings: Iterable[str] = ()) -> None:
     """Print the envelope; warnings found while making it strict are also echoed to stderr.
 
     A value object (a dict with ``value``, ``error`` and ``converged``) that claims
@@ -68,7 +74,8 @@ def _unconverge_values_without_error(obj, path, warnings):
     return obj
 
 
-def output_file(path, option: str, extensions: tuple[str, ...], force: bool = True):
+def output_file(path: str | os.PathLike | None, option: str, extensions: tuple[str, ...],
+                force: bool = True) -> Path | None:
     """Validate an output file *before* any computation: directory exists and is writable,
     extension known, and (unless ``force``) the file does not exist yet.
 
@@ -135,7 +142,8 @@ def _probe_directory(p: Path, parent: Path, option: str, given: str) -> None:
 PLOT_EXTENSIONS = (".png", ".pdf", ".svg")
 
 
-def parse_couplings(text, names=("lam",), option: str = "--lam", many: bool = False):
+def parse_couplings(text: str, names: Sequence[str] = ("lam",), option: str = "--lam",
+                    many: bool = False) -> list[dict]:
     """Parse a coupling option.
 
     ``"0.1"`` (one-coupling theories), ``"lam=0.1,g6=0.01"`` (one value per coupling), or, when
@@ -162,7 +170,8 @@ def given(name: str) -> bool:
                                               ParameterSource.PROMPT)
 
 
-def refuse_together(first: str, first_value, second: str, second_value, why: str, todo: str) -> None:
+def refuse_together(first: str, first_value: object, second: str, second_value: object, why: str,
+                    todo: str) -> None:
     """Raise the one message for two options that cannot be used together (exit 2); a value
     ``True`` stands for a flag (printed as the bare option)."""
     def show(option, value):
@@ -177,7 +186,8 @@ def refuse_together(first: str, first_value, second: str, second_value, why: str
 MAX_HMC_STEPS = 10_000
 
 
-def mc_preflight(shape, make_theory, lams, n_traj: int, n_chains: int = 1, *, n_steps=None,
+def mc_preflight(shape: Lattice, make_theory: Callable[[], LatticeTheory], lams: Sequence[float],
+                 n_traj: int, n_chains: int = 1, *, n_steps: int | None = None,
                  force: bool = False, record_gp: bool = False, option: str = "--lam",
                  can_force: bool = True) -> dict:
     """The cost pre-flight of every Monte Carlo command, knowing what the coupling does to the

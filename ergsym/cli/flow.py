@@ -31,7 +31,7 @@ def _vo(v, e, conv, exact=False):
     return out
 
 
-def sum_entry(per_order, lam, conv, exact=False):
+def sum_entry(per_order: list, lam: float, conv: bool, exact: bool = False) -> dict:
     """The summed series with its truncation estimate (a value object).
 
     ``per_order``: ``[(value, error), ...]`` per power of ``lam``.  Terms ``t_k = c_k lam^k``;
@@ -338,7 +338,7 @@ def flow(order, Lambda0, Lambda, cutoff, dim, mass, lam_text, lattice, pieces, w
         results["interaction"] = _interaction_json(order)
         results["B_series"] = flow_monotone(order, "B").to_json()
     if plot_path is not None:
-        _plot(results["scan"], str(plot_path), mode)
+        _plot(results["scan"], str(plot_path), mode, parameters)
         results["plot"] = str(plot_path)
     if as_json:
         common.echo_json("flow", parameters, results, warnings)
@@ -352,7 +352,17 @@ def _phat2_values(shape):
     return lattice_phat2(shape).ravel().tolist()
 
 
-def _plot(scan, path, mode):
+def _plot_title(mode, parameters):
+    """What a ``flow --plot`` figure shows: lattice or dimension, cutoff, mass, coupling, Lambda0, order."""
+    p = parameters or {}
+    where = f"lattice {p['lattice']}" if p.get("lattice") else f"continuum, d = {p.get('dim')}"
+    lam = p.get("lam")
+    lam_txt = ", ".join(f"{k} = {v:g}" for k, v in lam.items()) if isinstance(lam, dict) else f"lam = {lam:g}"
+    return (f"ergsym flow ({where}): {lam_txt}, cutoff {p.get('cutoff')}, m = {p.get('mass', 0):g}, "
+            f"Lambda0 = {p.get('Lambda0', 0):g}, O(lam^{p.get('order')})")
+
+
+def _plot(scan, path, mode, parameters=None):
     import matplotlib
 
     matplotlib.use("Agg")
@@ -370,7 +380,7 @@ def _plot(scan, path, mode):
     ax[1].errorbar(L, M, yerr=Me, fmt="o-")
     ax[1].set_xlabel("Lambda")
     ax[1].set_ylabel("M_Lambda - M_Lambda0")
-    fig.suptitle(f"ergsym flow ({mode})")
+    fig.suptitle(_plot_title(mode, parameters), fontsize=9)
     fig.tight_layout()
     fig.savefig(path)
     plt.close(fig)

@@ -229,7 +229,10 @@ def integrals(cutoff_spec, dim, mass, Lambda, rtol, method, scan, names, p_text,
               help="cutoff spec, e.g. bump:eps=0.1,lambda_max=2 (the positional CUTOFF is an alias)")
 @click.option("--Lambda", "Lambda", type=float, default=1.0, show_default=True)
 @click.option("--dim", type=click.IntRange(1, 6), default=4, show_default=True)
-@click.option("--points", type=click.IntRange(2, 100000), default=11, show_default=True)
+@click.option("--points", type=click.IntRange(2, 100000), default=11, show_default=True,
+              help="uniform sample points on [0, max(2 Lambda^2, 1.2 x last breakpoint)]; the breakpoints "
+                   "and points between each two are added, so every piece of K and the support of "
+                   "Lambda dK/dLambda are sampled")
 @click.option("--plot", "plot_file", type=click.Path(dir_okay=False), default=None,
               help="write Figs. 1/2/4-like plots (K, Lambda dK/dLambda, bump family) to FILE (.png/.pdf/.svg)")
 @click.option("--force", is_flag=True, help="overwrite an existing --plot file")
@@ -256,27 +259,47 @@ def cutoff_cmd(spec, cutoff_spec, Lambda, dim, points, plot_file, force, as_json
     hi = max([2.0 * lam ** 2] + [1.2 * b for b in bps])
     if not math.isfinite(hi):
         raise InputError.bad("Lambda", Lambda, "such that the plotted range 2 Lambda^2 is finite")
-    p2 = np.linspace(0.0, hi, points)
+    p2 = _cutoff_samples(hi, bps, points)
     with np.errstate(all="ignore"):
         k = c.K(p2, lam)
         ldk = c.Lambda_dK(p2, lam)
     rep = c.check_b3(lam, dim)
+    warn = common.Warnings()
+    if not np.any(ldk != 0):
+        warn.add(f"Lambda dK/dLambda is 0 at every sampled p^2 (its support lies between samples): "
+                 f"raise --points (now {points}) or pass --plot to see it")
     if plot_path is not None:
         _plot(c, lam, str(plot_path))
     if as_json:
         common.echo_json("cutoff", {"cutoff": c.spec, "Lambda": lam, "dim": dim, "points": points,
                                     "plot": plot_file},
                          {"breakpoints": list(bps), "p2": p2.tolist(), "K": k.tolist(),
-                          "Lambda_dK": ldk.tolist(), "exact": True, "b3": rep.to_dict(), "plot": plot_file})
+                          "Lambda_dK": ldk.tolist(), "exact": True, "b3": rep.to_dict(), "plot": plot_file},
+                         warn)
         return
     click.echo(f"cutoff {c.spec} at Lambda={lam:g}")
     click.echo("breakpoints (p^2): " + ", ".join(f"{b:.10g}" for b in bps))
-    click.echo(f"{'p^2':>12} {'K':>22} {'Lambda dK/dLambda':>22}")
+    # enough digits of p^2 to tell neighbouring rows apart (a narrow support adds close samples)
+    gaps = np.diff(p2) / np.maximum(np.abs(p2[1:]), 1e-300)
+    nd = int(min(17, max(6, math.ceil(-math.log10(max(float(gaps.min()), 1e-17))) + 1))) if gaps.size else 6
+    w = max(12, nd + 7)
+    click.echo(f"{'p^2':>{w}} {'K':>22} {'Lambda dK/dLambda':>22}")
     for a, b, d in zip(p2, k, ldk):
-        click.echo(f"{a:>12.6g} {b:>22.15g} {d:>22.15g}")
+        click.echo(f"{a:>{w}.{nd}g} {b:>22.15g} {d:>22.15g}")
     click.echo(str(rep))
     if plot_file:
         click.echo(f"plot written to {plot_file}")
+
+
+def _cutoff_samples(hi, breakpoints, points):
+    """``points`` uniform samples of ``[0, hi]`` plus the breakpoints and the midpoints between them,
+    three points in a piece narrower than the spacing (so a narrow piece, such as the bump's
+    ``[Lambda^2, Lambda^2 + eps]`` where Lambda dK/dLambda lives, is never skipped)."""
+    edges = [0.0] + sorted(float(b) for b in breakpoints if 0 < b < hi) + [hi]
+    step = hi / (points - 1)
+    inner = [a + f * (b - a) for a, b in zip(edges[:-1], edges[1:])
+             for f in ((0.25, 0.5, 0.75) if b - a < step else (0.5,))]  # narrow pieces: three points
+    return np.unique(np.concatenate([np.linspace(0.0, hi, points), edges, inner]))
 
 
 def _plot(c, Lambda, path):

@@ -91,6 +91,7 @@ def report(out, force, quick, theory, cutoff, dim, mass, Lambda0, order, scheme,
                        mc_lams=None if mc_lams is None else _floats(mc_lams, "--mc-lam"),
                        mc_traj=mc_traj, seed=seed, flow=flow, pdf=pdf, force=force)
     if cfg.mc:  # the Monte Carlo's cost knows what its couplings do to the HMC step count
+        cfg.inputs()  # every parameter checked first, so a bad one is named as itself
         _mc_preflight(cfg)
     with _Progress(enabled=True) as prog:
         res = build_report(cfg, progress=prog, scheduler=batch.runner)

@@ -29,7 +29,8 @@ __all__ = ["Cutoff", "Piece", "B3Condition", "B3Report", "validate_Lambda", "LAM
 LAMBDA_RANGE = (1e-100, 1e100)
 
 
-def validate_Lambda(Lambda, *, name: str = "Lambda", upper=None, upper_reason: str = "") -> np.ndarray:
+def validate_Lambda(Lambda: float | np.ndarray, *, name: str = "Lambda", upper: float | None = None,
+                    upper_reason: str = "") -> np.ndarray:
     """Return ``Lambda`` as a float array, or raise :class:`InputError`.
 
     ``Lambda`` must lie in :data:`LAMBDA_RANGE` (its square and the momenta built from it stay
@@ -90,7 +91,7 @@ class Piece:
     #: suggested interior panel edges in the reference variable (features quadrature must see)
     edges: tuple = ()
 
-    def evaluate(self, t):
+    def evaluate(self, t: np.ndarray) -> tuple:
         """``(p2, jac, K, dK, dK_err)`` at reference nodes ``t``, each of shape ``(B, N)``."""
         out = self.func(np.asarray(t, dtype=float))
         if len(out) == 4:
@@ -179,11 +180,11 @@ class Cutoff:
     def __hash__(self):
         return hash((type(self).__name__, self.spec))
 
-    def validate_Lambda(self, Lambda) -> np.ndarray:
+    def validate_Lambda(self, Lambda: float | np.ndarray) -> np.ndarray:
         """Validate ``Lambda`` for this cutoff (finite, > 0; bump: ``<= lambda_max``)."""
         return validate_Lambda(Lambda)
 
-    def K(self, p2, Lambda):
+    def K(self, p2: float | np.ndarray, Lambda: float | np.ndarray) -> float | np.ndarray:
         """Cutoff function ``K_Lambda(p^2)``; broadcasts ``p2`` against ``Lambda``.
 
         Parameters
@@ -197,34 +198,34 @@ class Cutoff:
         with np.errstate(all="ignore"):  # legitimate under/overflow of exp far in the tail
             return self._checked(self._K(p2, lam), "K")
 
-    def dK_dLambda(self, p2, Lambda):
+    def dK_dLambda(self, p2: float | np.ndarray, Lambda: float | np.ndarray) -> float | np.ndarray:
         """Analytic ``dK_Lambda(p^2)/dLambda`` (>= 0 for a monotone cutoff); broadcasts."""
         p2, lam = self._prepare(p2, Lambda)
         with np.errstate(all="ignore"):
             return self._checked(self._dK(p2, lam), "dK_dLambda")
 
-    def Lambda_dK(self, p2, Lambda):
+    def Lambda_dK(self, p2: float | np.ndarray, Lambda: float | np.ndarray) -> float | np.ndarray:
         """``Lambda dK/dLambda`` (the numerator of ``D``)."""
         p2, lam = self._prepare(p2, Lambda)
         with np.errstate(all="ignore"):
             return self._checked(lam * self._dK(p2, lam), "Lambda_dK")
 
-    def breakpoints(self, Lambda) -> tuple:  # pragma: no cover - abstract
+    def breakpoints(self, Lambda: float) -> tuple:  # pragma: no cover - abstract
         """Values of ``p^2`` where ``K`` (or a derivative) is not smooth, sorted."""
         raise NotImplementedError
 
-    def pieces(self, Lambda) -> list:  # pragma: no cover - abstract
+    def pieces(self, Lambda: np.ndarray) -> list:  # pragma: no cover - abstract
         """Smooth pieces covering ``p^2 in [0, inf)`` for a 1-d batch of ``Lambda``."""
         raise NotImplementedError
 
-    def melon_pieces(self, Lambda) -> list:
+    def melon_pieces(self, Lambda: np.ndarray) -> list:
         """Pieces used by the multi-loop (position- and momentum-space) methods: every piece
         has a finite upper momentum (default: :meth:`pieces`, already truncated for the
         built-in cutoffs; :class:`~ergsym.cutoffs.CustomCutoff` truncates where ``K`` has
         decayed, see its ``decay`` parameter)."""
         return self.pieces(Lambda)
 
-    def loop_finite(self, kt: int, dpow: int):
+    def loop_finite(self, kt: int, dpow: int) -> tuple[bool, str] | None:
         """Is ``int d^dp Kt^kt D^dpow`` finite?  ``(True, "")``, ``(False, reason)`` or ``None``.
 
         ``None`` means "not known analytically" (custom cutoffs: checked numerically).
@@ -252,7 +253,7 @@ class Cutoff:
         return p2, lam
 
     # -- (B3) ------------------------------------------------------------------------------
-    def check_b3(self, Lambda, dim, eps=None, n=4001) -> B3Report:
+    def check_b3(self, Lambda: float, dim: int, eps: float | None = None, n: int = 4001) -> B3Report:
         """Numerical check of conditions (B3)1-4 of Appendix B of Cotler & Rezchikov, PRD 108, 025003.
 
         Parameters
@@ -315,7 +316,7 @@ class Cutoff:
         """Condition (B3)4; default: numerical decay test of ``p^d |Lambda dlogK/dLambda|``."""
         return numerical_dlogk_decay(self, Lambda, dim)
 
-    def raise_if_divergent(self, kt: int, dpow: int, dim: int, Lambda: float, name: str = ""):
+    def raise_if_divergent(self, kt: int, dpow: int, dim: int, Lambda: float, name: str = "") -> None:
         """Raise :class:`DivergentIntegralError` if ``int d^dp Kt^kt D^dpow`` diverges."""
         res = self.loop_finite(kt, dpow)
         if res is None:
@@ -336,7 +337,8 @@ class Cutoff:
                 "bump 'bump:eps=0.1,lambda_max=2'.")
 
 
-def numerical_dlogk_decay(cutoff: Cutoff, Lambda: float, dim: int, power=(-1, 1)):
+def numerical_dlogk_decay(cutoff: Cutoff, Lambda: float, dim: int,
+                          power: tuple[int, int] = (-1, 1)) -> tuple[bool, str]:
     """Decide numerically whether ``int d^dp Kt^kt D^dpow`` converges at large ``p``.
 
     Samples ``w(P) = P^{d/2} |Kt^kt D^dpow|(P)`` (massless, ``Kt = K/p^2``) at

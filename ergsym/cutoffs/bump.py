@@ -32,7 +32,7 @@ __all__ = ["BumpCutoff", "bump_B", "bump_dB", "TAIL_CUT"]
 TAIL_CUT = 50.0
 
 
-def bump_B(x, one_minus_x=None):
+def bump_B(x: float | np.ndarray, one_minus_x: float | np.ndarray | None = None) -> float | np.ndarray:
     """``B(x) = exp(1 - 1/(1-x^2))`` on ``0 <= x <= 1`` (B4), 0 at ``x = 1``.
 
     ``1 - x^2`` is formed as ``(1-x)(1+x)`` (from ``one_minus_x`` if given), which keeps
@@ -48,7 +48,7 @@ def bump_B(x, one_minus_x=None):
     return out
 
 
-def bump_dB(x, one_minus_x=None):
+def bump_dB(x: float | np.ndarray, one_minus_x: float | np.ndarray | None = None) -> float | np.ndarray:
     """``B'(x) = -2x/(1-x^2)^2 B(x)`` on ``0 <= x <= 1``."""
     x = np.asarray(x, dtype=float)
     omx = (1.0 - x) if one_minus_x is None else np.asarray(one_minus_x, dtype=float)
@@ -107,7 +107,7 @@ class BumpCutoff(Cutoff):
         """``lambda_max^2 + eps``: where the plateau meets the exponential tail."""
         return self.lambda_max ** 2 + self.eps
 
-    def validate_Lambda(self, Lambda):
+    def validate_Lambda(self, Lambda: float | np.ndarray) -> np.ndarray:
         return validate_Lambda(
             Lambda, upper=self.lambda_max,
             upper_reason=("for Lambda > lambda_max the paper's continuation (B7) is not monotone in "
@@ -139,7 +139,7 @@ class BumpCutoff(Cutoff):
         out[r2] = (1.0 - e) * bump_dB(x) * (-2.0 * lam[r2] / e)
         return out
 
-    def bump_local(self, x, Lambda, one_minus_x=None):
+    def bump_local(self, x: float | np.ndarray, Lambda: float | np.ndarray, one_minus_x: float | np.ndarray | None = None) -> tuple:
         """``(K, dK/dLambda)`` on the bump, in its local variable ``x in [0, 1]``.
 
         ``p^2 = Lambda^2 + eps x``.  Integrals use this instead of ``K(p2, ...)`` so that
@@ -168,7 +168,7 @@ class BumpCutoff(Cutoff):
             pts.add(math.sqrt(1.0 - w))
         return tuple(sorted(p for p in pts if 0 < p < 1))
 
-    def breakpoints(self, Lambda) -> tuple:
+    def breakpoints(self, Lambda: float) -> tuple:
         lam = float(self.validate_Lambda(Lambda))
         L2 = lam * lam
         pts = [L2, L2 + self.eps, self.kink]
@@ -178,7 +178,7 @@ class BumpCutoff(Cutoff):
                 out.append(p)
         return tuple(out)
 
-    def pieces(self, Lambda) -> list:
+    def pieces(self, Lambda: float | np.ndarray) -> list:
         lam = np.atleast_1d(self.validate_Lambda(Lambda)).astype(float)
         e, mu2, kink = self.eps, self.tail_scale, self.kink
         L2 = lam * lam
@@ -216,7 +216,7 @@ class BumpCutoff(Cutoff):
                          np.full_like(lam, math.sqrt(kink + smax)), np.full_like(lam, e * math.exp(-TAIL_CUT))))
         return out
 
-    def loop_finite(self, kt, dpow):
+    def loop_finite(self, kt: int, dpow: int) -> tuple[bool, str] | None:
         if dpow >= 1:
             return True, ""
         if kt >= 1:

@@ -16,7 +16,7 @@ CUTOFF_KINDS = {
 }
 
 
-def parse_cutoff(spec) -> Cutoff:
+def parse_cutoff(spec: str | Cutoff) -> Cutoff:
     """Build a :class:`Cutoff` from a spec string (or return a Cutoff unchanged).
 
     Grammar: ``kind[:name=value,name=value,...]`` with kind ``bump`` (``eps``,

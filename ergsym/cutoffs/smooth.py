@@ -8,6 +8,7 @@ for such integrals instead of returning a finite-looking number.  Loop integrals
 from __future__ import annotations
 
 import math
+from collections.abc import Callable, Sequence
 
 import numpy as np
 from scipy.special import expit
@@ -21,7 +22,7 @@ __all__ = ["ExponentialCutoff", "FermiCutoff", "CustomCutoff", "generic_pieces"]
 SMOOTH_CUT = 60.0
 
 
-def generic_pieces(cutoff, lam, rel_points, p2max_rel=None):
+def generic_pieces(cutoff: Cutoff, lam: np.ndarray, rel_points: list[float], p2max_rel: float | None = None) -> list:
     """Pieces between ``Lambda^2 * rel_points`` (linear in ``p^2``), first one ``"ir"``.
 
     ``p2max_rel``: truncation ``p^2 = Lambda^2 p2max_rel`` (the last piece is ``"seg"``);
@@ -102,11 +103,11 @@ class ExponentialCutoff(Cutoff):
         out[ok] = np.exp(-s[ok]) * 2.0 * self.n * s[ok] / lam[ok]
         return out
 
-    def breakpoints(self, Lambda) -> tuple:
+    def breakpoints(self, Lambda: float) -> tuple:
         self.validate_Lambda(Lambda)
         return ()
 
-    def pieces(self, Lambda):
+    def pieces(self, Lambda: np.ndarray) -> list:
         lam = np.atleast_1d(self.validate_Lambda(Lambda))
         top = SMOOTH_CUT ** (1.0 / self.n)
         rel = [r for r in (0.25, 0.5, 1.0, 2.0, 4.0, 8.0) if r < top]
@@ -115,13 +116,13 @@ class ExponentialCutoff(Cutoff):
             p.trunc = np.full_like(lam, math.exp(-SMOOTH_CUT))
         return ps
 
-    def loop_finite(self, kt, dpow):
+    def loop_finite(self, kt: int, dpow: int) -> tuple[bool, str] | None:
         if kt + dpow >= 1:
             return True, ""
         if dpow == 0:
             return False, f"Kt^{kt} does not decay at large p"
         return False, (f"Lambda dlogK/dLambda = 2n (p^2/Lambda^2)^n / Lambda grows without bound "
-                       f"(n={self.n}), so Kt^{kt} D^{dpow} ~ p^(2n{dpow}) K^{kt + dpow} does not decay")
+                       f"(n={self.n}), so Kt^{kt} D^{dpow} ~ (p^2/Lambda^2)^{self.n * dpow} Kt^{kt + dpow} does not decay")
 
     def _b3_4(self, Lambda, dim):
         return False, (f"Lambda dlogK/dLambda = 2n (p^2/Lambda^2)^n grows like p^{2 * self.n}: "
@@ -165,11 +166,11 @@ class FermiCutoff(Cutoff):
         out[ok] = (1.0 + math.exp(-self.a)) * self.a * expit(z) * expit(-z) * 2.0 * s[ok] / lam[ok]
         return out
 
-    def breakpoints(self, Lambda) -> tuple:
+    def breakpoints(self, Lambda: float) -> tuple:
         self.validate_Lambda(Lambda)
         return ()
 
-    def pieces(self, Lambda):
+    def pieces(self, Lambda: np.ndarray) -> list:
         lam = np.atleast_1d(self.validate_Lambda(Lambda))
         a = self.a
         top = 1.0 + SMOOTH_CUT / a + 20.0 / a  # polynomial prefactors: a little margin
@@ -183,7 +184,7 @@ class FermiCutoff(Cutoff):
         ps[-1].trunc = np.full_like(lam, math.exp(-SMOOTH_CUT - 20.0) * 2.0)
         return ps
 
-    def loop_finite(self, kt, dpow):
+    def loop_finite(self, kt: int, dpow: int) -> tuple[bool, str] | None:
         if kt + dpow >= 1:
             return True, ""
         if dpow == 0:
@@ -228,7 +229,9 @@ class CustomCutoff(Cutoff):
     #: and (p^2/Lambda^2)^3 |K| below this (the d <= 6 radial weight of the tail)
     DECAY_WEIGHT = 1e-20
 
-    def __init__(self, K, dK_dLambda=None, breakpoints=None, name: str = "custom", decay=None):
+    def __init__(self, K: Callable, dK_dLambda: Callable | None = None,
+                 breakpoints: Callable | Sequence[float] | None = None, name: str = "custom",
+                 decay: float | Callable | None = None) -> None:
         if decay is not None and not callable(decay):
             try:
                 dv = float(decay)
@@ -280,14 +283,14 @@ class CustomCutoff(Cutoff):
             return self._call(self._dKf, p2, lam)
         return self._numdiff(p2, lam)[0]
 
-    def dK_dLambda_error(self, p2, Lambda):
+    def dK_dLambda_error(self, p2: float | np.ndarray, Lambda: float | np.ndarray) -> np.ndarray:
         """Error estimate of the numerical derivative (zeros if it is analytic)."""
         p2, lam = self._prepare(p2, Lambda)
         if self._dKf is not None:
             return np.zeros(p2.shape)
         return self._numdiff(p2, lam)[1]
 
-    def breakpoints(self, Lambda) -> tuple:
+    def breakpoints(self, Lambda: float) -> tuple:
         lam = float(self.validate_Lambda(Lambda))
         if self._bp is None:
             return ()
@@ -300,7 +303,7 @@ class CustomCutoff(Cutoff):
             raise InputError.bad("breakpoints", pts, "finite p^2 values >= 0")
         return tuple(pts)
 
-    def pieces(self, Lambda):
+    def pieces(self, Lambda: np.ndarray) -> list:
         lam = np.atleast_1d(self.validate_Lambda(Lambda))
         rels = None
         for L in lam:
@@ -321,7 +324,7 @@ class CustomCutoff(Cutoff):
     def _b3_4(self, Lambda, dim):
         return numerical_dlogk_decay(self, Lambda, dim)
 
-    def decay_p2(self, Lambda) -> float:
+    def decay_p2(self, Lambda: float) -> float:
         """``p^2`` beyond which ``K`` is negligible at ``Lambda`` (see ``decay``)."""
         lam = float(self.validate_Lambda(Lambda))
         L2 = lam * lam
@@ -367,7 +370,7 @@ class CustomCutoff(Cutoff):
                                  f"{what} puts the truncation at p2={p2max:.4g}, but K there and beyond reaches "
                                  f"{float(np.max(k)):.3g}; pass a larger decay")
 
-    def melon_pieces(self, Lambda):
+    def melon_pieces(self, Lambda: np.ndarray) -> list:
         lam = np.atleast_1d(self.validate_Lambda(Lambda))
         if lam.size != 1:
             raise InputError.bad("Lambda", lam, "a single value for the multi-loop methods of a custom cutoff")

@@ -30,7 +30,7 @@ from dataclasses import dataclass
 
 import numpy as np
 
-from ..errors import ConvergenceError, InputError
+from ..errors import ConvergenceError, InputError, plain
 
 __all__ = ["ModeFlow", "exact_monotone", "exact_B"]
 
@@ -121,7 +121,7 @@ def _monotone(sys: ModeFlow, Lambda, n):
     kt, _, dl = sys.lattice_arrays(Lambda)
     if not (np.all(np.isfinite(kt)) and np.all(kt > 0)):
         raise InputError.bad("kt(Lambda)", kt.tolist(), "finite and > 0 at every mode",
-                             f"the propagator at Lambda={Lambda!r} must be a covariance")
+                             f"the propagator at Lambda={plain(Lambda)} must be a covariance")
     if not (np.all(np.isfinite(dl)) and np.all(dl >= -1e-12 * np.max(kt))):
         raise InputError.bad("kt(Lambda0) - kt(Lambda)", dl.tolist(), "finite and >= 0 at every mode",
                              "kt must not decrease along the flow towards Lambda0")
@@ -152,8 +152,8 @@ def _monotone(sys: ModeFlow, Lambda, n):
 def _finite_or_raise(what, value, error, sys, Lambda):
     if not (math.isfinite(value) and math.isfinite(error)):
         raise ConvergenceError(
-            f"{what} at Lambda={Lambda!r} (lam={sys.lam!r}, Lambda0={sys.Lambda0!r}) is not finite "
-            f"(value {value!r}, error {error!r}): the Gauss-Hermite quadrature failed; "
+            f"{what} at Lambda={plain(Lambda)} (lam={plain(sys.lam)}, Lambda0={plain(sys.Lambda0)}) is not "
+            f"finite (value {plain(value)}, error {plain(error)}): the Gauss-Hermite quadrature failed; "
             "pass a larger n", estimate=None, error=None)
     return value, error
 

@@ -19,7 +19,7 @@ from fractions import Fraction
 from functools import lru_cache
 
 from ..errors import InputError
-from ..symbolic.monotone import FORMS, PIECES
+from ..symbolic.monotone import FORMS, PIECES, _engine_name
 from ..symbolic.series import Series
 from ..symbolic.theory import PHI4
 from .diagrams import (D_LINE, FTerm, FVertex, dshat_factor, dv_factor, expand_flow,
@@ -56,7 +56,8 @@ def flow_piece(name: str, order: int) -> Series:
 
     Parameters
     ----------
-    name : {"dSdS", "dSdShat", "dShatdShat", "LdShat"}
+    name : str
+        ``"eq5.11"`` .. ``"eq5.14"`` (the paper's equation numbers) or an alias such as ``"dSdS"``.
     order : int
         0..3.
 
@@ -65,9 +66,9 @@ def flow_piece(name: str, order: int) -> Series:
     Series
         Coefficient of ``delta^d(0)`` (lattice: whole sum); families in ``K, D, Delta``.
     """
+    if name not in PIECES:  # the paper's eq5.11..eq5.14 (as printed everywhere) or an alias
+        return flow_piece(_engine_name(name, "piece"), order)
     order = validate_order(order)
-    if name not in PIECES:
-        raise InputError.bad("piece", name, "one of " + ", ".join(PIECES))
     if name == "LdShat":  # -2 * (-1/2) (G^-1 phi) Cdot (G^-1 phi)
         terms = [FTerm(Fraction(1), 0, (FVertex(1, "op", True), FVertex(1, "op", True)),
                        ((0, 1, D_LINE),))]
@@ -95,7 +96,7 @@ def flow_monotone(order: int, form: str = "B") -> Series:
     if form in PIECES:
         return flow_piece(form, order)
     if form not in FORMS:
-        raise InputError.bad("form", form, "one of " + ", ".join(FLOW_FORMS))
+        return flow_piece(_engine_name(form, "form"), order)
     acc = {}
     for name, sign in FORMS[form].items():
         for t in flow_piece(name, order).terms:

@@ -30,7 +30,7 @@ from numpy.lib.stride_tricks import sliding_window_view
 
 from ..conventions import free_propagators, lattice_phat2, validate_lattice_scales
 from ..inputs import as_lattice
-from ..errors import InputError
+from ..errors import InputError, plain
 
 __all__ = ["lattice_propagators", "block_value", "family_value", "series_on_lattice",
            "MAX_BYTES", "MAX_WORK"]
@@ -52,7 +52,7 @@ def lattice_propagators(shape, cutoff, mass, Lambda):
     kt, d = free_propagators(cutoff, p2, Lambda, mass)
     if not np.all(np.isfinite(kt)) or np.any(kt <= 0):
         raise InputError("the cutoff gives a non-positive or non-finite propagator Kt_p on this "
-                         f"lattice (min Kt_p = {np.min(kt)!r}); check mass and cutoff parameters")
+                         f"lattice (min Kt_p = {plain(np.min(kt))}); check mass and cutoff parameters")
     return kt, d
 
 

@@ -24,6 +24,7 @@ Public: :class:`FlowPointContext`, :func:`flow_block`, :func:`flow_family`, :fun
 from __future__ import annotations
 
 import math
+from typing import TYPE_CHECKING
 
 import numpy as np
 
@@ -35,6 +36,11 @@ from .quadrature import composite_nodes
 from .transforms import BUMP_EDGES, H_PANEL, N_HI, N_LO, NEGLIGIBLE, PointContext, _piece_edges, kernel_apply
 from .values import DEFAULT_RTOL_2LOOP, Value, validate_rtol
 
+if TYPE_CHECKING:
+    from ..cutoffs.base import Cutoff
+    from ..families import Block, Family
+    from ..symbolic.series import Series
+
 __all__ = ["FlowPointContext", "flow_block", "flow_family", "flow_series", "flow_line_values"]
 
 EPS = np.finfo(float).eps
@@ -42,7 +48,7 @@ EPS = np.finfo(float).eps
 _TAIL_EDGES = (1.0, 2.0, 4.0, 8.0, 16.0, 32.0)
 
 
-def flow_line_values(line, p2, k, dk, k0, Lambda, m2):
+def flow_line_values(line: Line, p2: np.ndarray, k: np.ndarray, dk: np.ndarray, k0: np.ndarray, Lambda: float, m2: float) -> np.ndarray:
     """``Kt^kt D^d Delta^delta`` from pointwise ``K_Lambda``, ``dK_Lambda/dLambda``, ``K_Lambda0``."""
     out = line_values(line.kt, line.d, p2, k, dk, Lambda, m2)
     if line.delta:
@@ -125,7 +131,7 @@ class FlowPointContext(PointContext):
         ``0 < Lambda <= Lambda0`` (validated by the caller).
     """
 
-    def __init__(self, cutoff, dim, mass, Lambda, Lambda0):
+    def __init__(self, cutoff: Cutoff, dim: int, mass: float, Lambda: float, Lambda0: float) -> None:
         super().__init__(cutoff, dim, mass, Lambda)
         self.Lambda0 = float(Lambda0)
         edges, bumps = _pair_edges(cutoff, self.Lambda, self.Lambda0)
@@ -142,7 +148,7 @@ class FlowPointContext(PointContext):
         (``K_Lambda = K_Lambda0`` there: 1 below, the common plateau/tail above)."""
         return self.delta_qmax is not None and line.delta >= 1 and line.d == 0
 
-    def q_eff(self, R, n):
+    def q_eff(self, R: float, n: int) -> float:
         """Bandwidth of the block's transformed lines: ``sqrt(Lambda0^2+eps)`` when every one
         of them carries ``Delta`` on the bump (compact support), else that of ``Kt``."""
         lines = [l for l in (self._hint or ()) if l.d == 0]
@@ -150,7 +156,7 @@ class FlowPointContext(PointContext):
             return self.delta_qmax
         return super().q_eff(R, n)
 
-    def qnodes(self, R, n, dk_only=False):
+    def qnodes(self, R: float, n: int, dk_only: bool = False) -> tuple:
         """As :meth:`PointContext.qnodes`; ``K_Lambda0`` at the nodes is kept in ``self._k0``."""
         key = (round(R, 12), n, dk_only)
         if key in self._q:
@@ -181,15 +187,15 @@ class FlowPointContext(PointContext):
         self._k0[key] = k0
         return out
 
-    def values(self, line, R, n, dk_only):
+    def values(self, line: Line, R: float, n: int, dk_only: bool) -> tuple[np.ndarray, np.ndarray, np.ndarray]:
         q, w, p2, k, dk = self.qnodes(R, n, dk_only)
         k0 = self._k0[(round(R, 12), n, dk_only)]
         return q, w, flow_line_values(line, p2, k, dk, k0, self.Lambda, self.mass ** 2)
 
-    def line_q(self, line, R, n):
+    def line_q(self, line: Line, R: float, n: int) -> tuple[np.ndarray, np.ndarray, np.ndarray]:
         return self.values(line, R, n, line.d >= 1)
 
-    def transform(self, lines, gkey, R, n):
+    def transform(self, lines: list[Line], gkey: tuple, R: float, n: int) -> list:
         """As :meth:`PointContext.transform`, with ``Delta`` lines (``K`` and ``Delta`` ride along)."""
         r, _ = self._r[gkey]
         want = [l for l in dict.fromkeys(lines) if (l, gkey) not in self._f]
@@ -236,7 +242,8 @@ def _check_line(line, cutoff, dim, Lambda):
         cutoff.raise_if_divergent(line.kt, line.d, dim, Lambda)
 
 
-def flow_block(block, ctx, rtol=None, cache=None):
+def flow_block(block: Block, ctx: FlowPointContext, rtol: float | None = None,
+               cache: dict | None = None) -> tuple[float, float, bool]:
     """``(estimate, error, converged)`` of one block at a :class:`FlowPointContext`."""
     from .melon import _position
 
@@ -282,7 +289,8 @@ def flow_block(block, ctx, rtol=None, cache=None):
     return out
 
 
-def flow_family(family, ctx, rtol=None, cache=None) -> Value:
+def flow_family(family: Family, ctx: FlowPointContext, rtol: float | None = None,
+                cache: dict | None = None) -> Value:
     """Value of a flowed family (product of blocks, first-order error propagation)."""
     vals = [flow_block(b, ctx, rtol, cache) for b in family.blocks]
     v = math.prod(x for x, _, _ in vals)
@@ -292,7 +300,8 @@ def flow_family(family, ctx, rtol=None, cache=None) -> Value:
     return Value(v, err, all(c for _, _, c in vals), family.name, "flow")
 
 
-def flow_series(series, ctx, rtol=None, cache=None):
+def flow_series(series: Series, ctx: FlowPointContext, rtol: float | None = None,
+                cache: dict | None = None) -> tuple[list[tuple[float, float]], bool]:
     """Per-order ``[(value, error), ...]`` and ``converged`` of a one-coupling series at ``ctx``."""
     cache = {} if cache is None else cache
     per = [[0.0, 0.0] for _ in range(series.order + 1)]

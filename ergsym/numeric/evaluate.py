@@ -22,6 +22,8 @@ that appears twice is one evaluation and counts twice, as it is fully correlated
 from __future__ import annotations
 
 import math
+from collections.abc import Sequence
+from typing import TYPE_CHECKING
 
 import numpy as np
 
@@ -30,6 +32,9 @@ from ..families import NAMED_FAMILIES, Block, Family
 from .oneloop import loop_integral
 from .values import (DEFAULT_RTOL_1LOOP, DEFAULT_RTOL_2LOOP, Value, guard, validate_common,
                      validate_rtol)
+
+if TYPE_CHECKING:
+    from ..cutoffs.base import Cutoff
 
 __all__ = ["evaluate_block", "evaluate_family", "evaluate_named", "sunset", "METHODS",
            "BASIC_NAMES"]
@@ -46,7 +51,8 @@ def _check_method(method):
 
 
 @guard
-def evaluate_block(block: Block, cutoff, dim, mass, Lambda, rtol=None, method="auto") -> Value:
+def evaluate_block(block: Block, cutoff: Cutoff | str, dim: int, mass: float | np.ndarray, Lambda: float | np.ndarray,
+                   rtol: float | None = None, method: str = "auto") -> Value:
     """Value of one block (see module docstring), vectorized over ``Lambda`` and ``mass``.
 
     Parameters
@@ -86,7 +92,7 @@ def _line_ir_power(line, cutoff):
     return -2.0 * line.kt
 
 
-def check_massless(block, cutoff, dim):
+def check_massless(block: Block, cutoff: Cutoff, dim: int) -> None:
     """Raise :class:`~ergsym.errors.DivergentIntegralError` if ``block`` is infrared divergent
     at ``m = 0`` in dimension ``dim`` (or :class:`FamilyNotSupportedError` where ergsym cannot
     evaluate the massless block); return None if it is infrared finite.
@@ -247,8 +253,8 @@ def _shape(a, shape):
 
 
 @guard
-def evaluate_family(family: Family, cutoff, dim, mass, Lambda, rtol=None, method="auto",
-                    _cache=None) -> Value:
+def evaluate_family(family: Family, cutoff: Cutoff | str | Sequence, dim: int, mass: float | np.ndarray, Lambda: float | np.ndarray,
+                    rtol: float | None = None, method: str = "auto", _cache: dict | None = None) -> Value:
     """Value of a :class:`~ergsym.families.Family` (product of its blocks).
 
     Parameters are as in :func:`evaluate_block`; ``rtol`` applies to each block (default
@@ -345,8 +351,9 @@ def _product(name, vals, shape):
 
 
 @guard
-def evaluate_named(cutoff, dim, mass, Lambda, names=None, rtol=None, method="auto",
-                   on_divergence="raise") -> dict:
+def evaluate_named(cutoff: Cutoff | str | Sequence, dim: int, mass: float | np.ndarray, Lambda: float | np.ndarray,
+                   names: Sequence[str] | None = None, rtol: float | None = None, method: str = "auto",
+                   on_divergence: str = "raise") -> dict:
     """The basic families of docs/numeric.md (``f0, t1, u1, T, T2, T3, f1, f2``) by name.
 
     Parameters
@@ -391,7 +398,8 @@ def evaluate_named(cutoff, dim, mass, Lambda, names=None, rtol=None, method="aut
 
 
 @guard
-def sunset(p, cutoff, dim, mass, Lambda, rtol=None, method="auto") -> Value:
+def sunset(p: float | np.ndarray, cutoff: Cutoff | str, dim: int, mass: float, Lambda: float, rtol: float | None = None,
+           method: str = "auto") -> Value:
     """``Sun(p) = int_q1 int_q2 Kt(q1) Kt(q2) Kt(p-q1-q2)`` (docs/numeric.md).
 
     ``method="position"`` (default): ``Sun(p) = int d^dx e^{-ipx} G(x)^3`` with

@@ -61,6 +61,7 @@ it is below half the tolerance), plus rounding.  Checked against the exact Gauss
 from __future__ import annotations
 
 import math
+from typing import TYPE_CHECKING
 
 import numpy as np
 
@@ -68,6 +69,10 @@ from ..conventions import sphere_area
 from ..errors import DivergentIntegralError, FamilyNotSupportedError
 from .transforms import (EPS, H_PANEL, N_HI, N_LO, PointContext, next_R, omega_d, tail_bound,
                          tail_estimate)
+
+if TYPE_CHECKING:
+    from ..cutoffs.base import Cutoff
+    from ..families import Block
 
 __all__ = ["k4_edges", "k4_value", "k4_terms", "omega_table", "harmonic_dims", "DEFAULT_RTOL_K4",
            "L_MAX"]
@@ -136,7 +141,7 @@ def _omega1(dim, z):
     return out
 
 
-def omega_table(dim: int, z, L: int, l_lo: int = 0) -> np.ndarray:
+def omega_table(dim: int, z: np.ndarray, L: int, l_lo: int = 0) -> np.ndarray:
     """``omega_l(z)`` for ``l = l_lo..L`` (shape ``(L-l_lo+1,) + z.shape``), ``z >= 0``.
 
     Downward ratio recurrence ``rho_l = omega_l/omega_{l-1} = z / (2(nu+l) - z rho_{l+1})``
@@ -195,7 +200,7 @@ class OmegaRows:
     grow with ``max z`` (the truncation radius times the momentum bandwidth).
     """
 
-    def __init__(self, dim, z):
+    def __init__(self, dim: int, z: np.ndarray) -> None:
         self.dim = dim
         self.z = np.asarray(z, float)
         self.nu = dim / 2.0 - 1.0
@@ -204,7 +209,7 @@ class OmegaRows:
         self.l = 1
         self.next_lo = 0
 
-    def rows(self, lo, hi):
+    def rows(self, lo: int, hi: int) -> np.ndarray:
         """``omega_l`` for ``l = lo..hi`` (shape ``(hi-lo+1,) + z.shape``); chunks in order."""
         if lo != self.next_lo or hi < lo:
             raise ValueError(f"OmegaRows: expected the chunk starting at l={self.next_lo}, got {lo}..{hi}")
@@ -230,7 +235,8 @@ class OmegaRows:
         return out
 
 
-def k4_terms(dim, r, wr, prefixes, u, a, b, rims, L, l_lo=0, tables=None):
+def k4_terms(dim: int, r: np.ndarray, wr: np.ndarray, prefixes: np.ndarray, u: np.ndarray, a: np.ndarray, b: np.ndarray, rims: list, L: int,
+             l_lo: int = 0, tables: dict | None = None) -> tuple:
     """Terms ``l = l_lo..L`` of the Gegenbauer sum (module docstring), per truncation variant.
 
     Parameters
@@ -316,7 +322,7 @@ def k4_terms(dim, r, wr, prefixes, u, a, b, rims, L, l_lo=0, tables=None):
     return terms, env, marg
 
 
-def k4_edges(block):
+def k4_edges(block: Block) -> tuple[dict, int] | None:
     """The six edge bundles of a K4 block, relabelled so that the ``D`` line is on edge 01.
 
     Returns ``(bundles, dline)``: ``bundles[(i, j)]`` a list of lines (the ``D`` line removed
@@ -373,7 +379,8 @@ def _check_lines(block, bundles):
                     "Fourier transform does not exist")
 
 
-def k4_value(block, cutoff, dim, mass, Lambda, rtol, ctx=None, R0=None):
+def k4_value(block: Block, cutoff: Cutoff, dim: int, mass: float, Lambda: float, rtol: float,
+             ctx: PointContext | None = None, R0: float | None = None) -> tuple[float, float, bool, dict]:
     """Value of a K4 block at one point: ``(estimate, error, converged, info)``.
 
     Raises
@@ -392,7 +399,9 @@ def k4_value(block, cutoff, dim, mass, Lambda, rtol, ctx=None, R0=None):
     return k4_bundles_value(bundles, dline, cutoff, dim, mass, Lambda, rtol, ctx, R0, block.name)
 
 
-def k4_bundles_value(bundles, dline, cutoff, dim, mass, Lambda, rtol, ctx=None, R0=None, name="K4"):
+def k4_bundles_value(bundles: dict, dline: int, cutoff: Cutoff, dim: int, mass: float, Lambda: float,
+                     rtol: float, ctx: PointContext | None = None, R0: float | None = None,
+                     name: str = "K4") -> tuple[float, float, bool, dict]:
     """:func:`k4_value` from the edge bundles (as returned by :func:`k4_edges`).
 
     A spoke (edge 01, 02 or 03) may be empty (the function 1): the block is then a ring

@@ -37,12 +37,19 @@ See :mod:`.momentum`.  It never uses the position-space transforms.
 from __future__ import annotations
 
 import math
+from collections.abc import Sequence
+from typing import TYPE_CHECKING
 
 import numpy as np
 
 from ..errors import InputError
 from ..families import Line
+from .limits import KERNEL_BUDGET, PositionBudgetError  # noqa: F401  (re-exported: ergsym.numeric.melon.*)
 from .transforms import N_HI, N_LO, next_R, omega_d, tail_bound, tail_estimate
+
+if TYPE_CHECKING:
+    from ..cutoffs.base import Cutoff
+    from .transforms import PointContext
 
 __all__ = ["melon_value", "omega_d", "position_transform"]
 
@@ -52,23 +59,15 @@ R_START = 32.0
 N_LO_M, N_HI_M = 12, 16  # momentum method (panels of width <= 0.5)
 
 
-#: largest kernel matrix (elements) one position-space pass may build before the method
-#: refuses (or, with method="auto", hands the block to the momentum-space method)
-KERNEL_BUDGET = 1.5e8
-
-
-class PositionBudgetError(InputError):
-    """The position-space grids needed at this point exceed :data:`KERNEL_BUDGET`."""
-
-
-def start_radius(Lambda, mass):
+def start_radius(Lambda: float, mass: float) -> float:
     """Initial truncation radius ``R_START / min(Lambda, m)`` (``m = 0``: ``R_START/Lambda``)."""
     lo = min(Lambda, mass) if mass > 0 else Lambda
     return R_START / lo
 
 
 
-def outer_start_radius(lines, dim, mass, Lambda, cutoff=None):
+def outer_start_radius(lines: Sequence[Line], dim: int, mass: float, Lambda: float,
+                       cutoff: Cutoff | None = None) -> float:
     """Initial radius of a melon holding the ``D`` line (the outer block of a family).
 
     Its integrand is ``r^(d-1) f_D(r) prod_e f_e(r)``.  The truncation test doubles ``R``
@@ -99,7 +98,7 @@ def outer_start_radius(lines, dim, mass, Lambda, cutoff=None):
     return start_radius(Lambda, mass)
 
 
-def integrand_columns(tr, r, meas, R):
+def integrand_columns(tr: list, r: np.ndarray, meas: np.ndarray, R: float) -> tuple:
     """Shared by single-point and batched melons: the position-space product of the lines.
 
     ``tr`` holds ``(f(r), l1)`` per line (transform values and the L1 norm bounding their
@@ -121,7 +120,8 @@ def _line_pieces(line, pieces):
     return [p for p in pieces if not (line.d >= 1 and p.dk_zero)]
 
 
-def position_transform(line, cutoff, dim, mass, Lambda, r, R=None, n=N_HI):
+def position_transform(line: Line, cutoff: Cutoff | str, dim: int, mass: float, Lambda: float, r: float | np.ndarray,
+                       R: float | None = None, n: int = N_HI) -> np.ndarray:
     """``f(r) = int_q e^{iqr} F(q)`` of one line (no D) at radii ``r`` (for tests and plots)."""
     from .transforms import PointContext, kernel_apply
 
@@ -204,7 +204,7 @@ def _position(lines, cutoff, dim, mass, Lambda, rtol, outer, p_ext, R0=None, ctx
     return I1, err, conv, info
 
 
-def momentum_applies(lines, cutoff, outer, p_ext) -> bool:
+def momentum_applies(lines: Sequence[Line], cutoff: Cutoff, outer: bool, p_ext: float | np.ndarray | None) -> bool:
     """Can the momentum-space method evaluate this melon (truncated built-in cutoff, 3 or 4
     lines, or the sunset ``Kt,Kt,Kt`` at external momenta)?"""
     if getattr(cutoff, "kind", "") not in ("bump", "exp", "fermi"):
@@ -214,8 +214,9 @@ def momentum_applies(lines, cutoff, outer, p_ext) -> bool:
     return len(lines) in (3, 4) and all(l.delta == 0 for l in lines)
 
 
-def melon_value(lines, cutoff, dim, mass, Lambda, rtol, method="position", outer=False, p_ext=None,
-                R0=None, ctx=None, auto=False):
+def melon_value(lines: Sequence[Line], cutoff: Cutoff, dim: int, mass: float, Lambda: float, rtol: float,
+                method: str = "position", outer: bool = False, p_ext: float | np.ndarray | None = None,
+                R0: float | None = None, ctx: PointContext | None = None, auto: bool = False) -> tuple:
     """Value of a melon block at one point: ``(estimate, error, converged, info)``.
 
     ``lines``: tuple of :class:`~ergsym.families.Line` (``n >= 3``); ``outer``: multiply

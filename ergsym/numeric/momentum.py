@@ -47,6 +47,8 @@ with the position method at large ``R``).
 from __future__ import annotations
 
 import math
+from collections.abc import Callable, Sequence
+from typing import TYPE_CHECKING
 
 import numpy as np
 
@@ -54,6 +56,10 @@ from ..conventions import sphere_area
 from ..errors import FamilyNotSupportedError
 from .oneloop import line_values
 from .quadrature import gauss_legendre
+
+if TYPE_CHECKING:
+    from ..cutoffs.base import Cutoff
+    from ..families import Line
 
 __all__ = ["MomentumLine", "angular", "convolution", "melon_momentum", "sunset_momentum"]
 
@@ -74,7 +80,7 @@ def _panel_rule(n):
 class MomentumLine:
     """A line ``Kt^kt D^d`` as a function of ``|q|`` at one point, plus its pieces."""
 
-    def __init__(self, line, cutoff, mass, Lambda):
+    def __init__(self, line: Line, cutoff: Cutoff, mass: float, Lambda: float) -> None:
         self.line, self.cutoff, self.m2, self.lam = line, cutoff, float(mass) ** 2, float(Lambda)
         self.pieces = [p for p in cutoff.melon_pieces(self.lam) if not (line.d >= 1 and p.dk_zero)]
         self.q_lo = min(float(p.q_lo[0]) for p in self.pieces)
@@ -106,7 +112,7 @@ class MomentumLine:
         return out
 
     # outer-variable nodes: pieces in their reference variables, split at extra q cuts
-    def piece_cuts(self, cuts):
+    def piece_cuts(self, cuts: np.ndarray) -> list:
         """Reference variables of momenta ``cuts`` (shape ``(N, C)``) on every piece:
         a list (one entry per piece) of ``(N, C)`` arrays, NaN outside the piece."""
         out = []
@@ -119,7 +125,7 @@ class MomentumLine:
             out.append(t)
         return out
 
-    def nodes(self, tcuts, n, dim):
+    def nodes(self, tcuts: np.ndarray | None, n: int, dim: int) -> tuple[np.ndarray, np.ndarray]:
         """``(q, w)``, ``w`` including ``q^{d-1} dq`` and ``F(q)``; ``tcuts``: one row of
         :meth:`piece_cuts` per piece (extra panel edges in the reference variable)."""
         x, wx = _panel_rule(n)
@@ -174,7 +180,7 @@ def _invert(piece, qc):
     return 0.5 * (lo + hi)
 
 
-def angular(F, k, q, n, dim):
+def angular(F: Callable, k: np.ndarray, q: np.ndarray, n: int, dim: int) -> np.ndarray:
     """``A(k,q) = int dOmega_d F(|k-q|)`` for arrays ``k, q > 0`` (module docstring)."""
     k = np.asarray(k, float)
     q = np.asarray(q, float)
@@ -219,7 +225,7 @@ def angular(F, k, q, n, dim):
     return pref * val
 
 
-def convolution(Fa, Fb, kn, n, dim):
+def convolution(Fa: MomentumLine, Fb: MomentumLine, kn: np.ndarray, n: int, dim: int) -> np.ndarray:
     """``C(k) = int_q F_a(q) F_b(k-q)`` at momenta ``kn`` (``F_a`` is the outer variable)."""
     out = np.empty(kn.size)
     pref = 1.0 / (2 * math.pi) ** dim
@@ -253,7 +259,8 @@ def _rounding(I):
     return 256 * EPS * abs(I)
 
 
-def melon_momentum(lines, cutoff, dim, mass, Lambda, rtol, outer):
+def melon_momentum(lines: Sequence[Line], cutoff: Cutoff, dim: int, mass: float, Lambda: float, rtol: float,
+                   outer: bool) -> tuple[float, float, bool, dict]:
     """Momentum-space value of a melon with 3 or 4 lines: ``(estimate, error, converged, info)``."""
     if len(lines) not in (3, 4):
         raise FamilyNotSupportedError(
@@ -290,7 +297,7 @@ def melon_momentum(lines, cutoff, dim, mass, Lambda, rtol, outer):
     return float(I1), float(err), bool(err <= rtol * abs(I1)), {"n_k": nk, "method": "momentum"}
 
 
-def sunset_momentum(p, cutoff, dim, mass, Lambda, rtol):
+def sunset_momentum(p: float | np.ndarray, cutoff: Cutoff, dim: int, mass: float, Lambda: float, rtol: float) -> tuple:
     """``Sun(p) = int_k C_KK(k) Kt(p-k)`` at momenta ``p`` (array): ``(est, err, conv, info)``."""
     from ..families import K
 

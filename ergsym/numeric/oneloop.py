@@ -14,16 +14,21 @@ which ``dK/dLambda`` vanishes are skipped when ``dpow >= 1``.
 from __future__ import annotations
 
 import math
+from typing import TYPE_CHECKING
 
 import numpy as np
 
 from ..conventions import sphere_area
 from .quadrature import adaptive_batch
 
+if TYPE_CHECKING:
+    from ..cutoffs.base import Cutoff
+
 __all__ = ["loop_integral", "line_values"]
 
 
-def line_values(line_kt: int, line_d: int, p2, k, dk, lam, m2, scale=None):
+def line_values(line_kt: int, line_d: int, p2: float | np.ndarray, k: float | np.ndarray, dk: float | np.ndarray, lam: float | np.ndarray, m2: float | np.ndarray,
+                scale: float | np.ndarray | None = None) -> float | np.ndarray:
     """``Kt^kt D^d`` from pointwise ``K``, ``dK/dLambda`` (arrays broadcast), times ``scale``.
 
     With ``kt < 0`` (``D/Kt`` of ``f0``) the factors can each overflow while their product
@@ -67,7 +72,8 @@ def _overflow(out):
                            "towards moderate values")
 
 
-def loop_integral(kt: int, dpow: int, cutoff, dim: int, mass, Lambda, rtol: float, outer=None):
+def loop_integral(kt: int, dpow: int, cutoff: Cutoff, dim: int, mass: np.ndarray, Lambda: np.ndarray, rtol: float,
+                  outer: bool | None = None) -> tuple:
     """``int d^dp Kt^kt D^dpow`` (outer) or ``int_q Kt^kt`` for flat arrays ``mass``, ``Lambda``.
 
     Returns

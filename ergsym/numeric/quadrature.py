@@ -10,6 +10,7 @@ rounding term.  Subintervals whose error is large for any batch member are bisec
 """
 from __future__ import annotations
 
+from collections.abc import Callable, Sequence
 from dataclasses import dataclass
 from functools import lru_cache
 
@@ -23,13 +24,13 @@ EPS = np.finfo(float).eps
 
 
 @lru_cache(maxsize=64)
-def gauss_legendre(n: int):
+def gauss_legendre(n: int) -> tuple[np.ndarray, np.ndarray]:
     """Nodes and weights of the ``n``-point Gauss-Legendre rule on ``[0, 1]``."""
     x, w = np.polynomial.legendre.leggauss(n)
     return (x + 1.0) / 2.0, w / 2.0
 
 
-def composite_nodes(edges, n: int):
+def composite_nodes(edges: np.ndarray | Sequence[float], n: int) -> tuple[np.ndarray, np.ndarray]:
     """Nodes/weights of ``n``-point Gauss-Legendre on each panel ``[edges[i], edges[i+1]]``."""
     x, w = gauss_legendre(n)
     edges = np.asarray(edges, float)
@@ -48,8 +49,8 @@ class BatchResult:
     n_eval: int
 
 
-def adaptive_batch(f, batch: int, rtol: float, atol: float = 0.0, init: int = 4,
-                   max_intervals: int = 4000, edges=None) -> BatchResult:
+def adaptive_batch(f: Callable[[np.ndarray], np.ndarray], batch: int, rtol: float, atol: float = 0.0, init: int = 4,
+                   max_intervals: int = 4000, edges: np.ndarray | Sequence[float] | None = None) -> BatchResult:
     """Integrate ``f(t) -> (B, N)`` over ``t in [0, 1]`` for a batch, adaptively.
 
     Parameters

@@ -30,6 +30,8 @@ from the chain with every radial integral truncated at ``R/2`` and ``R/4``
 from __future__ import annotations
 
 import math
+from collections.abc import Sequence
+from typing import TYPE_CHECKING
 
 import numpy as np
 
@@ -37,10 +39,14 @@ from ..errors import FamilyNotSupportedError
 from .quadrature import composite_nodes
 from .transforms import EPS, H_PANEL, N_HI, N_LO, PointContext, next_R, tail_bound, tail_estimate
 
+if TYPE_CHECKING:
+    from ..cutoffs.base import Cutoff
+    from ..families import Block
+
 __all__ = ["edge_bundles", "product_nodes", "ring_bundles", "ring_value"]
 
 
-def edge_bundles(block):
+def edge_bundles(block: Block) -> dict | None:
     """The lines of a block grouped by vertex pair: ``{(i, j): [Line, ...]}`` with ``i < j``,
     or ``None`` if the block has a self-edge (then it is neither a ring nor a K4)."""
     pairs = {}
@@ -51,7 +57,7 @@ def edge_bundles(block):
     return pairs
 
 
-def ring_bundles(block):
+def ring_bundles(block: Block) -> list | None:
     """Bundles of a ring block in cyclic order (bundle 0 holds the D line, if any).
 
     Returns a list of tuples of :class:`Line`, or ``None`` if the block is not a ring.
@@ -99,7 +105,8 @@ def _combos(radii, n):
     return vals
 
 
-def product_nodes(ctx, radii, sizes, pmax, R, n):
+def product_nodes(ctx: PointContext, radii: Sequence[float], sizes: Sequence[float], pmax: float, R: float,
+                  n: int) -> tuple[np.ndarray, np.ndarray]:
     """Momentum nodes ``(p, wp)`` on ``[0, pmax]`` for the transform of a product of bundles of
     ``sizes`` lines: panels split at every ``|sum +-a_i|`` of that many breakpoint radii (where
     the convolution of the lines has kinks) and short enough to resolve ``omega_d(p r)`` up to
@@ -133,7 +140,8 @@ def _refine_radius(one_pass, R, rtol):
     return I1, err, bool(err <= max(tol, 1e-300)), R, hi
 
 
-def ring_value(block, cutoff, dim, mass, Lambda, rtol, ctx=None, R0=None):
+def ring_value(block: Block, cutoff: Cutoff, dim: int, mass: float, Lambda: float, rtol: float,
+               ctx: PointContext | None = None, R0: float | None = None) -> tuple[float, float, bool, dict]:
     """Value of a ring block at one point: ``(estimate, error, converged, info)``.
 
     Raises

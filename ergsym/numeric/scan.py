@@ -27,6 +27,8 @@ Per point, the estimate, the error (20- vs 16-point pipelines, truncation estima
 from __future__ import annotations
 
 import math
+from collections.abc import Sequence
+from typing import TYPE_CHECKING
 
 import numpy as np
 
@@ -37,6 +39,10 @@ from .quadrature import composite_nodes
 from .melon import integrand_columns, outer_start_radius, start_radius
 from .transforms import N_HI, N_LO, NEGLIGIBLE, H_PANEL, _piece_edges, next_R, omega_d, \
     tail_estimate
+
+if TYPE_CHECKING:
+    from ..cutoffs.base import Cutoff
+    from ..families import Line
 
 __all__ = ["melon_scan", "scan_layout"]
 
@@ -57,7 +63,7 @@ def _seg_piece(cutoff, p2a, p2b, lam):
     return Piece("seg", f, True, np.array([math.sqrt(p2a)]), np.array([math.sqrt(p2b)]), np.zeros(1))
 
 
-def scan_layout(cutoff, lams):
+def scan_layout(cutoff: Cutoff, lams: np.ndarray) -> tuple[list, list] | None:
     """Shared and local pieces: ``(shared, [local_i])`` or ``None`` if nothing can be shared.
 
     ``shared`` and each ``local_i`` are lists of single-``Lambda`` :class:`Piece` objects.
@@ -139,7 +145,8 @@ def _verify_shared(cutoff, shared_nodes, lams):
 CHUNK = 26
 
 
-def melon_scan(lines, cutoff, dim, masses, lams, rtol, outer, R0=None, _probe=False):
+def melon_scan(lines: Sequence[Line], cutoff: Cutoff, dim: int, masses: np.ndarray, lams: np.ndarray, rtol: float,
+               outer: bool, R0: float | None = None, _probe: bool = False) -> tuple | None:
     """Position-space melon at ``B`` points at once (module docstring).
 
     Returns

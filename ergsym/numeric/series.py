@@ -19,14 +19,20 @@ are combined linearly (a worst-case bound: quadrature errors are not random).
 from __future__ import annotations
 
 from collections import Counter
+from collections.abc import Sequence
 from dataclasses import dataclass, field
 from fractions import Fraction
+from typing import TYPE_CHECKING
 
 import numpy as np
 
 from ..errors import InputError
 from .evaluate import _block, _check_method
 from .values import Value, guard, validate_common
+
+if TYPE_CHECKING:
+    from ..cutoffs.base import Cutoff
+    from ..symbolic.series import Series
 
 __all__ = ["Prediction", "OrderDict", "evaluate_series", "truncation_estimate"]
 
@@ -54,7 +60,7 @@ class OrderDict(dict):
     def __contains__(self, key):
         return super().__contains__(self._key(key))
 
-    def get(self, key, default=None):
+    def get(self, key: int | tuple, default: object = None) -> object:
         return super().get(self._key(key), default)
 
 
@@ -149,7 +155,9 @@ def _couplings(lam, n):
 
 
 @guard
-def evaluate_series(series, cutoff, dim, mass, Lambda, lam=None, rtol=None, method="auto") -> Prediction:
+def evaluate_series(series: Series, cutoff: Cutoff | str, dim: int, mass: float | np.ndarray, Lambda: float | np.ndarray,
+                    lam: float | Sequence[float] | None = None, rtol: float | None = None,
+                    method: str = "auto") -> Prediction:
     """Evaluate every family of ``series`` and combine them with its exact coefficients.
 
     Parameters
@@ -244,7 +252,7 @@ def evaluate_series(series, cutoff, dim, mass, Lambda, lam=None, rtol=None, meth
                       tuple((c, p, f.name) for c, p, f in terms), point, trunc, dom)
 
 
-def truncation_estimate(contributions):
+def truncation_estimate(contributions: Sequence[float | np.ndarray]) -> float | np.ndarray:
     """First omitted term of a sum from its last terms (see :class:`Prediction`).
 
     ``contributions``: the summed terms by increasing degree (floats or arrays).  Returns

@@ -34,12 +34,18 @@ Applies only to the bump cutoff, ``Kt`` lines of power one and one ``D`` line.
 from __future__ import annotations
 
 import math
+from collections.abc import Sequence
+from typing import TYPE_CHECKING
 
 import numpy as np
 
 from ..families import Line
 from .quadrature import composite_nodes
 from .transforms import H_PANEL, N_HI, N_LO, grid_forward, tail_bound, tail_estimate
+
+if TYPE_CHECKING:
+    from ..cutoffs.base import Cutoff
+    from .transforms import PointContext
 
 __all__ = ["free_propagator", "split_applies", "melon_split"]
 
@@ -53,7 +59,7 @@ SPLIT_RATIO = 0.05
 SPLIT_BUDGET_FACTOR = 2.0
 
 
-def free_propagator(dim, mass, r):
+def free_propagator(dim: int, mass: float, r: float | np.ndarray) -> float | np.ndarray:
     """``G_m(r) = int_q e^{iqr}/(q^2+m^2)`` in ``d`` dimensions (``m > 0``, ``r > 0``).
 
     Reference (tests): the radial transform ``S_d/(2 pi)^d int q^{d-1} omega_d(qr)/(q^2+m^2)``
@@ -71,7 +77,7 @@ def free_propagator(dim, mass, r):
     return (mass / (2.0 * math.pi * r)) ** nu * kv(nu, z) / (2.0 * math.pi)
 
 
-def split_applies(lines, cutoff, dim, mass, Lambda, outer) -> bool:
+def split_applies(lines: Sequence[Line], cutoff: Cutoff, dim: int, mass: float, Lambda: float, outer: bool) -> bool:
     """Whether :func:`melon_split` applies (and is needed).
 
     One ``D`` line (``Line(0, 1)``), the others ``Kt`` (``Line(1)``), the bump cutoff (``K = 1``
@@ -123,9 +129,10 @@ def _outer(dim, mass, n, R_in, R_out, p, pmax, nq):
     return grid_forward(dim, a, delta, p, U), J * nq
 
 
-def melon_split(lines, cutoff, dim, mass, Lambda, rtol, ctx=None, R_in=None):
+def melon_split(lines: Sequence[Line], cutoff: Cutoff, dim: int, mass: float, Lambda: float, rtol: float,
+                ctx: PointContext | None = None, R_in: float | None = None) -> tuple[float, float, bool, dict]:
     """``M[D, Kt, .., Kt]`` by the split of the module docstring: ``(value, error, converged, info)``."""
-    from .melon import KERNEL_BUDGET, PositionBudgetError
+    from .limits import KERNEL_BUDGET, PositionBudgetError
     from .transforms import PointContext
 
     if ctx is None:

@@ -23,12 +23,17 @@ supported on the bump shell only, and blocks integrate it there (see :mod:`.melo
 from __future__ import annotations
 
 import math
+from typing import TYPE_CHECKING
 
 import numpy as np
 
 from ..conventions import sphere_area
 from .oneloop import line_values
 from .quadrature import composite_nodes
+
+if TYPE_CHECKING:
+    from ..cutoffs.base import Cutoff, Piece
+    from ..families import Line
 
 __all__ = ["PointContext", "omega_d", "H_PANEL", "N_LO", "N_HI"]
 
@@ -49,7 +54,7 @@ _CHUNK = 1_500_000  # kernel-matrix elements per chunk
 EXTRA_KT = (1, 2, 3)
 
 
-def omega_d(dim: int, z):
+def omega_d(dim: int, z: float | np.ndarray) -> float | np.ndarray:
     """``omega_d(z) = Gamma(d/2) (2/z)^{d/2-1} J_{d/2-1}(z)``, ``omega_d(0) = 1`` (z >= 0)."""
     from scipy.special import gamma, j0, j1, jv
 
@@ -106,7 +111,7 @@ def omega_d(dim: int, z):
     return out
 
 
-def kernel_apply(dim, out_nodes, in_nodes, vectors):
+def kernel_apply(dim: int, out_nodes: np.ndarray, in_nodes: np.ndarray, vectors: np.ndarray) -> np.ndarray:
     """``omega_d(outer(out_nodes, in_nodes)) @ vectors``, chunked over ``out_nodes``."""
     vectors = np.asarray(vectors, float)
     res = np.empty((out_nodes.size,) + vectors.shape[1:])
@@ -116,7 +121,7 @@ def kernel_apply(dim, out_nodes, in_nodes, vectors):
     return res
 
 
-def bump_inner_grading(piece, m2=0.0):
+def bump_inner_grading(piece: Piece, m2: float = 0.0) -> list:
     """Local-variable edges ``x = (x0/4) 2^j < 1/8``, ``x0 = (Lambda^2 + m2)/eps``, of a bump piece.
 
     With ``Lambda^2 << eps`` the momentum ``q = sqrt(Lambda^2 + eps x)`` (and the measure
@@ -178,7 +183,7 @@ class PointContext:
     mass, Lambda : float
     """
 
-    def __init__(self, cutoff, dim, mass, Lambda):
+    def __init__(self, cutoff: Cutoff, dim: int, mass: float, Lambda: float) -> None:
         self.cutoff, self.dim, self.mass, self.Lambda = cutoff, int(dim), float(mass), float(Lambda)
         self.pieces = cutoff.melon_pieces(self.Lambda)
         self.Sd = sphere_area(self.dim)
@@ -190,7 +195,7 @@ class PointContext:
         self.n_kernel = 0  # kernel-matrix elements evaluated (diagnostics)
 
     # -- momentum side ---------------------------------------------------------------------
-    def qnodes(self, R, n, dk_only=False):
+    def qnodes(self, R: float, n: int, dk_only: bool = False) -> tuple:
         """``(q, w, p2, k, dk)`` on all pieces (or only where ``dK != 0``).
 
         ``w`` includes ``S_d/(2 pi)^d q^{d-1} dq`` (i.e. ``int_q``); the nodes are dropped
@@ -222,23 +227,23 @@ class PointContext:
         self._q[key] = out
         return out
 
-    def line_q(self, line, R, n):
+    def line_q(self, line: Line, R: float, n: int) -> tuple[np.ndarray, np.ndarray, np.ndarray]:
         """``(q, w, F)``: a line's momentum function at the nodes (``dk_only`` for D lines)."""
         q, w, p2, k, dk = self.qnodes(R, n, dk_only=line.d >= 1)
         return q, w, line_values(line.kt, line.d, p2, k, dk, self.Lambda, self.mass ** 2)
 
-    def q_eff(self, R, n):
+    def q_eff(self, R: float, n: int) -> float:
         """Largest momentum node kept: the effective bandwidth of a ``Kt`` line."""
         return float(self.qnodes(R, n)[0][-1])
 
-    def shell_max(self, R, n):
+    def shell_max(self, R: float, n: int) -> float:
         """Largest momentum at which ``D`` is nonzero (bump: ``sqrt(Lambda^2+eps)``)."""
         q, w, p2, k, dk = self.qnodes(R, n, dk_only=True)
         nz = np.nonzero(dk)[0]
         return float(q[nz[-1]]) if nz.size else float(q[-1])
 
     # -- position side ---------------------------------------------------------------------
-    def rgrid(self, R, bw, n):
+    def rgrid(self, R: float, bw: float, n: int) -> tuple[tuple, tuple[np.ndarray, np.ndarray]]:
         """Composite Gauss-Legendre nodes on ``[0, R]`` resolving bandwidth ``bw``."""
         nr = 4 * max(1, int(math.ceil(R * bw / H_PANEL / 4)))  # R/2, R/4 are panel edges
         key = (round(R, 12), nr, n)
@@ -249,7 +254,7 @@ class PointContext:
             self._panels[key] = (np.arange(nr) * h, composite_nodes(np.array([0.0, h]), n)[0])
         return key, self._r[key]
 
-    def transform(self, lines, gkey, R, n):
+    def transform(self, lines: list[Line], gkey: tuple, R: float, n: int) -> list:
         """Position-space values ``f_e(r)`` of ``lines`` (no D lines) on grid ``gkey``.
 
         Also returns each line's ``sum |w F|`` (the scale of its rounding error).
@@ -273,7 +278,7 @@ class PointContext:
                 self._f[(l, gkey)] = (F[:, j], float(np.sum(np.abs(V[:, j]))))
         return [self._f[(l, gkey)] for l in lines]
 
-    def forward(self, g, gkey, p):
+    def forward(self, g: np.ndarray, gkey: tuple, p: float | np.ndarray) -> np.ndarray:
         """``g_hat(p) = S_d int r^{d-1} omega_d(p r) g(r) dr`` on grid ``gkey``."""
         r, wr = self._r[gkey]
         m = wr * self.Sd * r ** (self.dim - 1)
@@ -281,7 +286,7 @@ class PointContext:
         self.n_kernel += r.size * np.size(p)
         return grid_forward(self.dim, *self._panels[gkey], np.atleast_1d(p), v)
 
-    def inverse(self, Gp, p, wp, gkey):
+    def inverse(self, Gp: np.ndarray, p: np.ndarray, wp: np.ndarray, gkey: tuple) -> np.ndarray:
         """``g(r) = int_p e^{ipr} G(p)`` from momentum nodes ``p`` with weights ``wp``
         (weights include ``S_d/(2 pi)^d p^{d-1} dp``)."""
         r, _ = self._r[gkey]
@@ -289,7 +294,7 @@ class PointContext:
         return grid_apply(self.dim, *self._panels[gkey], p, wp * Gp)
 
 
-def tail_bound(r, env, R):
+def tail_bound(r: np.ndarray, env: np.ndarray, R: float) -> tuple:
     """Envelope decay ratio and bound: ``(int_{R/2}^R env, ratio to int_{R/4}^{R/2} env)``."""
     a1 = float(np.sum(env[(r > R / 4) & (r <= R / 2)]))
     a2 = float(np.sum(env[r > R / 2]))
@@ -297,7 +302,7 @@ def tail_bound(r, env, R):
     return a2, rho
 
 
-def tail_estimate(I_R, I_R2, I_R4, rho_env):
+def tail_estimate(I_R: float | np.ndarray, I_R2: float | np.ndarray, I_R4: float | np.ndarray, rho_env: float | np.ndarray) -> tuple:
     """Truncation error of ``I(R)`` from the truncated values ``I(R/2)``, ``I(R/4)``.
 
     ``delta1 = |I(R) - I(R/2)|`` and ``delta0 = |I(R/2) - I(R/4)|`` are the contributions of
@@ -315,7 +320,7 @@ def tail_estimate(I_R, I_R2, I_R4, rho_env):
     return 3.0 * rho / (1.0 - rho) * np.maximum(d1, rho * d0), float(np.max(rho))
 
 
-def next_R(R, tail, target, rho):
+def next_R(R: float, tail: float, target: float, rho: float) -> float:
     """Radius for which the geometric tail model predicts ``tail <= target`` (at least 2R)."""
     if tail <= 0 or rho <= 0 or rho >= 0.9 or tail <= target:
         return 2.0 * R
@@ -334,7 +339,7 @@ GRID_Z0_EVEN = 30.0
 GRID_MIN_FAR = 0.75
 
 
-def grid_terms(dim):
+def grid_terms(dim: int) -> tuple:
     """``omega_d(z) = sum_k c_k z^(-s_k) T_k(z - phi)`` for ``z >= Z0``, ``T_k`` cos or sin.
 
     ``J_nu(z) = sqrt(2/(pi z)) (P cos chi - Q sin chi)``, ``chi = z - nu pi/2 - pi/4``, with
@@ -370,7 +375,7 @@ def grid_terms(dim):
     return (np.array(coef), np.array(power), np.array(is_sin, bool), (nu / 2.0 + 0.25) * math.pi, z0)
 
 
-def grid_apply(dim, a, delta, q, V):
+def grid_apply(dim: int, a: np.ndarray, delta: np.ndarray, q: np.ndarray, V: np.ndarray) -> np.ndarray:
     """``omega_d(outer(r, q)) @ V`` for ``r = (a[:, None] + delta[None, :]).ravel()``.
 
     The radial grids are composite rules on equal panels (starts ``a``, the same offsets
@@ -434,7 +439,7 @@ def grid_apply(dim, a, delta, q, V):
     return out.reshape(J * n) if vec else out.reshape((J * n,) + V.shape[1:])
 
 
-def grid_forward(dim, a, delta, p, U):
+def grid_forward(dim: int, a: np.ndarray, delta: np.ndarray, p: np.ndarray, U: np.ndarray) -> np.ndarray:
     """``omega_d(outer(p, r)) @ U`` for the grid ``r`` of :func:`grid_apply` (``U``: one row
     per grid node, panel-major), by the same trigonometric addition."""
     U = np.asarray(U, float)

@@ -2,14 +2,19 @@
 from __future__ import annotations
 
 import math
+from collections.abc import Callable
 from dataclasses import dataclass, field
+from typing import TYPE_CHECKING
 
 import numpy as np
 
 from ..conventions import validate_dim, validate_mass
 from ..errors import InputError
 
-__all__ = ["Value", "validate_rtol", "validate_common", "DEFAULT_RTOL_1LOOP", "DEFAULT_RTOL_2LOOP",
+if TYPE_CHECKING:
+    from ..cutoffs.base import Cutoff
+
+__all__ = ["Value", "UFUNCS", "validate_rtol", "validate_common", "DEFAULT_RTOL_1LOOP", "DEFAULT_RTOL_2LOOP",
            "guard", "MASS_RANGE", "MAX_SCALE_RATIO"]
 
 #: a nonzero mass must lie in this range (its square and the integrands stay finite)
@@ -25,12 +30,18 @@ DEFAULT_RTOL_2LOOP = 1e-8
 class Value:
     """A number (or array) with an error estimate and a converged flag.
 
+    ``Value(1.0, 0.1)`` is a number you know to within 0.1 (``converged`` defaults to True:
+    the error you give is taken as honest).  ``v.value`` is ``v.estimate`` under the name the
+    JSON output uses.  Arithmetic (``+ - * / **``) and the elementary numpy functions
+    (``np.exp``, ``np.log``, ``np.sqrt``, ``np.sin``, ...; :data:`UFUNCS`) propagate the
+    error to first order; other numpy functions raise a TypeError that says what to do.
+
     Attributes
     ----------
     estimate : float or ndarray
     error : float or ndarray
         Estimated absolute error (>= 0).  Tests check it bounds the true error.
-    converged : bool or ndarray
+    converged : bool or ndarray, default True
         True where ``error <= max(atol, rtol |estimate|)`` was reached.
     name : str
         What was evaluated (family name), if known.
@@ -42,13 +53,41 @@ class Value:
 
     estimate: object
     error: object
-    converged: object
+    converged: object = True
     name: str = ""
     method: str = ""
     info: dict = field(default_factory=dict, compare=False, repr=False)
 
-    #: numpy defers to Value's reflected operators (``np.float64(2) * v`` is a Value)
-    __array_ufunc__ = None
+    @property
+    def value(self) -> float | np.ndarray:
+        """The estimate (the ``"value"`` of the JSON value object); same as :attr:`estimate`."""
+        return self.estimate
+
+    def __array_ufunc__(self, ufunc, method, *inputs, **kwargs):
+        """numpy functions on Values: arithmetic and :data:`UFUNCS`, with first-order errors."""
+        if method == "__call__" and not kwargs:
+            if ufunc in _BINARY and len(inputs) == 2:
+                a, b = inputs
+                if isinstance(a, Value):
+                    return a._binary(b, _BINARY[ufunc])
+                return b._binary(a, _BINARY[ufunc], reflected=True)
+            if ufunc is np.power and len(inputs) == 2 and inputs[0] is self:
+                return self ** inputs[1]
+            if ufunc in UFUNCS and len(inputs) == 1:
+                return self._unary(ufunc)
+        names = ", ".join(f"np.{u.__name__}" for u in UFUNCS)
+        raise TypeError(f"np.{ufunc.__name__}{'' if method == '__call__' else '.' + method} is not "
+                        f"supported on an ergsym Value (supported: + - * / **, {names}); apply it to "
+                        "v.estimate and propagate v.error yourself, or call float(v) for the number alone")
+
+    def _unary(self, ufunc):
+        x = np.asarray(self.estimate, float)
+        f, deriv, domain = UFUNCS[ufunc]
+        if not np.all(domain(x)):
+            raise InputError.bad(f"argument of np.{ufunc.__name__}", self.estimate, _DOMAIN_TEXT[ufunc])
+        with np.errstate(all="ignore"):  # checked in _make
+            est, err = f(x), np.abs(deriv(x)) * np.asarray(self.error, float)
+        return Value._make(est, err, self.converged, f"{ufunc.__name__}({self.name})" if self.name else "")
 
     def __repr__(self) -> str:
         if np.ndim(self.estimate) == 0:
@@ -66,7 +105,7 @@ class Value:
         return float(self.estimate)
 
     @property
-    def rel_error(self):
+    def rel_error(self) -> float | np.ndarray:
         est = np.abs(np.asarray(self.estimate, float))
         with np.errstate(divide="ignore", invalid="ignore"):
             r = np.where(est > 0, np.asarray(self.error, float) / np.where(est > 0, est, 1.0), np.inf)
@@ -165,6 +204,9 @@ class Value:
     def __pos__(self):
         return self
 
+    def __abs__(self):
+        return self._unary(np.absolute)
+
     def __pow__(self, exponent):
         """``self ** n`` for a plain real exponent: error ``|n| |x|^(n-1) dx``."""
         if isinstance(exponent, Value):
@@ -219,7 +261,38 @@ class Value:
         return cls(est, err, conv, data.get("name", ""), data.get("method", ""))
 
 
-def validate_rtol(rtol, default: float) -> float:
+def _all(x):
+    return np.ones(np.shape(x), bool)
+
+
+#: numpy functions a :class:`Value` supports: ufunc -> (f, f', domain); error ``|f'(x)| dx``
+UFUNCS = {
+    np.exp: (np.exp, np.exp, _all),
+    np.expm1: (np.expm1, np.exp, _all),
+    np.log: (np.log, lambda x: 1.0 / x, lambda x: x > 0),
+    np.log10: (np.log10, lambda x: 1.0 / (x * math.log(10.0)), lambda x: x > 0),
+    np.log2: (np.log2, lambda x: 1.0 / (x * math.log(2.0)), lambda x: x > 0),
+    np.log1p: (np.log1p, lambda x: 1.0 / (1.0 + x), lambda x: x > -1),
+    np.sqrt: (np.sqrt, lambda x: 0.5 / np.sqrt(x), lambda x: x > 0),
+    np.square: (np.square, lambda x: 2.0 * x, _all),
+    np.reciprocal: (np.reciprocal, lambda x: -1.0 / (x * x), lambda x: x != 0),
+    np.absolute: (np.absolute, lambda x: np.ones_like(x), _all),
+    np.negative: (np.negative, lambda x: np.ones_like(x), _all),
+    np.positive: (np.positive, lambda x: np.ones_like(x), _all),
+    np.sin: (np.sin, np.cos, _all),
+    np.cos: (np.cos, np.sin, _all),
+    np.tan: (np.tan, lambda x: 1.0 / np.cos(x) ** 2, _all),
+    np.arctan: (np.arctan, lambda x: 1.0 / (1.0 + x * x), _all),
+    np.sinh: (np.sinh, np.cosh, _all),
+    np.cosh: (np.cosh, np.sinh, _all),
+    np.tanh: (np.tanh, lambda x: 1.0 / np.cosh(x) ** 2, _all),
+}
+_DOMAIN_TEXT = {np.log: "> 0", np.log10: "> 0", np.log2: "> 0", np.log1p: "> -1",
+                np.sqrt: "> 0 (the derivative of sqrt is infinite at 0)", np.reciprocal: "nonzero"}
+_BINARY = {np.add: "+", np.subtract: "-", np.multiply: "*", np.true_divide: "/"}
+
+
+def validate_rtol(rtol: float | None, default: float) -> float:
     """``rtol`` in ``[1e-13, 0.1]`` (None -> default)."""
     if rtol is None:
         return default
@@ -233,7 +306,7 @@ def validate_rtol(rtol, default: float) -> float:
     return r
 
 
-def validate_common(cutoff, dim, mass, Lambda):
+def validate_common(cutoff: Cutoff | str, dim: int, mass: float | np.ndarray, Lambda: float | np.ndarray) -> tuple:
     """Validate and broadcast: returns ``(cutoff, dim, mass_arr, Lambda_arr, shape)``.
 
     ``mass`` is 0 (massless: only infrared-finite families are evaluated, the others raise
@@ -270,7 +343,7 @@ def validate_common(cutoff, dim, mass, Lambda):
     return cutoff, dim, m.astype(float), lam.astype(float), lam.shape
 
 
-def guard(fn):
+def guard(fn: Callable) -> Callable:
     """Public entry points: no bare FloatingPointError/OverflowError/ZeroDivisionError/
     MemoryError/TypeError escapes; they become :class:`~ergsym.errors.ConvergenceError`
     (numerical breakdown) or :class:`~ergsym.errors.InputError` (wrong argument types)."""

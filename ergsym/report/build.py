@@ -14,14 +14,18 @@ import re
 import shutil
 import tempfile
 import time
+from collections.abc import Callable, Sequence
 from dataclasses import dataclass, field
 from pathlib import Path
+from typing import TYPE_CHECKING
 
 from .._umask import honour_umask
 from . import latex as L
 from .compile import CompileResult, compile_pdf
 from .config import ReportConfig
-from .section import Section
+
+if TYPE_CHECKING:
+    from .section import Section
 
 __all__ = ["ReportResult", "build_report", "prepare_out", "SECTION_KEYS", "PAPER"]
 
@@ -123,7 +127,7 @@ def _section_builders():
     }
 
 
-def prepare_out(out, force: bool = False) -> Path:
+def prepare_out(out: str | os.PathLike, force: bool = False) -> Path:
     """Check that ``out`` can receive a report, before anything is computed.
 
     Policy: a missing ``out`` is created at the end; an existing *empty* directory is used;
@@ -191,7 +195,9 @@ def _move_into_place(tmp: Path, out: Path) -> None:
 _PHI4_ONLY_SECTIONS = frozenset({"numeric", "lattice", "flow", "onemode"})
 
 
-def build_report(config: ReportConfig = None, *, sections=None, progress=None, scheduler=None) -> ReportResult:
+def build_report(config: ReportConfig | None = None, *, sections: Sequence[str] | None = None,
+                 progress: Callable[[int, int, str], None] | None = None,
+                 scheduler: object = None) -> ReportResult:
     """Build the report described by ``config`` (defaults: the README's main job).
 
     Parameters
@@ -274,12 +280,19 @@ def build_report(config: ReportConfig = None, *, sections=None, progress=None, s
             sec.seconds = time.perf_counter() - t0
             done.append(sec)
         tex = tmp / "report.tex"
-        tex.write_text(_document(cfg, done), encoding="utf-8")
+        when = datetime.datetime.now().strftime("%Y-%m-%d %H:%M")
+        tex.write_text(_document(cfg, done, when=when), encoding="utf-8")
         comp, pdf_ok = None, False
         if cfg.pdf:
             if progress:
                 progress(n_steps - 1, n_steps, "compiling the PDF")
+            t_tex = time.perf_counter()
             comp = compile_pdf(tex)
+            if comp.ok:  # again, with the LaTeX step and the total in the timings table
+                timing = {"tool": comp.tool, "tex_seconds": time.perf_counter() - t_tex,
+                          "total": time.perf_counter() - t_start}
+                tex.write_text(_document(cfg, done, timing, when=when), encoding="utf-8")
+                comp = compile_pdf(tex)
             pdf_ok = comp.ok
             if comp.ok:
                 warnings.extend(_tex_warnings(tex.with_suffix(".log")))
@@ -329,7 +342,7 @@ def _json(cfg, sections, warnings, seconds):
     return envelope("report", cfg.to_dict(), results, list(warnings))
 
 
-def command_line(cfg) -> str:
+def command_line(cfg: ReportConfig) -> str:
     """The ``ergsym report`` command that rebuilds this report (non-default options only)."""
     d = ReportConfig()
     args = ["ergsym", "report"]
@@ -365,7 +378,7 @@ def _data(sections, key):
     return None
 
 
-def headline(cfg, sections) -> list:
+def headline(cfg: ReportConfig, sections: Sequence[Section]) -> list:
     """The three findings of page 1, each computed from the sections' numbers (LaTeX items)."""
     items = []
     der = _data(sections, "derivation")
@@ -390,7 +403,7 @@ def headline(cfg, sections) -> list:
         star = om.get("B_sign_change")
         if star:
             items.append(rf"\textbf{{$B<0$ at strong coupling:}} for one mode ($k={L.g(om['k'])}$, "
-                         rf"$D={L.g(om['D'])}$) $B$ changes sign at $\lambda^*={L.num(star['lam'], 5)}$ "
+                         rf"$D={L.g(om['D'])}$) $B$ changes sign at $\lambda^*={L.num(star['value'], 5)}$ "
                          rf"(root of the direct integration), while $A$ stays positive: the derivative "
                          r"of the monotone is not positive non-perturbatively.")
         else:
@@ -398,10 +411,12 @@ def headline(cfg, sections) -> list:
     return items
 
 
-def _document(cfg: ReportConfig, sections) -> str:
+def _document(cfg: ReportConfig, sections, timing=None, when=None) -> str:
+    """The LaTeX source.  ``timing``: ``{"tool", "tex_seconds", "total"}`` once the PDF has been
+    compiled (the timings table then shows the LaTeX step and the total)."""
     from .. import __version__
 
-    when = datetime.datetime.now().strftime("%Y-%m-%d %H:%M")
+    when = when or datetime.datetime.now().strftime("%Y-%m-%d %H:%M")
     params = [
         ["theory", L.text(cfg.theory)], ["scheme", L.text(cfg.scheme)],
         ["cutoff (continuum)", L.cmd(cfg.cutoff)], [r"dimension $d$", str(cfg.dim)],
@@ -442,27 +457,47 @@ def _document(cfg: ReportConfig, sections) -> str:
               r"monotone along the Polchinski flow. Numbers printed in the paper appear only in columns "
               r"labelled ``as printed''. Equation numbers (4.5), (5.11)--(5.15), (B7) refer to the paper. "
               r"In tables, digits in parentheses are the error in the last digits shown, "
-              r"$1.2345(67)=1.2345\pm0.0067$.",
+              r"$1.2345(67)=1.2345\pm0.0067$. A series ``to $O(\lambda^N)$'' keeps every term through "
+              r"$\lambda^N$; $O(\lambda^{N+1})$ stands for the terms of total order $N+1$ and higher in the "
+              r"couplings, which are dropped.",
               r"\end{abstract}",
               r"\section*{Parameters}",
               L.table(["parameter", "value"], params, align="lp{0.7\\linewidth}"),
               r"Reproduce with (in the directory that should receive \texttt{ergsym-report/}; "
               r"add \texttt{-{}-out DIR} to choose another):" + L.cmd_block([command_line(cfg)]),
               r"\tableofcontents"]
+    bibliography = r"\begin{thebibliography}{9}\bibitem{CR} " + PAPER + r".\end{thebibliography}"
     for s in sections:
         plain = _plain(s.title) or s.key
         if s.key in NEW_PAGE:
+            # the references close the main text; the diagram pages and the timings follow as an
+            # appendix (so the references never sit alone on a last page)
+            if bibliography:
+                parts += [bibliography, r"\appendix"]
+                bibliography = ""
             parts.append(r"\clearpage")
         parts.append(rf"\section{{\texorpdfstring{{{s.title}}}{{{plain}}}}}\label{{sec:{s.key}}}")
         if not s.available:
             parts.append(r"\emph{Section unavailable.}")
         parts.append(s.body)
-    timing = [[L.text(s.key), f"{s.seconds:.1f} s"] for s in sections]
+    rows = [[L.text(s.key), f"{s.seconds:.1f} s"] for s in sections]
+    if not cfg.pdf:
+        rows.append(["LaTeX", "not compiled"])
+    elif timing is None:  # first compilation: the numbers are written by the second one
+        rows += [["LaTeX", "\\ldots"], ["total", "\\ldots"]]
+    else:
+        rows.append([rf"LaTeX ({L.text(timing['tool'])})", f"{timing['tex_seconds']:.1f} s"])
+    if timing is not None or not cfg.pdf:
+        total = timing["total"] if timing is not None else sum(s.seconds for s in sections)
+        rows.append([r"\textbf{total}", rf"\textbf{{{total:.1f} s}}"])
     parts.append(r"\section*{Timings}")
-    parts.append(L.table(["section", "wall time"], timing, align="lr") +
-                 rf"\par Machine: {L.text(platform.platform())}, Python {L.text(platform.python_version())}.")
-    parts.append(r"\begin{thebibliography}{9}\bibitem{CR} " + PAPER +
-                 r".\end{thebibliography}")
+    parts.append(L.table(["step", "wall time"], rows, align="lr") +
+                 r"\par The total runs from the start of the build to the end of the LaTeX step (the "
+                 r"sections, writing the figures and the source, and compiling); a last pdflatex pass that "
+                 r"prints these numbers into the table is not counted. "
+                 rf"Machine: {L.text(platform.platform())}, Python {L.text(platform.python_version())}.")
+    if bibliography:
+        parts.append(bibliography)
     parts.append(r"\end{document}")
     return "\n\n".join(parts) + "\n"
 

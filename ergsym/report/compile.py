@@ -45,7 +45,7 @@ class CompileResult:
     log_tail: str = ""
 
 
-def find_tex(env=None):
+def find_tex(env: dict | None = None) -> tuple[str | None, str | None]:
     """``("latexmk", path)`` or ``("pdflatex", path)`` or ``(None, None)``.
 
     latexmk is used only when pdflatex is present too (it drives pdflatex).
@@ -60,7 +60,7 @@ def find_tex(env=None):
     return "pdflatex", pdflatex
 
 
-def compile_pdf(tex_path, timeout: float = 300.0, env=None) -> CompileResult:
+def compile_pdf(tex_path: str | os.PathLike, timeout: float = 300.0, env: dict | None = None) -> CompileResult:
     """Compile ``tex_path`` in its own directory; never raises for a TeX failure.
 
     Parameters

@@ -3,8 +3,13 @@ from __future__ import annotations
 
 import math
 from dataclasses import asdict, dataclass, field
+from typing import TYPE_CHECKING
 
 from ..errors import InputError
+
+if TYPE_CHECKING:
+    from ..cutoffs.base import Cutoff
+    from ..symbolic.theory import Theory
 
 __all__ = ["ReportConfig", "MAX_REPORT_ORDER", "DEFAULTS"]
 
@@ -119,7 +124,7 @@ class ReportConfig:
         return d
 
     # -- validation -------------------------------------------------------------------
-    def validated(self):
+    def validated(self) -> tuple[Theory, Cutoff, Cutoff]:
         """Check every parameter; return ``(theory, cutoff, mc_cutoff)`` objects
         (:meth:`inputs` without the lattice).
 

@@ -154,7 +154,8 @@ ERRATA = [
 ]
 
 
-def b7_evidence(eps=0.1, lambda_max=2.0, Lambda=2.5, p2=6.3, h=1e-5):
+def b7_evidence(eps: float = 0.1, lambda_max: float = 2.0, Lambda: float = 2.5, p2: float = 6.3,
+                h: float = 1e-5) -> dict:
     """``dK/dLambda`` of (B7) at one point, by central difference and in closed form.
 
     Returns
@@ -198,7 +199,7 @@ def to_markdown() -> str:
     return "\n".join(out)
 
 
-def main(argv=None) -> int:
+def main(argv: list[str] | None = None) -> int:
     """``python -m ergsym.report.errata [--show B7]``: the docs page, or one erratum's evidence."""
     argv = list(sys.argv[1:] if argv is None else argv)
     if not argv:

@@ -8,12 +8,17 @@ integration.
 """
 from __future__ import annotations
 
+from typing import TYPE_CHECKING
+
 import numpy as np
 
 from . import latex as L
 from .lattice_sections import lattice_note
 from .numeric_sections import TEXT_WIDTH_IN, _figure, _phi4_only, _plt, _save, print_style
 from .section import Section
+
+if TYPE_CHECKING:
+    from .config import ReportConfig
 
 __all__ = ["flow_section", "FLOW_LATTICE"]
 
@@ -28,7 +33,7 @@ def _unavailable(reason):
 
 
 @print_style
-def flow_section(cfg, ctx) -> Section:
+def flow_section(cfg: ReportConfig, ctx: dict) -> Section:
     title = r"Along the Polchinski flow: $B(\Lambda)$ and $M_\Lambda-M_{\Lambda_0}$"
     skip = _phi4_only("flow", title, ctx["theory"])
     if skip:
@@ -89,8 +94,8 @@ def flow_section(cfg, ctx) -> Section:
         axes[1].plot(grid, sum(M_orders[:, j] * x ** j for j in range(1, order + 1)), "-", color=f"C{i}",
                      label=rf"$\lambda={x:g}$")
     axes[1].axhline(0, color="0.7", lw=0.5)
-    axes[1].set(xlabel=r"$\Lambda$", ylabel=r"$(M_\Lambda-M_{\Lambda_0})-(\ldots)_{\rm free}$",
-                title=r"interacting part of $M_\Lambda-M_{\Lambda_0}$")
+    axes[1].set(xlabel=r"$\Lambda$", ylabel=r"$\Delta M-\Delta M_{\rm free}$",
+                title=r"interacting part of $\Delta M=M_\Lambda-M_{\Lambda_0}$")
     axes[1].legend()
     fpath = "figures/flow.pdf"
     _save(plt, fig, out / fpath)
@@ -126,8 +131,8 @@ def flow_section(cfg, ctx) -> Section:
         L.table(head, rows, align="r" * len(head), size=r"\scriptsize",
                 caption=r"Coefficients of $\lambda^j$ along the flow (lattice sums; $B$ exact, $M$ by quadrature in $\log\Lambda$)."),
         _figure(fpath, r"Left: the interacting part of $B$ along the flow (solid) and with the bare action "
-                r"restarted at $\Lambda$ (dashed). Right: the interacting part of $M_\Lambda-M_{\Lambda_0}$ "
-                rf"(the free part is the closed form above). Lattice {L.cmd(FLOW_LATTICE)}, {n} scales."),
+                r"restarted at $\Lambda$ (dashed). Right: the interacting part of $\Delta M=M_\Lambda-M_{\Lambda_0}$, "
+                rf"$\Delta M-\Delta M_{{\rm free}}$ (the free part $\Delta M_{{\rm free}}$ is the closed form above). Lattice {L.cmd(FLOW_LATTICE)}, {n} scales."),
     ])
     data = {"lattice": FLOW_LATTICE, "cutoff": cut.spec, "Lambda": grid.tolist(),
             "B_flow_orders": per_flow.tolist(), "B_bare_orders": per_bare.tolist(),

@@ -6,6 +6,7 @@ Plain string functions; no ergsym physics here.  Everything the report writes go
 from __future__ import annotations
 
 import math
+from collections.abc import Sequence
 from fractions import Fraction
 
 __all__ = ["text", "frac", "frac_signed", "num", "g", "value_err", "table", "verbatim"]
@@ -24,7 +25,7 @@ _UNICODE = {
 }
 
 
-def text(s) -> str:
+def text(s: object) -> str:
     """Escape ``s`` for LaTeX text mode (specials, and the Unicode ergsym prints)."""
     out = []
     for ch in str(s):
@@ -39,12 +40,12 @@ def text(s) -> str:
     return "".join(out)
 
 
-def verbatim(s) -> str:
+def verbatim(s: object) -> str:
     """``s`` in a typewriter font, escaped (for shell commands)."""
     return r"\texttt{" + text(s) + "}"
 
 
-def frac(c) -> str:
+def frac(c: Fraction | int) -> str:
     """Exact rational as LaTeX math (no ``$``): ``\\tfrac{7}{24}``, ``-2``, ``0``."""
     c = Fraction(c)
     if c.denominator == 1:
@@ -53,13 +54,13 @@ def frac(c) -> str:
     return rf"{sign}\tfrac{{{abs(c.numerator)}}}{{{c.denominator}}}"
 
 
-def frac_signed(c) -> str:
+def frac_signed(c: Fraction | int) -> str:
     """Like :func:`frac` with an explicit ``+`` for positive values."""
     c = Fraction(c)
     return ("+" if c > 0 else "") + frac(c)
 
 
-def num(x, digits: int = 6) -> str:
+def num(x: float, digits: int = 6) -> str:
     """A float in LaTeX math, scientific notation when needed (no ``$``)."""
     x = float(x)
     if not math.isfinite(x):
@@ -73,12 +74,12 @@ def num(x, digits: int = 6) -> str:
     return rf"{m:.{digits - 1}f}\times10^{{{e}}}"
 
 
-def g(x) -> str:
+def g(x: float) -> str:
     """A parameter value, shortest form (``0.1``, ``2``, ``1e-05``)."""
     return f"{float(x):g}".replace("e-0", "e-").replace("e+0", "e")
 
 
-def value_err(est, err, digits: int = 8) -> str:
+def value_err(est: float, err: float | None, digits: int = 8) -> str:
     """``est ± err`` in LaTeX math (no ``$``).  The error is printed with two digits."""
     est, err = float(est), float(err)
     if not math.isfinite(err):
@@ -94,7 +95,9 @@ def value_err(est, err, digits: int = 8) -> str:
     return num(est, d) + r"\pm" + num(err, 2)
 
 
-def table(header, rows, align=None, caption=None, label=None, long=False, size=r"\small") -> str:
+def table(header: Sequence[str], rows: Sequence[Sequence[str]], align: str | None = None,
+          caption: str | None = None, label: str | None = None, long: bool = False,
+          size: str = r"\small") -> str:
     """A booktabs table.  ``header`` and ``rows`` are already LaTeX cell strings."""
     ncol = len(header)
     align = align or ("l" * ncol)
@@ -121,7 +124,7 @@ _CMD = {
 }
 
 
-def cmd(s) -> str:
+def cmd(s: str) -> str:
     """A shell command inline, in typewriter type, so that copy-paste gives exactly ``s``.
 
     Under T1 encoding the typewriter font has ``--`` -> en-dash and quote ligatures; every
@@ -134,7 +137,7 @@ def cmd(s) -> str:
     return r"\texttt{" + "".join(_CMD.get(ch, ch) for ch in s) + "}"
 
 
-def cmd_block(commands) -> str:
+def cmd_block(commands: Sequence[str]) -> str:
     """Commands on lines of their own (never broken: a wrapped command would not paste)."""
     commands = list(commands)
     if not commands:
@@ -145,7 +148,7 @@ def cmd_block(commands) -> str:
     return r"\begin{flushleft}" + size + "\n" + lines + "\n" + r"\end{flushleft}"
 
 
-def sig_round(value, err, digits: int = 2) -> str:
+def sig_round(value: float, err: float, digits: int = 2) -> str:
     """``value \\pm err`` in LaTeX math, the value rounded to ``digits`` significant digits of ``err``.
 
     One format: fixed point when the value lies in ``[1e-3, 1e5)`` and the error is not below
@@ -173,7 +176,7 @@ def sig_round(value, err, digits: int = 2) -> str:
     return rf"({v / 10 ** p:.{d}f}\pm{r / 10 ** p:.{d}f})\times10^{{{p}}}"
 
 
-def paren(value, err, digits: int = 2, max_sig: int = 12) -> str:
+def paren(value: float, err: float, digits: int = 2, max_sig: int = 12) -> str:
     """``value(err)`` in LaTeX math: the error in units of the last digits shown (``73.0398539(10)``).
 
     The one format of the report's tables.  ``digits`` significant digits of the error are shown;

@@ -2,6 +2,7 @@
 from __future__ import annotations
 
 import math
+from typing import TYPE_CHECKING
 
 
 import numpy as np
@@ -9,6 +10,9 @@ import numpy as np
 from . import latex as L
 from .numeric_sections import TEXT_WIDTH_IN, _figure, _phi4_only, _plt, _save, print_style
 from .section import Section
+
+if TYPE_CHECKING:
+    from .config import ReportConfig
 
 __all__ = ["lattice_section", "onemode_section", "one_mode_exact"]
 
@@ -56,7 +60,7 @@ def _batched_runs(base, lams, cfg, ctx):
     return [_BatchedRun(r, batch.elapsed.get(k, 0.0)) for r, k in zip(out, keys)]
 
 
-def lattice_note(cfg, warnings=None) -> str:
+def lattice_note(cfg: ReportConfig, warnings: list | None = None) -> str:
     """The sentence that says the lattice sections are 2-d, with a warning when d differs."""
     txt = (r"The lattice sections use a \emph{two-dimensional} periodic lattice (spacing 1) whatever "
            r"the continuum dimension of the other sections")
@@ -72,7 +76,7 @@ def lattice_note(cfg, warnings=None) -> str:
 
 
 @print_style
-def lattice_section(cfg, ctx) -> Section:
+def lattice_section(cfg: ReportConfig, ctx: dict) -> Section:
     """Hybrid Monte Carlo on ``cfg.mc_lattice`` against the exact lattice series of A, B and (5.15)."""
     from ..families import NAMED_FAMILIES
     from ..lattice.crosscheck import compare_with_series, series_coefficients
@@ -209,12 +213,21 @@ def lattice_section(cfg, ctx) -> Section:
         c = coeffs[f]
         y = np.array([s.mean - c[0] - c[1] * lam for s, lam in zip(stats[f], lams)])
         e = np.array([s.error_of_mean for s in stats[f]])
-        ax.plot(grid, sum(c[k] * grid ** k for k in range(2, len(c))), "k-", lw=1,
-                label=rf"exact series to $O(\lambda^{order})$")
+        exact_curve = sum(c[k] * grid ** k for k in range(2, len(c)))
+        ax.plot(grid, exact_curve, "k-", lw=1, label=rf"exact series to $O(\lambda^{order})$")
+        # the y-range is that of the Monte Carlo and the exact series (with zero); the printed
+        # (5.15) line may leave it, which the legend says rather than squashing the data
+        lo = min(0.0, float(np.min(y - e)), float(np.min(exact_curve)))
+        hi = max(0.0, float(np.max(y + e)), float(np.max(exact_curve)))
+        pad = 0.12 * (hi - lo) if hi > lo else 1.0
         if f == "A":
-            ax.plot(grid, printed[2] * grid ** 2 + (printed[0] - c[0]) + (printed[1] - c[1]) * grid, "C3--",
-                    lw=1, label="(5.15) as printed")
+            pline = printed[2] * grid ** 2 + (printed[0] - c[0]) + (printed[1] - c[1]) * grid
+            off = np.any((pline > hi + pad) | (pline < lo - pad))
+            far = float(pline[np.argmax(np.abs(pline))])
+            ax.plot(grid, pline, "C3--", lw=1,
+                    label="(5.15) as printed" + (f" (off scale, reaches {far:.3g})" if off else ""))
         ax.errorbar(lams, y, yerr=e, fmt="o", ms=3, capsize=2, label="Monte Carlo")
+        ax.set_ylim(lo - pad, hi + pad)
         ax.axhline(0, color="0.7", lw=0.5)
         ax.set(xlabel=r"$\lambda$", ylabel=rf"${f}-c_0-c_1\lambda$", title=f"{f} on the {cfg.mc_lattice} lattice")
         ax.legend()
@@ -239,7 +252,7 @@ def lattice_section(cfg, ctx) -> Section:
     return Section("lattice", title, "\n\n".join(parts), data, [fpath])
 
 
-def one_mode_exact(k, D, lam, n_points=None):
+def one_mode_exact(k: float, D: float, lam: float, n_points: int | None = None) -> dict:
     """A and B for one mode by direct numerical integration, with an error estimate.
 
     Uses :func:`ergsym.lattice.quadrature.exact_expectations` on one site (trapezoid rule on
@@ -262,7 +275,7 @@ def one_mode_exact(k, D, lam, n_points=None):
 
 
 @print_style
-def onemode_section(cfg, ctx) -> Section:
+def onemode_section(cfg: ReportConfig, ctx: dict) -> Section:
     """One mode (zero dimensions): A and B against lam by direct integration, vs the series."""
     from ..lattice.sums import series_on_lattice
     from ..symbolic import monotone
@@ -295,7 +308,7 @@ def onemode_section(cfg, ctx) -> Section:
         eps_b = one_mode_exact(k, D, root)["B"][1]
         h = 1e-3 * max(1.0, root)
         slope = (one_mode_exact(k, D, root + h)["B"][0] - one_mode_exact(k, D, root - h)["B"][0]) / (2 * h)
-        star = {"lam": float(root), "error": float(abs(eps_b / slope) + 1e-10), "converged": bool(r.converged),
+        star = {"name": "lambda*", "value": float(root), "error": float(abs(eps_b / slope) + 1e-10), "converged": bool(r.converged),
                 "bracket": [lo, hi]}
     parts = [
         rf"One real mode (one lattice site): $S=\phi^2/(2k)+\lambda\phi^4/24$ with $k={L.g(k)}$, "
@@ -306,7 +319,7 @@ def onemode_section(cfg, ctx) -> Section:
         rf"$B={L.num(B[0], 8)}$, $A={L.num(A[0], 8)}$ "
         + (r"(the free values $\tfrac12D/k$, $\tfrac32D/k$)." if free_ok else r"\textbf{(not the free values!)}."),
         rf"At $\lambda={L.g(probe)}$: $B={L.sig_round(*pv['B'])}$, $A={L.sig_round(*pv['A'])}$. "
-        + (rf"$B$ changes sign at $\lambda^*={L.sig_round(star['lam'], star['error'])}$ (Brent's method on the "
+        + (rf"$B$ changes sign at $\lambda^*={L.sig_round(star['value'], star['error'])}$ (Brent's method on the "
            rf"direct integration, bracketed by the grid points ${L.g(star['bracket'][0])}$ and "
            rf"${L.g(star['bracket'][1])}$): \textbf{{the true derivative of the monotone is negative for "
            r"$\lambda>\lambda^*$} in zero dimensions, while the printed expression $A$ (a sum of two "
@@ -319,8 +332,8 @@ def onemode_section(cfg, ctx) -> Section:
     axes[0].plot(lams, B, "C3-", label="B (direct integration)")
     axes[0].axhline(0, color="0.6", lw=0.6)
     if star:
-        axes[0].axvline(star["lam"], color="C3", lw=0.6, ls=":")
-        axes[0].annotate(rf"$\lambda^*={star['lam']:.2f}$", (star["lam"], 0), xytext=(4, 6),
+        axes[0].axvline(star["value"], color="C3", lw=0.6, ls=":")
+        axes[0].annotate(rf"$\lambda^*={star['value']:.2f}$", (star["value"], 0), xytext=(4, 6),
                          textcoords="offset points", fontsize=7.5, color="C3")
     axes[0].set(xlabel=r"$\lambda$", ylabel="value", title=f"one mode, k = {k:g}, D = {D:g}")
     axes[0].legend()

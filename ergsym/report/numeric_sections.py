@@ -7,6 +7,15 @@ from . import latex as L
 from ..families import _latex_name
 from .section import Section
 
+import os
+from collections.abc import Callable, Sequence
+from typing import TYPE_CHECKING
+
+if TYPE_CHECKING:
+    from ..cutoffs.base import Cutoff
+    from ..symbolic.series import Series
+    from .config import ReportConfig
+
 __all__ = ["numeric_section", "figures_section", "errata_section", "scan_grid"]
 
 _QUANTITIES = ("A", "B", "LdShat", "dShatdShat", "dSdShat", "dSdS")
@@ -30,7 +39,7 @@ def _numeric_order(cfg):
     return min(cfg.order, 2)
 
 
-def numeric_section(cfg, ctx) -> Section:
+def numeric_section(cfg: ReportConfig, ctx: dict) -> Section:
     """Every family at ``Lambda0`` with errors; A, B, pieces per order and summed."""
     from ..errors import DivergentIntegralError, FamilyNotSupportedError
     from ..numeric import evaluate_named
@@ -132,7 +141,7 @@ class _Terms:
         self.terms = tuple(terms)
 
 
-def family_values(series_list, cutoff, dim, mass, Lambda) -> dict:
+def family_values(series_list: Sequence[Series], cutoff: Cutoff, dim: int, mass: float, Lambda: float) -> dict:
     """Every family of the given series at one point, each block evaluated once.
 
     Returns ``{family name: Value}`` (plus the blocks by name).
@@ -146,7 +155,7 @@ def family_values(series_list, cutoff, dim, mass, Lambda) -> dict:
     return out
 
 
-def combine_orders(series, famvals) -> list:
+def combine_orders(series: Series, famvals: dict) -> list:
     """``[(value, error), ...]`` per order of a one-coupling series from family values.
 
     Errors add linearly (``sum |c| err``): an upper bound of first-order propagation that
@@ -163,7 +172,7 @@ def combine_orders(series, famvals) -> list:
     return out
 
 
-def truncation(orders, lam) -> float:
+def truncation(orders: Sequence[tuple[float, float]], lam: float) -> float:
     """Truncation estimate of a summed series: the next term from the ratio of the last two."""
     terms = [abs(v) * lam ** k for k, (v, _) in enumerate(orders)]
     if len(terms) < 2 or lam == 0:
@@ -173,14 +182,14 @@ def truncation(orders, lam) -> float:
     return float(last * min(1.0, ratio))
 
 
-def sum_series(orders, lam):
+def sum_series(orders: Sequence[tuple[float, float]], lam: float) -> tuple[float, float]:
     """The truncated series at ``lam`` with its (linear) quadrature error."""
     from ..inputs import series_sum  # noqa: PLC0415  (InputError naming --lam where a term overflows)
 
     return series_sum([v for v, _ in orders], lam, [e for _, e in orders])
 
 
-def scan_grid(cfg, cutoff):
+def scan_grid(cfg: ReportConfig, cutoff: Cutoff) -> np.ndarray:
     """Lambda grid of the scan: from 0.25 Lambda0 to lambda_max (bump) or 2 Lambda0."""
     hi = getattr(cutoff, "lambda_max", 2.0 * cfg.Lambda0)
     return np.geomspace(0.25 * cfg.Lambda0, hi, cfg.n_scan)
@@ -206,7 +215,7 @@ def _print_rc() -> dict:
     }
 
 
-def print_style(fn):
+def print_style(fn: Callable) -> Callable:
     """Run ``fn`` with the report's figure style (:func:`_print_rc`) in a ``matplotlib.rc_context``:
     the caller's matplotlib settings are the same afterwards."""
     import functools
@@ -249,7 +258,7 @@ def _support(cutoff, Lambda, hi):
 
 
 @print_style
-def plot_cutoff(cutoff, Lambda, path):
+def plot_cutoff(cutoff: Cutoff, Lambda: float, path: str | os.PathLike) -> dict:
     """The paper's Figs. 1, 2 and 4 for ``cutoff``: K, Lambda dK/dLambda on its support, K in Lambda.
 
     Returns a dict of facts for the caption (support of Lambda dK/dLambda, its maximum).
@@ -287,7 +296,7 @@ def plot_cutoff(cutoff, Lambda, path):
 
 
 @print_style
-def figures_section(cfg, ctx) -> Section:
+def figures_section(cfg: ReportConfig, ctx: dict) -> Section:
     """Cutoff Figs. 1/2/4 and the families, A and B against Lambda (with errors)."""
     from ..errors import DivergentIntegralError, FamilyNotSupportedError
     from ..symbolic import monotone
@@ -323,9 +332,10 @@ def figures_section(cfg, ctx) -> Section:
         def __init__(self, name):
             self.estimate = np.array([float(p[name].estimate) for p in points])
             self.error = np.array([float(p[name].error) for p in points])
+            self.converged = [bool(np.all(p[name].converged)) for p in points]
 
         def to_dict(self):
-            return {"value": self.estimate.tolist(), "error": self.error.tolist()}
+            return {"value": self.estimate.tolist(), "error": self.error.tolist(), "converged": self.converged}
 
     famv = {n: _V(n) for n in points[0]}
     per = {q: [combine_orders(ser, p) for p in points] for q, ser in (("A", serA), ("B", serB))}
@@ -333,6 +343,8 @@ def figures_section(cfg, ctx) -> Section:
                 for k in range(n_ord + 1)}
     B_orders = {k: (np.array([o[k][0] for o in per["B"]]), np.array([o[k][1] for o in per["B"]]))
                 for k in range(n_ord + 1)}
+    # a point of an order is converged when every family value at that point is
+    conv = [all(v.converged[i] for v in famv.values()) for i in range(len(grid))]
     plt = _plt()
     fig, axes = plt.subplots(1, 2, figsize=(TEXT_WIDTH_IN, 3.3))
     fam_latex = {f.name: f.latex for ser in (serA, serB) for f in ser.families()}
@@ -373,7 +385,11 @@ def figures_section(cfg, ctx) -> Section:
     axes[1].axvline(cfg.Lambda0, color="0.6", lw=0.8, ls="--")
     axes[1].set(xlabel=r"$\Lambda$", ylabel=r"$|$coefficient$|$", title=r"$A$ and $B$ per order ($\delta^d(0)\lambda^k$)")
     axes[1].legend(fontsize=6, ncol=3, loc="upper center", bbox_to_anchor=(0.5, -0.22))
+    # labelled ticks on the log Lambda axis: a decade rarely fits in the scan (0.25..2 by default)
+    ticks = _log_ticks(float(grid.min()), float(grid.max()))
     for ax in axes:
+        ax.set_xticks(ticks)
+        ax.set_xticklabels([f"{t:.3g}" for t in ticks])
         ax.xaxis.set_minor_formatter(NullFormatter())
     f2 = "figures/families_vs_Lambda.pdf"
     _save(plt, fig, out / f2)
@@ -398,11 +414,25 @@ def figures_section(cfg, ctx) -> Section:
                                  r"points: \texttt{report.json})."))
     data["scan"] = {"Lambda": grid.tolist(),
                     "families": {n: v.to_dict() for n, v in famv.items()},
-                    "B_orders": {str(k): {"value": e.tolist(), "error": r.tolist()}
+                    "B_orders": {str(k): {"value": e.tolist(), "error": r.tolist(), "converged": conv}
                                  for k, (e, r) in B_orders.items()},
-                    "A_orders": {str(k): {"value": e.tolist(), "error": r.tolist()}
+                    "A_orders": {str(k): {"value": e.tolist(), "error": r.tolist(), "converged": conv}
                                  for k, (e, r) in A_orders.items()}}
     return Section("figures", title, "\n\n".join(parts), data, figs)
+
+
+def _log_ticks(lo: float, hi: float) -> list:
+    """At least three readable tick values in ``[lo, hi]`` for a log axis (1, 2, 5 per decade,
+    then 1..9 per decade when the range is narrower)."""
+    import math
+
+    d0, d1 = math.floor(math.log10(lo)) - 1, math.ceil(math.log10(hi)) + 1
+    for mants in ((1,), (1, 2, 5), (1, 2, 3, 4, 5, 6, 7, 8, 9)):
+        ticks = [m * 10.0 ** d for d in range(d0, d1 + 1) for m in mants
+                 if lo * (1 - 1e-9) <= m * 10.0 ** d <= hi * (1 + 1e-9)]
+        if len(ticks) >= 3:
+            return ticks if len(ticks) <= 9 else ticks[:: -(-len(ticks) // 9)]
+    return [lo, math.sqrt(lo * hi), hi]
 
 
 def _save(plt, fig, path):
@@ -421,7 +451,7 @@ def _figure(path, caption, width=r"\linewidth") -> str:
                       rf"\caption{{{caption}}}", r"\end{figure}"])
 
 
-def errata_section(cfg, ctx) -> Section:
+def errata_section(cfg: ReportConfig, ctx: dict) -> Section:
     """The paper's statements that ergsym contradicts: printed vs correct, step, number, commands."""
     from .errata import ERRATA
 

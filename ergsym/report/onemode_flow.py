@@ -34,7 +34,7 @@ def _gh(n, var):
     return x * math.sqrt(max(var, 0.0)), lw
 
 
-def one_mode_M(k, D, lam, t, n=160):
+def one_mode_M(k: float, D: float, lam: float, t: float, n: int = 160) -> float:
     """``M`` at ``log(Lambda/Lambda0) = t <= 0`` (up to a Lambda-independent constant).
 
     Parameters
@@ -61,7 +61,7 @@ def one_mode_M(k, D, lam, t, n=160):
     return float(p @ (shat + logW)) - (0.5 * math.log(2 * math.pi * G) + lz)
 
 
-def one_mode_minus_dM(k, D, lam, h=1e-3, n=160):
+def one_mode_minus_dM(k: float, D: float, lam: float, h: float = 1e-3, n: int = 160) -> tuple[float, float]:
     """``-Lambda dM/dLambda`` at ``Lambda0`` with an error estimate.
 
     One-sided 5-point stencil in ``t = log Lambda`` (error ``O(h^4)``), at steps ``h`` and

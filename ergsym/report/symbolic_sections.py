@@ -6,12 +6,18 @@ columns labelled "as printed".
 """
 from __future__ import annotations
 
+from collections.abc import Sequence
 from fractions import Fraction
+from typing import TYPE_CHECKING
 
 from . import latex as L
 from .numeric_sections import print_style
 from .section import Section
 from .texmath import NOTATION, align_series, family_definition, family_name
+
+if TYPE_CHECKING:
+    from ..symbolic.theory import Theory
+    from .config import ReportConfig
 
 __all__ = ["derivation_section", "comparison_section", "zero_dim_section", "zero_dim_taylor",
            "PRINTED_LABEL"]
@@ -36,7 +42,7 @@ _PIECE_EQ = {"5.13-literal": "(5.13)", "dSdS": "(5.14)", "dSdShat": "(5.13)", "d
              "LdShat": "(5.11)", "A": "(5.15)", "B": "none"}
 
 
-def piece_label(q) -> str:
+def piece_label(q: str) -> str:
     """``(5.11)`` ... for a piece (engine or canonical name), ``A``/``B`` otherwise (LaTeX)."""
     q = ENGINE_PIECE.get(q, q)
     if q in PIECE_ENGINE:
@@ -48,7 +54,7 @@ def _series_eq(label, series) -> str:
     return r"\begin{align*}" + "\n" + align_series(label, series) + "\n" + r"\end{align*}"
 
 
-def one_mode_flow_rows(k, D, lams=(0.0, 30.0)):
+def one_mode_flow_rows(k: float, D: float, lams: Sequence[float] = (0.0, 30.0)) -> list[dict]:
     """Finite-difference ``-Lambda dM/dLambda`` of one mode along the exact flow, beside A and B.
 
     Returns a list of dicts with ``lam``, ``fd`` (value, error), ``A``, ``B`` (value, error,
@@ -70,7 +76,7 @@ def one_mode_flow_rows(k, D, lams=(0.0, 30.0)):
     return rows
 
 
-def derivation_section(cfg, theory) -> Section:
+def derivation_section(cfg: ReportConfig, theory: Theory) -> Section:
     """A, B and the four pieces through ``cfg.order``; why A is not B; the next order; families."""
     from ..symbolic import PHI4, monotone
 
@@ -202,7 +208,7 @@ def _series_text(coeffs, fam_tex) -> str:
     return "".join(out)
 
 
-def scheme_and_consistency(cfg, rows, fam_tex):
+def scheme_and_consistency(cfg: ReportConfig, rows: list, fam_tex: dict) -> tuple[list, dict]:
     """The scheme nuance, the internal-consistency argument and the headline (LaTeX, data)."""
     from ..symbolic import PRINTED, SCHEMES
 
@@ -261,7 +267,7 @@ def scheme_and_consistency(cfg, rows, fam_tex):
     return parts, data
 
 
-def comparison_section(cfg, theory) -> Section:
+def comparison_section(cfg: ReportConfig, theory: Theory) -> Section:
     """Derived vs printed (5.11)-(5.15), the contraction classes and the SD identity."""
     from ..symbolic import PHI4, comparison_table, monotone
 
@@ -375,7 +381,7 @@ def _double_factorial_odd(n: int) -> int:
     return out
 
 
-def zero_dim_taylor(order: int, k=Fraction(1), D=Fraction(1)):
+def zero_dim_taylor(order: int, k: Fraction | int = Fraction(1), D: Fraction | int = Fraction(1)) -> dict:
     """Exact Taylor coefficients in lam of A and B for one mode (zero dimensions).
 
     One real mode, ``S = phi^2/(2k) + lam phi^4/24``, ``Cdot = D``, ``Shat = phi^2/(2k)``:
@@ -424,7 +430,7 @@ def zero_dim_taylor(order: int, k=Fraction(1), D=Fraction(1)):
     return {"A": A, "B": B}
 
 
-def zero_dim_section(cfg, theory) -> Section:
+def zero_dim_section(cfg: ReportConfig, theory: Theory) -> Section:
     """Engine series on one site vs the exact zero-dimensional Taylor coefficients vs (5.15)."""
     import numpy as np
 
@@ -480,7 +486,7 @@ def zero_dim_section(cfg, theory) -> Section:
 
 
 @print_style
-def diagrams_section(cfg, ctx) -> Section:
+def diagrams_section(cfg: ReportConfig, ctx: dict) -> Section:
     """A page of drawings: every linked diagram of the pieces (5.11)-(5.14) at O(lambda), O(lambda^2).
 
     One figure per order (made by :func:`ergsym.symbolic.draw.draw_diagrams`, one panel per

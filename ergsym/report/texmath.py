@@ -8,6 +8,12 @@ from __future__ import annotations
 
 import re
 from fractions import Fraction
+from typing import TYPE_CHECKING
+
+if TYPE_CHECKING:
+    from ..families import Block, Family, Line
+    from ..symbolic.series import Series
+    from ..symbolic.theory import Theory
 
 __all__ = ["line_tex", "block_definition", "family_definition", "family_name", "term_tex",
            "series_terms", "align_series", "NOTATION"]
@@ -28,7 +34,7 @@ NOTATION = (
     r"side); exactly one block holds the $D$ line.")
 
 
-def line_tex(line) -> str:
+def line_tex(line: Line) -> str:
     """``D``, ``\\tilde K^2``, ``D/\\tilde K``, ``D\\tilde K`` ... for a :class:`~ergsym.families.Line`."""
     num = []
     if line.d:
@@ -51,7 +57,7 @@ def _arg(tex, var):
     return rf"{tex}({var})"
 
 
-def block_definition(b) -> str:
+def block_definition(b: Block) -> str:
     """The integral a block stands for (LaTeX math)."""
     pre = r"(2\pi)^d" if b.has_d else ""
     if b.kind == "loop":
@@ -72,7 +78,7 @@ def block_definition(b) -> str:
     return pre + rf"\int {xs}\,{lines}"
 
 
-def family_definition(f) -> str:
+def family_definition(f: Family) -> str:
     """The integral a family stands for: its blocks' integrals multiplied (LaTeX math)."""
     if not f.blocks:
         return "1"
@@ -86,12 +92,12 @@ def family_definition(f) -> str:
                                for b, n in out)
 
 
-def family_name(f) -> str:
+def family_name(f: Family) -> str:
     """The family's symbol with break points after commas (for table cells)."""
     return (f.latex if f.blocks else "1").replace(",", r",\allowbreak ")
 
 
-def term_tex(c, powers, family, theory) -> str:
+def term_tex(c: Fraction, powers: tuple[int, ...], family: Family, theory: Theory) -> str:
     """One signed term ``\\pm c\\,\\lambda^k\\,F``."""
     c = Fraction(c)
     sign = "-" if c < 0 else "+"
@@ -108,7 +114,7 @@ def term_tex(c, powers, family, theory) -> str:
     return f"{sign} {body}" + (rf"\,{fam}" if fam else "")
 
 
-def series_terms(series, k=None) -> list:
+def series_terms(series: Series, k: int | None = None) -> list:
     """Signed LaTeX terms of a series (all orders, or order ``k``)."""
     orders = range(series.order + 1) if k is None else [k]
     return [term_tex(c, p, f, series.theory) for kk in orders for c, p, f in series.coefficient(kk)]
@@ -125,7 +131,7 @@ def _width(tex: str) -> float:
     return len(t)
 
 
-def align_series(label: str, series, width: float = 62.0, order_term: bool = True) -> str:
+def align_series(label: str, series: Series, width: float = 62.0, order_term: bool = True) -> str:
     """An ``align*`` body: ``label &= t_1 t_2 ...`` broken into lines of at most ``width``.
 
     Every order starts on a new line; inside an order, terms are packed greedily.

@@ -23,8 +23,14 @@ from __future__ import annotations
 
 import math
 from fractions import Fraction
+from typing import TYPE_CHECKING
 
 from ..errors import InputError
+
+if TYPE_CHECKING:
+    from matplotlib.figure import Figure
+
+    from .theory import Theory
 
 __all__ = ["piece_diagrams", "diagram_rows", "draw_diagrams", "tikz_diagrams", "LINE_STYLES"]
 
@@ -59,7 +65,8 @@ def _frac(c) -> str:
     return str(c.numerator) if c.denominator == 1 else f"{c.numerator}/{c.denominator}"
 
 
-def piece_diagrams(forms, order: int, scheme: str = "bare", theory=None) -> dict:
+def piece_diagrams(forms: str | list[str] | tuple[str, ...], order: int, scheme: str = "bare",
+                   theory: Theory | None = None) -> dict:
     """The linked diagrams of each piece named in ``forms`` (A and B expand to their pieces).
 
     Parameters
@@ -102,7 +109,7 @@ def _monomial(theory, powers) -> str:
     return "*".join(n if p == 1 else f"{n}^{p}" for n, p in zip(names, powers) if p) or "1"
 
 
-def diagram_rows(diagrams, theory=None) -> list:
+def diagram_rows(diagrams: list, theory: Theory | None = None) -> list:
     """Plain-data description of each diagram (what ``monotone --diagrams --json`` prints)."""
     rows = []
     for d in diagrams:
@@ -164,7 +171,8 @@ def _geometry(d):
     return n, pos, shapes
 
 
-def draw_diagrams(diagrams, theory=None, ncols: int = 4, panel_size: float = 2.2):
+def draw_diagrams(diagrams: list, theory: Theory | None = None, ncols: int = 4,
+                  panel_size: float = 2.2) -> Figure:
     """One panel per diagram: lines styled by kind, caption with monomial, coefficient,
     weight and family.
 
@@ -242,7 +250,7 @@ def _tex_escape(s: str) -> str:
     return out
 
 
-def tikz_diagrams(diagrams, theory=None, scale: float = 0.8) -> str:
+def tikz_diagrams(diagrams: list, theory: Theory | None = None, scale: float = 0.8) -> str:
     """The same drawings as TikZ: one ``tikzpicture`` per diagram (for the report).
 
     Needs ``\\usepackage{tikz}`` in the preamble.  Returns a string with one

@@ -24,8 +24,10 @@ from __future__ import annotations
 from fractions import Fraction
 from functools import lru_cache
 
+from ..conventions import PIECE_ALIASES
+from ..conventions import PIECES as PIECE_NAMES
 from ..errors import InputError
-from ..families import NAMED_FAMILIES
+from ..families import NAMED_FAMILIES, Family
 from .operators import cdot, lambda_dshat
 from .series import Series
 from .theory import PHI4, Theory, validate_scheme
@@ -57,6 +59,20 @@ FORMS = {
 }
 
 
+#: the paper's equation numbers (what the CLI, JSON and report print) -> the engine's piece names
+ENGINE_NAMES = {"eq5.11": "LdShat", "eq5.12": "dShatdShat", "eq5.13": "dSdShat", "eq5.14": "dSdS"}
+
+
+def _engine_name(name, param: str) -> str:
+    """The engine's name of a piece given as ``eq5.1x`` or an alias; InputError otherwise."""
+    canon = PIECE_ALIASES.get(name, name) if isinstance(name, str) else None
+    if canon not in ENGINE_NAMES:
+        allowed = ("A, B, " if param == "form" else "") + ", ".join(PIECE_NAMES)
+        raise InputError.bad(param, name, f"one of {allowed} (the paper's (5.11)-(5.14))",
+                             "aliases " + ", ".join(PIECE_ALIASES) + " are also accepted")
+    return ENGINE_NAMES[canon]
+
+
 def _check_theory(theory):
     if not isinstance(theory, Theory):
         raise InputError.bad("theory", theory, "an ergsym.symbolic.Theory")
@@ -69,7 +85,12 @@ def piece(name: str, order: int, scheme: str = "bare", theory: Theory = PHI4) ->
 
     Parameters
     ----------
-    name : {"dSdS", "dSdShat", "dShatdShat", "LdShat"}
+    name : str
+        The paper's equation number, as the CLI, JSON and report print it: ``"eq5.11"``
+        (``-2<Lambda dShat/dLambda>``), ``"eq5.12"``, ``"eq5.13"``, ``"eq5.14"``
+        (``1/2<int Cdot dS dS>``); the engine's names ``"LdShat"``, ``"dShatdShat"``,
+        ``"dSdShat"``, ``"dSdS"`` and the aliases of :data:`ergsym.conventions.PIECE_ALIASES`
+        are accepted too.
     order : int
     scheme : {"bare", "normal-ordered"}
     theory : Theory
@@ -79,10 +100,10 @@ def piece(name: str, order: int, scheme: str = "bare", theory: Theory = PHI4) ->
     Series
         Coefficient of ``delta^d(0)`` (lattice: the whole sum).
     """
+    if name not in PIECES:  # the paper's names eq5.11..eq5.14 (as the CLI, JSON and PDF print) or an alias
+        return piece(_engine_name(name, "piece"), order, scheme, theory)
     validate_scheme(scheme)
     _check_theory(theory)
-    if name not in PIECES:
-        raise InputError.bad("piece", name, "one of " + ", ".join(PIECES))
     spec = PIECES[name]
     if spec is None:
         op = lambda_dshat(theory, scheme, coeff=-2)
@@ -100,8 +121,9 @@ def monotone(order: int, form: str = "B", scheme: str = "bare", theory: Theory =
     ----------
     order : int
         Highest power of the couplings (0..6; O(lambda^3) takes about a second).
-    form : {"A", "B", "dSdS", "dSdShat", "dShatdShat", "LdShat"}
-        ``A`` is the paper's printed expression (5.5); ``B = -Lambda dM/dLambda``.
+    form : str
+        ``"A"`` is the paper's printed expression (5.5); ``"B" = -Lambda dM/dLambda``; a piece
+        by its equation number ``"eq5.11"`` .. ``"eq5.14"`` (or any name :func:`piece` accepts).
     scheme : {"bare", "normal-ordered"}
     theory : Theory
 
@@ -115,7 +137,7 @@ def monotone(order: int, form: str = "B", scheme: str = "bare", theory: Theory =
     if form in PIECES:
         return piece(form, order, scheme, theory)
     if form not in FORMS:
-        raise InputError.bad("form", form, "one of A, B, " + ", ".join(PIECES))
+        return piece(_engine_name(form, "form"), order, scheme, theory)
     acc = {}
     for name, sign in FORMS[form].items():
         for t in piece(name, order, scheme, theory).terms:
@@ -143,7 +165,7 @@ PRINTED = {
 }
 
 
-def contraction_class(family) -> str:
+def contraction_class(family: Family) -> str:
     """A reader's label for the contraction class a family comes from.
 
     ``free`` (f0), ``tadpole`` (f1 and one-loop self-energies), ``sunset`` (f2 alone),

@@ -24,7 +24,7 @@ D_LINE = Line(0, 1)
 FACTORS = ("dI", "dShat", "dS")
 
 
-def dfactor(name: str, theory: Theory, scheme: str):
+def dfactor(name: str, theory: Theory, scheme: str) -> list:
     """The factor ``delta X/delta phi_x`` as a list of ``(coeff, powers, OpVertex)``."""
     zero = tuple(0 for _ in theory.couplings)
     dshat = [(Fraction(1), zero, OpVertex(1, amp=True))]
@@ -40,7 +40,8 @@ def dfactor(name: str, theory: Theory, scheme: str):
     raise InputError.bad("factor", name, "one of " + ", ".join(FACTORS))
 
 
-def cdot(x: str, y: str, theory: Theory, scheme: str, coeff=1, name=None) -> Operator:
+def cdot(x: str, y: str, theory: Theory, scheme: str, coeff: int | Fraction = 1,
+         name: str | None = None) -> Operator:
     """``coeff * int d^dp Cdot(p) delta X/delta phi(p) delta Y/delta phi(-p)`` (5.6)."""
     terms = []
     for (cx, px, vx), (cy, py, vy) in ((a, b) for a in dfactor(x, theory, scheme)
@@ -50,7 +51,7 @@ def cdot(x: str, y: str, theory: Theory, scheme: str, coeff=1, name=None) -> Ope
     return Operator(name or f"{coeff}*<Cdot {x} {y}>", tuple(terms))
 
 
-def lambda_dshat(theory: Theory, scheme: str, coeff=1) -> Operator:
+def lambda_dshat(theory: Theory, scheme: str, coeff: int | Fraction = 1) -> Operator:
     """``coeff * Lambda dShat/dLambda = coeff * (-1/2) (G^-1 phi) Cdot (G^-1 phi)``."""
     return cdot("dShat", "dShat", theory, scheme, coeff=Fraction(coeff) * Fraction(-1, 2),
                 name=f"{coeff}*<Lambda dShat/dLambda>")

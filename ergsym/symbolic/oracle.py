@@ -18,6 +18,11 @@ from __future__ import annotations
 import itertools
 import math
 from fractions import Fraction
+from typing import TYPE_CHECKING
+
+if TYPE_CHECKING:
+    from ..families import Family
+    from .series import Series
 
 __all__ = ["circulant", "mat_inv", "exact_expansion", "exact_family_value", "exact_series_value",
            "ORACLE_QUANTITIES"]
@@ -27,7 +32,7 @@ __all__ = ["circulant", "mat_inv", "exact_expansion", "exact_family_value", "exa
 # exact matrices
 # ---------------------------------------------------------------------------
 
-def circulant(shape, values):
+def circulant(shape: tuple[int, ...], values: dict) -> list[list[Fraction]]:
     """Circulant (translation-invariant) matrix ``M[x, y] = values[(x - y) mod shape]``.
 
     ``values`` maps displacement tuples to Fractions (missing -> 0).  Sites are ordered as
@@ -38,12 +43,12 @@ def circulant(shape, values):
              for y in sites] for x in sites]
 
 
-def mat_mul(a, b):
+def mat_mul(a: list[list[Fraction]], b: list[list[Fraction]]) -> list[list[Fraction]]:
     n, m, p = len(a), len(b), len(b[0])
     return [[sum((a[i][k] * b[k][j] for k in range(m)), Fraction(0)) for j in range(p)] for i in range(n)]
 
 
-def mat_inv(a):
+def mat_inv(a: list[list[Fraction]]) -> list[list[Fraction]]:
     """Exact inverse by Gauss-Jordan elimination (raises ZeroDivisionError if singular)."""
     n = len(a)
     m = [list(map(Fraction, row)) + [Fraction(int(i == j)) for j in range(n)] for i, row in enumerate(a)]
@@ -79,7 +84,7 @@ def _line_matrix(line, g, c, ginv, delta=None):
     return out
 
 
-def exact_family_value(family, g, c, delta=None):
+def exact_family_value(family: Family, g: list[list[Fraction]], c: list[list[Fraction]], delta: list[list[Fraction]] | None = None) -> Fraction:
     """Exact lattice value of ``family`` with covariance matrix ``g`` and kernel ``c``.
 
     Follows :mod:`ergsym.families`: ``V * b_outer * prod b`` (or ``prod b`` without ``D``),
@@ -105,7 +110,7 @@ def exact_family_value(family, g, c, delta=None):
     return total
 
 
-def exact_series_value(series, g, c):
+def exact_series_value(series: Series, g: list[list[Fraction]], c: list[list[Fraction]]) -> list[Fraction]:
     """Per-order exact values of a one-coupling series on the lattice ``(g, c)``."""
     cache = {}
 
@@ -191,7 +196,8 @@ class _Moments:
 ORACLE_QUANTITIES = ("dSdS", "dSdShat", "dShatdShat", "LdShat", "A", "B", "phi2", "logZ")
 
 
-def exact_expansion(g, c, order, quantity="B", couplings=((4, Fraction(1)),), normal_ordered=False):
+def exact_expansion(g: list[list[Fraction]], c: list[list[Fraction]], order: int, quantity: str = "B",
+                    couplings: tuple = ((4, Fraction(1)),), normal_ordered: bool = False) -> dict:
     """Exact series coefficients of ``quantity`` on a finite lattice, by brute force.
 
     Parameters

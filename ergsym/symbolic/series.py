@@ -5,12 +5,17 @@ A :class:`Series` is immutable plain data (``Fraction`` and tuples).  sympy appe
 """
 from __future__ import annotations
 
+from collections.abc import Callable, Mapping, Sequence
 from dataclasses import dataclass, field
 from fractions import Fraction
+from typing import TYPE_CHECKING
 
 from ..errors import InputError
 from ..families import Block, Family, Line
 from .theory import Theory
+
+if TYPE_CHECKING:
+    import sympy
 
 __all__ = ["Term", "Series"]
 
@@ -62,8 +67,8 @@ class Series:
 
     # -- construction ------------------------------------------------------
     @classmethod
-    def from_coefficients(cls, quantity, theory, scheme, order, coeffs: dict, normalization="delta(0)",
-                          provenance=""):
+    def from_coefficients(cls, quantity: str, theory: Theory, scheme: str, order: int, coeffs: dict,
+                          normalization: str = "delta(0)", provenance: str = "") -> Series:
         """Build a series from ``{(powers, Family): Fraction}`` (zero and too-high terms dropped)."""
         terms = tuple(
             Term(c, p, f) for (p, f), c in sorted(coeffs.items(), key=lambda kv: (sum(kv[0][0]), kv[0][0], kv[0][1].name))
@@ -72,7 +77,7 @@ class Series:
         return cls(quantity, theory, scheme, order, terms, normalization, provenance)
 
     @classmethod
-    def from_dict(cls, data, *args, **kwargs):
+    def from_dict(cls, data: dict | str, *args: object, **kwargs: object) -> Series:
         """Rebuild a series from :meth:`to_dict` output (a JSON round trip).
 
         ``Series.from_dict(json.loads(json.dumps(s.to_dict()))) == s``.
@@ -92,7 +97,8 @@ class Series:
     def as_dict(self) -> dict:
         return {(t.powers, t.family): t.coeff for t in self.terms}
 
-    def combine(self, other: "Series", a=1, b=1, quantity=None) -> "Series":
+    def combine(self, other: Series, a: int | Fraction = 1, b: int | Fraction = 1,
+                quantity: str | None = None) -> Series:
         """``a * self + b * other`` (same theory and scheme)."""
         if other.theory != self.theory or other.scheme != self.scheme:
             raise ValueError("cannot combine series of different theories or schemes")
@@ -122,7 +128,7 @@ class Series:
         """For a one-coupling theory: ``{family_name: Fraction}`` at order ``k``."""
         return {t.family.name: t.coeff for t in self.terms if t.order == k}
 
-    def evaluate(self, values, couplings=None):
+    def evaluate(self, values: Callable | Mapping, couplings: Sequence | None = None) -> object:
         """Sum the series with family values from ``values`` (a callable or mapping).
 
         Returns a list of per-order values (index k) if ``couplings`` is None (coupling
@@ -171,10 +177,12 @@ class Series:
         ``{"lam": lambda, "T": T, "T2": T_2, "f0": f_0, "t1": t_1, ...}``: one entry per
         coupling of the theory and one per *block* (basic family) of the series.  Substitute
         with them: ``expr.subs({sym["lam"]: 0.1, sym["T"]: 0.25, ...})``.  Plain names work
-        too: the symbols are ordinary ``sympy.Symbol`` s named ``lambda`` (the coupling
-        ``lam``), ``T``, ``T_2``, ``f_0``, ``t_1``, ... (so ``sympy.latex`` prints
-        ``\\lambda``, ``T_{2}``, ``f_{0}``); a generated block name such as ``M[D,K,K,K2]``
-        keeps its name and prints its LaTeX.  Families are products of blocks
+        too: the symbols are ordinary ``sympy.Symbol`` s named ``lamda`` (the coupling
+        ``lam``; sympy's spelling, as ``sympy.abc.lamda``, since ``lambda`` is a Python
+        keyword), ``T``, ``T_2``, ``f_0``, ``t_1``, ... (so ``sympy.latex`` prints
+        ``\\lambda``, ``T_{2}``, ``f_{0}``); a generated block such as ``M[D,K,K,K2]`` is the
+        symbol ``M_D_K_K_K2`` (typeset it with :meth:`sympy_latex_names`).
+        ``sympy.sympify(str(expr)) == expr``.  Families are products of blocks
         (``f1 = t1 T``, ``u1·T^2 = u1 T^2``).
         """
         out = {n: _coupling_symbol(n) for n in self.theory.names}
@@ -185,9 +193,25 @@ class Series:
                 elif b.name in self.theory.names:
                     raise InputError.bad("coupling name", b.name, "different from every family name",
                                          "rename the coupling in the theory")
+        by_symbol = {}
+        for n, sym in out.items():
+            if by_symbol.setdefault(str(sym), n) != n:
+                raise InputError.bad("coupling name", n if n in self.theory.names else by_symbol[str(sym)],
+                                     f"a name whose sympy symbol differs from that of {n!r} ({sym})",
+                                     "rename the coupling in the theory")
         return out
 
-    def to_sympy(self, order_term: bool = False):
+    def sympy_latex_names(self) -> dict:
+        """``{symbol: LaTeX}`` for the generated blocks (``M_D_K_K_K2`` -> ``\\mathrm{M}[D,\\tilde K,...]``).
+
+        Pass it to sympy's printer to typeset them as ergsym does:
+        ``sympy.latex(s.to_sympy(), symbol_names=s.sympy_latex_names())``.
+        """
+        blocks = {b.name: b for t in self.terms for b in t.family.blocks}
+        return {sym: blocks[n].latex for n, sym in self.sympy_symbols().items()
+                if n in blocks and str(sym) != blocks[n].name and not str(sym)[1:].lstrip("_").isdigit()}
+
+    def to_sympy(self, order_term: bool = False) -> sympy.Expr:
         """The series as a sympy expression: a polynomial in the couplings and the blocks.
 
         Parameters
@@ -234,7 +258,7 @@ class Series:
                 expr += sympy.Order(sympy.Add(*monos), *cs)
         return expr
 
-    def from_sympy(self, expr, quantity=None) -> "Series":
+    def from_sympy(self, expr: sympy.Expr | str, quantity: str | None = None) -> Series:
         """The series whose :meth:`to_sympy` is ``expr`` (an edited or recombined expression).
 
         ``self`` supplies the theory, scheme, order, normalization and the blocks its symbols
@@ -345,14 +369,15 @@ class Series:
 def _coupling_symbol(name):
     import sympy  # noqa: PLC0415
 
-    return sympy.Symbol("lambda" if name == "lam" else name)
-
-
-_SYMBOL_CLASS = []
+    # "lamda", sympy's own spelling (sympy.abc.lamda): "lambda" is a Python keyword, which
+    # sympy.sympify cannot parse back; both print as \lambda in LaTeX and λ in pretty print
+    return sympy.Symbol("lamda" if name == "lam" else name)
 
 
 def _block_symbol(block):
-    """``T``, ``T_2``, ``f_0``, ``t_1``, ... ; other blocks keep their name and print their LaTeX."""
+    """``T``, ``T_2``, ``f_0``, ``t_1``, ... ; a generated block (``M[D,K,K,K2]``) becomes the
+    plain symbol ``M_D_K_K_K2``, a name ``sympy.sympify`` parses back (its LaTeX:
+    :meth:`Series.sympy_latex_names`)."""
     import re  # noqa: PLC0415
 
     import sympy  # noqa: PLC0415
@@ -361,19 +386,15 @@ def _block_symbol(block):
     m = re.fullmatch(r"([A-Za-z])(\d+)", name)
     if m:
         return sympy.Symbol(f"{m.group(1)}_{m.group(2)}")
-    if name.isidentifier():
-        return sympy.Symbol(name)
-    if not _SYMBOL_CLASS:
-        class BlockSymbol(sympy.Symbol):
-            """A block symbol whose LaTeX is the block's (``\\mathrm{M}[D,\\tilde K,...]``)."""
+    return sympy.Symbol(_symbol_name(name))
 
-            def _latex(self, printer):
-                return getattr(self, "_ergsym_latex", self.name)
 
-        _SYMBOL_CLASS.append(BlockSymbol)
-    sym = _SYMBOL_CLASS[0](name)
-    sym._ergsym_latex = block.latex
-    return sym
+def _symbol_name(name: str) -> str:
+    """An identifier for a block name: runs of other characters become ``_`` (``M[D,K]`` -> ``M_D_K``)."""
+    import re  # noqa: PLC0415
+
+    safe = re.sub(r"\W+", "_", name).strip("_")
+    return safe if safe.isidentifier() else f"B_{safe}"
 
 
 def _series_from_dict(cls, data):
