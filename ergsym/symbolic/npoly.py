@@ -49,12 +49,12 @@ class NPoly:
 
     # -- construction --------------------------------------------------------
     @classmethod
-    def N(cls) -> "NPoly":
+    def N(cls) -> NPoly:
         """The polynomial ``N``."""
         return cls((0, 1))
 
     @classmethod
-    def from_powers(cls, powers: dict) -> "NPoly":
+    def from_powers(cls, powers: dict) -> NPoly:
         """From ``{power: coefficient}``."""
         if not powers:
             return cls()
@@ -64,7 +64,7 @@ class NPoly:
         return cls(out)
 
     @classmethod
-    def parse(cls, text: str) -> "NPoly":
+    def parse(cls, text: str) -> NPoly:
         """Inverse of ``str``: ``"N^2/3 + 2*N/3 - 1/2"`` -> NPoly (a plain number works too)."""
         s = str(text).replace(" ", "").replace("-", "+-")
         powers: dict = {}
@@ -108,7 +108,7 @@ class NPoly:
         n = max(len(self.coeffs), len(o.coeffs))
         a = self.coeffs + (Fraction(0),) * (n - len(self.coeffs))
         b = o.coeffs + (Fraction(0),) * (n - len(o.coeffs))
-        return NPoly(x + y for x, y in zip(a, b))
+        return NPoly(x + y for x, y in zip(a, b, strict=True))
 
     __radd__ = __add__
 

@@ -177,9 +177,10 @@ class Series:
         """Sum the series with family values from ``values`` (a callable or mapping).
 
         Returns a list of per-order values (index k) if ``couplings`` is None (coupling
-        values 1), else the total at the given coupling values.
+        values 1), else the total at the given coupling values.  With symbolic ``N`` only exact
+        family values (int, Fraction) are accepted, and the values are polynomials in ``N``
+        (:class:`~ergsym.symbolic.npoly.NPoly`); use :meth:`at_n` for numbers.
         """
-        _no_symbolic_n(self, "evaluate the series")
         get = values if callable(values) else (lambda fam: values[fam])
         cache = {}
         per_order = [0] * (self.order + 1)
@@ -188,7 +189,12 @@ class Series:
             if t.family not in cache:
                 cache[t.family] = get(t.family)
             fv = cache[t.family]
-            v = t.coeff * fv if isinstance(fv, (int, Fraction)) else float(t.coeff) * fv
+            if isinstance(fv, (int, Fraction)):
+                v = t.coeff * fv  # exact (a polynomial in N when N is symbolic)
+            else:
+                if isinstance(t.coeff, NPoly):
+                    _no_symbolic_n(self, "evaluate the series with floating-point family values")
+                v = float(t.coeff) * fv
             per_order[t.order] = per_order[t.order] + v
             if couplings is not None:
                 w = 1
