@@ -173,6 +173,11 @@ def evaluate_series(series, cutoff, dim, mass, Lambda, lam=None, rtol=None, meth
     ------
     DivergentIntegralError, FamilyNotSupportedError, InputError
     """
+    theory = getattr(series, "theory", None)
+    if getattr(theory, "symbolic_n", False):
+        raise InputError.bad("N", theory.N, "an integer to evaluate the series numerically",
+                             "its coefficients are polynomials in N: use series.at_n(3) (or derive with "
+                             "Theory(N=3), CLI --N 3)")
     try:
         terms = [(Fraction(t.coeff), tuple(int(x) for x in t.powers), t.family) for t in series.terms]
     except AttributeError:
