@@ -36,7 +36,8 @@ def _rational_lattice(shape, seed):
     g, c = vals(40), vals(2)
 
     def first(v):
-        return np.array([float(v.get(r, 0)) for r in itertools.product(*[range(n) for n in shape])]).reshape(shape)
+        sites = itertools.product(*[range(n) for n in shape])
+        return np.array([float(v.get(r, 0)) for r in sites]).reshape(shape)
 
     return circulant(shape, g), circulant(shape, c), np.fft.fftn(first(g)).real, np.fft.fftn(first(c)).real
 
