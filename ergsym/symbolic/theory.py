@@ -106,7 +106,7 @@ class Theory:
         if self.N == 1:
             return self.describe_couplings()
         body = " + ".join(f"({n}/{d}!) (phi.phi)^{d // 2}" for d, n in self.couplings)
-        return f"{body}, O(N) with N={self.N}"
+        return f"{body}, O(N) with {'symbolic N' if self.symbolic_n else f'N={self.N}'}"
 
     def latex(self) -> str:
         """LaTeX of ``S_int`` per point, e.g. ``\\frac{\\lambda}{4!}\\phi^{4}``."""
