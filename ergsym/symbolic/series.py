@@ -47,7 +47,11 @@ def _sign_body(c, latex=False):
         else:
             lead = c.leading()
             q = c if lead > 0 else -c
-            body = (r"\left(%s\right)" % q.latex()) if latex else f"({q})"
+            single = sum(1 for x in q.coeffs if x) == 1   # one monomial: no parentheses
+            if latex:
+                body = q.latex() if single else r"\left(%s\right)" % q.latex()
+            else:
+                body = str(q) if single else f"({q})"
             return ("-" if lead < 0 else "+"), body, False
     a = abs(c)
     return ("-" if c < 0 else "+"), a, True
