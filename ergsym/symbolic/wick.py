@@ -40,7 +40,8 @@ from .series import Series
 from .theory import Theory, validate_scheme
 
 __all__ = ["OpVertex", "OperatorTerm", "Operator", "expand", "diagrams", "Diagram", "MAX_ORDER",
-           "adjacencies", "connected", "estimated_seconds", "MEASURED_SECONDS", "clear_cache", "on_weight"]
+           "adjacencies", "connected", "estimated_seconds", "MEASURED_SECONDS", "clear_cache", "on_weight",
+           "on_weight_open"]
 
 #: Highest total coupling order :func:`expand` accepts (O(lam^6) A, B and pieces: seconds).
 MAX_ORDER = 6
@@ -380,7 +381,7 @@ def _matchings(k):
 _WEIGHT_CACHE: dict = {}
 
 
-def _index_weight(n, edges):
+def _index_weight(n, edges, n_elim=None):
     """``{c: Fraction}``: the O(N) weight ``sum_c w_c N^c`` of a graph's index structure.
 
     Every vertex with ``2m`` line ends (legs, and the ends of fixed lines) carries the fully
@@ -392,14 +393,19 @@ def _index_weight(n, edges):
     eliminated one at a time (a pairing at a vertex joins its lines pairwise), merging equal
     intermediate graphs.  Nothing is typed per diagram: the familiar weights
     ((N+2)/3 for a tadpole, (N+8)/9 for an s+t+u bubble) come out of this contraction.
+
+    Only vertices ``0..n_elim-1`` are eliminated; the others are *open ends* (one line each,
+    e.g. the external legs of a flowed vertex, all set to one uniform field ``phi_a``): the
+    lines left between them are the factors ``phi.phi`` of ``(phi.phi)^(n_open/2)``.
     """
-    key = (n, edges)
+    n_elim = n if n_elim is None else n_elim
+    key = (n, edges, n_elim)
     hit = _WEIGHT_CACHE.get(key)
     if hit is not None:
         return hit
     states = {edges: {0: 1}}
     norm = 1
-    for v in range(n):
+    for v in range(n_elim):
         new: dict = {}
         n_slots = sum((e[0] == v) + (e[1] == v) for e in edges)
         if n_slots % 2:
@@ -451,7 +457,7 @@ def _index_weight(n, edges):
         states = new
     out: dict = {}
     for cur, cyc in states.items():
-        if cur:
+        if any(u < n_elim or w < n_elim for u, w in cur):
             raise AssertionError("index lines left after eliminating every vertex")
         for c, k in cyc.items():
             out[c] = out.get(c, 0) + Fraction(k, norm)
@@ -476,6 +482,24 @@ def _merge(new, edges, cyc, extra):
     d = new.setdefault(edges, {})
     for c, k in cyc.items():
         d[c + extra] = d.get(c + extra, 0) + k
+
+
+def on_weight_open(n_vertices, edges, legs, n_comp="N"):
+    """O(N) factor ``c`` of a graph whose vertices carry external legs set to a uniform field.
+
+    ``edges``: internal index lines ``(i, j)``; ``legs[i]``: external legs ``phi_a`` at vertex
+    ``i``.  Every vertex carries the symmetric tensor of its ``(phi.phi)^m``; contracting the
+    graph with a uniform ``phi_a`` on every external leg gives ``c (phi.phi)^(sum legs / 2)``.
+    Returns ``c`` as an :class:`NPoly` (``n_comp="N"``) or its value at an integer N (1 at N = 1).
+    """
+    ends = []
+    k = n_vertices
+    for i, m in enumerate(legs):
+        for _ in range(m):
+            ends.append((i, k))
+            k += 1
+    all_edges = tuple(sorted([(min(i, j), max(i, j)) for i, j in edges] + ends))
+    return _weight_value(_index_weight(k, all_edges, n_vertices), n_comp)
 
 
 def _weight_value(weight, n_comp):
