@@ -165,7 +165,7 @@ def monotone(order, form, pieces, scheme, theory_spec, n_text, compare, lattice,
       ergsym monotone --order 1 --theory phi4+phi6 --cutoff bump:eps=0.1,lambda_max=2 --dim 3 --mass 1 --Lambda 1 --lam lam=0.1,g6=0.01
       ergsym monotone --order 2 --piece eq5.14 --diagrams --draw diagrams.pdf
       ergsym monotone --order 2 --form B --N N
-      ergsym monotone --order 2 --form B --N 3 --lattice 8x8 --cutoff bump:eps=0.5,lambda_max=2 --mass 1 --Lambda 1
+      ergsym monotone --form B --N 3 --lattice 8x8 --cutoff bump:eps=0.5,lambda_max=2 --mass 1 --Lambda 1
     """
     from ..symbolic import monotone as derive
     from ..symbolic import parse_theory
@@ -196,13 +196,14 @@ def monotone(order, form, pieces, scheme, theory_spec, n_text, compare, lattice,
                          "and --Lambda (symbolic output has no numbers to sum)")
     if theory.N != 1 and compare:
         raise InputError.bad("--compare", "on", f"off when --N is not 1 (it is {theory.N})",
-                             f"the paper's printed numbers are for one real scalar (N = 1); drop --compare "
+                             "the paper's printed numbers are for one real scalar (N = 1); drop --compare "
                              "or use --N 1")
     parameters = {"order": order, "forms": forms, "scheme": scheme, "theory": theory.to_dict()}
     if theory.N != 1:  # N = 1 output stays exactly that of the single scalar
         parameters["N"] = theory.N
     if numeric and theory.symbolic_n:
-        raise InputError.bad("--N", "N", "an integer with --lattice/--dim (numbers need a number of components)",
+        raise InputError.bad("--N", "N",
+                             "an integer with --lattice/--dim (numbers need a number of components)",
                              "give e.g. --N 3, or drop --lattice/--dim for the polynomials in N")
     if numeric:
         missing = [n for n, v in (("--cutoff", cutoff_spec), ("--mass", mass), ("--Lambda", Lambda)) if v is None]
@@ -310,7 +311,8 @@ def _diagrams(forms, order, scheme, theory, as_json, draw_path, parameters, warn
     for name, rows in out.items():
         on = "" if theory.N == 1 else " x O(N) index weight"
         click.echo(f"{name}: {len(rows)} linked diagrams (vertices 0,1 = operator; weight = Wick "
-                   f"contractions x prod 1/n! x prod 1/c_n!{on}; lines K = K~, D, Ginv = 1/K~, id = same point)")
+                   f"contractions x prod 1/n! x prod 1/c_n!{on}; lines K = K~, D, Ginv = 1/K~, "
+                   "id = same point)")
         for r in rows:
             edges = " ".join(f"{i}-{j}:{k}" + (f"x{c}" if c > 1 else "") for i, j, k, c in r["edges"])
             click.echo(f"  {r['monomial']:>8s} {r['coefficient']:>8s}  weight {r['weight']:>6s}  "

@@ -327,6 +327,10 @@ def _laplacian(poly, variables):
     return out
 
 
+def _mono_key(n, v):
+    return tuple(int(i == v) for i in range(n))
+
+
 def _expansion_on(g, c, order, quantity, couplings, normal_ordered, n_comp):
     """:func:`exact_expansion` for ``n_comp`` field components (variables ``x * N + a``)."""
     if not isinstance(n_comp, int) or n_comp < 1:
@@ -371,12 +375,14 @@ def _expansion_on(g, c, order, quantity, couplings, normal_ordered, n_comp):
     d_int = [[dict() for _ in range(n_comp)] for _ in range(n_sites)]
     for deg, gn in couplings:
         for x in range(n_sites):
-            s_int = _padd(s_int, _pscale(normal(ppow(rho[x], deg // 2), x), Fraction(gn) / math.factorial(deg)))
+            coef = Fraction(gn) / math.factorial(deg)
+            s_int = _padd(s_int, _pscale(normal(ppow(rho[x], deg // 2), x), coef))
             for a in range(n_comp):
                 # d/dphi_{x,a} (phi.phi)^m = 2m (phi.phi)^(m-1) phi_a; normal ordering commutes with d/dphi
                 grad = _pmul(ppow(rho[x], deg // 2 - 1), phi[x][a])
-                d_int[x][a] = _padd(d_int[x][a], _pscale(normal(grad, x), Fraction(gn) / math.factorial(deg - 1)))
-    d_shat = [[{tuple(int(i == var(y, a)) for i in range(n)): ginv[x][y] for y in range(n_sites) if ginv[x][y] != 0}
+                coef = Fraction(gn) / math.factorial(deg - 1)
+                d_int[x][a] = _padd(d_int[x][a], _pscale(normal(grad, x), coef))
+    d_shat = [[{_mono_key(n, var(y, a)): ginv[x][y] for y in range(n_sites) if ginv[x][y] != 0}
                for a in range(n_comp)] for x in range(n_sites)]
 
     def bilinear(xs, ys):  # sum_xy C_xy sum_a X_{x,a} Y_{y,a}; factors given per order in t
@@ -407,7 +413,8 @@ def _expansion_on(g, c, order, quantity, couplings, normal_ordered, n_comp):
             for y in range(n_sites):
                 if m[x][y] != 0:
                     for a in range(n_comp):
-                        ldshat = _padd(ldshat, _pscale(_pmul(phi[x][a], phi[y][a]), Fraction(-1, 2) * m[x][y]))
+                        term = _pscale(_pmul(phi[x][a], phi[y][a]), Fraction(-1, 2) * m[x][y])
+                        ldshat = _padd(ldshat, term)
         parts["LdShat"] = [_pscale(ldshat, -2)]
         if quantity in parts:
             op = parts[quantity]
@@ -424,7 +431,7 @@ def _expansion_on(g, c, order, quantity, couplings, normal_ordered, n_comp):
            for i in range(n)]
     mom = _Moments(big)
     powers = [dict(one)]
-    for k in range(1, order + 1):
+    for _ in range(1, order + 1):
         powers.append(_pmul(powers[-1], s_int))
     z = [mom.expect(powers[k]) * Fraction((-1) ** k, math.factorial(k)) for k in range(order + 1)]
     if quantity == "logZ":

@@ -49,7 +49,7 @@ def _sign_body(c, latex=False):
             q = c if lead > 0 else -c
             single = sum(1 for x in q.coeffs if x) == 1   # one monomial: no parentheses
             if latex:
-                body = q.latex() if single else r"\left(%s\right)" % q.latex()
+                body = q.latex() if single else r"\left(" + q.latex() + r"\right)"
             else:
                 body = str(q) if single else f"({q})"
             return ("-" if lead < 0 else "+"), body, False
@@ -137,7 +137,7 @@ class Series:
                                 self.scheme, min(self.order, other.order), acc, self.normalization,
                                 self.provenance)
 
-    def at_n(self, n: int) -> "Series":
+    def at_n(self, n: int) -> Series:
         """The series at an integer number of components ``N = n``.
 
         A series derived with symbolic ``N`` (polynomial coefficients) becomes the series of
@@ -378,9 +378,11 @@ class Series:
                 sign, a, plain = _sign_body(c, latex=True)
                 if not plain:
                     frac = a
+                elif a == 1 and f.blocks:
+                    frac = ""
                 else:
-                    frac = "" if (a == 1 and f.blocks) else (str(a.numerator) if a.denominator == 1
-                                                            else rf"\tfrac{{{a.numerator}}}{{{a.denominator}}}")
+                    frac = (str(a.numerator) if a.denominator == 1
+                            else rf"\tfrac{{{a.numerator}}}{{{a.denominator}}}")
                 mono = []
                 for (deg, name), e in zip(self.theory.couplings, p):
                     if e:

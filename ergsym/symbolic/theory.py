@@ -116,7 +116,7 @@ class Theory:
             if self.N == 1:
                 parts.append(r"\frac{%s}{%d!}\phi^{%d}" % (sym, d, d))
             else:
-                parts.append(r"\frac{%s}{%d!}(\phi_a\phi_a)^{%d}" % (sym, d, d // 2))
+                parts.append(rf"\frac{{{sym}}}{{{d}!}}(\phi_a\phi_a)^{{{d // 2}}}")
         return " + ".join(parts)
 
     def to_dict(self) -> dict:
