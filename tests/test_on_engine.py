@@ -344,3 +344,14 @@ def test_symbolic_series_refuses_float_evaluation_and_round_trips_json():
 def test_npoly_parse_round_trip():
     for p in (N * (N + 2) / 3, -N ** 3 / 72 + N / 5 - 7, NPoly(), NPoly((Fraction(-1, 2),)), -N):
         assert NPoly.parse(str(p)) == p
+
+
+def test_odd_local_operator_and_odd_vertex_refused_with_n():
+    from ergsym.symbolic.wick import Operator, OperatorTerm, OpVertex
+
+    with pytest.raises(InputError, match="even for an O\\(N\\) theory"):
+        local_phi(3, SYM)
+    odd = Operator("odd", (OperatorTerm(Fraction(1), (0,), (OpVertex(3), OpVertex(1))),), "per-site")
+    with pytest.raises(InputError, match="index slots"):
+        expand(odd, Theory(N=2), 1)
+    assert expand(odd, Theory(), 1).terms  # fine for one real scalar

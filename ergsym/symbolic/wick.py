@@ -409,7 +409,8 @@ def _index_weight(n, edges, n_elim=None):
         new: dict = {}
         n_slots = sum((e[0] == v) + (e[1] == v) for e in edges)
         if n_slots % 2:
-            raise ValueError(f"vertex {v} has an odd number of index slots: no O(N) meaning")
+            raise InputError(f"vertex {v} has {n_slots} index slots: an O(N) vertex needs an even "
+                             "number (odd powers of the field have no O(N)-invariant meaning)")
         norm *= math.prod(range(n_slots - 1, 0, -2))
         for cur, cyc in states.items():
             rest, far = [], []
