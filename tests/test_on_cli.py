@@ -98,3 +98,11 @@ def test_bad_n_in_a_subprocess_has_no_traceback():
     proc = subprocess.run([sys.executable, "-m", "ergsym", "monotone", "--N", "0"], capture_output=True,
                           text=True)
     assert proc.returncode == 2 and "Traceback" not in proc.stderr and "--N" in proc.stderr
+
+
+def test_huge_n_with_numbers_is_refused_naming_n(capsys):
+    huge = str(10 ** 80)
+    code, _, err = run(["monotone", "--order", "4", "--N", huge] + LATTICE, capsys)
+    assert code == 2 and "--N=" in err and "finite doubles" in err and "Traceback" not in err
+    code, out, _ = run(["monotone", "--order", "1", "--N", huge], capsys)   # exact: fine
+    assert code == 0 and huge[:20] in out

@@ -228,6 +228,7 @@ def monotone(order, form, pieces, scheme, theory_spec, n_text, compare, lattice,
                                      f"{MAX_LATTICE_VOLUME * 8 * 6 // 2**20} MB of arrays)",
                                      f"it has {lat.volume} sites; use a smaller lattice")
         series = {f: derive(order, ENGINE_NAME.get(f, f), scheme, theory) for f in forms}
+        _check_coefficients_finite(series, theory, order)
         parameters.update({"cutoff": cutoff.spec, "mass": mass, "Lambda": Lambda,
                            "couplings": None if couplings is None else couplings.to_dict()})
         try:
@@ -451,6 +452,18 @@ def _print_numbers(par, res):
 
 if __name__ == "__main__":  # pragma: no cover
     sys.exit(monotone())
+
+
+def _check_coefficients_finite(series, theory, order):
+    """Every exact coefficient must be a finite double before numbers are made of it (huge --N)."""
+    for s in series.values():
+        for t in s.terms:
+            try:
+                float(t.coeff)
+            except OverflowError:
+                raise InputError.bad("--N", theory.N, f"small enough that the O(lam^{order}) coefficients "
+                                     "(about N^(order+1)) are finite doubles",
+                                     "lower --N or --order") from None
 
 
 def _parse_n(text):

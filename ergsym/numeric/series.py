@@ -180,6 +180,13 @@ def evaluate_series(series, cutoff, dim, mass, Lambda, lam=None, rtol=None, meth
                              "Theory(N=3), CLI --N 3)")
     try:
         terms = [(Fraction(t.coeff), tuple(int(x) for x in t.powers), t.family) for t in series.terms]
+        for c, _, _ in terms:
+            try:
+                float(c)
+            except OverflowError:
+                raise InputError.bad("series coefficient", c, "a finite double",
+                                     "the coefficients are too large (a huge number of components N?)"
+                                     ) from None
     except AttributeError:
         raise InputError.bad("series", type(series).__name__,
                              "an object whose .terms have coeff, powers and family") from None
