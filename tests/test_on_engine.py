@@ -355,3 +355,15 @@ def test_odd_local_operator_and_odd_vertex_refused_with_n():
     with pytest.raises(InputError, match="index slots"):
         expand(odd, Theory(N=2), 1)
     assert expand(odd, Theory(), 1).terms  # fine for one real scalar
+
+
+_coeffs = st.lists(st.builds(Fraction, st.integers(-50, 50), st.integers(1, 12)), max_size=5)
+
+
+@given(a=_coeffs, b=_coeffs, n=st.integers(-5, 40))
+def test_npoly_arithmetic_matches_evaluation(a, b, n):
+    p, q = NPoly(a), NPoly(b)
+    assert (p * q)(n) == p(n) * q(n)
+    assert (p + q)(n) == p(n) + q(n) and (p - q)(n) == p(n) - q(n)
+    assert NPoly.parse(str(p)) == p and NPoly.parse(str(-q)) == -q
+    assert (p * Fraction(3, 7))(n) == p(n) * Fraction(3, 7)
