@@ -10,12 +10,17 @@ Three tables, each measured side by side in one run:
    (``ergsym.symbolic.oracle.exact_expansion``, exact Gaussian moments, no graphs) at
    O(lam^3) and O(lam^4) on small lattices; the two routes must agree (asserted);
 3. the O(lam^5) series of A and B as exact lattice sums on 32x32: the previous dense einsum
-   (``ergsym/lattice/sums.py`` at ``OLD_COMMIT``) against the factorized contraction.
+   (``ergsym/lattice/sums.py`` at ``OLD_COMMIT``) against the factorized contraction;
+4. O(N) models: deriving A, B and the four pieces with symbolic N (exact polynomials in N) and
+   with N = 3 against N = 1 at the same order, CPU time (``time.process_time``, cold caches,
+   best of interleaved repeats); the symbolic series at N = 1 must equal the N = 1 series
+   (asserted) before a row is printed.  ``--on-only`` runs just this table.
 
 Slow "before" runs happen in a child process that is stopped after ``--old-timeout`` s and
 reported as "> N s, stopped".
 
 Run:  PYTHONPATH=$PWD python benchmarks/bench_engine.py [--max-order 6] [--old-timeout 60] [--quick]
+      [--on-only]
 Prints markdown tables (paste into docs/benchmarks.md).
 """
 from __future__ import annotations
@@ -77,6 +82,44 @@ def derive_all(order, expand=None):
     finally:
         mono.expand = wick.expand
         _clear_caches()
+
+
+def derive_all_n(order, n):
+    """A, B and the four pieces of the O(N) model (``n``: int or "N") with a cold cache."""
+    from ergsym.symbolic import Theory
+
+    mono = sys.modules["ergsym.symbolic.monotone"]
+    _clear_caches()
+    try:
+        return {q: mono.monotone(order, q, "bare", Theory(N=n)) for q in QUANTITIES}
+    finally:
+        _clear_caches()
+
+
+def on_table(max_order, repeat=3):
+    """Table 4: CPU-time ratio of symbolic N (and N = 3) to N = 1, same order, side by side."""
+    import ergsym.symbolic  # noqa: F401
+
+    print("| order | N = 1 (CPU s) | symbolic N (CPU s) | ratio symbolic/1 | N = 3 (CPU s) | ratio 3/1 | "
+          "terms in A |")
+    print("|---|---|---|---|---|---|---|")
+    for order in range(1, max_order + 1):
+        best = {1: float("inf"), "N": float("inf"), 3: float("inf")}
+        reps = repeat if order <= 5 else 1
+        for _ in range(reps):  # interleaved, so load changes hit all three alike
+            for n in best:
+                t = time.process_time()
+                out = derive_all_n(order, n)
+                best[n] = min(best[n], time.process_time() - t)
+                if n == "N":
+                    sym = out
+                elif n == 1:
+                    one = out
+        for q in QUANTITIES:
+            assert sym[q].at_n(1) == one[q], f"symbolic N at N = 1 differs from N = 1 ({q}, order {order})"
+        print(f"| {order} | {best[1]:.3f} | {best['N']:.3f} | {best['N'] / best[1]:.2f} | {best[3]:.3f} | "
+              f"{best[3] / best[1]:.2f} | {len(sym['A'].terms)} |", flush=True)
+    print()
 
 
 def _digest(series):
@@ -165,6 +208,7 @@ def main():
     ap.add_argument("--old-timeout", type=float, default=60.0)
     ap.add_argument("--quick", action="store_true")
     ap.add_argument("--child", default=None)
+    ap.add_argument("--on-only", action="store_true", help="only table 4 (O(N): symbolic N vs N = 1)")
     args = ap.parse_args()
     if args.child:
         _child(args.child)
@@ -174,6 +218,10 @@ def main():
     print(f"machine: {platform.processor() or platform.machine()}, {os.cpu_count()} cores, "
           f"python {platform.python_version()}, numpy {np.__version__}; load average at start "
           f"{os.getloadavg()[0]:.1f}\n")
+    if args.on_only:
+        on_table(args.max_order)
+        print(f"load average at end {os.getloadavg()[0]:.1f}")
+        return
 
     print(f"| order | previous engine ({OLD_COMMIT}) (s) | this engine (s) | ratio | terms in A |")
     print("|---|---|---|---|---|")
@@ -234,7 +282,9 @@ def main():
         diff = max(abs(a - b) / max(abs(b), 1e-300) for q in new for a, b in zip(new[q], res["values"][q]))
         print(f"| {shape} | {res['seconds']:.2f} | {t_new:.2f} | {res['seconds'] / t_new:.1f} | {diff:.1e} |",
               flush=True)
-    print(f"\nload average at end {os.getloadavg()[0]:.1f}")
+    print()
+    on_table(args.max_order)
+    print(f"load average at end {os.getloadavg()[0]:.1f}")
 
 
 if __name__ == "__main__":

@@ -124,6 +124,10 @@ def _value_text(v: dict) -> str:
 @click.option("--theory", "theory_spec", default="phi4", show_default=True,
               help="Interaction, e.g. 'phi4' (coupling lam), 'phi6' (g6), 'phi4+phi6' (lam, g6), "
                    "'4:lam,2:c2'.")
+@click.option("--N", "n_text", default="1", show_default=True, metavar="N|INT",
+              help="Number of field components of the O(N) model (lam/4!)(phi_a phi_a)^2: a positive "
+                   "integer, or the letter N to print every coefficient as an exact polynomial in N "
+                   "(symbolic output only). A, B and the pieces are summed over components.")
 @click.option("--compare/--no-compare", default=None,
               help="Table of derived vs printed (5.11)-(5.15) coefficients (default: on for phi4 "
                    "symbolic output).")
@@ -146,7 +150,7 @@ def _value_text(v: dict) -> str:
               "estimated above 10 minutes.")
 @click.option("--json", "as_json", is_flag=True, help="JSON to stdout (envelope of docs/json.md).")
 @click.option("--latex/--no-latex", default=True, show_default=True, help="Also print LaTeX.")
-def monotone(order, form, pieces, scheme, theory_spec, compare, lattice, cutoff_spec, dim, mass,
+def monotone(order, form, pieces, scheme, theory_spec, n_text, compare, lattice, cutoff_spec, dim, mass,
              Lambda, lam_text, rtol, show_diagrams, draw_file, force, as_json, latex):
     """Derive the monotone derivative A or B (or its pieces) to O(lam^ORDER).
 
@@ -161,12 +165,15 @@ def monotone(order, form, pieces, scheme, theory_spec, compare, lattice, cutoff_
       ergsym monotone --order 2 --form B --cutoff bump:eps=0.1,lambda_max=2 --dim 4 --mass 1 --Lambda 1 --lam 0.1
       ergsym monotone --order 1 --theory phi4+phi6 --cutoff bump:eps=0.1,lambda_max=2 --dim 3 --mass 1 --Lambda 1 --lam lam=0.1,g6=0.01
       ergsym monotone --order 2 --piece eq5.14 --diagrams --draw diagrams.pdf
+      ergsym monotone --order 2 --form B --N N
+      ergsym monotone --form B --N 3 --lattice 8x8 --cutoff bump:eps=0.5,lambda_max=2 --mass 1 --Lambda 1
     """
     from ..symbolic import monotone as derive
     from ..symbolic import parse_theory
 
     warnings = common.Warnings()
-    theory = parse_theory(theory_spec)
+    n_comp = _parse_n(n_text)
+    theory = parse_theory(theory_spec, N=n_comp)
     _preflight_order(order, theory, theory_spec, scheme, force)
     # --form given with --piece: both are shown (the form, then its pieces); --form left at its
     # default with --piece: the pieces alone
@@ -195,7 +202,17 @@ def monotone(order, form, pieces, scheme, theory_spec, compare, lattice, cutoff_
     if not numeric and couplings is not None:
         raise InputError("--lam sums an evaluated series: give --lattice or --dim with --cutoff, --mass "
                          "and --Lambda (symbolic output has no numbers to sum)")
+    if theory.N != 1 and compare:
+        raise InputError.bad("--compare", "on", f"off when --N is not 1 (it is {theory.N})",
+                             "the paper's printed numbers are for one real scalar (N = 1); drop --compare "
+                             "or use --N 1")
     parameters = {"order": order, "forms": forms, "scheme": scheme, "theory": theory.to_dict()}
+    if theory.N != 1:  # N = 1 output stays exactly that of the single scalar
+        parameters["N"] = theory.N
+    if numeric and theory.symbolic_n:
+        raise InputError.bad("--N", "N",
+                             "an integer with --lattice/--dim (numbers need a number of components)",
+                             "give e.g. --N 3, or drop --lattice/--dim for the polynomials in N")
     if numeric:
         missing = [n for n, v in (("--cutoff", cutoff_spec), ("--mass", mass), ("--Lambda", Lambda)) if v is None]
         if missing:
@@ -219,6 +236,7 @@ def monotone(order, form, pieces, scheme, theory_spec, compare, lattice, cutoff_
                                      f"{MAX_LATTICE_VOLUME * 8 * 6 // 2**20} MB of arrays)",
                                      f"it has {lat.volume} sites; use a smaller lattice")
         series = {f: derive(order, ENGINE_NAME.get(f, f), scheme, theory) for f in forms}
+        _check_coefficients_finite(series, theory, order)
         parameters.update({"cutoff": cutoff.spec, "mass": mass, "Lambda": Lambda,
                            "couplings": None if couplings is None else couplings.to_dict()})
         try:
@@ -245,7 +263,7 @@ def monotone(order, form, pieces, scheme, theory_spec, compare, lattice, cutoff_
     series = {f: derive(order, ENGINE_NAME.get(f, f), scheme, theory) for f in forms}
     parameters["mode"] = "symbolic"
     if compare is None:
-        compare = theory.couplings == ((4, "lam"),)
+        compare = theory.couplings == ((4, "lam"),) and theory.N == 1
     rows = _comparison_rows(order, scheme) if compare else []
     if as_json:
         results = {f: s.to_dict() for f, s in series.items()}
@@ -257,7 +275,9 @@ def monotone(order, form, pieces, scheme, theory_spec, compare, lattice, cutoff_
         return
     for f, s in series.items():
         click.echo(f"{f}  ({_label(f)}), scheme={scheme}, theory: {theory.describe()}")
-        click.echo("coefficient of delta^d(0), one line per total order:")
+        click.echo("coefficient of delta^d(0), one line per total order"
+                   + (":" if theory.N == 1 else f", summed over the {'N' if theory.symbolic_n else theory.N} "
+                                                "components:"))
         click.echo(s.to_text())
         if latex:
             click.echo("LaTeX:  " + s.to_latex())
@@ -298,8 +318,10 @@ def _diagrams(forms, order, scheme, theory, as_json, draw_path, parameters, warn
         common.echo_json("monotone", parameters, out, warnings)
         return
     for name, rows in out.items():
+        on = "" if theory.N == 1 else " x O(N) index weight"
         click.echo(f"{name}: {len(rows)} linked diagrams (vertices 0,1 = operator; weight = Wick "
-                   "contractions x prod 1/n! x prod 1/c_n!; lines K = K~, D, Ginv = 1/K~, id = same point)")
+                   f"contractions x prod 1/n! x prod 1/c_n!{on}; lines K = K~, D, Ginv = 1/K~, "
+                   "id = same point)")
         for r in rows:
             edges = " ".join(f"{i}-{j}:{k}" + (f"x{c}" if c > 1 else "") for i, j, k, c in r["edges"])
             click.echo(f"  {r['monomial']:>8s} {r['coefficient']:>8s}  weight {r['weight']:>6s}  "
@@ -440,6 +462,35 @@ def _print_numbers(par, res):
 
 if __name__ == "__main__":  # pragma: no cover
     sys.exit(monotone())
+
+
+def _check_coefficients_finite(series, theory, order):
+    """Every exact coefficient must be a finite double before numbers are made of it (huge --N)."""
+    for s in series.values():
+        for t in s.terms:
+            try:
+                float(t.coeff)
+            except OverflowError:
+                raise InputError.bad("--N", theory.N, f"small enough that the O(lam^{order}) coefficients "
+                                     "(about N^(order+1)) are finite doubles",
+                                     "lower --N or --order") from None
+
+
+def _parse_n(text):
+    """``--N``: a positive integer or the letter N (symbolic)."""
+    from ..symbolic.theory import validate_n
+
+    t = str(text).strip()
+    if t == "N":
+        return "N"
+    try:
+        value = int(t)
+    except ValueError:
+        value = None
+    if value is None or value < 1:
+        raise InputError.bad("--N", text, "a positive integer (number of field components) or the letter N",
+                             "e.g. --N 3, or --N N for polynomials in N; --N 1 is the single real scalar")
+    return validate_n(value)
 
 
 #: Longest estimated derivation the CLI starts without --force (seconds).

@@ -129,18 +129,27 @@ def flow_continuum(cutoff, dim, mass, Lambda0, Lambda, lam, order=2, forms=("A",
     return {f: series_continuum(flow_monotone(order, f), scales, float(lam), rtol) for f in forms}
 
 
-def running_couplings_continuum(cutoff, dim, mass, Lambda0, Lambda, lam, order=2, rtol=1e-6, scales=None):
+def running_couplings_continuum(cutoff, dim, mass, Lambda0, Lambda, lam, order=2, rtol=1e-6, scales=None,
+                                N=1):
     """Zero-momentum couplings of ``V_Lambda`` (:func:`ergsym.flow.running_couplings`).
 
     Returns ``{"m2": ..., "lam": ..., "g6": ..., "vacuum": ...}`` each as
     :func:`series_continuum` output; ``m2`` is the shift of the mass term, the quartic at
-    ``Lambda0`` is ``lam``.
+    ``Lambda0`` is ``lam``.  ``N`` (a positive integer) gives the O(N) model's couplings
+    (``V = sum_n v_n (phi.phi)^(n/2) / n!`` for a uniform field; ``m2`` per component).
     """
     from .interaction import running_couplings
 
     order = validate_order(order, 2)
     scales = scales or FlowScales(cutoff, dim, mass, Lambda0, Lambda)
-    return {k: series_continuum(s, scales, float(lam), rtol) for k, s in running_couplings(order).items()}
+    from ..symbolic.theory import validate_n
+
+    n_comp = validate_n(N)
+    if not isinstance(n_comp, int):
+        raise InputError.bad("N", N, "a positive integer for numbers",
+                             "use ergsym.flow.running_couplings(order, 'N') for the polynomials in N")
+    return {k: series_continuum(s, scales, float(lam), rtol)
+            for k, s in running_couplings(order, n_comp).items()}
 
 
 def free_monotone_difference(scales):

@@ -92,6 +92,18 @@ class EffTerm:
         """The zero-momentum value of the graph (all ``phi = 1``) per volume, as a Family."""
         return reduce_graph(self.n_vertices, [(i, j, _KIND_LINE[k]) for i, j, k in self.edges])
 
+    def on_factor(self, n_comp="N"):
+        """O(N) factor of the term for a uniform field (``(lam/4!)(phi_a phi_a)^2`` vertices).
+
+        With every external leg set to one field ``phi_a``, the term's index contraction is
+        ``c (phi.phi)^(n_legs/2)``: ``c`` is computed by contracting the vertex tensors along
+        the ``Delta`` lines (:func:`ergsym.symbolic.wick.on_weight_open`), 1 at ``N = 1``;
+        an :class:`~ergsym.symbolic.npoly.NPoly` for ``n_comp="N"``.
+        """
+        from ..symbolic.wick import on_weight_open  # noqa: PLC0415
+
+        return on_weight_open(self.n_vertices, [(i, j) for i, j, _ in self.edges], self.legs, n_comp)
+
     def to_dict(self) -> dict:
         return {"coefficient": str(self.coeff), "power": self.power, "n_vertices": self.n_vertices,
                 "legs": list(self.legs), "edges": [[i, j, k] for i, j, k in self.edges],
@@ -266,11 +278,15 @@ def vertex_function_terms(n_legs: int, order: int = 2) -> tuple:
 
 
 @lru_cache(maxsize=16)
-def running_couplings(order: int = 2) -> dict:
+def running_couplings(order: int = 2, N=1) -> dict:
     """Zero-momentum couplings of ``V_Lambda`` as series in families of ``Delta``.
 
     With ``V_Lambda = sum_n (1/n!) int v_n phi^n``, the uniform-field value gives
-    ``v_n(0) = n! sum_{terms with n legs} coeff * (graph value per volume)``:
+    ``v_n(0) = n! sum_{terms with n legs} coeff * (graph value per volume)``.
+    O(N) models (``N`` an integer or ``"N"``; ``V_Lambda0 = (lam/4!)(phi.phi)^2``):
+    ``V_Lambda = sum_n (1/n!) v_n (phi.phi)^(n/2)`` for a uniform field, each term weighted by its
+    O(N) factor :meth:`EffTerm.on_factor` (e.g. ``(N+8)/9`` for the one-loop bubble of ``v_4``,
+    ``(N+2)/3`` for the tadpole of ``v_2``); ``N = 1`` is the single scalar:
 
     * ``"vacuum"``: ``v_0`` per volume (the constant);
     * ``"m2"``: ``v_2(0)``, the mass shift (``m^2_Lambda = m^2 + v_2(0)``);
@@ -282,14 +298,20 @@ def running_couplings(order: int = 2) -> dict:
     dict of str -> Series
         Per-site series in ``lam`` with families of ``Delta`` lines (docs/flow.md).
     """
+    from ..symbolic.theory import Theory  # noqa: PLC0415
+
     order = validate_order(order)
+    theory = PHI4 if N == 1 else Theory(PHI4.couplings, N)
     out = {}
     for name, n_legs in (("vacuum", 0), ("m2", 2), ("lam", 4), ("g6", 6)):
         acc = {}
         for t in vertex_function_terms(n_legs, order):
             key = ((t.power,), t.family())
-            acc[key] = acc.get(key, 0) + t.coeff * math.factorial(n_legs)
-        out[name] = Series.from_dict(name, PHI4, "bare", order, acc, normalization="per-site",
+            c = t.coeff * math.factorial(n_legs)
+            if theory.N != 1:
+                c = c * t.on_factor(theory.N)
+            acc[key] = acc.get(key, 0) + c
+        out[name] = Series.from_dict(name, theory, "bare", order, acc, normalization="per-site",
                                      provenance="ergsym.flow.interaction.running_couplings "
                                                 "(zero-momentum vertices of V_Lambda)")
     return out

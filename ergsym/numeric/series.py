@@ -181,8 +181,20 @@ def evaluate_series(series: Series, cutoff: Cutoff | str, dim: int, mass: float 
     ------
     DivergentIntegralError, FamilyNotSupportedError, InputError
     """
+    theory = getattr(series, "theory", None)
+    if getattr(theory, "symbolic_n", False):
+        raise InputError.bad("N", theory.N, "an integer to evaluate the series numerically",
+                             "its coefficients are polynomials in N: use series.at_n(3) (or derive with "
+                             "Theory(N=3), CLI --N 3)")
     try:
         terms = [(Fraction(t.coeff), tuple(int(x) for x in t.powers), t.family) for t in series.terms]
+        for c, _, _ in terms:
+            try:
+                float(c)
+            except OverflowError:
+                raise InputError.bad("series coefficient", c, "a finite double",
+                                     "the coefficients are too large (a huge number of components N?)"
+                                     ) from None
     except AttributeError:
         raise InputError.bad("series", type(series).__name__,
                              "an object whose .terms have coeff, powers and family") from None

@@ -61,6 +61,8 @@ def _kind(label: str) -> str:
 
 
 def _frac(c) -> str:
+    if not isinstance(c, (int, Fraction)):  # a polynomial in N (symbolic O(N) weight)
+        return str(c)
     c = Fraction(c)
     return str(c.numerator) if c.denominator == 1 else f"{c.numerator}/{c.denominator}"
 

@@ -58,9 +58,16 @@ def lambda_dshat(theory: Theory, scheme: str, coeff: int | Fraction = 1) -> Oper
 
 
 def local_phi(n: int, theory: Theory) -> Operator:
-    """``<phi(0)^n>``: a local operator (per-site normalization)."""
+    """``<phi(0)^n>``: a local operator (per-site normalization).
+
+    For an O(N) theory (``theory.N != 1``) it is ``<(phi_a phi_a)^(n/2)>`` summed over
+    components (``n`` even): ``local_phi(2, theory)`` is ``phi2 = sum_a <phi_a phi_a>``.
+    """
     if not isinstance(n, int) or n < 1:
         raise InputError.bad("n", n, "a positive integer")
+    if theory.N != 1 and n % 2:
+        raise InputError.bad("n", n, f"even for an O(N) theory (N={theory.N})",
+                             "<(phi.phi)^(n/2)> is the O(N)-invariant local operator")
     zero = tuple(0 for _ in theory.couplings)
     return Operator(f"<phi^{n}>", (OperatorTerm(Fraction(1), zero, (OpVertex(n),)),), "per-site")
 

@@ -197,7 +197,8 @@ ORACLE_QUANTITIES = ("dSdS", "dSdShat", "dShatdShat", "LdShat", "A", "B", "phi2"
 
 
 def exact_expansion(g: list[list[Fraction]], c: list[list[Fraction]], order: int, quantity: str = "B",
-                    couplings: tuple = ((4, Fraction(1)),), normal_ordered: bool = False) -> dict:
+                    couplings: tuple = ((4, Fraction(1)),), normal_ordered: bool = False,
+                    n_components: int = 1) -> dict:
     """Exact series coefficients of ``quantity`` on a finite lattice, by brute force.
 
     Parameters
@@ -214,6 +215,12 @@ def exact_expansion(g: list[list[Fraction]], c: list[list[Fraction]], order: int
         ``S_int = t * sum_n (g_n/n!) sum_x phi_x^n`` (phi^4 with lam = t by default).
     normal_ordered : bool
         Use ``:phi_x^n:`` (Hermite polynomials with variance ``G_xx``) instead of ``phi_x^n``.
+    n_components : int
+        ``N``: the field has components ``phi_{x,a}``, ``a = 1..N``, each with covariance ``G``;
+        ``S_int = t sum_n (g_n/n!) sum_x (phi_x.phi_x)^(n/2)`` (even n), the pieces, A and B
+        are summed over components, ``phi2`` is ``sum_a <phi_{x,a} phi_{x,a}>`` per site, and
+        normal ordering is ``:P: = exp(-G_xx Laplacian_x / 2) P``.  The polynomials are built
+        from their definitions on the ``V N`` variables (see :func:`_expansion_on`).
 
     Returns
     -------
@@ -221,6 +228,8 @@ def exact_expansion(g: list[list[Fraction]], c: list[list[Fraction]], order: int
         Coefficients of ``t^0 .. t^order`` (volume factor included: the whole lattice sum
         for the pieces, A and B).
     """
+    if n_components != 1:
+        return _expansion_on(g, c, order, quantity, couplings, normal_ordered, n_components)
     n = len(g)
     ginv = mat_inv(g)
     zero = tuple([0] * n)
@@ -305,6 +314,141 @@ def exact_expansion(g: list[list[Fraction]], c: list[list[Fraction]], order: int
         for k in range(order + 1 - i):
             num[i + k] += mom.expect(_pmul(p, powers[k])) * Fraction((-1) ** k, math.factorial(k))
     # divide num by z
+    out = []
+    for k in range(order + 1):
+        out.append(num[k] - sum(out[j] * z[k - j] for j in range(k)))
+    return out
+
+
+def _laplacian(poly, variables):
+    """``sum_{v in variables} d^2 poly / d phi_v^2`` of an exponent-tuple polynomial."""
+    out = {}
+    for k, val in poly.items():
+        for v in variables:
+            e = k[v]
+            if e >= 2:
+                k2 = list(k)
+                k2[v] -= 2
+                out = _padd(out, {tuple(k2): val * e * (e - 1)})
+    return out
+
+
+def _mono_key(n, v):
+    return tuple(int(i == v) for i in range(n))
+
+
+def _expansion_on(g, c, order, quantity, couplings, normal_ordered, n_comp):
+    """:func:`exact_expansion` for ``n_comp`` field components (variables ``x * N + a``)."""
+    if not isinstance(n_comp, int) or n_comp < 1:
+        raise ValueError(f"n_components={n_comp!r} must be a positive integer")
+    if any(deg % 2 for deg, _ in couplings):
+        raise ValueError("an O(N) interaction needs even degrees")
+    n_sites = len(g)
+    n = n_sites * n_comp
+    ginv = mat_inv(g)
+    zero = tuple([0] * n)
+    one = {zero: Fraction(1)}
+
+    def var(x, a):
+        return x * n_comp + a
+
+    phi = [[_mono(n, var(x, a), 1) for a in range(n_comp)] for x in range(n_sites)]
+    rho = []  # phi_x . phi_x
+    for x in range(n_sites):
+        r = {}
+        for a in range(n_comp):
+            r = _padd(r, _pmul(phi[x][a], phi[x][a]))
+        rho.append(r)
+
+    def ppow(p, k):
+        out = dict(one)
+        for _ in range(k):
+            out = _pmul(out, p)
+        return out
+
+    def normal(p, x):  # :p: = exp(-G_xx Lap_x / 2) p, a finite sum
+        if not normal_ordered:
+            return p
+        sites = [var(x, a) for a in range(n_comp)]
+        out, term, j = dict(p), dict(p), 0
+        while term:
+            j += 1
+            term = _pscale(_laplacian(term, sites), -g[x][x] / (2 * j))
+            out = _padd(out, term)
+        return out
+
+    s_int = {}
+    d_int = [[dict() for _ in range(n_comp)] for _ in range(n_sites)]
+    for deg, gn in couplings:
+        for x in range(n_sites):
+            coef = Fraction(gn) / math.factorial(deg)
+            s_int = _padd(s_int, _pscale(normal(ppow(rho[x], deg // 2), x), coef))
+            for a in range(n_comp):
+                # d/dphi_{x,a} (phi.phi)^m = 2m (phi.phi)^(m-1) phi_a; normal ordering commutes with d/dphi
+                grad = _pmul(ppow(rho[x], deg // 2 - 1), phi[x][a])
+                coef = Fraction(gn) / math.factorial(deg - 1)
+                d_int[x][a] = _padd(d_int[x][a], _pscale(normal(grad, x), coef))
+    d_shat = [[{_mono_key(n, var(y, a)): ginv[x][y] for y in range(n_sites) if ginv[x][y] != 0}
+               for a in range(n_comp)] for x in range(n_sites)]
+
+    def bilinear(xs, ys):  # sum_xy C_xy sum_a X_{x,a} Y_{y,a}; factors given per order in t
+        out = [dict(), dict(), dict()]
+        for x in range(n_sites):
+            for y in range(n_sites):
+                if c[x][y] == 0:
+                    continue
+                for a in range(n_comp):
+                    for i, px in enumerate(xs[x][a]):
+                        for j, py in enumerate(ys[y][a]):
+                            out[i + j] = _padd(out[i + j], _pscale(_pmul(px, py), c[x][y]))
+        return out
+
+    ds = [[[d_shat[x][a], d_int[x][a]] for a in range(n_comp)] for x in range(n_sites)]
+    dsh = [[[d_shat[x][a]] for a in range(n_comp)] for x in range(n_sites)]
+    if quantity == "phi2":
+        op = [{}]
+        for x in range(n_sites):
+            op[0] = _padd(op[0], _pscale(rho[x], Fraction(1, n_sites)))
+    elif quantity in ("dSdS", "dSdShat", "dShatdShat", "LdShat", "A", "B"):
+        parts = {"dSdS": [_pscale(p, Fraction(1, 2)) for p in bilinear(ds, ds)],
+                 "dSdShat": [_pscale(p, -2) for p in bilinear(ds, dsh)],
+                 "dShatdShat": [_pscale(p, 2) for p in bilinear(dsh, dsh)]}
+        m = mat_mul(mat_mul(ginv, c), ginv)
+        ldshat = {}
+        for x in range(n_sites):
+            for y in range(n_sites):
+                if m[x][y] != 0:
+                    for a in range(n_comp):
+                        term = _pscale(_pmul(phi[x][a], phi[y][a]), Fraction(-1, 2) * m[x][y])
+                        ldshat = _padd(ldshat, term)
+        parts["LdShat"] = [_pscale(ldshat, -2)]
+        if quantity in parts:
+            op = parts[quantity]
+        else:
+            sgn = 1 if quantity == "A" else -1
+            op = [dict(), dict(), dict()]
+            for name, s in (("dSdS", sgn), ("dSdShat", sgn), ("dShatdShat", sgn), ("LdShat", 1)):
+                for k, p in enumerate(parts[name]):
+                    op[k] = _padd(op[k], _pscale(p, s))
+    elif quantity != "logZ":
+        raise ValueError(f"quantity={quantity!r} must be one of {ORACLE_QUANTITIES}")
+
+    big = [[g[i // n_comp][j // n_comp] if i % n_comp == j % n_comp else Fraction(0) for j in range(n)]
+           for i in range(n)]
+    mom = _Moments(big)
+    powers = [dict(one)]
+    for _ in range(1, order + 1):
+        powers.append(_pmul(powers[-1], s_int))
+    z = [mom.expect(powers[k]) * Fraction((-1) ** k, math.factorial(k)) for k in range(order + 1)]
+    if quantity == "logZ":
+        out = [Fraction(0)] * (order + 1)
+        for k in range(1, order + 1):
+            out[k] = z[k] - sum(Fraction(j, k) * out[j] * z[k - j] for j in range(1, k))
+        return [v / n_sites for v in out]
+    num = [Fraction(0)] * (order + 1)
+    for i, p in enumerate(op):
+        for k in range(order + 1 - i):
+            num[i + k] += mom.expect(_pmul(p, powers[k])) * Fraction((-1) ** k, math.factorial(k))
     out = []
     for k in range(order + 1):
         out.append(num[k] - sum(out[j] * z[k - j] for j in range(k)))

@@ -12,6 +12,7 @@ from typing import TYPE_CHECKING
 
 from ..errors import InputError
 from ..families import Block, Family, Line
+from .npoly import NPoly
 from .theory import Theory
 
 if TYPE_CHECKING:
@@ -22,7 +23,11 @@ __all__ = ["Term", "Series"]
 
 @dataclass(frozen=True)
 class Term:
-    """``coeff * prod_i g_i**powers[i] * family``."""
+    """``coeff * prod_i g_i**powers[i] * family``.
+
+    ``coeff`` is a ``Fraction``, or an :class:`~ergsym.symbolic.npoly.NPoly` (a polynomial in
+    the number of components ``N``) for a theory with symbolic ``N``.
+    """
 
     coeff: Fraction
     powers: tuple
@@ -33,8 +38,35 @@ class Term:
         return sum(self.powers)
 
 
-def _fmt_frac(c: Fraction) -> str:
+def _fmt_frac(c) -> str:
+    if isinstance(c, NPoly):
+        return str(c)
     return str(c.numerator) if c.denominator == 1 else f"{c.numerator}/{c.denominator}"
+
+
+def _sign_body(c, latex=False):
+    """``(sign, magnitude text)`` of a coefficient; a polynomial in N is parenthesised."""
+    if isinstance(c, NPoly):
+        if c.is_constant():
+            c = c.constant()
+        else:
+            lead = c.leading()
+            q = c if lead > 0 else -c
+            single = sum(1 for x in q.coeffs if x) == 1   # one monomial: no parentheses
+            if latex:
+                body = q.latex() if single else r"\left(" + q.latex() + r"\right)"
+            else:
+                body = str(q) if single else f"({q})"
+            return ("-" if lead < 0 else "+"), body, False
+    a = abs(c)
+    return ("-" if c < 0 else "+"), a, True
+
+
+def _no_symbolic_n(series, what):
+    if series.theory.symbolic_n:
+        raise InputError.bad("N", series.theory.N, "an integer to " + what,
+                             "the coefficients are polynomials in N: call series.at_n(3) (or derive "
+                             "with Theory(N=3)) first")
 
 
 @dataclass(frozen=True)
@@ -111,6 +143,29 @@ class Series:
                                 self.scheme, min(self.order, other.order), acc, self.normalization,
                                 self.provenance)
 
+    def at_n(self, n: int) -> Series:
+        """The series at an integer number of components ``N = n``.
+
+        A series derived with symbolic ``N`` (polynomial coefficients) becomes the series of
+        ``Theory(couplings, N=n)``, with ``Fraction`` coefficients: the same series the engine
+        derives with ``N = n`` directly.  A series with integer ``N`` is returned if ``n``
+        matches it.
+        """
+        from .theory import validate_n  # noqa: PLC0415
+
+        n = validate_n(n)
+        if not isinstance(n, int):
+            raise InputError.bad("n", n, "a positive integer")
+        if not self.theory.symbolic_n:
+            if self.theory.N != n:
+                raise InputError.bad("n", n, f"N={self.theory.N}, the N this series was derived with",
+                                     "derive it again with that N or with symbolic N")
+            return self
+        theory = Theory(self.theory.couplings, n)
+        coeffs = {(t.powers, t.family): t.coeff(n) for t in self.terms}
+        return Series.from_coefficients(self.quantity, theory, self.scheme, self.order, coeffs,
+                                        self.normalization, self.provenance + f" at N={n}")
+
     # -- access --------------------------------------------------------------
     def families(self) -> tuple:
         """Distinct families in order of first appearance."""
@@ -132,7 +187,9 @@ class Series:
         """Sum the series with family values from ``values`` (a callable or mapping).
 
         Returns a list of per-order values (index k) if ``couplings`` is None (coupling
-        values 1), else the total at the given coupling values.
+        values 1), else the total at the given coupling values.  With symbolic ``N`` only exact
+        family values (int, Fraction) are accepted, and the values are polynomials in ``N``
+        (:class:`~ergsym.symbolic.npoly.NPoly`); use :meth:`at_n` for numbers.
         """
         get = values if callable(values) else (lambda fam: values[fam])
         cache = {}
@@ -142,7 +199,12 @@ class Series:
             if t.family not in cache:
                 cache[t.family] = get(t.family)
             fv = cache[t.family]
-            v = t.coeff * fv if isinstance(fv, (int, Fraction)) else float(t.coeff) * fv
+            if isinstance(fv, (int, Fraction)):
+                v = t.coeff * fv  # exact (a polynomial in N when N is symbolic)
+            else:
+                if isinstance(t.coeff, NPoly):
+                    _no_symbolic_n(self, "evaluate the series with floating-point family values")
+                v = float(t.coeff) * fv
             per_order[t.order] = per_order[t.order] + v
             if couplings is not None:
                 w = 1
@@ -166,7 +228,9 @@ class Series:
             parts = []
             for c, p, f in self.coefficient(k):
                 mono = self._mono(p)
-                parts.append(f"{'+' if c > 0 else '-'} {_fmt_frac(abs(c))}{' ' + mono if mono else ''} {f.name}")
+                sign, a, _ = _sign_body(c)
+                parts.append(f"{sign} {_fmt_frac(a) if not isinstance(a, str) else a}"
+                             f"{' ' + mono if mono else ''} {f.name}")
             body = " ".join(parts) if parts else "0"
             lines.append(f"  O({k}): {body.lstrip('+ ')}")
         return "\n".join(lines)
@@ -186,6 +250,12 @@ class Series:
         (``f1 = t1 T``, ``u1·T^2 = u1 T^2``).
         """
         out = {n: _coupling_symbol(n) for n in self.theory.names}
+        if self.theory.symbolic_n:
+            import sympy  # noqa: PLC0415
+
+            if "N" in out:
+                raise InputError.bad("coupling name", "N", "different from N (the number of components)")
+            out["N"] = sympy.Symbol("N", positive=True, integer=True)
         for t in self.terms:
             for b in t.family.blocks:
                 if b.name not in out:
@@ -241,7 +311,10 @@ class Series:
         cs = [syms[n] for n in self.theory.names]
         expr = sympy.Integer(0)
         for t in self.terms:
-            mono = sympy.Rational(t.coeff.numerator, t.coeff.denominator)
+            if isinstance(t.coeff, NPoly):
+                mono = t.coeff.to_sympy(syms["N"])
+            else:
+                mono = sympy.Rational(t.coeff.numerator, t.coeff.denominator)
             for c, p in zip(cs, t.powers):
                 mono *= c ** p
             for b in t.family.blocks:
@@ -292,14 +365,20 @@ class Series:
             raise InputError.bad("expr", str(expr)[:80], "a polynomial (no negative powers)") from None
         coeffs = {}
         ncoup = len(self.theory.names)
+        n_at = ncoup if self.theory.symbolic_n else None  # the N symbol follows the couplings
+        first_block = ncoup + (n_at is not None)
         items = poly.terms() if poly is not None else [((), expr)]
         for monom, c in items:
             if not c.is_Rational:
                 raise InputError.bad("expr", str(expr)[:80], "rational coefficients", f"coefficient {c}")
             powers = tuple(int(e) for e in monom[:ncoup])
-            fam = Family(tuple(blocks[names[ncoup + k]] for k, e in enumerate(monom[ncoup:]) for _ in range(e)))
+            fam = Family(tuple(blocks[names[first_block + k]] for k, e in enumerate(monom[first_block:])
+                               for _ in range(e)))
             key = (powers, fam)
-            coeffs[key] = coeffs.get(key, Fraction(0)) + Fraction(int(c.p), int(c.q))
+            value = Fraction(int(c.p), int(c.q))
+            if n_at is not None:
+                value = NPoly.from_powers({int(monom[n_at]): value})
+            coeffs[key] = coeffs.get(key, 0) + value
         return Series.from_coefficients(quantity or self.quantity, self.theory, self.scheme, self.order,
                                         coeffs, self.normalization, self.provenance)
 
@@ -320,10 +399,14 @@ class Series:
         chunks = []
         for k in range(self.order + 1):
             for c, p, f in self.coefficient(k):
-                sign = "-" if c < 0 else "+"
-                a = abs(c)
-                frac = "" if (a == 1 and f.blocks) else (str(a.numerator) if a.denominator == 1
-                                                        else rf"\tfrac{{{a.numerator}}}{{{a.denominator}}}")
+                sign, a, plain = _sign_body(c, latex=True)
+                if not plain:
+                    frac = a
+                elif a == 1 and f.blocks:
+                    frac = ""
+                else:
+                    frac = (str(a.numerator) if a.denominator == 1
+                            else rf"\tfrac{{{a.numerator}}}{{{a.denominator}}}")
                 mono = []
                 for (deg, name), e in zip(self.theory.couplings, p):
                     if e:
@@ -347,7 +430,8 @@ class Series:
         for k in range(self.order + 1):
             orders.append({
                 "order": k,
-                "terms": [{"coefficient": _fmt_frac(c), "coefficient_float": float(c),
+                "terms": [{"coefficient": _fmt_frac(c),
+                           "coefficient_float": None if isinstance(c, NPoly) else float(c),
                            "couplings": {n: e for n, e in zip(self.theory.names, p) if e},
                            "family": f.name} for c, p, f in self.coefficient(k)],
             })
@@ -401,7 +485,8 @@ def _series_from_dict(cls, data):
     from .theory import Theory  # noqa: PLC0415
 
     try:
-        theory = Theory(tuple((int(d), str(n)) for d, n in data["theory"]["couplings"]))
+        n_comp = data["theory"].get("N", 1)
+        theory = Theory(tuple((int(d), str(n)) for d, n in data["theory"]["couplings"]), n_comp)
         fams = {}
         for fname, fd in data["families"].items():
             blocks = tuple(Block(int(b["n_vertices"]),
@@ -413,7 +498,8 @@ def _series_from_dict(cls, data):
         for o in data["orders"]:
             for t in o["terms"]:
                 powers = tuple(int(t["couplings"].get(n, 0)) for n in theory.names)
-                coeffs[(powers, fams[t["family"]])] = Fraction(t["coefficient"])
+                coeffs[(powers, fams[t["family"]])] = (NPoly.parse(t["coefficient"]) if theory.symbolic_n
+                                                       else Fraction(t["coefficient"]))
         return cls.from_coefficients(data["quantity"], theory, data["scheme"], int(data["order"]), coeffs,
                                      data.get("normalization", "delta(0)"), data.get("provenance", ""))
     except (KeyError, TypeError, ValueError, ZeroDivisionError) as exc:

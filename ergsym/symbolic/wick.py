@@ -29,17 +29,20 @@ from __future__ import annotations
 
 import itertools
 import math
+from collections.abc import Sequence
 from dataclasses import dataclass
 from fractions import Fraction
 from itertools import product as iproduct
 
 from ..errors import InputError, OrderNotSupportedError
 from ..families import Line, reduce_graph
+from .npoly import NPoly
 from .series import Series
 from .theory import Theory, validate_scheme
 
 __all__ = ["OpVertex", "OperatorTerm", "Operator", "expand", "diagrams", "Diagram", "MAX_ORDER",
-           "adjacencies", "connected", "estimated_seconds", "MEASURED_SECONDS", "clear_cache"]
+           "adjacencies", "connected", "estimated_seconds", "MEASURED_SECONDS", "clear_cache", "on_weight",
+           "on_weight_open"]
 
 #: Highest total coupling order :func:`expand` accepts (O(lam^6) A, B and pieces: seconds).
 MAX_ORDER = 6
@@ -261,7 +264,7 @@ def expand(operator: Operator, theory: Theory, order: int, scheme: str = "bare",
         for counts, w_int in _interaction_multisets(theory, order - op_order):
             inter = tuple((deg, c) for (deg, _), c in zip(theory.couplings, counts) if c)
             powers = tuple(p + c for p, c in zip(term.powers, counts))
-            for fam, n_match in _term_families(term.vertices, term.fixed, inter, no).items():
+            for fam, n_match in _term_families(term.vertices, term.fixed, inter, no, theory.N).items():
                 key = (powers, fam)
                 acc[key] = acc.get(key, 0) + term.coeff * w_int * n_match
     return Series.from_dict(quantity or operator.name, theory, scheme, order, acc,
@@ -279,11 +282,12 @@ _TERM_CACHE: dict = {}
 
 
 def clear_cache() -> None:
-    """Forget the memoized per-term expansions (used by the benchmarks)."""
+    """Forget the memoized per-term expansions and O(N) weights (used by the benchmarks)."""
     _TERM_CACHE.clear()
+    _WEIGHT_CACHE.clear()
 
 
-def _term_families(op_vertices, fixed, inter, normal_ordered):
+def _term_families(op_vertices, fixed, inter, normal_ordered, n_comp=1):
     """``{Family: N}``: Wick matchings of one operator term with given interaction vertices.
 
     ``N`` is the number of perfect matchings of the (labelled) legs of the operator
@@ -293,6 +297,9 @@ def _term_families(op_vertices, fixed, inter, normal_ordered):
     that the module docstring describes, computed over isomorphism classes (see
     :func:`_count_classes`).  Memoized: A, B and the four pieces share their
     ``<Cdot dShat dShat>``, ``<Cdot dI dShat>`` and ``<Cdot dI dI>`` terms.
+
+    With ``n_comp`` field components (an int, or ``"N"`` for symbolic N) every class is
+    multiplied by its O(N) index weight, :func:`on_weight` (exactly 1 when ``n_comp == 1``).
     """
     op_vertices = tuple(op_vertices)
     fixed = tuple(fixed)
@@ -301,7 +308,7 @@ def _term_families(op_vertices, fixed, inter, normal_ordered):
         a, b = op_vertices
         if (b.degree, b.amp, b.normal_ordered) < (a.degree, a.amp, a.normal_ordered):
             op_vertices = (b, a)
-    key = (op_vertices, fixed, inter, normal_ordered)
+    key = (op_vertices, fixed, inter, normal_ordered, n_comp)
     hit = _TERM_CACHE.get(key)
     if hit is not None:
         return hit
@@ -328,9 +335,192 @@ def _term_families(op_vertices, fixed, inter, normal_ordered):
                     else:
                         edges += [(i, j, K_LINE)] * c
             fam = reduce_graph(n, edges, ident)
+            if n_comp != 1:
+                n_match = n_match * _weight_value(_index_weight(n, _index_edges(n, adj, fixed)), n_comp)
             out[fam] = out.get(fam, 0) + n_match
     _TERM_CACHE[key] = out
     return out
+
+
+# ---------------------------------------------------------------------------
+# O(N) index structure
+# ---------------------------------------------------------------------------
+
+def _index_edges(n, adj, fixed):
+    """Sorted ``(i, j)`` index lines of a graph: one per contraction (``adj`` flattened upper
+    triangle with multiplicities) and one per fixed line (``Cdot`` carries ``delta_ab`` too)."""
+    out = []
+    pos = 0
+    for i in range(n):
+        for j in range(i, n):
+            out += [(i, j)] * adj[pos]
+            pos += 1
+    out += [(min(i, j), max(i, j)) for i, j, _ in fixed]
+    return tuple(sorted(out))
+
+
+_MATCHINGS: dict = {}
+
+
+def _matchings(k):
+    """All perfect matchings of ``range(k)`` as tuples of pairs (``(k-1)!!`` of them)."""
+    hit = _MATCHINGS.get(k)
+    if hit is None:
+        def rec(items):
+            if not items:
+                yield ()
+                return
+            a = items[0]
+            for idx in range(1, len(items)):
+                rest = items[1:idx] + items[idx + 1:]
+                for m in rec(rest):
+                    yield ((a, items[idx]),) + m
+        hit = _MATCHINGS[k] = tuple(rec(tuple(range(k))))
+    return hit
+
+
+_WEIGHT_CACHE: dict = {}
+
+
+def _index_weight(n, edges, n_elim=None):
+    """``{c: Fraction}``: the O(N) weight ``sum_c w_c N^c`` of a graph's index structure.
+
+    Every vertex with ``2m`` line ends (legs, and the ends of fixed lines) carries the fully
+    symmetric tensor ``S_{a1..a2m} = (1/(2m-1)!!) sum_{pairings} prod delta`` -- the tensor of
+    ``(phi.phi)^m`` (``(phi.phi)^2 = (1/3) sum (d_ab d_cd + d_ac d_bd + d_ad d_bc) phi_a phi_b
+    phi_c phi_d``), of its gradient ``(phi.phi)^(m-1) phi_a`` with ``a`` the end of the fixed
+    line, and of ``(G^-1 phi)_a`` -- and every line carries ``delta_ab``.  Contracting them
+    gives ``N^(number of closed index cycles)`` per choice of pairings; the vertices are
+    eliminated one at a time (a pairing at a vertex joins its lines pairwise), merging equal
+    intermediate graphs.  Nothing is typed per diagram: the familiar weights
+    ((N+2)/3 for a tadpole, (N+8)/9 for an s+t+u bubble) come out of this contraction.
+
+    Only vertices ``0..n_elim-1`` are eliminated; the others are *open ends* (one line each,
+    e.g. the external legs of a flowed vertex, all set to one uniform field ``phi_a``): the
+    lines left between them are the factors ``phi.phi`` of ``(phi.phi)^(n_open/2)``.
+    """
+    n_elim = n if n_elim is None else n_elim
+    key = (n, edges, n_elim)
+    hit = _WEIGHT_CACHE.get(key)
+    if hit is not None:
+        return hit
+    states = {edges: {0: 1}}
+    norm = 1
+    for v in range(n_elim):
+        new: dict = {}
+        n_slots = sum((e[0] == v) + (e[1] == v) for e in edges)
+        if n_slots % 2:
+            raise InputError(f"vertex {v} has {n_slots} index slots: an O(N) vertex needs an even "
+                             "number (odd powers of the field have no O(N)-invariant meaning)")
+        norm *= math.prod(range(n_slots - 1, 0, -2))
+        for cur, cyc in states.items():
+            rest, far = [], []
+            for u, w in cur:
+                if u == v and w == v:
+                    far += [None, None]
+                elif u == v or w == v:
+                    far.append(w if u == v else u)
+                else:
+                    rest.append((u, w))
+            if not far:
+                _merge(new, tuple(rest), cyc, 0)
+                continue
+            partner = _loop_partners(far)
+            for m in _matchings(len(far)):
+                mate = [0] * len(far)
+                for a, b in m:
+                    mate[a], mate[b] = b, a
+                seen = [False] * len(far)
+                joined = list(rest)
+                for s in range(len(far)):
+                    if seen[s] or far[s] is None:
+                        continue
+                    seen[s] = True
+                    t = mate[s]
+                    while far[t] is None:
+                        seen[t] = True
+                        t2 = partner[t]
+                        seen[t2] = True
+                        t = mate[t2]
+                    seen[t] = True
+                    a, b = far[s], far[t]
+                    joined.append((a, b) if a <= b else (b, a))
+                cycles = 0
+                for s in range(len(far)):
+                    if not seen[s]:  # a closed index cycle through self-loops only
+                        cycles += 1
+                        t = s
+                        while not seen[t]:
+                            seen[t] = True
+                            t2 = partner[t]
+                            seen[t2] = True
+                            t = mate[t2]
+                _merge(new, tuple(sorted(joined)), cyc, cycles)
+        states = new
+    out: dict = {}
+    for cur, cyc in states.items():
+        if any(u < n_elim or w < n_elim for u, w in cur):
+            raise AssertionError("index lines left after eliminating every vertex")
+        for c, k in cyc.items():
+            out[c] = out.get(c, 0) + Fraction(k, norm)
+    _WEIGHT_CACHE[key] = out
+    return out
+
+
+def _loop_partners(far):
+    """Self-loop slots come in consecutive pairs (``far`` is None for both)."""
+    partner = [None] * len(far)
+    k = 0
+    while k < len(far):
+        if far[k] is None:
+            partner[k], partner[k + 1] = k + 1, k
+            k += 2
+        else:
+            k += 1
+    return partner
+
+
+def _merge(new, edges, cyc, extra):
+    d = new.setdefault(edges, {})
+    for c, k in cyc.items():
+        d[c + extra] = d.get(c + extra, 0) + k
+
+
+def on_weight_open(n_vertices: int, edges: Sequence[tuple[int, int]], legs: Sequence[int],
+                   n_comp: int | str = "N") -> Fraction | NPoly:
+    """O(N) factor ``c`` of a graph whose vertices carry external legs set to a uniform field.
+
+    ``edges``: internal index lines ``(i, j)``; ``legs[i]``: external legs ``phi_a`` at vertex
+    ``i``.  Every vertex carries the symmetric tensor of its ``(phi.phi)^m``; contracting the
+    graph with a uniform ``phi_a`` on every external leg gives ``c (phi.phi)^(sum legs / 2)``.
+    Returns ``c`` as an :class:`NPoly` (``n_comp="N"``) or its value at an integer N (1 at N = 1).
+    """
+    ends = []
+    k = n_vertices
+    for i, m in enumerate(legs):
+        for _ in range(m):
+            ends.append((i, k))
+            k += 1
+    all_edges = tuple(sorted([(min(i, j), max(i, j)) for i, j in edges] + ends))
+    return _weight_value(_index_weight(k, all_edges, n_vertices), n_comp)
+
+
+def _weight_value(weight, n_comp):
+    """The weight ``{c: w_c}`` at ``N = n_comp`` (a Fraction) or as an :class:`NPoly` (``"N"``)."""
+    if isinstance(n_comp, int):
+        return sum((w * n_comp ** c for c, w in weight.items()), Fraction(0))
+    return NPoly.from_powers(weight)
+
+
+def on_weight(graph_edges: Sequence[tuple[int, int]], n_vertices: int,
+              n_comp: int | str = "N") -> Fraction | NPoly:
+    """The O(N) weight of a graph given as ``(i, j)`` index lines on ``n_vertices`` vertices.
+
+    Returns an :class:`NPoly` (``n_comp="N"``) or its value at an integer ``N``; equals 1 at
+    ``N = 1`` for every graph.  See :func:`_index_weight`.
+    """
+    edges = tuple(sorted((min(i, j), max(i, j)) for i, j in graph_edges))
+    return _weight_value(_index_weight(n_vertices, edges), n_comp)
 
 
 def _degree_runs(verts, n_op):
@@ -534,6 +724,10 @@ class Diagram:
         times ``prod_v 1/n_v!`` and ``prod_n 1/c_n!``; ``1/|Aut(G)|`` for a vacuum diagram.
     powers : tuple
     family : Family
+    n_weight : Fraction or NPoly
+        O(N) index weight (:func:`on_weight`): 1 for ``N = 1``, a polynomial in ``N`` for
+        symbolic ``N``, its value for an integer ``N``; already included in ``coeff`` and
+        ``weight``.
     """
 
     vertices: tuple
@@ -542,6 +736,7 @@ class Diagram:
     weight: Fraction
     powers: tuple
     family: object
+    n_weight: object = 1
 
 
 def diagrams(operator: Operator, theory: Theory, order: int, scheme: str = "bare") -> list:
@@ -580,15 +775,18 @@ def diagrams(operator: Operator, theory: Theory, order: int, scheme: str = "bare
                         pos += 1
                 kinds = {ij: _contraction_kind(verts, *ij) for ij in adj}
                 key = _canonical_labelled(verts, len(term.vertices), adj, kinds, term.fixed)
-                weight = w_int * n_match
-                acc = groups.setdefault((powers, key, verts), [Fraction(0), Fraction(0), (term, adj)])
+                n_w = 1
+                if theory.N != 1:
+                    n_w = _weight_value(_index_weight(n, _index_edges(n, flat, term.fixed)), theory.N)
+                weight = w_int * n_match * n_w
+                acc = groups.setdefault((powers, key, verts), [Fraction(0), Fraction(0), (term, adj), n_w])
                 acc[0] += term.coeff * weight
                 acc[1] += weight * sign
     out = []
-    for (powers, key, verts), (coeff, weight, (term, adj)) in groups.items():
+    for (powers, key, verts), (coeff, weight, (term, adj), n_w) in groups.items():
         g = _Graph(term, powers, 0, verts, adj, weight)
         edges, ident = _raw_lines(g)
-        out.append(Diagram(verts, key, coeff, weight, powers, reduce_graph(len(verts), edges, ident)))
+        out.append(Diagram(verts, key, coeff, weight, powers, reduce_graph(len(verts), edges, ident), n_w))
     out.sort(key=lambda d: (sum(d.powers), d.family.name, d.edges))
     return out
 
