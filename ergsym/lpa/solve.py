@@ -14,7 +14,7 @@ from .collocation import Grid, even_spectrum, interpolate, newton, odd_spectrum
 from .equations import EQUATIONS, POLCHINSKI, WETTERICH, morris_p_to_w, morris_w_to_p
 
 __all__ = ["FixedPoint", "LPAResult", "solve_lpa", "fixed_points", "validate_lpa_inputs", "DIM_RANGE",
-           "N_MAX", "DEFAULT_TOL", "compare"]
+           "N_MAX", "DEFAULT_TOL", "compare", "lpa_point"]
 
 #: the accepted dimensions, open interval (d -> 2 needs ever more resolution: docs/lpa.md)
 DIM_RANGE = (2.0, 4.0)
@@ -84,6 +84,10 @@ class FixedPoint:
         ``info['label']`` names each: vacuum energy, thermal, irrelevant; magnetic, redundant.
     sigma : Value
         ``ubar'(0)``.
+    u_at_0 : float
+        ``ubar(0)``.
+    u2_at_min : float or None
+        ``ubar''(rhobar_0)``, the rescaled quartic coupling at the minimum.
     rho0 : Value or None
         Rescaled minimum ``rhobar_0`` of the potential (None where ubar' > 0 everywhere).
     grid : tuple
@@ -102,6 +106,8 @@ class FixedPoint:
     residual: float
     grid: tuple
     converged: bool
+    u_at_0: float = 0.0
+    u2_at_min: object = None
     rho: np.ndarray = field(repr=False, compare=False, default=None)
     u: np.ndarray = field(repr=False, compare=False, default=None)
 
@@ -110,11 +116,12 @@ class FixedPoint:
             return None if x is None else {"value": x.estimate, "error": x.error, "converged": x.converged}
 
         def ev(x):
-            return {"y": x.estimate, "error": x.error, "converged": x.converged,
-                    "label": x.info.get("label", ""), "exact": x.info.get("exact")}
+            return {"value": x.estimate, "error": x.error, "converged": x.converged,
+                    "label": x.info.get("label", ""), "exact_value": x.info.get("exact")}
 
         return {"equation": self.equation, "kind": self.kind, "n_relevant": self.n_relevant,
-                "sigma": v(self.sigma), "rho0": v(self.rho0), "residual": self.residual,
+                "u_at_0": self.u_at_0, "sigma": v(self.sigma), "rho0": v(self.rho0),
+                "u2_at_min": self.u2_at_min, "residual": self.residual,
                 "grid_points": self.grid[0], "grid_R": self.grid[1], "grid_beta": self.grid[2],
                 "converged": self.converged,
                 "even": [ev(x) for x in self.even], "odd": [ev(x) for x in self.odd]}
@@ -246,7 +253,7 @@ def _beta(R, rho0):
 
 
 def _ladder(eq, guess, R, d, eps, tol, beta=0.0):
-    """Solve on grids of growing size, then once with a 1.3x longer interval: the spectrum with
+    """Solve on grids of growing size, then once on a 15% shorter interval: the spectrum with
     errors (change between the last two grids plus change with the interval).
 
     The ladder stops when the change falls below tol/10, or when it grows again after falling
@@ -278,20 +285,36 @@ def _ladder(eq, guess, R, d, eps, tol, beta=0.0):
     if len(levels) < 2:
         return None
     grid, u, res, ev, od = levels[-1]
-    # domain check: a 1.3x longer interval (1.3x the points), seeded by the large-field form
-    big = Grid(min(int(1.3 * grid.n) + 1, _LADDER[-1]), 1.3 * R, beta)
-    u1 = grid.D1 @ u
-    ub0 = np.where(big.rho <= R, interpolate(grid, u, np.minimum(big.rho, R)),
-                   eq.extend(R, u[-1], u1[-1], big.rho, d))
-    ub, resb, _ = newton(eq, big, ub0, d, eps)
+    # domain check: the same points on a 15% shorter interval (its boundary row is felt more, its
+    # resolution is no worse), so the change bounds the effect of where the interval ends
+    small = Grid(grid.n, 0.85 * R, beta)
+    ub, resb, _ = newton(eq, small, interpolate(grid, u, small.rho), d, eps)
     if np.isfinite(resb) and resb < 1e-7:
-        evb = even_spectrum(eq, big, ub, d, eps)[:_N_EVEN]
-        odb = odd_spectrum(eq, big, ub, d, eps)[:_N_ODD]
+        evb = even_spectrum(eq, small, ub, d, eps)[:_N_EVEN]
+        odb = odd_spectrum(eq, small, ub, d, eps)[:_N_ODD]
     else:
         evb, odb = ev + np.inf, od + np.inf
     err_e = np.abs(ev - levels[-2][3]) + np.abs(ev - evb) + 1e-13 * (1 + np.abs(ev))
     err_o = np.abs(od - levels[-2][4]) + np.abs(od - odb) + 1e-13 * (1 + np.abs(od))
-    return dict(grid=grid, u=u, res=res, even=ev, odd=od, err_even=err_e, err_odd=err_o)
+    dom = max(float(np.max(np.abs(ev - evb)[:3])), float(np.max(np.abs(od - odb)[:3])))
+    return dict(grid=grid, u=u, res=res, even=ev, odd=od, err_even=err_e, err_odd=err_o, domain=dom,
+                total=max(float(np.max(err_e[:3])), float(np.max(err_o[:3]))))
+
+
+def _adaptive_ladder(eq, make, choices, d, eps, tol):
+    """Run the ladder for interval choices of growing length (``make(choice) -> (guess, R, beta)``)
+    until the change with the interval falls below tol/3; the best one is returned."""
+    best = None
+    for c in choices:
+        guess, R, beta = make(c)
+        lad = _ladder(eq, guess, R, d, eps, tol, beta)
+        if lad is None:
+            continue
+        if best is None or lad["total"] < best["total"]:
+            best = lad
+        if lad["domain"] < tol / 3.0:
+            break
+    return best
 
 
 def _make_fp(eq, lad, N, d, eps, tol, gaussian=False):
@@ -321,11 +344,13 @@ def _make_fp(eq, lad, N, d, eps, tol, gaussian=False):
                 a = m
             else:
                 b = m
-        rho0 = Value(0.5 * (a + b), abs(b - a), True, "rho0", "collocation")
+        rho0 = Value(float(0.5 * (a + b)), float(abs(b - a)), True, "rho0", "collocation")
     kind = "gaussian" if gaussian else ("wilson-fisher" if n_rel == 1 else "multicritical")
     conv_list = [v.converged for v in even[:3]]
+    u2min = None if rho0 is None else float(interpolate(grid, grid.D2 @ u, np.array([rho0.estimate]))[0])
     return FixedPoint(eq.name, N, d, kind, n_rel, tuple(even), tuple(odd), sig, rho0, lad["res"],
-                      (grid.n, grid.R, grid.beta), all(conv_list), grid.rho.copy(), u.copy())
+                      (grid.n, grid.R, grid.beta), all(conv_list), float(u[0]), u2min, grid.rho.copy(),
+                      u.copy())
 
 
 _SEED: dict = {}
@@ -415,7 +440,6 @@ def _continue_wf(N, d, *, max_steps=400):
 def _wilson_fisher_w(N, d, tol):
     eps = 1.0 / N
     grid, u = _continue_wf(N, d)
-    R = _R_from(grid, u, d)
     u1 = grid.D1 @ u
 
     def guess(r):
@@ -423,7 +447,12 @@ def _wilson_fisher_w(N, d, tol):
                         WETTERICH.extend(grid.R, u[-1], u1[-1], r, d))
 
     rho0 = float(grid.rho[np.argmin(np.abs(u1))])
-    lad = _ladder(WETTERICH, guess, R, d, eps, tol, _beta(R, rho0))
+
+    def make(K):
+        R = _R_from(grid, u, d, K)
+        return guess, R, _beta(R, rho0)
+
+    lad = _adaptive_ladder(WETTERICH, make, (2.0, 4.0, 8.0), d, eps, tol)
     if lad is None:
         raise ConvergenceError(f"the Wilson-Fisher point at N={N:g}, dim={d:g} did not converge "
                                "on the collocation grids; try a dim farther from 2 or 4")
@@ -473,14 +502,19 @@ def _polchinski_from(fp_w, N, d, tol):
     if fp_w.kind == "gaussian":
         return _make_fp(POLCHINSKI, _gaussian_ladder(POLCHINSKI, d, eps), N, d, eps, tol, gaussian=True)
     # R: the unphysical mode of the Polchinski equation grows only exponentially, as
-    # exp(int (d - 2 + 4u')/(2 eps) drho): the interval ends where that exponent reaches 30
+    # exp(int (d - 2 + 4u')/(2 eps) drho): the interval ends where that exponent reaches a bound,
+    # and not before the image of a point w' = K past the potential's structure
     rate = (d - 2.0 + 4.0 * np.maximum(up1, 0.0)) / (2.0 * eps)
     expo = np.concatenate([[0.0], np.cumsum(0.5 * (rate[1:] + rate[:-1]) * np.diff(rp))])
-    R = float(rp[int(np.argmax(expo >= 30.0))] if expo[-1] >= 30.0 else rp[-1])
-    # and at least to the image of w' = 1/2, past the potential's structure
-    R = max(R, float(rp[int(np.argmax(w1 >= 0.5))] if np.any(w1 >= 0.5) else rp[-1]))
     rho0 = None if fp_w.rho0 is None else fp_w.rho0.estimate  # w' = 0 and u' = 0 at the same rho
-    lad = _ladder(POLCHINSKI, guess, R, d, eps, tol, _beta(R, rho0))
+
+    def make(c):
+        bound, K = c
+        R = float(rp[int(np.argmax(expo >= bound))] if expo[-1] >= bound else rp[-1])
+        R = max(R, float(rp[int(np.argmax(w1 >= K))] if np.any(w1 >= K) else rp[-1]))
+        return guess, R, _beta(R, rho0)
+
+    lad = _adaptive_ladder(POLCHINSKI, make, ((30.0, 0.5), (45.0, 0.8), (60.0, 1.2)), d, eps, tol)
     if lad is None:
         raise ConvergenceError(
             f"the Polchinski fixed point (N={N:g}, dim={d:g}) seeded by the Morris map of the Wetterich "
@@ -584,3 +618,27 @@ def solve_lpa(N=1, dim=3, equation="wetterich", *, tol=DEFAULT_TOL, scan=False) 
             f"omega = {omega.estimate:.10g} +- {omega.error:.2g}); "
             "loosen tol or try another dim", estimate=nu.estimate, error=nu.error)
     return LPAResult(N, d, eq, nu, omega, prim, other, check, all_fps, time.process_time() - t0, conv)
+
+
+def lpa_point(N, dim, equation="polchinski", tol=DEFAULT_TOL) -> dict:
+    """One point of an ``ergsym lpa --scan-N/--scan-dim`` batch (plain data in, plain data out).
+
+    A point that does not converge is kept with ``ok: false`` and its message in ``failure``
+    (never a number)."""
+    try:
+        r = solve_lpa(N, dim, equation, tol=tol)
+    except ConvergenceError as exc:
+        return {"N": float(N), "dim": float(dim), "equation": equation, "ok": False, "failure": str(exc)}
+    d = r.to_dict()
+    o = r.other
+    thermal = next(v for v in o.even if v.info["label"] == "relevant")
+    irr = next(v for v in o.even if v.info["label"] == "irrelevant")
+    return {"N": r.N, "dim": r.dim, "equation": r.equation, "ok": True, "nu": d["nu"], "omega": d["omega"],
+            "other_equation": o.equation,
+            "other_nu": {"value": 1.0 / thermal.estimate, "error": thermal.error / thermal.estimate**2,
+                         "converged": thermal.converged},
+            "other_omega": {"value": -irr.estimate, "error": irr.error, "converged": irr.converged},
+            "crosscheck": r.crosscheck["verdict"], "potential_mismatch": r.crosscheck["potential_mismatch"],
+            "sigma": r.fixed_point.sigma.estimate,
+            "rho0": None if r.fixed_point.rho0 is None else r.fixed_point.rho0.estimate,
+            "cpu_seconds": r.seconds}
