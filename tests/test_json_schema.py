@@ -43,6 +43,7 @@ RUNS = {
     "flow": [["--order", "1", "--lattice", "2"]],
     "report": [["--quick", "--no-mc", "--no-flow", "--no-pdf", "--order", "1", "--out", "{tmp}/report"]],
     "variational": [[]],
+    "lpa": [["--N", "1", "--dim", "3"], ["--scan-N", "1,2", "--dim", "3"]],
 }
 
 #: commands whose --json is not the envelope yet on this branch (strict xfail; empty it after merging)

@@ -249,8 +249,8 @@ def _plot_scan(which, points, path, equation):
     ax[0].errorbar(x, [p["nu"]["value"] for p in ok], yerr=[p["nu"]["error"] for p in ok], fmt="o-",
                    label=f"{equation}")
     ax[0].plot(x, [p["other_nu"]["value"] for p in ok], "x", label=f"{ok[0]['other_equation']}" if ok else "")
-    if which == "dim":
-        xs = [v for v in x if v > 2]
+    if which == "dim" and x:
+        xs = [min(x) + (max(x) - min(x)) * k / 200 for k in range(201)]
         ax[0].plot(xs, [1.0 / (v - 2.0) for v in xs], ":", label="N = inf: 1/(d-2)")
     ax[0].set_xlabel(which)
     ax[0].set_ylabel("nu")
