@@ -175,3 +175,38 @@ def test_no_convergence_raises_not_prints():
         solve_lpa(1, 3.95, "wetterich", tol=1e-9)
     p = lpa_point(1, 3.95, "wetterich", tol=1e-9)
     assert p["ok"] is False and "nu" not in p and "tol" in p["failure"]
+
+
+@pytest.mark.parametrize("N,d", [(2, 2.6), (3, 3.3), (1.5, 2.8), (6, 3.0)])
+def test_error_estimates_bound_the_true_error(N, d):
+    """A loose run's error bars bound its distance to a tight run (the reference)."""
+    loose = solve_lpa(N, d, "polchinski", tol=1e-5)
+    tight = solve_lpa(N, d, "polchinski", tol=1e-10)
+    for a, b in ((loose.nu, tight.nu), (loose.omega, tight.omega)):
+        assert abs(a.estimate - b.estimate) <= a.error + b.error
+        assert b.error < 1e-9
+
+
+def test_tricritical_point_below_three_dimensions():
+    """Below d = 3 the shooting scan finds a second non-trivial point with 2 relevant directions."""
+    fps = fixed_points(1, 2.6)
+    multi = [f for f in fps if f.kind == "multicritical"]
+    assert multi and multi[0].n_relevant == 2 and multi[0].converged
+    assert fixed_points(1, 3.2)[-1].kind == "wilson-fisher" and len(fixed_points(1, 3.2)) == 2
+
+
+try:
+    from hypothesis import given
+    from hypothesis import strategies as st
+except ImportError:  # pragma: no cover
+    given = None
+
+if given is not None:
+    @given(st.floats(0, 50), st.floats(-10, 10), st.floats(-0.9, 50), st.floats(2.2, 3.999))
+    def test_morris_map_inverse_property(rho, w, w1, d):
+        rp, up, up1 = morris_w_to_p(rho, w, w1, d)
+        assert up1 < 1  # u_P' = w'/(1+w') < 1: the Polchinski potential grows at most like rho
+        rw, ww, ww1 = morris_p_to_w(rp, up, up1, d)
+        assert rw == pytest.approx(rho, rel=1e-9, abs=1e-9)
+        assert ww == pytest.approx(w, rel=1e-9, abs=1e-8 * (1 + rho * w1**2))
+        assert ww1 == pytest.approx(w1, rel=1e-9, abs=1e-9)
