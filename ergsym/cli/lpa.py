@@ -20,7 +20,7 @@ def _parse_list(text, option, lo_check):
             a, b, n = float(a), float(b), int(n)
             if not 2 <= n <= _SCAN_MAX:
                 raise InputError.bad(option, text, f"COUNT from 2 to {_SCAN_MAX} in START:STOP:COUNT")
-            vals = [a + (b - a) * k / (n - 1) for k in range(n)]
+            vals = [a + (b - a) * k / (n - 1) for k in range(n - 1)] + [b]
         else:
             vals = [float(x) for x in text.split(",") if x.strip() != ""]
     except ValueError:
@@ -45,7 +45,7 @@ def _fmt(v, digits=12):
 @scheduler_option
 @click.option("--N", "N", default="1", show_default=True, metavar="N",
               help="Number of field components, a real number from 1 to 1e8.")
-@click.option("--dim", default=3.0, type=float, show_default=True, help="Dimension, 2.2 <= dim <= 3.999.")
+@click.option("--dim", default=3.0, type=float, show_default=True, help="Dimension, 2.2 <= dim <= 3.97.")
 @click.option("--equation", type=click.Choice(["polchinski", "wetterich"]), default="polchinski",
               show_default=True, help="Primary equation; the other is always solved and compared.")
 @click.option("--tol", default=1e-9, type=float, show_default=True,

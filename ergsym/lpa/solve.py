@@ -21,7 +21,7 @@ __all__ = ["FixedPoint", "LPAResult", "solve_lpa", "fixed_points", "validate_lpa
 DIM_RANGE = (2.0, 4.0)
 #: the smallest d - 2 and 4 - d accepted (closer, the fixed point or its growth rho^(d/(d-2))
 #: cannot be resolved in double precision)
-DIM_MARGIN = (0.2, 1e-3)
+DIM_MARGIN = (0.2, 0.03)
 #: largest finite N accepted (beyond, use N = inf: the corrections are O(1/N) below 1e-8)
 N_MAX = 1e8
 DEFAULT_TOL = 1e-9
@@ -590,7 +590,7 @@ def solve_lpa(N=1, dim=3, equation="wetterich", *, tol=DEFAULT_TOL, scan=False) 
     N : float
         Number of field components, real, 1 <= N <= 1e8.
     dim : float
-        Dimension, 2.2 <= dim <= 3.999.
+        Dimension, 2.2 <= dim <= 3.97.
     equation : {"wetterich", "polchinski"}
         The primary equation; the other one is solved too and compared (``crosscheck``).
     tol : float

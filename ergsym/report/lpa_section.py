@@ -63,7 +63,7 @@ def lpa_section(cfg, ctx) -> Section:
         r"the optimised (Litim) regulator in the local potential approximation ($\eta=0$, "
         r"$\rho=\phi^2/2$), solved globally by Chebyshev collocation and exactly related by Morris's "
         r"map (hep-th/0503161); every line is checked against the other equation (docs/lpa.md).",
-        L.table(["$N$", "equation", r"$\nu$", r"$\omega$", "other equation"], rows, align="llllll"[:5],
+        L.table(["$N$", "equation", r"$\nu$", r"$\omega$", "other equation"], rows, align="lllll",
                 caption=r"LPA exponents in $d=3$ (errors from the resolution ladder).", label="tab:lpa"),
         rf"For $N=1$ the published LPA values (hep-th/0701172) are $\nu={NU_BJL}$, $\omega={OMEGA_BJL}$; "
         rf"ergsym differs by ${L.num(dnu, 2)}$ and ${L.num(dom, 2)}$.",
