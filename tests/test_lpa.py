@@ -63,7 +63,7 @@ def test_exact_eigenvalues_at_wilson_fisher(ising3):
         assert fp.n_relevant == 1 and fp.kind == "wilson-fisher"
 
 
-@pytest.mark.parametrize("N,d", [(1, 2.7), (2, 3.0), (3, 3.4)])
+@pytest.mark.parametrize("N,d", [(1, 2.7), (2, 3.0), (3, 3.4), (1, 2.25), (40, 3.9)])
 def test_gaussian_spectrum(N, d):
     """Gaussian fixed point: a perturbation led by rho^n has y = d - n(d-2) (even), and
     phi_1 rho^n has y = d - (d-2)/2 - n(d-2) (odd), for both equations."""
@@ -78,6 +78,7 @@ def test_gaussian_spectrum(N, d):
         assert even == pytest.approx([d - n * (d - 2) for n in range(len(even))], abs=1e-8)
         assert odd == pytest.approx([d - (d - 2) / 2 - n * (d - 2) for n in range(len(odd))], abs=1e-8)
         assert g.n_relevant == sum(1 for n in range(1, 50) if d - n * (d - 2) > 1e-9)
+        assert "redundant (field shift)" not in [v.info["label"] for v in g.odd]  # u = const: no shift mode
 
 
 def test_two_equations_agree_fast():

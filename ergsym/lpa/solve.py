@@ -205,9 +205,10 @@ def _R_wetterich(prof, d, K=2.0):
     return float(max(r[-1], 1.0 / (d - 2.0)) * 3.0)
 
 
-def _labels(even, odd, d):
+def _labels(even, odd, d, gaussian=False):
     """Label the modes: even y = d is the vacuum energy; odd y = (d+2)/2 is the magnetic mode
-    (the linear term), y = (d-2)/2 the redundant field shift (both exact with eta = 0)."""
+    (the linear term), y = (d-2)/2 the redundant field shift (both exact with eta = 0; at the
+    Gaussian point the field shift of u = const vanishes, so no mode is called redundant)."""
     def lab_even(y, i):
         if abs(y - d) < 1e-6:
             return "vacuum energy", d
@@ -216,7 +217,7 @@ def _labels(even, odd, d):
     def lab_odd(y):
         if abs(y - (d + 2) / 2) < 1e-6:
             return "magnetic", (d + 2) / 2
-        if abs(y - (d - 2) / 2) < 1e-6:
+        if abs(y - (d - 2) / 2) < 1e-6 and not gaussian:
             return "redundant (field shift)", (d - 2) / 2
         return ("relevant" if y > 0 else "irrelevant"), None
 
@@ -228,17 +229,31 @@ def _gaussian_ladder(eq, d, eps):
     operators map polynomials of degree <= n into themselves, so collocation at all n + 1 points
     represents them exactly (eigenvalues d - n(d-2), checked in the tests)."""
     levels = []
-    for n in (8, 10):  # small n, R ~ the Laguerre scale: the nodal matrices are far from normal
+    n0 = max(8, int(math.ceil(d / (d - 2.0))) + 2)  # every relevant power rho^n, n < d/(d-2)
+    for n in (n0, n0 + 2):  # small n, R ~ the Laguerre scale: the nodal matrices are far from normal
         grid = Grid(n, 4.0 * n * max(eps, 0.05) / (d - 2.0))
         u = np.full(n + 1, 1.0 / d if eq is WETTERICH else 0.0)
         F, _ = eq.residual(u, grid.rho, grid.D1, grid.D2, d, eps)
-        ev = even_spectrum(eq, grid, u, d, eps, bc=False)[:_N_EVEN]
+        full = even_spectrum(eq, grid, u, d, eps, bc=False)
         od = odd_spectrum(eq, grid, u, d, eps, bc=False)[:_N_ODD]
-        levels.append((grid, u, float(np.max(np.abs(F))), ev, od))
-    grid, u, res, ev, od = levels[-1]
+        levels.append((grid, u, float(np.max(np.abs(F))), full[:_N_EVEN], od, full))
+    grid, u, res, ev, od, full = levels[-1]
     err_e = np.abs(ev - levels[0][3]) + 1e-13 * (1 + np.abs(ev))
     err_o = np.abs(od - levels[0][4]) + 1e-13 * (1 + np.abs(od))
-    return dict(grid=grid, u=u, res=res, even=ev, odd=od, err_even=err_e, err_odd=err_o)
+    return dict(grid=grid, u=u, res=res, even=ev, odd=od, err_even=err_e, err_odd=err_o,
+                n_relevant=_count_relevant(full, d, levels[0][5]))
+
+
+def _count_relevant(full, d, prev):
+    """Relevant even directions in a whole computed spectrum: y > 0, not the vacuum energy y = d,
+    and present (within 1e-4) in the spectrum of the previous grid too, so an unresolved
+    eigenvalue of the discretisation is not counted."""
+    y, p = np.asarray(full), np.asarray(prev)
+    count = 0
+    for v in y:
+        if v.real > 1e-9 and abs(v - d) > 1e-6 and np.min(np.abs(p - v)) < 1e-4 * (1 + abs(v)):
+            count += 1
+    return count
 
 
 def _spec_change(a, b):
@@ -272,9 +287,10 @@ def _ladder(eq, guess, R, d, eps, tol, beta=0.0):
                     return None
                 continue  # a coarse grid may not hold the solution yet
             break
-        ev = even_spectrum(eq, grid, u, d, eps)[:_N_EVEN]
+        full = even_spectrum(eq, grid, u, d, eps)
+        ev = full[:_N_EVEN]
         od = odd_spectrum(eq, grid, u, d, eps)[:_N_ODD]
-        levels.append((grid, u, res, ev, od))
+        levels.append((grid, u, res, ev, od, full))
         prev = (grid, u)
         if len(levels) >= 2:
             changes.append(_spec_change(levels[-1], levels[-2]))
@@ -286,7 +302,7 @@ def _ladder(eq, guess, R, d, eps, tol, beta=0.0):
                 break
     if len(levels) < 2:
         return None
-    grid, u, res, ev, od = levels[-1]
+    grid, u, res, ev, od, full = levels[-1]
     # domain check: the same points on a 15% shorter interval (its boundary row is felt more, its
     # resolution is no worse), so the change bounds the effect of where the interval ends
     small = Grid(grid.n, 0.85 * R, beta)
@@ -309,7 +325,7 @@ def _ladder(eq, guess, R, d, eps, tol, beta=0.0):
     else:
         u_err = np.inf
     return dict(grid=grid, u=u, res=res, even=ev, odd=od, err_even=err_e, err_odd=err_o, domain=dom,
-                u_error=u_err,
+                u_error=u_err, n_relevant=_count_relevant(full, d, levels[-2][5]),
                 total=max(float(np.max(err_e[:3])), float(np.max(err_o[:3]))))
 
 
@@ -332,7 +348,7 @@ def _adaptive_ladder(eq, make, choices, d, eps, tol):
 def _make_fp(eq, lad, N, d, eps, tol, gaussian=False):
     grid, u = lad["grid"], lad["u"]
     ev, od = lad["even"], lad["odd"]
-    le, lo = _labels(ev.real, od.real, d)
+    le, lo = _labels(ev.real, od.real, d, gaussian)
     even, odd = [], []
     for y, e, (lab, ex) in zip(ev, lad["err_even"], le, strict=True):
         err = float(e) + abs(float(y.imag))
@@ -342,7 +358,7 @@ def _make_fp(eq, lad, N, d, eps, tol, gaussian=False):
         err = float(e) + abs(float(y.imag))
         odd.append(Value(float(y.real), err, bool(err <= max(tol, tol * abs(y.real))), "y", "collocation",
                          {"label": lab, "exact": ex, "sector": "odd"}))
-    n_rel = sum(1 for v in even if v.estimate > 1e-9 and v.info["label"] != "vacuum energy")
+    n_rel = lad["n_relevant"]
     u1 = grid.D1 @ u
     sig = Value(float(u1[0]), 0.0, True, "sigma", "collocation")
     rho0 = None
