@@ -71,6 +71,14 @@ def lpa(N, dim, equation, tol, all_fps, scan_N, scan_dim, plot, force, as_json, 
     errors from resolution changes, and checks every result against the other equation through
     Morris's exact map between the two (hep-th/0503161).  Equations, method and accuracy:
     docs/lpa.md.
+
+    \b
+    Examples:
+      ergsym lpa --N 1 --dim 3                        # N = 1: nu = 0.6495617739, omega = 0.6557459392
+      ergsym lpa --N 2 --equation wetterich --json
+      ergsym lpa --scan-N 1,2,3,4 --dim 3 --plot nu_N.png
+      ergsym lpa --scan-dim 2.4:3.9:16 --N 4 --tol 1e-7 --scheduler local:2
+      ergsym lpa --dim 2.6 --all-fixed-points         # Gaussian, tricritical, Wilson-Fisher
     """
     from ..errors import InputError  # noqa: PLC0415
     from ..lpa.solve import validate_lpa_inputs  # noqa: PLC0415
