@@ -173,9 +173,12 @@ def _print_point(res, plot):
     names = {"polchinski": "Wilson-Polchinski", "wetterich": "Wetterich (Litim regulator)"}
     click.echo(f"ergsym lpa: O(N) local potential approximation (eta = 0), N = {res.N:g}, d = {res.dim:g}, "
                f"{names[fp.equation]} equation")
-    rho0 = "none (u' > 0)" if fp.rho0 is None else f"{fp.rho0.estimate:.12g}"
+    def est(v):  # key numbers: value and error (their flags are in the JSON)
+        return f"{v.estimate:.12g} ± {v.error:.1g}"
+
+    rho0 = "none (u' > 0)" if fp.rho0 is None else est(fp.rho0)
     click.echo(f"Wilson-Fisher fixed point (rescaled: u(rho) = N ubar(rho/N)): ubar(0) = {fp.u_at_0:.12g}, "
-               f"ubar'(0) = {fp.sigma.estimate:.12g}, minimum rhobar_0 = {rho0}"
+               f"ubar'(0) = {est(fp.sigma)}, minimum rhobar_0 = {rho0}"
                + ("" if fp.u2_at_min is None else f", ubar''(rhobar_0) = {fp.u2_at_min:.12g}"))
     click.echo(f"  solved on {fp.grid[0]} Chebyshev points on [0, {fp.grid[1]:.4g}], "
                f"residual {fp.residual:.1g}")

@@ -324,8 +324,11 @@ def _ladder(eq, guess, R, d, eps, tol, beta=0.0):
         u_err += float(np.max(np.abs(u[inner] - interpolate(small, ub, grid.rho[inner])) / scale))
     else:
         u_err = np.inf
+    others = [(levels[-2][0], levels[-2][1])]
+    if np.isfinite(resb) and resb < 1e-7:
+        others.append((small, ub))
     return dict(grid=grid, u=u, res=res, even=ev, odd=od, err_even=err_e, err_odd=err_o, domain=dom,
-                u_error=u_err, n_relevant=_count_relevant(full, d, levels[-2][5]),
+                u_error=u_err, n_relevant=_count_relevant(full, d, levels[-2][5]), others=others,
                 total=max(float(np.max(err_e[:3])), float(np.max(err_o[:3]))))
 
 
@@ -345,6 +348,22 @@ def _adaptive_ladder(eq, make, choices, d, eps, tol):
     return best
 
 
+def _key_numbers(grid, u):
+    """``(u'(0), rho0)``: the slope at the origin and the minimum (root of u', None if none)."""
+    u1 = grid.D1 @ u
+    if not (u1[0] < 0 and np.any(u1 > 0)):
+        return float(u1[0]), None
+    i = int(np.argmax(u1 > 0))
+    a, b = grid.rho[i - 1], grid.rho[i]  # bisection on the interpolant between the nodes
+    for _ in range(60):
+        m = 0.5 * (a + b)
+        if interpolate(grid, u1, np.array([m]))[0] < 0:
+            a = m
+        else:
+            b = m
+    return float(u1[0]), float(0.5 * (a + b))
+
+
 def _make_fp(eq, lad, N, d, eps, tol, gaussian=False):
     grid, u = lad["grid"], lad["u"]
     ev, od = lad["even"], lad["odd"]
@@ -359,20 +378,20 @@ def _make_fp(eq, lad, N, d, eps, tol, gaussian=False):
         odd.append(Value(float(y.real), err, bool(err <= max(tol, tol * abs(y.real))), "y", "collocation",
                          {"label": lab, "exact": ex, "sector": "odd"}))
     n_rel = lad["n_relevant"]
-    u1 = grid.D1 @ u
-    sig = Value(float(u1[0]), 0.0, True, "sigma", "collocation")
+    sig0, r0 = _key_numbers(grid, u)
+    # errors of u'(0) and of the minimum: their changes on the previous grid and on the shorter
+    # interval (the same two changes as the eigenvalues'; none for the exact Gaussian point)
+    e_sig = e_r0 = 0.0
+    for other in lad.get("others", ()):
+        s_o, r_o = _key_numbers(*other)
+        e_sig += abs(s_o - sig0)
+        e_r0 = e_r0 + abs(r_o - r0) if (r0 is not None and r_o is not None) else np.inf
+    e_sig += 1e-13 * (1 + abs(sig0))
+    sig = Value(sig0, e_sig, bool(e_sig <= max(tol, tol * abs(sig0))), "sigma", "collocation")
     rho0 = None
-    if u1[0] < 0 and np.any(u1 > 0):
-        i = int(np.argmax(u1 > 0))
-        # root of u' on the interpolant, bisection between the bracketing nodes
-        a, b = grid.rho[i - 1], grid.rho[i]
-        for _ in range(60):
-            m = 0.5 * (a + b)
-            if interpolate(grid, u1, np.array([m]))[0] < 0:
-                a = m
-            else:
-                b = m
-        rho0 = Value(float(0.5 * (a + b)), float(abs(b - a)), True, "rho0", "collocation")
+    if r0 is not None:
+        e_r0 += 1e-13 * (1 + r0)
+        rho0 = Value(r0, float(e_r0), bool(e_r0 <= max(tol, tol * r0)), "rho0", "collocation")
     kind = "gaussian" if gaussian else ("wilson-fisher" if n_rel == 1 else "multicritical")
     conv_list = [v.converged for v in even[:3]]
     u2min = None if rho0 is None else float(interpolate(grid, grid.D2 @ u, np.array([rho0.estimate]))[0])
