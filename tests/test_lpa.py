@@ -134,12 +134,39 @@ def test_epsilon_expansion_near_four():
 
 
 def test_large_N_limit():
-    """nu -> 1/(d-2) as N -> infinity, with a 1/N correction (ratio 2 when N doubles)."""
+    """nu -> 1/(d-2) as N -> infinity, with a 1/N correction (ratio 2 when N doubles); the whole
+    spectrum and u'(0) approach the exact N = inf point (ergsym.lpa.large_n) the same way."""
     d = 3.0
-    dev = [solve_lpa(N, d, "wetterich", tol=1e-8).nu.estimate - 1 / (d - 2) for N in (10, 20, 40)]
+    inf = solve_lpa(math.inf, d, "wetterich")
+    assert inf.nu.estimate == 1 / (d - 2) and inf.omega.estimate == 4 - d and inf.nu.error == 0
+    runs = [solve_lpa(N, d, "wetterich", tol=1e-8) for N in (10, 20, 40)]
+    dev = [r.nu.estimate - 1 / (d - 2) for r in runs]
     assert all(x < 0 for x in dev)
     assert abs(dev[-1]) < 0.03
     assert 1.8 < dev[0] / dev[1] < 2.4 and 1.85 < dev[1] / dev[2] < 2.2
+    for attr in ("sigma",):
+        ds = [getattr(r.fixed_point, attr).estimate - getattr(inf.fixed_point, attr).estimate for r in runs]
+        assert 1.8 < ds[0] / ds[1] < 2.4 and 1.8 < ds[1] / ds[2] < 2.3
+    for k in range(1, 4):  # even y_k -> d - 2k, odd y_k -> (d+2)/2 - 2k
+        assert abs(runs[-1].fixed_point.even[k].estimate - (d - 2 * k)) < 0.1
+        assert abs(runs[-1].fixed_point.odd[k].estimate - ((d + 2) / 2 - 2 * k)) < 0.1
+
+
+@pytest.mark.parametrize("d", [2.3, 3.0, 3.9])
+def test_n_infinity_exact(d):
+    """N = inf: y_n = d - 2n (even), (d+2)/2 - 2n (odd), both equations; the minimum at
+    rho0 = 1/(d-2) and u'(0) a root of the series rho(f) (ergsym.lpa.large_n)."""
+    from ergsym.lpa.large_n import _rho_of_f
+
+    for eq in ("wetterich", "polchinski"):
+        r = solve_lpa(math.inf, d, eq)
+        assert [v.estimate for v in r.fixed_point.even] == pytest.approx([d - 2 * n for n in range(6)])
+        odd = [(d + 2) / 2 - 2 * n for n in range(4)]
+        assert [v.estimate for v in r.fixed_point.odd] == pytest.approx(odd)
+        assert r.crosscheck["verdict"] == "agrees" and r.fixed_point.n_relevant == 1
+    sw = solve_lpa(math.inf, d, "wetterich").fixed_point.sigma.estimate
+    assert -1 < sw < 0 and abs(_rho_of_f(sw, d)) < 1e-12
+    assert _rho_of_f(0.0, d) == pytest.approx(1 / (d - 2))
 
 
 def test_toward_two_dimensions():
@@ -160,7 +187,7 @@ def test_fixed_points_listing():
 
 
 @pytest.mark.parametrize("kw,name", [
-    ({"N": 0.5}, "N"), ({"N": float("nan")}, "N"), ({"N": math.inf}, "N"), ({"N": "x"}, "N"),
+    ({"N": 0.5}, "N"), ({"N": float("nan")}, "N"), ({"N": -math.inf}, "N"), ({"N": "x"}, "N"),
     ({"dim": 4.0}, "dim"), ({"dim": 2.0}, "dim"), ({"dim": 1.5}, "dim"), ({"dim": float("nan")}, "dim"),
     ({"equation": "lpa"}, "equation"), ({"tol": 0.0}, "tol"), ({"tol": 1.0}, "tol"),
 ])

@@ -63,6 +63,16 @@ def test_scan_N_batch_store_and_plot(capsys, tmp_path):
     assert [p["nu"]["value"] for p in strict(out2)["results"]["points"]] == [p["nu"]["value"] for p in pts]
 
 
+def test_n_infinity(capsys):
+    code, out, _ = run(["--N", "inf", "--dim", "3", "--json"], capsys)
+    assert code == 0
+    data = strict(out)
+    assert data["parameters"]["N"] == "inf" and data["results"]["N"] == "inf" and data["warnings"] == []
+    assert data["results"]["nu"] == {"value": 1.0, "error": 0.0, "converged": True}
+    code, out, _ = run(["--scan-N", "20,inf", "--dim", "3"], capsys)
+    assert code == 0 and "1 (exact)" in out
+
+
 def test_scan_dim_text(capsys):
     code, out, err = run(["--scan-dim", "2.8:3.2:3", "--N", "2"], capsys)
     assert code == 0, err

@@ -35,6 +35,8 @@ def _parse_list(text, option, lo_check):
 
 
 def _fmt(v, digits=12):
+    if v["error"] == 0:
+        return f"{v['value']:.{digits}g} (exact)"
     s = f"{v['value']:.{digits}g} ± {v['error']:.1g}"
     if not v["converged"]:
         s += " [NOT CONVERGED]"
@@ -44,7 +46,8 @@ def _fmt(v, digits=12):
 @click.command("lpa")
 @scheduler_option
 @click.option("--N", "N", default="1", show_default=True, metavar="N",
-              help="Number of field components, a real number from 1 to 1e8.")
+              help="Number of field components, a real number from 1 to 1e8, or inf (the rescaled "
+                   "limit, exact).")
 @click.option("--dim", default=3.0, type=float, show_default=True, help="Dimension, 2.2 <= dim <= 3.97.")
 @click.option("--equation", type=click.Choice(["polchinski", "wetterich"]), default="polchinski",
               show_default=True, help="Primary equation; the other is always solved and compared.")
@@ -94,6 +97,9 @@ def lpa(N, dim, equation, tol, all_fps, scan_N, scan_dim, plot, force, as_json, 
         raise InputError.bad("--all-fixed-points", True, "used without --scan-N/--scan-dim")
 
     validate_lpa_inputs(Nf, dim, equation, tol)
+    if plot and Nf == float("inf") and scan_dim is None:
+        raise InputError.bad("--plot", plot, "used with a finite --N (or with --scan-dim)",
+                             "at N = inf the exact spectrum has no computed potential to draw")
     plot_path = common.output_file(plot, "--plot", common.PLOT_EXTENSIONS, force=force)
     scan = None
     if scan_N is not None:
@@ -106,7 +112,7 @@ def lpa(N, dim, equation, tol, all_fps, scan_N, scan_dim, plot, force, as_json, 
         raise InputError.bad("--scheduler/--store", batch.scheduler or batch.store,
                              "used together with --scan-N or --scan-dim", "a single point is not a batch")
     warnings = common.Warnings()
-    params = {"N": Nf, "dim": dim, "equation": equation, "tol": tol}
+    params = {"N": Nf if Nf != float("inf") else "inf", "dim": dim, "equation": equation, "tol": tol}
     if scan is not None:
         _run_scan(scan, Nf, dim, equation, tol, params, plot_path, as_json, batch, warnings)
         return
@@ -130,14 +136,17 @@ def _run_scan(scan, N, dim, equation, tol, params, plot_path, as_json, batch, wa
     from . import common  # noqa: PLC0415
 
     which, values = scan
-    kw = [{"N": v if which == "N" else N, "dim": v if which == "dim" else dim, "equation": equation,
+    def plain(x):  # a batch task holds finite plain data: N = inf travels as "inf"
+        return x if x != float("inf") else "inf"
+
+    kw = [{"N": plain(v if which == "N" else N), "dim": v if which == "dim" else dim, "equation": equation,
            "tol": tol} for v in values]
-    keys = [f"N={k['N']!r}/dim={k['dim']!r}/{equation}/tol={tol!r}" for k in kw]
+    keys = [f"N={k['N']}/dim={k['dim']!r}/{equation}/tol={tol!r}" for k in kw]
     points = batch.map("ergsym.lpa.solve:lpa_point", kw, keys, label="lpa")
-    params.update({f"scan_{which}": values, **batch.parameters()})
+    params.update({f"scan_{which}": [plain(v) for v in values], **batch.parameters()})
     for p in points:
         if not p["ok"]:
-            warnings.add(f"N={p['N']:g}, dim={p['dim']:g}: no result: {p['failure']}")
+            warnings.add(f"N={float(p['N']):g}, dim={p['dim']:g}: no result: {p['failure']}")
     results = {"scan": which, "points": points}
     if plot_path is not None:
         _plot_scan(which, points, str(plot_path), equation)
@@ -151,7 +160,7 @@ def _run_scan(scan, N, dim, equation, tol, params, plot_path, as_json, batch, wa
                f"every point cross-checked with the {other} equation")
     click.echo(f"{which:>8}  {'nu':>26}  {'omega':>26}  {'other equation: nu, omega':>40}  check   cpu s")
     for p in points:
-        x = p[which]
+        x = float(p[which])
         if not p["ok"]:
             click.echo(f"{x:8.4g}  no result: {p['failure']}")
             continue
@@ -174,14 +183,18 @@ def _print_point(res, plot):
     click.echo(f"ergsym lpa: O(N) local potential approximation (eta = 0), N = {res.N:g}, d = {res.dim:g}, "
                f"{names[fp.equation]} equation")
     def est(v):  # key numbers: value and error (their flags are in the JSON)
-        return f"{v.estimate:.12g} ± {v.error:.1g}"
+        return f"{v.estimate:.12g} ± {v.error:.1g}" if v.error > 0 else f"{v.estimate:.12g} (exact)"
 
     rho0 = "none (u' > 0)" if fp.rho0 is None else est(fp.rho0)
     click.echo(f"Wilson-Fisher fixed point (rescaled: u(rho) = N ubar(rho/N)): ubar(0) = {fp.u_at_0:.12g}, "
                f"ubar'(0) = {est(fp.sigma)}, minimum rhobar_0 = {rho0}"
                + ("" if fp.u2_at_min is None else f", ubar''(rhobar_0) = {fp.u2_at_min:.12g}"))
-    click.echo(f"  solved on {fp.grid[0]} Chebyshev points on [0, {fp.grid[1]:.4g}], "
-               f"residual {fp.residual:.1g}")
+    if fp.grid[0]:
+        click.echo(f"  solved on {fp.grid[0]} Chebyshev points on [0, {fp.grid[1]:.4g}], "
+                   f"residual {fp.residual:.1g}")
+    else:
+        click.echo("  exact: the rescaled limit 1/N = 0, eigenvalues d - 2n (even), (d+2)/2 - 2n (odd); "
+                   "docs/lpa.md")
     click.echo(f"  nu    = {_fmt(_vd(res.nu))}")
     click.echo(f"  omega = {_fmt(_vd(res.omega))}")
     click.echo("  RG eigenvalues y (perturbation ~ k^-y toward the IR):")
@@ -254,7 +267,7 @@ def _plot_scan(which, points, path, equation):
     matplotlib.use("Agg")
     import matplotlib.pyplot as plt  # noqa: PLC0415
 
-    ok = [p for p in points if p["ok"]]
+    ok = [p for p in points if p["ok"] and p[which] != "inf"]
     x = [p[which] for p in ok]
     fig, ax = plt.subplots(1, 2, figsize=(10, 4))
     ax[0].errorbar(x, [p["nu"]["value"] for p in ok], yerr=[p["nu"]["error"] for p in ok], fmt="o-",

@@ -31,7 +31,8 @@ _N_EVEN, _N_ODD = 6, 4
 
 
 def validate_lpa_inputs(N, dim, equation="wetterich", tol=DEFAULT_TOL):
-    """Return ``(N, dim, equation, tol)`` checked; ``N`` may be ``math.inf``."""
+    """Return ``(N, dim, equation, tol)`` checked; ``N`` may be ``math.inf`` (the rescaled limit,
+    solved exactly)."""
     try:
         Nf = float(N)
     except (TypeError, ValueError):
@@ -39,10 +40,6 @@ def validate_lpa_inputs(N, dim, equation="wetterich", tol=DEFAULT_TOL):
     if isinstance(N, bool) or math.isnan(Nf) or Nf < 1 or (math.isfinite(Nf) and Nf > N_MAX):
         raise InputError.bad("N", N, f"a real number from 1 to {N_MAX:g}, or inf",
                              "N < 1 has no O(N) potential with a positive number of components")
-    if math.isinf(Nf):
-        raise InputError.bad("N", N, f"a real number from 1 to {N_MAX:g}",
-                             "N = inf is not solved directly: the rescaled equation becomes first "
-                             "order; use a large N (the 1/N corrections are shown in docs/lpa.md)")
     try:
         d = float(dim)
     except (TypeError, ValueError):
@@ -162,7 +159,7 @@ class LPAResult:
     converged: bool
 
     def to_dict(self) -> dict:
-        return {"N": self.N, "dim": self.dim, "equation": self.equation,
+        return {"N": self.N if math.isfinite(self.N) else "inf", "dim": self.dim, "equation": self.equation,
                 "nu": {"value": self.nu.estimate, "error": self.nu.error, "converged": self.nu.converged},
                 "omega": {"value": self.omega.estimate, "error": self.omega.error,
                           "converged": self.omega.converged},
@@ -623,7 +620,8 @@ def solve_lpa(N=1, dim=3, equation="wetterich", *, tol=DEFAULT_TOL, scan=False) 
     Parameters
     ----------
     N : float
-        Number of field components, real, 1 <= N <= 1e8.
+        Number of field components, real, 1 <= N <= 1e8, or ``math.inf``: the rescaled limit
+        ``u/N``, ``rho/N`` with 1/N = 0, solved exactly (docs/lpa.md).
     dim : float
         Dimension, 2.2 <= dim <= 3.97.
     equation : {"wetterich", "polchinski"}
@@ -643,8 +641,38 @@ def solve_lpa(N=1, dim=3, equation="wetterich", *, tol=DEFAULT_TOL, scan=False) 
     """
     t0 = time.process_time()
     N, d, eq, tol = validate_lpa_inputs(N, dim, equation, tol)
+    if math.isinf(N):
+        return _solve_infinite(d, eq, t0)
     with single_blas_thread():
         return _solve(N, d, eq, tol, scan, t0)
+
+
+def _solve_infinite(d, eq, t0):
+    """N = inf, exactly (:mod:`ergsym.lpa.large_n`): the rescaled limit, both equations."""
+    from .large_n import n_infinity_point
+
+    x = n_infinity_point(d)
+    le, lo = _labels(np.array(x["even"]), np.array(x["odd"]), d)
+
+    def vals(ys, labels, sector):
+        return tuple(Value(y, 0.0, True, "y", "exact (N = inf)", {"label": lab, "exact": y, "sector": sector})
+                     for y, (lab, _) in zip(ys, labels, strict=True))
+
+    sw = x["sigma"]
+    fps = {}
+    for name, sig, u0, u2 in (("wetterich", sw, x["u_at_0"], x["u2_at_min"]),
+                              ("polchinski", sw / (1.0 + sw), x["u_at_0"] - 1.0 / d,
+                               x["u2_at_min"] / (1.0 + 2.0 * x["rho0"] * x["u2_at_min"]))):
+        exact = "exact (N = inf)"
+        fps[name] = FixedPoint(name, math.inf, d, "wilson-fisher", 1, vals(x["even"], le, "even"),
+                               vals(x["odd"], lo, "odd"), Value(sig, 1e-15, True, "sigma", exact),
+                               Value(x["rho0"], 0.0, True, "rho0", exact), 0.0, (0, 0.0, 0.0), True,
+                               u0, u2, 0.0, None, None)
+    other = "polchinski" if eq == "wetterich" else "wetterich"
+    nu = Value(1.0 / (d - 2.0), 0.0, True, "nu", "exact (N = inf)")
+    omega = Value(4.0 - d, 0.0, True, "omega", "exact (N = inf)")
+    return LPAResult(math.inf, d, eq, nu, omega, fps[eq], fps[other], compare(fps[eq], fps[other]),
+                     (fps[eq],), time.process_time() - t0, True)
 
 
 def _solve(N, d, eq, tol, scan, t0):
@@ -692,12 +720,14 @@ def lpa_point(N, dim, equation="polchinski", tol=DEFAULT_TOL) -> dict:
     try:
         r = solve_lpa(N, dim, equation, tol=tol)
     except ConvergenceError as exc:
-        return {"N": float(N), "dim": float(dim), "equation": equation, "ok": False, "failure": str(exc)}
+        return {"N": float(N) if math.isfinite(float(N)) else "inf", "dim": float(dim), "equation": equation,
+                "ok": False, "failure": str(exc)}
     d = r.to_dict()
     o = r.other
+    N = r.N if math.isfinite(r.N) else "inf"
     thermal = next(v for v in o.even if v.info["label"] == "relevant")
     irr = next(v for v in o.even if v.info["label"] == "irrelevant")
-    return {"N": r.N, "dim": r.dim, "equation": r.equation, "ok": True, "nu": d["nu"], "omega": d["omega"],
+    return {"N": N, "dim": r.dim, "equation": r.equation, "ok": True, "nu": d["nu"], "omega": d["omega"],
             "other_equation": o.equation,
             "other_nu": {"value": 1.0 / thermal.estimate, "error": thermal.error / thermal.estimate**2,
                          "converged": thermal.converged},
