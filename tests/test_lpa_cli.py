@@ -1,5 +1,6 @@
 """The ``ergsym lpa`` command: output, strict JSON, scans as batches, plots, exit codes."""
 import json
+import re
 
 import pytest
 
@@ -67,7 +68,8 @@ def test_n_infinity(capsys):
     code, out, _ = run(["--N", "inf", "--dim", "3", "--json"], capsys)
     assert code == 0
     data = strict(out)
-    assert data["parameters"]["N"] == "inf" and data["results"]["N"] == "inf" and data["warnings"] == []
+    assert data["parameters"]["N"] == "infinity" and data["results"]["N"] == "infinity"
+    assert data["warnings"] == []
     assert data["results"]["nu"] == {"value": 1.0, "error": 0.0, "converged": True}
     code, out, _ = run(["--scan-N", "20,inf", "--dim", "3"], capsys)
     assert code == 0 and "1 (exact)" in out
@@ -99,3 +101,43 @@ def test_bad_input_exit_2(capsys, args, needle):
     code, out, err = run(args, capsys)
     assert code == 2
     assert needle in err and "Traceback" not in err and out == ""
+
+
+# -- fuzz: whatever the options, the command ends with 0 (a result) or 2 (a refusal), no traceback,
+#    strict JSON and no non-finite number on stdout (as tests/test_cli_fuzz.py does for the others)
+from hypothesis import HealthCheck, given, settings  # noqa: E402
+from hypothesis import strategies as st  # noqa: E402
+
+_BAD = ["nan", "inf", "-inf", "infinity", "-1", "0", "1e-300", "1e300", "x", "", "1,2", "0x10", "2.2",
+        "3.97", "3.98", "1", "4", "1e8"]
+_NAN = re.compile(r"(?<![A-Za-z_])[-+]?(nan|NaN|inf|Inf)(?![A-Za-z_])|(?<![A-Za-z_])-?Infinity(?![A-Za-z_])")
+
+
+@settings(suppress_health_check=[HealthCheck.function_scoped_fixture, HealthCheck.too_slow], deadline=None,
+          max_examples=15)
+@given(data=st.data())
+def test_fuzz_lpa(data, capsys, tmp_path_factory):
+    tmp = tmp_path_factory.mktemp("fuzz")
+    opts = ["--N", "--dim", "--tol", "--scan-N", "--scan-dim", "--plot", "--equation"]
+    opt = data.draw(st.sampled_from(opts))
+    if opt == "--plot":
+        val = data.draw(st.sampled_from([f"{tmp}/a.png", f"{tmp}/a.gif", f"{tmp}/no/dir/a.png", "",
+                                         str(tmp)]))
+    elif opt == "--equation":
+        val = data.draw(st.sampled_from(["polchinski", "wetterich", "lpa", ""]))
+    elif opt.startswith("--scan"):
+        val = data.draw(st.sampled_from(["1,2", "1:3:2", "1:3:1", "x", "", "3,nan", "2.5:3:2", "inf,1"]))
+    else:
+        val = data.draw(st.sampled_from(_BAD))
+    argv = [opt, val] + data.draw(st.sampled_from([[], ["--json"]]))
+    if opt == "--tol" and val not in ("x", "", "nan", "1,2", "0x10"):
+        argv += ["--dim", "3"]
+    code, out, err = run(argv, capsys)
+    assert code in (0, 2), (argv, err[-1000:])
+    assert "Traceback" not in err
+    if code == 0:
+        if "--json" in argv:
+            strict(out)
+        assert _NAN.search(out) is None, (argv, out[:500])
+    else:
+        assert err.strip()

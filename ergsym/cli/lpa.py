@@ -34,6 +34,17 @@ def _parse_list(text, option, lo_check):
     return vals
 
 
+def _nstr(x):
+    """N for JSON and batch tasks: a number, or "infinity" (strict JSON has no inf)."""
+    return "infinity" if float(x) == float("inf") else x
+
+
+def _ng(x, width=0):
+    """N for text: 4 significant digits, "infinity" spelled out."""
+    s = "infinity" if float(x) == float("inf") else f"{float(x):.4g}"
+    return f"{s:>{width}}"
+
+
 def _fmt(v, digits=12):
     if v["error"] == 0:
         return f"{v['value']:.{digits}g} (exact)"
@@ -112,7 +123,7 @@ def lpa(N, dim, equation, tol, all_fps, scan_N, scan_dim, plot, force, as_json, 
         raise InputError.bad("--scheduler/--store", batch.scheduler or batch.store,
                              "used together with --scan-N or --scan-dim", "a single point is not a batch")
     warnings = common.Warnings()
-    params = {"N": Nf if Nf != float("inf") else "inf", "dim": dim, "equation": equation, "tol": tol}
+    params = {"N": _nstr(Nf), "dim": dim, "equation": equation, "tol": tol}
     if scan is not None:
         _run_scan(scan, Nf, dim, equation, tol, params, plot_path, as_json, batch, warnings)
         return
@@ -136,8 +147,8 @@ def _run_scan(scan, N, dim, equation, tol, params, plot_path, as_json, batch, wa
     from . import common  # noqa: PLC0415
 
     which, values = scan
-    def plain(x):  # a batch task holds finite plain data: N = inf travels as "inf"
-        return x if x != float("inf") else "inf"
+    def plain(x):  # a batch task holds finite plain data: N = inf travels as "infinity"
+        return _nstr(x)
 
     kw = [{"N": plain(v if which == "N" else N), "dim": v if which == "dim" else dim, "equation": equation,
            "tol": tol} for v in values]
@@ -146,7 +157,7 @@ def _run_scan(scan, N, dim, equation, tol, params, plot_path, as_json, batch, wa
     params.update({f"scan_{which}": [plain(v) for v in values], **batch.parameters()})
     for p in points:
         if not p["ok"]:
-            warnings.add(f"N={float(p['N']):g}, dim={p['dim']:g}: no result: {p['failure']}")
+            warnings.add(f"N={_ng(p['N'])}, dim={p['dim']:g}: no result: {p['failure']}")
     results = {"scan": which, "points": points}
     if plot_path is not None:
         _plot_scan(which, points, str(plot_path), equation)
@@ -155,17 +166,17 @@ def _run_scan(scan, N, dim, equation, tol, params, plot_path, as_json, batch, wa
         common.echo_json("lpa", params, results, warnings)
         return
     other = "wetterich" if equation == "polchinski" else "polchinski"
-    fixed = f"dim = {dim:g}" if which == "N" else f"N = {N:g}"
+    fixed = f"dim = {dim:g}" if which == "N" else f"N = {_ng(N)}"
     click.echo(f"ergsym lpa: O(N) LPA (eta = 0), {equation} equation, {fixed}, scan of {which}; "
                f"every point cross-checked with the {other} equation")
     click.echo(f"{which:>8}  {'nu':>26}  {'omega':>26}  {'other equation: nu, omega':>40}  check   cpu s")
     for p in points:
-        x = float(p[which])
+        x = _ng(p[which], 8)
         if not p["ok"]:
-            click.echo(f"{x:8.4g}  no result: {p['failure']}")
+            click.echo(f"{x}  no result: {p['failure']}")
             continue
         oth = f"{p['other_nu']['value']:.10f}, {p['other_omega']['value']:.10f}"
-        click.echo(f"{x:8.4g}  {_fmt(p['nu']):>26}  {_fmt(p['omega']):>26}  {oth:>40}  {p['crosscheck']:7s} "
+        click.echo(f"{x}  {_fmt(p['nu']):>26}  {_fmt(p['omega']):>26}  {oth:>40}  {p['crosscheck']:7s} "
                    f"{p['cpu_seconds']:5.2f}")
     if "plot" in results:
         click.echo(f"plot written to {results['plot']}")
@@ -180,8 +191,9 @@ def _label(v):
 def _print_point(res, plot):
     fp, other = res.fixed_point, res.other
     names = {"polchinski": "Wilson-Polchinski", "wetterich": "Wetterich (Litim regulator)"}
-    click.echo(f"ergsym lpa: O(N) local potential approximation (eta = 0), N = {res.N:g}, d = {res.dim:g}, "
-               f"{names[fp.equation]} equation")
+    click.echo(f"ergsym lpa: O(N) local potential approximation (eta = 0), N = {_ng(res.N)}, "
+               f"d = {res.dim:g}, {names[fp.equation]} equation")
+
     def est(v):  # key numbers: value and error (their flags are in the JSON)
         return f"{v.estimate:.12g} ± {v.error:.1g}" if v.error > 0 else f"{v.estimate:.12g} (exact)"
 
@@ -267,7 +279,7 @@ def _plot_scan(which, points, path, equation):
     matplotlib.use("Agg")
     import matplotlib.pyplot as plt  # noqa: PLC0415
 
-    ok = [p for p in points if p["ok"] and p[which] != "inf"]
+    ok = [p for p in points if p["ok"] and p[which] != "infinity"]
     x = [p[which] for p in ok]
     fig, ax = plt.subplots(1, 2, figsize=(10, 4))
     ax[0].errorbar(x, [p["nu"]["value"] for p in ok], yerr=[p["nu"]["error"] for p in ok], fmt="o-",

@@ -159,7 +159,8 @@ class LPAResult:
     converged: bool
 
     def to_dict(self) -> dict:
-        return {"N": self.N if math.isfinite(self.N) else "inf", "dim": self.dim, "equation": self.equation,
+        return {"N": self.N if math.isfinite(self.N) else "infinity", "dim": self.dim,
+                "equation": self.equation,
                 "nu": {"value": self.nu.estimate, "error": self.nu.error, "converged": self.nu.converged},
                 "omega": {"value": self.omega.estimate, "error": self.omega.error,
                           "converged": self.omega.converged},
@@ -720,11 +721,11 @@ def lpa_point(N, dim, equation="polchinski", tol=DEFAULT_TOL) -> dict:
     try:
         r = solve_lpa(N, dim, equation, tol=tol)
     except ConvergenceError as exc:
-        return {"N": float(N) if math.isfinite(float(N)) else "inf", "dim": float(dim), "equation": equation,
-                "ok": False, "failure": str(exc)}
+        return {"N": float(N) if math.isfinite(float(N)) else "infinity", "dim": float(dim),
+                "equation": equation, "ok": False, "failure": str(exc)}
     d = r.to_dict()
     o = r.other
-    N = r.N if math.isfinite(r.N) else "inf"
+    N = r.N if math.isfinite(r.N) else "infinity"
     thermal = next(v for v in o.even if v.info["label"] == "relevant")
     irr = next(v for v in o.even if v.info["label"] == "irrelevant")
     return {"N": N, "dim": r.dim, "equation": r.equation, "ok": True, "nu": d["nu"], "omega": d["omega"],
