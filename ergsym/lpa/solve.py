@@ -708,7 +708,9 @@ def _exponents(fp, N, d, tol):
         raise ConvergenceError(
             f"nu or omega did not reach tol={tol:g} for N={N:g}, dim={d:g} ({fp.equation} equation, "
             f"{fp.grid[0]} points; nu = {nu.estimate:.10g} +- {nu.error:.2g}, "
-            f"omega = {omega.estimate:.10g} +- {omega.error:.2g}); loosen tol or try another dim",
+            f"omega = {omega.estimate:.10g} +- {omega.error:.2g}); loosen tol"
+            + (" (above N ~ 40 the grids need ever more points; N = inf is solved exactly)" if N > 40 else
+               " or try a dim farther from 2 or 4" if (d < 2.4 or d > 3.8) else ""),
             estimate=nu.estimate, error=nu.error)
     return nu, omega
 
