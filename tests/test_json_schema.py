@@ -49,6 +49,7 @@ RUNS = {
     "flow": [["--order", "1", "--lattice", "2"]],
     "report": [["--quick", "--no-mc", "--no-flow", "--no-pdf", "--order", "1", "--out", "{tmp}/report"]],
     "variational": [["--checkpoint", "{tmp}/variational.npz"]],
+    "lpa": [["--N", "1", "--dim", "3"], ["--scan-N", "1,2", "--dim", "3"]],
 }
 #: command -> the files (relative to tmp_path) its runs above must write; each is checked below
 WRITES = {"report": {"report/report.json"}, "mc": {"mc.npz"}, "variational": {"variational.npz"},

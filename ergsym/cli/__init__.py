@@ -26,6 +26,7 @@ _COMMANDS = {
     "flow": "flow:flow",
     "report": "report:report",
     "variational": "variational:variational",
+    "lpa": "lpa:lpa",
 }
 
 

@@ -31,7 +31,7 @@ __all__ = ["ReportResult", "build_report", "prepare_out", "SECTION_KEYS", "PAPER
 
 #: Section keys in report order.
 SECTION_KEYS = ("derivation", "comparison", "zerodim", "numeric", "figures", "lattice",
-                "onemode", "flow", "errata", "diagrams")
+                "onemode", "flow", "errata", "diagrams", "lpa")
 
 
 @dataclass
@@ -110,6 +110,12 @@ PAPER = ("J. Cotler and S. Rezchikov, ``Renormalization group flow as optimal tr
          r"Phys.\ Rev.\ D \textbf{108}, 025003 (2023)")
 
 
+def _lpa_builder(cfg, ctx):
+    from .lpa_section import lpa_section
+
+    return lpa_section(cfg, ctx)
+
+
 def _section_builders():
     from . import flow_section, lattice_sections, numeric_sections, symbolic_sections
 
@@ -124,6 +130,7 @@ def _section_builders():
         "flow": flow_section.flow_section,
         "errata": numeric_sections.errata_section,
         "diagrams": symbolic_sections.diagrams_section,
+        "lpa": _lpa_builder,
     }
 
 
@@ -240,6 +247,8 @@ def build_report(config: ReportConfig | None = None, *, sections: Sequence[str] 
         keys = tuple(k for k in keys if k != "lattice")
     if not cfg.flow:
         keys = tuple(k for k in keys if k != "flow")
+    if not getattr(cfg, "lpa", False):
+        keys = tuple(k for k in keys if k != "lpa")
     final = prepare_out(cfg.out, cfg.force)
     try:  # the real test of a writable location (os.access says yes for e.g. /proc as root)
         tmp = Path(tempfile.mkdtemp(prefix=f".{final.name}.tmp-", dir=final.resolve().parent))
@@ -320,7 +329,7 @@ SECTION_LABELS = {"derivation": "derivation", "comparison": "comparison with the
                   "zerodim": "zero dimensions", "numeric": "numbers at Lambda0",
                   "figures": "figures (Lambda scan)", "lattice": "lattice Monte Carlo",
                   "onemode": "one mode", "flow": "along the flow", "errata": "errata",
-                  "diagrams": "diagram drawings"}
+                  "diagrams": "diagram drawings", "lpa": "LPA fixed points"}
 
 
 def _tex_warnings(log: Path) -> list:
@@ -365,6 +374,8 @@ def command_line(cfg: ReportConfig) -> str:
         args.append("--no-mc")
     if not cfg.flow:
         args.append("--no-flow")
+    if getattr(cfg, "lpa", False):
+        args.append("--lpa")
     return " ".join(args)
 
 

@@ -60,6 +60,8 @@ class ReportConfig:
         Seed of the Monte Carlo.
     flow : bool
         Include the section along the Polchinski flow (if :mod:`ergsym.flow` is available).
+    lpa : bool
+        Include the section on LPA fixed points and exponents (:mod:`ergsym.lpa`; off by default).
     pdf : bool
         Compile the PDF when TeX is installed.
     force : bool
@@ -86,6 +88,7 @@ class ReportConfig:
     onemode_D: float = 0.3
     seed: int = 0
     flow: bool = True
+    lpa: bool = False
     pdf: bool = True
     force: bool = False
     extra: dict = field(default_factory=dict, compare=False)
