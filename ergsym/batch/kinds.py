@@ -224,8 +224,11 @@ def crosscheck_ensemble(lattice, cutoff, mass, Lambda, lams, form: str = "B", *,
     """
     from ..inputs import as_lattice  # noqa: PLC0415
     from ..cutoffs import parse_cutoff  # noqa: PLC0415
-    from ..lattice.crosscheck import (PIECE_NAMES, CrosscheckPoint, CrosscheckResult,  # noqa: PLC0415
-                                      compare_with_series, series_coefficients, validate_request)
+    import numpy as np  # noqa: PLC0415
+
+    from ..lattice.crosscheck import (C2_NO_INFORMATION, EMPTY_D_P, PIECE_NAMES,  # noqa: PLC0415
+                                      CrosscheckResult, compare_with_series, series_coefficients,
+                                      validate_request)
     from ..lattice.theory import LatticeTheory  # noqa: PLC0415
 
     if form not in PIECE_NAMES:
@@ -254,11 +257,14 @@ def crosscheck_ensemble(lattice, cutoff, mass, Lambda, lams, form: str = "B", *,
         mine = runs[i * replicas:(i + 1) * replicas]
         stats.append(combine_stats(r["stats"][obs] for r in mine))
         acc.append(math.fsum(r["acceptance"] for r in mine) / replicas)
-    pts, c2, c2e, zc2 = compare_with_series(lams, stats, coefficients)
-    pts = tuple(CrosscheckPoint(p.lam, p.mc, p.series, p.truncation, p.z, a, p.z_reason)
-                for p, a in zip(pts, acc))
+    empty = "" if np.any(base.d_p != 0) else EMPTY_D_P
+    pts, c2, c2e, zc2 = compare_with_series(lams, stats, coefficients, acceptances=acc, empty_reason=empty)
     meta = {"n_traj": n_traj, "seed": seed, "order": order, "replicas": replicas,
             "seeding": "numpy.random.SeedSequence(seed).spawn(len(lams) * replicas)", **base.meta}
+    if zc2 is None:
+        meta["c2_reason"] = C2_NO_INFORMATION
+    if empty:
+        meta["d_p_zero"] = True
     res = CrosscheckResult(form, base.shape, coefficients, pts, c2, c2e, zc2, estimator, meta=meta)
     return res, batch
 
