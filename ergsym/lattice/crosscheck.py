@@ -29,8 +29,18 @@ from ..inputs import as_lattice
 from .run import run_mc
 from .stats import Stats
 from .theory import LatticeTheory, validate_lam
-from .verdict import (AGREES, DISAGREES, EXACT, INCONCLUSIVE, NOTHING, Z_MAX, ErrorBudget, Verdict,
-                      combine, compare)
+from .verdict import (
+    AGREES,
+    DISAGREES,
+    EXACT,
+    INCONCLUSIVE,
+    NOTHING,
+    Z_MAX,
+    ErrorBudget,
+    Verdict,
+    combine,
+    compare,
+)
 
 __all__ = ["CrosscheckPoint", "CrosscheckResult", "crosscheck", "compare_with_series",
            "PIECE_NAMES", "FORMS", "canonical_form", "Z_AGREE", "Z_DISAGREE", "EMPTY_D_P"]
@@ -161,13 +171,16 @@ class CrosscheckResult:
             return Verdict(NOTHING, self.meta.get("c2_reason") or "no coupling carries information on c2",
                            None, False)
         if not all(p.mc.reliable for p in self.points):
-            return Verdict(INCONCLUSIVE, "the fit uses Monte Carlo numbers flagged unreliable", self.z_c2, False)
+            return Verdict(INCONCLUSIVE, "the fit uses Monte Carlo numbers flagged unreliable",
+                           self.z_c2, False)
         if abs(self.z_c2) >= Z_MAX:
-            return Verdict(DISAGREES, f"fitted c2 = {self.c2_fit:.4g} ± {self.c2_fit_error:.2g} against exact "
-                                      f"{c2:.4g}: |z| = {abs(self.z_c2):.2f} >= {Z_MAX:g}", self.z_c2, True)
+            return Verdict(DISAGREES, f"fitted c2 = {self.c2_fit:.4g} ± {self.c2_fit_error:.2g} against "
+                                      f"exact {c2:.4g}: |z| = {abs(self.z_c2):.2f} >= {Z_MAX:g}",
+                           self.z_c2, True)
         if not Z_MAX * self.c2_fit_error < abs(c2):
             return Verdict(INCONCLUSIVE, f"the fit's error {self.c2_fit_error:.2g} is not small against "
-                                         f"|c2| = {abs(c2):.2g} (it cannot tell c2 from 0 at {Z_MAX:g} sigma); "
+                                         f"|c2| = {abs(c2):.2g} (it cannot tell c2 from 0 at {Z_MAX:g} "
+                                         "sigma); "
                                          "to make it decisive run longer or add couplings where the "
                                          "lam^2 term exceeds both the statistical error and the truncation",
                            self.z_c2, False)
@@ -317,7 +330,7 @@ def compare_with_series(lams, mc_stats, coefficients, *, acceptances=None, empty
         raise InputError.bad("lams", lams, "a non-empty list matching the Monte Carlo results")
     pts = []
     rows = []
-    for lam, st in zip(lams, mc_stats):
+    for lam, st in zip(lams, mc_stats, strict=True):
         ser = sum(ck * lam ** k for k, ck in enumerate(c))
         tr = _truncation(c, lam)
         sig = math.hypot(st.error_of_mean, tr)
@@ -347,7 +360,7 @@ def compare_with_series(lams, mc_stats, coefficients, *, acceptances=None, empty
     if math.isnan(z_c2):  # never return NaN: no information on c2 -> None
         c2_fit = c2_err = z_c2 = None
     if acceptances is not None:
-        pts = [replace(p, acceptance=float(a)) for p, a in zip(pts, acceptances)]
+        pts = [replace(p, acceptance=float(a)) for p, a in zip(pts, acceptances, strict=True)]
     return tuple(pts), c2_fit, c2_err, z_c2
 
 

@@ -160,7 +160,7 @@ def combine(verdicts, labels=None) -> Verdict:
     """
     verdicts = list(verdicts)
     labels = list(labels) if labels is not None else [f"#{i + 1}" for i in range(len(verdicts))]
-    made = [(lab, v) for lab, v in zip(labels, verdicts) if v.word != NOTHING]
+    made = [(lab, v) for lab, v in zip(labels, verdicts, strict=True) if v.word != NOTHING]
     if not made:
         why = verdicts[0].reason if verdicts else "no comparison was made"
         return Verdict(NOTHING, why, None, False)
