@@ -50,8 +50,9 @@ _COMMON = [
     click.option("--Lambda", "Lambda", type=float, default=1.0, show_default=True, help="Cutoff scale."),
     click.option("--n-traj", type=int, default=2000, show_default=True,
                  help="Trajectories per run (thermalization included)."),
-    click.option("--n-therm", type=int, default=100, show_default=True,
-                 help="Thermalization trajectories; the HMC step is adapted during them, then frozen."),
+    click.option("--n-therm", type=int, default=None,
+                 help="Thermalization trajectories; the HMC step is adapted during them, then frozen "
+                      "(default: min(100, n_traj/5), as in the Python API)."),
     click.option("--seed", type=int, default=0, show_default=True, help="Seed of the random generator."),
     click.option("--n-steps", type=int, default=None,
                  help="Integration steps per trajectory (fixed; default: adapted during thermalization)."),
@@ -129,8 +130,10 @@ def mc(ctx, lattice, cutoff, mass, Lambda, n_traj, n_therm, seed, n_steps, integ
     quantities; eq5.11..eq5.14 are the pieces of Cotler & Rezchikov, PRD 108, 025003 (the old
     names P4..P1).  See docs/lattice.md.
     """
-    from ..lattice.run import check_resources, resume_mc, run_mc  # noqa: PLC0415
+    from ..lattice.run import check_resources, default_n_therm, resume_mc, run_mc  # noqa: PLC0415
 
+    if n_therm is None and isinstance(n_traj, int):  # one default for the API and the CLI
+        n_therm = default_n_therm(n_traj)
     warnings = common.Warnings()
     show = _progress(progress)
     lam_points = [p["lam"] for p in common.parse_couplings(lam_text, ("lam",), "--lam", many=True)]
@@ -229,8 +232,10 @@ def crosscheck(lattice, cutoff, mass, Lambda, n_traj, n_therm, seed, n_steps, in
     from ..cutoffs import parse_cutoff  # noqa: PLC0415
     from ..lattice.crosscheck import canonical_form  # noqa: PLC0415
     from ..lattice.crosscheck import crosscheck as run_crosscheck  # noqa: PLC0415
-    from ..lattice.run import check_resources  # noqa: PLC0415
+    from ..lattice.run import check_resources, default_n_therm  # noqa: PLC0415
 
+    if n_therm is None and isinstance(n_traj, int):  # one default for the API and the CLI
+        n_therm = default_n_therm(n_traj)
     warnings = common.Warnings()
     lams = [p["lam"] for p in common.parse_couplings(lam_text, ("lam",), "--lam", many=True)]
     form = canonical_form(form)

@@ -391,7 +391,7 @@ def series_coefficients(form: str, shape, kt_p, d_p, order: int = 3, scheme: str
 
 
 def crosscheck(shape, cutoff=None, mass=1.0, Lambda=1.0, lams=(0.02, 0.05, 0.1), form: str = "B", *,
-               kt_p=None, d_p=None, order: int = 3, n_traj: int = 3000, n_therm: int = 20, seed: int = 0,
+               kt_p=None, d_p=None, order: int = 3, n_traj: int = 3000, n_therm: int | None = None, seed: int = 0,
                estimator: str = "sd", coefficients=None, backend: str = "numpy", progress: bool = False,
                plot=None, **mc_options) -> CrosscheckResult:
     """Run the Monte Carlo at each coupling and compare with the exact lattice series.
@@ -412,7 +412,9 @@ def crosscheck(shape, cutoff=None, mass=1.0, Lambda=1.0, lams=(0.02, 0.05, 0.1),
     order : int
         Highest order of the series (>= 2); the last term sets the truncation estimate.
     n_traj, n_therm, seed
-        Monte Carlo length and seed; the run at ``lams[i]`` uses seed ``seed + i``.
+        Monte Carlo length, thermalization (default
+        :func:`~ergsym.lattice.run.default_n_therm`, as for :func:`~ergsym.lattice.run.run_mc`
+        and the command line) and seed; the run at ``lams[i]`` uses seed ``seed + i``.
     estimator : {"sd", "direct"}
         Schwinger-Dyson-improved (default) or direct estimator.
     coefficients : sequence of float, optional
