@@ -374,7 +374,8 @@ def headline(cfg, sections) -> list:
     lat = _data(sections, "lattice")
     if lat and isinstance(lat.get("verdict"), dict):
         v = lat["verdict"]
-        items.append(rf"\textbf{{Lattice Monte Carlo against the exact lattice series ({L.cmd(lat['lattice'])}):}} "
+        items.append(rf"\textbf{{Lattice Monte Carlo against the exact lattice series "
+                     rf"({L.cmd(lat['lattice'])}):}} "
                      rf"$B$ {L.text(v['B'])}, $A$ {L.text(v['A'])}; against the printed (5.15): "
                      rf"{L.text(v['printed_5_15'])} (Sec.~\ref{{sec:lattice}}).")
     om = _data(sections, "onemode")

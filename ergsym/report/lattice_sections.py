@@ -175,7 +175,8 @@ def lattice_section(cfg, ctx) -> Section:
         # (5.15) stops at O(lam^2): its truncation is the exact higher orders plus their own truncation
         cA = coeffs["A"]
         t_printed = abs(sum(cA[k] * lam ** k for k in range(3, len(cA)))) + pa.truncation
-        jp = compare(pa.mc.mean, ps, ErrorBudget(pa.mc.error_of_mean, 0.0, t_printed), reliable=pa.mc.reliable)
+        jp = compare(pa.mc.mean, ps, ErrorBudget(pa.mc.error_of_mean, 0.0, t_printed),
+                     reliable=pa.mc.reliable)
         printed_verdicts.append(jp)
         zp = jp.z if jp.z is not None else float("inf")
         z_printed.append(zp)

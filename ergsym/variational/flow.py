@@ -523,7 +523,8 @@ def compare_with_exact(res: VariationalResult, seed=None, series=True) -> dict:
                    reliable=bool(res.converged), unreliable_reason="the JKO optimisation did not converge",
                    hint="lower the coupling (series) or take more samples")
         j["error_budget"]["truncation_parts"] = {"reference": trunc, "jko_scheme": scheme}
-        mm["interacting_part"] = {"variational": {"value": vi, "error": Mv[2], "converged": bool(res.converged)},
+        mm["interacting_part"] = {"variational": {"value": vi, "error": Mv[2],
+                                                  "converged": bool(res.converged)},
                                   name: {"value": si, "error": qerr, "truncation": trunc, "converged": True},
                                   **j}
     biased = [g for g in out["mode_coupling"] if g["verdict"] == "disagrees"]

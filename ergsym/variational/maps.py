@@ -25,6 +25,12 @@ Families of ``g`` (parameters ``theta``):
   sense of the paper's footnote 8).  ``g' = a [1 + sum beta_k sech^2] > 0`` and ``g -> a rho`` at
   infinity: onto, invertible for every ``theta``.
 
+* ``"coupled"``: ``radial`` times a scale ``s_O = exp(gamma_1 tanh u + gamma_2 tanh^2 u)`` that
+  depends on the standardized input power ``u`` of the orbits frozen in the step and of the moved
+  orbits before ``O``: the coupling between modes that the interacting flow builds, which
+  per-orbit maps cannot represent (they keep the dependence between orbits of ``P_Lambda0``).
+  The Jacobian is block-triangular, so ``ln|det|`` gains ``m_O ln s_O`` and stays exact.
+
 Orbits whose ``D_p`` vanishes in a step are left fixed (``g = rho``): moving them has infinite
 cost in (3.4).  A one-site lattice (``shape = (1,)``) has one orbit with ``m = 1``: the radial map
 is then an odd monotone map of the real line.
@@ -190,7 +196,7 @@ class ShellMap:
         n = rho2.shape[0]
         r = np.ones_like(rho2)
         logdet = np.zeros(n)
-        for j, (o, th, fam) in enumerate(zip(self.active, self.thetas, self.families)):
+        for j, (o, th, fam) in enumerate(zip(self.active, self.thetas, self.families, strict=True)):
             rho = np.sqrt(rho2[:, o])
             g, gp = fam.evaluate(th, rho)
             m = self.orbits.m[o]
