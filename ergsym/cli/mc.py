@@ -223,11 +223,14 @@ def crosscheck(lattice, cutoff, mass, Lambda, n_traj, n_therm, seed, n_steps, in
                force, progress, as_json, lam_text, form, order, estimator, plot, replicas, batch):
     """Compare small-lambda Monte Carlo with the engine's exact lattice coefficients.
 
-    Runs the Monte Carlo at each coupling, prints the per-coupling z-scores against the
-    truncated series (with a truncation estimate) and the z-score of the fitted O(lambda^2)
-    coefficient, and a verdict computed from them: unreliable Monte Carlo numbers never count
-    as agreement, and a z-score is n/a (null in JSON, with the reason) where the estimator and
-    the series are both exact.  See docs/lattice.md.
+    Runs the Monte Carlo at each coupling and prints, per coupling, the error budget
+    (statistical, quadrature, truncation of the series, total), the z-score and a verdict:
+    agrees, disagrees, inconclusive (the series' truncation exceeds the statistical error, or
+    the Monte Carlo number is unreliable: the reason says what would decide it), exact, or
+    nothing compared (D_p = 0 at every lattice momentum); then the fitted O(lambda^2)
+    coefficient and the run verdict, which agrees only when at least one comparison had power
+    and none disagreed.  A z-score is n/a (null in JSON, with the reason) where the estimator
+    and the series are both exact.  See docs/lattice.md.
     """
     from ..cutoffs import parse_cutoff  # noqa: PLC0415
     from ..lattice.crosscheck import canonical_form  # noqa: PLC0415
