@@ -92,3 +92,15 @@ def test_strong_coupling_two_sites_coupled_family_agrees_and_radial_is_flagged(c
     code, out, err = run(base + ["--lam", "100"], capsys)
     r = json.loads(out)["results"]
     assert code == 0 and not r["M_minus_M0"]["reliable"] and "measured unbiased" in err
+
+
+def test_nothing_flows_says_nothing_compared(capsys):
+    """One site, bump cutoff with lambda_max = 3 between Lambda0 = 1.2 and 1.0: phat^2 = 0 never lies
+    where dK/dLambda != 0, so no mode flows: the verdicts say 'nothing compared' (exit 0)."""
+    code, out, _ = run(["variational", "--lattice", "1", "--cutoff", "bump:eps=0.5,lambda_max=3",
+                        "--Lambda0", "1.2", "--Lambda", "1.0", "--lam", "10", "--steps", "2",
+                        "--n-samples", "200", "--json"], capsys)
+    r = json.loads(out)["results"]
+    assert code == 0 and r["verdict"] == "nothing compared"
+    assert r["phi2"]["verdict"] == "nothing compared" and r["G_p"] == []
+    assert r["M_minus_M0"]["interacting_part"]["verdict"] == "nothing compared"

@@ -24,7 +24,7 @@ from ..lattice.channel import GaussianChannel
 from ..lattice.checkpoint import read_checkpoint_file, save_checkpoint
 from ..lattice.hmc import HMCSampler
 from ..lattice.theory import LatticeTheory, validate_lam
-from ..lattice.verdict import ErrorBudget, Verdict, combine, compare
+from ..lattice.verdict import NOTHING, ErrorBudget, Verdict, combine, compare
 from .jko import OPTIMIZERS, jko_step, newton_refit, schedule
 from .maps import FAMILIES, Orbits, ShellMap, compose_apply
 from .ot import COST_FACTOR, _factor, sliced_w2
@@ -554,6 +554,12 @@ def compare_with_exact(res: VariationalResult, seed=None, series=True) -> dict:
     mm["reasons"] = why
     mm["variational"]["converged"] = bool(res.converged) and not why
     out["M_minus_M0"] = mm
+    if not moved:  # D_p = 0 on every momentum: nothing flows, both sides are P_Lambda0's samples
+        empty = ("D_p vanishes at every lattice momentum between Lambda0 and Lambda: no mode flows, so the "
+                 "variational and the exact ensembles are the same samples and nothing is compared "
+                 "(choose Lambda0, Lambda or the cutoff so that some lattice momentum has D_p != 0)")
+        for c in [out["phi2"]] + ([mm["interacting_part"]] if "interacting_part" in mm else []):
+            c.update({"verdict": NOTHING, "reason": empty, "z": None, "power": False})
     comps, labels = [out["phi2"]], ["<phi^2>"]
     for key, lab in (("G_p", "G_p"), ("connected_4pt", "c4"), ("mode_coupling", "orbit coupling")):
         for g in out[key]:
