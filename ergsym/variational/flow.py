@@ -35,8 +35,9 @@ __all__ = ["VariationalConfig", "VariationalResult", "sample_p0", "run_variation
 
 #: the coupled family's M - M0 was measured unbiased up to this coupling (2 sites, bump cutoff,
 #: Lambda0 = 2 -> 1.9, 20 steps, 4000 samples: interacting part -0.0001 +- 0.0007 at lam = 30 over
-#: 12 seeds, +0.0005 +- 0.0006 at lam = 10 over 16 seeds) and biased at lam = 100 (+0.0021 +- 0.0007);
-#: beyond it M - M0 is reported unreliable
+#: 12 seeds, +0.0005 +- 0.0006 at lam = 10 over 16 seeds), probably biased at lam = 50 (+0.0020 +-
+#: 0.0009, 10 seeds) and biased at lam = 100 (+0.0021 +- 0.0007, 12 seeds; the same with 40 steps,
+#: so not an O(tau) effect); beyond it M - M0 is reported unreliable
 COUPLED_LAM_MAX = 30.0
 #: tag of the channel-noise streams (SeedSequence entropy [seed, tag]): distinct from the HMC's
 _CHANNEL_TAG = 0x6368616E
