@@ -340,13 +340,13 @@ def test_mcresult_repr_shows_run_and_values_with_status():
 def test_mcresult_repr_exact_and_unreliable_status():
     # D_p = 0 on every momentum: A, B are exactly 0 and the repr says so, plus the warning count
     th = LatticeTheory((4,), np.full(4, 0.7), np.zeros(4), 0.5)
-    res = run_mc(th, 30, seed=1, progress=False)
+    res = run_mc(th, 30, seed=1, progress=False, n_therm=0)
     text = repr(res)
     assert "A    = 0  [exact]" in text and "B    = 0  [exact]" in text
     assert len(res.warnings) == 1 and "1 warning: D_p" in text
     # a chain far too short for its autocorrelation: flagged, and the repr shows the reason
     th = LatticeTheory.from_cutoff((4, 4), GAUSSIAN, mass=1.0, Lambda=1.5, lam=0.05)
-    res = run_mc(th, 60, seed=1, progress=False, n_steps=1, traj_length=6.0, adapt=False)
+    res = run_mc(th, 60, seed=1, progress=False, n_steps=1, traj_length=6.0, adapt=False, n_therm=0)
     text = repr(res)
     flagged = [n for n in res.REPR_OBSERVABLES if not res.stats(n).reliable]
     assert flagged, text  # with 60 samples at least one tau_int check fails

@@ -135,19 +135,85 @@ def test_verdicts_are_computed_from_the_numbers():
     lams = [0.1, 0.2, 0.3]
     # z = +1, +4, +6 against the series 1.0 (truncation 0 since c_{N-1} = c_N = 0)
     pts, *_ = compare_with_series(lams, [_stats(1.01, 0.01), _stats(1.04, 0.01), _stats(1.06, 0.01)], c)
-    assert [p.verdict for p in pts] == ["agrees", "tension", "disagrees"]
+    assert [p.verdict for p in pts] == ["agrees", "disagrees", "disagrees"]
     # an unreliable number never counts as agreement, whatever its z
     frozen = _stats(1.0, 0.01).flagged("zero variance")
     (p,), *_ = compare_with_series([0.1], [frozen], c)
-    assert p.z == 0.0 and p.verdict == "unreliable"
+    assert p.z == 0.0 and p.verdict == "inconclusive" and "zero variance" in p.judgement.reason
     res = CrosscheckResult("B", (2,), tuple(c), (p,), None, None, None, "sd")
-    assert not res.agrees and res.verdict.startswith("inconclusive")
+    assert not res.agrees and res.verdict == "inconclusive"
     # exact against exact: z is None with a reason (never -inf); equal -> exact, different -> disagrees
     ex = Stats(-2.0, 0.0, 0.0, 0.5, 100.0, exact=True)
     (pe,), c2, c2e, zc2 = compare_with_series([0.1], [ex], [-2.0, 0.0, 0.0])
     assert pe.z is None and "exact" in pe.z_reason and pe.verdict == "exact" and zc2 is None
     (pd,), *_ = compare_with_series([0.1], [ex], [-1.0, 0.0, 0.0])
     assert pd.z is None and pd.verdict == "disagrees"
+
+
+def test_truncation_larger_than_the_statistical_error_is_inconclusive_not_agreement():
+    """The strong-coupling case of issue 18: series 33.8 with truncation 1.3e2 against MC 3.63 ± 0.20.
+
+    Folding the truncation into z gives |z| = 0.23: it can never disagree, so it must not agree."""
+    c = [3.291824077, 0.1062147836, -0.01229938118, 0.001423567072]  # B on 8x8 (exact lattice sums)
+    (p,), c2, c2e, zc2 = compare_with_series([30.0], [_stats(3.63, 0.20)], c)
+    b = p.budget
+    assert b.truncation > 100 * b.statistical and b.quadrature == 0.0
+    assert abs(p.z) < 1 and p.verdict == "inconclusive" and not p.judgement.power
+    assert "truncation" in p.judgement.reason and "lower the coupling" in p.judgement.reason
+    from ergsym.lattice.crosscheck import CrosscheckResult
+    res = CrosscheckResult("B", (8, 8), tuple(c), (p,), c2, c2e, zc2, "sd")
+    assert res.verdict == "inconclusive" and not res.agrees
+    d = res.to_dict()
+    assert "agrees" not in d and d["verdict"] == "inconclusive"
+    assert d["points"][0]["error_budget"]["truncation"] == pytest.approx(b.truncation)
+    # the same point with a difference beyond the whole budget disagrees even without power
+    (q,), *_ = compare_with_series([30.0], [_stats(33.845 + 5 * b.truncation, 0.2)], c)
+    assert q.verdict == "disagrees"
+    # ... and at a small coupling (truncation << statistical error) the same rule agrees or disagrees
+    ser = sum(ck * 0.05 ** k for k, ck in enumerate(c))
+    (g,), *_ = compare_with_series([0.05], [_stats(ser + 1e-4, 1e-3)], c)
+    (w,), *_ = compare_with_series([0.05], [_stats(ser + 5e-3, 1e-3)], c)
+    assert g.verdict == "agrees" and g.judgement.power and w.verdict == "disagrees"
+
+
+def test_run_verdict_needs_power_and_no_disagreement():
+    from ergsym.lattice.verdict import ErrorBudget, Verdict, combine, compare
+
+    agree = compare(1.0, 1.0, ErrorBudget(0.1))
+    weak = compare(1.0, 1.2, ErrorBudget(0.1, 0.0, 0.5))
+    bad = compare(2.0, 1.0, ErrorBudget(0.1))
+    empty = Verdict("nothing compared", "D_p = 0")
+    assert (agree.word, weak.word, bad.word) == ("agrees", "inconclusive", "disagrees")
+    assert combine([agree, weak]).word == "agrees"
+    assert combine([weak, weak]).word == "inconclusive"
+    assert combine([agree, weak, bad]).word == "disagrees"
+    assert combine([empty, empty]).word == "nothing compared"
+    assert combine([empty, agree]).word == "agrees"
+    assert combine([]).word == "nothing compared"
+    assert compare(1.0, 1.0, ErrorBudget(0.0)).word == "exact"
+
+
+def test_cli_strong_coupling_and_empty_crosscheck_say_so(capsys):
+    """`crosscheck --lam 30` (series off by 9x) is inconclusive in text and JSON; D_p = 0 on every
+    momentum says 'nothing compared' in text, JSON and repr; both exit 0."""
+    args = ["crosscheck", "--lattice", "4x4", "--n-traj", "150", "--n-therm", "20", "--no-progress"]
+    code, out, _ = _run_cli(args + ["--lam", "30", "--lattice", "8x8"], capsys)
+    assert code == 0 and "inconclusive" in out and "agrees" not in out
+    assert "stat" in out and "quad" in out and "trunc" in out
+    code, out, _ = _run_cli(args + ["--lam", "30", "--lattice", "8x8", "--json"], capsys)
+    res = json.loads(out)["results"]
+    assert res["verdict"] == "inconclusive" and "agrees" not in res
+    assert {p["verdict"] for p in res["points"]} == {"inconclusive"}
+    assert set(res["points"][0]["error_budget"]) == {"statistical", "quadrature", "truncation", "total"}
+    code, out, _ = _run_cli(args + ["--lam", "0.05,0.1", "--Lambda", "1", "--json"], capsys)
+    res = json.loads(out)["results"]
+    assert code == 0 and res["verdict"] == "nothing compared"
+    assert {p["verdict"] for p in res["points"]} == {"nothing compared"} and "agrees" not in res
+    code, out, _ = _run_cli(args + ["--lam", "0.05,0.1", "--Lambda", "1"], capsys)
+    assert "verdict: nothing compared" in out
+    from ergsym.cutoffs import parse_cutoff
+    r = crosscheck("4x4", parse_cutoff(BUMP), 1.0, 1.0, [0.1], n_traj=60, n_therm=10)
+    assert "nothing compared" in repr(r) and not r.agrees
 
 
 def test_crosscheck_repr_one_line_per_coupling():
@@ -157,7 +223,7 @@ def test_crosscheck_repr_one_line_per_coupling():
     head, *rows = repr(res).splitlines()
     assert head.startswith(f"CrosscheckResult(B on 4, {res.estimator} estimator, 2 couplings, "
                            f"max |z| = {res.max_abs_z:.2f}")
-    assert head.endswith("agrees)" if res.agrees else "does not agree)")
+    assert head.endswith(f"{res.verdict})")
     for p, row in zip(res.points, rows):
         assert f"lam={p.lam:g}" in row and repr(p.mc) in row and f"[{p.verdict}]" in row
         assert f"series {p.series:.8g}" in row

@@ -66,8 +66,8 @@ def test_8x8_lam_1000_does_not_freeze():
 
 def test_batch_chain0_is_the_single_chain_and_chains_differ():
     th = LatticeTheory.from_cutoff((8, 8), BUMP, 1.0, 1.0, 1.0)
-    one = run_mc(th, 60, seed=4, n_steps=4, progress=False)
-    many = run_mc(th, 60, seed=4, n_steps=4, progress=False, n_chains=5)
+    one = run_mc(th, 60, seed=4, n_steps=4, n_therm=0, progress=False)
+    many = run_mc(th, 60, seed=4, n_steps=4, n_therm=0, progress=False, n_chains=5)
     assert many.chains["A"].shape == (60, 5)
     # chain 0 uses default_rng(seed) as the one-chain run; only FFT batching rounding may differ
     np.testing.assert_allclose(many.chains["A"][:, 0], one.chains["A"], rtol=1e-10)

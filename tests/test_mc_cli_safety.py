@@ -125,7 +125,8 @@ def test_crosscheck_plot_validated_before_computing(tmp_path, capsys, plot, need
 
 def test_crosscheck_exact_observable_gives_null_z_with_reason(capsys):
     # eq5.13 (old P2) with the Schwinger-Dyson estimator is exactly -2 f0, and so is the series
-    code, out, err = _run(["crosscheck", "--lattice", "4x4", "--cutoff", BUMP, "--Lambda", "1.5",
+    # (8x8 at Lambda = 1 has D_p != 0; on 4x4 at Lambda = 1.5 D_p vanishes and nothing is compared)
+    code, out, err = _run(["crosscheck", "--lattice", "8x8", "--cutoff", BUMP, "--Lambda", "1",
                            "--lam", "0.05,0.1", "--form", "P2", "--n-traj", "150", "--n-therm", "10",
                            "--no-progress", "--json"], capsys)
     assert code == 0
@@ -135,6 +136,7 @@ def test_crosscheck_exact_observable_gives_null_z_with_reason(capsys):
     for p in res["points"]:
         assert p["z"] is None and "exact" in p["z_reason"] and p["verdict"] == "exact"
     assert any("z-score undefined" in w for w in env["warnings"])
+    assert res["verdict"] == "exact" and res["points"][0]["mc"]["value"] != 0
 
 
 def test_lattice_with_vanishing_D_p_warns(capsys):

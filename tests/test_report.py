@@ -174,6 +174,14 @@ def test_numbers_consistent(quick_report):
     fd = d["derivation"]["data"]["one_mode_flow"]["rows"]
     assert [r["lam"] for r in fd] == [0.0, 30.0]
     assert all(r["B_matches"] and not r["A_matches"] for r in fd)
+    assert all(r["B_verdict"] == "agrees" and r["A_verdict"] == "disagrees" for r in fd)
+    # the lattice section's verdicts are words computed from the numbers (never a bare boolean)
+    lat = d["lattice"]["data"]["verdict"]
+    words = {"agrees", "disagrees", "inconclusive", "exact", "nothing compared"}
+    assert {lat["A"], lat["B"], lat["run"], lat["printed_5_15"]} <= words and lat["reason"]
+    assert all(p["verdict"] in words and set(p["error_budget"]) == {"statistical", "quadrature",
+                                                                   "truncation", "total"}
+               for p in d["lattice"]["data"]["B"])
     # the free part of M along the flow integrates to its closed form
     fl = d["flow"]["data"]
     scale = max(abs(x) for x in fl["M_free_closed_form"])

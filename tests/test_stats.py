@@ -180,3 +180,25 @@ def test_reliability_flags():
     assert not short.reliable and any("50 tau_int" in r for r in short.reasons)
     d = short.to_dict()
     assert d["converged"] is False and d["value"] == short.mean
+
+
+def test_startup_bias_is_flagged_and_a_stationary_chain_is_not():
+    """Geweke's start-up diagnostic: an AR(1) chain started far from equilibrium (x0 = 100, 100
+    stationary standard deviations) is flagged unreliable; the same chain started in equilibrium
+    is not (the threshold 4.5 is passed by a stationary chain with probability ~1e-5)."""
+    from ergsym.lattice.stats import startup_z
+
+    rng = np.random.default_rng(7)
+    e = rng.normal(size=4000)
+
+    def ar1(x0):
+        x = np.empty(4000)
+        x[0] = x0
+        for i in range(1, 4000):
+            x[i] = 0.95 * x[i - 1] + math.sqrt(1 - 0.95 ** 2) * e[i]
+        return x
+
+    biased, fine = statistics(ar1(100.0)), statistics(ar1(e[0]))
+    assert not biased.reliable and any("start-up bias" in r for r in biased.reasons)
+    assert fine.reliable, fine.reasons
+    assert startup_z(np.zeros((5, 1)), 0.5, 0.0) is None  # too short / no variance: no test

@@ -219,7 +219,7 @@ def combine_stats(stats: Sequence[Stats]) -> Stats:
 
 def crosscheck_ensemble(lattice: str | tuple[int, ...], cutoff: str, mass: float, Lambda: float,
                         lams: Sequence[float], form: str = "B", *, order: int = 3,
-                        n_traj: int = 3000, n_therm: int = 20, seed: int = 0, replicas: int = 1,
+                        n_traj: int = 3000, n_therm: int | None = None, seed: int = 0, replicas: int = 1,
                         estimator: str = "sd", coefficients: Sequence[float] | None = None,
                         scheduler: object = None, store: str | os.PathLike | None = None,
                         force: bool = False, progress: bool = False,
@@ -241,8 +241,10 @@ def crosscheck_ensemble(lattice: str | tuple[int, ...], cutoff: str, mass: float
 
     from ..cutoffs import parse_cutoff  # noqa: PLC0415
     from ..inputs import as_lattice  # noqa: PLC0415
-    from ..lattice.crosscheck import (PIECE_NAMES, CrosscheckPoint, CrosscheckResult,  # noqa: PLC0415
-                                      compare_with_series, series_coefficients, validate_request)
+    from ..lattice.crosscheck import (C2_NO_INFORMATION, EMPTY_D_P, PIECE_NAMES,  # noqa: PLC0415
+                                      CrosscheckResult, compare_with_series, series_coefficients,
+                                      validate_request)
+    from ..lattice.run import default_n_therm  # noqa: PLC0415
     from ..lattice.theory import LatticeTheory  # noqa: PLC0415
 
     if form not in PIECE_NAMES:
@@ -250,6 +252,8 @@ def crosscheck_ensemble(lattice: str | tuple[int, ...], cutoff: str, mass: float
     if isinstance(replicas, bool) or not isinstance(replicas, int) or not 1 <= replicas <= 10000:
         raise InputError.bad("replicas", replicas, "an integer from 1 to 10000")
     lams = validate_request(estimator, order, lams)
+    if n_therm is None:  # one default for the API and the CLI (ergsym.lattice.run.default_n_therm)
+        n_therm = default_n_therm(n_traj)
     if len(set(lams)) != len(lams):
         raise InputError.bad("lams", lams, "distinct couplings")
     cut = parse_cutoff(cutoff) if isinstance(cutoff, str) else cutoff
@@ -271,15 +275,13 @@ def crosscheck_ensemble(lattice: str | tuple[int, ...], cutoff: str, mass: float
         mine = runs[i * replicas:(i + 1) * replicas]
         stats.append(combine_stats(r["stats"][obs] for r in mine))
         acc.append(math.fsum(r["acceptance"] for r in mine) / replicas)
-    pts, c2, c2e, zc2 = compare_with_series(lams, stats, coefficients)
-    pts = tuple(CrosscheckPoint(p.lam, p.mc, p.series, p.truncation, p.z, a, p.z_reason)
-                for p, a in zip(pts, acc))
+    empty = "" if np.any(base.d_p != 0) else EMPTY_D_P
+    pts, c2, c2e, zc2 = compare_with_series(lams, stats, coefficients, acceptances=acc, empty_reason=empty)
     meta = {"n_traj": n_traj, "seed": seed, "order": order, "replicas": replicas,
             "seeding": "numpy.random.SeedSequence(seed).spawn(len(lams) * replicas)", **base.meta}
-    if zc2 is None:  # the same notes as the one-process API (ergsym.lattice.crosscheck.crosscheck)
-        meta["c2_reason"] = ("no coupling carries a Monte Carlo error or truncation estimate to "
-                             "weigh a fit of c2 (exact estimator)")
-    if not np.any(base.d_p != 0):
+    if zc2 is None:
+        meta["c2_reason"] = C2_NO_INFORMATION
+    if empty:
         meta["d_p_zero"] = True
     res = CrosscheckResult(form, base.shape, coefficients, pts, c2, c2e, zc2, estimator, meta=meta)
     return res, batch

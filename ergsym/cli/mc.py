@@ -44,11 +44,12 @@ def _progress(flag):
 
 #: ``ergsym crosscheck``'s Monte Carlo length: the defaults of the API it runs
 #: (:func:`ergsym.lattice.crosscheck.crosscheck`, :func:`ergsym.batch.crosscheck_ensemble`;
-#: a test keeps them equal).  ``ergsym mc`` keeps its own (2000, 100).
-CROSSCHECK_N_TRAJ, CROSSCHECK_N_THERM = 3000, 20
+#: a test keeps them equal).  ``ergsym mc`` keeps its own length (2000); both thermalize by
+#: :func:`ergsym.lattice.run.default_n_therm` unless --n-therm is given.
+CROSSCHECK_N_TRAJ, CROSSCHECK_N_THERM = 3000, None
 
 
-def _common_options(n_traj=2000, n_therm=100):
+def _common_options(n_traj=2000, n_therm=None):
     return [
         click.option("--lattice", default="8x8", show_default=True,
                      help="Lattice shape, e.g. 8x8, 4x4x4x4, 1."),
@@ -58,8 +59,9 @@ def _common_options(n_traj=2000, n_therm=100):
         click.option("--Lambda", "Lambda", type=float, default=1.0, show_default=True, help="Cutoff scale."),
         click.option("--n-traj", type=int, default=n_traj, show_default=True,
                      help="Trajectories per run (thermalization included)."),
-        click.option("--n-therm", type=int, default=n_therm, show_default=True,
-                     help="Thermalization trajectories; the HMC step is adapted during them, then frozen."),
+        click.option("--n-therm", type=int, default=n_therm,
+                     help="Thermalization trajectories; the HMC step is adapted during them, then frozen "
+                          "(default: min(100, n_traj/5), as in the Python API)."),
         click.option("--seed", type=int, default=0, show_default=True, help="Seed of the random generator."),
         click.option("--n-steps", type=int, default=None,
                      help="Integration steps per trajectory (fixed; default: adapted during "
@@ -221,8 +223,10 @@ def mc(ctx, lattice, cutoff, mass, Lambda, n_traj, n_therm, seed, n_steps, integ
     quantities; eq5.11..eq5.14 are the pieces of Cotler & Rezchikov, PRD 108, 025003 (the old
     names P4..P1).  See docs/lattice.md.
     """
-    from ..lattice.run import resume_mc, run_mc  # noqa: PLC0415
+    from ..lattice.run import default_n_therm, resume_mc, run_mc  # noqa: PLC0415
 
+    if n_therm is None and isinstance(n_traj, int):  # one default for the API and the CLI
+        n_therm = default_n_therm(n_traj)
     warnings = common.Warnings()
     show = _progress(progress)
     lam_points = [p["lam"] for p in common.parse_couplings(lam_text, ("lam",), "--lam", many=True)]
@@ -325,14 +329,20 @@ def crosscheck(lattice, cutoff, mass, Lambda, n_traj, n_therm, seed, n_steps, in
                force, progress, as_json, lam_text, form, order, estimator, plot, replicas, batch):
     """Compare small-lambda Monte Carlo with the engine's exact lattice coefficients.
 
-    Runs the Monte Carlo at each coupling, prints the per-coupling z-scores against the
-    truncated series (with a truncation estimate) and the z-score of the fitted O(lambda^2)
-    coefficient, and a verdict computed from them: unreliable Monte Carlo numbers never count
-    as agreement, and a z-score is n/a (null in JSON, with the reason) where the estimator and
-    the series are both exact.  See docs/lattice.md.
+    Runs the Monte Carlo at each coupling and prints, per coupling, the error budget
+    (statistical, quadrature, truncation of the series, total), the z-score and a verdict:
+    agrees, disagrees, inconclusive (the series' truncation exceeds the statistical error, or
+    the Monte Carlo number is unreliable: the reason says what would decide it), exact, or
+    nothing compared (D_p = 0 at every lattice momentum); then the fitted O(lambda^2)
+    coefficient and the run verdict, which agrees only when at least one comparison had power
+    and none disagreed.  A z-score is n/a (null in JSON, with the reason) where the estimator
+    and the series are both exact.  See docs/lattice.md.
     """
     from ..lattice.crosscheck import canonical_form  # noqa: PLC0415
+    from ..lattice.run import default_n_therm  # noqa: PLC0415
 
+    if n_therm is None and isinstance(n_traj, int):  # one default for the API and the CLI
+        n_therm = default_n_therm(n_traj)
     warnings = common.Warnings()
     lams = [p["lam"] for p in common.parse_couplings(lam_text, ("lam",), "--lam", many=True)]
     form = canonical_form(form)

@@ -14,5 +14,7 @@ Modules (imported on demand; ``import ergsym.lattice`` stays light):
 * :mod:`.quadrature` -- exact expectations on V <= 3 sites by direct integration;
 * :mod:`.channel` -- the Gaussian channel ``P_Lambda0 -> P_Lambda`` (docs/lattice.md);
 * :mod:`.crosscheck` -- Monte Carlo against the engine's exact lattice series;
+* :mod:`.verdict` -- verdict words and error budgets of every comparison (agrees, disagrees,
+  inconclusive, exact, nothing compared);
 * :mod:`.sums` -- exact lattice values of integral families.
 """

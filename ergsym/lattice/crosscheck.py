@@ -20,7 +20,7 @@ inside the functions; matplotlib only when a plot is requested.
 from __future__ import annotations
 
 import math
-from dataclasses import dataclass, field
+from dataclasses import dataclass, field, replace
 
 import numpy as np
 
@@ -29,9 +29,21 @@ from ..inputs import as_lattice
 from .run import run_mc
 from .stats import Stats
 from .theory import LatticeTheory, validate_lam
+from .verdict import (
+    AGREES,
+    DISAGREES,
+    EXACT,
+    INCONCLUSIVE,
+    NOTHING,
+    Z_MAX,
+    ErrorBudget,
+    Verdict,
+    combine,
+    compare,
+)
 
 __all__ = ["CrosscheckPoint", "CrosscheckResult", "crosscheck", "compare_with_series",
-           "PIECE_NAMES", "FORMS", "canonical_form", "Z_AGREE", "Z_DISAGREE"]
+           "PIECE_NAMES", "FORMS", "canonical_form", "Z_AGREE", "Z_DISAGREE", "EMPTY_D_P"]
 
 #: canonical form (Monte Carlo observable) -> the engine's name of the same quantity.
 PIECE_NAMES = {"A": "A", "B": "B", "eq5.14": "dSdS", "eq5.13": "dSdShat", "eq5.12": "dShatdShat",
@@ -39,10 +51,9 @@ PIECE_NAMES = {"A": "A", "B": "B", "eq5.14": "dSdS", "eq5.13": "dSdShat", "eq5.1
 #: Forms accepted by :func:`crosscheck`: canonical names; the old P1..P4 and the engine's
 #: operator names are aliases (:func:`canonical_form`).
 FORMS = tuple(PIECE_NAMES)
-#: |z| below this with a reliable Monte Carlo number: "agrees"; above Z_DISAGREE: "disagrees";
-#: in between: "tension".
-Z_AGREE = 3.0
-Z_DISAGREE = 5.0
+#: |z| (against statistical (+) quadrature (+) truncation) at which a comparison disagrees
+#: (:data:`ergsym.lattice.verdict.Z_MAX`; below it a comparison with power agrees).
+Z_AGREE = Z_DISAGREE = Z_MAX
 
 
 def canonical_form(form: str) -> str:
@@ -57,20 +68,29 @@ def canonical_form(form: str) -> str:
                          "the old names P1..P4 (= eq5.14..eq5.11) are accepted too")
 
 
-def _verdict(z, mc: Stats):
-    """Verdict of one comparison, computed from the numbers: never 'agrees' for an unreliable
-    Monte Carlo number or an undefined z."""
-    if not mc.reliable:
-        return "unreliable"
-    if z is None:
-        return "exact" if mc.exact else "undetermined"
-    a = abs(z)
-    return "agrees" if a < Z_AGREE else ("disagrees" if a > Z_DISAGREE else "tension")
+#: reason of "nothing compared" when D_p vanishes at every lattice momentum
+EMPTY_D_P = ("D_p = Lambda dKt/dLambda vanishes at every momentum of this lattice, so the quantity is "
+             "identically 0 in the Monte Carlo and in the series: nothing is compared (choose Lambda or "
+             "the cutoff so that some lattice momentum has D_p != 0)")
+#: why the c2 fit is undefined when no coupling carries an error scale
+C2_NO_INFORMATION = ("no coupling carries a Monte Carlo error or truncation estimate to weigh a fit of c2 "
+                     "(exact estimator)")
+
+
+def _verdict_hint() -> str:
+    return ("lower the coupling (the truncation falls like lam^(order+1)), raise --order, or, once the "
+            "truncation is below the statistical error, run longer")
 
 
 @dataclass(frozen=True)
 class CrosscheckPoint:
-    """One coupling: Monte Carlo estimate, truncated series, truncation estimate, z-score."""
+    """One coupling: Monte Carlo estimate, truncated series, error budget, z-score, verdict.
+
+    ``z = (MC - series) / total`` with ``total`` the statistical (Monte Carlo), quadrature (0:
+    the lattice coefficients are exact sums) and truncation errors combined in quadrature
+    (:class:`ergsym.lattice.verdict.ErrorBudget`).  ``empty_reason`` is non-empty when there is
+    nothing to compare (``D_p = 0`` at every momentum): the verdict is then ``nothing compared``.
+    """
 
     lam: float
     mc: Stats
@@ -79,16 +99,27 @@ class CrosscheckPoint:
     z: object
     acceptance: float = 1.0
     z_reason: str = ""
+    quadrature: float = 0.0
+    empty_reason: str = ""
+
+    @property
+    def budget(self) -> ErrorBudget:
+        """Statistical, quadrature and truncation errors of this comparison."""
+        return ErrorBudget(float(self.mc.error_of_mean), float(self.quadrature), float(self.truncation))
+
+    @property
+    def judgement(self) -> Verdict:
+        """The :class:`~ergsym.lattice.verdict.Verdict` (word, reason, z, power)."""
+        return compare(self.mc.mean, self.series, self.budget, reliable=self.mc.reliable,
+                       unreliable_reason="the Monte Carlo number is unreliable ("
+                                         + "; ".join(self.mc.reasons) + ")",
+                       empty_reason=self.empty_reason, decisive_hint=_verdict_hint())
 
     @property
     def verdict(self) -> str:
-        """``agrees`` (|z| < 3, reliable), ``tension``, ``disagrees`` (|z| > 5), ``exact`` (the
-        Monte Carlo estimator and the truncated series are both exact and equal),
-        ``undetermined`` or ``unreliable`` (the Monte Carlo number cannot be trusted)."""
-        v = _verdict(self.z, self.mc)
-        if v == "exact" and abs(self.mc.mean - self.series) > 1e-9 * max(1.0, abs(self.series)):
-            return "disagrees"  # two exact numbers that differ
-        return v
+        """``agrees``, ``disagrees``, ``inconclusive``, ``exact`` or ``nothing compared``
+        (:mod:`ergsym.lattice.verdict`); :attr:`judgement` carries the reason."""
+        return self.judgement.word
 
     def __repr__(self) -> str:
         z = "n/a" if self.z is None else f"{self.z:.2f}"
@@ -96,14 +127,16 @@ class CrosscheckPoint:
                 f"(truncation {self.truncation:.2g}), z={z}, {self.verdict})")
 
     def to_dict(self) -> dict:
+        j = self.judgement
         return {"lam": self.lam, "mc": self.mc.to_dict(), "series": self.series,
-                "truncation": self.truncation, "z": self.z, "z_reason": self.z_reason or None,
-                "verdict": self.verdict, "acceptance": self.acceptance}
+                "truncation": self.truncation, "error_budget": self.budget.to_dict(),
+                "z": self.z, "z_reason": self.z_reason or None,
+                "verdict": j.word, "reason": j.reason, "power": bool(j.power), "acceptance": self.acceptance}
 
 
 @dataclass(frozen=True)
 class CrosscheckResult:
-    """Result of :func:`crosscheck` (all z-scores should be below ~3-4)."""
+    """Result of :func:`crosscheck`: per-coupling comparisons, the c2 fit and the run verdict."""
 
     form: str
     shape: tuple
@@ -125,36 +158,68 @@ class CrosscheckResult:
         return max(zs) if zs else 0.0
 
     @property
-    def agrees(self) -> bool:
-        """True only if every point and the c2 fit agree (|z| < 3) with reliable numbers."""
-        if any(p.verdict not in ("agrees", "exact") for p in self.points):
-            return False
-        return self.z_c2 is None or abs(self.z_c2) < Z_AGREE
+    def c2_judgement(self) -> Verdict:
+        """Verdict of the fitted O(lam^2) coefficient against the exact one.
+
+        It has power only when the fit can tell c2 from zero (``Z_MAX * error < |c2|``)."""
+        if len(self.coefficients) <= 2:
+            return Verdict(NOTHING, "the series stops before O(lam^2)", None, False)
+        c2 = self.coefficients[2]
+        if self.points and all(p.empty_reason for p in self.points):
+            return Verdict(NOTHING, self.points[0].empty_reason, None, False)
+        if self.z_c2 is None:
+            return Verdict(NOTHING, self.meta.get("c2_reason") or "no coupling carries information on c2",
+                           None, False)
+        if not all(p.mc.reliable for p in self.points):
+            return Verdict(INCONCLUSIVE, "the fit uses Monte Carlo numbers flagged unreliable",
+                           self.z_c2, False)
+        if abs(self.z_c2) >= Z_MAX:
+            return Verdict(DISAGREES, f"fitted c2 = {self.c2_fit:.4g} ± {self.c2_fit_error:.2g} against "
+                                      f"exact {c2:.4g}: |z| = {abs(self.z_c2):.2f} >= {Z_MAX:g}",
+                           self.z_c2, True)
+        if not Z_MAX * self.c2_fit_error < abs(c2):
+            return Verdict(INCONCLUSIVE, f"the fit's error {self.c2_fit_error:.2g} is not small against "
+                                         f"|c2| = {abs(c2):.2g} (it cannot tell c2 from 0 at {Z_MAX:g} "
+                                         "sigma); "
+                                         "to make it decisive run longer or add couplings where the "
+                                         "lam^2 term exceeds both the statistical error and the truncation",
+                           self.z_c2, False)
+        return Verdict(AGREES, f"fitted c2 = {self.c2_fit:.4g} ± {self.c2_fit_error:.2g} against exact "
+                               f"{c2:.4g}: |z| = {abs(self.z_c2):.2f} < {Z_MAX:g}", self.z_c2, True)
+
+    @property
+    def judgement(self) -> Verdict:
+        """The run verdict (:func:`ergsym.lattice.verdict.combine` of every coupling and the c2
+        fit): agrees only when at least one comparison had power and none disagreed."""
+        return combine([p.judgement for p in self.points] + [self.c2_judgement],
+                       [f"lam = {p.lam:g}" for p in self.points] + ["c2 fit"])
 
     @property
     def verdict(self) -> str:
-        """One-line verdict computed from the z-scores and the reliability flags."""
-        bad = [p for p in self.points if p.verdict == "unreliable"]
-        if bad:
-            return (f"inconclusive: the Monte Carlo numbers at lam = {', '.join(f'{p.lam:g}' for p in bad)} "
-                    "are unreliable (see warnings)")
-        if all(p.verdict == "exact" for p in self.points):
-            return ("no statistical test: the Monte Carlo estimator and the truncated series are exact "
-                    "and equal at every coupling")
-        if self.agrees:
-            return f"the Monte Carlo agrees with the exact lattice series (max |z| = {self.max_abs_z:.2f} < {Z_AGREE:g})"
-        return (f"the Monte Carlo does not agree with the exact lattice series (max |z| = "
-                f"{self.max_abs_z:.2f} >= {Z_AGREE:g})")
+        """The run verdict as a word (one of :data:`ergsym.lattice.verdict.VERDICT_WORDS`)."""
+        return self.judgement.word
+
+    @property
+    def verdict_reason(self) -> str:
+        """Why the run verdict is what it is, in words."""
+        return self.judgement.reason
+
+    @property
+    def agrees(self) -> bool:
+        """True only when the run verdict is ``agrees``."""
+        return self.verdict == AGREES
 
     @property
     def warnings(self) -> list:
-        """Unreliable Monte Carlo numbers and undefined z-scores, one line each."""
+        """Unreliable Monte Carlo numbers, undefined z-scores and comparisons without power."""
         out = []
         for p in self.points:
             for r in p.mc.reasons:
                 out.append(f"lam = {p.lam:g}: {r}")
             if p.z is None and p.z_reason:
                 out.append(f"lam = {p.lam:g}: z-score undefined ({p.z_reason})")
+            if p.mc.reliable and p.verdict == INCONCLUSIVE:
+                out.append(f"lam = {p.lam:g}: inconclusive: {p.judgement.reason}")
         if self.meta.get("d_p_zero"):
             out.append("D_p = Lambda dKt/dLambda vanishes at every momentum of this lattice: every "
                        "quantity compared is exactly 0 (choose Lambda or the cutoff so that D_p is nonzero)")
@@ -163,6 +228,7 @@ class CrosscheckResult:
         return out
 
     def to_dict(self) -> dict:
+        cj, j = self.c2_judgement, self.judgement
         return {"form": self.form, "lattice": "x".join(map(str, self.shape)),
                 "estimator": self.estimator, "coefficients": list(self.coefficients),
                 "points": [p.to_dict() for p in self.points],
@@ -170,8 +236,9 @@ class CrosscheckResult:
                        "fit": None if self.c2_fit is None else {
                            "value": self.c2_fit, "error": self.c2_fit_error,
                            "converged": bool(self.c2_fit_error is not None and math.isfinite(self.c2_fit_error))},
-                       "z": self.z_c2, "z_reason": self.meta.get("c2_reason")},
-                "max_abs_z": self.max_abs_z, "agrees": self.agrees, "verdict": self.verdict,
+                       "z": self.z_c2, "z_reason": self.meta.get("c2_reason"),
+                       "verdict": cj.word, "reason": cj.reason, "power": bool(cj.power)},
+                "max_abs_z": self.max_abs_z, "verdict": j.word, "verdict_reason": j.reason,
                 "warnings": self.warnings,
                 "plot": None if self.plot is None else str(self.plot),
                 "meta": self.meta}
@@ -180,10 +247,11 @@ class CrosscheckResult:
         """Short summary for a notebook: form, lattice, one line per coupling, the verdict."""
         lines = [f"CrosscheckResult({self.form} on {'x'.join(map(str, self.shape))}, {self.estimator} "
                  f"estimator, {len(self.points)} couplings, max |z| = {self.max_abs_z:.2f}, "
-                 f"{'agrees' if self.agrees else 'does not agree'})"]
+                 f"{self.verdict})"]
         for p in self.points:
             z = "n/a" if p.z is None else f"{p.z:+.2f}"
-            lines.append(f"  lam={p.lam:<8g} MC {p.mc!r}  series {p.series:.8g}  z={z}  [{p.verdict}]")
+            lines.append(f"  lam={p.lam:<8g} MC {p.mc!r}  series {p.series:.8g}  "
+                         f"trunc {p.truncation:.2g}  z={z}  [{p.verdict}]")
         if self.warnings:
             lines.append(f"  {len(self.warnings)} warning(s) (see .warnings)")
         return "\n".join(lines)
@@ -192,19 +260,32 @@ class CrosscheckResult:
         lines = [f"cross-check of {self.form} ({self.estimator} estimator) on "
                  f"{'x'.join(map(str, self.shape))}; exact lattice coefficients:"]
         lines += [f"  c{k} = {c:.10g}" for k, c in enumerate(self.coefficients)]
-        lines.append(f"  {'lam':>8} {'MC':>24} {'series':>14} {'trunc':>9} {'z':>6}  verdict")
+        lines.append("  error budget per coupling: stat (Monte Carlo) (+) quad (0: exact lattice sums) (+) "
+                     "trunc (series beyond its last order) = total; z = (MC - series)/total")
+        lines.append(f"  {'lam':>8} {'MC':>24} {'series':>14} {'stat':>8} {'quad':>8} {'trunc':>8} "
+                     f"{'total':>8} {'z':>6}  verdict")
         for p in self.points:
+            b = p.budget
             z = "n/a" if p.z is None else f"{p.z:.2f}"
-            lines.append(f"  {p.lam:8.4g} {repr(p.mc):>24} {p.series:14.8g} {p.truncation:9.2g} {z:>6}  "
-                         f"{p.verdict}")
+            lines.append(f"  {p.lam:8.4g} {repr(p.mc):>24} {p.series:14.8g} {b.statistical:8.2g} "
+                         f"{b.quadrature:8.2g} {b.truncation:8.2g} {b.total:8.2g} {z:>6}  {p.verdict}")
+        why = {}  # one line per distinct reason, naming the couplings it applies to
+        for p in self.points:
+            j = p.judgement
+            if j.word not in (AGREES, EXACT):
+                why.setdefault((j.word, j.reason), []).append(f"{p.lam:g}")
+        for (word, reason), ls in why.items():
+            lines.append(f"  lam = {', '.join(ls)}: {word}: {reason}")
         if len(self.coefficients) > 2:
+            cj = self.c2_judgement
             if self.z_c2 is None:
                 lines.append(f"  c2: exact {self.coefficients[2]:.6g}; no fit "
-                             f"({self.meta.get('c2_reason', 'no information')})")
+                             f"({self.meta.get('c2_reason', cj.reason)}); {cj.word}")
             else:
                 lines.append(f"  c2: fit {self.c2_fit:.6g} ± {self.c2_fit_error:.2g}, exact "
-                             f"{self.coefficients[2]:.6g}, z = {self.z_c2:.2f}")
-        lines.append(f"  verdict: {self.verdict}")
+                             f"{self.coefficients[2]:.6g}, z = {self.z_c2:.2f}; {cj.word}"
+                             + ("" if cj.word == AGREES else f": {cj.reason}"))
+        lines.append(f"  verdict: {self.verdict} ({self.verdict_reason})")
         return "\n".join(lines)
 
 
@@ -219,8 +300,8 @@ def _truncation(coeffs, lam):
     return abs(cn) * lam ** (n + 1)
 
 
-def compare_with_series(lams, mc_stats, coefficients):
-    """z-scores of Monte Carlo values against a truncated series and the fitted c2.
+def compare_with_series(lams, mc_stats, coefficients, *, acceptances=None, empty_reason: str = ""):
+    """z-scores and verdicts of Monte Carlo values against a truncated series, and the fitted c2.
 
     Parameters
     ----------
@@ -230,6 +311,11 @@ def compare_with_series(lams, mc_stats, coefficients):
         Monte Carlo estimates at those couplings.
     coefficients : sequence of float
         Exact series coefficients ``c_0..c_N`` (N >= 2 for the c2 fit).
+    acceptances : sequence of float, optional
+        HMC acceptance of each run (stored on the points).
+    empty_reason : str
+        Non-empty when there is nothing to compare (``D_p = 0`` at every momentum): every point
+        then says ``nothing compared`` with this reason.
 
     Returns
     -------
@@ -244,7 +330,7 @@ def compare_with_series(lams, mc_stats, coefficients):
         raise InputError.bad("lams", lams, "a non-empty list matching the Monte Carlo results")
     pts = []
     rows = []
-    for lam, st in zip(lams, mc_stats):
+    for lam, st in zip(lams, mc_stats, strict=True):
         ser = sum(ck * lam ** k for k, ck in enumerate(c))
         tr = _truncation(c, lam)
         sig = math.hypot(st.error_of_mean, tr)
@@ -257,7 +343,7 @@ def compare_with_series(lams, mc_stats, coefficients):
             reason = ("the Monte Carlo estimator is exact and the series is exact at this order: "
                       f"no error scale (difference {diff:.3g}"
                       + (", equal to rounding" if abs(diff) <= 1e-12 * max(1.0, abs(ser)) else "") + ")")
-        pts.append(CrosscheckPoint(float(lam), st, ser, tr, z, 1.0, reason))
+        pts.append(CrosscheckPoint(float(lam), st, ser, tr, z, 1.0, reason, 0.0, empty_reason))
         if len(c) > 2 and lam > 0:
             r = st.mean - c[0] - c[1] * lam - sum(c[k] * lam ** k for k in range(3, len(c)))
             rows.append((lam, r, sig))
@@ -273,6 +359,8 @@ def compare_with_series(lams, mc_stats, coefficients):
             z_c2 = (c2_fit - c[2]) / c2_err
     if math.isnan(z_c2):  # never return NaN: no information on c2 -> None
         c2_fit = c2_err = z_c2 = None
+    if acceptances is not None:
+        pts = [replace(p, acceptance=float(a)) for p, a in zip(pts, acceptances, strict=True)]
     return tuple(pts), c2_fit, c2_err, z_c2
 
 
@@ -303,7 +391,7 @@ def series_coefficients(form: str, shape, kt_p, d_p, order: int = 3, scheme: str
 
 
 def crosscheck(shape, cutoff=None, mass=1.0, Lambda=1.0, lams=(0.02, 0.05, 0.1), form: str = "B", *,
-               kt_p=None, d_p=None, order: int = 3, n_traj: int = 3000, n_therm: int = 20, seed: int = 0,
+               kt_p=None, d_p=None, order: int = 3, n_traj: int = 3000, n_therm: int | None = None, seed: int = 0,
                estimator: str = "sd", coefficients=None, backend: str = "numpy", progress: bool = False,
                plot=None, **mc_options) -> CrosscheckResult:
     """Run the Monte Carlo at each coupling and compare with the exact lattice series.
@@ -324,7 +412,9 @@ def crosscheck(shape, cutoff=None, mass=1.0, Lambda=1.0, lams=(0.02, 0.05, 0.1),
     order : int
         Highest order of the series (>= 2); the last term sets the truncation estimate.
     n_traj, n_therm, seed
-        Monte Carlo length and seed; the run at ``lams[i]`` uses seed ``seed + i``.
+        Monte Carlo length, thermalization (default
+        :func:`~ergsym.lattice.run.default_n_therm`, as for :func:`~ergsym.lattice.run.run_mc`
+        and the command line) and seed; the run at ``lams[i]`` uses seed ``seed + i``.
     estimator : {"sd", "direct"}
         Schwinger-Dyson-improved (default) or direct estimator.
     coefficients : sequence of float, optional
@@ -363,15 +453,13 @@ def crosscheck(shape, cutoff=None, mass=1.0, Lambda=1.0, lams=(0.02, 0.05, 0.1),
                      progress=progress, **mc_options)
         stats.append(res.stats(obs))
         acc.append(res.acceptance)
-    pts, c2, c2e, zc2 = compare_with_series(lams, stats, coefficients)
-    pts = tuple(CrosscheckPoint(p.lam, p.mc, p.series, p.truncation, p.z, a, p.z_reason)
-                for p, a in zip(pts, acc))
+    empty = "" if np.any(base.d_p != 0) else EMPTY_D_P
+    pts, c2, c2e, zc2 = compare_with_series(lams, stats, coefficients, acceptances=acc, empty_reason=empty)
     out = CrosscheckResult(form, base.shape, coefficients, pts, c2, c2e, zc2, estimator,
                            meta={"n_traj": n_traj, "seed": seed, "order": order, **base.meta})
     if zc2 is None:
-        out.meta["c2_reason"] = ("no coupling carries a Monte Carlo error or truncation estimate to "
-                                 "weigh a fit of c2 (exact estimator)")
-    if not np.any(base.d_p != 0):
+        out.meta["c2_reason"] = C2_NO_INFORMATION
+    if empty:
         out.meta["d_p_zero"] = True
     if plot is not None:
         plot_crosscheck(out, plot)

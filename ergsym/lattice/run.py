@@ -31,7 +31,7 @@ from .stats import Stats, statistics
 from .theory import LatticeTheory
 
 __all__ = ["MCResult", "run_mc", "resume_mc", "make_sampler", "estimate_resources", "check_resources",
-           "chain_generators", "MIN_ACCEPTANCE"]
+           "chain_generators", "MIN_ACCEPTANCE", "DEFAULT_N_THERM", "default_n_therm"]
 
 
 #: A run whose mean acceptance is below this is flagged (its chain barely moves).
@@ -284,7 +284,22 @@ def chain_generators(n_chains: int, seed=None, rng=None) -> list:
     return [rng] + [np.random.Generator(type(rng.bit_generator)(s)) for s in seq.spawn(n_chains - 1)]
 
 
-def run_mc(theory: LatticeTheory, n_traj: int, *, seed=None, rng=None, n_therm: int = 0,
+#: thermalization trajectories of a run unless given (API and CLI alike): at most this many,
+#: at most a fifth of the run (:func:`default_n_therm`)
+DEFAULT_N_THERM = 100
+
+
+def default_n_therm(n_traj: int) -> int:
+    """Thermalization trajectories when none are given: ``min(DEFAULT_N_THERM, n_traj // 5)``.
+
+    One rule for :func:`run_mc`, :func:`ergsym.lattice.crosscheck.crosscheck` and the
+    ``mc``/``crosscheck`` commands: the chain starts from a free-field draw, which is not a
+    sample of the interacting theory, so the start of every run is discarded by default (and
+    the HMC step is adapted meanwhile)."""
+    return min(DEFAULT_N_THERM, max(int(n_traj), 0) // 5)
+
+
+def run_mc(theory: LatticeTheory, n_traj: int, *, seed=None, rng=None, n_therm: int | None = None,
            measure_every: int = 1, sampler: str = "hmc", n_steps=None,
            traj_length: float = math.pi / 2, jitter: float = 0.25, integrator: str = "split",
            backend: str = "numpy", record_gp: bool = False, start: str = "free",
@@ -304,8 +319,11 @@ def run_mc(theory: LatticeTheory, n_traj: int, *, seed=None, rng=None, n_therm: 
         Seed of a fresh ``numpy.random.default_rng``; give either ``seed`` or ``rng``.
     rng : numpy.random.Generator, optional
         Explicit generator (advanced in place).
-    n_therm : int
+    n_therm : int, optional
         Trajectories discarded before measuring; the HMC step is adapted during them.
+        Default :func:`default_n_therm` (``min(100, n_traj // 5)``, as on the command line);
+        ``0`` measures from the free-field start (at ``lam > 0`` a start-up bias is then
+        possible, and a chain whose start differs from its end is flagged unreliable).
     measure_every : int
         Measure after every ``measure_every``-th trajectory.
     sampler : {"hmc", "metropolis"}
@@ -348,7 +366,7 @@ def run_mc(theory: LatticeTheory, n_traj: int, *, seed=None, rng=None, n_therm: 
         ``backend="cupy"`` without cupy or a device.
     """
     n_traj = _validate_count("n_traj", n_traj, 1)
-    n_therm = _validate_count("n_therm", n_therm, 0)
+    n_therm = _validate_count("n_therm", default_n_therm(n_traj) if n_therm is None else n_therm, 0)
     measure_every = _validate_count("measure_every", measure_every, 1)
     checkpoint_every = _validate_count("checkpoint_every", checkpoint_every, 1)
     n_chains = _validate_count("n_chains", n_chains, 1)

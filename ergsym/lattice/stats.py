@@ -17,8 +17,10 @@ Reliability
 :func:`statistics` marks its result ``reliable=False`` (with the reasons) when the chain
 has zero variance although the estimator is not exact (a frozen chain), when it is shorter
 than ``MIN_TAU_MULTIPLE = 50`` integrated autocorrelation times (the autocorrelation
-estimate itself is then unreliable), when Sokal's window condition is never met, or when the
-split-R̂ exceeds ``RHAT_MAX = 1.1``.  Such a number must not be reported as agreement.
+estimate itself is then unreliable), when Sokal's window condition is never met, when the
+split-R̂ exceeds ``RHAT_MAX = 1.1``, or when the start of the chain differs from its end
+(Geweke's diagnostic :func:`startup_z` above ``STARTUP_Z_MAX``: a start-up bias).  Such a
+number must not be reported as agreement.
 
 Conventions
 -----------
@@ -48,6 +50,7 @@ __all__ = [
     "statistics",
     "binned_jackknife",
     "split_rhat",
+    "startup_z",
     "MIN_TAU_MULTIPLE",
     "RHAT_MAX",
 ]
@@ -56,6 +59,12 @@ __all__ = [
 MIN_TAU_MULTIPLE = 50
 #: Split-R-hat above this flags chains that have not mixed (Gelman et al., BDA3 sec. 11.4).
 RHAT_MAX = 1.1
+#: Start-up diagnostic (:func:`startup_z`): the first STARTUP_FIRST of a chain against its last
+#: STARTUP_LAST; |z| above STARTUP_Z_MAX flags the number unreliable (a stationary chain
+#: exceeds it with probability ~1e-5).
+STARTUP_FIRST = 0.1
+STARTUP_LAST = 0.5
+STARTUP_Z_MAX = 4.5
 
 
 def _fmt(mean: float, err: float) -> str:
@@ -361,10 +370,53 @@ def statistics(x, c: float = 5.0, exact: bool = False) -> Stats:
     if n < MIN_TAU_MULTIPLE * tau:
         st = st.flagged(f"chain of {n} samples is shorter than {MIN_TAU_MULTIPLE} tau_int = "
                         f"{MIN_TAU_MULTIPLE * tau:.0f}: run longer (--n-traj)")
+    zg = startup_z(a2, tau, var)
+    if zg is not None and abs(zg) > STARTUP_Z_MAX:
+        st = st.flagged(f"start-up bias: the first {STARTUP_FIRST:.0%} of the chain differs from its last "
+                        f"{STARTUP_LAST:.0%} by {abs(zg):.1f} standard errors (> {STARTUP_Z_MAX:g}); the "
+                        "chain had not reached equilibrium when measuring began: thermalize longer "
+                        "(--n-therm / n_therm)")
     if rhat is not None and rhat > RHAT_MAX:
         st = st.flagged(f"split R-hat = {rhat:.3f} > {RHAT_MAX}: the chains (or the halves of "
                         "the chain) disagree; thermalize longer (--n-therm) or run longer")
     return st
+
+
+def startup_z(a2: np.ndarray, tau: float, var: float) -> float | None:
+    """Geweke's start-up diagnostic: ``z`` of the mean of the first :data:`STARTUP_FIRST` of
+    the chain(s) against the mean of the last :data:`STARTUP_LAST`, each with the error
+    ``sqrt(2 tau v / (n_window m))``, ``v`` the variance of the last window (a transient
+    would inflate the variance of the whole chain).
+
+    Parameters
+    ----------
+    a2 : ndarray, shape (N, m)
+        ``m`` chains in columns.
+    tau, var : float
+        Integrated autocorrelation time and variance of the whole chain(s) (``var`` is used
+        when the last window has no variance).
+
+    Returns
+    -------
+    float or None
+        None when the first window is shorter than 5 ``tau`` (no test) or ``var == 0``.
+
+    References
+    ----------
+    J. Geweke, "Evaluating the accuracy of sampling-based approaches to the calculation of
+    posterior moments", Bayesian Statistics 4 (1992).
+    """
+    n, m = a2.shape
+    n1, n2 = int(STARTUP_FIRST * n), int(STARTUP_LAST * n)
+    if n1 < 5 * tau or n1 < 10 or not var > 0:
+        return None
+    m1, m2 = float(a2[:n1].mean()), float(a2[n - n2:].mean())
+    # the variance of the late window: a transient inflates the whole chain's variance
+    v2 = float(a2[n - n2:].var())
+    if not v2 > 0:
+        v2 = var
+    err = math.sqrt(2.0 * tau * v2 / m * (1.0 / n1 + 1.0 / n2))
+    return (m1 - m2) / err
 
 
 def binned_jackknife(x, n_bins: int = 20, func=None):

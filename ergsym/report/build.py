@@ -397,7 +397,8 @@ def headline(cfg: ReportConfig, sections: Sequence[Section]) -> list:
     if fd:
         r = {row["lam"]: row for row in fd["rows"]}
         r0 = r.get(0.0) or fd["rows"][0]
-        ok = all(row["B_matches"] and not row["A_matches"] for row in fd["rows"])
+        ok = all(row["B_matches"] and row.get("A_verdict", "disagrees" if not row["A_matches"] else "")
+                 == "disagrees" for row in fd["rows"])
         items.append(
             (r"\textbf{$A$ is not the derivative of the monotone}" if ok else
              r"\textbf{$A$ versus $-\Lambda\,\mathrm{d}M/\mathrm{d}\Lambda$: see Sec.~\ref{sec:derivation}}")
@@ -409,6 +410,13 @@ def headline(cfg: ReportConfig, sections: Sequence[Section]) -> list:
     cmp_ = _data(sections, "comparison")
     if cmp_ and cmp_.get("headline"):
         items.append(r"\textbf{Printed coefficients that are wrong:} " + cmp_["headline"])
+    lat = _data(sections, "lattice")
+    if lat and isinstance(lat.get("verdict"), dict):
+        v = lat["verdict"]
+        items.append(rf"\textbf{{Lattice Monte Carlo against the exact lattice series "
+                     rf"({L.cmd(lat['lattice'])}):}} "
+                     rf"$B$ {L.text(v['B'])}, $A$ {L.text(v['A'])}; against the printed (5.15): "
+                     rf"{L.text(v['printed_5_15'])} (Sec.~\ref{{sec:lattice}}).")
     om = _data(sections, "onemode")
     if om:
         star = om.get("B_sign_change")

@@ -16,6 +16,12 @@ if TYPE_CHECKING:
 
 __all__ = ["lattice_section", "onemode_section", "one_mode_exact"]
 
+#: short marks of the verdict words in tables (spelled out in the captions)
+_VERDICT_MARK = {"agrees": "(a)", "disagrees": r"\textbf{(d)}", "inconclusive": "(i)", "exact": "(e)",
+                 "nothing compared": "(n)"}
+_VERDICT_KEY = ("(a) agrees, \\textbf{(d)} disagrees, (i) inconclusive (the reference's truncation exceeds "
+                "the statistical error, or the run is unreliable), (e) exact, (n) nothing compared")
+
 
 def _mc_flags(res, key):
     """``(reliable, warnings)`` of one Monte Carlo observable, whatever the MC layer provides."""
@@ -79,7 +85,8 @@ def lattice_note(cfg: ReportConfig, warnings: list | None = None) -> str:
 def lattice_section(cfg: ReportConfig, ctx: dict) -> Section:
     """Hybrid Monte Carlo on ``cfg.mc_lattice`` against the exact lattice series of A, B and (5.15)."""
     from ..families import NAMED_FAMILIES
-    from ..lattice.crosscheck import compare_with_series, series_coefficients
+    from ..lattice.crosscheck import CrosscheckResult, compare_with_series, series_coefficients
+    from ..lattice.verdict import DISAGREES, INCONCLUSIVE, ErrorBudget, combine, compare
     from ..lattice.run import run_mc
     from ..lattice.sums import family_value, lattice_propagators
     from ..lattice.theory import LatticeTheory
@@ -158,21 +165,27 @@ def lattice_section(cfg: ReportConfig, ctx: dict) -> Section:
                          caption=rf"Lattice coefficients $c_k$ of $\lambda^k$ (whole-lattice sums, "
                                  rf"through $O(\lambda^{{{order}}})$), and the paper's (5.15) evaluated with "
                                  r"the same lattice sums."))
-    rows, z_printed = [], []
+    rows, z_printed, printed_verdicts = [], [], []
     for i, lam in enumerate(lams):
         row = [f"${L.g(lam)}$"]
         for f in ("B", "A"):
             p = cmp[f][0][i]
             mc_cell = (f"${L.paren(p.mc.mean, p.mc.error_of_mean)}$" if p.mc.error_of_mean > 0 else
                        f"${L.num(p.mc.mean, 7)}$ (no error estimate)")  # never "exact": it is sampled
-            row += [mc_cell, f"${L.num(p.series, 7)}$",
-                    f"${p.z:+.1f}$"]
+            zc = "n/a" if p.z is None else f"${p.z:+.1f}$"
+            row += [mc_cell, f"${L.num(p.series, 7)}$", f"{zc} {_VERDICT_MARK[p.verdict]}"]
         pa = cmp["A"][0][i]
         ps = sum(printed[k] * lam ** k for k in range(3))
-        sig = pa.mc.error_of_mean
-        zp = (pa.mc.mean - ps) / sig if sig > 0 else float("inf")
+        # (5.15) stops at O(lam^2): its truncation is the exact higher orders plus their own truncation
+        cA = coeffs["A"]
+        t_printed = abs(sum(cA[k] * lam ** k for k in range(3, len(cA)))) + pa.truncation
+        jp = compare(pa.mc.mean, ps, ErrorBudget(pa.mc.error_of_mean, 0.0, t_printed),
+                     reliable=pa.mc.reliable)
+        printed_verdicts.append(jp)
+        zp = jp.z if jp.z is not None else float("inf")
         z_printed.append(zp)
-        row += [f"${L.num(ps, 7)}$", f"${zp:+.0f}$" if abs(zp) >= 10 else f"${zp:+.1f}$"]
+        row += [f"${L.num(ps, 7)}$", (f"${zp:+.0f}$" if abs(zp) >= 10 else f"${zp:+.1f}$")
+                + f" {_VERDICT_MARK[jp.word]}"]
         if lam in unreliable:
             row[0] += r"$^\ast$"
         rows.append(row)
@@ -180,25 +193,38 @@ def lattice_section(cfg: ReportConfig, ctx: dict) -> Section:
                           "(5.15)", "$z$"], rows,
                          align="r" + "rrr" * 2 + "rr", size=r"\footnotesize",
                          caption="Monte Carlo (mean $\\pm$ error of the mean) against the exact series, and "
-                                 "against the printed (5.15) (last two columns)."
+                                 "against the printed (5.15) (last two columns); $z$ against the whole error "
+                                 "budget (statistical, quadrature 0 for exact lattice sums, truncation), "
+                                 "then the verdict: " + _VERDICT_KEY + "."
                                  + (r" $^\ast$: the Monte Carlo flagged this run as unreliable; it is not "
                                     r"counted as agreement." if unreliable else "")))
     good = [i for i, lam in enumerate(lams) if lam not in unreliable]
-    zs = [abs(cmp[f][0][i].z) for f in ("A", "B") for i in good]
-    zc2 = [abs(cmp[f][3]) for f in ("A", "B") if math.isfinite(cmp[f][2])]
-    c2txt = "; ".join(rf"${f}$: fitted $c_2={L.sig_round(cmp[f][1], cmp[f][2]) if math.isfinite(cmp[f][2]) else L.num(cmp[f][1], 6)}$, "
-                      rf"exact ${L.num(coeffs[f][2], 6)}$, $z={cmp[f][3]:+.1f}$" for f in ("B", "A"))
-    if not good:
-        verdict = r"\textbf{No run is reliable}: no verdict."
-    elif max(zs + zc2) < 3:
-        verdict = (rf"All $|z|<3$ (largest ${max(zs + zc2):.1f}$) over {len(good)} reliable run(s): the "
-                   r"Monte Carlo agrees with the series.")
-    else:
-        verdict = rf"\textbf{{Largest $|z|={max(zs + zc2):.1f}\ge3$}}: the Monte Carlo does not agree; inspect the runs."
+    zs = [abs(cmp[f][0][i].z) for f in ("A", "B") for i in good if cmp[f][0][i].z is not None]
+    zc2 = [abs(cmp[f][3]) for f in ("A", "B") if cmp[f][3] is not None]
+    checks = {f: CrosscheckResult(f, tuple(kt.shape), tuple(coeffs[f]), cmp[f][0], cmp[f][1], cmp[f][2],
+                                  cmp[f][3], "sd") for f in ("B", "A")}
+
+    def _c2(f):
+        fit, err, z = cmp[f][1], cmp[f][2], cmp[f][3]
+        if z is None:
+            return rf"${f}$: no fit"
+        val = L.sig_round(fit, err) if math.isfinite(err) else L.num(fit, 6)
+        return (rf"${f}$: fitted $c_2={val}$, exact ${L.num(coeffs[f][2], 6)}$, $z={z:+.1f}$ "
+                rf"({checks[f].c2_judgement.word})")
+
+    c2txt = "; ".join(_c2(f) for f in ("B", "A"))
+    run = combine([checks[f].judgement for f in ("B", "A")], ["B", "A"])
+    verdict = (rf"Verdict (a run agrees only when at least one comparison had power and none disagreed): "
+               rf"$B$ \textbf{{{checks['B'].verdict}}}, $A$ \textbf{{{checks['A'].verdict}}}; overall "
+               rf"\textbf{{{run.word}}} ({L.text(run.reason)}).")
+    if run.word == INCONCLUSIVE:
+        verdict += r" Shorter couplings or longer runs would make it decisive."
+    pv = combine(printed_verdicts, [f"lam = {lam:g}" for lam in lams])
     zmin = min(abs(z) for z in z_printed)
-    pverdict = (rf" Against the printed (5.15) the same Monte Carlo gives $|z|\ge{zmin:.0f}$ at every coupling: "
-                r"the most direct evidence that (5.15) is wrong." if zmin >= 5 else
-                rf" Against the printed (5.15): smallest $|z|={zmin:.1f}$ (the runs are too short to separate it).")
+    pverdict = (rf" Against the printed (5.15) the same Monte Carlo \textbf{{{pv.word}}} "
+                rf"(smallest $|z|={zmin:.1f}$ against statistical and truncation errors"
+                + (r": the most direct evidence that (5.15) is wrong)." if pv.word == DISAGREES and zmin >= 5
+                   else ")."))
     resolved = [f for f in ("B", "A") if math.isfinite(cmp[f][2]) and abs(cmp[f][1]) > 3 * cmp[f][2]
                 and abs(cmp[f][3]) < 3]
     parts.append(r"The $O(\lambda^2)$ coefficient fitted to the Monte Carlo residuals "
@@ -248,7 +274,10 @@ def lattice_section(cfg: ReportConfig, ctx: dict) -> Section:
                             {"value": cmp[f][1], "error": cmp[f][2], "converged": cmp[f][2] is not None,
                              "z": cmp[f][3]} for f in ("A", "B")},
                  "c2_resolved": resolved, "unreliable_lams": unreliable,
-                 "max_abs_z": max(zs + zc2) if good else None})
+                 "max_abs_z": max(zs + zc2) if good and (zs + zc2) else None,
+                 "verdict": {"B": checks["B"].verdict, "A": checks["A"].verdict, "run": run.word,
+                             "reason": run.reason, "printed_5_15": pv.word,
+                             "printed_5_15_reason": pv.reason}})
     return Section("lattice", title, "\n\n".join(parts), data, [fpath])
 
 

@@ -58,9 +58,13 @@ def one_mode_flow_rows(k: float, D: float, lams: Sequence[float] = (0.0, 30.0)) 
     """Finite-difference ``-Lambda dM/dLambda`` of one mode along the exact flow, beside A and B.
 
     Returns a list of dicts with ``lam``, ``fd`` (value, error), ``A``, ``B`` (value, error,
-    direct integration at ``Lambda0``) and the computed verdicts ``B_matches``/``A_matches``
-    (agreement within 4 combined standard errors).
+    direct integration at ``Lambda0``), the verdict words ``B_verdict``/``A_verdict``
+    (:func:`ergsym.lattice.verdict.compare`: the finite difference's error as its own error, the
+    integral's as the reference's) and ``B_matches``/``A_matches`` (verdict agrees or exact).
     """
+    import math
+
+    from ..lattice.verdict import AGREES, EXACT, ErrorBudget, compare
     from .lattice_sections import one_mode_exact
     from .onemode_flow import one_mode_minus_dM
 
@@ -71,7 +75,11 @@ def one_mode_flow_rows(k: float, D: float, lams: Sequence[float] = (0.0, 30.0)) 
         row = {"lam": float(lam), "fd": [float(fd[0]), float(fd[1])],
                "A": [float(ex["A"][0]), float(ex["A"][1])], "B": [float(ex["B"][0]), float(ex["B"][1])]}
         for q in ("A", "B"):
-            row[f"{q}_matches"] = bool(abs(fd[0] - ex[q][0]) <= 4 * (fd[1] + ex[q][1]) + 1e-12)
+            # two numerical results with error estimates, no truncated reference: both errors are the
+            # comparison's own (combined in quadrature), so it has power whenever they are finite
+            v = compare(fd[0], ex[q][0], ErrorBudget(math.hypot(fd[1], ex[q][1]), 0.0, 0.0))
+            row[f"{q}_verdict"] = v.word
+            row[f"{q}_matches"] = v.word in (AGREES, EXACT)
         rows.append(row)
     return rows
 
@@ -120,9 +128,8 @@ def derivation_section(cfg: ReportConfig, theory: Theory) -> Section:
         for r in rows:
             trows.append([f"${L.g(r['lam'])}$", f"${L.paren(*r['fd'])}$", f"${L.paren(*r['B'])}$",
                           f"${L.paren(*r['A'])}$",
-                          ("$B$" if r["B_matches"] else "") + (" and $A$" if r["A_matches"] else "")
-                          + ("neither" if not (r["A_matches"] or r["B_matches"]) else "")])
-        verdict = all(r["B_matches"] and not r["A_matches"] for r in rows)
+                          rf"$B$: {r['B_verdict']}; $A$: {r['A_verdict']}"])
+        verdict = all(r["B_matches"] and r["A_verdict"] == "disagrees" for r in rows)
         parts.append(
             rf"\paragraph{{The numbers.}} One real mode with $\tilde K_\Lambda=k\,(\Lambda/\Lambda_0)^{{D/k}}$ "
             rf"($k={L.g(k)}$, $\Lambda\partial_\Lambda\tilde K=D={L.g(D)}$ at $\Lambda_0$) and "
@@ -136,7 +143,7 @@ def derivation_section(cfg: ReportConfig, theory: Theory) -> Section:
             + (r" The finite difference agrees with $B$ and not with $A$ at both couplings."
                if verdict else r" \textbf{The finite difference does not single out $B$ here; see the table.}"))
         parts.append(L.table([r"$\lambda$", r"$-\Lambda\,\mathrm{d}M/\mathrm{d}\Lambda$ (finite diff.)",
-                              r"$B$", r"$A$", "agrees with"], trows, align="rrrrl",
+                              r"$B$", r"$A$", "verdict"], trows, align="rrrrl",
                              caption=r"One mode along the exact flow at $\Lambda_0$.", size=r"\small"))
     parts.append(rf"\paragraph{{Results through $O(\lambda^{{{order}}})$.}}")
     for q in ("A", "B"):

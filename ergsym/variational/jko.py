@@ -30,7 +30,7 @@ from dataclasses import dataclass, field
 import numpy as np
 
 from ..errors import ErgsymError, InputError
-from .maps import FAMILIES, Orbits, RadialFamily, ShellMap
+from .maps import FAMILIES, Orbits, RadialFamily, ShellMap, coupling_features
 from .ot import COST_FACTOR, _factor
 
 __all__ = ["validate_tau", "schedule", "free_jko_factor", "free_jko_flow", "orbit_objective",
@@ -111,23 +111,39 @@ def free_jko_flow(g0, kt_of, Lambda0, Lambda, steps, cost_factor=COST_FACTOR):
     return lams, np.array(out)
 
 
-def orbit_objective(theta, family, rho, m, dbar, k, tau, cost_factor=COST_FACTOR):
+def orbit_objective(theta, family, rho, m, dbar, k, tau, cost_factor=COST_FACTOR, u=None):
     """Sample average of the JKO objective restricted to one orbit, and its gradient.
 
-    ``J = mean[(c/2tau)(rho - g)^2/Dbar - ln g' - (m-1) ln(g/rho) + g^2/k]`` (the orbit's part of
-    ``(1/2tau) M + S(F_*P || Q)`` up to ``F``-independent terms).
+    ``J = mean[(c/2tau)(rho - s g)^2/Dbar - ln g' - (m-1) ln(g/rho) - m ln s + s^2 g^2/k]`` (the
+    orbit's part of ``(1/2tau) M + S(F_*P || Q)`` up to ``F``-independent terms); ``s = 1``
+    except for the coupled family, where ``ln s = gamma . (tanh u, tanh^2 u)`` with ``u`` the
+    standardized input power of the orbits this one is coupled to (per sample).  The
+    objective still separates orbit by orbit: ``s`` depends on other orbits' *inputs* only.
     """
     theta = np.asarray(theta, dtype=float)
     if not np.all(np.abs(theta) < 30.0):   # outside any sensible map: let line searches back off
         return math.inf, np.zeros(theta.size)
     g, gp, dg, dlgp, dlq = family.evaluate(theta, rho, grad=True)
+    coupled = family.coupled and u is not None
+    if coupled:
+        feats = coupling_features(u)
+        ls = theta[family.n_radial:] @ feats
+        sc = np.exp(ls)
+    else:
+        ls, sc = 0.0, 1.0
     with np.errstate(all="ignore"):
         lgp = np.log(gp)
         lq = np.log(g / rho)
     c = cost_factor
-    J = np.mean(0.5 * c / tau * (rho - g) ** 2 / dbar - lgp - (m - 1) * lq + g * g / k)
-    w = c / tau * (g - rho) / dbar + 2.0 * g / k
+    G = sc * g
+    J = np.mean(0.5 * c / tau * (rho - G) ** 2 / dbar - lgp - (m - 1) * lq - m * ls + G * G / k)
+    w = sc * (c / tau * (G - rho) / dbar + 2.0 * G / k)
     grad = (dg @ w - dlgp.sum(1) - (m - 1) * dlq.sum(1)) / rho.size
+    if coupled:
+        wg = c / tau * (G - rho) * G / dbar - m + 2.0 * G * G / k
+        grad = np.concatenate([grad, feats @ wg / rho.size])
+    elif family.coupled:
+        grad = np.concatenate([grad, np.zeros(2)])
     return float(J), grad
 
 
@@ -163,8 +179,10 @@ def jko_step(phi, orbits: Orbits, kt_start, kt_end, tau, *, family="radial", cos
         ``Kt_p`` at ``Lambda_n`` and ``Lambda_{n+1}`` (``fftn`` layout).
     tau : float
         Step in ``t = -ln Lambda`` (> 0).
-    family : {"linear", "radial"}
-        Map family (:mod:`ergsym.variational.maps`).
+    family : {"linear", "radial", "coupled"}
+        Map family (:mod:`ergsym.variational.maps`); ``coupled`` is ``radial`` with each moved
+        orbit's scale depending on the power of the frozen orbits and of the moved orbits
+        before it (the coupling between modes that the exact flow builds).
     optimizer : {"newton", "lbfgs", "adam"}
         Deterministic variants on the full sample set: ``"newton"`` (damped Newton, analytic
         gradient, Hessian by central differences of it; the default: the problems have 1-4
@@ -203,14 +221,27 @@ def jko_step(phi, orbits: Orbits, kt_start, kt_end, tau, *, family="radial", cos
                              "the flow runs towards the infrared with K increasing in Lambda")
     dbar = (k0 - k1) / tau
     active = np.flatnonzero(dbar > 1e-13 * k0)
-    thetas, fams, msgs = [], [], []
+    frozen = [int(o) for o in range(orbits.n) if o not in set(active.tolist())]
+    thetas, fams, msgs, couplings = [], [], [], []
     total, ok, nit = 0.0, True, 0
     rng = np.random.default_rng(seed)
     for j, o in enumerate(active):
         rho = np.sqrt(rho2[:, o])
         rms = float(np.sqrt(np.mean(rho2[:, o])))
-        fam = RadialFamily(() if family == "linear" else tuple(s * rms for s in RADIAL_SCALES))
-        args = (fam, rho, int(orbits.m[o]), float(dbar[o]), float(k1[o]), tau, c)
+        # coupled family: the orbit's scale depends on the input power of the frozen orbits and of
+        # the active orbits before it (block-triangular Jacobian, exact log-determinant)
+        src = tuple(frozen + [int(x) for x in active[:j]]) if family == "coupled" else ()
+        u, cpl = None, None
+        if src:
+            power = rho2[:, list(src)].sum(axis=1)
+            norm = float(np.mean(power))
+            if norm > 0 and np.std(power) > 1e-12 * norm:
+                cpl = (src, norm)
+                u = power / norm - 1.0
+        fam = RadialFamily(() if family == "linear" else tuple(s * rms for s in RADIAL_SCALES),
+                           coupled=cpl is not None)
+        couplings.append(cpl)
+        args = (fam, rho, int(orbits.m[o]), float(dbar[o]), float(k1[o]), tau, c, u)
         x0 = np.zeros(fam.n_params) if theta0 is None else np.asarray(theta0[j], float)
         if family == "linear" or theta0 is None:
             # closed-form linear step as the start (exact optimum of the linear family)
@@ -237,7 +268,8 @@ def jko_step(phi, orbits: Orbits, kt_start, kt_end, tau, *, family="radial", cos
         total += fval
         thetas.append(np.asarray(theta, float))
         fams.append(fam)
-    F = ShellMap(orbits, active, thetas, fams, step)
+    F = ShellMap(orbits, active, thetas, fams, step,
+                 couplings=couplings if any(x is not None for x in couplings) else None)
     F.factors(rho2)  # raises if not invertible on the sample set
     F.info = {"tau": tau, "objective": total, "converged": ok}
     return JKOStep(F, total, ok, nit, msgs)
@@ -288,7 +320,7 @@ def _adam(x0, args, rng, batch_size, n_epochs, learning_rate, step):
     import jax.numpy as jnp  # noqa: PLC0415
     import optax  # noqa: PLC0415
 
-    fam, rho, m, dbar, k, tau, c = args
+    fam, rho, m, dbar, k, tau, c, u = args
     n = rho.size
     bs = int(min(max(2, batch_size), n))
     total = int(n_epochs) * max(1, n // bs)
@@ -299,23 +331,25 @@ def _adam(x0, args, rng, batch_size, n_epochs, learning_rate, step):
     for _ in range(int(n_epochs)):
         perm = rng.permutation(n)
         for s in range(0, n - bs + 1, bs):
-            _, g = orbit_objective(np.asarray(theta), fam, rho[perm[s:s + bs]], m, dbar, k, tau, c)
+            sel = perm[s:s + bs]
+            _, g = orbit_objective(np.asarray(theta), fam, rho[sel], m, dbar, k, tau, c,
+                                   None if u is None else u[sel])
             _check_value(g, step, "mini-batch gradient")
             upd, state = opt.update(jnp.asarray(g), state, theta)
             theta = optax.apply_updates(theta, upd)
             it += 1
     th = np.asarray(theta, dtype=float)
-    J, g = orbit_objective(th, fam, rho, m, dbar, k, tau, c)
+    J, g = orbit_objective(th, fam, rho, m, dbar, k, tau, c, u)
     _check_value(J, step, "JKO objective")
     return th, J, bool(np.max(np.abs(g)) < 1e-2), it
 
 
-def newton_refit(theta, family, rho, m, dbar, k, tau, cost_factor=COST_FACTOR, n_newton=4):
+def newton_refit(theta, family, rho, m, dbar, k, tau, cost_factor=COST_FACTOR, n_newton=4, u=None):
     """A few damped Newton steps of :func:`orbit_objective` from ``theta``.
 
     Used for the one-step jackknife: the optimum on a sample set with one block left out is a
     small displacement of the full optimum, so Newton from the full ``theta`` reaches it.
     """
-    args = (family, rho, m, dbar, k, tau, cost_factor)
+    args = (family, rho, m, dbar, k, tau, cost_factor, u)
     th, _, _, _ = _newton(np.asarray(theta, dtype=float), args, -1, 1e-10, max_iter=int(n_newton))
     return th

@@ -25,6 +25,12 @@ Families of ``g`` (parameters ``theta``):
   sense of the paper's footnote 8).  ``g' = a [1 + sum beta_k sech^2] > 0`` and ``g -> a rho`` at
   infinity: onto, invertible for every ``theta``.
 
+* ``"coupled"``: ``radial`` times a scale ``s_O = exp(gamma_1 tanh u + gamma_2 tanh^2 u)`` that
+  depends on the standardized input power ``u`` of the orbits frozen in the step and of the moved
+  orbits before ``O``: the coupling between modes that the interacting flow builds, which
+  per-orbit maps cannot represent (they keep the dependence between orbits of ``P_Lambda0``).
+  The Jacobian is block-triangular, so ``ln|det|`` gains ``m_O ln s_O`` and stays exact.
+
 Orbits whose ``D_p`` vanishes in a step are left fixed (``g = rho``): moving them has infinite
 cost in (3.4).  A one-site lattice (``shape = (1,)``) has one orbit with ``m = 1``: the radial map
 is then an odd monotone map of the real line.
@@ -41,7 +47,7 @@ from ..errors import ErgsymError, InputError
 
 __all__ = ["Orbits", "RadialFamily", "ShellMap", "compose_apply", "FAMILIES"]
 
-FAMILIES = ("linear", "radial")
+FAMILIES = ("linear", "radial", "coupled")
 
 
 class Orbits:
@@ -81,19 +87,43 @@ class Orbits:
         return np.fft.ifftn(phi_p * fac, axes=axes).real
 
 
+def coupling_features(u):
+    """Bounded features ``(tanh u, tanh^2 u)`` of the standardized power ``u`` of the orbits an
+    orbit's scale depends on (shape ``(2, n)``)."""
+    t = np.tanh(np.asarray(u, dtype=float))
+    return np.stack([t, t * t])
+
+
 @dataclass(frozen=True)
 class RadialFamily:
-    """``g(rho) = a [rho + sum_k beta_k s_k tanh(rho/s_k)]`` (``K = len(s)``; ``K = 0``: linear)."""
+    """``g(rho) = a [rho + sum_k beta_k s_k tanh(rho/s_k)]`` (``K = len(s)``; ``K = 0``: linear).
+
+    ``coupled``: two more parameters ``gamma`` multiply ``g`` by the scale
+    ``s(u) = exp(gamma_1 tanh u + gamma_2 tanh^2 u)`` with ``u`` the standardized power of the
+    orbits this orbit is coupled to (:class:`ShellMap`); ``s`` does not depend on this orbit.
+    """
 
     scales: tuple = ()
+    coupled: bool = False
+
+    @property
+    def n_radial(self) -> int:
+        return 1 + len(self.scales)
 
     @property
     def n_params(self) -> int:
-        return 1 + len(self.scales)
+        return self.n_radial + (2 if self.coupled else 0)
+
+    def log_scale(self, theta, u):
+        """``ln s(u)`` per sample (zeros for an uncoupled family or ``u`` None)."""
+        if not self.coupled or u is None:
+            return 0.0
+        gam = np.asarray(theta, dtype=float)[self.n_radial:]
+        return gam @ coupling_features(u)
 
     def evaluate(self, theta, rho, grad=False):
         """``(g, g', dg/dtheta, d ln g'/dtheta, d ln(g/rho)/dtheta)`` at radii ``rho`` (1-d)."""
-        theta = np.asarray(theta, dtype=float)
+        theta = np.asarray(theta, dtype=float)[:self.n_radial]
         a = math.exp(theta[0])
         K = len(self.scales)
         h = rho.copy()
@@ -111,9 +141,9 @@ class RadialFamily:
         if not grad:
             return g, gp
         n = rho.size
-        dg = np.empty((self.n_params, n))
-        dlgp = np.empty((self.n_params, n))
-        dlq = np.empty((self.n_params, n))
+        dg = np.empty((self.n_radial, n))
+        dlgp = np.empty((self.n_radial, n))
+        dlq = np.empty((self.n_radial, n))
         dg[0], dlgp[0], dlq[0] = g, 1.0, 1.0
         for k in range(K):
             e = math.exp(theta[1 + k]) / K
@@ -145,19 +175,35 @@ class ShellMap:
     families: list
     step: int = 0
     info: dict = field(default_factory=dict)
+    #: per active orbit: None, or ``(sources, norm)``: the orbit's scale depends on
+    #: ``u = sum_{o' in sources} rho_o'^2 / norm - 1`` of the INPUT field (coupled family)
+    couplings: list = None
+
+    def coupling_u(self, j, rho2):
+        """``u`` of active orbit number ``j`` from the input ``rho2`` (None if uncoupled)."""
+        if not self.couplings or self.couplings[j] is None:
+            return None
+        src, norm = self.couplings[j]
+        return rho2[:, list(src)].sum(axis=1) / norm - 1.0
 
     def factors(self, rho2, with_logdet=True):
-        """Per-sample orbit factors ``g/rho`` and ``ln|det dF|`` (raises if not invertible)."""
+        """Per-sample orbit factors ``g/rho`` and ``ln|det dF|`` (raises if not invertible).
+
+        With couplings the Jacobian is block-triangular (an orbit's scale depends only on the
+        input of frozen orbits and of active orbits before it), so its log-determinant is the
+        sum of the diagonal blocks: ``ln g' + (m-1) ln(g/rho) + m ln s``.
+        """
         n = rho2.shape[0]
         r = np.ones_like(rho2)
         logdet = np.zeros(n)
-        for o, th, fam in zip(self.active, self.thetas, self.families):
+        for j, (o, th, fam) in enumerate(zip(self.active, self.thetas, self.families, strict=True)):
             rho = np.sqrt(rho2[:, o])
             g, gp = fam.evaluate(th, rho)
             m = self.orbits.m[o]
+            ls = fam.log_scale(th, self.coupling_u(j, rho2))
             with np.errstate(all="ignore"):
-                q = g / rho
-                ld = np.log(gp) + (m - 1) * np.log(q)
+                q = g / rho * np.exp(ls)
+                ld = np.log(gp) + (m - 1) * np.log(g / rho) + m * ls
             if not (np.all(np.isfinite(ld)) and np.all(gp > 0) and np.all(q > 0)):
                 raise ErgsymError(
                     f"step {self.step}: the map stopped being invertible on the orbit phat^2="
@@ -184,14 +230,21 @@ class ShellMap:
         return (out, ld) if return_logdet else out
 
     def to_dict(self) -> dict:
-        return {"step": self.step, "active": [int(a) for a in self.active],
-                "thetas": [list(map(float, t)) for t in self.thetas],
-                "scales": [list(map(float, f.scales)) for f in self.families]}
+        d = {"step": self.step, "active": [int(a) for a in self.active],
+             "thetas": [list(map(float, t)) for t in self.thetas],
+             "scales": [list(map(float, f.scales)) for f in self.families]}
+        if self.couplings:
+            d["couplings"] = [None if c is None else [[int(x) for x in c[0]], float(c[1])]
+                              for c in self.couplings]
+        return d
 
     @classmethod
     def from_dict(cls, orbits, d) -> "ShellMap":
+        cpl = d.get("couplings")
+        cpl = None if not cpl else [None if c is None else (tuple(c[0]), float(c[1])) for c in cpl]
+        fams = [RadialFamily(tuple(s), bool(cpl and cpl[j] is not None)) for j, s in enumerate(d["scales"])]
         return cls(orbits, np.array(d["active"], dtype=int), [np.array(t) for t in d["thetas"]],
-                   [RadialFamily(tuple(s)) for s in d["scales"]], int(d["step"]))
+                   fams, int(d["step"]), couplings=cpl)
 
 
 def compose_apply(maps, phi, return_logdet=False):
