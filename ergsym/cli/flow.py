@@ -93,11 +93,36 @@ def _point_result(a, Lambda, ab, rc, md, exact, warnings):
             warnings.add(f"{k} at Lambda={Lambda:.6g} is not converged (quadrature error above rtol "
                          "or series outside its range of validity)")
     if md is not None:
-        conv = md.get("converged", True)
-        out["M_minus_M0"] = {k: _vo(v[0], v[1], conv) for k, v in md.items() if k != "converged"}
-        if not conv:
-            warnings.add(f"M - M0 at Lambda={Lambda:.6g} is not converged (error "
-                         f"{md['total'][1]:.2g} above rtol): raise --n-log")
+        out["M_minus_M0"] = m_entry(md, Lambda, warnings)
+    return out
+
+
+def m_entry(md, Lambda, warnings, statistical=0.0):
+    """``M_minus_M0`` as value objects; ``total`` carries its error parts.
+
+    ``md``: ``{"free", "interacting", "total"}`` as ``(value, error)`` (the error is the
+    quadrature error), optionally ``truncation``, ``ratio_of_last_terms`` and ``converged``.
+    ``total.error_parts`` = ``{"statistical", "quadrature", "truncation"}`` and
+    ``total.total_error`` is their sum (a conservative combination).
+    """
+    conv = bool(md.get("converged", True))
+    out = {k: _vo(md[k][0], md[k][1], conv) for k in ("free", "interacting", "total")}
+    trunc = float(md.get("truncation", 0.0))
+    quad = float(md["total"][1])
+    tot = out["total"]
+    tot["truncation"] = trunc
+    tot["ratio_of_last_terms"] = md.get("ratio_of_last_terms")
+    tot["error_parts"] = {"statistical": float(statistical), "quadrature": quad, "truncation": trunc}
+    tot["total_error"] = float(statistical) + quad + trunc
+    if not conv:
+        r = md.get("ratio_of_last_terms")
+        why = (f"the series is outside its range of validity (ratio of the last two integrated "
+               f"orders {r:.3g}): use a smaller --lam or another --method" if r is not None and r >= 1
+               else f"error {quad:.2g} above rtol: raise --n-log")
+        warnings.add(f"M - M0 at Lambda={Lambda:.6g} is not converged ({why})")
+    elif trunc > 0 and trunc > quad and abs(tot["value"]) > 0 and trunc / abs(tot["value"]) >= TRUNCATION_WARN:
+        warnings.add(f"M - M0 at Lambda={Lambda:.6g}: truncation estimate {trunc:.3g} "
+                     f"({trunc / abs(tot['value']):.1%} of the value) exceeds the quadrature error {quad:.2g}")
     return out
 
 
@@ -405,6 +430,11 @@ def _print(parameters, results, show_series, order):
             m = r["M_minus_M0"]
             click.echo(f"  M - M0     {_fmt(m['total'])}  (free {_fmt(m['free'])}, "
                        f"interacting {_fmt(m['interacting'])})")
+            parts = m["total"].get("error_parts")
+            if parts is not None:
+                click.echo(f"             error parts: statistical {parts['statistical']:.2g}, quadrature "
+                           f"{parts['quadrature']:.2g}, truncation {parts['truncation']:.2g}; "
+                           f"total {m['total']['total_error']:.2g}")
     if show_series:
         from ..flow import describe_term, effective_interaction, flow_monotone
 
