@@ -12,6 +12,7 @@ Examples::
 """
 from __future__ import annotations
 
+import dataclasses
 import math
 
 import click
@@ -102,18 +103,20 @@ def m_entry(md, Lambda, warnings, statistical=0.0):
 
     ``md``: ``{"free", "interacting", "total"}`` as ``(value, error)`` (the error is the
     quadrature error), optionally ``truncation``, ``ratio_of_last_terms`` and ``converged``.
-    ``total.error_parts`` = ``{"statistical", "quadrature", "truncation"}`` and
-    ``total.total_error`` is their sum (a conservative combination).
+    ``total.error`` is the statistical plus the quadrature error, ``total.error_parts`` =
+    ``{"statistical", "quadrature", "truncation"}`` and ``total.total_error`` is their sum (a
+    conservative combination).
     """
     conv = bool(md.get("converged", True))
     out = {k: _vo(md[k][0], md[k][1], conv) for k in ("free", "interacting", "total")}
     trunc = float(md.get("truncation", 0.0))
-    quad = float(md["total"][1])
+    statistical = float(md.get("statistical", statistical))
+    quad = float(md.get("quadrature", md["total"][1] - statistical))
     tot = out["total"]
     tot["truncation"] = trunc
     tot["ratio_of_last_terms"] = md.get("ratio_of_last_terms")
     tot["error_parts"] = {"statistical": float(statistical), "quadrature": quad, "truncation": trunc}
-    tot["total_error"] = float(statistical) + quad + trunc
+    tot["total_error"] = statistical + quad + trunc
     if not conv:
         r = md.get("ratio_of_last_terms")
         why = (f"the series is outside its range of validity (ratio of the last two integrated "
@@ -271,10 +274,21 @@ def _scan_task(mode, a, grid):
 @click.option("--rtol", type=float, default=1e-6, show_default=True, help="Continuum rtol (1e-12..1e-2).")
 @click.option("--n-log", "n_log", type=int, default=8, show_default=True,
               help=f"Quadrature nodes in log Lambda for M ({N_LOG_RANGE[0]}..{N_LOG_RANGE[1]}).")
+@click.option("--method", type=click.Choice(["series", "exact", "mc", "variational"]), default="series",
+              show_default=True, help="series: O(lam^2) flowed series; exact: few-mode quadrature (<= 3 "
+              "sites); mc: Monte Carlo of the exact flow (any lattice, any lam); see docs/monotone_sign.md.")
+@click.option("--samples", type=int, default=512, show_default=True,
+              help="--method mc: measurements per outer HMC chain.")
+@click.option("--chains", type=int, default=8, show_default=True, help="--method mc: independent HMC chains.")
+@click.option("--therm", type=int, default=100, show_default=True,
+              help="--method mc: thermalization trajectories per chain.")
+@click.option("--inner", type=int, default=8, show_default=True,
+              help="--method mc: posterior HMC trajectories per sample and scale (even).")
+@click.option("--seed", type=int, default=0, show_default=True, help="--method mc: random seed.")
 @click.option("--series", "show_series", is_flag=True, help="Print the derived V_Lambda and B series.")
 @click.option("--json", "as_json", is_flag=True, help="JSON to stdout (envelope of docs/json.md).")
 def flow(order, Lambda0, Lambda, cutoff, dim, mass, lam_text, lattice, pieces, with_m, scan, plot, force,
-         rtol, n_log, show_series, as_json, batch):
+         rtol, n_log, method, samples, chains, therm, inner, seed, show_series, as_json, batch):
     """Effective interaction to O(lam^2) and A, B, M along the Polchinski flow.
 
     B = -Lambda dM/dLambda (the true derivative); A is the printed (5.5) of Cotler & Rezchikov,
@@ -301,6 +315,14 @@ def flow(order, Lambda0, Lambda, cutoff, dim, mass, lam_text, lattice, pieces, w
         validate_dim(dim)
     else:
         shape = as_lattice(lattice, name="--lattice").shape
+        src = click.get_current_context().get_parameter_source("dim")
+        if src is not None and src.name != "DEFAULT":
+            raise InputError.bad("--dim", dim, "not given together with --lattice",
+                                 f"--lattice {lattice} fixes the dimension ({len(shape)}); drop --dim "
+                                 "(or drop --lattice for the continuum)")
+    if method != "series":
+        return _flow_method(method, order, Lambda0, Lambda, cutoff, mass, lam, lattice, pieces, with_m, scan,
+                            plot, force, n_log, samples, chains, therm, inner, seed, as_json, batch)
     cut, L0, L = validate_scales(cutoff, Lambda0, Lambda)
     if scan < 0 or scan == 1 or scan > 1000:
         raise InputError.bad("--scan", scan, "0 (off) or an integer in [2, 1000]")
@@ -329,7 +351,7 @@ def flow(order, Lambda0, Lambda, cutoff, dim, mass, lam_text, lattice, pieces, w
     a = {"order": order, "Lambda0": L0, "cutoff": cut, "dim": dim, "mass": mass, "lam": lam,
          "shape": shape, "pieces": ("dSdS", "dSdShat", "dShatdShat", "LdShat") if pieces else (),
          "rtol": rtol, "n_log": n_log}
-    parameters = {"mode": mode, "order": order, "Lambda0": L0, "Lambda": L, "cutoff": cut.spec,
+    parameters = {"mode": mode, "method": "series", "order": order, "Lambda0": L0, "Lambda": L, "cutoff": cut.spec,
                   "mass": mass, "lam": lam, "dim": dim if lattice is None else None,
                   "lattice": "x".join(map(str, shape)) if shape else None, "scan": scan,
                   "n_log": n_log, "rtol": rtol, "pieces": bool(pieces), "M": want_m}
@@ -357,12 +379,120 @@ def flow(order, Lambda0, Lambda, cutoff, dim, mass, lam_text, lattice, pieces, w
         results["interaction"] = _interaction_json(order)
         results["B_series"] = flow_monotone(order, "B").to_json()
     if plot_path is not None:
-        _plot(results["scan"], str(plot_path), mode)
+        _plot(results["scan"], str(plot_path), mode, parameters)
         results["plot"] = str(plot_path)
     if as_json:
         common.echo_json("flow", parameters, results, warnings)
         return
     _print(parameters, results, show_series, order)
+
+
+def _method_task(method, problem_args, grid, with_m, settings):
+    """All the scales of a non-series method as one batch task (plain-data arguments).
+
+    One task: the mc method integrates M(Lambda) for every scale on one composite rule over
+    one set of outer samples (split, the numbers would change)."""
+    from ..flow.mcflow import MCSettings, mc_flow
+    from ..flow.methods import exact_points, finite_or_raise
+    from ..flow.problem import FlowProblem
+
+    problem = FlowProblem.build(*problem_args)
+    if method == "exact":
+        return {"points": finite_or_raise(exact_points(problem, grid, with_m)), "diagnostics": {}}
+    r = mc_flow(problem, grid, MCSettings(**settings), with_m=with_m)
+    return {"points": finite_or_raise(r["points"]), "diagnostics": r["diagnostics"]}
+
+
+def _flow_method(method, order, Lambda0, Lambda, cutoff, mass, lam, lattice, pieces, with_m, scan, plot, force,
+                 n_log, samples, chains, therm, inner, seed, as_json, batch):
+    """``flow --method exact|mc|variational``: the same result shape as the series (docs/monotone_sign.md)."""
+    from ..errors import InputError
+    from ..flow.budget import MAX_SECONDS
+    from ..flow.mcflow import MCSettings, estimate_seconds
+    from ..flow.methods import check_domain, exact_seconds
+    from ..flow.problem import FlowProblem
+    from . import common
+
+    if lattice is None:
+        check_domain(method, None)
+    problem = FlowProblem.build(lattice, cutoff, mass, Lambda0, lam)
+    check_domain(method, problem)
+    if method == "variational":
+        raise InputError.bad("--method", method, "series, exact or mc in 'ergsym flow'",
+                             "the variational flow runs as 'ergsym variational' (its own sampling and JKO "
+                             "steps); compare its numbers with --method mc")
+    L = problem.check_Lambda(Lambda)
+    if scan < 0 or scan == 1 or scan > 1000:
+        raise InputError.bad("--scan", scan, "0 (off) or an integer in [2, 1000]")
+    if not (N_LOG_RANGE[0] <= n_log <= N_LOG_RANGE[1]):
+        raise InputError.bad("--n-log", n_log, f"an integer in [{N_LOG_RANGE[0]}, {N_LOG_RANGE[1]}]",
+                             "Gauss-Legendre nodes in log Lambda for M - M0")
+    if plot and not scan:
+        raise InputError.bad("--plot", plot, "used together with --scan N")
+    plot_path = common.output_file(plot, "--plot", common.PLOT_EXTENSIONS, force=force)
+    L0 = problem.Lambda0
+    grid = ([L * (L0 / L) ** (k / (scan - 1)) for k in range(scan)] if scan else [L])
+    want_m = bool(scan) or with_m
+    settings = MCSettings(samples, chains, therm, inner, seed, n_log).validate()
+    if method == "mc":
+        n_nodes = len(grid) + (len(problem.kink_edges(min(grid))) + len(grid)) * (n_log + n_log // 2) * want_m
+        seconds = estimate_seconds(problem, settings, n_nodes)
+    else:
+        seconds = exact_seconds(problem, len(grid), want_m)
+    if seconds > MAX_SECONDS and not force:
+        hint = ("fewer --samples/--chains/--inner, a smaller lattice or fewer --scan points"
+                if method == "mc" else "--method mc")
+        raise InputError.bad("--lam/--lattice", f"lam={lam}, lattice={problem.spec}",
+                             f"an estimated cost <= {MAX_SECONDS:.0f} s (this request: ~{seconds:.3g} s)",
+                             f"use {hint}, or pass --force to run it anyway")
+    warnings = common.Warnings()
+    parameters = {"mode": "lattice", "method": method, "Lambda0": L0, "Lambda": L, "cutoff": problem.cutoff.spec,
+                  "mass": mass, "lam": lam, "dim": None, "lattice": problem.spec, "scan": scan, "n_log": n_log,
+                  "pieces": bool(pieces), "M": want_m}
+    if method == "mc":
+        parameters.update({"samples": samples, "chains": chains, "therm": therm, "inner": inner, "seed": seed})
+    if batch.active and not scan:
+        raise InputError.bad("--scheduler/--store", batch.scheduler or batch.store, "used together with --scan N",
+                             "a single point is not a batch")
+    task = {"method": method, "problem_args": [problem.spec, problem.cutoff.spec, mass, L0, lam],
+            "grid": grid, "with_m": want_m, "settings": dataclasses.asdict(settings)}
+    if batch.active:
+        (done,) = batch.map(f"{__name__}:_method_task", [task], [f"{method} scan"], "flow")
+        parameters.update(batch.parameters())
+    else:
+        done = _method_task(**task)
+    rows = [_method_point(p, method, pieces, warnings) for p in done["points"]]
+    results = {"normalization": "whole lattice sum", "method": method,
+               "note": "B = -Lambda dM/dLambda; A is the printed expression (5.5)",
+               "estimated_cost": {"seconds": seconds}, "diagnostics": done["diagnostics"]}
+    if scan:
+        results["scan"] = rows
+    else:
+        results.update(rows[0])
+    if plot_path is not None:
+        _plot(results["scan"], str(plot_path), "lattice", parameters)
+        results["plot"] = str(plot_path)
+    if as_json:
+        common.echo_json("flow", parameters, results, warnings)
+        return
+    _print(parameters, results, False, order)
+
+
+def _method_point(p, method, pieces, warnings):
+    names = ("A", "B") + (("dSdS", "dSdShat", "dShatdShat", "LdShat") if pieces else ())
+    from ..conventions import PIECE_ALIASES
+
+    out = {"Lambda": p["Lambda"], "method": method,
+           "monotone": {PIECE_ALIASES.get(k, k): {"sum": p["values"][k]} for k in names},
+           "phi2": p["values"]["phi2"], "G_p": p["G_p"], "diagnostics": p.get("diagnostics", {})}
+    for k in names + ("phi2",):
+        v = p["values"][k]
+        if not v.get("converged", True):
+            why = "; ".join(v.get("reasons", [])) or "flagged unreliable"
+            warnings.add(f"{k} at Lambda={p['Lambda']:.6g} ({method}) is not reliable: {why}")
+    if "M" in p:
+        out["M_minus_M0"] = m_entry(p["M"], p["Lambda"], warnings)
+    return out
 
 
 def _phat2_values(shape):
@@ -371,7 +501,7 @@ def _phat2_values(shape):
     return lattice_phat2(shape).ravel().tolist()
 
 
-def _plot(scan, path, mode):
+def _plot(scan, path, mode, parameters=None):
     import matplotlib
 
     matplotlib.use("Agg")
@@ -389,7 +519,13 @@ def _plot(scan, path, mode):
     ax[1].errorbar(L, M, yerr=Me, fmt="o-")
     ax[1].set_xlabel("Lambda")
     ax[1].set_ylabel("M_Lambda - M_Lambda0")
-    fig.suptitle(f"ergsym flow ({mode})")
+    title = f"ergsym flow ({mode})"
+    if parameters is not None:
+        where = (f"lattice {parameters['lattice']}" if parameters.get("lattice")
+                 else f"continuum d={parameters.get('dim')}")
+        title = (f"ergsym flow, {parameters.get('method', 'series')}: lam={parameters['lam']:g}, {where}, "
+                 f"Lambda0={parameters['Lambda0']:g}, mass={parameters['mass']:g}, cutoff {parameters['cutoff']}")
+    fig.suptitle(title, fontsize=9)
     fig.tight_layout()
     fig.savefig(path)
     plt.close(fig)
@@ -414,18 +550,25 @@ def _fmt_sum(p):
 
 
 def _print(parameters, results, show_series, order):
-    click.echo(f"ergsym flow: {parameters['mode']}, {results['normalization']}, "
+    click.echo(f"ergsym flow: {parameters['mode']}, method {parameters.get('method', 'series')}, "
+               f"{results['normalization']}, "
                f"Lambda0={parameters['Lambda0']}, lam={parameters['lam']}, cutoff={parameters['cutoff']}")
     click.echo(results["note"])
     rows = results["scan"] if "scan" in results else [results]
     for r in rows:
         click.echo(f"Lambda = {r['Lambda']:.6g}")
         for k, v in r["monotone"].items():
+            if "per_order" not in v:
+                click.echo(f"  {k:10s} {_fmt(v['sum'])}")
+                continue
             per = ", ".join(_fmt(p) for p in v["per_order"])
             click.echo(f"  {k:10s} sum {_fmt_sum(v['sum'])}   per order [{per}]")
-        c = r["couplings"]
+        if "phi2" in r:
+            click.echo(f"  {'<phi^2>':10s} {_fmt(r['phi2'])}")
+        c = r.get("couplings", {})
         for k, label in (("m2_shift", "m2 shift"), ("lam", "lam(Lambda)"), ("g6", "g6(Lambda)")):
-            click.echo(f"  {label:10s} {_fmt_sum(c[k]['sum'])}")
+            if k in c:
+                click.echo(f"  {label:10s} {_fmt_sum(c[k]['sum'])}")
         if "M_minus_M0" in r:
             m = r["M_minus_M0"]
             click.echo(f"  M - M0     {_fmt(m['total'])}  (free {_fmt(m['free'])}, "

@@ -238,7 +238,7 @@ def mc_point_samples(problem: FlowProblem, phi0, Lambda, n_inner, rng: np.random
     post = PosteriorHMC(problem.shape, arr.delta, problem.lam, phi2_estimate(problem))
     axes = tuple(range(-d, 0))
     outs = {k: [] for k in ("a", "c", "e", "e_half", "phi2")}
-    gp_sum = np.zeros(problem.shape)
+    gp = []
     acc_n, acc_tot = 0, 0
     has_shell = bool(np.any(arr.shell))
     for s in range(0, flat.shape[0], chunk):
@@ -246,7 +246,7 @@ def mc_point_samples(problem: FlowProblem, phi0, Lambda, n_inner, rng: np.random
         phi = ch.apply(x1, rng)
         phi_p = np.fft.fftn(phi, axes=axes)
         outs["phi2"].append(np.mean(phi ** 2, axis=axes))
-        gp_sum += np.sum(phi_p.real ** 2 + phi_p.imag ** 2, axis=0) / problem.volume
+        gp.append((phi_p.real ** 2 + phi_p.imag ** 2) / problem.volume)
         if problem.lam == 0 or not has_shell:
             a, c, e, eh = _shell_sums(problem, arr, phi_p, None, None, None)
         else:
@@ -268,7 +268,9 @@ def mc_point_samples(problem: FlowProblem, phi0, Lambda, n_inner, rng: np.random
         for k, v in (("a", a), ("c", c), ("e", e), ("e_half", eh)):
             outs[k].append(v)
     res = {k: np.concatenate(v).reshape(lead) for k, v in outs.items()}
-    res["G_p"] = gp_sum / flat.shape[0]
+    gp = np.concatenate(gp).reshape(lead + problem.shape)
+    # per-chain means (axis 0: samples in Markov order, axis 1: independent chains)
+    res["G_p_chains"] = gp.mean(axis=0) if len(lead) == 2 else gp.mean(axis=0)[None]
     res["acceptance"] = acc_n / acc_tot if acc_tot else 1.0
     res["n_steps"] = post.n_steps
     return res
@@ -297,6 +299,8 @@ def _pieces(a, c, e, f0):
 def _est(st, **extra):
     d = {"value": float(st.mean), "error": float(st.error_of_mean), "converged": bool(st.reliable),
          "reliable": bool(st.reliable), "tau_int": float(st.tau_corr), "n_eff": float(st.n_eff)}
+    if st.exact:
+        d["exact"] = True
     if st.reasons:
         d["reasons"] = list(st.reasons)
     d.update(extra)
@@ -310,7 +314,6 @@ def _free_point(problem, Lambda):
     ex = {"value": 0.0, "error": 0.0, "converged": True, "reliable": True, "exact": True}
     out = {k: dict(ex, value=float(v)) for k, v in vals.items()}
     out["phi2"] = dict(ex, value=problem.free_phi2(Lambda))
-    out["G_p"] = {"value": arr.kt.ravel().tolist(), "error": [0.0] * arr.kt.size, "exact": True}
     return out
 
 
@@ -332,7 +335,9 @@ def mc_flow(problem: FlowProblem, Lambdas, settings: MCSettings, with_m: bool = 
     if problem.lam == 0 and not sample_at_zero:
         pts = []
         for L in Ls:
-            p = {"Lambda": L, "values": _free_point(problem, L)}
+            kt = problem.at(L).kt.ravel()
+            p = {"Lambda": L, "values": _free_point(problem, L),
+                 "G_p": {"value": kt.tolist(), "error": [0.0] * kt.size, "exact": True}, "diagnostics": {}}
             if with_m:
                 f = problem.free_M(L)
                 p["M"] = {"free": (f, 0.0), "interacting": (0.0, 0.0), "total": (f, 0.0), "statistical": 0.0,
@@ -364,52 +369,69 @@ def mc_flow(problem: FlowProblem, Lambdas, settings: MCSettings, with_m: bool = 
                         f"posterior replicas still correlated (e changes by {diff.mean:.3g} ± "
                         f"{diff.error_of_mean:.2g} between n_inner/2 and n_inner): raise --inner")
         values["phi2"] = _est(_stats(r["phi2"]))
-        values["G_p"] = {"value": r["G_p"].ravel().tolist()}
-        pts.append({"Lambda": L, "values": values,
+        gpc = r["G_p_chains"].reshape(r["G_p_chains"].shape[0], -1)
+        gp_err = gpc.std(axis=0, ddof=1) / math.sqrt(gpc.shape[0]) if gpc.shape[0] > 1 else None
+        gp = {"value": gpc.mean(axis=0).tolist(),
+              "error": None if gp_err is None else gp_err.tolist(),
+              "error_method": "spread of the independent chains' means"}
+        pts.append({"Lambda": L, "values": values, "G_p": gp,
                     "diagnostics": {"posterior_acceptance": r["acceptance"], "posterior_steps": r["n_steps"],
                                     "replica_check": rep}})
     if with_m:
-        for p in pts:
-            p["M"] = _m_integral(problem, phi0, p["Lambda"], settings, rng)
+        for p, m in zip(pts, _m_integrals(problem, phi0, Ls, settings, rng)):
+            p["M"] = m
     diag.update({"posterior_acceptance_min": float(min(accs)) if accs else None,
                  "replica_check_max_abs_z": float(worst_bias), "n_inner": settings.n_inner,
                  "samples": settings.n_samples * settings.n_chains})
     return {"points": pts, "diagnostics": diag}
 
 
-def _m_integral(problem, phi0, Lambda, settings, rng):
-    """``M_Lambda - M_Lambda0`` with per-sample Gauss-Legendre integrals of ``B - B_free``."""
+def _m_integrals(problem, phi0, Ls, settings, rng):
+    """``M_Lambda - M_Lambda0`` at every scale of ``Ls`` from one composite Gauss-Legendre rule.
+
+    Panels: the kinks of B on ``[min Ls, Lambda0]`` plus every requested scale, so the integral
+    to each scale is a sum over whole panels.  Per-sample integrals of ``B - B_free = (c - e)/2``
+    give the statistical error (outer and inner sampling); the quadrature error is the
+    difference with ``n_log/2`` nodes per panel.
+    """
     from ..numeric.quadrature import composite_nodes
 
-    free = problem.free_M(Lambda)
-    if Lambda == problem.Lambda0:
-        return {"free": (free, 0.0), "interacting": (0.0, 0.0), "total": (free, 0.0), "statistical": 0.0,
-                "quadrature": 0.0, "converged": True}
-    edges = problem.kink_edges(Lambda)
     lead = phi0.shape[:-len(problem.shape)]
+    lo_L = min(Ls)
+    edges = sorted(set(problem.kink_edges(lo_L)) | {math.log(L) for L in Ls})
     cache = {}
 
-    def integral(n):
+    def node_values(n):
         x, w = composite_nodes(edges, n)
-        tot = np.zeros(lead)
+        vals = []
         for xi, wi in zip(x, w):
             L = math.exp(xi)
             if not np.any(problem.at(L).shell):
                 continue
-            key = round(xi, 15)
+            key = round(xi, 14)
             if key not in cache:
                 r = mc_point_samples(problem, phi0, L, settings.n_inner, rng)
-                # B - B_free = (c - e)/2 (the Schwinger-Dyson form of _pieces)
-                cache[key] = 0.5 * (r["c"] - r["e"])
-            tot = tot + wi * cache[key]
-        return tot
+                cache[key] = 0.5 * (r["c"] - r["e"])  # B - B_free (the Schwinger-Dyson form of _pieces)
+            vals.append((xi, wi, cache[key]))
+        return vals
 
-    hi = integral(settings.n_log)
-    lo = integral(max(2, settings.n_log // 2))
-    st = _stats(hi) if np.any(hi != 0) else None
-    val = float(np.mean(hi))
-    stat = float(st.error_of_mean) if st is not None else 0.0
-    quad = abs(val - float(np.mean(lo)))
-    conv = st is None or bool(st.reliable)
-    return {"free": (free, 1e-15 * abs(free)), "interacting": (val, stat + quad),
-            "total": (free + val, stat + quad), "statistical": stat, "quadrature": quad, "converged": conv}
+    hi = node_values(settings.n_log)
+    lo = node_values(max(2, settings.n_log // 2))
+    out = []
+    for L in Ls:
+        free = problem.free_M(L)
+        xl = math.log(L)
+        t_hi = sum((wi * v for xi, wi, v in hi if xi > xl), np.zeros(lead))
+        t_lo = sum((wi * v for xi, wi, v in lo if xi > xl), np.zeros(lead))
+        if not np.any(t_hi != 0):
+            out.append({"free": (free, 1e-15 * abs(free)), "interacting": (0.0, 0.0), "total": (free, 0.0),
+                        "statistical": 0.0, "quadrature": 0.0, "converged": True})
+            continue
+        st = _stats(t_hi)
+        val = float(np.mean(t_hi))
+        stat = float(st.error_of_mean)
+        quad = abs(val - float(np.mean(t_lo)))
+        out.append({"free": (free, 1e-15 * abs(free)), "interacting": (val, stat + quad),
+                    "total": (free + val, stat + quad), "statistical": stat, "quadrature": quad,
+                    "converged": bool(st.reliable)})
+    return out
