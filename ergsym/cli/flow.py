@@ -351,7 +351,8 @@ def flow(order, Lambda0, Lambda, cutoff, dim, mass, lam_text, lattice, pieces, w
     a = {"order": order, "Lambda0": L0, "cutoff": cut, "dim": dim, "mass": mass, "lam": lam,
          "shape": shape, "pieces": ("dSdS", "dSdShat", "dShatdShat", "LdShat") if pieces else (),
          "rtol": rtol, "n_log": n_log}
-    parameters = {"mode": mode, "method": "series", "order": order, "Lambda0": L0, "Lambda": L, "cutoff": cut.spec,
+    parameters = {"mode": mode, "method": "series", "order": order, "Lambda0": L0, "Lambda": L,
+                  "cutoff": cut.spec,
                   "mass": mass, "lam": lam, "dim": dim if lattice is None else None,
                   "lattice": "x".join(map(str, shape)) if shape else None, "scan": scan,
                   "n_log": n_log, "rtol": rtol, "pieces": bool(pieces), "M": want_m}
@@ -403,8 +404,8 @@ def _method_task(method, problem_args, grid, with_m, settings):
     return {"points": finite_or_raise(r["points"]), "diagnostics": r["diagnostics"]}
 
 
-def _flow_method(method, order, Lambda0, Lambda, cutoff, mass, lam, lattice, pieces, with_m, scan, plot, force,
-                 n_log, samples, chains, therm, inner, seed, as_json, batch):
+def _flow_method(method, order, Lambda0, Lambda, cutoff, mass, lam, lattice, pieces, with_m, scan, plot,
+                 force, n_log, samples, chains, therm, inner, seed, as_json, batch):
     """``flow --method exact|mc|variational``: the same result shape as the series (docs/monotone_sign.md)."""
     from ..errors import InputError
     from ..flow.budget import MAX_SECONDS
@@ -446,13 +447,16 @@ def _flow_method(method, order, Lambda0, Lambda, cutoff, mass, lam, lattice, pie
                              f"an estimated cost <= {MAX_SECONDS:.0f} s (this request: ~{seconds:.3g} s)",
                              f"use {hint}, or pass --force to run it anyway")
     warnings = common.Warnings()
-    parameters = {"mode": "lattice", "method": method, "Lambda0": L0, "Lambda": L, "cutoff": problem.cutoff.spec,
-                  "mass": mass, "lam": lam, "dim": None, "lattice": problem.spec, "scan": scan, "n_log": n_log,
+    parameters = {"mode": "lattice", "method": method, "Lambda0": L0, "Lambda": L,
+                  "cutoff": problem.cutoff.spec, "mass": mass, "lam": lam, "dim": None,
+                  "lattice": problem.spec, "scan": scan, "n_log": n_log,
                   "pieces": bool(pieces), "M": want_m}
     if method == "mc":
-        parameters.update({"samples": samples, "chains": chains, "therm": therm, "inner": inner, "seed": seed})
+        parameters.update({"samples": samples, "chains": chains, "therm": therm, "inner": inner,
+                           "seed": seed})
     if batch.active and not scan:
-        raise InputError.bad("--scheduler/--store", batch.scheduler or batch.store, "used together with --scan N",
+        raise InputError.bad("--scheduler/--store", batch.scheduler or batch.store,
+                             "used together with --scan N",
                              "a single point is not a batch")
     task = {"method": method, "problem_args": [problem.spec, problem.cutoff.spec, mass, L0, lam],
             "grid": grid, "with_m": want_m, "settings": dataclasses.asdict(settings)}
@@ -524,7 +528,8 @@ def _plot(scan, path, mode, parameters=None):
         where = (f"lattice {parameters['lattice']}" if parameters.get("lattice")
                  else f"continuum d={parameters.get('dim')}")
         title = (f"ergsym flow, {parameters.get('method', 'series')}: lam={parameters['lam']:g}, {where}, "
-                 f"Lambda0={parameters['Lambda0']:g}, mass={parameters['mass']:g}, cutoff {parameters['cutoff']}")
+                 f"Lambda0={parameters['Lambda0']:g}, mass={parameters['mass']:g}, "
+                 f"cutoff {parameters['cutoff']}")
     fig.suptitle(title, fontsize=9)
     fig.tight_layout()
     fig.savefig(path)

@@ -13,7 +13,8 @@ The score.  ``P_Lambda ∝ e^{-Shat_Lambda(phi)} W(phi)`` with
 
 the conditional mean of the bare interaction force ``(lam/6) phi_Lambda0^3`` given the flowed
 field -- Tweedie's formula ``score = Sigma_xi^{-1}(alpha E[phi_Lambda0|phi] - phi)`` with the
-combination of the two unbiased forms of the conditional score whose Gaussian part is exact.  The Schwinger-Dyson
+combination of the two unbiased forms of the conditional score whose Gaussian part is exact.
+The Schwinger-Dyson
 identity ``E[dS Cdot Kt^-1 phi] = sum_p D_p/Kt_p = f0`` is used as a control variate
 (:func:`_pieces`): ``B = f0/2 + (c - e)/2`` per sample, exact for the free field.
 The posterior of ``phi_Lambda0`` given ``phi_Lambda = phi`` is ``phi + eta`` with
@@ -50,6 +51,7 @@ __all__ = ["MCSettings", "sample_p0", "PosteriorHMC", "mc_point_samples", "mc_fl
 
 #: refuse (unless forced) when the estimated cost exceeds this many seconds
 MC_MAX_SECONDS = 600.0
+MIN_POSTERIOR_ACCEPTANCE = 0.3
 _SEC_PER_SITE_TRAJ = 2.5e-7   # one posterior or outer HMC trajectory, per site and step (2 cores)
 
 
@@ -79,15 +81,17 @@ class MCSettings:
     seed: int = 0
     n_log: int = 8
 
-    def validate(self) -> "MCSettings":
-        for name, v, lo, hi in (("--samples", self.n_samples, 16, 10 ** 7), ("--chains", self.n_chains, 2, 4096),
+    def validate(self) -> MCSettings:
+        for name, v, lo, hi in (("--samples", self.n_samples, 16, 10 ** 7),
+                                ("--chains", self.n_chains, 2, 4096),
                                 ("--therm", self.n_therm, 0, 10 ** 6), ("--inner", self.n_inner, 2, 1000),
                                 ("--seed", self.seed, 0, 2 ** 63 - 1), ("--n-log", self.n_log, 2, 200)):
             if isinstance(v, bool) or not isinstance(v, (int, np.integer)) or not lo <= v <= hi:
                 raise InputError.bad(name, v, f"an integer in [{lo}, {hi}]")
         if self.n_inner % 2:
             raise InputError.bad("--inner", self.n_inner, "an even integer >= 2",
-                                 "the replica correlation is measured after n_inner/2 and n_inner trajectories")
+                                 "the replica correlation is measured after n_inner/2 and n_inner "
+                                 "trajectories")
         return self
 
 
@@ -147,7 +151,7 @@ class PosteriorHMC:
     ``Delta_p = 0`` never move.  Metropolis per batch member: exact for any step size.
     """
 
-    def __init__(self, shape, delta, lam, phi2_est, n_steps=None):
+    def __init__(self, shape, delta, lam, phi2_est, n_steps=None, traj_scale: float = 1.0):
         self.shape = tuple(shape)
         self.axes = tuple(range(-len(self.shape), 0))
         self.delta = np.asarray(delta, float)
@@ -162,6 +166,7 @@ class PosteriorHMC:
         self.sqrt_kpost = np.sqrt(kpost)
         self.omega = np.sqrt(kpost * self.inv_delta)
         self.n_steps = int(n_steps or 4)
+        self.traj_scale = float(traj_scale)
 
     def _gauss_p(self, xp, inv):
         return 0.5 / self.V * np.sum((xp.real ** 2 + xp.imag ** 2) * inv, axis=self.axes)
@@ -169,14 +174,15 @@ class PosteriorHMC:
     def _force_p(self, phi, eta_p):
         eta = np.real(np.fft.ifftn(eta_p, axes=self.axes))
         x = phi + eta
-        return np.fft.fftn(self.lam / 6.0 * x ** 3, axes=self.axes), self.lam / 24.0 * np.sum(x ** 4, axis=self.axes)
+        force = np.fft.fftn(self.lam / 6.0 * x ** 3, axes=self.axes)
+        return force, self.lam / 24.0 * np.sum(x ** 4, axis=self.axes)
 
     def trajectory(self, phi, eta, rng: np.random.Generator):
         """One trajectory for every batch member; returns ``(eta_new, accepted mask)``."""
         white = rng.standard_normal(eta.shape)
         v = np.fft.fftn(white, axes=self.axes) * self.sqrt_kpost
         e = np.fft.fftn(eta, axes=self.axes) * self.live
-        tau = 0.5 * math.pi * rng.uniform(0.75, 1.25)
+        tau = 0.5 * math.pi * rng.uniform(0.75, 1.25) * self.traj_scale
         h = tau / self.n_steps
         cw, sw = np.cos(self.omega * h), np.sin(self.omega * h)
         sw_over = np.where(self.live, sw / np.where(self.live, self.omega, 1.0), 0.0)
@@ -212,13 +218,14 @@ def _shell_sums(problem, arr, phi_p, g1_p, g2_p, g2h_p):
     a = np.sum(d * (fp.real ** 2 + fp.imag ** 2) / kt ** 2, axis=-1) / V
     if g1_p is None:
         z = np.zeros_like(a)
-        return a, z, z, z
+        return a, z, z, z, z
     g1, g2, g2h = g1_p[..., m], g2_p[..., m], g2h_p[..., m]
     gm = 0.5 * (g1 + g2)
     c = np.sum(d * (gm.real * fp.real + gm.imag * fp.imag) / kt, axis=-1) / V
     e = np.sum(d * (g1.real * g2.real + g1.imag * g2.imag), axis=-1) / V
     eh = np.sum(d * (g1.real * g2h.real + g1.imag * g2h.imag), axis=-1) / V
-    return a, c, e, eh
+    e0 = np.sum(d * (g1.real ** 2 + g1.imag ** 2), axis=-1) / V
+    return a, c, e, eh, e0
 
 
 def mc_point_samples(problem: FlowProblem, phi0, Lambda, n_inner, rng: np.random.Generator,
@@ -237,8 +244,9 @@ def mc_point_samples(problem: FlowProblem, phi0, Lambda, n_inner, rng: np.random
     ch = GaussianChannel(problem.shape, arr.alpha, arr.kt)
     post = PosteriorHMC(problem.shape, arr.delta, problem.lam, phi2_estimate(problem))
     axes = tuple(range(-d, 0))
-    outs = {k: [] for k in ("a", "c", "e", "e_half", "phi2")}
+    outs = {k: [] for k in ("a", "c", "e", "e_half", "e_zero", "phi2")}
     gp = []
+    moves = []
     acc_n, acc_tot = 0, 0
     has_shell = bool(np.any(arr.shell))
     for s in range(0, flat.shape[0], chunk):
@@ -248,11 +256,12 @@ def mc_point_samples(problem: FlowProblem, phi0, Lambda, n_inner, rng: np.random
         outs["phi2"].append(np.mean(phi ** 2, axis=axes))
         gp.append((phi_p.real ** 2 + phi_p.imag ** 2) / problem.volume)
         if problem.lam == 0 or not has_shell:
-            a, c, e, eh = _shell_sums(problem, arr, phi_p, None, None, None)
+            a, c, e, eh, e0 = _shell_sums(problem, arr, phi_p, None, None, None)
         else:
             eta = x1 - phi
             # modes with Delta = 0 are not blurred: eta_p = 0 there up to rounding
             eta = np.real(np.fft.ifftn(np.fft.fftn(eta, axes=axes) * post.live, axes=axes))
+            eta_start = eta
             half = None
             for t in range(n_inner):
                 eta, acc = post.trajectory(phi, eta, rng)
@@ -260,20 +269,64 @@ def mc_point_samples(problem: FlowProblem, phi0, Lambda, n_inner, rng: np.random
                 acc_tot += acc.size
                 if t == n_inner // 2 - 1:
                     half = eta
+            dp = np.fft.fftn(eta - eta_start, axes=axes)
+            # how far the replica moved, in units of the Gaussian posterior width (2 Kpost per mode)
+            moves.append(np.sum((dp.real ** 2 + dp.imag ** 2) * post.live, axis=axes)
+                         / (problem.volume * 2.0 * np.sum(post.kpost)))
             lam6 = problem.lam / 6.0
             g1 = np.fft.fftn(lam6 * x1 ** 3, axes=axes)
             g2 = np.fft.fftn(lam6 * (phi + eta) ** 3, axes=axes)
             g2h = np.fft.fftn(lam6 * (phi + half) ** 3, axes=axes)
-            a, c, e, eh = _shell_sums(problem, arr, phi_p, g1, g2, g2h)
-        for k, v in (("a", a), ("c", c), ("e", e), ("e_half", eh)):
+            a, c, e, eh, e0 = _shell_sums(problem, arr, phi_p, g1, g2, g2h)
+        for k, v in (("a", a), ("c", c), ("e", e), ("e_half", eh), ("e_zero", e0)):
             outs[k].append(v)
     res = {k: np.concatenate(v).reshape(lead) for k, v in outs.items()}
     gp = np.concatenate(gp).reshape(lead + problem.shape)
     # per-chain means (axis 0: samples in Markov order, axis 1: independent chains)
     res["G_p_chains"] = gp.mean(axis=0) if len(lead) == 2 else gp.mean(axis=0)[None]
     res["acceptance"] = acc_n / acc_tot if acc_tot else 1.0
+    res["move"] = float(np.mean(np.concatenate(moves))) if moves else None
     res["n_steps"] = post.n_steps
     return res
+
+
+def _replica_check(r, b_value) -> dict:
+    """Is the second posterior replica decorrelated from the first?  (docs/monotone_sign.md)
+
+    ``e(t)`` = the replica product after ``t`` inner trajectories (``e(0) = |g(x1)|^2``).  For a
+    reversible chain ``e(t) - e_true = C(t)``, the conditional autocovariance of ``g``; with
+    ``d1 = e(0) - e(t/2)`` and ``d2 = e(t/2) - e(t)``, ``r = d2/d1`` estimates ``C(t/2)/C(0)``-like
+    decay and ``C(t) ~ d2 r/(1 - r)`` the remaining bias of ``e`` (B's bias is minus half of it).
+    Problems: acceptance below :data:`MIN_POSTERIOR_ACCEPTANCE`, a replica that moved less than
+    half the Gaussian posterior width (a frozen chain shows no change and no decay), or an
+    estimated remaining bias of B above B's statistical error.
+    """
+    problems = []
+    out = {"posterior_acceptance": r["acceptance"], "move": r["move"], "problems": problems}
+    if r["move"] is None:
+        return out
+    d1 = _stats(r["e_zero"] - r["e_half"])
+    d2 = _stats(r["e_half"] - r["e"])
+    z = d2.mean / d2.error_of_mean if d2.error_of_mean > 0 else 0.0
+    out.update({"e0_minus_e_half": float(d1.mean), "e_half_minus_e": float(d2.mean),
+                "e_half_minus_e_error": float(d2.error_of_mean), "z": float(z)})
+    if r["acceptance"] < MIN_POSTERIOR_ACCEPTANCE:
+        problems.append(f"posterior HMC acceptance {r['acceptance']:.2f} < {MIN_POSTERIOR_ACCEPTANCE}: "
+                        "the replicas barely move, so the square of the conditional mean is overestimated")
+    if r["move"] < 0.5:
+        problems.append(f"the posterior replica moved {r['move']:.2g} of the Gaussian posterior width "
+                        "(< 0.5): the two replicas are correlated; raise --inner")
+    if d1.mean > 0 and abs(z) > 2:
+        ratio = d2.mean / d1.mean
+        bias = float("inf") if ratio >= 1 else 0.5 * abs(d2.mean) * max(ratio, 0.0) / (1.0 - max(ratio, 0.0))
+        out["estimated_B_bias"] = bias
+        if bias > b_value["error"]:
+            problems.append(f"posterior replicas still correlated (estimated bias of B {bias:.2g} > its "
+                            f"error {b_value['error']:.2g}): raise --inner")
+    if abs(z) > 4 and "estimated_B_bias" in out and out["estimated_B_bias"] == 0.0:
+        problems.append(f"the replica product changes by {d2.mean:.3g} ± {d2.error_of_mean:.2g} between "
+                        "n_inner/2 and n_inner trajectories without settling: raise --inner")
+    return out
 
 
 def _stats(x, exact=False):
@@ -310,7 +363,7 @@ def _est(st, **extra):
 def _free_point(problem, Lambda):
     arr = problem.at(Lambda)
     a = float(np.sum(arr.d / arr.kt))
-    vals = _pieces(a, 0.0, 0.0)
+    vals = _pieces(a, 0.0, 0.0, a)
     ex = {"value": 0.0, "error": 0.0, "converged": True, "reliable": True, "exact": True}
     out = {k: dict(ex, value=float(v)) for k, v in vals.items()}
     out["phi2"] = dict(ex, value=problem.free_phi2(Lambda))
@@ -355,19 +408,12 @@ def mc_flow(problem: FlowProblem, Lambdas, settings: MCSettings, with_m: bool = 
         f0 = float(np.sum(problem.at(L).d / problem.at(L).kt))
         vals = _pieces(r["a"], r["c"], r["e"], f0)
         values = {k: _est(_stats(v, exact=bool(np.all(v == v.flat[0])))) for k, v in vals.items()}
-        # the replica correlation: e after n_inner/2 vs n_inner trajectories (paired)
-        diff = _stats(r["e"] - r["e_half"]) if np.any(r["e"] != r["e_half"]) else None
-        rep = {"e_minus_e_half": 0.0, "error": 0.0, "z": 0.0}
-        if diff is not None:
-            z = diff.mean / diff.error_of_mean if diff.error_of_mean > 0 else 0.0
-            rep = {"e_minus_e_half": float(diff.mean), "error": float(diff.error_of_mean), "z": float(z)}
-            worst_bias = max(worst_bias, abs(z))
-            if abs(z) > 4:
-                for k in ("B", "A", "dSdS"):
-                    values[k]["converged"] = values[k]["reliable"] = False
-                    values[k].setdefault("reasons", []).append(
-                        f"posterior replicas still correlated (e changes by {diff.mean:.3g} ± "
-                        f"{diff.error_of_mean:.2g} between n_inner/2 and n_inner): raise --inner")
+        rep = _replica_check(r, values["B"])
+        worst_bias = max(worst_bias, abs(rep.get("z", 0.0)))
+        for why in rep["problems"]:
+            for k in ("B", "A", "dSdS"):
+                values[k]["converged"] = values[k]["reliable"] = False
+                values[k].setdefault("reasons", []).append(why)
         values["phi2"] = _est(_stats(r["phi2"]))
         gpc = r["G_p_chains"].reshape(r["G_p_chains"].shape[0], -1)
         gp_err = gpc.std(axis=0, ddof=1) / math.sqrt(gpc.shape[0]) if gpc.shape[0] > 1 else None
@@ -375,10 +421,9 @@ def mc_flow(problem: FlowProblem, Lambdas, settings: MCSettings, with_m: bool = 
               "error": None if gp_err is None else gp_err.tolist(),
               "error_method": "spread of the independent chains' means"}
         pts.append({"Lambda": L, "values": values, "G_p": gp,
-                    "diagnostics": {"posterior_acceptance": r["acceptance"], "posterior_steps": r["n_steps"],
-                                    "replica_check": rep}})
+                    "diagnostics": {"posterior_steps": r["n_steps"], "replica_check": rep}})
     if with_m:
-        for p, m in zip(pts, _m_integrals(problem, phi0, Ls, settings, rng)):
+        for p, m in zip(pts, _m_integrals(problem, phi0, Ls, settings, rng), strict=False):
             p["M"] = m
     diag.update({"posterior_acceptance_min": float(min(accs)) if accs else None,
                  "replica_check_max_abs_z": float(worst_bias), "n_inner": settings.n_inner,
@@ -404,7 +449,7 @@ def _m_integrals(problem, phi0, Ls, settings, rng):
     def node_values(n):
         x, w = composite_nodes(edges, n)
         vals = []
-        for xi, wi in zip(x, w):
+        for xi, wi in zip(x, w, strict=False):
             L = math.exp(xi)
             if not np.any(problem.at(L).shell):
                 continue

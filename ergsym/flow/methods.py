@@ -35,7 +35,8 @@ def check_domain(method: str, problem: FlowProblem | None) -> None:
         return
     if problem is None:
         raise InputError.bad("--method", method, "series without --lattice (continuum)",
-                             f"--method {method} needs a lattice: pass --lattice SHAPE, or use --method series")
+                             f"--method {method} needs a lattice: pass --lattice SHAPE, or use "
+                             "--method series")
     if method == "exact" and problem.volume > EXACT_MAX_MODES:
         raise InputError.bad("--lattice", problem.spec, f"at most {EXACT_MAX_MODES} sites for --method exact",
                              "the exact quadrature is a tensor rule over every mode; use --method mc "
@@ -87,7 +88,8 @@ def exact_points(problem: FlowProblem, Lambdas, with_m: bool = True) -> list:
                 mv, me = exact_monotone(sysm, L)
                 tot = (mv - m0[0], me + m0[1])
             err = tot[1] + 1e-15 * abs(free)
-            p["M"] = {"free": (free, 1e-15 * abs(free)), "interacting": (tot[0] - free, err), "total": (tot[0], err),
+            p["M"] = {"free": (free, 1e-15 * abs(free)), "interacting": (tot[0] - free, err),
+                      "total": (tot[0], err),
                       "statistical": 0.0, "quadrature": err, "converged": True}
         out.append(p)
     return out

@@ -76,7 +76,7 @@ class FlowProblem:
     _cache: dict = field(default_factory=dict, repr=False, compare=False)
 
     @classmethod
-    def build(cls, lattice, cutoff, mass, Lambda0, lam) -> "FlowProblem":
+    def build(cls, lattice, cutoff, mass, Lambda0, lam) -> FlowProblem:
         """Validate the inputs once and derive the lattice momenta.
 
         Parameters
