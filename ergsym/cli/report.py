@@ -56,11 +56,14 @@ def _floats(text, name):
               help="Start of the Monte Carlo's random-number streams (one per coupling).")
 @click.option("--flow/--no-flow", default=True, show_default=True,
               help="Section along the Polchinski flow (needs ergsym.flow).")
+@click.option("--sign-map", "sign_map", type=click.Choice(["off", "default", "full"]), default="default",
+              show_default=True, help="Section on the sign of B by flow --method mc: a small 8x8 map, the full "
+              "8x8 and 16x16 maps (tens of minutes), or off.")
 @click.option("--pdf/--no-pdf", default=True, show_default=True,
               help="Compile the PDF with latexmk/pdflatex when TeX is installed.")
 @click.option("--json", "as_json", is_flag=True, help="Print a JSON summary to stdout.")
 def report(out, force, quick, theory, cutoff, dim, mass, Lambda0, order, scheme, lams, mc, mc_lattice,
-           mc_cutoff, mc_lams, mc_traj, seed, flow, pdf, as_json, batch):
+           mc_cutoff, mc_lams, mc_traj, seed, flow, sign_map, pdf, as_json, batch):
     """Build the LaTeX/PDF report (the main job; defaults: phi^4, bump eps=0.1, lambda_max=2, d=4, m=1, Lambda0=1).
 
     Derives A, B and the four pieces, compares them with the paper's printed (5.11)-(5.15),
@@ -85,7 +88,7 @@ def report(out, force, quick, theory, cutoff, dim, mass, Lambda0, order, scheme,
                        order=order, scheme=scheme, lams=_floats(lams, "lams"), quick=quick, mc=mc,
                        mc_lattice=mc_lattice, mc_cutoff=mc_cutoff,
                        mc_lams=None if mc_lams is None else _floats(mc_lams, "--mc-lam"),
-                       mc_traj=mc_traj, seed=seed, flow=flow, pdf=pdf, force=force)
+                       mc_traj=mc_traj, seed=seed, flow=flow, sign_map=sign_map, pdf=pdf, force=force)
     with _Progress(enabled=True) as prog:
         res = build_report(cfg, progress=prog, scheduler=batch.runner)
     for w in res.warnings:

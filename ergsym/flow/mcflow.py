@@ -171,11 +171,14 @@ class PosteriorHMC:
     def _gauss_p(self, xp, inv):
         return 0.5 / self.V * np.sum((xp.real ** 2 + xp.imag ** 2) * inv, axis=self.axes)
 
-    def _force_p(self, phi, eta_p):
+    def _force_p(self, phi, eta_p, energy=False):
         eta = np.real(np.fft.ifftn(eta_p, axes=self.axes))
         x = phi + eta
-        force = np.fft.fftn(self.lam / 6.0 * x ** 3, axes=self.axes)
-        return force, self.lam / 24.0 * np.sum(x ** 4, axis=self.axes)
+        x2 = x * x
+        force = np.fft.fftn((self.lam / 6.0) * x2 * x, axes=self.axes)
+        if not energy:
+            return force, None
+        return force, (self.lam / 24.0) * np.sum(x2 * x2, axis=self.axes)
 
     def trajectory(self, phi, eta, rng: np.random.Generator):
         """One trajectory for every batch member; returns ``(eta_new, accepted mask)``."""
@@ -186,12 +189,12 @@ class PosteriorHMC:
         h = tau / self.n_steps
         cw, sw = np.cos(self.omega * h), np.sin(self.omega * h)
         sw_over = np.where(self.live, sw / np.where(self.live, self.omega, 1.0), 0.0)
-        f, u0 = self._force_p(phi, e)
+        f, u0 = self._force_p(phi, e, energy=True)
         h0 = self._gauss_p(e, self.inv_delta) + self._gauss_p(v, self.inv_kpost) + u0
         v = v - 0.5 * h * self.kpost * f
         for i in range(self.n_steps):
             e, v = cw * e + sw_over * v, cw * v - self.omega * sw * e
-            f, u1 = self._force_p(phi, e)
+            f, u1 = self._force_p(phi, e, energy=i == self.n_steps - 1)
             v = v - (h if i < self.n_steps - 1 else 0.5 * h) * self.kpost * f
         h1 = self._gauss_p(e, self.inv_delta) + self._gauss_p(v, self.inv_kpost) + u1
         dh = h1 - h0
@@ -271,12 +274,14 @@ def mc_point_samples(problem: FlowProblem, phi0, Lambda, n_inner, rng: np.random
                     half = eta
             dp = np.fft.fftn(eta - eta_start, axes=axes)
             # how far the replica moved, in units of the Gaussian posterior width (2 Kpost per mode)
-            moves.append(np.sum((dp.real ** 2 + dp.imag ** 2) * post.live, axis=axes)
-                         / (problem.volume * 2.0 * np.sum(post.kpost)))
+            if np.any(post.live):
+                moves.append(np.sum((dp.real ** 2 + dp.imag ** 2) * post.live, axis=axes)
+                             / (problem.volume * 2.0 * np.sum(post.kpost)))
             lam6 = problem.lam / 6.0
-            g1 = np.fft.fftn(lam6 * x1 ** 3, axes=axes)
-            g2 = np.fft.fftn(lam6 * (phi + eta) ** 3, axes=axes)
-            g2h = np.fft.fftn(lam6 * (phi + half) ** 3, axes=axes)
+            x2, xh = phi + eta, phi + half
+            g1 = np.fft.fftn(lam6 * x1 * x1 * x1, axes=axes)
+            g2 = np.fft.fftn(lam6 * x2 * x2 * x2, axes=axes)
+            g2h = np.fft.fftn(lam6 * xh * xh * xh, axes=axes)
             a, c, e, eh, e0 = _shell_sums(problem, arr, phi_p, g1, g2, g2h)
         for k, v in (("a", a), ("c", c), ("e", e), ("e_half", eh), ("e_zero", e0)):
             outs[k].append(v)

@@ -26,7 +26,7 @@ __all__ = ["ReportResult", "build_report", "prepare_out", "SECTION_KEYS", "PAPER
 
 #: Section keys in report order.
 SECTION_KEYS = ("derivation", "comparison", "zerodim", "numeric", "figures", "lattice",
-                "onemode", "flow", "errata", "diagrams")
+                "onemode", "flow", "sign_map", "errata", "diagrams")
 
 
 @dataclass
@@ -106,7 +106,7 @@ PAPER = ("J. Cotler and S. Rezchikov, ``Renormalization group flow as optimal tr
 
 
 def _section_builders():
-    from . import flow_section, lattice_sections, numeric_sections, symbolic_sections
+    from . import flow_section, lattice_sections, numeric_sections, sign_map_section, symbolic_sections
 
     return {
         "derivation": lambda cfg, ctx: symbolic_sections.derivation_section(cfg, ctx["theory"]),
@@ -117,6 +117,7 @@ def _section_builders():
         "lattice": lattice_sections.lattice_section,
         "onemode": lattice_sections.onemode_section,
         "flow": flow_section.flow_section,
+        "sign_map": sign_map_section.sign_map_section,
         "errata": numeric_sections.errata_section,
         "diagrams": symbolic_sections.diagrams_section,
     }
@@ -229,6 +230,8 @@ def build_report(config: ReportConfig = None, *, sections=None, progress=None, s
         keys = tuple(k for k in keys if k != "lattice")
     if not cfg.flow:
         keys = tuple(k for k in keys if k != "flow")
+    if not cfg.flow or cfg.sign_map == "off":
+        keys = tuple(k for k in keys if k != "sign_map")
     final = prepare_out(cfg.out, cfg.force)
     try:  # the real test of a writable location (os.access says yes for e.g. /proc as root)
         tmp = Path(tempfile.mkdtemp(prefix=f".{final.name}.tmp-", dir=final.resolve().parent))
@@ -291,7 +294,7 @@ NEW_PAGE = ("diagrams",)
 SECTION_LABELS = {"derivation": "derivation", "comparison": "comparison with the paper",
                   "zerodim": "zero dimensions", "numeric": "numbers at Lambda0",
                   "figures": "figures (Lambda scan)", "lattice": "lattice Monte Carlo",
-                  "onemode": "one mode", "flow": "along the flow", "errata": "errata",
+                  "onemode": "one mode", "flow": "along the flow", "sign_map": "sign of B (mc)", "errata": "errata",
                   "diagrams": "diagram drawings"}
 
 
@@ -337,6 +340,8 @@ def command_line(cfg) -> str:
         args.append("--no-mc")
     if not cfg.flow:
         args.append("--no-flow")
+    if cfg.sign_map != "default":
+        args += ["--sign-map", cfg.sign_map]
     return " ".join(args)
 
 
