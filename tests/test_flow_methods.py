@@ -198,3 +198,37 @@ def test_cli_exact_json_shape(capsys):
     assert set(tot["error_parts"]) == {"statistical", "quadrature", "truncation"}
     assert tot["total_error"] >= tot["error"]
     assert "value" in res["phi2"] and len(res["G_p"]["value"]) == 2
+
+
+def test_cli_mc_scan_is_a_resumable_batch_with_a_titled_plot(tmp_path, capsys):
+    args = ["flow", "--lattice", "2", "--cutoff", CUT, "--Lambda0", "2.5", "--Lambda", "1.9", "--lam", "10",
+            "--method", "mc", "--scan", "3", "--samples", "16", "--chains", "2", "--therm", "10",
+            "--n-log", "2", "--store", str(tmp_path / "store"), "--json"]
+    with pytest.raises(SystemExit) as exc:
+        main(args + ["--plot", str(tmp_path / "b.png")])
+    first = json.loads(capsys.readouterr().out)
+    assert exc.value.code == 0
+    assert (tmp_path / "b.png").stat().st_size > 1000
+    with pytest.raises(SystemExit):
+        main(args)
+    cap = capsys.readouterr()
+    again = json.loads(cap.out)
+    assert "already in the store" in cap.err
+    assert again["results"]["scan"] == first["results"]["scan"]
+    b = first["results"]["scan"][0]["monotone"]["B"]["sum"]
+    assert b["value"] != 0 and b["error"] > 0  # Lambda = 1.9: the pi mode flows
+
+
+def test_plot_title_names_lam_lattice_and_cutoff(tmp_path, monkeypatch):
+    import matplotlib.figure
+
+    from ergsym.cli import flow as cli_flow
+
+    titles = []
+    monkeypatch.setattr(matplotlib.figure.Figure, "suptitle",
+                        lambda self, t, **kw: titles.append(t))
+    scan = [{"Lambda": 1.0, "monotone": {"B": {"sum": {"value": 1.0, "error": 0.1}}},
+             "M_minus_M0": {"total": {"value": 0.0, "error": 0.0}}}] * 2
+    cli_flow._plot(scan, str(tmp_path / "t.png"), "lattice",
+                   {"lattice": "8x8", "lam": 2.0, "Lambda0": 1.5, "mass": 1.0, "cutoff": CUT, "method": "mc"})
+    assert titles and all(w in titles[0] for w in ("lam=2", "8x8", CUT, "mc", "Lambda0=1.5"))

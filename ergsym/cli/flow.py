@@ -461,7 +461,8 @@ def _flow_method(method, order, Lambda0, Lambda, cutoff, mass, lam, lattice, pie
     task = {"method": method, "problem_args": [problem.spec, problem.cutoff.spec, mass, L0, lam],
             "grid": grid, "with_m": want_m, "settings": dataclasses.asdict(settings)}
     if batch.active:
-        (done,) = batch.map(f"{__name__}:_method_task", [task], [f"{method} scan"], "flow")
+        (done,) = batch.map(f"{__name__}:_method_task", [task], [f"method={method},Lambda={grid[0]!r}..{grid[-1]!r}"],
+                              "flow")
         parameters.update(batch.parameters())
     else:
         done = _method_task(**task)

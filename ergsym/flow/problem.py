@@ -149,7 +149,7 @@ class FlowProblem:
 
     def free_M(self, Lambda) -> float:
         """Free ``M_Lambda - M_Lambda0 = -1/2 sum_p log(K_Lambda/K_Lambda0)`` (exact)."""
-        return float(-0.5 * np.sum(np.log(self.at(Lambda).alpha)))
+        return float(-0.5 * np.sum(np.log(self.at(Lambda).alpha))) + 0.0  # no -0.0
 
     def free_phi2(self, Lambda) -> float:
         """Free ``<phi_x^2> = (1/V) sum_p Kt_p``."""
