@@ -276,7 +276,9 @@ def _scan_task(mode, a, grid):
               help=f"Quadrature nodes in log Lambda for M ({N_LOG_RANGE[0]}..{N_LOG_RANGE[1]}).")
 @click.option("--method", type=click.Choice(["series", "exact", "mc", "variational"]), default="series",
               show_default=True, help="series: O(lam^2) flowed series; exact: few-mode quadrature (<= 3 "
-              "sites); mc: Monte Carlo of the exact flow (any lattice, any lam); see docs/monotone_sign.md.")
+              "sites); mc: Monte Carlo of the exact flow (any lattice, any lam); variational: the JKO flow "
+              "(10 steps, --samples x --chains samples; B only as a flagged finite difference); see "
+              "docs/monotone_sign.md.")
 @click.option("--samples", type=int, default=512, show_default=True,
               help="--method mc: measurements per outer HMC chain.")
 @click.option("--chains", type=int, default=8, show_default=True, help="--method mc: independent HMC chains.")
@@ -394,10 +396,14 @@ def _method_task(method, problem_args, grid, with_m, settings):
     One task: the mc method integrates M(Lambda) for every scale on one composite rule over
     one set of outer samples (split, the numbers would change)."""
     from ..flow.mcflow import MCSettings, mc_flow
-    from ..flow.methods import exact_points, finite_or_raise
+    from ..flow.methods import exact_points, finite_or_raise, variational_points
     from ..flow.problem import FlowProblem
 
     problem = FlowProblem.build(*problem_args)
+    if method == "variational":
+        pts = variational_points(problem, grid[0], n_samples=settings["n_samples"] * settings["n_chains"],
+                                 seed=settings["seed"])
+        return {"points": finite_or_raise(pts), "diagnostics": pts[0]["diagnostics"]}
     if method == "exact":
         return {"points": finite_or_raise(exact_points(problem, grid, with_m)), "diagnostics": {}}
     r = mc_flow(problem, grid, MCSettings(**settings), with_m=with_m)
@@ -418,10 +424,10 @@ def _flow_method(method, order, Lambda0, Lambda, cutoff, mass, lam, lattice, pie
         check_domain(method, None)
     problem = FlowProblem.build(lattice, cutoff, mass, Lambda0, lam)
     check_domain(method, problem)
-    if method == "variational":
-        raise InputError.bad("--method", method, "series, exact or mc in 'ergsym flow'",
-                             "the variational flow runs as 'ergsym variational' (its own sampling and JKO "
-                             "steps); compare its numbers with --method mc")
+    if method == "variational" and scan:
+        raise InputError.bad("--scan", scan, "0 with --method variational",
+                             "the JKO flow gives one scale per run (its steps are the scan): use "
+                             "--method mc for scans, or 'ergsym variational'")
     L = problem.check_Lambda(Lambda)
     if scan < 0 or scan == 1 or scan > 1000:
         raise InputError.bad("--scan", scan, "0 (off) or an integer in [2, 1000]")
@@ -435,7 +441,9 @@ def _flow_method(method, order, Lambda0, Lambda, cutoff, mass, lam, lattice, pie
     grid = ([L * (L0 / L) ** (k / (scan - 1)) for k in range(scan)] if scan else [L])
     want_m = bool(scan) or with_m
     settings = MCSettings(samples, chains, therm, inner, seed, n_log).validate()
-    if method == "mc":
+    if method == "variational":
+        seconds = 0.15 * samples * chains / 1000 * 10 * max(1.0, problem.volume / 64)  # 10 JKO steps
+    elif method == "mc":
         n_nodes = len(grid) + (len(problem.kink_edges(min(grid))) + len(grid)) * (n_log + n_log // 2) * want_m
         seconds = estimate_seconds(problem, settings, n_nodes)
     else:
@@ -487,6 +495,7 @@ def _method_point(p, method, pieces, warnings):
     names = ("A", "B") + (("dSdS", "dSdShat", "dShatdShat", "LdShat") if pieces else ())
     from ..conventions import PIECE_ALIASES
 
+    names = tuple(k for k in names if k in p["values"])
     out = {"Lambda": p["Lambda"], "method": method,
            "monotone": {PIECE_ALIASES.get(k, k): {"sum": p["values"][k]} for k in names},
            "phi2": p["values"]["phi2"], "G_p": p["G_p"], "diagnostics": p.get("diagnostics", {})}

@@ -3,7 +3,8 @@
 ``series``: the O(lam^2) flowed series as exact lattice sums (:mod:`ergsym.flow.lattice`; the
 CLI keeps its per-order output).  ``exact``: the few-mode quadrature of
 :mod:`ergsym.flow.modes` (1 to 3 modes).  ``mc``: Monte Carlo of the exact flow
-(:mod:`ergsym.flow.mcflow`).  ``variational``: not wired here (see docs/monotone_sign.md).
+(:mod:`ergsym.flow.mcflow`).  ``variational``: the JKO flow of :mod:`ergsym.variational`
+through :func:`variational_points` (one scale per run).
 
 Every method takes the same :class:`~ergsym.flow.problem.FlowProblem` and returns, per scale,
 ``{"Lambda", "values": {name: value object}, "G_p": {...}, "M": {...}, "diagnostics": {...}}``
@@ -19,7 +20,8 @@ import numpy as np
 from ..errors import InputError
 from .problem import FlowProblem
 
-__all__ = ["METHODS", "EXACT_MAX_MODES", "check_domain", "exact_points", "exact_seconds"]
+__all__ = ["METHODS", "EXACT_MAX_MODES", "check_domain", "exact_points", "exact_seconds",
+           "variational_points"]
 
 METHODS = ("series", "exact", "mc", "variational")
 #: the exact quadrature is a tensor Gauss-Hermite rule in every mode
@@ -106,3 +108,58 @@ def finite_or_raise(points: list) -> list:
                                        f"{v['error']!r}): the sampling or quadrature failed", estimate=None,
                                        error=None)
     return points
+
+
+def variational_points(problem: FlowProblem, Lambda, *, n_samples: int = 4000, steps: int = 10,
+                       seed: int = 0) -> list:
+    """The JKO flow of :mod:`ergsym.variational` as a flow method (a thin adapter, one scale).
+
+    ``M - M0``: the variational estimate after ``steps`` JKO steps (jackknife error, fits
+    included).  ``B``: the one-sided difference of the last step's M in ``log Lambda`` -- an
+    O(tau) approximation, always marked not converged (use ``--method mc`` for B).
+    ``<phi^2>`` and ``G_p`` (per orbit of moved momenta) from the pushed samples.  The
+    scheme's free part has its own O(tau) bias: ``M_minus_M0.interacting`` is the variational M
+    minus the closed-form free JKO flow with the same steps, and ``total`` adds the exact free
+    part (docs/monotone_sign.md).
+    """
+    from ..variational.flow import VariationalConfig, compare_with_exact, run_variational
+
+    L = problem.check_Lambda(Lambda)
+    if L >= problem.Lambda0:
+        raise InputError.bad("--Lambda", Lambda, f"in (0, Lambda0 = {problem.Lambda0}) for --method "
+                             "variational",
+                             "the JKO flow needs at least one step")
+    cfg = VariationalConfig(shape=problem.shape, cutoff=problem.cutoff.spec, mass=problem.mass,
+                            Lambda0=problem.Lambda0, Lambda=L, lam=problem.lam, steps=int(steps),
+                            n_samples=int(n_samples), seed=int(seed))
+    res = run_variational(cfg)
+    cmp = compare_with_exact(res, series=False)
+    ms = res.M_steps
+    (l1, m1, e1), (l2, m2, e2) = ([problem.Lambda0, 0.0, 0.0] if len(ms) < 2 else ms[-2]), ms[-1]
+    h = math.log(l1) - math.log(l2)
+    b = (m2 - m1) / h
+    be = math.hypot(e1, e2) / h
+    conv = bool(res.converged)
+    why = (f"one-sided difference of the last JKO step (Lambda {l1:.4g} -> {l2:.4g}): O(tau) bias; "
+           "use --method mc for B")
+    values = {"B": {"value": b, "error": be, "converged": False, "reliable": False, "reasons": [why]},
+              "phi2": dict(cmp["phi2"]["variational"], reliable=conv)}
+    mm = cmp["M_minus_M0"]
+    free = problem.free_M(L)
+    # the O(tau) bias of the scheme's free part cancels to leading order in M_var - M_free,jko;
+    # the exact free part is added back (as ergsym.variational.compare_with_exact does)
+    raw = float(mm["variational"]["value"])
+    inter = (raw - float(mm["free_jko_same_tau"]["value"]), float(mm["variational"]["error"]))
+    tot = (free + inter[0], inter[1])
+    return [{"Lambda": L, "values": values,
+             "G_p": {"orbits": [{"phat2": g["phat2"], "n_modes": g["n_modes"], **g["variational"]}
+                                for g in cmp["G_p"]]},
+             "M": {"free": (free, 1e-15 * abs(free)), "interacting": inter, "total": tot,
+                   "statistical": tot[1], "quadrature": 0.0, "converged": conv},
+             "diagnostics": {"steps": int(steps), "tau": float(res.tau), "samples": int(n_samples),
+                             "free_exact": mm["free_exact"]["value"],
+                             "free_jko_same_tau": mm["free_jko_same_tau"]["value"],
+                             "M_variational_raw": raw,
+                             "note": "M_minus_M0.interacting = M_variational_raw - free_jko_same_tau "
+                                     "(the O(tau) bias of the free part cancels to leading order); total "
+                                     "adds free_exact"}}]
