@@ -246,12 +246,14 @@ def test_mc_agrees_with_series_and_variational_on_8x8():
     p = FlowProblem.build("8x8", cut, 1.0, 1.5, 0.5)
     ser = flow_lattice(p.shape, p.cutoff, p.mass, p.Lambda0, 0.6, 0.5, forms=("B",))["B"]
     trunc = abs(ser["per_order"][-1][0]) * 0.5 ** 2
-    b = mc_flow(p, [0.6], MCSettings(n_samples=128, n_chains=8, seed=4), with_m=False)["points"][0]["values"]["B"]
+    b = mc_flow(p, [0.6], MCSettings(n_samples=128, n_chains=8, seed=4), with_m=False)
+    b = b["points"][0]["values"]["B"]
     assert abs(b["value"] - ser["total"][0]) < 4 * math.hypot(b["error"], trunc), (b, ser["total"], trunc)
     p2 = FlowProblem.build("8x8", cut, 1.0, 1.5, 2.0)
     mc = mc_flow(p2, [0.6], MCSettings(n_samples=96, n_chains=8, seed=5, n_log=4))["points"][0]["M"]
     var = variational_points(p2, 0.6, n_samples=2000, seed=1)[0]["M"]
-    z = (mc["interacting"][0] - var["interacting"][0]) / math.hypot(mc["interacting"][1], var["interacting"][1])
+    z = mc["interacting"][0] - var["interacting"][0]
+    z /= math.hypot(mc["interacting"][1], var["interacting"][1])
     assert abs(z) < 4, (mc, var)
     # and the interaction is resolved by both: the interacting part is many errors from zero
     assert abs(mc["interacting"][0]) > 4 * mc["interacting"][1]
