@@ -123,9 +123,11 @@ def m_entry(md, Lambda, warnings, statistical=0.0):
                f"orders {r:.3g}): use a smaller --lam or another --method" if r is not None and r >= 1
                else f"error {quad:.2g} above rtol: raise --n-log")
         warnings.add(f"M - M0 at Lambda={Lambda:.6g} is not converged ({why})")
-    elif trunc > 0 and trunc > quad and abs(tot["value"]) > 0 and trunc / abs(tot["value"]) >= TRUNCATION_WARN:
+    elif (trunc > 0 and trunc > quad and abs(tot["value"]) > 0
+          and trunc / abs(tot["value"]) >= TRUNCATION_WARN):
         warnings.add(f"M - M0 at Lambda={Lambda:.6g}: truncation estimate {trunc:.3g} "
-                     f"({trunc / abs(tot['value']):.1%} of the value) exceeds the quadrature error {quad:.2g}")
+                     f"({trunc / abs(tot['value']):.1%} of the value) exceeds the quadrature error "
+                     f"{quad:.2g}")
     return out
 
 
@@ -469,12 +471,17 @@ def _flow_method(method, order, Lambda0, Lambda, cutoff, mass, lam, lattice, pie
     task = {"method": method, "problem_args": [problem.spec, problem.cutoff.spec, mass, L0, lam],
             "grid": grid, "with_m": want_m, "settings": dataclasses.asdict(settings)}
     if batch.active:
-        (done,) = batch.map(f"{__name__}:_method_task", [task], [f"method={method},Lambda={grid[0]!r}..{grid[-1]!r}"],
-                              "flow")
+        key = f"method={method},Lambda={grid[0]!r}..{grid[-1]!r}"
+        (done,) = batch.map(f"{__name__}:_method_task", [task], [key], "flow")
         parameters.update(batch.parameters())
     else:
         done = _method_task(**task)
     rows = [_method_point(p, method, pieces, warnings) for p in done["points"]]
+    for x in grid:
+        if not problem.at(x).shell.any():
+            warnings.add(f"D_p = Lambda dK/dLambda vanishes at every lattice momentum at Lambda={x:.6g}: "
+                         "B = 0 exactly there and M does not change (no phat^2 in [Lambda^2, Lambda^2+eps] "
+                         "for the bump)")
     results = {"normalization": "whole lattice sum", "method": method,
                "note": "B = -Lambda dM/dLambda; A is the printed expression (5.5)",
                "estimated_cost": {"seconds": seconds}, "diagnostics": done["diagnostics"]}

@@ -83,7 +83,7 @@ def monotone_difference_lattice(shape, cutoff, mass, Lambda0, Lambda, lam, order
     cutoff, L0, L = validate_scales(cutoff, Lambda0, Lambda)
     order = validate_order(order)
     p2 = lattice_phat2(as_lattice(shape, name="shape").shape)
-    free = float(-0.5 * np.sum(np.log(cutoff.K(p2, L) / cutoff.K(p2, L0))))
+    free = float(-0.5 * np.sum(np.log(cutoff.K(p2, L) / cutoff.K(p2, L0)))) + 0.0  # no -0.0
     if L == L0:
         return {"free": (free, 0.0), "interacting": (0.0, 0.0), "total": (free, 0.0), "truncation": 0.0,
                 "ratio_of_last_terms": None, "per_order": [0.0] * order, "converged": True}
