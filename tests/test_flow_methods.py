@@ -10,6 +10,8 @@ import math
 
 import numpy as np
 import pytest
+from hypothesis import given, settings
+from hypothesis import strategies as st
 
 from ergsym.cli import main
 from ergsym.errors import InputError
@@ -257,3 +259,16 @@ def test_mc_agrees_with_series_and_variational_on_8x8():
     assert abs(z) < 4, (mc, var)
     # and the interaction is resolved by both: the interacting part is many errors from zero
     assert abs(mc["interacting"][0]) > 4 * mc["interacting"][1]
+
+
+@pytest.mark.slow
+@settings(max_examples=6)
+@given(scale=st.floats(0.2, 3.0), ratio=st.floats(0.2, 3.0), lam=st.floats(0.0, 80.0), L=st.floats(0.3, 0.95))
+def test_property_direct_B_equals_the_derivative_of_M_one_mode(scale, ratio, lam, L):
+    # one mode with Kt = scale * k(ratio * L), D = Lambda dKt/dLambda = scale * dk(ratio * L): the expectation
+    # formula of B (exact score) and the 5-point difference of M_Lambda agree for any lam
+    sysm = ModeFlow(lambda x: np.array([scale * k(ratio * x)]), lambda x: np.array([scale * dk(ratio * x)]),
+                    1.0, lam)
+    b, e = exact_observables(sysm, L)["B"]
+    bf, ef = exact_B(sysm, L)
+    assert abs(b - bf) < 10 * (e + ef) + 1e-8 * (1 + abs(b)), (b, bf, e, ef)
