@@ -16,7 +16,7 @@ from hypothesis import strategies as st
 from ergsym.cli import main
 from ergsym.errors import InputError
 from ergsym.flow.mcflow import MCSettings, mc_flow
-from ergsym.flow.methods import exact_points
+from ergsym.flow.methods import _modeflow, exact_points
 from ergsym.flow.modes import ModeFlow, exact_B, exact_observables
 from ergsym.flow.problem import FlowProblem
 
@@ -288,3 +288,20 @@ def test_series_M_truncation_covers_the_true_error(lam):
     assert true > 10 * (s["total"][1] + ex[1])  # the truncation dominates: a real test
     assert true < s["truncation"] < 30 * true, (true, s["truncation"])
     assert s["converged"] and s["ratio_of_last_terms"] < 1
+
+
+@pytest.mark.parametrize("lam", [10.0, 100.0])
+def test_square_of_the_conditional_mean_needs_two_replicas(lam):
+    # e = E[g Cdot g], g = E[grad V_0 | phi_Lambda]: exact by quadrature.  The two-replica estimate
+    # g(x1) Cdot g(x2) agrees with it; the one-replica |g(x1)|^2 (the naive square) does not
+    from ergsym.flow.mcflow import mc_point_samples, sample_p0
+    from ergsym.lattice.stats import statistics
+
+    p = problem("2", lam)
+    L = POINTS["2"]
+    e_exact, e_err = exact_observables(_modeflow(p), L)["e"]
+    phi0, _ = sample_p0(p, MCSettings(n_samples=400, n_chains=8, seed=11))
+    r = mc_point_samples(p, phi0, L, 8, np.random.default_rng(12))
+    two, one = statistics(r["e"]), statistics(r["e_zero"])
+    assert abs(two.mean - e_exact) < 4 * math.hypot(two.error_of_mean, e_err), (two, e_exact)
+    assert one.mean - e_exact > 4 * one.error_of_mean, (one, e_exact)

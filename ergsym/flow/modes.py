@@ -273,7 +273,8 @@ def exact_observables(sys: ModeFlow, Lambda, n=None) -> dict:
     -------
     dict
         name -> ``(value, error)`` for ``B``, ``A``, ``dSdS``, ``dSdShat``, ``dShatdShat``,
-        ``LdShat``, ``phi2``; ``G_p`` -> ``(values, errors)`` arrays.  Errors: ``n`` vs ``3n/2``
+        ``LdShat``, ``phi2`` and the three expectations ``a``, ``c``, ``e`` they are made of;
+        ``G_p`` -> ``(values, errors)`` arrays.  Errors: ``n`` vs ``3n/2``
         nodes per dimension plus rounding.
     """
     if not (0 < Lambda <= sys.Lambda0):
@@ -288,6 +289,7 @@ def exact_observables(sys: ModeFlow, Lambda, n=None) -> dict:
         pieces["B"] = -(pieces["dSdS"] + pieces["dSdShat"] + pieces["dShatdShat"]) + pieces["LdShat"]
         pieces["A"] = sum(pieces[k] for k in ("dSdS", "dSdShat", "dShatdShat", "LdShat"))
         pieces["phi2"] = o["phi2"]
+        pieces.update({"a": a, "c": c, "e": e})
         return pieces
 
     lo = _observables(sys, Lambda, n)
