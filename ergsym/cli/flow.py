@@ -142,7 +142,12 @@ def _compute_point(mode, a, Lambda, with_m, warnings):
         rc = fl.running_couplings_lattice(*common, order=a["order"])
         md = fl.monotone_difference_lattice(*common, order=a["order"], n_log=a["n_log"]) if with_m else None
         _warn_d_zero(a, Lambda, warnings)
-        return _point_result(a, Lambda, ab, rc, md, True, warnings)
+        out = _point_result(a, Lambda, ab, rc, md, True, warnings)
+        from ..flow.lattice import phi2_lattice
+
+        ph = phi2_lattice(*common, order=a["order"])
+        out["phi2"] = sum_entry(ph["per_order"], a["lam"], True, exact=True)
+        return out
     common = (a["cutoff"], a["dim"], a["mass"], a["Lambda0"], Lambda, a["lam"])
     sc = FlowScales(a["cutoff"], a["dim"], a["mass"], a["Lambda0"], Lambda)
     ab = fl.flow_continuum(*common, order=a["order"], forms=forms, rtol=a["rtol"], scales=sc)
@@ -586,7 +591,8 @@ def _print(parameters, results, show_series, order):
             per = ", ".join(_fmt(p) for p in v["per_order"])
             click.echo(f"  {k:10s} sum {_fmt_sum(v['sum'])}   per order [{per}]")
         if "phi2" in r:
-            click.echo(f"  {'<phi^2>':10s} {_fmt(r['phi2'])}")
+            ph = r["phi2"]
+            click.echo(f"  {'<phi^2>':10s} {_fmt_sum(ph) if 'truncation' in ph else _fmt(ph)}")
         c = r.get("couplings", {})
         for k, label in (("m2_shift", "m2 shift"), ("lam", "lam(Lambda)"), ("g6", "g6(Lambda)")):
             if k in c:

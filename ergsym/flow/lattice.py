@@ -17,7 +17,8 @@ from ..numeric.quadrature import composite_nodes
 from .continuum import validate_scales
 from .diagrams import validate_order
 
-__all__ = ["flow_arrays", "flow_lattice", "running_couplings_lattice", "monotone_difference_lattice"]
+__all__ = ["flow_arrays", "flow_lattice", "running_couplings_lattice", "monotone_difference_lattice",
+           "phi2_lattice"]
 
 
 def flow_arrays(shape, cutoff, mass, Lambda0, Lambda):
@@ -47,6 +48,15 @@ def flow_lattice(shape, cutoff, mass, Lambda0, Lambda, lam, order=2, forms=("A",
     order = validate_order(order)
     arrays = flow_arrays(shape, cutoff, mass, Lambda0, Lambda)
     return {f: _series_values(flow_monotone(order, f), arrays, float(lam)) for f in forms}
+
+
+def phi2_lattice(shape, cutoff, mass, Lambda0, Lambda, lam, order=2):
+    """``<phi_x^2>_Lambda`` per site along the flow (:func:`ergsym.flow.flow_phi2`; exact per order)."""
+    from .monotone import flow_phi2
+
+    order = validate_order(order)
+    arrays = flow_arrays(shape, cutoff, mass, Lambda0, Lambda)
+    return _series_values(flow_phi2(order), arrays, float(lam))
 
 
 def running_couplings_lattice(shape, cutoff, mass, Lambda0, Lambda, lam, order=2):
