@@ -305,3 +305,15 @@ def test_square_of_the_conditional_mean_needs_two_replicas(lam):
     two, one = statistics(r["e"]), statistics(r["e_zero"])
     assert abs(two.mean - e_exact) < 4 * math.hypot(two.error_of_mean, e_err), (two, e_exact)
     assert one.mean - e_exact > 4 * one.error_of_mean, (one, e_exact)
+
+
+def test_replica_problems_at_quadrature_nodes_flag_M(monkeypatch):
+    import functools
+
+    from ergsym.flow import mcflow
+
+    monkeypatch.setattr(mcflow, "PosteriorHMC", functools.partial(mcflow.PosteriorHMC, traj_scale=0.02))
+    p = problem("2", 10.0)
+    r = mc_flow(p, [POINTS["2"]], MCSettings(n_samples=200, n_chains=8, n_inner=4, seed=2, n_log=2))
+    m = r["points"][0]["M"]
+    assert not m["converged"] and any("quadrature node" in r for r in m["reasons"]), m

@@ -117,7 +117,9 @@ def m_entry(md, Lambda, warnings, statistical=0.0):
     tot["ratio_of_last_terms"] = md.get("ratio_of_last_terms")
     tot["error_parts"] = {"statistical": float(statistical), "quadrature": quad, "truncation": trunc}
     tot["total_error"] = statistical + quad + trunc
-    if not conv:
+    if not conv and md.get("reasons"):
+        warnings.add(f"M - M0 at Lambda={Lambda:.6g} is not reliable: " + "; ".join(md["reasons"][:3]))
+    elif not conv:
         r = md.get("ratio_of_last_terms")
         why = (f"the series is outside its range of validity (ratio of the last two integrated "
                f"orders {r:.3g}): use a smaller --lam or another --method" if r is not None and r >= 1

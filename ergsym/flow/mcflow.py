@@ -443,6 +443,7 @@ def _m_integrals(problem, phi0, Ls, settings, rng):
     lo_L = min(Ls)
     edges = sorted(set(problem.kink_edges(lo_L)) | {math.log(L) for L in Ls})
     cache = {}
+    problems = []
 
     def node_values(n):
         x, w = composite_nodes(edges, n)
@@ -455,6 +456,9 @@ def _m_integrals(problem, phi0, Ls, settings, rng):
             if key not in cache:
                 r = mc_point_samples(problem, phi0, L, settings.n_inner, rng)
                 cache[key] = 0.5 * (r["c"] - r["e"])  # B - B_free (the Schwinger-Dyson form of _pieces)
+                err = _stats(cache[key]).error_of_mean if np.any(cache[key] != cache[key].flat[0]) else 0.0
+                for why in _replica_check(r, {"error": err})["problems"]:
+                    problems.append((L, f"quadrature node Lambda={L:.6g}: {why}"))
             vals.append((xi, wi, cache[key]))
         return vals
 
@@ -474,7 +478,8 @@ def _m_integrals(problem, phi0, Ls, settings, rng):
         val = float(np.mean(t_hi))
         stat = float(st.error_of_mean)
         quad = abs(val - float(np.mean(t_lo)))
+        reasons = list(st.reasons) + [why for Ln, why in problems if Ln > L]
         out.append({"free": (free, 1e-15 * abs(free)), "interacting": (val, stat + quad),
                     "total": (free + val, stat + quad), "statistical": stat, "quadrature": quad,
-                    "converged": bool(st.reliable)})
+                    "converged": bool(st.reliable) and not reasons, "reasons": reasons})
     return out
