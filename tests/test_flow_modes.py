@@ -89,7 +89,7 @@ def test_mode_flow_input_errors():
     with pytest.raises(InputError, match="lam"):
         one_mode(-1.0)
     with pytest.raises(InputError, match="number of modes"):
-        ModeFlow(lambda L: np.ones(3), lambda L: np.ones(3), 1.0, 0.1)
+        ModeFlow(lambda L: np.ones(4), lambda L: np.ones(4), 1.0, 0.1)
 
 
 # -- strong coupling: log-space quadrature against an independent mpmath reference ----------

@@ -56,7 +56,10 @@ def test_quick_report_writes_everything(quick_report):
     assert res.tex.exists() and res.json.exists()
     keys = [s.key for s in res.sections]
     assert keys == ["derivation", "comparison", "zerodim", "numeric", "figures", "lattice",
-                    "onemode", "flow", "errata", "diagrams"]
+                    "onemode", "flow", "sign_map", "errata", "diagrams"]
+    sm = next(s for s in res.sections if s.key == "sign_map")
+    assert sm.available and {c["verdict"] for m in sm.data["maps"] for c in m["cells"]} <= {
+        "positive", "negative", "undecided", "unreliable", "no flowing mode"}
     for s in res.sections:
         for f in s.figures:
             assert (res.out / f).stat().st_size > 1000, f

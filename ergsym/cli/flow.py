@@ -12,6 +12,7 @@ Examples::
 """
 from __future__ import annotations
 
+import dataclasses
 import math
 
 import click
@@ -94,11 +95,42 @@ def _point_result(a, Lambda, ab, rc, md, exact, warnings):
             warnings.add(f"{k} at Lambda={Lambda:.6g} is not converged (quadrature error above rtol "
                          "or series outside its range of validity)")
     if md is not None:
-        conv = md.get("converged", True)
-        out["M_minus_M0"] = {k: _vo(v[0], v[1], conv) for k, v in md.items() if k != "converged"}
-        if not conv:
-            warnings.add(f"M - M0 at Lambda={Lambda:.6g} is not converged (error "
-                         f"{md['total'][1]:.2g} above rtol): raise --n-log")
+        out["M_minus_M0"] = m_entry(md, Lambda, warnings)
+    return out
+
+
+def m_entry(md: dict, Lambda: float, warnings: common.Warnings, statistical: float = 0.0) -> dict:
+    """``M_minus_M0`` as value objects; ``total`` carries its error parts.
+
+    ``md``: ``{"free", "interacting", "total"}`` as ``(value, error)`` (the error is the
+    quadrature error), optionally ``truncation``, ``ratio_of_last_terms`` and ``converged``.
+    ``total.error`` is the statistical plus the quadrature error, ``total.error_parts`` =
+    ``{"statistical", "quadrature", "truncation"}`` and ``total.total_error`` is their sum (a
+    conservative combination).
+    """
+    conv = bool(md.get("converged", True))
+    out = {k: _vo(md[k][0], md[k][1], conv) for k in ("free", "interacting", "total")}
+    trunc = float(md.get("truncation", 0.0))
+    statistical = float(md.get("statistical", statistical))
+    quad = float(md.get("quadrature", md["total"][1] - statistical))
+    tot = out["total"]
+    tot["truncation"] = trunc
+    tot["ratio_of_last_terms"] = md.get("ratio_of_last_terms")
+    tot["error_parts"] = {"statistical": float(statistical), "quadrature": quad, "truncation": trunc}
+    tot["total_error"] = statistical + quad + trunc
+    if not conv and md.get("reasons"):
+        warnings.add(f"M - M0 at Lambda={Lambda:.6g} is not reliable: " + "; ".join(md["reasons"][:3]))
+    elif not conv:
+        r = md.get("ratio_of_last_terms")
+        why = (f"the series is outside its range of validity (ratio of the last two integrated "
+               f"orders {r:.3g}): use a smaller --lam or another --method" if r is not None and r >= 1
+               else f"error {quad:.2g} above rtol: raise --n-log")
+        warnings.add(f"M - M0 at Lambda={Lambda:.6g} is not converged ({why})")
+    elif (trunc > 0 and trunc > quad and abs(tot["value"]) > 0
+          and trunc / abs(tot["value"]) >= TRUNCATION_WARN):
+        warnings.add(f"M - M0 at Lambda={Lambda:.6g}: truncation estimate {trunc:.3g} "
+                     f"({trunc / abs(tot['value']):.1%} of the value) exceeds the quadrature error "
+                     f"{quad:.2g}")
     return out
 
 
@@ -113,7 +145,12 @@ def _compute_point(mode, a, Lambda, with_m, warnings):
         rc = fl.running_couplings_lattice(*common, order=a["order"])
         md = fl.monotone_difference_lattice(*common, order=a["order"], n_log=a["n_log"]) if with_m else None
         _warn_d_zero(a, Lambda, warnings)
-        return _point_result(a, Lambda, ab, rc, md, True, warnings)
+        out = _point_result(a, Lambda, ab, rc, md, True, warnings)
+        from ..flow.lattice import phi2_lattice
+
+        ph = phi2_lattice(*common, order=a["order"])
+        out["phi2"] = sum_entry(ph["per_order"], a["lam"], True, exact=True)
+        return out
     common = (a["cutoff"], a["dim"], a["mass"], a["Lambda0"], Lambda, a["lam"])
     sc = FlowScales(a["cutoff"], a["dim"], a["mass"], a["Lambda0"], Lambda)
     ab = fl.flow_continuum(*common, order=a["order"], forms=forms, rtol=a["rtol"], scales=sc)
@@ -247,10 +284,23 @@ def _scan_task(mode, a, grid):
 @click.option("--rtol", type=float, default=1e-6, show_default=True, help="Continuum rtol (1e-12..1e-2).")
 @click.option("--n-log", "n_log", type=int, default=8, show_default=True,
               help=f"Quadrature nodes in log Lambda for M ({N_LOG_RANGE[0]}..{N_LOG_RANGE[1]}).")
+@click.option("--method", type=click.Choice(["series", "exact", "mc", "variational"]), default="series",
+              show_default=True, help="series: O(lam^2) flowed series; exact: few-mode quadrature (<= 3 "
+              "sites); mc: Monte Carlo of the exact flow (any lattice, any lam); variational: the JKO flow "
+              "(10 steps, --samples x --chains samples; B only as a flagged finite difference); see "
+              "docs/monotone_sign.md.")
+@click.option("--samples", type=int, default=512, show_default=True,
+              help="--method mc: measurements per outer HMC chain.")
+@click.option("--chains", type=int, default=8, show_default=True, help="--method mc: independent HMC chains.")
+@click.option("--therm", type=int, default=100, show_default=True,
+              help="--method mc: thermalization trajectories per chain.")
+@click.option("--inner", type=int, default=8, show_default=True,
+              help="--method mc: posterior HMC trajectories per sample and scale (even).")
+@click.option("--seed", type=int, default=0, show_default=True, help="--method mc: random seed.")
 @click.option("--series", "show_series", is_flag=True, help="Print the derived V_Lambda and B series.")
 @click.option("--json", "as_json", is_flag=True, help="JSON to stdout (envelope of docs/json.md).")
 def flow(order, Lambda0, Lambda, cutoff, dim, mass, lam_text, lattice, pieces, with_m, scan, plot, force,
-         rtol, n_log, show_series, as_json, batch):
+         rtol, n_log, method, samples, chains, therm, inner, seed, show_series, as_json, batch):
     """Effective interaction to O(lam^2) and A, B, M along the Polchinski flow.
 
     B = -Lambda dM/dLambda (the true derivative); A is the printed (5.5) of Cotler & Rezchikov,
@@ -282,6 +332,9 @@ def flow(order, Lambda0, Lambda, cutoff, dim, mass, lam_text, lattice, pieces, w
                                    f"the lattice is {len(shape)}-dimensional and --dim sets the continuum "
                                    "dimension", "drop --dim (a lattice's dimension is its number of "
                                    "extents), or drop --lattice for the continuum")
+    if method != "series":
+        return _flow_method(method, order, Lambda0, Lambda, cutoff, mass, lam, lattice, pieces, with_m, scan,
+                            plot, force, n_log, samples, chains, therm, inner, seed, as_json, batch)
     cut, L0, L = validate_scales(cutoff, Lambda0, Lambda)
     if scan < 0 or scan == 1 or scan > 1000:
         raise InputError.bad("--scan", scan, "0 (off) or an integer in [2, 1000]")
@@ -310,7 +363,8 @@ def flow(order, Lambda0, Lambda, cutoff, dim, mass, lam_text, lattice, pieces, w
     a = {"order": order, "Lambda0": L0, "cutoff": cut, "dim": dim, "mass": mass, "lam": lam,
          "shape": shape, "pieces": ("dSdS", "dSdShat", "dShatdShat", "LdShat") if pieces else (),
          "rtol": rtol, "n_log": n_log}
-    parameters = {"mode": mode, "order": order, "Lambda0": L0, "Lambda": L, "cutoff": cut.spec,
+    parameters = {"mode": mode, "method": "series", "order": order, "Lambda0": L0, "Lambda": L,
+                  "cutoff": cut.spec,
                   "mass": mass, "lam": lam, "dim": dim if lattice is None else None,
                   "lattice": "x".join(map(str, shape)) if shape else None, "scan": scan,
                   "n_log": n_log, "rtol": rtol, "pieces": bool(pieces), "M": want_m}
@@ -346,6 +400,130 @@ def flow(order, Lambda0, Lambda, cutoff, dim, mass, lam_text, lattice, pieces, w
     _print(parameters, results, show_series, order)
 
 
+def _method_task(method, problem_args, grid, with_m, settings):
+    """All the scales of a non-series method as one batch task (plain-data arguments).
+
+    One task: the mc method integrates M(Lambda) for every scale on one composite rule over
+    one set of outer samples (split, the numbers would change)."""
+    from ..flow.mcflow import MCSettings, mc_flow
+    from ..flow.methods import exact_points, finite_or_raise, variational_points
+    from ..flow.problem import FlowProblem
+
+    problem = FlowProblem.build(*problem_args)
+    if method == "variational":
+        pts = variational_points(problem, grid[0], n_samples=settings["n_samples"] * settings["n_chains"],
+                                 seed=settings["seed"])
+        return {"points": finite_or_raise(pts), "diagnostics": pts[0]["diagnostics"]}
+    if method == "exact":
+        return {"points": finite_or_raise(exact_points(problem, grid, with_m)), "diagnostics": {}}
+    r = mc_flow(problem, grid, MCSettings(**settings), with_m=with_m)
+    return {"points": finite_or_raise(r["points"]), "diagnostics": r["diagnostics"]}
+
+
+def _flow_method(method, order, Lambda0, Lambda, cutoff, mass, lam, lattice, pieces, with_m, scan, plot,
+                 force, n_log, samples, chains, therm, inner, seed, as_json, batch):
+    """``flow --method exact|mc|variational``: the same result shape as the series (docs/monotone_sign.md)."""
+    from ..errors import InputError
+    from ..flow.budget import MAX_SECONDS
+    from ..flow.mcflow import MCSettings, estimate_seconds
+    from ..flow.methods import check_domain, exact_seconds
+    from ..flow.problem import FlowProblem
+    from . import common
+
+    if lattice is None:
+        check_domain(method, None)
+    problem = FlowProblem.build(lattice, cutoff, mass, Lambda0, lam)
+    check_domain(method, problem)
+    if method == "variational" and scan:
+        raise InputError.bad("--scan", scan, "0 with --method variational",
+                             "the JKO flow gives one scale per run (its steps are the scan): use "
+                             "--method mc for scans, or 'ergsym variational'")
+    L = problem.check_Lambda(Lambda)
+    if scan < 0 or scan == 1 or scan > 1000:
+        raise InputError.bad("--scan", scan, "0 (off) or an integer in [2, 1000]")
+    if not (N_LOG_RANGE[0] <= n_log <= N_LOG_RANGE[1]):
+        raise InputError.bad("--n-log", n_log, f"an integer in [{N_LOG_RANGE[0]}, {N_LOG_RANGE[1]}]",
+                             "Gauss-Legendre nodes in log Lambda for M - M0")
+    if plot and not scan:
+        raise InputError.bad("--plot", plot, "used together with --scan N")
+    plot_path = common.output_file(plot, "--plot", common.PLOT_EXTENSIONS, force=force)
+    L0 = problem.Lambda0
+    grid = ([L * (L0 / L) ** (k / (scan - 1)) for k in range(scan)] if scan else [L])
+    want_m = bool(scan) or with_m
+    settings = MCSettings(samples, chains, therm, inner, seed, n_log).validate()
+    if method == "variational":
+        seconds = 0.15 * samples * chains / 1000 * 10 * max(1.0, problem.volume / 64)  # 10 JKO steps
+    elif method == "mc":
+        n_nodes = len(grid) + (len(problem.kink_edges(min(grid))) + len(grid)) * (n_log + n_log // 2) * want_m
+        seconds = estimate_seconds(problem, settings, n_nodes)
+    else:
+        seconds = exact_seconds(problem, len(grid), want_m)
+    if seconds > MAX_SECONDS and not force:
+        hint = ("fewer --samples/--chains/--inner, a smaller lattice or fewer --scan points"
+                if method == "mc" else "--method mc")
+        raise InputError.bad("--lam/--lattice", f"lam={lam}, lattice={problem.spec}",
+                             f"an estimated cost <= {MAX_SECONDS:.0f} s (this request: ~{seconds:.3g} s)",
+                             f"use {hint}, or pass --force to run it anyway")
+    warnings = common.Warnings()
+    parameters = {"mode": "lattice", "method": method, "Lambda0": L0, "Lambda": L,
+                  "cutoff": problem.cutoff.spec, "mass": mass, "lam": lam, "dim": None,
+                  "lattice": problem.spec, "scan": scan, "n_log": n_log,
+                  "pieces": bool(pieces), "M": want_m}
+    if method == "mc":
+        parameters.update({"samples": samples, "chains": chains, "therm": therm, "inner": inner,
+                           "seed": seed})
+    if batch.active and not scan:
+        raise InputError.bad("--scheduler/--store", batch.scheduler or batch.store,
+                             "used together with --scan N",
+                             "a single point is not a batch")
+    task = {"method": method, "problem_args": [problem.spec, problem.cutoff.spec, mass, L0, lam],
+            "grid": grid, "with_m": want_m, "settings": dataclasses.asdict(settings)}
+    if batch.active:
+        key = f"method={method},Lambda={grid[0]!r}..{grid[-1]!r}"
+        (done,) = batch.map(f"{__name__}:_method_task", [task], [key], "flow")
+        parameters.update(batch.parameters())
+    else:
+        done = _method_task(**task)
+    rows = [_method_point(p, method, pieces, warnings) for p in done["points"]]
+    for x in grid:
+        if not problem.at(x).shell.any():
+            warnings.add(f"D_p = Lambda dK/dLambda vanishes at every lattice momentum at Lambda={x:.6g}: "
+                         "B = 0 exactly there and M does not change (no phat^2 in [Lambda^2, Lambda^2+eps] "
+                         "for the bump)")
+    results = {"normalization": "whole lattice sum", "method": method,
+               "note": "B = -Lambda dM/dLambda; A is the printed expression (5.5)",
+               "estimated_cost": {"seconds": seconds}, "diagnostics": done["diagnostics"]}
+    if scan:
+        results["scan"] = rows
+    else:
+        results.update(rows[0])
+    if plot_path is not None:
+        _plot(results["scan"], str(plot_path), "lattice", parameters)
+        results["plot"] = str(plot_path)
+    if as_json:
+        common.echo_json("flow", parameters, results, warnings)
+        return
+    _print(parameters, results, False, order)
+
+
+def _method_point(p, method, pieces, warnings):
+    names = ("A", "B") + (("dSdS", "dSdShat", "dShatdShat", "LdShat") if pieces else ())
+    from ..conventions import PIECE_ALIASES
+
+    names = tuple(k for k in names if k in p["values"])
+    out = {"Lambda": p["Lambda"], "method": method,
+           "monotone": {PIECE_ALIASES.get(k, k): {"sum": p["values"][k]} for k in names},
+           "phi2": p["values"]["phi2"], "G_p": p["G_p"], "diagnostics": p.get("diagnostics", {})}
+    for k in names + ("phi2",):
+        v = p["values"][k]
+        if not v.get("converged", True):
+            why = "; ".join(v.get("reasons", [])) or "flagged unreliable"
+            warnings.add(f"{k} at Lambda={p['Lambda']:.6g} ({method}) is not reliable: {why}")
+    if "M" in p:
+        out["M_minus_M0"] = m_entry(p["M"], p["Lambda"], warnings)
+    return out
+
+
 def _phat2_values(shape):
     from ..conventions import lattice_phat2
 
@@ -358,8 +536,10 @@ def _plot_title(mode, parameters):
     where = f"lattice {p['lattice']}" if p.get("lattice") else f"continuum, d = {p.get('dim')}"
     lam = p.get("lam")
     lam_txt = ", ".join(f"{k} = {v:g}" for k, v in lam.items()) if isinstance(lam, dict) else f"lam = {lam:g}"
-    return (f"ergsym flow ({where}): {lam_txt}, cutoff {p.get('cutoff')}, m = {p.get('mass', 0):g}, "
-            f"Lambda0 = {p.get('Lambda0', 0):g}, O(lam^{p.get('order')})")
+    method = p.get("method", "series")
+    order = f", O(lam^{p['order']})" if method == "series" and p.get("order") is not None else ""
+    return (f"ergsym flow, {method} ({where}): {lam_txt}, cutoff {p.get('cutoff')}, m = {p.get('mass', 0):g}, "
+            f"Lambda0 = {p.get('Lambda0', 0):g}{order}")
 
 
 def _plot(scan, path, mode, parameters=None):
@@ -407,22 +587,35 @@ def _fmt_sum(p):
 
 
 def _print(parameters, results, show_series, order):
-    click.echo(f"ergsym flow: {parameters['mode']}, {results['normalization']}, "
+    click.echo(f"ergsym flow: {parameters['mode']}, method {parameters.get('method', 'series')}, "
+               f"{results['normalization']}, "
                f"Lambda0={parameters['Lambda0']}, lam={parameters['lam']}, cutoff={parameters['cutoff']}")
     click.echo(results["note"])
     rows = results["scan"] if "scan" in results else [results]
     for r in rows:
         click.echo(f"Lambda = {r['Lambda']:.6g}")
         for k, v in r["monotone"].items():
+            if "per_order" not in v:
+                click.echo(f"  {k:10s} {_fmt(v['sum'])}")
+                continue
             per = ", ".join(_fmt(p) for p in v["per_order"])
             click.echo(f"  {k:10s} sum {_fmt_sum(v['sum'])}   per order [{per}]")
-        c = r["couplings"]
+        if "phi2" in r:
+            ph = r["phi2"]
+            click.echo(f"  {'<phi^2>':10s} {_fmt_sum(ph) if 'truncation' in ph else _fmt(ph)}")
+        c = r.get("couplings", {})
         for k, label in (("m2_shift", "m2 shift"), ("lam", "lam(Lambda)"), ("g6", "g6(Lambda)")):
-            click.echo(f"  {label:10s} {_fmt_sum(c[k]['sum'])}")
+            if k in c:
+                click.echo(f"  {label:10s} {_fmt_sum(c[k]['sum'])}")
         if "M_minus_M0" in r:
             m = r["M_minus_M0"]
             click.echo(f"  M - M0     {_fmt(m['total'])}  (free {_fmt(m['free'])}, "
                        f"interacting {_fmt(m['interacting'])})")
+            parts = m["total"].get("error_parts")
+            if parts is not None:
+                click.echo(f"             error parts: statistical {parts['statistical']:.2g}, quadrature "
+                           f"{parts['quadrature']:.2g}, truncation {parts['truncation']:.2g}; "
+                           f"total {m['total']['total_error']:.2g}")
     if show_series:
         from ..flow import describe_term, effective_interaction, flow_monotone
 

@@ -57,11 +57,15 @@ def _floats(text, name):
               help="Section along the Polchinski flow (needs ergsym.flow).")
 @click.option("--lpa", is_flag=True,
               help="Add the section on LPA fixed points and exponents (ergsym lpa; about 5 s).")
+
+@click.option("--sign-map", "sign_map", type=click.Choice(["off", "default", "full"]), default="default",
+              show_default=True, help="Section on the sign of B by flow --method mc: a small 8x8 map, the full "
+              "8x8 and 16x16 maps (tens of minutes), or off.")
 @click.option("--pdf/--no-pdf", default=True, show_default=True,
               help="Compile the PDF with latexmk/pdflatex when TeX is installed.")
 @click.option("--json", "as_json", is_flag=True, help="Print a JSON summary to stdout.")
 def report(out, force, quick, theory, cutoff, dim, mass, Lambda0, order, scheme, lams, mc, mc_lattice,
-           mc_cutoff, mc_lams, mc_traj, seed, flow, lpa, pdf, as_json, batch):
+           mc_cutoff, mc_lams, mc_traj, seed, flow, sign_map, lpa, pdf, as_json, batch):
     """Build the LaTeX/PDF report (the main job; defaults: phi^4, bump eps=0.1, lambda_max=2, d=4, m=1, Lambda0=1).
 
     Derives A, B and the four pieces, compares them with the paper's printed (5.11)-(5.15),
@@ -91,7 +95,7 @@ def report(out, force, quick, theory, cutoff, dim, mass, Lambda0, order, scheme,
                        order=order, scheme=scheme, lams=_floats(lams, "lams"), quick=quick, mc=mc,
                        mc_lattice=mc_lattice, mc_cutoff=mc_cutoff,
                        mc_lams=None if mc_lams is None else _floats(mc_lams, "--mc-lam"),
-                       mc_traj=mc_traj, seed=seed, flow=flow, lpa=lpa, pdf=pdf, force=force)
+                       mc_traj=mc_traj, seed=seed, flow=flow, sign_map=sign_map, lpa=lpa, pdf=pdf, force=force)
     if cfg.mc:  # the Monte Carlo's cost knows what its couplings do to the HMC step count
         cfg.inputs()  # every parameter checked first, so a bad one is named as itself
         _mc_preflight(cfg)

@@ -181,7 +181,10 @@ def _b_interacting(series, cutoff, dim, mass, L0, L, lam, rtol):
     r = series_continuum(series, FlowScales(cutoff, dim, mass, L0, L), lam, rtol)
     v = sum(vv * lam ** k for k, (vv, _) in enumerate(r["per_order"]) if k >= 1)
     e = sum(ee * abs(lam) ** k for k, (_, ee) in enumerate(r["per_order"]) if k >= 1)
-    return v, e, r["converged"]
+    n = len(r["per_order"]) - 1
+    last = r["per_order"][-1][0] * lam ** n if n >= 1 else 0.0
+    prev = r["per_order"][-2][0] * lam ** (n - 1) if n >= 2 else 0.0
+    return v, e, r["converged"], last, prev
 
 
 def monotone_difference(cutoff, dim, mass, Lambda0, Lambda, lam, order=2, n_log=8, rtol=1e-6):
@@ -213,23 +216,38 @@ def monotone_difference(cutoff, dim, mass, Lambda0, Lambda, lam, order=2, n_log=
 
     def integral(n):
         x, w = composite_nodes([a, b], n)
-        tot, err, conv = 0.0, 0.0, True
+        tot, err, conv, last, prev = 0.0, 0.0, True, 0.0, 0.0
         for xi, wi in zip(x, w):
             key = round(float(xi), 15)
             if key not in done:
                 done[key] = _b_interacting(series, cutoff, dim, mass, L0, math.exp(xi), lam, rtol)
-            v, e, c = done[key]
+            v, e, c, t_last, t_prev = done[key]
             tot += wi * v
             err += wi * e
+            last += wi * t_last
+            prev += wi * t_prev
             conv = conv and c
-        return tot, err, conv
+        return tot, err, conv, last, prev
 
     hi = integral(n_log)
     lo = integral(max(2, n_log // 2))
     inter = (hi[0], hi[1] + abs(hi[0] - lo[0]))
     conv = hi[2] and inter[1] <= max(rtol * abs(free[0] + inter[0]), 1e-300)
+    trunc, ratio = _m_truncation(hi[3], hi[4], order)
     return {"free": free, "interacting": inter,
-            "total": (free[0] + inter[0], free[1] + inter[1]), "converged": bool(conv)}
+            "total": (free[0] + inter[0], free[1] + inter[1]),
+            "converged": bool(conv and (ratio is None or ratio < 1)),
+            "truncation": trunc, "ratio_of_last_terms": ratio}
+
+
+def _m_truncation(last, prev, order):
+    """Truncation of M - M0: the integrated last kept order (the first omitted one taken as large),
+    with the ratio of the last two integrated orders (None when undefined)."""
+    trunc = abs(float(last)) if order >= 1 else 0.0
+    if order < 2:
+        return trunc, None
+    ratio = trunc / abs(prev) if prev != 0 else (0.0 if trunc == 0 else None)
+    return trunc, ratio
 
 
 def _lobatto(n):
@@ -295,12 +313,14 @@ def flow_scan_continuum(cutoff, dim, mass, Lambda0, Lambdas, lam, order=2, forms
         done += 1
         if progress:
             progress(done, total)
-    vals, errs, convs = [], [], []
+    vals, errs, convs, lasts, prevs = [], [], [], [], []
     for L in nodes:
-        v, e, c = _b_interacting(series_b, cutoff, dim, mass, L0, float(L), lam, rtol)
+        v, e, c, t_last, t_prev = _b_interacting(series_b, cutoff, dim, mass, L0, float(L), lam, rtol)
         vals.append(v)
         errs.append(e)
         convs.append(c)
+        lasts.append(t_last)
+        prevs.append(t_prev)
         done += 1
         if progress:
             progress(done, total)
@@ -308,10 +328,12 @@ def flow_scan_continuum(cutoff, dim, mass, Lambda0, Lambdas, lam, order=2, forms
     if nodes:
         full = _cheb_cumulative(nodes, np.array(vals), x, a, b)
         half = _cheb_cumulative(nodes[::2], np.array(vals[::2]), x, a, b)
+        c_last = _cheb_cumulative(nodes, np.array(lasts), x, a, b)
+        c_prev = _cheb_cumulative(nodes, np.array(prevs), x, a, b)
         prop = float(np.sum(np.array(errs) * np.abs(np.diff(np.concatenate(
             [[a], (np.log(nodes[:-1]) + np.log(nodes[1:])) / 2, [b]])))))
     else:
-        full = half = np.zeros(len(Ls))
+        full = half = c_last = c_prev = np.zeros(len(Ls))
         prop = 0.0
     for i, p in enumerate(out):
         iv = float(full[i])
@@ -319,6 +341,9 @@ def flow_scan_continuum(cutoff, dim, mass, Lambda0, Lambdas, lam, order=2, forms
         iv = iv if p["Lambda"] < L0 else 0.0
         fr = p.pop("free")
         conv = all(convs) and ie <= max(rtol * abs(fr[0] + iv), 1e-300)
+        trunc, ratio = (_m_truncation(c_last[i], c_prev[i], order) if p["Lambda"] < L0
+                        else (0.0, None))
         p["M"] = {"free": fr, "interacting": (iv, ie), "total": (fr[0] + iv, fr[1] + ie),
-                  "converged": bool(conv)}
+                  "converged": bool(conv and (ratio is None or ratio < 1)), "truncation": trunc,
+                  "ratio_of_last_terms": ratio}
     return out

@@ -18,7 +18,8 @@ from ..numeric.quadrature import composite_nodes
 from .continuum import validate_scales
 from .diagrams import validate_order
 
-__all__ = ["flow_arrays", "flow_lattice", "running_couplings_lattice", "monotone_difference_lattice"]
+__all__ = ["flow_arrays", "flow_lattice", "running_couplings_lattice", "monotone_difference_lattice",
+           "phi2_lattice"]
 
 
 def flow_arrays(shape, cutoff, mass, Lambda0, Lambda):
@@ -50,6 +51,15 @@ def flow_lattice(shape, cutoff, mass, Lambda0, Lambda, lam, order=2, forms=("A",
     return {f: _series_values(flow_monotone(order, f), arrays, float(lam)) for f in forms}
 
 
+def phi2_lattice(shape, cutoff, mass, Lambda0, Lambda, lam, order=2):
+    """``<phi_x^2>_Lambda`` per site along the flow (:func:`ergsym.flow.flow_phi2`; exact per order)."""
+    from .monotone import flow_phi2
+
+    order = validate_order(order)
+    arrays = flow_arrays(shape, cutoff, mass, Lambda0, Lambda)
+    return _series_values(flow_phi2(order), arrays, float(lam))
+
+
 def running_couplings_lattice(shape, cutoff, mass, Lambda0, Lambda, lam, order=2):
     """Zero-momentum couplings of ``V_Lambda`` on a lattice (per site; exact per order)."""
     from .interaction import running_couplings
@@ -66,9 +76,16 @@ def monotone_difference_lattice(shape, cutoff, mass, Lambda0, Lambda, lam, order
     nodes in ``log Lambda`` on each panel between the bump breakpoints crossed; its error is
     the difference with ``n_log/2`` nodes.
 
+    Truncation: the series is summed through ``lam**order``; the first omitted order is taken
+    as large as the last kept one, so ``truncation = |lam^N int c_N|`` (as for the sums of B,
+    docs/flow.md), with ``ratio = |t_N/t_{N-1}|`` of the last two integrated orders (>= 1: the
+    series is outside its range of validity and ``converged`` is False).
+
     Returns
     -------
-    dict ``{"free": (v, e), "interacting": (v, e), "total": (v, e)}``
+    dict ``{"free": (v, e), "interacting": (v, e), "total": (v, e), "truncation": t,
+    "ratio_of_last_terms": r or None, "per_order": [v_1, ..., v_N], "converged": bool}``
+    (``per_order``: the integrated ``lam^k`` terms, ``k >= 1``).
     """
     from ..conventions import lattice_phat2
     from ..inputs import as_lattice
@@ -77,9 +94,10 @@ def monotone_difference_lattice(shape, cutoff, mass, Lambda0, Lambda, lam, order
     cutoff, L0, L = validate_scales(cutoff, Lambda0, Lambda)
     order = validate_order(order)
     p2 = lattice_phat2(as_lattice(shape, name="shape").shape)
-    free = float(-0.5 * np.sum(np.log(cutoff.K(p2, L) / cutoff.K(p2, L0))))
+    free = float(-0.5 * np.sum(np.log(cutoff.K(p2, L) / cutoff.K(p2, L0)))) + 0.0  # no -0.0
     if L == L0:
-        return {"free": (free, 0.0), "interacting": (0.0, 0.0), "total": (free, 0.0)}
+        return {"free": (free, 0.0), "interacting": (0.0, 0.0), "total": (free, 0.0), "truncation": 0.0,
+                "ratio_of_last_terms": None, "per_order": [0.0] * order, "converged": True}
     series = flow_monotone(order, "B")
     # B(Lambda') is piecewise smooth: kinks where Lambda'^2 (+eps) crosses a lattice phat^2
     eps = getattr(cutoff, "eps", 0.0)
@@ -90,18 +108,25 @@ def monotone_difference_lattice(shape, cutoff, mass, Lambda0, Lambda, lam, order
                 cuts.add(0.5 * math.log(s))
     edges = sorted(cuts)
 
+    kt0, _ = lattice_propagators(shape, cutoff, mass, L0)
+
     def integral(n):
         x, w = composite_nodes(edges, n)
-        tot = 0.0
+        terms = np.zeros(order)
         for xi, wi in zip(x, w):
             kt, d = lattice_propagators(shape, cutoff, mass, math.exp(xi))
-            kt0, _ = lattice_propagators(shape, cutoff, mass, L0)
             per = series.evaluate(lambda f: family_value(f, kt, d, kt0 - kt))
-            tot += wi * sum(float(v) * lam ** k for k, v in enumerate(per) if k >= 1)
-        return tot
+            terms += wi * np.array([float(v) * lam ** k for k, v in enumerate(per) if k >= 1])
+        return terms
 
-    hi = integral(n_log)
-    lo = integral(max(2, n_log // 2))
+    t_hi = integral(n_log)
+    t_lo = integral(max(2, n_log // 2))
+    hi, lo = float(np.sum(t_hi)), float(np.sum(t_lo))
     inter = (hi, abs(hi - lo) + 1e-14 * abs(hi))
+    trunc = abs(float(t_hi[-1])) if order >= 1 else 0.0
+    prev = abs(float(t_hi[-2])) if order >= 2 else 0.0
+    ratio = trunc / prev if prev > 0 else (0.0 if trunc == 0 else None)
+    conv = ratio is None and order == 1 or (ratio is not None and ratio < 1.0)
     return {"free": (free, 1e-15 * abs(free)), "interacting": inter,
-            "total": (free + hi, inter[1] + 1e-15 * abs(free))}
+            "total": (free + hi, inter[1] + 1e-15 * abs(free)), "truncation": trunc,
+            "ratio_of_last_terms": ratio, "per_order": [float(v) for v in t_hi], "converged": bool(conv)}

@@ -32,7 +32,10 @@ import numpy as np
 
 from ..errors import ConvergenceError, InputError, plain
 
-__all__ = ["ModeFlow", "exact_monotone", "exact_B"]
+__all__ = ["ModeFlow", "exact_monotone", "exact_B", "exact_observables", "DEFAULT_NODES"]
+
+#: default Gauss-Hermite nodes per dimension for 1, 2, 3 modes
+DEFAULT_NODES = {1: 60, 2: 24, 3: 12}
 
 
 @dataclass(frozen=True)
@@ -55,8 +58,10 @@ class ModeFlow:
 
     def __post_init__(self):
         v = np.asarray(self.kt(self.Lambda0)).size
-        if v not in (1, 2):
-            raise InputError.bad("number of modes", v, "1 or 2")
+        if v not in (1, 2, 3):
+            raise InputError.bad("number of modes", v, "1, 2 or 3",
+                                 "the exact quadrature is a tensor rule in every mode; on larger "
+                                 "lattices use the mc, series or variational method")
         if not (self.lam >= 0 and math.isfinite(self.lam)):
             raise InputError.bad("lam", self.lam, "finite and >= 0")
 
@@ -66,11 +71,11 @@ class ModeFlow:
 
     def position_matrix(self, f_p):
         """``(1/V) sum_p e^{ip(x-y)} f_p`` as a V x V matrix."""
-        f = np.asarray(f_p, float)
-        if f.size == 1:
-            return f.reshape(1, 1)
-        a, b = f[0], f[1]  # p = 0, pi
-        return 0.5 * np.array([[a + b, a - b], [a - b, a + b]])
+        f = np.asarray(f_p, float).ravel()
+        V = f.size
+        col = np.real(np.fft.ifft(f))  # circulant: M_xy = col[(x - y) mod V]
+        idx = (np.arange(V)[:, None] - np.arange(V)[None, :]) % V
+        return col[idx]
 
     def lattice_arrays(self, Lambda):
         """``(Kt_p, D_p, Delta_p)`` at ``Lambda`` (for the series)."""
@@ -94,16 +99,21 @@ def _gauss_nodes(cov, n, shrink=1.0):
     vals, vecs = np.linalg.eigh(cov)
     x, w = _gh(n)
     V = cov.shape[0]
-    grids = np.meshgrid(*([x] * V), indexing="ij")
+    # a direction of zero variance needs one node (z = 0, weight 1), not n copies of it
+    top = float(np.max(np.abs(vals))) if vals.size else 0.0
+    xs = [x if v > 1e-14 * top else np.zeros(1) for v in vals]
+    ws = [w if v > 1e-14 * top else np.ones(1) for v in vals]
+    grids = np.meshgrid(*xs, indexing="ij")
     wgrid = np.ones_like(grids[0])
-    for g in np.meshgrid(*([w] * V), indexing="ij"):
+    for g in np.meshgrid(*ws, indexing="ij"):
         wgrid = wgrid * g
     z = np.stack([g.ravel() for g in grids], axis=1)  # standard normal nodes
     scale = np.sqrt(np.clip(vals, 0, None)) * shrink
     wgrid = wgrid.ravel()
     keep = wgrid > 0
     z, wgrid = z[keep], wgrid[keep]
-    logw = np.log(wgrid) + 0.5 * np.sum(z * z, axis=1) * (1.0 - shrink ** 2) + V * math.log(shrink)
+    n_dir = sum(1 for a in xs if a.size > 1)
+    logw = np.log(wgrid) + 0.5 * np.sum(z * z, axis=1) * (1.0 - shrink ** 2) + n_dir * math.log(shrink)
     return (z * scale) @ vecs.T, logw
 
 
@@ -172,7 +182,7 @@ def exact_monotone(sys: ModeFlow, Lambda, n=None):
                              "the flow runs towards the infrared")
     if n is not None and not (isinstance(n, (int, np.integer)) and 2 <= n <= 400):
         raise InputError.bad("n", n, "an integer in [2, 400]", "Gauss-Hermite nodes per dimension")
-    n = n or (60 if sys.V == 1 else 24)
+    n = n or DEFAULT_NODES[sys.V]
     a = _monotone(sys, Lambda, n)
     b = _monotone(sys, Lambda, (3 * n) // 2)
     return _finite_or_raise("M_Lambda", b, abs(a - b) + 1e-15 * (1 + abs(b)), sys, Lambda)
@@ -207,3 +217,92 @@ def exact_B(sys: ModeFlow, Lambda, h=2e-3, n=None):
     b1, e1 = stencil(h)
     b2, e2 = stencil(2 * h)
     return _finite_or_raise("B = -Lambda dM/dLambda", b1, e1 + abs(b1 - b2) / 15 + 2 * e2 / 15, sys, Lambda)
+
+
+def _observables(sys: ModeFlow, Lambda, n):
+    """Expectations under ``P_Lambda`` by the quadrature of :func:`_monotone` (``n`` nodes/dim).
+
+    With ``g(phi) = E[grad V_0(phi + chi) | phi]`` (``chi`` reweighted by ``e^{-V_0}``: the
+    posterior of the flowed-out fluctuation), ``dS_Lambda = Kt^-1 phi + g`` and
+    ``a = phi Kt^-1 Cdot Kt^-1 phi``, ``c = g Cdot Kt^-1 phi``, ``e = g Cdot g``; the four
+    pieces are ``dSdS = a/2 + c + e/2``, ``dSdShat = -2a - 2c``, ``dShatdShat = 2a``,
+    ``LdShat = a`` and ``B = a/2 + c - e/2`` (docs/flow.md).
+    """
+    from scipy.special import logsumexp
+
+    kt, d, dl = sys.lattice_arrays(Lambda)
+    G = sys.position_matrix(kt)
+    Dl = sys.position_matrix(dl)
+    Cd = sys.position_matrix(d)
+    ginv = np.linalg.inv(G)
+    g_max = float(np.max(np.linalg.eigvalsh(G)))
+    shrink = 1.0 / (1.0 + (sys.lam * g_max ** 2 / 24.0) ** 0.25) ** 0.5
+    phi, log_wphi = _gauss_nodes(G, n, shrink)
+    chi, log_wchi = _gauss_nodes(Dl, n)
+    N, V = phi.shape
+    logw = np.empty(N)
+    gvec = np.empty((N, V))
+    chunk = max(1, 1_000_000 // max(1, chi.shape[0] * V))
+    for s in range(0, N, chunk):
+        psi = phi[s:s + chunk, None, :] + chi[None, :, :]
+        ex = log_wchi[None, :] - sys.lam / 24.0 * np.sum(psi ** 4, axis=-1)
+        lw = logsumexp(ex, axis=1)
+        q = np.exp(ex - lw[:, None])
+        logw[s:s + chunk] = lw
+        gvec[s:s + chunk] = sys.lam / 6.0 * np.einsum("nj,njx->nx", q, psi ** 3)
+    a_log = log_wphi + logw
+    p = np.exp(a_log - logsumexp(a_log))
+    u = phi @ ginv  # Kt^-1 phi (symmetric matrices)
+    a = np.einsum("nx,xy,ny->n", u, Cd, u)
+    c = np.einsum("nx,xy,ny->n", gvec, Cd, u)
+    e = np.einsum("nx,xy,ny->n", gvec, Cd, gvec)
+    phip = np.fft.fft(phi, axis=1)
+    return {"a": float(p @ a), "c": float(p @ c), "e": float(p @ e),
+            "phi2": float(p @ np.mean(phi ** 2, axis=1)),
+            "G_p": (p @ (np.abs(phip) ** 2)) / V}
+
+
+def exact_observables(sys: ModeFlow, Lambda, n=None) -> dict:
+    """B, A, the four pieces, ``<phi^2>`` and ``G_p`` at ``Lambda`` by quadrature, with errors.
+
+    B is computed directly, as the expectation of ``-1/2 dSigma Cdot dSigma - 2 Lambda dShat``
+    with the exact score of ``P_Lambda`` (not by differencing M), so it also holds at
+    ``Lambda = Lambda0``; tests/test_flow_methods.py checks it against :func:`exact_B`.
+
+    Returns
+    -------
+    dict
+        name -> ``(value, error)`` for ``B``, ``A``, ``dSdS``, ``dSdShat``, ``dShatdShat``,
+        ``LdShat``, ``phi2`` and the three expectations ``a``, ``c``, ``e`` they are made of;
+        ``G_p`` -> ``(values, errors)`` arrays.  Errors: ``n`` vs ``3n/2``
+        nodes per dimension plus rounding.
+    """
+    if not (0 < Lambda <= sys.Lambda0):
+        raise InputError.bad("Lambda", Lambda, f"in (0, Lambda0 = {sys.Lambda0}]",
+                             "the flow runs towards the infrared")
+    n = n or DEFAULT_NODES[sys.V]
+
+    def derived(o):
+        a, c, e = o["a"], o["c"], o["e"]
+        pieces = {"dSdS": 0.5 * a + c + 0.5 * e, "dSdShat": -2 * a - 2 * c, "dShatdShat": 2 * a,
+                  "LdShat": a}
+        pieces["B"] = -(pieces["dSdS"] + pieces["dSdShat"] + pieces["dShatdShat"]) + pieces["LdShat"]
+        pieces["A"] = sum(pieces[k] for k in ("dSdS", "dSdShat", "dShatdShat", "LdShat"))
+        pieces["phi2"] = o["phi2"]
+        pieces.update({"a": a, "c": c, "e": e})
+        return pieces
+
+    lo = _observables(sys, Lambda, n)
+    hi = _observables(sys, Lambda, (3 * n) // 2)
+    dlo, dhi = derived(lo), derived(hi)
+    out = {}
+    for k in dhi:
+        v, e = dhi[k], abs(dhi[k] - dlo[k]) + 1e-13 * (1 + abs(dhi[k]))
+        out[k] = _finite_or_raise(k, v, e, sys, Lambda)
+    gp = np.asarray(hi["G_p"], float)
+    gpe = np.abs(gp - np.asarray(lo["G_p"], float)) + 1e-13 * (1 + np.abs(gp))
+    if not (np.all(np.isfinite(gp)) and np.all(np.isfinite(gpe))):
+        raise ConvergenceError(f"G_p at Lambda={Lambda!r} is not finite: pass a larger n",
+                               estimate=None, error=None)
+    out["G_p"] = (gp, gpe)
+    return out

@@ -31,7 +31,7 @@ __all__ = ["ReportResult", "build_report", "prepare_out", "SECTION_KEYS", "PAPER
 
 #: Section keys in report order.
 SECTION_KEYS = ("derivation", "comparison", "zerodim", "numeric", "figures", "lattice",
-                "onemode", "flow", "errata", "diagrams", "lpa")
+                "onemode", "flow", "sign_map", "errata", "diagrams", "lpa")
 
 
 @dataclass
@@ -117,7 +117,7 @@ def _lpa_builder(cfg, ctx):
 
 
 def _section_builders():
-    from . import flow_section, lattice_sections, numeric_sections, symbolic_sections
+    from . import flow_section, lattice_sections, numeric_sections, sign_map_section, symbolic_sections
 
     return {
         "derivation": lambda cfg, ctx: symbolic_sections.derivation_section(cfg, ctx["theory"]),
@@ -128,6 +128,7 @@ def _section_builders():
         "lattice": lattice_sections.lattice_section,
         "onemode": lattice_sections.onemode_section,
         "flow": flow_section.flow_section,
+        "sign_map": sign_map_section.sign_map_section,
         "errata": numeric_sections.errata_section,
         "diagrams": symbolic_sections.diagrams_section,
         "lpa": _lpa_builder,
@@ -249,6 +250,8 @@ def build_report(config: ReportConfig | None = None, *, sections: Sequence[str] 
         keys = tuple(k for k in keys if k != "flow")
     if not getattr(cfg, "lpa", False):
         keys = tuple(k for k in keys if k != "lpa")
+    if not cfg.flow or cfg.sign_map == "off":
+        keys = tuple(k for k in keys if k != "sign_map")
     final = prepare_out(cfg.out, cfg.force)
     try:  # the real test of a writable location (os.access says yes for e.g. /proc as root)
         tmp = Path(tempfile.mkdtemp(prefix=f".{final.name}.tmp-", dir=final.resolve().parent))
@@ -328,7 +331,8 @@ NEW_PAGE = ("diagrams",)
 SECTION_LABELS = {"derivation": "derivation", "comparison": "comparison with the paper",
                   "zerodim": "zero dimensions", "numeric": "numbers at Lambda0",
                   "figures": "figures (Lambda scan)", "lattice": "lattice Monte Carlo",
-                  "onemode": "one mode", "flow": "along the flow", "errata": "errata",
+                  "onemode": "one mode", "flow": "along the flow", "sign_map": "sign of B (mc)",
+                  "errata": "errata",
                   "diagrams": "diagram drawings", "lpa": "LPA fixed points"}
 
 
@@ -376,6 +380,8 @@ def command_line(cfg: ReportConfig) -> str:
         args.append("--no-flow")
     if getattr(cfg, "lpa", False):
         args.append("--lpa")
+    if cfg.sign_map != "default":
+        args += ["--sign-map", cfg.sign_map]
     return " ".join(args)
 
 

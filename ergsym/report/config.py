@@ -62,6 +62,9 @@ class ReportConfig:
         Include the section along the Polchinski flow (if :mod:`ergsym.flow` is available).
     lpa : bool
         Include the section on LPA fixed points and exponents (:mod:`ergsym.lpa`; off by default).
+    sign_map : {"off", "default", "full"}
+        The section on the sign of B by ``flow --method mc``: a small 8x8 map (default, seconds)
+        or the full 8x8 and 16x16 maps of docs/monotone_sign.md (tens of minutes).
     pdf : bool
         Compile the PDF when TeX is installed.
     force : bool
@@ -89,6 +92,7 @@ class ReportConfig:
     seed: int = 0
     flow: bool = True
     lpa: bool = False
+    sign_map: str = "default"
     pdf: bool = True
     force: bool = False
     extra: dict = field(default_factory=dict, compare=False)
@@ -154,6 +158,8 @@ class ReportConfig:
         InputError
             Naming the parameter, its allowed range and the value given.
         """
+        if self.sign_map not in ("off", "default", "full"):
+            raise InputError.bad("sign_map", self.sign_map, "'off', 'default' or 'full'")
         from ..inputs import as_lattice
         from ..conventions import validate_dim, validate_mass
         from ..cutoffs import parse_cutoff

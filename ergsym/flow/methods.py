@@ -1,0 +1,165 @@
+"""Several methods, one result shape: B, its pieces, ``<phi^2>``, ``G_p`` and ``M - M0`` on a lattice.
+
+``series``: the O(lam^2) flowed series as exact lattice sums (:mod:`ergsym.flow.lattice`; the
+CLI keeps its per-order output).  ``exact``: the few-mode quadrature of
+:mod:`ergsym.flow.modes` (1 to 3 modes).  ``mc``: Monte Carlo of the exact flow
+(:mod:`ergsym.flow.mcflow`).  ``variational``: the JKO flow of :mod:`ergsym.variational`
+through :func:`variational_points` (one scale per run).
+
+Every method takes the same :class:`~ergsym.flow.problem.FlowProblem` and returns, per scale,
+``{"Lambda", "values": {name: value object}, "G_p": {...}, "M": {...}, "diagnostics": {...}}``
+with value objects ``{"value", "error", "converged", "reliable", ...}``; ``M`` has ``free``,
+``interacting``, ``total`` as ``(value, error)`` plus ``statistical`` and ``quadrature``.
+"""
+from __future__ import annotations
+
+import math
+
+import numpy as np
+
+from ..errors import InputError
+from .problem import FlowProblem
+
+__all__ = ["METHODS", "EXACT_MAX_MODES", "check_domain", "exact_points", "exact_seconds",
+           "variational_points"]
+
+METHODS = ("series", "exact", "mc", "variational")
+#: the exact quadrature is a tensor Gauss-Hermite rule in every mode
+EXACT_MAX_MODES = 3
+_SEC_PER_EXACT_NODE = 3e-8
+
+
+def check_domain(method: str, problem: FlowProblem | None) -> None:
+    """Refuse a method outside its domain, naming the parameter, the range and the method to use."""
+    if method not in METHODS:
+        raise InputError.bad("--method", method, "one of " + ", ".join(METHODS))
+    if method == "series":
+        return
+    if problem is None:
+        raise InputError.bad("--method", method, "series without --lattice (continuum)",
+                             f"--method {method} needs a lattice: pass --lattice SHAPE, or use "
+                             "--method series")
+    if method == "exact" and problem.volume > EXACT_MAX_MODES:
+        raise InputError.bad("--lattice", problem.spec, f"at most {EXACT_MAX_MODES} sites for --method exact",
+                             "the exact quadrature is a tensor rule over every mode; use --method mc "
+                             "(or series at small --lam) on larger lattices")
+
+
+def exact_seconds(problem: FlowProblem, n_scales: int, with_m: bool) -> float:
+    """Rough cost (s) of the exact quadrature: (phi nodes) x (chi nodes) x V per evaluation, twice."""
+    from .modes import DEFAULT_NODES
+
+    V = problem.volume
+    n = DEFAULT_NODES.get(V, 12)
+    per = 2 * ((1.5 * n) ** V) ** 2 * V * _SEC_PER_EXACT_NODE
+    return per * n_scales * (3 if with_m else 1)
+
+
+def _modeflow(problem: FlowProblem):
+    from .modes import ModeFlow
+
+    return ModeFlow(lambda L: problem.at(L).kt.ravel(), lambda L: problem.at(L).d.ravel(),
+                    problem.Lambda0, problem.lam)
+
+
+def _vo(v, e):
+    return {"value": float(v), "error": float(e), "converged": True, "reliable": True}
+
+
+def exact_points(problem: FlowProblem, Lambdas, with_m: bool = True) -> list:
+    """The exact few-mode quadrature at every scale (``B`` directly, ``M`` from ``M_Lambda``)."""
+    from .modes import exact_monotone, exact_observables
+
+    check_domain("exact", problem)
+    sysm = _modeflow(problem)
+    m0 = exact_monotone(sysm, problem.Lambda0) if with_m else None
+    out = []
+    for L in Lambdas:
+        L = problem.check_Lambda(L)
+        o = exact_observables(sysm, L)
+        values = {k: _vo(*o[k]) for k in ("B", "A", "dSdS", "dSdShat", "dShatdShat", "LdShat", "phi2")}
+        gp, gpe = o["G_p"]
+        p = {"Lambda": L, "values": values,
+             "G_p": {"value": np.asarray(gp).tolist(), "error": np.asarray(gpe).tolist()},
+             "diagnostics": {"quadrature": "tensor Gauss-Hermite, n vs 3n/2 nodes per mode"}}
+        if with_m:
+            free = problem.free_M(L)
+            if L == problem.Lambda0:
+                tot = (free, 0.0)
+            else:
+                mv, me = exact_monotone(sysm, L)
+                tot = (mv - m0[0], me + m0[1])
+            err = tot[1] + 1e-15 * abs(free)
+            p["M"] = {"free": (free, 1e-15 * abs(free)), "interacting": (tot[0] - free, err),
+                      "total": (tot[0], err),
+                      "statistical": 0.0, "quadrature": err, "converged": True}
+        out.append(p)
+    return out
+
+
+def finite_or_raise(points: list) -> list:
+    """Raise :class:`~ergsym.errors.ConvergenceError` if any number is not finite (never NaN out)."""
+    from ..errors import ConvergenceError
+
+    for p in points:
+        for k, v in p["values"].items():
+            if not (math.isfinite(v["value"]) and math.isfinite(v["error"])):
+                raise ConvergenceError(f"{k} at Lambda={p['Lambda']!r} is not finite ({v['value']!r} ± "
+                                       f"{v['error']!r}): the sampling or quadrature failed", estimate=None,
+                                       error=None)
+    return points
+
+
+def variational_points(problem: FlowProblem, Lambda, *, n_samples: int = 4000, steps: int = 10,
+                       seed: int = 0) -> list:
+    """The JKO flow of :mod:`ergsym.variational` as a flow method (a thin adapter, one scale).
+
+    ``M - M0``: the variational estimate after ``steps`` JKO steps (jackknife error, fits
+    included).  ``B``: the one-sided difference of the last step's M in ``log Lambda`` -- an
+    O(tau) approximation, always marked not converged (use ``--method mc`` for B).
+    ``<phi^2>`` and ``G_p`` (per orbit of moved momenta) from the pushed samples.  The
+    scheme's free part has its own O(tau) bias: ``M_minus_M0.interacting`` is the variational M
+    minus the closed-form free JKO flow with the same steps, and ``total`` adds the exact free
+    part (docs/monotone_sign.md).
+    """
+    from ..variational.flow import VariationalConfig, compare_with_exact, run_variational
+
+    L = problem.check_Lambda(Lambda)
+    if L >= problem.Lambda0:
+        raise InputError.bad("--Lambda", Lambda, f"in (0, Lambda0 = {problem.Lambda0}) for --method "
+                             "variational",
+                             "the JKO flow needs at least one step")
+    cfg = VariationalConfig(shape=problem.shape, cutoff=problem.cutoff.spec, mass=problem.mass,
+                            Lambda0=problem.Lambda0, Lambda=L, lam=problem.lam, steps=int(steps),
+                            n_samples=int(n_samples), seed=int(seed))
+    res = run_variational(cfg)
+    cmp = compare_with_exact(res, series=False)
+    ms = res.M_steps
+    (l1, m1, e1), (l2, m2, e2) = ([problem.Lambda0, 0.0, 0.0] if len(ms) < 2 else ms[-2]), ms[-1]
+    h = math.log(l1) - math.log(l2)
+    b = (m2 - m1) / h
+    be = math.hypot(e1, e2) / h
+    conv = bool(res.converged)
+    why = (f"one-sided difference of the last JKO step (Lambda {l1:.4g} -> {l2:.4g}): O(tau) bias; "
+           "use --method mc for B")
+    values = {"B": {"value": b, "error": be, "converged": False, "reliable": False, "reasons": [why]},
+              "phi2": dict(cmp["phi2"]["variational"], reliable=conv)}
+    mm = cmp["M_minus_M0"]
+    free = problem.free_M(L)
+    # the O(tau) bias of the scheme's free part cancels to leading order in M_var - M_free,jko;
+    # the exact free part is added back (as ergsym.variational.compare_with_exact does)
+    raw = float(mm["variational"]["value"])
+    inter = (raw - float(mm["free_jko_same_tau"]["value"]), float(mm["variational"]["error"]))
+    tot = (free + inter[0], inter[1])
+    return [{"Lambda": L, "values": values,
+             "G_p": {"orbits": [{"phat2": g["phat2"], "n_modes": g["n_modes"], **g["variational"]}
+                                for g in cmp["G_p"]]},
+             "M": {"free": (free, 1e-15 * abs(free)), "interacting": inter, "total": tot,
+                   "statistical": tot[1], "quadrature": 0.0, "converged": conv},
+             "diagnostics": {"steps": int(steps), "tau": float(res.tau), "samples": int(n_samples),
+                             "free_exact": mm["free_exact"]["value"],
+                             "free_jko_same_tau": mm["free_jko_same_tau"]["value"],
+                             "M_variational_raw": raw,
+                             "note": "M_minus_M0.interacting = M_variational_raw - free_jko_same_tau "
+                                     "(the O(tau) bias of the free part cancels to leading order); total "
+                                     "adds free_exact"}}]

@@ -1,0 +1,171 @@
+"""One typed flow problem on a lattice, built once at the edge and handed to every method.
+
+A :class:`FlowProblem` holds the lattice, the cutoff, the mass, the initial scale ``Lambda0``
+and the coupling ``lam`` (all validated once, in :meth:`FlowProblem.build`), and derives the
+lattice momenta ``phat^2`` once.  :meth:`FlowProblem.at` gives the per-scale arrays
+(:class:`ScaleArrays`: ``Kt_Lambda``, ``D_Lambda``, ``Delta = Kt_Lambda0 - Kt_Lambda`` and the
+channel factor ``alpha = K_Lambda/K_Lambda0``, docs/flow.md) for a scale already checked to lie
+in ``(0, Lambda0]``.  The methods of :mod:`ergsym.flow.methods` (series, exact, mc,
+variational) take the problem and never re-derive momenta or re-validate inputs.
+"""
+from __future__ import annotations
+
+import math
+from dataclasses import dataclass, field
+
+import numpy as np
+
+from ..errors import InputError
+
+__all__ = ["FlowProblem", "ScaleArrays"]
+
+
+@dataclass(frozen=True, eq=False)
+class ScaleArrays:
+    """Per-mode arrays at one scale (``numpy.fft.fftn`` layout, shape = lattice shape).
+
+    Attributes
+    ----------
+    Lambda : float
+    kt : ndarray
+        ``Kt_Lambda,p = K_Lambda(phat^2)/(phat^2 + m^2)``.
+    d : ndarray
+        ``D_p = Lambda dKt_Lambda/dLambda`` (>= 0).
+    delta : ndarray
+        ``Kt_Lambda0,p - Kt_Lambda,p`` (>= 0): the covariance of the flowed-out fluctuation.
+    alpha : ndarray
+        ``K_Lambda/K_Lambda0`` in ``(0, 1]``.
+    """
+
+    Lambda: float
+    kt: np.ndarray
+    d: np.ndarray
+    delta: np.ndarray
+    alpha: np.ndarray
+
+    @property
+    def shell(self) -> np.ndarray:
+        """Boolean mask of the modes with ``D_p != 0`` (the only ones B sees)."""
+        return self.d != 0
+
+
+@dataclass(frozen=True, eq=False)
+class FlowProblem:
+    """phi^4 theory on a periodic lattice flowed from ``Lambda0`` (docs/flow.md).
+
+    Build it with :meth:`build` (validates); the attributes are then trusted by every method.
+
+    Attributes
+    ----------
+    shape : tuple of int
+    cutoff : ergsym.cutoffs cutoff
+    mass, Lambda0, lam : float
+    p2 : ndarray
+        Lattice momenta ``phat^2 = sum_mu 4 sin^2(p_mu/2)`` (fftn layout).
+    kt0 : ndarray
+        ``Kt_Lambda0``.
+    """
+
+    shape: tuple
+    cutoff: object
+    mass: float
+    Lambda0: float
+    lam: float
+    p2: np.ndarray
+    kt0: np.ndarray
+    _cache: dict = field(default_factory=dict, repr=False, compare=False)
+
+    @classmethod
+    def build(cls, lattice, cutoff, mass, Lambda0, lam) -> FlowProblem:
+        """Validate the inputs once and derive the lattice momenta.
+
+        Parameters
+        ----------
+        lattice : str, tuple or :class:`ergsym.inputs.Lattice`
+        cutoff : str or cutoff object
+        mass : float
+            > 0.
+        Lambda0 : float
+            Initial scale (> 0; for the bump at most ``lambda_max``).
+        lam : float
+            Quartic coupling at ``Lambda0``, finite and >= 0.
+
+        Raises
+        ------
+        InputError
+        """
+        from ..conventions import lattice_phat2, validate_mass
+        from ..inputs import as_lattice
+        from ..lattice.sums import lattice_propagators
+        from .continuum import validate_scales
+
+        shape = as_lattice(lattice, name="--lattice").shape
+        m = validate_mass(mass)
+        cut, L0, _ = validate_scales(cutoff, Lambda0, Lambda0)
+        lam = float(lam)
+        if not (math.isfinite(lam) and lam >= 0):
+            raise InputError.bad("lam", lam, "finite and >= 0", "the quartic coupling at Lambda0")
+        p2 = lattice_phat2(shape)
+        kt0, _ = lattice_propagators(shape, cut, m, L0)
+        return cls(tuple(shape), cut, m, float(L0), lam, np.asarray(p2, float), np.asarray(kt0, float))
+
+    @property
+    def volume(self) -> int:
+        return math.prod(self.shape)
+
+    @property
+    def spec(self) -> str:
+        return "x".join(map(str, self.shape))
+
+    def check_Lambda(self, Lambda, name: str = "--Lambda") -> float:
+        """``Lambda`` as a float in ``(0, Lambda0]`` (raises otherwise)."""
+        L = float(Lambda)
+        if not (math.isfinite(L) and 0 < L <= self.Lambda0):
+            raise InputError.bad(name, Lambda, f"in (0, Lambda0 = {self.Lambda0}]",
+                                 "the flow runs from Lambda0 towards the infrared")
+        return L
+
+    def at(self, Lambda) -> ScaleArrays:
+        """:class:`ScaleArrays` at ``Lambda`` (checked to lie in ``(0, Lambda0]``; cached)."""
+        L = self.check_Lambda(Lambda)
+        hit = self._cache.get(L)
+        if hit is not None:
+            return hit
+        from ..conventions import free_propagators
+
+        kt, d = free_propagators(self.cutoff, self.p2, L, self.mass)
+        kt = np.asarray(kt, float)
+        alpha = np.asarray(self.cutoff.K(self.p2, L) / self.cutoff.K(self.p2, self.Lambda0), float)
+        delta = np.clip(self.kt0 - kt, 0.0, None)
+        out = ScaleArrays(L, kt, np.asarray(d, float), delta, np.minimum(alpha, 1.0))
+        if len(self._cache) < 4096:
+            self._cache[L] = out
+        return out
+
+    def free_B(self, Lambda) -> float:
+        """Free ``B = 1/2 sum_p D_p/Kt_p`` (exact)."""
+        a = self.at(Lambda)
+        return float(0.5 * np.sum(a.d / a.kt))
+
+    def free_M(self, Lambda) -> float:
+        """Free ``M_Lambda - M_Lambda0 = -1/2 sum_p log(K_Lambda/K_Lambda0)`` (exact)."""
+        return float(-0.5 * np.sum(np.log(self.at(Lambda).alpha))) + 0.0  # no -0.0
+
+    def free_phi2(self, Lambda) -> float:
+        """Free ``<phi_x^2> = (1/V) sum_p Kt_p``."""
+        return float(np.mean(self.at(Lambda).kt))
+
+    def kink_edges(self, Lambda) -> list:
+        """Panel edges in ``log Lambda'`` on ``[log Lambda, log Lambda0]``: B is smooth between them.
+
+        ``D_p(Lambda')`` switches on and off where ``Lambda'^2`` or ``Lambda'^2 + eps`` crosses a
+        lattice ``phat^2`` (bump cutoff; other cutoffs give the two ends only).
+        """
+        L = self.check_Lambda(Lambda)
+        eps = getattr(self.cutoff, "eps", 0.0)
+        cuts = {math.log(L), math.log(self.Lambda0)}
+        for v in np.unique(self.p2):
+            for s in (v, v - eps):
+                if s > 0 and L * L < s < self.Lambda0 ** 2:
+                    cuts.add(0.5 * math.log(s))
+        return sorted(cuts)
