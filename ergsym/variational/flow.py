@@ -227,7 +227,8 @@ def _M_estimate(res, kb, base):
 
 def run_variational(config: VariationalConfig, *, progress: bool = False,
                     checkpoint: str | os.PathLike[str] | None = None, phi0: np.ndarray | None = None,
-                    max_steps: int | None = None, _state: VariationalResult | None = None) -> VariationalResult:
+                    max_steps: int | None = None,
+                    _state: VariationalResult | None = None) -> VariationalResult:
     """Run the JKO flow of ``config`` (Algorithm 1 with the steps of (6.18)/(6.21)).
 
     Parameters
