@@ -25,7 +25,7 @@ def _finite_positive(x) -> bool:
         return False
 
 
-def round_to_uncertainty(value: float, uncertainty=None, digits: int = FULL_DIGITS) -> str:
+def round_to_uncertainty(value: float, uncertainty: float | None = None, digits: int = FULL_DIGITS) -> str:
     """``value`` as text with the significant digits that ``uncertainty`` leaves (its first two
     digits kept), at most ``digits``; all ``digits`` when the uncertainty is 0, None or not finite.
     """
@@ -41,7 +41,8 @@ def round_to_uncertainty(value: float, uncertainty=None, digits: int = FULL_DIGI
     return f"{v:.{n}g}"
 
 
-def format_value(value, error=None, *, truncation=None, exact: bool = False,
+def format_value(value: float | None, error: float | None = None, *, truncation: float | None = None,
+                 exact: bool = False,
                  digits: int = FULL_DIGITS) -> str:
     """``"value ± error"`` with the value rounded to the larger of ``error`` and ``truncation``.
 

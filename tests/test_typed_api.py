@@ -3,8 +3,8 @@
 Every public function and method (no leading underscore, in a public module) of the packages
 below carries annotations on each parameter and its return; ``ergsym/py.typed`` exists and
 setup.cfg ships it as package data.  click command callbacks are exempt: their parameters are
-typed by their ``@click.option`` declarations.  (lattice/, flow/ and variational/ are annotated
-in the parts their owners touch and are not checked here yet.)
+typed by their ``@click.option`` declarations.  Every package and top-level module of ergsym/
+is checked (a new one is picked up by ``test_every_module_is_checked``).
 """
 import ast
 import configparser
@@ -14,14 +14,28 @@ import pytest
 
 ROOT = Path(__file__).resolve().parents[1]
 PKG = ROOT / "ergsym"
-CHECKED = ["symbolic", "numeric", "cutoffs", "report", "cli", "batch", "__init__.py", "conventions.py",
-           "errors.py", "families.py", "inputs.py", "jsonout.py"]
+CHECKED = ["symbolic", "numeric", "cutoffs", "report", "cli", "batch", "lattice", "flow", "variational",
+           "lpa", "__init__.py", "conventions.py", "errors.py", "families.py", "inputs.py", "jsonout.py",
+           "textfmt.py"]
+# TEMPORARY: these three modules are being rewritten on another branch (lattice backends/HMC) at
+# the time the rest of lattice/ was annotated; annotate them there and remove this list after merging.
+NOT_YET_CHECKED = {"lattice/sums.py", "lattice/hmc.py", "lattice/backend.py"}
 
 
 def _files():
     for name in CHECKED:
         p = PKG / name
-        yield from ([p] if p.suffix == ".py" else sorted(p.rglob("*.py")))
+        for f in [p] if p.suffix == ".py" else sorted(p.rglob("*.py")):
+            if f.relative_to(PKG).as_posix() not in NOT_YET_CHECKED:
+                yield f
+
+
+def test_every_module_is_checked():
+    """A package or top-level module added to ergsym/ later is not silently left out of CHECKED."""
+    top = {p.name for p in PKG.iterdir()
+           if (p.is_dir() and (p / "__init__.py").is_file())
+           or (p.suffix == ".py" and not p.name.startswith("_"))}
+    assert top - {"__init__.py"} <= set(CHECKED), sorted(top - set(CHECKED))
 
 
 def _is_click_command(fn) -> bool:

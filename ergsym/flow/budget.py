@@ -10,6 +10,12 @@ take hours or tens of GB before it starts.
 from __future__ import annotations
 
 import math
+from typing import TYPE_CHECKING
+
+if TYPE_CHECKING:
+    from collections.abc import Sequence
+
+    from ..cutoffs import Cutoff
 
 __all__ = ["Budget", "continuum_budget", "lattice_budget", "MAX_SECONDS", "MAX_BYTES"]
 
@@ -25,17 +31,17 @@ _SEC_PER_SITE = 4e-6        # one O(lam^2) series on the lattice, per site
 class Budget:
     """Estimated ``seconds`` and peak ``bytes`` of a request, and what dominates."""
 
-    def __init__(self, seconds, nbytes, what):
+    def __init__(self, seconds: float, nbytes: float, what: str):
         self.seconds, self.bytes, self.what = float(seconds), float(nbytes), what
 
-    def exceeded(self):
+    def exceeded(self) -> bool:
         return self.seconds > MAX_SECONDS or self.bytes > MAX_BYTES
 
-    def describe(self):
+    def describe(self) -> str:
         return (f"about {self.seconds:.3g} s and {self.bytes / 1e9:.3g} GB ({self.what}); "
                 f"limits {MAX_SECONDS:.0f} s, {MAX_BYTES / 1e9:.0f} GB")
 
-    def check(self, force=False, option="--force"):
+    def check(self, force: bool = False, option: str = "--force") -> Budget:
         """Raise :class:`~ergsym.errors.InputError` when over budget and not ``force``."""
         from ..errors import InputError
 
@@ -45,7 +51,7 @@ class Budget:
         return self
 
 
-def continuum_budget(cutoff, mass, Lambdas, n_evaluations):
+def continuum_budget(cutoff: Cutoff, mass: float, Lambdas: Sequence[float], n_evaluations: int) -> Budget:
     """Estimate for ``n_evaluations`` B-type evaluations at the smallest of ``Lambdas``."""
     lo = min(float(mass), min(float(L) for L in Lambdas))
     kink = getattr(cutoff, "kink", 4.0)
@@ -60,7 +66,7 @@ def continuum_budget(cutoff, mass, Lambdas, n_evaluations):
                   f"~{n_r:.3g} radial nodes")
 
 
-def lattice_budget(shape, n_evaluations):
+def lattice_budget(shape: tuple[int, ...], n_evaluations: int) -> Budget:
     """Estimate for ``n_evaluations`` series evaluations on a lattice of ``shape``."""
     V = math.prod(shape)
     return Budget(n_evaluations * V * max(1.0, math.log2(V)) * _SEC_PER_SITE / 10.0,

@@ -22,12 +22,20 @@ Public: :func:`flow_continuum`, :func:`running_couplings_continuum`,
 from __future__ import annotations
 
 import math
+from typing import TYPE_CHECKING
 
 import numpy as np
 
 from ..conventions import validate_dim, validate_mass
 from ..errors import InputError
 from .diagrams import validate_order
+
+if TYPE_CHECKING:
+    from collections.abc import Callable, Sequence
+
+    from ..cutoffs import Cutoff
+    from ..families import Family
+    from ..symbolic.series import Series
 
 __all__ = ["FlowScales", "family_value_continuum", "series_continuum", "flow_continuum",
            "monotone_difference", "running_couplings_continuum", "flow_scan_continuum",
@@ -37,7 +45,7 @@ __all__ = ["FlowScales", "family_value_continuum", "series_continuum", "flow_con
 MIN_EPS = 1e-4
 
 
-def validate_scales(cutoff, Lambda0, Lambda):
+def validate_scales(cutoff: str | Cutoff, Lambda0: float, Lambda: float) -> tuple[Cutoff, float, float]:
     """Parse the cutoff and check ``0 < Lambda <= Lambda0`` (and the cutoff's own limits)."""
     from ..cutoffs import parse_cutoff
 
@@ -60,7 +68,7 @@ class FlowScales:
     """One point ``(cutoff, dim, mass)`` at ``Lambda`` flowed from ``Lambda0``; holds the
     :class:`~ergsym.numeric.delta.FlowPointContext` and the block cache of that point."""
 
-    def __init__(self, cutoff, dim, mass, Lambda0, Lambda):
+    def __init__(self, cutoff: str | Cutoff, dim: int, mass: float, Lambda0: float, Lambda: float):
         from ..numeric.delta import FlowPointContext
 
         self.cutoff, self.Lambda0, self.Lambda = validate_scales(cutoff, Lambda0, Lambda)
@@ -73,7 +81,8 @@ class FlowScales:
         self.cache = {}
 
 
-def family_value_continuum(family, scales, rtol=1e-8, cache=None):
+def family_value_continuum(family: Family, scales: FlowScales, rtol: float = 1e-8,
+                           cache: dict | None = None) -> tuple[float, float]:
     """``(value, error)`` of a flowed family (coefficient of ``delta^d(0)`` if it has ``D``)."""
     from ..numeric.delta import flow_family
 
@@ -81,7 +90,8 @@ def family_value_continuum(family, scales, rtol=1e-8, cache=None):
     return float(v.estimate), float(v.error)
 
 
-def series_continuum(series, scales, lam, rtol=1e-8, cache=None):
+def series_continuum(series: Series, scales: FlowScales, lam: float, rtol: float = 1e-8,
+                     cache: dict | None = None) -> dict:
     """Per-order values, the total at ``lam`` and the converged flag of a series.
 
     Returns
@@ -99,8 +109,9 @@ def series_continuum(series, scales, lam, rtol=1e-8, cache=None):
     return {"per_order": per, "total": (tot, terr), "converged": bool(conv)}
 
 
-def flow_continuum(cutoff, dim, mass, Lambda0, Lambda, lam, order=2, forms=("A", "B"), rtol=1e-6,
-                   scales=None):
+def flow_continuum(cutoff: str | Cutoff, dim: int, mass: float, Lambda0: float, Lambda: float, lam: float,
+                   order: int = 2, forms: Sequence[str] = ("A", "B"), rtol: float = 1e-6,
+                   scales: FlowScales | None = None) -> dict:
     """A, B and/or pieces at ``Lambda`` along the flow, continuum, coefficient of ``delta^d(0)``.
 
     Parameters
@@ -129,8 +140,10 @@ def flow_continuum(cutoff, dim, mass, Lambda0, Lambda, lam, order=2, forms=("A",
     return {f: series_continuum(flow_monotone(order, f), scales, float(lam), rtol) for f in forms}
 
 
-def running_couplings_continuum(cutoff, dim, mass, Lambda0, Lambda, lam, order=2, rtol=1e-6, scales=None,
-                                N=1):
+def running_couplings_continuum(cutoff: str | Cutoff, dim: int, mass: float, Lambda0: float, Lambda: float,
+                                lam: float,
+                                order: int = 2, rtol: float = 1e-6, scales: FlowScales | None = None,
+                                N: float = 1) -> dict:
     """Zero-momentum couplings of ``V_Lambda`` (:func:`ergsym.flow.running_couplings`).
 
     Returns ``{"m2": ..., "lam": ..., "g6": ..., "vacuum": ...}`` each as
@@ -152,7 +165,7 @@ def running_couplings_continuum(cutoff, dim, mass, Lambda0, Lambda, lam, order=2
             for k, s in running_couplings(order, n_comp).items()}
 
 
-def free_monotone_difference(scales):
+def free_monotone_difference(scales: FlowScales) -> tuple[float, float]:
     """``M_Lambda - M_Lambda0`` of the free field: ``-1/2 int d^dp log(K_Lambda/K_Lambda0)``.
 
     Per ``delta^d(0)``, on the point's momentum nodes (20- vs 16-point rules).  Diverges for
@@ -187,7 +200,9 @@ def _b_interacting(series, cutoff, dim, mass, L0, L, lam, rtol):
     return v, e, r["converged"], last, prev
 
 
-def monotone_difference(cutoff, dim, mass, Lambda0, Lambda, lam, order=2, n_log=8, rtol=1e-6):
+def monotone_difference(cutoff: str | Cutoff, dim: int, mass: float, Lambda0: float, Lambda: float,
+                        lam: float,
+                        order: int = 2, n_log: int = 8, rtol: float = 1e-6) -> dict:
     """``M_Lambda - M_Lambda0 = int_Lambda^Lambda0 B(L) dL/L`` (per ``delta^d(0)``).
 
     The free part is :func:`free_monotone_difference`; the interacting part ``B - B_free`` is
@@ -266,8 +281,10 @@ def _cheb_cumulative(x_nodes, values, x_eval, a, b):
     return C.chebval(1.0, anti) - C.chebval(te, anti)
 
 
-def flow_scan_continuum(cutoff, dim, mass, Lambda0, Lambdas, lam, order=2, forms=("A", "B"),
-                        n_log=8, rtol=1e-6, progress=None, couplings=True):
+def flow_scan_continuum(cutoff: str | Cutoff, dim: int, mass: float, Lambda0: float, Lambdas: Sequence[float],
+                        lam: float, order: int = 2, forms: Sequence[str] = ("A", "B"), n_log: int = 8,
+                        rtol: float = 1e-6, progress: Callable[[int, int], object] | None = None,
+                        couplings: bool = True) -> list[dict]:
     """A, B (and pieces), the running couplings and ``M - M0`` at every scale of a scan.
 
     ``M_Lambda - M_Lambda0`` at all scales comes from one Chebyshev interpolant of

@@ -44,11 +44,15 @@ import itertools
 import math
 from dataclasses import dataclass
 from fractions import Fraction
+from typing import TYPE_CHECKING
 
 from ..errors import InputError, OrderNotSupportedError
 from ..families import Line, reduce_graph
 from ..symbolic.wick import adjacencies as _adjacencies
 from ..symbolic.wick import connected as _connected
+
+if TYPE_CHECKING:
+    from collections.abc import Iterable, Iterator, Sequence
 
 __all__ = ["FVertex", "FTerm", "expand_flow", "MAX_FLOW_ORDER", "G_LINE", "DELTA_LINE",
            "D_LINE", "GINV_LINE", "validate_order"]
@@ -62,7 +66,7 @@ D_LINE = Line(0, 1, 0)
 GINV_LINE = Line(-1, 0, 0)
 
 
-def validate_order(order, max_order=MAX_FLOW_ORDER) -> int:
+def validate_order(order: int, max_order: int = MAX_FLOW_ORDER) -> int:
     """``order`` as an int in ``0..max_order`` or raise (:class:`OrderNotSupportedError`)."""
     if isinstance(order, bool) or not isinstance(order, int) or order < 0:
         raise InputError.bad("order", order, f"an integer from 0 to {max_order}")
@@ -131,7 +135,8 @@ def _clusters_connected(verts, delta_pairs):
     return True
 
 
-def diagrams(verts, fixed=()):
+def diagrams(verts: Sequence[FVertex], fixed: Sequence[tuple[int, int, Line]] = ()
+             ) -> Iterator[tuple[Fraction, list[tuple[int, int, Line]], list[tuple[int, int]]]]:
     """Yield ``(weight, edges, identify)`` for every typed labelled multigraph of ``verts``.
 
     ``weight`` is the exact number of leg matchings (with line types) giving the graph; the
@@ -189,7 +194,7 @@ def measure_weight(m: int) -> Fraction:
     return Fraction((-1) ** m, math.factorial(m) * 24 ** m)
 
 
-def expand_flow(terms, order: int):
+def expand_flow(terms: Iterable[FTerm], order: int) -> dict:
     """Expand ``<sum terms>_Lambda`` through ``lam**order``.
 
     Parameters
@@ -234,7 +239,7 @@ def cluster_weight(n: int, rooted: bool) -> Fraction:
     return Fraction((-1) ** (n + 1), math.factorial(n) * 24 ** n)
 
 
-def dv_factor(max_power: int, group: int):
+def dv_factor(max_power: int, group: int) -> list[tuple[Fraction, int, tuple[FVertex, ...]]]:
     """``dV_Lambda/dphi_x`` as ``[(coeff, power, vertices)]``, root (at ``x``) first."""
     out = []
     for n in range(1, max_power + 1):
@@ -243,11 +248,11 @@ def dv_factor(max_power: int, group: int):
     return out
 
 
-def v_factor(max_power: int, group: int):
+def v_factor(max_power: int, group: int) -> list[tuple[Fraction, int, tuple[FVertex, ...]]]:
     """``V_Lambda`` (summed over positions) as ``[(coeff, power, vertices)]``."""
     return [(cluster_weight(n, False), n, (FVertex(4, group),) * n) for n in range(1, max_power + 1)]
 
 
-def dshat_factor():
+def dshat_factor() -> list[tuple[Fraction, int, tuple[FVertex, ...]]]:
     """``dShat/dphi_x = (G^-1 phi)_x``: one amputated leg."""
     return [(Fraction(1), 0, (FVertex(1, "op", amp=True),))]

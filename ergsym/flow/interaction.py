@@ -30,6 +30,7 @@ import math
 from dataclasses import dataclass
 from fractions import Fraction
 from functools import lru_cache
+from typing import TYPE_CHECKING
 
 from ..families import Line, reduce_graph
 from ..symbolic.series import Series
@@ -37,6 +38,10 @@ from ..symbolic.theory import PHI4
 from ..symbolic.wick import adjacencies as _adjacencies
 from ..symbolic.wick import connected as _connected_pairs
 from .diagrams import cluster_weight, validate_order
+
+if TYPE_CHECKING:
+    from ..families import Family
+    from ..symbolic.npoly import NPoly
 
 __all__ = ["EffTerm", "effective_interaction", "polchinski_residual", "running_couplings",
            "vertex_function_terms", "describe_term"]
@@ -81,18 +86,18 @@ class EffTerm:
     edges: tuple
 
     @property
-    def key(self):
+    def key(self) -> tuple:
         return _canonical(self.n_vertices, self.legs, self.edges)
 
     @property
     def n_legs(self) -> int:
         return sum(self.legs)
 
-    def family(self):
+    def family(self) -> Family:
         """The zero-momentum value of the graph (all ``phi = 1``) per volume, as a Family."""
         return reduce_graph(self.n_vertices, [(i, j, _KIND_LINE[k]) for i, j, k in self.edges])
 
-    def on_factor(self, n_comp="N"):
+    def on_factor(self, n_comp: int | str = "N") -> Fraction | NPoly:
         """O(N) factor of the term for a uniform field (``(lam/4!)(phi_a phi_a)^2`` vertices).
 
         With every external leg set to one field ``phi_a``, the term's index contraction is
@@ -247,7 +252,7 @@ def _rhs(terms, order):
     return out
 
 
-def polchinski_residual(order: int = 2, terms=None) -> tuple:
+def polchinski_residual(order: int = 2, terms: tuple[EffTerm, ...] | None = None) -> tuple:
     """LHS minus RHS of (2.4) for the derived ``V_Lambda``, through ``lam**order``.
 
     Parameters
@@ -278,7 +283,7 @@ def vertex_function_terms(n_legs: int, order: int = 2) -> tuple:
 
 
 @lru_cache(maxsize=16)
-def running_couplings(order: int = 2, N=1) -> dict:
+def running_couplings(order: int = 2, N: int | str = 1) -> dict:
     """Zero-momentum couplings of ``V_Lambda`` as series in families of ``Delta``.
 
     With ``V_Lambda = sum_n (1/n!) int v_n phi^n``, the uniform-field value gives

@@ -9,6 +9,7 @@ couplings and ``M_Lambda - M_Lambda0`` (free part exact, interacting part by Gau
 from __future__ import annotations
 
 import math
+from typing import TYPE_CHECKING
 
 import numpy as np
 
@@ -18,11 +19,17 @@ from ..numeric.quadrature import composite_nodes
 from .continuum import validate_scales
 from .diagrams import validate_order
 
+if TYPE_CHECKING:
+    from collections.abc import Sequence
+
+    from ..cutoffs import Cutoff
+
 __all__ = ["flow_arrays", "flow_lattice", "running_couplings_lattice", "monotone_difference_lattice",
            "phi2_lattice"]
 
 
-def flow_arrays(shape, cutoff, mass, Lambda0, Lambda):
+def flow_arrays(shape: tuple[int, ...], cutoff: str | Cutoff, mass: float, Lambda0: float, Lambda: float
+                ) -> tuple[np.ndarray, np.ndarray, np.ndarray]:
     """``(Kt_p, D_p, Delta_p)`` on the FFT grid of ``shape`` (validated scales)."""
     cutoff, L0, L = validate_scales(cutoff, Lambda0, Lambda)
     kt, d = lattice_propagators(shape, cutoff, mass, L)
@@ -38,7 +45,8 @@ def _series_values(series, arrays, lam):
             "total": (series_sum(per, lam), 0.0)}  # InputError naming --lam where a term overflows
 
 
-def flow_lattice(shape, cutoff, mass, Lambda0, Lambda, lam, order=2, forms=("A", "B")):
+def flow_lattice(shape: tuple[int, ...], cutoff: str | Cutoff, mass: float, Lambda0: float, Lambda: float,
+                 lam: float, order: int = 2, forms: Sequence[str] = ("A", "B")) -> dict:
     """A, B and/or pieces at ``Lambda`` on a lattice: whole lattice sums, exact per order.
 
     Returns the same layout as :func:`ergsym.flow.continuum.flow_continuum` (errors 0: exact
@@ -51,7 +59,8 @@ def flow_lattice(shape, cutoff, mass, Lambda0, Lambda, lam, order=2, forms=("A",
     return {f: _series_values(flow_monotone(order, f), arrays, float(lam)) for f in forms}
 
 
-def phi2_lattice(shape, cutoff, mass, Lambda0, Lambda, lam, order=2):
+def phi2_lattice(shape: tuple[int, ...], cutoff: str | Cutoff, mass: float, Lambda0: float, Lambda: float,
+                 lam: float, order: int = 2) -> dict:
     """``<phi_x^2>_Lambda`` per site along the flow (:func:`ergsym.flow.flow_phi2`; exact per order)."""
     from .monotone import flow_phi2
 
@@ -60,7 +69,9 @@ def phi2_lattice(shape, cutoff, mass, Lambda0, Lambda, lam, order=2):
     return _series_values(flow_phi2(order), arrays, float(lam))
 
 
-def running_couplings_lattice(shape, cutoff, mass, Lambda0, Lambda, lam, order=2):
+def running_couplings_lattice(shape: tuple[int, ...], cutoff: str | Cutoff, mass: float, Lambda0: float,
+                              Lambda: float,
+                              lam: float, order: int = 2) -> dict:
     """Zero-momentum couplings of ``V_Lambda`` on a lattice (per site; exact per order)."""
     from .interaction import running_couplings
 
@@ -69,7 +80,9 @@ def running_couplings_lattice(shape, cutoff, mass, Lambda0, Lambda, lam, order=2
     return {k: _series_values(s, arrays, float(lam)) for k, s in running_couplings(order).items()}
 
 
-def monotone_difference_lattice(shape, cutoff, mass, Lambda0, Lambda, lam, order=2, n_log=12):
+def monotone_difference_lattice(shape: tuple[int, ...], cutoff: str | Cutoff, mass: float, Lambda0: float,
+                                Lambda: float,
+                                lam: float, order: int = 2, n_log: int = 12) -> dict:
     """``M_Lambda - M_Lambda0`` on a lattice: ``-1/2 sum_p log(K_Lambda/K_Lambda0)`` + interacting part.
 
     The interacting part ``int_Lambda^Lambda0 (B - B_free) dL/L`` uses ``n_log`` Gauss-Legendre

@@ -41,11 +41,15 @@ from __future__ import annotations
 
 import math
 from dataclasses import dataclass
+from typing import TYPE_CHECKING
 
 import numpy as np
 
 from ..errors import InputError
 from .problem import FlowProblem
+
+if TYPE_CHECKING:
+    from collections.abc import Sequence
 
 __all__ = ["MCSettings", "sample_p0", "PosteriorHMC", "mc_point_samples", "mc_flow"]
 
@@ -105,7 +109,7 @@ def estimate_seconds(problem: FlowProblem, settings: MCSettings, n_scales: int) 
     return (outer + inner) * _SEC_PER_SITE_TRAJ * max(1.0, math.log2(max(V, 2)))
 
 
-def sample_p0(problem: FlowProblem, settings: MCSettings, progress: bool = False):
+def sample_p0(problem: FlowProblem, settings: MCSettings, progress: bool = False) -> tuple[np.ndarray, dict]:
     """Configurations of ``P_Lambda0``: array ``(n_samples, n_chains) + shape`` in Markov order.
 
     Uses :func:`ergsym.lattice.run.run_mc` (batched chains, step adapted during thermalization).
@@ -144,7 +148,8 @@ class PosteriorHMC:
     ``Delta_p = 0`` never move.  Metropolis per batch member: exact for any step size.
     """
 
-    def __init__(self, shape, delta, lam, phi2_est, n_steps=None, traj_scale: float = 1.0):
+    def __init__(self, shape: tuple[int, ...], delta: np.ndarray, lam: float, phi2_est: float,
+                 n_steps: int | None = None, traj_scale: float = 1.0):
         self.shape = tuple(shape)
         self.axes = tuple(range(-len(self.shape), 0))
         self.delta = np.asarray(delta, float)
@@ -173,7 +178,8 @@ class PosteriorHMC:
             return force, None
         return force, (self.lam / 24.0) * np.sum(x2 * x2, axis=self.axes)
 
-    def trajectory(self, phi, eta, rng: np.random.Generator):
+    def trajectory(self, phi: np.ndarray, eta: np.ndarray,
+                   rng: np.random.Generator) -> tuple[np.ndarray, np.ndarray]:
         """One trajectory for every batch member; returns ``(eta_new, accepted mask)``."""
         white = rng.standard_normal(eta.shape)
         v = np.fft.fftn(white, axes=self.axes) * self.sqrt_kpost
@@ -224,7 +230,8 @@ def _shell_sums(problem, arr, phi_p, g1_p, g2_p, g2h_p):
     return a, c, e, eh, e0
 
 
-def mc_point_samples(problem: FlowProblem, phi0, Lambda, n_inner, rng: np.random.Generator,
+def mc_point_samples(problem: FlowProblem, phi0: np.ndarray, Lambda: float, n_inner: int,
+                     rng: np.random.Generator,
                      chunk: int = 4096) -> dict:
     """Per-sample estimators at one scale (arrays shaped like ``phi0.shape[:-d]``).
 
@@ -368,7 +375,7 @@ def _free_point(problem, Lambda):
     return out
 
 
-def mc_flow(problem: FlowProblem, Lambdas, settings: MCSettings, with_m: bool = True,
+def mc_flow(problem: FlowProblem, Lambdas: Sequence[float], settings: MCSettings, with_m: bool = True,
             progress: bool = False, sample_at_zero: bool = False) -> dict:
     """B, A, the pieces, ``<phi^2>``, ``G_p`` (and ``M - M0``) at every scale of ``Lambdas``.
 

@@ -14,11 +14,15 @@ with value objects ``{"value", "error", "converged", "reliable", ...}``; ``M`` h
 from __future__ import annotations
 
 import math
+from typing import TYPE_CHECKING
 
 import numpy as np
 
 from ..errors import InputError
 from .problem import FlowProblem
+
+if TYPE_CHECKING:
+    from collections.abc import Sequence
 
 __all__ = ["METHODS", "EXACT_MAX_MODES", "check_domain", "exact_points", "exact_seconds",
            "variational_points"]
@@ -66,7 +70,7 @@ def _vo(v, e):
     return {"value": float(v), "error": float(e), "converged": True, "reliable": True}
 
 
-def exact_points(problem: FlowProblem, Lambdas, with_m: bool = True) -> list:
+def exact_points(problem: FlowProblem, Lambdas: Sequence[float], with_m: bool = True) -> list:
     """The exact few-mode quadrature at every scale (``B`` directly, ``M`` from ``M_Lambda``)."""
     from .modes import exact_monotone, exact_observables
 
@@ -110,7 +114,7 @@ def finite_or_raise(points: list) -> list:
     return points
 
 
-def variational_points(problem: FlowProblem, Lambda, *, n_samples: int = 4000, steps: int = 10,
+def variational_points(problem: FlowProblem, Lambda: float, *, n_samples: int = 4000, steps: int = 10,
                        seed: int = 0) -> list:
     """The JKO flow of :mod:`ergsym.variational` as a flow method (a thin adapter, one scale).
 

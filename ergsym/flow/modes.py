@@ -69,7 +69,7 @@ class ModeFlow:
     def V(self) -> int:
         return int(np.asarray(self.kt(self.Lambda0)).size)
 
-    def position_matrix(self, f_p):
+    def position_matrix(self, f_p: np.ndarray) -> np.ndarray:
         """``(1/V) sum_p e^{ip(x-y)} f_p`` as a V x V matrix."""
         f = np.asarray(f_p, float).ravel()
         V = f.size
@@ -77,7 +77,7 @@ class ModeFlow:
         idx = (np.arange(V)[:, None] - np.arange(V)[None, :]) % V
         return col[idx]
 
-    def lattice_arrays(self, Lambda):
+    def lattice_arrays(self, Lambda: float) -> tuple[np.ndarray, np.ndarray, np.ndarray]:
         """``(Kt_p, D_p, Delta_p)`` at ``Lambda`` (for the series)."""
         kt = np.asarray(self.kt(Lambda), float)
         return kt, np.asarray(self.d(Lambda), float), np.asarray(self.kt(self.Lambda0), float) - kt
@@ -168,7 +168,7 @@ def _finite_or_raise(what, value, error, sys, Lambda):
     return value, error
 
 
-def exact_monotone(sys: ModeFlow, Lambda, n=None):
+def exact_monotone(sys: ModeFlow, Lambda: float, n: int | None = None) -> tuple[float, float]:
     """``M_Lambda`` (up to a Lambda-independent constant) with an error estimate.
 
     Returns
@@ -188,7 +188,7 @@ def exact_monotone(sys: ModeFlow, Lambda, n=None):
     return _finite_or_raise("M_Lambda", b, abs(a - b) + 1e-15 * (1 + abs(b)), sys, Lambda)
 
 
-def exact_B(sys: ModeFlow, Lambda, h=2e-3, n=None):
+def exact_B(sys: ModeFlow, Lambda: float, h: float = 2e-3, n: int | None = None) -> tuple[float, float]:
     """``-Lambda dM/dLambda`` by a 5-point stencil in ``log Lambda`` (step ``h``).
 
     Returns
@@ -262,7 +262,7 @@ def _observables(sys: ModeFlow, Lambda, n):
             "G_p": (p @ (np.abs(phip) ** 2)) / V}
 
 
-def exact_observables(sys: ModeFlow, Lambda, n=None) -> dict:
+def exact_observables(sys: ModeFlow, Lambda: float, n: int | None = None) -> dict:
     """B, A, the four pieces, ``<phi^2>`` and ``G_p`` at ``Lambda`` by quadrature, with errors.
 
     B is computed directly, as the expectation of ``-1/2 dSigma Cdot dSigma - 2 Lambda dShat``

@@ -17,6 +17,7 @@ from __future__ import annotations
 
 from fractions import Fraction
 from functools import lru_cache
+from typing import TYPE_CHECKING
 
 from ..errors import InputError
 from ..symbolic.monotone import FORMS, PIECES, _engine_name
@@ -24,6 +25,9 @@ from ..symbolic.series import Series
 from ..symbolic.theory import PHI4
 from .diagrams import (D_LINE, FTerm, FVertex, dshat_factor, dv_factor, expand_flow,
                        v_factor, validate_order)
+
+if TYPE_CHECKING:
+    from ..families import Family
 
 __all__ = ["flow_piece", "flow_monotone", "flow_phi2", "flow_interaction_expectation",
            "has_delta", "FLOW_FORMS"]
@@ -128,6 +132,6 @@ def flow_interaction_expectation(order: int) -> Series:
                             provenance="ergsym.flow.diagrams.expand_flow")
 
 
-def has_delta(family) -> bool:
+def has_delta(family: Family) -> bool:
     """True if a family contains a ``Delta`` line (it vanishes at ``Lambda = Lambda0``)."""
     return any(line.delta for b in family.blocks for e in b.edges for line in (e[2],))

@@ -22,8 +22,15 @@ from __future__ import annotations
 import itertools
 import math
 from fractions import Fraction
+from typing import TYPE_CHECKING
 
 from ..symbolic.oracle import _Moments, _padd, _pmul, _pscale, exact_family_value, mat_inv, mat_mul
+
+if TYPE_CHECKING:
+    from collections.abc import Callable, Iterable
+
+    from ..families import Family
+    from .interaction import EffTerm
 
 __all__ = ["oracle_interaction", "oracle_flow_quantity", "effterms_polynomial",
            "polchinski_check", "exact_flow_family_value", "matinv", "matmul"]
@@ -36,7 +43,8 @@ matmul = mat_mul
 matinv = mat_inv
 
 
-def exact_flow_family_value(family, g, c, delta):
+def exact_flow_family_value(family: Family, g: list[list[Fraction]], c: list[list[Fraction]],
+                            delta: list[list[Fraction]] | None) -> Fraction:
     """Exact value of a family whose lines are ``G^kt D^d Delta^delta`` (matrices).
 
     ``V * b_outer * prod b`` with a ``D`` line, else ``prod b``; ``b = (1/V) sum`` over all
@@ -99,7 +107,7 @@ def _exp_series(v, order, nv):
     return e
 
 
-def oracle_interaction(delta, order):
+def oracle_interaction(delta: list[list[Fraction]], order: int) -> list[dict]:
     """``V_Lambda`` per power of ``lam`` as polynomials in ``phi_x`` (exact, brute force).
 
     Parameters
@@ -136,7 +144,8 @@ def oracle_interaction(delta, order):
     return [dict()] + [_scale(logz[k], -1) for k in range(1, order + 1)]
 
 
-def effterms_polynomial(terms, delta, order, d=None):
+def effterms_polynomial(terms: Iterable[EffTerm], delta: list[list[Fraction]], order: int,
+                        d: list[list[Fraction]] | None = None) -> list[dict]:
     """The diagrammatic ``V_Lambda`` (tuple of EffTerm) as per-order polynomials on a lattice."""
     n = len(delta)
     mats = {"Delta": delta, "D": d}
@@ -159,7 +168,9 @@ def effterms_polynomial(terms, delta, order, d=None):
     return out
 
 
-def polchinski_check(vfun, delta, d, order):
+def polchinski_check(vfun: Callable[[list[list[Fraction]]], list[dict]], delta: list[list[Fraction]],
+                     d: list[list[Fraction]],
+                     order: int) -> list[dict]:
     """Residual of (2.4) for ``V = vfun(Delta)`` (per-order polynomials), exactly.
 
     ``-Lambda dV/dLambda = 1/2 sum_xy D_xy (d_x d_y V - d_x V d_y V)`` with
@@ -203,7 +214,9 @@ def polchinski_check(vfun, delta, d, order):
     return res
 
 
-def oracle_flow_quantity(g, c, delta, order, quantity="B"):
+def oracle_flow_quantity(g: list[list[Fraction]], c: list[list[Fraction]], delta: list[list[Fraction]],
+                         order: int,
+                         quantity: str = "B") -> list[Fraction]:
     """Exact series of a monotone quantity under ``P_Lambda`` on a small lattice.
 
     Parameters

@@ -12,10 +12,15 @@ from __future__ import annotations
 
 import math
 from dataclasses import dataclass, field
+from typing import TYPE_CHECKING
 
 import numpy as np
 
 from ..errors import InputError
+
+if TYPE_CHECKING:
+    from ..cutoffs import Cutoff
+    from ..inputs import Lattice
 
 __all__ = ["FlowProblem", "ScaleArrays"]
 
@@ -76,7 +81,8 @@ class FlowProblem:
     _cache: dict = field(default_factory=dict, repr=False, compare=False)
 
     @classmethod
-    def build(cls, lattice, cutoff, mass, Lambda0, lam) -> FlowProblem:
+    def build(cls, lattice: str | tuple[int, ...] | Lattice, cutoff: str | Cutoff, mass: float,
+              Lambda0: float, lam: float) -> FlowProblem:
         """Validate the inputs once and derive the lattice momenta.
 
         Parameters
@@ -117,7 +123,7 @@ class FlowProblem:
     def spec(self) -> str:
         return "x".join(map(str, self.shape))
 
-    def check_Lambda(self, Lambda, name: str = "--Lambda") -> float:
+    def check_Lambda(self, Lambda: float, name: str = "--Lambda") -> float:
         """``Lambda`` as a float in ``(0, Lambda0]`` (raises otherwise)."""
         L = float(Lambda)
         if not (math.isfinite(L) and 0 < L <= self.Lambda0):
@@ -125,7 +131,7 @@ class FlowProblem:
                                  "the flow runs from Lambda0 towards the infrared")
         return L
 
-    def at(self, Lambda) -> ScaleArrays:
+    def at(self, Lambda: float) -> ScaleArrays:
         """:class:`ScaleArrays` at ``Lambda`` (checked to lie in ``(0, Lambda0]``; cached)."""
         L = self.check_Lambda(Lambda)
         hit = self._cache.get(L)
@@ -142,20 +148,20 @@ class FlowProblem:
             self._cache[L] = out
         return out
 
-    def free_B(self, Lambda) -> float:
+    def free_B(self, Lambda: float) -> float:
         """Free ``B = 1/2 sum_p D_p/Kt_p`` (exact)."""
         a = self.at(Lambda)
         return float(0.5 * np.sum(a.d / a.kt))
 
-    def free_M(self, Lambda) -> float:
+    def free_M(self, Lambda: float) -> float:
         """Free ``M_Lambda - M_Lambda0 = -1/2 sum_p log(K_Lambda/K_Lambda0)`` (exact)."""
         return float(-0.5 * np.sum(np.log(self.at(Lambda).alpha))) + 0.0  # no -0.0
 
-    def free_phi2(self, Lambda) -> float:
+    def free_phi2(self, Lambda: float) -> float:
         """Free ``<phi_x^2> = (1/V) sum_p Kt_p``."""
         return float(np.mean(self.at(Lambda).kt))
 
-    def kink_edges(self, Lambda) -> list:
+    def kink_edges(self, Lambda: float) -> list:
         """Panel edges in ``log Lambda'`` on ``[log Lambda, log Lambda0]``: B is smooth between them.
 
         ``D_p(Lambda')`` switches on and off where ``Lambda'^2`` or ``Lambda'^2 + eps`` crosses a

@@ -14,9 +14,16 @@ from __future__ import annotations
 
 import math
 from dataclasses import replace
+from typing import TYPE_CHECKING
 
 from .mcflow import MCSettings, mc_flow
 from .problem import FlowProblem
+
+if TYPE_CHECKING:
+    from collections.abc import Callable, Sequence
+
+    from ..cutoffs import Cutoff
+    from ..inputs import Lattice
 
 __all__ = ["sign_cell", "sign_map", "boundaries", "N_SIGMA"]
 
@@ -47,7 +54,9 @@ def sign_cell(problem: FlowProblem, Lambda: float, settings: MCSettings) -> dict
     return cell
 
 
-def sign_map(lattice, cutoff, mass, Lambda0, lams, ratios, settings: MCSettings, progress=None) -> list:
+def sign_map(lattice: str | tuple[int, ...] | Lattice, cutoff: str | Cutoff, mass: float, Lambda0: float,
+             lams: Sequence[float], ratios: Sequence[float], settings: MCSettings,
+             progress: Callable[[int, int], object] | None = None) -> list:
     """Cells over the grid ``lams x ratios`` (``Lambda = ratio * Lambda0``), seeds per cell."""
     cells = []
     k = 0

@@ -21,6 +21,7 @@ exact samples of the flowed theory at any ``Lambda < Lambda0``, with no new Mark
 from __future__ import annotations
 
 import math
+from typing import TYPE_CHECKING
 
 import numpy as np
 
@@ -28,6 +29,9 @@ from ..conventions import free_propagators, lattice_phat2
 from ..errors import InputError
 from .backend import array_namespace
 from .theory import _validate_momentum_array, _validate_shape
+
+if TYPE_CHECKING:
+    from ..cutoffs import Cutoff
 
 __all__ = ["GaussianChannel"]
 
@@ -49,7 +53,7 @@ class GaussianChannel:
     GaussianChannel.from_cutoff
     """
 
-    def __init__(self, shape, alpha_p, kt_p):
+    def __init__(self, shape: tuple[int, ...], alpha_p: np.ndarray, kt_p: np.ndarray):
         self.shape = _validate_shape(shape)
         self.alpha_p = _validate_momentum_array(alpha_p, self.shape, "alpha_p", True)
         self.kt_p = _validate_momentum_array(kt_p, self.shape, "kt_p", True)
@@ -64,7 +68,8 @@ class GaussianChannel:
         self._sig_h = np.ascontiguousarray(np.sqrt(noise[..., :n]))
 
     @classmethod
-    def from_cutoff(cls, shape, cutoff, mass, Lambda0, Lambda):
+    def from_cutoff(cls, shape: tuple[int, ...], cutoff: Cutoff, mass: float, Lambda0: float,
+                    Lambda: float) -> GaussianChannel:
         """Channel of a cutoff from ``Lambda0`` down to ``Lambda <= Lambda0`` at ``phat^2``."""
         shape = _validate_shape(shape)
         L0, L1 = float(Lambda0), float(Lambda)
@@ -78,11 +83,11 @@ class GaussianChannel:
         kt1, _ = free_propagators(cutoff, p2, L1, mass)
         return cls(shape, k1 / k0, kt1)
 
-    def two_point(self, g0_p):
+    def two_point(self, g0_p: np.ndarray) -> np.ndarray:
         """Flowed two-point function ``alpha^2 G_Lambda0 + Kt_Lambda (1 - alpha)`` (``G_p`` layout)."""
         return self.alpha_p ** 2 * np.asarray(g0_p) + self.noise_p
 
-    def apply(self, phi, rng: np.random.Generator):
+    def apply(self, phi: np.ndarray, rng: np.random.Generator) -> np.ndarray:
         """Map field(s) ``phi`` (shape ``batch + shape``, numpy or cupy) through the channel.
 
         ``rng`` draws the white noise on the host (as the samplers do).

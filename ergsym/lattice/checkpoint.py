@@ -71,7 +71,7 @@ def _meta_digest(meta: dict) -> str:
     return hashlib.sha256(json.dumps(body, sort_keys=True).encode()).hexdigest()
 
 
-def save_checkpoint(path, meta: dict, arrays: dict) -> None:
+def save_checkpoint(path: str | os.PathLike[str], meta: dict, arrays: dict) -> None:
     """Write ``meta`` (JSON-able) and ``arrays`` to ``path`` atomically, with the checksums
     of every array and of ``meta`` (``meta["checksums"]``, verified on reading)."""
     path = os.fspath(path)
@@ -113,7 +113,7 @@ def _int(meta, key, path, minimum=0):
     return v
 
 
-def read_checkpoint_file(path, writer: str = "ergsym"):
+def read_checkpoint_file(path: str | os.PathLike[str], writer: str = "ergsym") -> tuple[dict, dict]:
     """Read an ergsym ``.npz`` checkpoint safely (no pickles) without interpreting it.
 
     Returns ``(meta, arrays)``; raises :class:`~ergsym.errors.CheckpointError` when the file is
@@ -150,7 +150,7 @@ _ALTERED = ("start a new run, or resume an intact copy of the file (a checkpoint
             "written whole by ergsym; a change afterwards means it was edited or damaged)")
 
 
-def verify_checksums(path, meta: dict, arrays: dict) -> None:
+def verify_checksums(path: str | os.PathLike[str], meta: dict, arrays: dict) -> None:
     """Check ``meta["checksums"]`` against the arrays and parameters read from ``path``.
 
     Raises :class:`~ergsym.errors.CheckpointError` naming the file and the first entry whose
@@ -178,7 +178,7 @@ def verify_checksums(path, meta: dict, arrays: dict) -> None:
                               f"{name!r} {what}; {_ALTERED}")
 
 
-def load_checkpoint(path):
+def load_checkpoint(path: str | os.PathLike[str]) -> tuple[dict, dict]:
     """Read and fully validate a checkpoint written by :func:`save_checkpoint`.
 
     Returns
@@ -334,7 +334,7 @@ def _check_propagators(path, theory) -> None:
                         "the file was altered or damaged: start a new run (ergsym mc --checkpoint NEW.npz)")
 
 
-def rng_from_state(state: dict, path="<checkpoint>") -> np.random.Generator:
+def rng_from_state(state: dict, path: str | os.PathLike[str] = "<checkpoint>") -> np.random.Generator:
     """Rebuild a :class:`numpy.random.Generator` from ``bit_generator.state``."""
     try:
         name = state["bit_generator"]

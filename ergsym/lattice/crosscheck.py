@@ -21,6 +21,7 @@ from __future__ import annotations
 
 import math
 from dataclasses import dataclass, field, replace
+from typing import TYPE_CHECKING
 
 import numpy as np
 
@@ -41,6 +42,13 @@ from .verdict import (
     combine,
     compare,
 )
+
+if TYPE_CHECKING:
+    import os
+    from collections.abc import Sequence
+
+    from ..cutoffs import Cutoff
+    from ..inputs import Lattice
 
 __all__ = ["CrosscheckPoint", "CrosscheckResult", "crosscheck", "compare_with_series",
            "PIECE_NAMES", "FORMS", "canonical_form", "Z_AGREE", "Z_DISAGREE", "EMPTY_D_P"]
@@ -300,7 +308,9 @@ def _truncation(coeffs, lam):
     return abs(cn) * lam ** (n + 1)
 
 
-def compare_with_series(lams, mc_stats, coefficients, *, acceptances=None, empty_reason: str = ""):
+def compare_with_series(lams: Sequence[float], mc_stats: Sequence[Stats], coefficients: Sequence[float], *,
+                        acceptances: Sequence[float] | None = None, empty_reason: str = ""
+                        ) -> tuple[tuple[CrosscheckPoint, ...], float | None, float | None, float | None]:
     """z-scores and verdicts of Monte Carlo values against a truncated series, and the fitted c2.
 
     Parameters
@@ -364,7 +374,7 @@ def compare_with_series(lams, mc_stats, coefficients, *, acceptances=None, empty
     return tuple(pts), c2_fit, c2_err, z_c2
 
 
-def validate_request(estimator: str, order: int, lams) -> list:
+def validate_request(estimator: str, order: int, lams: Sequence[float]) -> list[float]:
     """Check the options of a cross-check (estimator, series order, couplings); returns the
     couplings as floats.  One place for :func:`crosscheck` and its batch form."""
     if estimator not in ("sd", "direct"):
@@ -377,7 +387,8 @@ def validate_request(estimator: str, order: int, lams) -> list:
     return lams
 
 
-def series_coefficients(form: str, shape, kt_p, d_p, order: int = 3, scheme: str = "bare"):
+def series_coefficients(form: str, shape: tuple[int, ...], kt_p: np.ndarray, d_p: np.ndarray, order: int = 3,
+                        scheme: str = "bare") -> list[float]:
     """Exact lattice coefficients of ``form`` from the engine (``c_k``, k = 0..order)."""
     from ..symbolic import monotone as _mono  # noqa: PLC0415  (engine tier, imported on demand)
     from .sums import series_on_lattice  # noqa: PLC0415
@@ -390,10 +401,13 @@ def series_coefficients(form: str, shape, kt_p, d_p, order: int = 3, scheme: str
     return [float(x) for x in coeffs[:order + 1]]
 
 
-def crosscheck(shape, cutoff=None, mass=1.0, Lambda=1.0, lams=(0.02, 0.05, 0.1), form: str = "B", *,
-               kt_p=None, d_p=None, order: int = 3, n_traj: int = 3000, n_therm: int | None = None, seed: int = 0,
-               estimator: str = "sd", coefficients=None, backend: str = "numpy", progress: bool = False,
-               plot=None, **mc_options) -> CrosscheckResult:
+def crosscheck(shape: str | tuple[int, ...] | Lattice, cutoff: Cutoff | None = None, mass: float = 1.0,
+               Lambda: float = 1.0, lams: Sequence[float] = (0.02, 0.05, 0.1), form: str = "B", *,
+               kt_p: np.ndarray | None = None, d_p: np.ndarray | None = None, order: int = 3,
+               n_traj: int = 3000, n_therm: int | None = None, seed: int = 0,
+               estimator: str = "sd", coefficients: Sequence[float] | None = None, backend: str = "numpy",
+               progress: bool = False, plot: str | os.PathLike[str] | None = None,
+               **mc_options: object) -> CrosscheckResult:
     """Run the Monte Carlo at each coupling and compare with the exact lattice series.
 
     Parameters
@@ -467,7 +481,7 @@ def crosscheck(shape, cutoff=None, mass=1.0, Lambda=1.0, lams=(0.02, 0.05, 0.1),
     return out
 
 
-def plot_crosscheck(result: CrosscheckResult, path) -> None:
+def plot_crosscheck(result: CrosscheckResult, path: str | os.PathLike[str]) -> None:
     """Figure: ``MC - c0 - c1 lam`` with error bars against ``c2 lam^2 + ...`` (matplotlib Agg)."""
     import matplotlib  # noqa: PLC0415
 

@@ -34,9 +34,14 @@ O(lam/sqrt(N)) instead of O(1/sqrt(N)) -- what the small-lambda cross-check need
 """
 from __future__ import annotations
 
+from typing import TYPE_CHECKING
+
 from ..errors import InputError
 from .backend import array_namespace, to_numpy
 from .theory import FieldSpectra, LatticeOps, abs2, batch_dot, fview
+
+if TYPE_CHECKING:
+    import numpy as np
 
 __all__ = ["SCALAR_OBSERVABLES", "OBSERVABLE_ALIASES", "ObservableDict", "canonical_observable",
            "exact_observables", "measure", "measure_spectra", "measure_reference", "measure_gp",
@@ -81,7 +86,7 @@ class ObservableDict(dict):
         return dict.__contains__(self, key) or (key in OBSERVABLE_ALIASES
                                                 and dict.__contains__(self, OBSERVABLE_ALIASES[key]))
 
-    def get(self, key, default=None):
+    def get(self, key: str, default: object = None) -> object:
         return self[key] if key in self else default
 
 
@@ -98,7 +103,7 @@ def exact_observables(lam: float, d_p_zero: bool = False) -> frozenset:
     return frozenset({"eq5.13_sd"})
 
 
-def measure(ops: LatticeOps, phi) -> dict:
+def measure(ops: LatticeOps, phi: np.ndarray) -> dict:
     """Evaluate every scalar estimator on configuration(s) ``phi``.
 
     Parameters
@@ -146,7 +151,7 @@ def measure_spectra(ops: LatticeOps, sp: FieldSpectra) -> dict:
     return ObservableDict({name: vals[j] for j, name in enumerate(SCALAR_OBSERVABLES)})
 
 
-def quadratic_forms(ops: LatticeOps, sp: FieldSpectra):
+def quadratic_forms(ops: LatticeOps, sp: FieldSpectra) -> np.ndarray:
     """``(x, b, c, sum_x phi_x^2)`` of :func:`measure_spectra`, stacked: shape ``(4,) + batch``
     (on the field's device; the observables are linear in them, :func:`combine_forms`)."""
     xp = ops.xp
@@ -163,13 +168,13 @@ def quadratic_forms(ops: LatticeOps, sp: FieldSpectra):
     return xp.stack([xp.asarray(v) for v in (xx, bb, cc, sp.sum_phi2)])
 
 
-def measure_host(ops: LatticeOps, sp: FieldSpectra):
+def measure_host(ops: LatticeOps, sp: FieldSpectra) -> np.ndarray:
     """:func:`measure_spectra` as one host (numpy) array of shape ``(13,) + batch`` in the order
     of :data:`SCALAR_OBSERVABLES`: four numbers per configuration leave the device."""
     return combine_forms(ops, to_numpy(quadratic_forms(ops, sp)))
 
 
-def observable_matrix(lam: float, f0: float, cdot00: float, V: int):
+def observable_matrix(lam: float, f0: float, cdot00: float, V: int) -> np.ndarray:
     """The ``13 x 5`` matrix taking ``(1, x, b, c, sum phi^2)`` to :data:`SCALAR_OBSERVABLES`.
 
     With ``l = lam/6``: ``eq5.14 = x/2 + l b + l^2 c/2``, ``eq5.13 = -2x - 2l b``,
@@ -195,7 +200,7 @@ def observable_matrix(lam: float, f0: float, cdot00: float, V: int):
     return np.array([rows[n] for n in SCALAR_OBSERVABLES], dtype=float)
 
 
-def combine_forms(ops: LatticeOps, q):
+def combine_forms(ops: LatticeOps, q: np.ndarray) -> np.ndarray:
     """Every scalar observable from :func:`quadratic_forms` ``q`` (numpy or cupy): an array of
     shape ``(13,) + batch`` in the order of :data:`SCALAR_OBSERVABLES` (one ``einsum``, no BLAS:
     the same numbers for the same inputs wherever they lie in memory)."""
@@ -208,7 +213,7 @@ def combine_forms(ops: LatticeOps, q):
     return xp.einsum("ok,k...->o...", xp.asarray(mat), xp.concatenate([ones, q]))
 
 
-def measure_reference(ops: LatticeOps, phi) -> dict:
+def measure_reference(ops: LatticeOps, phi: np.ndarray) -> dict:
     """The unfused estimators, term by term as defined above (three transforms, ~30 array
     operations); :func:`measure` computes the same numbers to rounding.  Kept as the
     reference the tests compare :func:`measure` against.
@@ -254,7 +259,7 @@ def measure_reference(ops: LatticeOps, phi) -> dict:
     })
 
 
-def measure_gp(ops: LatticeOps, phi):
+def measure_gp(ops: LatticeOps, phi: np.ndarray) -> np.ndarray:
     """``G_p = |phi_p|^2 / V`` on the full momentum grid (``numpy.fft.fftn`` layout).
 
     Its expectation is the two-point function, ``V Kt_p`` / ``V`` = ``Kt_p`` in the free theory.

@@ -24,7 +24,7 @@ from .theory import LatticeOps, LatticeTheory
 __all__ = ["exact_expectations"]
 
 
-def exact_expectations(theory: LatticeTheory, n_points=None, chunk: int = 200_000) -> dict:
+def exact_expectations(theory: LatticeTheory, n_points: int | None = None, chunk: int = 200_000) -> dict:
     """Exact ``<O>`` of every scalar observable and ``G_p`` on a lattice of V <= 3 sites.
 
     Parameters

@@ -17,6 +17,7 @@ from __future__ import annotations
 import math
 import time
 from dataclasses import dataclass, field
+from typing import TYPE_CHECKING
 
 import numpy as np
 
@@ -30,6 +31,12 @@ from .observables import (SCALAR_OBSERVABLES, ObservableDict, canonical_observab
 from .stats import Stats, statistics
 from .theory import LatticeTheory
 
+if TYPE_CHECKING:
+    import os
+    from collections.abc import Callable
+
+    from ..inputs import Lattice
+
 __all__ = ["MCResult", "run_mc", "resume_mc", "make_sampler", "estimate_resources", "check_resources",
            "chain_generators", "MIN_ACCEPTANCE", "DEFAULT_N_THERM", "default_n_therm"]
 
@@ -41,7 +48,8 @@ MAX_BYTES = 2 * 1024 ** 3
 MAX_SECONDS = 12 * 3600.0
 
 
-def estimate_resources(shape, n_traj: int, n_chains: int = 1, *, record_gp: bool = False,
+def estimate_resources(shape: str | tuple[int, ...] | Lattice, n_traj: int, n_chains: int = 1, *,
+                       record_gp: bool = False,
                        n_steps: int = 4, measure_every: int = 1, n_therm: int = 0) -> dict:
     """Rough memory and time of a Monte Carlo run, computed from the sizes alone.
 
@@ -70,7 +78,8 @@ def estimate_resources(shape, n_traj: int, n_chains: int = 1, *, record_gp: bool
     return {"volume": V, "bytes": int(mem), "seconds": float(secs)}
 
 
-def check_resources(shape, n_traj: int, n_chains: int = 1, *, force: bool = False, **kw) -> dict:
+def check_resources(shape: str | tuple[int, ...] | Lattice, n_traj: int, n_chains: int = 1, *,
+                    force: bool = False, **kw: int | bool) -> dict:
     """:func:`estimate_resources`, refusing (``InputError``) above :data:`MAX_BYTES` /
     :data:`MAX_SECONDS` unless ``force``."""
     lat = as_lattice(shape)
@@ -205,7 +214,7 @@ class MCResult:
                 out.append(f"{name}: {r}")
         return out
 
-    def gp_stats(self):
+    def gp_stats(self) -> tuple[np.ndarray, np.ndarray, np.ndarray]:
         """``(mean, error, tau_int)`` arrays of ``G_p`` over the full momentum grid."""
         if self.gp_chain is None:
             raise InputError.bad("record_gp", False, "True for G_p statistics")
@@ -250,7 +259,8 @@ def _status_line(st: Stats) -> str:
     return f"{st!r}  [{status}, tau_int={st.tau_corr:.3g}]"
 
 
-def make_sampler(theory: LatticeTheory, sampler_config: dict, backend: str = "numpy"):
+def make_sampler(theory: LatticeTheory, sampler_config: dict,
+                 backend: str = "numpy") -> HMCSampler | MetropolisSampler:
     """Build the sampler described by ``sampler_config`` (as returned by ``sampler.config()``)."""
     cfg = dict(sampler_config)
     kind = cfg.pop("sampler", "hmc")
@@ -270,7 +280,8 @@ def _validate_count(name, v, minimum):
     return int(v)
 
 
-def chain_generators(n_chains: int, seed=None, rng=None) -> list:
+def chain_generators(n_chains: int, seed: int | None = None,
+                     rng: np.random.Generator | None = None) -> list[np.random.Generator]:
     """One generator per chain: chain 0 is ``default_rng(seed)`` (so a one-chain run is the
     chain of earlier versions), chains 1.. are independent streams spawned from the same
     ``SeedSequence`` (numpy's ``spawn``)."""
@@ -299,12 +310,15 @@ def default_n_therm(n_traj: int) -> int:
     return min(DEFAULT_N_THERM, max(int(n_traj), 0) // 5)
 
 
-def run_mc(theory: LatticeTheory, n_traj: int, *, seed=None, rng=None, n_therm: int | None = None,
-           measure_every: int = 1, sampler: str = "hmc", n_steps=None,
+def run_mc(theory: LatticeTheory, n_traj: int, *, seed: int | None = None,
+           rng: np.random.Generator | None = None, n_therm: int | None = None, measure_every: int = 1,
+           sampler: str = "hmc", n_steps: int | None = None,
            traj_length: float = math.pi / 2, jitter: float = 0.25, integrator: str = "split",
            backend: str = "numpy", record_gp: bool = False, start: str = "free",
-           checkpoint=None, checkpoint_every: int = 500, progress: bool = True,
-           callback=None, n_chains: int = 1, adapt=None, target_accept: float = 0.8,
+           checkpoint: str | os.PathLike[str] | None = None, checkpoint_every: int = 500,
+           progress: bool = True,
+           callback: Callable[[int, ChainState, dict], object] | None = None, n_chains: int = 1,
+           adapt: bool | None = None, target_accept: float = 0.8,
            force: bool = False) -> MCResult:
     """Sample :math:`P\\propto e^{-S}` of the lattice theory and measure A, B, the four pieces
     (Cotler & Rezchikov, PRD 108, 025003, (5.11)-(5.14)), ``G_p`` and ``<phi^2>``.
@@ -410,8 +424,9 @@ def run_mc(theory: LatticeTheory, n_traj: int, *, seed=None, rng=None, n_therm: 
                  adapter=adapter, adapted=bool(adapt and n_therm > 0))
 
 
-def resume_mc(checkpoint, *, n_traj=None, progress: bool = True, callback=None,
-              backend=None) -> MCResult:
+def resume_mc(checkpoint: str | os.PathLike[str], *, n_traj: int | None = None, progress: bool = True,
+              callback: Callable[[int, ChainState, dict], object] | None = None,
+              backend: str | None = None) -> MCResult:
     """Continue the run saved in ``checkpoint`` up to its ``n_traj`` (or a larger ``n_traj``).
 
     The checkpoint is validated completely before any work

@@ -38,10 +38,16 @@ from __future__ import annotations
 
 import math
 from dataclasses import dataclass
+from typing import TYPE_CHECKING
 
 import numpy as np
 
 from ..errors import InputError
+
+if TYPE_CHECKING:
+    from collections.abc import Callable
+
+    from numpy.typing import ArrayLike
 
 __all__ = [
     "Stats",
@@ -172,7 +178,7 @@ def _as_chain(x, name: str = "x", min_len: int = 2) -> np.ndarray:
     return a
 
 
-def autocorrelation(x) -> np.ndarray:
+def autocorrelation(x: ArrayLike) -> np.ndarray:
     """Normalized autocorrelation function :math:`\\rho(t)`, ``t = 0..N-1`` (FFT, O(N log N)).
 
     Uses the biased estimator :math:`C(t) = \\frac1N\\sum_{i}(x_i-\\bar x)(x_{i+t}-\\bar x)`
@@ -191,7 +197,7 @@ def autocorrelation(x) -> np.ndarray:
     return c / c[0]
 
 
-def integrated_autocorr_time(x, c: float = 5.0) -> tuple[float, int, float]:
+def integrated_autocorr_time(x: ArrayLike, c: float = 5.0) -> tuple[float, int, float]:
     """Integrated autocorrelation time with Sokal's automatic window.
 
     .. math:: \\tau_{int}(W) = \\tfrac12 + \\sum_{t=1}^{W}\\rho(t),\\qquad
@@ -228,7 +234,7 @@ def integrated_autocorr_time(x, c: float = 5.0) -> tuple[float, int, float]:
     return tau, window, err
 
 
-def split_rhat(x):
+def split_rhat(x: ArrayLike) -> float | None:
     """Split-R̂ (Gelman et al., *Bayesian Data Analysis*, 3rd ed., eq. (11.4) with split chains).
 
     Parameters
@@ -299,7 +305,7 @@ def _tau_from_rho(rho, c):
     return _window_scan(rho, c)
 
 
-def statistics(x, c: float = 5.0, exact: bool = False) -> Stats:
+def statistics(x: ArrayLike, c: float = 5.0, exact: bool = False) -> Stats:
     """:class:`Stats` of one chain or of independent chains: mean, error, ``tau_int``, R̂.
 
     Parameters
@@ -419,7 +425,8 @@ def startup_z(a2: np.ndarray, tau: float, var: float) -> float | None:
     return (m1 - m2) / err
 
 
-def binned_jackknife(x, n_bins: int = 20, func=None):
+def binned_jackknife(x: ArrayLike, n_bins: int = 20,
+                     func: Callable[[np.ndarray], float] | None = None) -> tuple[float, float]:
     """Jackknife estimate over ``n_bins`` contiguous bins.
 
     Parameters

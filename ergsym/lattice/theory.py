@@ -24,6 +24,7 @@ from __future__ import annotations
 
 import math
 from dataclasses import dataclass, field
+from typing import TYPE_CHECKING
 
 import numpy as np
 
@@ -33,15 +34,18 @@ from ..errors import InputError
 from ..inputs import Lattice, as_lattice
 from .backend import array_namespace, get_backend
 
+if TYPE_CHECKING:
+    from ..cutoffs import Cutoff
+
 __all__ = ["LatticeTheory", "LatticeOps", "FieldSpectra", "validate_lam", "abs2", "fview", "batch_dot"]
 
 
-def abs2(z):
+def abs2(z: np.ndarray) -> np.ndarray:
     """``|z|^2`` of a complex array as ``re^2 + im^2`` (no square root, unlike ``abs(z)**2``)."""
     return z.real * z.real + z.imag * z.imag
 
 
-def validate_lam(lam, name: str = "lam") -> float:
+def validate_lam(lam: float, name: str = "lam") -> float:
     """``lam`` as a float; :class:`InputError` unless finite and >= 0 (docs/lattice.md)."""
     try:
         v = float(lam)
@@ -122,7 +126,8 @@ class LatticeTheory:
         object.__setattr__(self, "lam", validate_lam(self.lam))
 
     @classmethod
-    def from_cutoff(cls, shape, cutoff, mass, Lambda, lam=0.0):
+    def from_cutoff(cls, shape: str | tuple[int, ...] | Lattice, cutoff: Cutoff, mass: float, Lambda: float,
+                    lam: float = 0.0) -> LatticeTheory:
         """Theory with ``Kt_p``, ``D_p`` from ``cutoff`` at ``phat^2`` (docs/lattice.md).
 
         Parameters
@@ -147,7 +152,7 @@ class LatticeTheory:
         kt, d = free_propagators(cutoff, p2, Lam, m)
         return cls(lattice, kt, d, lam, meta={"cutoff": repr(cutoff), "mass": m, "Lambda": Lam})
 
-    def with_lam(self, lam) -> "LatticeTheory":
+    def with_lam(self, lam: float) -> "LatticeTheory":
         """The same free part with another coupling (only ``lam`` is validated: the shape and
         the read-only momentum arrays were checked when this theory was built)."""
         new = object.__new__(LatticeTheory)
@@ -280,7 +285,7 @@ class LatticeOps:
         self._fused = None
 
     # transforms -----------------------------------------------------------------------
-    def fft(self, x, out=None):
+    def fft(self, x: np.ndarray, out: np.ndarray | None = None) -> np.ndarray:
         """``phi_p = sum_x e^{-ipx} phi_x`` on the half spectrum (batched over leading axes).
 
         ``out`` (numpy backend only: a C-contiguous complex128 array of the result's shape)
@@ -296,7 +301,7 @@ class LatticeOps:
         out[...] = r
         return out
 
-    def ifft(self, f, out=None):
+    def ifft(self, f: np.ndarray, out: np.ndarray | None = None) -> np.ndarray:
         """Inverse of :meth:`fft` (real output; ``out`` as in :meth:`fft`, float64)."""
         if self._direct is not None and f.dtype == np.complex128:
             nd = f.ndim
@@ -308,21 +313,21 @@ class LatticeOps:
         out[...] = r
         return out
 
-    def psum(self, f):
+    def psum(self, f: np.ndarray) -> np.ndarray:
         """``sum_p f_p`` over all momenta, for ``f`` even in ``p`` given on the half spectrum."""
         return self.xp.sum(self.w * f, axis=self.axes)
 
     # action -----------------------------------------------------------------------------
-    def s_hat_p(self, phi_p):
+    def s_hat_p(self, phi_p: np.ndarray) -> np.ndarray:
         """``(1/2V) sum_p |phi_p|^2 / Kt_p``."""
         return 0.5 / self.V * self.psum(abs2(phi_p) * self.inv_kt)
 
-    def s_int(self, phi):
+    def s_int(self, phi: np.ndarray) -> np.ndarray:
         """``(lam/4!) sum_x phi_x^4``."""
         p2 = phi * phi  # products, not ``** 4``: numpy's general pow is ~20x slower
         return (self.lam / 24.0) * self.xp.sum(p2 * p2, axis=self.axes)
 
-    def action(self, phi):
+    def action(self, phi: np.ndarray) -> np.ndarray:
         """Full action ``S = S_hat + S_int`` of position-space field(s) ``phi``."""
         return self.s_hat_p(self.fft(phi)) + self.s_int(phi)
 
@@ -333,7 +338,8 @@ class LatticeOps:
             self._fused = FusedConstants(self)
         return self._fused
 
-    def local_terms(self, phi, phi2=None, phi3=None, f_out=None):
+    def local_terms(self, phi: np.ndarray, phi2: np.ndarray | None = None, phi3: np.ndarray | None = None,
+                    f_out: np.ndarray | None = None) -> tuple[np.ndarray, np.ndarray | None]:
         """``(phi^2, F)`` with ``F = fft(phi^3)`` (None at ``lam = 0``); ``phi2``/``phi3``/``f_out``
         are optional output buffers.  One op sequence for the integrator's force and for
         :meth:`spectra`, so a cached force equals a recomputed one bitwise."""
@@ -344,7 +350,7 @@ class LatticeOps:
         phi3 = xp.multiply(phi2, phi, out=phi3)
         return phi2, self.fft(phi3, out=f_out)
 
-    def local_sums(self, phi2):
+    def local_sums(self, phi2: np.ndarray) -> tuple[np.ndarray, np.ndarray]:
         """``(S_int, sum_x phi_x^2)`` per configuration from ``phi2 = phi*phi``."""
         flat = phi2.reshape(phi2.shape[:phi2.ndim - len(self.shape)] + (-1,))
         sum2 = self.xp.sum(flat, axis=-1)
@@ -352,20 +358,20 @@ class LatticeOps:
             return 0.0 * sum2, sum2
         return (self.lam / 24.0) * self.xp.einsum("...i,...i->...", flat, flat), sum2
 
-    def spectra(self, phi) -> "FieldSpectra":
+    def spectra(self, phi: np.ndarray) -> "FieldSpectra":
         """:class:`FieldSpectra` of position-space field(s) ``phi`` (two transforms)."""
         phi2, f3_p = self.local_terms(phi)
         s_int, sum2 = self.local_sums(phi2)
         return FieldSpectra(phi, self.fft(phi), f3_p, s_int, sum2)
 
 
-def fview(z):
+def fview(z: np.ndarray) -> np.ndarray:
     """Float view of a complex array: shape ``z.shape + (2,)``, last axis (real, imaginary)."""
     real = np.float32 if z.dtype == np.complex64 else np.float64  # numpy dtypes for cupy too
     return z.view(real).reshape(z.shape + (2,))
 
 
-def batch_dot(a, b, n_batch: int):
+def batch_dot(a: np.ndarray, b: np.ndarray, n_batch: int) -> np.ndarray:
     """``sum a*b`` over all but the first ``n_batch`` axes (one reduction, no temporary)."""
     return array_namespace(a).einsum("...i,...i->...", a.reshape(a.shape[:n_batch] + (-1,)),
                                      b.reshape(b.shape[:n_batch] + (-1,)))
@@ -383,7 +389,8 @@ class FieldSpectra:
 
     __slots__ = ("phi", "phi_p", "f3_p", "s_int", "sum_phi2")
 
-    def __init__(self, phi, phi_p, f3_p, s_int, sum_phi2):
+    def __init__(self, phi: np.ndarray, phi_p: np.ndarray, f3_p: np.ndarray | None, s_int: np.ndarray,
+                 sum_phi2: np.ndarray):
         self.phi, self.phi_p, self.f3_p, self.s_int, self.sum_phi2 = phi, phi_p, f3_p, s_int, sum_phi2
 
 

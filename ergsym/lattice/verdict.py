@@ -28,6 +28,10 @@ from __future__ import annotations
 
 import math
 from dataclasses import dataclass
+from typing import TYPE_CHECKING
+
+if TYPE_CHECKING:
+    from collections.abc import Iterable
 
 __all__ = ["AGREES", "DISAGREES", "INCONCLUSIVE", "EXACT", "NOTHING", "VERDICT_WORDS", "Z_MAX",
            "POWER_RATIO", "ErrorBudget", "Verdict", "compare", "combine"]
@@ -150,7 +154,7 @@ def compare(value: float, reference: float, budget: ErrorBudget, *, reliable: bo
     return Verdict(AGREES, f"|z| = {abs(z):.2f} < {Z_MAX:g} ({budget.text()})", z, True)
 
 
-def combine(verdicts, labels=None) -> Verdict:
+def combine(verdicts: Iterable[Verdict], labels: Iterable[str] | None = None) -> Verdict:
     """Verdict of a run from the verdicts of its comparisons.
 
     ``disagrees`` if any comparison disagrees; ``nothing compared`` if every one compared

@@ -1,7 +1,14 @@
 """Chebyshev collocation on [0, R] in rho: differentiation matrices, interpolation, Newton, spectra."""
 from __future__ import annotations
 
+from typing import TYPE_CHECKING
+
 import numpy as np
+
+if TYPE_CHECKING:
+    from collections.abc import Sequence
+
+    from .equations import Equation
 
 __all__ = ["Grid", "newton", "even_spectrum", "odd_spectrum", "interpolate"]
 
@@ -40,7 +47,7 @@ class Grid:
         w[0] = w[-1] = 0.5
         self._bary = w * (-1.0) ** j
 
-    def chebyshev_coefficients(self, values):
+    def chebyshev_coefficients(self, values: np.ndarray | Sequence[float]) -> np.ndarray:
         """Chebyshev coefficients of the interpolant (for the resolution check)."""
         n = self.n
         v = np.asarray(values, float)
@@ -52,7 +59,8 @@ class Grid:
         return c
 
 
-def interpolate(grid: Grid, values, rho):
+def interpolate(grid: Grid, values: np.ndarray | Sequence[float],
+                rho: np.ndarray | Sequence[float]) -> np.ndarray:
     """Barycentric interpolation of grid values to ``rho`` (inside [0, R])."""
     r = np.asarray(rho, float) / grid.R
     t = r if grid.beta == 0.0 else np.log1p(r * np.expm1(grid.beta)) / grid.beta
@@ -67,7 +75,8 @@ def interpolate(grid: Grid, values, rho):
     return out
 
 
-def newton(eq, grid: Grid, u0, d, eps, *, max_iter: int = 40, tol: float = 1e-13):
+def newton(eq: Equation, grid: Grid, u0: np.ndarray, d: float, eps: float, *, max_iter: int = 40,
+           tol: float = 1e-13) -> tuple[np.ndarray, float, int]:
     """Newton's method for the collocated fixed-point equation plus the boundary row at R.
 
     Returns ``(u, residual, iterations)``; ``residual`` is the max |F| over the collocation points
@@ -126,7 +135,8 @@ def _sorted_y(M):
     return y[order]
 
 
-def even_spectrum(eq, grid: Grid, u, d, eps, *, bc=True):
+def even_spectrum(eq: Equation, grid: Grid, u: np.ndarray, d: float, eps: float, *,
+                  bc: bool = True) -> np.ndarray:
     """Leading even eigenvalues.  ``bc=False`` (Gaussian point only): no boundary row, the
     operator maps polynomials of degree <= n to themselves and is represented exactly."""
     _, J = eq.residual(u, grid.rho, grid.D1, grid.D2, d, eps)
@@ -136,7 +146,8 @@ def even_spectrum(eq, grid: Grid, u, d, eps, *, bc=True):
     return _sorted_y(_reduced(J, row))
 
 
-def odd_spectrum(eq, grid: Grid, u, d, eps, *, bc=True):
+def odd_spectrum(eq: Equation, grid: Grid, u: np.ndarray, d: float, eps: float, *,
+                 bc: bool = True) -> np.ndarray:
     """Leading odd eigenvalues (``bc`` as in :func:`even_spectrum`)."""
     L = eq.odd_operator(u, grid.rho, grid.D1, grid.D2, d, eps)
     if not bc:

@@ -29,21 +29,23 @@ class Equation:
     name = ""
     label = ""
 
-    def residual(self, u, rho, D1, D2, d, eps):
+    def residual(self, u: np.ndarray, rho: np.ndarray, D1: np.ndarray, D2: np.ndarray,
+                 d: float, eps: float) -> tuple[np.ndarray, np.ndarray]:
         """``(F, J)``: the right-hand side at the grid points and its Jacobian dF/du (the even
         linearised flow operator)."""
         raise NotImplementedError
 
-    def odd_operator(self, u, rho, D1, D2, d, eps):
+    def odd_operator(self, u: np.ndarray, rho: np.ndarray, D1: np.ndarray, D2: np.ndarray,
+                     d: float, eps: float) -> np.ndarray:
         """The linearised flow acting on ``g`` of the odd perturbation ``phi_1 g(rho)``."""
         raise NotImplementedError
 
-    def asymptotic_power(self, d):
+    def asymptotic_power(self, d: float) -> tuple[float, float]:
         """Exponent s of the fixed point's large-rho growth ``u' ~ rho^(s-1)``, used in the
         boundary row at the end of the grid."""
         raise NotImplementedError
 
-    def bc_row(self, rho, D1, D2, d):
+    def bc_row(self, rho: np.ndarray, D1: np.ndarray, D2: np.ndarray, d: float) -> tuple[np.ndarray, float]:
         """``(row, rhs)``: the boundary condition ``row . u = rhs`` at rho = R, the large-field
         asymptotics ``R u'' = (s-1) (u' - c)``; any such condition changes the interior solution
         only by the exponentially small amount the super-exponential unphysical mode leaves."""
@@ -52,7 +54,7 @@ class Equation:
         row = R * D2[-1] - (s - 1.0) * D1[-1]
         return row, -(s - 1.0) * c
 
-    def extend(self, R, uR, u1R, rho, d):
+    def extend(self, R: float, uR: float, u1R: float, rho: np.ndarray | float, d: float) -> np.ndarray:
         """The solution continued beyond R with the large-field form
         ``u' = c + (u'(R) - c) (rho/R)^(s-1)`` integrated (a Newton seed on a longer interval)."""
         s, c = self.asymptotic_power(d)
@@ -126,7 +128,8 @@ POLCHINSKI = _Polchinski()
 EQUATIONS = {"wetterich": WETTERICH, "polchinski": POLCHINSKI}
 
 
-def morris_w_to_p(rho_w, w, w1, d):
+def morris_w_to_p(rho_w: np.ndarray, w: np.ndarray, w1: np.ndarray,
+                  d: float) -> tuple[np.ndarray, np.ndarray, np.ndarray]:
     """Morris's map, rescaled variables: Wetterich ``w(rho)`` (values ``w``, derivative ``w1``)
     to the Polchinski potential, as points ``(rho_p, u_p, u_p')``.
 
@@ -138,7 +141,8 @@ def morris_w_to_p(rho_w, w, w1, d):
     return rho_w * (1.0 + w1) ** 2, w + rho_w * w1**2 - 1.0 / d, w1 / (1.0 + w1)
 
 
-def morris_p_to_w(rho_p, u, u1, d):
+def morris_p_to_w(rho_p: np.ndarray, u: np.ndarray, u1: np.ndarray,
+                  d: float) -> tuple[np.ndarray, np.ndarray, np.ndarray]:
     """The inverse map: ``rho_w = rho (1-u')^2``, ``w = u - rho u'^2 + 1/d``, ``w' = u'/(1-u')``."""
     rho_p, u, u1 = (np.asarray(x, float) for x in (rho_p, u, u1))
     return rho_p * (1.0 - u1) ** 2, u - rho_p * u1**2 + 1.0 / d, u1 / (1.0 - u1)

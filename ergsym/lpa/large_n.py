@@ -25,7 +25,7 @@ def _rho_of_f(f, d, K=4000):
     return np.polynomial.polynomial.polyval(f, c)
 
 
-def sigma_wetterich(d):
+def sigma_wetterich(d: float) -> float:
     """``u'(0)`` of the N = inf Wetterich point: the root of rho(f) = 0 in (-1, 0) (bisection;
     the series converges geometrically there, 4000 terms)."""
     a, b = -0.99, 0.0  # rho(0) = 1/(d-2) > 0; rho(-0.99) < 0 for 2 < d < 4 (checked below)
@@ -43,7 +43,7 @@ def sigma_wetterich(d):
     return 0.5 * (a + b)
 
 
-def n_infinity_point(d):
+def n_infinity_point(d: float) -> dict:
     """Exact N = inf data: ``dict`` with ``sigma`` (Wetterich), ``u2_at_min`` (Wetterich
     ``f'(rho0) = 1/c_1 = (4-d)/2``), ``rho0 = 1/(d-2)`` and the eigenvalue lists."""
     s = sigma_wetterich(d)

@@ -10,7 +10,12 @@ repeated multisection.  The result only seeds the collocation solver (collocatio
 """
 from __future__ import annotations
 
+from typing import TYPE_CHECKING
+
 import numpy as np
+
+if TYPE_CHECKING:
+    from collections.abc import Sequence
 
 __all__ = ["scan", "refine", "profile"]
 
@@ -84,12 +89,12 @@ def _integrate(sig, d, eps, rho_max, nsteps, keep=False):
     return state, grid, us, ups
 
 
-def scan_range(d):
+def scan_range(d: float) -> float:
     """The rho range of the scan (the fixed points' structure lies within a few 1/(d-2))."""
     return 6.0 / (d - 2.0)
 
 
-def scan(d, eps, *, npts=160, nsteps=600):
+def scan(d: float, eps: float, *, npts: int = 160, nsteps: int = 600) -> list[tuple[float, float]]:
     """Brackets ``[(lo, hi), ...]`` of u'(0) (rescaled) in (-1, 0) where the shooting class
     changes: one per non-Gaussian fixed point found.  The grid is uniform plus logarithmic near
     0 (where fixed points born from the Gaussian one near d = 2k/(k-1) start)."""
@@ -100,7 +105,8 @@ def scan(d, eps, *, npts=160, nsteps=600):
     return [(float(sig[i]), float(sig[i + 1])) for i in ch]
 
 
-def refine(brackets, d, eps, *, passes=2, width=8, nsteps=600):
+def refine(brackets: Sequence[tuple[float, float]], d: float, eps: float, *, passes: int = 2, width: int = 8,
+           nsteps: int = 600) -> list[tuple[float, ...]]:
     """Narrow each bracket by multisection (all brackets at once)."""
     br = np.array(brackets, float).reshape(-1, 2)
     if len(br) == 0:
@@ -120,7 +126,8 @@ def refine(brackets, d, eps, *, passes=2, width=8, nsteps=600):
     return [tuple(map(float, b)) for b in br]
 
 
-def profile(bracket, d, eps, *, nsteps=1500):
+def profile(bracket: tuple[float, float], d: float, eps: float, *,
+            nsteps: int = 1500) -> tuple[np.ndarray, np.ndarray, np.ndarray]:
     """The shot solution at the bracket's midpoint on the rho range where the two ends of the
     bracket still agree: ``(rho, u, u')`` arrays."""
     lo, hi = bracket

@@ -30,7 +30,8 @@ _LADDER = (32, 44, 56, 72, 96, 128, 160)
 _N_EVEN, _N_ODD = 6, 4
 
 
-def validate_lpa_inputs(N, dim, equation="wetterich", tol=DEFAULT_TOL):
+def validate_lpa_inputs(N: float, dim: float, equation: str = "wetterich",
+                        tol: float = DEFAULT_TOL) -> tuple[float, float, str, float]:
     """Return ``(N, dim, equation, tol)`` checked; ``N`` may be ``math.inf`` (the rescaled limit,
     solved exactly)."""
     try:
@@ -567,7 +568,7 @@ def _polchinski_from(fp_w, N, d, tol):
     return _make_fp(POLCHINSKI, lad, N, d, eps, tol)
 
 
-def compare(a: FixedPoint, b: FixedPoint, *, k_even=3, k_odd=3) -> dict:
+def compare(a: FixedPoint, b: FixedPoint, *, k_even: int = 3, k_odd: int = 3) -> dict:
     """Compare two spectra (and potentials through Morris's map when the equations differ).
 
     ``verdict``: "agrees" when every compared eigenvalue differs by at most 3x the sum of the two
@@ -601,7 +602,8 @@ def compare(a: FixedPoint, b: FixedPoint, *, k_even=3, k_odd=3) -> dict:
             "potential_allowed": pot_allowed if pot is not None else None, "worst_ratio": worst}
 
 
-def fixed_points(N=1, dim=3, equation="wetterich", *, tol=DEFAULT_TOL):
+def fixed_points(N: float = 1, dim: float = 3, equation: str = "wetterich", *,
+                 tol: float = DEFAULT_TOL) -> tuple[FixedPoint, ...]:
     """The Gaussian and Wilson-Fisher points and every other fixed point the shooting scan finds,
     each solved globally with its spectrum.
 
@@ -615,7 +617,8 @@ def fixed_points(N=1, dim=3, equation="wetterich", *, tol=DEFAULT_TOL):
         return tuple(_polchinski_from(f, N, d, tol) for f in fw)
 
 
-def solve_lpa(N=1, dim=3, equation="wetterich", *, tol=DEFAULT_TOL, scan=False) -> LPAResult:
+def solve_lpa(N: float = 1, dim: float = 3, equation: str = "wetterich", *, tol: float = DEFAULT_TOL,
+              scan: bool = False) -> LPAResult:
     """The Wilson-Fisher fixed point of the LPA, its exponents and the two-equation cross-check.
 
     Parameters
@@ -715,7 +718,7 @@ def _exponents(fp, N, d, tol):
     return nu, omega
 
 
-def lpa_point(N, dim, equation="polchinski", tol=DEFAULT_TOL) -> dict:
+def lpa_point(N: float, dim: float, equation: str = "polchinski", tol: float = DEFAULT_TOL) -> dict:
     """One point of an ``ergsym lpa --scan-N/--scan-dim`` batch (plain data in, plain data out).
 
     A point that does not converge is kept with ``ok: false`` and its message in ``failure``

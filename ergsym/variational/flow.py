@@ -15,6 +15,7 @@ import math
 import sys
 import time
 from dataclasses import dataclass, field
+from typing import TYPE_CHECKING
 
 import numpy as np
 
@@ -28,6 +29,11 @@ from ..lattice.verdict import NOTHING, ErrorBudget, Verdict, combine, compare
 from .jko import OPTIMIZERS, jko_step, newton_refit, schedule
 from .maps import FAMILIES, Orbits, ShellMap, compose_apply
 from .ot import COST_FACTOR, _factor, sliced_w2
+
+if TYPE_CHECKING:
+    import os
+
+    from ..cutoffs import Cutoff
 
 __all__ = ["VariationalConfig", "VariationalResult", "sample_p0", "run_variational", "resume_variational",
            "compare_with_exact", "jackknife"]
@@ -63,7 +69,7 @@ class VariationalConfig:
     every: int = 2
     n_jack: int = 10
 
-    def validate(self):
+    def validate(self) -> tuple[tuple[int, ...], Cutoff]:
         from ..inputs import as_lattice  # noqa: PLC0415
         from ..cutoffs.parse import parse_cutoff  # noqa: PLC0415
 
@@ -99,7 +105,8 @@ class VariationalConfig:
         return d
 
 
-def sample_p0(theory: LatticeTheory, n_samples, seed=0, n_therm=200, every=2):
+def sample_p0(theory: LatticeTheory, n_samples: int, seed: int = 0, n_therm: int = 200,
+              every: int = 2) -> np.ndarray:
     """``n_samples`` configurations of ``P_Lambda0 ∝ e^{-S}`` in Markov order (HMC, every ``every``-th)."""
     rng = np.random.default_rng(seed)
     smp = HMCSampler(theory)
@@ -151,11 +158,11 @@ class VariationalResult:
         """Pushed samples ``(F_n o ... o F_1)(phi0)`` in position space."""
         return _ifft(self.phi_p)
 
-    def rep_phi(self, b) -> np.ndarray:
+    def rep_phi(self, b: int) -> np.ndarray:
         """Samples pushed through the maps of jackknife replica ``b``."""
         return _ifft(self.rep_phi_p[b])
 
-    def block_masks(self):
+    def block_masks(self) -> np.ndarray:
         """Boolean masks ``(n_jack, n)``: ``True`` for the samples a replica keeps."""
         n, R = self.phi0.shape[0], self.config.n_jack
         edges = np.linspace(0, n, R + 1).astype(int)
@@ -165,7 +172,7 @@ class VariationalResult:
         return masks
 
 
-def jackknife(full, reps):
+def jackknife(full: float, reps: np.ndarray) -> tuple[float, float]:
     """``(full, error)``: the jackknife error ``sqrt((R-1)/R sum_b (E_b - mean E)^2)`` of replicas ``reps``."""
     reps = np.asarray(reps, dtype=float)
     R = reps.shape[0]
@@ -218,8 +225,10 @@ def _M_estimate(res, kb, base):
     return jackknife(np.mean(chain), reps)
 
 
-def run_variational(config: VariationalConfig, *, progress=False, checkpoint=None, phi0=None,
-                    max_steps=None, _state=None) -> VariationalResult:
+def run_variational(config: VariationalConfig, *, progress: bool = False,
+                    checkpoint: str | os.PathLike[str] | None = None, phi0: np.ndarray | None = None,
+                    max_steps: int | None = None,
+                    _state: VariationalResult | None = None) -> VariationalResult:
     """Run the JKO flow of ``config`` (Algorithm 1 with the steps of (6.18)/(6.21)).
 
     Parameters
@@ -299,7 +308,8 @@ def run_variational(config: VariationalConfig, *, progress=False, checkpoint=Non
     return res
 
 
-def resume_variational(checkpoint, *, progress=False, max_steps=None) -> VariationalResult:
+def resume_variational(checkpoint: str | os.PathLike[str], *, progress: bool = False,
+                       max_steps: int | None = None) -> VariationalResult:
     """Continue the flow saved in ``checkpoint`` (written by :func:`run_variational`).
 
     The pushed samples are rebuilt from the stored ``P_Lambda0`` samples and maps (Algorithm 1), so
@@ -397,7 +407,7 @@ def _exact_modes_M(shape, cutoff_spec, mass, Lambda0, Lambda, lam):
     return float(a[0] - b[0]), float(math.hypot(a[1], b[1]))
 
 
-def compare_with_exact(res: VariationalResult, seed=None, series=True) -> dict:
+def compare_with_exact(res: VariationalResult, seed: int | None = None, series: bool = True) -> dict:
     """Moments of the variational ensemble against exact channel samples of the same ``P_Lambda0`` samples.
 
     The exact samples are the stored ``P_Lambda0`` samples mapped through the exact Gaussian channel

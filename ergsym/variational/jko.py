@@ -26,12 +26,18 @@ from __future__ import annotations
 
 import math
 from dataclasses import dataclass, field
+from typing import TYPE_CHECKING
 
 import numpy as np
 
 from ..errors import ErgsymError, InputError
 from .maps import FAMILIES, Orbits, RadialFamily, ShellMap, coupling_features
 from .ot import COST_FACTOR, _factor
+
+if TYPE_CHECKING:
+    from collections.abc import Callable, Sequence
+
+    from numpy.typing import ArrayLike
 
 __all__ = ["validate_tau", "schedule", "free_jko_factor", "free_jko_flow", "orbit_objective",
            "jko_step", "JKOStep"]
@@ -42,7 +48,7 @@ OPTIMIZERS = ("newton", "lbfgs", "adam")
 RADIAL_SCALES = (0.5, 1.0)
 
 
-def validate_tau(tau, step=None) -> float:
+def validate_tau(tau: float, step: int | None = None) -> float:
     where = f" (step {step})" if step is not None else ""
     try:
         t = float(tau)
@@ -54,7 +60,7 @@ def validate_tau(tau, step=None) -> float:
     return t
 
 
-def schedule(Lambda0, Lambda, steps):
+def schedule(Lambda0: float, Lambda: float, steps: int) -> tuple[np.ndarray, float]:
     """Scales ``Lambda_n = Lambda0 e^{-n tau}``, ``tau = ln(Lambda0/Lambda)/steps`` (n = 0..steps)."""
     try:
         L0, L = float(Lambda0), float(Lambda)
@@ -73,7 +79,8 @@ def schedule(Lambda0, Lambda, steps):
     return lams, tau
 
 
-def free_jko_factor(g, d, k, tau, cost_factor=COST_FACTOR):
+def free_jko_factor(g: ArrayLike, d: ArrayLike, k: ArrayLike, tau: float,
+                    cost_factor: float = COST_FACTOR) -> np.ndarray:
     """Closed-form minimiser ``a`` of the one-mode JKO step over linear maps ``phi -> a phi``.
 
     Per mode the objective is ``(c/2tau)(1-a)^2 G/D - ln a + a^2 G/k`` (``P = N(0, G)``,
@@ -94,7 +101,8 @@ def free_jko_factor(g, d, k, tau, cost_factor=COST_FACTOR):
     return out
 
 
-def free_jko_flow(g0, kt_of, Lambda0, Lambda, steps, cost_factor=COST_FACTOR):
+def free_jko_flow(g0: ArrayLike, kt_of: Callable[[float], ArrayLike], Lambda0: float, Lambda: float,
+                  steps: int, cost_factor: float = COST_FACTOR) -> tuple[np.ndarray, np.ndarray]:
     """Iterate the closed-form free JKO step: returns ``G`` at every scale of :func:`schedule`.
 
     ``kt_of(Lambda)`` gives ``Kt`` (any array shape, mode by mode); ``g0`` is ``G`` at ``Lambda0``.
@@ -111,7 +119,9 @@ def free_jko_flow(g0, kt_of, Lambda0, Lambda, steps, cost_factor=COST_FACTOR):
     return lams, np.array(out)
 
 
-def orbit_objective(theta, family, rho, m, dbar, k, tau, cost_factor=COST_FACTOR, u=None):
+def orbit_objective(theta: np.ndarray, family: RadialFamily, rho: np.ndarray, m: int, dbar: float, k: float,
+                    tau: float, cost_factor: float = COST_FACTOR,
+                    u: np.ndarray | None = None) -> tuple[float, np.ndarray]:
     """Sample average of the JKO objective restricted to one orbit, and its gradient.
 
     ``J = mean[(c/2tau)(rho - s g)^2/Dbar - ln g' - (m-1) ln(g/rho) - m ln s + s^2 g^2/k]`` (the
@@ -165,9 +175,11 @@ def _check_value(v, step, what):
                           "'linear' family")
 
 
-def jko_step(phi, orbits: Orbits, kt_start, kt_end, tau, *, family="radial", cost_factor=COST_FACTOR,
-             step=0, optimizer="newton", theta0=None, batch_size=256, n_epochs=60, learning_rate=0.05,
-             seed=0, gtol=1e-9, rho2=None):
+def jko_step(phi: np.ndarray, orbits: Orbits, kt_start: np.ndarray, kt_end: np.ndarray, tau: float, *,
+             family: str = "radial", cost_factor: float = COST_FACTOR, step: int = 0,
+             optimizer: str = "newton", theta0: Sequence[np.ndarray] | None = None, batch_size: int = 256,
+             n_epochs: int = 60, learning_rate: float = 0.05, seed: int = 0, gtol: float = 1e-9,
+             rho2: np.ndarray | None = None) -> JKOStep:
     """One JKO step (6.18)/(6.21) on the sample set ``phi`` (shape ``(n,) + shape``).
 
     Parameters
@@ -344,7 +356,9 @@ def _adam(x0, args, rng, batch_size, n_epochs, learning_rate, step):
     return th, J, bool(np.max(np.abs(g)) < 1e-2), it
 
 
-def newton_refit(theta, family, rho, m, dbar, k, tau, cost_factor=COST_FACTOR, n_newton=4, u=None):
+def newton_refit(theta: np.ndarray, family: RadialFamily, rho: np.ndarray, m: int, dbar: float, k: float,
+                 tau: float, cost_factor: float = COST_FACTOR, n_newton: int = 4,
+                 u: np.ndarray | None = None) -> np.ndarray:
     """A few damped Newton steps of :func:`orbit_objective` from ``theta``.
 
     Used for the one-step jackknife: the optimum on a sample set with one block left out is a

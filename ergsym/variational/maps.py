@@ -39,11 +39,17 @@ from __future__ import annotations
 
 import math
 from dataclasses import dataclass, field
+from typing import TYPE_CHECKING
 
 import numpy as np
 
 from ..conventions import lattice_phat2
 from ..errors import ErgsymError, InputError
+
+if TYPE_CHECKING:
+    from collections.abc import Iterable
+
+    from numpy.typing import ArrayLike
 
 __all__ = ["Orbits", "RadialFamily", "ShellMap", "compose_apply", "FAMILIES"]
 
@@ -53,7 +59,7 @@ FAMILIES = ("linear", "radial", "coupled")
 class Orbits:
     """Momenta grouped by ``phat^2`` on a lattice of ``shape`` (``numpy.fft.fftn`` layout)."""
 
-    def __init__(self, shape):
+    def __init__(self, shape: tuple[int, ...]):
         self.shape = tuple(int(s) for s in shape)
         self.V = math.prod(self.shape)
         p2 = np.asarray(lattice_phat2(self.shape), dtype=float).reshape(self.shape)
@@ -67,27 +73,27 @@ class Orbits:
         self._ind = ind
         self._rep = np.array([np.flatnonzero(self.label == o)[0] for o in range(self.n)])
 
-    def per_orbit(self, f_p):
+    def per_orbit(self, f_p: ArrayLike) -> np.ndarray:
         """Value of a function of ``phat^2`` (array of shape ``shape``) on each orbit."""
         return np.asarray(f_p, dtype=float).reshape(-1)[self._rep]
 
-    def fft(self, phi):
+    def fft(self, phi: np.ndarray) -> np.ndarray:
         axes = tuple(range(1, phi.ndim))
         return np.fft.fftn(phi, axes=axes)
 
-    def rho2(self, phi_p):
+    def rho2(self, phi_p: np.ndarray) -> np.ndarray:
         """``rho_O^2`` per sample: shape ``(n_samples, n_orbits)``."""
         pw = (np.abs(phi_p) ** 2).reshape(phi_p.shape[0], -1) / self.V
         return pw @ self._ind
 
-    def scale(self, phi_p, r):
+    def scale(self, phi_p: np.ndarray, r: np.ndarray) -> np.ndarray:
         """``IFFT(r_O phi_p)`` for per-sample, per-orbit factors ``r`` of shape ``(n, n_orbits)``."""
         fac = r[:, self.label].reshape((r.shape[0],) + self.shape)
         axes = tuple(range(1, phi_p.ndim))
         return np.fft.ifftn(phi_p * fac, axes=axes).real
 
 
-def coupling_features(u):
+def coupling_features(u: np.ndarray) -> np.ndarray:
     """Bounded features ``(tanh u, tanh^2 u)`` of the standardized power ``u`` of the orbits an
     orbit's scale depends on (shape ``(2, n)``)."""
     t = np.tanh(np.asarray(u, dtype=float))
@@ -114,14 +120,14 @@ class RadialFamily:
     def n_params(self) -> int:
         return self.n_radial + (2 if self.coupled else 0)
 
-    def log_scale(self, theta, u):
+    def log_scale(self, theta: np.ndarray, u: np.ndarray | None) -> np.ndarray | float:
         """``ln s(u)`` per sample (zeros for an uncoupled family or ``u`` None)."""
         if not self.coupled or u is None:
             return 0.0
         gam = np.asarray(theta, dtype=float)[self.n_radial:]
         return gam @ coupling_features(u)
 
-    def evaluate(self, theta, rho, grad=False):
+    def evaluate(self, theta: np.ndarray, rho: np.ndarray, grad: bool = False) -> tuple[np.ndarray, ...]:
         """``(g, g', dg/dtheta, d ln g'/dtheta, d ln(g/rho)/dtheta)`` at radii ``rho`` (1-d)."""
         theta = np.asarray(theta, dtype=float)[:self.n_radial]
         a = math.exp(theta[0])
@@ -179,14 +185,14 @@ class ShellMap:
     #: ``u = sum_{o' in sources} rho_o'^2 / norm - 1`` of the INPUT field (coupled family)
     couplings: list = None
 
-    def coupling_u(self, j, rho2):
+    def coupling_u(self, j: int, rho2: np.ndarray) -> np.ndarray | None:
         """``u`` of active orbit number ``j`` from the input ``rho2`` (None if uncoupled)."""
         if not self.couplings or self.couplings[j] is None:
             return None
         src, norm = self.couplings[j]
         return rho2[:, list(src)].sum(axis=1) / norm - 1.0
 
-    def factors(self, rho2, with_logdet=True):
+    def factors(self, rho2: np.ndarray, with_logdet: bool = True) -> tuple[np.ndarray, np.ndarray]:
         """Per-sample orbit factors ``g/rho`` and ``ln|det dF|`` (raises if not invertible).
 
         With couplings the Jacobian is block-triangular (an orbit's scale depends only on the
@@ -213,13 +219,15 @@ class ShellMap:
             logdet += ld
         return r, logdet
 
-    def apply_fourier(self, phi_p, return_logdet=False):
+    def apply_fourier(self, phi_p: np.ndarray,
+                      return_logdet: bool = False) -> np.ndarray | tuple[np.ndarray, np.ndarray]:
         """``F`` on Fourier components ``phi_p`` (shape ``(n,) + shape``, ``fftn`` layout): no FFT needed."""
         r, ld = self.factors(self.orbits.rho2(phi_p))
         out = phi_p * r[:, self.orbits.label].reshape((r.shape[0],) + self.orbits.shape)
         return (out, ld) if return_logdet else out
 
-    def apply(self, phi, return_logdet=False):
+    def apply(self, phi: np.ndarray,
+              return_logdet: bool = False) -> np.ndarray | tuple[np.ndarray, np.ndarray]:
         """``F(phi)`` for fields of shape ``(n,) + shape``; optionally with ``ln|det dF/dphi|``."""
         phi = np.asarray(phi, dtype=float)
         if phi.shape[1:] != self.orbits.shape:
@@ -239,7 +247,7 @@ class ShellMap:
         return d
 
     @classmethod
-    def from_dict(cls, orbits, d) -> "ShellMap":
+    def from_dict(cls, orbits: Orbits, d: dict) -> "ShellMap":
         cpl = d.get("couplings")
         cpl = None if not cpl else [None if c is None else (tuple(c[0]), float(c[1])) for c in cpl]
         fams = [RadialFamily(tuple(s), bool(cpl and cpl[j] is not None)) for j, s in enumerate(d["scales"])]
@@ -247,7 +255,8 @@ class ShellMap:
                    fams, int(d["step"]), couplings=cpl)
 
 
-def compose_apply(maps, phi, return_logdet=False):
+def compose_apply(maps: Iterable[ShellMap], phi: np.ndarray,
+                  return_logdet: bool = False) -> np.ndarray | tuple[np.ndarray, np.ndarray]:
     """Algorithm 1 with the order fixed: ``(F_n o ... o F_1)(phi)`` -- the first map found acts first.
 
     Returns the pushed samples (and the summed ``ln|det|`` of the composition per sample).

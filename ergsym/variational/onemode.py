@@ -20,6 +20,7 @@ from __future__ import annotations
 
 import math
 from dataclasses import dataclass
+from typing import TYPE_CHECKING
 
 import numpy as np
 from scipy.special import logsumexp
@@ -28,6 +29,11 @@ from ..errors import ErgsymError, InputError
 from ..lattice.theory import validate_lam
 from .jko import schedule, validate_tau
 from .ot import COST_FACTOR, _factor
+
+if TYPE_CHECKING:
+    from collections.abc import Callable
+
+    from numpy.typing import ArrayLike
 
 __all__ = ["OneModeExact", "one_mode_exact", "one_mode_jko", "OneModeJKO"]
 
@@ -53,7 +59,7 @@ class OneModeExact:
     phi4: tuple
     M: tuple
 
-    def quantile(self, u):
+    def quantile(self, u: ArrayLike) -> np.ndarray:
         """Quantile function by inverting the grid CDF (trapezoid, linear interpolation)."""
         p = np.exp(self.logp)
         dx = self.x[1] - self.x[0]
@@ -87,7 +93,7 @@ def _exact_on(n, k0, k, lam):
     return x, lp, (phi2_ch, abs(phi2 - phi2_ch)), (phi4_ch, abs(phi4 - phi4_ch)), ent + phi2_ch / k
 
 
-def one_mode_exact(k0, k, lam, n=4001) -> OneModeExact:
+def one_mode_exact(k0: float, k: float, lam: float, n: int = 4001) -> OneModeExact:
     """The exact law at the scale where the propagator is ``k <= k0`` (channel convolution by quadrature).
 
     ``<phi^2>``, ``<phi^4>`` come from the channel identities with the moments of ``P_Lambda0``
@@ -175,7 +181,8 @@ def _newton_step(x, k1, dbar, tau, c, step, tol=1e-12, max_iter=100):
     return y, False, max_iter
 
 
-def one_mode_jko(kt_of, Lambda0, Lambda, steps, lam, n_particles=400, cost_factor=COST_FACTOR):
+def one_mode_jko(kt_of: Callable[[float], float], Lambda0: float, Lambda: float, steps: int, lam: float,
+                 n_particles: int = 400, cost_factor: float = COST_FACTOR) -> OneModeJKO:
     """JKO flow of one mode with the flexible monotone (piecewise-linear) map family.
 
     Parameters

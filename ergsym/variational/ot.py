@@ -16,10 +16,16 @@ from __future__ import annotations
 
 import math
 from dataclasses import dataclass
+from typing import TYPE_CHECKING
 
 import numpy as np
 
 from ..errors import ConvergenceError, InputError
+
+if TYPE_CHECKING:
+    from collections.abc import Callable
+
+    from numpy.typing import ArrayLike
 
 __all__ = ["OTValue", "COST_FACTOR", "w2_gaussian_modes", "whiten", "w2_empirical", "sliced_w2",
            "sinkhorn_w2", "kantorovich", "monge_1d", "w2_1d_quantile", "heat_flow_jko_variance"]
@@ -64,7 +70,8 @@ def _positive_array(a, name, allow_zero):
     return arr
 
 
-def w2_gaussian_modes(g1_p, g2_p, d_p, mean1_p=None, mean2_p=None, cost_factor=COST_FACTOR) -> OTValue:
+def w2_gaussian_modes(g1_p: np.ndarray, g2_p: np.ndarray, d_p: np.ndarray, mean1_p: np.ndarray | None = None,
+                      mean2_p: np.ndarray | None = None, cost_factor: float = COST_FACTOR) -> OTValue:
     """Closed-form transport cost between two translation-invariant Gaussian field measures.
 
     For Gaussian measures diagonal in momentum space with two-point functions
@@ -109,7 +116,7 @@ def w2_gaussian_modes(g1_p, g2_p, d_p, mean1_p=None, mean2_p=None, cost_factor=C
     return OTValue(val, 1e-14 * abs(val), True, True, "closed form (Gaussian, mode by mode)")
 
 
-def whiten(phi, d_p, cost_factor=COST_FACTOR):
+def whiten(phi: np.ndarray, d_p: np.ndarray, cost_factor: float = COST_FACTOR) -> np.ndarray:
     """Coordinates in which the cost (3.4) is Euclidean: ``|w(phi) - w(phi')|^2 = c(phi, phi')``.
 
     ``w(phi) = sqrt(c) * IFFT(phi_p / sqrt(D_p))`` on the modes with ``D_p > 0`` (zero on the others,
@@ -148,7 +155,7 @@ def _weights(w, n, name):
     return a
 
 
-def kantorovich(a, b, cost):
+def kantorovich(a: ArrayLike, b: ArrayLike, cost: np.ndarray) -> tuple[OTValue, np.ndarray]:
     """Discrete Kantorovich problem (the paper's (2.21)): ``min_pi sum pi_ij C_ij``, marginals ``a``, ``b``.
 
     Solved exactly by the network simplex of POT (``ot.emd``).
@@ -176,7 +183,8 @@ def kantorovich(a, b, cost):
     return OTValue(float(log["cost"]), 1e-12 * abs(float(log["cost"])), True, True, "ot.emd"), plan
 
 
-def w2_empirical(x, y, a=None, b=None) -> OTValue:
+def w2_empirical(x: np.ndarray, y: np.ndarray, a: ArrayLike | None = None,
+                 b: ArrayLike | None = None) -> OTValue:
     """Exact squared W2 between two empirical measures (points ``(n, dim)``, Euclidean cost).
 
     Give whitened points (:func:`whiten`) to get the cost (3.4).  Exact for the empirical
@@ -191,7 +199,7 @@ def w2_empirical(x, y, a=None, b=None) -> OTValue:
     return OTValue(val.value, val.error, True, True, "ot.emd (exact for the sample sets)")
 
 
-def sinkhorn_w2(x, y, reg=0.05, n_iter=2000) -> OTValue:
+def sinkhorn_w2(x: np.ndarray, y: np.ndarray, reg: float = 0.05, n_iter: int = 2000) -> OTValue:
     """Entropic (Sinkhorn) transport cost ``ot.sinkhorn2`` between equal-weight point sets.
 
     ``reg`` is relative to the median cost.  The value is the transport cost of the entropic plan
@@ -220,7 +228,7 @@ def sinkhorn_w2(x, y, reg=0.05, n_iter=2000) -> OTValue:
     return OTValue(val, reg * scale, bool(err < 1e-5), False, f"ot.sinkhorn (reg={reg} x median cost)")
 
 
-def sliced_w2(x, y, n_projections=200, seed=0) -> OTValue:
+def sliced_w2(x: np.ndarray, y: np.ndarray, n_projections: int = 200, seed: int = 0) -> OTValue:
     """Sliced squared W2 (average over random directions of the 1-D W2 by sorted matching).
 
     Equal sample sizes.  ``error`` is the standard error over the random directions.  Note that
@@ -243,7 +251,7 @@ def sliced_w2(x, y, n_projections=200, seed=0) -> OTValue:
                    f"sliced ({n_projections} directions)")
 
 
-def monge_1d(x, y):
+def monge_1d(x: ArrayLike, y: ArrayLike) -> tuple[np.ndarray, np.ndarray, OTValue]:
     """1-D Monge map by sorted matching: returns ``(order_x, order_y, cost)``.
 
     The optimal coupling of two equal-size 1-D empirical measures pairs the ``k``-th smallest ``x``
@@ -258,7 +266,8 @@ def monge_1d(x, y):
     return ox, oy, OTValue(cost, 1e-15 * cost, True, True, "sorted matching")
 
 
-def w2_1d_quantile(qf1, qf2, n=4096) -> OTValue:
+def w2_1d_quantile(qf1: Callable[[np.ndarray], ArrayLike], qf2: Callable[[np.ndarray], ArrayLike],
+                   n: int = 4096) -> OTValue:
     """Squared W2 of two 1-D laws from their quantile functions: ``int_0^1 (q1(u) - q2(u))^2 du``.
 
     Midpoint rule on ``n`` and ``n/2`` points; ``error`` = their difference.
@@ -271,7 +280,7 @@ def w2_1d_quantile(qf1, qf2, n=4096) -> OTValue:
     return OTValue(hi, abs(hi - lo), True, False, "quantile midpoint rule")
 
 
-def heat_flow_jko_variance(s, tau):
+def heat_flow_jko_variance(s: float, tau: float) -> float:
     """One JKO step of the entropy ``int rho ln rho`` from ``N(0, s)`` with cost ``|x-y|^2/(2 tau)``.
 
     Otto calculus: the W2 gradient flow of the entropy is the heat equation ``d rho/dt = + Laplacian rho``
