@@ -197,3 +197,18 @@ def test_linear_memory_contraction_equals_the_index_table_algorithm(shape):
             new = sums._general_block(block, pos)
             old = legacy._general_block(block, pos)
             assert new == pytest.approx(old, rel=1e-12, abs=0), (name, shape)
+
+
+def test_series_too_large_is_refused_before_any_block_is_contracted(monkeypatch):
+    # O(lambda^5) on 128x128: K5 is over MAX_WORK; the cheaper blocks must not run first
+    def boom(*args, **kwargs):
+        raise AssertionError("a block was contracted before the refusal")
+
+    monkeypatch.setattr(sums, "_contract_general", boom)
+    monkeypatch.setattr(sums, "_GENERAL_MEMO", {})
+    kt, d = _symmetric_props((128, 128))
+    with pytest.raises(InputError, match="lattice volume=16384.*G5\\[01D,02K,03K,04K"):
+        sums.series_on_lattice(monotone(5, "B"), None, kt, d)
+    # the estimate itself: every O(lambda^4) block on 128x128 fits in O(V) memory
+    est = sums.check_lattice_cost(monotone(4, "B").families(), kt, d)
+    assert 0 < est["bytes"] < 0.3 * 2**30 and 0 < est["work"] < sums.MAX_WORK

@@ -33,7 +33,7 @@ from ..inputs import as_lattice
 from ..errors import InputError
 
 __all__ = ["lattice_propagators", "block_value", "family_value", "series_on_lattice",
-           "MAX_BYTES", "MAX_WORK"]
+           "check_lattice_cost", "MAX_BYTES", "MAX_WORK"]
 
 
 def lattice_propagators(shape, cutoff, mass, Lambda):
@@ -122,6 +122,12 @@ def _general_block(block, pos, max_bytes=None):
         if group:
             n_orbits = len(_orbit_weights(shape, group)[0])
             plan = _plan_general(block, shape, n_orbits=n_orbits, max_bytes=limit)
+    _refuse(block, shape, plan, limit)
+    return _contract_general(block, merged, shape, plan, group)
+
+
+def _refuse(block, shape, plan, limit):
+    """Raise :class:`InputError` when ``plan`` exceeds ``limit`` bytes or :data:`MAX_WORK`."""
     if plan["bytes"] > limit:
         raise InputError.bad(
             "lattice volume", int(np.prod(shape)),
@@ -134,7 +140,39 @@ def _general_block(block, pos, max_bytes=None):
             f"a lattice on which the multi-loop block {block.name} costs at most {MAX_WORK:.0e} "
             f"array operations (this one: about {plan['work']:.1e}, i.e. minutes to hours)",
             "use a smaller lattice or a lower order")
-    return _contract_general(block, merged, shape, plan, group)
+
+
+def check_lattice_cost(families, kt, d, delta=None, max_bytes=None) -> dict:
+    """Refuse, before any block is evaluated, families whose multi-loop blocks exceed the limits.
+
+    Plans every ``general`` block of ``families`` on the lattice of ``kt`` (the point group is
+    read off the momentum arrays ``kt``, ``d``, ``delta``: lines built from them share it) and
+    raises the :class:`~ergsym.errors.InputError` that evaluating the worst block would raise,
+    so that a run is refused up front rather than after its cheaper blocks.
+
+    Returns
+    -------
+    dict
+        ``{"work": ..., "bytes": ...}``: the largest estimates over the blocks (0 without any).
+    """
+    kt = np.asarray(kt, dtype=float)
+    shape = kt.shape
+    limit = MAX_BYTES if max_bytes is None else max_bytes
+    arrays = [kt, np.asarray(d, dtype=float)] + ([] if delta is None else [np.asarray(delta, dtype=float)])
+    n_orbits = None
+    worst = {"work": 0.0, "bytes": 0.0}
+    blocks = {b for f in families for b in f.blocks if b.kind == "general"}
+    for block in sorted(blocks, key=lambda b: b.name):
+        plan = _plan_general(block, shape, max_bytes=limit)
+        if plan["sliced"] or plan["kind"] == "triangle":
+            if n_orbits is None:
+                group = _symmetries(arrays, shape)
+                n_orbits = len(_orbit_weights(shape, group)[0]) if group else 0
+            if n_orbits:
+                plan = _plan_general(block, shape, n_orbits=n_orbits, max_bytes=limit)
+        _refuse(block, shape, plan, limit)
+        worst = {k: max(worst[k], plan[k]) for k in worst}
+    return worst
 
 
 #: Largest memory (bytes) one ``general`` block may use on the lattice (estimated first).
@@ -570,6 +608,7 @@ def series_on_lattice(series, shape=None, kt_p=None, d_p=None, couplings=None, d
         raise InputError.bad("shape", shape, f"equal to kt_p.shape={kt_p.shape}")
     if kt_p.shape != d_p.shape:
         raise InputError.bad("d_p.shape", d_p.shape, f"equal to kt_p.shape={kt_p.shape}")
+    check_lattice_cost(series.families(), kt_p, d_p, delta_p)
     cache, blocks = {}, {}
 
     def val(f):
