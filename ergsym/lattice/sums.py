@@ -29,15 +29,17 @@ import numpy as np
 from numpy.lib.stride_tricks import sliding_window_view
 
 from ..conventions import free_propagators, lattice_phat2, validate_lattice_scales
-from ..inputs import as_lattice
 from ..errors import InputError
+from ..inputs import as_lattice
 
 __all__ = ["lattice_propagators", "block_value", "family_value", "series_on_lattice",
            "check_lattice_cost", "MAX_BYTES", "MAX_WORK"]
 
 
 def lattice_propagators(shape, cutoff, mass, Lambda):
-    """``(Kt_p, D_p)`` on the FFT grid of ``shape`` at ``phat^2`` (docs/conventions.md, "The lattice dictionary").
+    """``(Kt_p, D_p)`` on the FFT grid of ``shape`` at ``phat^2``.
+
+    See docs/conventions.md, "The lattice dictionary".
 
     Parameters
     ----------
@@ -337,7 +339,7 @@ def _sub(xi, xj, shape):
     """Flat index of the site ``x_i - x_j`` (periodic) for flat indices ``xi``, ``xj`` (broadcast)."""
     ci = np.unravel_index(xi, shape)
     cj = np.unravel_index(xj, shape)
-    return np.ravel_multi_index(tuple((a - b) % n for a, b, n in zip(ci, cj, shape)), shape)
+    return np.ravel_multi_index(tuple((a - b) % n for a, b, n in zip(ci, cj, shape, strict=True)), shape)
 
 
 def _neg(shape):
@@ -533,7 +535,7 @@ def _general_block_dense(block, pos):
     diff = tuple((coords[:, :, None] - coords[:, None, :])[mu] % shape[mu] for mu in range(len(shape)))
     letters = string.ascii_letters
     operands, subs = [], []
-    for (i, j, _line), m in zip(block.edges, pos):
+    for (i, j, _line), m in zip(block.edges, pos, strict=True):
         mat = m[diff]
         if i == 0:
             operands.append(mat[0, :])
