@@ -68,9 +68,12 @@ from .backend import to_numpy
 from .theory import FieldSpectra, LatticeOps, LatticeTheory, abs2, batch_dot, fview
 
 __all__ = ["ChainState", "HMCSampler", "MetropolisSampler", "TrajectoryInfo", "StepSizeAdapter",
-           "default_n_steps"]
+           "default_n_steps", "min_n_steps", "OMELYAN_XI"]
 
-INTEGRATORS = ("split", "leapfrog")
+INTEGRATORS = ("split", "omelyan", "leapfrog")
+#: The minimum-norm parameter of Omelyan, Mryglod & Folk, Comput. Phys. Commun. 146 (2002) 188,
+#: eq. (31): it minimizes the norm of the integrator's leading error terms.
+OMELYAN_XI = 0.1931833275037836
 
 
 @dataclass(frozen=True)
@@ -134,10 +137,21 @@ class TrajectoryInfo:
         return float(np.mean(p))
 
 
+def min_n_steps(volume: int, integrator: str = "split") -> int:
+    """Fewest steps per trajectory the adaptation may use (module docstring, "Step size").
+
+    One for the split and Omelyan integrators (their free flow is exact, their error
+    O(lam dt^2): at weak coupling one step of length ``tau`` is accepted ~always);
+    ``max(4, 3 V^(1/4))`` for leapfrog.
+    """
+    return 1 if integrator in ("split", "omelyan") else max(4, math.ceil(3 * volume ** 0.25))
+
+
 def default_n_steps(theory: LatticeTheory, traj_length: float = math.pi / 2,
                     integrator: str = "split") -> int:
-    """First guess of the steps per trajectory (module docstring, "Step size")."""
-    base = 4 if integrator == "split" else max(4, math.ceil(3 * theory.volume ** 0.25))
+    """First guess of the steps per trajectory (module docstring, "Step size"); at least 4
+    (the adaptation may then go down to :func:`min_n_steps`)."""
+    base = 4 if integrator in ("split", "omelyan") else min_n_steps(theory.volume, integrator)
     lam = theory.lam
     if lam <= 0:
         return base
@@ -145,6 +159,8 @@ def default_n_steps(theory: LatticeTheory, traj_length: float = math.pi / 2,
     phi2 = min(float(np.mean(theory.kt_p)), quartic)
     omega = math.sqrt(1.5 * lam * phi2)
     guess = math.ceil(traj_length * omega * theory.volume ** 0.25 / 2.0)
+    if integrator == "omelyan":   # two force evaluations a step, a much smaller error
+        guess = math.ceil(guess / 4.0)
     return int(min(max(base, guess), 10_000))
 
 
@@ -436,14 +452,18 @@ class HMCSampler:
         nb = len(batch)
         buf = self._buffers(batch)
         kick, half_kick = buf["kick"], buf["half_kick"]
+        omelyan = self.integrator == "omelyan"
+        # Omelyan: 2n rotations by dt/2; kicks xi, (1 - 2 xi), 2 xi, ..., (1 - 2 xi), xi times dt
+        # (``half_kick`` is the xi kick, ``kick`` and ``kick2`` the two inner ones)
         if nb:
             dt = np.asarray(tau, dtype=float) / n
             bz = batch + (1,) * (d + 1)
-            rot = xp.asarray(np.exp(-1j * dt).reshape(bz))
+            rot = xp.asarray(np.exp(-1j * (dt / 2 if omelyan else dt)).reshape(bz))
             w = xp.asarray((dt * (lam / 6.0)).reshape(bz))
         else:
             dt = tau / n
-            rot = complex(math.cos(dt), -math.sin(dt))
+            rdt = dt / 2 if omelyan else dt
+            rot = complex(math.cos(rdt), -math.sin(rdt))
             w = dt * (lam / 6.0)
         z = buf["z"]
         zf = fview(z)  # (..., component, [phi_p part, Kt pi_p part])
@@ -458,19 +478,29 @@ class HMCSampler:
         h0 = batch_dot(pv, pv, nb) + 0.5 * batch_dot(eta, eta, nb)
         if lam > 0:
             xp.multiply(fz.kt2, w, out=kick)
-            xp.multiply(kick, 0.5, out=half_kick)
+            if omelyan:
+                kick2 = buf.setdefault("kick2", xp.empty_like(kick))
+                xp.multiply(kick, 1.0 - 2.0 * OMELYAN_XI, out=kick2)
+                xp.multiply(kick, OMELYAN_XI, out=half_kick)
+                xp.multiply(kick, 2.0 * OMELYAN_XI, out=kick)
+                inner = [kick2, kick] * (n - 1) + [kick2]
+            else:
+                xp.multiply(kick, 0.5, out=half_kick)
+                inner = [kick] * (n - 1)
             xp.multiply(fview(c0.f3_p), half_kick, out=pv)  # phi_p is free until the first copy
             xp.subtract(zi, pv, out=zi)
             f3 = buf["f3"]
             f3v = fview(f3)
+        else:
+            inner = [None] * ((2 * n if omelyan else n) - 1)
         work, t3 = buf["work"], buf["t3"]
-        for k in range(n - 1):  # every step but the last: buffers only
+        for kk in inner:  # every (sub)step but the last: buffers only
             xp.multiply(z, rot, out=z)
             xp.copyto(pv, zr)
             ops.ifft(phi_p, out=work)
             if lam > 0:
                 ops.local_terms(work, t3, t3, f3)
-                xp.multiply(f3v, kick, out=f3v)
+                xp.multiply(f3v, kk, out=f3v)
                 xp.subtract(zi, f3v, out=zi)
         # the last step: the new field, its force and local sums are kept (FieldSpectra)
         xp.multiply(z, rot, out=z)
@@ -501,17 +531,23 @@ class HMCSampler:
             dt_h = tau / self.n_steps
             dt, c, s = xp.asarray(dt_h), xp.asarray(np.cos(dt_h)), xp.asarray(np.sin(dt_h))
         lam = ops.lam
-        if self.integrator == "split":
+        if self.integrator in ("split", "omelyan"):
             phi = phi0
+            if self.integrator == "omelyan":   # rotations by dt/2, kicks xi, 1-2xi, 2xi, ..., xi
+                xi = OMELYAN_XI
+                c, s = (math.cos(dt / 2), math.sin(dt / 2)) if isinstance(tau, float) else (
+                    xp.asarray(np.cos(dt_h / 2)), xp.asarray(np.sin(dt_h / 2)))
+                weights = [xi] + [1.0 - 2.0 * xi, 2.0 * xi] * (self.n_steps - 1) + [1.0 - 2.0 * xi, xi]
+            else:
+                weights = [0.5] + [1.0] * (self.n_steps - 1) + [0.5]
             skt, sikt = s * ops.kt, s * ops.inv_kt  # hoisted: the same products as inline
             if lam > 0:
-                pi_p = pi_p - 0.5 * dt * self._force_int_p(phi)
-            for k in range(self.n_steps):
+                pi_p = pi_p - weights[0] * dt * self._force_int_p(phi)
+            for wk in weights[1:]:
                 phi_p, pi_p = c * phi_p + skt * pi_p, c * pi_p - sikt * phi_p
                 phi = ops.ifft(phi_p)
                 if lam > 0:
-                    w = dt if k < self.n_steps - 1 else 0.5 * dt
-                    pi_p = pi_p - w * self._force_int_p(phi)
+                    pi_p = pi_p - (dt if wk == 1.0 else wk * dt) * self._force_int_p(phi)
         else:
             def force_p(ph, ph_p):
                 f = ops.inv_kt * ph_p
