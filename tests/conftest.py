@@ -4,9 +4,10 @@ hypothesis runs with a deterministic profile ("ci": derandomized, no deadline be
 2-core CI machine is shared) unless HYPOTHESIS_PROFILE selects another ("dev" explores more).
 
 The fast tier, ``python -m pytest -m "not slow"``, leaves out every test marked ``slow``: the
-ones decorated in their files, and the ones named in :data:`SLOW_TESTS` below (measured at more
-than ~5 s of wall time on the shared 2-core machine; marked here rather than in their files so
-that the files stay as they are).  CI runs the full suite, these included.
+ones decorated in their files, the ones named in :data:`SLOW_TESTS` below (measured at more
+than ~2 s of wall time on the shared, loaded 2-core machine) and the users of the fixtures in
+:data:`SLOW_FIXTURES`; marked here rather than in their files so that the files stay as they
+are.  CI runs the full suite, these included.
 """
 import os
 
@@ -47,7 +48,65 @@ SLOW_TESTS = {
     "test_report.py::test_cli_report_minimal": 6,
     "test_numeric_tails.py::test_free_propagator_matches_radial_transform[1-0.001-50.0]": 6,
     "test_numeric_scan.py::test_f2_lambda_mass_scan_matches_points[2]": 5,
+    # fast-tier profile of 2026-12-07 08:00 (two suites at once, load ~12): >= 2 s of wall time
+    "test_cli_monotone.py::test_not_converged_integrals_are_marked_in_text_and_json": 19.2,
+    "test_edges.py::test_building_a_report_leaves_matplotlib_settings_alone": 9.8,
+    "test_report.py::test_numbers_consistent": 8.4,
+    "test_channel.py::test_flowed_phi2_against_series_one_mode": 8.3,
+    "test_numeric_tails.py::test_free_propagator_matches_radial_transform[2-0.001-300.0]": 7.6,
+    "test_report_errata.py::test_errata_command[4.10:python": 6.5,
+    "test_engine.py::test_zero_dim_series_equal_mpmath_taylor_coefficients[B]": 6.0,
+    "test_general_blocks.py::test_gaussian_k4_exact_oracle[widths1-4]": 5.4,
+    "test_variational_jko.py::test_radial_gradient_matches_jax_autodiff": 5.2,
+    "test_variational_onemode.py::test_exact_reference_against_mpmath_and_free_closed_form": 4.9,
+    "test_lattice_mc_cli.py::test_crosscheck_8x8_bump_z_scores": 4.6,
+    "test_draw.py::test_one_axes_per_diagram_and_nonempty_panels": 4.5,
+    "test_flow_numeric.py::test_worked_example_quick": 4.2,
+    "test_flow_modes.py::test_exact_B_strong_coupling_integrates_to_mpmath_difference[1.0]": 4.2,
+    "test_numeric_tails.py::test_free_propagator_matches_radial_transform[2-0.05-7.0]": 4.1,
+    "test_engine.py::test_zero_dim_series_equal_mpmath_taylor_coefficients[dSdS]": 4.0,
+    "test_numeric.py::test_monotone_order3_family_set_all_evaluate_shared_transforms": 3.9,
+    "test_engine.py::test_zero_dim_series_equal_mpmath_taylor_coefficients[A]": 3.8,
+    "test_variational_onemode.py::test_jko_converges_to_exact_flowed_law[30.0]": 3.7,
+    "test_numeric_scan.py::test_mass_scan_and_named_scan": 3.7,
+    "test_examples.py::test_example_runs[one_mode_strong_coupling.py]": 3.5,
+    "test_flow_modes.py::test_exact_B_strong_coupling_integrates_to_mpmath_difference[100.0]": 3.5,
+    "test_engine.py::test_zero_dim_printed_5_15_disagrees_with_quadrature": 3.4,
+    "test_engine.py::test_several_couplings_equal_exact_expansion": 3.4,
+    "test_lattice_mc.py::test_free_theory_exact": 3.4,
+    "test_hmc_omelyan.py::test_omelyan_samples_the_exact_distribution": 3.4,
+    "test_variational_onemode.py::test_exact_monotone_agrees_with_flow_modes": 3.4,
+    "test_numeric_scan.py::test_long_scans_are_grouped_and_keep_the_input_order": 3.3,
+    "test_engine.py::test_zero_dim_series_equal_mpmath_taylor_coefficients[dSdShat]": 3.2,
+    "test_examples.py::test_example_runs[flow_monotone.py]": 3.2,
+    "test_lattice_mc.py::test_schwinger_dyson_identities": 3.1,
+    "test_variational_onemode.py::test_jko_converges_to_exact_flowed_law[1.0]": 3.1,
+    "test_flow_numeric.py::test_lattice_monotone_difference_free_part_and_integral": 3.1,
+    "test_engine.py::test_normal_ordered_scheme_equals_exact_expansion": 3.1,
+    "test_batch.py::test_store_round_trip_is_exact": 3.0,
+    "test_flow_numeric.py::test_numeric_layer_path_agrees_with_former_evaluator[4-1.0-1.0-0.6]": 2.8,
+    "test_lattice_sums.py::test_general_families_equal_exact_fraction_sums[shape7-8]": 2.7,
+    "test_channel.py::test_channel_law_is_the_polchinski_solution_one_mode[5.0-0.6]": 2.7,
+    "test_engine.py::test_lattice_series_order3_equals_exact_gaussian_expansion": 2.6,
+    "test_cli_fuzz.py::test_monotone_never_crashes": 2.6,
+    "test_lattice_mc.py::test_oracle_one_site_against_mpmath": 2.6,
+    "test_lattice_mc.py::test_metropolis_baseline_tiny": 2.5,
+    "test_numeric.py::test_ring_equals_melon_by_parseval[4]": 2.5,
+    "test_lattice_mc.py::test_free_one_mode_ratios": 2.5,
+    "test_general_blocks.py::test_omega_table_matches_scipy_bessel[2]": 2.4,
+    "test_lattice_sums.py::test_general_families_equal_exact_fraction_sums[shape6-7]": 2.3,
+    "test_examples.py::test_example_runs[reproduce_sec5.py]": 2.3,
+    "test_variational_ot.py::test_sliced_and_sinkhorn_against_exact": 2.3,
+    "test_general_blocks.py::test_omega_table_matches_scipy_bessel[4]": 2.3,
+    "test_report_errata.py::test_errata_command[5.15:python": 2.2,
+    "test_engine.py::test_engine_reproduces_previous_engine_exactly[phi4+phi6-bare-A-O4]": 2.2,
+    "test_general_blocks.py::test_omega_table_matches_scipy_bessel[6]": 2.1,
+    "test_engine.py::test_zero_dim_series_equal_mpmath_taylor_coefficients[LdShat]": 2.1,
+    "test_engine.py::test_zero_dim_series_equal_mpmath_taylor_coefficients[dShatdShat]": 2.0,
+    "test_numeric_scales.py::test_far_corner_small_eps_d1_against_momentum": 2.0,
 }
+#: Fixtures whose users all belong to the slow tier (the quick report: ~23 s to build).
+SLOW_FIXTURES = {"quick_report"}
 
 
 def pytest_collection_modifyitems(config, items):
@@ -55,5 +114,6 @@ def pytest_collection_modifyitems(config, items):
     slow = pytest.mark.slow
     for item in items:
         nodeid = item.nodeid.split("/")[-1]
-        if nodeid in SLOW_TESTS or nodeid.split("[")[0] in SLOW_TESTS:
+        if (nodeid in SLOW_TESTS or nodeid.split("[")[0] in SLOW_TESTS
+                or SLOW_FIXTURES & set(getattr(item, "fixturenames", ()))):
             item.add_marker(slow)
