@@ -122,7 +122,8 @@ def pytest_collection_modifyitems(config, items):
     """Add the ``slow`` marker to the tests named in :data:`SLOW_TESTS`."""
     slow = pytest.mark.slow
     for item in items:
-        nodeid = item.nodeid.split("/")[-1]
+        path, _, rest = item.nodeid.partition("::")
+        nodeid = path.rsplit("/", 1)[-1] + "::" + rest    # the file's name; params may hold "/"
         if (nodeid in SLOW_TESTS or nodeid.split("[")[0] in SLOW_TESTS
                 or SLOW_FIXTURES & set(getattr(item, "fixturenames", ()))):
             item.add_marker(slow)
