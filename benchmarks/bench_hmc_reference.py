@@ -104,13 +104,13 @@ def main():
                     last[who] = res
             rate = {w: tot[w][0] / tot[w][1] for w in tot}
 
-            def cell(w):
+            def cell(w, last=last, rate=rate):
                 if w not in last:
                     return "–"
                 x = last[w]
                 return f"{x['steps']}, {x['acc']:.2f}, {x['stats'].tau_corr:.2f}, {rate[w]:.0f}"
 
-            def ratio(a, b):
+            def ratio(a, b, rate=rate):
                 return f"{rate[a] / rate[b]:.2f}" if a in rate else "–"
 
             print(f"| {L} | {lam:g} | {cell('plain')} | {cell('split')} | {cell('erg')} | {cell('omel')} "

@@ -44,7 +44,7 @@ class ReferenceHMC:
             pi = rf(eta) / self.sqkt                        # kinetic energy = sum(eta^2) / 2
             h0 = 0.5 * np.sum(eta * eta) + s0
             q_p, g = phi_p, f3
-            for k in range(self.n):
+            for _ in range(self.n):
                 if self.split:      # half kick, exact free rotation, half kick
                     pi = pi - 0.5 * dt * g
                     q_p, pi = c * q_p + sn * self.kt * pi, c * pi - sn * self.ikt * q_p

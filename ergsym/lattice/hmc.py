@@ -14,6 +14,10 @@ Two reversible, volume-preserving integrators (``integrator=``):
   is integrated *exactly* (a rotation by the step angle in every mode) between half kicks
   by the local force ``lam phi^3/6``.  At ``lam = 0`` it is exact (acceptance 1) and the energy
   error is O(lam dt^2) -- this is why the sampler stays efficient on large lattices.
+* ``"omelyan"``: the same exact free flow with the minimum-norm kicks of Omelyan, Mryglod &
+  Folk, Comput. Phys. Commun. 146 (2002) 188: per step two rotations by ``dt/2`` and kicks
+  ``xi dt, (1 - 2 xi) dt, xi dt`` (:data:`OMELYAN_XI`), two force evaluations and a much
+  smaller energy error -- fewer force evaluations at strong coupling on large lattices;
 * ``"leapfrog"``: the textbook kick-drift-kick leapfrog with the full force; kept as a
   reference and for the benchmark.
 
@@ -31,10 +35,13 @@ error comes from the quartic kick, whose local frequency is about
 :math:`\\omega^2 = \\tfrac32\\lambda\\langle\\phi^2\\rangle` (with :math:`\\langle\\phi^2\\rangle` the
 smaller of the free value and the pure-quartic value
 :math:`\\sqrt{24/\\lambda}\\,\\Gamma(3/4)/\\Gamma(1/4)`), so the default is
-``max(4, ceil(tau * omega * V^(1/4) / 2))`` steps: 4 at weak coupling, more at strong coupling.
+``max(4, ceil(tau * omega * V^(1/4) / 2))`` steps: 4 at weak coupling, more at strong coupling
+(``"omelyan"``: a quarter of the guess, at least 4).
 During thermalization :class:`StepSizeAdapter` (dual averaging, Hoffman & Gelman, JMLR 15
-(2014) 1593, alg. 5) then tunes the step towards a mean acceptance probability of 0.8; it
-is frozen at the end of thermalization, so the production chain is a valid Markov chain.
+(2014) 1593, alg. 5) then tunes the step towards a mean acceptance probability of 0.8, down
+to :func:`min_n_steps` (one step for the split and Omelyan integrators: at weak coupling one
+step of the exact free flow is accepted ~always); it is frozen at the end of thermalization,
+so the production chain is a valid Markov chain.
 
 Batched chains.  A state whose ``rng`` is a tuple of generators is a batch of independent
 chains: ``phi`` has shape ``(n_chains,) + shape``, every chain draws its momenta, its
@@ -236,13 +243,15 @@ class HMCSampler:
     theory : LatticeTheory
         The lattice theory.
     n_steps : int, optional
-        Integration steps per trajectory (default: 4 for the split integrator -- its error
-        is O(lam), so it needs few steps -- scaled up as ``V^(1/4)`` for leapfrog).
+        Integration steps per trajectory (default: :func:`default_n_steps`, at least 4 --
+        the split integrator's error is O(lam), so it needs few steps -- scaled up as
+        ``V^(1/4)`` for leapfrog; the thermalization of :func:`~ergsym.lattice.run.run_mc` may
+        then adapt it down to :func:`min_n_steps`).
     traj_length : float
         Mean trajectory length (default ``pi/2``).
     jitter : float
         Relative half-width of the uniform randomization of the length, in [0, 1).
-    integrator : {"split", "leapfrog"}
+    integrator : {"split", "omelyan", "leapfrog"}
         See the module docstring.
     backend : {"numpy", "cupy"}
         Array backend.
