@@ -36,7 +36,7 @@ __all__ = ["lattice_propagators", "block_value", "family_value", "series_on_latt
            "check_lattice_cost", "MAX_BYTES", "MAX_WORK"]
 
 
-def lattice_propagators(shape, cutoff, mass, Lambda):
+def lattice_propagators(shape, cutoff, mass: float, Lambda: float) -> tuple[np.ndarray, np.ndarray]:
     """``(Kt_p, D_p)`` on the FFT grid of ``shape`` at ``phat^2``.
 
     See docs/conventions.md, "The lattice dictionary".
@@ -71,7 +71,7 @@ def _line_array(line, kt, d, delta=None):
     return out
 
 
-def block_value(block, kt, d, delta=None) -> float:
+def block_value(block, kt: np.ndarray, d: np.ndarray, delta: np.ndarray | None = None) -> float:
     """Per-volume value ``b`` of one block on the lattice with momentum arrays ``kt, d``.
 
     ``delta`` (``Kt_Lambda0 - Kt_Lambda``) is needed only for flowed families.
@@ -144,7 +144,8 @@ def _refuse(block, shape, plan, limit):
             "use a smaller lattice or a lower order")
 
 
-def check_lattice_cost(families, kt, d, delta=None, max_bytes=None) -> dict:
+def check_lattice_cost(families, kt: np.ndarray, d: np.ndarray, delta: np.ndarray | None = None,
+                       max_bytes: float | None = None) -> dict:
     """Refuse, before any block is evaluated, families whose multi-loop blocks exceed the limits.
 
     Plans every ``general`` block of ``families`` on the lattice of ``kt`` (the point group is
@@ -554,7 +555,8 @@ def _digest(a) -> bytes:
     return hashlib.blake2b(np.ascontiguousarray(a, dtype=float).tobytes(), digest_size=16).digest()
 
 
-def family_value(family, kt, d, delta=None, _block_cache=None) -> float:
+def family_value(family, kt: np.ndarray, d: np.ndarray, delta: np.ndarray | None = None,
+                 _block_cache: dict | None = None) -> float:
     """Exact lattice value of a :class:`~ergsym.families.Family` (see module docstring)."""
     kt = np.asarray(kt, dtype=float)
     d = np.asarray(d, dtype=float)
@@ -581,7 +583,8 @@ def family_value(family, kt, d, delta=None, _block_cache=None) -> float:
     return val
 
 
-def series_on_lattice(series, shape=None, kt_p=None, d_p=None, couplings=None, delta_p=None):
+def series_on_lattice(series, shape=None, kt_p: np.ndarray | None = None, d_p: np.ndarray | None = None,
+                      couplings=None, delta_p: np.ndarray | None = None) -> list[float] | float:
     """Evaluate an engine :class:`~ergsym.symbolic.Series` exactly on a lattice.
 
     Parameters
