@@ -98,3 +98,17 @@ def test_adaptation_goes_below_four_steps_only_where_acceptance_allows():
 def test_unknown_integrator_is_refused():
     with pytest.raises(InputError, match="integrator"):
         HMCSampler(_theory((4,), 1.0), integrator="verlet")
+
+
+def test_omelyan_batched_resume_is_bitwise(tmp_path):
+    from ergsym.lattice.run import resume_mc
+
+    bump = parse_cutoff("bump:eps=0.5,lambda_max=2")
+    th = LatticeTheory.from_cutoff((8, 8), bump, 1.0, 1.0, 10.0)
+    kw = dict(seed=3, n_therm=40, progress=False, integrator="omelyan", n_chains=3)
+    full = run_mc(th, 120, **kw)
+    run_mc(th, 70, checkpoint=tmp_path / "c.npz", **kw)
+    res = resume_mc(tmp_path / "c.npz", n_traj=120, progress=False)
+    assert res.sampler_config["integrator"] == "omelyan" and res.adapted
+    np.testing.assert_array_equal(res.chains["phi2"], full.chains["phi2"])
+    np.testing.assert_array_equal(res.state.phi, full.state.phi)
