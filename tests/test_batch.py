@@ -337,8 +337,9 @@ def test_cli_integrals_and_flow_scans_as_batches(tmp_path, capsys):
 
 
 @pytest.mark.slow
-def test_unreachable_scheduler_exit_2(capsys):
+def test_unreachable_scheduler_exit_2(capsys, monkeypatch):
     pytest.importorskip("distributed")
+    monkeypatch.setenv("ERGSYM_DASK_CONNECT_TIMEOUT", "0.5")   # no fixed 10 s wait
     code, out, err = _run_cli(["mc", "--scheduler", "tcp://127.0.0.1:1", "--no-progress"], capsys)
     assert code == 2 and "tcp://127.0.0.1:1" in err and "dask scheduler" in err and out == ""
 
@@ -381,3 +382,16 @@ def test_cli_mc_several_couplings_is_a_batch_of_single_runs(capsys):
         assert p["combined"]["B_sd"]["converged"] is bool(ref.stats("B_sd").reliable)
     code, _, err = _run_cli(["mc", "--lam", "0.2,0.2", "--no-progress"], capsys)
     assert code == 2 and "distinct" in err
+
+
+def test_dask_connect_timeout_is_configurable_and_checked(monkeypatch):
+    from ergsym.batch.runners import DASK_CONNECT_TIMEOUT, connect_timeout
+
+    monkeypatch.delenv("ERGSYM_DASK_CONNECT_TIMEOUT", raising=False)
+    assert connect_timeout() == DASK_CONNECT_TIMEOUT == 10.0
+    monkeypatch.setenv("ERGSYM_DASK_CONNECT_TIMEOUT", "0.25")
+    assert connect_timeout() == 0.25 and connect_timeout(3) == 3.0
+    for bad in ("abc", "0", "-1", "nan"):
+        monkeypatch.setenv("ERGSYM_DASK_CONNECT_TIMEOUT", bad)
+        with pytest.raises(InputError, match="ERGSYM_DASK_CONNECT_TIMEOUT"):
+            connect_timeout()

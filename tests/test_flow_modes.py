@@ -6,6 +6,7 @@ perturbation theory, no diagrams.  The series: ergsym.flow.flow_monotone(2, "B")
 lattice sums of ergsym.lattice.sums (Kt_Lambda, D_Lambda, Delta = Kt_Lambda0 - Kt_Lambda).
 """
 import math
+import os
 
 import numpy as np
 import pytest
@@ -209,5 +210,7 @@ def test_non_finite_quadrature_raises_instead_of_returning_nan():
 
 
 @pytest.mark.slow
+@pytest.mark.skipif(not os.environ.get("ERGSYM_CHECK_REFERENCES"),
+                    reason="recomputes a stored mpmath constant (~25 CPU-s); set ERGSYM_CHECK_REFERENCES=1")
 def test_mpmath_reference_values_reproduce():
     assert _mpmath_monotone(2.0, 0.6) == pytest.approx(MPMATH_M[(2.0, 0.6)], abs=1e-14)

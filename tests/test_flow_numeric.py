@@ -116,17 +116,25 @@ def _flow_families():
                                            pytest.param(3, 0.5, 1.2, 0.9, marks=pytest.mark.slow),
                                            pytest.param(2, 1.0, 1.0, 0.95, marks=pytest.mark.slow)])
 def test_numeric_layer_path_agrees_with_former_evaluator(dim, mass, L0, L):
-    from legacy_flow_continuum import FlowScales as OldScales
-    from legacy_flow_continuum import family_value_continuum as old_value
+    # Reference: the former evaluator (tests/legacy_flow_continuum.py, rtol=1e-8), its values and
+    # error estimates stored in tests/data/flow_legacy_reference.json with the commit and the
+    # command that produced them (tests/make_flow_reference.py)
+    import pathlib
 
-    new, old = FlowScales(CUT, dim, mass, L0, L), OldScales(CUT, dim, mass, L0, L)
-    oc = {}
+    from make_flow_reference import case_key
+
+    ref = json.loads((pathlib.Path(__file__).parent / "data" / "flow_legacy_reference.json")
+                     .read_text(encoding="utf-8"))["values"][case_key(dim, mass, L0, L)]
+    new = FlowScales(CUT, dim, mass, L0, L)
+    seen = set()
     for fam in _flow_families():
         if not any(b.kind == "melon" for b in fam.blocks) and fam.name not in ("L[Δ]", "f0", "t1·L[Δ]"):
             continue  # loops are checked against the numeric layer above; keep the test short
         v, e = family_value_continuum(fam, new, rtol=1e-8)
-        o, oe = old_value(fam, old, rtol=1e-8, cache=oc)
+        o, oe = ref[fam.name]
+        seen.add(fam.name)
         assert abs(v - o) <= 2 * (e + oe) + 1e-13 * abs(v), (fam.name, v, e, o, oe)
+    assert seen == set(ref)   # every stored family compared, none missing
 
 
 def test_delta_melon_is_consistent_with_the_sunset_identity():

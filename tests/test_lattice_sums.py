@@ -8,12 +8,16 @@ convolutions and summing a remaining triangle in momentum space.  Checked agains
   vertices summed with exact Fractions, V = 2..8 sites, random rational circulants);
 * the previous dense ``V x V`` einsum contraction (kept as ``_general_block_dense``) on small
   lattices, block by block, with symmetric and with non-symmetric line functions;
+* the previous factorized contraction with ``V x V`` index tables (commit ea06c69, kept verbatim
+  as ``tests/legacy_lattice_sums.py``), every order-5 block on lattices up to 32x32, relative
+  difference <= 1e-12;
 * the memory / work guard (InputError before anything large is allocated).
 """
 import itertools
 import random
 from fractions import Fraction
 
+import legacy_lattice_sums as legacy
 import numpy as np
 import pytest
 
@@ -155,11 +159,56 @@ def test_general_block_memo_distinguishes_lattices():
     assert sums.family_value(fam, kt, d) == a and sums.family_value(fam, kt * 1.1, d) == b
 
 
-def test_plan_uses_few_slices():
-    # K4-like blocks need no slicing (O(V^2)), K5 one sliced vertex (O(V^3))
+def test_plan_uses_few_slices_and_linear_memory():
+    # K4-like blocks: at most one sliced vertex (O(V^2 log V / |G|) work); blocks without a
+    # 2-core (every O(lambda^3) block) none; K5 a triangle with one slice
     for name, block in BLOCKS.items():
-        plan = sums._plan_general(block, (32, 32))
+        plan = sums._plan_general(block, (32, 32), n_orbits=153)
         assert len(plan["sliced"]) <= 1, name
         if block.n_vertices <= 4:
-            assert plan["sliced"] == (), name
-    assert sums._plan_general(BLOCKS[K5], (32, 32))["kind"] == "triangle"
+            assert plan["kind"] == "forest", name
+    assert sums._plan_general(BLOCKS[K5], (32, 32), n_orbits=153)["kind"] == "triangle"
+    # memory O(V) for every block of at most four vertices: 128x128 and 256x256 within 0.3 GiB
+    for shape in ((128, 128), (256, 256)):
+        for name, block in BLOCKS.items():
+            if block.n_vertices <= 4:
+                assert sums._plan_general(block, shape)["bytes"] < 0.3 * 2**30, (name, shape)
+
+
+# lattices up to 32x32 (and 3d ones of comparable volume) on which every order-5 block is compared
+# with the V x V-table algorithm it replaced
+LEGACY_SHAPES = [(7,), (32,), (6, 4), (8, 8), (5, 5, 5),
+                 *(pytest.param(s, marks=pytest.mark.slow) for s in ((16, 16), (32, 32), (8, 8, 8)))]
+
+
+@pytest.mark.parametrize("shape", LEGACY_SHAPES)
+def test_linear_memory_contraction_equals_the_index_table_algorithm(shape):
+    # Reference: tests/legacy_lattice_sums.py (ergsym/lattice/sums.py at ea06c69), symmetric lines
+    # (the slices run over point-group orbits) and positive position-space lines without any
+    # symmetry, m(-x) != m(x) (a line's orientation matters)
+    rng = np.random.default_rng(len(shape) * 100 + shape[0])
+    for symmetric in (True, False):
+        kt, d = _symmetric_props(shape)
+        for name, block in BLOCKS.items():
+            if np.prod(shape) > 300 and block.n_vertices == 5 and (block.name != K5 or not symmetric):
+                continue    # the large (slow) lattices: every block up to four vertices, K5 symmetric
+            pos = (_positions(block, kt, d) if symmetric
+                   else [rng.uniform(0.5, 1.5, shape) for _ in block.edges])
+            new = sums._general_block(block, pos)
+            old = legacy._general_block(block, pos)
+            assert new == pytest.approx(old, rel=1e-12, abs=0), (name, shape)
+
+
+def test_series_too_large_is_refused_before_any_block_is_contracted(monkeypatch):
+    # O(lambda^5) on 128x128: K5 is over MAX_WORK; the cheaper blocks must not run first
+    def boom(*args, **kwargs):
+        raise AssertionError("a block was contracted before the refusal")
+
+    monkeypatch.setattr(sums, "_contract_general", boom)
+    monkeypatch.setattr(sums, "_GENERAL_MEMO", {})
+    kt, d = _symmetric_props((128, 128))
+    with pytest.raises(InputError, match="lattice volume=16384.*G5\\[01D,02K,03K,04K"):
+        sums.series_on_lattice(monotone(5, "B"), None, kt, d)
+    # the estimate itself: every O(lambda^4) block on 128x128 fits in O(V) memory
+    est = sums.check_lattice_cost(monotone(4, "B").families(), kt, d)
+    assert 0 < est["bytes"] < 0.3 * 2**30 and 0 < est["work"] < sums.MAX_WORK

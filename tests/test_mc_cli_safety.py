@@ -85,7 +85,10 @@ def test_ctrl_c_prints_the_checkpoint_and_the_resume_command(tmp_path):
     env = dict(os.environ, PYTHONPATH=str(ROOT))
     proc = subprocess.Popen([sys.executable, "-m", "ergsym", "mc", "--lattice", "8x8", "--n-traj", "10000000",
                              "--n-therm", "5", "--checkpoint", str(ck), "--force"], cwd=tmp_path, env=env,
-                            stdout=subprocess.PIPE, stderr=subprocess.PIPE, text=True)
+                            stdout=subprocess.PIPE, stderr=subprocess.PIPE, text=True,
+                            # a suite started in the background (`pytest &`) ignores SIGINT and its
+                            # children would inherit that: the child gets the default handler back
+                            preexec_fn=lambda: signal.signal(signal.SIGINT, signal.SIG_DFL))
     try:
         t0 = time.perf_counter()
         while time.perf_counter() - t0 < 120 and proc.poll() is None:
@@ -101,6 +104,7 @@ def test_ctrl_c_prints_the_checkpoint_and_the_resume_command(tmp_path):
     finally:
         if proc.poll() is None:
             proc.kill()
+            proc.communicate()    # close the pipes (no ResourceWarning in a later test)
     assert proc.returncode == 130, err
     assert "Traceback" not in err
     assert f"ergsym mc --resume '{ck}'" in err

@@ -19,7 +19,7 @@ CHECKED = ["symbolic", "numeric", "cutoffs", "report", "cli", "batch", "lattice"
            "textfmt.py"]
 # TEMPORARY: these three modules are being rewritten on another branch (lattice backends/HMC) at
 # the time the rest of lattice/ was annotated; annotate them there and remove this list after merging.
-NOT_YET_CHECKED = {"lattice/sums.py", "lattice/hmc.py", "lattice/backend.py"}
+NOT_YET_CHECKED: set = set()
 
 
 def _files():

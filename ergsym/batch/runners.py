@@ -145,6 +145,24 @@ class InProcessRunner:
             yield task, result, elapsed
 
 
+#: Seconds to wait for a Dask scheduler to answer (``ERGSYM_DASK_CONNECT_TIMEOUT`` overrides it).
+DASK_CONNECT_TIMEOUT = 10.0
+
+
+def connect_timeout(value: float | str | None = None) -> float:
+    """The scheduler connect timeout: ``value``, else ``$ERGSYM_DASK_CONNECT_TIMEOUT``, else 10 s."""
+    import os
+
+    raw = value if value is not None else os.environ.get("ERGSYM_DASK_CONNECT_TIMEOUT", DASK_CONNECT_TIMEOUT)
+    try:
+        t = float(raw)
+    except (TypeError, ValueError):
+        t = float("nan")
+    if not (t > 0 and t < 3600):
+        raise InputError.bad("ERGSYM_DASK_CONNECT_TIMEOUT", raw, "a number of seconds in (0, 3600)")
+    return t
+
+
 class DaskRunner:
     """Run the tasks on a Dask cluster: an address ``tcp://host:port`` or a ``distributed.Client``.
 
@@ -154,9 +172,10 @@ class DaskRunner:
 
     name = "dask"
 
-    def __init__(self, scheduler: object, retries: int = 2) -> None:
+    def __init__(self, scheduler: object, retries: int = 2, connect_timeout: float | None = None) -> None:
         self.scheduler = scheduler
         self.retries = retries
+        self.connect_timeout = connect_timeout
         self.client = None
         self._own = False
 
@@ -168,8 +187,9 @@ class DaskRunner:
     def _connect(self):
         distributed = _distributed(self.scheduler, "scheduler")
         if isinstance(self.scheduler, str):
+            timeout = connect_timeout(self.connect_timeout)
             try:
-                self.client = distributed.Client(self.scheduler, timeout="10s", set_as_default=False)
+                self.client = distributed.Client(self.scheduler, timeout=f"{timeout}s", set_as_default=False)
             except OSError as exc:
                 raise InputError.bad("--scheduler", self.scheduler, "the address of a running Dask scheduler",
                                      f"could not connect ({exc}); start one with `dask scheduler` "

@@ -66,8 +66,11 @@ def _common_options(n_traj=2000, n_therm=None):
         click.option("--n-steps", type=int, default=None,
                      help="Integration steps per trajectory (fixed; default: adapted during "
                           "thermalization)."),
-        click.option("--integrator", type=click.Choice(["split", "leapfrog"]), default="split",
-                     show_default=True),
+        click.option("--integrator", type=click.Choice(["split", "omelyan", "leapfrog"]), default="split",
+                     show_default=True,
+                     help="HMC integrator: split (exact free flow between quartic kicks), omelyan (the same "
+                          "with minimum-norm kicks: fewer force evaluations at strong coupling on large "
+                          "lattices), leapfrog (textbook; docs/lattice.md)."),
         click.option("--chains", "n_chains", type=int, default=1, show_default=True,
                      help="Independent chains run as one batch (gives the multi-chain R-hat)."),
         click.option("--backend", default="numpy", show_default=True, help="numpy or cupy."),

@@ -380,9 +380,11 @@ def _warn_sum(name, entry, warnings):
 
 
 def _lattice_mode(series, lat, cutoff, mass, Lambda, couplings, theory, warnings):
-    from ..lattice.sums import family_value, lattice_propagators
+    from ..lattice.sums import check_lattice_cost, family_value, lattice_propagators
 
     kt, d = lattice_propagators(lat.shape, cutoff, mass, Lambda)
+    # refuse a lattice too large for a multi-loop block before evaluating anything
+    check_lattice_cost({fam for s in series.values() for fam in s.families()}, kt, d)
     out = {"normalization": "whole lattice sum (delta^d(0) int d^dp -> sum_p; docs/conventions.md)",
            "quantities": {}}
     if not (d != 0).any():

@@ -6,6 +6,8 @@ inside these functions, so ``import ergsym.lattice`` never touches a GPU.
 """
 from __future__ import annotations
 
+from types import ModuleType
+
 import numpy as np
 
 from ..errors import BackendUnavailableError, InputError
@@ -16,7 +18,7 @@ __all__ = ["BACKENDS", "get_backend", "array_namespace", "to_numpy"]
 BACKENDS = ("numpy", "cupy")
 
 
-def get_backend(name: str = "numpy"):
+def get_backend(name: str = "numpy") -> ModuleType:
     """Return the array module for ``name`` (``"numpy"`` or ``"cupy"``).
 
     Raises
@@ -46,7 +48,7 @@ def get_backend(name: str = "numpy"):
     raise InputError.bad("backend", name, "one of " + ", ".join(repr(b) for b in BACKENDS))
 
 
-def array_namespace(*arrays):
+def array_namespace(*arrays: object) -> ModuleType:
     """The array module (numpy or cupy) of the given arrays; numpy for plain Python data."""
     for a in arrays:
         mod = type(a).__module__.split(".")[0]
@@ -57,7 +59,7 @@ def array_namespace(*arrays):
     return np
 
 
-def to_numpy(a) -> np.ndarray:
+def to_numpy(a: object) -> np.ndarray:
     """Copy a numpy or cupy array to host memory as a numpy array."""
     if type(a).__module__.split(".")[0] == "cupy":
         return a.get()

@@ -14,6 +14,10 @@ Two reversible, volume-preserving integrators (``integrator=``):
   is integrated *exactly* (a rotation by the step angle in every mode) between half kicks
   by the local force ``lam phi^3/6``.  At ``lam = 0`` it is exact (acceptance 1) and the energy
   error is O(lam dt^2) -- this is why the sampler stays efficient on large lattices.
+* ``"omelyan"``: the same exact free flow with the minimum-norm kicks of Omelyan, Mryglod &
+  Folk, Comput. Phys. Commun. 146 (2002) 188: per step two rotations by ``dt/2`` and kicks
+  ``xi dt, (1 - 2 xi) dt, xi dt`` (:data:`OMELYAN_XI`), two force evaluations and a much
+  smaller energy error -- fewer force evaluations at strong coupling on large lattices;
 * ``"leapfrog"``: the textbook kick-drift-kick leapfrog with the full force; kept as a
   reference and for the benchmark.
 
@@ -31,10 +35,13 @@ error comes from the quartic kick, whose local frequency is about
 :math:`\\omega^2 = \\tfrac32\\lambda\\langle\\phi^2\\rangle` (with :math:`\\langle\\phi^2\\rangle` the
 smaller of the free value and the pure-quartic value
 :math:`\\sqrt{24/\\lambda}\\,\\Gamma(3/4)/\\Gamma(1/4)`), so the default is
-``max(4, ceil(tau * omega * V^(1/4) / 2))`` steps: 4 at weak coupling, more at strong coupling.
+``max(4, ceil(tau * omega * V^(1/4) / 2))`` steps: 4 at weak coupling, more at strong coupling
+(``"omelyan"``: a quarter of the guess, at least 4).
 During thermalization :class:`StepSizeAdapter` (dual averaging, Hoffman & Gelman, JMLR 15
-(2014) 1593, alg. 5) then tunes the step towards a mean acceptance probability of 0.8; it
-is frozen at the end of thermalization, so the production chain is a valid Markov chain.
+(2014) 1593, alg. 5) then tunes the step towards a mean acceptance probability of 0.8, down
+to :func:`min_n_steps` (one step for the split and Omelyan integrators: at weak coupling one
+step of the exact free flow is accepted ~always); it is frozen at the end of thermalization,
+so the production chain is a valid Markov chain.
 
 Batched chains.  A state whose ``rng`` is a tuple of generators is a batch of independent
 chains: ``phi`` has shape ``(n_chains,) + shape``, every chain draws its momenta, its
@@ -68,9 +75,12 @@ from .backend import to_numpy
 from .theory import FieldSpectra, LatticeOps, LatticeTheory, abs2, batch_dot, fview
 
 __all__ = ["ChainState", "HMCSampler", "MetropolisSampler", "TrajectoryInfo", "StepSizeAdapter",
-           "default_n_steps"]
+           "default_n_steps", "min_n_steps", "OMELYAN_XI"]
 
-INTEGRATORS = ("split", "leapfrog")
+INTEGRATORS = ("split", "omelyan", "leapfrog")
+#: The minimum-norm parameter of Omelyan, Mryglod & Folk, Comput. Phys. Commun. 146 (2002) 188,
+#: eq. (31): it minimizes the norm of the integrator's leading error terms.
+OMELYAN_XI = 0.1931833275037836
 
 
 @dataclass(frozen=True)
@@ -134,10 +144,21 @@ class TrajectoryInfo:
         return float(np.mean(p))
 
 
+def min_n_steps(volume: int, integrator: str = "split") -> int:
+    """Fewest steps per trajectory the adaptation may use (module docstring, "Step size").
+
+    One for the split and Omelyan integrators (their free flow is exact, their error
+    O(lam dt^2): at weak coupling one step of length ``tau`` is accepted ~always);
+    ``max(4, 3 V^(1/4))`` for leapfrog.
+    """
+    return 1 if integrator in ("split", "omelyan") else max(4, math.ceil(3 * volume ** 0.25))
+
+
 def default_n_steps(theory: LatticeTheory, traj_length: float = math.pi / 2,
                     integrator: str = "split") -> int:
-    """First guess of the steps per trajectory (module docstring, "Step size")."""
-    base = 4 if integrator == "split" else max(4, math.ceil(3 * theory.volume ** 0.25))
+    """First guess of the steps per trajectory (module docstring, "Step size"); at least 4
+    (the adaptation may then go down to :func:`min_n_steps`)."""
+    base = 4 if integrator in ("split", "omelyan") else min_n_steps(theory.volume, integrator)
     lam = theory.lam
     if lam <= 0:
         return base
@@ -145,6 +166,8 @@ def default_n_steps(theory: LatticeTheory, traj_length: float = math.pi / 2,
     phi2 = min(float(np.mean(theory.kt_p)), quartic)
     omega = math.sqrt(1.5 * lam * phi2)
     guess = math.ceil(traj_length * omega * theory.volume ** 0.25 / 2.0)
+    if integrator == "omelyan":   # two force evaluations a step, a much smaller error
+        guess = math.ceil(guess / 4.0)
     return int(min(max(base, guess), 10_000))
 
 
@@ -220,13 +243,15 @@ class HMCSampler:
     theory : LatticeTheory
         The lattice theory.
     n_steps : int, optional
-        Integration steps per trajectory (default: 4 for the split integrator -- its error
-        is O(lam), so it needs few steps -- scaled up as ``V^(1/4)`` for leapfrog).
+        Integration steps per trajectory (default: :func:`default_n_steps`, at least 4 --
+        the split integrator's error is O(lam), so it needs few steps -- scaled up as
+        ``V^(1/4)`` for leapfrog; the thermalization of :func:`~ergsym.lattice.run.run_mc` may
+        then adapt it down to :func:`min_n_steps`).
     traj_length : float
         Mean trajectory length (default ``pi/2``).
     jitter : float
         Relative half-width of the uniform randomization of the length, in [0, 1).
-    integrator : {"split", "leapfrog"}
+    integrator : {"split", "omelyan", "leapfrog"}
         See the module docstring.
     backend : {"numpy", "cupy"}
         Array backend.
@@ -240,8 +265,8 @@ class HMCSampler:
     >>> st, info = s.step(st)
     """
 
-    def __init__(self, theory: LatticeTheory, n_steps=None, traj_length: float = math.pi / 2,
-                 jitter: float = 0.25, integrator: str = "split", backend: str = "numpy"):
+    def __init__(self, theory: LatticeTheory, n_steps: int | None = None, traj_length: float = math.pi / 2,
+                 jitter: float = 0.25, integrator: str = "split", backend: str = "numpy") -> None:
         if not isinstance(theory, LatticeTheory):
             raise InputError.bad("theory", type(theory).__name__, "a LatticeTheory")
         if integrator not in INTEGRATORS:
@@ -271,7 +296,7 @@ class HMCSampler:
                 "jitter": self.jitter, "integrator": self.integrator}
 
     # ------------------------------------------------------------------------------
-    def init_state(self, rng, start: str = "free") -> ChainState:
+    def init_state(self, rng: np.random.Generator, start: str = "free") -> ChainState:
         """Initial state: an exact free-field draw (``start="free"``) or ``phi = 0`` ("cold").
 
         ``rng`` is one generator (one chain) or a list/tuple of generators (a batch).
@@ -296,7 +321,7 @@ class HMCSampler:
     def _force_int_p(self, phi):
         return (self.ops.lam / 6.0) * self.ops.fft(phi * phi * phi)
 
-    def step(self, state: ChainState):
+    def step(self, state: ChainState) -> tuple[ChainState, TrajectoryInfo]:
         """One HMC trajectory with Metropolis accept/reject (of every chain of a batch).
 
         Returns
@@ -436,14 +461,18 @@ class HMCSampler:
         nb = len(batch)
         buf = self._buffers(batch)
         kick, half_kick = buf["kick"], buf["half_kick"]
+        omelyan = self.integrator == "omelyan"
+        # Omelyan: 2n rotations by dt/2; kicks xi, (1 - 2 xi), 2 xi, ..., (1 - 2 xi), xi times dt
+        # (``half_kick`` is the xi kick, ``kick`` and ``kick2`` the two inner ones)
         if nb:
             dt = np.asarray(tau, dtype=float) / n
             bz = batch + (1,) * (d + 1)
-            rot = xp.asarray(np.exp(-1j * dt).reshape(bz))
+            rot = xp.asarray(np.exp(-1j * (dt / 2 if omelyan else dt)).reshape(bz))
             w = xp.asarray((dt * (lam / 6.0)).reshape(bz))
         else:
             dt = tau / n
-            rot = complex(math.cos(dt), -math.sin(dt))
+            rdt = dt / 2 if omelyan else dt
+            rot = complex(math.cos(rdt), -math.sin(rdt))
             w = dt * (lam / 6.0)
         z = buf["z"]
         zf = fview(z)  # (..., component, [phi_p part, Kt pi_p part])
@@ -458,19 +487,29 @@ class HMCSampler:
         h0 = batch_dot(pv, pv, nb) + 0.5 * batch_dot(eta, eta, nb)
         if lam > 0:
             xp.multiply(fz.kt2, w, out=kick)
-            xp.multiply(kick, 0.5, out=half_kick)
+            if omelyan:
+                kick2 = buf.setdefault("kick2", xp.empty_like(kick))
+                xp.multiply(kick, 1.0 - 2.0 * OMELYAN_XI, out=kick2)
+                xp.multiply(kick, OMELYAN_XI, out=half_kick)
+                xp.multiply(kick, 2.0 * OMELYAN_XI, out=kick)
+                inner = [kick2, kick] * (n - 1) + [kick2]
+            else:
+                xp.multiply(kick, 0.5, out=half_kick)
+                inner = [kick] * (n - 1)
             xp.multiply(fview(c0.f3_p), half_kick, out=pv)  # phi_p is free until the first copy
             xp.subtract(zi, pv, out=zi)
             f3 = buf["f3"]
             f3v = fview(f3)
+        else:
+            inner = [None] * ((2 * n if omelyan else n) - 1)
         work, t3 = buf["work"], buf["t3"]
-        for k in range(n - 1):  # every step but the last: buffers only
+        for kk in inner:  # every (sub)step but the last: buffers only
             xp.multiply(z, rot, out=z)
             xp.copyto(pv, zr)
             ops.ifft(phi_p, out=work)
             if lam > 0:
                 ops.local_terms(work, t3, t3, f3)
-                xp.multiply(f3v, kick, out=f3v)
+                xp.multiply(f3v, kk, out=f3v)
                 xp.subtract(zi, f3v, out=zi)
         # the last step: the new field, its force and local sums are kept (FieldSpectra)
         xp.multiply(z, rot, out=z)
@@ -501,17 +540,23 @@ class HMCSampler:
             dt_h = tau / self.n_steps
             dt, c, s = xp.asarray(dt_h), xp.asarray(np.cos(dt_h)), xp.asarray(np.sin(dt_h))
         lam = ops.lam
-        if self.integrator == "split":
+        if self.integrator in ("split", "omelyan"):
             phi = phi0
+            if self.integrator == "omelyan":   # rotations by dt/2, kicks xi, 1-2xi, 2xi, ..., xi
+                xi = OMELYAN_XI
+                c, s = (math.cos(dt / 2), math.sin(dt / 2)) if isinstance(tau, float) else (
+                    xp.asarray(np.cos(dt_h / 2)), xp.asarray(np.sin(dt_h / 2)))
+                weights = [xi] + [1.0 - 2.0 * xi, 2.0 * xi] * (self.n_steps - 1) + [1.0 - 2.0 * xi, xi]
+            else:
+                weights = [0.5] + [1.0] * (self.n_steps - 1) + [0.5]
             skt, sikt = s * ops.kt, s * ops.inv_kt  # hoisted: the same products as inline
             if lam > 0:
-                pi_p = pi_p - 0.5 * dt * self._force_int_p(phi)
-            for k in range(self.n_steps):
+                pi_p = pi_p - weights[0] * dt * self._force_int_p(phi)
+            for wk in weights[1:]:
                 phi_p, pi_p = c * phi_p + skt * pi_p, c * pi_p - sikt * phi_p
                 phi = ops.ifft(phi_p)
                 if lam > 0:
-                    w = dt if k < self.n_steps - 1 else 0.5 * dt
-                    pi_p = pi_p - w * self._force_int_p(phi)
+                    pi_p = pi_p - (dt if wk == 1.0 else wk * dt) * self._force_int_p(phi)
         else:
             def force_p(ph, ph_p):
                 f = ops.inv_kt * ph_p
@@ -546,7 +591,7 @@ class MetropolisSampler:
         free theory).
     """
 
-    def __init__(self, theory: LatticeTheory, delta=None):
+    def __init__(self, theory: LatticeTheory, delta: float | None = None) -> None:
         if theory.volume > 8192:
             raise InputError.bad("theory.volume", theory.volume, "<= 8192 for the dense baseline")
         self.theory = theory
@@ -570,7 +615,7 @@ class MetropolisSampler:
         """Initial state as in :meth:`HMCSampler.init_state`."""
         return HMCSampler(self.theory).init_state(rng, start)
 
-    def step(self, state: ChainState):
+    def step(self, state: ChainState) -> tuple[ChainState, TrajectoryInfo]:
         """One sequential sweep; returns ``(state, TrajectoryInfo)`` with the sweep's acceptance."""
         rng = state.rng
         V = self.theory.volume

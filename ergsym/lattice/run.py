@@ -25,7 +25,7 @@ from ..errors import CheckpointError, InputError
 from ..inputs import as_lattice
 from .backend import to_numpy
 from .checkpoint import load_checkpoint, n_measurements, save_checkpoint
-from .hmc import ChainState, HMCSampler, MetropolisSampler, StepSizeAdapter
+from .hmc import ChainState, HMCSampler, MetropolisSampler, StepSizeAdapter, min_n_steps
 from .observables import (SCALAR_OBSERVABLES, ObservableDict, canonical_observable, exact_observables,
                           measure_gp, measure_host)
 from .stats import Stats, statistics
@@ -411,7 +411,7 @@ def run_mc(theory: LatticeTheory, n_traj: int, *, seed: int | None = None,
         raise InputError.bad("adapt", adapt, "False for the Metropolis baseline")
     adapter = None
     if adapt and n_therm > 0:
-        base = 4 if integrator == "split" else max(4, math.ceil(3 * theory.volume ** 0.25))
+        base = min_n_steps(theory.volume, smp.integrator)
         adapter = StepSizeAdapter(smp.n_steps, smp.traj_length, min_steps=min(base, smp.n_steps),
                                   target=target_accept)
     rngs = chain_generators(n_chains, seed, rng)

@@ -24,20 +24,31 @@ import hashlib
 import itertools
 import string
 from functools import lru_cache
+from typing import TYPE_CHECKING
 
 import numpy as np
 from numpy.lib.stride_tricks import sliding_window_view
 
 from ..conventions import free_propagators, lattice_phat2, validate_lattice_scales
-from ..inputs import as_lattice
 from ..errors import InputError, plain
+from ..inputs import as_lattice
+
+if TYPE_CHECKING:
+    from collections.abc import Iterable, Sequence
+
+    from ..cutoffs import Cutoff
+    from ..families import Block, Family
+    from ..inputs import Lattice
+    from ..symbolic import Series
 
 __all__ = ["lattice_propagators", "block_value", "family_value", "series_on_lattice",
-           "MAX_BYTES", "MAX_WORK"]
+           "check_lattice_cost", "MAX_BYTES", "MAX_WORK"]
 
 
-def lattice_propagators(shape, cutoff, mass, Lambda):
-    """``(Kt_p, D_p)`` on the FFT grid of ``shape`` at ``phat^2`` (docs/conventions.md, "The lattice dictionary").
+def lattice_propagators(shape: str | tuple[int, ...] | Lattice, cutoff: Cutoff, mass: float, Lambda: float) -> tuple[np.ndarray, np.ndarray]:
+    """``(Kt_p, D_p)`` on the FFT grid of ``shape`` at ``phat^2``.
+
+    See docs/conventions.md, "The lattice dictionary".
 
     Parameters
     ----------
@@ -69,7 +80,7 @@ def _line_array(line, kt, d, delta=None):
     return out
 
 
-def block_value(block, kt, d, delta=None) -> float:
+def block_value(block: Block, kt: np.ndarray, d: np.ndarray, delta: np.ndarray | None = None) -> float:
     """Per-volume value ``b`` of one block on the lattice with momentum arrays ``kt, d``.
 
     ``delta`` (``Kt_Lambda0 - Kt_Lambda``) is needed only for flowed families.
@@ -94,40 +105,101 @@ def _general_block(block, pos, max_bytes=None):
 
     Parallel lines between two vertices are multiplied in position space; vertex 0 is
     pinned at the origin (translation invariance); a set ``Y`` of vertices is summed
-    explicitly ("sliced", batched as arrays; for one sliced vertex only over the orbits of
+    explicitly ("sliced", batched as arrays; the first sliced vertex only over the orbits of
     the lattice's point group when every line is symmetric under it); what is left is a
-    forest, eliminated leaf by leaf with FFT convolutions, or a triangle, summed in momentum
-    space in ``O(V^2)``::
+    forest, eliminated leaf by leaf with FFT convolutions (``O(V log V)`` work and ``O(V)``
+    memory per slice), or a triangle, summed in momentum space in ``O(V^2)``::
 
         sum_{a,b,c} w_a(a) w_b(b) w_c(c) g_ab(a-b) g_bc(b-c) g_ca(c-a)
             = V^-2 sum_{p,q} conj(Fh(p, q)) wh_b(p) wh_c(q) wh_a(-p-q),
         F(s, t) = g_ab(-s) g_bc(s-t) g_ca(t)
 
-    so K4 costs ``O(V^2)`` and K5 ``O(V^3)`` instead of ``O(V^3)`` and ``O(V^4)``.
-    Memory is estimated first; beyond ``max_bytes`` (default :data:`MAX_BYTES`) an
-    :class:`~ergsym.errors.InputError` is raised.
+    The cheapest plan by estimated work among those that fit in memory wins
+    (:func:`_plan_general`): blocks without slices (the O(lambda^3) blocks and the tree-like
+    ones) cost ``O(V log V)`` work in ``O(V)`` memory, a K4 one sliced vertex
+    (``O(V^2 log V / |G|)`` work, ``O(V)`` memory, ``|G|`` the point group), K5 a triangle with
+    one slice or a forest with two.  Memory and work are estimated first; beyond
+    ``max_bytes`` (default :data:`MAX_BYTES`) or :data:`MAX_WORK` an
+    :class:`~ergsym.errors.InputError` is raised before anything large is allocated.
     """
-    plan = _plan_general(block, pos[0].shape)
+    shape = tuple(pos[0].shape)
+    merged = {k: _merge(pos, ks) for k, ks in _merged_edges(block).items()}
     limit = MAX_BYTES if max_bytes is None else max_bytes
+    plan = _plan_general(block, shape, max_bytes=limit)
+    group = []
+    if plan["sliced"] or plan["kind"] == "triangle":
+        # slices run over point-group orbits: re-plan with their number (a sliced plan may win)
+        group = _symmetries(list(merged.values()), shape)
+        if group:
+            n_orbits = len(_orbit_weights(shape, group)[0])
+            plan = _plan_general(block, shape, n_orbits=n_orbits, max_bytes=limit)
+    _refuse(block, shape, plan, limit)
+    return _contract_general(block, merged, shape, plan, group)
+
+
+def _refuse(block, shape, plan, limit):
+    """Raise :class:`InputError` when ``plan`` exceeds ``limit`` bytes or :data:`MAX_WORK`."""
     if plan["bytes"] > limit:
         raise InputError.bad(
-            "lattice volume", int(np.prod(pos[0].shape)),
+            "lattice volume", int(np.prod(shape)),
             f"a lattice on which the multi-loop block {block.name} needs at most "
-            f"{limit / 2**30:.1f} GiB (this one needs about {plan['bytes'] / 2**30:.1f} GiB)",
+            f"{limit / 2**30:.1f} GiB (this one needs about {plan['bytes'] / 2**30:.2g} GiB)",
             "use a smaller lattice or a lower order")
     if plan["work"] > MAX_WORK:
         raise InputError.bad(
-            "lattice volume", int(np.prod(pos[0].shape)),
+            "lattice volume", int(np.prod(shape)),
             f"a lattice on which the multi-loop block {block.name} costs at most {MAX_WORK:.0e} "
             f"array operations (this one: about {plan['work']:.1e}, i.e. minutes to hours)",
             "use a smaller lattice or a lower order")
-    return _contract_general(block, pos, plan)
+
+
+def check_lattice_cost(families: Iterable[Family], kt: np.ndarray, d: np.ndarray, delta: np.ndarray | None = None,
+                       max_bytes: float | None = None) -> dict:
+    """Refuse, before any block is evaluated, families whose multi-loop blocks exceed the limits.
+
+    Plans every ``general`` block of ``families`` on the lattice of ``kt`` (the point group is
+    read off the momentum arrays ``kt``, ``d``, ``delta``: lines built from them share it) and
+    raises the :class:`~ergsym.errors.InputError` that evaluating the worst block would raise,
+    so that a run is refused up front rather than after its cheaper blocks.
+
+    Returns
+    -------
+    dict
+        ``{"work": ..., "bytes": ...}``: the largest estimates over the blocks (0 without any).
+    """
+    kt = np.asarray(kt, dtype=float)
+    shape = kt.shape
+    limit = MAX_BYTES if max_bytes is None else max_bytes
+    arrays = [kt, np.asarray(d, dtype=float)] + ([] if delta is None else [np.asarray(delta, dtype=float)])
+    n_orbits = None
+    worst = {"work": 0.0, "bytes": 0.0}
+    blocks = {b for f in families for b in f.blocks if b.kind == "general"}
+    for block in sorted(blocks, key=lambda b: b.name):
+        plan = _plan_general(block, shape, max_bytes=limit)
+        if plan["sliced"] or plan["kind"] == "triangle":
+            if n_orbits is None:
+                group = _symmetries(arrays, shape)
+                n_orbits = len(_orbit_weights(shape, group)[0]) if group else 0
+            if n_orbits:
+                plan = _plan_general(block, shape, n_orbits=n_orbits, max_bytes=limit)
+        _refuse(block, shape, plan, limit)
+        worst = {k: max(worst[k], plan[k]) for k in worst}
+    return worst
 
 
 #: Largest memory (bytes) one ``general`` block may use on the lattice (estimated first).
 MAX_BYTES = 2 * 2**30
 #: Largest estimated number of array-element operations for one ``general`` block.
 MAX_WORK = 2e11
+#: Memory (bytes) the arrays of one batch of slices may use.
+_CHUNK_BYTES = 64 * 2**20
+
+
+def _merge(pos, ks):
+    m = pos[ks[0]]
+    for k in ks[1:]:
+        m = m * pos[k]
+    return m.ravel()
 
 
 def _merged_edges(block):
@@ -164,18 +236,29 @@ def _rest_kind(n, pairs, removed):
     return None
 
 
-def _plan_general(block, shape):
-    """Choose the pinned and sliced vertices and estimate work and memory (no arrays yet).
+def _plan_general(block, shape, n_orbits=None, max_bytes=None):
+    """Choose the pinned and sliced vertices; estimate work and memory (no arrays yet).
 
-    Any vertex may be pinned at the origin (translation invariance); the fewest sliced
-    vertices that leave a forest or a triangle (with trees attached) win, then the least
-    estimated work.
+    Any vertex may be pinned at the origin (translation invariance).  Every choice of sliced
+    vertices that leaves a forest or a triangle (with trees attached) is a candidate; the one
+    with the least estimated work among those within ``max_bytes`` (default
+    :data:`MAX_BYTES`) wins, else the one with the least memory.  ``n_orbits`` is the number
+    of point-group orbits of sites when every line is symmetric (the first sliced vertex runs
+    over them), ``None`` for no symmetry (every site).
+
+    Work counts array-element operations (an FFT of ``V`` points as ``5 V log2 V``); memory
+    counts every array alive at once: the merged lines, one batch of slices (at most
+    :data:`_CHUNK_BYTES` of rows) and, for a triangle, its ``V x V`` table and transform.
     """
+    limit = MAX_BYTES if max_bytes is None else max_bytes
     vol = int(np.prod(shape))
     n = block.n_vertices
     pairs = list(_merged_edges(block))
     logv = max(1.0, np.log2(vol))
-    best = None
+    fft = 5.0 * vol * logv
+    first = vol if n_orbits is None else n_orbits
+    base = 16.0 * vol * (len(pairs) + len(block.edges) + 4)
+    cands = []
     for size in range(0, n - 1):
         for pin in range(n):
             others = [v for v in range(n) if v != pin]
@@ -183,27 +266,30 @@ def _plan_general(block, shape):
                 kind = _rest_kind(n, pairs, {pin, *ys})
                 if kind is None:
                     continue
-                per = 4.0 * vol * vol if kind == "triangle" else 4.0 * vol * logv * n
-                setup = 12.0 * vol * vol * logv if kind == "triangle" else 0.0
-                work = float(vol) ** size * per + setup
-                if best is None or work < best["work"]:
-                    best = {"pin": pin, "sliced": ys, "kind": kind, "work": work}
-        if best is not None:
-            break
-    if best is None:  # pragma: no cover - every graph becomes a forest once all but one are sliced
+                rest = n - 1 - size
+                inner = sum(1 for i, j in pairs if i not in ys and j not in ys
+                            and pin not in (i, j))
+                n_slices = 1.0 if size == 0 else float(first) * float(vol) ** (size - 1)
+                # per slice: potentials (one multiply per line), and for a forest two FFTs per
+                # eliminated leaf; a triangle: three FFTs and the O(V^2) momentum sum
+                per = vol * (len(pairs) + rest) + 2.0 * fft * inner
+                row = 16.0 * vol * (rest + 3) + 8.0 * vol * (len(shape) + 2)
+                setup, fixed = 0.0, 0.0
+                if kind == "triangle":
+                    per += 3.0 * fft + 6.0 * vol * vol
+                    setup = 4.0 * vol * vol + 10.0 * vol * vol * logv
+                    row += 16.0 * vol * 6
+                    fixed = 56.0 * vol * vol
+                chunk = int(max(1, min(4096, n_slices, _CHUNK_BYTES // row)))
+                cands.append({"pin": pin, "sliced": ys, "kind": kind, "chunk": chunk,
+                              "work": n_slices * per + setup,
+                              "bytes": base + fixed + 2.0 * chunk * row})
+    if not cands:  # pragma: no cover - every graph becomes a forest once all but one are sliced
         raise AssertionError("no contraction plan")
-    chunk = _chunk(vol, best["kind"])
-    per_slice = 16.0 * vol * (vol if best["kind"] == "triangle" else n + 2)
-    best["chunk"] = chunk
-    best["bytes"] = (8.0 * vol * vol * 3                                    # index tables
-                     + (40.0 * vol * vol if best["kind"] == "triangle" else 0)  # F and its FFT
-                     + chunk * per_slice * 2)
-    return best
-
-
-def _chunk(vol, kind):
-    per = 16.0 * vol * (vol if kind == "triangle" else 8)
-    return int(max(1, min(4096, 2**27 // per)))
+    fits = [c for c in cands if c["bytes"] <= limit]
+    if fits:
+        return min(fits, key=lambda c: (c["work"], len(c["sliced"])))
+    return min(cands, key=lambda c: c["bytes"])
 
 
 def _point_group(shape):
@@ -227,106 +313,101 @@ def _apply_group(arr, g):
     return out
 
 
-def _symmetries(arrays, shape):
-    """The point-group elements under which every array is invariant (to rounding)."""
-    good = []
+@lru_cache(maxsize=8)
+def _group_perms(shape):
+    """Each point-group element as a flat index array: ``a.ravel()[idx]`` is ``a`` moved by it."""
+    ids = np.arange(int(np.prod(shape))).reshape(shape)
+    out = []
     for g in _point_group(shape):
-        ok = True
-        for a in arrays:
-            scale = float(np.max(np.abs(a))) or 1.0
-            if np.max(np.abs(_apply_group(a, g) - a)) > 1e-13 * scale:
-                ok = False
-                break
-        if ok:
-            good.append(g)
+        idx = np.ascontiguousarray(_apply_group(ids, g)).ravel()
+        idx.setflags(write=False)
+        out.append(idx)
+    return tuple(out)
+
+
+def _symmetries(arrays, shape):
+    """The point-group elements (flat index arrays) under which every array is invariant (to rounding)."""
+    flat = [np.asarray(a).ravel() for a in arrays]
+    scales = [float(np.max(np.abs(a))) or 1.0 for a in flat]
+    good = []
+    for idx in _group_perms(tuple(shape)):
+        if all(np.max(np.abs(a[idx] - a)) <= 1e-13 * sc for a, sc in zip(flat, scales, strict=True)):
+            good.append(idx)
     return good
 
 
 def _orbit_weights(shape, group):
     """Representatives (flat indices) of the orbits of ``group`` on sites and their sizes."""
-    vol = int(np.prod(shape))
-    ids = np.arange(vol).reshape(shape)
-    canon = ids.copy()
-    for g in group:
-        canon = np.minimum(canon, _apply_group(ids, g))
-    reps, counts = np.unique(canon.ravel(), return_counts=True)
+    canon = np.arange(int(np.prod(shape)))
+    for idx in group:
+        canon = np.minimum(canon, idx)
+    reps, counts = np.unique(canon, return_counts=True)
     return reps, counts.astype(float)
 
 
-@lru_cache(maxsize=4)
-def _tables(shape):
-    """Index tables of the periodic lattice: ``coords``, ``-x``, ``x - y`` and ``-(x + y)``."""
-    coords = np.indices(shape).reshape(len(shape), -1)
-
-    def flat(c):
-        return np.ravel_multi_index(tuple(c[mu] % shape[mu] for mu in range(len(shape))), shape)
-
-    neg = flat(-coords)
-    diff = flat(coords[:, :, None] - coords[:, None, :])
-    # Hermitian half of the momenta q (last coordinate 0..L/2, numpy's rfftn layout) with
-    # weights 2, or 1 where q is its own mirror in the last coordinate
-    half_shape = tuple(shape[:-1]) + (shape[-1] // 2 + 1,)
-    hc = np.indices(half_shape).reshape(len(shape), -1)
-    qidx = flat(hc)
-    last = hc[-1]
-    weights = np.where((last == 0) | (2 * last == shape[-1]), 1.0, 2.0)
-    mpq = flat(-(coords[:, :, None] + hc[:, None, :]))       # [p, q_half] -> -(p + q)
-    for t in (coords, neg, diff, mpq, qidx, weights):
-        t.setflags(write=False)
-    return coords, neg, diff, mpq, qidx, weights
+def _sub(xi, xj, shape):
+    """Flat index of the site ``x_i - x_j`` (periodic) for flat indices ``xi``, ``xj`` (broadcast)."""
+    ci = np.unravel_index(xi, shape)
+    cj = np.unravel_index(xj, shape)
+    return np.ravel_multi_index(tuple((a - b) % n for a, b, n in zip(ci, cj, shape, strict=True)), shape)
 
 
-def _contract_general(block, pos, plan):
-    shape = tuple(pos[0].shape)
+def _neg(shape):
+    """Flat index of ``-x`` for every site ``x`` (``O(V)``)."""
+    vol = int(np.prod(shape))
+    return _sub(np.zeros(vol, dtype=np.int64), np.arange(vol), shape)
+
+
+def _contract_general(block, merged_in, shape, plan, group):
     vol = int(np.prod(shape))
     n = block.n_vertices
-    coords, neg, diff, _mpq, _qidx, _weights = _tables(shape)
+    neg = _neg(shape)
+    sites = np.arange(vol)
     # relabel so that the pinned vertex is 0; a line reversed is m(-x)
     pin = plan["pin"]
     relabel = {pin: 0, 0: pin} if pin else {}
     merged = {}
-    for (i, j), ks in _merged_edges(block).items():
-        m = pos[ks[0]]
-        for k in ks[1:]:
-            m = m * pos[k]
-        m = m.ravel()
+    for (i, j), m in merged_in.items():
         a, b = relabel.get(i, i), relabel.get(j, j)
         if a > b:
             a, b, m = b, a, m[neg]
         merged[(a, b)] = m
-    plan = dict(plan, sliced=tuple(relabel.get(y, y) for y in plan["sliced"]))
-    sliced = plan["sliced"]
+    sliced = tuple(relabel.get(y, y) for y in plan["sliced"])
     rest = [v for v in range(n) if v != 0 and v not in sliced]
-    # slices: every assignment of sites to the sliced vertices (orbits for a single one)
-    if len(sliced) == 1:
-        group = _symmetries([m.reshape(shape) for m in merged.values()], shape)
-        reps, mult = _orbit_weights(shape, group)
-        slices = reps[:, None]
-    elif sliced:
-        slices = np.array(list(itertools.product(range(vol), repeat=len(sliced))), dtype=np.int64)
-        mult = np.ones(len(slices))
+    # slices: every assignment of sites to the sliced vertices, the first over the orbits of
+    # the point group (the summand is invariant under moving every vertex by one element)
+    if sliced:
+        if group:
+            reps, mult = _orbit_weights(shape, group)
+        else:
+            reps, mult = sites, np.ones(vol)
+        n_slices = len(reps) * vol ** (len(sliced) - 1)
     else:
-        slices = np.zeros((1, 0), dtype=np.int64)
-        mult = np.ones(1)
-    tri = None
-    if plan["kind"] == "triangle":
-        tri = _triangle_setup(merged, rest, shape)
+        n_slices = 1
+    tri = _triangle_setup(merged, rest, shape) if plan["kind"] == "triangle" else None
     total = 0.0
     chunk = plan["chunk"]
-    pos_of = {0: None}
-    for start in range(0, len(slices), chunk):
-        sl = slices[start:start + chunk]
-        b = len(sl)
-        const = np.array(mult[start:start + chunk], dtype=float)
-        for k, y in enumerate(sliced):
-            pos_of[y] = sl[:, k]
+    pos_of = {}
+    for start in range(0, n_slices, chunk):
+        flat = np.arange(start, min(start + chunk, n_slices))
+        b = len(flat)
+        if sliced:
+            # slice index -> (orbit representative, other sites), the first slowest
+            tail = vol ** (len(sliced) - 1)
+            first, rem = np.divmod(flat, tail)
+            pos_of[sliced[0]] = reps[first]
+            const = np.array(mult[first], dtype=float)
+            for y in reversed(sliced[1:]):
+                rem, pos_of[y] = np.divmod(rem, vol)
+        else:
+            const = np.ones(1)
         # lines among pinned and sliced vertices: constants per slice
         for (i, j), m in merged.items():
             if i in rest or j in rest:
                 continue
             xi = np.zeros(b, dtype=np.int64) if i == 0 else pos_of[i]
             xj = np.zeros(b, dtype=np.int64) if j == 0 else pos_of[j]
-            const = const * m[diff[xi, xj]]
+            const = const * m[_sub(xi, xj, shape)]
         # potentials of the rest vertices
         w = {r: np.ones((b, vol)) for r in rest}
         for (i, j), m in merged.items():
@@ -338,7 +419,7 @@ def _contract_general(block, pos, plan):
             if k == 0:
                 w[r] = w[r] * mm[None, :]
             else:
-                w[r] = w[r] * mm[diff[:, pos_of[k]].T]
+                w[r] = w[r] * mm[_sub(sites[None, :], pos_of[k][:, None], shape)]
         inner = [(i, j, m) for (i, j), m in merged.items() if i in rest and j in rest]
         total += float(np.sum(const * _rest_sum(rest, inner, w, shape, neg, tri)))
     return total
@@ -398,7 +479,6 @@ def _rest_sum(rest, inner, w, shape, neg, tri):
     letters = "abcdefghijklmnop"
     ps, qs = letters[:d], letters[d:2 * d]
     expr = f"{ps}{qs},{ps}{qs},{qs}->{ps}"
-    neg = tri["neg"]
     res = np.empty(wa.shape[0])
     for k in range(wa.shape[0]):
         # wh_a(-p-q) = B(p + q) with B(u) = wh_a(-u): a sliding window of B tiled twice (a view,
@@ -411,8 +491,9 @@ def _rest_sum(rest, inner, w, shape, neg, tri):
 
 
 def _triangle_setup(merged, rest, shape):
-    """``conj(FFT_2d F)`` on the Hermitian half of q and the ``-p-q`` table of the rest triangle."""
-    coords, neg, diff, mpq, qidx, weights = _tables(shape)
+    """``conj(FFT_2d F)`` on the Hermitian half of q for the rest triangle (``O(V^2)`` memory)."""
+    vol = int(np.prod(shape))
+    neg = _neg(shape)
     es = [(i, j) for (i, j) in merged if i in rest and j in rest]
     a, b, c = _triangle_core(rest, es)
 
@@ -422,12 +503,22 @@ def _triangle_setup(merged, rest, shape):
             return merged[(u, v)]
         return merged[(v, u)][neg]
 
-    vol = int(np.prod(shape))
     # F(s, t) = g_ab(-s) g_bc(s - t) g_ca(t),  s, t flat sites; its FFT on the half of q
-    f = g(a, b)[neg][:, None] * g(b, c)[diff] * g(c, a)[None, :]
+    sites = np.arange(vol)
+    f = g(b, c)[_sub(sites[:, None], sites[None, :], shape)]
+    f *= g(a, b)[neg][:, None]
+    f *= g(c, a)[None, :]
     fh = np.fft.rfftn(f.reshape(tuple(shape) * 2)).reshape(vol, -1)
-    return {"order": (a, b, c), "fconj": np.conj(fh), "qidx": qidx, "weights": weights,
-            "neg": neg}
+    del f
+    np.conjugate(fh, out=fh)
+    # Hermitian half of the momenta q (last coordinate 0..L/2, numpy's rfftn layout) with
+    # weights 2, or 1 where q is its own mirror in the last coordinate
+    half_shape = tuple(shape[:-1]) + (shape[-1] // 2 + 1,)
+    hc = np.indices(half_shape).reshape(len(shape), -1)
+    qidx = np.ravel_multi_index(tuple(hc), shape)
+    last = hc[-1]
+    weights = np.where((last == 0) | (2 * last == shape[-1]), 1.0, 2.0)
+    return {"order": (a, b, c), "fconj": fh, "qidx": qidx, "weights": weights}
 
 
 def _triangle_core(rest, es):
@@ -454,7 +545,7 @@ def _general_block_dense(block, pos):
     diff = tuple((coords[:, :, None] - coords[:, None, :])[mu] % shape[mu] for mu in range(len(shape)))
     letters = string.ascii_letters
     operands, subs = [], []
-    for (i, j, _line), m in zip(block.edges, pos):
+    for (i, j, _line), m in zip(block.edges, pos, strict=True):
         mat = m[diff]
         if i == 0:
             operands.append(mat[0, :])
@@ -473,7 +564,8 @@ def _digest(a) -> bytes:
     return hashlib.blake2b(np.ascontiguousarray(a, dtype=float).tobytes(), digest_size=16).digest()
 
 
-def family_value(family, kt, d, delta=None, _block_cache=None) -> float:
+def family_value(family: Family, kt: np.ndarray, d: np.ndarray, delta: np.ndarray | None = None,
+                 _block_cache: dict | None = None) -> float:
     """Exact lattice value of a :class:`~ergsym.families.Family` (see module docstring)."""
     kt = np.asarray(kt, dtype=float)
     d = np.asarray(d, dtype=float)
@@ -500,7 +592,8 @@ def family_value(family, kt, d, delta=None, _block_cache=None) -> float:
     return val
 
 
-def series_on_lattice(series, shape=None, kt_p=None, d_p=None, couplings=None, delta_p=None):
+def series_on_lattice(series: Series, shape: str | tuple[int, ...] | Lattice | None = None, kt_p: np.ndarray | None = None, d_p: np.ndarray | None = None,
+                      couplings: Sequence[float] | None = None, delta_p: np.ndarray | None = None) -> list[float] | float:
     """Evaluate an engine :class:`~ergsym.symbolic.Series` exactly on a lattice.
 
     Parameters
@@ -529,6 +622,7 @@ def series_on_lattice(series, shape=None, kt_p=None, d_p=None, couplings=None, d
         raise InputError.bad("shape", shape, f"equal to kt_p.shape={kt_p.shape}")
     if kt_p.shape != d_p.shape:
         raise InputError.bad("d_p.shape", d_p.shape, f"equal to kt_p.shape={kt_p.shape}")
+    check_lattice_cost(series.families(), kt_p, d_p, delta_p)
     cache, blocks = {}, {}
 
     def val(f):
