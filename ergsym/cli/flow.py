@@ -547,8 +547,10 @@ def _method_point(p, method, pieces, warnings):
             warnings.add(f"{k} at Lambda={p['Lambda']:.6g} ({method}) is not reliable: {why}")
     if "M" in p:
         out["M_minus_M0"] = m_entry(p["M"], p["Lambda"], warnings)
-    if p.get("not_computed"):
-        out["not_computed"] = dict(p["not_computed"])
+    pieces_all = ("dSdS", "dSdShat", "dShatdShat", "LdShat")
+    nc = {k: why for k, why in p.get("not_computed", {}).items() if pieces or k not in pieces_all}
+    if nc:
+        out["not_computed"] = nc
     return out
 
 
@@ -628,8 +630,11 @@ def _print(parameters, results, show_series, order):
                 continue
             per = ", ".join(_fmt(p) for p in v["per_order"])
             click.echo(f"  {k:10s} sum {_fmt_sum(v['sum'])}   per order [{per}]")
+        by_reason = {}
         for k, why in r.get("not_computed", {}).items():
-            click.echo(f"  {k:10s} {why}")
+            by_reason.setdefault(why, []).append(k)
+        for why, keys in by_reason.items():
+            click.echo(f"  {', '.join(keys)}: {why}")
         if "phi2" in r:
             ph = r["phi2"]
             click.echo(f"  {'<phi^2>':10s} {_fmt_sum(ph) if 'truncation' in ph else _fmt(ph)}")
