@@ -307,7 +307,7 @@ def _scan_task(mode, a, grid):
 @click.option("--method", type=click.Choice(["series", "exact", "mc", "variational"]), default="series",
               show_default=True, help="series: O(lam^2) flowed series; exact: few-mode quadrature (<= 3 "
               "sites); mc: Monte Carlo of the exact flow (any lattice, any lam); variational: the JKO flow "
-              "(10 steps, --samples x --chains samples; B only as a flagged finite difference); see "
+              "(10 steps, --samples x --chains samples; B as a central difference of M, no A or pieces); see "
               "docs/monotone_sign.md.")
 @click.option("--samples", type=int, default=512, show_default=True,
               help="--method mc: measurements per outer HMC chain.")
