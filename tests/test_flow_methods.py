@@ -388,3 +388,11 @@ def test_flow_series_json_says_G_p_is_not_computed(capsys):
     assert exc.value.code == 0, out
     r = json.loads(out)["results"]
     assert "G_p" not in r and "not computed" in r["not_computed"]["G_p"]
+
+
+def test_variational_B_is_flagged_beyond_the_coupled_maps_range():
+    # 2 sites, lam = 100, 16 seeds: B high by 0.15 +- 0.04 against the exact flow (a measured bias)
+    from ergsym.flow.methods import variational_points
+
+    b = variational_points(_var_problem(100.0), VAR_L, n_samples=400, steps=10, seed=0)[0]["values"]["B"]
+    assert not b["reliable"] and any("--method mc" in r for r in b["reasons"])

@@ -542,7 +542,7 @@ def _method_point(p, method, pieces, warnings):
            "phi2": p["values"]["phi2"], "G_p": p["G_p"], "diagnostics": p.get("diagnostics", {})}
     for k in names + ("phi2",):
         v = p["values"][k]
-        if not v.get("converged", True):
+        if not (v.get("converged", True) and v.get("reliable", True)):
             why = "; ".join(v.get("reasons", [])) or "flagged unreliable"
             warnings.add(f"{k} at Lambda={p['Lambda']:.6g} ({method}) is not reliable: {why}")
     if "M" in p:
