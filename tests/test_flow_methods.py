@@ -396,3 +396,14 @@ def test_variational_B_is_flagged_beyond_the_coupled_maps_range():
 
     b = variational_points(_var_problem(100.0), VAR_L, n_samples=400, steps=10, seed=0)[0]["values"]["B"]
     assert not b["reliable"] and any("--method mc" in r for r in b["reasons"])
+
+
+def test_variational_refuses_scales_it_cannot_step_past():
+    from ergsym.flow.methods import variational_points
+
+    p = _var_problem(1.0)
+    for L, word in ((VAR_L0, "at least one step"), (1e-300, "two JKO steps")):
+        with pytest.raises(InputError, match=word):
+            variational_points(p, L, n_samples=200)
+    with pytest.raises(InputError, match="steps"):
+        variational_points(p, VAR_L, steps=1)

@@ -171,6 +171,10 @@ def variational_points(problem: FlowProblem, Lambda, *, n_samples: int = 4000, s
         raise InputError.bad("steps", steps, "an integer >= 2", "B is a central difference over two steps")
     tau = math.log(problem.Lambda0 / L) / steps
     L_end = problem.Lambda0 * math.exp(-(steps + 2) * tau)
+    if not L_end >= 1e-300:  # the two steps past Lambda must stay a normal positive scale
+        raise InputError.bad("--Lambda", Lambda, f"in [{1e-300 * math.exp(2 * tau):.3g}, Lambda0) for "
+                             "--method variational",
+                             "B needs two JKO steps of the same size past Lambda; use a larger --Lambda")
     cfg = VariationalConfig(shape=problem.shape, cutoff=problem.cutoff.spec, mass=problem.mass,
                             Lambda0=problem.Lambda0, Lambda=L_end, lam=problem.lam, steps=steps + 2,
                             n_samples=int(n_samples), seed=int(seed))
