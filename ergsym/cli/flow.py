@@ -478,7 +478,7 @@ def _flow_method(method, order, Lambda0, Lambda, cutoff, mass, lam, lattice, pie
     want_m = bool(scan) or with_m
     settings = MCSettings(samples, chains, therm, inner, seed, n_log).validate()
     if method == "variational":
-        seconds = 0.15 * samples * chains / 1000 * 10 * max(1.0, problem.volume / 64)  # 10 JKO steps
+        seconds = 0.15 * samples * chains / 1000 * 12 * max(1.0, problem.volume / 64)  # 10 + 2 JKO steps
     elif method == "mc":
         n_nodes = len(grid) + (len(problem.kink_edges(min(grid))) + len(grid)) * (n_log + n_log // 2) * want_m
         seconds = estimate_seconds(problem, settings, n_nodes)
