@@ -134,22 +134,32 @@ def m_entry(md: dict, Lambda: float, warnings: common.Warnings, statistical: flo
     return out
 
 
+#: what the lattice series does not compute (reported as such, never as a number)
+SERIES_NO_GP = ("not computed by --method series: the lattice series gives <phi^2> (the sum over p) but "
+                "no momentum-resolved two-point function; use --method exact (<= 3 sites) or --method mc")
+
+
 def _compute_point(mode, a, Lambda, with_m, warnings):
     from .. import flow as fl
     from ..flow.continuum import FlowScales
 
     forms = ("A", "B") + tuple(a["pieces"])
     if mode == "lattice":
+        # the FlowProblem built once at the edge (flow command or batch task) carries the momenta
+        # and propagators; the lattice sums take them from it
+        pr = a["problem"]
         common = (a["shape"], a["cutoff"], a["mass"], a["Lambda0"], Lambda, a["lam"])
-        ab = fl.flow_lattice(*common, order=a["order"], forms=forms)
-        rc = fl.running_couplings_lattice(*common, order=a["order"])
-        md = fl.monotone_difference_lattice(*common, order=a["order"], n_log=a["n_log"]) if with_m else None
+        ab = fl.flow_lattice(*common, order=a["order"], forms=forms, problem=pr)
+        rc = fl.running_couplings_lattice(*common, order=a["order"], problem=pr)
+        md = (fl.monotone_difference_lattice(*common, order=a["order"], n_log=a["n_log"], problem=pr)
+              if with_m else None)
         _warn_d_zero(a, Lambda, warnings)
         out = _point_result(a, Lambda, ab, rc, md, True, warnings)
         from ..flow.lattice import phi2_lattice
 
-        ph = phi2_lattice(*common, order=a["order"])
+        ph = phi2_lattice(*common, order=a["order"], problem=pr)
         out["phi2"] = sum_entry(ph["per_order"], a["lam"], True, exact=True)
+        out["not_computed"] = {"G_p": SERIES_NO_GP}
         return out
     common = (a["cutoff"], a["dim"], a["mass"], a["Lambda0"], Lambda, a["lam"])
     sc = FlowScales(a["cutoff"], a["dim"], a["mass"], a["Lambda0"], Lambda)
@@ -180,7 +190,10 @@ def _warn_d_zero(a, Lambda, warnings):
 
     from ..lattice.sums import lattice_propagators
 
-    _, d = lattice_propagators(a["shape"], a["cutoff"], a["mass"], Lambda)
+    if a.get("problem") is not None:
+        d = a["problem"].at(Lambda).d
+    else:
+        _, d = lattice_propagators(a["shape"], a["cutoff"], a["mass"], Lambda)
     if not np.any(d != 0):
         warnings.add(f"D_p = Lambda dK/dLambda vanishes at every lattice momentum at Lambda={Lambda:.6g}: "
                      "no phat^2 lies in the support of dK/dLambda ([Lambda^2, Lambda^2+eps] for the bump), "
@@ -238,8 +251,10 @@ class _QuietWarnings(list):
 
 def _plain_args(a):
     """The scan's arguments as plain data (a batch task's description)."""
-    return dict(a, cutoff=a["cutoff"].spec, pieces=list(a["pieces"]),
-                shape=None if a["shape"] is None else list(a["shape"]))
+    out = dict(a, cutoff=a["cutoff"].spec, pieces=list(a["pieces"]),
+               shape=None if a["shape"] is None else list(a["shape"]))
+    out.pop("problem", None)  # rebuilt from the plain data at the task's edge
+    return out
 
 
 def _scan_task(mode, a, grid):
@@ -251,6 +266,11 @@ def _scan_task(mode, a, grid):
 
     a = dict(a, cutoff=parse_cutoff(a["cutoff"]), pieces=tuple(a["pieces"]),
              shape=None if a["shape"] is None else tuple(a["shape"]))
+    if mode == "lattice":
+        from ..flow.problem import FlowProblem  # noqa: PLC0415
+
+        a["problem"] = FlowProblem.build(a["shape"], a["cutoff"], a["mass"], a["Lambda0"], a["lam"],
+                                         signed_lam=True)
     w = _QuietWarnings()
     if mode == "lattice":
         points = [_compute_point(mode, a, x, True, w) for x in grid]
@@ -287,7 +307,7 @@ def _scan_task(mode, a, grid):
 @click.option("--method", type=click.Choice(["series", "exact", "mc", "variational"]), default="series",
               show_default=True, help="series: O(lam^2) flowed series; exact: few-mode quadrature (<= 3 "
               "sites); mc: Monte Carlo of the exact flow (any lattice, any lam); variational: the JKO flow "
-              "(10 steps, --samples x --chains samples; B only as a flagged finite difference); see "
+              "(10 steps, --samples x --chains samples; B as a central difference of M, no A or pieces); see "
               "docs/monotone_sign.md.")
 @click.option("--samples", type=int, default=512, show_default=True,
               help="--method mc: measurements per outer HMC chain.")
@@ -360,8 +380,14 @@ def flow(order, Lambda0, Lambda, cutoff, dim, mass, lam_text, lattice, pieces, w
         budget = lattice_budget(shape, len(grid) * (2 + (3 * n_log // 2) * n_cuts if want_m else 2))
     budget.check(force)
     warnings = common.Warnings()
+    problem = None
+    if mode == "lattice":  # built once here (the scales were checked above) and handed to the sums
+        from ..flow.problem import FlowProblem
+
+        problem = FlowProblem.build(shape, cut, mass, L0, lam, signed_lam=True)
     a = {"order": order, "Lambda0": L0, "cutoff": cut, "dim": dim, "mass": mass, "lam": lam,
-         "shape": shape, "pieces": ("dSdS", "dSdShat", "dShatdShat", "LdShat") if pieces else (),
+         "shape": shape, "problem": problem,
+         "pieces": ("dSdS", "dSdShat", "dShatdShat", "LdShat") if pieces else (),
          "rtol": rtol, "n_log": n_log}
     parameters = {"mode": mode, "method": "series", "order": order, "Lambda0": L0, "Lambda": L,
                   "cutoff": cut.spec,
@@ -452,7 +478,7 @@ def _flow_method(method, order, Lambda0, Lambda, cutoff, mass, lam, lattice, pie
     want_m = bool(scan) or with_m
     settings = MCSettings(samples, chains, therm, inner, seed, n_log).validate()
     if method == "variational":
-        seconds = 0.15 * samples * chains / 1000 * 10 * max(1.0, problem.volume / 64)  # 10 JKO steps
+        seconds = 0.15 * samples * chains / 1000 * 12 * max(1.0, problem.volume / 64)  # 10 + 2 JKO steps
     elif method == "mc":
         n_nodes = len(grid) + (len(problem.kink_edges(min(grid))) + len(grid)) * (n_log + n_log // 2) * want_m
         seconds = estimate_seconds(problem, settings, n_nodes)
@@ -516,11 +542,15 @@ def _method_point(p, method, pieces, warnings):
            "phi2": p["values"]["phi2"], "G_p": p["G_p"], "diagnostics": p.get("diagnostics", {})}
     for k in names + ("phi2",):
         v = p["values"][k]
-        if not v.get("converged", True):
+        if not (v.get("converged", True) and v.get("reliable", True)):
             why = "; ".join(v.get("reasons", [])) or "flagged unreliable"
             warnings.add(f"{k} at Lambda={p['Lambda']:.6g} ({method}) is not reliable: {why}")
     if "M" in p:
         out["M_minus_M0"] = m_entry(p["M"], p["Lambda"], warnings)
+    pieces_all = ("dSdS", "dSdShat", "dShatdShat", "LdShat")
+    nc = {k: why for k, why in p.get("not_computed", {}).items() if pieces or k not in pieces_all}
+    if nc:
+        out["not_computed"] = nc
     return out
 
 
@@ -600,6 +630,11 @@ def _print(parameters, results, show_series, order):
                 continue
             per = ", ".join(_fmt(p) for p in v["per_order"])
             click.echo(f"  {k:10s} sum {_fmt_sum(v['sum'])}   per order [{per}]")
+        by_reason = {}
+        for k, why in r.get("not_computed", {}).items():
+            by_reason.setdefault(why, []).append(k)
+        for why, keys in by_reason.items():
+            click.echo(f"  {', '.join(keys)}: {why}")
         if "phi2" in r:
             ph = r["phi2"]
             click.echo(f"  {'<phi^2>':10s} {_fmt_sum(ph) if 'truncation' in ph else _fmt(ph)}")

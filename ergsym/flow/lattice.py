@@ -23,14 +23,22 @@ if TYPE_CHECKING:
     from collections.abc import Sequence
 
     from ..cutoffs import Cutoff
+    from .problem import FlowProblem
 
 __all__ = ["flow_arrays", "flow_lattice", "running_couplings_lattice", "monotone_difference_lattice",
            "phi2_lattice"]
 
 
-def flow_arrays(shape: tuple[int, ...], cutoff: str | Cutoff, mass: float, Lambda0: float, Lambda: float
-                ) -> tuple[np.ndarray, np.ndarray, np.ndarray]:
-    """``(Kt_p, D_p, Delta_p)`` on the FFT grid of ``shape`` (validated scales)."""
+def flow_arrays(shape: tuple[int, ...], cutoff: str | Cutoff, mass: float, Lambda0: float, Lambda: float,
+                problem: FlowProblem | None = None) -> tuple[np.ndarray, np.ndarray, np.ndarray]:
+    """``(Kt_p, D_p, Delta_p)`` on the FFT grid of ``shape`` (validated scales).
+
+    With ``problem`` (a :class:`~ergsym.flow.problem.FlowProblem`, built and validated once at
+    the edge) its momenta and propagators are used and the other arguments are ignored.
+    """
+    if problem is not None:
+        a = problem.at(Lambda)
+        return a.kt, a.d, problem.kt0 - a.kt
     cutoff, L0, L = validate_scales(cutoff, Lambda0, Lambda)
     kt, d = lattice_propagators(shape, cutoff, mass, L)
     kt0, _ = lattice_propagators(shape, cutoff, mass, L0)
@@ -46,43 +54,45 @@ def _series_values(series, arrays, lam):
 
 
 def flow_lattice(shape: tuple[int, ...], cutoff: str | Cutoff, mass: float, Lambda0: float, Lambda: float,
-                 lam: float, order: int = 2, forms: Sequence[str] = ("A", "B")) -> dict:
+                 lam: float, order: int = 2, forms: Sequence[str] = ("A", "B"),
+                 problem: FlowProblem | None = None) -> dict:
     """A, B and/or pieces at ``Lambda`` on a lattice: whole lattice sums, exact per order.
 
     Returns the same layout as :func:`ergsym.flow.continuum.flow_continuum` (errors 0: exact
-    up to rounding).
+    up to rounding).  ``problem``: as for :func:`flow_arrays`.
     """
     from .monotone import flow_monotone
 
     order = validate_order(order)
-    arrays = flow_arrays(shape, cutoff, mass, Lambda0, Lambda)
+    arrays = flow_arrays(shape, cutoff, mass, Lambda0, Lambda, problem)
     return {f: _series_values(flow_monotone(order, f), arrays, float(lam)) for f in forms}
 
 
 def phi2_lattice(shape: tuple[int, ...], cutoff: str | Cutoff, mass: float, Lambda0: float, Lambda: float,
-                 lam: float, order: int = 2) -> dict:
+                 lam: float, order: int = 2, problem: FlowProblem | None = None) -> dict:
     """``<phi_x^2>_Lambda`` per site along the flow (:func:`ergsym.flow.flow_phi2`; exact per order)."""
     from .monotone import flow_phi2
 
     order = validate_order(order)
-    arrays = flow_arrays(shape, cutoff, mass, Lambda0, Lambda)
+    arrays = flow_arrays(shape, cutoff, mass, Lambda0, Lambda, problem)
     return _series_values(flow_phi2(order), arrays, float(lam))
 
 
 def running_couplings_lattice(shape: tuple[int, ...], cutoff: str | Cutoff, mass: float, Lambda0: float,
                               Lambda: float,
-                              lam: float, order: int = 2) -> dict:
+                              lam: float, order: int = 2, problem: FlowProblem | None = None) -> dict:
     """Zero-momentum couplings of ``V_Lambda`` on a lattice (per site; exact per order)."""
     from .interaction import running_couplings
 
     order = validate_order(order)
-    arrays = flow_arrays(shape, cutoff, mass, Lambda0, Lambda)
+    arrays = flow_arrays(shape, cutoff, mass, Lambda0, Lambda, problem)
     return {k: _series_values(s, arrays, float(lam)) for k, s in running_couplings(order).items()}
 
 
 def monotone_difference_lattice(shape: tuple[int, ...], cutoff: str | Cutoff, mass: float, Lambda0: float,
                                 Lambda: float,
-                                lam: float, order: int = 2, n_log: int = 12) -> dict:
+                                lam: float, order: int = 2, n_log: int = 12,
+                                problem: FlowProblem | None = None) -> dict:
     """``M_Lambda - M_Lambda0`` on a lattice: ``-1/2 sum_p log(K_Lambda/K_Lambda0)`` + interacting part.
 
     The interacting part ``int_Lambda^Lambda0 (B - B_free) dL/L`` uses ``n_log`` Gauss-Legendre
@@ -98,15 +108,21 @@ def monotone_difference_lattice(shape: tuple[int, ...], cutoff: str | Cutoff, ma
     -------
     dict ``{"free": (v, e), "interacting": (v, e), "total": (v, e), "truncation": t,
     "ratio_of_last_terms": r or None, "per_order": [v_1, ..., v_N], "converged": bool}``
-    (``per_order``: the integrated ``lam^k`` terms, ``k >= 1``).
+    (``per_order``: the integrated ``lam^k`` terms, ``k >= 1``).  With ``problem`` (a
+    :class:`~ergsym.flow.problem.FlowProblem`) its momenta and propagators are used and
+    ``shape``, ``cutoff``, ``mass`` and ``Lambda0`` are ignored.
     """
     from ..conventions import lattice_phat2
     from ..inputs import as_lattice
     from .monotone import flow_monotone
 
-    cutoff, L0, L = validate_scales(cutoff, Lambda0, Lambda)
     order = validate_order(order)
-    p2 = lattice_phat2(as_lattice(shape, name="shape").shape)
+    if problem is not None:
+        cutoff, L0, L = problem.cutoff, problem.Lambda0, problem.check_Lambda(Lambda)
+        p2 = problem.p2
+    else:
+        cutoff, L0, L = validate_scales(cutoff, Lambda0, Lambda)
+        p2 = lattice_phat2(as_lattice(shape, name="shape").shape)
     free = float(-0.5 * np.sum(np.log(cutoff.K(p2, L) / cutoff.K(p2, L0)))) + 0.0  # no -0.0
     if L == L0:
         return {"free": (free, 0.0), "interacting": (0.0, 0.0), "total": (free, 0.0), "truncation": 0.0,
@@ -121,13 +137,23 @@ def monotone_difference_lattice(shape: tuple[int, ...], cutoff: str | Cutoff, ma
                 cuts.add(0.5 * math.log(s))
     edges = sorted(cuts)
 
-    kt0, _ = lattice_propagators(shape, cutoff, mass, L0)
+    if problem is not None:
+        kt0 = problem.kt0
+
+        def props(x):
+            a = problem.at(x)
+            return a.kt, a.d
+    else:
+        kt0, _ = lattice_propagators(shape, cutoff, mass, L0)
+
+        def props(x):
+            return lattice_propagators(shape, cutoff, mass, x)
 
     def integral(n):
         x, w = composite_nodes(edges, n)
         terms = np.zeros(order)
         for xi, wi in zip(x, w):
-            kt, d = lattice_propagators(shape, cutoff, mass, math.exp(xi))
+            kt, d = props(math.exp(xi))
             per = series.evaluate(lambda f: family_value(f, kt, d, kt0 - kt))
             terms += wi * np.array([float(v) * lam ** k for k, v in enumerate(per) if k >= 1])
         return terms

@@ -82,7 +82,7 @@ class FlowProblem:
 
     @classmethod
     def build(cls, lattice: str | tuple[int, ...] | Lattice, cutoff: str | Cutoff, mass: float,
-              Lambda0: float, lam: float) -> FlowProblem:
+              Lambda0: float, lam: float, *, signed_lam: bool = False) -> FlowProblem:
         """Validate the inputs once and derive the lattice momenta.
 
         Parameters
@@ -94,7 +94,9 @@ class FlowProblem:
         Lambda0 : float
             Initial scale (> 0; for the bump at most ``lambda_max``).
         lam : float
-            Quartic coupling at ``Lambda0``, finite and >= 0.
+            Quartic coupling at ``Lambda0``, finite and >= 0 (any finite value with
+            ``signed_lam``: the flowed series is a formal power series in ``lam``, evaluated at
+            negative couplings too).
 
         Raises
         ------
@@ -109,7 +111,7 @@ class FlowProblem:
         m = validate_mass(mass)
         cut, L0, _ = validate_scales(cutoff, Lambda0, Lambda0)
         lam = float(lam)
-        if not (math.isfinite(lam) and lam >= 0):
+        if not (math.isfinite(lam) and (lam >= 0 or signed_lam)):
             raise InputError.bad("lam", lam, "finite and >= 0", "the quartic coupling at Lambda0")
         p2 = lattice_phat2(shape)
         kt0, _ = lattice_propagators(shape, cut, m, L0)

@@ -34,6 +34,7 @@ if TYPE_CHECKING:
     import os
 
     from ..cutoffs import Cutoff
+    from ..flow.problem import FlowProblem
 
 __all__ = ["VariationalConfig", "VariationalResult", "sample_p0", "run_variational", "resume_variational",
            "compare_with_exact", "jackknife"]
@@ -69,16 +70,26 @@ class VariationalConfig:
     every: int = 2
     n_jack: int = 10
 
-    def validate(self) -> tuple[tuple[int, ...], Cutoff]:
-        from ..inputs import as_lattice  # noqa: PLC0415
-        from ..cutoffs.parse import parse_cutoff  # noqa: PLC0415
+    def validate(self, problem: FlowProblem | None = None) -> tuple[tuple[int, ...], Cutoff]:
+        """``(shape, cutoff)``, the inputs checked.
 
-        shape = as_lattice(self.shape, name="shape").shape
-        cutoff = parse_cutoff(self.cutoff)
-        schedule(self.Lambda0, self.Lambda, self.steps)
-        validate_lam(self.lam)
-        if not (math.isfinite(float(self.mass)) and float(self.mass) > 0):
-            raise InputError.bad("mass", self.mass, "finite and > 0")
+        With ``problem`` (an :class:`ergsym.flow.problem.FlowProblem`, already validated when it was
+        built) its shape and cutoff object are used as they are and only the settings of the
+        variational scheme (steps, samples, family, ...) are checked here.
+        """
+        if problem is not None:
+            shape, cutoff = tuple(problem.shape), problem.cutoff
+            schedule(problem.Lambda0, self.Lambda, self.steps)
+        else:
+            from ..cutoffs.parse import parse_cutoff  # noqa: PLC0415
+            from ..inputs import as_lattice  # noqa: PLC0415
+
+            shape = as_lattice(self.shape, name="shape").shape
+            cutoff = parse_cutoff(self.cutoff)
+            schedule(self.Lambda0, self.Lambda, self.steps)
+            validate_lam(self.lam)
+            if not (math.isfinite(float(self.mass)) and float(self.mass) > 0):
+                raise InputError.bad("mass", self.mass, "finite and > 0")
         for name, v, lo in (("n_samples", self.n_samples, 20), ("seed", self.seed, 0),
                             ("n_therm", self.n_therm, 0), ("every", self.every, 1),
                             ("n_jack", self.n_jack, 2)):
@@ -92,7 +103,7 @@ class VariationalConfig:
         if self.n_samples < 10 * self.n_jack:
             raise InputError.bad("n_samples", self.n_samples, f">= 10*n_jack = {10 * self.n_jack}",
                                  "each jackknife block needs at least 10 samples")
-        if cutoff.spec.startswith("bump"):
+        if problem is None and cutoff.spec.startswith("bump"):
             lmax = getattr(cutoff, "lambda_max", None)
             if lmax is not None and self.Lambda0 > lmax:
                 raise InputError.bad("Lambda0", self.Lambda0, f"<= lambda_max = {lmax}",
@@ -148,6 +159,11 @@ class VariationalResult:
     converged: bool = True
     elapsed: float = 0.0
     messages: list = field(default_factory=list)
+    #: per step, the jackknife replicas of ``M_n - M_0`` (so that differences of M between steps get
+    #: a paired error); empty for a flow resumed from a checkpoint
+    M_step_reps: list = field(default_factory=list)
+    #: the :class:`ergsym.flow.problem.FlowProblem` the flow was run for (None: built from ``config``)
+    problem: object = None
 
     @property
     def steps_done(self) -> int:
@@ -191,6 +207,13 @@ def _kt(shape, cutoff, mass, Lam):
     return free_propagators(cutoff, lattice_phat2(shape), Lam, mass)[0]
 
 
+def _kt_source(shape, cutoff, mass, problem):
+    """``Lambda -> Kt_Lambda``: the flow problem's (cached) arrays when given, else derived here."""
+    if problem is not None:
+        return lambda L: problem.at(min(float(L), problem.Lambda0)).kt
+    return lambda L: _kt(shape, cutoff, mass, L)
+
+
 def _two_shat_p(phi_p, kt):
     axes = tuple(range(1, phi_p.ndim))
     V = math.prod(phi_p.shape[1:])
@@ -222,13 +245,14 @@ def _M_estimate(res, kb, base):
     chain = -res.logdet + _two_shat_p(res.phi_p, kb) - base
     reps = [np.mean((-res.rep_logdet[b] + _two_shat_p(res.rep_phi_p[b], kb) - base)[m])
             for b, m in enumerate(res.block_masks())]
-    return jackknife(np.mean(chain), reps)
+    return jackknife(np.mean(chain), reps) + (reps,)
 
 
 def run_variational(config: VariationalConfig, *, progress: bool = False,
                     checkpoint: str | os.PathLike[str] | None = None, phi0: np.ndarray | None = None,
                     max_steps: int | None = None,
-                    _state: VariationalResult | None = None) -> VariationalResult:
+                    _state: VariationalResult | None = None,
+                    problem: FlowProblem | None = None) -> VariationalResult:
     """Run the JKO flow of ``config`` (Algorithm 1 with the steps of (6.18)/(6.21)).
 
     Parameters
@@ -243,20 +267,31 @@ def run_variational(config: VariationalConfig, *, progress: bool = False,
     max_steps : int, optional
         Stop after this many steps in total (a partial flow; continue it with
         :func:`resume_variational`).
+    problem : ergsym.flow.problem.FlowProblem, optional
+        The flow problem already built (and validated) at the edge: its shape, cutoff object, mass,
+        ``Lambda0``, coupling and propagators are used as they are (``config``'s copies of them are
+        ignored) and only the scheme's settings are checked.
 
     Returns
     -------
     VariationalResult
         With ``M_steps``: ``[Lambda_n, M_n - M_0, error]`` after each step (jackknife error, fit included).
     """
-    shape, cutoff = config.validate()
-    lams, tau = schedule(config.Lambda0, config.Lambda, config.steps)
+    if _state is not None and problem is None:
+        problem = _state.problem
+    shape, cutoff = config.validate(problem)
+    L0 = config.Lambda0 if problem is None else problem.Lambda0
+    lams, tau = schedule(L0, config.Lambda, config.steps)
     orbits = Orbits(shape)
+    kt_at = _kt_source(shape, cutoff, config.mass, problem)
     if _state is not None:
         res = _state
     else:
         if phi0 is None:
-            th = LatticeTheory.from_cutoff(shape, cutoff, config.mass, config.Lambda0, config.lam)
+            if problem is None:
+                th = LatticeTheory.from_cutoff(shape, cutoff, config.mass, config.Lambda0, config.lam)
+            else:
+                th = LatticeTheory.from_cutoff(shape, cutoff, problem.mass, problem.Lambda0, problem.lam)
             phi0 = sample_p0(th, config.n_samples, config.seed, config.n_therm, config.every)
         phi0 = np.asarray(phi0, dtype=float)
         if phi0.shape[1:] != tuple(shape) or phi0.shape[0] < 10 * config.n_jack:
@@ -265,9 +300,9 @@ def run_variational(config: VariationalConfig, *, progress: bool = False,
         p0 = _fft(phi0)
         res = VariationalResult(config, lams, tau, [], phi0, p0, np.zeros(phi0.shape[0]),
                                 [[] for _ in range(R)], np.repeat(p0[None], R, axis=0),
-                                np.zeros((R, phi0.shape[0])))
+                                np.zeros((R, phi0.shape[0])), problem=problem)
     masks = res.block_masks()
-    kt0 = _kt(shape, cutoff, config.mass, lams[0])
+    kt0 = kt_at(lams[0])
     base = _two_shat_p(_fft(res.phi0), kt0)
     c = _factor(config.cost_factor)
     bar = None
@@ -279,8 +314,8 @@ def run_variational(config: VariationalConfig, *, progress: bool = False,
     try:
         stop = config.steps if max_steps is None else min(config.steps, int(max_steps))
         for n in range(res.steps_done, stop):
-            ka = _kt(shape, cutoff, config.mass, lams[n])
-            kb = _kt(shape, cutoff, config.mass, lams[n + 1])
+            ka = kt_at(lams[n])
+            kb = kt_at(lams[n + 1])
             st = jko_step(None, orbits, ka, kb, tau, family=config.family, cost_factor=c,
                           step=n, optimizer=config.optimizer, seed=config.seed + n,
                           rho2=orbits.rho2(res.phi_p))
@@ -294,8 +329,10 @@ def run_variational(config: VariationalConfig, *, progress: bool = False,
             res.maps.append(st.map)
             res.converged &= st.converged
             res.messages.extend(f"step {n}: {m}" for m in st.messages)
-            val, err = _M_estimate(res, kb, base)
+            val, err, reps = _M_estimate(res, kb, base)
             res.M_steps.append([float(lams[n + 1]), val, err])
+            if len(res.M_step_reps) == n:
+                res.M_step_reps.append([float(r) for r in reps])
             res.elapsed += time.perf_counter() - t_start
             t_start = time.perf_counter()
             if checkpoint is not None:
@@ -433,7 +470,7 @@ def compare_with_exact(res: VariationalResult, seed: int | None = None, series: 
     O(lam^2) flow series of ``ergsym flow --M``).
     """
     cfg = res.config
-    shape, cutoff = cfg.validate()
+    shape, cutoff = cfg.validate(res.problem)
     fixed = seed is not None
     if seed is None:  # fresh channel noise for every comparison, reproducible from the seed returned
         seed = int(np.random.SeedSequence().entropy % (2 ** 62))
