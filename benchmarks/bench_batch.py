@@ -13,6 +13,7 @@ processes; the local cluster is timed with its start-up and shut-down (what ``--
 local:2`` costs a user) and warm (tasks only).  The overhead per task is measured with 64
 no-op tasks on the warm cluster.  Every mode must give bitwise the same result (checked).
 """
+
 from __future__ import annotations
 
 import argparse
@@ -30,8 +31,9 @@ LAMS = (0.02, 0.05, 0.1, 0.2)
 
 def ensemble(scheduler, n_traj):
     t0 = time.perf_counter()
-    res, batch = crosscheck_ensemble("8x8", CUTOFF, 1.0, 1.0, LAMS, "B", n_traj=n_traj, replicas=4, seed=1,
-                                     scheduler=scheduler)
+    res, batch = crosscheck_ensemble(
+        "8x8", CUTOFF, 1.0, 1.0, LAMS, "B", n_traj=n_traj, replicas=4, seed=1, scheduler=scheduler
+    )
     return time.perf_counter() - t0, res, batch
 
 
@@ -71,10 +73,14 @@ def main():
         t_ext, res, _ = ensemble(args.scheduler, n_traj)
         assert res.points == ref.points, f"{args.scheduler} differs from serial"
         rows.append((args.scheduler, t_ext, noop(args.scheduler)))
-    print(f"machine: {os.cpu_count()} cores (shared with other jobs), Python {platform.python_version()}, "
-          f"numpy {np.__version__}, dask.distributed {distributed.__version__}")
-    print(f"ensemble: 16 tasks (4 couplings x 4 replicas), 8x8, {n_traj} trajectories each; "
-          f"sum of task times (serial) {task_s:.1f} s, {task_s / 16:.2f} s per task\n")
+    print(
+        f"machine: {os.cpu_count()} cores (shared with other jobs), Python {platform.python_version()}, "
+        f"numpy {np.__version__}, dask.distributed {distributed.__version__}"
+    )
+    print(
+        f"ensemble: 16 tasks (4 couplings x 4 replicas), 8x8, {n_traj} trajectories each; "
+        f"sum of task times (serial) {task_s:.1f} s, {task_s / 16:.2f} s per task\n"
+    )
     print("| mode | wall time [s] | speed-up vs serial | overhead per no-op task [ms] |")
     print("|---|---|---|---|")
     for name, t, ov in rows:

@@ -23,6 +23,7 @@ Run:  PYTHONPATH=$PWD python benchmarks/bench_engine.py [--max-order 6] [--old-t
       [--on-only]
 Prints markdown tables (paste into docs/benchmarks.md).
 """
+
 from __future__ import annotations
 
 import argparse
@@ -45,8 +46,9 @@ ROOT = Path(__file__).resolve().parent.parent
 
 def _load_old(path, name, package):
     """The file ``path`` at ``OLD_COMMIT`` as module ``package.name`` (benchmark only)."""
-    src = subprocess.run(["git", "show", f"{OLD_COMMIT}:{path}"], capture_output=True, text=True,
-                         check=True, cwd=ROOT).stdout
+    src = subprocess.run(
+        ["git", "show", f"{OLD_COMMIT}:{path}"], capture_output=True, text=True, check=True, cwd=ROOT
+    ).stdout
     __import__(package)
     spec = importlib.util.spec_from_loader(f"{package}.{name}", loader=None)
     mod = importlib.util.module_from_spec(spec)
@@ -100,8 +102,7 @@ def on_table(max_order, repeat=3):
     """Table 4: CPU-time ratio of symbolic N (and N = 3) to N = 1, same order, side by side."""
     import ergsym.symbolic  # noqa: F401
 
-    print("| order | N = 1 (CPU s) | symbolic N (CPU s) | ratio symbolic/1 | N = 3 (CPU s) | ratio 3/1 | "
-          "terms in A |")
+    print("| order | N = 1 (CPU s) | symbolic N (CPU s) | ratio symbolic/1 | N = 3 (CPU s) | ratio 3/1 | terms in A |")
     print("|---|---|---|---|---|---|---|")
     for order in range(1, max_order + 1):
         best = {1: float("inf"), "N": float("inf"), 3: float("inf")}
@@ -117,8 +118,11 @@ def on_table(max_order, repeat=3):
                     one = out
         for q in QUANTITIES:
             assert sym[q].at_n(1) == one[q], f"symbolic N at N = 1 differs from N = 1 ({q}, order {order})"
-        print(f"| {order} | {best[1]:.3f} | {best['N']:.3f} | {best['N'] / best[1]:.2f} | {best[3]:.3f} | "
-              f"{best[3] / best[1]:.2f} | {len(sym['A'].terms)} |", flush=True)
+        print(
+            f"| {order} | {best[1]:.3f} | {best['N']:.3f} | {best['N'] / best[1]:.2f} | {best[3]:.3f} | "
+            f"{best[3] / best[1]:.2f} | {len(sym['A'].terms)} |",
+            flush=True,
+        )
     print()
 
 
@@ -143,9 +147,9 @@ def lattice_all(order, shape, engine="new"):
     series = {q: derive_all(order)[q] for q in ("A", "B")}
     mod = sums if engine == "new" else _load_old("ergsym/lattice/sums.py", "_sums_old", "ergsym.lattice")
     if engine == "old":
-        mod.MAX_GENERAL_VOLUME = 10**9     # the old volume cap would refuse, not run, 64x64+
+        mod.MAX_GENERAL_VOLUME = 10**9  # the old volume cap would refuse, not run, 64x64+
     else:
-        mod._GENERAL_MEMO.clear()          # cold: no block values memoized from earlier runs
+        mod._GENERAL_MEMO.clear()  # cold: no block values memoized from earlier runs
     t = time.perf_counter()
     vals = {q: mod.series_on_lattice(s, None, kt, d) for q, s in series.items()}
     return time.perf_counter() - t, vals
@@ -155,8 +159,9 @@ def _child(spec):
     """Run one timed job in this (child) process and print its result as JSON."""
     kind, engine, arg = spec.split(":")
     if kind == "derive":
-        expand = (_load_old("ergsym/symbolic/wick.py", "_wick_old", "ergsym.symbolic").expand
-                  if engine == "old" else None)
+        expand = (
+            _load_old("ergsym/symbolic/wick.py", "_wick_old", "ergsym.symbolic").expand if engine == "old" else None
+        )
         t = time.perf_counter()
         res = derive_all(int(arg), expand)
         print(json.dumps({"seconds": time.perf_counter() - t, "digest": _digest(res)}))
@@ -169,8 +174,14 @@ def _child(spec):
 def run_child(spec, timeout):
     env = dict(os.environ, PYTHONPATH=str(ROOT))
     try:
-        out = subprocess.run([sys.executable, __file__, "--child", spec], capture_output=True, text=True,
-                             timeout=timeout, env=env, cwd=ROOT)
+        out = subprocess.run(
+            [sys.executable, __file__, "--child", spec],
+            capture_output=True,
+            text=True,
+            timeout=timeout,
+            env=env,
+            cwd=ROOT,
+        )
     except subprocess.TimeoutExpired:
         return None
     if out.returncode != 0:
@@ -190,6 +201,7 @@ def random_lattice(shape, seed=0):
             v[r] = v[mr] if mr in v else Fraction(rng.randint(-5, 5), rng.randint(1, 7))
         v[(0,) * len(shape)] = Fraction(diag)
         return v
+
     return circulant(shape, vals(60)), circulant(shape, vals(2))
 
 
@@ -215,9 +227,11 @@ def main():
         return
     import numpy as np
 
-    print(f"machine: {platform.processor() or platform.machine()}, {os.cpu_count()} cores, "
-          f"python {platform.python_version()}, numpy {np.__version__}; load average at start "
-          f"{os.getloadavg()[0]:.1f}\n")
+    print(
+        f"machine: {platform.processor() or platform.machine()}, {os.cpu_count()} cores, "
+        f"python {platform.python_version()}, numpy {np.__version__}; load average at start "
+        f"{os.getloadavg()[0]:.1f}\n"
+    )
     if args.on_only:
         on_table(args.max_order)
         print(f"load average at end {os.getloadavg()[0]:.1f}")
@@ -242,8 +256,10 @@ def main():
         print(f"| {order} | {old_txt} | {t_new:.3f} | {ratio} | {len(new['A'].terms)} |", flush=True)
     print()
 
-    print("| order | lattice | engine: derive (s) | engine: float lattice sums (s) | "
-          "oracle: exact Gaussian moments (s) | oracle / engine |")
+    print(
+        "| order | lattice | engine: derive (s) | engine: float lattice sums (s) | "
+        "oracle: exact Gaussian moments (s) | oracle / engine |"
+    )
     print("|---|---|---|---|---|---|")
     from ergsym.lattice.sums import series_on_lattice
     from ergsym.symbolic.oracle import exact_expansion
@@ -265,23 +281,30 @@ def main():
             e = {q: series_on_lattice(s, None, kt, dp) for q, s in ser.items()}
             for q in QUANTITIES:
                 assert np.allclose(e[q], [float(x) for x in o[q]], rtol=1e-9, atol=1e-12), q
-            print(f"| {order} | {'x'.join(map(str, shape))} | {td:.3f} | {ts:.4f} | {to:.3f} | "
-                  f"{to / (td + ts):.1f} |", flush=True)
+            print(
+                f"| {order} | {'x'.join(map(str, shape))} | {td:.3f} | {ts:.4f} | {to:.3f} | {to / (td + ts):.1f} |",
+                flush=True,
+            )
     print()
 
-    print("| lattice sums of A and B at O(lam^5) | previous dense einsum (s) | factorized (s) | ratio | max rel. difference |")
+    print(
+        "| lattice sums of A and B at O(lam^5) | previous dense einsum (s) | factorized (s) | ratio | max rel. difference |"
+    )
     print("|---|---|---|---|---|")
     shapes = ["8x8", "16x16", "32x32"] if not args.quick else ["8x8"]
     for shape in shapes:
         t_new, new = lattice_all(5, tuple(int(x) for x in shape.split("x")))
         res = run_child(f"lattice:old:5@{shape}", args.old_timeout)
         if res is None:
-            print(f"| {shape} | > {args.old_timeout:.0f}, stopped | {t_new:.2f} | > {args.old_timeout / t_new:.0f} | – |",
-                  flush=True)
+            print(
+                f"| {shape} | > {args.old_timeout:.0f}, stopped | {t_new:.2f} | > {args.old_timeout / t_new:.0f} | – |",
+                flush=True,
+            )
             continue
         diff = max(abs(a - b) / max(abs(b), 1e-300) for q in new for a, b in zip(new[q], res["values"][q]))
-        print(f"| {shape} | {res['seconds']:.2f} | {t_new:.2f} | {res['seconds'] / t_new:.1f} | {diff:.1e} |",
-              flush=True)
+        print(
+            f"| {shape} | {res['seconds']:.2f} | {t_new:.2f} | {res['seconds'] / t_new:.1f} | {diff:.1e} |", flush=True
+        )
     print()
     on_table(args.max_order)
     print(f"load average at end {os.getloadavg()[0]:.1f}")

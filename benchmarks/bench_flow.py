@@ -4,6 +4,7 @@ Run: python benchmarks/bench_flow.py [--scan-points 50]
 Prints a markdown table (results go to docs/benchmarks.md, section "Flow").  One run each,
 wall time, old and new side by side in the same process.
 """
+
 import argparse
 import pathlib
 import platform
@@ -13,6 +14,7 @@ import time
 import numpy as np
 
 from ergsym.flow import flow_monotone
+
 sys.path.insert(0, str(pathlib.Path(__file__).resolve().parents[1] / "tests"))
 from legacy_flow_continuum import FlowScales as OldScales  # noqa: E402  (test-only reference copy)
 from legacy_flow_continuum import series_continuum as old_series  # noqa: E402
@@ -23,8 +25,10 @@ CUT = "bump:eps=0.1,lambda_max=2"
 
 def main(points, lambdas):
     s = flow_monotone(2, "B")
-    print(f"machine: {platform.machine()}, Python {platform.python_version()}, numpy {np.__version__}; "
-          "shared with other jobs")
+    print(
+        f"machine: {platform.machine()}, Python {platform.python_version()}, numpy {np.__version__}; "
+        "shared with other jobs"
+    )
     print("| Lambda | old B (s) | new B (s) | ratio | old value ± err | new value ± err |")
     print("|---|---|---|---|---|---|")
     for L in lambdas:
@@ -34,16 +38,20 @@ def main(points, lambdas):
         t = time.perf_counter()
         n = series_continuum(s, FlowScales(CUT, 4, 1.0, 1.0, L), 0.1, 1e-6)
         tn = time.perf_counter() - t
-        print(f"| {L} | {to:.2f} | {tn:.2f} | {to / tn:.1f}x | {o['total'][0]:.12g} ± {o['total'][1]:.1g} "
-              f"| {n['total'][0]:.12g} ± {n['total'][1]:.1g} |")
+        print(
+            f"| {L} | {to:.2f} | {tn:.2f} | {to / tn:.1f}x | {o['total'][0]:.12g} ± {o['total'][1]:.1g} "
+            f"| {n['total'][0]:.12g} ± {n['total'][1]:.1g} |"
+        )
     grid = list(0.3 * (1.0 / 0.3) ** (np.arange(points) / (points - 1)))
     t = time.perf_counter()
     pts = flow_scan_continuum(CUT, 4, 1.0, 1.0, grid, 0.1, forms=("B",), couplings=False)
     ts = time.perf_counter() - t
     worst = max(p["M"]["total"][1] for p in pts)
-    print(f"\n{points}-point B(Lambda), M(Lambda) scan, Lambda in [0.3, 1], d = 4, rtol 1e-6 (new): "
-          f"{ts:.1f} s ({ts / (points + 17):.2f} s per B evaluation, {points + 17} evaluations); "
-          f"largest M error {worst:.1g}; all converged: {all(p['M']['converged'] for p in pts)}")
+    print(
+        f"\n{points}-point B(Lambda), M(Lambda) scan, Lambda in [0.3, 1], d = 4, rtol 1e-6 (new): "
+        f"{ts:.1f} s ({ts / (points + 17):.2f} s per B evaluation, {points + 17} evaluations); "
+        f"largest M error {worst:.1g}; all converged: {all(p['M']['converged'] for p in pts)}"
+    )
 
 
 if __name__ == "__main__":

@@ -8,6 +8,7 @@ run at that count is timed (CPU time of this process, ``time.process_time``: wal
 shared machine means little) and its reached error printed.  Results: docs/benchmarks.md,
 section "Monte Carlo of the exact flow".
 """
+
 import argparse
 import math
 import platform
@@ -31,8 +32,10 @@ def run(lattice, lam, n_samples, seed=1):
 
 
 def main(lattices, lams, target):
-    print(f"machine: {platform.machine()}, Python {platform.python_version()}, numpy {np.__version__}; "
-          f"CPU seconds of one process; Lambda0={LAMBDA0}, Lambda={LAMBDA}, cutoff {CUT}, mass 1")
+    print(
+        f"machine: {platform.machine()}, Python {platform.python_version()}, numpy {np.__version__}; "
+        f"CPU seconds of one process; Lambda0={LAMBDA0}, Lambda={LAMBDA}, cutoff {CUT}, mass 1"
+    )
     print("| lattice | lam | samples (x8 chains) | B ± error | rel. error | CPU s | CPU s per 1000 samples |")
     print("|---|---|---|---|---|---|---|")
     for lat in lattices:
@@ -41,8 +44,11 @@ def main(lattices, lams, target):
             rel = b["error"] / abs(b["value"])
             n = max(64, int(math.ceil(64 * (rel / target) ** 2 * 1.2)))
             b, cpu = run(lat, lam, n, seed=2)
-            print(f"| {lat} | {lam:g} | {n} | {b['value']:.5g} ± {b['error']:.2g} | "
-                  f"{b['error'] / abs(b['value']):.2%} | {cpu:.1f} | {1000 * cpu / (8 * n):.2f} |", flush=True)
+            print(
+                f"| {lat} | {lam:g} | {n} | {b['value']:.5g} ± {b['error']:.2g} | "
+                f"{b['error'] / abs(b['value']):.2%} | {cpu:.1f} | {1000 * cpu / (8 * n):.2f} |",
+                flush=True,
+            )
 
 
 if __name__ == "__main__":

@@ -21,6 +21,7 @@ samples per CPU-second over each reference's.
     PYTHONPATH=$PWD python benchmarks/bench_hmc_reference.py            # the table of docs/benchmarks.md
     PYTHONPATH=$PWD python benchmarks/bench_hmc_reference.py --quick    # L = 8, 16, short chains
 """
+
 from __future__ import annotations
 
 import argparse
@@ -61,8 +62,9 @@ def run_reference(th, n_traj, seed, integrator):
 
 def run_ergsym(th, n_traj, seed, n_therm, integrator="split", n_chains=1):
     t = time.process_time()
-    res = run_mc(th, n_traj + n_therm, seed=seed, n_therm=n_therm, progress=False,
-                 integrator=integrator, n_chains=n_chains)
+    res = run_mc(
+        th, n_traj + n_therm, seed=seed, n_therm=n_therm, progress=False, integrator=integrator, n_chains=n_chains
+    )
     cpu = time.process_time() - t
     st = res.stats("phi2")
     acc = float(np.mean(res.accepted[n_therm:]))
@@ -79,18 +81,22 @@ def main():
     sizes = [8, 16] if args.quick else [int(x) for x in args.sizes.split(",")]
     lams = [float(x) for x in args.lams.split(",")]
     print(f"load average at start: {' '.join(f'{x:.1f}' for x in os.getloadavg())}")
-    print("| L | lam | plain ref.: steps, acc, tau, eff/s | split ref.: steps, acc, tau, eff/s "
-          "| ergsym: steps, acc, tau, eff/s | ergsym omelyan | ergsym 8 chains "
-          "| ergsym / plain | ergsym / split | omelyan / split | 8 chains / split |")
+    print(
+        "| L | lam | plain ref.: steps, acc, tau, eff/s | split ref.: steps, acc, tau, eff/s "
+        "| ergsym: steps, acc, tau, eff/s | ergsym omelyan | ergsym 8 chains "
+        "| ergsym / plain | ergsym / split | omelyan / split | 8 chains / split |"
+    )
     print("|---|---|---|---|---|---|---|---|---|---|---|")
     for L in sizes:
         n_traj = (600 if args.quick else 3000) if L <= 16 else (400 if args.quick else 1500)
         for lam in lams:
             th = theory(L, lam)
-            runs = {"plain": lambda s, th=th, n=n_traj: run_reference(th, n, s, "leapfrog"),
-                    "split": lambda s, th=th, n=n_traj: run_reference(th, n, s, "split"),
-                    "erg": lambda s, th=th, n=n_traj: run_ergsym(th, n, s, 100),
-                    "omel": lambda s, th=th, n=n_traj: run_ergsym(th, n, s, 100, "omelyan")}
+            runs = {
+                "plain": lambda s, th=th, n=n_traj: run_reference(th, n, s, "leapfrog"),
+                "split": lambda s, th=th, n=n_traj: run_reference(th, n, s, "split"),
+                "erg": lambda s, th=th, n=n_traj: run_ergsym(th, n, s, 100),
+                "omel": lambda s, th=th, n=n_traj: run_ergsym(th, n, s, 100, "omelyan"),
+            }
             if L <= 16:
                 runs["batch"] = lambda s, th=th, n=n_traj: run_ergsym(th, n // 4, s, 100, n_chains=8)
             tot = {w: [0.0, 0.0] for w in runs}
@@ -113,9 +119,12 @@ def main():
             def ratio(a, b, rate=rate):
                 return f"{rate[a] / rate[b]:.2f}" if a in rate else "–"
 
-            print(f"| {L} | {lam:g} | {cell('plain')} | {cell('split')} | {cell('erg')} | {cell('omel')} "
-                  f"| {cell('batch')} | **{ratio('erg', 'plain')}** | **{ratio('erg', 'split')}** "
-                  f"| {ratio('omel', 'split')} | {ratio('batch', 'split')} |", flush=True)
+            print(
+                f"| {L} | {lam:g} | {cell('plain')} | {cell('split')} | {cell('erg')} | {cell('omel')} "
+                f"| {cell('batch')} | **{ratio('erg', 'plain')}** | **{ratio('erg', 'split')}** "
+                f"| {ratio('omel', 'split')} | {ratio('batch', 'split')} |",
+                flush=True,
+            )
             means = "; ".join(f"{w} {last[w]['stats']!r}" for w in last)
             print(f"<!-- L={L} lam={lam:g} <phi^2>: {means} -->", flush=True)
     print(f"load average at end: {' '.join(f'{x:.1f}' for x in os.getloadavg())}")

@@ -11,6 +11,7 @@ values is printed.
     PYTHONPATH=$PWD python benchmarks/bench_lattice_sums.py            # the table of docs/benchmarks.md
     PYTHONPATH=$PWD python benchmarks/bench_lattice_sums.py --quick    # small lattices only
 """
+
 from __future__ import annotations
 
 import argparse
@@ -25,14 +26,23 @@ from pathlib import Path
 
 OLD_COMMIT = "ea06c69"
 ROOT = Path(__file__).resolve().parent.parent
-CASES = [(3, "32x32"), (3, "64x64"), (3, "128x128"), (3, "256x256"),
-         (4, "32x32"), (4, "64x64"), (4, "128x128"), (5, "32x32")]
+CASES = [
+    (3, "32x32"),
+    (3, "64x64"),
+    (3, "128x128"),
+    (3, "256x256"),
+    (4, "32x32"),
+    (4, "64x64"),
+    (4, "128x128"),
+    (5, "32x32"),
+]
 QUICK = [(3, "16x16"), (4, "16x16"), (4, "8x8x8")]
 
 
 def _load_old():
-    src = subprocess.run(["git", "show", f"{OLD_COMMIT}:ergsym/lattice/sums.py"], capture_output=True,
-                         text=True, check=True, cwd=ROOT).stdout
+    src = subprocess.run(
+        ["git", "show", f"{OLD_COMMIT}:ergsym/lattice/sums.py"], capture_output=True, text=True, check=True, cwd=ROOT
+    ).stdout
     import ergsym.lattice  # noqa: F401
 
     spec = importlib.util.spec_from_loader("ergsym.lattice._sums_old", loader=None)
@@ -58,16 +68,23 @@ def _child(algo, order, shape):
     except InputError as exc:
         vals, err = None, str(exc)
     ru = resource.getrusage(resource.RUSAGE_SELF)
-    print(json.dumps({"cpu": ru.ru_utime + ru.ru_stime, "rss_mib": ru.ru_maxrss / 1024,
-                      "values": vals, "refused": err}))
+    print(
+        json.dumps({"cpu": ru.ru_utime + ru.ru_stime, "rss_mib": ru.ru_maxrss / 1024, "values": vals, "refused": err})
+    )
 
 
 def run_case(algo, order, shape, timeout):
     env = dict(os.environ, PYTHONPATH=str(ROOT), OMP_NUM_THREADS="1")
     t = time.perf_counter()
     try:
-        out = subprocess.run([sys.executable, __file__, "--child", algo, str(order), shape],
-                             capture_output=True, text=True, timeout=timeout, env=env, cwd=ROOT)
+        out = subprocess.run(
+            [sys.executable, __file__, "--child", algo, str(order), shape],
+            capture_output=True,
+            text=True,
+            timeout=timeout,
+            env=env,
+            cwd=ROOT,
+        )
     except subprocess.TimeoutExpired:
         return {"timeout": timeout}
     if out.returncode != 0:
@@ -106,10 +123,12 @@ def main():
         _child(algo, int(order), shape)
         return
     print(f"load average at start: {os.getloadavg()[0]:.1f}")
-    print("| order | lattice | V x V tables (ea06c69): CPU s, peak RSS | O(V) memory: CPU s, peak RSS "
-          "| max rel. difference |")
+    print(
+        "| order | lattice | V x V tables (ea06c69): CPU s, peak RSS | O(V) memory: CPU s, peak RSS "
+        "| max rel. difference |"
+    )
     print("|---|---|---|---|---|")
-    for order, shape in (QUICK if args.quick else CASES):
+    for order, shape in QUICK if args.quick else CASES:
         new = run_case("new", order, shape, args.timeout)
         old = run_case("old", order, shape, args.timeout)
         diff = "–"

@@ -15,6 +15,7 @@ by less than 1e-10 between orders (or M = 40).  Its CPU time is that of the whol
 orders needed to *know* the answer to 1e-9 (a truncation gives no error bar otherwise).  Both
 run on one BLAS thread.  Times are CPU seconds (``time.process_time``), best of 3.
 """
+
 from __future__ import annotations
 
 import os
@@ -119,14 +120,14 @@ def best_of(fn, k=3):
 
 
 def main():
-    print(f"python {platform.python_version()}, numpy {np.__version__}, {os.cpu_count()} cores, "
-          f"load average {os.getloadavg()[0]:.1f} at start")
+    print(
+        f"python {platform.python_version()}, numpy {np.__version__}, {os.cpu_count()} cores, "
+        f"load average {os.getloadavg()[0]:.1f} at start"
+    )
     t0 = time.process_time()
     solve_lpa(1, 3)  # the first call of a process also finds the N = 1, d = 3 seed (shooting scan)
-    print(f"first call in a fresh process (seed + N = 1, d = 3, both equations): "
-          f"{time.process_time() - t0:.3f} CPU s")
-    print("| N | d | ergsym.lpa nu | omega | CPU s (both equations) | truncation nu | omega | M | CPU s "
-          "| ratio |")
+    print(f"first call in a fresh process (seed + N = 1, d = 3, both equations): {time.process_time() - t0:.3f} CPU s")
+    print("| N | d | ergsym.lpa nu | omega | CPU s (both equations) | truncation nu | omega | M | CPU s | ratio |")
     print("|---|---|---|---|---|---|---|---|---|---|")
     cases = [(1, 3.0), (2, 3.0), (3, 3.0), (4, 3.0), (1, 2.5), (1, 3.5)]
     with single_blas_thread():
@@ -136,13 +137,17 @@ def main():
             flag = "" if ok else " (not converged at M = 40)"
             if abs(nu_p - r.nu.estimate) > 1e-3:
                 flag += " (wrong fixed point)"
-            print(f"| {N} | {d:g} | {r.nu.estimate:.12f} ± {r.nu.error:.0e} | {r.omega.estimate:.12f} ± "
-                  f"{r.omega.error:.0e} | {t_c:.3f} | {nu_p:.12f} | {om_p:.12f}{flag} | {M} | {t_p:.3f} | "
-                  f"{t_p / t_c:.1f} |")
+            print(
+                f"| {N} | {d:g} | {r.nu.estimate:.12f} ± {r.nu.error:.0e} | {r.omega.estimate:.12f} ± "
+                f"{r.omega.error:.0e} | {t_c:.3f} | {nu_p:.12f} | {om_p:.12f}{flag} | {M} | {t_p:.3f} | "
+                f"{t_p / t_c:.1f} |"
+            )
             if (N, d) == (1, 3.0):
-                print(f"|   |   | published - ergsym: {NU_BJL - r.nu.estimate:.1e} | "
-                      f"{OMEGA_BJL - r.omega.estimate:.1e} | | published - truncation: {NU_BJL - nu_p:.1e} | "
-                      f"{OMEGA_BJL - om_p:.1e} | | | |")
+                print(
+                    f"|   |   | published - ergsym: {NU_BJL - r.nu.estimate:.1e} | "
+                    f"{OMEGA_BJL - r.omega.estimate:.1e} | | published - truncation: {NU_BJL - nu_p:.1e} | "
+                    f"{OMEGA_BJL - om_p:.1e} | | | |"
+                )
 
 
 if __name__ == "__main__":

@@ -30,6 +30,7 @@ Prints markdown tables (one run, ratios side by side):
 
 Theory: cutoff ``bump:eps=0.5,lambda_max=2``, mass 1, Lambda = 1, lam = 1 (docs/lattice.md).
 """
+
 from __future__ import annotations
 
 import argparse
@@ -66,16 +67,25 @@ def old_lattice():
     if _OLD:
         return _OLD["run"], _OLD["theory"]
     tmp = Path(tempfile.mkdtemp(prefix="ergsym-mc-base-"))
-    files = subprocess.run(["git", "ls-tree", "--name-only", f"{BASE_COMMIT}:ergsym/lattice"],
-                           capture_output=True, text=True, check=True, cwd=ROOT).stdout.split()
+    files = subprocess.run(
+        ["git", "ls-tree", "--name-only", f"{BASE_COMMIT}:ergsym/lattice"],
+        capture_output=True,
+        text=True,
+        check=True,
+        cwd=ROOT,
+    ).stdout.split()
     for f in files:
         if f.endswith(".py"):
-            src = subprocess.run(["git", "show", f"{BASE_COMMIT}:ergsym/lattice/{f}"], capture_output=True,
-                                 text=True, check=True, cwd=ROOT).stdout
+            src = subprocess.run(
+                ["git", "show", f"{BASE_COMMIT}:ergsym/lattice/{f}"],
+                capture_output=True,
+                text=True,
+                check=True,
+                cwd=ROOT,
+            ).stdout
             (tmp / f).write_text(src)
     name = f"ergsym._mc_{BASE_COMMIT}"
-    spec = importlib.util.spec_from_file_location(name, tmp / "__init__.py",
-                                                  submodule_search_locations=[str(tmp)])
+    spec = importlib.util.spec_from_file_location(name, tmp / "__init__.py", submodule_search_locations=[str(tmp)])
     pkg = importlib.util.module_from_spec(spec)
     sys.modules[name] = pkg
     spec.loader.exec_module(pkg)
@@ -138,8 +148,14 @@ def _runner(shape, n_traj, n_chains, seed, old):
     if old:
         run_old, th_old = old_lattice()
         th = theory(shape, th_old)
-        return th, lambda: run_old.run_mc(th, n_traj, seed=seed, n_therm=50, n_chains=n_chains,  # noqa: E731
-                                          progress=False)
+        return th, lambda: run_old.run_mc(
+            th,
+            n_traj,
+            seed=seed,
+            n_therm=50,
+            n_chains=n_chains,  # noqa: E731
+            progress=False,
+        )
     th = theory(shape)
     return th, lambda: run_mc(th, n_traj, seed=seed, n_therm=50, n_chains=n_chains, progress=False)  # noqa: E731
 
@@ -148,11 +164,23 @@ def _row(shape, n_traj, n_chains, old, res, elapsed, th):
     st = res.stats("A")
     n_steps = res.sampler_config["n_steps"]
     who = f"{BASE_COMMIT} (before)" if old else "this version"
-    return {"lattice": "x".join(map(str, shape)), "algo": f"HMC split, {n_chains} chain(s), {who}",
-            "chains": n_chains, "n_traj": n_traj, "acc": res.acceptance, "tau": st.tau_corr,
-            "tau_err": st.tau_corr_error, "eff_per_s": st.n_eff / elapsed, "t_traj": elapsed / n_traj,
-            "floor": float("nan") if old else fft_floor(th, n_chains, n_steps), "A": repr(st),
-            "rhat": st.rhat, "reliable": st.reliable, "n_steps": n_steps, "old": old}
+    return {
+        "lattice": "x".join(map(str, shape)),
+        "algo": f"HMC split, {n_chains} chain(s), {who}",
+        "chains": n_chains,
+        "n_traj": n_traj,
+        "acc": res.acceptance,
+        "tau": st.tau_corr,
+        "tau_err": st.tau_corr_error,
+        "eff_per_s": st.n_eff / elapsed,
+        "t_traj": elapsed / n_traj,
+        "floor": float("nan") if old else fft_floor(th, n_chains, n_steps),
+        "A": repr(st),
+        "rhat": st.rhat,
+        "reliable": st.reliable,
+        "n_steps": n_steps,
+        "old": old,
+    }
 
 
 def bench_run(shape, n_traj, n_chains, seed=1, old=False, repeats=2):
@@ -177,8 +205,7 @@ def bench_interleaved(configs, repeats=3):
             res = go()
             first[k] = first[k] or res
             best[k] = min(best[k], res.elapsed)
-    return [_row(shape, n, c, old, first[k], best[k], runs[k][0])
-            for k, (shape, n, c, old) in enumerate(configs)]
+    return [_row(shape, n, c, old, first[k], best[k], runs[k][0]) for k, (shape, n, c, old) in enumerate(configs)]
 
 
 class PlainHMC:
@@ -194,7 +221,7 @@ class PlainHMC:
 
     def force(self, phi):
         ops = self.ops
-        return ops.ifft(ops.inv_kt * ops.fft(phi)) + (self.th.lam / 6.0) * phi ** 3
+        return ops.ifft(ops.inv_kt * ops.fft(phi)) + (self.th.lam / 6.0) * phi**3
 
     def run(self, n, seed, n_therm=50):
         rng = np.random.default_rng(seed)
@@ -225,10 +252,22 @@ def bench_plain(shape, n, seed=1):
     th = theory(shape)
     smp = PlainHMC(th)
     el, acc, st = smp.run(n, seed)
-    return {"lattice": "x".join(map(str, shape)), "algo": f"plain HMC, unit mass ({smp.n_steps} steps)",
-            "chains": 1, "n_traj": n, "acc": acc, "tau": st.tau_corr, "tau_err": st.tau_corr_error,
-            "eff_per_s": st.n_eff / el, "t_traj": el / n, "floor": float("nan"), "A": repr(st),
-            "rhat": st.rhat, "reliable": st.reliable, "n_steps": smp.n_steps}
+    return {
+        "lattice": "x".join(map(str, shape)),
+        "algo": f"plain HMC, unit mass ({smp.n_steps} steps)",
+        "chains": 1,
+        "n_traj": n,
+        "acc": acc,
+        "tau": st.tau_corr,
+        "tau_err": st.tau_corr_error,
+        "eff_per_s": st.n_eff / el,
+        "t_traj": el / n,
+        "floor": float("nan"),
+        "A": repr(st),
+        "rhat": st.rhat,
+        "reliable": st.reliable,
+        "n_steps": smp.n_steps,
+    }
 
 
 def bench_metropolis(shape, n, seed=1):
@@ -236,17 +275,31 @@ def bench_metropolis(shape, n, seed=1):
     res = run_mc(th, n, seed=seed, n_therm=50, sampler="metropolis", progress=False)
     st = res.stats("A")
     acc = float(res.state.n_accepted) / res.state.n_steps_done  # per-site acceptance
-    return {"lattice": "x".join(map(str, shape)), "algo": "local Metropolis (sweep)", "chains": 1,
-            "n_traj": n, "acc": acc, "tau": st.tau_corr, "tau_err": st.tau_corr_error,
-            "eff_per_s": st.n_eff / res.elapsed, "t_traj": res.elapsed / n, "floor": float("nan"),
-            "A": repr(st), "rhat": st.rhat, "reliable": st.reliable, "n_steps": 0}
+    return {
+        "lattice": "x".join(map(str, shape)),
+        "algo": "local Metropolis (sweep)",
+        "chains": 1,
+        "n_traj": n,
+        "acc": acc,
+        "tau": st.tau_corr,
+        "tau_err": st.tau_corr_error,
+        "eff_per_s": st.n_eff / res.elapsed,
+        "t_traj": res.elapsed / n,
+        "floor": float("nan"),
+        "A": repr(st),
+        "rhat": st.rhat,
+        "reliable": st.reliable,
+        "n_steps": 0,
+    }
 
 
 def machine():
     try:
-        model = [ln.split(":", 1)[1].strip() for ln in subprocess.run(
-            ["lscpu"], capture_output=True, text=True, check=False).stdout.splitlines()
-            if ln.startswith("Model name")][0]
+        model = [
+            ln.split(":", 1)[1].strip()
+            for ln in subprocess.run(["lscpu"], capture_output=True, text=True, check=False).stdout.splitlines()
+            if ln.startswith("Model name")
+        ][0]
     except (IndexError, OSError):
         model = platform.processor() or "unknown"
     return f"{model}, {os.cpu_count()} cores, Python {platform.python_version()}, numpy {np.__version__}"
@@ -256,27 +309,33 @@ def table(rows, ref=None):
     """Markdown table; ``ratio`` = eff. samples/s over the reference row's, with the error that
     the two tau_int estimates carry, and ``chain-traj/s`` = the same ratio without tau_int (the
     chains of a batch and the single chain sample the same law, so their true tau_int agree)."""
-    out = ["| lattice | algorithm | trajectories | acceptance | tau_int(A) | eff. samples/s | ratio | "
-           "chain-traj/s ratio | ms / trajectory | A | R-hat | reliable |",
-           "|---|---|---|---|---|---|---|---|---|---|---|---|"]
+    out = [
+        "| lattice | algorithm | trajectories | acceptance | tau_int(A) | eff. samples/s | ratio | "
+        "chain-traj/s ratio | ms / trajectory | A | R-hat | reliable |",
+        "|---|---|---|---|---|---|---|---|---|---|---|---|",
+    ]
     for r in rows:
         base = ref(r) if ref else None
         if base is not None and base is not r:
             q = r["eff_per_s"] / base["eff_per_s"]
             # one chain each, same sampler and seed: the same chain (to rounding), one estimate
-            same = (r["chains"] == base["chains"] == 1 and r["A"] == base["A"]
-                    and abs(r["tau"] - base["tau"]) <= 1e-9 * base["tau"])
-            rel = 0.0 if same else math.hypot(
-                r["tau_err"] / r["tau"], base["tau_err"] / base["tau"])
+            same = (
+                r["chains"] == base["chains"] == 1
+                and r["A"] == base["A"]
+                and abs(r["tau"] - base["tau"]) <= 1e-9 * base["tau"]
+            )
+            rel = 0.0 if same else math.hypot(r["tau_err"] / r["tau"], base["tau_err"] / base["tau"])
             ratio = f"{q:.1f}x ± {q * rel:.1f}"
             thr = (r["chains"] / r["t_traj"]) / (base["chains"] / base["t_traj"])
             thr = f"{thr:.1f}x"
         else:
             ratio, thr = "1x", "1x"
         rh = "-" if r["rhat"] is None else f"{r['rhat']:.3f}"
-        out.append(f"| {r['lattice']} | {r['algo']} | {r['n_traj']} | {r['acc']:.3f} | "
-                   f"{r['tau']:.2f} ± {r['tau_err']:.2f} | {r['eff_per_s']:.4g} | {ratio} | {thr} | "
-                   f"{1e3 * r['t_traj']:.3g} | {r['A']} | {rh} | {r['reliable']} |")
+        out.append(
+            f"| {r['lattice']} | {r['algo']} | {r['n_traj']} | {r['acc']:.3f} | "
+            f"{r['tau']:.2f} ± {r['tau_err']:.2f} | {r['eff_per_s']:.4g} | {ratio} | {thr} | "
+            f"{1e3 * r['t_traj']:.3g} | {r['A']} | {rh} | {r['reliable']} |"
+        )
     return "\n".join(out)
 
 
@@ -324,21 +383,34 @@ def floor_rows(configs, repeats=3):
     out = []
     for (shape, c), (el, fft_s, res, n) in best.items():
         steps = res.sampler_config["n_steps"]
-        out.append({"lattice": "x".join(map(str, shape)), "shape": shape, "chains": c, "n_steps": steps,
-                    "t_traj": el / n, "fft_in_run": fft_s / n, "floor": fft_floor(theory(shape), c, steps)})
+        out.append(
+            {
+                "lattice": "x".join(map(str, shape)),
+                "shape": shape,
+                "chains": c,
+                "n_steps": steps,
+                "t_traj": el / n,
+                "fft_in_run": fft_s / n,
+                "floor": fft_floor(theory(shape), c, steps),
+            }
+        )
     return out
 
 
 def floor_table(rows):
-    out = ["| lattice | chains | n_steps | ms / trajectory | FFT floor [ms] | / floor | FFTs in the run [ms] | "
-           "/ FFTs in the run | momenta (RNG) [ms] | rest: elementwise + Python [ms] |",
-           "|---|---|---|---|---|---|---|---|---|---|"]
+    out = [
+        "| lattice | chains | n_steps | ms / trajectory | FFT floor [ms] | / floor | FFTs in the run [ms] | "
+        "/ FFTs in the run | momenta (RNG) [ms] | rest: elementwise + Python [ms] |",
+        "|---|---|---|---|---|---|---|---|---|---|",
+    ]
     for r in rows:
         rng = rng_time(r["shape"], r["chains"])
         rest = r["t_traj"] - r["fft_in_run"] - rng
-        out.append(f"| {r['lattice']} | {r['chains']} | {r['n_steps']} | {1e3 * r['t_traj']:.3g} | "
-                   f"{1e3 * r['floor']:.3g} | {r['t_traj'] / r['floor']:.2f} | {1e3 * r['fft_in_run']:.3g} | "
-                   f"{r['t_traj'] / r['fft_in_run']:.2f} | {1e3 * rng:.3g} | {1e3 * rest:.3g} |")
+        out.append(
+            f"| {r['lattice']} | {r['chains']} | {r['n_steps']} | {1e3 * r['t_traj']:.3g} | "
+            f"{1e3 * r['floor']:.3g} | {r['t_traj'] / r['floor']:.2f} | {1e3 * r['fft_in_run']:.3g} | "
+            f"{r['t_traj'] / r['fft_in_run']:.2f} | {1e3 * rng:.3g} | {1e3 * rest:.3g} |"
+        )
     return "\n".join(out)
 
 
@@ -352,14 +424,24 @@ def load():
 def main():
     ap = argparse.ArgumentParser(description=__doc__.splitlines()[0])
     ap.add_argument("--quick", action="store_true", help="short chains (smoke test)")
-    ap.add_argument("--chains-scan", action="store_true",
-                    help="only the batch-size scan (eff. samples/s against the number of chains)")
+    ap.add_argument(
+        "--chains-scan",
+        action="store_true",
+        help="only the batch-size scan (eff. samples/s against the number of chains)",
+    )
     args = ap.parse_args()
     if args.chains_scan:
         print("| lattice | chains | ms / trajectory | eff. samples/s of A |\n|---|---|---|---|")
-        for shape, chains, n in [((16, 16), 1, 1000), ((16, 16), 16, 400), ((16, 16), 32, 400),
-                                 ((16, 16), 64, 300), ((16, 16), 128, 200), ((8, 8), 1, 1000),
-                                 ((8, 8), 64, 300), ((8, 8), 256, 200)]:
+        for shape, chains, n in [
+            ((16, 16), 1, 1000),
+            ((16, 16), 16, 400),
+            ((16, 16), 32, 400),
+            ((16, 16), 64, 300),
+            ((16, 16), 128, 200),
+            ((8, 8), 1, 1000),
+            ((8, 8), 64, 300),
+            ((8, 8), 256, 200),
+        ]:
             r = bench_run(shape, n, chains)
             print(f"| {r['lattice']} | {chains} | {1e3 * r['t_traj']:.3g} | {r['eff_per_s']:.0f} |")
         return
@@ -370,29 +452,42 @@ def main():
     print(f"theory: cutoff {CUTOFF}, mass 1, Lambda 1, lam {LAM}\n")
     rows = []
     base = {}
-    for shape, n1, nb, chains in [((8, 8), 3000, 1000, 64), ((16, 16), 3000, 1000, 32),
-                                  ((64, 64), 1000, 400, 8)]:
+    for shape, n1, nb, chains in [((8, 8), 3000, 1000, 64), ((16, 16), 3000, 1000, 32), ((64, 64), 1000, 400, 8)]:
         n1, nb = max(200, int(n1 * q)), max(150, int(nb * q))
-        trio = bench_interleaved([(shape, n1, 1, True), (shape, n1, 1, False), (shape, nb, chains, False)],
-                                 repeats=2 if args.quick else 3)
+        trio = bench_interleaved(
+            [(shape, n1, 1, True), (shape, n1, 1, False), (shape, nb, chains, False)], repeats=2 if args.quick else 3
+        )
         base[trio[0]["lattice"]] = trio[0]
         rows += trio
     print(f"## Single chain of {BASE_COMMIT} vs this version (one chain, and a batch)\n")
     print(table(rows, ref=lambda r: base[r["lattice"]]))
     print(f"\n(ratio = effective samples/s relative to the single chain of {BASE_COMMIT}, same lattice)")
-    fl = floor_rows([((16, 16), max(150, int(600 * q)), 32),
-                     ((64, 64), max(150, int(600 * q)), 1), ((64, 64), max(100, int(300 * q)), 8),
-                     ((128, 128), max(100, int(300 * q)), 1), ((128, 128), max(60, int(150 * q)), 4)],
-                    repeats=2 if args.quick else 3)
+    fl = floor_rows(
+        [
+            ((16, 16), max(150, int(600 * q)), 32),
+            ((64, 64), max(150, int(600 * q)), 1),
+            ((64, 64), max(100, int(300 * q)), 8),
+            ((128, 128), max(100, int(300 * q)), 1),
+            ((128, 128), max(60, int(150 * q)), 4),
+        ],
+        repeats=2 if args.quick else 3,
+    )
     print("\n## Cost of one trajectory against the FFT floor (this version)\n")
     print(floor_table(fl))
-    print("\n(FFT floor = the n_steps + 2 forward and n_steps inverse transforms one trajectory makes, "
-          "timed alone with the sampler's calls, least disturbed of 5 blocks; FFTs in the run = the same "
-          "calls timed inside the run; ms / trajectory includes the measurement and the thermalization; "
-          "rest = ms / trajectory - FFTs in the run - momenta)")
+    print(
+        "\n(FFT floor = the n_steps + 2 forward and n_steps inverse transforms one trajectory makes, "
+        "timed alone with the sampler's calls, least disturbed of 5 blocks; FFTs in the run = the same "
+        "calls timed inside the run; ms / trajectory includes the measurement and the thermalization; "
+        "rest = ms / trajectory - FFTs in the run - momenta)"
+    )
     sq = [r for r in rows if r["lattice"] == "16x16"]
-    cmp_rows = [sq[0], sq[1], sq[2], bench_plain((16, 16), max(200, int(1000 * q))),
-                bench_metropolis((16, 16), max(150, int(600 * q)))]
+    cmp_rows = [
+        sq[0],
+        sq[1],
+        sq[2],
+        bench_plain((16, 16), max(200, int(1000 * q))),
+        bench_metropolis((16, 16), max(150, int(600 * q))),
+    ]
     print("\n## 16x16: against a plain numpy HMC (unit mass) and local Metropolis\n")
     print(table(cmp_rows, ref=lambda r: cmp_rows[3]))
     print("\n(ratio = effective samples/s relative to the plain unit-mass HMC)")

@@ -6,6 +6,7 @@ table (every O(lambda^2) family at far separated scales and extreme cutoff param
 CAP seconds).  Point: bump:eps=0.1,lambda_max=2,
 mass 1, Lambda 1; rtol 1e-10 (1-loop) and 1e-8 (2-loop).
 """
+
 import argparse
 import math
 import time
@@ -22,8 +23,9 @@ EXTRA = {
     "M[D,K,K,K2]": Family((Block(2, ((0, 1, DLINE), (0, 1, K), (0, 1, K), (0, 1, Line(2, 0)))),)),
     "M[DK,K,K,K]": Family((Block(2, ((0, 1, Line(1, 1)), (0, 1, K), (0, 1, K), (0, 1, K))),)),
     "M[K,K,K,K2]": Family((Block(2, ((0, 1, K), (0, 1, K), (0, 1, K), (0, 1, Line(2, 0)))),)),
-    "G3[01D,01K,02K,02K,12K,12K]": Family((Block(3, ((0, 1, DLINE), (0, 1, K), (0, 2, K), (0, 2, K),
-                                                     (1, 2, K), (1, 2, K))),)),
+    "G3[01D,01K,02K,02K,12K,12K]": Family(
+        (Block(3, ((0, 1, DLINE), (0, 1, K), (0, 2, K), (0, 2, K), (1, 2, K), (1, 2, K))),)
+    ),
 }
 
 
@@ -81,29 +83,50 @@ def scans(args):
     print(f"| 1-loop (f0,t1,u1,T,T2,T3,f1), Lambda | 4 | {n} | {time.perf_counter() - t0:.3f} | | |")
     for d in (1, 2, 3, 4):
         v, t = timed(evaluate_family, f2, CUT, d, 1.0, lam)
-        print(f"| f2 batched, Lambda | {d} | {n} | {t:.2f} | {np.max(v.error / v.estimate):.1e} "
-              f"| {bool(np.all(v.converged))} |")
+        print(
+            f"| f2 batched, Lambda | {d} | {n} | {t:.2f} | {np.max(v.error / v.estimate):.1e} "
+            f"| {bool(np.all(v.converged))} |"
+        )
     v, t = timed(evaluate_family, f2, CUT, 4, np.linspace(0.5, 2.0, n), 1.0)
-    print(f"| f2 batched, mass | 4 | {n} | {t:.2f} | {np.max(v.error / v.estimate):.1e} | {bool(np.all(v.converged))} |")
+    print(
+        f"| f2 batched, mass | 4 | {n} | {t:.2f} | {np.max(v.error / v.estimate):.1e} | {bool(np.all(v.converged))} |"
+    )
     t0 = time.perf_counter()
     errs = [evaluate_family(f2, CUT, 4, 1.0, L) for L in lam]
     t = time.perf_counter() - t0
-    print(f"| f2 point by point (loop), Lambda | 4 | {n} | {t:.2f} | "
-          f"{max(e.error / e.estimate for e in errs):.1e} | {all(e.converged for e in errs)} |")
-    cmd = [sys.executable, "-c", "from ergsym.cli import main; main()", "integrals", "--cutoff", CUT, "--dim", "4",
-           "--scan", f"Lambda=0.5:1.5:{n}", "--json"]
+    print(
+        f"| f2 point by point (loop), Lambda | 4 | {n} | {t:.2f} | "
+        f"{max(e.error / e.estimate for e in errs):.1e} | {all(e.converged for e in errs)} |"
+    )
+    cmd = [
+        sys.executable,
+        "-c",
+        "from ergsym.cli import main; main()",
+        "integrals",
+        "--cutoff",
+        CUT,
+        "--dim",
+        "4",
+        "--scan",
+        f"Lambda=0.5:1.5:{n}",
+        "--json",
+    ]
     t0 = time.perf_counter()
     r = subprocess.run(cmd, capture_output=True, text=True)
     t = time.perf_counter() - t0
-    print(f"| CLI `ergsym integrals --scan Lambda=0.5:1.5:{n} --json` (all 8 families, incl. start-up) "
-          f"| 4 | {n} | {t:.2f} | | exit {r.returncode} |")
+    print(
+        f"| CLI `ergsym integrals --scan Lambda=0.5:1.5:{n} --json` (all 8 families, incl. start-up) "
+        f"| 4 | {n} | {t:.2f} | | exit {r.returncode} |"
+    )
     from ergsym.numeric import evaluate_series
     from ergsym.symbolic import monotone
 
     ser = monotone(2, "B")
     pr, t = timed(evaluate_series, ser, CUT, 4, 1.0, lam, lam=0.1)
-    print(f"| evaluate_series(monotone(2, 'B')), Lambda | 4 | {n} | {t:.2f} | "
-          f"{np.max(pr.total.error / np.abs(pr.total.estimate)):.1e} | {bool(np.all(pr.total.converged))} |")
+    print(
+        f"| evaluate_series(monotone(2, 'B')), Lambda | 4 | {n} | {t:.2f} | "
+        f"{np.max(pr.total.error / np.abs(pr.total.estimate)):.1e} | {bool(np.all(pr.total.converged))} |"
+    )
 
 
 def methods():
@@ -111,8 +134,10 @@ def methods():
     from ergsym.numeric import sunset
 
     print("\n## Melons: position vs momentum (independent) method, m = Lambda = 1\n")
-    print("| family | d | position [s] | momentum [s] | |diff|/value | pos. rel. error "
-          "| mom. rel. error | |diff| <= errors |")
+    print(
+        "| family | d | position [s] | momentum [s] | |diff|/value | pos. rel. error "
+        "| mom. rel. error | |diff| <= errors |"
+    )
     print("|---|---|---|---|---|---|---|---|")
     fams = {"f2": NAMED_FAMILIES["f2"]}
     fams.update({k: EXTRA[k] for k in ("M[D,K,K,K2]", "M[DK,K,K,K]", "M[K,K,K,K2]")})
@@ -121,8 +146,10 @@ def methods():
             a, ta = timed(evaluate_family, f, CUT, d, 1.0, 1.0, method="position")
             b, tb = timed(evaluate_family, f, CUT, d, 1.0, 1.0, method="momentum")
             diff = abs(a.estimate - b.estimate)
-            print(f"| {n} | {d} | {ta:.3f} | {tb:.2f} | {diff / a.estimate:.1e} | {a.error / a.estimate:.1e} "
-                  f"| {b.error / b.estimate:.1e} | {diff <= a.error + b.error} |")
+            print(
+                f"| {n} | {d} | {ta:.3f} | {tb:.2f} | {diff / a.estimate:.1e} | {a.error / a.estimate:.1e} "
+                f"| {b.error / b.estimate:.1e} | {diff <= a.error + b.error} |"
+            )
     print("\n## Sun(p): position vs momentum, d = 3\n")
     p = np.array([0.0, 0.5, 1.0, 2.0])
     a, ta = timed(sunset, p, CUT, 3, 1.0, 1.0)
@@ -131,8 +158,10 @@ def methods():
     print("| p | position | momentum | |diff|/value | mom. rel. error |")
     print("|---|---|---|---|---|")
     for i, pi in enumerate(p):
-        print(f"| {pi} | {a.estimate[i]:.12g} | {b.estimate[i]:.12g} | "
-              f"{abs(a.estimate[i] - b.estimate[i]) / a.estimate[i]:.1e} | {b.error[i] / b.estimate[i]:.1e} |")
+        print(
+            f"| {pi} | {a.estimate[i]:.12g} | {b.estimate[i]:.12g} | "
+            f"{abs(a.estimate[i] - b.estimate[i]) / a.estimate[i]:.1e} | {b.error[i] / b.estimate[i]:.1e} |"
+        )
 
 
 def naive_nquad(timeout):
@@ -166,9 +195,11 @@ def _nquad_worker(q):
     dd = lambda x: float(c.Lambda_dK(x * x, 1.0)) / (x * x + 1.0)  # noqa: E731
     qmax = math.sqrt(c.kink + 50)
     t = time.perf_counter()
-    val, err = nquad(lambda q2, q1, p: dd(p) * kt(q1) * kt(q2) * kt(p - q1 - q2) / (2 * math.pi) ** 2,
-                     [[-qmax, qmax], [-qmax, qmax], [-math.sqrt(1.1), math.sqrt(1.1)]],
-                     opts={"epsrel": 1e-8, "limit": 200})
+    val, err = nquad(
+        lambda q2, q1, p: dd(p) * kt(q1) * kt(q2) * kt(p - q1 - q2) / (2 * math.pi) ** 2,
+        [[-qmax, qmax], [-qmax, qmax], [-math.sqrt(1.1), math.sqrt(1.1)]],
+        opts={"epsrel": 1e-8, "limit": 200},
+    )
     q.put((2 * val / 2, err, time.perf_counter() - t))
 
 
@@ -200,12 +231,18 @@ REACH_CASES = [
     ("all 8, d=4 tail_scale=0.1", _all("'bump:eps=0.1,lambda_max=2,tail_scale=0.1'", 4, 1.0, 1.0)),
     ("all 8, d=4 tail_scale=10", _all("'bump:eps=0.1,lambda_max=2,tail_scale=10'", 4, 1.0, 1.0)),
     ("all 8, d=4 exp:n=1 m=1e-2", _all("'exp:n=1'", 4, 1e-2, 1.0)),
-    ("f2 scan: d=1 m=1, 100 Lambda in [0.01, 0.02]",
-     "evaluate_named(" + _B + ", 1, 1.0, np.linspace(0.01, 0.02, 100), names=['f2'])['f2']"),
-    ("f2 scan: d=4 m=1, 100 Lambda in [1e-3, 2e-3]",
-     "evaluate_named(" + _B + ", 4, 1.0, np.linspace(1e-3, 2e-3, 100), names=['f2'])['f2']"),
-    ("f2 scan: d=4 Lambda=1, 20 m in [1e-3, 2e-3]",
-     "evaluate_named(" + _B + ", 4, np.linspace(1e-3, 2e-3, 20), 1.0, names=['f2'])['f2']"),
+    (
+        "f2 scan: d=1 m=1, 100 Lambda in [0.01, 0.02]",
+        "evaluate_named(" + _B + ", 1, 1.0, np.linspace(0.01, 0.02, 100), names=['f2'])['f2']",
+    ),
+    (
+        "f2 scan: d=4 m=1, 100 Lambda in [1e-3, 2e-3]",
+        "evaluate_named(" + _B + ", 4, 1.0, np.linspace(1e-3, 2e-3, 100), names=['f2'])['f2']",
+    ),
+    (
+        "f2 scan: d=4 Lambda=1, 20 m in [1e-3, 2e-3]",
+        "evaluate_named(" + _B + ", 4, np.linspace(1e-3, 2e-3, 20), 1.0, names=['f2'])['f2']",
+    ),
 ]
 _REACH_PRELUDE = """import time, sys
 import numpy as np
@@ -245,8 +282,13 @@ def reach(cap):
             code = _REACH_PRELUDE.replace("EXPR", expr)
             env = dict(os.environ, PYTHONPATH=root)
             try:
-                out = subprocess.run([sys.executable, "-c", code], env=env, cwd=root, capture_output=True, text=True,
-                                     timeout=cap).stdout.strip().splitlines()
+                out = (
+                    subprocess.run(
+                        [sys.executable, "-c", code], env=env, cwd=root, capture_output=True, text=True, timeout=cap
+                    )
+                    .stdout.strip()
+                    .splitlines()
+                )
                 if out and out[-1].count("\t") >= 2:
                     w, c, res = out[-1].split("\t", 2)
                     t = f"{w} / {c}"
@@ -262,7 +304,10 @@ if __name__ == "__main__":
     import sys as _sys
 
     if "--reach" in _sys.argv:
-        reach(float(_sys.argv[_sys.argv.index("--reach") + 1]) if len(_sys.argv) > _sys.argv.index("--reach") + 1
-              else 30.0)
+        reach(
+            float(_sys.argv[_sys.argv.index("--reach") + 1])
+            if len(_sys.argv) > _sys.argv.index("--reach") + 1
+            else 30.0
+        )
     else:
         main()

@@ -11,6 +11,7 @@ with its 10 jackknife refits, for both map families), a 20-step flow from given 
 sampling of the 4000 samples for comparison.  Theory: cutoff ``bump:eps=0.5,lambda_max=2``, mass 1,
 Lambda0 = 1.3 -> Lambda = 1.0, lam = 0.5.
 """
+
 from __future__ import annotations
 
 import argparse
@@ -32,8 +33,10 @@ SHAPE = (8, 8)
 
 
 def machine():
-    return (f"{platform.python_version()}, numpy {np.__version__}, {os.cpu_count()} cores "
-            f"(load average {os.getloadavg()[0]:.1f} at start)")
+    return (
+        f"{platform.python_version()}, numpy {np.__version__}, {os.cpu_count()} cores "
+        f"(load average {os.getloadavg()[0]:.1f} at start)"
+    )
 
 
 def timings(n=4000):
@@ -88,8 +91,11 @@ def validation():
         prev = r - 0.35
     # (b) one mode
     from ergsym.variational.onemode import one_mode_exact, one_mode_jko
+
     print("\n### (b) One mode, k(Lambda) = Lambda^2, Lambda 1 -> 0.7, 2000 particles\n")
-    print("| lam | steps | <phi^2> JKO - exact | W2^2(JKO, exact) | (M - M0) JKO - exact | exact <phi^2> | exact M - M0 |\n|---|---|---|---|---|---|---|")
+    print(
+        "| lam | steps | <phi^2> JKO - exact | W2^2(JKO, exact) | (M - M0) JKO - exact | exact <phi^2> | exact M - M0 |\n|---|---|---|---|---|---|---|"
+    )
     N = 2000
     u = (np.arange(N) + 0.5) / N
     for lam in (0.0, 1.0, 30.0):
@@ -98,19 +104,26 @@ def validation():
         for steps in (10, 20, 40, 80):
             r = one_mode_jko(lambda L: L * L, 1.0, 0.7, steps, lam, n_particles=N)
             w2 = np.mean((r.particles - e1.quantile(u)) ** 2)
-            print(f"| {lam} | {steps} | {r.phi2[-1] - e1.phi2[0]:+.2e} | {w2:.2e} | "
-                  f"{r.M_minus_M0[-1] - dM:+.2e} | {e1.phi2[0]:.6f} | {dM:.6f} |")
+            print(
+                f"| {lam} | {steps} | {r.phi2[-1] - e1.phi2[0]:+.2e} | {w2:.2e} | "
+                f"{r.M_minus_M0[-1] - dM:+.2e} | {e1.phi2[0]:.6f} | {dM:.6f} |"
+            )
     # (c), (d) lattice
     c = parse_cutoff(CUT)
     print("\n### (c), (d) Lattice 8x8, Lambda 1.3 -> 1.0, 4000 samples, 10 jackknife blocks\n")
-    print("| lam | family | steps | z(phi2) | z(G_p) per orbit | z(c4) per orbit | sliced W2 var-exact / exact-exact |"
-          " M - M0 variational | free JKO same tau | free exact | interacting part: variational / series (z) |")
+    print(
+        "| lam | family | steps | z(phi2) | z(G_p) per orbit | z(c4) per orbit | sliced W2 var-exact / exact-exact |"
+        " M - M0 variational | free JKO same tau | free exact | interacting part: variational / series (z) |"
+    )
     print("|---|---|---|---|---|---|---|---|---|---|---|")
     for lam in (0.0, 0.5, 2.0):
         th = LatticeTheory.from_cutoff(SHAPE, c, 1.0, 1.3, lam)
         phi0 = sample_p0(th, 4000, 7)
-        runs = [("linear", 20)] if lam == 0 else [("linear", 20), ("radial", 5), ("radial", 10), ("radial", 20),
-                                                   ("radial", 40)]
+        runs = (
+            [("linear", 20)]
+            if lam == 0
+            else [("linear", 20), ("radial", 5), ("radial", 10), ("radial", 20), ("radial", 40)]
+        )
         for fam, steps in runs:
             cfg = VariationalConfig(SHAPE, CUT, 1.0, 1.3, 1.0, lam, steps, n_samples=4000, seed=7, family=fam)
             res = run_variational(cfg, phi0=phi0)
@@ -120,12 +133,15 @@ def validation():
             ip = m["interacting_part"]
             zg = ", ".join(f"{g['z']:+.2f}" for g in cm["G_p"])
             zc = ", ".join(f"{g['z']:+.2f}" for g in cm["connected_4pt"])
-            print(f"| {lam} | {fam} | {steps} | {cm['phi2']['z']:+.2f} | {zg} | {zc} | "
-                  f"{d['sliced_w2_variational_exact']['value']:.3g} / {d['sliced_w2_exact_exact']['value']:.3g} | "
-                  f"{_fmt(m['variational']['value'], m['variational']['error'])} | "
-                  f"{m['free_jko_same_tau']['value']:.5g} | {m['free_exact']['value']:.5g} | "
-                  f"{_fmt(ip['variational']['value'], ip['variational']['error'])} / "
-                  f"{ip['flow_series_order2']['value']:.4g} ({ip['z']:+.2f}) |", flush=True)
+            print(
+                f"| {lam} | {fam} | {steps} | {cm['phi2']['z']:+.2f} | {zg} | {zc} | "
+                f"{d['sliced_w2_variational_exact']['value']:.3g} / {d['sliced_w2_exact_exact']['value']:.3g} | "
+                f"{_fmt(m['variational']['value'], m['variational']['error'])} | "
+                f"{m['free_jko_same_tau']['value']:.5g} | {m['free_exact']['value']:.5g} | "
+                f"{_fmt(ip['variational']['value'], ip['variational']['error'])} / "
+                f"{ip['flow_series_order2']['value']:.4g} ({ip['z']:+.2f}) |",
+                flush=True,
+            )
 
 
 if __name__ == "__main__":

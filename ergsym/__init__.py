@@ -6,6 +6,7 @@ Tiers (imports flow one way)::
 
 ``import ergsym`` is light: sympy, matplotlib and cupy are imported only where needed.
 """
+
 from .errors import (  # noqa: F401
     BackendUnavailableError,
     ConvergenceError,

@@ -1,4 +1,5 @@
 """``python -m ergsym``: the same command line as the ``ergsym`` entry point."""
+
 from .cli import main
 
 if __name__ == "__main__":

@@ -4,6 +4,7 @@
 ergsym writes its outputs that way (atomically: a temporary file, then ``os.replace``), so it
 sets the mode an ordinary ``open``/``mkdir`` would have given before moving them into place.
 """
+
 from __future__ import annotations
 
 import os

@@ -15,6 +15,7 @@ Periodic ``L_1 x ... x L_d`` lattice, spacing 1, ``V = prod L_mu``; lattice mome
 ``phat^2``.  Dictionary: ``delta^d(0) int d^dp F(p) -> sum_p F_p`` and
 ``int_q -> (1/V) sum_q``.
 """
+
 from __future__ import annotations
 
 import math
@@ -67,9 +68,12 @@ def validate_mass(mass: float, *, name: str = "mass", allow_zero: bool = False) 
         raise InputError.bad(name, mass, "a real number") from None
     if not math.isfinite(m) or m < 0 or (m == 0 and not allow_zero):
         allowed = "finite and >= 0" if allow_zero else "finite and > 0"
-        raise InputError.bad(name, mass, allowed,
-                             "a massless propagator makes the loop integrals infrared divergent"
-                             if not allow_zero else "")
+        raise InputError.bad(
+            name,
+            mass,
+            allowed,
+            "a massless propagator makes the loop integrals infrared divergent" if not allow_zero else "",
+        )
     return m
 
 
@@ -146,10 +150,14 @@ def validate_lattice_scales(mass: float, Lambda: float) -> tuple[float, float]:
     if not math.isfinite(m) or m < 0:
         raise InputError.bad("mass", mass, "finite and >= 0")
     if m > MAX_LATTICE_MASS or 0 < m < MIN_LATTICE_MASS:
-        raise InputError.bad("mass", mass, f"in [{MIN_LATTICE_MASS:g}, {MAX_LATTICE_MASS:g}] in lattice units "
-                             "(the lattice momenta phat^2 lie in [0, 4 d])",
-                             "outside this range the propagators Kt_p = K/(phat^2 + m^2) span more than "
-                             "the precision of the action; rescale the problem")
+        raise InputError.bad(
+            "mass",
+            mass,
+            f"in [{MIN_LATTICE_MASS:g}, {MAX_LATTICE_MASS:g}] in lattice units "
+            "(the lattice momenta phat^2 lie in [0, 4 d])",
+            "outside this range the propagators Kt_p = K/(phat^2 + m^2) span more than "
+            "the precision of the action; rescale the problem",
+        )
     if not math.isfinite(L) or L <= 0 or L > MAX_LATTICE_MASS:
         raise InputError.bad("Lambda", Lambda, f"finite, > 0 and at most {MAX_LATTICE_MASS:g} in lattice units")
     return m, L
@@ -170,23 +178,27 @@ def free_propagators(cutoff: Cutoff, p2: np.ndarray, Lambda: float, mass: float)
 # --- the four pieces of A and B, named by the paper's equation numbers (5.11)-(5.14) ----------
 #: canonical name -> (operator in words, LaTeX of the operator); the order is (5.11)..(5.14).
 PIECES = {
-    "eq5.11": ("-2<Lambda dShat/dLambda>",
-               r"-2\langle\Lambda\partial_\Lambda\hat S\rangle"),
-    "eq5.12": ("2<int Cdot dShat dShat>",
-               r"2\langle\int\dot C\,\delta\hat S\,\delta\hat S\rangle"),
-    "eq5.13": ("-2<int Cdot dS dShat>",
-               r"-2\langle\int\dot C\,\delta S\,\delta\hat S\rangle"),
-    "eq5.14": ("1/2<int Cdot dS dS>",
-               r"\tfrac12\langle\int\dot C\,\delta S\,\delta S\rangle"),
+    "eq5.11": ("-2<Lambda dShat/dLambda>", r"-2\langle\Lambda\partial_\Lambda\hat S\rangle"),
+    "eq5.12": ("2<int Cdot dShat dShat>", r"2\langle\int\dot C\,\delta\hat S\,\delta\hat S\rangle"),
+    "eq5.13": ("-2<int Cdot dS dShat>", r"-2\langle\int\dot C\,\delta S\,\delta\hat S\rangle"),
+    "eq5.14": ("1/2<int Cdot dS dS>", r"\tfrac12\langle\int\dot C\,\delta S\,\delta S\rangle"),
 }
 
 #: earlier spellings still accepted: the engine's operator names and the Monte Carlo's P1..P4
 #: (P1..P4 ran in the opposite order to the paper's (5.11)..(5.14)).
 PIECE_ALIASES = {
-    "LdShat": "eq5.11", "P4": "eq5.11", "5.11": "eq5.11",
-    "dShatdShat": "eq5.12", "P3": "eq5.12", "5.12": "eq5.12",
-    "dSdShat": "eq5.13", "P2": "eq5.13", "5.13": "eq5.13",
-    "dSdS": "eq5.14", "P1": "eq5.14", "5.14": "eq5.14",
+    "LdShat": "eq5.11",
+    "P4": "eq5.11",
+    "5.11": "eq5.11",
+    "dShatdShat": "eq5.12",
+    "P3": "eq5.12",
+    "5.12": "eq5.12",
+    "dSdShat": "eq5.13",
+    "P2": "eq5.13",
+    "5.13": "eq5.13",
+    "dSdS": "eq5.14",
+    "P1": "eq5.14",
+    "5.14": "eq5.14",
 }
 
 
@@ -202,5 +214,9 @@ def canonical_piece(name: str, *, param: str = "piece") -> str:
         return name
     if name in PIECE_ALIASES:
         return PIECE_ALIASES[name]
-    raise InputError.bad(param, name, "one of " + ", ".join(PIECES) + " (the paper's (5.11)-(5.14))",
-                         "aliases " + ", ".join(PIECE_ALIASES) + " are also accepted")
+    raise InputError.bad(
+        param,
+        name,
+        "one of " + ", ".join(PIECES) + " (the paper's (5.11)-(5.14))",
+        "aliases " + ", ".join(PIECE_ALIASES) + " are also accepted",
+    )

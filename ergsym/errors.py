@@ -5,6 +5,7 @@ caller's input also subclass :class:`ValueError`, so ``except ValueError``
 keeps working for code that does not know about ergsym.  Messages name the
 parameter, the allowed range and the value that was given (docs/conventions.md, "Errors and numbers").
 """
+
 from __future__ import annotations
 
 __all__ = [

@@ -32,6 +32,7 @@ loop (momentum space), and ``V -> (2 pi)^d`` for the outer block.
 
 This module is plain Python: tuples, ints and strings.  No sympy, no numpy.
 """
+
 from __future__ import annotations
 
 import itertools
@@ -56,7 +57,7 @@ class Line:
     d: int = 0
     delta: int = 0
 
-    def __mul__(self, other: "Line") -> "Line":
+    def __mul__(self, other: Line) -> Line:
         return Line(self.kt + other.kt, self.d + other.d, self.delta + other.delta)
 
     @property
@@ -162,8 +163,13 @@ class Block:
             return self.lines[0].latex + "(0)"
         if self.kind == "melon":
             return r"\mathrm{M}[" + ",".join(line.latex for line in sorted(self.lines)) + "]"
-        return r"\mathrm{G}_{" + str(self.n_vertices) + "}[" + ",".join(
-            f"{i}{j}{{:}}{line.latex}" for i, j, line in self.edges) + "]"
+        return (
+            r"\mathrm{G}_{"
+            + str(self.n_vertices)
+            + "}["
+            + ",".join(f"{i}{j}{{:}}{line.latex}" for i, j, line in self.edges)
+            + "]"
+        )
 
     def integrand(self) -> str:
         """Human-readable momentum/position-space definition of the block."""
@@ -177,8 +183,9 @@ class Block:
             fs = " ".join(f"{line.label}(x)" for line in self.lines)
             pre = "(2π)^d " if self.has_d else ""
             return f"{pre}∫ d^dx {fs}   [f(x) = ∫_q e^(iqx) F(q)]"
-        return (f"{'(2π)^d ' if self.has_d else ''}(1/V) Σ_(x0..x{self.n_vertices - 1}) "
-                + " ".join(f"{line.label}(x{i}-x{j})" for i, j, line in self.edges))
+        return f"{'(2π)^d ' if self.has_d else ''}(1/V) Σ_(x0..x{self.n_vertices - 1}) " + " ".join(
+            f"{line.label}(x{i}-x{j})" for i, j, line in self.edges
+        )
 
     def to_dict(self) -> dict:
         return {
@@ -219,7 +226,7 @@ class Family:
     def __post_init__(self):
         object.__setattr__(self, "blocks", tuple(sorted(self.blocks, key=_block_sort_key)))
 
-    def __mul__(self, other: "Family") -> "Family":
+    def __mul__(self, other: Family) -> Family:
         return Family(self.blocks + other.blocks)
 
     @property
@@ -258,8 +265,12 @@ class Family:
         return " × ".join(b.integrand() for b in self.blocks) or "1"
 
     def to_dict(self) -> dict:
-        return {"name": self.name, "latex": self.latex, "n_loops": self.n_loops,
-                "blocks": [b.to_dict() for b in self.blocks]}
+        return {
+            "name": self.name,
+            "latex": self.latex,
+            "n_loops": self.n_loops,
+            "blocks": [b.to_dict() for b in self.blocks],
+        }
 
     def __repr__(self) -> str:
         return f"Family({self.name})"
@@ -294,8 +305,10 @@ def _block_sort_key(b: Block):
 # Graph reduction: raw diagram -> Family
 # ---------------------------------------------------------------------------
 
-def reduce_graph(n_vertices: int, edges: Iterable[tuple[int, int, Line]],
-                 identify: Iterable[tuple[int, int]] = ()) -> Family:
+
+def reduce_graph(
+    n_vertices: int, edges: Iterable[tuple[int, int, Line]], identify: Iterable[tuple[int, int]] = ()
+) -> Family:
     """Reduce a raw diagram to its canonical :class:`Family`.
 
     Parameters
@@ -314,8 +327,9 @@ def reduce_graph(n_vertices: int, edges: Iterable[tuple[int, int, Line]],
     (Hopcroft-Tarjan on the multigraph); series-reduce each block; a block reduced to two
     parallel lines is a one-loop ``loop`` block of their product; canonical relabelling.
     """
-    return _reduce_cached(n_vertices, tuple(sorted((min(i, j), max(i, j), l) for i, j, l in edges)),
-                          tuple(sorted(identify)))
+    return _reduce_cached(
+        n_vertices, tuple(sorted((min(i, j), max(i, j), l) for i, j, l in edges)), tuple(sorted(identify))
+    )
 
 
 @lru_cache(maxsize=200_000)
@@ -446,6 +460,7 @@ def _canonical_edges(n, edges):
 # ---------------------------------------------------------------------------
 # The names docs/conventions.md fixes
 # ---------------------------------------------------------------------------
+
 
 def _loop(line: Line) -> Block:
     return Block(1, ((0, 0, line),))

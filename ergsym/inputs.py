@@ -13,6 +13,7 @@ Both classes here stay compatible with code that still expects the old plain dat
 This module imports only :mod:`ergsym.errors` and :mod:`ergsym.conventions`, so every layer
 may use it.
 """
+
 from __future__ import annotations
 
 import math
@@ -22,8 +23,15 @@ from dataclasses import dataclass
 from .conventions import parse_lattice
 from .errors import InputError
 
-__all__ = ["Lattice", "Couplings", "as_lattice", "parse_lattice_spec", "parse_coupling_spec", "series_sum",
-           "check_series_coupling"]
+__all__ = [
+    "Lattice",
+    "Couplings",
+    "as_lattice",
+    "parse_lattice_spec",
+    "parse_coupling_spec",
+    "series_sum",
+    "check_series_coupling",
+]
 
 
 def _check_shape(spec, name: str) -> tuple:
@@ -31,9 +39,12 @@ def _check_shape(spec, name: str) -> tuple:
     and extents >= 2 when d >= 2 (an extent 1 is a lower-dimensional lattice)."""
     shape = parse_lattice(spec, name=name)
     if len(shape) > 1 and min(shape) < 2:
-        raise InputError.bad(name, "x".join(map(str, shape)),
-                             "extents >= 2 in a lattice of dimension d >= 2 (one site is the "
-                             "shape '1')", "an extent 1 is a lower-dimensional lattice: drop it")
+        raise InputError.bad(
+            name,
+            "x".join(map(str, shape)),
+            "extents >= 2 in a lattice of dimension d >= 2 (one site is the shape '1')",
+            "an extent 1 is a lower-dimensional lattice: drop it",
+        )
     return shape
 
 
@@ -71,7 +82,7 @@ class Lattice:
         return obj
 
     @classmethod
-    def trusted(cls, shape: tuple) -> "Lattice":
+    def trusted(cls, shape: tuple) -> Lattice:
         """Wrap a shape tuple that already went through :func:`as_lattice` (e.g. a
         ``LatticeTheory.shape``) without validating it again.  Not for user input."""
         obj = object.__new__(cls)
@@ -144,8 +155,9 @@ class Couplings(Mapping):
         object.__setattr__(self, "values", values)
 
     @classmethod
-    def parse(cls, text: str | float, names: Sequence[str] = ("lam",), *, option: str = "--lam",
-              many: bool = False) -> Couplings | list[Couplings]:
+    def parse(
+        cls, text: str | float, names: Sequence[str] = ("lam",), *, option: str = "--lam", many: bool = False
+    ) -> Couplings | list[Couplings]:
         """Parse ``"0.1"``, ``"lam=0.1,g6=0.01"`` (or, with ``many``, ``"0.02,0.05"``).
 
         Returns one :class:`Couplings` (or a tuple of them when ``many``).  The grammar is
@@ -182,9 +194,12 @@ def _parse_points(text, names, option, many):
         try:
             v = float(s)
         except ValueError:
-            raise InputError.bad(option, text, "a number, or name=value pairs such as "
-                                 + ",".join(f"{n}=0.1" for n in names),
-                                 f"could not read {s!r} as a number") from None
+            raise InputError.bad(
+                option,
+                text,
+                "a number, or name=value pairs such as " + ",".join(f"{n}=0.1" for n in names),
+                f"could not read {s!r} as a number",
+            ) from None
         if not math.isfinite(v):
             raise InputError.bad(option, text, "finite numbers", f"{s!r} is not finite")
         return v
@@ -193,12 +208,12 @@ def _parse_points(text, names, option, many):
         point = {}
         for part in raw.split(","):
             if "=" not in part:
-                raise InputError.bad(option, text, "name=value pairs separated by commas",
-                                     f"{part!r} has no '='")
+                raise InputError.bad(option, text, "name=value pairs separated by commas", f"{part!r} has no '='")
             k, v = (s.strip() for s in part.split("=", 1))
             if k not in names:
-                raise InputError.bad(option, text, "couplings among " + ", ".join(names),
-                                     f"{k!r} is not a coupling of this theory")
+                raise InputError.bad(
+                    option, text, "couplings among " + ", ".join(names), f"{k!r} is not a coupling of this theory"
+                )
             if k in point:
                 raise InputError.bad(option, text, "each coupling at most once", f"{k!r} repeated")
             point[k] = num(v)
@@ -207,11 +222,16 @@ def _parse_points(text, names, option, many):
         return [point]
     parts = [s.strip() for s in raw.split(",")]
     if len(names) != 1 and not (len(parts) == 1 and num(parts[0]) == 0.0):
-        raise InputError.bad(option, text, "name=value pairs for a theory with couplings "
-                             + ", ".join(names), "e.g. " + ",".join(f"{n}=0.1" for n in names))
+        raise InputError.bad(
+            option,
+            text,
+            "name=value pairs for a theory with couplings " + ", ".join(names),
+            "e.g. " + ",".join(f"{n}=0.1" for n in names),
+        )
     if len(parts) > 1 and not many:
-        raise InputError.bad(option, text, "a single value for this command",
-                             "give one point (name=value pairs for several couplings)")
+        raise InputError.bad(
+            option, text, "a single value for this command", "give one point (name=value pairs for several couplings)"
+        )
     return [{n: num(p) for n in names} for p in parts]
 
 
@@ -236,8 +256,9 @@ def parse_lattice_spec(spec: str | int | tuple[int, ...] | Lattice, *, name: str
     return Lattice.parse(spec, name=name)
 
 
-def parse_coupling_spec(text: str | float, names: Sequence[str] = ("lam",), *, option: str = "--lam",
-                        many: bool = False) -> Couplings | list[Couplings]:
+def parse_coupling_spec(
+    text: str | float, names: Sequence[str] = ("lam",), *, option: str = "--lam", many: bool = False
+) -> Couplings | list[Couplings]:
     """:meth:`Couplings.parse` as a function."""
     return Couplings.parse(text, names, option=option, many=many)
 
@@ -246,8 +267,9 @@ def parse_coupling_spec(text: str | float, names: Sequence[str] = ("lam",), *, o
 _TERM_MAX = 1e300
 
 
-def series_sum(values: Sequence[float], lam: float, errors: Sequence[float] | None = None, *,
-               option: str = "--lam") -> float | tuple[float, float]:
+def series_sum(
+    values: Sequence[float], lam: float, errors: Sequence[float] | None = None, *, option: str = "--lam"
+) -> float | tuple[float, float]:
     """``sum_k values[k] lam^k`` (and ``sum_k errors[k] |lam|^k``) of a truncated series, or an
     :class:`~ergsym.errors.InputError` naming ``option`` where a term overflows.
 
@@ -267,7 +289,7 @@ def series_sum(values: Sequence[float], lam: float, errors: Sequence[float] | No
         terms = []
         for k, c in enumerate(cs):
             try:
-                t = c * x ** k if c != 0 else 0.0
+                t = c * x**k if c != 0 else 0.0
             except OverflowError:
                 return None
             if not math.isfinite(t) or abs(t) > _TERM_MAX:
@@ -278,13 +300,20 @@ def series_sum(values: Sequence[float], lam: float, errors: Sequence[float] | No
     tot = total(vals, lam)
     err = None if errs is None else total(errs, abs(lam))
     if tot is None or (errs is not None and err is None):
-        bounds = [(_TERM_MAX / abs(c)) ** (1.0 / k) for cs in (vals, errs or []) for k, c in enumerate(cs)
-                  if k >= 1 and c != 0 and math.isfinite(c)]
+        bounds = [
+            (_TERM_MAX / abs(c)) ** (1.0 / k)
+            for cs in (vals, errs or [])
+            for k, c in enumerate(cs)
+            if k >= 1 and c != 0 and math.isfinite(c)
+        ]
         bound = min(bounds) if bounds else math.inf
-        raise InputError.bad(option, lam, f"a coupling with |lam| <= {bound:.3g} for this "
-                             f"O(lam^{len(vals) - 1}) series (beyond it a term overflows)",
-                             "a truncated perturbative series means nothing at such couplings: use a "
-                             "smaller coupling (the lattice Monte Carlo reaches strong coupling)")
+        raise InputError.bad(
+            option,
+            lam,
+            f"a coupling with |lam| <= {bound:.3g} for this O(lam^{len(vals) - 1}) series (beyond it a term overflows)",
+            "a truncated perturbative series means nothing at such couplings: use a "
+            "smaller coupling (the lattice Monte Carlo reaches strong coupling)",
+        )
     return tot if errs is None else (tot, err)
 
 
@@ -299,8 +328,11 @@ def check_series_coupling(lam: float, power: int, *, option: str = "--lam") -> f
     power = max(int(power), 1)
     bound = _TERM_MAX ** (1.0 / power)
     if not abs(lam) <= bound:
-        raise InputError.bad(option, lam, f"a coupling with |lam| <= {bound:.3g} (a series through "
-                             f"lam^{power} overflows beyond it)",
-                             "a truncated perturbative series means nothing at such couplings: use a "
-                             "smaller coupling (the lattice Monte Carlo reaches strong coupling)")
+        raise InputError.bad(
+            option,
+            lam,
+            f"a coupling with |lam| <= {bound:.3g} (a series through lam^{power} overflows beyond it)",
+            "a truncated perturbative series means nothing at such couplings: use a "
+            "smaller coupling (the lattice Monte Carlo reaches strong coupling)",
+        )
     return lam

@@ -5,6 +5,7 @@ A non-finite float never appears as ``NaN``/``Infinity``: it is written as ``nul
 reason goes to ``warnings``.  Used by every command (:mod:`ergsym.cli.common`) and by the
 report's ``report.json``; it imports nothing from ergsym.
 """
+
 from __future__ import annotations
 
 import json
@@ -15,7 +16,9 @@ SCHEMA = "ergsym/1"
 
 
 def version() -> str:
-    from importlib.metadata import PackageNotFoundError, version as _v  # noqa: PLC0415
+    from importlib.metadata import PackageNotFoundError  # noqa: PLC0415
+    from importlib.metadata import version as _v
+
     try:
         return _v("ergsym")
     except PackageNotFoundError:  # running from a source tree that is not installed
@@ -40,6 +43,7 @@ def _finite(obj, path, reasons):
     if hasattr(obj, "to_dict"):
         return _finite(obj.to_dict(), path, reasons)
     from fractions import Fraction  # noqa: PLC0415
+
     if isinstance(obj, Fraction):
         return str(obj)
     return str(obj)
@@ -65,5 +69,11 @@ def envelope(command: str, parameters: dict, results: object, warnings: Iterable
     w = warnings if hasattr(warnings, "add") else list(warnings)
     res = strict(results, w)
     par = strict(parameters, w)
-    return {"ergsym_version": version(), "schema": SCHEMA, "command": command,
-            "parameters": par, "results": res, "warnings": list(w)}
+    return {
+        "ergsym_version": version(),
+        "schema": SCHEMA,
+        "command": command,
+        "parameters": par,
+        "results": res,
+        "warnings": list(w),
+    }

@@ -8,6 +8,7 @@ of 1.1e-05 prints as ``0.099989 ± 1.6e-19``, the digits the truncation leaves m
 Two significant digits of the uncertainty are kept; an exact value, or one with no usable
 uncertainty, keeps 12 significant digits.  This module imports only :mod:`math`.
 """
+
 from __future__ import annotations
 
 import math
@@ -41,9 +42,14 @@ def round_to_uncertainty(value: float, uncertainty: float | None = None, digits:
     return f"{v:.{n}g}"
 
 
-def format_value(value: float | None, error: float | None = None, *, truncation: float | None = None,
-                 exact: bool = False,
-                 digits: int = FULL_DIGITS) -> str:
+def format_value(
+    value: float | None,
+    error: float | None = None,
+    *,
+    truncation: float | None = None,
+    exact: bool = False,
+    digits: int = FULL_DIGITS,
+) -> str:
     """``"value ± error"`` with the value rounded to the larger of ``error`` and ``truncation``.
 
     ``value`` None prints ``null``; ``error`` None prints the value alone; ``exact`` keeps all

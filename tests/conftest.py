@@ -9,13 +9,17 @@ than ~2 s of wall time on the shared, loaded 2-core machine) and the users of th
 :data:`SLOW_FIXTURES`; marked here rather than in their files so that the files stay as they
 are.  CI runs the full suite, these included.
 """
+
 import os
 
 import pytest
 from hypothesis import HealthCheck, settings
 
 settings.register_profile(
-    "ci", derandomize=True, deadline=None, max_examples=25,
+    "ci",
+    derandomize=True,
+    deadline=None,
+    max_examples=25,
     suppress_health_check=[HealthCheck.too_slow],
 )
 settings.register_profile("dev", deadline=None, max_examples=200)
@@ -128,8 +132,7 @@ SLOW_TESTS = {
     "test_numeric_scan.py::test_evaluate_series_lambda_scan_matches_points": 1.0,
     "test_numeric_tails.py::test_split_agrees_with_position_method_at_moderate_ratio[3]": 1.0,
     "test_lattice_sums.py::test_general_families_equal_exact_fraction_sums[shape5-6]": 1.0,
-    "test_numeric_scales.py::test_new_start_radius_against_the_old_one[bump:eps=0.1,lambda_max=2-5-1.0-0.05]":
-        1.0,
+    "test_numeric_scales.py::test_new_start_radius_against_the_old_one[bump:eps=0.1,lambda_max=2-5-1.0-0.05]": 1.0,
     "test_cli_monotone.py::test_diagrams_draw_one_panel_per_diagram": 1.0,
     "test_report_errata.py::test_errata_command[B7:python -m ergsym.report.errata --show B7]": 0.9,
     "test_numeric_tails.py::test_error_bar_of_a_small_inner_radius_covers_the_converged_value": 0.9,
@@ -157,7 +160,10 @@ def pytest_collection_modifyitems(config, items):
     slow = pytest.mark.slow
     for item in items:
         path, _, rest = item.nodeid.partition("::")
-        nodeid = path.rsplit("/", 1)[-1] + "::" + rest    # the file's name; params may hold "/"
-        if (nodeid in SLOW_TESTS or nodeid.split("[")[0] in SLOW_TESTS
-                or SLOW_FIXTURES & set(getattr(item, "fixturenames", ()))):
+        nodeid = path.rsplit("/", 1)[-1] + "::" + rest  # the file's name; params may hold "/"
+        if (
+            nodeid in SLOW_TESTS
+            or nodeid.split("[")[0] in SLOW_TESTS
+            or SLOW_FIXTURES & set(getattr(item, "fixturenames", ()))
+        ):
             item.add_marker(slow)

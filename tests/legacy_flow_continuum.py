@@ -23,6 +23,7 @@ bump's local variable): accurate for ``eps >~ 1e-4``; smaller ``eps`` is refused
 Public: :func:`family_value_continuum`, :func:`series_continuum`, :func:`flow_continuum`,
 :func:`monotone_difference`, :func:`running_couplings_continuum`.
 """
+
 from __future__ import annotations
 
 import math
@@ -31,12 +32,20 @@ import numpy as np
 
 from ergsym.conventions import sphere_area, validate_dim, validate_mass
 from ergsym.errors import FamilyNotSupportedError, InputError
+from ergsym.flow.diagrams import validate_order
 from ergsym.numeric.melon import omega_d
 from ergsym.numeric.quadrature import composite_nodes
-from ergsym.flow.diagrams import validate_order
 
-__all__ = ["FlowScales", "family_value_continuum", "series_continuum", "flow_continuum",
-           "monotone_difference", "running_couplings_continuum", "validate_scales", "MIN_EPS"]
+__all__ = [
+    "FlowScales",
+    "family_value_continuum",
+    "series_continuum",
+    "flow_continuum",
+    "monotone_difference",
+    "running_couplings_continuum",
+    "validate_scales",
+    "MIN_EPS",
+]
 
 #: smallest bump eps the q-panel quadrature of this module accepts
 MIN_EPS = 1e-4
@@ -57,8 +66,9 @@ def validate_scales(cutoff, Lambda0, Lambda):
     if not (math.isfinite(L0) and L0 > 0):
         raise InputError.bad("Lambda0", Lambda0, "finite and > 0")
     if not (math.isfinite(L) and 0 < L <= L0):
-        raise InputError.bad("Lambda", Lambda, f"in (0, Lambda0 = {L0}]",
-                             "the Polchinski flow runs from Lambda0 towards the infrared")
+        raise InputError.bad(
+            "Lambda", Lambda, f"in (0, Lambda0 = {L0}]", "the Polchinski flow runs from Lambda0 towards the infrared"
+        )
     cutoff.validate_Lambda(L0)
     return cutoff, L0, L
 
@@ -69,11 +79,19 @@ class FlowScales:
     def __init__(self, cutoff, dim, mass, Lambda0, Lambda):
         self.cutoff, self.Lambda0, self.Lambda = validate_scales(cutoff, Lambda0, Lambda)
         if self.cutoff.kind != "bump":
-            raise InputError.bad("cutoff", self.cutoff.spec, "a bump cutoff ('bump:eps=...,lambda_max=...')",
-                                 "continuum flow values need compactly supported Lambda-derivatives")
+            raise InputError.bad(
+                "cutoff",
+                self.cutoff.spec,
+                "a bump cutoff ('bump:eps=...,lambda_max=...')",
+                "continuum flow values need compactly supported Lambda-derivatives",
+            )
         if self.cutoff.eps < MIN_EPS:
-            raise InputError.bad("eps", self.cutoff.eps, f">= {MIN_EPS} for the flow's continuum quadrature",
-                                 "use a lattice (--lattice) or a larger eps")
+            raise InputError.bad(
+                "eps",
+                self.cutoff.eps,
+                f">= {MIN_EPS} for the flow's continuum quadrature",
+                "use a lattice (--lattice) or a larger eps",
+            )
         self.dim = validate_dim(dim)
         self.mass = validate_mass(mass)
         c = self.cutoff
@@ -87,7 +105,7 @@ class FlowScales:
     def line(self, line, q):
         """``Kt^kt D^d Delta^delta`` at momenta ``q``."""
         p2 = np.asarray(q, float) ** 2
-        den = p2 + self.mass ** 2
+        den = p2 + self.mass**2
         k = self.cutoff.K(p2, self.Lambda)
         out = np.ones_like(p2)
         if line.kt:
@@ -102,9 +120,9 @@ class FlowScales:
         """``[q_lo, q_hi]`` outside which the line vanishes (D, Delta: compact)."""
         lo, hi = 0.0, float(self.q_edges[-1])
         if line.d:
-            lo, hi = max(lo, self.Lambda), min(hi, math.sqrt(self.Lambda ** 2 + self.cutoff.eps))
+            lo, hi = max(lo, self.Lambda), min(hi, math.sqrt(self.Lambda**2 + self.cutoff.eps))
         if line.delta:
-            lo, hi = max(lo, self.Lambda), min(hi, math.sqrt(self.Lambda0 ** 2 + self.cutoff.eps))
+            lo, hi = max(lo, self.Lambda), min(hi, math.sqrt(self.Lambda0**2 + self.cutoff.eps))
         return lo, hi
 
     def nodes(self, line, n, hmax):
@@ -177,8 +195,9 @@ def _block(scales, block, rtol):
         return float(scales.line(block.lines[0], np.array([0.0]))[0]), 0.0
     if kind == "melon":
         return _melon(scales, block.lines, block.has_d, rtol)
-    raise FamilyNotSupportedError(f"block {block.name} (kind {kind}) has no continuum evaluator in "
-                                  "ergsym.flow; evaluate on a lattice instead")
+    raise FamilyNotSupportedError(
+        f"block {block.name} (kind {kind}) has no continuum evaluator in ergsym.flow; evaluate on a lattice instead"
+    )
 
 
 def family_value_continuum(family, scales, rtol=1e-8, cache=None):
@@ -216,7 +235,7 @@ def series_continuum(series, scales, lam, rtol=1e-8, cache=None):
         v, e = family_value_continuum(t.family, scales, rtol, cache)
         per[t.order][0] += float(t.coeff) * v
         per[t.order][1] += abs(float(t.coeff)) * e
-    tot = sum(v * lam ** k for k, (v, _) in enumerate(per))
+    tot = sum(v * lam**k for k, (v, _) in enumerate(per))
     terr = sum(e * abs(lam) ** k for k, (_, e) in enumerate(per))
     return {"per_order": [tuple(p) for p in per], "total": (tot, terr)}
 
@@ -262,8 +281,7 @@ def running_couplings_continuum(cutoff, dim, mass, Lambda0, Lambda, lam, order=2
     order = validate_order(order, 2)
     scales = FlowScales(cutoff, dim, mass, Lambda0, Lambda)
     cache = {}
-    return {k: series_continuum(s, scales, float(lam), rtol, cache)
-            for k, s in running_couplings(order).items()}
+    return {k: series_continuum(s, scales, float(lam), rtol, cache) for k, s in running_couplings(order).items()}
 
 
 def free_monotone_difference(scales):
@@ -273,7 +291,7 @@ def free_monotone_difference(scales):
     """
     d = scales.dim
     c = scales.cutoff
-    lo, hi = scales.Lambda, math.sqrt(scales.Lambda0 ** 2 + c.eps)
+    lo, hi = scales.Lambda, math.sqrt(scales.Lambda0**2 + c.eps)
     vals = []
     for n in (N_LO, N_HI):
         e = [v for v in scales.q_edges if lo <= v <= hi]
@@ -314,7 +332,7 @@ def monotone_difference(cutoff, dim, mass, Lambda0, Lambda, lam, order=2, n_log=
         for xi, wi in zip(x, w):
             sc = FlowScales(cutoff, dim, mass, L0, math.exp(xi))
             r = series_continuum(series, sc, float(lam), rtol)
-            v = sum(vv * lam ** k for k, (vv, _) in enumerate(r["per_order"]) if k >= 1)
+            v = sum(vv * lam**k for k, (vv, _) in enumerate(r["per_order"]) if k >= 1)
             e = sum(ee * abs(lam) ** k for k, (_, ee) in enumerate(r["per_order"]) if k >= 1)
             tot += wi * v
             err += wi * e
@@ -323,5 +341,4 @@ def monotone_difference(cutoff, dim, mass, Lambda0, Lambda, lam, order=2, n_log=
     hi = integral(n_log)
     lo = integral(max(2, n_log // 2))
     inter = (hi[0], hi[1] + abs(hi[0] - lo[0]))
-    return {"free": free, "interacting": inter,
-            "total": (free[0] + inter[0], free[1] + inter[1])}
+    return {"free": free, "interacting": inter, "total": (free[0] + inter[0], free[1] + inter[1])}

@@ -3,6 +3,7 @@
 The V x V index-table contraction that the O(V)-memory code replaced; tests/test_lattice_sums.py
 compares the two block by block on lattices up to 32x32 (relative difference <= 1e-12).
 """
+
 from __future__ import annotations
 
 import hashlib
@@ -14,11 +15,10 @@ import numpy as np
 from numpy.lib.stride_tricks import sliding_window_view
 
 from ergsym.conventions import free_propagators, lattice_phat2, validate_lattice_scales
-from ergsym.inputs import as_lattice
 from ergsym.errors import InputError
+from ergsym.inputs import as_lattice
 
-__all__ = ["lattice_propagators", "block_value", "family_value", "series_on_lattice",
-           "MAX_BYTES", "MAX_WORK"]
+__all__ = ["lattice_propagators", "block_value", "family_value", "series_on_lattice", "MAX_BYTES", "MAX_WORK"]
 
 
 def lattice_propagators(shape, cutoff, mass, Lambda):
@@ -36,21 +36,23 @@ def lattice_propagators(shape, cutoff, mass, Lambda):
     p2 = lattice_phat2(shape)
     kt, d = free_propagators(cutoff, p2, Lambda, mass)
     if not np.all(np.isfinite(kt)) or np.any(kt <= 0):
-        raise InputError("the cutoff gives a non-positive or non-finite propagator Kt_p on this "
-                         f"lattice (min Kt_p = {np.min(kt)!r}); check mass and cutoff parameters")
+        raise InputError(
+            "the cutoff gives a non-positive or non-finite propagator Kt_p on this "
+            f"lattice (min Kt_p = {np.min(kt)!r}); check mass and cutoff parameters"
+        )
     return kt, d
 
 
 def _line_array(line, kt, d, delta=None):
     out = np.ones_like(kt)
     if line.kt:
-        out = out * kt ** line.kt
+        out = out * kt**line.kt
     if line.d:
-        out = out * d ** line.d
+        out = out * d**line.d
     if line.delta:
         if delta is None:
             raise InputError("a flowed family needs Delta_p = Kt_Lambda0 - Kt_Lambda: pass delta_p")
-        out = out * delta ** line.delta
+        out = out * delta**line.delta
     return out
 
 
@@ -96,16 +98,20 @@ def _general_block(block, pos, max_bytes=None):
     limit = MAX_BYTES if max_bytes is None else max_bytes
     if plan["bytes"] > limit:
         raise InputError.bad(
-            "lattice volume", int(np.prod(pos[0].shape)),
+            "lattice volume",
+            int(np.prod(pos[0].shape)),
             f"a lattice on which the multi-loop block {block.name} needs at most "
             f"{limit / 2**30:.1f} GiB (this one needs about {plan['bytes'] / 2**30:.1f} GiB)",
-            "use a smaller lattice or a lower order")
+            "use a smaller lattice or a lower order",
+        )
     if plan["work"] > MAX_WORK:
         raise InputError.bad(
-            "lattice volume", int(np.prod(pos[0].shape)),
+            "lattice volume",
+            int(np.prod(pos[0].shape)),
             f"a lattice on which the multi-loop block {block.name} costs at most {MAX_WORK:.0e} "
             f"array operations (this one: about {plan['work']:.1e}, i.e. minutes to hours)",
-            "use a smaller lattice or a lower order")
+            "use a smaller lattice or a lower order",
+        )
     return _contract_general(block, pos, plan)
 
 
@@ -180,9 +186,11 @@ def _plan_general(block, shape):
     chunk = _chunk(vol, best["kind"])
     per_slice = 16.0 * vol * (vol if best["kind"] == "triangle" else n + 2)
     best["chunk"] = chunk
-    best["bytes"] = (8.0 * vol * vol * 3                                    # index tables
-                     + (40.0 * vol * vol if best["kind"] == "triangle" else 0)  # F and its FFT
-                     + chunk * per_slice * 2)
+    best["bytes"] = (
+        8.0 * vol * vol * 3  # index tables
+        + (40.0 * vol * vol if best["kind"] == "triangle" else 0)  # F and its FFT
+        + chunk * per_slice * 2
+    )
     return best
 
 
@@ -255,7 +263,7 @@ def _tables(shape):
     qidx = flat(hc)
     last = hc[-1]
     weights = np.where((last == 0) | (2 * last == shape[-1]), 1.0, 2.0)
-    mpq = flat(-(coords[:, :, None] + hc[:, None, :]))       # [p, q_half] -> -(p + q)
+    mpq = flat(-(coords[:, :, None] + hc[:, None, :]))  # [p, q_half] -> -(p + q)
     for t in (coords, neg, diff, mpq, qidx, weights):
         t.setflags(write=False)
     return coords, neg, diff, mpq, qidx, weights
@@ -300,9 +308,9 @@ def _contract_general(block, pos, plan):
     chunk = plan["chunk"]
     pos_of = {0: None}
     for start in range(0, len(slices), chunk):
-        sl = slices[start:start + chunk]
+        sl = slices[start : start + chunk]
         b = len(sl)
-        const = np.array(mult[start:start + chunk], dtype=float)
+        const = np.array(mult[start : start + chunk], dtype=float)
         for k, y in enumerate(sliced):
             pos_of[y] = sl[:, k]
         # lines among pinned and sliced vertices: constants per slice
@@ -330,13 +338,15 @@ def _contract_general(block, pos, plan):
 
 
 def _fft(w, shape):
-    return np.fft.fftn(w.reshape((w.shape[0],) + tuple(shape)), axes=tuple(range(1, len(shape) + 1))
-                       ).reshape(w.shape[0], -1)
+    return np.fft.fftn(w.reshape((w.shape[0],) + tuple(shape)), axes=tuple(range(1, len(shape) + 1))).reshape(
+        w.shape[0], -1
+    )
 
 
 def _ifft(w, shape):
-    return np.fft.ifftn(w.reshape((w.shape[0],) + tuple(shape)), axes=tuple(range(1, len(shape) + 1))
-                        ).reshape(w.shape[0], -1)
+    return np.fft.ifftn(w.reshape((w.shape[0],) + tuple(shape)), axes=tuple(range(1, len(shape) + 1))).reshape(
+        w.shape[0], -1
+    )
 
 
 def _rest_sum(rest, inner, w, shape, neg, tri):
@@ -381,7 +391,7 @@ def _rest_sum(rest, inner, w, shape, neg, tri):
     window = shape[:-1] + (shape[-1] // 2 + 1,)
     fc = fconj.reshape(shape + window)
     letters = "abcdefghijklmnop"
-    ps, qs = letters[:d], letters[d:2 * d]
+    ps, qs = letters[:d], letters[d : 2 * d]
     expr = f"{ps}{qs},{ps}{qs},{qs}->{ps}"
     neg = tri["neg"]
     res = np.empty(wa.shape[0])
@@ -411,8 +421,7 @@ def _triangle_setup(merged, rest, shape):
     # F(s, t) = g_ab(-s) g_bc(s - t) g_ca(t),  s, t flat sites; its FFT on the half of q
     f = g(a, b)[neg][:, None] * g(b, c)[diff] * g(c, a)[None, :]
     fh = np.fft.rfftn(f.reshape(tuple(shape) * 2)).reshape(vol, -1)
-    return {"order": (a, b, c), "fconj": np.conj(fh), "qidx": qidx, "weights": weights,
-            "neg": neg}
+    return {"order": (a, b, c), "fconj": np.conj(fh), "qidx": qidx, "weights": weights, "neg": neg}
 
 
 def _triangle_core(rest, es):
@@ -509,8 +518,10 @@ def series_on_lattice(series, shape=None, kt_p=None, d_p=None, couplings=None, d
     d_p = np.asarray(d_p, dtype=float) if d_p is not None else np.zeros_like(kt_p)
     # only a consistency check against kt_p (the lattice was validated where it entered):
     # a string is parsed, a tuple or Lattice compared as it is
-    if shape is not None and (as_lattice(shape, name="shape").shape if isinstance(shape, str)
-                              else tuple(shape)) != kt_p.shape:
+    if (
+        shape is not None
+        and (as_lattice(shape, name="shape").shape if isinstance(shape, str) else tuple(shape)) != kt_p.shape
+    ):
         raise InputError.bad("shape", shape, f"equal to kt_p.shape={kt_p.shape}")
     if kt_p.shape != d_p.shape:
         raise InputError.bad("d_p.shape", d_p.shape, f"equal to kt_p.shape={kt_p.shape}")

@@ -7,6 +7,7 @@ tests/data/flow_legacy_reference.json by this script, with the commit and the co
 
 Run:  PYTHONPATH=$PWD python tests/make_flow_reference.py     (a few minutes on 2 shared cores)
 """
+
 import json
 import subprocess
 import sys
@@ -34,18 +35,27 @@ def flow_families():
     fams = {t.family for t in flow_monotone(2, "B").terms}
     for s in running_couplings(2).values():
         fams |= {t.family for t in s.terms}
-    return [f for f in sorted(fams, key=lambda f: f.name)
-            if any(b.kind == "melon" for b in f.blocks) or f.name in ("L[Δ]", "f0", "t1·L[Δ]")]
+    return [
+        f
+        for f in sorted(fams, key=lambda f: f.name)
+        if any(b.kind == "melon" for b in f.blocks) or f.name in ("L[Δ]", "f0", "t1·L[Δ]")
+    ]
 
 
 def main():
-    commit = subprocess.run(["git", "rev-parse", "--short", "HEAD"], capture_output=True, text=True,
-                            cwd=HERE).stdout.strip()
-    out = {"provenance": {"script": "tests/make_flow_reference.py", "commit": commit,
-                          "command": "PYTHONPATH=$PWD python tests/make_flow_reference.py",
-                          "evaluator": "tests/legacy_flow_continuum.py family_value_continuum, rtol=1e-8",
-                          "cutoff": CUT},
-           "values": {}}
+    commit = subprocess.run(
+        ["git", "rev-parse", "--short", "HEAD"], capture_output=True, text=True, cwd=HERE
+    ).stdout.strip()
+    out = {
+        "provenance": {
+            "script": "tests/make_flow_reference.py",
+            "commit": commit,
+            "command": "PYTHONPATH=$PWD python tests/make_flow_reference.py",
+            "evaluator": "tests/legacy_flow_continuum.py family_value_continuum, rtol=1e-8",
+            "cutoff": CUT,
+        },
+        "values": {},
+    }
     for dim, mass, L0, L in CASES:
         old, oc = OldScales(CUT, dim, mass, L0, L), {}
         vals = {}

@@ -17,9 +17,11 @@ Point: bump cutoff eps=0.1, lambda_max=2, mass 1, Lambda 1, d = 1.  Method:
 
 Run:  PYTHONPATH=$PWD python tests/make_k4_reference.py     (a few minutes on 2 shared cores)
 """
+
 import math
 
 import numpy as np
+
 from ergsym.cutoffs import BumpCutoff
 
 EPS_, LMAX, MASS, LAM = 0.1, 2.0, 1.0, 1.0
@@ -45,10 +47,10 @@ def line_functions(xs, width):
     bps = sorted({math.sqrt(b) for b in c.breakpoints(LAM)})
     Q = math.sqrt(c.kink + 40.0)
     q, w = _gl_nodes([0.0] + [b for b in bps if b < Q] + [Q], width)
-    kt = np.array([float(c.K(v * v, LAM)) for v in q]) / (q * q + MASS ** 2)
-    shell = (LAM, math.sqrt(LAM ** 2 + EPS_))
+    kt = np.array([float(c.K(v * v, LAM)) for v in q]) / (q * q + MASS**2)
+    shell = (LAM, math.sqrt(LAM**2 + EPS_))
     qd, wd = _gl_nodes(list(shell), width / 8)
-    dd = np.array([LAM * float(c.dK_dLambda(v * v, LAM)) for v in qd]) / (qd * qd + MASS ** 2)
+    dd = np.array([LAM * float(c.dK_dLambda(v * v, LAM)) for v in qd]) / (qd * qd + MASS**2)
     f = np.array([np.sum(w * kt * np.cos(q * x)) for x in xs]) / math.pi
     fd = np.array([np.sum(wd * dd * np.cos(qd * x)) for x in xs]) / math.pi
     return f, fd
@@ -60,19 +62,17 @@ def k4_values(h, X, width=0.01):
     f, fd = line_functions(k * h, width)
     x_idx = np.arange(n)
     diff = np.abs(x_idx[:, None] - x_idx[None, :])
-    M = f[diff]                      # f(x_i - x_j)
-    c0 = n // 2                      # grid index of x = 0 (n odd)
+    M = f[diff]  # f(x_i - x_j)
+    c0 = n // 2  # grid index of x = 0 (n odd)
     pos = np.abs(x_idx - c0)
-    g, gd = f[pos], fd[pos]          # radial functions of x_i
+    g, gd = f[pos], fd[pos]  # radial functions of x_i
     out = {}
     # B1 = G4[01D,01K,02K,03K,12K,13K,23K,23K]: U = f_D f, A = f, B = f, C = f, E = f, F = f^2
     # B2 = G4[01D,02K,02K,03K,12K,13K,13K,23K]: U = f_D, A = f^2, B = f, C = f, E = f^2, F = f
-    for name, (U, A, B, C, E, F) in {
-            "B1": (gd * g, g, g, M, M, M * M),
-            "B2": (gd, g * g, g, M, M * M, M)}.items():
-        Y = F @ (B[:, None] * E.T)   # Y[x2, x1] = sum_x3 F(x2-x3) B(x3) E(x1-x3)
+    for name, (U, A, B, C, E, F) in {"B1": (gd * g, g, g, M, M, M * M), "B2": (gd, g * g, g, M, M * M, M)}.items():
+        Y = F @ (B[:, None] * E.T)  # Y[x2, x1] = sum_x3 F(x2-x3) B(x3) E(x1-x3)
         W = np.sum(A[:, None] * C.T * Y, axis=0)
-        out[name] = 2 * math.pi * h ** 3 * float(U @ W)
+        out[name] = 2 * math.pi * h**3 * float(U @ W)
     return out
 
 
@@ -81,5 +81,6 @@ if __name__ == "__main__":
     b = k4_values(0.2, 140.0)
     c = k4_values(0.2, 140.0, width=0.005)
     for name in a:
-        print(name, repr(c[name]), "box difference", abs(a[name] - b[name]),
-              "q-panel difference", abs(b[name] - c[name]))
+        print(
+            name, repr(c[name]), "box difference", abs(a[name] - b[name]), "q-panel difference", abs(b[name] - c[name])
+        )

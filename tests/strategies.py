@@ -1,4 +1,5 @@
 """hypothesis strategies shared by the test suite (cutoffs; lattice strategies may follow)."""
+
 from hypothesis import strategies as st
 
 from ergsym.cutoffs import BumpCutoff, ExponentialCutoff, FermiCutoff
@@ -17,8 +18,7 @@ def bump_cutoffs(draw):
 @st.composite
 def smooth_cutoffs(draw):
     """Exponential or Fermi cutoffs with a ``Lambda``: ``(cutoff, Lambda)``."""
-    c = draw(st.one_of(st.builds(ExponentialCutoff, st.integers(1, 4)),
-                       st.builds(FermiCutoff, st.floats(0.5, 50.0))))
+    c = draw(st.one_of(st.builds(ExponentialCutoff, st.integers(1, 4)), st.builds(FermiCutoff, st.floats(0.5, 50.0))))
     return c, draw(st.floats(0.2, 5.0))
 
 

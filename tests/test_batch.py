@@ -2,6 +2,7 @@
 
 The tests that start a real Dask cluster are in tests/test_batch_dask.py.
 """
+
 import json
 import math
 import os
@@ -12,9 +13,22 @@ import pytest
 from hypothesis import given
 from hypothesis import strategies as st
 
-from ergsym.batch import (BatchTaskError, DaskUnavailableError, InProcessRunner, ResultStore, Task, integral_scan,
-                          make_runner, normalize, parse_scheduler, rng_from_seed, run_batch,
-                          run_mc_points, spawn_seeds, theory_spec)
+from ergsym.batch import (
+    BatchTaskError,
+    DaskUnavailableError,
+    InProcessRunner,
+    ResultStore,
+    Task,
+    integral_scan,
+    make_runner,
+    normalize,
+    parse_scheduler,
+    rng_from_seed,
+    run_batch,
+    run_mc_points,
+    spawn_seeds,
+    theory_spec,
+)
 from ergsym.cli import main
 from ergsym.errors import InputError
 
@@ -29,6 +43,7 @@ def _run_cli(args, capsys):
 
 
 # --- a counting task: appends one line per execution to a file --------------------------------
+
 
 def count_task(log, x, fail_on=None):
     with open(log, "a") as fh:
@@ -65,6 +80,7 @@ def _same(a, b):
 
 # --- seeds and tasks --------------------------------------------------------------------------
 
+
 def test_spawned_seeds_equal_seedsequence_spawn_in_any_order():
     seeds = spawn_seeds(7, 5)
     children = np.random.SeedSequence(7).spawn(5)
@@ -72,8 +88,7 @@ def test_spawned_seeds_equal_seedsequence_spawn_in_any_order():
         a = rng_from_seed(seeds[i]).standard_normal(4)
         b = np.random.default_rng(children[i]).standard_normal(4)
         assert np.array_equal(a, b)
-    assert not np.array_equal(rng_from_seed(seeds[0]).standard_normal(4),
-                              rng_from_seed(seeds[1]).standard_normal(4))
+    assert not np.array_equal(rng_from_seed(seeds[0]).standard_normal(4), rng_from_seed(seeds[1]).standard_normal(4))
     # an int seed is the generator of `ergsym mc --seed S`
     assert np.array_equal(rng_from_seed(3).random(3), np.random.default_rng(3).random(3))
     with pytest.raises(InputError, match="seed"):
@@ -95,13 +110,13 @@ def test_task_is_plain_data_and_results_round_trip_exactly():
         Task("has space", "m:f")
     with pytest.raises(InputError, match="func"):
         Task("k", "no_colon")
-    r = normalize({"f": 0.1 + 0.2, "n": np.int64(3), "t": (1.5, math.inf), "nan": math.nan,
-                   "a": np.arange(3.0)})
+    r = normalize({"f": 0.1 + 0.2, "n": np.int64(3), "t": (1.5, math.inf), "nan": math.nan, "a": np.arange(3.0)})
     assert r["f"] == 0.1 + 0.2 and type(r["n"]) is int and r["t"] == [1.5, math.inf]
     assert math.isnan(r["nan"]) and np.array_equal(r["a"], np.arange(3.0))
 
 
 # --- scheduler strings ------------------------------------------------------------------------
+
 
 def test_import_ergsym_batch_does_not_import_dask():
     import subprocess
@@ -117,18 +132,30 @@ def test_parse_scheduler_forms():
     assert parse_scheduler("local:3") == ("local", 3)
     assert parse_scheduler("tcp://127.0.0.1:8786") == ("address", "tcp://127.0.0.1:8786")
     assert isinstance(make_runner(None), InProcessRunner)
-    for bad in ("local", "local:0", "local:-1", "local:x", "tcp://host", "tcp://h:99999", "udp://h:1",
-                "8786", "cluster"):
+    for bad in (
+        "local",
+        "local:0",
+        "local:-1",
+        "local:x",
+        "tcp://host",
+        "tcp://h:99999",
+        "udp://h:1",
+        "8786",
+        "cluster",
+    ):
         with pytest.raises(InputError, match=r"--scheduler=.*must be 'inprocess'"):
             parse_scheduler(bad)
 
 
-@pytest.mark.parametrize("cmd", [
-    ["crosscheck", "--no-progress", "--plot", ""],
-    ["mc", "--no-progress"],
-    ["integrals", "--cutoff", "bump:eps=0.1,lambda_max=2", "--dim", "4", "--scan", "Lambda=0.5:1:3"],
-    ["flow", "--lattice", "4x4", "--scan", "3"],
-])
+@pytest.mark.parametrize(
+    "cmd",
+    [
+        ["crosscheck", "--no-progress", "--plot", ""],
+        ["mc", "--no-progress"],
+        ["integrals", "--cutoff", "bump:eps=0.1,lambda_max=2", "--dim", "4", "--scan", "Lambda=0.5:1:3"],
+        ["flow", "--lattice", "4x4", "--scan", "3"],
+    ],
+)
 @pytest.mark.parametrize("bad", ["local:zero", "tcp://nohost", "banana"])
 def test_cli_bad_scheduler_exits_2_before_computing(cmd, bad, capsys):
     code, out, err = _run_cli(cmd + ["--scheduler", bad], capsys)
@@ -151,6 +178,7 @@ def test_missing_dask_gives_install_hint(monkeypatch, capsys):
 
 
 # --- store and resume -------------------------------------------------------------------------
+
 
 def test_resume_does_not_redo_finished_tasks(tmp_path):
     log = tmp_path / "log.txt"
@@ -226,6 +254,7 @@ def test_progress_is_one_line_per_task_without_a_tty(tmp_path, capsys):
 
 # --- task kinds -------------------------------------------------------------------------------
 
+
 def test_mc_points_equal_run_mc_with_the_same_seed():
     from ergsym.cutoffs import parse_cutoff
     from ergsym.lattice.run import run_mc
@@ -236,8 +265,13 @@ def test_mc_points_equal_run_mc_with_the_same_seed():
     runs, batch = run_mc_points(th, [(0.3, 5), (0.3, spawned[1])], 120, n_therm=10)
     direct = run_mc(th.with_lam(0.3), 120, seed=5, n_therm=10, progress=False)
     assert runs[0]["stats"] == direct.all_stats and runs[0]["acceptance"] == direct.acceptance
-    direct = run_mc(th.with_lam(0.3), 120, rng=np.random.default_rng(np.random.SeedSequence(11).spawn(2)[1]),
-                    n_therm=10, progress=False)
+    direct = run_mc(
+        th.with_lam(0.3),
+        120,
+        rng=np.random.default_rng(np.random.SeedSequence(11).spawn(2)[1]),
+        n_therm=10,
+        progress=False,
+    )
     assert runs[1]["stats"] == direct.all_stats
     # a spec-string theory gives the same tasks' results as the LatticeTheory arrays
     spec = theory_spec(lattice="8x8", cutoff=BUMP, mass=1.0, Lambda=1.0)
@@ -269,8 +303,26 @@ def test_cli_mc_seeds_runs_equal_single_seed_runs(capsys):
     from ergsym.lattice.run import run_mc
     from ergsym.lattice.theory import LatticeTheory
 
-    code, out, _ = _run_cli(["mc", "--lattice", "8x8", "--cutoff", BUMP, "--lam", "0.5", "--n-traj", "150", "--n-therm", "20",
-                             "--seeds", "0,3", "--no-progress", "--json"], capsys)
+    code, out, _ = _run_cli(
+        [
+            "mc",
+            "--lattice",
+            "8x8",
+            "--cutoff",
+            BUMP,
+            "--lam",
+            "0.5",
+            "--n-traj",
+            "150",
+            "--n-therm",
+            "20",
+            "--seeds",
+            "0,3",
+            "--no-progress",
+            "--json",
+        ],
+        capsys,
+    )
     assert code == 0
     d = json.loads(out)
     assert d["command"] == "mc" and d["parameters"]["seeds"] == [0, 3]
@@ -290,8 +342,25 @@ def test_cli_mc_seeds_runs_equal_single_seed_runs(capsys):
 
 
 def test_cli_crosscheck_replicas_inprocess_and_store_resume(tmp_path, capsys):
-    args = ["crosscheck", "--lattice", "8x8", "--cutoff", BUMP, "--lams", "0.05,0.1", "--n-traj", "150",
-            "--replicas", "2", "--seed", "4", "--no-progress", "--plot", "", "--json"]
+    args = [
+        "crosscheck",
+        "--lattice",
+        "8x8",
+        "--cutoff",
+        BUMP,
+        "--lams",
+        "0.05,0.1",
+        "--n-traj",
+        "150",
+        "--replicas",
+        "2",
+        "--seed",
+        "4",
+        "--no-progress",
+        "--plot",
+        "",
+        "--json",
+    ]
     code, out, _ = _run_cli(args + ["--store", str(tmp_path / "s")], capsys)
     assert code == 0
     first = json.loads(out)["results"]
@@ -311,8 +380,9 @@ def test_integral_scan_in_chunks_agrees_with_one_scan_within_errors():
 
     cut = "bump:eps=0.1,lambda_max=2"
     grid = [0.6, 0.8, 1.0, 1.2, 1.4]
-    merged, batch = integral_scan(cut, 4, 1.0, 1.0, scan="Lambda", grid=grid, names=["f0", "T"], chunk=2,
-                                  progress=False)
+    merged, batch = integral_scan(
+        cut, 4, 1.0, 1.0, scan="Lambda", grid=grid, names=["f0", "T"], chunk=2, progress=False
+    )
     assert list(batch.results) == ["points=0-1", "points=2-3", "points=4-4"]
     ref = evaluate_named(cut, 4, 1.0, np.array(grid), names=["f0", "T"])
     for n in ("f0", "T"):
@@ -322,8 +392,18 @@ def test_integral_scan_in_chunks_agrees_with_one_scan_within_errors():
 
 
 def test_cli_integrals_and_flow_scans_as_batches(tmp_path, capsys):
-    base = ["integrals", "--cutoff", "bump:eps=0.1,lambda_max=2", "--dim", "4", "--scan", "mass=0.5:1.5:3",
-            "--names", "f0,t1", "--json"]
+    base = [
+        "integrals",
+        "--cutoff",
+        "bump:eps=0.1,lambda_max=2",
+        "--dim",
+        "4",
+        "--scan",
+        "mass=0.5:1.5:3",
+        "--names",
+        "f0,t1",
+        "--json",
+    ]
     code, plain, _ = _run_cli(base, capsys)
     code2, batched, _ = _run_cli(base + ["--scheduler", "inprocess", "--store", str(tmp_path / "i")], capsys)
     assert code == code2 == 0
@@ -339,17 +419,24 @@ def test_cli_integrals_and_flow_scans_as_batches(tmp_path, capsys):
 @pytest.mark.slow
 def test_unreachable_scheduler_exit_2(capsys, monkeypatch):
     pytest.importorskip("distributed")
-    monkeypatch.setenv("ERGSYM_DASK_CONNECT_TIMEOUT", "0.5")   # no fixed 10 s wait
+    monkeypatch.setenv("ERGSYM_DASK_CONNECT_TIMEOUT", "0.5")  # no fixed 10 s wait
     code, out, err = _run_cli(["mc", "--scheduler", "tcp://127.0.0.1:1", "--no-progress"], capsys)
     assert code == 2 and "tcp://127.0.0.1:1" in err and "dask scheduler" in err and out == ""
 
 
-_leaf = st.one_of(st.none(), st.booleans(), st.integers(-2 ** 70, 2 ** 70), st.text(max_size=8),
-                  st.floats(allow_nan=True, allow_infinity=True),
-                  st.lists(st.floats(allow_nan=False, width=64), max_size=4).map(np.array))
-_results = st.recursive(_leaf, lambda kids: st.one_of(st.lists(kids, max_size=3),
-                                                    st.dictionaries(st.text(max_size=5), kids, max_size=3)),
-                        max_leaves=12)
+_leaf = st.one_of(
+    st.none(),
+    st.booleans(),
+    st.integers(-(2**70), 2**70),
+    st.text(max_size=8),
+    st.floats(allow_nan=True, allow_infinity=True),
+    st.lists(st.floats(allow_nan=False, width=64), max_size=4).map(np.array),
+)
+_results = st.recursive(
+    _leaf,
+    lambda kids: st.one_of(st.lists(kids, max_size=3), st.dictionaries(st.text(max_size=5), kids, max_size=3)),
+    max_leaves=12,
+)
 
 
 @given(st.dictionaries(st.text(max_size=5), _results, max_size=4))
@@ -370,14 +457,35 @@ def test_cli_mc_several_couplings_is_a_batch_of_single_runs(capsys):
     from ergsym.lattice.run import run_mc
     from ergsym.lattice.theory import LatticeTheory
 
-    code, out, _ = _run_cli(["mc", "--lattice", "8x8", "--cutoff", BUMP, "--lam", "0.2,0.6", "--n-traj", "150",
-                             "--n-therm", "20", "--no-progress", "--json"], capsys)
+    code, out, _ = _run_cli(
+        [
+            "mc",
+            "--lattice",
+            "8x8",
+            "--cutoff",
+            BUMP,
+            "--lam",
+            "0.2,0.6",
+            "--n-traj",
+            "150",
+            "--n-therm",
+            "20",
+            "--no-progress",
+            "--json",
+        ],
+        capsys,
+    )
     assert code == 0
     d = json.loads(out)
     assert d["parameters"]["lam"] == [0.2, 0.6] and [p["lam"] for p in d["results"]["points"]] == [0.2, 0.6]
     for p in d["results"]["points"]:
-        ref = run_mc(LatticeTheory.from_cutoff((8, 8), parse_cutoff(BUMP), 1.0, 1.0, p["lam"]), 150, seed=0,
-                     n_therm=20, progress=False)
+        ref = run_mc(
+            LatticeTheory.from_cutoff((8, 8), parse_cutoff(BUMP), 1.0, 1.0, p["lam"]),
+            150,
+            seed=0,
+            n_therm=20,
+            progress=False,
+        )
         assert p["combined"]["B_sd"]["value"] == ref.stats("B_sd").mean  # one seed: the run itself
         assert p["combined"]["B_sd"]["converged"] is bool(ref.stats("B_sd").reliable)
     code, _, err = _run_cli(["mc", "--lam", "0.2,0.2", "--no-progress"], capsys)

@@ -5,6 +5,7 @@
   and every result is bitwise identical to the serial run;
 * ``--scheduler local:2`` gives bitwise the CLI output of ``--scheduler inprocess``.
 """
+
 import json
 import os
 import signal
@@ -14,9 +15,10 @@ import pytest
 
 distributed = pytest.importorskip("distributed")
 
+from test_batch import _same  # noqa: E402  (bitwise equality of result dicts, one copy)
+
 from ergsym.batch import Task, run_batch, spawn_seeds, start_local_cluster, theory_spec  # noqa: E402
 from ergsym.cli import main  # noqa: E402
-from test_batch import _same  # noqa: E402  (bitwise equality of result dicts, one copy)
 
 BUMP = "bump:eps=0.5,lambda_max=2"
 
@@ -49,8 +51,16 @@ def test_killed_worker_costs_only_its_task_and_results_equal_serial(tmp_path, mo
     seeds = spawn_seeds(2024, 8)
 
     def kwargs(i):
-        return {"theory": spec, "lam": 0.2, "n_traj": 120, "seed": seeds[i], "n_therm": 10,
-                "observables": ["B_sd", "phi2"], "chains": True, "mc_options": {}}
+        return {
+            "theory": spec,
+            "lam": 0.2,
+            "n_traj": 120,
+            "seed": seeds[i],
+            "n_therm": 10,
+            "observables": ["B_sd", "phi2"],
+            "chains": True,
+            "mc_options": {},
+        }
 
     tasks = [Task(f"run={i}", "ergsym.batch.kinds:mc_task", kwargs(i)) for i in range(8)]
     tasks[3] = Task("run=3", "ergsym_test_crash_helper:crash_once_then_mc", {"marker": str(marker), **kwargs(3)})
@@ -70,15 +80,27 @@ def test_killed_worker_costs_only_its_task_and_results_equal_serial(tmp_path, mo
                     killed.append(pid)
                     os.kill(pid, signal.SIGKILL)
 
-            res = run_batch(tasks, client, store=tmp_path / "store", progress=False,
-                            on_result=kill_one_after_first)
+            res = run_batch(tasks, client, store=tmp_path / "store", progress=False, on_result=kill_one_after_first)
             client.wait_for_workers(2, timeout=120)  # the nannies restart the killed workers
             pids1 = set(client.run(os.getpid).values())
         # the same cluster by address, as `--scheduler tcp://HOST:PORT` reaches it
         addr = cluster.scheduler_address
         assert addr.startswith("tcp://127.0.0.1:")
-        mc = ["mc", "--lattice", "8x8", "--cutoff", BUMP, "--n-traj", "100", "--n-therm", "20", "--seeds", "0,1,2", "--json",
-              "--no-progress"]
+        mc = [
+            "mc",
+            "--lattice",
+            "8x8",
+            "--cutoff",
+            BUMP,
+            "--n-traj",
+            "100",
+            "--n-therm",
+            "20",
+            "--seeds",
+            "0,1,2",
+            "--json",
+            "--no-progress",
+        ]
         outs = {}
         for sched in ("inprocess", addr):
             with pytest.raises(SystemExit) as exc:
@@ -101,8 +123,25 @@ def test_killed_worker_costs_only_its_task_and_results_equal_serial(tmp_path, mo
 
 
 def test_cli_local2_equals_inprocess_bitwise(capsys):
-    args = ["crosscheck", "--lattice", "8x8", "--cutoff", BUMP, "--lams", "0.05,0.1,0.2", "--n-traj", "120",
-            "--replicas", "2", "--seed", "9", "--no-progress", "--plot", "", "--json"]
+    args = [
+        "crosscheck",
+        "--lattice",
+        "8x8",
+        "--cutoff",
+        BUMP,
+        "--lams",
+        "0.05,0.1,0.2",
+        "--n-traj",
+        "120",
+        "--replicas",
+        "2",
+        "--seed",
+        "9",
+        "--no-progress",
+        "--plot",
+        "",
+        "--json",
+    ]
     out = {}
     for sched in ("inprocess", "local:2"):
         with pytest.raises(SystemExit) as exc:
@@ -126,8 +165,12 @@ def test_report_lattice_section_on_local2_equals_in_process(tmp_path):
     for sched in (None, "local:2"):
         cfg = ReportConfig(out=str(tmp_path / f"r-{sched}"), quick=True, flow=False, pdf=False, order=1)
         labels = []
-        res = build_report(cfg, sections=("lattice",), scheduler=sched,
-                           progress=lambda i, n, label: labels.append(label))
+        res = build_report(
+            cfg,
+            sections=("lattice",),
+            scheduler=sched,
+            progress=lambda i, n, label, labels=labels: labels.append(label),
+        )
         assert any("as one batch" in lb for lb in labels) == (sched is not None)  # the batch path ran
         data = json.loads(res.json.read_text())["results"]["sections"]["lattice"]["data"]
         out[sched] = [(p["lam"], p["mc"]["value"], p["mc"]["error"]) for p in data["B"]]
@@ -138,8 +181,25 @@ def test_report_lattice_section_on_local2_equals_in_process(tmp_path):
 def test_cli_default_scheduler_equals_local2_bitwise(capsys):
     """Issue 19: ``crosscheck --seed 11`` with no --scheduler gave other numbers than local:2
     (the default ran seeds seed + i, the batch SeedSequence(seed).spawn).  Kept small."""
-    args = ["crosscheck", "--lattice", "4x4", "--cutoff", BUMP, "--Lambda", "1.3", "--lam", "0.05,0.1",
-            "--n-traj", "60", "--n-therm", "10", "--seed", "11", "--no-progress", "--json"]
+    args = [
+        "crosscheck",
+        "--lattice",
+        "4x4",
+        "--cutoff",
+        BUMP,
+        "--Lambda",
+        "1.3",
+        "--lam",
+        "0.05,0.1",
+        "--n-traj",
+        "60",
+        "--n-therm",
+        "10",
+        "--seed",
+        "11",
+        "--no-progress",
+        "--json",
+    ]
     out = {}
     for sched in (None, "local:2"):
         with pytest.raises(SystemExit) as exc:

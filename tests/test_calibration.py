@@ -15,6 +15,7 @@ With ``N`` seeds the ratio has a relative spread of about ``1/sqrt(2N)``; the se
 the same data with every error bar scaled by 1.5 (or 1/1.5) FAIL the criteria: the test can see
 an error bar that is off by 1.5x.  Seeds are fixed, so the outcome is reproducible.
 """
+
 import math
 
 import numpy as np
@@ -35,8 +36,8 @@ def calibration(means, errors, exact):
     reported ``errors`` of a quantity whose exact value is ``exact`` (scalar or per estimate)."""
     m, e = np.asarray(means, float), np.asarray(errors, float)
     z = (m - np.asarray(exact, float)) / e
-    ratio = float(np.std(m, ddof=1) / math.sqrt(np.mean(e ** 2)))
-    rms = float(math.sqrt(np.mean(z ** 2)))
+    ratio = float(np.std(m, ddof=1) / math.sqrt(np.mean(e**2)))
+    rms = float(math.sqrt(np.mean(z**2)))
     p = float(kstest(z, "norm").pvalue)
     lo, hi = RATIO_RANGE
     ok = lo <= ratio <= hi and p > P_MIN
@@ -79,8 +80,9 @@ def test_monte_carlo_error_bars_are_calibrated(V):
             good = [s for s in sts if s.reliable]
             # chains flagged unreliable (e.g. frozen at lam = 1000) are reported, not used
             assert len(good) >= 0.9 * N_CHAINS, (V, lam, obs, len(good))
-            check_calibrated([s.mean for s in good], [s.error_of_mean for s in good], ex[obs],
-                             f"MC V={V} lam={lam:g} {obs}")
+            check_calibrated(
+                [s.mean for s in good], [s.error_of_mean for s in good], ex[obs], f"MC V={V} lam={lam:g} {obs}"
+            )
 
 
 @pytest.mark.slow
@@ -100,8 +102,15 @@ def test_channel_sampler_error_bars_are_calibrated():
     exact = ch.two_point(exact_expectations(th)["Gp"])
     n_traj, n_therm = 2000, 100
     configs = []
-    run_mc(th, n_traj, seed=7, n_therm=n_therm, progress=False, n_chains=N_CHAINS,
-           callback=lambda i, st, info: configs.append(np.array(st.phi)) if i >= n_therm else None)
+    run_mc(
+        th,
+        n_traj,
+        seed=7,
+        n_therm=n_therm,
+        progress=False,
+        n_chains=N_CHAINS,
+        callback=lambda i, st, info: configs.append(np.array(st.phi)) if i >= n_therm else None,
+    )
     phi0 = np.stack(configs, axis=1)  # (chains, samples, V)
     rng = np.random.default_rng(8)
     for p in (0, 1):
@@ -130,13 +139,33 @@ def test_variational_error_bars_are_calibrated():
 
     rows = []
     for s in range(32):
-        cfg = VariationalConfig((2,), "bump:eps=0.5,lambda_max=3", 1.0, 2.0, 1.9, 10.0, 5, n_samples=1000,
-                                seed=s, family="coupled", n_jack=10, n_therm=200)
+        cfg = VariationalConfig(
+            (2,),
+            "bump:eps=0.5,lambda_max=3",
+            1.0,
+            2.0,
+            1.9,
+            10.0,
+            5,
+            n_samples=1000,
+            seed=s,
+            family="coupled",
+            n_jack=10,
+            n_therm=200,
+        )
         c = compare_with_exact(run_variational(cfg), seed=10_000 + s)
         ip = c["M_minus_M0"]["interacting_part"]
-        rows.append((ip["variational"]["value"], ip["variational"]["error"], ip["exact_modes"]["value"],
-                     c["phi2"]["difference"]["value"], c["phi2"]["difference"]["error"],
-                     c["connected_4pt"][0]["difference"]["value"], c["connected_4pt"][0]["difference"]["error"]))
+        rows.append(
+            (
+                ip["variational"]["value"],
+                ip["variational"]["error"],
+                ip["exact_modes"]["value"],
+                c["phi2"]["difference"]["value"],
+                c["phi2"]["difference"]["error"],
+                c["connected_4pt"][0]["difference"]["value"],
+                c["connected_4pt"][0]["difference"]["error"],
+            )
+        )
     a = np.array(rows)
     check_calibrated(a[:, 0], a[:, 1], a[0, 2], "variational M - M0 (interacting part) vs exact modes")
     # scatter about the mean: the O(tau) bias aside

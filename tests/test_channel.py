@@ -1,23 +1,23 @@
 """The Gaussian channel: exact samples of the Polchinski-flowed theory (SPEC section 5)."""
+
 import math
 
 import numpy as np
 import pytest
 
+from ergsym.cutoffs import ExponentialCutoff
 from ergsym.errors import InputError
 from ergsym.lattice.channel import GaussianChannel
 from ergsym.lattice.run import run_mc
 from ergsym.lattice.stats import statistics
-from ergsym.cutoffs import ExponentialCutoff
 from ergsym.lattice.theory import LatticeTheory
-
 
 # the Gaussian cutoff K = exp(-p2/Lambda^2) of ergsym.cutoffs
 GAUSSIAN = ExponentialCutoff(1)
 
 
 def _gauss(z, v):
-    return np.exp(-z ** 2 / (2 * v)) / np.sqrt(2 * np.pi * v)
+    return np.exp(-(z**2) / (2 * v)) / np.sqrt(2 * np.pi * v)
 
 
 @pytest.mark.parametrize("lam,alpha", [(5.0, 0.6), (30.0, 0.3)])
@@ -31,11 +31,11 @@ def test_channel_law_is_the_polchinski_solution_one_mode(lam, alpha):
     c = alpha * c0
     x = np.linspace(-10, 10, 2001)
     h = x[1] - x[0]
-    p0 = np.exp(-x ** 2 / (2 * c0) - lam * x ** 4 / 24)
+    p0 = np.exp(-(x**2) / (2 * c0) - lam * x**4 / 24)
     p0 /= p0.sum() * h
     p_channel = (_gauss(x[:, None] - alpha * x[None, :], c * (1 - alpha)) * p0[None, :]).sum(1) * h
     e_sint = (_gauss(x[None, :], c0 - c) * np.exp(-lam / 24 * (x[:, None] + x[None, :]) ** 4)).sum(1) * h
-    p_flow = np.exp(-x ** 2 / (2 * c)) * e_sint
+    p_flow = np.exp(-(x**2) / (2 * c)) * e_sint
     p_flow /= p_flow.sum() * h
     assert np.max(np.abs(p_channel - p_flow)) < 1e-10
     # and the channel with a wrong noise variance (no factor (1 - alpha)) is detectably different
@@ -60,7 +60,7 @@ def test_free_field_maps_to_free_field():
     # independent samples: error = std/sqrt(n); Gp ~ Kt * chi^2 so relative sd ~ 1/sqrt(n)
     z = (gp.mean(0) - th1.kt_p) / (gp.std(0) / math.sqrt(n))
     assert np.max(np.abs(z)) < 4.5
-    assert 0.5 < np.mean(z ** 2) < 1.6
+    assert 0.5 < np.mean(z**2) < 1.6
 
 
 def test_interacting_two_point_function_flows():
@@ -70,8 +70,9 @@ def test_interacting_two_point_function_flows():
     th0 = LatticeTheory.from_cutoff(shape, cut, 1.0, 2.0, lam=4.0)
     ch = GaussianChannel.from_cutoff(shape, cut, 1.0, 2.0, 1.0)
     configs = []
-    res = run_mc(th0, 1500, seed=6, progress=False, record_gp=True,
-                 callback=lambda i, st, info: configs.append(np.array(st.phi)))
+    res = run_mc(
+        th0, 1500, seed=6, progress=False, record_gp=True, callback=lambda i, st, info: configs.append(np.array(st.phi))
+    )
     phi0 = np.array(configs)
     rng = np.random.default_rng(60)
     phi1 = ch.apply(phi0, rng)
@@ -96,10 +97,10 @@ def test_flowed_phi2_against_series_one_mode():
     configs = []
     run_mc(th, 12000, seed=17, progress=False, callback=lambda i, st, info: configs.append(float(st.phi[0])))
     phi1 = ch.apply(np.array(configs)[:, None], np.random.default_rng(5))[:, 0]
-    st = statistics(phi1 ** 2)
-    g = lam * c0 ** 2
-    series = alpha ** 2 * c0 * (1 - g / 2 + 2 * g ** 2 / 3 - 11 * g ** 3 / 8) + alpha * c0 * (1 - alpha)
-    trunc = alpha ** 2 * c0 * 34 / 9 * g ** 4
+    st = statistics(phi1**2)
+    g = lam * c0**2
+    series = alpha**2 * c0 * (1 - g / 2 + 2 * g**2 / 3 - 11 * g**3 / 8) + alpha * c0 * (1 - alpha)
+    trunc = alpha**2 * c0 * 34 / 9 * g**4
     assert abs(st.mean - series) < 4 * math.hypot(st.error_of_mean, trunc)
     # the flowed free value is excluded: interaction visible
     assert abs(st.mean - alpha * c0) > 4 * st.error_of_mean

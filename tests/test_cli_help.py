@@ -1,4 +1,5 @@
 """Every command's --help works (exit 0) and docs/cli.md is the generated reference."""
+
 from pathlib import Path
 
 import click
@@ -38,15 +39,25 @@ def test_report_help_lists_the_main_options(capsys):
     with pytest.raises(SystemExit):
         main(["report", "--help"])
     out = capsys.readouterr().out
-    for opt in ("--out", "--quick", "--order", "--theory", "--cutoff", "--dim", "--mass", "--Lambda0",
-                "--pdf / --no-pdf", "--mc / --no-mc", "ergsym-report"):
+    for opt in (
+        "--out",
+        "--quick",
+        "--order",
+        "--theory",
+        "--cutoff",
+        "--dim",
+        "--mass",
+        "--Lambda0",
+        "--pdf / --no-pdf",
+        "--mc / --no-mc",
+        "ergsym-report",
+    ):
         assert opt in out, opt
 
 
 def test_cli_reference_is_current():
     doc = (ROOT / "docs" / "cli.md").read_text(encoding="utf-8")
-    assert doc == cli_markdown(), ("docs/cli.md is stale: regenerate with "
-                                   "'python -m ergsym.cli.clidoc > docs/cli.md'")
+    assert doc == cli_markdown(), "docs/cli.md is stale: regenerate with 'python -m ergsym.cli.clidoc > docs/cli.md'"
 
 
 def _exit(argv, capsys):
@@ -55,16 +66,26 @@ def _exit(argv, capsys):
     return exc.value.code, capsys.readouterr()
 
 
-@pytest.mark.parametrize("error, code", [
-    ("InputError", 2), ("OrderNotSupportedError", 2), ("DivergentIntegralError", 2), ("CheckpointError", 2),
-    ("BackendUnavailableError", 2), ("FamilyNotSupportedError", 2), ("ConvergenceError", 2), ("ErgsymError", 1),
-])
+@pytest.mark.parametrize(
+    "error, code",
+    [
+        ("InputError", 2),
+        ("OrderNotSupportedError", 2),
+        ("DivergentIntegralError", 2),
+        ("CheckpointError", 2),
+        ("BackendUnavailableError", 2),
+        ("FamilyNotSupportedError", 2),
+        ("ConvergenceError", 2),
+        ("ErgsymError", 1),
+    ],
+)
 def test_ergsym_errors_map_to_exit_status(error, code, monkeypatch, capsys):
     import ergsym.errors as errors
     from ergsym.cli import monotone as mod
 
     def boom(*a, **k):
         raise getattr(errors, error)("the message naming --the-parameter")
+
     monkeypatch.setattr("ergsym.symbolic.monotone", boom)
     got, cap = _exit(["monotone", "--order", "1"], capsys)
     assert got == code and "the message naming --the-parameter" in cap.err
@@ -75,6 +96,7 @@ def test_ergsym_errors_map_to_exit_status(error, code, monkeypatch, capsys):
 def test_unexpected_exception_is_one_line_internal_error(monkeypatch, capsys):
     def boom(*a, **k):
         raise ZeroDivisionError("division by zero\nsecond line")
+
     monkeypatch.setattr("ergsym.symbolic.monotone", boom)
     monkeypatch.delenv("ERGSYM_TRACEBACK", raising=False)
     code, cap = _exit(["monotone", "--order", "1"], capsys)
@@ -102,9 +124,17 @@ def test_group_help_documents_completion_and_python_m(capsys):
 
 def test_no_spec_or_seed_references_in_files_of_this_interface():
     # user-facing text cites the paper and the docs, never "SPEC section N" or "seed 000"
-    files = ["ergsym/cli/__init__.py", "ergsym/cli/common.py", "ergsym/cli/monotone.py", "ergsym/inputs.py",
-             "ergsym/symbolic/series.py", "ergsym/symbolic/theory.py", "ergsym/symbolic/draw.py",
-             "docs/api.md", "docs/json.md"]
+    files = [
+        "ergsym/cli/__init__.py",
+        "ergsym/cli/common.py",
+        "ergsym/cli/monotone.py",
+        "ergsym/inputs.py",
+        "ergsym/symbolic/series.py",
+        "ergsym/symbolic/theory.py",
+        "ergsym/symbolic/draw.py",
+        "docs/api.md",
+        "docs/json.md",
+    ]
     for f in files:
         text = (ROOT / f).read_text(encoding="utf-8")
         for bad in ("SPEC section", "SPEC §", "seed 000", "SPEC 5"):

@@ -1,4 +1,5 @@
 """The ``ergsym monotone`` command: output, JSON contract, lattice mode, exit codes."""
+
 import itertools
 import json
 from fractions import Fraction
@@ -49,10 +50,20 @@ def test_pieces_option(capsys):
     assert data["eq5.13"] == monotone(1, "dSdShat").to_dict()
 
 
-@pytest.mark.parametrize("alias, canonical", [("dSdS", "eq5.14"), ("P1", "eq5.14"), ("5.14", "eq5.14"),
-                                              ("dSdShat", "eq5.13"), ("P2", "eq5.13"),
-                                              ("dShatdShat", "eq5.12"), ("P3", "eq5.12"),
-                                              ("LdShat", "eq5.11"), ("P4", "eq5.11")])
+@pytest.mark.parametrize(
+    "alias, canonical",
+    [
+        ("dSdS", "eq5.14"),
+        ("P1", "eq5.14"),
+        ("5.14", "eq5.14"),
+        ("dSdShat", "eq5.13"),
+        ("P2", "eq5.13"),
+        ("dShatdShat", "eq5.12"),
+        ("P3", "eq5.12"),
+        ("LdShat", "eq5.11"),
+        ("P4", "eq5.11"),
+    ],
+)
 def test_old_piece_names_are_aliases(alias, canonical, capsys):
     code, out, _ = run(["monotone", "--order", "1", "--piece", alias, "--no-compare", "--json"], capsys)
     assert code == 0
@@ -66,8 +77,10 @@ def _oracle_on_lattice(shape, kt, d, order, quantity):
     g_pos = np.fft.ifftn(kt).real
     c_pos = np.fft.ifftn(d).real
     sites = list(itertools.product(*[range(n) for n in shape]))
+
     def mat(f):
         return [[Fraction(float(f[tuple((a - b) % n for a, b, n in zip(x, y, shape))])) for y in sites] for x in sites]
+
     return [float(v) for v in exact_expansion(mat(g_pos), mat(c_pos), order, quantity)]
 
 
@@ -75,8 +88,22 @@ def _oracle_on_lattice(shape, kt, d, order, quantity):
 def test_lattice_mode_json_per_order_values_match_oracle(form, capsys):
     # phat^2 on a 3x2 lattice is {0, 3, 4, 7}: Lambda = 1.6, eps = 0.5 puts 3 in [Lambda^2, Lambda^2+eps]
     spec = "bump:eps=0.5,lambda_max=2"
-    args = ["monotone", "--order", "2", "--form", form, "--lattice", "3x2", "--cutoff", spec,
-            "--mass", "1", "--Lambda", "1.6", "--json"]
+    args = [
+        "monotone",
+        "--order",
+        "2",
+        "--form",
+        form,
+        "--lattice",
+        "3x2",
+        "--cutoff",
+        spec,
+        "--mass",
+        "1",
+        "--Lambda",
+        "1.6",
+        "--json",
+    ]
     code, out, _ = run(args, capsys)
     assert code == 0
     data = json.loads(out)["results"]
@@ -91,34 +118,83 @@ def test_lattice_mode_json_per_order_values_match_oracle(form, capsys):
 
 
 def test_lattice_mode_warns_when_kernel_vanishes(capsys):
-    code, out, err = run(["monotone", "--order", "1", "--lattice", "4x4", "--cutoff", "bump:eps=0.5,lambda_max=2",
-                          "--mass", "1", "--Lambda", "1"], capsys)
+    code, out, err = run(
+        [
+            "monotone",
+            "--order",
+            "1",
+            "--lattice",
+            "4x4",
+            "--cutoff",
+            "bump:eps=0.5,lambda_max=2",
+            "--mass",
+            "1",
+            "--Lambda",
+            "1",
+        ],
+        capsys,
+    )
     assert code == 0 and "vanishes at every lattice momentum" in err
 
 
-@pytest.mark.parametrize("args, word", [
-    (["--order", "-1"], "order"),
-    (["--order", "9"], "order"),
-    (["--form", "C"], "--form"),
-    (["--scheme", "weird"], "--scheme"),
-    (["--piece", "dXdY"], "--piece"),
-    (["--piece", "P5"], "eq5.11"),
-    (["--lam", "0.1"], "--lam"),
-    (["--diagrams", "--draw", "x.gif"], "--draw"),
-    (["--draw", "x.png"], "--diagrams"),
-    (["--lattice", "2", "--cutoff", "bump:eps=0.5,lambda_max=2", "--mass", "1", "--Lambda", "1",
-      "--lam", "nan"], "--lam"),
-    (["--theory", "phi4+phi6", "--lattice", "2", "--cutoff", "bump:eps=0.5,lambda_max=2", "--mass", "1",
-      "--Lambda", "1", "--lam", "0.1"], "lam=0.1,g6=0.1"),
-    (["--theory", "phi6", "--lattice", "2", "--cutoff", "bump:eps=0.5,lambda_max=2", "--mass", "1",
-      "--Lambda", "1", "--lam", "lam=0.1"], "g6"),
-    (["--lattice", "4y4", "--cutoff", "bump:eps=0.5,lambda_max=2", "--mass", "1", "--Lambda", "1"], "lattice"),
-    (["--lattice", "4x4", "--cutoff", "bump:eps=0.5", "--mass", "1", "--Lambda", "1"], "lambda_max"),
-    (["--lattice", "4x4", "--cutoff", "bump:eps=1.5,lambda_max=2", "--mass", "1", "--Lambda", "1"], "eps"),
-    (["--lattice", "4x4", "--cutoff", "nonsense", "--mass", "1", "--Lambda", "1"], "cutoff"),
-    (["--lattice", "4x4", "--cutoff", "bump:eps=0.5,lambda_max=2", "--mass", "1"], "--Lambda"),
-    (["--theory", "psi7"], "theory"),
-])
+@pytest.mark.parametrize(
+    "args, word",
+    [
+        (["--order", "-1"], "order"),
+        (["--order", "9"], "order"),
+        (["--form", "C"], "--form"),
+        (["--scheme", "weird"], "--scheme"),
+        (["--piece", "dXdY"], "--piece"),
+        (["--piece", "P5"], "eq5.11"),
+        (["--lam", "0.1"], "--lam"),
+        (["--diagrams", "--draw", "x.gif"], "--draw"),
+        (["--draw", "x.png"], "--diagrams"),
+        (
+            ["--lattice", "2", "--cutoff", "bump:eps=0.5,lambda_max=2", "--mass", "1", "--Lambda", "1", "--lam", "nan"],
+            "--lam",
+        ),
+        (
+            [
+                "--theory",
+                "phi4+phi6",
+                "--lattice",
+                "2",
+                "--cutoff",
+                "bump:eps=0.5,lambda_max=2",
+                "--mass",
+                "1",
+                "--Lambda",
+                "1",
+                "--lam",
+                "0.1",
+            ],
+            "lam=0.1,g6=0.1",
+        ),
+        (
+            [
+                "--theory",
+                "phi6",
+                "--lattice",
+                "2",
+                "--cutoff",
+                "bump:eps=0.5,lambda_max=2",
+                "--mass",
+                "1",
+                "--Lambda",
+                "1",
+                "--lam",
+                "lam=0.1",
+            ],
+            "g6",
+        ),
+        (["--lattice", "4y4", "--cutoff", "bump:eps=0.5,lambda_max=2", "--mass", "1", "--Lambda", "1"], "lattice"),
+        (["--lattice", "4x4", "--cutoff", "bump:eps=0.5", "--mass", "1", "--Lambda", "1"], "lambda_max"),
+        (["--lattice", "4x4", "--cutoff", "bump:eps=1.5,lambda_max=2", "--mass", "1", "--Lambda", "1"], "eps"),
+        (["--lattice", "4x4", "--cutoff", "nonsense", "--mass", "1", "--Lambda", "1"], "cutoff"),
+        (["--lattice", "4x4", "--cutoff", "bump:eps=0.5,lambda_max=2", "--mass", "1"], "--Lambda"),
+        (["--theory", "psi7"], "theory"),
+    ],
+)
 def test_bad_input_exit_status_2(args, word, capsys):
     code, out, err = run(["monotone"] + args, capsys)
     assert code == 2
@@ -153,8 +229,9 @@ def test_diagrams_listing_adds_up_to_the_piece(capsys):
 
 def test_divergent_cutoff_exits_2_naming_condition_b3_4(capsys):
     # SPEC section 7: a divergent integral is reported like bad input (exit status 2)
-    code, out, err = run(["monotone", "--order", "1", "--cutoff", "fermi:a=10", "--dim", "4",
-                          "--mass", "1", "--Lambda", "1"], capsys)
+    code, out, err = run(
+        ["monotone", "--order", "1", "--cutoff", "fermi:a=10", "--dim", "4", "--mass", "1", "--Lambda", "1"], capsys
+    )
     assert code == 2 and "(B3)4" in err
 
 
@@ -162,8 +239,24 @@ def test_multi_coupling_rows_labelled_by_monomial_and_summed_per_coupling(capsys
     # phi4+phi6 on a 3x2 lattice: the rows 'lam' and 'g6' are separate, and the sum uses one value
     # per coupling; reference: the same exact lattice sums recombined by hand from the rows
     spec = "bump:eps=0.5,lambda_max=2"
-    args = ["monotone", "--order", "1", "--theory", "phi4+phi6", "--lattice", "3x2", "--cutoff", spec,
-            "--mass", "1", "--Lambda", "1.6", "--lam", "lam=0.1,g6=0.01", "--json"]
+    args = [
+        "monotone",
+        "--order",
+        "1",
+        "--theory",
+        "phi4+phi6",
+        "--lattice",
+        "3x2",
+        "--cutoff",
+        spec,
+        "--mass",
+        "1",
+        "--Lambda",
+        "1.6",
+        "--lam",
+        "lam=0.1,g6=0.01",
+        "--json",
+    ]
     code, out, _ = run(args, capsys)
     assert code == 0
     q = json.loads(out)["results"]["quantities"]["B"]
@@ -186,8 +279,25 @@ def test_phi6_coupling_is_not_called_lam(capsys):
 
 
 def test_huge_coupling_warns_that_truncation_dominates(capsys):
-    code, out, err = run(["monotone", "--order", "2", "--lattice", "3x2", "--cutoff", "bump:eps=0.5,lambda_max=2",
-                          "--mass", "1", "--Lambda", "1.6", "--lam", "1e10", "--json"], capsys)
+    code, out, err = run(
+        [
+            "monotone",
+            "--order",
+            "2",
+            "--lattice",
+            "3x2",
+            "--cutoff",
+            "bump:eps=0.5,lambda_max=2",
+            "--mass",
+            "1",
+            "--Lambda",
+            "1.6",
+            "--lam",
+            "1e10",
+            "--json",
+        ],
+        capsys,
+    )
     assert code == 0
     env = json.loads(out)
     s = env["results"]["quantities"]["B"]["sum"]
@@ -200,8 +310,21 @@ def test_not_converged_integrals_are_marked_in_text_and_json(capsys):
     # split method's largest inner radius; the integrals command says so too; the earlier
     # examples Lambda = 0.01 and d = 1 now converge); the old example m = 1e-50 is now
     # refused (scale ratio beyond 1e12, test below)
-    args = ["monotone", "--order", "2", "--cutoff", "bump:eps=0.1,lambda_max=2", "--dim", "2",
-            "--mass", "1e-3", "--Lambda", "1", "--lam", "0.1"]
+    args = [
+        "monotone",
+        "--order",
+        "2",
+        "--cutoff",
+        "bump:eps=0.1,lambda_max=2",
+        "--dim",
+        "2",
+        "--mass",
+        "1e-3",
+        "--Lambda",
+        "1",
+        "--lam",
+        "0.1",
+    ]
     code, out, err = run(args, capsys)
     assert code == 0
     assert "NOT CONVERGED" in out and "not converged" in err
@@ -209,14 +332,33 @@ def test_not_converged_integrals_are_marked_in_text_and_json(capsys):
     q = json.loads(out)["results"]["quantities"]["B"]
     assert q["families"]["f2"]["converged"] is False and q["families"]["f1"]["converged"] is True
     assert {r["monomial"]: r["value"]["converged"] for r in q["coefficients"]} == {
-        "1": True, "lam": True, "lam^2": False}
+        "1": True,
+        "lam": True,
+        "lam^2": False,
+    }
     assert q["sum"]["converged"] is False
 
 
 def test_extreme_scale_ratio_is_refused_not_computed(capsys):
     # m = 1e-50 at Lambda = 1 once printed 13.78 +- 0.198 with exit 0 although not converged
-    code, out, err = run(["monotone", "--order", "1", "--cutoff", "bump:eps=0.1,lambda_max=2", "--dim", "2",
-                          "--mass", "1e-50", "--Lambda", "1", "--lam", "0.1"], capsys)
+    code, out, err = run(
+        [
+            "monotone",
+            "--order",
+            "1",
+            "--cutoff",
+            "bump:eps=0.1,lambda_max=2",
+            "--dim",
+            "2",
+            "--mass",
+            "1e-50",
+            "--Lambda",
+            "1",
+            "--lam",
+            "0.1",
+        ],
+        capsys,
+    )
     assert code == 2 and out == "" and "mass=1e-50" in err and "Traceback" not in err
 
 
@@ -226,8 +368,7 @@ def test_diagrams_draw_one_panel_per_diagram(tmp_path, capsys):
     assert code == 0 and png.stat().st_size > 1000
     assert "wrote" in err
     tex = tmp_path / "d.tex"
-    code, out, _ = run(["monotone", "--order", "1", "--form", "B", "--diagrams", "--draw", str(tex), "--json"],
-                       capsys)
+    code, out, _ = run(["monotone", "--order", "1", "--form", "B", "--diagrams", "--draw", str(tex), "--json"], capsys)
     assert code == 0
     n = sum(len(v) for v in json.loads(out)["results"].values())
     assert tex.read_text().count(r"\begin{tikzpicture}") == n

@@ -1,4 +1,5 @@
 """A new user's papercuts in the command line (issue 19): each test failed before its fix."""
+
 import builtins
 import json
 import os
@@ -20,6 +21,7 @@ def _run(args, capsys):
 
 
 # --- output files: the probe never creates the path it validates ------------------------------
+
 
 def test_output_file_probe_never_creates_the_path(tmp_path, monkeypatch):
     # A process waiting for a checkpoint to appear must never see the start-up probe: record
@@ -55,8 +57,25 @@ def test_output_file_probe_still_refuses_unwritable_places(tmp_path):
 
 # --- one seeding path and one set of defaults for crosscheck ----------------------------------
 
-CROSS = ["crosscheck", "--lattice", "4x4", "--cutoff", "bump:eps=0.5,lambda_max=2", "--Lambda", "1.3",
-         "--lam", "0.05,0.1", "--n-traj", "40", "--n-therm", "10", "--seed", "11", "--no-progress", "--json"]
+CROSS = [
+    "crosscheck",
+    "--lattice",
+    "4x4",
+    "--cutoff",
+    "bump:eps=0.5,lambda_max=2",
+    "--Lambda",
+    "1.3",
+    "--lam",
+    "0.05,0.1",
+    "--n-traj",
+    "40",
+    "--n-therm",
+    "10",
+    "--seed",
+    "11",
+    "--no-progress",
+    "--json",
+]
 
 
 def _results(args, capsys):
@@ -94,6 +113,7 @@ def test_crosscheck_cli_defaults_are_the_api_defaults():
 
 # --- options that were silently ignored or mislabelled ----------------------------------------
 
+
 def test_flow_lattice_with_another_dim_exits_2_naming_both(capsys):
     code, out, err = _run(["flow", "--lattice", "8x8", "--dim", "4"], capsys)
     assert code == 2 and out == ""
@@ -106,8 +126,9 @@ def test_flow_lattice_with_its_own_dim_runs(capsys):
 
 
 def test_monotone_form_and_pieces_are_both_shown(capsys):
-    code, out, _ = _run(["monotone", "--order", "2", "--form", "A", "--piece", "eq5.14", "--piece", "eq5.11",
-                         "--json"], capsys)
+    code, out, _ = _run(
+        ["monotone", "--order", "2", "--form", "A", "--piece", "eq5.14", "--piece", "eq5.11", "--json"], capsys
+    )
     assert code == 0
     env = json.loads(out)
     assert env["parameters"]["forms"] == ["A", "eq5.14", "eq5.11"]
@@ -128,15 +149,17 @@ def test_variational_resume_with_settings_exits_2_naming_them(tmp_path, capsys):
     assert code == 2 and "--lam" in err and "--Lambda0" in err and "--resume" in err
 
 
-@pytest.mark.parametrize("args,needles", [
-    (["--mc-lattice", "8x8x8"], ["--mc-lattice='8x8x8'", "2-d", "3-d"]),
-    (["--no-mc", "--mc-lattice", "8x8"], ["--mc-lattice='8x8'", "--no-mc"]),
-    (["--no-mc", "--mc-lam", "0.1"], ["--mc-lam='0.1'", "--no-mc"]),
-])
+@pytest.mark.parametrize(
+    "args,needles",
+    [
+        (["--mc-lattice", "8x8x8"], ["--mc-lattice='8x8x8'", "2-d", "3-d"]),
+        (["--no-mc", "--mc-lattice", "8x8"], ["--mc-lattice='8x8'", "--no-mc"]),
+        (["--no-mc", "--mc-lam", "0.1"], ["--mc-lam='0.1'", "--no-mc"]),
+    ],
+)
 def test_report_refuses_mislabelled_or_ignored_mc_options(tmp_path, capsys, args, needles):
     out_dir = tmp_path / "r"
-    code, out, err = _run(["report", "--quick", "--no-flow", "--no-pdf", "--out", str(out_dir), *args],
-                          capsys)
+    code, out, err = _run(["report", "--quick", "--no-flow", "--no-pdf", "--out", str(out_dir), *args], capsys)
     assert code == 2 and out == ""
     for n in needles:
         assert n in err
@@ -145,22 +168,39 @@ def test_report_refuses_mislabelled_or_ignored_mc_options(tmp_path, capsys, args
 
 def test_report_out_with_missing_parents_is_refused_like_other_paths(tmp_path, capsys):
     target = tmp_path / "no" / "a" / "b"
-    code, _, err = _run(["report", "--quick", "--no-mc", "--no-flow", "--no-pdf", "--out", str(target)],
-                        capsys)
+    code, _, err = _run(["report", "--quick", "--no-mc", "--no-flow", "--no-pdf", "--out", str(target)], capsys)
     assert code == 2 and "--out" in err and "create the directory" in err
     assert not (tmp_path / "no").exists()  # nothing was created
 
 
 # --- huge couplings: refusals naming --lam, never an internal error or an unbounded run --------
 
-@pytest.mark.parametrize("args", [
-    ["flow", "--lam", "1e200", "--json"],
-    ["flow", "--lam", "1e308"],
-    ["flow", "--lattice", "4x4", "--lam", "1e200"],
-    ["monotone", "--order", "2", "--dim", "2", "--cutoff", "bump:eps=0.5,lambda_max=2", "--mass", "1",
-     "--Lambda", "1.3", "--lam", "1e308", "--json"],
-    ["report", "--quick", "--no-mc", "--no-flow", "--no-pdf", "--lam", "1e308"],
-])
+
+@pytest.mark.parametrize(
+    "args",
+    [
+        ["flow", "--lam", "1e200", "--json"],
+        ["flow", "--lam", "1e308"],
+        ["flow", "--lattice", "4x4", "--lam", "1e200"],
+        [
+            "monotone",
+            "--order",
+            "2",
+            "--dim",
+            "2",
+            "--cutoff",
+            "bump:eps=0.5,lambda_max=2",
+            "--mass",
+            "1",
+            "--Lambda",
+            "1.3",
+            "--lam",
+            "1e308",
+            "--json",
+        ],
+        ["report", "--quick", "--no-mc", "--no-flow", "--no-pdf", "--lam", "1e308"],
+    ],
+)
 def test_series_at_huge_coupling_is_refused_naming_lam(args, tmp_path, capsys, monkeypatch):
     monkeypatch.chdir(tmp_path)
     code, out, err = _run(args, capsys)
@@ -169,12 +209,15 @@ def test_series_at_huge_coupling_is_refused_naming_lam(args, tmp_path, capsys, m
     assert "RuntimeWarning" not in err
 
 
-@pytest.mark.parametrize("args,n_traj", [
-    (["mc", "--lattice", "4x4", "--n-traj", "300", "--lam", "1e308"], 300),
-    (["mc", "--lattice", "4x4", "--n-traj", "300", "--lam", "1e308", "--seeds", "0,1"], 600),
-    (["crosscheck", "--lattice", "4x4", "--n-traj", "300", "--lam", "0.1,1e308"], 600),
-    (["variational", "--lattice", "4x4", "--lam", "1e308"], None),
-])
+@pytest.mark.parametrize(
+    "args,n_traj",
+    [
+        (["mc", "--lattice", "4x4", "--n-traj", "300", "--lam", "1e308"], 300),
+        (["mc", "--lattice", "4x4", "--n-traj", "300", "--lam", "1e308", "--seeds", "0,1"], 600),
+        (["crosscheck", "--lattice", "4x4", "--n-traj", "300", "--lam", "0.1,1e308"], 600),
+        (["variational", "--lattice", "4x4", "--lam", "1e308"], None),
+    ],
+)
 def test_monte_carlo_at_huge_coupling_is_refused_before_running(args, n_traj, capsys):
     # the HMC's step count grows like lam^(1/4): at 1e308 it hits the 10000-step cap
     # (4.5 s per trajectory on 4x4); the pre-flight refuses, naming --lam and its range
@@ -186,8 +229,9 @@ def test_monte_carlo_at_huge_coupling_is_refused_before_running(args, n_traj, ca
 
 
 def test_report_monte_carlo_at_huge_coupling_is_refused_before_any_section(tmp_path, capsys):
-    code, out, err = _run(["report", "--quick", "--no-flow", "--no-pdf", "--mc-lam", "0.1,1e300", "--out",
-                           str(tmp_path / "r")], capsys)
+    code, out, err = _run(
+        ["report", "--quick", "--no-flow", "--no-pdf", "--mc-lam", "0.1,1e300", "--out", str(tmp_path / "r")], capsys
+    )
     assert code == 2 and "--mc-lam=1e+300" in err and "16x16" in err and "--force" not in err
     assert not (tmp_path / "r").exists() and "[1/" not in err
 
@@ -215,9 +259,15 @@ def test_allowed_coupling_range_is_where_the_step_count_stays_below_the_cap():
 
 
 def test_value_without_error_is_not_converged_in_json(capsys):
-    common.echo_json("x", {}, {"a": {"value": 1.0, "error": float("inf"), "converged": True},
-                               "b": {"value": 2.0, "error": 0.0, "converged": True},
-                               "c": {"value": 3.0, "error": None, "converged": True, "exact": True}})
+    common.echo_json(
+        "x",
+        {},
+        {
+            "a": {"value": 1.0, "error": float("inf"), "converged": True},
+            "b": {"value": 2.0, "error": 0.0, "converged": True},
+            "c": {"value": 3.0, "error": None, "converged": True, "exact": True},
+        },
+    )
     cap = capsys.readouterr()
     env = json.loads(cap.out)
     assert env["results"]["a"] == {"value": 1.0, "error": None, "converged": False}
@@ -238,8 +288,21 @@ def test_series_sum_refuses_overflow_with_the_range():
 
 # --- output niceties ---------------------------------------------------------------------------
 
-MC_SMALL = ["mc", "--lattice", "4x4", "--cutoff", "bump:eps=0.5,lambda_max=2", "--Lambda", "1.3",
-            "--lam", "0.1", "--n-traj", "40", "--n-therm", "10"]
+MC_SMALL = [
+    "mc",
+    "--lattice",
+    "4x4",
+    "--cutoff",
+    "bump:eps=0.5,lambda_max=2",
+    "--Lambda",
+    "1.3",
+    "--lam",
+    "0.1",
+    "--n-traj",
+    "40",
+    "--n-therm",
+    "10",
+]
 
 
 def test_mc_prints_an_estimate_and_progress_lines_when_stderr_is_not_a_terminal(capsys, monkeypatch):
@@ -254,8 +317,23 @@ def test_mc_prints_an_estimate_and_progress_lines_when_stderr_is_not_a_terminal(
     assert code == 0 and "trajectories" not in err
 
 
-CROSS_SMALL = ["crosscheck", "--lattice", "4x4", "--cutoff", "bump:eps=0.5,lambda_max=2", "--Lambda", "1.3",
-               "--lam", "0.05,0.1", "--n-traj", "40", "--n-therm", "10", "--seed", "3"]
+CROSS_SMALL = [
+    "crosscheck",
+    "--lattice",
+    "4x4",
+    "--cutoff",
+    "bump:eps=0.5,lambda_max=2",
+    "--Lambda",
+    "1.3",
+    "--lam",
+    "0.05,0.1",
+    "--n-traj",
+    "40",
+    "--n-therm",
+    "10",
+    "--seed",
+    "3",
+]
 
 
 def test_crosscheck_ctrl_c_prints_what_is_kept_and_the_resume_command(tmp_path, capsys, monkeypatch):
@@ -300,8 +378,10 @@ def test_outputs_honour_the_umask(tmp_path, capsys):
         assert files and all(stat.S_IMODE(os.stat(f).st_mode) == 0o644 for f in files)
         out = tmp_path / "r"
         # a theory other than phi^4: its phi^4-only sections are built with no progress step
-        code, _, err = _run(["report", "--quick", "--no-flow", "--no-pdf", "--theory", "phi4+phi6", "--order",
-                             "1", "--out", str(out)], capsys)
+        code, _, err = _run(
+            ["report", "--quick", "--no-flow", "--no-pdf", "--theory", "phi4+phi6", "--order", "1", "--out", str(out)],
+            capsys,
+        )
         assert code == 0
         assert stat.S_IMODE(os.stat(out).st_mode) == 0o755  # was 0700 (mkdtemp)
         assert "lattice Monte Carlo" not in err and "[1/" in err
@@ -311,18 +391,22 @@ def test_outputs_honour_the_umask(tmp_path, capsys):
 
 # --- values as text: rounded to their error (JSON keeps full precision) ------------------------
 
-@pytest.mark.parametrize("value,error,kw,expected", [
-    # the issue's line: error 1.6e-19, truncation 1.1e-05 -> the digits the truncation leaves
-    (0.0999886033258, 1.6e-19, dict(truncation=1.1e-05), "0.099989 ± 1.6e-19"),
-    (10.5854606099, 1.5e-13, dict(truncation=2.2e-07), "10.58546061 ± 1.5e-13"),
-    (1.2345678, 0.012, {}, "1.235 ± 0.012"),
-    (-3.14159e-7, 2.0e-9, {}, "-3.142e-07 ± 2e-09"),
-    (0.5, 0.0, {}, "0.5 ± 0"),  # no usable error: 12 significant digits
-    (2.0 / 3.0, None, {}, "0.666666666667"),
-    (2.0 / 3.0, None, dict(exact=True), "0.666666666667 (exact)"),
-    (0.001, 0.5, {}, "0.001 ± 0.5"),  # an error larger than the value: one digit
-    (None, None, {}, "null"),
-])
+
+@pytest.mark.parametrize(
+    "value,error,kw,expected",
+    [
+        # the issue's line: error 1.6e-19, truncation 1.1e-05 -> the digits the truncation leaves
+        (0.0999886033258, 1.6e-19, dict(truncation=1.1e-05), "0.099989 ± 1.6e-19"),
+        (10.5854606099, 1.5e-13, dict(truncation=2.2e-07), "10.58546061 ± 1.5e-13"),
+        (1.2345678, 0.012, {}, "1.235 ± 0.012"),
+        (-3.14159e-7, 2.0e-9, {}, "-3.142e-07 ± 2e-09"),
+        (0.5, 0.0, {}, "0.5 ± 0"),  # no usable error: 12 significant digits
+        (2.0 / 3.0, None, {}, "0.666666666667"),
+        (2.0 / 3.0, None, dict(exact=True), "0.666666666667 (exact)"),
+        (0.001, 0.5, {}, "0.001 ± 0.5"),  # an error larger than the value: one digit
+        (None, None, {}, "null"),
+    ],
+)
 def test_format_value_rounds_to_the_uncertainty(value, error, kw, expected):
     from ergsym.textfmt import format_value
 
@@ -335,8 +419,7 @@ def test_flow_text_rounds_the_running_coupling_to_its_truncation(capsys):
     line = next(x for x in out.splitlines() if "lam(Lambda)" in x)
     assert "0.099989 ± 1.6e-19" in line and "0.0999886033258" not in line
     code, out, _ = _run(["flow", "--json"], capsys)  # JSON keeps full precision
-    assert json.loads(out)["results"]["couplings"]["lam"]["sum"]["value"] == pytest.approx(
-        0.0999886033258, rel=1e-12)
+    assert json.loads(out)["results"]["couplings"]["lam"]["sum"]["value"] == pytest.approx(0.0999886033258, rel=1e-12)
 
 
 def test_crosscheck_force_reaches_every_run(capsys, monkeypatch):
@@ -358,8 +441,7 @@ def test_crosscheck_force_reaches_every_run(capsys, monkeypatch):
     assert code == 0 and seen == [None, None]
 
 
-@given(value=st.floats(-1e12, 1e12, allow_nan=False).filter(lambda v: abs(v) > 1e-12),
-       error=st.floats(1e-15, 1e6))
+@given(value=st.floats(-1e12, 1e12, allow_nan=False).filter(lambda v: abs(v) > 1e-12), error=st.floats(1e-15, 1e6))
 def test_format_value_keeps_what_the_error_leaves(value, error):
     # the printed value is within 5% of the error of the value (two digits of the error kept),
     # or within the 12-digit cap; and the error itself is printed with two digits

@@ -5,12 +5,10 @@ import numpy as np
 import pytest
 from hypothesis import given
 from hypothesis import strategies as st
-
-from ergsym.cutoffs import (BumpCutoff, CustomCutoff, ExponentialCutoff, FermiCutoff, bump_B,
-                            parse_cutoff)
-from ergsym.errors import InputError
-
 from strategies import any_cutoffs, bump_cutoffs
+
+from ergsym.cutoffs import BumpCutoff, CustomCutoff, ExponentialCutoff, FermiCutoff, bump_B, parse_cutoff
+from ergsym.errors import InputError
 
 
 # -- properties (STYLE.md list) --------------------------------------------------------------
@@ -24,8 +22,7 @@ def test_bump_is_one_below_Lambda2(cl, frac):
 @given(any_cutoffs)
 def test_monotone_decreasing_in_p2(cl):
     c, lam = cl
-    p2 = np.sort(np.concatenate([np.linspace(0, 6 * lam * lam + 10, 3000),
-                                 [b for b in c.breakpoints(lam)]]))
+    p2 = np.sort(np.concatenate([np.linspace(0, 6 * lam * lam + 10, 3000), [b for b in c.breakpoints(lam)]]))
     k = c.K(p2, lam)
     assert np.all(np.diff(k) <= 1e-15)
     assert np.all(k >= 0) and np.all(k <= 1 + 1e-15)
@@ -52,15 +49,19 @@ def test_analytic_derivative_matches_mpmath(cl, x):
     mpmath.mp.dps = 30
     # reference: mpmath.diff of an mpmath transcription of K at fixed p2
     if isinstance(c, BumpCutoff):
+
         def kfun(L):
             xx = (p2 - L * L) / c.eps
-            return (1 - c.eps) * mpmath.exp(1 - 1 / (1 - xx ** 2)) + c.eps
+            return (1 - c.eps) * mpmath.exp(1 - 1 / (1 - xx**2)) + c.eps
     elif isinstance(c, ExponentialCutoff):
+
         def kfun(L):
-            return mpmath.exp(-(p2 / L ** 2) ** c.n)
+            return mpmath.exp(-((p2 / L**2) ** c.n))
     else:
+
         def kfun(L):
-            return (1 + mpmath.exp(-c.a)) / (1 + mpmath.exp(c.a * (p2 / L ** 2 - 1)))
+            return (1 + mpmath.exp(-c.a)) / (1 + mpmath.exp(c.a * (p2 / L**2 - 1)))
+
     ref = float(mpmath.diff(kfun, mpmath.mpf(lam)))
     got = float(c.dK_dLambda(p2, lam))
     rel = 1e-8
@@ -88,8 +89,7 @@ def test_vectorized_equals_scalar(cl):
     assert np.all(np.abs(vec - sca) <= rtol * amp * np.abs(sca))
     lams = np.array([0.5, 0.75, 1.0]) * lam
     grid = c.dK_dLambda(p2[:, None], lams[None, :])
-    np.testing.assert_allclose(grid[:, 1], c.dK_dLambda(p2, lams[1]), rtol=rtol,
-                               atol=rtol * np.max(np.abs(grid)))
+    np.testing.assert_allclose(grid[:, 1], c.dK_dLambda(p2, lams[1]), rtol=rtol, atol=rtol * np.max(np.abs(grid)))
 
 
 def test_bump_local_variable_keeps_precision():
@@ -99,8 +99,7 @@ def test_bump_local_variable_keeps_precision():
     k, dk = c.bump_local(x, 20.0)
     # reference: B(x) directly, mpmath.exp(1 - 1/(1-x^2)) at 30 digits
     mpmath.mp.dps = 30
-    ref = [float((1 - mpmath.mpf(1e-12)) * mpmath.exp(1 - 1 / (1 - mpmath.mpf(v) ** 2)) + mpmath.mpf(1e-12))
-           for v in x]
+    ref = [float((1 - mpmath.mpf(1e-12)) * mpmath.exp(1 - 1 / (1 - mpmath.mpf(v) ** 2)) + mpmath.mpf(1e-12)) for v in x]
     assert np.allclose(k, ref, rtol=1e-14)
     naive = c.K(400.0 + 1e-12 * x, 20.0)  # the way SPEC section 6 forbids
     assert np.max(np.abs(naive - ref) / ref) > 1e-6  # shows why the local variable is needed
@@ -128,7 +127,7 @@ def test_b3_report():
     rep = ExponentialCutoff(2).check_b3(1.0, 4)
     assert 4 in rep.failed and 1 in rep.failed
     assert 4 in FermiCutoff(10).check_b3(1.0, 3).failed
-    gauss = CustomCutoff(lambda p2, L: np.exp(-p2 / L ** 2))
+    gauss = CustomCutoff(lambda p2, L: np.exp(-p2 / L**2))
     assert 4 in gauss.check_b3(1.0, 4).failed
     # custom bump-like cutoff with analytic derivative passes (4)
     b = BumpCutoff(0.3, 2.0)
@@ -137,7 +136,7 @@ def test_b3_report():
 
 
 def test_custom_numerical_derivative_has_error_estimate():
-    c = CustomCutoff(lambda p2, L: np.exp(-p2 / L ** 2))
+    c = CustomCutoff(lambda p2, L: np.exp(-p2 / L**2))
     p2 = np.array([0.5, 1.0, 2.0])
     exact = 2 * p2 * np.exp(-p2)  # d/dL exp(-p2/L^2) at L=1
     got = c.dK_dLambda(p2, 1.0)
@@ -146,13 +145,23 @@ def test_custom_numerical_derivative_has_error_estimate():
     assert np.all(err < 1e-6)
 
 
-@pytest.mark.parametrize("spec,param", [
-    ("bump:eps=1.5,lambda_max=2", "eps"), ("bump:eps=0,lambda_max=2", "eps"),
-    ("bump:eps=0.1", "lambda_max"), ("bump:eps=0.1,lambda_max=-1", "lambda_max"),
-    ("bump:eps=0.1,lambda_max=2,foo=3", "foo"), ("bump:eps=x,lambda_max=2", "eps"),
-    ("exp:n=0", "n"), ("exp:n=1.5", "n"), ("fermi:a=-1", "a"), ("gauss:s=1", "cutoff"),
-    ("", "cutoff"), ("bump:eps", "cutoff"),
-])
+@pytest.mark.parametrize(
+    "spec,param",
+    [
+        ("bump:eps=1.5,lambda_max=2", "eps"),
+        ("bump:eps=0,lambda_max=2", "eps"),
+        ("bump:eps=0.1", "lambda_max"),
+        ("bump:eps=0.1,lambda_max=-1", "lambda_max"),
+        ("bump:eps=0.1,lambda_max=2,foo=3", "foo"),
+        ("bump:eps=x,lambda_max=2", "eps"),
+        ("exp:n=0", "n"),
+        ("exp:n=1.5", "n"),
+        ("fermi:a=-1", "a"),
+        ("gauss:s=1", "cutoff"),
+        ("", "cutoff"),
+        ("bump:eps", "cutoff"),
+    ],
+)
 def test_bad_specs(spec, param):
     with pytest.raises(InputError, match=param) as ei:
         parse_cutoff(spec)

@@ -9,6 +9,7 @@
 
 The commands are read from the pages themselves, so editing an example re-tests it.
 """
+
 import json
 import re
 import shlex
@@ -85,8 +86,9 @@ def _cutoff_table(stdout):
 
 
 def test_tutorial_cutoff_table_samples_the_support_of_Lambda_dK(capsys):
-    argv = [a for a in _command("tutorial.md", "ergsym cutoff") if not a.startswith("--plot")
-            and not a.endswith(".png")]
+    argv = [
+        a for a in _command("tutorial.md", "ergsym cutoff") if not a.startswith("--plot") and not a.endswith(".png")
+    ]
     cap = _run(argv, capsys)
     table = _cutoff_table(cap.out)
     assert table.shape[0] >= 11

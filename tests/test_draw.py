@@ -1,4 +1,5 @@
 """Diagram drawings: one panel (matplotlib) / one tikzpicture per linked diagram, styles by line kind."""
+
 import pytest
 
 from ergsym.errors import InputError

@@ -1,15 +1,16 @@
 """Edge cases found by the CLI fuzz test after the layers were merged (each once a traceback)."""
+
 import math
 
 import pytest
 
 from ergsym.cli import main
+from ergsym.cutoffs import parse_cutoff
 from ergsym.errors import InputError
 from ergsym.lattice.crosscheck import compare_with_series
 from ergsym.lattice.stats import Stats
-from ergsym.lattice.theory import MAX_LATTICE_MASS, MIN_LATTICE_MASS, LatticeTheory
 from ergsym.lattice.sums import lattice_propagators
-from ergsym.cutoffs import parse_cutoff
+from ergsym.lattice.theory import MAX_LATTICE_MASS, MIN_LATTICE_MASS, LatticeTheory
 
 BUMP = "bump:eps=0.5,lambda_max=2"
 
@@ -55,8 +56,10 @@ def test_building_a_report_leaves_matplotlib_settings_alone(tmp_path):
     from ergsym.report import ReportConfig, build_report
 
     before = {k: matplotlib.rcParams[k] for k in ("font.family", "font.serif", "font.size", "mathtext.fontset")}
-    build_report(ReportConfig(out=str(tmp_path / "r"), quick=True, mc=False, flow=False, pdf=False, order=1),
-                 sections=("figures",))
+    build_report(
+        ReportConfig(out=str(tmp_path / "r"), quick=True, mc=False, flow=False, pdf=False, order=1),
+        sections=("figures",),
+    )
     after = {k: matplotlib.rcParams[k] for k in before}
     assert after == before
 
@@ -71,11 +74,14 @@ def test_exact_lattice_sums_refuse_unrepresentable_masses(mass, capsys):
     assert exc.value.code == 2 and "internal error" not in capsys.readouterr().err
 
 
-@pytest.mark.parametrize("argv", [
-    ["monotone", "--order", "1", "--lattice", "1x4", "--cutoff", BUMP, "--mass", "1", "--Lambda", "1"],
-    ["flow", "--order", "1", "--lattice", "1x4"],
-    ["mc", "--lattice", "1x4", "--no-progress"],
-])
+@pytest.mark.parametrize(
+    "argv",
+    [
+        ["monotone", "--order", "1", "--lattice", "1x4", "--cutoff", BUMP, "--mass", "1", "--Lambda", "1"],
+        ["flow", "--order", "1", "--lattice", "1x4"],
+        ["mc", "--lattice", "1x4", "--no-progress"],
+    ],
+)
 def test_every_command_validates_a_lattice_the_same_way(argv, capsys):
     # one validation (ergsym.inputs.as_lattice): an extent 1 in d >= 2 is refused everywhere
     with pytest.raises(SystemExit) as exc:

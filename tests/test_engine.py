@@ -7,17 +7,18 @@
   families replaced by their exact lattice sums;
 * Schwinger-Dyson identities, the free theory, the normal-ordering/counterterm equivalence.
 """
+
 import itertools
 from fractions import Fraction
 
 import mpmath
 import pytest
-from hypothesis import given, strategies as st
+from hypothesis import given
+from hypothesis import strategies as st
 
 from ergsym.errors import ErgsymError, InputError, OrderNotSupportedError
 from ergsym.families import NAMED_FAMILIES, Line, reduce_graph
-from ergsym.symbolic import (PHI4, PIECES, PRINTED, Theory, expand, local_phi, log_z, monotone,
-                             piece)
+from ergsym.symbolic import PHI4, PIECES, PRINTED, Theory, expand, local_phi, log_z, monotone, piece
 from ergsym.symbolic.oracle import circulant, exact_expansion, exact_family_value, exact_series_value
 from ergsym.symbolic.wick import Operator, OperatorTerm, OpVertex
 
@@ -35,6 +36,7 @@ small_fraction = st.builds(Fraction, st.integers(-6, 6), st.integers(1, 7))
 def rational_lattice(draw, shapes=SHAPES):
     """(shape, G, Cdot): symmetric rational circulants, G diagonally dominant (invertible)."""
     shape = draw(st.sampled_from(shapes))
+
     def sym_values(diag_min):
         vals = {}
         for r in itertools.product(*[range(n) for n in shape]):
@@ -42,7 +44,8 @@ def rational_lattice(draw, shapes=SHAPES):
             vals[r] = vals[mr] if mr in vals else draw(small_fraction)
         vals[(0,) * len(shape)] = draw(st.builds(Fraction, st.integers(diag_min, diag_min + 20), st.integers(1, 3)))
         return vals
-    g = sym_values(60)   # |offdiag| <= 6, V <= 8: diagonal dominance keeps G invertible
+
+    g = sym_values(60)  # |offdiag| <= 6, V <= 8: diagonal dominance keeps G invertible
     c = sym_values(1)
     return shape, circulant(shape, g), circulant(shape, c)
 
@@ -50,6 +53,7 @@ def rational_lattice(draw, shapes=SHAPES):
 # ---------------------------------------------------------------------------
 # zero dimensions
 # ---------------------------------------------------------------------------
+
 
 def _one_mode(k, d):
     return [[Fraction(k)]], [[Fraction(d)]]
@@ -78,38 +82,47 @@ def _mp_taylor_one_mode(k, d, order, quantity):
     k = mpmath.mpf(k.numerator) / k.denominator
     d = mpmath.mpf(d.numerator) / d.denominator
     dsh = [lambda p: p / k]
-    ds = [lambda p: p / k, lambda p: p ** 3 / 6]
+    ds = [lambda p: p / k, lambda p: p**3 / 6]
 
     def bil(xs, ys, coef):
         terms = {}
         for i, fx in enumerate(xs):
             for j, fy in enumerate(ys):
                 terms.setdefault(i + j, []).append((fx, fy))
-        return [(lambda p, ts=terms.get(n, []): coef * d * sum(fx(p) * fy(p) for fx, fy in ts))
-                for n in range(3)]
+
+        def part(n):
+            ts = terms.get(n, [])
+            return lambda p: coef * d * sum(fx(p) * fy(p) for fx, fy in ts)
+
+        return [part(n) for n in range(3)]
 
     parts = {
         "dSdS": bil(ds, ds, mpmath.mpf(1) / 2),
         "dSdShat": bil(ds, dsh, -2),
         "dShatdShat": bil(dsh, dsh, 2),
-        "LdShat": [lambda p: d * p ** 2 / k ** 2, lambda p: 0, lambda p: 0],
+        "LdShat": [lambda p: d * p**2 / k**2, lambda p: 0, lambda p: 0],
     }
     sgn = {"A": 1, "B": -1}.get(quantity)
     if sgn is None:
         op = parts[quantity]
     else:
-        op = [lambda p, n=n: sgn * (parts["dSdS"][n](p) + parts["dSdShat"][n](p) + parts["dShatdShat"][n](p))
-              + parts["LdShat"][n](p) for n in range(3)]
+        op = [
+            lambda p, n=n: (
+                sgn * (parts["dSdS"][n](p) + parts["dSdShat"][n](p) + parts["dShatdShat"][n](p)) + parts["LdShat"][n](p)
+            )
+            for n in range(3)
+        ]
 
     def gauss(f):
-        return mpmath.quad(lambda p: f(p) * mpmath.exp(-p ** 2 / (2 * k)), [-mpmath.inf, 0, mpmath.inf])
+        return mpmath.quad(lambda p: f(p) * mpmath.exp(-(p**2) / (2 * k)), [-mpmath.inf, 0, mpmath.inf])
 
     def w(j):
-        return lambda p: (-p ** 4 / 24) ** j / mpmath.factorial(j)
+        return lambda p: (-(p**4) / 24) ** j / mpmath.factorial(j)
 
     z = [gauss(w(j)) for j in range(order + 1)]
-    num = [sum(gauss(lambda p, i=i, j=j: op[i](p) * w(j - i)(p)) for i in range(min(j, 2) + 1))
-           for j in range(order + 1)]
+    num = [
+        sum(gauss(lambda p, i=i, j=j: op[i](p) * w(j - i)(p)) for i in range(min(j, 2) + 1)) for j in range(order + 1)
+    ]
     out = []
     for j in range(order + 1):
         out.append((num[j] - sum(out[i] * z[j - i] for i in range(j))) / z[0])
@@ -123,7 +136,9 @@ def test_zero_dim_series_equal_mpmath_taylor_coefficients(quantity):
     derived = exact_series_value(monotone(3, quantity), g, c)
     ref = _mp_taylor_one_mode(k, d, 3, quantity)
     for j in range(4):
-        assert abs(mpmath.mpf(derived[j].numerator) / derived[j].denominator - ref[j]) <= mpmath.mpf(10) ** -30 * (1 + abs(ref[j]))
+        assert abs(mpmath.mpf(derived[j].numerator) / derived[j].denominator - ref[j]) <= mpmath.mpf(10) ** -30 * (
+            1 + abs(ref[j])
+        )
 
 
 def test_zero_dim_printed_5_15_disagrees_with_quadrature():
@@ -132,14 +147,15 @@ def test_zero_dim_printed_5_15_disagrees_with_quadrature():
     ref = _mp_taylor_one_mode(k, d, 2, "A")
     # at one mode with k = d = 1 every family is 1, so the printed series sums its coefficients
     printed = [sum(PRINTED["A"][j].values()) for j in range(3)]
-    assert abs(ref[0] - mpmath.mpf(3) / 2) < 1e-30          # the free term agrees
-    assert abs(ref[1] - float(printed[1])) > 0.1            # O(lam): derived -5/4, printed -1/2
+    assert abs(ref[0] - mpmath.mpf(3) / 2) < 1e-30  # the free term agrees
+    assert abs(ref[1] - float(printed[1])) > 0.1  # O(lam): derived -5/4, printed -1/2
     assert abs(ref[2] - float(printed[2])) > 0.1
 
 
 # ---------------------------------------------------------------------------
 # finite lattices: engine vs brute-force oracle
 # ---------------------------------------------------------------------------
+
 
 @given(rational_lattice(), st.sampled_from(QUANTITIES))
 def test_lattice_series_equals_exact_gaussian_expansion(lat, quantity):
@@ -164,8 +180,11 @@ def test_normal_ordered_scheme_equals_exact_expansion(lat, quantity):
     assert exact_series_value(s, g, c) == exact_expansion(g, c, 2, quantity, normal_ordered=True)
 
 
-@given(rational_lattice(shapes=[(2,), (3,), (4,), (2, 2), (5,)]),
-       st.lists(small_fraction, min_size=4, max_size=4), st.sampled_from(["A", "B", "phi2"]))
+@given(
+    rational_lattice(shapes=[(2,), (3,), (4,), (2, 2), (5,)]),
+    st.lists(small_fraction, min_size=4, max_size=4),
+    st.sampled_from(["A", "B", "phi2"]),
+)
 def test_several_couplings_equal_exact_expansion(lat, gvals, quantity):
     # phi^4 + phi^3 + phi^6 + phi^2 counterterm at once; oracle: S_int = t sum_n g_n/n! phi^n
     shape, g, c = lat
@@ -178,7 +197,7 @@ def test_several_couplings_equal_exact_expansion(lat, gvals, quantity):
             fam[t.family] = exact_family_value(t.family, g, c)
         w = t.coeff * fam[t.family]
         for gv, p in zip(gvals, t.powers):
-            w *= gv ** p
+            w *= gv**p
         per_order[t.order] += w
     ref = exact_expansion(g, c, 2, quantity, couplings=tuple(zip((4, 3, 6, 2), gvals)))
     assert per_order == ref
@@ -195,6 +214,7 @@ def test_order4_equals_exact_gaussian_expansion(lat):
 # identities
 # ---------------------------------------------------------------------------
 
+
 @pytest.mark.parametrize("scheme", ["bare", "normal-ordered"])
 @pytest.mark.parametrize("theory", [PHI4, Theory(((4, "lam"), (3, "g3"), (6, "g6")))])
 def test_schwinger_dyson_dS_dShat_is_exactly_minus_2_f0(scheme, theory):
@@ -208,8 +228,9 @@ def test_schwinger_dyson_dS_dS_equals_second_derivative():
     # different operator (a D self-loop on a phi^2 vertex), expanded independently.
     order = 4
     lhs = piece("dSdS", order).as_dict()  # = 1/2 <Cdot dS dS>
-    rhs_op = Operator("lam/2 <Cdot_xx phi_x^2>", (OperatorTerm(Fraction(1, 2), (1,), (OpVertex(2),),
-                                                                ((0, 0, Line(0, 1)),)),))
+    rhs_op = Operator(
+        "lam/2 <Cdot_xx phi_x^2>", (OperatorTerm(Fraction(1, 2), (1,), (OpVertex(2),), ((0, 0, Line(0, 1)),)),)
+    )
     rhs = expand(rhs_op, PHI4, order).as_dict()
     rhs[((0,), NAMED_FAMILIES["f0"])] = rhs.get(((0,), NAMED_FAMILIES["f0"]), 0) + 1
     assert {k: v / 2 for k, v in rhs.items()} == lhs
@@ -284,10 +305,17 @@ def test_named_families_from_raw_graphs():
 # bad input
 # ---------------------------------------------------------------------------
 
-@pytest.mark.parametrize("kwargs, word", [
-    (dict(order=-1), "order"), (dict(order=99), "order"), (dict(order=1.5), "order"),
-    (dict(order=2, form="C"), "form"), (dict(order=2, scheme="weird"), "scheme"),
-])
+
+@pytest.mark.parametrize(
+    "kwargs, word",
+    [
+        (dict(order=-1), "order"),
+        (dict(order=99), "order"),
+        (dict(order=1.5), "order"),
+        (dict(order=2, form="C"), "form"),
+        (dict(order=2, scheme="weird"), "scheme"),
+    ],
+)
 def test_bad_input_names_the_parameter(kwargs, word):
     with pytest.raises(InputError, match=word):
         monotone(**kwargs)
@@ -340,13 +368,14 @@ def _aut_order(n_op, n, edges):
     for perm in itertools.permutations(range(n_op, n)):
         mp = list(range(n_op)) + list(perm)
         img = {}
-        for (i, j, kind), c in mult.items():
+        for (i, j, _kind), c in mult.items():
             key = (min(mp[i], mp[j]), max(mp[i], mp[j]), kind)
             img[key] = img.get(key, 0) + c
         count += img == mult
     import math as _m
-    for (i, j, kind), c in mult.items():
-        count *= _m.factorial(c) * (2 ** c if i == j else 1)
+
+    for (i, j, _kind), c in mult.items():
+        count *= _m.factorial(c) * (2**c if i == j else 1)
     return count
 
 
@@ -354,8 +383,9 @@ def _aut_order(n_op, n, edges):
 def test_diagram_weights_are_inverse_automorphism_counts(which, order):
     # textbook symmetry factors, computed here by brute-force automorphism counting:
     # weight = prod_{operator vertices} deg! / |Aut|, e.g. 1/8 figure-eight, 1/6 sunset.
-    from ergsym.symbolic.wick import diagrams
     import math as _m
+
+    from ergsym.symbolic.wick import diagrams
 
     theory = PHI4 if which != "phi2-phi6" else Theory(((4, "lam"), (6, "g6")))
     op = log_z(theory) if which == "vacuum" else local_phi(2, theory)
@@ -378,7 +408,7 @@ def test_known_symmetry_factors():
     from ergsym.symbolic.wick import diagrams
 
     w = {d.family.name: d.weight for d in diagrams(local_phi(2, PHI4), PHI4, 2)}
-    assert w["T·T2"] == Fraction(1, 2) and w["M[K,K,K,K2]"] == Fraction(1, 6)   # tadpole, sunset
+    assert w["T·T2"] == Fraction(1, 2) and w["M[K,K,K,K2]"] == Fraction(1, 6)  # tadpole, sunset
     v = {d.family.name: d.weight for d in diagrams(log_z(PHI4), PHI4, 2)}
     assert v["T^2"] == Fraction(1, 8) and v["M[K,K,K,K]"] == Fraction(1, 48)
 
@@ -386,6 +416,7 @@ def test_known_symmetry_factors():
 # ---------------------------------------------------------------------------
 # the engine against the stored results of its previous implementation
 # ---------------------------------------------------------------------------
+
 
 def _reference_records():
     import json
@@ -398,8 +429,9 @@ def _reference_records():
 _REFERENCE = _reference_records()
 
 
-@pytest.mark.parametrize("record", _REFERENCE,
-                         ids=[f"{r['theory']}-{r['scheme']}-{r['quantity']}-O{r['order']}" for r in _REFERENCE])
+@pytest.mark.parametrize(
+    "record", _REFERENCE, ids=[f"{r['theory']}-{r['scheme']}-{r['quantity']}-O{r['order']}" for r in _REFERENCE]
+)
 def test_engine_reproduces_previous_engine_exactly(record):
     # Reference: tests/data/engine_reference.json, generated by the previous labelled-multigraph
     # engine (commit 2e2bbe8, see the file's provenance) with tests/make_engine_reference.py:
@@ -426,10 +458,9 @@ def test_cli_refuses_derivations_estimated_too_long(capsys):
     # refused before any work, exit 2, message
     # naming the parameter, the allowed value, the value and what to do
     from ergsym.cli import main
+    from ergsym.cli.monotone import MAX_ESTIMATED_SECONDS
     from ergsym.symbolic import parse_theory
     from ergsym.symbolic.wick import estimated_seconds
-
-    from ergsym.cli.monotone import MAX_ESTIMATED_SECONDS
 
     assert estimated_seconds(6, parse_theory("phi4+phi6")) > MAX_ESTIMATED_SECONDS
     assert estimated_seconds(5, parse_theory("phi4+phi6")) < MAX_ESTIMATED_SECONDS
@@ -458,8 +489,10 @@ def test_canonical_block_edges_equal_brute_force_minimum():
     from ergsym.families import _canonical_edges
 
     def brute(n, edges):
-        return min(tuple(sorted((min(p[i], p[j]), max(p[i], p[j]), l) for i, j, l in edges))
-                   for p in itertools.permutations(range(n)))
+        return min(
+            tuple(sorted((min(p[i], p[j]), max(p[i], p[j]), l) for i, j, l in edges))
+            for p in itertools.permutations(range(n))
+        )
 
     rng = random.Random(12)
     lines = [Line(1, 0), Line(2, 0), Line(0, 1), Line(1, 1), Line(-1, 0), Line(-1, 1), Line(0, 0, 1)]
@@ -468,6 +501,6 @@ def test_canonical_block_edges_equal_brute_force_minimum():
         es = []
         for _ in range(rng.randint(1, 11)):
             i, j = rng.randrange(n), rng.randrange(n)
-            es.append((min(i, j), max(i, j), rng.choice(lines[:rng.randint(1, len(lines))])))
+            es.append((min(i, j), max(i, j), rng.choice(lines[: rng.randint(1, len(lines))])))
         es = tuple(sorted(es))
         assert _canonical_edges.__wrapped__(n, es) == brute(n, es)

@@ -4,6 +4,7 @@ Each example checks its own result and exits 1 if the check fails, so this test 
 example's physics check does.  New examples (e.g. flow_monotone.py) are picked up
 automatically; they must accept ``--fast``.
 """
+
 import subprocess
 import sys
 from pathlib import Path
@@ -30,8 +31,7 @@ def test_examples_exist():
 
 @pytest.mark.parametrize("path", EXAMPLES, ids=[p.name for p in EXAMPLES])
 def test_example_runs(path):
-    proc = subprocess.run([sys.executable, str(path), "--fast"], cwd=ROOT, capture_output=True,
-                          text=True, timeout=300)
+    proc = subprocess.run([sys.executable, str(path), "--fast"], cwd=ROOT, capture_output=True, text=True, timeout=300)
     assert proc.returncode == 0, proc.stdout[-3000:] + proc.stderr[-3000:]
     if path.name in EXPECT:
         assert EXPECT[path.name] in proc.stdout, proc.stdout[-3000:]

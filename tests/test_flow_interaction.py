@@ -12,17 +12,32 @@ Independent routes:
   brute-force expansion with the oracle's V_Lambda and literal operators;
 * at Lambda = Lambda0 (Delta = 0) the series reduce to the engine's series at Lambda0.
 """
+
 import itertools
 from fractions import Fraction
 
 import pytest
-from hypothesis import given, settings, strategies as st
+from hypothesis import given, settings
+from hypothesis import strategies as st
 
 from ergsym.errors import InputError, OrderNotSupportedError
-from ergsym.flow import (EffTerm, describe_term, effective_interaction, flow_monotone, flow_phi2,
-                         has_delta, polchinski_residual, running_couplings)
-from ergsym.flow.oracle import (effterms_polynomial, exact_flow_family_value, oracle_flow_quantity,
-                                oracle_interaction, polchinski_check)
+from ergsym.flow import (
+    EffTerm,
+    describe_term,
+    effective_interaction,
+    flow_monotone,
+    flow_phi2,
+    has_delta,
+    polchinski_residual,
+    running_couplings,
+)
+from ergsym.flow.oracle import (
+    effterms_polynomial,
+    exact_flow_family_value,
+    oracle_flow_quantity,
+    oracle_interaction,
+    polchinski_check,
+)
 from ergsym.symbolic import monotone
 from ergsym.symbolic.oracle import circulant
 
@@ -50,12 +65,15 @@ def flow_lattice(draw, shapes=((1,), (2,), (3,), (4,), (2, 2))):
 
 # -- symbolic -----------------------------------------------------------------------
 
+
 def test_first_order_interaction_is_the_textbook_one():
     # Reference: E_chi[(lam/4!)(phi+chi)^4] = lam/24 phi^4 + lam/4 Delta(0) phi^2 + lam/8 Delta(0)^2
     got = {describe_term(t): t.coeff for t in effective_interaction(1)}
-    assert got == {"sum_{x0} Delta(0)^2": Fraction(1, 8),
-                   "sum_{x0} Delta(0) phi(x0)^2": Fraction(1, 4),
-                   "sum_{x0} phi(x0)^4": Fraction(1, 24)}
+    assert got == {
+        "sum_{x0} Delta(0)^2": Fraction(1, 8),
+        "sum_{x0} Delta(0) phi(x0)^2": Fraction(1, 4),
+        "sum_{x0} phi(x0)^4": Fraction(1, 24),
+    }
 
 
 def test_second_order_has_the_structures_of_the_design_card():
@@ -121,6 +139,7 @@ def test_bad_orders_are_refused():
 
 # -- exact lattices ---------------------------------------------------------------------
 
+
 @settings(max_examples=8)
 @given(flow_lattice(shapes=((1,), (2,), (3,), (4,))))
 def test_diagrams_equal_brute_force_convolution_and_solve_2_4(lat):
@@ -136,8 +155,9 @@ def test_diagrams_equal_brute_force_convolution_and_solve_2_4(lat):
 
 
 @settings(max_examples=6)
-@given(flow_lattice(shapes=((1,), (2,), (3,), (2, 2))),
-       st.sampled_from(["A", "B", "dSdS", "dShatdShat", "LdShat", "phi2"]))
+@given(
+    flow_lattice(shapes=((1,), (2,), (3,), (2, 2))), st.sampled_from(["A", "B", "dSdS", "dShatdShat", "LdShat", "phi2"])
+)
 def test_flow_series_equal_brute_force_on_lattices(lat, quantity):
     g, d, delta = lat
     order = 2

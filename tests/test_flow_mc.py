@@ -13,6 +13,7 @@ test also rejects, for <phi^2>, the series with the Delta lines dropped (bare co
 The truncation error of the O(lam^3) series is taken as |c3| lam^4 (one more power of lam),
 added in quadrature to the autocorrelation-aware MC error.
 """
+
 import math
 
 import numpy as np
@@ -26,15 +27,15 @@ from ergsym.lattice.sums import family_value
 from ergsym.lattice.theory import LatticeTheory
 
 SHAPE = (3,)
-KT0 = np.array([1.0, 0.6, 0.6])      # Kt_Lambda0,p (p = 0, +-2pi/3)
-ALPHA = np.array([0.5, 0.4, 0.4])    # K_Lambda / K_Lambda0
-D = np.array([0.3, 0.7, 0.7])        # D_p at Lambda
+KT0 = np.array([1.0, 0.6, 0.6])  # Kt_Lambda0,p (p = 0, +-2pi/3)
+ALPHA = np.array([0.5, 0.4, 0.4])  # K_Lambda / K_Lambda0
+D = np.array([0.3, 0.7, 0.7])  # D_p at Lambda
 LAM = 0.4
 
 
 def _series(series, kt, d, delta, lam):
     per = [float(v) for v in series.evaluate(lambda f: family_value(f, kt, d, delta))]
-    return sum(c * lam ** k for k, c in enumerate(per)), abs(per[-1]) * lam ** len(per), per
+    return sum(c * lam**k for k, c in enumerate(per)), abs(per[-1]) * lam ** len(per), per
 
 
 @pytest.mark.slow
@@ -44,12 +45,17 @@ def test_channel_pushed_monte_carlo_matches_flowed_series():
     theory0 = LatticeTheory(SHAPE, KT0, D, LAM)
     channel = GaussianChannel(SHAPE, ALPHA, kt)
     configs = []
-    run_mc(theory0, 60000, seed=11, progress=False,
-           callback=lambda i, st, info: configs.append(np.array(st.phi, copy=True)))
+    run_mc(
+        theory0,
+        60000,
+        seed=11,
+        progress=False,
+        callback=lambda i, st, info: configs.append(np.array(st.phi, copy=True)),
+    )
     phi = channel.apply(np.stack(configs), np.random.default_rng(3))
-    phi2 = np.mean(phi ** 2, axis=1)
+    phi2 = np.mean(phi**2, axis=1)
     phip = np.fft.fft(phi, axis=1)
-    dshat2 = 2.0 / kt.size * np.sum(D * np.abs(phip) ** 2 / kt ** 2, axis=1)
+    dshat2 = 2.0 / kt.size * np.sum(D * np.abs(phip) ** 2 / kt**2, axis=1)
     phi2_series = flow_phi2(3)
     for obs, series in [(phi2, phi2_series), (dshat2, flow_piece("dShatdShat", 3))]:
         st = statistics(obs)

@@ -5,6 +5,7 @@ Gauss-Hermite quadrature, no perturbation theory and no sampling), B computed th
 direct expectation with the exact score, and the 5-point difference of M_Lambda in log Lambda);
 the free field in closed form, B = 1/2 sum_p D_p/Kt_p, M - M0 = -1/2 sum_p log(K_Lambda/K_Lambda0).
 """
+
 import json
 import math
 
@@ -31,11 +32,11 @@ def problem(lattice, lam):
 
 
 def k(L):
-    return L ** 2 / (1 + L ** 2)
+    return L**2 / (1 + L**2)
 
 
 def dk(L):  # Lambda dk/dLambda
-    return 2 * L ** 2 / (1 + L ** 2) ** 2
+    return 2 * L**2 / (1 + L**2) ** 2
 
 
 @pytest.mark.parametrize("lam", [1.0, 30.0])
@@ -64,8 +65,7 @@ def test_free_field_exact_for_every_method():
     mc = mc_flow(p, [L], MCSettings())["points"][0]
     assert mc["values"]["B"]["value"] == bfree and mc["values"]["B"]["exact"]
     # the sampled estimator itself has no variance at lam = 0 (Schwinger-Dyson control variate)
-    s = mc_flow(p, [L], MCSettings(n_samples=32, n_chains=2, n_therm=0), with_m=False,
-                sample_at_zero=True)["points"][0]
+    s = mc_flow(p, [L], MCSettings(n_samples=32, n_chains=2, n_therm=0), with_m=False, sample_at_zero=True)["points"][0]
     assert s["values"]["B"]["value"] == pytest.approx(bfree, rel=1e-12)
     assert s["values"]["B"]["error"] == 0.0
     # the sampled <phi^2> is a real estimate: within its error of the free value
@@ -115,8 +115,9 @@ def test_mc_error_bars_are_calibrated_over_seeds():
     exact = exact_points(p, [L], with_m=False)[0]["values"]["B"]["value"]
     z = []
     for seed in range(16):
-        r = mc_flow(p, [L], MCSettings(n_samples=128, n_chains=4, n_therm=50, seed=100 + seed),
-                    with_m=False)["points"][0]["values"]["B"]
+        r = mc_flow(p, [L], MCSettings(n_samples=128, n_chains=4, n_therm=50, seed=100 + seed), with_m=False)["points"][
+            0
+        ]["values"]["B"]
         z.append((r["value"] - exact) / r["error"])
     chi2 = float(np.mean(np.square(z)))
     # mean of 16 squared standard normals: 99.9 % interval about [0.27, 2.5]
@@ -133,8 +134,7 @@ def test_replica_check_flags_correlated_replicas(monkeypatch, lam, scale):
 
     monkeypatch.setattr(mcflow, "PosteriorHMC", functools.partial(mcflow.PosteriorHMC, traj_scale=scale))
     p = problem("2", lam)
-    mc = mc_flow(p, [POINTS["2"]], MCSettings(n_samples=400, n_chains=8, n_inner=4, seed=2),
-                 with_m=False)["points"][0]
+    mc = mc_flow(p, [POINTS["2"]], MCSettings(n_samples=400, n_chains=8, n_inner=4, seed=2), with_m=False)["points"][0]
     rc = mc["diagnostics"]["replica_check"]
     assert rc["problems"], rc
     assert not mc["values"]["B"]["converged"]
@@ -169,14 +169,17 @@ def _run(args, capsys):
     return exc.value.code, cap.out + cap.err
 
 
-@pytest.mark.parametrize("args, words", [
-    (["--lattice", "8x8", "--method", "exact"], ["--lattice", "--method mc"]),
-    (["--method", "mc"], ["--method", "--lattice"]),
-    (["--lattice", "4", "--method", "mc", "--Lambda", "2"], ["--Lambda", "(0, Lambda0"]),
-    (["--lattice", "8x8", "--dim", "4"], ["--dim", "--lattice"]),
-    (["--lattice", "4", "--method", "mc", "--samples", "10000000", "--chains", "4096"], ["--force", "cost"]),
-    (["--lattice", "4", "--method", "mc", "--inner", "3"], ["--inner", "even"]),
-])
+@pytest.mark.parametrize(
+    "args, words",
+    [
+        (["--lattice", "8x8", "--method", "exact"], ["--lattice", "--method mc"]),
+        (["--method", "mc"], ["--method", "--lattice"]),
+        (["--lattice", "4", "--method", "mc", "--Lambda", "2"], ["--Lambda", "(0, Lambda0"]),
+        (["--lattice", "8x8", "--dim", "4"], ["--dim", "--lattice"]),
+        (["--lattice", "4", "--method", "mc", "--samples", "10000000", "--chains", "4096"], ["--force", "cost"]),
+        (["--lattice", "4", "--method", "mc", "--inner", "3"], ["--inner", "even"]),
+    ],
+)
 def test_cli_refuses_methods_outside_their_domain(args, words, capsys):
     code, out = _run(args, capsys)
     assert code == 2, out
@@ -187,8 +190,25 @@ def test_cli_refuses_methods_outside_their_domain(args, words, capsys):
 
 def test_cli_exact_json_shape(capsys):
     with pytest.raises(SystemExit) as exc:
-        main(["flow", "--lattice", "2", "--cutoff", CUT, "--Lambda0", "2.5", "--Lambda", "1.9", "--lam", "1",
-              "--method", "exact", "--M", "--json"])
+        main(
+            [
+                "flow",
+                "--lattice",
+                "2",
+                "--cutoff",
+                CUT,
+                "--Lambda0",
+                "2.5",
+                "--Lambda",
+                "1.9",
+                "--lam",
+                "1",
+                "--method",
+                "exact",
+                "--M",
+                "--json",
+            ]
+        )
     out = capsys.readouterr().out
     assert exc.value.code == 0, out
     d = json.loads(out, parse_constant=lambda c: pytest.fail(f"non-finite {c}"))
@@ -203,9 +223,34 @@ def test_cli_exact_json_shape(capsys):
 
 
 def test_cli_mc_scan_is_a_resumable_batch_with_a_titled_plot(tmp_path, capsys):
-    args = ["flow", "--lattice", "2", "--cutoff", CUT, "--Lambda0", "2.5", "--Lambda", "1.9", "--lam", "10",
-            "--method", "mc", "--scan", "3", "--samples", "16", "--chains", "2", "--therm", "10",
-            "--n-log", "2", "--store", str(tmp_path / "store"), "--json"]
+    args = [
+        "flow",
+        "--lattice",
+        "2",
+        "--cutoff",
+        CUT,
+        "--Lambda0",
+        "2.5",
+        "--Lambda",
+        "1.9",
+        "--lam",
+        "10",
+        "--method",
+        "mc",
+        "--scan",
+        "3",
+        "--samples",
+        "16",
+        "--chains",
+        "2",
+        "--therm",
+        "10",
+        "--n-log",
+        "2",
+        "--store",
+        str(tmp_path / "store"),
+        "--json",
+    ]
     with pytest.raises(SystemExit) as exc:
         main(args + ["--plot", str(tmp_path / "b.png")])
     first = json.loads(capsys.readouterr().out)
@@ -227,12 +272,20 @@ def test_plot_title_names_lam_lattice_and_cutoff(tmp_path, monkeypatch):
     from ergsym.cli import flow as cli_flow
 
     titles = []
-    monkeypatch.setattr(matplotlib.figure.Figure, "suptitle",
-                        lambda self, t, **kw: titles.append(t))
-    scan = [{"Lambda": 1.0, "monotone": {"B": {"sum": {"value": 1.0, "error": 0.1}}},
-             "M_minus_M0": {"total": {"value": 0.0, "error": 0.0}}}] * 2
-    cli_flow._plot(scan, str(tmp_path / "t.png"), "lattice",
-                   {"lattice": "8x8", "lam": 2.0, "Lambda0": 1.5, "mass": 1.0, "cutoff": CUT, "method": "mc"})
+    monkeypatch.setattr(matplotlib.figure.Figure, "suptitle", lambda self, t, **kw: titles.append(t))
+    scan = [
+        {
+            "Lambda": 1.0,
+            "monotone": {"B": {"sum": {"value": 1.0, "error": 0.1}}},
+            "M_minus_M0": {"total": {"value": 0.0, "error": 0.0}},
+        }
+    ] * 2
+    cli_flow._plot(
+        scan,
+        str(tmp_path / "t.png"),
+        "lattice",
+        {"lattice": "8x8", "lam": 2.0, "Lambda0": 1.5, "mass": 1.0, "cutoff": CUT, "method": "mc"},
+    )
     assert titles and all(w in titles[0] for w in ("lam = 2", "8x8", CUT, "mc", "Lambda0 = 1.5"))
 
 
@@ -247,7 +300,7 @@ def test_mc_agrees_with_series_and_variational_on_8x8():
     cut = "bump:eps=0.5,lambda_max=2"
     p = FlowProblem.build("8x8", cut, 1.0, 1.5, 0.5)
     ser = flow_lattice(p.shape, p.cutoff, p.mass, p.Lambda0, 0.6, 0.5, forms=("B",))["B"]
-    trunc = abs(ser["per_order"][-1][0]) * 0.5 ** 2
+    trunc = abs(ser["per_order"][-1][0]) * 0.5**2
     b = mc_flow(p, [0.6], MCSettings(n_samples=128, n_chains=8, seed=4), with_m=False)
     b = b["points"][0]["values"]["B"]
     assert abs(b["value"] - ser["total"][0]) < 4 * math.hypot(b["error"], trunc), (b, ser["total"], trunc)
@@ -267,8 +320,7 @@ def test_mc_agrees_with_series_and_variational_on_8x8():
 def test_property_direct_B_equals_the_derivative_of_M_one_mode(scale, ratio, lam, L):
     # one mode with Kt = scale * k(ratio * L), D = Lambda dKt/dLambda = scale * dk(ratio * L): the expectation
     # formula of B (exact score) and the 5-point difference of M_Lambda agree for any lam
-    sysm = ModeFlow(lambda x: np.array([scale * k(ratio * x)]), lambda x: np.array([scale * dk(ratio * x)]),
-                    1.0, lam)
+    sysm = ModeFlow(lambda x: np.array([scale * k(ratio * x)]), lambda x: np.array([scale * dk(ratio * x)]), 1.0, lam)
     b, e = exact_observables(sysm, L)["B"]
     bf, ef = exact_B(sysm, L)
     assert abs(b - bf) < 10 * (e + ef) + 1e-8 * (1 + abs(b)), (b, bf, e, ef)
@@ -360,8 +412,17 @@ def test_run_variational_with_a_problem_is_the_same_flow():
     from ergsym.variational.flow import VariationalConfig, run_variational
 
     p = _var_problem(1.0)
-    cfg = VariationalConfig(shape=p.shape, cutoff=p.cutoff.spec, mass=p.mass, Lambda0=p.Lambda0,
-                            Lambda=VAR_L, lam=p.lam, steps=2, n_samples=200, seed=5)
+    cfg = VariationalConfig(
+        shape=p.shape,
+        cutoff=p.cutoff.spec,
+        mass=p.mass,
+        Lambda0=p.Lambda0,
+        Lambda=VAR_L,
+        lam=p.lam,
+        steps=2,
+        n_samples=200,
+        seed=5,
+    )
     a = run_variational(cfg)
     b = run_variational(cfg, problem=p)
     assert a.M_steps == b.M_steps and np.array_equal(a.phi_p, b.phi_p)
@@ -382,8 +443,9 @@ def test_series_lattice_sums_from_the_problem_are_bitwise_the_same():
 
 def test_flow_series_json_says_G_p_is_not_computed(capsys):
     with pytest.raises(SystemExit) as exc:
-        main(["flow", "--lattice", "4x4", "--cutoff", CUT, "--Lambda0", "2", "--Lambda", "1.3",
-              "--lam", "0.4", "--json"])
+        main(
+            ["flow", "--lattice", "4x4", "--cutoff", CUT, "--Lambda0", "2", "--Lambda", "1.3", "--lam", "0.4", "--json"]
+        )
     out = capsys.readouterr().out
     assert exc.value.code == 0, out
     r = json.loads(out)["results"]

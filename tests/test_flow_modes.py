@@ -5,6 +5,7 @@ P_Lambda, M by tensor Gauss-Hermite quadrature, 5-point differences in log Lambd
 perturbation theory, no diagrams.  The series: ergsym.flow.flow_monotone(2, "B") with the
 lattice sums of ergsym.lattice.sums (Kt_Lambda, D_Lambda, Delta = Kt_Lambda0 - Kt_Lambda).
 """
+
 import math
 import os
 
@@ -18,11 +19,11 @@ from ergsym.lattice.sums import family_value
 
 
 def k(L):
-    return L ** 2 / (1 + L ** 2)
+    return L**2 / (1 + L**2)
 
 
 def dk(L):  # Lambda dk/dLambda
-    return 2 * L ** 2 / (1 + L ** 2) ** 2
+    return 2 * L**2 / (1 + L**2) ** 2
 
 
 def one_mode(lam):
@@ -30,8 +31,7 @@ def one_mode(lam):
 
 
 def two_modes(lam):
-    return ModeFlow(lambda L: np.array([k(L), 0.3 * k(2 * L)]),
-                    lambda L: np.array([dk(L), 0.3 * dk(2 * L)]), 1.0, lam)
+    return ModeFlow(lambda L: np.array([k(L), 0.3 * k(2 * L)]), lambda L: np.array([dk(L), 0.3 * dk(2 * L)]), 1.0, lam)
 
 
 def series(form, sys, Lambda, lam):
@@ -78,8 +78,9 @@ def test_wrong_series_is_caught():
     b_exact, err = exact_B(sys, 0.6)
     kt, d, dl = sys.lattice_arrays(0.6)
     s = flow_monotone(2, "B")
-    val = sum(float(t.coeff) * 0.1 ** t.order * family_value(t.family, kt, d, dl)
-              for t in s.terms if not has_delta(t.family))
+    val = sum(
+        float(t.coeff) * 0.1**t.order * family_value(t.family, kt, d, dl) for t in s.terms if not has_delta(t.family)
+    )
     assert abs(val - b_exact) > 1e-3
 
 
@@ -94,6 +95,7 @@ def test_mode_flow_input_errors():
 
 
 # -- strong coupling: log-space quadrature against an independent mpmath reference ----------
+
 
 def _mpmath_monotone(lam, Lambda, Lambda0=1.0, dps=20):
     """``M_Lambda`` of one_mode(lam) by nested mpmath tanh-sinh quadrature (independent of
@@ -112,15 +114,15 @@ def _mpmath_monotone(lam, Lambda, Lambda0=1.0, dps=20):
     def W(p):
         if p not in cache:
             if D == 0:
-                cache[p] = mp.exp(-lam / 24 * p ** 4)
+                cache[p] = mp.exp(-lam / 24 * p**4)
             else:
-                cache[p] = mp.quad(lambda c: mp.exp(-c ** 2 / (2 * D) - lam / 24 * (p + c) ** 4),
-                                   sorted([-mp.inf, -p, 0, mp.inf])) / mp.sqrt(2 * mp.pi * D)
+                cache[p] = mp.quad(
+                    lambda c: mp.exp(-(c**2) / (2 * D) - lam / 24 * (p + c) ** 4), sorted([-mp.inf, -p, 0, mp.inf])
+                ) / mp.sqrt(2 * mp.pi * D)
         return cache[p]
 
-    Z = mp.quad(lambda p: mp.exp(-p ** 2 / (2 * G)) * W(p), [-mp.inf, 0, mp.inf])
-    num = mp.quad(lambda p: mp.exp(-p ** 2 / (2 * G)) * W(p) * (p ** 2 / (2 * G) + mp.log(W(p))),
-                  [-mp.inf, 0, mp.inf])
+    Z = mp.quad(lambda p: mp.exp(-(p**2) / (2 * G)) * W(p), [-mp.inf, 0, mp.inf])
+    num = mp.quad(lambda p: mp.exp(-(p**2) / (2 * G)) * W(p) * (p**2 / (2 * G) + mp.log(W(p))), [-mp.inf, 0, mp.inf])
     return float(num / Z - mp.log(Z))
 
 
@@ -170,10 +172,15 @@ def test_exact_B_strong_coupling_integrates_to_mpmath_difference(lam):
         assert abs(tot - (v6 - v9)) <= err + e6 + e9 + 1e-9
 
 
-@pytest.mark.parametrize("lam,Lambda", [(100.0, 0.99),
-                                        pytest.param(2.0, 0.6, marks=pytest.mark.slow),
-                                        pytest.param(100.0, 0.6, marks=pytest.mark.slow),
-                                        pytest.param(100.0, 1.0, marks=pytest.mark.slow)])
+@pytest.mark.parametrize(
+    "lam,Lambda",
+    [
+        (100.0, 0.99),
+        pytest.param(2.0, 0.6, marks=pytest.mark.slow),
+        pytest.param(100.0, 0.6, marks=pytest.mark.slow),
+        pytest.param(100.0, 1.0, marks=pytest.mark.slow),
+    ],
+)
 def test_two_modes_strong_coupling_is_finite_with_honest_error(lam, Lambda):
     sys = two_modes(lam)
     v, e = exact_monotone(sys, Lambda)
@@ -201,16 +208,16 @@ def test_mode_flow_bad_quadrature_parameters_are_refused():
 
 
 def test_non_finite_quadrature_raises_instead_of_returning_nan():
-    from ergsym.errors import ConvergenceError
 
-    bad = ModeFlow(lambda L: np.array([k(L) if L > 0.5 else float("nan")]),
-                   lambda L: np.array([dk(L)]), 1.0, 1.0)
+    bad = ModeFlow(lambda L: np.array([k(L) if L > 0.5 else float("nan")]), lambda L: np.array([dk(L)]), 1.0, 1.0)
     with pytest.raises(InputError, match="kt"):
         exact_monotone(bad, 0.4)
 
 
 @pytest.mark.slow
-@pytest.mark.skipif(not os.environ.get("ERGSYM_CHECK_REFERENCES"),
-                    reason="recomputes a stored mpmath constant (~25 CPU-s); set ERGSYM_CHECK_REFERENCES=1")
+@pytest.mark.skipif(
+    not os.environ.get("ERGSYM_CHECK_REFERENCES"),
+    reason="recomputes a stored mpmath constant (~25 CPU-s); set ERGSYM_CHECK_REFERENCES=1",
+)
 def test_mpmath_reference_values_reproduce():
     assert _mpmath_monotone(2.0, 0.6) == pytest.approx(MPMATH_M[(2.0, 0.6)], abs=1e-14)

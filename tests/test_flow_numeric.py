@@ -5,6 +5,7 @@ numeric layer) for Delta-free families and for L[Delta] = T(Lambda0) - T(Lambda)
 exact lattice identity M_Lambda - M_Lambda0 = int B dlogLambda with the free part
 -1/2 sum_p log(K_Lambda/K_Lambda0).
 """
+
 import json
 
 import pytest
@@ -83,8 +84,23 @@ def test_cli_bad_input_exit_2(capsys):
 def test_cli_scan_plot(tmp_path, capsys):
     png = tmp_path / "flow.png"
     with pytest.raises(SystemExit) as exc:
-        main(["flow", "--lattice", "6x6", "--cutoff", "bump:eps=0.5,lambda_max=2", "--Lambda0", "1.5",
-              "--Lambda", "0.5", "--scan", "3", "--plot", str(png)])
+        main(
+            [
+                "flow",
+                "--lattice",
+                "6x6",
+                "--cutoff",
+                "bump:eps=0.5,lambda_max=2",
+                "--Lambda0",
+                "1.5",
+                "--Lambda",
+                "0.5",
+                "--scan",
+                "3",
+                "--plot",
+                str(png),
+            ]
+        )
     assert exc.value.code == 0
     assert png.stat().st_size > 1000
 
@@ -95,13 +111,13 @@ def test_worked_example_quick():
     import sys
 
     script = pathlib.Path(__file__).resolve().parents[1] / "worked_examples" / "flow_monotone.py"
-    out = subprocess.run([sys.executable, str(script), "--quick"], capture_output=True, text=True,
-                         timeout=300)
+    out = subprocess.run([sys.executable, str(script), "--quick"], capture_output=True, text=True, timeout=300)
     assert out.returncode == 0, out.stderr
     assert "residual terms = 0" in out.stdout
 
 
 # -- the numeric-layer path (ergsym.numeric.delta) against the former evaluator -------------
+
 
 def _flow_families():
     from ergsym.flow import flow_monotone, running_couplings
@@ -112,9 +128,14 @@ def _flow_families():
     return sorted(fams, key=lambda f: f.name)
 
 
-@pytest.mark.parametrize("dim,mass,L0,L", [(4, 1.0, 1.0, 0.6),
-                                           pytest.param(3, 0.5, 1.2, 0.9, marks=pytest.mark.slow),
-                                           pytest.param(2, 1.0, 1.0, 0.95, marks=pytest.mark.slow)])
+@pytest.mark.parametrize(
+    "dim,mass,L0,L",
+    [
+        (4, 1.0, 1.0, 0.6),
+        pytest.param(3, 0.5, 1.2, 0.9, marks=pytest.mark.slow),
+        pytest.param(2, 1.0, 1.0, 0.95, marks=pytest.mark.slow),
+    ],
+)
 def test_numeric_layer_path_agrees_with_former_evaluator(dim, mass, L0, L):
     # Reference: the former evaluator (tests/legacy_flow_continuum.py, rtol=1e-8), its values and
     # error estimates stored in tests/data/flow_legacy_reference.json with the commit and the
@@ -123,8 +144,9 @@ def test_numeric_layer_path_agrees_with_former_evaluator(dim, mass, L0, L):
 
     from make_flow_reference import case_key
 
-    ref = json.loads((pathlib.Path(__file__).parent / "data" / "flow_legacy_reference.json")
-                     .read_text(encoding="utf-8"))["values"][case_key(dim, mass, L0, L)]
+    ref = json.loads(
+        (pathlib.Path(__file__).parent / "data" / "flow_legacy_reference.json").read_text(encoding="utf-8")
+    )["values"][case_key(dim, mass, L0, L)]
     new = FlowScales(CUT, dim, mass, L0, L)
     seen = set()
     for fam in _flow_families():
@@ -134,7 +156,7 @@ def test_numeric_layer_path_agrees_with_former_evaluator(dim, mass, L0, L):
         o, oe = ref[fam.name]
         seen.add(fam.name)
         assert abs(v - o) <= 2 * (e + oe) + 1e-13 * abs(v), (fam.name, v, e, o, oe)
-    assert seen == set(ref)   # every stored family compared, none missing
+    assert seen == set(ref)  # every stored family compared, none missing
 
 
 def test_delta_melon_is_consistent_with_the_sunset_identity():
@@ -142,15 +164,16 @@ def test_delta_melon_is_consistent_with_the_sunset_identity():
     # M[D,K0,K0,K0] = f2 + 3 M[D,K,K,Delta] + 3 M[D,K,Delta,Delta] + M[D,Delta,Delta,Delta], where the
     # left side is a D-at-Lambda melon with three Kt_Lambda0 lines, computed independently by the
     # numeric layer's own sunset on the D shell: int d^dp D_Lambda(p) Sun_Lambda0(p).
+    import math
+
+    import numpy as np
+
     from ergsym.numeric import sunset
     from ergsym.numeric.quadrature import composite_nodes
-    import math
-    import numpy as np
 
     sc = FlowScales(CUT, 3, 1.0, 1.0, 0.8)
     fam = {f.name: f for f in _flow_families()}
-    parts = [family_value_continuum(fam[n], sc, rtol=1e-9) for n in ("f2", "M[D,K,K,Δ]", "M[D,K,Δ,Δ]",
-                                                                      "M[D,Δ,Δ,Δ]")]
+    parts = [family_value_continuum(fam[n], sc, rtol=1e-9) for n in ("f2", "M[D,K,K,Δ]", "M[D,K,Δ,Δ]", "M[D,Δ,Δ,Δ]")]
     lhs = parts[0][0] + 3 * parts[1][0] + 3 * parts[2][0] + parts[3][0]
     lhs_err = parts[0][1] + 3 * parts[1][1] + 3 * parts[2][1] + parts[3][1]
     # independent right side: D_Lambda on its shell [0.8, sqrt(0.64+0.1)] times Sun at Lambda0

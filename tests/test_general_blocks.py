@@ -5,6 +5,7 @@ integral Gaussian: ((2 pi)^3 / det M)^(d/2), M = 2 x the reduced weighted Laplac
 Kirchhoff's matrix-tree determinant) in every d; the Bessel table against scipy.special.jv;
 the real blocks against a direct 3-d quadrature in d = 1.
 """
+
 import math
 
 import numpy as np
@@ -12,15 +13,13 @@ import pytest
 
 from ergsym.conventions import sphere_area
 from ergsym.errors import FamilyNotSupportedError
-from ergsym.families import DLINE, Block, Family, K
+from ergsym.families import DLINE, Block, K
 from ergsym.numeric.general import harmonic_dims, k4_edges, k4_terms, omega_table
 from ergsym.numeric.quadrature import composite_nodes
 
 K4_BLOCKS = {
-    "B1": Block(4, ((0, 1, DLINE), (0, 1, K), (0, 2, K), (0, 3, K), (1, 2, K), (1, 3, K), (2, 3, K),
-                    (2, 3, K))),
-    "B2": Block(4, ((0, 1, DLINE), (0, 2, K), (0, 2, K), (0, 3, K), (1, 2, K), (1, 3, K), (1, 3, K),
-                    (2, 3, K))),
+    "B1": Block(4, ((0, 1, DLINE), (0, 1, K), (0, 2, K), (0, 3, K), (1, 2, K), (1, 3, K), (2, 3, K), (2, 3, K))),
+    "B2": Block(4, ((0, 1, DLINE), (0, 2, K), (0, 2, K), (0, 3, K), (1, 2, K), (1, 3, K), (1, 3, K), (2, 3, K))),
 }
 
 
@@ -34,7 +33,7 @@ def _gauss_oracle(dim, widths):
         lap[j, j] += w
         lap[i, j] -= w
         lap[j, i] -= w
-    return (math.pi ** 3 / np.linalg.det(lap[1:, 1:])) ** (dim / 2)
+    return (math.pi**3 / np.linalg.det(lap[1:, 1:])) ** (dim / 2)
 
 
 def _gauss_k4(dim, widths, R=12.0, qmax=12.0, n=20, L=40):
@@ -51,16 +50,20 @@ def _gauss_k4(dim, widths, R=12.0, qmax=12.0, n=20, L=40):
         return (wq * pref * q ** (dim - 1) * (4 * math.pi * a) ** (dim / 2) * np.exp(-a * q * q))[:, None]
 
     rims = [(q, ghat(widths[e])) for e in ((1, 2), (1, 3), (2, 3))]
-    t, env, _ = k4_terms(dim, r, wr, [r.size], g(widths[(0, 1)]), g(widths[(0, 2)]),
-                         g(widths[(0, 3)]), rims, L if dim > 1 else 1)
+    t, env, _ = k4_terms(
+        dim, r, wr, [r.size], g(widths[(0, 1)]), g(widths[(0, 2)]), g(widths[(0, 3)]), rims, L if dim > 1 else 1
+    )
     return t[:, 0], env[:, 0]
 
 
 @pytest.mark.parametrize("dim", [1, 2, 3, 4])
-@pytest.mark.parametrize("widths", [
-    {(0, 1): 0.5, (0, 2): 1.0, (0, 3): 0.7, (1, 2): 0.3, (1, 3): 1.3, (2, 3): 0.9},
-    {(0, 1): 1.0, (0, 2): 1.0, (0, 3): 1.0, (1, 2): 1.0, (1, 3): 1.0, (2, 3): 1.0},
-])
+@pytest.mark.parametrize(
+    "widths",
+    [
+        {(0, 1): 0.5, (0, 2): 1.0, (0, 3): 0.7, (1, 2): 0.3, (1, 3): 1.3, (2, 3): 0.9},
+        {(0, 1): 1.0, (0, 2): 1.0, (0, 3): 1.0, (1, 2): 1.0, (1, 3): 1.0, (2, 3): 1.0},
+    ],
+)
 def test_gaussian_k4_exact_oracle(dim, widths):
     t, env = _gauss_k4(dim, widths, L=30)
     exact = _gauss_oracle(dim, widths)

@@ -8,6 +8,7 @@
 * the thermalization's adaptation goes below four steps where the acceptance allows it (weak
   coupling) and not where it does not (strong coupling).
 """
+
 import copy
 from dataclasses import replace
 
@@ -28,9 +29,10 @@ def _theory(shape, lam):
     return LatticeTheory.from_cutoff(shape, GAUSSIAN, mass=1.0, Lambda=1.5, lam=lam)
 
 
-@pytest.mark.parametrize("shape,lam,n_chains,n_steps", [((8, 8), 1.0, 1, 2), ((6, 5), 4.0, 3, 1),
-                                                         ((5,), 30.0, 1, 2), ((4, 6), 0.0, 2, 2),
-                                                         ((8, 8), 60.0, 4, 1)])
+@pytest.mark.parametrize(
+    "shape,lam,n_chains,n_steps",
+    [((8, 8), 1.0, 1, 2), ((6, 5), 4.0, 3, 1), ((5,), 30.0, 1, 2), ((4, 6), 0.0, 2, 2), ((8, 8), 60.0, 4, 1)],
+)
 def test_fused_omelyan_reproduces_reference(shape, lam, n_chains, n_steps):
     th = _theory(shape, lam)
     smp = HMCSampler(th, n_steps=n_steps, integrator="omelyan")
@@ -65,7 +67,7 @@ def test_omelyan_error_second_order_and_below_split_at_equal_force_evaluations()
 
     om = [mean_dh("omelyan", n) for n in (2, 4, 8)]
     for a, b in zip(om, om[1:], strict=False):
-        assert 3.2 < a / b < 4.8, om          # halving dt divides dH by 4
+        assert 3.2 < a / b < 4.8, om  # halving dt divides dH by 4
     # Omelyan with n steps evaluates the force 2n times, as the split integrator with 2n steps
     for n in (2, 4):
         assert mean_dh("omelyan", n) < 0.3 * mean_dh("split", 2 * n)

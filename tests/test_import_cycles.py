@@ -4,6 +4,7 @@ Function-level (lazy) imports count too: a cycle hidden in a function still ties
 together (``numeric/melon.py`` <-> ``numeric/tails.py`` was one; their shared limits now live in
 ``numeric/limits.py``).  The graph is read from the source with :mod:`ast`; nothing is imported.
 """
+
 import ast
 from pathlib import Path
 
@@ -31,7 +32,7 @@ def _cycles(graph: dict) -> set:
     def walk(node, path):
         for nxt in graph.get(node, ()):
             if nxt in path:
-                cyc = path[path.index(nxt):]
+                cyc = path[path.index(nxt) :]
                 i = cyc.index(min(cyc))
                 found.add(tuple(cyc[i:] + cyc[:i]))
             else:

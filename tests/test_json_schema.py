@@ -6,6 +6,7 @@ Monte Carlo and truncation fields).  Commands whose --json has not been moved to
 are listed in NOT_YET_MIGRATED: their cases are strict xfails, so a command that starts to pass
 must be removed from the set (the integrator empties it after merging each command's branch).
 """
+
 import json
 from pathlib import Path
 
@@ -29,31 +30,103 @@ RUNS = {
         ["--order", "2"],
         ["--order", "1", "--piece", "eq5.14", "--piece", "P4", "--no-compare"],
         ["--order", "2", "--lattice", "3x2", "--cutoff", BUMP, "--mass", "1", "--Lambda", "1.6", "--lam", "0.1"],
-        ["--order", "1", "--theory", "phi4+phi6", "--lattice", "2", "--cutoff", BUMP, "--mass", "1",
-         "--Lambda", "1.6", "--lam", "lam=0.1,g6=0.01"],
-        ["--order", "1", "--cutoff", "bump:eps=0.1,lambda_max=2", "--dim", "3", "--mass", "1", "--Lambda", "1",
-         "--lam", "0.1"],
-        ["--order", "1", "--cutoff", "bump:eps=0.1,lambda_max=2", "--dim", "2", "--mass", "1e-3",
-         "--Lambda", "1", "--lam", "0.1"],
+        [
+            "--order",
+            "1",
+            "--theory",
+            "phi4+phi6",
+            "--lattice",
+            "2",
+            "--cutoff",
+            BUMP,
+            "--mass",
+            "1",
+            "--Lambda",
+            "1.6",
+            "--lam",
+            "lam=0.1,g6=0.01",
+        ],
+        [
+            "--order",
+            "1",
+            "--cutoff",
+            "bump:eps=0.1,lambda_max=2",
+            "--dim",
+            "3",
+            "--mass",
+            "1",
+            "--Lambda",
+            "1",
+            "--lam",
+            "0.1",
+        ],
+        [
+            "--order",
+            "1",
+            "--cutoff",
+            "bump:eps=0.1,lambda_max=2",
+            "--dim",
+            "2",
+            "--mass",
+            "1e-3",
+            "--Lambda",
+            "1",
+            "--lam",
+            "0.1",
+        ],
         ["--order", "1", "--form", "B", "--diagrams"],
     ],
     "integrals": [["--cutoff", BUMP, "--dim", "3", "--mass", "1", "--Lambda", "1", "--names", "T,t1"]],
     "cutoff": [["--cutoff", BUMP, "--points", "3"]],
-    "mc": [["--lattice", "2", "--n-traj", "50", "--n-therm", "5", "--no-progress", "--lam", "0.1",
-            "--checkpoint", "{tmp}/mc.npz"]],
-    "crosscheck": [["--lattice", "2", "--n-traj", "100", "--n-therm", "5", "--no-progress", "--lam", "0.05,0.1",
-                    "--order", "2"],
-                   ["--lattice", "2", "--n-traj", "100", "--n-therm", "5", "--no-progress",
-                    "--lam", "0.05,0.1", "--order", "2", "--Lambda", "1.6",
-                    "--scheduler", "inprocess", "--store", "{tmp}/store"]],
+    "mc": [
+        [
+            "--lattice",
+            "2",
+            "--n-traj",
+            "50",
+            "--n-therm",
+            "5",
+            "--no-progress",
+            "--lam",
+            "0.1",
+            "--checkpoint",
+            "{tmp}/mc.npz",
+        ]
+    ],
+    "crosscheck": [
+        ["--lattice", "2", "--n-traj", "100", "--n-therm", "5", "--no-progress", "--lam", "0.05,0.1", "--order", "2"],
+        [
+            "--lattice",
+            "2",
+            "--n-traj",
+            "100",
+            "--n-therm",
+            "5",
+            "--no-progress",
+            "--lam",
+            "0.05,0.1",
+            "--order",
+            "2",
+            "--Lambda",
+            "1.6",
+            "--scheduler",
+            "inprocess",
+            "--store",
+            "{tmp}/store",
+        ],
+    ],
     "flow": [["--order", "1", "--lattice", "2"]],
     "report": [["--quick", "--no-mc", "--no-flow", "--no-pdf", "--order", "1", "--out", "{tmp}/report"]],
     "variational": [["--checkpoint", "{tmp}/variational.npz"]],
     "lpa": [["--N", "1", "--dim", "3"], ["--scan-N", "1,2", "--dim", "3"]],
 }
 #: command -> the files (relative to tmp_path) its runs above must write; each is checked below
-WRITES = {"report": {"report/report.json"}, "mc": {"mc.npz"}, "variational": {"variational.npz"},
-          "crosscheck": {"store/manifest.json"}}
+WRITES = {
+    "report": {"report/report.json"},
+    "mc": {"mc.npz"},
+    "variational": {"variational.npz"},
+    "crosscheck": {"store/manifest.json"},
+}
 
 #: commands whose --json is not the envelope yet on this branch (strict xfail; empty it after merging)
 NOT_YET_MIGRATED: set = set()
@@ -74,6 +147,7 @@ def _cases():
 def _strict_loads(text):
     def bad(token):
         raise ValueError(f"non-RFC-8259 token {token}")
+
     return json.loads(text, parse_constant=bad)
 
 
@@ -85,17 +159,26 @@ def test_every_command_has_a_schema_case():
     assert set(COMMANDS) <= set(RUNS), f"add fast --json invocations for {set(COMMANDS) - set(RUNS)}"
 
 
-@pytest.mark.parametrize("bad", [
-    {"results": {"x": {"mean": 1.0, "error": 0.1, "converged": True}}},   # old MC value object
-    {"results": {"x": {"value": 1.0, "error": 0.1}}},                     # no status
-    {"results": {"x": [{"value": 1.0, "error": -0.1, "converged": True}]}},  # negative error
-    {"results": {"x": {"value": 1.0, "error": 0.0, "converged": True, "acceptance": 2.0}}},
-    {"schema": "ergsym/0"},
-    {"extra": 1},
-])
+@pytest.mark.parametrize(
+    "bad",
+    [
+        {"results": {"x": {"mean": 1.0, "error": 0.1, "converged": True}}},  # old MC value object
+        {"results": {"x": {"value": 1.0, "error": 0.1}}},  # no status
+        {"results": {"x": [{"value": 1.0, "error": -0.1, "converged": True}]}},  # negative error
+        {"results": {"x": {"value": 1.0, "error": 0.0, "converged": True, "acceptance": 2.0}}},
+        {"schema": "ergsym/0"},
+        {"extra": 1},
+    ],
+)
 def test_schema_rejects_what_it_should(bad):
-    env = {"ergsym_version": "0.1.0", "schema": "ergsym/1", "command": "x", "parameters": {},
-           "results": {}, "warnings": []}
+    env = {
+        "ergsym_version": "0.1.0",
+        "schema": "ergsym/1",
+        "command": "x",
+        "parameters": {},
+        "results": {},
+        "warnings": [],
+    }
     validator = jsonschema.Draft202012Validator(SCHEMA)
     assert validator.is_valid(env)
     env.update(bad)
@@ -117,12 +200,11 @@ def test_json_output_matches_schema(name, args, tmp_path, monkeypatch, capsys):
     assert not errors, "\n".join(f"{list(e.path)}: {e.message[:200]}" for e in errors[:10])
     assert env["command"] == name
     # every warning printed to stderr is in the envelope, and vice versa
-    printed = [line[len("warning: "):] for line in cap.err.splitlines() if line.startswith("warning: ")]
+    printed = [line[len("warning: ") :] for line in cap.err.splitlines() if line.startswith("warning: ")]
     assert set(printed) <= set(env["warnings"])
     # every JSON file the run wrote (report.json, batch stores, checkpoints' metadata) is strict and valid
     checked = _check_written_files(tmp_path)
-    expected = {f for f in WRITES.get(name, ())
-                if any(a.startswith("{tmp}/" + f.split("/")[0]) for a in args)}
+    expected = {f for f in WRITES.get(name, ()) if any(a.startswith("{tmp}/" + f.split("/")[0]) for a in args)}
     assert expected <= checked, f"expected files not written/checked: {expected - checked}"
 
 
@@ -157,13 +239,26 @@ def _check_written_files(root: Path) -> set:
 def test_batch_schema_is_valid_and_rejects_what_it_should():
     jsonschema.Draft202012Validator.check_schema(BATCH_SCHEMA)
     v = jsonschema.Draft202012Validator(BATCH_SCHEMA)
-    task = {"key": "lam=0.1/rep=0", "digest": "0" * 64, "elapsed_s": 0.5, "arrays": ["a0"],
-            "result": {"x": {"__array__": "a0"}, "y": {"__float__": "nan"}, "z": [1, "s", None]}}
-    manifest = {"format": "ergsym-batch/1", "description": {}, "tasks": [
-        {"key": "lam=0.1/rep=0", "func": "ergsym.batch.kinds:mc_task", "kwargs": {"lam": 0.1}}]}
+    task = {
+        "key": "lam=0.1/rep=0",
+        "digest": "0" * 64,
+        "elapsed_s": 0.5,
+        "arrays": ["a0"],
+        "result": {"x": {"__array__": "a0"}, "y": {"__float__": "nan"}, "z": [1, "s", None]},
+    }
+    manifest = {
+        "format": "ergsym-batch/1",
+        "description": {},
+        "tasks": [{"key": "lam=0.1/rep=0", "func": "ergsym.batch.kinds:mc_task", "kwargs": {"lam": 0.1}}],
+    }
     assert v.is_valid(task) and v.is_valid(manifest)
-    for bad in ({"digest": "xyz"}, {"elapsed_s": -1.0}, {"result": {"y": {"__float__": "NaN"}}},
-                {"result": {"y": {"__array__": "a0", "extra": 1}}}, {"extra": 1}):
+    for bad in (
+        {"digest": "xyz"},
+        {"elapsed_s": -1.0},
+        {"result": {"y": {"__float__": "NaN"}}},
+        {"result": {"y": {"__array__": "a0", "extra": 1}}},
+        {"extra": 1},
+    ):
         assert not v.is_valid({**task, **bad}), bad
     for bad in ({"format": "ergsym-batch/0"}, {"tasks": [{"key": "k", "func": "nocolon", "kwargs": {}}]}):
         assert not v.is_valid({**manifest, **bad}), bad

@@ -6,6 +6,7 @@ variables, itself checked against mpmath.quad / scipy nquad below), the free the
 identities.  All chains have fixed seeds; comparisons are z-scores with the
 autocorrelation-aware errors of ``ergsym.lattice.stats``.
 """
+
 import math
 
 import mpmath as mp
@@ -14,6 +15,7 @@ import pytest
 from scipy import integrate
 
 from ergsym.conventions import lattice_phat2
+from ergsym.cutoffs import ExponentialCutoff
 from ergsym.errors import BackendUnavailableError, CheckpointError, InputError
 from ergsym.lattice.backend import get_backend
 from ergsym.lattice.checkpoint import save_checkpoint
@@ -21,9 +23,7 @@ from ergsym.lattice.hmc import HMCSampler
 from ergsym.lattice.quadrature import exact_expectations
 from ergsym.lattice.run import resume_mc, run_mc
 from ergsym.lattice.stats import statistics
-from ergsym.cutoffs import ExponentialCutoff
 from ergsym.lattice.theory import LatticeTheory
-
 
 # the Gaussian cutoff K = exp(-p2/Lambda^2) of ergsym.cutoffs
 GAUSSIAN = ExponentialCutoff(1)
@@ -42,11 +42,11 @@ def test_oracle_one_site_against_mpmath():
 
     def avg(f):
         # mpmath.quad of f(x) exp(-x^2/(2k) - lam x^4/24) over the real line
-        w = lambda x: mp.exp(-x ** 2 / (2 * k) - lam * x ** 4 / 24)  # noqa: E731
+        w = lambda x: mp.exp(-(x**2) / (2 * k) - lam * x**4 / 24)  # noqa: E731
         return mp.quad(lambda x: f(x) * w(x), [-mp.inf, 0, mp.inf]) / mp.quad(w, [-mp.inf, 0, mp.inf])
 
-    ds = lambda x: x / k + lam / 6 * x ** 3  # noqa: E731
-    phi2 = avg(lambda x: x ** 2)
+    ds = lambda x: x / k + lam / 6 * x**3  # noqa: E731
+    phi2 = avg(lambda x: x**2)
     p1 = 0.5 * d * avg(lambda x: ds(x) ** 2)
     p2 = -2 * d * avg(lambda x: ds(x) * x / k)
     xx = d * avg(lambda x: (x / k) ** 2)
@@ -65,12 +65,11 @@ def test_oracle_two_sites_against_nquad():
     m = th.position_kernel("M")  # M_00, M_01
 
     def s(a, b):
-        return 0.5 * (m[0] * (a * a + b * b) + 2 * m[1] * a * b) + 5.0 / 24 * (a ** 4 + b ** 4)
+        return 0.5 * (m[0] * (a * a + b * b) + 2 * m[1] * a * b) + 5.0 / 24 * (a**4 + b**4)
 
     lim = [[-8, 8], [-8, 8]]
     z = integrate.nquad(lambda a, b: math.exp(-s(a, b)), lim, opts={"epsabs": 1e-13})[0]
-    num = integrate.nquad(lambda a, b: 0.5 * (a * a + b * b) * math.exp(-s(a, b)), lim,
-                          opts={"epsabs": 1e-13})[0]
+    num = integrate.nquad(lambda a, b: 0.5 * (a * a + b * b) * math.exp(-s(a, b)), lim, opts={"epsabs": 1e-13})[0]
     assert ex["phi2"] == pytest.approx(num / z, rel=1e-7)
 
 
@@ -123,16 +122,17 @@ def test_one_mode_histogram_chi2():
     lam = 5.0
     th = LatticeTheory((1,), [1.0], [0.0], lam)
     xs = []
-    run_mc(th, 12000, seed=3, progress=False, measure_every=50,
-           callback=lambda i, st, info: xs.append(float(st.phi[0])))
+    run_mc(
+        th, 12000, seed=3, progress=False, measure_every=50, callback=lambda i, st, info: xs.append(float(st.phi[0]))
+    )
     xs = np.array(xs)
     # thin by 2 tau_int of phi^2 (the slowest of phi, phi^2) so the bins count ~independent draws
-    thin = max(1, math.ceil(2 * statistics(xs ** 2).tau_corr))
+    thin = max(1, math.ceil(2 * statistics(xs**2).tau_corr))
     x = xs[::thin]
 
     def chi2_pvalue(lam_density):
         grid = np.linspace(-8, 8, 200001)
-        dens = np.exp(-grid ** 2 / 2 - lam_density * grid ** 4 / 24)
+        dens = np.exp(-(grid**2) / 2 - lam_density * grid**4 / 24)
         cdf = integrate.cumulative_trapezoid(dens, grid, initial=0.0)
         cdf /= cdf[-1]
         edges = np.interp(np.linspace(0, 1, 21)[1:-1], cdf, grid)  # 20 equiprobable bins
@@ -161,7 +161,7 @@ def test_free_theory_exact():
     gm, ge, tau = res.gp_stats()
     z = (gm - th.kt_p) / ge
     assert np.max(np.abs(z)) < 4.5
-    assert 0.4 < np.mean(z ** 2) < 1.8
+    assert 0.4 < np.mean(z**2) < 1.8
     # Fourier acceleration: every mode decorrelates within ~one trajectory
     assert np.max(tau) < 1.5
 

@@ -1,4 +1,5 @@
 """Cross-check against the engine's exact lattice series, and the mc / crosscheck CLI."""
+
 import json
 import math
 
@@ -22,12 +23,12 @@ def _stats(mean, err):
 def test_compare_with_series_recovers_c2():
     c = [1.0, -0.5, 0.25, -0.1]
     lams = [0.1, 0.2, 0.4]
-    exact = [sum(ck * x ** k for k, ck in enumerate(c)) for x in lams]
+    exact = [sum(ck * x**k for k, ck in enumerate(c)) for x in lams]
     pts, c2, c2e, z = compare_with_series(lams, [_stats(v, 1e-4) for v in exact], c)
     assert abs(c2 - 0.25) < 1e-9 and abs(z) < 1e-3
     assert all(abs(p.z) < 1e-6 for p in pts)
     # a wrong c2 in the data is detected
-    bad = [v + 0.05 * x ** 2 for v, x in zip(exact, lams)]
+    bad = [v + 0.05 * x**2 for v, x in zip(exact, lams)]
     _, c2b, _, zb = compare_with_series(lams, [_stats(v, 1e-4) for v in bad], c)
     assert abs(c2b - 0.3) < 1e-6 and abs(zb) > 10
 
@@ -42,16 +43,15 @@ def test_engine_series_matches_quadrature_on_three_sites():
         c = series_coefficients(form, (3,), kt, d, order=3)
         for lam in (0.01, 0.03):
             ex = exact_expectations(LatticeTheory((3,), kt, d, lam))[form]
-            ser = sum(ck * lam ** k for k, ck in enumerate(c))
-            assert abs(ex - ser) < 2.0 * lam ** 4, (form, lam, ex - ser)
+            ser = sum(ck * lam**k for k, ck in enumerate(c))
+            assert abs(ex - ser) < 2.0 * lam**4, (form, lam, ex - ser)
 
 
 def test_crosscheck_8x8_bump_z_scores(tmp_path):
     from ergsym.cutoffs import parse_cutoff
 
     png = tmp_path / "cc.png"
-    res = crosscheck("8x8", parse_cutoff(BUMP), 1.0, 1.0, [0.02, 0.05, 0.1], "B",
-                     n_traj=1200, seed=0, plot=png)
+    res = crosscheck("8x8", parse_cutoff(BUMP), 1.0, 1.0, [0.02, 0.05, 0.1], "B", n_traj=1200, seed=0, plot=png)
     assert png.exists() and png.stat().st_size > 1000
     assert res.max_abs_z < 4, res.to_text()
     # power: dropping the O(lam) coefficient would be seen at > 10 sigma
@@ -78,8 +78,26 @@ def _run_cli(args, capsys):
 
 
 def test_cli_mc_json(capsys):
-    code, out, _ = _run_cli(["mc", "--lattice", "6x6", "--cutoff", BUMP, "--mass", "1", "--Lambda", "1",
-                             "--lam", "0.5", "--n-traj", "200", "--no-progress", "--json"], capsys)
+    code, out, _ = _run_cli(
+        [
+            "mc",
+            "--lattice",
+            "6x6",
+            "--cutoff",
+            BUMP,
+            "--mass",
+            "1",
+            "--Lambda",
+            "1",
+            "--lam",
+            "0.5",
+            "--n-traj",
+            "200",
+            "--no-progress",
+            "--json",
+        ],
+        capsys,
+    )
     assert code == 0
     env = json.loads(out)
     assert env["command"] == "mc" and isinstance(env["warnings"], list)
@@ -95,8 +113,21 @@ def test_cli_mc_json(capsys):
 
 def test_cli_mc_checkpoint_and_resume(tmp_path, capsys):
     ck = str(tmp_path / "c.npz")
-    base = ["mc", "--lattice", "4x4", "--cutoff", "bump:eps=0.5,lambda_max=2", "--Lambda", "1.5",
-            "--lam", "1", "--n-traj", "120", "--no-progress", "--json"]
+    base = [
+        "mc",
+        "--lattice",
+        "4x4",
+        "--cutoff",
+        "bump:eps=0.5,lambda_max=2",
+        "--Lambda",
+        "1.5",
+        "--lam",
+        "1",
+        "--n-traj",
+        "120",
+        "--no-progress",
+        "--json",
+    ]
     code, out1, _ = _run_cli(base + ["--checkpoint", ck], capsys)
     assert code == 0
     code, out2, _ = _run_cli(["mc", "--resume", ck, "--no-progress", "--json"], capsys)
@@ -105,12 +136,15 @@ def test_cli_mc_checkpoint_and_resume(tmp_path, capsys):
     assert a["observables"]["A"] == b["observables"]["A"]
 
 
-@pytest.mark.parametrize("args,needle", [
-    (["--lam", "-1"], "lam=-1.0"),
-    (["--lattice", "1x4"], "extents >= 2"),
-    (["--backend", "tpu"], "backend='tpu'"),
-    (["--lattice", "8y8"], "lattice='8y8'"),
-])
+@pytest.mark.parametrize(
+    "args,needle",
+    [
+        (["--lam", "-1"], "lam=-1.0"),
+        (["--lattice", "1x4"], "extents >= 2"),
+        (["--backend", "tpu"], "backend='tpu'"),
+        (["--lattice", "8y8"], "lattice='8y8'"),
+    ],
+)
 def test_cli_mc_bad_input_exit_2(args, needle, capsys):
     code, _, err = _run_cli(["mc", "--n-traj", "150", "--no-progress"] + args, capsys)
     assert code == 2
@@ -119,9 +153,29 @@ def test_cli_mc_bad_input_exit_2(args, needle, capsys):
 
 def test_cli_crosscheck_text(tmp_path, capsys):
     png = tmp_path / "x.png"
-    code, out, _ = _run_cli(["crosscheck", "--lattice", "8x8", "--cutoff", BUMP, "--mass", "1",
-                             "--Lambda", "1", "--lams", "0.05,0.1", "--form", "A", "--n-traj", "400",
-                             "--no-progress", "--plot", str(png)], capsys)
+    code, out, _ = _run_cli(
+        [
+            "crosscheck",
+            "--lattice",
+            "8x8",
+            "--cutoff",
+            BUMP,
+            "--mass",
+            "1",
+            "--Lambda",
+            "1",
+            "--lams",
+            "0.05,0.1",
+            "--form",
+            "A",
+            "--n-traj",
+            "400",
+            "--no-progress",
+            "--plot",
+            str(png),
+        ],
+        capsys,
+    )
     assert code == 0
     assert "z" in out and "c2: fit" in out and png.exists()
     code, _, err = _run_cli(["crosscheck", "--lams", "0.1,abc", "--no-progress"], capsys)
@@ -161,6 +215,7 @@ def test_truncation_larger_than_the_statistical_error_is_inconclusive_not_agreem
     assert abs(p.z) < 1 and p.verdict == "inconclusive" and not p.judgement.power
     assert "truncation" in p.judgement.reason and "lower the coupling" in p.judgement.reason
     from ergsym.lattice.crosscheck import CrosscheckResult
+
     res = CrosscheckResult("B", (8, 8), tuple(c), (p,), c2, c2e, zc2, "sd")
     assert res.verdict == "inconclusive" and not res.agrees
     d = res.to_dict()
@@ -170,7 +225,7 @@ def test_truncation_larger_than_the_statistical_error_is_inconclusive_not_agreem
     (q,), *_ = compare_with_series([30.0], [_stats(33.845 + 5 * b.truncation, 0.2)], c)
     assert q.verdict == "disagrees"
     # ... and at a small coupling (truncation << statistical error) the same rule agrees or disagrees
-    ser = sum(ck * 0.05 ** k for k, ck in enumerate(c))
+    ser = sum(ck * 0.05**k for k, ck in enumerate(c))
     (g,), *_ = compare_with_series([0.05], [_stats(ser + 1e-4, 1e-3)], c)
     (w,), *_ = compare_with_series([0.05], [_stats(ser + 5e-3, 1e-3)], c)
     assert g.verdict == "agrees" and g.judgement.power and w.verdict == "disagrees"
@@ -212,6 +267,7 @@ def test_cli_strong_coupling_and_empty_crosscheck_say_so(capsys):
     code, out, _ = _run_cli(args + ["--lam", "0.05,0.1", "--Lambda", "1"], capsys)
     assert "verdict: nothing compared" in out
     from ergsym.cutoffs import parse_cutoff
+
     r = crosscheck("4x4", parse_cutoff(BUMP), 1.0, 1.0, [0.1], n_traj=60, n_therm=10)
     assert "nothing compared" in repr(r) and not r.agrees
 
@@ -221,8 +277,9 @@ def test_crosscheck_repr_one_line_per_coupling():
     kt, dp = np.full(4, 0.7), np.full(4, 0.3)
     res = crosscheck("4", None, lams=[0.05, 0.1], form="B", kt_p=kt, d_p=dp, n_traj=300, seed=2)
     head, *rows = repr(res).splitlines()
-    assert head.startswith(f"CrosscheckResult(B on 4, {res.estimator} estimator, 2 couplings, "
-                           f"max |z| = {res.max_abs_z:.2f}")
+    assert head.startswith(
+        f"CrosscheckResult(B on 4, {res.estimator} estimator, 2 couplings, max |z| = {res.max_abs_z:.2f}"
+    )
     assert head.endswith(f"{res.verdict})")
     for p, row in zip(res.points, rows):
         assert f"lam={p.lam:g}" in row and repr(p.mc) in row and f"[{p.verdict}]" in row
@@ -245,8 +302,7 @@ def test_lattice_parsed_once_at_the_edge(monkeypatch):
     runs = {}
     for spec in ("4", (4,), lat):
         calls.clear()
-        runs[str(spec)] = crosscheck(spec, None, lams=[0.05, 0.1, 0.2], form="B", kt_p=kt, d_p=dp,
-                                     n_traj=60, seed=2)
+        runs[str(spec)] = crosscheck(spec, None, lams=[0.05, 0.1, 0.2], form="B", kt_p=kt, d_p=dp, n_traj=60, seed=2)
         assert len(calls) == (0 if isinstance(spec, Lattice) else 1), (spec, calls)
     # the same chain and numbers whichever form the lattice came in
     means = {k: [p.mc.mean for p in r.points] for k, r in runs.items()}

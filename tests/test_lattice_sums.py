@@ -13,6 +13,7 @@ convolutions and summing a remaining triangle in momentum space.  Checked agains
   difference <= 1e-12;
 * the memory / work guard (InputError before anything large is allocated).
 """
+
 import itertools
 import random
 from fractions import Fraction
@@ -67,7 +68,7 @@ def test_factorized_contraction_equals_dense_einsum(shape, symmetric):
     # Reference: the previous implementation (dense circulant matrices, numpy.einsum)
     if symmetric:
         kt, d = _symmetric_props(shape)
-    else:   # line functions without any point-group symmetry (and m(-x) != m(x))
+    else:  # line functions without any point-group symmetry (and m(-x) != m(x))
         rng = np.random.default_rng(sum(shape) + 7 * len(shape))
         kt, d = rng.uniform(0.5, 1.5, shape), rng.uniform(-1, 1, shape)
     for name, block in BLOCKS.items():
@@ -89,19 +90,24 @@ def _rational_lattice(shape, seed):
         return v
 
     g, c = vals(40), vals(2)
-    first = lambda vals_: np.array([float(vals_.get(r, 0)) for r in itertools.product(*[range(n) for n in shape])]).reshape(shape)
+
+    def first(vals_):
+        return np.array([float(vals_.get(r, 0)) for r in itertools.product(*[range(n) for n in shape])]).reshape(shape)
+
     # momentum-space eigenvalues of the circulants (their first rows transformed)
     return circulant(shape, g), circulant(shape, c), np.fft.fftn(first(g)).real, np.fft.fftn(first(c)).real
 
 
-@pytest.mark.parametrize("shape, seed", [((2,), 1), ((3,), 2), ((4,), 3), ((5,), 4), ((2, 2), 5),
-                                         ((6,), 6), ((2, 3), 7), ((8,), 8), ((2, 4), 9)])
+@pytest.mark.parametrize(
+    "shape, seed",
+    [((2,), 1), ((3,), 2), ((4,), 3), ((5,), 4), ((2, 2), 5), ((6,), 6), ((2, 3), 7), ((8,), 8), ((2, 4), 9)],
+)
 def test_general_families_equal_exact_fraction_sums(shape, seed):
     # Reference: exact_family_value, every placement of the vertices summed in Fractions
     g, c, kt, d = _rational_lattice(shape, seed)
     vol = int(np.prod(shape))
     names = sorted(BLOCKS)
-    picks = [K5] + names[:: 6] if vol <= 6 else [K5, names[0], names[-1]]
+    picks = [K5] + names[::6] if vol <= 6 else [K5, names[0], names[-1]]
     fams = {}
     for t in monotone(5, "A").terms:
         for b in t.family.blocks:
@@ -121,9 +127,10 @@ def test_whole_order5_series_equals_dense_contraction_on_a_small_lattice(monkeyp
     s = monotone(5, "B")
     monkeypatch.setattr(sums, "_GENERAL_MEMO", {})
     new = sums.series_on_lattice(s, None, kt, d)
-    monkeypatch.setattr(sums, "_GENERAL_MEMO", {})     # no memoized block values
-    monkeypatch.setattr(sums, "_general_block", lambda block, pos, max_bytes=None:
-                        sums._general_block_dense(block, pos))
+    monkeypatch.setattr(sums, "_GENERAL_MEMO", {})  # no memoized block values
+    monkeypatch.setattr(
+        sums, "_general_block", lambda block, pos, max_bytes=None: sums._general_block_dense(block, pos)
+    )
     old = sums.series_on_lattice(s, None, kt, d)
     assert new == pytest.approx(old, rel=1e-11)
 
@@ -177,8 +184,14 @@ def test_plan_uses_few_slices_and_linear_memory():
 
 # lattices up to 32x32 (and 3d ones of comparable volume) on which every order-5 block is compared
 # with the V x V-table algorithm it replaced
-LEGACY_SHAPES = [(7,), (32,), (6, 4), (8, 8), (5, 5, 5),
-                 *(pytest.param(s, marks=pytest.mark.slow) for s in ((16, 16), (32, 32), (8, 8, 8)))]
+LEGACY_SHAPES = [
+    (7,),
+    (32,),
+    (6, 4),
+    (8, 8),
+    (5, 5, 5),
+    *(pytest.param(s, marks=pytest.mark.slow) for s in ((16, 16), (32, 32), (8, 8, 8))),
+]
 
 
 @pytest.mark.parametrize("shape", LEGACY_SHAPES)
@@ -191,9 +204,8 @@ def test_linear_memory_contraction_equals_the_index_table_algorithm(shape):
         kt, d = _symmetric_props(shape)
         for name, block in BLOCKS.items():
             if np.prod(shape) > 300 and block.n_vertices == 5 and (block.name != K5 or not symmetric):
-                continue    # the large (slow) lattices: every block up to four vertices, K5 symmetric
-            pos = (_positions(block, kt, d) if symmetric
-                   else [rng.uniform(0.5, 1.5, shape) for _ in block.edges])
+                continue  # the large (slow) lattices: every block up to four vertices, K5 symmetric
+            pos = _positions(block, kt, d) if symmetric else [rng.uniform(0.5, 1.5, shape) for _ in block.edges]
             new = sums._general_block(block, pos)
             old = legacy._general_block(block, pos)
             assert new == pytest.approx(old, rel=1e-12, abs=0), (name, shape)

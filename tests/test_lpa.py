@@ -6,6 +6,7 @@ given to 12 digits).  Everything else is checked by exact statements (Gaussian s
 odd eigenvalues with eta = 0, the one-loop epsilon expansion, the large-N limit) or by the
 agreement of the two equations, which are exactly equivalent (Morris, hep-th/0503161).
 """
+
 import dataclasses
 import math
 
@@ -71,8 +72,7 @@ def test_gaussian_spectrum(N, d):
         from ergsym.lpa.equations import EQUATIONS
         from ergsym.lpa.solve import _gaussian_ladder, _make_fp
 
-        g = _make_fp(EQUATIONS[eq], _gaussian_ladder(EQUATIONS[eq], d, 1.0 / N), N, d, 1.0 / N, 1e-9,
-                     gaussian=True)
+        g = _make_fp(EQUATIONS[eq], _gaussian_ladder(EQUATIONS[eq], d, 1.0 / N), N, d, 1.0 / N, 1e-9, gaussian=True)
         even = [v.estimate for v in g.even]
         odd = [v.estimate for v in g.odd]
         assert even == pytest.approx([d - n * (d - 2) for n in range(len(even))], abs=1e-8)
@@ -186,11 +186,22 @@ def test_fixed_points_listing():
     assert fps[0].n_relevant == 2  # rho and rho^2 (rho^3 is marginal in d = 3)
 
 
-@pytest.mark.parametrize("kw,name", [
-    ({"N": 0.5}, "N"), ({"N": float("nan")}, "N"), ({"N": -math.inf}, "N"), ({"N": "x"}, "N"),
-    ({"dim": 4.0}, "dim"), ({"dim": 2.0}, "dim"), ({"dim": 1.5}, "dim"), ({"dim": float("nan")}, "dim"),
-    ({"equation": "lpa"}, "equation"), ({"tol": 0.0}, "tol"), ({"tol": 1.0}, "tol"),
-])
+@pytest.mark.parametrize(
+    "kw,name",
+    [
+        ({"N": 0.5}, "N"),
+        ({"N": float("nan")}, "N"),
+        ({"N": -math.inf}, "N"),
+        ({"N": "x"}, "N"),
+        ({"dim": 4.0}, "dim"),
+        ({"dim": 2.0}, "dim"),
+        ({"dim": 1.5}, "dim"),
+        ({"dim": float("nan")}, "dim"),
+        ({"equation": "lpa"}, "equation"),
+        ({"tol": 0.0}, "tol"),
+        ({"tol": 1.0}, "tol"),
+    ],
+)
 def test_bad_input(kw, name):
     args = {"N": 1, "dim": 3, "equation": "wetterich", **kw}
     with pytest.raises(InputError, match=name):
@@ -230,6 +241,7 @@ except ImportError:  # pragma: no cover
     given = None
 
 if given is not None:
+
     @given(st.floats(0, 50), st.floats(-10, 10), st.floats(-0.9, 50), st.floats(2.2, 3.999))
     def test_morris_map_inverse_property(rho, w, w1, d):
         rp, up, up1 = morris_w_to_p(rho, w, w1, d)

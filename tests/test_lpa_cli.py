@@ -1,4 +1,5 @@
 """The ``ergsym lpa`` command: output, strict JSON, scans as batches, plots, exit codes."""
+
 import json
 import re
 
@@ -19,6 +20,7 @@ def run(args, capsys):
 def strict(text):
     def bad(token):
         raise ValueError(f"non-RFC-8259 token {token}")
+
     return json.loads(text, parse_constant=bad)
 
 
@@ -82,21 +84,24 @@ def test_scan_dim_text(capsys):
     assert len(rows) == 3 and all("agrees" in r for r in rows)
 
 
-@pytest.mark.parametrize("args,needle", [
-    (["--dim", "4"], "dim"),
-    (["--dim", "2.05"], "dim"),
-    (["--N", "0.5"], "N"),
-    (["--N", "abc"], "N"),
-    (["--tol", "0"], "tol"),
-    (["--scan-N", "1,x"], "--scan-N"),
-    (["--scan-N", "1,1"], "distinct"),
-    (["--scan-dim", "2.5:3.5:1"], "COUNT"),
-    (["--scan-dim", "3,5"], "dim"),
-    (["--scan-N", "1,2", "--scan-dim", "3,3.1"], "one parameter"),
-    (["--plot", "out.txt"], "--plot"),
-    (["--scheduler", "inprocess"], "--scan"),
-    (["--dim", "3.95", "--equation", "wetterich", "--tol", "1e-9"], "tol"),  # no convergence
-])
+@pytest.mark.parametrize(
+    "args,needle",
+    [
+        (["--dim", "4"], "dim"),
+        (["--dim", "2.05"], "dim"),
+        (["--N", "0.5"], "N"),
+        (["--N", "abc"], "N"),
+        (["--tol", "0"], "tol"),
+        (["--scan-N", "1,x"], "--scan-N"),
+        (["--scan-N", "1,1"], "distinct"),
+        (["--scan-dim", "2.5:3.5:1"], "COUNT"),
+        (["--scan-dim", "3,5"], "dim"),
+        (["--scan-N", "1,2", "--scan-dim", "3,3.1"], "one parameter"),
+        (["--plot", "out.txt"], "--plot"),
+        (["--scheduler", "inprocess"], "--scan"),
+        (["--dim", "3.95", "--equation", "wetterich", "--tol", "1e-9"], "tol"),  # no convergence
+    ],
+)
 def test_bad_input_exit_2(capsys, args, needle):
     code, out, err = run(args, capsys)
     assert code == 2
@@ -108,21 +113,39 @@ def test_bad_input_exit_2(capsys, args, needle):
 from hypothesis import HealthCheck, given, settings  # noqa: E402
 from hypothesis import strategies as st  # noqa: E402
 
-_BAD = ["nan", "inf", "-inf", "infinity", "-1", "0", "1e-300", "1e300", "x", "", "1,2", "0x10", "2.2",
-        "3.97", "3.98", "1", "4", "1e8"]
+_BAD = [
+    "nan",
+    "inf",
+    "-inf",
+    "infinity",
+    "-1",
+    "0",
+    "1e-300",
+    "1e300",
+    "x",
+    "",
+    "1,2",
+    "0x10",
+    "2.2",
+    "3.97",
+    "3.98",
+    "1",
+    "4",
+    "1e8",
+]
 _NAN = re.compile(r"(?<![A-Za-z_])[-+]?(nan|NaN|inf|Inf)(?![A-Za-z_])|(?<![A-Za-z_])-?Infinity(?![A-Za-z_])")
 
 
-@settings(suppress_health_check=[HealthCheck.function_scoped_fixture, HealthCheck.too_slow], deadline=None,
-          max_examples=15)
+@settings(
+    suppress_health_check=[HealthCheck.function_scoped_fixture, HealthCheck.too_slow], deadline=None, max_examples=15
+)
 @given(data=st.data())
 def test_fuzz_lpa(data, capsys, tmp_path_factory):
     tmp = tmp_path_factory.mktemp("fuzz")
     opts = ["--N", "--dim", "--tol", "--scan-N", "--scan-dim", "--plot", "--equation"]
     opt = data.draw(st.sampled_from(opts))
     if opt == "--plot":
-        val = data.draw(st.sampled_from([f"{tmp}/a.png", f"{tmp}/a.gif", f"{tmp}/no/dir/a.png", "",
-                                         str(tmp)]))
+        val = data.draw(st.sampled_from([f"{tmp}/a.png", f"{tmp}/a.gif", f"{tmp}/no/dir/a.png", "", str(tmp)]))
     elif opt == "--equation":
         val = data.draw(st.sampled_from(["polchinski", "wetterich", "lpa", ""]))
     elif opt.startswith("--scan"):

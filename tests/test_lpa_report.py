@@ -1,4 +1,5 @@
 """``ergsym report --lpa``: the LPA section (off by default, so the default report is unchanged)."""
+
 import json
 
 from ergsym.report import ReportConfig, build_report
@@ -12,8 +13,9 @@ def test_lpa_section(tmp_path):
     sec = res.sections[0]
     assert sec.key == "lpa" and sec.available
     rows = sec.data["d3"]
-    assert [(r["N"], r["equation"]) for r in rows] == [(n, e) for n in (1, 2, 3, 4)
-                                                        for e in ("polchinski", "wetterich")]
+    assert [(r["N"], r["equation"]) for r in rows] == [
+        (n, e) for n in (1, 2, 3, 4) for e in ("polchinski", "wetterich")
+    ]
     assert all(r["crosscheck"] == "agrees" and r["nu"]["converged"] for r in rows)
     assert abs(rows[0]["nu"]["value"] - 0.649561773880) < 1e-9  # hep-th/0701172
     assert (res.out / "figures" / "lpa_exponents.pdf").stat().st_size > 0

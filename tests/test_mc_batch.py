@@ -4,6 +4,7 @@ Reference values: ``exact_expectations`` (trapezoidal quadrature on V <= 3 sites
 checked against mpmath.quad / scipy nquad in test_lattice_mc.py).  Fixed seeds; comparisons
 are z-scores with the autocorrelation-aware multi-chain errors.
 """
+
 import json
 
 import numpy as np
@@ -84,7 +85,7 @@ def test_batched_free_theory_two_point_function():
     assert res.acceptance == 1.0
     gm, ge, _ = res.gp_stats()
     z = (gm - th.kt_p) / ge
-    assert np.max(np.abs(z)) < 4.5 and 0.4 < np.mean(z ** 2) < 1.8
+    assert np.max(np.abs(z)) < 4.5 and 0.4 < np.mean(z**2) < 1.8
     assert res.stats("A_sd").exact and res.stats("A_sd").mean == pytest.approx(1.5 * th.f0, rel=1e-12)
 
 
@@ -141,16 +142,19 @@ def good_checkpoint(tmp_path_factory):
     return ck, ref
 
 
-@pytest.mark.parametrize("case,needle", [
-    ("missing_array", "lacks the array 'chain_A'"),
-    ("wrong_shape", "phi of shape"),
-    ("n_done", "n_done"),
-    ("dtype", "dtype"),
-    ("rng", "RNG state"),
-    ("version", "format version"),
-    ("meta_field", "lacks the field 'run'"),
-    ("n_accepted", "n_accepted"),
-])
+@pytest.mark.parametrize(
+    "case,needle",
+    [
+        ("missing_array", "lacks the array 'chain_A'"),
+        ("wrong_shape", "phi of shape"),
+        ("n_done", "n_done"),
+        ("dtype", "dtype"),
+        ("rng", "RNG state"),
+        ("version", "format version"),
+        ("meta_field", "lacks the field 'run'"),
+        ("n_accepted", "n_accepted"),
+    ],
+)
 def test_inconsistent_checkpoints_are_refused_and_left_alone(good_checkpoint, tmp_path, case, needle):
     src, _ = good_checkpoint
     bad = tmp_path / f"{case}.npz"
@@ -176,15 +180,18 @@ def _times2(name):
     return lambda a: a.__setitem__(name, a[name] * 2.0)
 
 
-@pytest.mark.parametrize("edit,needle", [
-    (dict(arrays_fn=_times2("kt_p")), "array 'kt_p' does not match its checksum"),
-    (dict(arrays_fn=_times2("chain_phi2")), "array 'chain_phi2' does not match its checksum"),
-    (dict(arrays_fn=_times2("phi")), "array 'phi' does not match its checksum"),
-    (dict(arrays_fn=lambda a: a.pop("dH")), "array 'dH' is missing"),
-    (dict(meta_fn=lambda m: m["theory"].__setitem__("lam", 2.0)), "parameters"),
-    (dict(meta_fn=lambda m: m["checksums"].__setitem__("algorithm", "md5")), "lacks valid checksums"),
-    (dict(meta_fn=lambda m: m.pop("checksums")), "lacks valid checksums"),
-])
+@pytest.mark.parametrize(
+    "edit,needle",
+    [
+        (dict(arrays_fn=_times2("kt_p")), "array 'kt_p' does not match its checksum"),
+        (dict(arrays_fn=_times2("chain_phi2")), "array 'chain_phi2' does not match its checksum"),
+        (dict(arrays_fn=_times2("phi")), "array 'phi' does not match its checksum"),
+        (dict(arrays_fn=lambda a: a.pop("dH")), "array 'dH' is missing"),
+        (dict(meta_fn=lambda m: m["theory"].__setitem__("lam", 2.0)), "parameters"),
+        (dict(meta_fn=lambda m: m["checksums"].__setitem__("algorithm", "md5")), "lacks valid checksums"),
+        (dict(meta_fn=lambda m: m.pop("checksums")), "lacks valid checksums"),
+    ],
+)
 def test_checkpoint_altered_after_writing_is_refused(good_checkpoint, tmp_path, edit, needle):
     # issue 19: kt_p x 2 resumed silently and reported a wrong B as reliable
     src, _ = good_checkpoint
@@ -197,8 +204,7 @@ def test_checkpoint_altered_after_writing_is_refused(good_checkpoint, tmp_path, 
 
 @pytest.mark.parametrize("name", ["kt_p", "d_p"])
 @pytest.mark.parametrize("version", [3, 2])
-def test_propagators_are_checked_against_the_checkpoints_own_cutoff(good_checkpoint, tmp_path, name,
-                                                                    version):
+def test_propagators_are_checked_against_the_checkpoints_own_cutoff(good_checkpoint, tmp_path, name, version):
     # resealed (valid checksums) or an old version-2 file (none): the propagators are
     # recomputed from the stored cutoff, mass and Lambda and must match
     src, _ = good_checkpoint
@@ -277,7 +283,7 @@ def test_version1_checkpoint_with_old_piece_names_is_read(good_checkpoint, tmp_p
 
 def test_resource_estimate_and_guard():
     est = estimate_resources((10000, 10000), 2000)
-    assert est["bytes"] > 8 * 1024 ** 3  # the issue's observation: > 8 GB
+    assert est["bytes"] > 8 * 1024**3  # the issue's observation: > 8 GB
     th = LatticeTheory.from_cutoff((8, 8), BUMP, 1.0, 1.0, 0.1)
     with pytest.raises(InputError, match="force"):
-        run_mc(th, 10 ** 7, seed=0, n_chains=4000, progress=False)
+        run_mc(th, 10**7, seed=0, n_chains=4000, progress=False)

@@ -1,4 +1,5 @@
 """Data safety, resource guards and strict JSON of ``ergsym mc`` / ``ergsym crosscheck``."""
+
 import json
 import os
 import signal
@@ -13,8 +14,21 @@ from ergsym.cli import main
 from ergsym.lattice.checkpoint import load_checkpoint
 
 BUMP = "bump:eps=0.5,lambda_max=2"
-FAST = ["--lattice", "4x4", "--cutoff", BUMP, "--Lambda", "1.5", "--lam", "1", "--n-traj", "60",
-        "--n-therm", "10", "--no-progress"]
+FAST = [
+    "--lattice",
+    "4x4",
+    "--cutoff",
+    BUMP,
+    "--Lambda",
+    "1.5",
+    "--lam",
+    "1",
+    "--n-traj",
+    "60",
+    "--n-therm",
+    "10",
+    "--no-progress",
+]
 ROOT = Path(__file__).resolve().parents[1]
 
 
@@ -29,6 +43,7 @@ def _run(args, capsys):
 def _strict(text):
     def bad(tok):
         raise AssertionError(f"non-strict JSON token {tok}")
+
     return json.loads(text, parse_constant=bad)
 
 
@@ -83,12 +98,31 @@ def _valid_checkpoint(path):
 def test_ctrl_c_prints_the_checkpoint_and_the_resume_command(tmp_path):
     ck = tmp_path / "long run.npz"
     env = dict(os.environ, PYTHONPATH=str(ROOT))
-    proc = subprocess.Popen([sys.executable, "-m", "ergsym", "mc", "--lattice", "8x8", "--n-traj", "10000000",
-                             "--n-therm", "5", "--checkpoint", str(ck), "--force"], cwd=tmp_path, env=env,
-                            stdout=subprocess.PIPE, stderr=subprocess.PIPE, text=True,
-                            # a suite started in the background (`pytest &`) ignores SIGINT and its
-                            # children would inherit that: the child gets the default handler back
-                            preexec_fn=lambda: signal.signal(signal.SIGINT, signal.SIG_DFL))
+    proc = subprocess.Popen(
+        [
+            sys.executable,
+            "-m",
+            "ergsym",
+            "mc",
+            "--lattice",
+            "8x8",
+            "--n-traj",
+            "10000000",
+            "--n-therm",
+            "5",
+            "--checkpoint",
+            str(ck),
+            "--force",
+        ],
+        cwd=tmp_path,
+        env=env,
+        stdout=subprocess.PIPE,
+        stderr=subprocess.PIPE,
+        text=True,
+        # a suite started in the background (`pytest &`) ignores SIGINT and its
+        # children would inherit that: the child gets the default handler back
+        preexec_fn=lambda: signal.signal(signal.SIGINT, signal.SIG_DFL),
+    )
     try:
         t0 = time.perf_counter()
         while time.perf_counter() - t0 < 120 and proc.poll() is None:
@@ -104,7 +138,7 @@ def test_ctrl_c_prints_the_checkpoint_and_the_resume_command(tmp_path):
     finally:
         if proc.poll() is None:
             proc.kill()
-            proc.communicate()    # close the pipes (no ResourceWarning in a later test)
+            proc.communicate()  # close the pipes (no ResourceWarning in a later test)
     assert proc.returncode == 130, err
     assert "Traceback" not in err
     assert f"ergsym mc --resume '{ck}'" in err
@@ -130,9 +164,28 @@ def test_crosscheck_plot_validated_before_computing(tmp_path, capsys, plot, need
 def test_crosscheck_exact_observable_gives_null_z_with_reason(capsys):
     # eq5.13 (old P2) with the Schwinger-Dyson estimator is exactly -2 f0, and so is the series
     # (8x8 at Lambda = 1 has D_p != 0; on 4x4 at Lambda = 1.5 D_p vanishes and nothing is compared)
-    code, out, err = _run(["crosscheck", "--lattice", "8x8", "--cutoff", BUMP, "--Lambda", "1",
-                           "--lam", "0.05,0.1", "--form", "P2", "--n-traj", "150", "--n-therm", "10",
-                           "--no-progress", "--json"], capsys)
+    code, out, err = _run(
+        [
+            "crosscheck",
+            "--lattice",
+            "8x8",
+            "--cutoff",
+            BUMP,
+            "--Lambda",
+            "1",
+            "--lam",
+            "0.05,0.1",
+            "--form",
+            "P2",
+            "--n-traj",
+            "150",
+            "--n-therm",
+            "10",
+            "--no-progress",
+            "--json",
+        ],
+        capsys,
+    )
     assert code == 0
     env = _strict(out)
     res = env["results"]
@@ -145,8 +198,7 @@ def test_crosscheck_exact_observable_gives_null_z_with_reason(capsys):
 
 def test_lattice_with_vanishing_D_p_warns(capsys):
     # 4x4, Lambda = 1, eps = 0.5: no lattice phat^2 lies where dK/dLambda != 0
-    args = ["--lattice", "4x4", "--cutoff", BUMP, "--Lambda", "1", "--n-traj", "60", "--n-therm", "10",
-            "--no-progress"]
+    args = ["--lattice", "4x4", "--cutoff", BUMP, "--Lambda", "1", "--n-traj", "60", "--n-therm", "10", "--no-progress"]
     code, out, err = _run(["mc", *args, "--lam", "0.1", "--json"], capsys)
     assert code == 0 and "D_p" in err
     assert any("D_p" in w for w in _strict(out)["warnings"])
@@ -155,8 +207,10 @@ def test_lattice_with_vanishing_D_p_warns(capsys):
 
 
 def test_frozen_run_warns_and_is_not_converged(capsys):
-    code, out, err = _run(["mc", "--lam", "1000", "--n-steps", "1", "--n-therm", "0", "--n-traj", "100",
-                           "--no-progress", "--json"], capsys)
+    code, out, err = _run(
+        ["mc", "--lam", "1000", "--n-steps", "1", "--n-therm", "0", "--n-traj", "100", "--no-progress", "--json"],
+        capsys,
+    )
     assert code == 0 and "warning: acceptance" in err
     env = _strict(out)
     assert env["results"]["observables"]["eq5.14"]["converged"] is False

@@ -8,6 +8,7 @@ the fused versions must reproduce them to rounding on fixed seeds, conserve ener
 bitwise resume relies on).  The Monte Carlo physics checks themselves are in
 test_lattice_mc.py and test_mc_batch.py.
 """
+
 import copy
 import math
 from dataclasses import replace
@@ -60,8 +61,9 @@ def test_fused_step_reproduces_reference_step(shape, cutoff, Lambda, lam, n_chai
         np.testing.assert_allclose(new.phi, ref.phi, rtol=0, atol=1e-12 * scale)
         # dH: rounding of a sum of O(V) terms of size O(1)
         np.testing.assert_allclose(info.dH, rinfo.dH, rtol=1e-9, atol=1e-11 * th.volume)
-        assert [r.bit_generator.state for r in np.atleast_1d(new.rng)] == \
-               [r.bit_generator.state for r in np.atleast_1d(ref.rng)]
+        assert [r.bit_generator.state for r in np.atleast_1d(new.rng)] == [
+            r.bit_generator.state for r in np.atleast_1d(ref.rng)
+        ]
         seen.update(np.atleast_1d(info.accepted).tolist())
         st = new
     if lam == 60.0:
@@ -117,8 +119,17 @@ def test_free_theory_fused_trajectory_is_exact():
     np.testing.assert_allclose(c1.phi, expected, rtol=0, atol=1e-12)
 
 
-@pytest.mark.parametrize("shape,lam,batch", [((8, 8), 1.0, (7,)), ((6, 5), 4.0, ()), ((3,), 30.0, (2, 3)),
-                                              ((1,), 0.0, (4,)), ((4, 4, 4), 2.0, (3,)), ((5, 4), 0.0, ())])
+@pytest.mark.parametrize(
+    "shape,lam,batch",
+    [
+        ((8, 8), 1.0, (7,)),
+        ((6, 5), 4.0, ()),
+        ((3,), 30.0, (2, 3)),
+        ((1,), 0.0, (4,)),
+        ((4, 4, 4), 2.0, (3,)),
+        ((5, 4), 0.0, ()),
+    ],
+)
 def test_measure_equals_reference_estimators(shape, lam, batch):
     # one site (zero dimensions): D_p = 0 at p = 0 for any cutoff, so give Kt, D directly
     th = LatticeTheory(shape, [0.7], [0.3], lam) if shape == (1,) else _theory(shape, GAUSSIAN, 1.5, lam)
@@ -185,8 +196,11 @@ def test_whole_run_equals_the_unfused_path(monkeypatch, n_chains, lam):
     kw = dict(seed=3, n_therm=40, n_chains=n_chains, progress=False)
     fused = run_module.run_mc(th, 240, **kw)
     monkeypatch.setattr(HMCSampler, "step", HMCSampler._step_reference)
-    monkeypatch.setattr(run_module, "measure_host", lambda ops, sp: np.stack(
-        [np.asarray(measure_reference(ops, sp.phi)[n]) for n in SCALAR_OBSERVABLES]))
+    monkeypatch.setattr(
+        run_module,
+        "measure_host",
+        lambda ops, sp: np.stack([np.asarray(measure_reference(ops, sp.phi)[n]) for n in SCALAR_OBSERVABLES]),
+    )
     ref = run_module.run_mc(th, 240, **kw)
     assert fused.sampler_config == ref.sampler_config  # the same adapted step
     assert np.array_equal(fused.accepted, ref.accepted)

@@ -7,6 +7,7 @@ difference it in log Lambda.  That must equal B = -1/2<Cdot dSigma dSigma> - 2<L
 (computed here by quadrature from its definition, and by the engine's series), not the
 printed A.  One mode, and two modes (a two-site lattice: modes p = 0 and p = pi).
 """
+
 import numpy as np
 import pytest
 
@@ -18,12 +19,12 @@ LAMBDA0 = 1.0
 
 def k_of(Lam, c):
     """A smooth increasing propagator Kt(Lambda) = c Lambda^2/(1 + Lambda^2) for one mode."""
-    return c * Lam ** 2 / (1 + Lam ** 2)
+    return c * Lam**2 / (1 + Lam**2)
 
 
 def d_of(Lam, c):
     """D = Lambda dKt/dLambda for k_of."""
-    return c * 2 * Lam ** 2 / (1 + Lam ** 2) ** 2
+    return c * 2 * Lam**2 / (1 + Lam**2) ** 2
 
 
 class Grid:
@@ -36,7 +37,7 @@ class Grid:
         self.mesh = np.meshgrid(*([self.x] * n_modes), indexing="ij")
 
     def integrate(self, f):
-        return float(np.sum(f) * self.h ** self.n_modes)
+        return float(np.sum(f) * self.h**self.n_modes)
 
     def channel(self, p, alphas, variances):
         """Density of alpha * phi + xi given density p on the grid (separable per mode)."""
@@ -45,7 +46,7 @@ class Grid:
             if s2 == 0:
                 continue
             y = self.x[:, None]
-            kern = np.exp(-(y - a * self.x[None, :]) ** 2 / (2 * s2)) / np.sqrt(2 * np.pi * s2) * self.h
+            kern = np.exp(-((y - a * self.x[None, :]) ** 2) / (2 * s2)) / np.sqrt(2 * np.pi * s2) * self.h
             out = np.moveaxis(np.tensordot(kern, np.moveaxis(out, axis, 0), axes=(1, 0)), 0, axis)
         return out
 
@@ -59,7 +60,7 @@ def _setup(n_modes, lam, cs):
         u, v = g.mesh
         sites = [(u + v) / np.sqrt(2), (u - v) / np.sqrt(2)]
     k0 = [k_of(LAMBDA0, c) for c in cs]
-    s0 = sum(m ** 2 / (2 * k) for m, k in zip(g.mesh, k0)) + lam / 24 * sum(s ** 4 for s in sites)
+    s0 = sum(m**2 / (2 * k) for m, k in zip(g.mesh, k0)) + lam / 24 * sum(s**4 for s in sites)
     p0 = np.exp(-s0)
     p0 /= g.integrate(p0)
     return g, sites, k0, p0
@@ -73,7 +74,7 @@ def monotone_M(h, n_modes, lam, cs):
     alphas = [k / kz for k, kz in zip(ks, k0)]
     p = g.channel(p0, alphas, [k * (1 - a) for k, a in zip(ks, alphas)]) if h else p0
     p = np.clip(p, 1e-300, None)
-    return g.integrate(p * np.log(p)) + sum(g.integrate(p * m ** 2) / k for m, k in zip(g.mesh, ks))
+    return g.integrate(p * np.log(p)) + sum(g.integrate(p * m**2) / k for m, k in zip(g.mesh, ks))
 
 
 def derivative_of_M(n_modes, lam, cs, step=0.02, npts=6):
@@ -96,9 +97,9 @@ def direct_A_B(n_modes, lam, cs):
     fisher_half, ldshat = 0.0, 0.0
     for a, (m, k, d) in enumerate(zip(g.mesh, k0, ds)):
         dint = lam / 6 * sum(jac[a][x] * sites[x] ** 3 for x in range(len(sites)))
-        dsigma = dint - m / k                     # dS - 2 dShat = dI - dShat
-        fisher_half += 0.5 * d * g.integrate(p0 * dsigma ** 2)
-        ldshat += -0.5 * d / k ** 2 * g.integrate(p0 * m ** 2)
+        dsigma = dint - m / k  # dS - 2 dShat = dI - dShat
+        fisher_half += 0.5 * d * g.integrate(p0 * dsigma**2)
+        ldshat += -0.5 * d / k**2 * g.integrate(p0 * m**2)
     return fisher_half - 2 * ldshat, -fisher_half - 2 * ldshat
 
 
@@ -129,11 +130,11 @@ def test_engine_series_for_B_matches_flow_derivative(n_modes, cs):
     resid = []
     for lam in (0.05, 0.1):
         dm = derivative_of_M(n_modes, lam, cs)
-        resid.append(abs(sum(cj * lam ** j for j, cj in enumerate(coeffs)) - dm))
+        resid.append(abs(sum(cj * lam**j for j, cj in enumerate(coeffs)) - dm))
     assert resid[0] < 1e-5 and resid[1] < 1e-4
     # and the printed-style A series does not match
     a_coeffs = series_on_lattice(monotone(3, "A"), None, kt, d)
-    assert abs(sum(cj * 0.1 ** j for j, cj in enumerate(a_coeffs)) - derivative_of_M(n_modes, 0.1, cs)) > 0.1
+    assert abs(sum(cj * 0.1**j for j, cj in enumerate(a_coeffs)) - derivative_of_M(n_modes, 0.1, cs)) > 0.1
 
 
 @pytest.mark.parametrize("lam", [30.0, 100.0])

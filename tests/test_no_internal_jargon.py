@@ -8,6 +8,7 @@ comment of ergsym/**/*.py, the ``--help`` of every CLI command, docs/*.md, the J
 docs/schema/, README.md, worked_examples/*.py and benchmarks/*.py (their output goes to
 docs/benchmarks.md).  tests/ is internal and not scanned.
 """
+
 from __future__ import annotations
 
 import ast
@@ -24,7 +25,7 @@ ROOT = Path(__file__).resolve().parents[1]
 #: (name, pattern) of the internal references; "spec" as in "cutoff spec" / "lattice spec"
 #: (a spec string) is lower case and stays allowed.
 PATTERNS = [
-    ("SPEC as a word", re.compile(r"\bSPEC\b")),                       # case-sensitive on purpose
+    ("SPEC as a word", re.compile(r"\bSPEC\b")),  # case-sensitive on purpose
     ("SPEC section", re.compile(r"\bspec\s+sections?\b", re.IGNORECASE)),
     ("SPEC §", re.compile(r"\bspec\b\W{0,2}§|§\s*[\d.]+\s+of\s+(the\s+)?spec\b", re.IGNORECASE)),
     ("seed 000", re.compile(r"\bseeds?[\s/]*0{3}", re.IGNORECASE)),
@@ -67,8 +68,7 @@ def _file_hits(path: Path) -> list[str]:
         texts = _python_texts(path)
     else:
         texts = enumerate(path.read_text(encoding="utf-8").splitlines(), start=1)
-    return [f"{rel}:{line}: {hit}" for line, text in texts for hit in find_jargon(text)
-            if (rel, hit) not in ALLOWED]
+    return [f"{rel}:{line}: {hit}" for line, text in texts for hit in find_jargon(text) if (rel, hit) not in ALLOWED]
 
 
 def _user_files() -> list[Path]:
@@ -94,12 +94,27 @@ def _source_of(cmd: click.Command) -> str:
 
 
 def test_patterns_catch_the_references_and_spare_spec_strings():
-    for bad in ("see SPEC section 5", "(SPEC §2.1)", "SPEC's names", "as printed in seed 000",
-                "spec section 3", "/work/shared/seeds/000_paper.txt", "the seed file", "STYLE.md"):
+    for bad in (
+        "see SPEC section 5",
+        "(SPEC §2.1)",
+        "SPEC's names",
+        "as printed in seed 000",
+        "spec section 3",
+        "/work/shared/seeds/000_paper.txt",
+        "the seed file",
+        "STYLE.md",
+    ):
         assert find_jargon(bad), bad
-    for fine in ("a cutoff spec string", "--lattice spec", "parse_cutoff(spec)", "Lattice.spec",
-                 "seed 0, 2000 trajectories", "--seeds/--scheduler", "the seed action Shat",
-                 "Cotler & Rezchikov, PRD 108, 025003, Appendix B"):
+    for fine in (
+        "a cutoff spec string",
+        "--lattice spec",
+        "parse_cutoff(spec)",
+        "Lattice.spec",
+        "seed 0, 2000 trajectories",
+        "--seeds/--scheduler",
+        "the seed action Shat",
+        "Cotler & Rezchikov, PRD 108, 025003, Appendix B",
+    ):
         assert not find_jargon(fine), fine
 
 
@@ -107,7 +122,7 @@ def test_python_texts_include_docstrings_constants_and_attribute_comments(tmp_pa
     f = tmp_path / "m.py"
     f.write_text('"""Module (SPEC section 2)."""\nX = f"a {1} SPEC b"\n#: as in seed 000\n# plain comment SPEC\n')
     lines = sorted(line for line, t in _python_texts(f) if find_jargon(t))
-    assert lines == [1, 2, 3]   # the docstring, the f-string part, the #: comment; not the plain comment
+    assert lines == [1, 2, 3]  # the docstring, the f-string part, the #: comment; not the plain comment
 
 
 def test_user_facing_files_have_no_internal_references():
@@ -129,6 +144,5 @@ def test_cli_help_of_every_command_has_no_internal_references():
         if _source_of(cmd) in PENDING_FILES:
             continue
         hits += [f"{ctx.command_path} --help: {h}" for h in find_jargon(cmd.get_help(ctx))]
-    assert n > 5   # the walk reached the subcommands
+    assert n > 5  # the walk reached the subcommands
     assert not hits, "\n".join(hits)
-

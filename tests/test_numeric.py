@@ -1,4 +1,5 @@
 """Numeric layer: 1-loop families, melons (two methods), series, CLI (SPEC 2, 6, 7)."""
+
 import json
 import math
 import subprocess
@@ -10,14 +11,13 @@ import mpmath
 import numpy as np
 import pytest
 from hypothesis import given, settings
+from strategies import bump_cutoffs
 
 from ergsym.cli import main
 from ergsym.cutoffs import BumpCutoff, CustomCutoff, ExponentialCutoff
 from ergsym.errors import DivergentIntegralError, FamilyNotSupportedError, InputError
-from ergsym.families import DLINE, K, Block, Family, Line, NAMED_FAMILIES
+from ergsym.families import DLINE, NAMED_FAMILIES, Block, Family, K, Line
 from ergsym.numeric import evaluate_block, evaluate_family, evaluate_named, evaluate_series, sunset
-
-from strategies import bump_cutoffs
 
 BUMP = "bump:eps=0.5,lambda_max=2"
 
@@ -36,7 +36,7 @@ def _bump_radial_ref(c, lam, m, dim, kt, dpow, outer):
     def bump(x):
         w = (1 - x) * (1 + x)
         B = mpmath.exp(1 - 1 / w)
-        return (1 - e) * B + e, (1 - e) * (-2 * x / w ** 2) * B * (-2 * lam / e)
+        return (1 - e) * B + e, (1 - e) * (-2 * x / w**2) * B * (-2 * lam / e)
 
     tot = mpmath.quad(lambda x: e * F(L2 + e * x, *bump(x)), [0, 0.5, 0.9, 1])
     if dpow == 0:
@@ -63,7 +63,7 @@ def test_one_loop_vs_mpmath_and_error_is_honest(dim, name):
 def test_d2_f0_closed_form_any_bump(cl):
     c, lam = cl
     v = evaluate_family(NAMED_FAMILIES["f0"], c, 2, 1.0, lam)
-    exact = 2 * math.pi * lam ** 2 * math.log(1 / c.eps)  # SPEC 6
+    exact = 2 * math.pi * lam**2 * math.log(1 / c.eps)  # SPEC 6
     assert abs(v.estimate - exact) <= max(v.error, 1e-14 * exact) and v.converged
 
 
@@ -80,8 +80,14 @@ def test_gaussian_tadpole_schwinger(dim, m):
     # T = int_q e^{-q^2/L^2}/(q^2+m^2) = int_0^inf ds e^{-s m^2} (4 pi (s + 1/L^2))^{-d/2}
     lam = 1.3
     mpmath.mp.dps = 25
-    ref = float(mpmath.quad(lambda s: mpmath.exp(-s * m * m) * (4 * mpmath.pi * (s + 1 / mpmath.mpf(lam) ** 2)) ** (-mpmath.mpf(dim) / 2),
-                            [0, 1, mpmath.inf]))
+    ref = float(
+        mpmath.quad(
+            lambda s: (
+                mpmath.exp(-s * m * m) * (4 * mpmath.pi * (s + 1 / mpmath.mpf(lam) ** 2)) ** (-mpmath.mpf(dim) / 2)
+            ),
+            [0, 1, mpmath.inf],
+        )
+    )
     v = evaluate_family(NAMED_FAMILIES["T"], ExponentialCutoff(1), dim, m, lam)
     assert abs(v.estimate - ref) <= v.error and v.converged
 
@@ -89,8 +95,8 @@ def test_gaussian_tadpole_schwinger(dim, m):
 def test_gaussian_tadpole_d4_closed_form():
     # d=4: T = (4pi)^-2 [L^2 - m^2 e^{m^2/L^2} E1(m^2/L^2)]  (mpmath.e1)
     lam, m = 1.0, 0.7
-    a = m * m / lam ** 2
-    ref = float((lam ** 2 - m * m * mpmath.exp(a) * mpmath.e1(a)) / (4 * mpmath.pi) ** 2)
+    a = m * m / lam**2
+    ref = float((lam**2 - m * m * mpmath.exp(a) * mpmath.e1(a)) / (4 * mpmath.pi) ** 2)
     v = evaluate_family(NAMED_FAMILIES["T"], "exp:n=1", 4, m, lam)
     assert abs(v.estimate - ref) <= v.error
 
@@ -98,7 +104,9 @@ def test_gaussian_tadpole_d4_closed_form():
 def test_gaussian_t1_schwinger():
     # t1 = int d^dp 2 (p^2/L^2) e^{-p^2/L^2}/(p^2+m^2); d = 3, radial mpmath reference
     lam, m = 1.0, 1.0
-    ref = float(mpmath.quad(lambda p: 4 * mpmath.pi * p ** 2 * 2 * p ** 2 * mpmath.exp(-p ** 2) / (p ** 2 + 1), [0, 2, mpmath.inf]))
+    ref = float(
+        mpmath.quad(lambda p: 4 * mpmath.pi * p**2 * 2 * p**2 * mpmath.exp(-(p**2)) / (p**2 + 1), [0, 2, mpmath.inf])
+    )
     v = evaluate_family(NAMED_FAMILIES["t1"], "exp:n=1", 3, m, lam)
     assert abs(v.estimate - ref) <= v.error
 
@@ -112,7 +120,7 @@ def test_f0_diverges_for_smooth_cutoffs(spec):
 
 
 def test_f0_custom_gaussian_refused_numerically():
-    c = CustomCutoff(lambda p2, L: np.exp(-p2 / L ** 2), lambda p2, L: 2 * p2 / L ** 3 * np.exp(-p2 / L ** 2))
+    c = CustomCutoff(lambda p2, L: np.exp(-p2 / L**2), lambda p2, L: 2 * p2 / L**3 * np.exp(-p2 / L**2))
     with pytest.raises(DivergentIntegralError):
         evaluate_family(NAMED_FAMILIES["f0"], c, 3, 1.0, 1.0)
 
@@ -171,10 +179,12 @@ def test_sunset_at_zero_is_vacuum_melon():
 # references: the previous position-space implementation (commit 43d6a80, full-range
 # transforms of every line incl. D, 16/24-point rules, envelope tail bound) at rtol=1e-12,
 # bump:eps=0.1,lambda_max=2, d = 1, m = Lambda = 1 (its error estimates were <= 3e-16)
-_OLD_D1 = {(DLINE, K, K, K): 0.023572464784248123,
-           (DLINE, K, K, Line(2, 0)): 0.01843231430241603,
-           (Line(1, 1), K, K, K): 0.006404862908137798,
-           (K, K, K, Line(2, 0)): 0.008327339502102604}
+_OLD_D1 = {
+    (DLINE, K, K, K): 0.023572464784248123,
+    (DLINE, K, K, Line(2, 0)): 0.01843231430241603,
+    (Line(1, 1), K, K, K): 0.006404862908137798,
+    (K, K, K, Line(2, 0)): 0.008327339502102604,
+}
 
 
 @pytest.mark.parametrize("lines", list(_OLD_D1))
@@ -291,18 +301,31 @@ def test_evaluate_series_sums_and_propagates_errors():
     # a synthetic series (arbitrary rational coefficients, not physics) exercising the sum
     # and the correlated first-order error propagation through a shared T block
     N = NAMED_FAMILIES
-    s = _Series([_Term(Fraction(5, 3), (0,), N["f0"]), _Term(Fraction(-2, 7), (1,), N["f1"]),
-                 _Term(Fraction(4, 9), (2,), N["f2"]), _Term(Fraction(1, 3), (2,), N["T"] * N["T"] * N["u1"])])
+    s = _Series(
+        [
+            _Term(Fraction(5, 3), (0,), N["f0"]),
+            _Term(Fraction(-2, 7), (1,), N["f1"]),
+            _Term(Fraction(4, 9), (2,), N["f2"]),
+            _Term(Fraction(1, 3), (2,), N["T"] * N["T"] * N["u1"]),
+        ]
+    )
     pr = evaluate_series(s, "bump:eps=0.1,lambda_max=2", 4, 1.0, 1.0, lam=0.1)
-    v = {k: evaluate_family(f, "bump:eps=0.1,lambda_max=2", 4, 1.0, 1.0) for k, f in N.items() if k in ("f0", "f1", "f2", "T", "u1")}
-    expect = 5 / 3 * v["f0"].estimate - 0.1 * 2 / 7 * v["f1"].estimate + 0.01 * (4 / 9 * v["f2"].estimate
-                                                                         + v["T"].estimate ** 2 * v["u1"].estimate / 3)
+    v = {
+        k: evaluate_family(f, "bump:eps=0.1,lambda_max=2", 4, 1.0, 1.0)
+        for k, f in N.items()
+        if k in ("f0", "f1", "f2", "T", "u1")
+    }
+    expect = (
+        5 / 3 * v["f0"].estimate
+        - 0.1 * 2 / 7 * v["f1"].estimate
+        + 0.01 * (4 / 9 * v["f2"].estimate + v["T"].estimate ** 2 * v["u1"].estimate / 3)
+    )
     assert pr.total.estimate == pytest.approx(expect, rel=1e-13)
     assert pr.total.error > 0 and pr.total.converged
     # shared T block: first-order correlated propagation of T^2 u1
     fam = pr.families[(N["T"] * N["T"] * N["u1"]).name]
     T, u1 = v["T"], v["u1"]
-    assert fam.error == pytest.approx(2 * T.estimate * u1.estimate * T.error + T.estimate ** 2 * u1.error)
+    assert fam.error == pytest.approx(2 * T.estimate * u1.estimate * T.error + T.estimate**2 * u1.error)
     d = pr.to_dict()
     assert set(d["orders"]) == {"0", "1", "2"} and d["total"]["value"] == pr.total.estimate
 
@@ -313,9 +336,18 @@ def test_evaluate_series_bad_input():
 
 
 # -- validation --------------------------------------------------------------------------
-@pytest.mark.parametrize("kw,param", [({"dim": 7}, "dim"), ({"mass": 1e-300}, "mass"), ({"mass": -1}, "mass"),
-                                      ({"Lambda": 3.0}, "Lambda"), ({"Lambda": 0}, "Lambda"),
-                                      ({"rtol": 1e-20}, "rtol"), ({"method": "mc"}, "method")])
+@pytest.mark.parametrize(
+    "kw,param",
+    [
+        ({"dim": 7}, "dim"),
+        ({"mass": 1e-300}, "mass"),
+        ({"mass": -1}, "mass"),
+        ({"Lambda": 3.0}, "Lambda"),
+        ({"Lambda": 0}, "Lambda"),
+        ({"rtol": 1e-20}, "rtol"),
+        ({"method": "mc"}, "method"),
+    ],
+)
 def test_bad_input(kw, param):
     args = dict(cutoff=BUMP, dim=4, mass=1.0, Lambda=1.0)
     args.update(kw)
@@ -337,8 +369,10 @@ def _run(argv, capsys):
 
 
 def test_cli_integrals_json(capsys):
-    code, out = _run(["integrals", "--cutoff", "bump:eps=0.1,lambda_max=2", "--dim", "4", "--mass", "1",
-                      "--Lambda", "1", "--json"], capsys)
+    code, out = _run(
+        ["integrals", "--cutoff", "bump:eps=0.1,lambda_max=2", "--dim", "4", "--mass", "1", "--Lambda", "1", "--json"],
+        capsys,
+    )
     assert code == 0
     d = json.loads(out.out)["results"]["families"]
     assert set(d) == {"f0", "t1", "u1", "T", "T2", "T3", "f1", "f2"}
@@ -347,18 +381,25 @@ def test_cli_integrals_json(capsys):
 
 
 def test_cli_integrals_scan_and_divergent(capsys):
-    code, out = _run(["integrals", "--cutoff", "exp:n=2", "--dim", "3", "--names", "f0,T",
-                      "--scan", "Lambda=0.5:1.5:3", "--json"], capsys)
+    code, out = _run(
+        ["integrals", "--cutoff", "exp:n=2", "--dim", "3", "--names", "f0,T", "--scan", "Lambda=0.5:1.5:3", "--json"],
+        capsys,
+    )
     assert code == 0
     d = json.loads(out.out)["results"]["families"]
     assert d["f0"]["divergent"] and "(B3)4" in d["f0"]["message"]
     assert len(d["T"]) == 3 and all(set(v) == {"value", "error", "converged"} for v in d["T"])
 
 
-@pytest.mark.parametrize("argv", [["integrals", "--cutoff", "bump:eps=2,lambda_max=2", "--dim", "4"],
-                                  ["integrals", "--cutoff", "bump:eps=0.1,lambda_max=2", "--dim", "4", "--Lambda", "3"],
-                                  ["integrals", "--cutoff", "bump:eps=0.1,lambda_max=2", "--dim", "9"],
-                                  ["integrals", "--cutoff", "exp:n=1", "--dim", "3", "--scan", "Lambda=1:2"]])
+@pytest.mark.parametrize(
+    "argv",
+    [
+        ["integrals", "--cutoff", "bump:eps=2,lambda_max=2", "--dim", "4"],
+        ["integrals", "--cutoff", "bump:eps=0.1,lambda_max=2", "--dim", "4", "--Lambda", "3"],
+        ["integrals", "--cutoff", "bump:eps=0.1,lambda_max=2", "--dim", "9"],
+        ["integrals", "--cutoff", "exp:n=1", "--dim", "3", "--scan", "Lambda=1:2"],
+    ],
+)
 def test_cli_bad_input_exit_2(argv, capsys):
     code, out = _run(argv, capsys)
     assert code == 2 and out.err

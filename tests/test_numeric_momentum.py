@@ -6,11 +6,12 @@ cross-check is informative: the momentum method's own reported error is small (<
 relative for melons), so agreement is not bought with a large error bar.  The position-space
 references are evaluated at rtol 1e-10 with R0 = 256 (its own reported errors are <= 1e-11).
 """
+
 import numpy as np
 import pytest
 
 from ergsym.cutoffs import parse_cutoff
-from ergsym.families import DLINE, K, NAMED_FAMILIES, Block, Line
+from ergsym.families import DLINE, NAMED_FAMILIES, Block, K, Line
 from ergsym.numeric import evaluate_block, evaluate_family, sunset
 from ergsym.numeric.melon import melon_value
 from ergsym.numeric.momentum import MomentumLine, angular
@@ -26,7 +27,7 @@ def _check(lines, cut, dim, mass=1.0, Lambda=1.0, outer=None):
     b = melon_value(lines, c, dim, mass, Lambda, 1e-8, method="momentum", outer=outer)
     assert b[3]["method"] == "momentum"
     assert abs(a[0] - b[0]) <= a[1] + b[1]
-    assert b[1] < 1e-6 * abs(b[0])        # informative cross-check
+    assert b[1] < 1e-6 * abs(b[0])  # informative cross-check
     assert abs(a[0] - b[0]) < 1e-7 * abs(a[0])
     return a, b
 
@@ -51,9 +52,7 @@ def test_f2_eps01_light_mass_d1():
     _check((DLINE, K, K, K), BUMP01, 1, mass=0.4, Lambda=0.7)
 
 
-@pytest.mark.parametrize("lines,dim", [((Line(1, 1), K, K, K), 3),
-                                       ((DLINE, K, K, Line(2, 0)), 1),
-                                       ((K, K, K), 4)])
+@pytest.mark.parametrize("lines,dim", [((Line(1, 1), K, K, K), 3), ((DLINE, K, K, Line(2, 0)), 1), ((K, K, K), 4)])
 def test_other_melons_two_methods(lines, dim):
     _check(lines, BUMP01, dim)
 
@@ -98,9 +97,11 @@ def test_angular_integral_vs_mpmath():
             # reference: S_{d-1} int_0^pi sin^{d-2} Kt(|k-q|) dtheta, split at the breakpoints
             # of Kt (mpmath tanh-sinh, 20 digits)
             mp.mp.dps = 20
-            def f(t):
+
+            def f(t, kk=kk, qq=qq, dim=dim):
                 u2 = kk * kk + qq * qq - 2 * kk * qq * mp.cos(t)
                 return mp.sin(t) ** (dim - 2) * float(F(np.array([float(mp.sqrt(u2))]))[0])
+
             pts = [0]
             for b in F.pts:
                 cth = (kk * kk + qq * qq - b * b) / (2 * kk * qq)

@@ -1,5 +1,6 @@
 """Reach of the numeric layer: massless theories, custom cutoffs at two and three loops, far
 separated scales (size budget, routing), extreme inputs, truncation estimates, CLI status."""
+
 import json
 import math
 from dataclasses import dataclass
@@ -8,12 +9,13 @@ from fractions import Fraction
 import mpmath
 import numpy as np
 import pytest
-from hypothesis import given, settings, strategies as st
+from hypothesis import given, settings
+from hypothesis import strategies as st
 
 from ergsym.cli import main
 from ergsym.cutoffs import BumpCutoff, CustomCutoff, ExponentialCutoff
-from ergsym.errors import ConvergenceError, DivergentIntegralError, FamilyNotSupportedError, InputError
-from ergsym.families import DLINE, K, Block, Family, Line, NAMED_FAMILIES
+from ergsym.errors import DivergentIntegralError, FamilyNotSupportedError, InputError
+from ergsym.families import DLINE, NAMED_FAMILIES, Block, Family, K
 from ergsym.numeric import evaluate_block, evaluate_family, evaluate_named, evaluate_series, sunset
 from ergsym.numeric.melon import PositionBudgetError
 
@@ -32,12 +34,14 @@ def test_massless_T_d3_bump_closed_form():
     c = BumpCutoff(0.5, 2.0)
     mpmath.mp.dps = 30
     e, lam, kink = mpmath.mpf("0.5"), mpmath.mpf(1), mpmath.mpf(c.kink)
-    bump = mpmath.quad(lambda x: ((1 - e) * mpmath.exp(1 - 1 / ((1 - x) * (1 + x))) + e) * e
-                       / (2 * mpmath.sqrt(lam ** 2 + e * x)), [0, 0.5, 0.9, 1])
-    plateau = e * (mpmath.sqrt(kink) - mpmath.sqrt(lam ** 2 + e))
+    bump = mpmath.quad(
+        lambda x: ((1 - e) * mpmath.exp(1 - 1 / ((1 - x) * (1 + x))) + e) * e / (2 * mpmath.sqrt(lam**2 + e * x)),
+        [0, 0.5, 0.9, 1],
+    )
+    plateau = e * (mpmath.sqrt(kink) - mpmath.sqrt(lam**2 + e))
     # tail int_{sqrt(kink)}^inf eps e^{-(q^2-kink)} dq (mu^2 = 1), cut at q^2 = kink + 50 as ergsym
     tail = mpmath.quad(lambda q: e * mpmath.exp(-(q * q - kink)), [mpmath.sqrt(kink), mpmath.sqrt(kink + 50)])
-    ref = float((lam + bump + plateau + tail) / (2 * mpmath.pi ** 2))
+    ref = float((lam + bump + plateau + tail) / (2 * mpmath.pi**2))
     v = evaluate_family(NAMED_FAMILIES["T"], c, 3, 0.0, 1.0)
     assert v.converged and abs(v.estimate - ref) <= v.error + 1e-15 * ref
     assert v.error < 1e-9 * ref
@@ -48,7 +52,7 @@ def test_massless_exp_d4_closed_forms():
     # t1 = int d^4p 2 e^{-p^2/L^2} / L^2 ... = (2/L^2) pi^2 L^4 = 2 pi^2 Lambda^2 (Gaussian integral)
     lam = 1.3
     r = evaluate_named("exp:n=1", 4, 0.0, lam, names=["T", "t1", "f1"])
-    exact = {"T": lam ** 2 / (16 * math.pi ** 2), "t1": 2 * math.pi ** 2 * lam ** 2}
+    exact = {"T": lam**2 / (16 * math.pi**2), "t1": 2 * math.pi**2 * lam**2}
     exact["f1"] = exact["T"] * exact["t1"]
     for n, ref in exact.items():
         assert r[n].converged and abs(r[n].estimate - ref) <= r[n].error + 1e-14 * ref, n
@@ -67,8 +71,7 @@ def test_massless_family_by_family_and_cli_exit(capsys):
     assert abs(r["f0"].estimate - 2 * math.pi * math.log(2)) <= r["f0"].error + 1e-13
     code, out = _run(["integrals", "--cutoff", BUMP, "--dim", "2", "--mass", "0", "--names", "T"], capsys)
     assert code == 2 and "infrared" in out.err and "Traceback" not in out.err
-    code, out = _run(["integrals", "--cutoff", BUMP, "--dim", "2", "--mass", "0", "--names", "f0,T", "--json"],
-                     capsys)
+    code, out = _run(["integrals", "--cutoff", BUMP, "--dim", "2", "--mass", "0", "--names", "f0,T", "--json"], capsys)
     assert code == 0
     d = json.loads(out.out)["results"]["families"]
     assert d["T"]["divergent"] and d["f0"]["converged"]
@@ -92,8 +95,13 @@ def test_massless_f2_d4_position_vs_momentum():
 
 # -- custom cutoffs at two and three loops -----------------------------------------------------
 def _wrap(c, breakpoints=True, **kw):
-    return CustomCutoff(lambda p2, L: c.K(p2, L), lambda p2, L: c.dK_dLambda(p2, L),
-                        breakpoints=(lambda L: c.breakpoints(L)) if breakpoints else None, name="wrap", **kw)
+    return CustomCutoff(
+        lambda p2, L: c.K(p2, L),
+        lambda p2, L: c.dK_dLambda(p2, L),
+        breakpoints=(lambda L: c.breakpoints(L)) if breakpoints else None,
+        name="wrap",
+        **kw,
+    )
 
 
 def test_custom_wrapping_bump_f2_equals_builtin():
@@ -110,7 +118,7 @@ def test_custom_wrapping_exp_f2_and_ring(dim):
     # no breakpoints (a smooth cutoff), decay scale inferred by probing
     e = ExponentialCutoff(1)
     c = _wrap(e, breakpoints=False)
-    assert 50 < c.decay_p2(1.0) < 200   # e^{-p^2} <= 1e-26 from p^2 ~ 60 on
+    assert 50 < c.decay_p2(1.0) < 200  # e^{-p^2} <= 1e-26 from p^2 ~ 60 on
     v = evaluate_family(NAMED_FAMILIES["f2"], c, dim, 1.0, 1.0)
     ref = evaluate_family(NAMED_FAMILIES["f2"], e, dim, 1.0, 1.0)
     assert v.converged and abs(v.estimate - ref.estimate) <= v.error + ref.error
@@ -123,12 +131,12 @@ def test_custom_wrapping_exp_f2_and_ring(dim):
 
 
 def test_custom_decay_cannot_be_inferred_or_is_wrong():
-    slow = CustomCutoff(lambda p2, L: 1.0 / (1.0 + (p2 / L ** 2) ** 2), name="lorentz2")
+    slow = CustomCutoff(lambda p2, L: 1.0 / (1.0 + (p2 / L**2) ** 2), name="lorentz2")
     with pytest.raises(InputError, match="decay"):
         evaluate_family(NAMED_FAMILIES["f2"], slow, 4, 1.0, 1.0)
     # its one-loop integrals need no decay scale
     assert evaluate_family(NAMED_FAMILIES["T"], slow, 3, 1.0, 1.0).converged
-    gauss = CustomCutoff(lambda p2, L: np.exp(-p2 / L ** 2), decay=5.0, name="g")
+    gauss = CustomCutoff(lambda p2, L: np.exp(-p2 / L**2), decay=5.0, name="g")
     with pytest.raises(InputError, match="larger decay"):
         evaluate_family(NAMED_FAMILIES["f2"], gauss, 4, 1.0, 1.0)
     with pytest.raises(InputError, match="decay"):
@@ -163,14 +171,24 @@ def test_auto_routes_small_mass_to_momentum_honestly():
 
 
 # -- extreme inputs ---------------------------------------------------------------------------
-@pytest.mark.parametrize("cutoff, mass, Lambda, param", [
-    (BUMP, 1e-300, 1.0, "mass"), (BUMP, 1e300, 1.0, "mass"), (BUMP, float("nan"), 1.0, "mass"),
-    (BUMP, 1e-13, 1.0, "mass"), ("bump:eps=0.1,lambda_max=1e300", 1.0, 1.0, "lambda_max"),
-    ("bump:eps=nan,lambda_max=2", 1.0, 1.0, "eps"), ("bump:eps=0.1,lambda_max=2,tail_scale=1e300", 1.0, 1.0,
-                                                     "tail_scale"),
-    ("exp:n=1", 1.0, 1e300, "Lambda"), ("exp:n=1", 1.0, 1e-300, "Lambda"), ("fermi:a=1e4", 1.0, 1e-200, "Lambda"),
-    ("bump:eps=0.1;lambda_max=2", 1.0, 1.0, "cutoff"), (BUMP, "heavy", 1.0, "mass"), (BUMP, None, 1.0, "mass"),
-])
+@pytest.mark.parametrize(
+    "cutoff, mass, Lambda, param",
+    [
+        (BUMP, 1e-300, 1.0, "mass"),
+        (BUMP, 1e300, 1.0, "mass"),
+        (BUMP, float("nan"), 1.0, "mass"),
+        (BUMP, 1e-13, 1.0, "mass"),
+        ("bump:eps=0.1,lambda_max=1e300", 1.0, 1.0, "lambda_max"),
+        ("bump:eps=nan,lambda_max=2", 1.0, 1.0, "eps"),
+        ("bump:eps=0.1,lambda_max=2,tail_scale=1e300", 1.0, 1.0, "tail_scale"),
+        ("exp:n=1", 1.0, 1e300, "Lambda"),
+        ("exp:n=1", 1.0, 1e-300, "Lambda"),
+        ("fermi:a=1e4", 1.0, 1e-200, "Lambda"),
+        ("bump:eps=0.1;lambda_max=2", 1.0, 1.0, "cutoff"),
+        (BUMP, "heavy", 1.0, "mass"),
+        (BUMP, None, 1.0, "mass"),
+    ],
+)
 def test_extreme_inputs_raise_input_error(cutoff, mass, Lambda, param):
     for names in (["T"], ["f2"]):
         with pytest.raises(InputError, match=param):
@@ -185,9 +203,12 @@ def test_wrong_types_are_input_errors():
 
 
 @settings(max_examples=25, deadline=None)
-@given(eps=st.one_of(st.floats(1e-300, 0.999), st.sampled_from([0.0, 1.0, -0.1, float("nan"), float("inf")])),
-       lmax=st.one_of(st.floats(1e-3, 1e3), st.sampled_from([0.0, 1e300, float("inf")])),
-       frac=st.floats(1e-3, 1.0), mu2=st.floats(0.1, 10.0))
+@given(
+    eps=st.one_of(st.floats(1e-300, 0.999), st.sampled_from([0.0, 1.0, -0.1, float("nan"), float("inf")])),
+    lmax=st.one_of(st.floats(1e-3, 1e3), st.sampled_from([0.0, 1e300, float("inf")])),
+    frac=st.floats(1e-3, 1.0),
+    mu2=st.floats(0.1, 10.0),
+)
 def test_hypothesis_bump_f0_d2_closed_form_or_input_error(eps, lmax, frac, mu2):
     # f0 in d = 2 is 2 pi Lambda^2 ln(1/eps) for every bump (mass and tail independent)
     spec = f"bump:eps={eps!r},lambda_max={lmax!r},tail_scale={mu2!r}"
@@ -197,7 +218,7 @@ def test_hypothesis_bump_f0_d2_closed_form_or_input_error(eps, lmax, frac, mu2):
     except InputError:
         assert not (0 < eps < 1 and 1e-100 <= lmax <= 1e100 and 1e-100 <= lam <= lmax)
         return
-    exact = 2 * math.pi * lam ** 2 * math.log(1 / eps)
+    exact = 2 * math.pi * lam**2 * math.log(1 / eps)
     assert v.converged
     assert abs(v.estimate - exact) <= v.error + 1e-13 * exact
 
@@ -222,9 +243,9 @@ def test_series_truncation_estimate():
     small = evaluate_series(s, BUMP, 4, 1.0, 1.0, lam=0.01)
     a1, a2 = 3 * 0.01 * vT, 5 * 1e-4 * vT
     assert math.isclose(small.truncation, a2 * a2 / a1, rel_tol=1e-12)
-    assert small.truncation_dominates   # quadrature error of T is ~1e-15 relative
+    assert small.truncation_dominates  # quadrature error of T is ~1e-15 relative
     big = evaluate_series(s, BUMP, 4, 1.0, 1.0, lam=10.0)
-    assert math.isclose(big.truncation, 500 * vT, rel_tol=1e-12)   # terms grow: last term
+    assert math.isclose(big.truncation, 500 * vT, rel_tol=1e-12)  # terms grow: last term
     d = big.to_dict()
     assert d["truncation_dominates"] is True and d["total"]["converged"] is True
     assert evaluate_series(s, BUMP, 4, 1.0, 1.0).truncation is None
@@ -246,8 +267,9 @@ def test_cli_json_envelope_and_not_converged_marks(capsys):
 
 
 def test_cli_sun_p(capsys):
-    code, out = _run(["integrals", "--cutoff", BUMP, "--dim", "3", "--names", "Sun", "--p", "0,0.5,1", "--json"],
-                     capsys)
+    code, out = _run(
+        ["integrals", "--cutoff", BUMP, "--dim", "3", "--names", "Sun", "--p", "0,0.5,1", "--json"], capsys
+    )
     assert code == 0
     rows = json.loads(out.out)["results"]["families"]["Sun"]
     v = sunset([0.0, 0.5, 1.0], BUMP, 3, 1.0, 1.0)
@@ -259,17 +281,20 @@ def test_cli_sun_p(capsys):
     assert code == 2 and "--p" in out.err
 
 
-@pytest.mark.parametrize("argv", [
-    ["integrals", "--cutoff", BUMP, "--dim", "4", "--mass", "1e-300"],
-    ["integrals", "--cutoff", BUMP, "--dim", "4", "--mass", "1e300", "--json"],
-    ["integrals", "--cutoff", "bump:eps=0.1,lambda_max=1e300", "--dim", "4"],
-    ["integrals", "--cutoff", BUMP, "--dim", "4", "--mass", "nan"],
-    ["integrals", "--cutoff", BUMP, "--dim", "3", "--mass", "1e-4", "--names", "f2", "--method", "position"],
-    ["cutoff", "--cutoff", "bump:eps=0.1,lambda_max=1e300"],
-    ["cutoff", "--cutoff", "exp:n=1", "--Lambda", "1e300"],
-    ["cutoff", "--cutoff", "exp:n=1", "--plot", "k.gif"],
-    ["cutoff", "--cutoff", "exp:n=1", "--plot", "/nonexistent-dir/k.png"],
-])
+@pytest.mark.parametrize(
+    "argv",
+    [
+        ["integrals", "--cutoff", BUMP, "--dim", "4", "--mass", "1e-300"],
+        ["integrals", "--cutoff", BUMP, "--dim", "4", "--mass", "1e300", "--json"],
+        ["integrals", "--cutoff", "bump:eps=0.1,lambda_max=1e300", "--dim", "4"],
+        ["integrals", "--cutoff", BUMP, "--dim", "4", "--mass", "nan"],
+        ["integrals", "--cutoff", BUMP, "--dim", "3", "--mass", "1e-4", "--names", "f2", "--method", "position"],
+        ["cutoff", "--cutoff", "bump:eps=0.1,lambda_max=1e300"],
+        ["cutoff", "--cutoff", "exp:n=1", "--Lambda", "1e300"],
+        ["cutoff", "--cutoff", "exp:n=1", "--plot", "k.gif"],
+        ["cutoff", "--cutoff", "exp:n=1", "--plot", "/nonexistent-dir/k.png"],
+    ],
+)
 def test_cli_extremes_exit_2_without_traceback(argv, capsys):
     code, out = _run(argv, capsys)
     assert code == 2 and "Traceback" not in out.err and out.err.startswith("Error")
@@ -291,5 +316,5 @@ def test_f0_tiny_eps_closed_form(eps, lam):
     # found by hypothesis: eps = 1e-300, Lambda = 10 gave 2.6% low with error 5e-6 (the narrow
     # peak of dlogK/dLambda where B ~ eps, and D/Kt overflowing before the weight eps)
     v = evaluate_family(NAMED_FAMILIES["f0"], f"bump:eps={eps},lambda_max=10", 2, 1.0, lam)
-    exact = 2 * math.pi * lam ** 2 * math.log(1 / eps)   # 2 pi Lambda^2 ln(1/eps)
+    exact = 2 * math.pi * lam**2 * math.log(1 / eps)  # 2 pi Lambda^2 ln(1/eps)
     assert v.converged and abs(v.estimate - exact) <= v.error + 1e-13 * exact

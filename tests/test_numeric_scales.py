@@ -1,7 +1,6 @@
 """Far separated scales (docs/numeric.md, "Reach"): the trigonometric-addition kernels of the
 radial grids, the start radius of melons holding the D line, the momentum method's grading
 of the bump near its inner edge; every new path against an independent reference."""
-import math
 
 import numpy as np
 import pytest
@@ -41,16 +40,16 @@ def test_grid_kernels_equal_the_direct_kernel(dim):
 def test_grid_terms_are_the_elementary_forms_in_odd_d():
     # d = 1: cos z; d = 3: sin z / z; d = 5: 3 (sin z - z cos z) / z^3 (exact, any z > 0)
     z = np.linspace(0.5, 50.0, 200)
-    exact = {1: np.cos(z), 3: np.sin(z) / z, 5: 3 * (np.sin(z) - z * np.cos(z)) / z ** 3}
+    exact = {1: np.cos(z), 3: np.sin(z) / z, 5: 3 * (np.sin(z) - z * np.cos(z)) / z**3}
     for dim, ref in exact.items():
         c, s, is_sin, phi, _ = grid_terms(dim)
-        val = sum(ck * z ** -sk * (np.sin(z - phi) if sn else np.cos(z - phi)) for ck, sk, sn in zip(c, s, is_sin))
+        val = sum(ck * z**-sk * (np.sin(z - phi) if sn else np.cos(z - phi)) for ck, sk, sn in zip(c, s, is_sin))
         assert np.max(np.abs(val - ref)) < 1e-14, dim
 
 
 def test_outer_start_radius_rule():
     K3 = F2.lines
-    assert outer_start_radius(K3, 4, 1e-3, 1.0) == pytest.approx(32.0)       # r^3 G^3 ~ r^-3
+    assert outer_start_radius(K3, 4, 1e-3, 1.0) == pytest.approx(32.0)  # r^3 G^3 ~ r^-3
     assert outer_start_radius(K3, 3, 1e-3, 1.0) == start_radius(1.0, 1e-3)  # r^2 G^3 ~ 1/r
     assert outer_start_radius(K3, 4, 1.0, 1e-2) == start_radius(1e-2, 1.0)  # Lambda << m
 
@@ -116,7 +115,7 @@ def test_far_corner_small_eps_d1_against_momentum():
     b = evaluate_named(c, 1, 1.0, 1.0, names=["f2"], method="momentum")["f2"]
     assert a.converged and b.converged and a.method == "position"
     assert abs(a.estimate - b.estimate) <= a.error + b.error
-    assert b.error < 1e-3 * a.error   # the momentum value is the tighter one here: a's error is tested
+    assert b.error < 1e-3 * a.error  # the momentum value is the tighter one here: a's error is tested
 
 
 def test_omega_6_fast_path_against_mpmath():
@@ -131,12 +130,17 @@ def test_omega_6_fast_path_against_mpmath():
     assert np.max(np.abs(omega_d(6, z) - ref)) < 2e-15
 
 
-@pytest.mark.parametrize("spec, dim, mass, Lambda", [
-    (BUMP01, 3, 1.0, 0.1), (BUMP01, 1, 1.0, 0.1), (BUMP01, 5, 1.0, 0.05),
-    ("bump:eps=0.3,lambda_max=1.5,tail_scale=0.3", 3, 5.0, 0.5),   # m > lambda_max: R0 = 32/lambda_max
-    ("bump:eps=0.3,lambda_max=1.5,tail_scale=0.3", 1, 3.0, 0.2),
-    ("bump:eps=0.3,lambda_max=1.5,tail_scale=0.3", 2, 2.0, 0.3),
-])
+@pytest.mark.parametrize(
+    "spec, dim, mass, Lambda",
+    [
+        (BUMP01, 3, 1.0, 0.1),
+        (BUMP01, 1, 1.0, 0.1),
+        (BUMP01, 5, 1.0, 0.05),
+        ("bump:eps=0.3,lambda_max=1.5,tail_scale=0.3", 3, 5.0, 0.5),  # m > lambda_max: R0 = 32/lambda_max
+        ("bump:eps=0.3,lambda_max=1.5,tail_scale=0.3", 1, 3.0, 0.2),
+        ("bump:eps=0.3,lambda_max=1.5,tail_scale=0.3", 2, 2.0, 0.3),
+    ],
+)
 def test_new_start_radius_against_the_old_one(spec, dim, mass, Lambda):
     # Lambda < m (and m > lambda_max): the D-line melon now starts at 32/min(m, lambda_max)
     # instead of 32/Lambda; reference: the same integral started at the old radius (larger R,

@@ -1,9 +1,10 @@
 """Batched scans over Lambda and mass (ergsym.numeric.scan) against point-by-point values."""
+
 import numpy as np
 import pytest
 
 from ergsym.cutoffs import parse_cutoff
-from ergsym.families import K, NAMED_FAMILIES, Block, Family, Line
+from ergsym.families import NAMED_FAMILIES, Block, Family, K, Line
 from ergsym.numeric import evaluate_family, evaluate_named
 from ergsym.numeric.melon import melon_value
 from ergsym.numeric.scan import melon_scan, scan_layout
@@ -21,8 +22,7 @@ def test_f2_lambda_mass_scan_matches_points(dim):
     assert np.all(v.converged) and np.all(np.isfinite(v.estimate))
     for i in (0, 3):
         # reference: the point-by-point position method at a larger radius R = 256
-        ref = melon_value(F2.blocks[0].lines, parse_cutoff(BUMP), dim, m[i], lam[i], 1e-10,
-                          outer=True, R0=256.0)
+        ref = melon_value(F2.blocks[0].lines, parse_cutoff(BUMP), dim, m[i], lam[i], 1e-10, outer=True, R0=256.0)
         assert abs(v.estimate[i] - ref[0]) <= v.error[i] + ref[1]
         assert v.error[i] <= 1e-8 * v.estimate[i]
 
@@ -52,8 +52,7 @@ def test_layout_shares_ir_plateau_tail_and_mass_scan_shares_all():
     assert local == [[], []] and len(shared) == 4
     # a smooth cutoff shares nothing across Lambda: the caller falls back to point by point
     assert scan_layout(parse_cutoff("exp:n=2"), [0.5, 1.0]) is None
-    assert melon_scan(F2.blocks[0].lines, parse_cutoff("exp:n=2"), 3, [1.0, 1.0], [0.5, 1.0],
-                      1e-8, True) is None
+    assert melon_scan(F2.blocks[0].lines, parse_cutoff("exp:n=2"), 3, [1.0, 1.0], [0.5, 1.0], 1e-8, True) is None
 
 
 def test_mass_scan_and_named_scan():
@@ -92,9 +91,11 @@ def test_evaluate_series_lambda_scan_matches_points():
         family: object
 
     class Series:
-        terms = (Term(Fraction(3, 2), (0,), NAMED_FAMILIES["f0"]),
-                 Term(Fraction(-1, 2), (1,), NAMED_FAMILIES["f1"]),
-                 Term(Fraction(7, 24), (2,), F2))
+        terms = (
+            Term(Fraction(3, 2), (0,), NAMED_FAMILIES["f0"]),
+            Term(Fraction(-1, 2), (1,), NAMED_FAMILIES["f1"]),
+            Term(Fraction(7, 24), (2,), F2),
+        )
 
     lam = np.array([0.6, 1.0, 1.4])
     pr = evaluate_series(Series(), BUMP, 4, 1.0, lam, lam=0.1)

@@ -1,4 +1,5 @@
 """The split melon for m << Lambda (ergsym/numeric/tails.py, docs/numeric.md "far scales")."""
+
 import math
 
 import mpmath
@@ -42,8 +43,8 @@ def test_free_propagator_matches_radial_transform(dim, m, r):
 def test_free_propagator_general_d_form():
     # d = 4: m K_1(m r)/(4 pi^2 r) (mpmath.besselk); d = 5: e^{-mr}(1+mr)/(8 pi^2 r^3)
     m, r = 0.3, 2.5
-    ref4 = float(m * mpmath.besselk(1, m * r) / (4 * mpmath.pi ** 2 * r))
-    ref5 = math.exp(-m * r) * (1 + m * r) / (8 * math.pi ** 2 * r ** 3)
+    ref4 = float(m * mpmath.besselk(1, m * r) / (4 * mpmath.pi**2 * r))
+    ref5 = math.exp(-m * r) * (1 + m * r) / (8 * math.pi**2 * r**3)
     assert free_propagator(4, m, r) == pytest.approx(ref4, rel=1e-13)
     assert free_propagator(5, m, r) == pytest.approx(ref5, rel=1e-13)
 
@@ -52,9 +53,9 @@ def test_split_applies_only_where_valid():
     bump = parse_cutoff(BUMP)
     assert split_applies(F2, bump, 1, 1e-3, 1.0, True)
     assert split_applies(F2, bump, 3, 1e-3, 1.0, True)
-    assert not split_applies(F2, bump, 4, 1e-3, 1.0, True)      # d >= 4: range 1/Lambda already
-    assert not split_applies(F2, bump, 3, 0.2, 1.0, True)       # m not << Lambda
-    assert not split_applies(F2, bump, 3, 0.0, 1.0, True)       # massless
+    assert not split_applies(F2, bump, 4, 1e-3, 1.0, True)  # d >= 4: range 1/Lambda already
+    assert not split_applies(F2, bump, 3, 0.2, 1.0, True)  # m not << Lambda
+    assert not split_applies(F2, bump, 3, 0.0, 1.0, True)  # massless
     assert not split_applies((D, K, K, Line(2)), bump, 3, 1e-3, 1.0, True)  # Kt^2 line
     assert not split_applies(F2, parse_cutoff("exp:n=1"), 3, 1e-3, 1.0, True)  # K < 1 below Lambda
     assert not split_applies((K, K, K, K), bump, 3, 1e-3, 1.0, False)

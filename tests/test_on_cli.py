@@ -1,4 +1,5 @@
 """``ergsym monotone --N``: O(N) models from the command line (symbolic N or an integer)."""
+
 import json
 import subprocess
 import sys
@@ -46,11 +47,14 @@ def test_symbolic_n_json_gives_polynomials_that_reduce_to_n_one(capsys):
     assert code == 0
     env = _strict(out)
     assert env["parameters"]["N"] == "N" and env["parameters"]["theory"]["N"] == "N"
-    assert "comparison_with_printed" not in env["results"]   # the paper's numbers are N = 1 only
+    assert "comparison_with_printed" not in env["results"]  # the paper's numbers are N = 1 only
     one = monotone(3, "A").to_dict()
     want = {(o["order"], t["family"]): t["coefficient"] for o in one["orders"] for t in o["terms"]}
-    got = {(o["order"], t["family"]): NPoly.parse(t["coefficient"]) for o in env["results"]["A"]["orders"]
-           for t in o["terms"]}
+    got = {
+        (o["order"], t["family"]): NPoly.parse(t["coefficient"])
+        for o in env["results"]["A"]["orders"]
+        for t in o["terms"]
+    }
     assert got.keys() == want.keys()
     for key, poly in got.items():
         assert str(poly(1)) == want[key]
@@ -72,22 +76,27 @@ def test_integer_n_on_a_lattice_equals_the_lattice_sums_of_the_n_series(capsys):
     assert env["parameters"]["N"] == 3
     rows = env["results"]["quantities"]["B"]["coefficients"]
     kt, d = lattice_propagators((8, 8), parse_cutoff("bump:eps=0.5,lambda_max=2"), 1.0, 1.0)
-    assert (d != 0).any()   # some lattice momentum lies in the support of D
+    assert (d != 0).any()  # some lattice momentum lies in the support of D
     want = series_on_lattice(monotone(2, "B", theory=Theory(N=3)), kt_p=kt, d_p=d)
     assert [r["value"]["value"] for r in rows] == pytest.approx(want, rel=1e-12)
     one = series_on_lattice(monotone(2, "B"), kt_p=kt, d_p=d)
-    assert rows[0]["value"]["value"] == pytest.approx(3 * one[0], rel=1e-12)   # N/2 f0
+    assert rows[0]["value"]["value"] == pytest.approx(3 * one[0], rel=1e-12)  # N/2 f0
     assert all(abs(v) > 0 for v in want)
     assert not np.allclose([r["value"]["value"] for r in rows], [3 * v for v in one])
 
 
-@pytest.mark.parametrize("args, words", [
-    (["--N", "0"], "--N='0'"), (["--N", "-3"], "--N='-3'"), (["--N", "2.5"], "--N='2.5'"),
-    (["--N", "x"], "positive integer"),
-    (["--N", "2", "--theory", "phi4+phi3"], "no O(N)-invariant meaning"),
-    (["--N", "3", "--compare"], "N = 1"),
-    (["--N", "N"] + LATTICE, "an integer with --lattice"),
-])
+@pytest.mark.parametrize(
+    "args, words",
+    [
+        (["--N", "0"], "--N='0'"),
+        (["--N", "-3"], "--N='-3'"),
+        (["--N", "2.5"], "--N='2.5'"),
+        (["--N", "x"], "positive integer"),
+        (["--N", "2", "--theory", "phi4+phi3"], "no O(N)-invariant meaning"),
+        (["--N", "3", "--compare"], "N = 1"),
+        (["--N", "N"] + LATTICE, "an integer with --lattice"),
+    ],
+)
 def test_bad_n_exits_2_with_a_message(args, words, capsys):
     code, out, err = run(["monotone", "--order", "1"] + args, capsys)
     assert code == 2
@@ -95,14 +104,13 @@ def test_bad_n_exits_2_with_a_message(args, words, capsys):
 
 
 def test_bad_n_in_a_subprocess_has_no_traceback():
-    proc = subprocess.run([sys.executable, "-m", "ergsym", "monotone", "--N", "0"], capture_output=True,
-                          text=True)
+    proc = subprocess.run([sys.executable, "-m", "ergsym", "monotone", "--N", "0"], capture_output=True, text=True)
     assert proc.returncode == 2 and "Traceback" not in proc.stderr and "--N" in proc.stderr
 
 
 def test_huge_n_with_numbers_is_refused_naming_n(capsys):
-    huge = str(10 ** 80)
+    huge = str(10**80)
     code, _, err = run(["monotone", "--order", "4", "--N", huge] + LATTICE, capsys)
     assert code == 2 and "--N=" in err and "finite doubles" in err and "Traceback" not in err
-    code, out, _ = run(["monotone", "--order", "1", "--N", huge], capsys)   # exact: fine
+    code, out, _ = run(["monotone", "--order", "1", "--N", huge], capsys)  # exact: fine
     assert code == 0 and huge[:20] in out

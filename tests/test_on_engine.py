@@ -10,6 +10,7 @@ Checks, each by an independent route:
 * small lattices, N = 2, 3: the brute-force Gaussian-moment oracle on the V N variables;
 * large N: the leading power of N at each order, against the saddle point of the radial integral.
 """
+
 import json
 from fractions import Fraction
 from pathlib import Path
@@ -40,6 +41,7 @@ def _quantity(q, theory, order, scheme="bare"):
 # ---------------------------------------------------------------------------
 # N = 1 is today's engine
 # ---------------------------------------------------------------------------
+
 
 def _reference_records(max_order):
     path = Path(__file__).parent / "data" / "engine_reference.json"
@@ -84,6 +86,7 @@ def test_weight_is_one_at_n_one_for_every_diagram():
 # tensor weights emerge from the engine's own diagrams
 # ---------------------------------------------------------------------------
 
+
 def _edges(d):
     """``{(i, j): multiplicity}`` of a diagram's field lines."""
     return {(i, j): m for i, j, kind, m in d.edges if kind == "K"}
@@ -94,7 +97,7 @@ def test_tadpole_and_sunset_weight_n_plus_2_over_3():
     # <phi.phi> at O(lam): one diagram, the tadpole: operator 0 -- 1 twice, self-loop at 1
     (tad,) = [d for d in ds if sum(d.powers) == 1]
     assert _edges(tad) == {(0, 1): 2, (1, 1): 1}
-    assert tad.n_weight == N * (N + 2) / 3          # = N (components summed) x (N+2)/3
+    assert tad.n_weight == N * (N + 2) / 3  # = N (components summed) x (N+2)/3
     # the sunset: 0-1, 0-2 once, 1-2 three times
     (sun,) = [d for d in ds if _edges(d) == {(0, 1): 1, (0, 2): 1, (1, 2): 3}]
     assert sun.n_weight == N * (N + 2) / 3
@@ -131,6 +134,7 @@ def test_figure_eight_and_double_tadpole_weights():
 # zero dimensions: closed-form radial oracle in exact rationals
 # ---------------------------------------------------------------------------
 
+
 def _radial_moment(j, kt):
     """<(phi.phi)^j>_0 = (2 Kt)^j Gamma(N/2 + j)/Gamma(N/2) = (2 Kt)^j prod_{i<j} (N/2 + i)."""
     out = NPoly((1,))
@@ -149,10 +153,10 @@ def _zero_dim_oracle(quantity, kt, d, order):
     kt, d = Fraction(kt), Fraction(d)
     ops = {
         "phi2": {(0, 1): 1},
-        "LdShat": {(0, 1): d / kt ** 2},
-        "dShatdShat": {(0, 1): 2 * d / kt ** 2},
-        "dSdShat": {(0, 1): -2 * d / kt ** 2, (1, 2): -d / (3 * kt)},
-        "dSdS": {(0, 1): d / (2 * kt ** 2), (1, 2): d / (6 * kt), (2, 3): d / 72},
+        "LdShat": {(0, 1): d / kt**2},
+        "dShatdShat": {(0, 1): 2 * d / kt**2},
+        "dSdShat": {(0, 1): -2 * d / kt**2, (1, 2): -d / (3 * kt)},
+        "dSdS": {(0, 1): d / (2 * kt**2), (1, 2): d / (6 * kt), (2, 3): d / 72},
     }
     for form, sgn in (("A", 1), ("B", -1)):
         acc = {}
@@ -170,7 +174,7 @@ def _zero_dim_oracle(quantity, kt, d, order):
             out *= i
         return out
 
-    z = [_radial_moment(2 * k, kt) * Fraction((-1) ** k, 24 ** k * fact(k)) for k in range(order + 1)]
+    z = [_radial_moment(2 * k, kt) * Fraction((-1) ** k, 24**k * fact(k)) for k in range(order + 1)]
     if quantity == "logZ":
         out = [NPoly()] * (order + 1)
         for k in range(1, order + 1):
@@ -179,7 +183,7 @@ def _zero_dim_oracle(quantity, kt, d, order):
     num = [NPoly()] * (order + 1)
     for (i, p), c in ops[quantity].items():
         for k in range(order + 1 - i):
-            w = Fraction((-1) ** k, 24 ** k * fact(k))
+            w = Fraction((-1) ** k, 24**k * fact(k))
             num[i + k] = num[i + k] + _radial_moment(p + 2 * k, kt) * c * w
     out = []
     for k in range(order + 1):
@@ -193,11 +197,15 @@ def test_zero_dim_oracle_reproduces_known_series():
     # log Z = -l/8 + l^2/12 - 11/96 l^3 (unit propagator)
     kt = Fraction(3, 2)
     phi2 = _zero_dim_oracle("phi2", kt, 1, 1)
-    assert phi2 == [N * kt, -N * (N + 2) * kt ** 3 / 6]
-    assert [c(1) for c in _zero_dim_oracle("phi2", 1, 1, 4)] == [1, Fraction(-1, 2), Fraction(2, 3),
-                                                                  Fraction(-11, 8), Fraction(34, 9)]
-    assert [c(1) for c in _zero_dim_oracle("logZ", 1, 1, 3)] == [0, Fraction(-1, 8), Fraction(1, 12),
-                                                                  Fraction(-11, 96)]
+    assert phi2 == [N * kt, -N * (N + 2) * kt**3 / 6]
+    assert [c(1) for c in _zero_dim_oracle("phi2", 1, 1, 4)] == [
+        1,
+        Fraction(-1, 2),
+        Fraction(2, 3),
+        Fraction(-11, 8),
+        Fraction(34, 9),
+    ]
+    assert [c(1) for c in _zero_dim_oracle("logZ", 1, 1, 3)] == [0, Fraction(-1, 8), Fraction(1, 12), Fraction(-11, 96)]
 
 
 @pytest.mark.parametrize("quantity", QUANTITIES + ["phi2", "logZ"])
@@ -247,9 +255,12 @@ def rational_lattice(draw):
 
 
 @settings(max_examples=10)
-@given(lat=rational_lattice(), n=st.sampled_from([2, 3]),
-       quantity=st.sampled_from(QUANTITIES + ["phi2", "logZ"]),
-       scheme=st.sampled_from(["bare", "normal-ordered"]))
+@given(
+    lat=rational_lattice(),
+    n=st.sampled_from([2, 3]),
+    quantity=st.sampled_from(QUANTITIES + ["phi2", "logZ"]),
+    scheme=st.sampled_from(["bare", "normal-ordered"]),
+)
 def test_lattice_engine_with_n_components_equals_exact_moments(lat, n, quantity, scheme):
     shape, g, c = lat
     if n == 3 and len(g) == 4 and quantity not in ("phi2", "logZ"):
@@ -264,8 +275,9 @@ def test_lattice_order_3_n_2_three_sites():
     g = circulant((3,), {(0,): Fraction(7, 2), (1,): Fraction(1, 3), (2,): Fraction(1, 3)})
     c = circulant((3,), {(0,): Fraction(2, 5), (1,): Fraction(-1, 7), (2,): Fraction(-1, 7)})
     for q in ("B", "A"):
-        assert exact_series_value(monotone(3, q, theory=Theory(N=2)), g, c) == \
-            exact_expansion(g, c, 3, q, n_components=2)
+        assert exact_series_value(monotone(3, q, theory=Theory(N=2)), g, c) == exact_expansion(
+            g, c, 3, q, n_components=2
+        )
 
 
 def test_oracle_with_n_components_differs_from_wrong_weights():
@@ -280,6 +292,7 @@ def test_oracle_with_n_components_differs_from_wrong_weights():
 # ---------------------------------------------------------------------------
 # large N
 # ---------------------------------------------------------------------------
+
 
 def test_large_n_leading_coefficients_follow_the_saddle_point():
     # With g = lam N fixed and N -> infinity, r = N rho and the radial integral is dominated by
@@ -306,7 +319,7 @@ def test_tadpole_chains_carry_the_top_power_of_n():
     for t in sym.terms:
         if t.family.name in ("f1", "t1·T·T2", "u1·T^2", "t1·T^2·T3", "u2·T^3"):
             assert t.coeff.degree == t.order + 1
-            assert t.coeff.leading() == c1[(t.powers, t.family)] / 3 ** t.order
+            assert t.coeff.leading() == c1[(t.powers, t.family)] / 3**t.order
     f2 = next(t for t in sym.terms if t.family.name == "f2")
     assert f2.coeff.degree == 2
 
@@ -314,6 +327,7 @@ def test_tadpole_chains_carry_the_top_power_of_n():
 # ---------------------------------------------------------------------------
 # bad input
 # ---------------------------------------------------------------------------
+
 
 @pytest.mark.parametrize("bad", [0, -1, 2.5, True, "M", None])
 def test_bad_n_is_refused(bad):
@@ -342,7 +356,7 @@ def test_symbolic_series_refuses_float_evaluation_and_round_trips_json():
 
 
 def test_npoly_parse_round_trip():
-    for p in (N * (N + 2) / 3, -N ** 3 / 72 + N / 5 - 7, NPoly(), NPoly((Fraction(-1, 2),)), -N):
+    for p in (N * (N + 2) / 3, -(N**3) / 72 + N / 5 - 7, NPoly(), NPoly((Fraction(-1, 2),)), -N):
         assert NPoly.parse(str(p)) == p
 
 

@@ -9,6 +9,7 @@
   its plateau eps -> 0 (the Appendix-B bump keeps K = eps above Lambda, so at finite eps it
   removes only a fraction of the high modes and the slope is smaller: shown too).
 """
+
 import math
 from fractions import Fraction
 
@@ -44,6 +45,7 @@ def test_on_factors_of_the_running_couplings_emerge():
 # zero dimensions: exact oracle
 # ---------------------------------------------------------------------------
 
+
 def _double_factorial(k):
     return math.prod(range(k, 0, -2)) if k > 0 else 1
 
@@ -77,7 +79,7 @@ def _zero_dim_potential(delta, order=2):
         return out
 
     z1 = {n: c * Fraction(-1, 24) for n, c in e_u_power(2).items()}
-    z2 = {n: c * Fraction(1, 2 * 24 ** 2) for n, c in e_u_power(4).items()}
+    z2 = {n: c * Fraction(1, 2 * 24**2) for n, c in e_u_power(4).items()}
     v1 = {n: -c for n, c in z1.items()}
     sq = mul(z1, z1)
     v2 = {n: -z2.get(n, NPoly()) + sq.get(n, NPoly()) / 2 for n in set(z2) | set(sq)}
@@ -88,8 +90,7 @@ def _zero_dim_potential(delta, order=2):
 def test_zero_dim_running_couplings_equal_exact_gaussian_convolution(name, n_legs):
     delta = Fraction(3, 7)
     series = running_couplings(2, "N")[name]
-    got = series.evaluate(lambda fam: exact_family_value(fam, [[Fraction(1)]], [[Fraction(1)]],
-                                                         [[delta]]))
+    got = series.evaluate(lambda fam: exact_family_value(fam, [[Fraction(1)]], [[Fraction(1)]], [[delta]]))
     pot = _zero_dim_potential(delta)
     for k in (1, 2):
         # V = sum_n v_n (phi.phi)^(n/2) / n!  ->  v_n = n! x coefficient of r^n
@@ -101,13 +102,13 @@ def test_zero_dim_running_couplings_equal_exact_gaussian_convolution(name, n_leg
 def test_zero_dim_oracle_sanity():
     # N = 1, lam^1: V = (lam/24) E (phi+chi)^4 = (lam/24)(r^4 + 6 r^2 delta + 3 delta^2)
     pot = _zero_dim_potential(Fraction(1, 2))
-    assert {n: c(1) for n, c in pot[1].items() if c} == {4: Fraction(1, 24), 2: Fraction(1, 8),
-                                                       0: Fraction(1, 32)}
+    assert {n: c(1) for n, c in pot[1].items() if c} == {4: Fraction(1, 24), 2: Fraction(1, 8), 0: Fraction(1, 32)}
 
 
 # ---------------------------------------------------------------------------
 # universality of the one-loop running in d = 4
 # ---------------------------------------------------------------------------
+
 
 def _slope(cutoff, n, m=0.01, lam0=100.0, h=0.05):
     """d c2/d ln Lambda at Lambda = 1 (central difference), c2 the O(lam^2) coefficient of the
@@ -120,8 +121,9 @@ def _slope(cutoff, n, m=0.01, lam0=100.0, h=0.05):
     return (vh - vl) / (2 * h), (eh + el) / (2 * h)
 
 
-@pytest.mark.parametrize("cutoff, tol", [("exp:n=2", 1e-3), ("fermi:a=10", 1e-3),
-                                         ("bump:eps=0.001,lambda_max=200", 5e-3)])
+@pytest.mark.parametrize(
+    "cutoff, tol", [("exp:n=2", 1e-3), ("fermi:a=10", 1e-3), ("bump:eps=0.001,lambda_max=200", 5e-3)]
+)
 @pytest.mark.parametrize("n", [1, 4])
 def test_one_loop_slope_is_universal_in_four_dimensions(cutoff, tol, n):
     # (N+8)/(48 pi^2): the one-loop beta coefficient of the O(N) quartic.  Measured ratios at
@@ -129,7 +131,7 @@ def test_one_loop_slope_is_universal_in_four_dimensions(cutoff, tol, n):
     # (the bump's plateau costs a factor ~(1 - eps)^2; the finite-difference error in ln Lambda
     # is O(h^2 / ln(Lambda0/Lambda)^2), below 1e-4).
     slope, err = _slope(cutoff, n)
-    want = (n + 8) / (48 * math.pi ** 2)
+    want = (n + 8) / (48 * math.pi**2)
     assert err < 1e-9
     assert abs(slope / want - 1) < tol
 
@@ -139,7 +141,7 @@ def test_bump_with_a_sizable_plateau_is_not_at_the_universal_slope():
     # between the scales and the slope is about (1-eps)^2 (minus the transition region) of the
     # universal one: measured 0.18.  The universality check above can fail.
     slope, _ = _slope("bump:eps=0.5,lambda_max=200", 3, m=0.1, lam0=10.0)
-    assert slope / (11 / (48 * math.pi ** 2)) < 0.3
+    assert slope / (11 / (48 * math.pi**2)) < 0.3
 
 
 def test_running_couplings_continuum_takes_n():

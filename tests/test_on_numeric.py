@@ -5,6 +5,7 @@
 * a symbolic-N series is refused by both numeric layers with a message naming N;
 * the continuum evaluation of the series at N = 3 equals that of the symbolic series at N = 3.
 """
+
 import itertools
 import random
 from fractions import Fraction

@@ -5,6 +5,7 @@ pdflatex is on PATH (CI installs it from Debian's packages, .ci/run) and are ski
 reason otherwise; the poppler checks (pdftotext, pdffonts) likewise.  The no-TeX path is
 tested by hiding TeX.
 """
+
 import json
 import math
 import os
@@ -47,19 +48,36 @@ def _pdf_text(res):
         pytest.skip("no TeX on PATH (install latexmk/texlive-latex-base as .ci/run does)")
     if shutil.which("pdftotext") is None:
         pytest.skip("pdftotext (poppler-utils) not installed")
-    return subprocess.run(["pdftotext", "-layout", str(res.pdf), "-"], capture_output=True, text=True,
-                          check=True).stdout
+    return subprocess.run(
+        ["pdftotext", "-layout", str(res.pdf), "-"], capture_output=True, text=True, check=True
+    ).stdout
 
 
 def test_quick_report_writes_everything(quick_report):
     res, seconds, steps = quick_report
     assert res.tex.exists() and res.json.exists()
     keys = [s.key for s in res.sections]
-    assert keys == ["derivation", "comparison", "zerodim", "numeric", "figures", "lattice",
-                    "onemode", "flow", "sign_map", "errata", "diagrams"]
+    assert keys == [
+        "derivation",
+        "comparison",
+        "zerodim",
+        "numeric",
+        "figures",
+        "lattice",
+        "onemode",
+        "flow",
+        "sign_map",
+        "errata",
+        "diagrams",
+    ]
     sm = next(s for s in res.sections if s.key == "sign_map")
     assert sm.available and {c["verdict"] for m in sm.data["maps"] for c in m["cells"]} <= {
-        "positive", "negative", "undecided", "unreliable", "no flowing mode"}
+        "positive",
+        "negative",
+        "undecided",
+        "unreliable",
+        "no flowing mode",
+    }
     for s in res.sections:
         for f in s.figures:
             assert (res.out / f).stat().st_size > 1000, f
@@ -123,7 +141,7 @@ def test_tex_contains_derived_coefficients(quick_report):
     for q in ("A", "B"):
         for t in monotone(2, q).terms:
             assert t.family.latex in tex
-    for c, p, f in monotone(2, "A").coefficient(2):
+    for c, _p, _f in monotone(2, "A").coefficient(2):
         assert f"${frac(c)}$" in tex
     assert PRINTED_LABEL in tex
 
@@ -153,23 +171,24 @@ def test_numbers_consistent(quick_report):
     assert abs(rows[0]["engine"] - float(exact["A"][0])) < 1e-12
     # one mode at lam = 30: the report's integration equals an mpmath quadrature
     import mpmath as mp
+
     k, D, lam = 0.7, 0.3, 30
-    w = lambda x: mp.exp(-x ** 2 / (2 * k) - lam * x ** 4 / 24)  # noqa: E731
+    w = lambda x: mp.exp(-(x**2) / (2 * k) - lam * x**4 / 24)  # noqa: E731
     z = mp.quad(w, [-mp.inf, 0, mp.inf])
-    phi2 = mp.quad(lambda x: x ** 2 * w(x), [-mp.inf, 0, mp.inf]) / z
-    sig2 = mp.quad(lambda x: (-x / k + lam * x ** 3 / 6) ** 2 * w(x), [-mp.inf, 0, mp.inf]) / z
-    B = float(-D / 2 * sig2 + D * phi2 / k ** 2)
+    phi2 = mp.quad(lambda x: x**2 * w(x), [-mp.inf, 0, mp.inf]) / z
+    sig2 = mp.quad(lambda x: (-x / k + lam * x**3 / 6) ** 2 * w(x), [-mp.inf, 0, mp.inf]) / z
+    B = float(-D / 2 * sig2 + D * phi2 / k**2)
     probe = d["onemode"]["data"]["probe"]["B"]
     assert abs(probe[0] - B) <= max(probe[1], 1e-9)
     # B's sign change is a root (Brent), not a grid point: mpmath's root of the same integral
     star = d["onemode"]["data"]["B_sign_change"]
 
     def Bf(lam):
-        w = lambda x: mp.exp(-x ** 2 / (2 * k) - lam * x ** 4 / 24)  # noqa: E731
+        w = lambda x: mp.exp(-(x**2) / (2 * k) - lam * x**4 / 24)  # noqa: E731
         z = mp.quad(w, [-mp.inf, 0, mp.inf])
-        p2 = mp.quad(lambda x: x ** 2 * w(x), [-mp.inf, 0, mp.inf]) / z
-        s2 = mp.quad(lambda x: (-x / k + lam * x ** 3 / 6) ** 2 * w(x), [-mp.inf, 0, mp.inf]) / z
-        return -D / 2 * s2 + D * p2 / k ** 2
+        p2 = mp.quad(lambda x: x**2 * w(x), [-mp.inf, 0, mp.inf]) / z
+        s2 = mp.quad(lambda x: (-x / k + lam * x**3 / 6) ** 2 * w(x), [-mp.inf, 0, mp.inf]) / z
+        return -D / 2 * s2 + D * p2 / k**2
 
     root = float(mp.findroot(Bf, star["value"]))
     assert abs(star["value"] - root) < 1e-6 and 26.0 < root < 26.3
@@ -182,9 +201,10 @@ def test_numbers_consistent(quick_report):
     lat = d["lattice"]["data"]["verdict"]
     words = {"agrees", "disagrees", "inconclusive", "exact", "nothing compared"}
     assert {lat["A"], lat["B"], lat["run"], lat["printed_5_15"]} <= words and lat["reason"]
-    assert all(p["verdict"] in words and set(p["error_budget"]) == {"statistical", "quadrature",
-                                                                   "truncation", "total"}
-               for p in d["lattice"]["data"]["B"])
+    assert all(
+        p["verdict"] in words and set(p["error_budget"]) == {"statistical", "quadrature", "truncation", "total"}
+        for p in d["lattice"]["data"]["B"]
+    )
     # the free part of M along the flow integrates to its closed form
     fl = d["flow"]["data"]
     scale = max(abs(x) for x in fl["M_free_closed_form"])
@@ -224,8 +244,7 @@ def test_every_printed_command_runs(quick_report, tmp_path):
     res, _, _ = quick_report
     text = _pdf_text(res)
     token = r"[\w./=,:+-]+"
-    printed = [ln.strip() for ln in text.splitlines()
-               if re.fullmatch(rf"\s*(ergsym|python)( {token})+\s*", ln)]
+    printed = [ln.strip() for ln in text.splitlines() if re.fullmatch(rf"\s*(ergsym|python)( {token})+\s*", ln)]
     errata_cmds = {c for e in ERRATA for c in e["commands"]}
     reproduce = [c for c in printed if c.startswith("ergsym report")]
     assert reproduce == ["ergsym report --quick"], reproduce
@@ -235,8 +254,9 @@ def test_every_printed_command_runs(quick_report, tmp_path):
     assert "–" not in "".join(printed)  # no en-dash from a "--" ligature
     env = {**os.environ, "PYTHONPATH": str(ROOT) + os.pathsep + os.environ.get("PYTHONPATH", "")}
     args = shlex.split(reproduce[0])
-    proc = subprocess.run([sys.executable, "-m", "ergsym"] + args[1:], cwd=tmp_path, env=env,
-                          capture_output=True, text=True, timeout=600)
+    proc = subprocess.run(
+        [sys.executable, "-m", "ergsym"] + args[1:], cwd=tmp_path, env=env, capture_output=True, text=True, timeout=600
+    )
     assert proc.returncode == 0, proc.stderr[-3000:]
     assert (tmp_path / "ergsym-report" / "report.tex").exists()
     assert "Traceback" not in proc.stderr
@@ -288,8 +308,9 @@ def test_cli_unwritable_out_exit_2(tmp_path, capsys):
 
 
 def test_cli_report_minimal(tmp_path, capsys):
-    code, out, err = run_cli(["report", "--quick", "--no-mc", "--no-flow", "--no-pdf", "--out",
-                              str(tmp_path / "r"), "--json"], capsys)
+    code, out, err = run_cli(
+        ["report", "--quick", "--no-mc", "--no-flow", "--no-pdf", "--out", str(tmp_path / "r"), "--json"], capsys
+    )
     assert code == 0, err
     d = json.loads(out)
     assert d["command"] == "report" and d["results"]["pdf"] is None
@@ -298,16 +319,19 @@ def test_cli_report_minimal(tmp_path, capsys):
     assert "[1/" in err  # line-based progress when stderr is not a terminal
 
 
-@pytest.mark.parametrize("args,needle", [
-    (["--order", "9"], "order=9"),
-    (["--Lambda0", "3"], "Lambda0"),
-    (["--dim", "0"], "dim=0"),
-    (["--mass", "-1"], "mass=-1"),
-    (["--cutoff", "bump:eps=2,lambda_max=2"], "eps=2"),
-    (["--mc-lams", "0.1,x"], "--mc-lam"),
-    (["--n-traj", "3"], "mc_traj=3"),
-    (["--theory", "phi99"], "coupling degree=99"),
-])
+@pytest.mark.parametrize(
+    "args,needle",
+    [
+        (["--order", "9"], "order=9"),
+        (["--Lambda0", "3"], "Lambda0"),
+        (["--dim", "0"], "dim=0"),
+        (["--mass", "-1"], "mass=-1"),
+        (["--cutoff", "bump:eps=2,lambda_max=2"], "eps=2"),
+        (["--mc-lams", "0.1,x"], "--mc-lam"),
+        (["--n-traj", "3"], "mc_traj=3"),
+        (["--theory", "phi99"], "coupling degree=99"),
+    ],
+)
 def test_cli_report_bad_input_exit_2(tmp_path, capsys, args, needle):
     code, out, err = run_cli(["report", "--no-pdf", "--out", str(tmp_path / "r")] + args, capsys)
     assert code == 2
@@ -316,16 +340,19 @@ def test_cli_report_bad_input_exit_2(tmp_path, capsys, args, needle):
 
 
 def test_other_theory_marks_phi4_sections(tmp_path):
-    res = build_report(ReportConfig(out=str(tmp_path), theory="phi4+phi6", order=1, quick=True, mc=False,
-                                    flow=False, pdf=False))
+    res = build_report(
+        ReportConfig(out=str(tmp_path), theory="phi4+phi6", order=1, quick=True, mc=False, flow=False, pdf=False)
+    )
     by = {s.key: s for s in res.sections}
     assert by["derivation"].available and "g6" in json.dumps(by["derivation"].data)
     assert not by["numeric"].available and not by["onemode"].available
 
 
 def test_divergent_cutoff_is_reported_not_hidden(tmp_path):
-    res = build_report(ReportConfig(out=str(tmp_path), cutoff="fermi:a=10", quick=True, mc=False,
-                                    flow=False, pdf=False), sections=["numeric"])
+    res = build_report(
+        ReportConfig(out=str(tmp_path), cutoff="fermi:a=10", quick=True, mc=False, flow=False, pdf=False),
+        sections=["numeric"],
+    )
     tex = res.tex.read_text()
     assert "divergent" in tex
 

@@ -4,6 +4,7 @@ Each erratum lists shell commands; ``ERRATA[i]["expect"]`` gives strings the out
 and ``exit_codes`` the expected exit status (default 0).  The nested ``python -m pytest ...``
 command is not rerun here: the suite runs that test file itself.
 """
+
 import shlex
 import subprocess
 import sys

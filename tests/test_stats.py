@@ -1,4 +1,5 @@
 """Tests of ergsym.lattice.stats on processes with exactly known autocorrelation."""
+
 import math
 
 import numpy as np
@@ -63,7 +64,7 @@ def test_error_of_mean_is_honest_on_ar1():
     # the empirical spread of the means agrees with the exact value (400 reps: ~3.5% sd)
     assert abs(means.std() / true_sd - 1) < 0.15
     # and the average reported error agrees with it (windowing bias is a few %)
-    assert abs(np.sqrt(np.mean(errs ** 2)) / true_sd - 1) < 0.1
+    assert abs(np.sqrt(np.mean(errs**2)) / true_sd - 1) < 0.1
     # pulls: at most ~5% of |z| > 2 for Gaussian pulls; allow some slack
     z = means / errs
     assert np.mean(np.abs(z) > 2.0) < 0.09
@@ -79,7 +80,7 @@ def test_binned_jackknife_on_ar1():
     true_sd = math.sqrt((1 + a) / (1 - a) / n)
     errs = np.array([binned_jackknife(x, n_bins=20)[1] for x in xs])
     # bins of 200 >> tau = 9.5: bias ~ tau/bin ~ 5%; the chi-distribution scatter is 16%/rep.
-    assert abs(np.sqrt(np.mean(errs ** 2)) / true_sd - 1) < 0.12
+    assert abs(np.sqrt(np.mean(errs**2)) / true_sd - 1) < 0.12
 
 
 def test_binned_jackknife_of_ratio():
@@ -131,7 +132,7 @@ def _ar1(rho, n, m, seed):
     eps = rng.standard_normal((n, m))
     x0 = rng.standard_normal(m)  # stationary start
     zi = (rho * x0)[None, :]
-    return lfilter([math.sqrt(1 - rho ** 2)], [1.0, -rho], eps, axis=0, zi=zi)[0]
+    return lfilter([math.sqrt(1 - rho**2)], [1.0, -rho], eps, axis=0, zi=zi)[0]
 
 
 @pytest.mark.parametrize("rho", [0.5, 0.8])
@@ -195,7 +196,7 @@ def test_startup_bias_is_flagged_and_a_stationary_chain_is_not():
         x = np.empty(4000)
         x[0] = x0
         for i in range(1, 4000):
-            x[i] = 0.95 * x[i - 1] + math.sqrt(1 - 0.95 ** 2) * e[i]
+            x[i] = 0.95 * x[i - 1] + math.sqrt(1 - 0.95**2) * e[i]
         return x
 
     biased, fine = statistics(ar1(100.0)), statistics(ar1(e[0]))

@@ -1,4 +1,5 @@
 """Series <-> sympy: real products of block symbols, LaTeX names, O() term, round trips, JSON."""
+
 import json
 from fractions import Fraction
 
@@ -21,7 +22,10 @@ def test_families_are_products_of_block_symbols(b2):
     names = {str(s) for s in e.free_symbols}
     assert names == {"lamda", "f_0", "t_1", "T", "f_2", "T_2", "u_1"}  # sympy's spelling (sympy.abc.lamda)
     # T appears as a real factor: setting it to 0 kills every term that contains a tadpole
-    assert sympy.expand(e.subs(sym["T"], 0)) == sympy.Rational(1, 2) * sym["f0"] - sympy.Rational(1, 6) * sym["lam"] ** 2 * sym["f2"]
+    assert (
+        sympy.expand(e.subs(sym["T"], 0))
+        == sympy.Rational(1, 2) * sym["f0"] - sympy.Rational(1, 6) * sym["lam"] ** 2 * sym["f2"]
+    )
     # plain sympy symbols: Symbol('T') is the same symbol
     assert e.subs(sympy.Symbol("T"), 0) == e.subs(sym["T"], 0)
 
@@ -36,7 +40,7 @@ def test_latex_uses_lambda_and_subscripts(b2):
 def test_order_term(b2):
     e = b2.to_sympy(order_term=True)
     lam = b2.sympy_symbols()["lam"]
-    assert e.getO() == sympy.Order(lam ** 3, lam)
+    assert e.getO() == sympy.Order(lam**3, lam)
     assert e.removeO() == b2.to_sympy()
     two = monotone(1, "B", "bare", parse_theory("phi4+phi6"))
     o = two.to_sympy(order_term=True).getO()
@@ -45,8 +49,14 @@ def test_order_term(b2):
 
 def test_substitution_gives_the_number_of_evaluate(b2):
     # family values are arbitrary rationals: the sympy substitution equals Series.evaluate exactly
-    vals = {"f0": Fraction(3, 2), "t1": Fraction(-1, 3), "T": Fraction(5, 7), "f2": Fraction(2, 9),
-            "T2": Fraction(1, 11), "u1": Fraction(4, 5)}
+    vals = {
+        "f0": Fraction(3, 2),
+        "t1": Fraction(-1, 3),
+        "T": Fraction(5, 7),
+        "f2": Fraction(2, 9),
+        "T2": Fraction(1, 11),
+        "u1": Fraction(4, 5),
+    }
     sym = b2.sympy_symbols()
     lam = Fraction(1, 10)
     subs = {sym[k]: sympy.Rational(v.numerator, v.denominator) for k, v in vals.items()}
@@ -58,12 +68,15 @@ def test_substitution_gives_the_number_of_evaluate(b2):
         for b in fam.blocks:
             out *= vals[b.name]
         return out
+
     expect = b2.evaluate(family_value, couplings=(lam,))
     assert got == sympy.Rational(expect.numerator, expect.denominator)
 
 
-@pytest.mark.parametrize("order, form, theory", [(2, "B", "phi4"), (3, "A", "phi4"), (2, "dSdShat", "phi4"),
-                                                 (1, "B", "phi4+phi6"), (1, "B", "4:lam,2:c2")])
+@pytest.mark.parametrize(
+    "order, form, theory",
+    [(2, "B", "phi4"), (3, "A", "phi4"), (2, "dSdShat", "phi4"), (1, "B", "phi4+phi6"), (1, "B", "4:lam,2:c2")],
+)
 def test_sympy_and_json_round_trips(order, form, theory):
     s = monotone(order, form, "bare", parse_theory(theory))
     assert s.from_sympy(s.to_sympy()) == s

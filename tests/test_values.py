@@ -1,4 +1,5 @@
 """Value: arithmetic with first-order error propagation, converged flags, repr, JSON round trip."""
+
 import json
 import math
 
@@ -28,7 +29,7 @@ def test_arithmetic_values_and_errors_by_hand():
     assert (3 * a).estimate == 6.0 and (3 * a).error == pytest.approx(0.3)
     assert (a / 2).error == pytest.approx(0.05) and (1 / a).error == pytest.approx(0.1 / 4)
     assert (1 - a).estimate == -1.0 and (-a).estimate == -2.0 and (-a).error == 0.1
-    assert (a ** 2).error == pytest.approx(2 * 2.0 * 0.1)
+    assert (a**2).error == pytest.approx(2 * 2.0 * 0.1)
     assert (np.float64(2.0) * a).estimate == 4.0  # numpy scalars defer to Value
 
 
@@ -66,9 +67,16 @@ def test_repr_and_latex():
     assert "not converged" in Value(1.5, 0.01, False)._repr_latex_()
 
 
-@pytest.mark.parametrize("v", [Value(1.25, 1e-9, True, "T", "radial"), Value(-3.0, 0.5, False),
-                               Value(np.array([[1.0, 2.0], [3.0, 4.0]]), np.full((2, 2), 0.1),
-                                     np.array([[True, False], [True, True]]), "grid")])
+@pytest.mark.parametrize(
+    "v",
+    [
+        Value(1.25, 1e-9, True, "T", "radial"),
+        Value(-3.0, 0.5, False),
+        Value(
+            np.array([[1.0, 2.0], [3.0, 4.0]]), np.full((2, 2), 0.1), np.array([[True, False], [True, True]]), "grid"
+        ),
+    ],
+)
 def test_json_round_trip(v):
     d = json.loads(json.dumps(v.to_dict(), allow_nan=False))
     w = Value.from_dict(d)
@@ -97,8 +105,7 @@ def test_prediction_orders_accept_a_plain_order_for_one_coupling():
     assert math.isclose(tot.estimate, p.total.estimate, rel_tol=1e-14)
     with pytest.raises(KeyError, match="orders present"):
         p.orders[5]
-    p2 = evaluate_series(monotone(1, "B", "bare", parse_theory("phi4+phi6")), "bump:eps=0.5,lambda_max=2", 3,
-                         1.0, 1.0)
+    p2 = evaluate_series(monotone(1, "B", "bare", parse_theory("phi4+phi6")), "bump:eps=0.5,lambda_max=2", 3, 1.0, 1.0)
     assert (0, 1) in p2.orders and (1, 0) in p2.orders
     with pytest.raises(KeyError):
         p2.orders[1]  # ambiguous for two couplings: exponent tuples only

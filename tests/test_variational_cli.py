@@ -1,12 +1,30 @@
 """The ``ergsym variational`` command: JSON contract, checkpoint/resume, exit codes."""
+
 import json
 
 import pytest
 
 from ergsym.cli import main
 
-SMALL = ["variational", "--lattice", "8x8", "--cutoff", "bump:eps=0.5,lambda_max=2", "--mass", "1",
-         "--Lambda0", "1.3", "--Lambda", "1.0", "--lam", "0.5", "--n-samples", "300", "--n-jack", "4"]
+SMALL = [
+    "variational",
+    "--lattice",
+    "8x8",
+    "--cutoff",
+    "bump:eps=0.5,lambda_max=2",
+    "--mass",
+    "1",
+    "--Lambda0",
+    "1.3",
+    "--Lambda",
+    "1.0",
+    "--lam",
+    "0.5",
+    "--n-samples",
+    "300",
+    "--n-jack",
+    "4",
+]
 
 
 def run(args, capsys):
@@ -38,7 +56,7 @@ def test_json_contract_and_resume(capsys, tmp_path):
     # fresh channel noise by default; the seed is reported and reproduces the comparison
     assert r["channel_noise"] == "fresh" and isinstance(r["channel_seed"], int)
     # the two orbits the bump moves between Lambda = 1.3 and 1.0: phat^2 = 2(2 - sqrt 2) and 2
-    assert [g["phat2"] for g in r["G_p"]] == pytest.approx([2 * (2 - 2 ** 0.5), 2.0], abs=1e-9)
+    assert [g["phat2"] for g in r["G_p"]] == pytest.approx([2 * (2 - 2**0.5), 2.0], abs=1e-9)
     assert r["M_minus_M0"]["variational"]["error"] > 0 and len(r["M_steps"]) == 3
     # an existing checkpoint is not overwritten without --force
     code, _, err = run(SMALL + ["--steps", "3", "--checkpoint", str(ck)], capsys)
@@ -52,8 +70,10 @@ def test_json_contract_and_resume(capsys, tmp_path):
     assert r2["phi2"]["variational"]["value"] == pytest.approx(r["phi2"]["variational"]["value"], rel=1e-10)
 
 
-@pytest.mark.parametrize("bad", [["--steps", "0"], ["--Lambda", "1.5"], ["--lam", "-1"], ["--n-samples", "5"],
-                                 ["--lam", "nan"], ["--mass", "0"]])
+@pytest.mark.parametrize(
+    "bad",
+    [["--steps", "0"], ["--Lambda", "1.5"], ["--lam", "-1"], ["--n-samples", "5"], ["--lam", "nan"], ["--mass", "0"]],
+)
 def test_bad_input_exits_2(capsys, bad):
     code, _, err = run(SMALL + bad, capsys)
     assert code == 2 and "Error" in err
@@ -61,7 +81,9 @@ def test_bad_input_exits_2(capsys, bad):
 
 def test_help_cites_the_paper():
     from click.testing import CliRunner
+
     from ergsym.cli import cli
+
     out = CliRunner().invoke(cli, ["variational", "--help"]).output
     assert "Section VI" in out and "SPEC" not in out
 
@@ -74,9 +96,26 @@ def test_strong_coupling_two_sites_coupled_family_agrees_and_radial_is_flagged(c
     orbit-coupling check disagrees (|z| 5-11 in 12 of 12 seeds measured) and M - M0 is unreliable
     (warning on stderr).  The coupled family agrees at lam = 10; at lam = 100, beyond the range where
     it was measured unbiased, its M - M0 is reported unreliable although this one run agrees."""
-    base = ["variational", "--lattice", "2", "--cutoff", "bump:eps=0.5,lambda_max=3", "--Lambda0", "2",
-            "--Lambda", "1.9", "--steps", "20", "--n-samples", "4000", "--seed", "30",
-            "--channel-seed", "7", "--json"]
+    base = [
+        "variational",
+        "--lattice",
+        "2",
+        "--cutoff",
+        "bump:eps=0.5,lambda_max=3",
+        "--Lambda0",
+        "2",
+        "--Lambda",
+        "1.9",
+        "--steps",
+        "20",
+        "--n-samples",
+        "4000",
+        "--seed",
+        "30",
+        "--channel-seed",
+        "7",
+        "--json",
+    ]
     code, out, _ = run(base + ["--lam", "10"], capsys)
     r = json.loads(out)["results"]
     assert code == 0 and r["channel_noise"] == "fixed by the caller" and r["channel_seed"] == 7
@@ -97,9 +136,27 @@ def test_strong_coupling_two_sites_coupled_family_agrees_and_radial_is_flagged(c
 def test_nothing_flows_says_nothing_compared(capsys):
     """One site, bump cutoff with lambda_max = 3 between Lambda0 = 1.2 and 1.0: phat^2 = 0 never lies
     where dK/dLambda != 0, so no mode flows: the verdicts say 'nothing compared' (exit 0)."""
-    code, out, _ = run(["variational", "--lattice", "1", "--cutoff", "bump:eps=0.5,lambda_max=3",
-                        "--Lambda0", "1.2", "--Lambda", "1.0", "--lam", "10", "--steps", "2",
-                        "--n-samples", "200", "--json"], capsys)
+    code, out, _ = run(
+        [
+            "variational",
+            "--lattice",
+            "1",
+            "--cutoff",
+            "bump:eps=0.5,lambda_max=3",
+            "--Lambda0",
+            "1.2",
+            "--Lambda",
+            "1.0",
+            "--lam",
+            "10",
+            "--steps",
+            "2",
+            "--n-samples",
+            "200",
+            "--json",
+        ],
+        capsys,
+    )
     r = json.loads(out)["results"]
     assert code == 0 and r["verdict"] == "nothing compared"
     assert r["phi2"]["verdict"] == "nothing compared" and r["G_p"] == []

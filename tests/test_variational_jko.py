@@ -1,12 +1,12 @@
 """JKO step (paper (6.18)/(6.21)) and map families of ergsym.variational against closed forms."""
+
 import math
 
 import numpy as np
 import pytest
 
 from ergsym.errors import ErgsymError, InputError
-from ergsym.variational.jko import (free_jko_factor, free_jko_flow, jko_step, orbit_objective, schedule,
-                                    validate_tau)
+from ergsym.variational.jko import free_jko_factor, free_jko_flow, jko_step, orbit_objective, schedule, validate_tau
 from ergsym.variational.maps import Orbits, RadialFamily, ShellMap, compose_apply
 
 
@@ -43,6 +43,7 @@ def test_rate_matches_channel_away_from_equilibrium():
 def test_free_flow_reaches_exact_propagator_on_a_lattice():
     from ergsym.conventions import free_propagators, lattice_phat2
     from ergsym.cutoffs.parse import parse_cutoff
+
     c = parse_cutoff("bump:eps=0.5,lambda_max=2")
     p2 = lattice_phat2((8, 8))
 
@@ -66,7 +67,7 @@ def test_sample_optimiser_agrees_with_closed_form_within_statistical_error():
     shape = (4, 4)
     orb = Orbits(shape)
     kt0 = 1.0 / (1.0 + orb.p2[orb.label].reshape(shape))
-    kt1 = kt0 * (1 - 0.05 * (orb.label.reshape(shape) == 2))   # one orbit flows
+    kt1 = kt0 * (1 - 0.05 * (orb.label.reshape(shape) == 2))  # one orbit flows
     tau = 0.02
     n = 4000
     phi = _gaussian_orbit_samples(shape, kt0, n, 1)
@@ -81,17 +82,18 @@ def test_sample_optimiser_agrees_with_closed_form_within_statistical_error():
         # closed form at the sample's G: exact optimum of the linear family
         a_hat = free_jko_factor(g_hat, dbar, k1, tau)
         if family == "linear":
-            assert g_new == pytest.approx(a_hat ** 2 * g_hat, rel=1e-9)
+            assert g_new == pytest.approx(a_hat**2 * g_hat, rel=1e-9)
         # closed form at the true G: within the statistical error of g_hat (m * n real Gaussians)
         g_true = orb.per_orbit(kt0)[2]
         a_true = free_jko_factor(g_true, dbar, k1, tau)
-        sigma = a_true ** 2 * g_true * math.sqrt(2.0 / (orb.m[2] * n))
-        assert abs(g_new - a_true ** 2 * g_true) < 4 * sigma
+        sigma = a_true**2 * g_true * math.sqrt(2.0 / (orb.m[2] * n))
+        assert abs(g_new - a_true**2 * g_true) < 4 * sigma
 
 
 def test_radial_gradient_matches_jax_autodiff():
     jax = pytest.importorskip("jax")
     import jax.numpy as jnp
+
     rho = np.abs(np.random.default_rng(0).normal(size=300)) * 1.5 + 0.05
     fam = RadialFamily((0.5, 1.0, 2.0))
     th = np.array([0.1, 0.3, -0.4, 0.2])
@@ -110,7 +112,7 @@ def test_radial_gradient_matches_jax_autodiff():
                 h = h + beta * s * jnp.tanh(r / s)
                 hp = hp + beta / jnp.cosh(r / s) ** 2
             gg, gp = a * h, a * hp
-            return jnp.mean((rho - gg) ** 2 / (tau * dbar) - jnp.log(gp) - (m - 1) * jnp.log(gg / r) + gg ** 2 / k)
+            return jnp.mean((rho - gg) ** 2 / (tau * dbar) - jnp.log(gp) - (m - 1) * jnp.log(gg / r) + gg**2 / k)
 
         gj = np.asarray(jax.grad(J)(jnp.asarray(th)))
     assert np.allclose(g, gj, rtol=1e-9, atol=1e-12)
@@ -178,7 +180,8 @@ def test_algorithm2_adam_agrees_with_deterministic_step():
     kt1 = kt0 * (1 - 0.05 * (orb.label.reshape(shape) == 2))
     phi = _gaussian_orbit_samples(shape, kt0, 2000, 2)
     det = jko_step(phi, orb, kt0, kt1, 0.02, family="linear")
-    sgd = jko_step(phi, orb, kt0, kt1, 0.02, family="linear", optimizer="adam", theta0=[[0.0]],
-                   n_epochs=40, learning_rate=0.01)
+    sgd = jko_step(
+        phi, orb, kt0, kt1, 0.02, family="linear", optimizer="adam", theta0=[[0.0]], n_epochs=40, learning_rate=0.01
+    )
     assert sgd.objective == pytest.approx(det.objective, abs=1e-4)
     assert sgd.map.thetas[0][0] == pytest.approx(det.map.thetas[0][0], abs=3e-3)

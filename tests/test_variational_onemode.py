@@ -1,4 +1,5 @@
 """One interacting mode: the flexible monotone-map JKO flow converges to the exact flowed law."""
+
 import math
 
 import mpmath
@@ -10,21 +11,23 @@ from ergsym.variational.onemode import one_mode_exact, one_mode_jko
 
 
 def kt(L):
-    return L * L   # one mode with k(Lambda) = Lambda^2, D = 2 Lambda^2
+    return L * L  # one mode with k(Lambda) = Lambda^2, D = 2 Lambda^2
 
 
 def _p0_moment(lam, k0, j):
     # <psi^j> of exp(-psi^2/(2 k0) - lam psi^4/24) by mpmath quadrature (independent of the grid code)
-    f = lambda x, jj: x ** jj * mpmath.exp(-x * x / (2 * k0) - lam * x ** 4 / 24)  # noqa: E731
-    return float(mpmath.quad(lambda x: f(x, j), [-mpmath.inf, 0, mpmath.inf])
-                 / mpmath.quad(lambda x: f(x, 0), [-mpmath.inf, 0, mpmath.inf]))
+    f = lambda x, jj: x**jj * mpmath.exp(-x * x / (2 * k0) - lam * x**4 / 24)  # noqa: E731
+    return float(
+        mpmath.quad(lambda x: f(x, j), [-mpmath.inf, 0, mpmath.inf])
+        / mpmath.quad(lambda x: f(x, 0), [-mpmath.inf, 0, mpmath.inf])
+    )
 
 
 def test_exact_reference_against_mpmath_and_free_closed_form():
     lam, k0, k = 30.0, 1.0, 0.49
     ex = one_mode_exact(k0, k, lam)
     a, s2 = k / k0, k * (1 - k / k0)
-    phi2 = a * a * _p0_moment(lam, k0, 2) + s2   # channel identity with mpmath moments
+    phi2 = a * a * _p0_moment(lam, k0, 2) + s2  # channel identity with mpmath moments
     assert ex.phi2[0] == pytest.approx(phi2, rel=1e-10)
     assert ex.phi2[1] < 1e-8
     # free: M = const - 1/2 ln k  (S(P||Q) constant), exact
@@ -43,7 +46,7 @@ def test_jko_converges_to_exact_flowed_law(lam):
         r = one_mode_jko(kt, 1.0, 0.7, steps, lam, n_particles=N)
         assert r.converged
         e2.append(abs(r.phi2[-1] - ex.phi2[0]))
-        w2.append(np.mean((r.particles - ex.quantile(u)) ** 2))   # W2^2 to the exact law
+        w2.append(np.mean((r.particles - ex.quantile(u)) ** 2))  # W2^2 to the exact law
         em.append(abs(r.M_minus_M0[-1] - dM))
     # first order in tau: halving tau halves the <phi^2> error; W2 ~ tau
     assert 1.7 < e2[0] / e2[1] < 2.3 and 1.7 < e2[1] / e2[2] < 2.3
@@ -64,6 +67,7 @@ def test_exact_monotone_agrees_with_flow_modes():
     # two independent exact one-mode monotones: Gauss-Hermite (ergsym.flow.modes) and the grid
     # convolution here; at lam = 0.1 (ergsym.flow.modes underflows to NaN for lam >~ 0.5 near Lambda0)
     from ergsym.flow.modes import ModeFlow, exact_monotone
+
     lam = 0.1
     s = ModeFlow(lambda L: np.array([L * L]), lambda L: np.array([2 * L * L]), 1.0, lam)
     ref = exact_monotone(s, 0.7)[0] - exact_monotone(s, 1.0)[0]

@@ -1,4 +1,5 @@
 """Optimal-transport primitives of ergsym.variational.ot against closed forms (paper §II.B, §III)."""
+
 import math
 
 import numpy as np
@@ -6,9 +7,10 @@ import pytest
 
 pytest.importorskip("ot")
 
+from scipy.stats import norm  # noqa: E402
+
 from ergsym.errors import InputError  # noqa: E402
 from ergsym.variational import ot as vot  # noqa: E402
-from scipy.stats import norm  # noqa: E402
 
 
 def _qpoints(n, s, m=0.0):
@@ -34,7 +36,7 @@ def test_gaussian_closed_form_matches_exact_empirical_transport():
         y = _qpoints(n, g2) * math.sqrt(2 / d)
         emd = vot.w2_empirical(x, y).value
         _, _, srt = vot.monge_1d(x, y)
-        assert emd == pytest.approx(srt.value, rel=1e-10)   # 1-D: sorted matching is optimal
+        assert emd == pytest.approx(srt.value, rel=1e-10)  # 1-D: sorted matching is optimal
         errs.append(abs(emd - exact))
     assert errs[1] < errs[0] / 2 and errs[1] < 2e-2 * exact
 
@@ -50,6 +52,7 @@ def test_whiten_reproduces_the_cost_kernel():
     rng = np.random.default_rng(3)
     shape = (4, 4)
     from ergsym.conventions import lattice_phat2
+
     d = 0.1 + np.asarray(lattice_phat2(shape))
     a, b = rng.standard_normal((2,) + shape)
     w = vot.whiten(np.stack([a, b]), d)
@@ -59,9 +62,12 @@ def test_whiten_reproduces_the_cost_kernel():
 
 def test_kantorovich_against_linear_programming():
     from scipy.optimize import linprog
+
     rng = np.random.default_rng(0)
-    a = rng.random(5); a /= a.sum()
-    b = rng.random(6); b /= b.sum()
+    a = rng.random(5)
+    a /= a.sum()
+    b = rng.random(6)
+    b /= b.sum()
     C = rng.random((5, 6))
     val, plan = vot.kantorovich(a, b, C)
     A_eq = np.vstack([np.kron(np.eye(5), np.ones(6)), np.kron(np.ones(5), np.eye(6))])
@@ -104,7 +110,7 @@ def test_otto_heat_flow_is_gradient_flow_of_entropy():
     h = 1e-3
     dH = (-0.5 * math.log(s + 2 * h) + 0.5 * math.log(s)) / h
     x, y = _qpoints(4000, s), _qpoints(4000, s + 2 * h)
-    speed2 = vot.monge_1d(x, y)[2].value / h ** 2
+    speed2 = vot.monge_1d(x, y)[2].value / h**2
     assert dH < 0
     assert dH == pytest.approx(-1.0 / s, rel=2e-3)
     assert speed2 == pytest.approx(1.0 / s, rel=5e-3)

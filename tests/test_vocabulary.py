@@ -7,6 +7,7 @@
 * ``sympy.sympify(str(expr))`` reads a series' sympy expression back;
 * messages show numbers as a user types them (``mass=-1.0``, not ``mass=np.float64(-1.0)``).
 """
+
 import math
 
 import numpy as np
@@ -35,8 +36,10 @@ def test_every_alias_names_the_same_piece():
         assert piece(alias, 1) == piece(ENGINE_NAMES[canon], 1), alias
 
 
-@pytest.mark.parametrize("call", [lambda: monotone(1, "eq5.15"), lambda: piece("eq5.10", 1),
-                                  lambda: flow_monotone(1, "C"), lambda: monotone(1, 3)])
+@pytest.mark.parametrize(
+    "call",
+    [lambda: monotone(1, "eq5.15"), lambda: piece("eq5.10", 1), lambda: flow_monotone(1, "C"), lambda: monotone(1, 3)],
+)
 def test_an_unknown_piece_name_lists_the_printed_names(call):
     with pytest.raises(InputError, match=r"eq5\.11, eq5\.12, eq5\.13, eq5\.14"):
         call()
@@ -97,9 +100,15 @@ def test_numpy_function_outside_its_domain_or_unsupported_says_what_to_do():
 # --- sympy ------------------------------------------------------------------------------------
 
 
-@pytest.mark.parametrize("make", [lambda: monotone(3, "B"), lambda: monotone(3, "A", "normal-ordered"),
-                                  lambda: monotone(2, "B", "bare", parse_theory("phi4+phi6")),
-                                  lambda: flow_monotone(2, "B")])
+@pytest.mark.parametrize(
+    "make",
+    [
+        lambda: monotone(3, "B"),
+        lambda: monotone(3, "A", "normal-ordered"),
+        lambda: monotone(2, "B", "bare", parse_theory("phi4+phi6")),
+        lambda: flow_monotone(2, "B"),
+    ],
+)
 def test_sympify_of_str_reads_the_expression_back(make):
     s = make()
     for expr in (s.to_sympy(), s.to_sympy(order_term=True)):
@@ -126,12 +135,16 @@ def test_plain_formats_numpy_numbers_as_typed():
     assert plain("x") == "'x'" and plain(np.zeros((3, 4))) == "<array of shape 3x4>"
 
 
-@pytest.mark.parametrize("call", [
-    lambda: __import__("ergsym.numeric", fromlist=["x"]).evaluate_named(
-        "bump:eps=0.5,lambda_max=2", 4, np.float64(-1.0), 1.0, names=["T"]),
-    lambda: __import__("ergsym.conventions", fromlist=["x"]).validate_mass(np.float64(-1.0)),
-    lambda: Value(1.0, 0.1) / Value(np.float64(0.0), 0.1),
-])
+@pytest.mark.parametrize(
+    "call",
+    [
+        lambda: __import__("ergsym.numeric", fromlist=["x"]).evaluate_named(
+            "bump:eps=0.5,lambda_max=2", 4, np.float64(-1.0), 1.0, names=["T"]
+        ),
+        lambda: __import__("ergsym.conventions", fromlist=["x"]).validate_mass(np.float64(-1.0)),
+        lambda: Value(1.0, 0.1) / Value(np.float64(0.0), 0.1),
+    ],
+)
 def test_messages_show_plain_numbers(call):
     with pytest.raises(InputError) as exc:
         call()

@@ -7,13 +7,21 @@
 
 Run:  python worked_examples/flow_monotone.py [--fast]
 """
+
 import argparse
 
 import numpy as np
 
-from ergsym.flow import (describe_term, effective_interaction, flow_continuum, flow_lattice,
-                         flow_monotone, monotone_difference_lattice, polchinski_residual,
-                         running_couplings_continuum)
+from ergsym.flow import (
+    describe_term,
+    effective_interaction,
+    flow_continuum,
+    flow_lattice,
+    flow_monotone,
+    monotone_difference_lattice,
+    polchinski_residual,
+    running_couplings_continuum,
+)
 from ergsym.flow.modes import ModeFlow, exact_B
 from ergsym.lattice.sums import family_value
 
@@ -26,18 +34,19 @@ def main(quick=False):
     print("substitution into (2.4): residual terms =", len(res))
     assert res == ()
 
-    k = lambda L: L ** 2 / (1 + L ** 2)  # noqa: E731
-    dk = lambda L: 2 * L ** 2 / (1 + L ** 2) ** 2  # noqa: E731
+    k = lambda L: L**2 / (1 + L**2)  # noqa: E731
+    dk = lambda L: 2 * L**2 / (1 + L**2) ** 2  # noqa: E731
     lam = 0.1
     sys = ModeFlow(lambda L: np.array([k(L)]), lambda L: np.array([dk(L)]), 1.0, lam)
     b, err = exact_B(sys, 0.6)
     kt, d, dl = sys.lattice_arrays(0.6)
-    ser = {f: flow_monotone(2, f).evaluate(lambda fam: family_value(fam, kt, d, dl), couplings=(lam,))
-           for f in "AB"}
-    print(f"one mode, Lambda=0.6: -Lambda dM/dLambda = {b:.10f} ± {err:.1g};"
-          f" B series = {ser['B']:.10f}; A series = {ser['A']:.6f}")
+    ser = {f: flow_monotone(2, f).evaluate(lambda fam: family_value(fam, kt, d, dl), couplings=(lam,)) for f in "AB"}
+    print(
+        f"one mode, Lambda=0.6: -Lambda dM/dLambda = {b:.10f} ± {err:.1g};"
+        f" B series = {ser['B']:.10f}; A series = {ser['A']:.6f}"
+    )
     # the O(lam^2) series misses O(lam^3): allow 10 lam^3 relative, far below |A - B|
-    ok = abs(ser["B"] - b) < 10 * lam ** 3 * abs(b) + err and abs(ser["A"] - b) > 0.1 * abs(b)
+    ok = abs(ser["B"] - b) < 10 * lam**3 * abs(b) + err and abs(ser["A"] - b) > 0.1 * abs(b)
     print(f"one mode: B series matches -Lambda dM/dLambda, A does not: {ok}")
     if not ok:
         raise SystemExit(1)
@@ -46,8 +55,9 @@ def main(quick=False):
     for L in (1.2, 0.8, 0.5):
         r = flow_lattice("8x8", cut, 1.0, 1.5, L, lam)
         m = monotone_difference_lattice("8x8", cut, 1.0, 1.5, L, lam)
-        print(f"8x8 lattice, Lambda={L}: B = {r['B']['total'][0]:.8g}, "
-              f"M - M0 = {m['total'][0]:.8g} ± {m['total'][1]:.1g}")
+        print(
+            f"8x8 lattice, Lambda={L}: B = {r['B']['total'][0]:.8g}, M - M0 = {m['total'][0]:.8g} ± {m['total'][1]:.1g}"
+        )
     if quick:
         return
     cut = "bump:eps=0.1,lambda_max=2"
@@ -60,6 +70,11 @@ def main(quick=False):
 
 if __name__ == "__main__":
     ap = argparse.ArgumentParser(description=__doc__.splitlines()[0])
-    ap.add_argument("--fast", "--quick", dest="fast", action="store_true",
-                    help="skip the continuum evaluation (the test suite's mode)")
+    ap.add_argument(
+        "--fast",
+        "--quick",
+        dest="fast",
+        action="store_true",
+        help="skip the continuum evaluation (the test suite's mode)",
+    )
     main(ap.parse_args().fast)

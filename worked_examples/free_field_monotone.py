@@ -10,6 +10,7 @@ compared with the engine's series evaluated on one site (and on an 8x8 lattice).
 
 Run:  python worked_examples/free_field_monotone.py [--fast]
 """
+
 import argparse
 
 import numpy as np
@@ -21,12 +22,12 @@ from ergsym.symbolic import monotone
 
 def k_of(Lam):
     """A smooth increasing one-mode propagator k(Lambda) = 0.7 Lambda^2/(1+Lambda^2)."""
-    return 0.7 * Lam ** 2 / (1 + Lam ** 2)
+    return 0.7 * Lam**2 / (1 + Lam**2)
 
 
 def d_of(Lam):
     """D = Lambda dk/dLambda."""
-    return 0.7 * 2 * Lam ** 2 / (1 + Lam ** 2) ** 2
+    return 0.7 * 2 * Lam**2 / (1 + Lam**2) ** 2
 
 
 def M_of(Lam, x):
@@ -36,8 +37,8 @@ def M_of(Lam, x):
     """
     k = k_of(Lam)
     h = x[1] - x[0]
-    p = np.exp(-x ** 2 / (2 * k)) / np.sqrt(2 * np.pi * k)
-    return np.sum(p * (np.log(p) + x ** 2 / k)) * h
+    p = np.exp(-(x**2) / (2 * k)) / np.sqrt(2 * np.pi * k)
+    return np.sum(p * (np.log(p) + x**2 / k)) * h
 
 
 def main(fast=False):
@@ -53,29 +54,40 @@ def main(fast=False):
     print(f"  -Lambda dM/dLambda (quadrature + central difference) = {dM:.10f}")
     print(f"  engine B = {B:.10f}   engine A = {A:.10f}   (1/2) D/k = {0.5 * D / k:.10f}")
     ok = abs(dM - B) < 1e-6
-    print("  -Lambda dM/dLambda matches B" if ok else "  MISMATCH with B", f"(|diff| = {abs(dM - B):.1e});",
-          f"A differs by {A - dM:.6f}")
+    print(
+        "  -Lambda dM/dLambda matches B" if ok else "  MISMATCH with B",
+        f"(|diff| = {abs(dM - B):.1e});",
+        f"A differs by {A - dM:.6f}",
+    )
 
     # (4.20): -<Lambda dS_free/dLambda> with S_free = x^2/(2k): Lambda dS/dLambda = -x^2 D/(2k^2)
-    p = np.exp(-x ** 2 / (2 * k)) / np.sqrt(2 * np.pi * k)
-    lhs = np.sum(p * x ** 2 * D / (2 * k ** 2)) * h
+    p = np.exp(-(x**2) / (2 * k)) / np.sqrt(2 * np.pi * k)
+    lhs = np.sum(p * x**2 * D / (2 * k**2)) * h
     f0 = D / k  # zero dimensions: f0 = D/Kt
-    print(f"(4.20) corrected: -<Lambda dS_free/dLambda> = {lhs:.10f} = {lhs / f0:.6f} f0 "
-          f"(printed (4.20): 1 f0; (4.18)/(4.25) require 1/2 f0)")
+    print(
+        f"(4.20) corrected: -<Lambda dS_free/dLambda> = {lhs:.10f} = {lhs / f0:.6f} f0 "
+        f"(printed (4.20): 1 f0; (4.18)/(4.25) require 1/2 f0)"
+    )
+
     # (4.21): -int Lambda d/dLambda (P S) at fixed x, by central differences of the integrand
     def ps(L):
         kk = k_of(L)
-        pp = np.exp(-x ** 2 / (2 * kk)) / np.sqrt(2 * np.pi * kk)
-        return pp * x ** 2 / (2 * kk)
+        pp = np.exp(-(x**2) / (2 * kk)) / np.sqrt(2 * np.pi * kk)
+        return pp * x**2 / (2 * kk)
+
     under = -np.sum((ps(Lam * np.exp(dl)) - ps(Lam * np.exp(-dl))) / (2 * dl)) * h
-    print(f"(4.21) corrected: -int Lambda d/dLambda (P S_free) = {under:.2e} "
-          f"(= 0 = (4.13): no order-of-limits puzzle (4.22) for the free field)")
+    print(
+        f"(4.21) corrected: -int Lambda d/dLambda (P S_free) = {under:.2e} "
+        f"(= 0 = (4.13): no order-of-limits puzzle (4.22) for the free field)"
+    )
 
     # the same on an 8x8 lattice with the Appendix-B bump: M = -1/2 sum_p log Kt_p + const
     cut = parse_cutoff("bump:eps=0.5,lambda_max=2")
+
     def M_lat(L):
         kt_, _ = lattice_propagators("8x8", cut, 1.0, L)
         return -0.5 * np.sum(np.log(kt_))
+
     dl2 = 1e-5
     dM_lat = -(M_lat(np.exp(dl2)) - M_lat(np.exp(-dl2))) / (2 * dl2)
     kt8, d8 = lattice_propagators("8x8", cut, 1.0, 1.0)

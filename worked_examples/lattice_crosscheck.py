@@ -8,6 +8,7 @@ coefficient vanishes; 8x8 has momenta in the window.
 
 Run:  python worked_examples/lattice_crosscheck.py [--fast]
 """
+
 import argparse
 
 import numpy as np
@@ -23,8 +24,16 @@ def main(fast=False):
     print(f"4x4: number of momenta with D_p != 0: {int(np.count_nonzero(d4))}")
     _, d8 = lattice_propagators("8x8", cut, 1.0, 1.0)
     print(f"8x8: number of momenta with D_p != 0: {int(np.count_nonzero(d8))}")
-    res = crosscheck("8x8", cut, 1.0, 1.0, lams=(0.05, 0.2) if fast else (0.05, 0.1, 0.2, 0.4),
-                     form="B", n_traj=400 if fast else 8000, seed=1)
+    res = crosscheck(
+        "8x8",
+        cut,
+        1.0,
+        1.0,
+        lams=(0.05, 0.2) if fast else (0.05, 0.1, 0.2, 0.4),
+        form="B",
+        n_traj=400 if fast else 8000,
+        seed=1,
+    )
     print(res.to_text())
     print(f"max |z| = {res.max_abs_z:.2f}")
     return res.max_abs_z < 4

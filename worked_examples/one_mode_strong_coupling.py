@@ -11,6 +11,7 @@ strong coupling (k = 0.7, D = 0.3, lam = 30), while A > 0 always.
 
 Run:  python worked_examples/one_mode_strong_coupling.py [--fast]
 """
+
 import argparse
 
 import mpmath as mp
@@ -25,12 +26,12 @@ def a_b_mpmath(k, D, lam, dps=30):
     """(A, B) for one mode by mpmath quadrature."""
     mp.mp.dps = dps
     k, D, lam = mp.mpf(k), mp.mpf(D), mp.mpf(lam)
-    w = lambda x: mp.exp(-x ** 2 / (2 * k) - lam * x ** 4 / 24)  # noqa: E731
+    w = lambda x: mp.exp(-(x**2) / (2 * k) - lam * x**4 / 24)  # noqa: E731
     z = mp.quad(w, [-mp.inf, 0, mp.inf])
     ev = lambda f: mp.quad(lambda x: f(x) * w(x), [-mp.inf, 0, mp.inf]) / z  # noqa: E731
-    phi2 = ev(lambda x: x ** 2)
-    sig2 = ev(lambda x: (-x / k + lam * x ** 3 / 6) ** 2)
-    return float(D / 2 * sig2 + D * phi2 / k ** 2), float(-D / 2 * sig2 + D * phi2 / k ** 2)
+    phi2 = ev(lambda x: x**2)
+    sig2 = ev(lambda x: (-x / k + lam * x**3 / 6) ** 2)
+    return float(D / 2 * sig2 + D * phi2 / k**2), float(-D / 2 * sig2 + D * phi2 / k**2)
 
 
 def main(fast=False):
@@ -38,8 +39,10 @@ def main(fast=False):
     A30, B30 = a_b_mpmath(k, D, 30.0)
     print(f"one mode, k = {k}, D = {D}, lam = 30 (mpmath): B = {B30:.4f}, A = {A30:.4f}")
     ex = one_mode_exact(k, D, 30.0)
-    print(f"  ergsym.lattice.quadrature on one site: B = {ex['B'][0]:.10f} ± {ex['B'][1]:.1e}, "
-          f"A = {ex['A'][0]:.10f} ± {ex['A'][1]:.1e}")
+    print(
+        f"  ergsym.lattice.quadrature on one site: B = {ex['B'][0]:.10f} ± {ex['B'][1]:.1e}, "
+        f"A = {ex['A'][0]:.10f} ± {ex['A'][1]:.1e}"
+    )
     agree = abs(ex["B"][0] - B30) < 1e-8 and abs(ex["A"][0] - A30) < 1e-8
     print(f"  the two integrations agree: {agree}")
     lams = [0, 1, 3, 10, 20, 30, 60] if fast else [0, 0.5, 1, 2, 3, 5, 7, 10, 15, 20, 25, 30, 40, 60, 100]
@@ -58,7 +61,7 @@ def main(fast=False):
     lam = 0.05
     _, b = a_b_mpmath(k, D, lam)
     for n in range(4):
-        s = sum(c[j] * lam ** j for j in range(n + 1))
+        s = sum(c[j] * lam**j for j in range(n + 1))
         print(f"  lam = {lam}: series to O(lam^{n}) = {s:.12f}, exact = {b:.12f}, diff = {s - b:.1e}")
     return agree and B30 < 0 < A30
 

@@ -8,6 +8,7 @@
 
 Run:  python worked_examples/reproduce_sec5.py [--fast]
 """
+
 import argparse
 from fractions import Fraction
 
@@ -32,12 +33,14 @@ def main(fast=False):
             continue
         pr = "-" if r["printed"] is None else str(r["printed"])
         mark = "" if r["printed"] is None or r["printed"] == r["derived"] else "   <- differs"
-        print(f"   {r['quantity']:12s} {r['equation']:7s} lam^{r['order']} {r['family']:10s} "
-              f"derived {str(r['derived']):>6s}   as printed {pr:>6s}{mark}")
+        print(
+            f"   {r['quantity']:12s} {r['equation']:7s} lam^{r['order']} {r['family']:10s} "
+            f"derived {str(r['derived']):>6s}   as printed {pr:>6s}{mark}"
+        )
     A, B = monotone(2, "A"), monotone(2, "B")
     print("   A =", A.to_text().replace("\n", ";"))
     print("3. B = -Lambda dM/dLambda =", B.to_text().replace("\n", ";"))
-    for lam in ([0.5] if fast else [0.1, 0.5, 1.0]):
+    for lam in [0.5] if fast else [0.1, 0.5, 1.0]:
         pa = evaluate_series(A, cut, dim, mass, Lambda0, lam=lam).total
         pb = evaluate_series(B, cut, dim, mass, Lambda0, lam=lam).total
         print(f"   lam = {lam}: A = {pa}, B = {pb}  (coefficients of delta^d(0), quadrature errors)")
@@ -45,14 +48,18 @@ def main(fast=False):
     k, D = Fraction(7, 10), Fraction(3, 10)
     exact = zero_dim_taylor(2, k, D)["A"]
     eng = series_on_lattice(A, "1", np.array([float(k)]), np.array([float(D)]))
-    fam0 = {"f0": D / k, "f1": D * k, "f2": D * k ** 3}  # zero-dimensional values of f0, f1, f2
+    fam0 = {"f0": D / k, "f1": D * k, "f2": D * k**3}  # zero-dimensional values of f0, f1, f2
     printed = [sum(c * fam0[f] for f, c in PRINTED["A"][i].items()) for i in range(3)]
     agrees = all(abs(float(e) - g) < 1e-12 for e, g in zip(exact, eng))
     for i in range(3):
-        print(f"   lam^{i}: exact {str(exact[i]):>12s}  engine {eng[i]:+.10f}  (5.15) as printed "
-              f"{float(printed[i]):+.10f}")
-    print(f"   zero dimensions: the exact expansion agrees with the engine: {agrees}; "
-          f"with (5.15): {all(exact[i] == printed[i] for i in range(3))}")
+        print(
+            f"   lam^{i}: exact {str(exact[i]):>12s}  engine {eng[i]:+.10f}  (5.15) as printed "
+            f"{float(printed[i]):+.10f}"
+        )
+    print(
+        f"   zero dimensions: the exact expansion agrees with the engine: {agrees}; "
+        f"with (5.15): {all(exact[i] == printed[i] for i in range(3))}"
+    )
     return agrees
 
 

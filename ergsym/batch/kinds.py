@@ -6,6 +6,7 @@ list and assembles the results.  The Monte Carlo ones call the lattice layer's p
 (:func:`ergsym.lattice.run.run_mc`, :func:`ergsym.lattice.crosscheck.compare_with_series`)
 through :func:`mc_task` only, so changes of that layer meet ergsym.batch in one place.
 """
+
 from __future__ import annotations
 
 import dataclasses
@@ -23,14 +24,31 @@ if TYPE_CHECKING:
     from ..lattice.stats import Stats
     from .run import BatchResult
 
-__all__ = ["mc_task", "theory_spec", "mc_points", "run_mc_points", "report_lattice_runs", "combine_stats",
-           "crosscheck_ensemble", "integrals_task", "integral_scan", "map_tasks"]
+__all__ = [
+    "mc_task",
+    "theory_spec",
+    "mc_points",
+    "run_mc_points",
+    "report_lattice_runs",
+    "combine_stats",
+    "crosscheck_ensemble",
+    "integrals_task",
+    "integral_scan",
+    "map_tasks",
+]
 
 
 # --- Monte Carlo -----------------------------------------------------------------------------
 
-def theory_spec(theory: object = None, *, lattice: str | tuple[int, ...] | None = None, cutoff: str | None = None,
-                mass: float = 1.0, Lambda: float = 1.0) -> dict:
+
+def theory_spec(
+    theory: object = None,
+    *,
+    lattice: str | tuple[int, ...] | None = None,
+    cutoff: str | None = None,
+    mass: float = 1.0,
+    Lambda: float = 1.0,
+) -> dict:
     """Plain-data description of the free lattice theory of a Monte Carlo task.
 
     Either ``lattice`` + ``cutoff`` (a spec string) + ``mass`` + ``Lambda`` (small: the
@@ -46,10 +64,18 @@ def theory_spec(theory: object = None, *, lattice: str | tuple[int, ...] | None 
     if not isinstance(cutoff, str):
         cutoff = getattr(cutoff, "spec", None)
         if not isinstance(cutoff, str):
-            raise InputError.bad("cutoff", cutoff, "a cutoff spec string such as 'bump:eps=0.5,lambda_max=2'",
-                                 "a task travels as plain data")
-    return {"lattice": lattice if isinstance(lattice, str) else "x".join(map(str, lattice)),
-            "cutoff": cutoff, "mass": float(mass), "Lambda": float(Lambda)}
+            raise InputError.bad(
+                "cutoff",
+                cutoff,
+                "a cutoff spec string such as 'bump:eps=0.5,lambda_max=2'",
+                "a task travels as plain data",
+            )
+    return {
+        "lattice": lattice if isinstance(lattice, str) else "x".join(map(str, lattice)),
+        "cutoff": cutoff,
+        "mass": float(mass),
+        "Lambda": float(Lambda),
+    }
 
 
 def _build_theory(theory: dict, lam: float):
@@ -57,15 +83,28 @@ def _build_theory(theory: dict, lam: float):
 
     if "config" in theory:
         return LatticeTheory.from_config(theory["config"]).with_lam(lam)
-    from ..inputs import as_lattice  # noqa: PLC0415
     from ..cutoffs import parse_cutoff  # noqa: PLC0415
+    from ..inputs import as_lattice  # noqa: PLC0415
 
-    return LatticeTheory.from_cutoff(as_lattice(theory["lattice"], name="lattice"),
-                                     parse_cutoff(theory["cutoff"]), theory["mass"], theory["Lambda"], lam)
+    return LatticeTheory.from_cutoff(
+        as_lattice(theory["lattice"], name="lattice"),
+        parse_cutoff(theory["cutoff"]),
+        theory["mass"],
+        theory["Lambda"],
+        lam,
+    )
 
 
-def mc_task(theory: dict, lam: float, n_traj: int, seed: int | dict, n_therm: int = 20,
-            observables: list[str] | None = None, chains: bool = False, mc_options: dict | None = None) -> dict:
+def mc_task(
+    theory: dict,
+    lam: float,
+    n_traj: int,
+    seed: int | dict,
+    n_therm: int = 20,
+    observables: list[str] | None = None,
+    chains: bool = False,
+    mc_options: dict | None = None,
+) -> dict:
     """One Monte Carlo run (the adapter to :func:`ergsym.lattice.run.run_mc`).
 
     Parameters
@@ -103,10 +142,14 @@ def mc_task(theory: dict, lam: float, n_traj: int, seed: int | dict, n_therm: in
         rng_from_seed(seed)  # validates
         res = run_mc(th, n_traj, seed=seed, n_therm=n_therm, **opts)
     names = list(res.chains) if observables is None else list(observables)
-    out = {"lam": float(lam), "acceptance": res.acceptance, "n_traj": res.n_traj,
-           "sampler": res.sampler_config,
-           "stats": {n: dataclasses.asdict(res.stats(n)) for n in names},
-           "warnings": [str(w) for w in res.warnings]}
+    out = {
+        "lam": float(lam),
+        "acceptance": res.acceptance,
+        "n_traj": res.n_traj,
+        "sampler": res.sampler_config,
+        "stats": {n: dataclasses.asdict(res.stats(n)) for n in names},
+        "warnings": [str(w) for w in res.warnings],
+    }
     if chains:
         out["chains"] = {n: res.chains[n] for n in names}
     return out
@@ -118,22 +161,52 @@ def _seed_label(seed):
     return str(seed)
 
 
-def mc_points(theory: dict, points: Sequence[tuple], n_traj: int, *, n_therm: int = 20,
-              observables: list[str] | None = None, chains: bool = False, mc_options: dict | None = None) -> list:
+def mc_points(
+    theory: dict,
+    points: Sequence[tuple],
+    n_traj: int,
+    *,
+    n_therm: int = 20,
+    observables: list[str] | None = None,
+    chains: bool = False,
+    mc_options: dict | None = None,
+) -> list:
     """Tasks for Monte Carlo runs at ``points = [(lam, seed), ...]`` (keys ``lam=../seed=..``)."""
     tasks = []
     for lam, seed in points:
-        tasks.append(Task(f"lam={float(lam)!r}/seed={_seed_label(seed)}", "ergsym.batch.kinds:mc_task",
-                          {"theory": theory, "lam": float(lam), "n_traj": n_traj, "seed": seed,
-                           "n_therm": n_therm, "observables": observables, "chains": chains,
-                           "mc_options": dict(mc_options or {})}))
+        tasks.append(
+            Task(
+                f"lam={float(lam)!r}/seed={_seed_label(seed)}",
+                "ergsym.batch.kinds:mc_task",
+                {
+                    "theory": theory,
+                    "lam": float(lam),
+                    "n_traj": n_traj,
+                    "seed": seed,
+                    "n_therm": n_therm,
+                    "observables": observables,
+                    "chains": chains,
+                    "mc_options": dict(mc_options or {}),
+                },
+            )
+        )
     return tasks
 
 
-def run_mc_points(theory: object, points: Sequence[tuple], n_traj: int, *, scheduler: object = None,
-                  store: str | os.PathLike | None = None, force: bool = False, progress: bool = False,
-                  n_therm: int = 20, observables: list[str] | None = None, mc_options: dict | None = None,
-                  description: dict | None = None) -> tuple[list, BatchResult]:
+def run_mc_points(
+    theory: object,
+    points: Sequence[tuple],
+    n_traj: int,
+    *,
+    scheduler: object = None,
+    store: str | os.PathLike | None = None,
+    force: bool = False,
+    progress: bool = False,
+    n_therm: int = 20,
+    observables: list[str] | None = None,
+    mc_options: dict | None = None,
+    description: dict | None = None,
+) -> tuple[list, BatchResult]:
     """Run Monte Carlo at ``points = [(lam, seed), ...]`` on ``scheduler``: the API hook of the
     report's lattice section and of ``ergsym mc --seeds``.
 
@@ -147,20 +220,23 @@ def run_mc_points(theory: object, points: Sequence[tuple], n_traj: int, *, sched
 
     spec = theory if isinstance(theory, dict) else theory_spec(theory)
     tasks = mc_points(spec, points, n_traj, n_therm=n_therm, observables=observables, mc_options=mc_options)
-    batch = run_batch(tasks, scheduler, store=store, force=force, progress=progress, label="mc",
-                      description=description)
+    batch = run_batch(
+        tasks, scheduler, store=store, force=force, progress=progress, label="mc", description=description
+    )
     out = []
     for t in tasks:
         r = dict(batch[t.key])
-        r["stats"] = {n: Stats(**{k: tuple(v) if isinstance(v, list) else v for k, v in d.items()})
-                      for n, d in r["stats"].items()}
+        r["stats"] = {
+            n: Stats(**{k: tuple(v) if isinstance(v, list) else v for k, v in d.items()}) for n, d in r["stats"].items()
+        }
         r["seed"] = t.kwargs["seed"]
         out.append(r)
     return out, batch
 
 
-def report_lattice_runs(base: object, lams: Sequence[float], n_traj: int, seed: int, runner: object = None,
-                        n_therm: int = 20) -> tuple[list, list]:
+def report_lattice_runs(
+    base: object, lams: Sequence[float], n_traj: int, seed: int, runner: object = None, n_therm: int = 20
+) -> tuple[list, list]:
     """The Monte Carlo runs of the report's lattice section, as a batch on ``runner``.
 
     Same runs as the section's own loop (coupling ``lams[i]`` with seed ``seed + i``,
@@ -181,12 +257,25 @@ def report_lattice_runs(base: object, lams: Sequence[float], n_traj: int, seed: 
         ``tau_int_B``.
     """
     lams = [float(x) for x in lams]
-    out, batch = run_mc_points(base, [(lam, seed + i) for i, lam in enumerate(lams)], n_traj, scheduler=runner,
-                               n_therm=n_therm, observables=["A_sd", "B_sd"])
+    out, batch = run_mc_points(
+        base,
+        [(lam, seed + i) for i, lam in enumerate(lams)],
+        n_traj,
+        scheduler=runner,
+        n_therm=n_therm,
+        observables=["A_sd", "B_sd"],
+    )
     stats = {"A": [r["stats"]["A_sd"] for r in out], "B": [r["stats"]["B_sd"] for r in out]}
     keys = list(batch.results)
-    runs = [{"lam": lam, "acceptance": r["acceptance"], "elapsed_s": batch.elapsed[k],
-             "tau_int_B": r["stats"]["B_sd"].tau_corr} for lam, r, k in zip(lams, out, keys)]
+    runs = [
+        {
+            "lam": lam,
+            "acceptance": r["acceptance"],
+            "elapsed_s": batch.elapsed[k],
+            "tau_int_B": r["stats"]["B_sd"].tau_corr,
+        }
+        for lam, r, k in zip(lams, out, keys)
+    ]
     return stats, runs
 
 
@@ -204,26 +293,44 @@ def combine_stats(stats: Sequence[Stats]) -> Stats:
     if len(stats) == 1:
         return stats[0]
     R = len(stats)
-    return Stats(mean=math.fsum(s.mean for s in stats) / R,
-                 error_of_mean=math.sqrt(math.fsum(s.error_of_mean ** 2 for s in stats)) / R,
-                 variance=math.fsum(s.variance for s in stats) / R,
-                 tau_corr=math.fsum(s.tau_corr for s in stats) / R,
-                 n_eff=math.fsum(s.n_eff for s in stats),
-                 tau_corr_error=math.sqrt(math.fsum(s.tau_corr_error ** 2 for s in stats)) / R,
-                 n_samples=sum(s.n_samples for s in stats), window=max(s.window for s in stats),
-                 rhat=None if any(s.rhat is None for s in stats) else max(s.rhat for s in stats),
-                 reliable=all(s.reliable for s in stats),
-                 reasons=tuple(dict.fromkeys(r for s in stats for r in s.reasons)),
-                 exact=all(s.exact for s in stats), n_chains=sum(s.n_chains for s in stats))
+    return Stats(
+        mean=math.fsum(s.mean for s in stats) / R,
+        error_of_mean=math.sqrt(math.fsum(s.error_of_mean**2 for s in stats)) / R,
+        variance=math.fsum(s.variance for s in stats) / R,
+        tau_corr=math.fsum(s.tau_corr for s in stats) / R,
+        n_eff=math.fsum(s.n_eff for s in stats),
+        tau_corr_error=math.sqrt(math.fsum(s.tau_corr_error**2 for s in stats)) / R,
+        n_samples=sum(s.n_samples for s in stats),
+        window=max(s.window for s in stats),
+        rhat=None if any(s.rhat is None for s in stats) else max(s.rhat for s in stats),
+        reliable=all(s.reliable for s in stats),
+        reasons=tuple(dict.fromkeys(r for s in stats for r in s.reasons)),
+        exact=all(s.exact for s in stats),
+        n_chains=sum(s.n_chains for s in stats),
+    )
 
 
-def crosscheck_ensemble(lattice: str | tuple[int, ...], cutoff: str, mass: float, Lambda: float,
-                        lams: Sequence[float], form: str = "B", *, order: int = 3,
-                        n_traj: int = 3000, n_therm: int | None = None, seed: int = 0, replicas: int = 1,
-                        estimator: str = "sd", coefficients: Sequence[float] | None = None,
-                        scheduler: object = None, store: str | os.PathLike | None = None,
-                        force: bool = False, progress: bool = False,
-                        mc_options: dict | None = None) -> tuple[CrosscheckResult, BatchResult]:
+def crosscheck_ensemble(
+    lattice: str | tuple[int, ...],
+    cutoff: str,
+    mass: float,
+    Lambda: float,
+    lams: Sequence[float],
+    form: str = "B",
+    *,
+    order: int = 3,
+    n_traj: int = 3000,
+    n_therm: int | None = None,
+    seed: int = 0,
+    replicas: int = 1,
+    estimator: str = "sd",
+    coefficients: Sequence[float] | None = None,
+    scheduler: object = None,
+    store: str | os.PathLike | None = None,
+    force: bool = False,
+    progress: bool = False,
+    mc_options: dict | None = None,
+) -> tuple[CrosscheckResult, BatchResult]:
     """:func:`ergsym.lattice.crosscheck.crosscheck` as a batch: one task per coupling x replica.
 
     The task seeds are ``SeedSequence(seed).spawn(len(lams) * replicas)`` (task
@@ -241,9 +348,15 @@ def crosscheck_ensemble(lattice: str | tuple[int, ...], cutoff: str, mass: float
 
     from ..cutoffs import parse_cutoff  # noqa: PLC0415
     from ..inputs import as_lattice  # noqa: PLC0415
-    from ..lattice.crosscheck import (C2_NO_INFORMATION, EMPTY_D_P, PIECE_NAMES,  # noqa: PLC0415
-                                      CrosscheckResult, compare_with_series, series_coefficients,
-                                      validate_request)
+    from ..lattice.crosscheck import (
+        C2_NO_INFORMATION,
+        EMPTY_D_P,
+        PIECE_NAMES,  # noqa: PLC0415
+        CrosscheckResult,
+        compare_with_series,
+        series_coefficients,
+        validate_request,
+    )
     from ..lattice.run import default_n_therm  # noqa: PLC0415
     from ..lattice.theory import LatticeTheory  # noqa: PLC0415
 
@@ -265,20 +378,42 @@ def crosscheck_ensemble(lattice: str | tuple[int, ...], cutoff: str, mass: float
     seeds = spawn_seeds(seed, len(lams) * replicas)
     points = [(lam, seeds[i * replicas + r]) for i, lam in enumerate(lams) for r in range(replicas)]
     spec = theory_spec(lattice=lattice, cutoff=cut, mass=mass, Lambda=Lambda)
-    desc = {"kind": "crosscheck", "form": form, "estimator": estimator, "order": order, "seed": seed,
-            "replicas": replicas}
-    runs, batch = run_mc_points(spec, points, n_traj, scheduler=scheduler, store=store, force=force,
-                                progress=progress, n_therm=n_therm, observables=[obs],
-                                mc_options=mc_options, description=desc)
+    desc = {
+        "kind": "crosscheck",
+        "form": form,
+        "estimator": estimator,
+        "order": order,
+        "seed": seed,
+        "replicas": replicas,
+    }
+    runs, batch = run_mc_points(
+        spec,
+        points,
+        n_traj,
+        scheduler=scheduler,
+        store=store,
+        force=force,
+        progress=progress,
+        n_therm=n_therm,
+        observables=[obs],
+        mc_options=mc_options,
+        description=desc,
+    )
     stats, acc = [], []
     for i in range(len(lams)):
-        mine = runs[i * replicas:(i + 1) * replicas]
+        mine = runs[i * replicas : (i + 1) * replicas]
         stats.append(combine_stats(r["stats"][obs] for r in mine))
         acc.append(math.fsum(r["acceptance"] for r in mine) / replicas)
     empty = "" if np.any(base.d_p != 0) else EMPTY_D_P
     pts, c2, c2e, zc2 = compare_with_series(lams, stats, coefficients, acceptances=acc, empty_reason=empty)
-    meta = {"n_traj": n_traj, "seed": seed, "order": order, "replicas": replicas,
-            "seeding": "numpy.random.SeedSequence(seed).spawn(len(lams) * replicas)", **base.meta}
+    meta = {
+        "n_traj": n_traj,
+        "seed": seed,
+        "order": order,
+        "replicas": replicas,
+        "seeding": "numpy.random.SeedSequence(seed).spawn(len(lams) * replicas)",
+        **base.meta,
+    }
     if zc2 is None:
         meta["c2_reason"] = C2_NO_INFORMATION
     if empty:
@@ -289,8 +424,16 @@ def crosscheck_ensemble(lattice: str | tuple[int, ...], cutoff: str, mass: float
 
 # --- integral scans ---------------------------------------------------------------------------
 
-def integrals_task(cutoff: str, dim: int, mass: float | list[float], Lambda: float | list[float],
-                   names: list[str] | None = None, rtol: float | None = None, method: str = "auto") -> dict:
+
+def integrals_task(
+    cutoff: str,
+    dim: int,
+    mass: float | list[float],
+    Lambda: float | list[float],
+    names: list[str] | None = None,
+    rtol: float | None = None,
+    method: str = "auto",
+) -> dict:
     """Basic families at a chunk of scan points (:func:`ergsym.numeric.evaluate_named`).
 
     ``cutoff`` is a spec string or a list of them (a cutoff-parameter scan), ``mass`` and
@@ -316,10 +459,23 @@ def integrals_task(cutoff: str, dim: int, mass: float | list[float], Lambda: flo
     return out
 
 
-def integral_scan(cutoff: str, dim: int, mass: float, Lambda: float, *, scan: str, grid: Sequence[float],
-                  names: list[str] | None = None, rtol: float | None = None, method: str = "auto",
-                  chunk: int = 26, scheduler: object = None, store: str | os.PathLike | None = None,
-                  force: bool = False, progress: bool = True) -> tuple[dict, BatchResult]:
+def integral_scan(
+    cutoff: str,
+    dim: int,
+    mass: float,
+    Lambda: float,
+    *,
+    scan: str,
+    grid: Sequence[float],
+    names: list[str] | None = None,
+    rtol: float | None = None,
+    method: str = "auto",
+    chunk: int = 26,
+    scheduler: object = None,
+    store: str | os.PathLike | None = None,
+    force: bool = False,
+    progress: bool = True,
+) -> tuple[dict, BatchResult]:
     """A scan of the basic families cut into tasks of ``chunk`` neighbouring points.
 
     ``scan`` is ``"Lambda"``, ``"mass"`` or ``"cutoff"`` (then ``cutoff`` is the list of
@@ -335,14 +491,28 @@ def integral_scan(cutoff: str, dim: int, mass: float, Lambda: float, *, scan: st
     if scan not in ("Lambda", "mass", "cutoff"):
         raise InputError.bad("scan", scan, "'Lambda', 'mass' or 'cutoff'")
     tasks = []
-    for k, start in enumerate(range(0, len(grid), chunk)):
-        part = [float(x) if scan != "cutoff" else x for x in grid[start:start + chunk]]
-        kw = {"cutoff": cutoff, "dim": dim, "mass": mass, "Lambda": Lambda, "names": names,
-              "rtol": rtol, "method": method}
+    for start in range(0, len(grid), chunk):
+        part = [float(x) if scan != "cutoff" else x for x in grid[start : start + chunk]]
+        kw = {
+            "cutoff": cutoff,
+            "dim": dim,
+            "mass": mass,
+            "Lambda": Lambda,
+            "names": names,
+            "rtol": rtol,
+            "method": method,
+        }
         kw[scan] = part
         tasks.append(Task(f"points={start}-{start + len(part) - 1}", "ergsym.batch.kinds:integrals_task", kw))
-    batch = run_batch(tasks, scheduler, store=store, force=force, progress=progress, label="integrals",
-                      description={"kind": "integral_scan", "scan": scan})
+    batch = run_batch(
+        tasks,
+        scheduler,
+        store=store,
+        force=force,
+        progress=progress,
+        label="integrals",
+        description={"kind": "integral_scan", "scan": scan},
+    )
     merged: dict = {}
     for t in tasks:
         for n, d in batch[t.key].items():
@@ -360,9 +530,19 @@ def integral_scan(cutoff: str, dim: int, mass: float, Lambda: float, *, scan: st
 
 # --- any function over a list of points (flow scans, user code) --------------------------------
 
-def map_tasks(func: str, kwargs_list: Sequence[dict], keys: Sequence[str], *, scheduler: object = None,
-              store: str | os.PathLike | None = None, force: bool = False, progress: bool = True,
-              label: str = "batch", description: dict | None = None) -> list:
+
+def map_tasks(
+    func: str,
+    kwargs_list: Sequence[dict],
+    keys: Sequence[str],
+    *,
+    scheduler: object = None,
+    store: str | os.PathLike | None = None,
+    force: bool = False,
+    progress: bool = True,
+    label: str = "batch",
+    description: dict | None = None,
+) -> list:
     """Run ``func(**kwargs)`` for each ``kwargs`` of ``kwargs_list`` as a batch; results in order.
 
     ``func`` is an import path ``"module:function"`` returning a dict (e.g. one scale of
@@ -372,6 +552,7 @@ def map_tasks(func: str, kwargs_list: Sequence[dict], keys: Sequence[str], *, sc
     if len(keys) != len(kwargs_list):
         raise InputError.bad("keys", len(keys), f"one key per point ({len(kwargs_list)})")
     tasks = [Task(k, func, kw) for k, kw in zip(keys, kwargs_list)]
-    batch = run_batch(tasks, scheduler, store=store, force=force, progress=progress, label=label,
-                      description=description)
+    batch = run_batch(
+        tasks, scheduler, store=store, force=force, progress=progress, label=label, description=description
+    )
     return [batch[t.key] for t in tasks], batch

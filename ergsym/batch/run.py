@@ -1,4 +1,5 @@
 """``run_batch``: run a list of tasks with a runner, a result store and progress per task."""
+
 from __future__ import annotations
 
 import os
@@ -41,9 +42,13 @@ class BatchResult:
 
     def summary(self) -> dict:
         """Plain-data summary for JSON output (no results)."""
-        return {"scheduler": self.scheduler, "n_tasks": len(self.results),
-                "executed": len(self.executed), "reused": len(self.reused),
-                "task_seconds": sum(self.elapsed.values())}
+        return {
+            "scheduler": self.scheduler,
+            "n_tasks": len(self.results),
+            "executed": len(self.executed),
+            "reused": len(self.reused),
+            "task_seconds": sum(self.elapsed.values()),
+        }
 
 
 class _Progress:
@@ -55,6 +60,7 @@ class _Progress:
         self.enabled = enabled
         if enabled and sys.stderr.isatty():
             from tqdm.auto import tqdm  # noqa: PLC0415
+
             self.bar = tqdm(total=total, initial=done, unit="task", desc=label, file=sys.stderr)
 
     def update(self, key, elapsed):
@@ -62,18 +68,26 @@ class _Progress:
         if self.bar is not None:
             self.bar.update(1)
         elif self.enabled:
-            print(f"{self.label}: {self.n}/{self.total} done: {key} ({elapsed:.2f} s)",
-                  file=sys.stderr, flush=True)
+            print(f"{self.label}: {self.n}/{self.total} done: {key} ({elapsed:.2f} s)", file=sys.stderr, flush=True)
 
     def close(self):
         if self.bar is not None:
             self.bar.close()
 
 
-def run_batch(tasks: Sequence[Task], scheduler: object = None, *, store: str | os.PathLike | None = None,
-              force: bool = False, description: dict | None = None,
-              progress: bool = True, retries: int = 2, on_result: Callable | None = None, label: str = "batch",
-              store_option: str = "store") -> BatchResult:
+def run_batch(
+    tasks: Sequence[Task],
+    scheduler: object = None,
+    *,
+    store: str | os.PathLike | None = None,
+    force: bool = False,
+    description: dict | None = None,
+    progress: bool = True,
+    retries: int = 2,
+    on_result: Callable | None = None,
+    label: str = "batch",
+    store_option: str = "store",
+) -> BatchResult:
     """Run independent tasks and collect their results.
 
     Parameters
@@ -129,8 +143,12 @@ def run_batch(tasks: Sequence[Task], scheduler: object = None, *, store: str | o
             reused.append(key)
     todo = [t for t in tasks if t.key not in results]
     if reused:  # a resumed batch always says what it took from the store (stderr)
-        print(f"{label}: resuming from the store {str(store)!r}: {len(reused)} of {len(tasks)} tasks "
-              f"read back (finished before), {len(todo)} to run", file=sys.stderr, flush=True)
+        print(
+            f"{label}: resuming from the store {str(store)!r}: {len(reused)} of {len(tasks)} tasks "
+            f"read back (finished before), {len(todo)} to run",
+            file=sys.stderr,
+            flush=True,
+        )
     executed = []
     bar = _Progress(len(tasks), len(reused), progress, label)
     try:
@@ -146,5 +164,6 @@ def run_batch(tasks: Sequence[Task], scheduler: object = None, *, store: str | o
                         on_result(task.key, result)
     finally:
         bar.close()
-    return BatchResult({k: results[k] for k in keys}, {k: elapsed[k] for k in keys}, executed, reused,
-                       runner.describe())
+    return BatchResult(
+        {k: results[k] for k in keys}, {k: elapsed[k] for k in keys}, executed, reused, runner.describe()
+    )

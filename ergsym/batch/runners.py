@@ -16,6 +16,7 @@ each task with ``retries=`` (a task that raises is rerun) and rely on the schedu
 a task whose worker died (``distributed.scheduler.allowed-failures``, default 3), so a lost
 worker costs only the tasks it was running.  Tasks are pure, so a rerun gives the same result.
 """
+
 from __future__ import annotations
 
 import re
@@ -31,8 +32,16 @@ if TYPE_CHECKING:
 
     from .task import Task
 
-__all__ = ["InProcessRunner", "DaskRunner", "LocalClusterRunner", "parse_scheduler", "make_runner",
-           "DaskUnavailableError", "BatchTaskError", "SCHEDULER_FORMS"]
+__all__ = [
+    "InProcessRunner",
+    "DaskRunner",
+    "LocalClusterRunner",
+    "parse_scheduler",
+    "make_runner",
+    "DaskUnavailableError",
+    "BatchTaskError",
+    "SCHEDULER_FORMS",
+]
 
 SCHEDULER_FORMS = "'inprocess' (default), 'local:N' (N >= 1 worker processes) or 'tcp://HOST:PORT'"
 
@@ -58,7 +67,8 @@ def _distributed(value, option):
     except ImportError:
         raise DaskUnavailableError(
             f"{option}={value!r} needs Dask (dask.distributed), which is not installed: "
-            "run pip install \"ergsym[dask]\", or omit the option to run in this process") from None
+            'run pip install "ergsym[dask]", or omit the option to run in this process'
+        ) from None
     return distributed
 
 
@@ -100,8 +110,7 @@ def parse_scheduler(value: str | None, option: str = "--scheduler") -> tuple[str
     raise InputError.bad(option, value, SCHEDULER_FORMS, hint)
 
 
-def make_runner(value: object = None, *, retries: int = 2,
-                option: str = "--scheduler") -> InProcessRunner | DaskRunner:
+def make_runner(value: object = None, *, retries: int = 2, option: str = "--scheduler") -> InProcessRunner | DaskRunner:
     """The runner for a ``--scheduler`` value (see :func:`parse_scheduler`).
 
     Dask is imported only for ``local:N``, addresses and clients; without it this raises
@@ -191,9 +200,12 @@ class DaskRunner:
             try:
                 self.client = distributed.Client(self.scheduler, timeout=f"{timeout}s", set_as_default=False)
             except OSError as exc:
-                raise InputError.bad("--scheduler", self.scheduler, "the address of a running Dask scheduler",
-                                     f"could not connect ({exc}); start one with `dask scheduler` "
-                                     "and `dask worker ADDRESS`") from None
+                raise InputError.bad(
+                    "--scheduler",
+                    self.scheduler,
+                    "the address of a running Dask scheduler",
+                    f"could not connect ({exc}); start one with `dask scheduler` and `dask worker ADDRESS`",
+                ) from None
             self._own = True
         else:
             self.client = self.scheduler
@@ -217,8 +229,9 @@ class DaskRunner:
         tag = uuid.uuid4().hex[:8]
         futures = {}
         for task in tasks:
-            fut = self.client.submit(execute_task, task, key=f"ergsym-{tag}-{task.digest[:16]}",
-                                     pure=False, retries=self.retries)
+            fut = self.client.submit(
+                execute_task, task, key=f"ergsym-{tag}-{task.digest[:16]}", pure=False, retries=self.retries
+            )
             futures[fut] = task
         pending = set(futures)
         done = distributed.as_completed(list(futures), loop=self.client.loop)
@@ -235,9 +248,11 @@ class DaskRunner:
                 except InputError:
                     raise
                 except Exception as exc:  # noqa: BLE001 - reported with the task's key
-                    raise BatchTaskError(f"task {task.key!r} failed (status {fut.status}, after up to "
-                                         f"{self.retries} retries): {type(exc).__name__}: {exc}",
-                                         task.key) from exc
+                    raise BatchTaskError(
+                        f"task {task.key!r} failed (status {fut.status}, after up to "
+                        f"{self.retries} retries): {type(exc).__name__}: {exc}",
+                        task.key,
+                    ) from exc
                 pending.discard(fut)
                 fut.release()
                 yield task, result, elapsed
@@ -252,8 +267,15 @@ def start_local_cluster(n_workers: int, **kwargs: object) -> distributed.LocalCl
     import logging  # noqa: PLC0415
 
     distributed = _distributed(f"local:{n_workers}", "--scheduler")
-    opts = dict(n_workers=n_workers, processes=True, threads_per_worker=1, host="127.0.0.1",
-                scheduler_port=0, dashboard_address=None, silence_logs=logging.ERROR)
+    opts = dict(
+        n_workers=n_workers,
+        processes=True,
+        threads_per_worker=1,
+        host="127.0.0.1",
+        scheduler_port=0,
+        dashboard_address=None,
+        silence_logs=logging.ERROR,
+    )
     opts.update(kwargs)
     return distributed.LocalCluster(**opts)
 

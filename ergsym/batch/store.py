@@ -12,6 +12,7 @@ A task counts as finished when its ``.json`` exists and its digest matches the m
 resuming a batch skips finished tasks.  A batch whose description differs from the
 manifest is refused unless ``force=True``, which empties the store first.
 """
+
 from __future__ import annotations
 
 import hashlib
@@ -81,43 +82,59 @@ class ResultStore:
         The manifest is unreadable.
     """
 
-    def __init__(self, path: str | os.PathLike, tasks: Sequence[Task], description: dict | None = None,
-                 force: bool = False, option: str = "store") -> None:
+    def __init__(
+        self,
+        path: str | os.PathLike,
+        tasks: Sequence[Task],
+        description: dict | None = None,
+        force: bool = False,
+        option: str = "store",
+    ) -> None:
         self.path = Path(path)
         self.option = option
         parent = self.path.parent if str(self.path.parent) else Path(".")
         if self.path.exists() and not self.path.is_dir():
-            raise InputError.bad(option, str(path), "a directory (or a name for a new one)",
-                                 "it is a file; choose another name")
+            raise InputError.bad(
+                option, str(path), "a directory (or a name for a new one)", "it is a file; choose another name"
+            )
         if not parent.is_dir():
-            raise InputError.bad(option, str(path), "a directory in an existing directory",
-                                 f"create {str(parent)!r} first")
+            raise InputError.bad(
+                option, str(path), "a directory in an existing directory", f"create {str(parent)!r} first"
+            )
         tasks = list(tasks)
         keys = [t.key for t in tasks]
         if len(set(keys)) != len(keys):
             dup = sorted({k for k in keys if keys.count(k) > 1})
             raise InputError.bad("tasks", dup, "tasks with distinct keys")
         self.tasks = {t.key: t for t in tasks}
-        self.manifest = {"format": FORMAT, "description": description or {},
-                         "tasks": [t.describe() for t in tasks]}
+        self.manifest = {"format": FORMAT, "description": description or {}, "tasks": [t.describe() for t in tasks]}
         self._files = {t.key: _file_name(t.key) for t in tasks}
         mpath = self.path / "manifest.json"
         if mpath.exists():
             try:
                 old = json.loads(mpath.read_text())
             except (OSError, ValueError) as exc:
-                raise CheckpointError(f"{option}={str(path)!r}: unreadable manifest.json ({exc}); "
-                                      "pass --force to start the batch afresh") from None
+                raise CheckpointError(
+                    f"{option}={str(path)!r}: unreadable manifest.json ({exc}); pass --force to start the batch afresh"
+                ) from None
             if old != json.loads(json.dumps(self.manifest)):
                 if not force:
-                    raise InputError.bad(option, str(path), "a new directory or the store of this same batch",
-                                         "it holds a different batch (other tasks or options); pass "
-                                         "--force to discard it, or choose another directory")
+                    raise InputError.bad(
+                        option,
+                        str(path),
+                        "a new directory or the store of this same batch",
+                        "it holds a different batch (other tasks or options); pass "
+                        "--force to discard it, or choose another directory",
+                    )
                 shutil.rmtree(self.path / "tasks", ignore_errors=True)
                 mpath.unlink()
         elif self.path.is_dir() and any(self.path.iterdir()) and not force:
-            raise InputError.bad(option, str(path), "a new or empty directory, or the store of this batch",
-                                 "it holds other files; pass --force or choose another directory")
+            raise InputError.bad(
+                option,
+                str(path),
+                "a new or empty directory, or the store of this batch",
+                "it holds other files; pass --force or choose another directory",
+            )
         (self.path / "tasks").mkdir(parents=True, exist_ok=True)
         if not mpath.exists():
             text = json.dumps(self.manifest, indent=1, sort_keys=True).encode()
@@ -148,11 +165,18 @@ class ResultStore:
         arrays: dict = {}
         enc = encode(result, arrays)
         if arrays:
+
             def wnpz(fh):
                 np.savez(fh, **arrays)
+
             _atomic_write(self._npz(task.key), wnpz)
-        rec = {"key": task.key, "digest": task.digest, "result": enc, "elapsed_s": float(elapsed),
-               "arrays": sorted(arrays)}
+        rec = {
+            "key": task.key,
+            "digest": task.digest,
+            "result": enc,
+            "elapsed_s": float(elapsed),
+            "arrays": sorted(arrays),
+        }
         text = json.dumps(rec, sort_keys=True).encode()
         _atomic_write(self._json(task.key), lambda fh: fh.write(text))
 
@@ -165,6 +189,8 @@ class ResultStore:
                 with np.load(self._npz(key)) as z:
                     arrays = {k: z[k] for k in z.files}
             except (OSError, ValueError) as exc:
-                raise CheckpointError(f"{self.option}={str(self.path)!r}: arrays of task {key!r} are "
-                                      f"unreadable ({exc}); delete {self._json(key).name} to redo it") from None
+                raise CheckpointError(
+                    f"{self.option}={str(self.path)!r}: arrays of task {key!r} are "
+                    f"unreadable ({exc}); delete {self._json(key).name} to redo it"
+                ) from None
         return decode(rec["result"], arrays), float(rec.get("elapsed_s", 0.0))

@@ -8,6 +8,7 @@ a seed inside ``kwargs``, derived per task from one root seed with
 :meth:`numpy.random.SeedSequence.spawn` (:func:`spawn_seeds`), so a task's result does not
 depend on which worker runs it, in which order, or how often it is retried.
 """
+
 from __future__ import annotations
 
 import hashlib
@@ -23,8 +24,7 @@ import numpy as np
 
 from ..errors import InputError
 
-__all__ = ["Task", "spawn_seeds", "rng_from_seed", "execute_task", "resolve", "normalize",
-           "encode", "decode"]
+__all__ = ["Task", "spawn_seeds", "rng_from_seed", "execute_task", "resolve", "normalize", "encode", "decode"]
 
 _KEY_RE = re.compile(r"^[A-Za-z0-9._=+,/-]{1,200}$")
 
@@ -43,8 +43,12 @@ def _plain(obj, name):
         raise InputError.bad(name, obj, "a finite number", "a task description holds plain finite data")
     if obj is None or isinstance(obj, (bool, int, float, str)):
         return obj
-    raise InputError.bad(name, type(obj).__name__, "plain data (numbers, strings, lists, dicts)",
-                         "describe the task by values (e.g. a cutoff spec string), not objects")
+    raise InputError.bad(
+        name,
+        type(obj).__name__,
+        "plain data (numbers, strings, lists, dicts)",
+        "describe the task by values (e.g. a cutoff spec string), not objects",
+    )
 
 
 @dataclass(frozen=True)
@@ -108,8 +112,7 @@ def rng_from_seed(seed: int | dict) -> np.random.Generator:
     """The generator of a task seed: an int (``default_rng(seed)``) or a spawned seed dict."""
     if isinstance(seed, dict):
         try:
-            ss = np.random.SeedSequence(int(seed["entropy"]),
-                                        spawn_key=tuple(int(k) for k in seed["spawn_key"]))
+            ss = np.random.SeedSequence(int(seed["entropy"]), spawn_key=tuple(int(k) for k in seed["spawn_key"]))
         except (KeyError, TypeError, ValueError):
             raise InputError.bad("seed", seed, "an integer >= 0 or {'entropy': int, 'spawn_key': [int, ...]}") from None
         return np.random.default_rng(ss)
@@ -133,6 +136,7 @@ def resolve(func: str) -> Callable:
 
 
 # --- results: plain data + numpy arrays, with an exact JSON round trip --------------------------
+
 
 def encode(result: object, arrays: dict, path: str = "r") -> object:
     """JSON-able form of ``result``; numpy arrays are moved to ``arrays`` (name -> array).
@@ -158,8 +162,10 @@ def encode(result: object, arrays: dict, path: str = "r") -> object:
         return result if math.isfinite(result) else {"__float__": repr(result)}
     if result is None or isinstance(result, (bool, int, str)):
         return result
-    raise TypeError(f"a task result may hold numbers, strings, lists, dicts and numpy arrays, "
-                    f"not {type(result).__name__} (at {path})")
+    raise TypeError(
+        f"a task result may hold numbers, strings, lists, dicts and numpy arrays, "
+        f"not {type(result).__name__} (at {path})"
+    )
 
 
 def decode(obj: object, arrays: dict) -> object:

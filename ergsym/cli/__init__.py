@@ -4,17 +4,25 @@ Every command exits with status 2 and a one-line message naming the parameter wh
 input is bad (an :class:`ergsym.errors.InputError`), and prints JSON to stdout with
 ``--json``.
 """
+
 from __future__ import annotations
 
 import importlib
 import os
 import sys
-
-import click
 from typing import NoReturn
 
-from ..errors import (BackendUnavailableError, CheckpointError, ConvergenceError, DivergentIntegralError,
-                      ErgsymError, FamilyNotSupportedError, InputError)
+import click
+
+from ..errors import (
+    BackendUnavailableError,
+    CheckpointError,
+    ConvergenceError,
+    DivergentIntegralError,
+    ErgsymError,
+    FamilyNotSupportedError,
+    InputError,
+)
 
 # command name -> "module:attribute"; modules are imported only when the command runs
 _COMMANDS = {
@@ -70,8 +78,14 @@ def cli() -> None:
 
 #: ErgsymError subclasses that mean "the request cannot be served as given": exit status 2 with
 #: the message (the parameter, its allowed range, the value and what to do).
-USER_ERRORS = (InputError, DivergentIntegralError, CheckpointError, BackendUnavailableError,
-               FamilyNotSupportedError, ConvergenceError)
+USER_ERRORS = (
+    InputError,
+    DivergentIntegralError,
+    CheckpointError,
+    BackendUnavailableError,
+    FamilyNotSupportedError,
+    ConvergenceError,
+)
 
 
 #: the arguments of the running command (after ``ergsym``), for messages that repeat it

@@ -9,6 +9,7 @@ JSON is strict RFC 8259: a non-finite float never appears as ``NaN``/``Infinity`
 written as ``null`` and the reason goes to ``warnings``.  Warnings are also printed to stderr
 (one line each, prefixed ``warning:``) so that a person running the command sees them.
 """
+
 from __future__ import annotations
 
 import json
@@ -63,19 +64,27 @@ def _unconverge_values_without_error(obj, path, warnings):
     and error (and not exact) says ``converged: false``; each such place gets a warning."""
     if isinstance(obj, dict):
         out = {k: _unconverge_values_without_error(v, f"{path}.{k}", warnings) for k, v in obj.items()}
-        if (out.get("converged") is True and "value" in out and "error" in out and not out.get("exact")
-                and not (_finite_number(out["value"]) and _finite_number(out["error"]))):
+        if (
+            out.get("converged") is True
+            and "value" in out
+            and "error" in out
+            and not out.get("exact")
+            and not (_finite_number(out["value"]) and _finite_number(out["error"]))
+        ):
             out["converged"] = False
-            warnings.add(f"{path}: value {out['value']!r} with error {out['error']!r} is not a converged "
-                         "number (marked converged: false)")
+            warnings.add(
+                f"{path}: value {out['value']!r} with error {out['error']!r} is not a converged "
+                "number (marked converged: false)"
+            )
         return out
     if isinstance(obj, (list, tuple)):
         return [_unconverge_values_without_error(v, f"{path}[{i}]", warnings) for i, v in enumerate(obj)]
     return obj
 
 
-def output_file(path: str | os.PathLike | None, option: str, extensions: tuple[str, ...],
-                force: bool = True) -> Path | None:
+def output_file(
+    path: str | os.PathLike | None, option: str, extensions: tuple[str, ...], force: bool = True
+) -> Path | None:
     """Validate an output file *before* any computation: directory exists and is writable,
     extension known, and (unless ``force``) the file does not exist yet.
 
@@ -86,21 +95,25 @@ def output_file(path: str | os.PathLike | None, option: str, extensions: tuple[s
     p = Path(path)
     ext = p.suffix.lower()
     if extensions and ext not in extensions:
-        raise InputError.bad(option, str(path), f"a file name ending in one of {', '.join(extensions)}",
-                             "choose a supported extension")
+        raise InputError.bad(
+            option, str(path), f"a file name ending in one of {', '.join(extensions)}", "choose a supported extension"
+        )
     parent = p.parent if str(p.parent) else Path(".")
     if not parent.is_dir():
-        raise InputError.bad(option, str(path), "a file in an existing directory",
-                             f"create the directory {str(parent)!r} first")
+        raise InputError.bad(
+            option, str(path), "a file in an existing directory", f"create the directory {str(parent)!r} first"
+        )
     if not os.access(parent, os.W_OK):
-        raise InputError.bad(option, str(path), "a file in a writable directory",
-                             f"the directory {str(parent)!r} is not writable")
+        raise InputError.bad(
+            option, str(path), "a file in a writable directory", f"the directory {str(parent)!r} is not writable"
+        )
     _check_name_length(p, parent, option, str(path))
     if p.is_dir():
         raise InputError.bad(option, str(path), "a file name, not a directory", "give a file name")
     if p.exists() and not force:
-        raise InputError.bad(option, str(path), "a file that does not exist yet",
-                             "pass --force to overwrite it, or choose another name")
+        raise InputError.bad(
+            option, str(path), "a file that does not exist yet", "pass --force to overwrite it, or choose another name"
+        )
     if p.exists():
         if not os.access(p, os.W_OK):
             raise InputError.bad(option, str(path), "a writable file", "the file is read-only")
@@ -116,8 +129,7 @@ def _check_name_length(p: Path, parent: Path, option: str, given: str) -> None:
     except (OSError, ValueError, AttributeError):
         name_max = 255
     if len(os.fsencode(p.name)) > name_max:
-        raise InputError.bad(option, given, f"a file name of at most {name_max} bytes",
-                             "choose a shorter name")
+        raise InputError.bad(option, given, f"a file name of at most {name_max} bytes", "choose a shorter name")
 
 
 def _probe_directory(p: Path, parent: Path, option: str, given: str) -> None:
@@ -135,15 +147,15 @@ def _probe_directory(p: Path, parent: Path, option: str, given: str) -> None:
         os.close(fd)
         os.unlink(tmp)
     except OSError as exc:
-        raise InputError.bad(option, given, "a file that can be created",
-                             f"{exc.strerror or exc}") from None
+        raise InputError.bad(option, given, "a file that can be created", f"{exc.strerror or exc}") from None
 
 
 PLOT_EXTENSIONS = (".png", ".pdf", ".svg")
 
 
-def parse_couplings(text: str, names: Sequence[str] = ("lam",), option: str = "--lam",
-                    many: bool = False) -> list[dict]:
+def parse_couplings(
+    text: str, names: Sequence[str] = ("lam",), option: str = "--lam", many: bool = False
+) -> list[dict]:
     """Parse a coupling option.
 
     ``"0.1"`` (one-coupling theories), ``"lam=0.1,g6=0.01"`` (one value per coupling), or, when
@@ -166,19 +178,23 @@ def given(name: str) -> bool:
     ctx = click.get_current_context(silent=True)
     if ctx is None:
         return False
-    return ctx.get_parameter_source(name) in (ParameterSource.COMMANDLINE, ParameterSource.ENVIRONMENT,
-                                              ParameterSource.PROMPT)
+    return ctx.get_parameter_source(name) in (
+        ParameterSource.COMMANDLINE,
+        ParameterSource.ENVIRONMENT,
+        ParameterSource.PROMPT,
+    )
 
 
-def refuse_together(first: str, first_value: object, second: str, second_value: object, why: str,
-                    todo: str) -> None:
+def refuse_together(first: str, first_value: object, second: str, second_value: object, why: str, todo: str) -> None:
     """Raise the one message for two options that cannot be used together (exit 2); a value
     ``True`` stands for a flag (printed as the bare option)."""
+
     def show(option, value):
         return option if value is True else f"{option}={value!r}"
 
-    raise InputError(f"{show(first, first_value)} and {show(second, second_value)} cannot be used "
-                     f"together: {why}; {todo}")
+    raise InputError(
+        f"{show(first, first_value)} and {show(second, second_value)} cannot be used together: {why}; {todo}"
+    )
 
 
 #: the most integration steps per trajectory a run may need before the coupling is refused: the
@@ -186,10 +202,19 @@ def refuse_together(first: str, first_value: object, second: str, second_value: 
 MAX_HMC_STEPS = 10_000
 
 
-def mc_preflight(shape: Lattice, make_theory: Callable[[], LatticeTheory], lams: Sequence[float],
-                 n_traj: int, n_chains: int = 1, *, n_steps: int | None = None,
-                 force: bool = False, record_gp: bool = False, option: str = "--lam",
-                 can_force: bool = True) -> dict:
+def mc_preflight(
+    shape: Lattice,
+    make_theory: Callable[[], LatticeTheory],
+    lams: Sequence[float],
+    n_traj: int,
+    n_chains: int = 1,
+    *,
+    n_steps: int | None = None,
+    force: bool = False,
+    record_gp: bool = False,
+    option: str = "--lam",
+    can_force: bool = True,
+) -> dict:
     """The cost pre-flight of every Monte Carlo command, knowing what the coupling does to the
     step count.
 
@@ -235,20 +260,25 @@ def mc_preflight(shape: Lattice, make_theory: Callable[[], LatticeTheory], lams:
     lam = max(lams) if lams else 0.0
     lo = -12.0
     # a run too large even at weak coupling is the lattice's fault: check_resources names it
-    if not force and lam > 0 and not ok(lam) and ok(10.0 ** lo):
+    if not force and lam > 0 and not ok(lam) and ok(10.0**lo):
         hi = math.log10(lam)  # the steps grow with lam: bisect the largest allowed coupling
         for _ in range(60):
             mid = 0.5 * (lo + hi)
-            lo, hi = (mid, hi) if ok(10.0 ** mid) else (lo, mid)
-        lam_max = 10.0 ** lo
+            lo, hi = (mid, hi) if ok(10.0**mid) else (lo, mid)
+        lam_max = 10.0**lo
         need = default_n_steps(theory.with_lam(lam))
         est = estimate_resources(theory.lattice, n_total, n_chains, n_steps=steps(lam))
-        why = (f"the HMC needs {'at least ' if need >= MAX_HMC_STEPS else ''}{need} integration steps per "
-               f"trajectory at lam={lam:g} (it grows like lam^(1/4)); the limits are {MAX_HMC_STEPS} steps "
-               f"and {MAX_SECONDS / 3600:.0f} h (this run: about {est['seconds'] / 3600:.2g} h)")
-        raise InputError.bad(option, lam, f"in [0, {lam_max:.3g}] on the lattice {theory.lattice.spec} with "
-                             f"{n_total} trajectories x {n_chains} chain(s) ({why})",
-                             "use a smaller coupling (or fewer trajectories/chains)"
-                             + (", or pass --force to run anyway" if can_force else ""))
-    return check_resources(theory.lattice, n_total, n_chains, force=force, record_gp=record_gp,
-                           n_steps=steps(lam))
+        why = (
+            f"the HMC needs {'at least ' if need >= MAX_HMC_STEPS else ''}{need} integration steps per "
+            f"trajectory at lam={lam:g} (it grows like lam^(1/4)); the limits are {MAX_HMC_STEPS} steps "
+            f"and {MAX_SECONDS / 3600:.0f} h (this run: about {est['seconds'] / 3600:.2g} h)"
+        )
+        raise InputError.bad(
+            option,
+            lam,
+            f"in [0, {lam_max:.3g}] on the lattice {theory.lattice.spec} with "
+            f"{n_total} trajectories x {n_chains} chain(s) ({why})",
+            "use a smaller coupling (or fewer trajectories/chains)"
+            + (", or pass --force to run anyway" if can_force else ""),
+        )
+    return check_resources(theory.lattice, n_total, n_chains, force=force, record_gp=record_gp, n_steps=steps(lam))

@@ -10,14 +10,19 @@ Examples::
     ergsym flow --lattice 8x8 --cutoff bump:eps=0.5,lambda_max=2 --Lambda0 1.5 --Lambda 0.3 \\
         --scan 12 --plot flow.png
 """
+
 from __future__ import annotations
 
 import dataclasses
 import math
+from typing import TYPE_CHECKING
 
 import click
 
 from .batch_options import scheduler_option
+
+if TYPE_CHECKING:
+    from .common import Warnings
 
 DEFAULT_CUTOFF = "bump:eps=0.1,lambda_max=2"
 #: warn about truncation when the last kept order is at least this fraction of the sum
@@ -43,7 +48,7 @@ def sum_entry(per_order: list, lam: float, conv: bool, exact: bool = False) -> d
     from ..inputs import series_sum
 
     total, err = series_sum([v for v, _ in per_order], lam, [e for _, e in per_order])  # or InputError
-    terms = [v * lam ** k for k, (v, _) in enumerate(per_order)]
+    terms = [v * lam**k for k, (v, _) in enumerate(per_order)]
     n = len(terms) - 1
     last = abs(terms[-1])
     prev = abs(terms[-2]) if n >= 1 else 0.0
@@ -53,8 +58,14 @@ def sum_entry(per_order: list, lam: float, conv: bool, exact: bool = False) -> d
     if n >= 1 and ratio is None:
         ok = False
     out = _vo(total, err, ok, exact=exact and trunc == 0.0)
-    out.update({"truncation": trunc, "last_term": terms[-1], "ratio_of_last_terms": ratio,
-                "truncation_dominates": bool(trunc > err)})
+    out.update(
+        {
+            "truncation": trunc,
+            "last_term": terms[-1],
+            "ratio_of_last_terms": ratio,
+            "truncation_dominates": bool(trunc > err),
+        }
+    )
     return out
 
 
@@ -70,36 +81,46 @@ def _warn_sum(name, entry, warnings):
     rel = entry["truncation"] / abs(entry["value"]) if entry["value"] else float("inf")
     if rel < TRUNCATION_WARN and (entry["ratio_of_last_terms"] or 0.0) < 1.0:
         return
-    extra = ("; the series is outside its range of validity here (ratio of the last two terms "
-             f"{entry['ratio_of_last_terms']}): use a smaller --lam"
-             if rel >= 1 or (entry["ratio_of_last_terms"] is None or entry["ratio_of_last_terms"] >= 1)
-             else "")
-    warnings.add(f"{name}: truncation estimate {entry['truncation']:.3g} (last kept order, {rel:.1%} of "
-                 f"the sum) exceeds the quadrature error {entry['error']:.2g}{extra}")
+    extra = (
+        "; the series is outside its range of validity here (ratio of the last two terms "
+        f"{entry['ratio_of_last_terms']}): use a smaller --lam"
+        if rel >= 1 or (entry["ratio_of_last_terms"] is None or entry["ratio_of_last_terms"] >= 1)
+        else ""
+    )
+    warnings.add(
+        f"{name}: truncation estimate {entry['truncation']:.3g} (last kept order, {rel:.1%} of "
+        f"the sum) exceeds the quadrature error {entry['error']:.2g}{extra}"
+    )
 
 
 def _point_result(a, Lambda, ab, rc, md, exact, warnings):
     from ..conventions import PIECE_ALIASES
 
     lam = a["lam"]
-    out = {"Lambda": Lambda,
-           "monotone": {PIECE_ALIASES.get(k, k): _series_obj(v, lam, exact) for k, v in ab.items()},
-           "couplings": {"m2_shift": _series_obj(rc["m2"], lam, exact),
-                         "lam": _series_obj(rc["lam"], lam, exact),
-                         "g6": _series_obj(rc["g6"], lam, exact),
-                         "vacuum_per_site": _series_obj(rc["vacuum"], lam, exact)}}
+    out = {
+        "Lambda": Lambda,
+        "monotone": {PIECE_ALIASES.get(k, k): _series_obj(v, lam, exact) for k, v in ab.items()},
+        "couplings": {
+            "m2_shift": _series_obj(rc["m2"], lam, exact),
+            "lam": _series_obj(rc["lam"], lam, exact),
+            "g6": _series_obj(rc["g6"], lam, exact),
+            "vacuum_per_site": _series_obj(rc["vacuum"], lam, exact),
+        },
+    }
     sums = list(out["monotone"].items()) + list(out["couplings"].items())
     for k, v in sums:
         _warn_sum(f"{k} at Lambda={Lambda:.6g}", v["sum"], warnings)
         if not v["sum"]["converged"]:
-            warnings.add(f"{k} at Lambda={Lambda:.6g} is not converged (quadrature error above rtol "
-                         "or series outside its range of validity)")
+            warnings.add(
+                f"{k} at Lambda={Lambda:.6g} is not converged (quadrature error above rtol "
+                "or series outside its range of validity)"
+            )
     if md is not None:
         out["M_minus_M0"] = m_entry(md, Lambda, warnings)
     return out
 
 
-def m_entry(md: dict, Lambda: float, warnings: common.Warnings, statistical: float = 0.0) -> dict:
+def m_entry(md: dict, Lambda: float, warnings: Warnings, statistical: float = 0.0) -> dict:
     """``M_minus_M0`` as value objects; ``total`` carries its error parts.
 
     ``md``: ``{"free", "interacting", "total"}`` as ``(value, error)`` (the error is the
@@ -122,21 +143,27 @@ def m_entry(md: dict, Lambda: float, warnings: common.Warnings, statistical: flo
         warnings.add(f"M - M0 at Lambda={Lambda:.6g} is not reliable: " + "; ".join(md["reasons"][:3]))
     elif not conv:
         r = md.get("ratio_of_last_terms")
-        why = (f"the series is outside its range of validity (ratio of the last two integrated "
-               f"orders {r:.3g}): use a smaller --lam or another --method" if r is not None and r >= 1
-               else f"error {quad:.2g} above rtol: raise --n-log")
+        why = (
+            f"the series is outside its range of validity (ratio of the last two integrated "
+            f"orders {r:.3g}): use a smaller --lam or another --method"
+            if r is not None and r >= 1
+            else f"error {quad:.2g} above rtol: raise --n-log"
+        )
         warnings.add(f"M - M0 at Lambda={Lambda:.6g} is not converged ({why})")
-    elif (trunc > 0 and trunc > quad and abs(tot["value"]) > 0
-          and trunc / abs(tot["value"]) >= TRUNCATION_WARN):
-        warnings.add(f"M - M0 at Lambda={Lambda:.6g}: truncation estimate {trunc:.3g} "
-                     f"({trunc / abs(tot['value']):.1%} of the value) exceeds the quadrature error "
-                     f"{quad:.2g}")
+    elif trunc > 0 and trunc > quad and abs(tot["value"]) > 0 and trunc / abs(tot["value"]) >= TRUNCATION_WARN:
+        warnings.add(
+            f"M - M0 at Lambda={Lambda:.6g}: truncation estimate {trunc:.3g} "
+            f"({trunc / abs(tot['value']):.1%} of the value) exceeds the quadrature error "
+            f"{quad:.2g}"
+        )
     return out
 
 
 #: what the lattice series does not compute (reported as such, never as a number)
-SERIES_NO_GP = ("not computed by --method series: the lattice series gives <phi^2> (the sum over p) but "
-                "no momentum-resolved two-point function; use --method exact (<= 3 sites) or --method mc")
+SERIES_NO_GP = (
+    "not computed by --method series: the lattice series gives <phi^2> (the sum over p) but "
+    "no momentum-resolved two-point function; use --method exact (<= 3 sites) or --method mc"
+)
 
 
 def _compute_point(mode, a, Lambda, with_m, warnings):
@@ -151,8 +178,7 @@ def _compute_point(mode, a, Lambda, with_m, warnings):
         common = (a["shape"], a["cutoff"], a["mass"], a["Lambda0"], Lambda, a["lam"])
         ab = fl.flow_lattice(*common, order=a["order"], forms=forms, problem=pr)
         rc = fl.running_couplings_lattice(*common, order=a["order"], problem=pr)
-        md = (fl.monotone_difference_lattice(*common, order=a["order"], n_log=a["n_log"], problem=pr)
-              if with_m else None)
+        md = fl.monotone_difference_lattice(*common, order=a["order"], n_log=a["n_log"], problem=pr) if with_m else None
         _warn_d_zero(a, Lambda, warnings)
         out = _point_result(a, Lambda, ab, rc, md, True, warnings)
         from ..flow.lattice import phi2_lattice
@@ -165,8 +191,7 @@ def _compute_point(mode, a, Lambda, with_m, warnings):
     sc = FlowScales(a["cutoff"], a["dim"], a["mass"], a["Lambda0"], Lambda)
     ab = fl.flow_continuum(*common, order=a["order"], forms=forms, rtol=a["rtol"], scales=sc)
     rc = fl.running_couplings_continuum(*common, order=a["order"], rtol=a["rtol"], scales=sc)
-    md = fl.monotone_difference(*common, order=a["order"], n_log=a["n_log"],
-                                rtol=a["rtol"]) if with_m else None
+    md = fl.monotone_difference(*common, order=a["order"], n_log=a["n_log"], rtol=a["rtol"]) if with_m else None
     return _point_result(a, Lambda, ab, rc, md, False, warnings)
 
 
@@ -177,9 +202,19 @@ def _scan(mode, a, grid, warnings):
 
     bar = _Bar(len(grid) + 2 * a["n_log"] + 1)
     try:
-        pts = flow_scan_continuum(a["cutoff"], a["dim"], a["mass"], a["Lambda0"], grid, a["lam"],
-                                  a["order"], ("A", "B") + tuple(a["pieces"]), a["n_log"], a["rtol"],
-                                  progress=bar.update)
+        pts = flow_scan_continuum(
+            a["cutoff"],
+            a["dim"],
+            a["mass"],
+            a["Lambda0"],
+            grid,
+            a["lam"],
+            a["order"],
+            ("A", "B") + tuple(a["pieces"]),
+            a["n_log"],
+            a["rtol"],
+            progress=bar.update,
+        )
     finally:
         bar.close()
     return [_point_result(a, p["Lambda"], p["forms"], p["couplings"], p["M"], False, warnings) for p in pts]
@@ -195,10 +230,12 @@ def _warn_d_zero(a, Lambda, warnings):
     else:
         _, d = lattice_propagators(a["shape"], a["cutoff"], a["mass"], Lambda)
     if not np.any(d != 0):
-        warnings.add(f"D_p = Lambda dK/dLambda vanishes at every lattice momentum at Lambda={Lambda:.6g}: "
-                     "no phat^2 lies in the support of dK/dLambda ([Lambda^2, Lambda^2+eps] for the bump), "
-                     "so every family with a D line (A and B included) is exactly 0; choose Lambda, eps or "
-                     "the lattice so that some phat^2 falls in that window")
+        warnings.add(
+            f"D_p = Lambda dK/dLambda vanishes at every lattice momentum at Lambda={Lambda:.6g}: "
+            "no phat^2 lies in the support of dK/dLambda ([Lambda^2, Lambda^2+eps] for the bump), "
+            "so every family with a D line (A and B included) is exactly 0; choose Lambda, eps or "
+            "the lattice so that some phat^2 falls in that window"
+        )
 
 
 def _interaction_json(order):
@@ -251,8 +288,9 @@ class _QuietWarnings(list):
 
 def _plain_args(a):
     """The scan's arguments as plain data (a batch task's description)."""
-    out = dict(a, cutoff=a["cutoff"].spec, pieces=list(a["pieces"]),
-               shape=None if a["shape"] is None else list(a["shape"]))
+    out = dict(
+        a, cutoff=a["cutoff"].spec, pieces=list(a["pieces"]), shape=None if a["shape"] is None else list(a["shape"])
+    )
     out.pop("problem", None)  # rebuilt from the plain data at the task's edge
     return out
 
@@ -264,13 +302,16 @@ def _scan_task(mode, a, grid):
     M(Lambda) comes from one interpolant over all the scales (split, the numbers would change)."""
     from ..cutoffs import parse_cutoff  # noqa: PLC0415
 
-    a = dict(a, cutoff=parse_cutoff(a["cutoff"]), pieces=tuple(a["pieces"]),
-             shape=None if a["shape"] is None else tuple(a["shape"]))
+    a = dict(
+        a,
+        cutoff=parse_cutoff(a["cutoff"]),
+        pieces=tuple(a["pieces"]),
+        shape=None if a["shape"] is None else tuple(a["shape"]),
+    )
     if mode == "lattice":
         from ..flow.problem import FlowProblem  # noqa: PLC0415
 
-        a["problem"] = FlowProblem.build(a["shape"], a["cutoff"], a["mass"], a["Lambda0"], a["lam"],
-                                         signed_lam=True)
+        a["problem"] = FlowProblem.build(a["shape"], a["cutoff"], a["mass"], a["Lambda0"], a["lam"], signed_lam=True)
     w = _QuietWarnings()
     if mode == "lattice":
         points = [_compute_point(mode, a, x, True, w) for x in grid]
@@ -282,45 +323,110 @@ def _scan_task(mode, a, grid):
 @click.command("flow")
 @scheduler_option
 @click.option("--order", type=int, default=2, show_default=True, help="Order in lam (0..2).")
-@click.option("--Lambda0", "Lambda0", type=float, default=1.0, show_default=True,
-              help="Initial scale (bare phi^4 action).")
-@click.option("--Lambda", "Lambda", type=float, default=0.6, show_default=True,
-              help="Scale along the flow, 0 < Lambda <= Lambda0.")
-@click.option("--cutoff", default=DEFAULT_CUTOFF, show_default=True,
-              help="Cutoff spec (docs/numeric.md): bump:..., exp:n=N, fermi:a=A.")
+@click.option(
+    "--Lambda0", "Lambda0", type=float, default=1.0, show_default=True, help="Initial scale (bare phi^4 action)."
+)
+@click.option(
+    "--Lambda",
+    "Lambda",
+    type=float,
+    default=0.6,
+    show_default=True,
+    help="Scale along the flow, 0 < Lambda <= Lambda0.",
+)
+@click.option(
+    "--cutoff",
+    default=DEFAULT_CUTOFF,
+    show_default=True,
+    help="Cutoff spec (docs/numeric.md): bump:..., exp:n=N, fermi:a=A.",
+)
 @click.option("--dim", type=int, default=4, show_default=True, help="Dimension (continuum mode).")
 @click.option("--mass", type=float, default=1.0, show_default=True, help="Bare mass m > 0.")
-@click.option("--lam", "lam_text", default="0.1", show_default=True, metavar="VALUE",
-              help="Quartic coupling at Lambda0 ('0.1' or 'lam=0.1').")
-@click.option("--lattice", default=None, help="Lattice shape, e.g. 8x8: exact lattice sums instead "
-              "of continuum quadrature.")
+@click.option(
+    "--lam",
+    "lam_text",
+    default="0.1",
+    show_default=True,
+    metavar="VALUE",
+    help="Quartic coupling at Lambda0 ('0.1' or 'lam=0.1').",
+)
+@click.option(
+    "--lattice", default=None, help="Lattice shape, e.g. 8x8: exact lattice sums instead of continuum quadrature."
+)
 @click.option("--pieces", is_flag=True, help="Also report the four pieces eq5.11..eq5.14.")
 @click.option("--M", "with_m", is_flag=True, help="Also compute M_Lambda - M_Lambda0.")
 @click.option("--scan", type=int, default=0, help="Scan N scales in [Lambda, Lambda0] (B and M).")
-@click.option("--plot", type=click.Path(dir_okay=False), default=None,
-              help="With --scan: write a plot of B(Lambda) and M(Lambda) - M(Lambda0) (.png, .pdf, .svg).")
-@click.option("--force", is_flag=True, help="Overwrite an existing --plot file; run requests above the "
-              "time/memory limits.")
+@click.option(
+    "--plot",
+    type=click.Path(dir_okay=False),
+    default=None,
+    help="With --scan: write a plot of B(Lambda) and M(Lambda) - M(Lambda0) (.png, .pdf, .svg).",
+)
+@click.option(
+    "--force", is_flag=True, help="Overwrite an existing --plot file; run requests above the time/memory limits."
+)
 @click.option("--rtol", type=float, default=1e-6, show_default=True, help="Continuum rtol (1e-12..1e-2).")
-@click.option("--n-log", "n_log", type=int, default=8, show_default=True,
-              help=f"Quadrature nodes in log Lambda for M ({N_LOG_RANGE[0]}..{N_LOG_RANGE[1]}).")
-@click.option("--method", type=click.Choice(["series", "exact", "mc", "variational"]), default="series",
-              show_default=True, help="series: O(lam^2) flowed series; exact: few-mode quadrature (<= 3 "
-              "sites); mc: Monte Carlo of the exact flow (any lattice, any lam); variational: the JKO flow "
-              "(10 steps, --samples x --chains samples; B as a central difference of M, no A or pieces); see "
-              "docs/monotone_sign.md.")
-@click.option("--samples", type=int, default=512, show_default=True,
-              help="--method mc: measurements per outer HMC chain.")
+@click.option(
+    "--n-log",
+    "n_log",
+    type=int,
+    default=8,
+    show_default=True,
+    help=f"Quadrature nodes in log Lambda for M ({N_LOG_RANGE[0]}..{N_LOG_RANGE[1]}).",
+)
+@click.option(
+    "--method",
+    type=click.Choice(["series", "exact", "mc", "variational"]),
+    default="series",
+    show_default=True,
+    help="series: O(lam^2) flowed series; exact: few-mode quadrature (<= 3 "
+    "sites); mc: Monte Carlo of the exact flow (any lattice, any lam); variational: the JKO flow "
+    "(10 steps, --samples x --chains samples; B as a central difference of M, no A or pieces); see "
+    "docs/monotone_sign.md.",
+)
+@click.option(
+    "--samples", type=int, default=512, show_default=True, help="--method mc: measurements per outer HMC chain."
+)
 @click.option("--chains", type=int, default=8, show_default=True, help="--method mc: independent HMC chains.")
-@click.option("--therm", type=int, default=100, show_default=True,
-              help="--method mc: thermalization trajectories per chain.")
-@click.option("--inner", type=int, default=8, show_default=True,
-              help="--method mc: posterior HMC trajectories per sample and scale (even).")
+@click.option(
+    "--therm", type=int, default=100, show_default=True, help="--method mc: thermalization trajectories per chain."
+)
+@click.option(
+    "--inner",
+    type=int,
+    default=8,
+    show_default=True,
+    help="--method mc: posterior HMC trajectories per sample and scale (even).",
+)
 @click.option("--seed", type=int, default=0, show_default=True, help="--method mc: random seed.")
 @click.option("--series", "show_series", is_flag=True, help="Print the derived V_Lambda and B series.")
 @click.option("--json", "as_json", is_flag=True, help="JSON to stdout (envelope of docs/json.md).")
-def flow(order, Lambda0, Lambda, cutoff, dim, mass, lam_text, lattice, pieces, with_m, scan, plot, force,
-         rtol, n_log, method, samples, chains, therm, inner, seed, show_series, as_json, batch):
+def flow(
+    order,
+    Lambda0,
+    Lambda,
+    cutoff,
+    dim,
+    mass,
+    lam_text,
+    lattice,
+    pieces,
+    with_m,
+    scan,
+    plot,
+    force,
+    rtol,
+    n_log,
+    method,
+    samples,
+    chains,
+    therm,
+    inner,
+    seed,
+    show_series,
+    as_json,
+    batch,
+):
     """Effective interaction to O(lam^2) and A, B, M along the Polchinski flow.
 
     B = -Lambda dM/dLambda (the true derivative); A is the printed (5.5) of Cotler & Rezchikov,
@@ -329,13 +435,12 @@ def flow(order, Lambda0, Lambda, cutoff, dim, mass, lam_text, lattice, pieces, w
     estimate (docs/flow.md).
     """
     from ..conventions import validate_dim, validate_mass
-    from ..inputs import as_lattice, check_series_coupling
-    from ..cutoffs import parse_cutoff
     from ..errors import InputError
     from ..flow import flow_monotone
     from ..flow.budget import continuum_budget, lattice_budget
     from ..flow.continuum import validate_scales
     from ..flow.diagrams import validate_order
+    from ..inputs import as_lattice, check_series_coupling
     from . import common
 
     order = validate_order(order, 2)
@@ -348,26 +453,55 @@ def flow(order, Lambda0, Lambda, cutoff, dim, mass, lam_text, lattice, pieces, w
     else:
         shape = as_lattice(lattice, name="--lattice").shape
         if common.given("dim") and dim != len(shape):
-            common.refuse_together("--dim", dim, "--lattice", lattice,
-                                   f"the lattice is {len(shape)}-dimensional and --dim sets the continuum "
-                                   "dimension", "drop --dim (a lattice's dimension is its number of "
-                                   "extents), or drop --lattice for the continuum")
+            common.refuse_together(
+                "--dim",
+                dim,
+                "--lattice",
+                lattice,
+                f"the lattice is {len(shape)}-dimensional and --dim sets the continuum dimension",
+                "drop --dim (a lattice's dimension is its number of extents), or drop --lattice for the continuum",
+            )
     if method != "series":
-        return _flow_method(method, order, Lambda0, Lambda, cutoff, mass, lam, lattice, pieces, with_m, scan,
-                            plot, force, n_log, samples, chains, therm, inner, seed, as_json, batch)
+        return _flow_method(
+            method,
+            order,
+            Lambda0,
+            Lambda,
+            cutoff,
+            mass,
+            lam,
+            lattice,
+            pieces,
+            with_m,
+            scan,
+            plot,
+            force,
+            n_log,
+            samples,
+            chains,
+            therm,
+            inner,
+            seed,
+            as_json,
+            batch,
+        )
     cut, L0, L = validate_scales(cutoff, Lambda0, Lambda)
     if scan < 0 or scan == 1 or scan > 1000:
         raise InputError.bad("--scan", scan, "0 (off) or an integer in [2, 1000]")
     if not (N_LOG_RANGE[0] <= n_log <= N_LOG_RANGE[1]):
-        raise InputError.bad("--n-log", n_log, f"an integer in [{N_LOG_RANGE[0]}, {N_LOG_RANGE[1]}]",
-                             "Gauss-Legendre nodes in log Lambda for M - M0")
+        raise InputError.bad(
+            "--n-log",
+            n_log,
+            f"an integer in [{N_LOG_RANGE[0]}, {N_LOG_RANGE[1]}]",
+            "Gauss-Legendre nodes in log Lambda for M - M0",
+        )
     if not (math.isfinite(rtol) and 1e-12 <= rtol <= 1e-2):
         raise InputError.bad("--rtol", rtol, "in [1e-12, 1e-2]")
     if plot and not scan:
         raise InputError.bad("--plot", plot, "used together with --scan N")
     plot_path = common.output_file(plot, "--plot", common.PLOT_EXTENSIONS, force=force)
     mode = "continuum" if lattice is None else "lattice"
-    grid = ([L * (L0 / L) ** (k / (scan - 1)) for k in range(scan)] if scan else [L])
+    grid = [L * (L0 / L) ** (k / (scan - 1)) for k in range(scan)] if scan else [L]
     want_m = bool(scan) or with_m
     if scan:
         n_eval = len(grid) + 2 * n_log + 1
@@ -385,26 +519,56 @@ def flow(order, Lambda0, Lambda, cutoff, dim, mass, lam_text, lattice, pieces, w
         from ..flow.problem import FlowProblem
 
         problem = FlowProblem.build(shape, cut, mass, L0, lam, signed_lam=True)
-    a = {"order": order, "Lambda0": L0, "cutoff": cut, "dim": dim, "mass": mass, "lam": lam,
-         "shape": shape, "problem": problem,
-         "pieces": ("dSdS", "dSdShat", "dShatdShat", "LdShat") if pieces else (),
-         "rtol": rtol, "n_log": n_log}
-    parameters = {"mode": mode, "method": "series", "order": order, "Lambda0": L0, "Lambda": L,
-                  "cutoff": cut.spec,
-                  "mass": mass, "lam": lam, "dim": dim if lattice is None else None,
-                  "lattice": "x".join(map(str, shape)) if shape else None, "scan": scan,
-                  "n_log": n_log, "rtol": rtol, "pieces": bool(pieces), "M": want_m}
-    results = {"normalization": "coefficient of delta^d(0)" if lattice is None else "whole lattice sum",
-               "note": "B = -Lambda dM/dLambda; A is the printed expression (5.5)",
-               "estimated_cost": {"seconds": budget.seconds, "bytes": budget.bytes}}
+    a = {
+        "order": order,
+        "Lambda0": L0,
+        "cutoff": cut,
+        "dim": dim,
+        "mass": mass,
+        "lam": lam,
+        "shape": shape,
+        "problem": problem,
+        "pieces": ("dSdS", "dSdShat", "dShatdShat", "LdShat") if pieces else (),
+        "rtol": rtol,
+        "n_log": n_log,
+    }
+    parameters = {
+        "mode": mode,
+        "method": "series",
+        "order": order,
+        "Lambda0": L0,
+        "Lambda": L,
+        "cutoff": cut.spec,
+        "mass": mass,
+        "lam": lam,
+        "dim": dim if lattice is None else None,
+        "lattice": "x".join(map(str, shape)) if shape else None,
+        "scan": scan,
+        "n_log": n_log,
+        "rtol": rtol,
+        "pieces": bool(pieces),
+        "M": want_m,
+    }
+    results = {
+        "normalization": "coefficient of delta^d(0)" if lattice is None else "whole lattice sum",
+        "note": "B = -Lambda dM/dLambda; A is the printed expression (5.5)",
+        "estimated_cost": {"seconds": budget.seconds, "bytes": budget.bytes},
+    }
     if batch.active and not scan:
-        raise InputError.bad("--scheduler/--store", batch.scheduler or batch.store, "used together with --scan N",
-                             "a single point is not a batch")
+        raise InputError.bad(
+            "--scheduler/--store",
+            batch.scheduler or batch.store,
+            "used together with --scan N",
+            "a single point is not a batch",
+        )
     if scan and batch.active:  # ergsym.batch (docs/ensembles.md): the same numbers as in process
         groups = [[x] for x in grid] if mode == "lattice" else [list(grid)]
-        done = batch.map(f"{__name__}:_scan_task",
-                         [{"mode": mode, "a": _plain_args(a), "grid": g} for g in groups],
-                         [f"Lambda={g[0]!r}" + ("" if len(g) == 1 else f"..{g[-1]!r}") for g in groups], "flow")
+        done = batch.map(
+            f"{__name__}:_scan_task",
+            [{"mode": mode, "a": _plain_args(a), "grid": g} for g in groups],
+            [f"Lambda={g[0]!r}" + ("" if len(g) == 1 else f"..{g[-1]!r}") for g in groups],
+            "flow",
+        )
         results["scan"] = [p for d in done for p in d["points"]]
         for d in done:
             for w in d["warnings"]:
@@ -437,8 +601,9 @@ def _method_task(method, problem_args, grid, with_m, settings):
 
     problem = FlowProblem.build(*problem_args)
     if method == "variational":
-        pts = variational_points(problem, grid[0], n_samples=settings["n_samples"] * settings["n_chains"],
-                                 seed=settings["seed"])
+        pts = variational_points(
+            problem, grid[0], n_samples=settings["n_samples"] * settings["n_chains"], seed=settings["seed"]
+        )
         return {"points": finite_or_raise(pts), "diagnostics": pts[0]["diagnostics"]}
     if method == "exact":
         return {"points": finite_or_raise(exact_points(problem, grid, with_m)), "diagnostics": {}}
@@ -446,8 +611,29 @@ def _method_task(method, problem_args, grid, with_m, settings):
     return {"points": finite_or_raise(r["points"]), "diagnostics": r["diagnostics"]}
 
 
-def _flow_method(method, order, Lambda0, Lambda, cutoff, mass, lam, lattice, pieces, with_m, scan, plot,
-                 force, n_log, samples, chains, therm, inner, seed, as_json, batch):
+def _flow_method(
+    method,
+    order,
+    Lambda0,
+    Lambda,
+    cutoff,
+    mass,
+    lam,
+    lattice,
+    pieces,
+    with_m,
+    scan,
+    plot,
+    force,
+    n_log,
+    samples,
+    chains,
+    therm,
+    inner,
+    seed,
+    as_json,
+    batch,
+):
     """``flow --method exact|mc|variational``: the same result shape as the series (docs/monotone_sign.md)."""
     from ..errors import InputError
     from ..flow.budget import MAX_SECONDS
@@ -461,20 +647,28 @@ def _flow_method(method, order, Lambda0, Lambda, cutoff, mass, lam, lattice, pie
     problem = FlowProblem.build(lattice, cutoff, mass, Lambda0, lam)
     check_domain(method, problem)
     if method == "variational" and scan:
-        raise InputError.bad("--scan", scan, "0 with --method variational",
-                             "the JKO flow gives one scale per run (its steps are the scan): use "
-                             "--method mc for scans, or 'ergsym variational'")
+        raise InputError.bad(
+            "--scan",
+            scan,
+            "0 with --method variational",
+            "the JKO flow gives one scale per run (its steps are the scan): use "
+            "--method mc for scans, or 'ergsym variational'",
+        )
     L = problem.check_Lambda(Lambda)
     if scan < 0 or scan == 1 or scan > 1000:
         raise InputError.bad("--scan", scan, "0 (off) or an integer in [2, 1000]")
     if not (N_LOG_RANGE[0] <= n_log <= N_LOG_RANGE[1]):
-        raise InputError.bad("--n-log", n_log, f"an integer in [{N_LOG_RANGE[0]}, {N_LOG_RANGE[1]}]",
-                             "Gauss-Legendre nodes in log Lambda for M - M0")
+        raise InputError.bad(
+            "--n-log",
+            n_log,
+            f"an integer in [{N_LOG_RANGE[0]}, {N_LOG_RANGE[1]}]",
+            "Gauss-Legendre nodes in log Lambda for M - M0",
+        )
     if plot and not scan:
         raise InputError.bad("--plot", plot, "used together with --scan N")
     plot_path = common.output_file(plot, "--plot", common.PLOT_EXTENSIONS, force=force)
     L0 = problem.Lambda0
-    grid = ([L * (L0 / L) ** (k / (scan - 1)) for k in range(scan)] if scan else [L])
+    grid = [L * (L0 / L) ** (k / (scan - 1)) for k in range(scan)] if scan else [L]
     want_m = bool(scan) or with_m
     settings = MCSettings(samples, chains, therm, inner, seed, n_log).validate()
     if method == "variational":
@@ -485,25 +679,49 @@ def _flow_method(method, order, Lambda0, Lambda, cutoff, mass, lam, lattice, pie
     else:
         seconds = exact_seconds(problem, len(grid), want_m)
     if seconds > MAX_SECONDS and not force:
-        hint = ("fewer --samples/--chains/--inner, a smaller lattice or fewer --scan points"
-                if method == "mc" else "--method mc")
-        raise InputError.bad("--lam/--lattice", f"lam={lam}, lattice={problem.spec}",
-                             f"an estimated cost <= {MAX_SECONDS:.0f} s (this request: ~{seconds:.3g} s)",
-                             f"use {hint}, or pass --force to run it anyway")
+        hint = (
+            "fewer --samples/--chains/--inner, a smaller lattice or fewer --scan points"
+            if method == "mc"
+            else "--method mc"
+        )
+        raise InputError.bad(
+            "--lam/--lattice",
+            f"lam={lam}, lattice={problem.spec}",
+            f"an estimated cost <= {MAX_SECONDS:.0f} s (this request: ~{seconds:.3g} s)",
+            f"use {hint}, or pass --force to run it anyway",
+        )
     warnings = common.Warnings()
-    parameters = {"mode": "lattice", "method": method, "Lambda0": L0, "Lambda": L,
-                  "cutoff": problem.cutoff.spec, "mass": mass, "lam": lam, "dim": None,
-                  "lattice": problem.spec, "scan": scan, "n_log": n_log,
-                  "pieces": bool(pieces), "M": want_m}
+    parameters = {
+        "mode": "lattice",
+        "method": method,
+        "Lambda0": L0,
+        "Lambda": L,
+        "cutoff": problem.cutoff.spec,
+        "mass": mass,
+        "lam": lam,
+        "dim": None,
+        "lattice": problem.spec,
+        "scan": scan,
+        "n_log": n_log,
+        "pieces": bool(pieces),
+        "M": want_m,
+    }
     if method == "mc":
-        parameters.update({"samples": samples, "chains": chains, "therm": therm, "inner": inner,
-                           "seed": seed})
+        parameters.update({"samples": samples, "chains": chains, "therm": therm, "inner": inner, "seed": seed})
     if batch.active and not scan:
-        raise InputError.bad("--scheduler/--store", batch.scheduler or batch.store,
-                             "used together with --scan N",
-                             "a single point is not a batch")
-    task = {"method": method, "problem_args": [problem.spec, problem.cutoff.spec, mass, L0, lam],
-            "grid": grid, "with_m": want_m, "settings": dataclasses.asdict(settings)}
+        raise InputError.bad(
+            "--scheduler/--store",
+            batch.scheduler or batch.store,
+            "used together with --scan N",
+            "a single point is not a batch",
+        )
+    task = {
+        "method": method,
+        "problem_args": [problem.spec, problem.cutoff.spec, mass, L0, lam],
+        "grid": grid,
+        "with_m": want_m,
+        "settings": dataclasses.asdict(settings),
+    }
     if batch.active:
         key = f"method={method},Lambda={grid[0]!r}..{grid[-1]!r}"
         (done,) = batch.map(f"{__name__}:_method_task", [task], [key], "flow")
@@ -513,12 +731,18 @@ def _flow_method(method, order, Lambda0, Lambda, cutoff, mass, lam, lattice, pie
     rows = [_method_point(p, method, pieces, warnings) for p in done["points"]]
     for x in grid:
         if not problem.at(x).shell.any():
-            warnings.add(f"D_p = Lambda dK/dLambda vanishes at every lattice momentum at Lambda={x:.6g}: "
-                         "B = 0 exactly there and M does not change (no phat^2 in [Lambda^2, Lambda^2+eps] "
-                         "for the bump)")
-    results = {"normalization": "whole lattice sum", "method": method,
-               "note": "B = -Lambda dM/dLambda; A is the printed expression (5.5)",
-               "estimated_cost": {"seconds": seconds}, "diagnostics": done["diagnostics"]}
+            warnings.add(
+                f"D_p = Lambda dK/dLambda vanishes at every lattice momentum at Lambda={x:.6g}: "
+                "B = 0 exactly there and M does not change (no phat^2 in [Lambda^2, Lambda^2+eps] "
+                "for the bump)"
+            )
+    results = {
+        "normalization": "whole lattice sum",
+        "method": method,
+        "note": "B = -Lambda dM/dLambda; A is the printed expression (5.5)",
+        "estimated_cost": {"seconds": seconds},
+        "diagnostics": done["diagnostics"],
+    }
     if scan:
         results["scan"] = rows
     else:
@@ -537,9 +761,14 @@ def _method_point(p, method, pieces, warnings):
     from ..conventions import PIECE_ALIASES
 
     names = tuple(k for k in names if k in p["values"])
-    out = {"Lambda": p["Lambda"], "method": method,
-           "monotone": {PIECE_ALIASES.get(k, k): {"sum": p["values"][k]} for k in names},
-           "phi2": p["values"]["phi2"], "G_p": p["G_p"], "diagnostics": p.get("diagnostics", {})}
+    out = {
+        "Lambda": p["Lambda"],
+        "method": method,
+        "monotone": {PIECE_ALIASES.get(k, k): {"sum": p["values"][k]} for k in names},
+        "phi2": p["values"]["phi2"],
+        "G_p": p["G_p"],
+        "diagnostics": p.get("diagnostics", {}),
+    }
     for k in names + ("phi2",):
         v = p["values"][k]
         if not (v.get("converged", True) and v.get("reliable", True)):
@@ -568,8 +797,10 @@ def _plot_title(mode, parameters):
     lam_txt = ", ".join(f"{k} = {v:g}" for k, v in lam.items()) if isinstance(lam, dict) else f"lam = {lam:g}"
     method = p.get("method", "series")
     order = f", O(lam^{p['order']})" if method == "series" and p.get("order") is not None else ""
-    return (f"ergsym flow, {method} ({where}): {lam_txt}, cutoff {p.get('cutoff')}, m = {p.get('mass', 0):g}, "
-            f"Lambda0 = {p.get('Lambda0', 0):g}{order}")
+    return (
+        f"ergsym flow, {method} ({where}): {lam_txt}, cutoff {p.get('cutoff')}, m = {p.get('mass', 0):g}, "
+        f"Lambda0 = {p.get('Lambda0', 0):g}{order}"
+    )
 
 
 def _plot(scan, path, mode, parameters=None):
@@ -611,15 +842,20 @@ def _fmt_sum(p):
     s = _fmt(p)
     if p["truncation"]:
         r = p["ratio_of_last_terms"]
-        s += f" (truncation ~{p['truncation']:.2g}, ratio of last terms {r:.2g})" if r is not None else \
-            f" (truncation ~{p['truncation']:.2g})"
+        s += (
+            f" (truncation ~{p['truncation']:.2g}, ratio of last terms {r:.2g})"
+            if r is not None
+            else f" (truncation ~{p['truncation']:.2g})"
+        )
     return s
 
 
 def _print(parameters, results, show_series, order):
-    click.echo(f"ergsym flow: {parameters['mode']}, method {parameters.get('method', 'series')}, "
-               f"{results['normalization']}, "
-               f"Lambda0={parameters['Lambda0']}, lam={parameters['lam']}, cutoff={parameters['cutoff']}")
+    click.echo(
+        f"ergsym flow: {parameters['mode']}, method {parameters.get('method', 'series')}, "
+        f"{results['normalization']}, "
+        f"Lambda0={parameters['Lambda0']}, lam={parameters['lam']}, cutoff={parameters['cutoff']}"
+    )
     click.echo(results["note"])
     rows = results["scan"] if "scan" in results else [results]
     for r in rows:
@@ -644,13 +880,16 @@ def _print(parameters, results, show_series, order):
                 click.echo(f"  {label:10s} {_fmt_sum(c[k]['sum'])}")
         if "M_minus_M0" in r:
             m = r["M_minus_M0"]
-            click.echo(f"  M - M0     {_fmt(m['total'])}  (free {_fmt(m['free'])}, "
-                       f"interacting {_fmt(m['interacting'])})")
+            click.echo(
+                f"  M - M0     {_fmt(m['total'])}  (free {_fmt(m['free'])}, interacting {_fmt(m['interacting'])})"
+            )
             parts = m["total"].get("error_parts")
             if parts is not None:
-                click.echo(f"             error parts: statistical {parts['statistical']:.2g}, quadrature "
-                           f"{parts['quadrature']:.2g}, truncation {parts['truncation']:.2g}; "
-                           f"total {m['total']['total_error']:.2g}")
+                click.echo(
+                    f"             error parts: statistical {parts['statistical']:.2g}, quadrature "
+                    f"{parts['quadrature']:.2g}, truncation {parts['truncation']:.2g}; "
+                    f"total {m['total']['total_error']:.2g}"
+                )
     if show_series:
         from ..flow import describe_term, effective_interaction, flow_monotone
 

@@ -1,4 +1,5 @@
 """``ergsym integrals`` and ``ergsym cutoff``: loop integrals and cutoff functions (docs/numeric.md)."""
+
 from __future__ import annotations
 
 import math
@@ -16,8 +17,11 @@ _SCAN_RE = re.compile(r"^\s*([A-Za-z_][A-Za-z_0-9]*)\s*=\s*([^:]+):([^:]+):(\d+)
 def _parse_scan(scan):
     m = _SCAN_RE.match(scan)
     if not m:
-        raise InputError.bad("scan", scan, "of the form 'Lambda=START:STOP:N', 'mass=START:STOP:N' "
-                             "or a cutoff parameter, e.g. 'eps=0.05:0.2:16'")
+        raise InputError.bad(
+            "scan",
+            scan,
+            "of the form 'Lambda=START:STOP:N', 'mass=START:STOP:N' or a cutoff parameter, e.g. 'eps=0.05:0.2:16'",
+        )
     name, a, b, n = m.group(1), m.group(2), m.group(3), int(m.group(4))
     try:
         a, b = float(a), float(b)
@@ -34,8 +38,9 @@ def _with_param(spec, name, value):
     items = [p for p in params.split(",") if p.strip()] if params else []
     keys = [p.split("=", 1)[0].strip() for p in items]
     if name not in keys:
-        raise InputError.bad("scan", name, f"Lambda, mass or a parameter of the cutoff spec {spec!r} "
-                             f"({', '.join(keys) or 'none'})")
+        raise InputError.bad(
+            "scan", name, f"Lambda, mass or a parameter of the cutoff spec {spec!r} ({', '.join(keys) or 'none'})"
+        )
     items = [f"{name}={value!r}" if k == name else p for k, p in zip(keys, items)]
     return f"{kind}:{','.join(items)}"
 
@@ -77,23 +82,38 @@ def _value_objects(v):
     d = v.to_dict()
     if isinstance(d["value"], list):
         return [{"value": a, "error": b, "converged": c} for a, b, c in zip(d["value"], d["error"], d["converged"])]
-    return {"value": d["value"], "error": d["error"], "converged": d["converged"],
-            **({"method": d["method"]} if "method" in d else {})}
+    return {
+        "value": d["value"],
+        "error": d["error"],
+        "converged": d["converged"],
+        **({"method": d["method"]} if "method" in d else {}),
+    }
 
 
 @click.command("integrals")
 @scheduler_option
 @click.option("--cutoff", "cutoff_spec", required=True, help="e.g. bump:eps=0.1,lambda_max=2, exp:n=2, fermi:a=10")
 @click.option("--dim", type=click.IntRange(1, 6), required=True, help="space-time dimension 1..6")
-@click.option("--mass", type=float, default=1.0, show_default=True,
-              help="bare mass m >= 0 (m = 0: only infrared-finite families, e.g. t1,u1,f0,T,f1 in d >= 3)")
+@click.option(
+    "--mass",
+    type=float,
+    default=1.0,
+    show_default=True,
+    help="bare mass m >= 0 (m = 0: only infrared-finite families, e.g. t1,u1,f0,T,f1 in d >= 3)",
+)
 @click.option("--Lambda", "Lambda", type=float, default=1.0, show_default=True)
 @click.option("--rtol", type=float, default=None, help="default 1e-10 (1-loop), 1e-8 (2-loop)")
 @click.option("--method", type=click.Choice(["auto", "position", "momentum"]), default="auto", show_default=True)
-@click.option("--scan", default=None,
-              help="scan a parameter: Lambda=0.5:1.5:101, mass=..., or a cutoff parameter (eps=0.05:0.2:16)")
-@click.option("--names", default=None,
-              help="comma-separated subset of f0,t1,u1,T,T2,T3,f1,f2 and Sun (the sunset Sun(p), needs --p)")
+@click.option(
+    "--scan",
+    default=None,
+    help="scan a parameter: Lambda=0.5:1.5:101, mass=..., or a cutoff parameter (eps=0.05:0.2:16)",
+)
+@click.option(
+    "--names",
+    default=None,
+    help="comma-separated subset of f0,t1,u1,T,T2,T3,f1,f2 and Sun (the sunset Sun(p), needs --p)",
+)
 @click.option("--p", "p_text", default=None, help="external momenta of Sun(p), e.g. 0,0.5,1")
 @click.option("--json", "as_json", is_flag=True, help="print the JSON envelope (docs/json.md)")
 def integrals(cutoff_spec, dim, mass, Lambda, rtol, method, scan, names, p_text, as_json, batch):
@@ -126,12 +146,23 @@ def integrals(cutoff_spec, dim, mass, Lambda, rtol, method, scan, names, p_text,
             raise InputError.bad("--p", None, "given when --names contains Sun", "e.g. --p 0,0.5,1")
         p = _parse_p(p_text)
         if scan is not None:
-            raise InputError.bad("--scan", scan, "absent when --names contains Sun",
-                                 "Sun(p) is scanned over --p; run the scan without Sun")
+            raise InputError.bad(
+                "--scan",
+                scan,
+                "absent when --names contains Sun",
+                "Sun(p) is scanned over --p; run the scan without Sun",
+            )
     elif p_text is not None:
         raise InputError.bad("--p", p_text, "given only together with --names Sun")
-    point = {"cutoff": cutoff.spec, "dim": dim, "mass": mass, "Lambda": Lambda, "rtol": rtol, "method": method,
-             "names": list(sel)}
+    point = {
+        "cutoff": cutoff.spec,
+        "dim": dim,
+        "mass": mass,
+        "Lambda": Lambda,
+        "rtol": rtol,
+        "method": method,
+        "names": list(sel),
+    }
     if p is not None:
         point["p"] = p.tolist()
     spec_text = cutoff.spec
@@ -148,15 +179,22 @@ def integrals(cutoff_spec, dim, mass, Lambda, rtol, method, scan, names, p_text,
         point["scan"] = which
     warn = common.Warnings()
     if batch.active and scan is None:
-        raise InputError.bad("--scheduler/--store", batch.scheduler or batch.store, "used together with --scan",
-                             "a single point is not a batch")
+        raise InputError.bad(
+            "--scheduler/--store",
+            batch.scheduler or batch.store,
+            "used together with --scan",
+            "a single point is not a batch",
+        )
     if batch.active and basic:  # the scan in chunks of points (ergsym.batch; docs/ensembles.md)
         which, grid = _parse_scan(scan)
         res = batch.integral_scan(cutoff_spec, cutoff, dim, mass, Lambda, which, grid, basic, rtol, method)
         point.update(batch.parameters())
     else:
-        res = evaluate_named(cutoff, dim, m, lam, names=basic, rtol=rtol, method=method,
-                             on_divergence="record") if basic else {}
+        res = (
+            evaluate_named(cutoff, dim, m, lam, names=basic, rtol=rtol, method=method, on_divergence="record")
+            if basic
+            else {}
+        )
     out = {}
     for n, v in res.items():
         if isinstance(v, DivergentIntegralError):
@@ -176,8 +214,11 @@ def integrals(cutoff_spec, dim, mass, Lambda, rtol, method, scan, names, p_text,
     if out and all(_div(d) for d in out.values()):
         # nothing finite was asked for: a refusal (exit status 2), naming each divergence
         raise DivergentIntegralError("; ".join(f"{n}: {d['message']}" for n, d in out.items()))
-    bad = [n for n, d in out.items() if not _div(d)
-           and not all(o["converged"] for o in (d if isinstance(d, list) else [d]))]
+    bad = [
+        n
+        for n, d in out.items()
+        if not _div(d) and not all(o["converged"] for o in (d if isinstance(d, list) else [d]))
+    ]
     if bad:
         warn.add("not converged to the tolerance (error estimates still apply): " + ", ".join(bad))
     if as_json:
@@ -189,8 +230,9 @@ def integrals(cutoff_spec, dim, mass, Lambda, rtol, method, scan, names, p_text,
             results["p"] = p.tolist()
         common.echo_json("integrals", point, results, warn)
         return
-    click.echo(f"cutoff {spec_text}  d={dim}  mass={mass:g}  "
-               + (f"scan {point['scan']}" if scan else f"Lambda={Lambda:g}"))
+    click.echo(
+        f"cutoff {spec_text}  d={dim}  mass={mass:g}  " + (f"scan {point['scan']}" if scan else f"Lambda={Lambda:g}")
+    )
     if scan is None:
         if basic:
             click.echo(f"{'family':<6} {'value':>22} {'error':>10}  converged")
@@ -216,8 +258,11 @@ def integrals(cutoff_spec, dim, mass, Lambda, rtol, method, scan, names, p_text,
         for i, x in enumerate(grid):
             row = [out[n][i] for n in finite]
             nc = [n for n, o in zip(finite, row) if not o["converged"]]
-            click.echo(f"{x:>10.6g} " + " ".join(f"{o['value']:>16.10g} {o['error']:>9.2g}" for o in row)
-                       + (f"  NOT CONVERGED: {','.join(nc)}" if nc else ""))
+            click.echo(
+                f"{x:>10.6g} "
+                + " ".join(f"{o['value']:>16.10g} {o['error']:>9.2g}" for o in row)
+                + (f"  NOT CONVERGED: {','.join(nc)}" if nc else "")
+            )
         for n in out:
             if _div(out[n]):
                 click.echo(f"{n}: DIVERGENT ({out[n]['message']})")
@@ -225,16 +270,30 @@ def integrals(cutoff_spec, dim, mass, Lambda, rtol, method, scan, names, p_text,
 
 @click.command("cutoff")
 @click.argument("spec", required=False, metavar="[CUTOFF]")
-@click.option("--cutoff", "cutoff_spec", default=None,
-              help="cutoff spec, e.g. bump:eps=0.1,lambda_max=2 (the positional CUTOFF is an alias)")
+@click.option(
+    "--cutoff",
+    "cutoff_spec",
+    default=None,
+    help="cutoff spec, e.g. bump:eps=0.1,lambda_max=2 (the positional CUTOFF is an alias)",
+)
 @click.option("--Lambda", "Lambda", type=float, default=1.0, show_default=True)
 @click.option("--dim", type=click.IntRange(1, 6), default=4, show_default=True)
-@click.option("--points", type=click.IntRange(2, 100000), default=11, show_default=True,
-              help="uniform sample points on [0, max(2 Lambda^2, 1.2 x last breakpoint)]; the breakpoints "
-                   "and points between each two are added, so every piece of K and the support of "
-                   "Lambda dK/dLambda are sampled")
-@click.option("--plot", "plot_file", type=click.Path(dir_okay=False), default=None,
-              help="write Figs. 1/2/4-like plots (K, Lambda dK/dLambda, bump family) to FILE (.png/.pdf/.svg)")
+@click.option(
+    "--points",
+    type=click.IntRange(2, 100000),
+    default=11,
+    show_default=True,
+    help="uniform sample points on [0, max(2 Lambda^2, 1.2 x last breakpoint)]; the breakpoints "
+    "and points between each two are added, so every piece of K and the support of "
+    "Lambda dK/dLambda are sampled",
+)
+@click.option(
+    "--plot",
+    "plot_file",
+    type=click.Path(dir_okay=False),
+    default=None,
+    help="write Figs. 1/2/4-like plots (K, Lambda dK/dLambda, bump family) to FILE (.png/.pdf/.svg)",
+)
 @click.option("--force", is_flag=True, help="overwrite an existing --plot file")
 @click.option("--json", "as_json", is_flag=True, help="print the JSON envelope (docs/json.md)")
 def cutoff_cmd(spec, cutoff_spec, Lambda, dim, points, plot_file, force, as_json):
@@ -247,8 +306,12 @@ def cutoff_cmd(spec, cutoff_spec, Lambda, dim, points, plot_file, force, as_json
     from . import common
 
     if spec is not None and cutoff_spec is not None and spec != cutoff_spec:
-        raise InputError.bad("--cutoff", cutoff_spec, "given once (either --cutoff CUTOFF or the positional CUTOFF)",
-                             f"the positional CUTOFF is {spec!r}")
+        raise InputError.bad(
+            "--cutoff",
+            cutoff_spec,
+            "given once (either --cutoff CUTOFF or the positional CUTOFF)",
+            f"the positional CUTOFF is {spec!r}",
+        )
     spec = cutoff_spec if cutoff_spec is not None else spec
     if spec is None:
         raise InputError.bad("--cutoff", None, "given", "e.g. --cutoff bump:eps=0.1,lambda_max=2")
@@ -256,7 +319,7 @@ def cutoff_cmd(spec, cutoff_spec, Lambda, dim, points, plot_file, force, as_json
     c = parse_cutoff(spec)
     lam = float(c.validate_Lambda(Lambda))
     bps = c.breakpoints(lam)
-    hi = max([2.0 * lam ** 2] + [1.2 * b for b in bps])
+    hi = max([2.0 * lam**2] + [1.2 * b for b in bps])
     if not math.isfinite(hi):
         raise InputError.bad("Lambda", Lambda, "such that the plotted range 2 Lambda^2 is finite")
     p2 = _cutoff_samples(hi, bps, points)
@@ -266,16 +329,27 @@ def cutoff_cmd(spec, cutoff_spec, Lambda, dim, points, plot_file, force, as_json
     rep = c.check_b3(lam, dim)
     warn = common.Warnings()
     if not np.any(ldk != 0):
-        warn.add(f"Lambda dK/dLambda is 0 at every sampled p^2 (its support lies between samples): "
-                 f"raise --points (now {points}) or pass --plot to see it")
+        warn.add(
+            f"Lambda dK/dLambda is 0 at every sampled p^2 (its support lies between samples): "
+            f"raise --points (now {points}) or pass --plot to see it"
+        )
     if plot_path is not None:
         _plot(c, lam, str(plot_path))
     if as_json:
-        common.echo_json("cutoff", {"cutoff": c.spec, "Lambda": lam, "dim": dim, "points": points,
-                                    "plot": plot_file},
-                         {"breakpoints": list(bps), "p2": p2.tolist(), "K": k.tolist(),
-                          "Lambda_dK": ldk.tolist(), "exact": True, "b3": rep.to_dict(), "plot": plot_file},
-                         warn)
+        common.echo_json(
+            "cutoff",
+            {"cutoff": c.spec, "Lambda": lam, "dim": dim, "points": points, "plot": plot_file},
+            {
+                "breakpoints": list(bps),
+                "p2": p2.tolist(),
+                "K": k.tolist(),
+                "Lambda_dK": ldk.tolist(),
+                "exact": True,
+                "b3": rep.to_dict(),
+                "plot": plot_file,
+            },
+            warn,
+        )
         return
     click.echo(f"cutoff {c.spec} at Lambda={lam:g}")
     click.echo("breakpoints (p^2): " + ", ".join(f"{b:.10g}" for b in bps))
@@ -297,8 +371,9 @@ def _cutoff_samples(hi, breakpoints, points):
     ``[Lambda^2, Lambda^2 + eps]`` where Lambda dK/dLambda lives, is never skipped)."""
     edges = [0.0] + sorted(float(b) for b in breakpoints if 0 < b < hi) + [hi]
     step = hi / (points - 1)
-    inner = [a + f * (b - a) for a, b in zip(edges[:-1], edges[1:])
-             for f in ((0.25, 0.5, 0.75) if b - a < step else (0.5,))]  # narrow pieces: three points
+    inner = [
+        a + f * (b - a) for a, b in zip(edges[:-1], edges[1:]) for f in ((0.25, 0.5, 0.75) if b - a < step else (0.5,))
+    ]  # narrow pieces: three points
     return np.unique(np.concatenate([np.linspace(0.0, hi, points), edges, inner]))
 
 
@@ -311,7 +386,7 @@ def _plot(c, Lambda, path):
 
     fig, axes = plt.subplots(1, 3, figsize=(13, 3.8))
     bps = c.breakpoints(Lambda)
-    hi = max([3.0 * Lambda ** 2] + [1.3 * b for b in bps])
+    hi = max([3.0 * Lambda**2] + [1.3 * b for b in bps])
     p2 = np.unique(np.concatenate([np.linspace(0, hi, 4000), np.asarray(bps, float)]))
     axes[0].plot(p2, c.K(p2, Lambda))
     axes[0].set(xlabel=r"$p^2$", ylabel=r"$K_\Lambda(p^2)$", title=f"K at Lambda={Lambda:g}")

@@ -1,4 +1,5 @@
 """``ergsym lpa``: fixed points and critical exponents of the O(N) local potential approximation."""
+
 from __future__ import annotations
 
 import click
@@ -56,25 +57,52 @@ def _fmt(v, digits=12):
 
 @click.command("lpa")
 @scheduler_option
-@click.option("--N", "N", default="1", show_default=True, metavar="N",
-              help="Number of field components, a real number from 1 to 1e8, or inf (the rescaled "
-                   "limit, exact).")
+@click.option(
+    "--N",
+    "N",
+    default="1",
+    show_default=True,
+    metavar="N",
+    help="Number of field components, a real number from 1 to 1e8, or inf (the rescaled limit, exact).",
+)
 @click.option("--dim", default=3.0, type=float, show_default=True, help="Dimension, 2.2 <= dim <= 3.97.")
-@click.option("--equation", type=click.Choice(["polchinski", "wetterich"]), default="polchinski",
-              show_default=True, help="Primary equation; the other is always solved and compared.")
-@click.option("--tol", default=1e-9, type=float, show_default=True,
-              help="Target absolute error of the eigenvalues (1e-13..1e-3).")
-@click.option("--all-fixed-points", "all_fps", is_flag=True,
-              help="Also search for multicritical fixed points (shooting scan; adds about a second).")
-@click.option("--scan-N", "scan_N", default=None, metavar="LIST",
-              help="Table of nu(N), omega(N) at --dim: '1,2,3,4' or START:STOP:COUNT.")
-@click.option("--scan-dim", "scan_dim", default=None, metavar="LIST",
-              help="Table of nu(d), omega(d) at --N: '2.5,3,3.5' or START:STOP:COUNT.")
-@click.option("--plot", type=click.Path(dir_okay=False), default=None,
-              help="Write a figure (.png, .pdf, .svg): the fixed-point potentials and spectrum, or the "
-                   "scan's nu and omega.")
-@click.option("--force", is_flag=True, help="Overwrite an existing --plot file or a --store holding "
-              "another batch.")
+@click.option(
+    "--equation",
+    type=click.Choice(["polchinski", "wetterich"]),
+    default="polchinski",
+    show_default=True,
+    help="Primary equation; the other is always solved and compared.",
+)
+@click.option(
+    "--tol", default=1e-9, type=float, show_default=True, help="Target absolute error of the eigenvalues (1e-13..1e-3)."
+)
+@click.option(
+    "--all-fixed-points",
+    "all_fps",
+    is_flag=True,
+    help="Also search for multicritical fixed points (shooting scan; adds about a second).",
+)
+@click.option(
+    "--scan-N",
+    "scan_N",
+    default=None,
+    metavar="LIST",
+    help="Table of nu(N), omega(N) at --dim: '1,2,3,4' or START:STOP:COUNT.",
+)
+@click.option(
+    "--scan-dim",
+    "scan_dim",
+    default=None,
+    metavar="LIST",
+    help="Table of nu(d), omega(d) at --N: '2.5,3,3.5' or START:STOP:COUNT.",
+)
+@click.option(
+    "--plot",
+    type=click.Path(dir_okay=False),
+    default=None,
+    help="Write a figure (.png, .pdf, .svg): the fixed-point potentials and spectrum, or the scan's nu and omega.",
+)
+@click.option("--force", is_flag=True, help="Overwrite an existing --plot file or a --store holding another batch.")
 @click.option("--json", "as_json", is_flag=True, help="JSON to stdout (envelope of docs/json.md).")
 def lpa(N, dim, equation, tol, all_fps, scan_N, scan_dim, plot, force, as_json, batch):
     """Wilson-Fisher fixed point, nu and omega in the local potential approximation (eta = 0).
@@ -109,19 +137,25 @@ def lpa(N, dim, equation, tol, all_fps, scan_N, scan_dim, plot, force, as_json, 
 
     validate_lpa_inputs(Nf, dim, equation, tol)
     if plot and Nf == float("inf") and scan_dim is None:
-        raise InputError.bad("--plot", plot, "used with a finite --N (or with --scan-dim)",
-                             "at N = inf the exact spectrum has no computed potential to draw")
+        raise InputError.bad(
+            "--plot",
+            plot,
+            "used with a finite --N (or with --scan-dim)",
+            "at N = inf the exact spectrum has no computed potential to draw",
+        )
     plot_path = common.output_file(plot, "--plot", common.PLOT_EXTENSIONS, force=force)
     scan = None
     if scan_N is not None:
-        scan = ("N", _parse_list(scan_N, "--scan-N",
-                                 lambda v: validate_lpa_inputs(v, dim, equation, tol)))
+        scan = ("N", _parse_list(scan_N, "--scan-N", lambda v: validate_lpa_inputs(v, dim, equation, tol)))
     elif scan_dim is not None:
-        scan = ("dim", _parse_list(scan_dim, "--scan-dim",
-                                   lambda v: validate_lpa_inputs(Nf, v, equation, tol)))
+        scan = ("dim", _parse_list(scan_dim, "--scan-dim", lambda v: validate_lpa_inputs(Nf, v, equation, tol)))
     elif batch.active:
-        raise InputError.bad("--scheduler/--store", batch.scheduler or batch.store,
-                             "used together with --scan-N or --scan-dim", "a single point is not a batch")
+        raise InputError.bad(
+            "--scheduler/--store",
+            batch.scheduler or batch.store,
+            "used together with --scan-N or --scan-dim",
+            "a single point is not a batch",
+        )
     warnings = common.Warnings()
     params = {"N": _nstr(Nf), "dim": dim, "equation": equation, "tol": tol}
     if scan is not None:
@@ -132,8 +166,10 @@ def lpa(N, dim, equation, tol, all_fps, scan_N, scan_dim, plot, force, as_json, 
     res = solve_lpa(Nf, dim, equation, tol=tol, scan=all_fps)
     results = res.to_dict()
     if res.crosscheck["verdict"] != "agrees":
-        warnings.add(f"the cross-check with the {res.other.equation} equation is "
-                     f"{res.crosscheck['verdict']} (see results.crosscheck)")
+        warnings.add(
+            f"the cross-check with the {res.other.equation} equation is "
+            f"{res.crosscheck['verdict']} (see results.crosscheck)"
+        )
     if plot_path is not None:
         _plot_point(res, str(plot_path))
         results["plot"] = str(plot_path)
@@ -147,11 +183,14 @@ def _run_scan(scan, N, dim, equation, tol, params, plot_path, as_json, batch, wa
     from . import common  # noqa: PLC0415
 
     which, values = scan
+
     def plain(x):  # a batch task holds finite plain data: N = inf travels as "infinity"
         return _nstr(x)
 
-    kw = [{"N": plain(v if which == "N" else N), "dim": v if which == "dim" else dim, "equation": equation,
-           "tol": tol} for v in values]
+    kw = [
+        {"N": plain(v if which == "N" else N), "dim": v if which == "dim" else dim, "equation": equation, "tol": tol}
+        for v in values
+    ]
     keys = [f"N={k['N']}/dim={k['dim']!r}/{equation}/tol={tol!r}" for k in kw]
     points = batch.map("ergsym.lpa.solve:lpa_point", kw, keys, label="lpa")
     params.update({f"scan_{which}": [plain(v) for v in values], **batch.parameters()})
@@ -167,8 +206,10 @@ def _run_scan(scan, N, dim, equation, tol, params, plot_path, as_json, batch, wa
         return
     other = "wetterich" if equation == "polchinski" else "polchinski"
     fixed = f"dim = {dim:g}" if which == "N" else f"N = {_ng(N)}"
-    click.echo(f"ergsym lpa: O(N) LPA (eta = 0), {equation} equation, {fixed}, scan of {which}; "
-               f"every point cross-checked with the {other} equation")
+    click.echo(
+        f"ergsym lpa: O(N) LPA (eta = 0), {equation} equation, {fixed}, scan of {which}; "
+        f"every point cross-checked with the {other} equation"
+    )
     click.echo(f"{which:>8}  {'nu':>26}  {'omega':>26}  {'other equation: nu, omega':>40}  check   cpu s")
     for p in points:
         x = _ng(p[which], 8)
@@ -176,8 +217,9 @@ def _run_scan(scan, N, dim, equation, tol, params, plot_path, as_json, batch, wa
             click.echo(f"{x}  no result: {p['failure']}")
             continue
         oth = f"{p['other_nu']['value']:.10f}, {p['other_omega']['value']:.10f}"
-        click.echo(f"{x}  {_fmt(p['nu']):>26}  {_fmt(p['omega']):>26}  {oth:>40}  {p['crosscheck']:7s} "
-                   f"{p['cpu_seconds']:5.2f}")
+        click.echo(
+            f"{x}  {_fmt(p['nu']):>26}  {_fmt(p['omega']):>26}  {oth:>40}  {p['crosscheck']:7s} {p['cpu_seconds']:5.2f}"
+        )
     if "plot" in results:
         click.echo(f"plot written to {results['plot']}")
 
@@ -191,22 +233,24 @@ def _label(v):
 def _print_point(res, plot):
     fp, other = res.fixed_point, res.other
     names = {"polchinski": "Wilson-Polchinski", "wetterich": "Wetterich (Litim regulator)"}
-    click.echo(f"ergsym lpa: O(N) local potential approximation (eta = 0), N = {_ng(res.N)}, "
-               f"d = {res.dim:g}, {names[fp.equation]} equation")
+    click.echo(
+        f"ergsym lpa: O(N) local potential approximation (eta = 0), N = {_ng(res.N)}, "
+        f"d = {res.dim:g}, {names[fp.equation]} equation"
+    )
 
     def est(v):  # key numbers: value and error (their flags are in the JSON)
         return f"{v.estimate:.12g} ± {v.error:.1g}" if v.error > 0 else f"{v.estimate:.12g} (exact)"
 
     rho0 = "none (u' > 0)" if fp.rho0 is None else est(fp.rho0)
-    click.echo(f"Wilson-Fisher fixed point (rescaled: u(rho) = N ubar(rho/N)): ubar(0) = {fp.u_at_0:.12g}, "
-               f"ubar'(0) = {est(fp.sigma)}, minimum rhobar_0 = {rho0}"
-               + ("" if fp.u2_at_min is None else f", ubar''(rhobar_0) = {fp.u2_at_min:.12g}"))
+    click.echo(
+        f"Wilson-Fisher fixed point (rescaled: u(rho) = N ubar(rho/N)): ubar(0) = {fp.u_at_0:.12g}, "
+        f"ubar'(0) = {est(fp.sigma)}, minimum rhobar_0 = {rho0}"
+        + ("" if fp.u2_at_min is None else f", ubar''(rhobar_0) = {fp.u2_at_min:.12g}")
+    )
     if fp.grid[0]:
-        click.echo(f"  solved on {fp.grid[0]} Chebyshev points on [0, {fp.grid[1]:.4g}], "
-                   f"residual {fp.residual:.1g}")
+        click.echo(f"  solved on {fp.grid[0]} Chebyshev points on [0, {fp.grid[1]:.4g}], residual {fp.residual:.1g}")
     else:
-        click.echo("  exact: the rescaled limit 1/N = 0, eigenvalues d - 2n (even), (d+2)/2 - 2n (odd); "
-                   "docs/lpa.md")
+        click.echo("  exact: the rescaled limit 1/N = 0, eigenvalues d - 2n (even), (d+2)/2 - 2n (odd); docs/lpa.md")
     click.echo(f"  nu    = {_fmt(_vd(res.nu))}")
     click.echo(f"  omega = {_fmt(_vd(res.omega))}")
     click.echo("  RG eigenvalues y (perturbation ~ k^-y toward the IR):")
@@ -217,10 +261,13 @@ def _print_point(res, plot):
     y_o = [v for v in other.even if v.info["label"] == "relevant"][0]
     w_o = [v for v in other.even if v.info["label"] == "irrelevant"][0]
     mis = cc["potential_mismatch"]
-    click.echo(f"cross-check, {names[other.equation]} equation through Morris's map: {cc['verdict'].upper()}"
-               f" (nu = {1 / y_o.estimate:.12g}, omega = {-w_o.estimate:.12g}; largest eigenvalue difference "
-               f"{max(r['diff'] for r in cc['eigenvalues']):.1g}"
-               + ("" if mis is None else f", mapped potentials differ by {mis:.1g}") + ")")
+    click.echo(
+        f"cross-check, {names[other.equation]} equation through Morris's map: {cc['verdict'].upper()}"
+        f" (nu = {1 / y_o.estimate:.12g}, omega = {-w_o.estimate:.12g}; largest eigenvalue difference "
+        f"{max(r['diff'] for r in cc['eigenvalues']):.1g}"
+        + ("" if mis is None else f", mapped potentials differ by {mis:.1g}")
+        + ")"
+    )
     fps = ", ".join(f"{f.kind} ({f.n_relevant} relevant)" for f in res.fixed_points)
     click.echo(f"fixed points found: {fps}")
     click.echo(f"cpu time {res.seconds:.2f} s")
@@ -261,8 +308,7 @@ def _plot_point(res, path):
     for f, mk in ((res.fixed_point, "o"), (res.other, "x")):
         for sector, xpos in (("even", 0), ("odd", 1)):
             ys = [v.estimate for v in getattr(f, sector)]
-            ax[1].plot(np.full(len(ys), xpos) + (0.1 if mk == "x" else -0.1), ys, mk,
-                       label=f"{f.equation} {sector}")
+            ax[1].plot(np.full(len(ys), xpos) + (0.1 if mk == "x" else -0.1), ys, mk, label=f"{f.equation} {sector}")
     ax[1].axhline(0.0, color="k", lw=0.5)
     ax[1].set_xticks([0, 1], ["even", "odd"])
     ax[1].set_ylabel("RG eigenvalue y")
@@ -282,8 +328,9 @@ def _plot_scan(which, points, path, equation):
     ok = [p for p in points if p["ok"] and p[which] != "infinity"]
     x = [p[which] for p in ok]
     fig, ax = plt.subplots(1, 2, figsize=(10, 4))
-    ax[0].errorbar(x, [p["nu"]["value"] for p in ok], yerr=[p["nu"]["error"] for p in ok], fmt="o-",
-                   label=f"{equation}")
+    ax[0].errorbar(
+        x, [p["nu"]["value"] for p in ok], yerr=[p["nu"]["error"] for p in ok], fmt="o-", label=f"{equation}"
+    )
     ax[0].plot(x, [p["other_nu"]["value"] for p in ok], "x", label=f"{ok[0]['other_equation']}" if ok else "")
     if which == "dim" and x:
         xs = [min(x) + (max(x) - min(x)) * k / 200 for k in range(201)]

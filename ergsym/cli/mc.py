@@ -9,6 +9,7 @@ Examples::
     ergsym crosscheck --lattice 8x8 --cutoff bump:eps=0.5,lambda_max=2 --mass 1 --Lambda 1 \\
         --lam 0.02,0.05,0.1 --form B --plot crosscheck.png
 """
+
 from __future__ import annotations
 
 import shlex
@@ -51,33 +52,59 @@ CROSSCHECK_N_TRAJ, CROSSCHECK_N_THERM = 3000, None
 
 def _common_options(n_traj=2000, n_therm=None):
     return [
-        click.option("--lattice", default="8x8", show_default=True,
-                     help="Lattice shape, e.g. 8x8, 4x4x4x4, 1."),
-        click.option("--cutoff", "cutoff", default="bump:eps=0.5,lambda_max=2", show_default=True,
-                     help="Cutoff spec (see `ergsym cutoff`)."),
+        click.option("--lattice", default="8x8", show_default=True, help="Lattice shape, e.g. 8x8, 4x4x4x4, 1."),
+        click.option(
+            "--cutoff",
+            "cutoff",
+            default="bump:eps=0.5,lambda_max=2",
+            show_default=True,
+            help="Cutoff spec (see `ergsym cutoff`).",
+        ),
         click.option("--mass", type=float, default=1.0, show_default=True, help="Bare mass m."),
         click.option("--Lambda", "Lambda", type=float, default=1.0, show_default=True, help="Cutoff scale."),
-        click.option("--n-traj", type=int, default=n_traj, show_default=True,
-                     help="Trajectories per run (thermalization included)."),
-        click.option("--n-therm", type=int, default=n_therm,
-                     help="Thermalization trajectories; the HMC step is adapted during them, then frozen "
-                          "(default: min(100, n_traj/5), as in the Python API)."),
+        click.option(
+            "--n-traj",
+            type=int,
+            default=n_traj,
+            show_default=True,
+            help="Trajectories per run (thermalization included).",
+        ),
+        click.option(
+            "--n-therm",
+            type=int,
+            default=n_therm,
+            help="Thermalization trajectories; the HMC step is adapted during them, then frozen "
+            "(default: min(100, n_traj/5), as in the Python API).",
+        ),
         click.option("--seed", type=int, default=0, show_default=True, help="Seed of the random generator."),
-        click.option("--n-steps", type=int, default=None,
-                     help="Integration steps per trajectory (fixed; default: adapted during "
-                          "thermalization)."),
-        click.option("--integrator", type=click.Choice(["split", "omelyan", "leapfrog"]), default="split",
-                     show_default=True,
-                     help="HMC integrator: split (exact free flow between quartic kicks), omelyan (the same "
-                          "with minimum-norm kicks: fewer force evaluations at strong coupling on large "
-                          "lattices), leapfrog (textbook; docs/lattice.md)."),
-        click.option("--chains", "n_chains", type=int, default=1, show_default=True,
-                     help="Independent chains run as one batch (gives the multi-chain R-hat)."),
+        click.option(
+            "--n-steps",
+            type=int,
+            default=None,
+            help="Integration steps per trajectory (fixed; default: adapted during thermalization).",
+        ),
+        click.option(
+            "--integrator",
+            type=click.Choice(["split", "omelyan", "leapfrog"]),
+            default="split",
+            show_default=True,
+            help="HMC integrator: split (exact free flow between quartic kicks), omelyan (the same "
+            "with minimum-norm kicks: fewer force evaluations at strong coupling on large "
+            "lattices), leapfrog (textbook; docs/lattice.md).",
+        ),
+        click.option(
+            "--chains",
+            "n_chains",
+            type=int,
+            default=1,
+            show_default=True,
+            help="Independent chains run as one batch (gives the multi-chain R-hat).",
+        ),
         click.option("--backend", default="numpy", show_default=True, help="numpy or cupy."),
-        click.option("--force", is_flag=True, help="Overwrite existing output files; run beyond the "
-                     "memory/time limits."),
-        click.option("--progress/--no-progress", default=None,
-                     help="tqdm progress bar (default: on a terminal only)."),
+        click.option(
+            "--force", is_flag=True, help="Overwrite existing output files; run beyond the memory/time limits."
+        ),
+        click.option("--progress/--no-progress", default=None, help="tqdm progress bar (default: on a terminal only)."),
         click.option("--json", "as_json", is_flag=True, help="Print JSON to stdout."),
     ]
 
@@ -99,8 +126,11 @@ _RESUME_OK = {"resume", "n_traj", "as_json", "progress"}
 def _given(ctx):
     from click.core import ParameterSource  # noqa: PLC0415
 
-    return [p for p in ctx.params
-            if ctx.get_parameter_source(p) not in (ParameterSource.DEFAULT, ParameterSource.DEFAULT_MAP, None)]
+    return [
+        p
+        for p in ctx.params
+        if ctx.get_parameter_source(p) not in (ParameterSource.DEFAULT, ParameterSource.DEFAULT_MAP, None)
+    ]
 
 
 def _option_name(ctx, name):
@@ -114,8 +144,11 @@ def _interrupted(path):
     if path is None:
         click.echo("interrupted: nothing was saved (give --checkpoint FILE to be able to resume)", err=True)
     else:
-        click.echo(f"interrupted: the run so far is saved in the checkpoint {path}\n"
-                   f"resume it with:\n  ergsym mc --resume {shlex.quote(str(path))}", err=True)
+        click.echo(
+            f"interrupted: the run so far is saved in the checkpoint {path}\n"
+            f"resume it with:\n  ergsym mc --resume {shlex.quote(str(path))}",
+            err=True,
+        )
 
 
 #: seconds between two progress lines when stderr is not a terminal
@@ -134,8 +167,7 @@ class _ProgressLines:
         self.t0 = self.last = time.perf_counter()
         if total is not None:
             est = "" if estimate_s is None else f", estimated {_duration(estimate_s)} (a rough bound)"
-            click.echo(f"{label}: {total} trajectories{est}; a progress line every "
-                       f"{PROGRESS_EVERY_S:g} s", err=True)
+            click.echo(f"{label}: {total} trajectories{est}; a progress line every {PROGRESS_EVERY_S:g} s", err=True)
 
     def __call__(self, i, state, info):
         import time  # noqa: PLC0415
@@ -147,11 +179,13 @@ class _ProgressLines:
         done, spent = i + 1, now - self.t0
         if self.total:
             left = max(self.total - done, 0) * spent / done
-            click.echo(f"{self.label}: {done}/{self.total} trajectories ({100 * done / self.total:.0f}%), "
-                       f"{_duration(spent)} elapsed, about {_duration(left)} left", err=True)
+            click.echo(
+                f"{self.label}: {done}/{self.total} trajectories ({100 * done / self.total:.0f}%), "
+                f"{_duration(spent)} elapsed, about {_duration(left)} left",
+                err=True,
+            )
         else:
             click.echo(f"{self.label}: {done} trajectories, {_duration(spent)} elapsed", err=True)
-
 
 
 def _duration(seconds):
@@ -179,16 +213,22 @@ def _command_line(command):
 def _interrupted_batch(command, store):
     """The Ctrl-C message of a batch command: what is kept, and the command that resumes."""
     if store is None:
-        click.echo(f"interrupted: nothing was saved (give --store DIR to be able to resume: rerunning "
-                   f"the same command with the same --store skips the tasks finished there), e.g.\n"
-                   f"  {_command_line(command)} --store {command}-store", err=True)
+        click.echo(
+            f"interrupted: nothing was saved (give --store DIR to be able to resume: rerunning "
+            f"the same command with the same --store skips the tasks finished there), e.g.\n"
+            f"  {_command_line(command)} --store {command}-store",
+            err=True,
+        )
         return
     from pathlib import Path  # noqa: PLC0415
 
     n = len(list((Path(store) / "tasks").glob("*.json")))
-    click.echo(f"interrupted: {n} finished task(s) are kept in the store {store}\n"
-               f"resume with the same command (finished tasks are read back, not rerun):\n"
-               f"  {_command_line(command)}", err=True)
+    click.echo(
+        f"interrupted: {n} finished task(s) are kept in the store {store}\n"
+        f"resume with the same command (finished tasks are read back, not rerun):\n"
+        f"  {_command_line(command)}",
+        err=True,
+    )
 
 
 def _task_progress(flag):
@@ -200,23 +240,62 @@ def _task_progress(flag):
 @click.command("mc")
 @scheduler_option
 @_common
-@click.option("--lam", "lam_text", default="0.1", show_default=True,
-              help="Quartic coupling (>= 0): a number, lam=0.1, or several (0.05,0.1) run as a batch.")
+@click.option(
+    "--lam",
+    "lam_text",
+    default="0.1",
+    show_default=True,
+    help="Quartic coupling (>= 0): a number, lam=0.1, or several (0.05,0.1) run as a batch.",
+)
 @click.option("--measure-every", type=int, default=1, show_default=True)
 @click.option("--record-gp", is_flag=True, help="Also record G_p (printed with --json).")
-@click.option("--checkpoint", type=click.Path(dir_okay=False), default=None,
-              help="New checkpoint file (written periodically, at the end and on Ctrl-C); an "
-                   "existing file is refused unless --force.")
+@click.option(
+    "--checkpoint",
+    type=click.Path(dir_okay=False),
+    default=None,
+    help="New checkpoint file (written periodically, at the end and on Ctrl-C); an "
+    "existing file is refused unless --force.",
+)
 @click.option("--checkpoint-every", type=int, default=500, show_default=True)
-@click.option("--resume", "resume", type=click.Path(dir_okay=False), default=None,
-              help="Resume the run saved in this checkpoint. Only --n-traj (to extend the run), "
-                   "--json and --progress may be given with it.")
-@click.option("--seeds", default=None, help="Several runs, one per seed (e.g. 0,1,2,3), as a batch "
-              "(see --scheduler); each run equals `mc --seed S`.")
+@click.option(
+    "--resume",
+    "resume",
+    type=click.Path(dir_okay=False),
+    default=None,
+    help="Resume the run saved in this checkpoint. Only --n-traj (to extend the run), "
+    "--json and --progress may be given with it.",
+)
+@click.option(
+    "--seeds",
+    default=None,
+    help="Several runs, one per seed (e.g. 0,1,2,3), as a batch (see --scheduler); each run equals `mc --seed S`.",
+)
 @click.pass_context
-def mc(ctx, lattice, cutoff, mass, Lambda, n_traj, n_therm, seed, n_steps, integrator, n_chains, backend,
-       force, progress, as_json, lam_text, measure_every, record_gp, checkpoint, checkpoint_every, resume,
-       seeds, batch):
+def mc(
+    ctx,
+    lattice,
+    cutoff,
+    mass,
+    Lambda,
+    n_traj,
+    n_therm,
+    seed,
+    n_steps,
+    integrator,
+    n_chains,
+    backend,
+    force,
+    progress,
+    as_json,
+    lam_text,
+    measure_every,
+    record_gp,
+    checkpoint,
+    checkpoint_every,
+    resume,
+    seeds,
+    batch,
+):
     """Monte Carlo of lattice phi^4: A, B, the pieces (5.11)-(5.14), G_p, <phi^2>.
 
     Every observable is printed with its mean, autocorrelation-aware error, tau_int, n_eff
@@ -234,32 +313,65 @@ def mc(ctx, lattice, cutoff, mass, Lambda, n_traj, n_therm, seed, n_steps, integ
     show = _progress(progress)
     lam_points = [p["lam"] for p in common.parse_couplings(lam_text, ("lam",), "--lam", many=True)]
     if seeds is not None and common.given("seed"):
-        common.refuse_together("--seed", seed, "--seeds", seeds, "--seeds lists the seed of every run",
-                               "drop --seed (or put its value into --seeds)")
+        common.refuse_together(
+            "--seed",
+            seed,
+            "--seeds",
+            seeds,
+            "--seeds lists the seed of every run",
+            "drop --seed (or put its value into --seeds)",
+        )
     if seeds is not None or batch.active or len(lam_points) > 1:  # a batch (ergsym.batch; docs/ensembles.md)
         if resume or checkpoint or record_gp:
-            raise InputError.bad("--seeds/--scheduler/--lam LIST", seeds or lam_text,
-                                 "used without --resume, --checkpoint and --record-gp",
-                                 "a batch keeps each finished run in --store DIR instead")
+            raise InputError.bad(
+                "--seeds/--scheduler/--lam LIST",
+                seeds or lam_text,
+                "used without --resume, --checkpoint and --record-gp",
+                "a batch keeps each finished run in --store DIR instead",
+            )
         lam = lam_points[0] if len(lam_points) == 1 else lam_points
         n_runs = len(lam_points) * (len(str(seeds).split(",")) if seeds is not None else 1)
         if isinstance(n_traj, int) and isinstance(n_chains, int):
             shape = _shape(lattice)
-            common.mc_preflight(shape, lambda: _theory(shape, cutoff, mass, Lambda, 0.0), lam_points,
-                                n_traj * n_runs // max(len(lam_points), 1), n_chains,
-                                n_steps=n_steps, force=force)
-        return batch.mc(_shape(lattice).spec, cutoff, mass, Lambda, lam, n_traj, n_therm, seeds or str(seed),
-                        progress=_task_progress(progress), as_json=as_json, mc_options={
-                            "n_steps": n_steps, "integrator": integrator, "backend": backend,
-                            "measure_every": measure_every, "n_chains": n_chains,
-                            **({"force": True} if force else {})})
+            common.mc_preflight(
+                shape,
+                lambda: _theory(shape, cutoff, mass, Lambda, 0.0),
+                lam_points,
+                n_traj * n_runs // max(len(lam_points), 1),
+                n_chains,
+                n_steps=n_steps,
+                force=force,
+            )
+        return batch.mc(
+            _shape(lattice).spec,
+            cutoff,
+            mass,
+            Lambda,
+            lam,
+            n_traj,
+            n_therm,
+            seeds or str(seed),
+            progress=_task_progress(progress),
+            as_json=as_json,
+            mc_options={
+                "n_steps": n_steps,
+                "integrator": integrator,
+                "backend": backend,
+                "measure_every": measure_every,
+                "n_chains": n_chains,
+                **({"force": True} if force else {}),
+            },
+        )
     if resume is not None:
         extra = [n for n in _given(ctx) if n not in _RESUME_OK]
         if extra:
             names = ", ".join(_option_name(ctx, n) for n in extra)
-            raise InputError.bad("--resume", resume, "given alone (the checkpoint holds every run setting) "
-                                 "or with --n-traj N to extend the run",
-                                 f"drop {names}, or start a new run without --resume")
+            raise InputError.bad(
+                "--resume",
+                resume,
+                "given alone (the checkpoint holds every run setting) or with --n-traj N to extend the run",
+                f"drop {names}, or start a new run without --resume",
+            )
         n_traj_ext = n_traj if "n_traj" in _given(ctx) else None
         lines = _ProgressLines(f"mc --resume {resume}") if _lines_wanted(progress) else None
         try:
@@ -273,24 +385,62 @@ def mc(ctx, lattice, cutoff, mass, Lambda, n_traj, n_therm, seed, n_steps, integ
         ck = common.output_file(checkpoint, "--checkpoint", (), force=force)
         shape = _shape(lattice)
         # the cost pre-flight knows what lam does to the step count (exit 2 naming --lam)
-        est = common.mc_preflight(shape, lambda: _theory(shape, cutoff, mass, Lambda, 0.0), [lam], n_traj,
-                                  n_chains, n_steps=n_steps, force=force, record_gp=record_gp)
+        est = common.mc_preflight(
+            shape,
+            lambda: _theory(shape, cutoff, mass, Lambda, 0.0),
+            [lam],
+            n_traj,
+            n_chains,
+            n_steps=n_steps,
+            force=force,
+            record_gp=record_gp,
+        )
         th = _theory(shape, cutoff, mass, Lambda, lam)
-        lines = (_ProgressLines(f"mc lam={lam:g}", n_traj if isinstance(n_traj, int) else None,
-                                None if est is None else est["seconds"]) if _lines_wanted(progress) else None)
+        lines = (
+            _ProgressLines(
+                f"mc lam={lam:g}", n_traj if isinstance(n_traj, int) else None, None if est is None else est["seconds"]
+            )
+            if _lines_wanted(progress)
+            else None
+        )
         try:
-            res = run_mc(th, n_traj, seed=seed, n_therm=n_therm, measure_every=measure_every,
-                         n_steps=n_steps, integrator=integrator, backend=backend, record_gp=record_gp,
-                         checkpoint=ck, checkpoint_every=checkpoint_every, progress=show,
-                         n_chains=n_chains, force=force, callback=lines)
+            res = run_mc(
+                th,
+                n_traj,
+                seed=seed,
+                n_therm=n_therm,
+                measure_every=measure_every,
+                n_steps=n_steps,
+                integrator=integrator,
+                backend=backend,
+                record_gp=record_gp,
+                checkpoint=ck,
+                checkpoint_every=checkpoint_every,
+                progress=show,
+                n_chains=n_chains,
+                force=force,
+                callback=lines,
+            )
         except KeyboardInterrupt:
             _interrupted(checkpoint)
             raise
-        parameters = {"lattice": lattice, "cutoff": cutoff, "mass": mass, "Lambda": Lambda, "lam": lam,
-                      "n_traj": n_traj, "n_therm": n_therm, "seed": seed, "n_steps": n_steps,
-                      "integrator": integrator, "chains": n_chains, "backend": backend,
-                      "measure_every": measure_every, "record_gp": record_gp,
-                      "checkpoint": None if checkpoint is None else str(checkpoint)}
+        parameters = {
+            "lattice": lattice,
+            "cutoff": cutoff,
+            "mass": mass,
+            "Lambda": Lambda,
+            "lam": lam,
+            "n_traj": n_traj,
+            "n_therm": n_therm,
+            "seed": seed,
+            "n_steps": n_steps,
+            "integrator": integrator,
+            "chains": n_chains,
+            "backend": backend,
+            "measure_every": measure_every,
+            "record_gp": record_gp,
+            "checkpoint": None if checkpoint is None else str(checkpoint),
+        }
     for w in res.warnings:
         warnings.add(w)
     if as_json:
@@ -300,12 +450,13 @@ def mc(ctx, lattice, cutoff, mass, Lambda, n_traj, n_therm, seed, n_steps, integ
         common.echo_json("mc", parameters, d, warnings)
         return
     cfg = res.sampler_config
-    click.echo(f"lattice {'x'.join(map(str, res.theory.shape))}, lam = {res.theory.lam:g}, "
-               f"{res.n_traj} trajectories x {res.n_chains} chain(s), acceptance {res.acceptance:.3f}, "
-               f"{res.elapsed:.1f} s")
+    click.echo(
+        f"lattice {'x'.join(map(str, res.theory.shape))}, lam = {res.theory.lam:g}, "
+        f"{res.n_traj} trajectories x {res.n_chains} chain(s), acceptance {res.acceptance:.3f}, "
+        f"{res.elapsed:.1f} s"
+    )
     if cfg.get("sampler") == "hmc":
-        how = (f"adapted during {res.n_therm} thermalization trajectories, then frozen" if res.adapted
-               else "fixed")
+        how = f"adapted during {res.n_therm} thermalization trajectories, then frozen" if res.adapted else "fixed"
         click.echo(f"HMC step: {cfg['n_steps']} steps of {cfg['step_size']:.4g} per trajectory ({how})")
     click.echo(f"exact: f0 = sum_p D/Kt = {res.theory.f0:.10g}, eq5.13 = -2 f0")
     click.echo(f"{'observable':>10}  {'mean ± error':>26}  {'tau_int':>8}  {'n_eff':>8}  {'R-hat':>6}  status")
@@ -318,18 +469,55 @@ def mc(ctx, lattice, cutoff, mass, Lambda, n_traj, n_therm, seed, n_steps, integ
 @click.command("crosscheck")
 @scheduler_option
 @_crosscheck_common
-@click.option("--lam", "--lams", "lam_text", default="0.02,0.05,0.1", show_default=True,
-              help="Couplings, comma-separated (--lams is the old spelling).")
-@click.option("--form", default="B", show_default=True,
-              help="A, B, or a piece eq5.11..eq5.14 (old names P4..P1 accepted).")
+@click.option(
+    "--lam",
+    "--lams",
+    "lam_text",
+    default="0.02,0.05,0.1",
+    show_default=True,
+    help="Couplings, comma-separated (--lams is the old spelling).",
+)
+@click.option(
+    "--form", default="B", show_default=True, help="A, B, or a piece eq5.11..eq5.14 (old names P4..P1 accepted)."
+)
 @click.option("--order", type=int, default=3, show_default=True, help="Order of the exact series.")
 @click.option("--estimator", type=click.Choice(["sd", "direct"]), default="sd", show_default=True)
-@click.option("--plot", type=click.Path(dir_okay=False), default=None,
-              help="Write a figure to this file (.png, .pdf, .svg); validated before computing.")
-@click.option("--replicas", type=click.IntRange(1, 10000), default=1, show_default=True,
-              help="Independent runs per coupling (a batch; seeds from SeedSequence(--seed).spawn).")
-def crosscheck(lattice, cutoff, mass, Lambda, n_traj, n_therm, seed, n_steps, integrator, n_chains, backend,
-               force, progress, as_json, lam_text, form, order, estimator, plot, replicas, batch):
+@click.option(
+    "--plot",
+    type=click.Path(dir_okay=False),
+    default=None,
+    help="Write a figure to this file (.png, .pdf, .svg); validated before computing.",
+)
+@click.option(
+    "--replicas",
+    type=click.IntRange(1, 10000),
+    default=1,
+    show_default=True,
+    help="Independent runs per coupling (a batch; seeds from SeedSequence(--seed).spawn).",
+)
+def crosscheck(
+    lattice,
+    cutoff,
+    mass,
+    Lambda,
+    n_traj,
+    n_therm,
+    seed,
+    n_steps,
+    integrator,
+    n_chains,
+    backend,
+    force,
+    progress,
+    as_json,
+    lam_text,
+    form,
+    order,
+    estimator,
+    plot,
+    replicas,
+    batch,
+):
     """Compare small-lambda Monte Carlo with the engine's exact lattice coefficients.
 
     Runs the Monte Carlo at each coupling and prints, per coupling, the error budget
@@ -352,18 +540,42 @@ def crosscheck(lattice, cutoff, mass, Lambda, n_traj, n_therm, seed, n_steps, in
     png = common.output_file(plot, "--plot", common.PLOT_EXTENSIONS, force=force)
     shape = _shape(lattice)
     if isinstance(n_traj, int) and isinstance(n_chains, int):  # every coupling x replica, lam-aware
-        common.mc_preflight(shape, lambda: _theory(shape, cutoff, mass, Lambda, 0.0), lams,
-                            n_traj * replicas,
-                            max(n_chains, 1), n_steps=n_steps, force=force)
+        common.mc_preflight(
+            shape,
+            lambda: _theory(shape, cutoff, mass, Lambda, 0.0),
+            lams,
+            n_traj * replicas,
+            max(n_chains, 1),
+            n_steps=n_steps,
+            force=force,
+        )
     # One seeding path for every mode: the runs are always the tasks of a batch (one per
     # coupling x replica, seeds SeedSequence(--seed).spawn), run in this process unless
     # --scheduler says otherwise, so the default, inprocess and local:N agree bitwise.
     try:
-        res = batch.crosscheck(shape.spec, cutoff, mass, Lambda, lams, form, plot=png,
-                               order=order, n_traj=n_traj, n_therm=n_therm, seed=seed, replicas=replicas,
-                               estimator=estimator, progress=_task_progress(progress), mc_options={
-                                   "n_steps": n_steps, "integrator": integrator, "backend": backend,
-                                   "n_chains": n_chains, **({"force": True} if force else {})})
+        res = batch.crosscheck(
+            shape.spec,
+            cutoff,
+            mass,
+            Lambda,
+            lams,
+            form,
+            plot=png,
+            order=order,
+            n_traj=n_traj,
+            n_therm=n_therm,
+            seed=seed,
+            replicas=replicas,
+            estimator=estimator,
+            progress=_task_progress(progress),
+            mc_options={
+                "n_steps": n_steps,
+                "integrator": integrator,
+                "backend": backend,
+                "n_chains": n_chains,
+                **({"force": True} if force else {}),
+            },
+        )
     except KeyboardInterrupt:
         _interrupted_batch("crosscheck", batch.store)
         raise
@@ -372,11 +584,24 @@ def crosscheck(lattice, cutoff, mass, Lambda, n_traj, n_therm, seed, n_steps, in
     if as_json:
         d = res.to_dict()
         d.pop("warnings", None)
-        parameters = {"lattice": lattice, "cutoff": cutoff, "mass": mass, "Lambda": Lambda, "lam": lams,
-                      "form": form, "order": order, "estimator": estimator, "n_traj": n_traj,
-                      "n_therm": n_therm, "seed": seed, "n_steps": n_steps, "integrator": integrator,
-                      "chains": n_chains, "backend": backend,
-                      "plot": None if plot is None else str(plot)}
+        parameters = {
+            "lattice": lattice,
+            "cutoff": cutoff,
+            "mass": mass,
+            "Lambda": Lambda,
+            "lam": lams,
+            "form": form,
+            "order": order,
+            "estimator": estimator,
+            "n_traj": n_traj,
+            "n_therm": n_therm,
+            "seed": seed,
+            "n_steps": n_steps,
+            "integrator": integrator,
+            "chains": n_chains,
+            "backend": backend,
+            "plot": None if plot is None else str(plot),
+        }
         common.echo_json("crosscheck", parameters, d, warnings)
     else:
         click.echo(res.to_text())

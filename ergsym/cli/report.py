@@ -1,4 +1,5 @@
 """``ergsym report``: the README's main job -- a LaTeX/PDF report with embedded defaults."""
+
 from __future__ import annotations
 
 import click
@@ -19,53 +20,141 @@ def _floats(text, name):
 
 @click.command("report")
 @scheduler_option
-@click.option("--out", "out", default="ergsym-report", show_default=True,
-              type=click.Path(), help="Output directory: created if missing (its parent must exist); an "
-                                      "earlier report there is replaced only with --force.")
+@click.option(
+    "--out",
+    "out",
+    default="ergsym-report",
+    show_default=True,
+    type=click.Path(),
+    help="Output directory: created if missing (its parent must exist); an "
+    "earlier report there is replaced only with --force.",
+)
 @click.option("--force", is_flag=True, help="Replace an earlier report in --out.")
-@click.option("--quick", is_flag=True,
-              help="Fast version (fewer scan points, a short Monte Carlo): well under a minute.")
-@click.option("--theory", default="phi4", show_default=True,
-              help="Interaction: 'phi4', 'phi4+phi6', '4:lam,2:c2'. Numbers, lattice and flow "
-                   "sections need phi4.")
-@click.option("--cutoff", default="bump:eps=0.1,lambda_max=2", show_default=True,
-              help="Cutoff of the continuum sections (docs/conventions.md), e.g. bump:eps=0.1,lambda_max=2.")
+@click.option(
+    "--quick", is_flag=True, help="Fast version (fewer scan points, a short Monte Carlo): well under a minute."
+)
+@click.option(
+    "--theory",
+    default="phi4",
+    show_default=True,
+    help="Interaction: 'phi4', 'phi4+phi6', '4:lam,2:c2'. Numbers, lattice and flow sections need phi4.",
+)
+@click.option(
+    "--cutoff",
+    default="bump:eps=0.1,lambda_max=2",
+    show_default=True,
+    help="Cutoff of the continuum sections (docs/conventions.md), e.g. bump:eps=0.1,lambda_max=2.",
+)
 @click.option("--dim", type=int, default=4, show_default=True, help="Continuum dimension d (1..6).")
 @click.option("--mass", type=float, default=1.0, show_default=True, help="Bare mass m (> 0).")
-@click.option("--Lambda0", "Lambda0", type=float, default=1.0, show_default=True,
-              help="Initial scale Lambda0 (<= lambda_max of the bump).")
-@click.option("--order", type=int, default=2, show_default=True,
-              help="Derivation order 0..3; O(lam^(order+1)) is listed too.")
-@click.option("--scheme", type=click.Choice(["bare", "normal-ordered"]), default="bare",
-              show_default=True, help="Interaction scheme.")
-@click.option("--lam", "--lams", "lams", default="0.1,0.5,1", show_default=True,
-              help="Couplings at which the summed series are tabulated.")
+@click.option(
+    "--Lambda0",
+    "Lambda0",
+    type=float,
+    default=1.0,
+    show_default=True,
+    help="Initial scale Lambda0 (<= lambda_max of the bump).",
+)
+@click.option(
+    "--order", type=int, default=2, show_default=True, help="Derivation order 0..3; O(lam^(order+1)) is listed too."
+)
+@click.option(
+    "--scheme",
+    type=click.Choice(["bare", "normal-ordered"]),
+    default="bare",
+    show_default=True,
+    help="Interaction scheme.",
+)
+@click.option(
+    "--lam",
+    "--lams",
+    "lams",
+    default="0.1,0.5,1",
+    show_default=True,
+    help="Couplings at which the summed series are tabulated.",
+)
 @click.option("--mc/--no-mc", default=True, show_default=True, help="Lattice Monte Carlo cross-check.")
-@click.option("--mc-lattice", default="16x16", show_default=True,
-              help="2-d lattice of the Monte Carlo cross-check (and of nothing else), e.g. 16x16; "
-                   "for other dimensions use `ergsym crosscheck --lattice`.")
-@click.option("--mc-cutoff", default="bump:eps=0.5,lambda_max=2", show_default=True,
-              help="Cutoff of the cross-check (with eps=0.1 almost no lattice momentum lies in [Lambda^2, Lambda^2+eps]).")
-@click.option("--mc-lam", "--mc-lams", "mc_lams", default=None,
-              help="Monte Carlo couplings, comma-separated (--mc-lams is the old spelling) "
-                   "[default 0.05,0.1,0.2,0.4,0.8; --quick 0.05,0.2].")
-@click.option("--n-traj", "--mc-traj", "mc_traj", type=int, default=None,
-              help="Monte Carlo trajectories per coupling [default 5000; --quick 600].")
-@click.option("--seed", type=int, default=0, show_default=True,
-              help="Start of the Monte Carlo's random-number streams (one per coupling).")
-@click.option("--flow/--no-flow", default=True, show_default=True,
-              help="Section along the Polchinski flow (needs ergsym.flow).")
-@click.option("--lpa", is_flag=True,
-              help="Add the section on LPA fixed points and exponents (ergsym lpa; about 5 s).")
-
-@click.option("--sign-map", "sign_map", type=click.Choice(["off", "default", "full"]), default="default",
-              show_default=True, help="Section on the sign of B by flow --method mc: a small 8x8 map, the full "
-              "8x8 and 16x16 maps (tens of minutes), or off.")
-@click.option("--pdf/--no-pdf", default=True, show_default=True,
-              help="Compile the PDF with latexmk/pdflatex when TeX is installed.")
+@click.option(
+    "--mc-lattice",
+    default="16x16",
+    show_default=True,
+    help="2-d lattice of the Monte Carlo cross-check (and of nothing else), e.g. 16x16; "
+    "for other dimensions use `ergsym crosscheck --lattice`.",
+)
+@click.option(
+    "--mc-cutoff",
+    default="bump:eps=0.5,lambda_max=2",
+    show_default=True,
+    help="Cutoff of the cross-check (with eps=0.1 almost no lattice momentum lies in [Lambda^2, Lambda^2+eps]).",
+)
+@click.option(
+    "--mc-lam",
+    "--mc-lams",
+    "mc_lams",
+    default=None,
+    help="Monte Carlo couplings, comma-separated (--mc-lams is the old spelling) "
+    "[default 0.05,0.1,0.2,0.4,0.8; --quick 0.05,0.2].",
+)
+@click.option(
+    "--n-traj",
+    "--mc-traj",
+    "mc_traj",
+    type=int,
+    default=None,
+    help="Monte Carlo trajectories per coupling [default 5000; --quick 600].",
+)
+@click.option(
+    "--seed",
+    type=int,
+    default=0,
+    show_default=True,
+    help="Start of the Monte Carlo's random-number streams (one per coupling).",
+)
+@click.option(
+    "--flow/--no-flow", default=True, show_default=True, help="Section along the Polchinski flow (needs ergsym.flow)."
+)
+@click.option("--lpa", is_flag=True, help="Add the section on LPA fixed points and exponents (ergsym lpa; about 5 s).")
+@click.option(
+    "--sign-map",
+    "sign_map",
+    type=click.Choice(["off", "default", "full"]),
+    default="default",
+    show_default=True,
+    help="Section on the sign of B by flow --method mc: a small 8x8 map, the full "
+    "8x8 and 16x16 maps (tens of minutes), or off.",
+)
+@click.option(
+    "--pdf/--no-pdf",
+    default=True,
+    show_default=True,
+    help="Compile the PDF with latexmk/pdflatex when TeX is installed.",
+)
 @click.option("--json", "as_json", is_flag=True, help="Print a JSON summary to stdout.")
-def report(out, force, quick, theory, cutoff, dim, mass, Lambda0, order, scheme, lams, mc, mc_lattice,
-           mc_cutoff, mc_lams, mc_traj, seed, flow, sign_map, lpa, pdf, as_json, batch):
+def report(
+    out,
+    force,
+    quick,
+    theory,
+    cutoff,
+    dim,
+    mass,
+    Lambda0,
+    order,
+    scheme,
+    lams,
+    mc,
+    mc_lattice,
+    mc_cutoff,
+    mc_lams,
+    mc_traj,
+    seed,
+    flow,
+    sign_map,
+    lpa,
+    pdf,
+    as_json,
+    batch,
+):
     """Build the LaTeX/PDF report (the main job; defaults: phi^4, bump eps=0.1, lambda_max=2, d=4, m=1, Lambda0=1).
 
     Derives A, B and the four pieces, compares them with the paper's printed (5.11)-(5.15),
@@ -83,19 +172,41 @@ def report(out, force, quick, theory, cutoff, dim, mass, Lambda0, order, scheme,
     from ..report import ReportConfig, build_report
 
     if batch.store is not None:
-        raise InputError.bad("--store", batch.store, "not given to report",
-                             "the report keeps its numbers in OUT/report.json; use --scheduler alone")
+        raise InputError.bad(
+            "--store",
+            batch.store,
+            "not given to report",
+            "the report keeps its numbers in OUT/report.json; use --scheduler alone",
+        )
     _check_options(out, mc, mc_lattice, mc_cutoff, mc_lams, mc_traj)
 
     from ..inputs import check_series_coupling
 
     for x in _floats(lams, "--lam"):  # the tables sum the series through lam^(order+1)
         check_series_coupling(x, (order if isinstance(order, int) and 0 <= order <= 6 else 0) + 1)
-    cfg = ReportConfig(out=out, theory=theory, cutoff=cutoff, dim=dim, mass=mass, Lambda0=Lambda0,
-                       order=order, scheme=scheme, lams=_floats(lams, "lams"), quick=quick, mc=mc,
-                       mc_lattice=mc_lattice, mc_cutoff=mc_cutoff,
-                       mc_lams=None if mc_lams is None else _floats(mc_lams, "--mc-lam"),
-                       mc_traj=mc_traj, seed=seed, flow=flow, sign_map=sign_map, lpa=lpa, pdf=pdf, force=force)
+    cfg = ReportConfig(
+        out=out,
+        theory=theory,
+        cutoff=cutoff,
+        dim=dim,
+        mass=mass,
+        Lambda0=Lambda0,
+        order=order,
+        scheme=scheme,
+        lams=_floats(lams, "lams"),
+        quick=quick,
+        mc=mc,
+        mc_lattice=mc_lattice,
+        mc_cutoff=mc_cutoff,
+        mc_lams=None if mc_lams is None else _floats(mc_lams, "--mc-lam"),
+        mc_traj=mc_traj,
+        seed=seed,
+        flow=flow,
+        sign_map=sign_map,
+        lpa=lpa,
+        pdf=pdf,
+        force=force,
+    )
     if cfg.mc:  # the Monte Carlo's cost knows what its couplings do to the HMC step count
         cfg.inputs()  # every parameter checked first, so a bad one is named as itself
         _mc_preflight(cfg)
@@ -106,20 +217,31 @@ def report(out, force, quick, theory, cutoff, dim, mass, Lambda0, order, scheme,
     if as_json:
         from .common import echo_json
 
-        echo_json("report", cfg.to_dict(), {
-            "out": str(res.out), "tex": str(res.tex), "json": str(res.json),
-            "pdf": None if res.pdf is None else str(res.pdf),
-            "pdf_message": None if res.compile is None else res.compile.message,
-            "seconds": res.seconds,
-            "sections": {s.key: {"available": s.available, "seconds": s.seconds} for s in res.sections},
-        }, list(res.warnings))
+        echo_json(
+            "report",
+            cfg.to_dict(),
+            {
+                "out": str(res.out),
+                "tex": str(res.tex),
+                "json": str(res.json),
+                "pdf": None if res.pdf is None else str(res.pdf),
+                "pdf_message": None if res.compile is None else res.compile.message,
+                "seconds": res.seconds,
+                "sections": {s.key: {"available": s.available, "seconds": s.seconds} for s in res.sections},
+            },
+            list(res.warnings),
+        )
     else:
         click.echo(res.summary())
 
 
 #: options that only shape the Monte Carlo section: refused with --no-mc (they would be ignored)
-_MC_OPTIONS = (("mc_lattice", "--mc-lattice"), ("mc_cutoff", "--mc-cutoff"), ("mc_lams", "--mc-lam"),
-               ("mc_traj", "--n-traj"))
+_MC_OPTIONS = (
+    ("mc_lattice", "--mc-lattice"),
+    ("mc_cutoff", "--mc-cutoff"),
+    ("mc_lams", "--mc-lam"),
+    ("mc_traj", "--n-traj"),
+)
 
 
 def _check_options(out, mc, mc_lattice, mc_cutoff, mc_lams, mc_traj):
@@ -133,19 +255,29 @@ def _check_options(out, mc, mc_lattice, mc_cutoff, mc_lams, mc_traj):
     if not mc:
         for name, option in _MC_OPTIONS:
             if common.given(name):
-                common.refuse_together(option, values[name], "--no-mc", True,
-                                       f"{option} sets up the Monte Carlo section, which --no-mc leaves out",
-                                       f"drop {option}, or drop --no-mc")
+                common.refuse_together(
+                    option,
+                    values[name],
+                    "--no-mc",
+                    True,
+                    f"{option} sets up the Monte Carlo section, which --no-mc leaves out",
+                    f"drop {option}, or drop --no-mc",
+                )
     else:
         lat = as_lattice(mc_lattice, name="--mc-lattice")
         if lat.dim != 2:
-            raise InputError.bad("--mc-lattice", mc_lattice, "a 2-d lattice such as 16x16 (the report's "
-                                 f"lattice sections are two-dimensional; this one is {lat.dim}-d)",
-                                 "for other dimensions use ergsym crosscheck --lattice")
+            raise InputError.bad(
+                "--mc-lattice",
+                mc_lattice,
+                "a 2-d lattice such as 16x16 (the report's "
+                f"lattice sections are two-dimensional; this one is {lat.dim}-d)",
+                "for other dimensions use ergsym crosscheck --lattice",
+            )
     parent = Path(out).absolute().parent
     if not parent.is_dir():  # as every other output path: the parent must exist
-        raise InputError.bad("--out", str(out), "a directory whose parent exists",
-                             f"create the directory {str(parent)!r} first")
+        raise InputError.bad(
+            "--out", str(out), "a directory whose parent exists", f"create the directory {str(parent)!r} first"
+        )
 
 
 def _mc_preflight(cfg):
@@ -158,8 +290,15 @@ def _mc_preflight(cfg):
 
     lat = as_lattice(cfg.mc_lattice, name="--mc-lattice")
     cut = parse_cutoff(cfg.mc_cutoff)
-    common.mc_preflight(lat, lambda: LatticeTheory.from_cutoff(lat, cut, cfg.mass, cfg.Lambda0, 0.0),
-                        cfg.monte_carlo_lams, cfg.monte_carlo_traj, 1, option="--mc-lam", can_force=False)
+    common.mc_preflight(
+        lat,
+        lambda: LatticeTheory.from_cutoff(lat, cut, cfg.mass, cfg.Lambda0, 0.0),
+        cfg.monte_carlo_lams,
+        cfg.monte_carlo_traj,
+        1,
+        option="--mc-lam",
+        can_force=False,
+    )
 
 
 class _Progress:

@@ -14,6 +14,7 @@ decay above.  Every cutoff reports
 
 This module imports numpy only (no sympy, no click).
 """
+
 from __future__ import annotations
 
 import math
@@ -29,8 +30,9 @@ __all__ = ["Cutoff", "Piece", "B3Condition", "B3Report", "validate_Lambda", "LAM
 LAMBDA_RANGE = (1e-100, 1e100)
 
 
-def validate_Lambda(Lambda: float | np.ndarray, *, name: str = "Lambda", upper: float | None = None,
-                    upper_reason: str = "") -> np.ndarray:
+def validate_Lambda(
+    Lambda: float | np.ndarray, *, name: str = "Lambda", upper: float | None = None, upper_reason: str = ""
+) -> np.ndarray:
     """Return ``Lambda`` as a float array, or raise :class:`InputError`.
 
     ``Lambda`` must lie in :data:`LAMBDA_RANGE` (its square and the momenta built from it stay
@@ -50,8 +52,12 @@ def validate_Lambda(Lambda: float | np.ndarray, *, name: str = "Lambda", upper: 
     out = (arr < lo) | (arr > hi)
     if np.any(out):
         v = arr[out].flat[0] if arr.ndim else float(arr)
-        raise InputError.bad(name, float(v), f"in [{lo:g}, {hi:g}]",
-                             "rescale: every integral is homogeneous in (mass, Lambda), see docs/numeric.md")
+        raise InputError.bad(
+            name,
+            float(v),
+            f"in [{lo:g}, {hi:g}]",
+            "rescale: every integral is homogeneous in (mass, Lambda), see docs/numeric.md",
+        )
     if upper is not None and np.any(arr > upper):
         v = float(arr[arr > upper].flat[0]) if arr.ndim else float(arr)
         raise InputError.bad(name, v, f"<= lambda_max = {upper!r}", upper_reason)
@@ -130,10 +136,18 @@ class B3Report:
         return tuple(c.number for c in self.conditions if not c.passed)
 
     def to_dict(self) -> dict:
-        return {"cutoff": self.cutoff, "Lambda": self.Lambda, "dim": self.dim, "eps": self.eps,
-                "passed": self.passed, "failed": list(self.failed),
-                "conditions": [{"number": c.number, "statement": c.statement, "passed": c.passed,
-                                "detail": c.detail} for c in self.conditions]}
+        return {
+            "cutoff": self.cutoff,
+            "Lambda": self.Lambda,
+            "dim": self.dim,
+            "eps": self.eps,
+            "passed": self.passed,
+            "failed": list(self.failed),
+            "conditions": [
+                {"number": c.number, "statement": c.statement, "passed": c.passed, "detail": c.detail}
+                for c in self.conditions
+            ],
+        }
 
     def __str__(self) -> str:
         lines = [f"(B3) check for {self.cutoff} at Lambda={self.Lambda:g}, d={self.dim}, eps={self.eps:g}:"]
@@ -236,8 +250,10 @@ class Cutoff:
     def _checked(self, v, what):
         v = np.asarray(v, dtype=float)
         if np.any(np.isnan(v)):
-            raise InputError(f"{what} of the cutoff {self.spec!r} is not a number at some of the "
-                             "requested momenta; check the cutoff's parameters and p2 (finite, >= 0)")
+            raise InputError(
+                f"{what} of the cutoff {self.spec!r} is not a number at some of the "
+                "requested momenta; check the cutoff's parameters and p2 (finite, >= 0)"
+            )
         return v
 
     def _prepare(self, p2, Lambda):
@@ -247,8 +263,9 @@ class Cutoff:
         except (TypeError, ValueError):
             raise InputError.bad("p2", p2, "real numbers >= 0") from None
         if np.any(~np.isfinite(p2) & ~np.isposinf(p2)) or np.any(p2 < 0):
-            raise InputError.bad("p2", p2[(p2 < 0) | np.isnan(p2)].flat[0] if p2.ndim else float(p2),
-                                 "real numbers >= 0")
+            raise InputError.bad(
+                "p2", p2[(p2 < 0) | np.isnan(p2)].flat[0] if p2.ndim else float(p2), "real numbers >= 0"
+            )
         p2, lam = np.broadcast_arrays(p2, lam)
         return p2, lam
 
@@ -288,26 +305,37 @@ class Cutoff:
         bps = [b for b in self.breakpoints(lam) if math.isfinite(b)]
         hi = max([L2 * 4.0, L2 + 4 * e] + [2 * b for b in bps])
         below = np.linspace(0.0, L2, n)
-        above = np.unique(np.concatenate([np.linspace(L2, hi, n), np.asarray(bps, float),
-                                          L2 + e * np.linspace(0, 1, n)]))
+        above = np.unique(
+            np.concatenate([np.linspace(L2, hi, n), np.asarray(bps, float), L2 + e * np.linspace(0, 1, n)])
+        )
         above = above[above >= L2]
         k_below = self.K(below, lam)
         k_above = self.K(above, lam)
         conds = []
         dev = float(np.max(np.abs(k_below - 1.0)))
-        conds.append(B3Condition(1, _B3_STATEMENTS[1], dev <= 1e-14,
-                                 f"max |K-1| on [0, Lambda^2] = {dev:.3g}"))
+        conds.append(B3Condition(1, _B3_STATEMENTS[1], dev <= 1e-14, f"max |K-1| on [0, Lambda^2] = {dev:.3g}"))
         inc = np.diff(k_above)
         worst = float(np.max(inc)) if inc.size else 0.0
         ok2 = worst <= 1e-15 * max(1.0, float(np.max(k_above)))
         where = float(above[1:][np.argmax(inc)]) if inc.size else float("nan")
-        conds.append(B3Condition(2, _B3_STATEMENTS[2], ok2,
-                                 "K non-increasing on the sample grid" if ok2 else
-                                 f"K increases by {worst:.3g} near p^2={where:.6g}"))
+        conds.append(
+            B3Condition(
+                2,
+                _B3_STATEMENTS[2],
+                ok2,
+                "K non-increasing on the sample grid" if ok2 else f"K increases by {worst:.3g} near p^2={where:.6g}",
+            )
+        )
         sel = above >= L2 + e
         kmax = float(np.max(k_above[sel])) if np.any(sel) else 0.0
-        conds.append(B3Condition(3, _B3_STATEMENTS[3], kmax <= e * (1 + 1e-14),
-                                 f"max K on [Lambda^2+eps, {hi:.4g}] = {kmax:.6g} (eps={e:g})"))
+        conds.append(
+            B3Condition(
+                3,
+                _B3_STATEMENTS[3],
+                kmax <= e * (1 + 1e-14),
+                f"max K on [Lambda^2+eps, {hi:.4g}] = {kmax:.6g} (eps={e:g})",
+            )
+        )
         ok4, why4 = self._b3_4(lam, dim)
         conds.append(B3Condition(4, _B3_STATEMENTS[4], ok4, why4))
         return B3Report(self.spec, lam, dim, e, tuple(conds))
@@ -330,15 +358,21 @@ class Cutoff:
         ok, why = res
         if not ok:
             label = name or f"int d^dp Kt^{kt} D^{dpow}"
-            cond = " Condition (B3)4 of Appendix B of Cotler & Rezchikov, PRD 108, 025003 fails:" if dpow >= 1 and kt + dpow <= 0 else ""
+            cond = (
+                " Condition (B3)4 of Appendix B of Cotler & Rezchikov, PRD 108, 025003 fails:"
+                if dpow >= 1 and kt + dpow <= 0
+                else ""
+            )
             raise DivergentIntegralError(
                 f"{label} diverges for the cutoff {self.spec!r} in d={dim}.{cond} {why}. "
                 "Use a cutoff whose Lambda-derivative has compact support, e.g. the Appendix-B "
-                "bump 'bump:eps=0.1,lambda_max=2'.")
+                "bump 'bump:eps=0.1,lambda_max=2'."
+            )
 
 
-def numerical_dlogk_decay(cutoff: Cutoff, Lambda: float, dim: int,
-                          power: tuple[int, int] = (-1, 1)) -> tuple[bool, str]:
+def numerical_dlogk_decay(
+    cutoff: Cutoff, Lambda: float, dim: int, power: tuple[int, int] = (-1, 1)
+) -> tuple[bool, str]:
     """Decide numerically whether ``int d^dp Kt^kt D^dpow`` converges at large ``p``.
 
     Samples ``w(P) = P^{d/2} |Kt^kt D^dpow|(P)`` (massless, ``Kt = K/p^2``) at
@@ -360,10 +394,11 @@ def numerical_dlogk_decay(cutoff: Cutoff, Lambda: float, dim: int,
             # judge only where K > 0; beyond an underflow of K the integrand is unknown
             pos = k > 0
             if np.count_nonzero(pos) < 6:
-                return False, ("K underflows to 0 too early to decide; Lambda dlogK/dLambda cannot "
-                               "be integrated where K = 0")
+                return False, (
+                    "K underflows to 0 too early to decide; Lambda dlogK/dLambda cannot be integrated where K = 0"
+                )
             P, k, dk = P[pos], k[pos], dk[pos]
-        vals = dk ** dpow * k ** kt * P ** (-kt - dpow)
+        vals = dk**dpow * k**kt * P ** (-kt - dpow)
         w = P ** (dim / 2.0) * vals
     if not np.all(np.isfinite(w)):
         return False, "the integrand is not finite at large p"
@@ -372,5 +407,7 @@ def numerical_dlogk_decay(cutoff: Cutoff, Lambda: float, dim: int,
     decreasing = np.all(np.diff(last) <= 0)
     if last[-1] <= 1e-12 * max(top, 1e-300) or (last[-1] == 0.0):
         return True, f"p^d |integrand| falls to {last[-1]:.3g} (max {top:.3g}) by p^2={P[-1]:.3g}"
-    return False, (f"p^d |Lambda dlogK/dLambda| does not decay: {last[-1]:.3g} at p^2={P[-1]:.3g}"
-                   f"{' (still growing)' if not decreasing else ''}")
+    return False, (
+        f"p^d |Lambda dlogK/dLambda| does not decay: {last[-1]:.3g} at p^2={P[-1]:.3g}"
+        f"{' (still growing)' if not decreasing else ''}"
+    )

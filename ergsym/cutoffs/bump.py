@@ -17,6 +17,7 @@ as printed in (B5)/(B6)).  ``dK/dLambda = (1-eps) B'(x) (-2 Lambda/eps)`` lives 
 ``[Lambda^2, Lambda^2+eps]`` only, so ``f0`` is finite.  ``Lambda > lambda_max`` would need
 (B7), which is *not* monotone in ``Lambda`` (docs/numeric.md): it is refused.
 """
+
 from __future__ import annotations
 
 import math
@@ -105,14 +106,18 @@ class BumpCutoff(Cutoff):
     @property
     def kink(self) -> float:
         """``lambda_max^2 + eps``: where the plateau meets the exponential tail."""
-        return self.lambda_max ** 2 + self.eps
+        return self.lambda_max**2 + self.eps
 
     def validate_Lambda(self, Lambda: float | np.ndarray) -> np.ndarray:
         return validate_Lambda(
-            Lambda, upper=self.lambda_max,
-            upper_reason=("for Lambda > lambda_max the paper's continuation (B7) is not monotone in "
-                          "Lambda (K decreases with Lambda for p^2 just above Lambda^2+eps e^(lambda_max^2"
-                          "-Lambda^2)), so D = Lambda dKt/dLambda would be negative; raise lambda_max"))
+            Lambda,
+            upper=self.lambda_max,
+            upper_reason=(
+                "for Lambda > lambda_max the paper's continuation (B7) is not monotone in "
+                "Lambda (K decreases with Lambda for p^2 just above Lambda^2+eps e^(lambda_max^2"
+                "-Lambda^2)), so D = Lambda dKt/dLambda would be negative; raise lambda_max"
+            ),
+        )
 
     # -- pointwise -----------------------------------------------------------------------
     def _K(self, p2, lam):
@@ -139,7 +144,9 @@ class BumpCutoff(Cutoff):
         out[r2] = (1.0 - e) * bump_dB(x) * (-2.0 * lam[r2] / e)
         return out
 
-    def bump_local(self, x: float | np.ndarray, Lambda: float | np.ndarray, one_minus_x: float | np.ndarray | None = None) -> tuple:
+    def bump_local(
+        self, x: float | np.ndarray, Lambda: float | np.ndarray, one_minus_x: float | np.ndarray | None = None
+    ) -> tuple:
         """``(K, dK/dLambda)`` on the bump, in its local variable ``x in [0, 1]``.
 
         ``p^2 = Lambda^2 + eps x``.  Integrals use this instead of ``K(p2, ...)`` so that
@@ -186,7 +193,7 @@ class BumpCutoff(Cutoff):
         col = lambda a: a[:, None]  # noqa: E731
 
         def ir(t):
-            p2 = col(L2) * t ** 2
+            p2 = col(L2) * t**2
             ones = np.ones_like(p2)
             return p2, 2.0 * col(L2) * t * ones, ones, np.zeros_like(p2)
 
@@ -196,10 +203,13 @@ class BumpCutoff(Cutoff):
             k, dk = self.bump_local(x, col(lam))
             return p2, np.full_like(p2, e), k, dk
 
-        out = [Piece("ir", ir, True, zeros, lam.copy(), zeros),
-               Piece("bump", bump, False, lam.copy(), np.sqrt(L2 + e), zeros, edges=self._bump_edges())]
+        out = [
+            Piece("ir", ir, True, zeros, lam.copy(), zeros),
+            Piece("bump", bump, False, lam.copy(), np.sqrt(L2 + e), zeros, edges=self._bump_edges()),
+        ]
         lo = L2 + e
         if np.any(kink - lo > 1e-15 * kink):
+
             def plateau(t):
                 p2 = col(lo) + col(kink - lo) * t
                 return p2, np.broadcast_to(col(kink - lo), p2.shape).copy(), np.full_like(p2, e), np.zeros_like(p2)
@@ -212,8 +222,16 @@ class BumpCutoff(Cutoff):
             p2 = kink + s
             return p2, np.full_like(p2, smax), e * np.exp(-s / mu2), np.zeros_like(p2)
 
-        out.append(Piece("tail", tail, True, np.full_like(lam, math.sqrt(kink)),
-                         np.full_like(lam, math.sqrt(kink + smax)), np.full_like(lam, e * math.exp(-TAIL_CUT))))
+        out.append(
+            Piece(
+                "tail",
+                tail,
+                True,
+                np.full_like(lam, math.sqrt(kink)),
+                np.full_like(lam, math.sqrt(kink + smax)),
+                np.full_like(lam, e * math.exp(-TAIL_CUT)),
+            )
+        )
         return out
 
     def loop_finite(self, kt: int, dpow: int) -> tuple[bool, str] | None:
@@ -224,8 +242,10 @@ class BumpCutoff(Cutoff):
         return False, f"Kt^{kt} does not decay at large p (the bump tail gives 1/Kt ~ e^(p^2/mu^2))"
 
     def _b3_4(self, Lambda, dim):
-        return True, ("dK/dLambda is supported on [Lambda^2, Lambda^2+eps] and K >= eps there, so "
-                      "dlogK/dLambda is bounded with compact support (Appendix B)")
+        return True, (
+            "dK/dLambda is supported on [Lambda^2, Lambda^2+eps] and K >= eps there, so "
+            "dlogK/dLambda is bounded with compact support (Appendix B)"
+        )
 
     # -- the refused continuation, kept for the test that shows why -----------------------
     def _K_b7(self, p2, Lambda):
@@ -233,7 +253,7 @@ class BumpCutoff(Cutoff):
         test can show that it is not monotone in ``Lambda``; public methods refuse it."""
         p2 = np.asarray(p2, float)
         lam = float(Lambda)
-        e, lm2 = self.eps, self.lambda_max ** 2
+        e, lm2 = self.eps, self.lambda_max**2
         L2 = lam * lam
         delta = e * math.exp(-L2 + lm2)
         out = e * np.exp(-(p2 - (lm2 + e)))

@@ -1,4 +1,5 @@
 """Parse cutoff specs such as ``"bump:eps=0.5,lambda_max=2"`` (docs/numeric.md)."""
+
 from __future__ import annotations
 
 from ..errors import InputError
@@ -37,13 +38,18 @@ def parse_cutoff(spec: str | Cutoff) -> Cutoff:
     if isinstance(spec, Cutoff):
         return spec
     if not isinstance(spec, str) or not spec.strip():
-        raise InputError.bad("cutoff", spec, "a spec string such as 'bump:eps=0.1,lambda_max=2', "
-                             "'exp:n=2' or 'fermi:a=10'")
+        raise InputError.bad(
+            "cutoff", spec, "a spec string such as 'bump:eps=0.1,lambda_max=2', 'exp:n=2' or 'fermi:a=10'"
+        )
     kind, _, rest = spec.strip().partition(":")
     kind = kind.strip().lower()
     if kind not in CUTOFF_KINDS:
-        raise InputError.bad("cutoff", spec, "of kind " + ", ".join(CUTOFF_KINDS),
-                             "e.g. " + ", ".join(v[3] for v in CUTOFF_KINDS.values()))
+        raise InputError.bad(
+            "cutoff",
+            spec,
+            "of kind " + ", ".join(CUTOFF_KINDS),
+            "e.g. " + ", ".join(v[3] for v in CUTOFF_KINDS.values()),
+        )
     cls, required, optional, example = CUTOFF_KINDS[kind]
     params = {}
     if rest.strip():
@@ -53,8 +59,9 @@ def parse_cutoff(spec: str | Cutoff) -> Cutoff:
             if not eq or not key or not val.strip():
                 raise InputError.bad("cutoff", spec, f"comma-separated name=value pairs, e.g. {example!r}")
             if key not in required + optional:
-                raise InputError.bad(f"{kind} parameter", key,
-                                     "one of " + ", ".join(required + optional), f"in cutoff spec {spec!r}")
+                raise InputError.bad(
+                    f"{kind} parameter", key, "one of " + ", ".join(required + optional), f"in cutoff spec {spec!r}"
+                )
             if key in params:
                 raise InputError.bad(f"{kind} parameter", key, "given once", f"in cutoff spec {spec!r}")
             try:

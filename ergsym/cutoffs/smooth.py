@@ -5,6 +5,7 @@ diverges: condition (B3)4 fails.  ergsym raises :class:`~ergsym.errors.Divergent
 for such integrals instead of returning a finite-looking number.  Loop integrals that decay
 (``T = int_q Kt``, ``t1``, ``u1``, the sunset, ...) are finite and evaluated normally.
 """
+
 from __future__ import annotations
 
 import math
@@ -43,13 +44,15 @@ def generic_pieces(cutoff: Cutoff, lam: np.ndarray, rel_points: list[float], p2m
         return cutoff._K(p2, lamb), cutoff._dK(p2, lamb)
 
     if first is not None:
+
         def ir(t, b=first):
-            p2 = col(L2 * b) * t ** 2
+            p2 = col(L2 * b) * t**2
             k, dk = kfun(p2)
             return p2, 2.0 * col(L2 * b) * t * np.ones_like(p2), k, dk
 
         out.append(Piece("ir", ir, False, zeros, lam * math.sqrt(first), zeros))
     for a, b in zip(pts[:-1], pts[1:]):
+
         def seg(t, a=a, b=b):
             p2 = col(L2 * a) + col(L2 * (b - a)) * t
             k, dk = kfun(p2)
@@ -94,10 +97,10 @@ class ExponentialCutoff(Cutoff):
         return f"exp:n={self.n}"
 
     def _K(self, p2, lam):
-        return np.exp(-((p2 / lam ** 2) ** self.n))
+        return np.exp(-((p2 / lam**2) ** self.n))
 
     def _dK(self, p2, lam):
-        s = (p2 / lam ** 2) ** self.n
+        s = (p2 / lam**2) ** self.n
         out = np.zeros(s.shape)
         ok = s < 1e3  # beyond, s e^-s underflows to 0 (and s may be inf)
         out[ok] = np.exp(-s[ok]) * 2.0 * self.n * s[ok] / lam[ok]
@@ -121,12 +124,15 @@ class ExponentialCutoff(Cutoff):
             return True, ""
         if dpow == 0:
             return False, f"Kt^{kt} does not decay at large p"
-        return False, (f"Lambda dlogK/dLambda = 2n (p^2/Lambda^2)^n / Lambda grows without bound "
-                       f"(n={self.n}), so Kt^{kt} D^{dpow} ~ (p^2/Lambda^2)^{self.n * dpow} Kt^{kt + dpow} does not decay")
+        return False, (
+            f"Lambda dlogK/dLambda = 2n (p^2/Lambda^2)^n / Lambda grows without bound "
+            f"(n={self.n}), so Kt^{kt} D^{dpow} ~ (p^2/Lambda^2)^{self.n * dpow} Kt^{kt + dpow} does not decay"
+        )
 
     def _b3_4(self, Lambda, dim):
-        return False, (f"Lambda dlogK/dLambda = 2n (p^2/Lambda^2)^n grows like p^{2 * self.n}: "
-                       "int d^dp of it diverges (analytic)")
+        return False, (
+            f"Lambda dlogK/dLambda = 2n (p^2/Lambda^2)^n grows like p^{2 * self.n}: int d^dp of it diverges (analytic)"
+        )
 
 
 class FermiCutoff(Cutoff):
@@ -154,11 +160,11 @@ class FermiCutoff(Cutoff):
         return f"fermi:a={self.a!r}"
 
     def _K(self, p2, lam):
-        z = self.a * (p2 / lam ** 2 - 1.0)
+        z = self.a * (p2 / lam**2 - 1.0)
         return (1.0 + math.exp(-self.a)) * expit(-z)
 
     def _dK(self, p2, lam):
-        s = p2 / lam ** 2
+        s = p2 / lam**2
         out = np.zeros(s.shape)
         ok = np.isfinite(s)
         z = self.a * (s[ok] - 1.0)
@@ -189,12 +195,16 @@ class FermiCutoff(Cutoff):
             return True, ""
         if dpow == 0:
             return False, f"Kt^{kt} does not decay at large p"
-        return False, ("for (B2) Lambda dlogK/dLambda -> 2a p^2/Lambda^2 at large p (Cotler & Rezchikov, PRD 108, 025003, "
-                       "Appendix B), so the integrand does not decay")
+        return False, (
+            "for (B2) Lambda dlogK/dLambda -> 2a p^2/Lambda^2 at large p (Cotler & Rezchikov, PRD 108, 025003, "
+            "Appendix B), so the integrand does not decay"
+        )
 
     def _b3_4(self, Lambda, dim):
-        return False, ("for (B2) Lambda dlogK/dLambda ~ 2a p^2/Lambda^2 at large p, which exceeds "
-                       "1/|p|^d: int d^dp diverges (analytic; Cotler & Rezchikov, PRD 108, 025003, below (B2))")
+        return False, (
+            "for (B2) Lambda dlogK/dLambda ~ 2a p^2/Lambda^2 at large p, which exceeds "
+            "1/|p|^d: int d^dp diverges (analytic; Cotler & Rezchikov, PRD 108, 025003, below (B2))"
+        )
 
 
 class CustomCutoff(Cutoff):
@@ -229,18 +239,25 @@ class CustomCutoff(Cutoff):
     #: and (p^2/Lambda^2)^3 |K| below this (the d <= 6 radial weight of the tail)
     DECAY_WEIGHT = 1e-20
 
-    def __init__(self, K: Callable, dK_dLambda: Callable | None = None,
-                 breakpoints: Callable | Sequence[float] | None = None, name: str = "custom",
-                 decay: float | Callable | None = None) -> None:
+    def __init__(
+        self,
+        K: Callable,
+        dK_dLambda: Callable | None = None,
+        breakpoints: Callable | Sequence[float] | None = None,
+        name: str = "custom",
+        decay: float | Callable | None = None,
+    ) -> None:
         if decay is not None and not callable(decay):
             try:
                 dv = float(decay)
             except (TypeError, ValueError):
-                raise InputError.bad("decay", decay, "a number > 1 (p^2/Lambda^2), a callable decay(Lambda) "
-                                     "-> p^2, or None (inferred)") from None
+                raise InputError.bad(
+                    "decay", decay, "a number > 1 (p^2/Lambda^2), a callable decay(Lambda) -> p^2, or None (inferred)"
+                ) from None
             if not math.isfinite(dv) or not 1 < dv <= 1e100:
-                raise InputError.bad("decay", decay, "a number in (1, 1e100] (p^2/Lambda^2 beyond which K is "
-                                     "negligible)")
+                raise InputError.bad(
+                    "decay", decay, "a number in (1, 1e100] (p^2/Lambda^2 beyond which K is negligible)"
+                )
             decay = dv
         self._decay = decay
         if not callable(K):
@@ -262,8 +279,7 @@ class CustomCutoff(Cutoff):
             v = np.asarray(f(p2, lam), dtype=float)
         v = np.broadcast_to(v, np.broadcast(p2, lam).shape)
         if np.any(np.isnan(v)):
-            raise InputError.bad("K", self._name, "a callable returning finite numbers",
-                                 "it returned NaN")
+            raise InputError.bad("K", self._name, "a callable returning finite numbers", "it returned NaN")
         return np.array(v)
 
     def _K(self, p2, lam):
@@ -318,8 +334,12 @@ class CustomCutoff(Cutoff):
                 for p in ps:
                     p.func = _with_err(p.func, self, lam)
             return ps
-        raise InputError.bad("Lambda", lam, "an array over which the custom breakpoints scale like Lambda^2",
-                             "evaluate one Lambda at a time")
+        raise InputError.bad(
+            "Lambda",
+            lam,
+            "an array over which the custom breakpoints scale like Lambda^2",
+            "evaluate one Lambda at a time",
+        )
 
     def _b3_4(self, Lambda, dim):
         return numerical_dlogk_decay(self, Lambda, dim)
@@ -351,24 +371,32 @@ class CustomCutoff(Cutoff):
         bad = np.nonzero(~ok)[0]
         first = 0 if bad.size == 0 else int(bad[-1]) + 1
         if first >= P.size - 8:
-            raise InputError.bad("decay", None, "given for this cutoff",
-                                 f"K(p2, Lambda={lam:g}) of {self.spec!r} does not fall below {self.DECAY_K:g} "
-                                 f"(with p^6 K below {self.DECAY_WEIGHT:g}) by p2={P[-1]:.3g}, so ergsym cannot "
-                                 "truncate the multi-loop momentum integrals; pass decay=X (K negligible beyond "
-                                 "p2 = X Lambda^2) if K does decay, otherwise these integrals need a faster "
-                                 "decaying cutoff")
+            raise InputError.bad(
+                "decay",
+                None,
+                "given for this cutoff",
+                f"K(p2, Lambda={lam:g}) of {self.spec!r} does not fall below {self.DECAY_K:g} "
+                f"(with p^6 K below {self.DECAY_WEIGHT:g}) by p2={P[-1]:.3g}, so ergsym cannot "
+                "truncate the multi-loop momentum integrals; pass decay=X (K negligible beyond "
+                "p2 = X Lambda^2) if K does decay, otherwise these integrals need a faster "
+                "decaying cutoff",
+            )
         return float(P[max(first, 1)])
 
     def _check_decayed(self, p2max, lam, what):
         P = p2max * 2.0 ** np.arange(0, 40)
-        P = P[(P < 1e290) & (P / lam ** 2 < 1e90)]
+        P = P[(P < 1e290) & (P / lam**2 < 1e90)]
         k = np.abs(self.K(P, lam))
         with np.errstate(all="ignore"):
-            heavy = (P / lam ** 2) ** 3 * k > self.DECAY_WEIGHT
+            heavy = (P / lam**2) ** 3 * k > self.DECAY_WEIGHT
         if np.any(k > self.DECAY_K) or np.any(heavy):
-            raise InputError.bad("decay", self._decay, f"a scale beyond which K <= {self.DECAY_K:g}",
-                                 f"{what} puts the truncation at p2={p2max:.4g}, but K there and beyond reaches "
-                                 f"{float(np.max(k)):.3g}; pass a larger decay")
+            raise InputError.bad(
+                "decay",
+                self._decay,
+                f"a scale beyond which K <= {self.DECAY_K:g}",
+                f"{what} puts the truncation at p2={p2max:.4g}, but K there and beyond reaches "
+                f"{float(np.max(k)):.3g}; pass a larger decay",
+            )
 
     def melon_pieces(self, Lambda: np.ndarray) -> list:
         lam = np.atleast_1d(self.validate_Lambda(Lambda))
@@ -400,4 +428,5 @@ def _with_err(func, cutoff, lam):
         p2, jac, k, dk = func(t)
         lamb = np.broadcast_to(lam[:, None], p2.shape)
         return p2, jac, k, dk, cutoff._numdiff(p2, lamb)[1]
+
     return f

@@ -7,6 +7,7 @@ lattice sums cost ``O(V log V)`` per family and hold a few ``V``-long arrays.  T
 are order-of-magnitude (calibrated on a 2-core machine), enough to refuse a request that would
 take hours or tens of GB before it starts.
 """
+
 from __future__ import annotations
 
 import math
@@ -22,10 +23,10 @@ __all__ = ["Budget", "continuum_budget", "lattice_budget", "MAX_SECONDS", "MAX_B
 #: refuse (unless forced) above these
 MAX_SECONDS = 600.0
 MAX_BYTES = 2.0e9
-_SEC_PER_KERNEL = 6e-8      # one omega_d(q r) element, a matrix product column included
-_KERNEL_PASSES = 12         # R doublings x (20, 16)-point rules x shared transforms
-_BYTES_PER_R = 8 * 16       # columns held per radial node
-_SEC_PER_SITE = 4e-6        # one O(lam^2) series on the lattice, per site
+_SEC_PER_KERNEL = 6e-8  # one omega_d(q r) element, a matrix product column included
+_KERNEL_PASSES = 12  # R doublings x (20, 16)-point rules x shared transforms
+_BYTES_PER_R = 8 * 16  # columns held per radial node
+_SEC_PER_SITE = 4e-6  # one O(lam^2) series on the lattice, per site
 
 
 class Budget:
@@ -38,16 +39,20 @@ class Budget:
         return self.seconds > MAX_SECONDS or self.bytes > MAX_BYTES
 
     def describe(self) -> str:
-        return (f"about {self.seconds:.3g} s and {self.bytes / 1e9:.3g} GB ({self.what}); "
-                f"limits {MAX_SECONDS:.0f} s, {MAX_BYTES / 1e9:.0f} GB")
+        return (
+            f"about {self.seconds:.3g} s and {self.bytes / 1e9:.3g} GB ({self.what}); "
+            f"limits {MAX_SECONDS:.0f} s, {MAX_BYTES / 1e9:.0f} GB"
+        )
 
     def check(self, force: bool = False, option: str = "--force") -> Budget:
         """Raise :class:`~ergsym.errors.InputError` when over budget and not ``force``."""
         from ..errors import InputError
 
         if self.exceeded() and not force:
-            raise InputError(f"this request would take {self.describe()}: refused. Raise Lambda "
-                             f"(or the mass) or use a smaller lattice, or pass {option} to run it anyway")
+            raise InputError(
+                f"this request would take {self.describe()}: refused. Raise Lambda "
+                f"(or the mass) or use a smaller lattice, or pass {option} to run it anyway"
+            )
         return self
 
 
@@ -61,13 +66,18 @@ def continuum_budget(cutoff: Cutoff, mass: float, Lambdas: Sequence[float], n_ev
     n_r = 20.0 * R * 4.0 * q_eff / 24.0
     n_q = 20.0 * R * q_eff / 24.0 + 200.0
     sec = n_evaluations * _KERNEL_PASSES * n_r * n_q * _SEC_PER_KERNEL
-    return Budget(sec, n_r * _BYTES_PER_R,
-                  f"{n_evaluations} evaluations, radial grid R = 32/min(m, Lambda) = {R:.3g}, "
-                  f"~{n_r:.3g} radial nodes")
+    return Budget(
+        sec,
+        n_r * _BYTES_PER_R,
+        f"{n_evaluations} evaluations, radial grid R = 32/min(m, Lambda) = {R:.3g}, ~{n_r:.3g} radial nodes",
+    )
 
 
 def lattice_budget(shape: tuple[int, ...], n_evaluations: int) -> Budget:
     """Estimate for ``n_evaluations`` series evaluations on a lattice of ``shape``."""
     V = math.prod(shape)
-    return Budget(n_evaluations * V * max(1.0, math.log2(V)) * _SEC_PER_SITE / 10.0,
-                  V * 8.0 * 64, f"{n_evaluations} lattice evaluations on {V} sites")
+    return Budget(
+        n_evaluations * V * max(1.0, math.log2(V)) * _SEC_PER_SITE / 10.0,
+        V * 8.0 * 64,
+        f"{n_evaluations} lattice evaluations on {V} sites",
+    )

@@ -19,6 +19,7 @@ Public: :func:`flow_continuum`, :func:`running_couplings_continuum`,
 :func:`monotone_difference`, :func:`flow_scan_continuum`, :class:`FlowScales`,
 :func:`family_value_continuum`, :func:`series_continuum`.
 """
+
 from __future__ import annotations
 
 import math
@@ -37,9 +38,17 @@ if TYPE_CHECKING:
     from ..families import Family
     from ..symbolic.series import Series
 
-__all__ = ["FlowScales", "family_value_continuum", "series_continuum", "flow_continuum",
-           "monotone_difference", "running_couplings_continuum", "flow_scan_continuum",
-           "validate_scales", "MIN_EPS"]
+__all__ = [
+    "FlowScales",
+    "family_value_continuum",
+    "series_continuum",
+    "flow_continuum",
+    "monotone_difference",
+    "running_couplings_continuum",
+    "flow_scan_continuum",
+    "validate_scales",
+    "MIN_EPS",
+]
 
 #: smallest bump eps accepted along the flow (the Lambda0 bump is rebuilt from p^2)
 MIN_EPS = 1e-4
@@ -58,8 +67,9 @@ def validate_scales(cutoff: str | Cutoff, Lambda0: float, Lambda: float) -> tupl
     if not (math.isfinite(L0) and L0 > 0):
         raise InputError.bad("Lambda0", Lambda0, "finite and > 0")
     if not (math.isfinite(L) and 0 < L <= L0):
-        raise InputError.bad("Lambda", Lambda, f"in (0, Lambda0 = {L0}]",
-                             "the Polchinski flow runs from Lambda0 towards the infrared")
+        raise InputError.bad(
+            "Lambda", Lambda, f"in (0, Lambda0 = {L0}]", "the Polchinski flow runs from Lambda0 towards the infrared"
+        )
     cutoff.validate_Lambda(L0)
     return cutoff, L0, L
 
@@ -73,16 +83,18 @@ class FlowScales:
 
         self.cutoff, self.Lambda0, self.Lambda = validate_scales(cutoff, Lambda0, Lambda)
         if self.cutoff.kind == "bump" and self.cutoff.eps < MIN_EPS:
-            raise InputError.bad("eps", self.cutoff.eps, f">= {MIN_EPS} along the flow",
-                                 "use a lattice (--lattice) or a larger eps")
+            raise InputError.bad(
+                "eps", self.cutoff.eps, f">= {MIN_EPS} along the flow", "use a lattice (--lattice) or a larger eps"
+            )
         self.dim = validate_dim(dim)
         self.mass = validate_mass(mass)
         self.ctx = FlowPointContext(self.cutoff, self.dim, self.mass, self.Lambda, self.Lambda0)
         self.cache = {}
 
 
-def family_value_continuum(family: Family, scales: FlowScales, rtol: float = 1e-8,
-                           cache: dict | None = None) -> tuple[float, float]:
+def family_value_continuum(
+    family: Family, scales: FlowScales, rtol: float = 1e-8, cache: dict | None = None
+) -> tuple[float, float]:
     """``(value, error)`` of a flowed family (coefficient of ``delta^d(0)`` if it has ``D``)."""
     from ..numeric.delta import flow_family
 
@@ -90,8 +102,9 @@ def family_value_continuum(family: Family, scales: FlowScales, rtol: float = 1e-
     return float(v.estimate), float(v.error)
 
 
-def series_continuum(series: Series, scales: FlowScales, lam: float, rtol: float = 1e-8,
-                     cache: dict | None = None) -> dict:
+def series_continuum(
+    series: Series, scales: FlowScales, lam: float, rtol: float = 1e-8, cache: dict | None = None
+) -> dict:
     """Per-order values, the total at ``lam`` and the converged flag of a series.
 
     Returns
@@ -109,9 +122,18 @@ def series_continuum(series: Series, scales: FlowScales, lam: float, rtol: float
     return {"per_order": per, "total": (tot, terr), "converged": bool(conv)}
 
 
-def flow_continuum(cutoff: str | Cutoff, dim: int, mass: float, Lambda0: float, Lambda: float, lam: float,
-                   order: int = 2, forms: Sequence[str] = ("A", "B"), rtol: float = 1e-6,
-                   scales: FlowScales | None = None) -> dict:
+def flow_continuum(
+    cutoff: str | Cutoff,
+    dim: int,
+    mass: float,
+    Lambda0: float,
+    Lambda: float,
+    lam: float,
+    order: int = 2,
+    forms: Sequence[str] = ("A", "B"),
+    rtol: float = 1e-6,
+    scales: FlowScales | None = None,
+) -> dict:
     """A, B and/or pieces at ``Lambda`` along the flow, continuum, coefficient of ``delta^d(0)``.
 
     Parameters
@@ -140,10 +162,18 @@ def flow_continuum(cutoff: str | Cutoff, dim: int, mass: float, Lambda0: float, 
     return {f: series_continuum(flow_monotone(order, f), scales, float(lam), rtol) for f in forms}
 
 
-def running_couplings_continuum(cutoff: str | Cutoff, dim: int, mass: float, Lambda0: float, Lambda: float,
-                                lam: float,
-                                order: int = 2, rtol: float = 1e-6, scales: FlowScales | None = None,
-                                N: float = 1) -> dict:
+def running_couplings_continuum(
+    cutoff: str | Cutoff,
+    dim: int,
+    mass: float,
+    Lambda0: float,
+    Lambda: float,
+    lam: float,
+    order: int = 2,
+    rtol: float = 1e-6,
+    scales: FlowScales | None = None,
+    N: float = 1,
+) -> dict:
     """Zero-momentum couplings of ``V_Lambda`` (:func:`ergsym.flow.running_couplings`).
 
     Returns ``{"m2": ..., "lam": ..., "g6": ..., "vacuum": ...}`` each as
@@ -159,10 +189,13 @@ def running_couplings_continuum(cutoff: str | Cutoff, dim: int, mass: float, Lam
 
     n_comp = validate_n(N)
     if not isinstance(n_comp, int):
-        raise InputError.bad("N", N, "a positive integer for numbers",
-                             "use ergsym.flow.running_couplings(order, 'N') for the polynomials in N")
-    return {k: series_continuum(s, scales, float(lam), rtol)
-            for k, s in running_couplings(order, n_comp).items()}
+        raise InputError.bad(
+            "N",
+            N,
+            "a positive integer for numbers",
+            "use ergsym.flow.running_couplings(order, 'N') for the polynomials in N",
+        )
+    return {k: series_continuum(s, scales, float(lam), rtol) for k, s in running_couplings(order, n_comp).items()}
 
 
 def free_monotone_difference(scales: FlowScales) -> tuple[float, float]:
@@ -177,7 +210,8 @@ def free_monotone_difference(scales: FlowScales) -> tuple[float, float]:
     if scales.cutoff.kind != "bump":
         raise DivergentIntegralError(
             f"M_Lambda - M_Lambda0 of the free field diverges for {scales.cutoff.spec}: "
-            "log(K_Lambda/K_Lambda0) grows at large p (as f0 does, (B3)4); use a bump cutoff")
+            "log(K_Lambda/K_Lambda0) grows at large p (as f0 does, (B3)4); use a bump cutoff"
+        )
     ctx = scales.ctx
     R = 32.0 / min(ctx.mass, ctx.Lambda)
     vals = []
@@ -192,17 +226,25 @@ def free_monotone_difference(scales: FlowScales) -> tuple[float, float]:
 
 def _b_interacting(series, cutoff, dim, mass, L0, L, lam, rtol):
     r = series_continuum(series, FlowScales(cutoff, dim, mass, L0, L), lam, rtol)
-    v = sum(vv * lam ** k for k, (vv, _) in enumerate(r["per_order"]) if k >= 1)
+    v = sum(vv * lam**k for k, (vv, _) in enumerate(r["per_order"]) if k >= 1)
     e = sum(ee * abs(lam) ** k for k, (_, ee) in enumerate(r["per_order"]) if k >= 1)
     n = len(r["per_order"]) - 1
-    last = r["per_order"][-1][0] * lam ** n if n >= 1 else 0.0
+    last = r["per_order"][-1][0] * lam**n if n >= 1 else 0.0
     prev = r["per_order"][-2][0] * lam ** (n - 1) if n >= 2 else 0.0
     return v, e, r["converged"], last, prev
 
 
-def monotone_difference(cutoff: str | Cutoff, dim: int, mass: float, Lambda0: float, Lambda: float,
-                        lam: float,
-                        order: int = 2, n_log: int = 8, rtol: float = 1e-6) -> dict:
+def monotone_difference(
+    cutoff: str | Cutoff,
+    dim: int,
+    mass: float,
+    Lambda0: float,
+    Lambda: float,
+    lam: float,
+    order: int = 2,
+    n_log: int = 8,
+    rtol: float = 1e-6,
+) -> dict:
     """``M_Lambda - M_Lambda0 = int_Lambda^Lambda0 B(L) dL/L`` (per ``delta^d(0)``).
 
     The free part is :func:`free_monotone_difference`; the interacting part ``B - B_free`` is
@@ -249,10 +291,14 @@ def monotone_difference(cutoff: str | Cutoff, dim: int, mass: float, Lambda0: fl
     inter = (hi[0], hi[1] + abs(hi[0] - lo[0]))
     conv = hi[2] and inter[1] <= max(rtol * abs(free[0] + inter[0]), 1e-300)
     trunc, ratio = _m_truncation(hi[3], hi[4], order)
-    return {"free": free, "interacting": inter,
-            "total": (free[0] + inter[0], free[1] + inter[1]),
-            "converged": bool(conv and (ratio is None or ratio < 1)),
-            "truncation": trunc, "ratio_of_last_terms": ratio}
+    return {
+        "free": free,
+        "interacting": inter,
+        "total": (free[0] + inter[0], free[1] + inter[1]),
+        "converged": bool(conv and (ratio is None or ratio < 1)),
+        "truncation": trunc,
+        "ratio_of_last_terms": ratio,
+    }
 
 
 def _m_truncation(last, prev, order):
@@ -281,10 +327,20 @@ def _cheb_cumulative(x_nodes, values, x_eval, a, b):
     return C.chebval(1.0, anti) - C.chebval(te, anti)
 
 
-def flow_scan_continuum(cutoff: str | Cutoff, dim: int, mass: float, Lambda0: float, Lambdas: Sequence[float],
-                        lam: float, order: int = 2, forms: Sequence[str] = ("A", "B"), n_log: int = 8,
-                        rtol: float = 1e-6, progress: Callable[[int, int], object] | None = None,
-                        couplings: bool = True) -> list[dict]:
+def flow_scan_continuum(
+    cutoff: str | Cutoff,
+    dim: int,
+    mass: float,
+    Lambda0: float,
+    Lambdas: Sequence[float],
+    lam: float,
+    order: int = 2,
+    forms: Sequence[str] = ("A", "B"),
+    n_log: int = 8,
+    rtol: float = 1e-6,
+    progress: Callable[[int, int], object] | None = None,
+    couplings: bool = True,
+) -> list[dict]:
     """A, B (and pieces), the running couplings and ``M - M0`` at every scale of a scan.
 
     ``M_Lambda - M_Lambda0`` at all scales comes from one Chebyshev interpolant of
@@ -319,12 +375,11 @@ def flow_scan_continuum(cutoff: str | Cutoff, dim: int, mass: float, Lambda0: fl
     total = len(Ls) + len(nodes)
     done = 0
     series_b = flow_monotone(order, "B")
-    out, binter = [], {}
+    out = []
     for L in Ls:
         sc = FlowScales(cutoff, dim, mass, L0, L)
         fc = flow_continuum(cutoff, dim, mass, L0, L, lam, order, forms, rtol, scales=sc)
-        rc = (running_couplings_continuum(cutoff, dim, mass, L0, L, lam, order, rtol, scales=sc)
-              if couplings else None)
+        rc = running_couplings_continuum(cutoff, dim, mass, L0, L, lam, order, rtol, scales=sc) if couplings else None
         free = free_monotone_difference(sc)
         out.append({"Lambda": L, "forms": fc, "couplings": rc, "free": free})
         done += 1
@@ -347,8 +402,12 @@ def flow_scan_continuum(cutoff: str | Cutoff, dim: int, mass: float, Lambda0: fl
         half = _cheb_cumulative(nodes[::2], np.array(vals[::2]), x, a, b)
         c_last = _cheb_cumulative(nodes, np.array(lasts), x, a, b)
         c_prev = _cheb_cumulative(nodes, np.array(prevs), x, a, b)
-        prop = float(np.sum(np.array(errs) * np.abs(np.diff(np.concatenate(
-            [[a], (np.log(nodes[:-1]) + np.log(nodes[1:])) / 2, [b]])))))
+        prop = float(
+            np.sum(
+                np.array(errs)
+                * np.abs(np.diff(np.concatenate([[a], (np.log(nodes[:-1]) + np.log(nodes[1:])) / 2, [b]])))
+            )
+        )
     else:
         full = half = c_last = c_prev = np.zeros(len(Ls))
         prop = 0.0
@@ -358,9 +417,13 @@ def flow_scan_continuum(cutoff: str | Cutoff, dim: int, mass: float, Lambda0: fl
         iv = iv if p["Lambda"] < L0 else 0.0
         fr = p.pop("free")
         conv = all(convs) and ie <= max(rtol * abs(fr[0] + iv), 1e-300)
-        trunc, ratio = (_m_truncation(c_last[i], c_prev[i], order) if p["Lambda"] < L0
-                        else (0.0, None))
-        p["M"] = {"free": fr, "interacting": (iv, ie), "total": (fr[0] + iv, fr[1] + ie),
-                  "converged": bool(conv and (ratio is None or ratio < 1)), "truncation": trunc,
-                  "ratio_of_last_terms": ratio}
+        trunc, ratio = _m_truncation(c_last[i], c_prev[i], order) if p["Lambda"] < L0 else (0.0, None)
+        p["M"] = {
+            "free": fr,
+            "interacting": (iv, ie),
+            "total": (fr[0] + iv, fr[1] + ie),
+            "converged": bool(conv and (ratio is None or ratio < 1)),
+            "truncation": trunc,
+            "ratio_of_last_terms": ratio,
+        }
     return out

@@ -38,6 +38,7 @@ with the formula of :mod:`ergsym.symbolic.wick` refined by line type:
 
 Everything is integers, ``Fraction`` and tuples.
 """
+
 from __future__ import annotations
 
 import itertools
@@ -54,8 +55,17 @@ from ..symbolic.wick import connected as _connected
 if TYPE_CHECKING:
     from collections.abc import Iterable, Iterator, Sequence
 
-__all__ = ["FVertex", "FTerm", "expand_flow", "MAX_FLOW_ORDER", "G_LINE", "DELTA_LINE",
-           "D_LINE", "GINV_LINE", "validate_order"]
+__all__ = [
+    "FVertex",
+    "FTerm",
+    "expand_flow",
+    "MAX_FLOW_ORDER",
+    "G_LINE",
+    "DELTA_LINE",
+    "D_LINE",
+    "GINV_LINE",
+    "validate_order",
+]
 
 #: Highest order in lam the flow machinery accepts.
 MAX_FLOW_ORDER = 3
@@ -74,7 +84,8 @@ def validate_order(order: int, max_order: int = MAX_FLOW_ORDER) -> int:
         raise OrderNotSupportedError(
             f"order={order} is not supported: order must be at most {max_order} for the flow "
             "(the effective interaction is derived through O(lam^2) as the design card asks; "
-            "request order 0, 1 or 2)")
+            "request order 0, 1 or 2)"
+        )
     return order
 
 
@@ -135,8 +146,9 @@ def _clusters_connected(verts, delta_pairs):
     return True
 
 
-def diagrams(verts: Sequence[FVertex], fixed: Sequence[tuple[int, int, Line]] = ()
-             ) -> Iterator[tuple[Fraction, list[tuple[int, int, Line]], list[tuple[int, int]]]]:
+def diagrams(
+    verts: Sequence[FVertex], fixed: Sequence[tuple[int, int, Line]] = ()
+) -> Iterator[tuple[Fraction, list[tuple[int, int, Line]], list[tuple[int, int]]]]:
     """Yield ``(weight, edges, identify)`` for every typed labelled multigraph of ``verts``.
 
     ``weight`` is the exact number of leg matchings (with line types) giving the graph; the
@@ -174,7 +186,7 @@ def diagrams(verts: Sequence[FVertex], fixed: Sequence[tuple[int, int, Line]] = 
                         continue
                     den *= math.factorial(a)
                     if i == j:
-                        den *= 2 ** a
+                        den *= 2**a
                     if kind == "G":
                         edges += [(i, j, G_LINE)] * a
                     elif kind == "Delta":
@@ -191,7 +203,7 @@ def diagrams(verts: Sequence[FVertex], fixed: Sequence[tuple[int, int, Line]] = 
 
 def measure_weight(m: int) -> Fraction:
     """``(-1)^m / m! (1/4!)^m``: ``m`` measure vertices of ``exp(-V_0)``."""
-    return Fraction((-1) ** m, math.factorial(m) * 24 ** m)
+    return Fraction((-1) ** m, math.factorial(m) * 24**m)
 
 
 def expand_flow(terms: Iterable[FTerm], order: int) -> dict:
@@ -228,6 +240,7 @@ def expand_flow(terms: Iterable[FTerm], order: int) -> dict:
 # cluster factors
 # ---------------------------------------------------------------------------
 
+
 def cluster_weight(n: int, rooted: bool) -> Fraction:
     """Weight of an ``n``-vertex cluster of ``V_Lambda`` (``rooted``: of ``dV_Lambda/dphi``).
 
@@ -236,7 +249,7 @@ def cluster_weight(n: int, rooted: bool) -> Fraction:
     """
     if rooted:
         return Fraction((-1) ** (n + 1), math.factorial(n - 1) * 6 * 24 ** (n - 1))
-    return Fraction((-1) ** (n + 1), math.factorial(n) * 24 ** n)
+    return Fraction((-1) ** (n + 1), math.factorial(n) * 24**n)
 
 
 def dv_factor(max_power: int, group: int) -> list[tuple[Fraction, int, tuple[FVertex, ...]]]:

@@ -23,6 +23,7 @@ Verification: :func:`polchinski_residual` substitutes the series into (2.4) symb
 (graph algebra: ``Lambda d/dLambda Delta = -D``, ``Cdot = D`` joining legs) and returns
 the terms that do not cancel (none, order by order; tests/test_flow_interaction.py).
 """
+
 from __future__ import annotations
 
 import itertools
@@ -43,8 +44,14 @@ if TYPE_CHECKING:
     from ..families import Family
     from ..symbolic.npoly import NPoly
 
-__all__ = ["EffTerm", "effective_interaction", "polchinski_residual", "running_couplings",
-           "vertex_function_terms", "describe_term"]
+__all__ = [
+    "EffTerm",
+    "effective_interaction",
+    "polchinski_residual",
+    "running_couplings",
+    "vertex_function_terms",
+    "describe_term",
+]
 
 _KIND_LINE = {"Delta": Line(0, 0, 1), "D": Line(0, 1, 0)}
 
@@ -110,9 +117,14 @@ class EffTerm:
         return on_weight_open(self.n_vertices, [(i, j) for i, j, _ in self.edges], self.legs, n_comp)
 
     def to_dict(self) -> dict:
-        return {"coefficient": str(self.coeff), "power": self.power, "n_vertices": self.n_vertices,
-                "legs": list(self.legs), "edges": [[i, j, k] for i, j, k in self.edges],
-                "description": describe_term(self)}
+        return {
+            "coefficient": str(self.coeff),
+            "power": self.power,
+            "n_vertices": self.n_vertices,
+            "legs": list(self.legs),
+            "edges": [[i, j, k] for i, j, k in self.edges],
+            "description": describe_term(self),
+        }
 
 
 def describe_term(t: EffTerm) -> str:
@@ -193,7 +205,7 @@ def effective_interaction(order: int = 2) -> tuple:
                 den = 1
                 edges = []
                 for (i, j), c in adj.items():
-                    den *= math.factorial(c) * (2 ** c if i == j else 1)
+                    den *= math.factorial(c) * (2**c if i == j else 1)
                     edges += [(i, j, "Delta")] * c
                 raw.append((pre * Fraction(num, den), n, n, tuple(legs), tuple(edges)))
     return _collect(raw)
@@ -202,6 +214,7 @@ def effective_interaction(order: int = 2) -> tuple:
 # ---------------------------------------------------------------------------
 # substitution into (2.4)
 # ---------------------------------------------------------------------------
+
 
 def _lhs(terms):
     """``-Lambda dV/dLambda``: each ``Delta`` line in turn becomes ``-D``; overall minus."""
@@ -277,6 +290,7 @@ def polchinski_residual(order: int = 2, terms: tuple[EffTerm, ...] | None = None
 # local couplings
 # ---------------------------------------------------------------------------
 
+
 def vertex_function_terms(n_legs: int, order: int = 2) -> tuple:
     """Terms of ``V_Lambda`` with ``n_legs`` external legs."""
     return tuple(t for t in effective_interaction(order) if t.n_legs == n_legs)
@@ -316,7 +330,13 @@ def running_couplings(order: int = 2, N: int | str = 1) -> dict:
             if theory.N != 1:
                 c = c * t.on_factor(theory.N)
             acc[key] = acc.get(key, 0) + c
-        out[name] = Series.from_dict(name, theory, "bare", order, acc, normalization="per-site",
-                                     provenance="ergsym.flow.interaction.running_couplings "
-                                                "(zero-momentum vertices of V_Lambda)")
+        out[name] = Series.from_dict(
+            name,
+            theory,
+            "bare",
+            order,
+            acc,
+            normalization="per-site",
+            provenance="ergsym.flow.interaction.running_couplings (zero-momentum vertices of V_Lambda)",
+        )
     return out

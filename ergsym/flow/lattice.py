@@ -6,6 +6,7 @@ with ``Kt_p = Kt_Lambda``, ``D_p = Lambda dKt_Lambda/dLambda`` and
 couplings and ``M_Lambda - M_Lambda0`` (free part exact, interacting part by Gauss-Legendre in
 ``log Lambda``) are exact order by order up to float rounding.
 """
+
 from __future__ import annotations
 
 import math
@@ -25,12 +26,17 @@ if TYPE_CHECKING:
     from ..cutoffs import Cutoff
     from .problem import FlowProblem
 
-__all__ = ["flow_arrays", "flow_lattice", "running_couplings_lattice", "monotone_difference_lattice",
-           "phi2_lattice"]
+__all__ = ["flow_arrays", "flow_lattice", "running_couplings_lattice", "monotone_difference_lattice", "phi2_lattice"]
 
 
-def flow_arrays(shape: tuple[int, ...], cutoff: str | Cutoff, mass: float, Lambda0: float, Lambda: float,
-                problem: FlowProblem | None = None) -> tuple[np.ndarray, np.ndarray, np.ndarray]:
+def flow_arrays(
+    shape: tuple[int, ...],
+    cutoff: str | Cutoff,
+    mass: float,
+    Lambda0: float,
+    Lambda: float,
+    problem: FlowProblem | None = None,
+) -> tuple[np.ndarray, np.ndarray, np.ndarray]:
     """``(Kt_p, D_p, Delta_p)`` on the FFT grid of ``shape`` (validated scales).
 
     With ``problem`` (a :class:`~ergsym.flow.problem.FlowProblem`, built and validated once at
@@ -49,13 +55,23 @@ def _series_values(series, arrays, lam):
     kt, d, dl = arrays
     per = series.evaluate(lambda f: family_value(f, kt, d, dl))
     per = [float(v) for v in per]
-    return {"per_order": [(v, 0.0) for v in per],
-            "total": (series_sum(per, lam), 0.0)}  # InputError naming --lam where a term overflows
+    return {
+        "per_order": [(v, 0.0) for v in per],
+        "total": (series_sum(per, lam), 0.0),
+    }  # InputError naming --lam where a term overflows
 
 
-def flow_lattice(shape: tuple[int, ...], cutoff: str | Cutoff, mass: float, Lambda0: float, Lambda: float,
-                 lam: float, order: int = 2, forms: Sequence[str] = ("A", "B"),
-                 problem: FlowProblem | None = None) -> dict:
+def flow_lattice(
+    shape: tuple[int, ...],
+    cutoff: str | Cutoff,
+    mass: float,
+    Lambda0: float,
+    Lambda: float,
+    lam: float,
+    order: int = 2,
+    forms: Sequence[str] = ("A", "B"),
+    problem: FlowProblem | None = None,
+) -> dict:
     """A, B and/or pieces at ``Lambda`` on a lattice: whole lattice sums, exact per order.
 
     Returns the same layout as :func:`ergsym.flow.continuum.flow_continuum` (errors 0: exact
@@ -68,8 +84,16 @@ def flow_lattice(shape: tuple[int, ...], cutoff: str | Cutoff, mass: float, Lamb
     return {f: _series_values(flow_monotone(order, f), arrays, float(lam)) for f in forms}
 
 
-def phi2_lattice(shape: tuple[int, ...], cutoff: str | Cutoff, mass: float, Lambda0: float, Lambda: float,
-                 lam: float, order: int = 2, problem: FlowProblem | None = None) -> dict:
+def phi2_lattice(
+    shape: tuple[int, ...],
+    cutoff: str | Cutoff,
+    mass: float,
+    Lambda0: float,
+    Lambda: float,
+    lam: float,
+    order: int = 2,
+    problem: FlowProblem | None = None,
+) -> dict:
     """``<phi_x^2>_Lambda`` per site along the flow (:func:`ergsym.flow.flow_phi2`; exact per order)."""
     from .monotone import flow_phi2
 
@@ -78,9 +102,16 @@ def phi2_lattice(shape: tuple[int, ...], cutoff: str | Cutoff, mass: float, Lamb
     return _series_values(flow_phi2(order), arrays, float(lam))
 
 
-def running_couplings_lattice(shape: tuple[int, ...], cutoff: str | Cutoff, mass: float, Lambda0: float,
-                              Lambda: float,
-                              lam: float, order: int = 2, problem: FlowProblem | None = None) -> dict:
+def running_couplings_lattice(
+    shape: tuple[int, ...],
+    cutoff: str | Cutoff,
+    mass: float,
+    Lambda0: float,
+    Lambda: float,
+    lam: float,
+    order: int = 2,
+    problem: FlowProblem | None = None,
+) -> dict:
     """Zero-momentum couplings of ``V_Lambda`` on a lattice (per site; exact per order)."""
     from .interaction import running_couplings
 
@@ -89,10 +120,17 @@ def running_couplings_lattice(shape: tuple[int, ...], cutoff: str | Cutoff, mass
     return {k: _series_values(s, arrays, float(lam)) for k, s in running_couplings(order).items()}
 
 
-def monotone_difference_lattice(shape: tuple[int, ...], cutoff: str | Cutoff, mass: float, Lambda0: float,
-                                Lambda: float,
-                                lam: float, order: int = 2, n_log: int = 12,
-                                problem: FlowProblem | None = None) -> dict:
+def monotone_difference_lattice(
+    shape: tuple[int, ...],
+    cutoff: str | Cutoff,
+    mass: float,
+    Lambda0: float,
+    Lambda: float,
+    lam: float,
+    order: int = 2,
+    n_log: int = 12,
+    problem: FlowProblem | None = None,
+) -> dict:
     """``M_Lambda - M_Lambda0`` on a lattice: ``-1/2 sum_p log(K_Lambda/K_Lambda0)`` + interacting part.
 
     The interacting part ``int_Lambda^Lambda0 (B - B_free) dL/L`` uses ``n_log`` Gauss-Legendre
@@ -125,8 +163,15 @@ def monotone_difference_lattice(shape: tuple[int, ...], cutoff: str | Cutoff, ma
         p2 = lattice_phat2(as_lattice(shape, name="shape").shape)
     free = float(-0.5 * np.sum(np.log(cutoff.K(p2, L) / cutoff.K(p2, L0)))) + 0.0  # no -0.0
     if L == L0:
-        return {"free": (free, 0.0), "interacting": (0.0, 0.0), "total": (free, 0.0), "truncation": 0.0,
-                "ratio_of_last_terms": None, "per_order": [0.0] * order, "converged": True}
+        return {
+            "free": (free, 0.0),
+            "interacting": (0.0, 0.0),
+            "total": (free, 0.0),
+            "truncation": 0.0,
+            "ratio_of_last_terms": None,
+            "per_order": [0.0] * order,
+            "converged": True,
+        }
     series = flow_monotone(order, "B")
     # B(Lambda') is piecewise smooth: kinks where Lambda'^2 (+eps) crosses a lattice phat^2
     eps = getattr(cutoff, "eps", 0.0)
@@ -154,8 +199,8 @@ def monotone_difference_lattice(shape: tuple[int, ...], cutoff: str | Cutoff, ma
         terms = np.zeros(order)
         for xi, wi in zip(x, w):
             kt, d = props(math.exp(xi))
-            per = series.evaluate(lambda f: family_value(f, kt, d, kt0 - kt))
-            terms += wi * np.array([float(v) * lam ** k for k, v in enumerate(per) if k >= 1])
+            per = series.evaluate(lambda f, kt=kt, d=d: family_value(f, kt, d, kt0 - kt))
+            terms += wi * np.array([float(v) * lam**k for k, v in enumerate(per) if k >= 1])
         return terms
 
     t_hi = integral(n_log)
@@ -166,6 +211,12 @@ def monotone_difference_lattice(shape: tuple[int, ...], cutoff: str | Cutoff, ma
     prev = abs(float(t_hi[-2])) if order >= 2 else 0.0
     ratio = trunc / prev if prev > 0 else (0.0 if trunc == 0 else None)
     conv = ratio is None and order == 1 or (ratio is not None and ratio < 1.0)
-    return {"free": (free, 1e-15 * abs(free)), "interacting": inter,
-            "total": (free + hi, inter[1] + 1e-15 * abs(free)), "truncation": trunc,
-            "ratio_of_last_terms": ratio, "per_order": [float(v) for v in t_hi], "converged": bool(conv)}
+    return {
+        "free": (free, 1e-15 * abs(free)),
+        "interacting": inter,
+        "total": (free + hi, inter[1] + 1e-15 * abs(free)),
+        "truncation": trunc,
+        "ratio_of_last_terms": ratio,
+        "per_order": [float(v) for v in t_hi],
+        "converged": bool(conv),
+    }

@@ -37,6 +37,7 @@ interacting part by Gauss-Legendre on the panels between the kinks of B (per-sam
 integrals, so the statistical error is that of the integral), quadrature error = difference
 with half the nodes.
 """
+
 from __future__ import annotations
 
 import math
@@ -56,7 +57,7 @@ __all__ = ["MCSettings", "sample_p0", "PosteriorHMC", "mc_point_samples", "mc_fl
 #: refuse (unless forced) when the estimated cost exceeds this many seconds
 MC_MAX_SECONDS = 600.0
 MIN_POSTERIOR_ACCEPTANCE = 0.3
-_SEC_PER_SITE_TRAJ = 2.5e-8   # per site and integration step (x log2 V); measured 8x8..16x16, 2 cores
+_SEC_PER_SITE_TRAJ = 2.5e-8  # per site and integration step (x log2 V); measured 8x8..16x16, 2 cores
 
 
 @dataclass(frozen=True)
@@ -86,16 +87,23 @@ class MCSettings:
     n_log: int = 8
 
     def validate(self) -> MCSettings:
-        for name, v, lo, hi in (("--samples", self.n_samples, 16, 10 ** 7),
-                                ("--chains", self.n_chains, 2, 4096),
-                                ("--therm", self.n_therm, 0, 10 ** 6), ("--inner", self.n_inner, 2, 1000),
-                                ("--seed", self.seed, 0, 2 ** 63 - 1), ("--n-log", self.n_log, 2, 200)):
+        for name, v, lo, hi in (
+            ("--samples", self.n_samples, 16, 10**7),
+            ("--chains", self.n_chains, 2, 4096),
+            ("--therm", self.n_therm, 0, 10**6),
+            ("--inner", self.n_inner, 2, 1000),
+            ("--seed", self.seed, 0, 2**63 - 1),
+            ("--n-log", self.n_log, 2, 200),
+        ):
             if isinstance(v, bool) or not isinstance(v, (int, np.integer)) or not lo <= v <= hi:
                 raise InputError.bad(name, v, f"an integer in [{lo}, {hi}]")
         if self.n_inner % 2:
-            raise InputError.bad("--inner", self.n_inner, "an even integer >= 2",
-                                 "the replica correlation is measured after n_inner/2 and n_inner "
-                                 "trajectories")
+            raise InputError.bad(
+                "--inner",
+                self.n_inner,
+                "an even integer >= 2",
+                "the replica correlation is measured after n_inner/2 and n_inner trajectories",
+            )
         return self
 
 
@@ -129,10 +137,20 @@ def sample_p0(problem: FlowProblem, settings: MCSettings, progress: bool = False
             out[k[0]] = np.asarray(state.phi).reshape((s.n_chains,) + problem.shape)
             k[0] += 1
 
-    res = run_mc(theory, s.n_therm + s.n_samples, seed=s.seed, n_therm=s.n_therm, progress=progress,
-                 callback=keep, n_chains=s.n_chains)
-    return out, {"outer_acceptance": float(res.acceptance), "outer_trajectories": s.n_therm + s.n_samples,
-                 "outer_chains": s.n_chains}
+    res = run_mc(
+        theory,
+        s.n_therm + s.n_samples,
+        seed=s.seed,
+        n_therm=s.n_therm,
+        progress=progress,
+        callback=keep,
+        n_chains=s.n_chains,
+    )
+    return out, {
+        "outer_acceptance": float(res.acceptance),
+        "outer_trajectories": s.n_therm + s.n_samples,
+        "outer_chains": s.n_chains,
+    }
 
 
 class PosteriorHMC:
@@ -148,8 +166,15 @@ class PosteriorHMC:
     ``Delta_p = 0`` never move.  Metropolis per batch member: exact for any step size.
     """
 
-    def __init__(self, shape: tuple[int, ...], delta: np.ndarray, lam: float, phi2_est: float,
-                 n_steps: int | None = None, traj_scale: float = 1.0):
+    def __init__(
+        self,
+        shape: tuple[int, ...],
+        delta: np.ndarray,
+        lam: float,
+        phi2_est: float,
+        n_steps: int | None = None,
+        traj_scale: float = 1.0,
+    ):
         self.shape = tuple(shape)
         self.axes = tuple(range(-len(self.shape), 0))
         self.delta = np.asarray(delta, float)
@@ -167,7 +192,7 @@ class PosteriorHMC:
         self.traj_scale = float(traj_scale)
 
     def _gauss_p(self, xp, inv):
-        return 0.5 / self.V * np.sum((xp.real ** 2 + xp.imag ** 2) * inv, axis=self.axes)
+        return 0.5 / self.V * np.sum((xp.real**2 + xp.imag**2) * inv, axis=self.axes)
 
     def _force_p(self, phi, eta_p, energy=False):
         eta = np.real(np.fft.ifftn(eta_p, axes=self.axes))
@@ -178,8 +203,7 @@ class PosteriorHMC:
             return force, None
         return force, (self.lam / 24.0) * np.sum(x2 * x2, axis=self.axes)
 
-    def trajectory(self, phi: np.ndarray, eta: np.ndarray,
-                   rng: np.random.Generator) -> tuple[np.ndarray, np.ndarray]:
+    def trajectory(self, phi: np.ndarray, eta: np.ndarray, rng: np.random.Generator) -> tuple[np.ndarray, np.ndarray]:
         """One trajectory for every batch member; returns ``(eta_new, accepted mask)``."""
         white = rng.standard_normal(eta.shape)
         v = np.fft.fftn(white, axes=self.axes) * self.sqrt_kpost
@@ -217,7 +241,7 @@ def _shell_sums(problem, arr, phi_p, g1_p, g2_p, g2h_p):
     m = arr.shell
     d, kt = arr.d[m], arr.kt[m]
     fp = phi_p[..., m]
-    a = np.sum(d * (fp.real ** 2 + fp.imag ** 2) / kt ** 2, axis=-1) / V
+    a = np.sum(d * (fp.real**2 + fp.imag**2) / kt**2, axis=-1) / V
     if g1_p is None:
         z = np.zeros_like(a)
         return a, z, z, z, z
@@ -226,13 +250,13 @@ def _shell_sums(problem, arr, phi_p, g1_p, g2_p, g2h_p):
     c = np.sum(d * (gm.real * fp.real + gm.imag * fp.imag) / kt, axis=-1) / V
     e = np.sum(d * (g1.real * g2.real + g1.imag * g2.imag), axis=-1) / V
     eh = np.sum(d * (g1.real * g2h.real + g1.imag * g2h.imag), axis=-1) / V
-    e0 = np.sum(d * (g1.real ** 2 + g1.imag ** 2), axis=-1) / V
+    e0 = np.sum(d * (g1.real**2 + g1.imag**2), axis=-1) / V
     return a, c, e, eh, e0
 
 
-def mc_point_samples(problem: FlowProblem, phi0: np.ndarray, Lambda: float, n_inner: int,
-                     rng: np.random.Generator,
-                     chunk: int = 4096) -> dict:
+def mc_point_samples(
+    problem: FlowProblem, phi0: np.ndarray, Lambda: float, n_inner: int, rng: np.random.Generator, chunk: int = 4096
+) -> dict:
     """Per-sample estimators at one scale (arrays shaped like ``phi0.shape[:-d]``).
 
     Returns ``{"a", "c", "e", "e_half", "phi2", "G_p"(mean over samples), "acceptance",
@@ -253,11 +277,11 @@ def mc_point_samples(problem: FlowProblem, phi0: np.ndarray, Lambda: float, n_in
     acc_n, acc_tot = 0, 0
     has_shell = bool(np.any(arr.shell))
     for s in range(0, flat.shape[0], chunk):
-        x1 = flat[s:s + chunk]
+        x1 = flat[s : s + chunk]
         phi = ch.apply(x1, rng)
         phi_p = np.fft.fftn(phi, axes=axes)
-        outs["phi2"].append(np.mean(phi ** 2, axis=axes))
-        gp.append((phi_p.real ** 2 + phi_p.imag ** 2) / problem.volume)
+        outs["phi2"].append(np.mean(phi**2, axis=axes))
+        gp.append((phi_p.real**2 + phi_p.imag**2) / problem.volume)
         if problem.lam == 0 or not has_shell:
             a, c, e, eh, e0 = _shell_sums(problem, arr, phi_p, None, None, None)
         else:
@@ -275,8 +299,10 @@ def mc_point_samples(problem: FlowProblem, phi0: np.ndarray, Lambda: float, n_in
             dp = np.fft.fftn(eta - eta_start, axes=axes)
             # how far the replica moved, in units of the Gaussian posterior width (2 Kpost per mode)
             if np.any(post.live):
-                moves.append(np.sum((dp.real ** 2 + dp.imag ** 2) * post.live, axis=axes)
-                             / (problem.volume * 2.0 * np.sum(post.kpost)))
+                moves.append(
+                    np.sum((dp.real**2 + dp.imag**2) * post.live, axis=axes)
+                    / (problem.volume * 2.0 * np.sum(post.kpost))
+                )
             lam6 = problem.lam / 6.0
             x2, xh = phi + eta, phi + half
             g1 = np.fft.fftn(lam6 * x1 * x1 * x1, axes=axes)
@@ -313,24 +339,38 @@ def _replica_check(r, b_value) -> dict:
     d1 = _stats(r["e_zero"] - r["e_half"])
     d2 = _stats(r["e_half"] - r["e"])
     z = d2.mean / d2.error_of_mean if d2.error_of_mean > 0 else 0.0
-    out.update({"e0_minus_e_half": float(d1.mean), "e_half_minus_e": float(d2.mean),
-                "e_half_minus_e_error": float(d2.error_of_mean), "z": float(z)})
+    out.update(
+        {
+            "e0_minus_e_half": float(d1.mean),
+            "e_half_minus_e": float(d2.mean),
+            "e_half_minus_e_error": float(d2.error_of_mean),
+            "z": float(z),
+        }
+    )
     if r["acceptance"] < MIN_POSTERIOR_ACCEPTANCE:
-        problems.append(f"posterior HMC acceptance {r['acceptance']:.2f} < {MIN_POSTERIOR_ACCEPTANCE}: "
-                        "the replicas barely move, so the square of the conditional mean is overestimated")
+        problems.append(
+            f"posterior HMC acceptance {r['acceptance']:.2f} < {MIN_POSTERIOR_ACCEPTANCE}: "
+            "the replicas barely move, so the square of the conditional mean is overestimated"
+        )
     if r["move"] < 0.5:
-        problems.append(f"the posterior replica moved {r['move']:.2g} of the Gaussian posterior width "
-                        "(< 0.5): the two replicas are correlated; raise --inner")
+        problems.append(
+            f"the posterior replica moved {r['move']:.2g} of the Gaussian posterior width "
+            "(< 0.5): the two replicas are correlated; raise --inner"
+        )
     if d1.mean > 0 and abs(z) > 2:
         ratio = d2.mean / d1.mean
         bias = float("inf") if ratio >= 1 else 0.5 * abs(d2.mean) * max(ratio, 0.0) / (1.0 - max(ratio, 0.0))
         out["estimated_B_bias"] = bias
         if bias > b_value["error"]:
-            problems.append(f"posterior replicas still correlated (estimated bias of B {bias:.2g} > its "
-                            f"error {b_value['error']:.2g}): raise --inner")
+            problems.append(
+                f"posterior replicas still correlated (estimated bias of B {bias:.2g} > its "
+                f"error {b_value['error']:.2g}): raise --inner"
+            )
     if abs(z) > 4 and "estimated_B_bias" in out and out["estimated_B_bias"] == 0.0:
-        problems.append(f"the replica product changes by {d2.mean:.3g} ± {d2.error_of_mean:.2g} between "
-                        "n_inner/2 and n_inner trajectories without settling: raise --inner")
+        problems.append(
+            f"the replica product changes by {d2.mean:.3g} ± {d2.error_of_mean:.2g} between "
+            "n_inner/2 and n_inner trajectories without settling: raise --inner"
+        )
     return out
 
 
@@ -355,8 +395,14 @@ def _pieces(a, c, e, f0):
 
 
 def _est(st, **extra):
-    d = {"value": float(st.mean), "error": float(st.error_of_mean), "converged": bool(st.reliable),
-         "reliable": bool(st.reliable), "tau_int": float(st.tau_corr), "n_eff": float(st.n_eff)}
+    d = {
+        "value": float(st.mean),
+        "error": float(st.error_of_mean),
+        "converged": bool(st.reliable),
+        "reliable": bool(st.reliable),
+        "tau_int": float(st.tau_corr),
+        "n_eff": float(st.n_eff),
+    }
     if st.exact:
         d["exact"] = True
     if st.reasons:
@@ -375,8 +421,14 @@ def _free_point(problem, Lambda):
     return out
 
 
-def mc_flow(problem: FlowProblem, Lambdas: Sequence[float], settings: MCSettings, with_m: bool = True,
-            progress: bool = False, sample_at_zero: bool = False) -> dict:
+def mc_flow(
+    problem: FlowProblem,
+    Lambdas: Sequence[float],
+    settings: MCSettings,
+    with_m: bool = True,
+    progress: bool = False,
+    sample_at_zero: bool = False,
+) -> dict:
     """B, A, the pieces, ``<phi^2>``, ``G_p`` (and ``M - M0``) at every scale of ``Lambdas``.
 
     One set of outer samples of ``P_Lambda0`` serves every scale (and every quadrature node of
@@ -394,15 +446,27 @@ def mc_flow(problem: FlowProblem, Lambdas: Sequence[float], settings: MCSettings
         pts = []
         for L in Ls:
             kt = problem.at(L).kt.ravel()
-            p = {"Lambda": L, "values": _free_point(problem, L),
-                 "G_p": {"value": kt.tolist(), "error": [0.0] * kt.size, "exact": True}, "diagnostics": {}}
+            p = {
+                "Lambda": L,
+                "values": _free_point(problem, L),
+                "G_p": {"value": kt.tolist(), "error": [0.0] * kt.size, "exact": True},
+                "diagnostics": {},
+            }
             if with_m:
                 f = problem.free_M(L)
-                p["M"] = {"free": (f, 0.0), "interacting": (0.0, 0.0), "total": (f, 0.0), "statistical": 0.0,
-                          "quadrature": 0.0, "converged": True}
+                p["M"] = {
+                    "free": (f, 0.0),
+                    "interacting": (0.0, 0.0),
+                    "total": (f, 0.0),
+                    "statistical": 0.0,
+                    "quadrature": 0.0,
+                    "converged": True,
+                }
             pts.append(p)
-        return {"points": pts, "diagnostics": {"note": "lam = 0: the flowed law is Gaussian; "
-                                                       "every number is the exact free value"}}
+        return {
+            "points": pts,
+            "diagnostics": {"note": "lam = 0: the flowed law is Gaussian; every number is the exact free value"},
+        }
     phi0, diag = sample_p0(problem, settings, progress=progress)
     rng = np.random.default_rng([settings.seed, 20])
     pts = []
@@ -422,17 +486,30 @@ def mc_flow(problem: FlowProblem, Lambdas: Sequence[float], settings: MCSettings
         values["phi2"] = _est(_stats(r["phi2"]))
         gpc = r["G_p_chains"].reshape(r["G_p_chains"].shape[0], -1)
         gp_err = gpc.std(axis=0, ddof=1) / math.sqrt(gpc.shape[0]) if gpc.shape[0] > 1 else None
-        gp = {"value": gpc.mean(axis=0).tolist(),
-              "error": None if gp_err is None else gp_err.tolist(),
-              "error_method": "spread of the independent chains' means"}
-        pts.append({"Lambda": L, "values": values, "G_p": gp,
-                    "diagnostics": {"posterior_steps": r["n_steps"], "replica_check": rep}})
+        gp = {
+            "value": gpc.mean(axis=0).tolist(),
+            "error": None if gp_err is None else gp_err.tolist(),
+            "error_method": "spread of the independent chains' means",
+        }
+        pts.append(
+            {
+                "Lambda": L,
+                "values": values,
+                "G_p": gp,
+                "diagnostics": {"posterior_steps": r["n_steps"], "replica_check": rep},
+            }
+        )
     if with_m:
         for p, m in zip(pts, _m_integrals(problem, phi0, Ls, settings, rng), strict=False):
             p["M"] = m
-    diag.update({"posterior_acceptance_min": float(min(accs)) if accs else None,
-                 "replica_check_max_abs_z": float(worst_bias), "n_inner": settings.n_inner,
-                 "samples": settings.n_samples * settings.n_chains})
+    diag.update(
+        {
+            "posterior_acceptance_min": float(min(accs)) if accs else None,
+            "replica_check_max_abs_z": float(worst_bias),
+            "n_inner": settings.n_inner,
+            "samples": settings.n_samples * settings.n_chains,
+        }
+    )
     return {"points": pts, "diagnostics": diag}
 
 
@@ -446,7 +523,7 @@ def _m_integrals(problem, phi0, Ls, settings, rng):
     """
     from ..numeric.quadrature import composite_nodes
 
-    lead = phi0.shape[:-len(problem.shape)]
+    lead = phi0.shape[: -len(problem.shape)]
     lo_L = min(Ls)
     edges = sorted(set(problem.kink_edges(lo_L)) | {math.log(L) for L in Ls})
     cache = {}
@@ -478,15 +555,31 @@ def _m_integrals(problem, phi0, Ls, settings, rng):
         t_hi = sum((wi * v for xi, wi, v in hi if xi > xl), np.zeros(lead))
         t_lo = sum((wi * v for xi, wi, v in lo if xi > xl), np.zeros(lead))
         if not np.any(t_hi != 0):
-            out.append({"free": (free, 1e-15 * abs(free)), "interacting": (0.0, 0.0), "total": (free, 0.0),
-                        "statistical": 0.0, "quadrature": 0.0, "converged": True})
+            out.append(
+                {
+                    "free": (free, 1e-15 * abs(free)),
+                    "interacting": (0.0, 0.0),
+                    "total": (free, 0.0),
+                    "statistical": 0.0,
+                    "quadrature": 0.0,
+                    "converged": True,
+                }
+            )
             continue
         st = _stats(t_hi)
         val = float(np.mean(t_hi))
         stat = float(st.error_of_mean)
         quad = abs(val - float(np.mean(t_lo)))
         reasons = list(st.reasons) + [why for Ln, why in problems if Ln > L]
-        out.append({"free": (free, 1e-15 * abs(free)), "interacting": (val, stat + quad),
-                    "total": (free + val, stat + quad), "statistical": stat, "quadrature": quad,
-                    "converged": bool(st.reliable) and not reasons, "reasons": reasons})
+        out.append(
+            {
+                "free": (free, 1e-15 * abs(free)),
+                "interacting": (val, stat + quad),
+                "total": (free + val, stat + quad),
+                "statistical": stat,
+                "quadrature": quad,
+                "converged": bool(st.reliable) and not reasons,
+                "reasons": reasons,
+            }
+        )
     return out

@@ -11,6 +11,7 @@ Every method takes the same :class:`~ergsym.flow.problem.FlowProblem` and return
 with value objects ``{"value", "error", "converged", "reliable", ...}``; ``M`` has ``free``,
 ``interacting``, ``total`` as ``(value, error)`` plus ``statistical`` and ``quadrature``.
 """
+
 from __future__ import annotations
 
 import math
@@ -24,8 +25,7 @@ from .problem import FlowProblem
 if TYPE_CHECKING:
     from collections.abc import Sequence
 
-__all__ = ["METHODS", "EXACT_MAX_MODES", "check_domain", "exact_points", "exact_seconds",
-           "variational_points"]
+__all__ = ["METHODS", "EXACT_MAX_MODES", "check_domain", "exact_points", "exact_seconds", "variational_points"]
 
 METHODS = ("series", "exact", "mc", "variational")
 #: the exact quadrature is a tensor Gauss-Hermite rule in every mode
@@ -40,13 +40,20 @@ def check_domain(method: str, problem: FlowProblem | None) -> None:
     if method == "series":
         return
     if problem is None:
-        raise InputError.bad("--method", method, "series without --lattice (continuum)",
-                             f"--method {method} needs a lattice: pass --lattice SHAPE, or use "
-                             "--method series")
+        raise InputError.bad(
+            "--method",
+            method,
+            "series without --lattice (continuum)",
+            f"--method {method} needs a lattice: pass --lattice SHAPE, or use --method series",
+        )
     if method == "exact" and problem.volume > EXACT_MAX_MODES:
-        raise InputError.bad("--lattice", problem.spec, f"at most {EXACT_MAX_MODES} sites for --method exact",
-                             "the exact quadrature is a tensor rule over every mode; use --method mc "
-                             "(or series at small --lam) on larger lattices")
+        raise InputError.bad(
+            "--lattice",
+            problem.spec,
+            f"at most {EXACT_MAX_MODES} sites for --method exact",
+            "the exact quadrature is a tensor rule over every mode; use --method mc "
+            "(or series at small --lam) on larger lattices",
+        )
 
 
 def exact_seconds(problem: FlowProblem, n_scales: int, with_m: bool) -> float:
@@ -62,8 +69,7 @@ def exact_seconds(problem: FlowProblem, n_scales: int, with_m: bool) -> float:
 def _modeflow(problem: FlowProblem):
     from .modes import ModeFlow
 
-    return ModeFlow(lambda L: problem.at(L).kt.ravel(), lambda L: problem.at(L).d.ravel(),
-                    problem.Lambda0, problem.lam)
+    return ModeFlow(lambda L: problem.at(L).kt.ravel(), lambda L: problem.at(L).d.ravel(), problem.Lambda0, problem.lam)
 
 
 def _vo(v, e):
@@ -83,9 +89,12 @@ def exact_points(problem: FlowProblem, Lambdas: Sequence[float], with_m: bool = 
         o = exact_observables(sysm, L)
         values = {k: _vo(*o[k]) for k in ("B", "A", "dSdS", "dSdShat", "dShatdShat", "LdShat", "phi2")}
         gp, gpe = o["G_p"]
-        p = {"Lambda": L, "values": values,
-             "G_p": {"value": np.asarray(gp).tolist(), "error": np.asarray(gpe).tolist()},
-             "diagnostics": {"quadrature": "tensor Gauss-Hermite, n vs 3n/2 nodes per mode"}}
+        p = {
+            "Lambda": L,
+            "values": values,
+            "G_p": {"value": np.asarray(gp).tolist(), "error": np.asarray(gpe).tolist()},
+            "diagnostics": {"quadrature": "tensor Gauss-Hermite, n vs 3n/2 nodes per mode"},
+        }
         if with_m:
             free = problem.free_M(L)
             if L == problem.Lambda0:
@@ -94,9 +103,14 @@ def exact_points(problem: FlowProblem, Lambdas: Sequence[float], with_m: bool = 
                 mv, me = exact_monotone(sysm, L)
                 tot = (mv - m0[0], me + m0[1])
             err = tot[1] + 1e-15 * abs(free)
-            p["M"] = {"free": (free, 1e-15 * abs(free)), "interacting": (tot[0] - free, err),
-                      "total": (tot[0], err),
-                      "statistical": 0.0, "quadrature": err, "converged": True}
+            p["M"] = {
+                "free": (free, 1e-15 * abs(free)),
+                "interacting": (tot[0] - free, err),
+                "total": (tot[0], err),
+                "statistical": 0.0,
+                "quadrature": err,
+                "converged": True,
+            }
         out.append(p)
     return out
 
@@ -108,17 +122,23 @@ def finite_or_raise(points: list) -> list:
     for p in points:
         for k, v in p["values"].items():
             if not (math.isfinite(v["value"]) and math.isfinite(v["error"])):
-                raise ConvergenceError(f"{k} at Lambda={p['Lambda']!r} is not finite ({v['value']!r} ± "
-                                       f"{v['error']!r}): the sampling or quadrature failed", estimate=None,
-                                       error=None)
+                raise ConvergenceError(
+                    f"{k} at Lambda={p['Lambda']!r} is not finite ({v['value']!r} ± "
+                    f"{v['error']!r}): the sampling or quadrature failed",
+                    estimate=None,
+                    error=None,
+                )
     return points
 
 
 #: what the variational method does not compute, and why (reported, never a number)
 VARIATIONAL_NOT_COMPUTED = {
-    k: ("not computed by --method variational: the score of the pushed law (needed for "
-        "delta S_Lambda/delta phi) is not implemented for the learned maps; use --method mc or exact")
-    for k in ("A", "dSdS", "dSdShat", "dShatdShat", "LdShat")}
+    k: (
+        "not computed by --method variational: the score of the pushed law (needed for "
+        "delta S_Lambda/delta phi) is not implemented for the learned maps; use --method mc or exact"
+    )
+    for k in ("A", "dSdS", "dSdShat", "dShatdShat", "LdShat")
+}
 
 
 def _central_B(res, free_M_jko, s, tau):
@@ -144,8 +164,9 @@ def _central_B(res, free_M_jko, s, tau):
     return b1, st, abs(b1 - b2)
 
 
-def variational_points(problem: FlowProblem, Lambda: float, *, n_samples: int = 4000, steps: int = 10,
-                       seed: int = 0) -> list:
+def variational_points(
+    problem: FlowProblem, Lambda: float, *, n_samples: int = 4000, steps: int = 10, seed: int = 0
+) -> list:
     """The JKO flow of :mod:`ergsym.variational` as a flow method (a thin adapter, one scale).
 
     The run takes the already-built problem (no input is validated again).  It runs two JKO
@@ -167,44 +188,70 @@ def variational_points(problem: FlowProblem, Lambda: float, *, n_samples: int = 
 
     L = problem.check_Lambda(Lambda)
     if L >= problem.Lambda0:
-        raise InputError.bad("--Lambda", Lambda, f"in (0, Lambda0 = {problem.Lambda0}) for --method "
-                             "variational",
-                             "the JKO flow needs at least one step")
+        raise InputError.bad(
+            "--Lambda",
+            Lambda,
+            f"in (0, Lambda0 = {problem.Lambda0}) for --method variational",
+            "the JKO flow needs at least one step",
+        )
     steps = int(steps)
     if steps < 2:
         raise InputError.bad("steps", steps, "an integer >= 2", "B is a central difference over two steps")
     tau = math.log(problem.Lambda0 / L) / steps
     L_end = problem.Lambda0 * math.exp(-(steps + 2) * tau)
     if not L_end >= 1e-300:  # the two steps past Lambda must stay a normal positive scale
-        raise InputError.bad("--Lambda", Lambda, f"in [{1e-300 * math.exp(2 * tau):.3g}, Lambda0) for "
-                             "--method variational",
-                             "B needs two JKO steps of the same size past Lambda; use a larger --Lambda")
-    cfg = VariationalConfig(shape=problem.shape, cutoff=problem.cutoff.spec, mass=problem.mass,
-                            Lambda0=problem.Lambda0, Lambda=L_end, lam=problem.lam, steps=steps + 2,
-                            n_samples=int(n_samples), seed=int(seed))
+        raise InputError.bad(
+            "--Lambda",
+            Lambda,
+            f"in [{1e-300 * math.exp(2 * tau):.3g}, Lambda0) for --method variational",
+            "B needs two JKO steps of the same size past Lambda; use a larger --Lambda",
+        )
+    cfg = VariationalConfig(
+        shape=problem.shape,
+        cutoff=problem.cutoff.spec,
+        mass=problem.mass,
+        Lambda0=problem.Lambda0,
+        Lambda=L_end,
+        lam=problem.lam,
+        steps=steps + 2,
+        n_samples=int(n_samples),
+        seed=int(seed),
+    )
     res = run_variational(cfg, problem=problem, max_steps=steps)
     cmp = compare_with_exact(res, series=False)
     conv_at_L = bool(res.converged)
     res = run_variational(cfg, _state=res)  # the two steps past Lambda, for the central difference
     conv = bool(res.converged)
     # closed-form free JKO flow with the same steps: M_free,jko,n per step
-    _, G = free_jko_flow(problem.kt0, lambda x: problem.at(min(x, problem.Lambda0)).kt, problem.Lambda0,
-                         L_end, steps + 2, COST_FACTOR)
+    _, G = free_jko_flow(
+        problem.kt0, lambda x: problem.at(min(x, problem.Lambda0)).kt, problem.Lambda0, L_end, steps + 2, COST_FACTOR
+    )
     kts = [problem.at(min(float(x), problem.Lambda0)).kt for x in res.Lambdas]
-    free_jko = np.array([float(-0.5 * np.sum(np.log(G[n] / G[0])) + np.sum(G[n] / kts[n] - G[0] / kts[0]))
-                         for n in range(steps + 3)])
+    free_jko = np.array(
+        [float(-0.5 * np.sum(np.log(G[n] / G[0])) + np.sum(G[n] / kts[n] - G[0] / kts[0])) for n in range(steps + 3)]
+    )
     b_int, b_stat, b_diff = _central_B(res, free_jko, steps, res.tau)
     b_free = problem.free_B(L)
     reasons = [] if conv else ["the JKO optimisation did not converge at every step"]
     if problem.lam > COUPLED_LAM_MAX and problem.volume > 1:
         # measured: 2 sites, lam = 100, 16 seeds: B high by 0.15 +- 0.04 against the exact flow
-        reasons.append(f"lam = {problem.lam:g} > {COUPLED_LAM_MAX:g}: the coupled maps are biased there "
-                       "(2 sites, lam = 100: B high by 4 standard errors over 16 seeds); use --method mc")
-    values = {"B": {"value": b_free + b_int, "error": math.hypot(b_stat, b_diff), "converged": conv,
-                    "reliable": not reasons, "reasons": reasons,
-                    "error_parts": {"statistical": b_stat, "difference": b_diff},
-                    "free": b_free, "interacting": b_int},
-              "phi2": dict(cmp["phi2"]["variational"], reliable=conv_at_L)}
+        reasons.append(
+            f"lam = {problem.lam:g} > {COUPLED_LAM_MAX:g}: the coupled maps are biased there "
+            "(2 sites, lam = 100: B high by 4 standard errors over 16 seeds); use --method mc"
+        )
+    values = {
+        "B": {
+            "value": b_free + b_int,
+            "error": math.hypot(b_stat, b_diff),
+            "converged": conv,
+            "reliable": not reasons,
+            "reasons": reasons,
+            "error_parts": {"statistical": b_stat, "difference": b_diff},
+            "free": b_free,
+            "interacting": b_int,
+        },
+        "phi2": dict(cmp["phi2"]["variational"], reliable=conv_at_L),
+    }
     mm = cmp["M_minus_M0"]
     free = problem.free_M(L)
     # the O(tau) bias of the scheme's free part cancels to leading order in M_var - M_free,jko;
@@ -212,19 +259,34 @@ def variational_points(problem: FlowProblem, Lambda: float, *, n_samples: int = 
     raw = float(mm["variational"]["value"])
     inter = (raw - float(mm["free_jko_same_tau"]["value"]), float(mm["variational"]["error"]))
     tot = (free + inter[0], inter[1])
-    return [{"Lambda": L, "values": values, "not_computed": dict(VARIATIONAL_NOT_COMPUTED),
-             "G_p": {"orbits": [{"phat2": g["phat2"], "n_modes": g["n_modes"], **g["variational"]}
-                                for g in cmp["G_p"]]},
-             "M": {"free": (free, 1e-15 * abs(free)), "interacting": inter, "total": tot,
-                   "statistical": tot[1], "quadrature": 0.0, "converged": conv_at_L},
-             "diagnostics": {"steps": steps, "steps_run": steps + 2, "tau": float(res.tau),
-                             "samples": int(n_samples),
-                             "B": f"central difference over the JKO steps at Lambda*exp(+-tau) "
-                                  f"(tau = {res.tau:.4g}) of M_variational - free_jko_same_tau, plus the "
-                                  "exact free B",
-                             "free_exact": mm["free_exact"]["value"],
-                             "free_jko_same_tau": mm["free_jko_same_tau"]["value"],
-                             "M_variational_raw": raw,
-                             "note": "M_minus_M0.interacting = M_variational_raw - free_jko_same_tau "
-                                     "(the O(tau) bias of the free part cancels to leading order); total "
-                                     "adds free_exact"}}]
+    return [
+        {
+            "Lambda": L,
+            "values": values,
+            "not_computed": dict(VARIATIONAL_NOT_COMPUTED),
+            "G_p": {"orbits": [{"phat2": g["phat2"], "n_modes": g["n_modes"], **g["variational"]} for g in cmp["G_p"]]},
+            "M": {
+                "free": (free, 1e-15 * abs(free)),
+                "interacting": inter,
+                "total": tot,
+                "statistical": tot[1],
+                "quadrature": 0.0,
+                "converged": conv_at_L,
+            },
+            "diagnostics": {
+                "steps": steps,
+                "steps_run": steps + 2,
+                "tau": float(res.tau),
+                "samples": int(n_samples),
+                "B": f"central difference over the JKO steps at Lambda*exp(+-tau) "
+                f"(tau = {res.tau:.4g}) of M_variational - free_jko_same_tau, plus the "
+                "exact free B",
+                "free_exact": mm["free_exact"]["value"],
+                "free_jko_same_tau": mm["free_jko_same_tau"]["value"],
+                "M_variational_raw": raw,
+                "note": "M_minus_M0.interacting = M_variational_raw - free_jko_same_tau "
+                "(the O(tau) bias of the free part cancels to leading order); total "
+                "adds free_exact",
+            },
+        }
+    ]

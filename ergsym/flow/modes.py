@@ -23,6 +23,7 @@ non-finite result raises :class:`~ergsym.errors.ConvergenceError`, never NaN.  `
 central difference in ``log Lambda``; its error estimate adds the quadrature error
 propagated through the stencil and the difference of two step sizes.
 """
+
 from __future__ import annotations
 
 import math
@@ -59,9 +60,13 @@ class ModeFlow:
     def __post_init__(self):
         v = np.asarray(self.kt(self.Lambda0)).size
         if v not in (1, 2, 3):
-            raise InputError.bad("number of modes", v, "1, 2 or 3",
-                                 "the exact quadrature is a tensor rule in every mode; on larger "
-                                 "lattices use the mc, series or variational method")
+            raise InputError.bad(
+                "number of modes",
+                v,
+                "1, 2 or 3",
+                "the exact quadrature is a tensor rule in every mode; on larger "
+                "lattices use the mc, series or variational method",
+            )
         if not (self.lam >= 0 and math.isfinite(self.lam)):
             raise InputError.bad("lam", self.lam, "finite and >= 0")
 
@@ -98,7 +103,6 @@ def _gauss_nodes(cov, n, shrink=1.0):
     """
     vals, vecs = np.linalg.eigh(cov)
     x, w = _gh(n)
-    V = cov.shape[0]
     # a direction of zero variance needs one node (z = 0, weight 1), not n copies of it
     top = float(np.max(np.abs(vals))) if vals.size else 0.0
     xs = [x if v > 1e-14 * top else np.zeros(1) for v in vals]
@@ -113,7 +117,7 @@ def _gauss_nodes(cov, n, shrink=1.0):
     keep = wgrid > 0
     z, wgrid = z[keep], wgrid[keep]
     n_dir = sum(1 for a in xs if a.size > 1)
-    logw = np.log(wgrid) + 0.5 * np.sum(z * z, axis=1) * (1.0 - shrink ** 2) + n_dir * math.log(shrink)
+    logw = np.log(wgrid) + 0.5 * np.sum(z * z, axis=1) * (1.0 - shrink**2) + n_dir * math.log(shrink)
     return (z * scale) @ vecs.T, logw
 
 
@@ -130,33 +134,40 @@ def _monotone(sys: ModeFlow, Lambda, n):
     V = sys.V
     kt, _, dl = sys.lattice_arrays(Lambda)
     if not (np.all(np.isfinite(kt)) and np.all(kt > 0)):
-        raise InputError.bad("kt(Lambda)", kt.tolist(), "finite and > 0 at every mode",
-                             f"the propagator at Lambda={plain(Lambda)} must be a covariance")
+        raise InputError.bad(
+            "kt(Lambda)",
+            kt.tolist(),
+            "finite and > 0 at every mode",
+            f"the propagator at Lambda={plain(Lambda)} must be a covariance",
+        )
     if not (np.all(np.isfinite(dl)) and np.all(dl >= -1e-12 * np.max(kt))):
-        raise InputError.bad("kt(Lambda0) - kt(Lambda)", dl.tolist(), "finite and >= 0 at every mode",
-                             "kt must not decrease along the flow towards Lambda0")
+        raise InputError.bad(
+            "kt(Lambda0) - kt(Lambda)",
+            dl.tolist(),
+            "finite and >= 0 at every mode",
+            "kt must not decrease along the flow towards Lambda0",
+        )
     G = sys.position_matrix(kt)
     Dl = sys.position_matrix(dl)
     ginv = np.linalg.inv(G)
     # width of P_Lambda: the free one, or (24/lam)^(1/4) when the quartic confines phi
     g_max = float(np.max(np.linalg.eigvalsh(G)))
-    shrink = 1.0 / (1.0 + (sys.lam * g_max ** 2 / 24.0) ** 0.25) ** 0.5
+    shrink = 1.0 / (1.0 + (sys.lam * g_max**2 / 24.0) ** 0.25) ** 0.5
     phi, log_wphi = _gauss_nodes(G, n, shrink)
     chi, log_wchi = _gauss_nodes(Dl, n)
     wchi = np.exp(log_wchi)
     logw = np.empty(phi.shape[0])
     chunk = max(1, 2_000_000 // max(1, chi.shape[0]))
     for s in range(0, phi.shape[0], chunk):
-        psi = phi[s:s + chunk, None, :] + chi[None, :, :]
-        v0 = sys.lam / 24.0 * np.sum(psi ** 4, axis=-1)
+        psi = phi[s : s + chunk, None, :] + chi[None, :, :]
+        v0 = sys.lam / 24.0 * np.sum(psi**4, axis=-1)
         top = np.max(-v0, axis=1)  # log-sum-exp: shift by the largest exponent per row
-        logw[s:s + chunk] = top + np.log(np.exp(-v0 - top[:, None]) @ wchi)
+        logw[s : s + chunk] = top + np.log(np.exp(-v0 - top[:, None]) @ wchi)
     a = log_wphi + logw
     log_ew = float(logsumexp(a))
     p = np.exp(a - log_ew)  # normalized weights of P_Lambda at the nodes
     shat = 0.5 * np.einsum("ni,ij,nj->n", phi, ginv, phi)
-    return float(p @ (shat + logw)) - (0.5 * V * math.log(2 * math.pi)
-                                       + 0.5 * np.linalg.slogdet(G)[1] + log_ew)
+    return float(p @ (shat + logw)) - (0.5 * V * math.log(2 * math.pi) + 0.5 * np.linalg.slogdet(G)[1] + log_ew)
 
 
 def _finite_or_raise(what, value, error, sys, Lambda):
@@ -164,7 +175,10 @@ def _finite_or_raise(what, value, error, sys, Lambda):
         raise ConvergenceError(
             f"{what} at Lambda={plain(Lambda)} (lam={plain(sys.lam)}, Lambda0={plain(sys.Lambda0)}) is not "
             f"finite (value {plain(value)}, error {plain(error)}): the Gauss-Hermite quadrature failed; "
-            "pass a larger n", estimate=None, error=None)
+            "pass a larger n",
+            estimate=None,
+            error=None,
+        )
     return value, error
 
 
@@ -178,8 +192,7 @@ def exact_monotone(sys: ModeFlow, Lambda: float, n: int | None = None) -> tuple[
         (plus rounding); default ``n`` = 60 (one mode) / 24 (two modes).
     """
     if not (0 < Lambda <= sys.Lambda0):
-        raise InputError.bad("Lambda", Lambda, f"in (0, Lambda0 = {sys.Lambda0}]",
-                             "the flow runs towards the infrared")
+        raise InputError.bad("Lambda", Lambda, f"in (0, Lambda0 = {sys.Lambda0}]", "the flow runs towards the infrared")
     if n is not None and not (isinstance(n, (int, np.integer)) and 2 <= n <= 400):
         raise InputError.bad("n", n, "an integer in [2, 400]", "Gauss-Hermite nodes per dimension")
     n = n or DEFAULT_NODES[sys.V]
@@ -197,13 +210,17 @@ def exact_B(sys: ModeFlow, Lambda: float, h: float = 2e-3, n: int | None = None)
         Error: stencil-propagated quadrature error plus ``|B(h) - B(2h)|/15`` (Richardson
         estimate of the ``O(h^4)`` truncation).
     """
+
     def stencil(hh):
         vals, errs = [], []
         for k in (-2, -1, 1, 2):
             L = Lambda * math.exp(k * hh)
             if L > sys.Lambda0:
-                raise InputError.bad("Lambda", Lambda, f"at most Lambda0*exp(-2h) = "
-                                     f"{sys.Lambda0 * math.exp(-2 * hh)} for the 5-point stencil")
+                raise InputError.bad(
+                    "Lambda",
+                    Lambda,
+                    f"at most Lambda0*exp(-2h) = {sys.Lambda0 * math.exp(-2 * hh)} for the 5-point stencil",
+                )
             v, e = exact_monotone(sys, L, n)
             vals.append(v)
             errs.append(e)
@@ -236,7 +253,7 @@ def _observables(sys: ModeFlow, Lambda, n):
     Cd = sys.position_matrix(d)
     ginv = np.linalg.inv(G)
     g_max = float(np.max(np.linalg.eigvalsh(G)))
-    shrink = 1.0 / (1.0 + (sys.lam * g_max ** 2 / 24.0) ** 0.25) ** 0.5
+    shrink = 1.0 / (1.0 + (sys.lam * g_max**2 / 24.0) ** 0.25) ** 0.5
     phi, log_wphi = _gauss_nodes(G, n, shrink)
     chi, log_wchi = _gauss_nodes(Dl, n)
     N, V = phi.shape
@@ -244,12 +261,12 @@ def _observables(sys: ModeFlow, Lambda, n):
     gvec = np.empty((N, V))
     chunk = max(1, 1_000_000 // max(1, chi.shape[0] * V))
     for s in range(0, N, chunk):
-        psi = phi[s:s + chunk, None, :] + chi[None, :, :]
-        ex = log_wchi[None, :] - sys.lam / 24.0 * np.sum(psi ** 4, axis=-1)
+        psi = phi[s : s + chunk, None, :] + chi[None, :, :]
+        ex = log_wchi[None, :] - sys.lam / 24.0 * np.sum(psi**4, axis=-1)
         lw = logsumexp(ex, axis=1)
         q = np.exp(ex - lw[:, None])
-        logw[s:s + chunk] = lw
-        gvec[s:s + chunk] = sys.lam / 6.0 * np.einsum("nj,njx->nx", q, psi ** 3)
+        logw[s : s + chunk] = lw
+        gvec[s : s + chunk] = sys.lam / 6.0 * np.einsum("nj,njx->nx", q, psi**3)
     a_log = log_wphi + logw
     p = np.exp(a_log - logsumexp(a_log))
     u = phi @ ginv  # Kt^-1 phi (symmetric matrices)
@@ -257,9 +274,13 @@ def _observables(sys: ModeFlow, Lambda, n):
     c = np.einsum("nx,xy,ny->n", gvec, Cd, u)
     e = np.einsum("nx,xy,ny->n", gvec, Cd, gvec)
     phip = np.fft.fft(phi, axis=1)
-    return {"a": float(p @ a), "c": float(p @ c), "e": float(p @ e),
-            "phi2": float(p @ np.mean(phi ** 2, axis=1)),
-            "G_p": (p @ (np.abs(phip) ** 2)) / V}
+    return {
+        "a": float(p @ a),
+        "c": float(p @ c),
+        "e": float(p @ e),
+        "phi2": float(p @ np.mean(phi**2, axis=1)),
+        "G_p": (p @ (np.abs(phip) ** 2)) / V,
+    }
 
 
 def exact_observables(sys: ModeFlow, Lambda: float, n: int | None = None) -> dict:
@@ -278,14 +299,12 @@ def exact_observables(sys: ModeFlow, Lambda: float, n: int | None = None) -> dic
         nodes per dimension plus rounding.
     """
     if not (0 < Lambda <= sys.Lambda0):
-        raise InputError.bad("Lambda", Lambda, f"in (0, Lambda0 = {sys.Lambda0}]",
-                             "the flow runs towards the infrared")
+        raise InputError.bad("Lambda", Lambda, f"in (0, Lambda0 = {sys.Lambda0}]", "the flow runs towards the infrared")
     n = n or DEFAULT_NODES[sys.V]
 
     def derived(o):
         a, c, e = o["a"], o["c"], o["e"]
-        pieces = {"dSdS": 0.5 * a + c + 0.5 * e, "dSdShat": -2 * a - 2 * c, "dShatdShat": 2 * a,
-                  "LdShat": a}
+        pieces = {"dSdS": 0.5 * a + c + 0.5 * e, "dSdShat": -2 * a - 2 * c, "dShatdShat": 2 * a, "LdShat": a}
         pieces["B"] = -(pieces["dSdS"] + pieces["dSdShat"] + pieces["dShatdShat"]) + pieces["LdShat"]
         pieces["A"] = sum(pieces[k] for k in ("dSdS", "dSdShat", "dShatdShat", "LdShat"))
         pieces["phi2"] = o["phi2"]
@@ -302,7 +321,6 @@ def exact_observables(sys: ModeFlow, Lambda: float, n: int | None = None) -> dic
     gp = np.asarray(hi["G_p"], float)
     gpe = np.abs(gp - np.asarray(lo["G_p"], float)) + 1e-13 * (1 + np.abs(gp))
     if not (np.all(np.isfinite(gp)) and np.all(np.isfinite(gpe))):
-        raise ConvergenceError(f"G_p at Lambda={Lambda!r} is not finite: pass a larger n",
-                               estimate=None, error=None)
+        raise ConvergenceError(f"G_p at Lambda={Lambda!r} is not finite: pass a larger n", estimate=None, error=None)
     out["G_p"] = (gp, gpe)
     return out

@@ -13,6 +13,7 @@ Families carry three line functions: ``K = Kt_Lambda``, ``D = Lambda dKt_Lambda/
 ``Delta = Kt_Lambda0 - Kt_Lambda`` (:class:`ergsym.families.Line`).  At ``Lambda = Lambda0``
 every ``Delta`` family vanishes and the series reduce to those of the engine at ``Lambda0``.
 """
+
 from __future__ import annotations
 
 from fractions import Fraction
@@ -23,14 +24,12 @@ from ..errors import InputError
 from ..symbolic.monotone import FORMS, PIECES, _engine_name
 from ..symbolic.series import Series
 from ..symbolic.theory import PHI4
-from .diagrams import (D_LINE, FTerm, FVertex, dshat_factor, dv_factor, expand_flow,
-                       v_factor, validate_order)
+from .diagrams import D_LINE, FTerm, FVertex, dshat_factor, dv_factor, expand_flow, v_factor, validate_order
 
 if TYPE_CHECKING:
     from ..families import Family
 
-__all__ = ["flow_piece", "flow_monotone", "flow_phi2", "flow_interaction_expectation",
-           "has_delta", "FLOW_FORMS"]
+__all__ = ["flow_piece", "flow_monotone", "flow_phi2", "flow_interaction_expectation", "has_delta", "FLOW_FORMS"]
 
 FLOW_FORMS = ("A", "B") + tuple(PIECES)
 
@@ -49,8 +48,7 @@ def _cdot_terms(x: str, y: str, coeff: Fraction, order: int):
         for cy, py, vy in _ds_factor(y, order, 1):
             if px + py > order:
                 continue
-            terms.append(FTerm(coeff * cx * cy, px + py, tuple(vx) + tuple(vy),
-                               ((0, len(vx), D_LINE),)))
+            terms.append(FTerm(coeff * cx * cy, px + py, tuple(vx) + tuple(vy), ((0, len(vx), D_LINE),)))
     return terms
 
 
@@ -74,14 +72,14 @@ def flow_piece(name: str, order: int) -> Series:
         return flow_piece(_engine_name(name, "piece"), order)
     order = validate_order(order)
     if name == "LdShat":  # -2 * (-1/2) (G^-1 phi) Cdot (G^-1 phi)
-        terms = [FTerm(Fraction(1), 0, (FVertex(1, "op", True), FVertex(1, "op", True)),
-                       ((0, 1, D_LINE),))]
+        terms = [FTerm(Fraction(1), 0, (FVertex(1, "op", True), FVertex(1, "op", True)), ((0, 1, D_LINE),))]
     else:
         x, y, c = PIECES[name]
         terms = _cdot_terms(x, y, c, order)
     acc = expand_flow(terms, order)
-    return Series.from_dict(name, PHI4, "bare", order, acc,
-                            provenance="ergsym.flow.diagrams.expand_flow (clusters + measure vertices)")
+    return Series.from_dict(
+        name, PHI4, "bare", order, acc, provenance="ergsym.flow.diagrams.expand_flow (clusters + measure vertices)"
+    )
 
 
 @lru_cache(maxsize=32)
@@ -106,8 +104,9 @@ def flow_monotone(order: int, form: str = "B") -> Series:
         for t in flow_piece(name, order).terms:
             key = (t.powers, t.family)
             acc[key] = acc.get(key, 0) + sign * t.coeff
-    return Series.from_dict(form, PHI4, "bare", order, acc,
-                            provenance=f"ergsym.flow: pieces along the flow with signs {FORMS[form]}")
+    return Series.from_dict(
+        form, PHI4, "bare", order, acc, provenance=f"ergsym.flow: pieces along the flow with signs {FORMS[form]}"
+    )
 
 
 @lru_cache(maxsize=8)
@@ -115,8 +114,15 @@ def flow_phi2(order: int) -> Series:
     """``<phi(0)^2>_Lambda`` per site (check: the Gaussian-channel two-point function)."""
     order = validate_order(order)
     acc = expand_flow([FTerm(Fraction(1), 0, (FVertex(2, "op"),))], order)
-    return Series.from_dict("<phi^2>_Lambda", PHI4, "bare", order, acc, normalization="per-site",
-                            provenance="ergsym.flow.diagrams.expand_flow")
+    return Series.from_dict(
+        "<phi^2>_Lambda",
+        PHI4,
+        "bare",
+        order,
+        acc,
+        normalization="per-site",
+        provenance="ergsym.flow.diagrams.expand_flow",
+    )
 
 
 @lru_cache(maxsize=8)
@@ -128,8 +134,15 @@ def flow_interaction_expectation(order: int) -> Series:
         # a V_Lambda cluster summed over positions: one vertex pinned (per-site normalization)
         terms.append(FTerm(c, p, verts))
     acc = expand_flow(terms, order)
-    return Series.from_dict("<V_Lambda>_Lambda", PHI4, "bare", order, acc, normalization="per-site",
-                            provenance="ergsym.flow.diagrams.expand_flow")
+    return Series.from_dict(
+        "<V_Lambda>_Lambda",
+        PHI4,
+        "bare",
+        order,
+        acc,
+        normalization="per-site",
+        provenance="ergsym.flow.diagrams.expand_flow",
+    )
 
 
 def has_delta(family: Family) -> bool:

@@ -17,6 +17,7 @@ Independent of the diagram enumeration: polynomials in the site fields with exac
 
 Exponential in the number of sites: V = 1..4.
 """
+
 from __future__ import annotations
 
 import itertools
@@ -32,8 +33,15 @@ if TYPE_CHECKING:
     from ..families import Family
     from .interaction import EffTerm
 
-__all__ = ["oracle_interaction", "oracle_flow_quantity", "effterms_polynomial",
-           "polchinski_check", "exact_flow_family_value", "matinv", "matmul"]
+__all__ = [
+    "oracle_interaction",
+    "oracle_flow_quantity",
+    "effterms_polynomial",
+    "polchinski_check",
+    "exact_flow_family_value",
+    "matinv",
+    "matmul",
+]
 
 
 # -- exact matrices -------------------------------------------------------------
@@ -43,8 +51,9 @@ matmul = mat_mul
 matinv = mat_inv
 
 
-def exact_flow_family_value(family: Family, g: list[list[Fraction]], c: list[list[Fraction]],
-                            delta: list[list[Fraction]] | None) -> Fraction:
+def exact_flow_family_value(
+    family: Family, g: list[list[Fraction]], c: list[list[Fraction]], delta: list[list[Fraction]] | None
+) -> Fraction:
     """Exact value of a family whose lines are ``G^kt D^d Delta^delta`` (matrices).
 
     ``V * b_outer * prod b`` with a ``D`` line, else ``prod b``; ``b = (1/V) sum`` over all
@@ -144,8 +153,9 @@ def oracle_interaction(delta: list[list[Fraction]], order: int) -> list[dict]:
     return [dict()] + [_scale(logz[k], -1) for k in range(1, order + 1)]
 
 
-def effterms_polynomial(terms: Iterable[EffTerm], delta: list[list[Fraction]], order: int,
-                        d: list[list[Fraction]] | None = None) -> list[dict]:
+def effterms_polynomial(
+    terms: Iterable[EffTerm], delta: list[list[Fraction]], order: int, d: list[list[Fraction]] | None = None
+) -> list[dict]:
     """The diagrammatic ``V_Lambda`` (tuple of EffTerm) as per-order polynomials on a lattice."""
     n = len(delta)
     mats = {"Delta": delta, "D": d}
@@ -168,9 +178,9 @@ def effterms_polynomial(terms: Iterable[EffTerm], delta: list[list[Fraction]], o
     return out
 
 
-def polchinski_check(vfun: Callable[[list[list[Fraction]]], list[dict]], delta: list[list[Fraction]],
-                     d: list[list[Fraction]],
-                     order: int) -> list[dict]:
+def polchinski_check(
+    vfun: Callable[[list[list[Fraction]]], list[dict]], delta: list[list[Fraction]], d: list[list[Fraction]], order: int
+) -> list[dict]:
     """Residual of (2.4) for ``V = vfun(Delta)`` (per-order polynomials), exactly.
 
     ``-Lambda dV/dLambda = 1/2 sum_xy D_xy (d_x d_y V - d_x V d_y V)`` with
@@ -192,7 +202,7 @@ def polchinski_check(vfun: Callable[[list[list[Fraction]]], list[dict]], delta: 
         others = [eps[j] for j in range(npts) if j != k]
         den = math.prod(eps[k] - o for o in others)
         # d/de prod_j (e - o_j) at e=0 = sum_j prod_{l != j} (0 - o_l)
-        num = sum(math.prod(-o for o in others[:j] + others[j + 1:]) for j in range(len(others)))
+        num = sum(math.prod(-o for o in others[:j] + others[j + 1 :]) for j in range(len(others)))
         w.append(Fraction(num) / den)
     v = vs[0]
     res = []
@@ -208,15 +218,14 @@ def polchinski_check(vfun: Callable[[list[list[Fraction]]], list[dict]], delta: 
                     continue
                 rhs = _add(rhs, _scale(_deriv(_deriv(v[k], x), y), Fraction(1, 2) * d[x][y]))
                 for a in range(1, k):
-                    rhs = _add(rhs, _scale(_mul(_deriv(v[a], x), _deriv(v[k - a], y)),
-                                           Fraction(-1, 2) * d[x][y]))
+                    rhs = _add(rhs, _scale(_mul(_deriv(v[a], x), _deriv(v[k - a], y)), Fraction(-1, 2) * d[x][y]))
         res.append(_add(lhs, rhs, -1))
     return res
 
 
-def oracle_flow_quantity(g: list[list[Fraction]], c: list[list[Fraction]], delta: list[list[Fraction]],
-                         order: int,
-                         quantity: str = "B") -> list[Fraction]:
+def oracle_flow_quantity(
+    g: list[list[Fraction]], c: list[list[Fraction]], delta: list[list[Fraction]], order: int, quantity: str = "B"
+) -> list[Fraction]:
     """Exact series of a monotone quantity under ``P_Lambda`` on a small lattice.
 
     Parameters
@@ -234,8 +243,7 @@ def oracle_flow_quantity(g: list[list[Fraction]], c: list[list[Fraction]], delta
     n = len(g)
     ginv = matinv(g)
     v = oracle_interaction(delta, order)
-    dshat = [{tuple(int(i == y) for i in range(n)): ginv[x][y] for y in range(n) if ginv[x][y]}
-             for x in range(n)]
+    dshat = [{tuple(int(i == y) for i in range(n)): ginv[x][y] for y in range(n) if ginv[x][y]} for x in range(n)]
     dv = [[_deriv(v[k], x) for k in range(order + 1)] for x in range(n)]
     ds = [[_add(dshat[x], dv[x][0])] + dv[x][1:] for x in range(n)]
     dsh = [[dshat[x]] + [dict() for _ in range(order)] for x in range(n)]
@@ -263,9 +271,12 @@ def oracle_flow_quantity(g: list[list[Fraction]], c: list[list[Fraction]], delta
             for y in range(n):
                 if m[x][y]:
                     ld = _add(ld, _scale(_mul(_var(n, x), _var(n, y)), m[x][y]))  # -2 * (-1/2)
-        parts = {"dSdS": bil(ds, ds, Fraction(1, 2)), "dSdShat": bil(ds, dsh, Fraction(-2)),
-                 "dShatdShat": bil(dsh, dsh, Fraction(2)),
-                 "LdShat": [ld] + [dict() for _ in range(order)]}
+        parts = {
+            "dSdS": bil(ds, ds, Fraction(1, 2)),
+            "dSdShat": bil(ds, dsh, Fraction(-2)),
+            "dShatdShat": bil(dsh, dsh, Fraction(2)),
+            "LdShat": [ld] + [dict() for _ in range(order)],
+        }
         if quantity in parts:
             op = parts[quantity]
         elif quantity in ("A", "B"):

@@ -8,6 +8,7 @@ channel factor ``alpha = K_Lambda/K_Lambda0``, docs/flow.md) for a scale already
 in ``(0, Lambda0]``.  The methods of :mod:`ergsym.flow.methods` (series, exact, mc,
 variational) take the problem and never re-derive momenta or re-validate inputs.
 """
+
 from __future__ import annotations
 
 import math
@@ -81,8 +82,16 @@ class FlowProblem:
     _cache: dict = field(default_factory=dict, repr=False, compare=False)
 
     @classmethod
-    def build(cls, lattice: str | tuple[int, ...] | Lattice, cutoff: str | Cutoff, mass: float,
-              Lambda0: float, lam: float, *, signed_lam: bool = False) -> FlowProblem:
+    def build(
+        cls,
+        lattice: str | tuple[int, ...] | Lattice,
+        cutoff: str | Cutoff,
+        mass: float,
+        Lambda0: float,
+        lam: float,
+        *,
+        signed_lam: bool = False,
+    ) -> FlowProblem:
         """Validate the inputs once and derive the lattice momenta.
 
         Parameters
@@ -129,8 +138,9 @@ class FlowProblem:
         """``Lambda`` as a float in ``(0, Lambda0]`` (raises otherwise)."""
         L = float(Lambda)
         if not (math.isfinite(L) and 0 < L <= self.Lambda0):
-            raise InputError.bad(name, Lambda, f"in (0, Lambda0 = {self.Lambda0}]",
-                                 "the flow runs from Lambda0 towards the infrared")
+            raise InputError.bad(
+                name, Lambda, f"in (0, Lambda0 = {self.Lambda0}]", "the flow runs from Lambda0 towards the infrared"
+            )
         return L
 
     def at(self, Lambda: float) -> ScaleArrays:
@@ -174,6 +184,6 @@ class FlowProblem:
         cuts = {math.log(L), math.log(self.Lambda0)}
         for v in np.unique(self.p2):
             for s in (v, v - eps):
-                if s > 0 and L * L < s < self.Lambda0 ** 2:
+                if s > 0 and L * L < s < self.Lambda0**2:
                     cuts.add(0.5 * math.log(s))
         return sorted(cuts)

@@ -10,6 +10,7 @@ The boundary ``lam*(Lambda)`` where B changes sign is bracketed between the larg
 with a positive verdict and the smallest with a negative one at the same scale; a linear
 interpolation of B in ``log lam`` between them gives a point estimate.
 """
+
 from __future__ import annotations
 
 import math
@@ -41,8 +42,15 @@ def sign_cell(problem: FlowProblem, Lambda: float, settings: MCSettings) -> dict
     r = mc_flow(problem, [L], settings, with_m=False)
     pt = r["points"][0]
     b = pt["values"]["B"]
-    cell.update({"B": b["value"], "error": b["error"], "reliable": bool(b["converged"]),
-                 "B_over_B_free": b["value"] / b_free, "reasons": b.get("reasons", [])})
+    cell.update(
+        {
+            "B": b["value"],
+            "error": b["error"],
+            "reliable": bool(b["converged"]),
+            "B_over_B_free": b["value"] / b_free,
+            "reasons": b.get("reasons", []),
+        }
+    )
     if not b["converged"]:
         cell["verdict"] = "unreliable"
     elif b["value"] > N_SIGMA * b["error"]:
@@ -54,9 +62,16 @@ def sign_cell(problem: FlowProblem, Lambda: float, settings: MCSettings) -> dict
     return cell
 
 
-def sign_map(lattice: str | tuple[int, ...] | Lattice, cutoff: str | Cutoff, mass: float, Lambda0: float,
-             lams: Sequence[float], ratios: Sequence[float], settings: MCSettings,
-             progress: Callable[[int, int], object] | None = None) -> list:
+def sign_map(
+    lattice: str | tuple[int, ...] | Lattice,
+    cutoff: str | Cutoff,
+    mass: float,
+    Lambda0: float,
+    lams: Sequence[float],
+    ratios: Sequence[float],
+    settings: MCSettings,
+    progress: Callable[[int, int], object] | None = None,
+) -> list:
     """Cells over the grid ``lams x ratios`` (``Lambda = ratio * Lambda0``), seeds per cell."""
     cells = []
     k = 0

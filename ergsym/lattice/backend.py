@@ -4,6 +4,7 @@ Array code takes its namespace from its inputs (:func:`array_namespace`); a back
 chosen once, by name, at a public entry point (:func:`get_backend`).  cupy is imported only
 inside these functions, so ``import ergsym.lattice`` never touches a GPU.
 """
+
 from __future__ import annotations
 
 from types import ModuleType
@@ -36,12 +37,14 @@ def get_backend(name: str = "numpy") -> ModuleType:
         except ImportError as exc:
             raise BackendUnavailableError(
                 "backend='cupy' needs the optional package cupy (pip install ergsym[gpu]); "
-                f"it could not be imported ({exc}); use backend='numpy'") from None
+                f"it could not be imported ({exc}); use backend='numpy'"
+            ) from None
         try:
             n_dev = cupy.cuda.runtime.getDeviceCount()
         except Exception as exc:  # cupy raises its own CUDARuntimeError types
             raise BackendUnavailableError(
-                f"backend='cupy': no usable CUDA device ({exc}); use backend='numpy'") from None
+                f"backend='cupy': no usable CUDA device ({exc}); use backend='numpy'"
+            ) from None
         if n_dev < 1:
             raise BackendUnavailableError("backend='cupy': no CUDA device; use backend='numpy'")
         return cupy

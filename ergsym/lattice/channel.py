@@ -18,6 +18,7 @@ mass).  For any input law the two-point function maps as
 Given exact samples of ``P_Lambda0`` (from :func:`ergsym.lattice.run.run_mc`) this gives
 exact samples of the flowed theory at any ``Lambda < Lambda0``, with no new Markov chain.
 """
+
 from __future__ import annotations
 
 import math
@@ -58,8 +59,12 @@ class GaussianChannel:
         self.alpha_p = _validate_momentum_array(alpha_p, self.shape, "alpha_p", True)
         self.kt_p = _validate_momentum_array(kt_p, self.shape, "kt_p", True)
         if np.any(self.alpha_p > 1 + 1e-12):
-            raise InputError.bad("max(alpha_p)", float(self.alpha_p.max()), "<= 1",
-                                 "the channel flows towards the IR: Lambda <= Lambda0 and K increasing in Lambda")
+            raise InputError.bad(
+                "max(alpha_p)",
+                float(self.alpha_p.max()),
+                "<= 1",
+                "the channel flows towards the IR: Lambda <= Lambda0 and K increasing in Lambda",
+            )
         self.V = math.prod(self.shape)
         noise = self.kt_p * np.clip(1.0 - self.alpha_p, 0.0, None)
         self.noise_p = noise
@@ -68,8 +73,9 @@ class GaussianChannel:
         self._sig_h = np.ascontiguousarray(np.sqrt(noise[..., :n]))
 
     @classmethod
-    def from_cutoff(cls, shape: tuple[int, ...], cutoff: Cutoff, mass: float, Lambda0: float,
-                    Lambda: float) -> GaussianChannel:
+    def from_cutoff(
+        cls, shape: tuple[int, ...], cutoff: Cutoff, mass: float, Lambda0: float, Lambda: float
+    ) -> GaussianChannel:
         """Channel of a cutoff from ``Lambda0`` down to ``Lambda <= Lambda0`` at ``phat^2``."""
         shape = _validate_shape(shape)
         L0, L1 = float(Lambda0), float(Lambda)
@@ -85,7 +91,7 @@ class GaussianChannel:
 
     def two_point(self, g0_p: np.ndarray) -> np.ndarray:
         """Flowed two-point function ``alpha^2 G_Lambda0 + Kt_Lambda (1 - alpha)`` (``G_p`` layout)."""
-        return self.alpha_p ** 2 * np.asarray(g0_p) + self.noise_p
+        return self.alpha_p**2 * np.asarray(g0_p) + self.noise_p
 
     def apply(self, phi: np.ndarray, rng: np.random.Generator) -> np.ndarray:
         """Map field(s) ``phi`` (shape ``batch + shape``, numpy or cupy) through the channel.
@@ -96,7 +102,7 @@ class GaussianChannel:
             raise InputError.bad("rng", type(rng).__name__, "a numpy.random.Generator")
         xp = array_namespace(phi)
         d = len(self.shape)
-        if tuple(phi.shape[phi.ndim - d:]) != self.shape:
+        if tuple(phi.shape[phi.ndim - d :]) != self.shape:
             raise InputError.bad("phi.shape", tuple(phi.shape), f"(..., {', '.join(map(str, self.shape))})")
         axes = tuple(range(-d, 0))
         eta = xp.asarray(rng.standard_normal(phi.shape))

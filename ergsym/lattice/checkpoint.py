@@ -34,6 +34,7 @@ what the earlier version would have computed to rounding, not bitwise.
 consistency of ``n_done`` with the chain, the RNG states) before any work and raises a
 :class:`~ergsym.errors.CheckpointError` that says what is wrong and what to do.
 """
+
 from __future__ import annotations
 
 import hashlib
@@ -48,8 +49,14 @@ import numpy as np
 from .._umask import honour_umask
 from ..errors import CheckpointError, InputError
 
-__all__ = ["CHECKPOINT_VERSION", "save_checkpoint", "load_checkpoint", "rng_from_state",
-           "n_measurements", "verify_checksums"]
+__all__ = [
+    "CHECKPOINT_VERSION",
+    "save_checkpoint",
+    "load_checkpoint",
+    "rng_from_state",
+    "n_measurements",
+    "verify_checksums",
+]
 
 #: Format version written into every checkpoint; :func:`load_checkpoint` reads it and version 1.
 CHECKPOINT_VERSION = 3
@@ -79,8 +86,11 @@ def save_checkpoint(path: str | os.PathLike[str], meta: dict, arrays: dict) -> N
     meta = dict(meta, version=meta.get("version", CHECKPOINT_VERSION))
     meta.pop("checksums", None)
     arrays = {k: np.asarray(v) for k, v in arrays.items()}
-    meta["checksums"] = {"algorithm": "sha256", "meta": _meta_digest(meta),
-                         "arrays": {k: _array_digest(v) for k, v in arrays.items()}}
+    meta["checksums"] = {
+        "algorithm": "sha256",
+        "meta": _meta_digest(meta),
+        "arrays": {k: _array_digest(v) for k, v in arrays.items()},
+    }
     payload = {"meta": np.array(json.dumps(meta))}
     payload.update(arrays)
     fd, tmp = tempfile.mkstemp(prefix=".ckpt-", suffix=".npz", dir=directory)
@@ -123,8 +133,9 @@ def read_checkpoint_file(path: str | os.PathLike[str], writer: str = "ergsym") -
     """
     path = os.fspath(path)
     if not os.path.exists(path):
-        raise CheckpointError(f"checkpoint={path!r} does not exist; check the path, or start a new "
-                              "run instead of resuming")
+        raise CheckpointError(
+            f"checkpoint={path!r} does not exist; check the path, or start a new run instead of resuming"
+        )
     if os.path.isdir(path):
         raise CheckpointError(f"checkpoint={path!r} is a directory; give the checkpoint file")
     try:
@@ -135,19 +146,24 @@ def read_checkpoint_file(path: str | os.PathLike[str], writer: str = "ergsym") -
             arrays = {k: z[k] for k in z.files if k != "meta"}
     except Exception as exc:  # zip/json/pickle/key errors: all mean "not an ergsym checkpoint"
         kind = type(exc).__name__
-        raise CheckpointError(f"checkpoint={path!r} is not a readable ergsym checkpoint (an .npz file "
-                              f"written by {writer}; reading it failed with {kind}); "
-                              "check the path") from None
+        raise CheckpointError(
+            f"checkpoint={path!r} is not a readable ergsym checkpoint (an .npz file "
+            f"written by {writer}; reading it failed with {kind}); "
+            "check the path"
+        ) from None
     if not isinstance(meta, dict):
-        raise CheckpointError(f"checkpoint={path!r} has a malformed 'meta' entry (not a JSON object); "
-                              "the file is not usable")
+        raise CheckpointError(
+            f"checkpoint={path!r} has a malformed 'meta' entry (not a JSON object); the file is not usable"
+        )
     if "checksums" in meta or (isinstance(meta.get("version"), int) and meta["version"] >= 3):
         verify_checksums(path, meta, arrays)
     return meta, arrays
 
 
-_ALTERED = ("start a new run, or resume an intact copy of the file (a checkpoint is only ever "
-            "written whole by ergsym; a change afterwards means it was edited or damaged)")
+_ALTERED = (
+    "start a new run, or resume an intact copy of the file (a checkpoint is only ever "
+    "written whole by ergsym; a change afterwards means it was edited or damaged)"
+)
 
 
 def verify_checksums(path: str | os.PathLike[str], meta: dict, arrays: dict) -> None:
@@ -157,13 +173,21 @@ def verify_checksums(path: str | os.PathLike[str], meta: dict, arrays: dict) -> 
     checksum differs (or that was added or removed).
     """
     ck = meta.get("checksums")
-    if (not isinstance(ck, dict) or ck.get("algorithm") != "sha256" or not isinstance(ck.get("arrays"), dict)
-            or not isinstance(ck.get("meta"), str)):
-        raise CheckpointError(f"checkpoint={path!r} (format version {meta.get('version')!r}) lacks valid "
-                              f"checksums; the file was altered or damaged: {_ALTERED}")
+    if (
+        not isinstance(ck, dict)
+        or ck.get("algorithm") != "sha256"
+        or not isinstance(ck.get("arrays"), dict)
+        or not isinstance(ck.get("meta"), str)
+    ):
+        raise CheckpointError(
+            f"checkpoint={path!r} (format version {meta.get('version')!r}) lacks valid "
+            f"checksums; the file was altered or damaged: {_ALTERED}"
+        )
     if _meta_digest(meta) != ck["meta"]:
-        raise CheckpointError(f"checkpoint={path!r} was altered after it was written: its parameters "
-                              f"(the 'meta' entry) do not match their checksum; {_ALTERED}")
+        raise CheckpointError(
+            f"checkpoint={path!r} was altered after it was written: its parameters "
+            f"(the 'meta' entry) do not match their checksum; {_ALTERED}"
+        )
     want = ck["arrays"]
     for name in sorted(set(want) | set(arrays)):
         if name not in arrays:
@@ -174,8 +198,9 @@ def verify_checksums(path: str | os.PathLike[str], meta: dict, arrays: dict) -> 
             what = "does not match its checksum"
         else:
             continue
-        raise CheckpointError(f"checkpoint={path!r} was altered after it was written: its array "
-                              f"{name!r} {what}; {_ALTERED}")
+        raise CheckpointError(
+            f"checkpoint={path!r} was altered after it was written: its array {name!r} {what}; {_ALTERED}"
+        )
 
 
 def load_checkpoint(path: str | os.PathLike[str]) -> tuple[dict, dict]:
@@ -200,9 +225,11 @@ def load_checkpoint(path: str | os.PathLike[str]) -> tuple[dict, dict]:
     meta, arrays = read_checkpoint_file(path, writer="ergsym mc --checkpoint")
     version = meta.get("version")
     if version not in _READABLE:
-        raise CheckpointError(f"checkpoint={path!r} has format version {version!r}; this ergsym reads "
-                              f"versions {', '.join(map(str, _READABLE))}: resume it with the ergsym that "
-                              "wrote it, or start a new run")
+        raise CheckpointError(
+            f"checkpoint={path!r} has format version {version!r}; this ergsym reads "
+            f"versions {', '.join(map(str, _READABLE))}: resume it with the ergsym that "
+            "wrote it, or start a new run"
+        )
     for key in ("theory", "sampler", "run", "n_done", "n_accepted"):
         if key not in meta:
             raise _fail(path, f"lacks the field {key!r}")
@@ -236,12 +263,15 @@ def load_checkpoint(path: str | os.PathLike[str]) -> tuple[dict, dict]:
         if a is None:
             raise _fail(path, f"lacks the array {name!r}")
         if a.dtype != np.float64 or a.size != V:
-            raise _fail(path, f"has {name} of dtype {a.dtype} and size {a.size} (expected float64, "
-                        f"{V} = prod(shape {shape}))")
+            raise _fail(
+                path, f"has {name} of dtype {a.dtype} and size {a.size} (expected float64, {V} = prod(shape {shape}))"
+            )
     from .theory import LatticeTheory  # noqa: PLC0415
+
     try:
-        theory = LatticeTheory(shape, arrays["kt_p"].reshape(shape), arrays["d_p"].reshape(shape), lam,
-                               dict(th.get("meta", {})))
+        theory = LatticeTheory(
+            shape, arrays["kt_p"].reshape(shape), arrays["d_p"].reshape(shape), lam, dict(th.get("meta", {}))
+        )
     except InputError as exc:
         raise _fail(path, f"holds an invalid theory ({exc})") from None
     _check_propagators(path, theory)
@@ -255,14 +285,18 @@ def load_checkpoint(path: str | os.PathLike[str]) -> tuple[dict, dict]:
         n_chains = _int(meta, "n_chains", path, 1)
         states = meta.get("rng_states")
         if not isinstance(states, list) or len(states) != n_chains:
-            raise _fail(path, f"has {0 if not isinstance(states, list) else len(states)} RNG states "
-                        f"for n_chains={n_chains}")
+            raise _fail(
+                path, f"has {0 if not isinstance(states, list) else len(states)} RNG states for n_chains={n_chains}"
+            )
     rngs = [rng_from_state(s, path) for s in states]
     batched = n_chains > 1
     cshape = (n_chains,) if batched else ()
     # arrays
-    expected = {"phi": (cshape + shape, np.float64), "accepted": ((n_done,) + cshape, np.bool_),
-                "dH": ((n_done,) + cshape, np.float64)}
+    expected = {
+        "phi": (cshape + shape, np.float64),
+        "accepted": ((n_done,) + cshape, np.bool_),
+        "dH": ((n_done,) + cshape, np.float64),
+    }
     n_meas = n_measurements(n_done, n_therm, every)
     # chain names: canonical, or old aliases (version 1)
     for k in list(arrays):
@@ -280,8 +314,7 @@ def load_checkpoint(path: str | os.PathLike[str]) -> tuple[dict, dict]:
             what = ""
             if name.startswith("chain_") or name in ("accepted", "dH"):
                 what = f" (n_done={n_done} trajectories, n_therm={n_therm}, measure_every={every})"
-            raise _fail(path, f"has {name} of shape {a.shape}, expected {shp}{what}: the file is "
-                        "inconsistent")
+            raise _fail(path, f"has {name} of shape {a.shape}, expected {shp}{what}: the file is inconsistent")
         if a.dtype != dtype:
             raise _fail(path, f"has {name} of dtype {a.dtype}, expected {np.dtype(dtype).name}")
         if dtype == np.float64 and name != "dH" and not np.all(np.isfinite(a)):
@@ -291,8 +324,11 @@ def load_checkpoint(path: str | os.PathLike[str]) -> tuple[dict, dict]:
         want = arrays["accepted"].sum(axis=0)
         got = np.asarray(n_acc)
         if got.shape != np.shape(want) or not np.array_equal(got, want):
-            raise _fail(path, f"has n_accepted={n_acc!r} but its history holds {want.tolist()} "
-                        "accepted trajectories: the file is inconsistent")
+            raise _fail(
+                path,
+                f"has n_accepted={n_acc!r} but its history holds {want.tolist()} "
+                "accepted trajectories: the file is inconsistent",
+            )
     adapt = meta.get("adapt")
     if adapt is not None and not isinstance(adapt, dict):
         raise _fail(path, "has a malformed step-size adapter state")
@@ -328,10 +364,13 @@ def _check_propagators(path, theory) -> None:
         got, want = getattr(theory, name), getattr(ref, name)
         if not np.allclose(got, want, rtol=1e-12, atol=0.0):
             k = int(np.argmax(np.abs(got - want)))
-            raise _fail(path, f"holds {name} that does not belong to its own cutoff {match.group('spec')!r}, "
-                        f"mass={m['mass']!r}, Lambda={m['Lambda']!r} (at flat index {k}: stored "
-                        f"{got.ravel()[k]!r}, recomputed {want.ravel()[k]!r})",
-                        "the file was altered or damaged: start a new run (ergsym mc --checkpoint NEW.npz)")
+            raise _fail(
+                path,
+                f"holds {name} that does not belong to its own cutoff {match.group('spec')!r}, "
+                f"mass={m['mass']!r}, Lambda={m['Lambda']!r} (at flat index {k}: stored "
+                f"{got.ravel()[k]!r}, recomputed {want.ravel()[k]!r})",
+                "the file was altered or damaged: start a new run (ergsym mc --checkpoint NEW.npz)",
+            )
 
 
 def rng_from_state(state: dict, path: str | os.PathLike[str] = "<checkpoint>") -> np.random.Generator:
@@ -343,6 +382,8 @@ def rng_from_state(state: dict, path: str | os.PathLike[str] = "<checkpoint>") -
         bitgen = getattr(np.random, name)()
         bitgen.state = state
     except Exception as exc:
-        raise CheckpointError(f"checkpoint={path!r} holds an unusable RNG state ({type(exc).__name__}: "
-                              f"{exc}); the file is damaged: start a new run") from None
+        raise CheckpointError(
+            f"checkpoint={path!r} holds an unusable RNG state ({type(exc).__name__}: "
+            f"{exc}); the file is damaged: start a new run"
+        ) from None
     return np.random.Generator(bitgen)

@@ -17,6 +17,7 @@ O(lam)); with the exact coefficients ``c_0..c_N``:
 The engine entry points (``ergsym.symbolic.monotone``, ``ergsym.lattice.sums``) are imported
 inside the functions; matplotlib only when a plot is requested.
 """
+
 from __future__ import annotations
 
 import math
@@ -50,12 +51,21 @@ if TYPE_CHECKING:
     from ..cutoffs import Cutoff
     from ..inputs import Lattice
 
-__all__ = ["CrosscheckPoint", "CrosscheckResult", "crosscheck", "compare_with_series",
-           "PIECE_NAMES", "FORMS", "canonical_form", "Z_AGREE", "Z_DISAGREE", "EMPTY_D_P"]
+__all__ = [
+    "CrosscheckPoint",
+    "CrosscheckResult",
+    "crosscheck",
+    "compare_with_series",
+    "PIECE_NAMES",
+    "FORMS",
+    "canonical_form",
+    "Z_AGREE",
+    "Z_DISAGREE",
+    "EMPTY_D_P",
+]
 
 #: canonical form (Monte Carlo observable) -> the engine's name of the same quantity.
-PIECE_NAMES = {"A": "A", "B": "B", "eq5.14": "dSdS", "eq5.13": "dSdShat", "eq5.12": "dShatdShat",
-               "eq5.11": "LdShat"}
+PIECE_NAMES = {"A": "A", "B": "B", "eq5.14": "dSdS", "eq5.13": "dSdShat", "eq5.12": "dShatdShat", "eq5.11": "LdShat"}
 #: Forms accepted by :func:`crosscheck`: canonical names; the old P1..P4 and the engine's
 #: operator names are aliases (:func:`canonical_form`).
 FORMS = tuple(PIECE_NAMES)
@@ -72,22 +82,28 @@ def canonical_form(form: str) -> str:
         return form
     if isinstance(form, str) and form in OBSERVABLE_ALIASES and not form.endswith("_sd"):
         return OBSERVABLE_ALIASES[form]
-    raise InputError.bad("form", form, "one of " + ", ".join(FORMS),
-                         "the old names P1..P4 (= eq5.14..eq5.11) are accepted too")
+    raise InputError.bad(
+        "form", form, "one of " + ", ".join(FORMS), "the old names P1..P4 (= eq5.14..eq5.11) are accepted too"
+    )
 
 
 #: reason of "nothing compared" when D_p vanishes at every lattice momentum
-EMPTY_D_P = ("D_p = Lambda dKt/dLambda vanishes at every momentum of this lattice, so the quantity is "
-             "identically 0 in the Monte Carlo and in the series: nothing is compared (choose Lambda or "
-             "the cutoff so that some lattice momentum has D_p != 0)")
+EMPTY_D_P = (
+    "D_p = Lambda dKt/dLambda vanishes at every momentum of this lattice, so the quantity is "
+    "identically 0 in the Monte Carlo and in the series: nothing is compared (choose Lambda or "
+    "the cutoff so that some lattice momentum has D_p != 0)"
+)
 #: why the c2 fit is undefined when no coupling carries an error scale
-C2_NO_INFORMATION = ("no coupling carries a Monte Carlo error or truncation estimate to weigh a fit of c2 "
-                     "(exact estimator)")
+C2_NO_INFORMATION = (
+    "no coupling carries a Monte Carlo error or truncation estimate to weigh a fit of c2 (exact estimator)"
+)
 
 
 def _verdict_hint() -> str:
-    return ("lower the coupling (the truncation falls like lam^(order+1)), raise --order, or, once the "
-            "truncation is below the statistical error, run longer")
+    return (
+        "lower the coupling (the truncation falls like lam^(order+1)), raise --order, or, once the "
+        "truncation is below the statistical error, run longer"
+    )
 
 
 @dataclass(frozen=True)
@@ -118,10 +134,15 @@ class CrosscheckPoint:
     @property
     def judgement(self) -> Verdict:
         """The :class:`~ergsym.lattice.verdict.Verdict` (word, reason, z, power)."""
-        return compare(self.mc.mean, self.series, self.budget, reliable=self.mc.reliable,
-                       unreliable_reason="the Monte Carlo number is unreliable ("
-                                         + "; ".join(self.mc.reasons) + ")",
-                       empty_reason=self.empty_reason, decisive_hint=_verdict_hint())
+        return compare(
+            self.mc.mean,
+            self.series,
+            self.budget,
+            reliable=self.mc.reliable,
+            unreliable_reason="the Monte Carlo number is unreliable (" + "; ".join(self.mc.reasons) + ")",
+            empty_reason=self.empty_reason,
+            decisive_hint=_verdict_hint(),
+        )
 
     @property
     def verdict(self) -> str:
@@ -131,15 +152,26 @@ class CrosscheckPoint:
 
     def __repr__(self) -> str:
         z = "n/a" if self.z is None else f"{self.z:.2f}"
-        return (f"CrosscheckPoint(lam={self.lam:g}: MC {self.mc!r} vs series {self.series:.8g} "
-                f"(truncation {self.truncation:.2g}), z={z}, {self.verdict})")
+        return (
+            f"CrosscheckPoint(lam={self.lam:g}: MC {self.mc!r} vs series {self.series:.8g} "
+            f"(truncation {self.truncation:.2g}), z={z}, {self.verdict})"
+        )
 
     def to_dict(self) -> dict:
         j = self.judgement
-        return {"lam": self.lam, "mc": self.mc.to_dict(), "series": self.series,
-                "truncation": self.truncation, "error_budget": self.budget.to_dict(),
-                "z": self.z, "z_reason": self.z_reason or None,
-                "verdict": j.word, "reason": j.reason, "power": bool(j.power), "acceptance": self.acceptance}
+        return {
+            "lam": self.lam,
+            "mc": self.mc.to_dict(),
+            "series": self.series,
+            "truncation": self.truncation,
+            "error_budget": self.budget.to_dict(),
+            "z": self.z,
+            "z_reason": self.z_reason or None,
+            "verdict": j.word,
+            "reason": j.reason,
+            "power": bool(j.power),
+            "acceptance": self.acceptance,
+        }
 
 
 @dataclass(frozen=True)
@@ -176,31 +208,44 @@ class CrosscheckResult:
         if self.points and all(p.empty_reason for p in self.points):
             return Verdict(NOTHING, self.points[0].empty_reason, None, False)
         if self.z_c2 is None:
-            return Verdict(NOTHING, self.meta.get("c2_reason") or "no coupling carries information on c2",
-                           None, False)
+            return Verdict(NOTHING, self.meta.get("c2_reason") or "no coupling carries information on c2", None, False)
         if not all(p.mc.reliable for p in self.points):
-            return Verdict(INCONCLUSIVE, "the fit uses Monte Carlo numbers flagged unreliable",
-                           self.z_c2, False)
+            return Verdict(INCONCLUSIVE, "the fit uses Monte Carlo numbers flagged unreliable", self.z_c2, False)
         if abs(self.z_c2) >= Z_MAX:
-            return Verdict(DISAGREES, f"fitted c2 = {self.c2_fit:.4g} ± {self.c2_fit_error:.2g} against "
-                                      f"exact {c2:.4g}: |z| = {abs(self.z_c2):.2f} >= {Z_MAX:g}",
-                           self.z_c2, True)
+            return Verdict(
+                DISAGREES,
+                f"fitted c2 = {self.c2_fit:.4g} ± {self.c2_fit_error:.2g} against "
+                f"exact {c2:.4g}: |z| = {abs(self.z_c2):.2f} >= {Z_MAX:g}",
+                self.z_c2,
+                True,
+            )
         if not Z_MAX * self.c2_fit_error < abs(c2):
-            return Verdict(INCONCLUSIVE, f"the fit's error {self.c2_fit_error:.2g} is not small against "
-                                         f"|c2| = {abs(c2):.2g} (it cannot tell c2 from 0 at {Z_MAX:g} "
-                                         "sigma); "
-                                         "to make it decisive run longer or add couplings where the "
-                                         "lam^2 term exceeds both the statistical error and the truncation",
-                           self.z_c2, False)
-        return Verdict(AGREES, f"fitted c2 = {self.c2_fit:.4g} ± {self.c2_fit_error:.2g} against exact "
-                               f"{c2:.4g}: |z| = {abs(self.z_c2):.2f} < {Z_MAX:g}", self.z_c2, True)
+            return Verdict(
+                INCONCLUSIVE,
+                f"the fit's error {self.c2_fit_error:.2g} is not small against "
+                f"|c2| = {abs(c2):.2g} (it cannot tell c2 from 0 at {Z_MAX:g} "
+                "sigma); "
+                "to make it decisive run longer or add couplings where the "
+                "lam^2 term exceeds both the statistical error and the truncation",
+                self.z_c2,
+                False,
+            )
+        return Verdict(
+            AGREES,
+            f"fitted c2 = {self.c2_fit:.4g} ± {self.c2_fit_error:.2g} against exact "
+            f"{c2:.4g}: |z| = {abs(self.z_c2):.2f} < {Z_MAX:g}",
+            self.z_c2,
+            True,
+        )
 
     @property
     def judgement(self) -> Verdict:
         """The run verdict (:func:`ergsym.lattice.verdict.combine` of every coupling and the c2
         fit): agrees only when at least one comparison had power and none disagreed."""
-        return combine([p.judgement for p in self.points] + [self.c2_judgement],
-                       [f"lam = {p.lam:g}" for p in self.points] + ["c2 fit"])
+        return combine(
+            [p.judgement for p in self.points] + [self.c2_judgement],
+            [f"lam = {p.lam:g}" for p in self.points] + ["c2 fit"],
+        )
 
     @property
     def verdict(self) -> str:
@@ -229,54 +274,82 @@ class CrosscheckResult:
             if p.mc.reliable and p.verdict == INCONCLUSIVE:
                 out.append(f"lam = {p.lam:g}: inconclusive: {p.judgement.reason}")
         if self.meta.get("d_p_zero"):
-            out.append("D_p = Lambda dKt/dLambda vanishes at every momentum of this lattice: every "
-                       "quantity compared is exactly 0 (choose Lambda or the cutoff so that D_p is nonzero)")
+            out.append(
+                "D_p = Lambda dKt/dLambda vanishes at every momentum of this lattice: every "
+                "quantity compared is exactly 0 (choose Lambda or the cutoff so that D_p is nonzero)"
+            )
         if self.z_c2 is None and self.meta.get("c2_reason"):
             out.append(f"c2 z-score undefined ({self.meta['c2_reason']})")
         return out
 
     def to_dict(self) -> dict:
         cj, j = self.c2_judgement, self.judgement
-        return {"form": self.form, "lattice": "x".join(map(str, self.shape)),
-                "estimator": self.estimator, "coefficients": list(self.coefficients),
-                "points": [p.to_dict() for p in self.points],
-                "c2": {"coefficient": self.coefficients[2] if len(self.coefficients) > 2 else None,
-                       "fit": None if self.c2_fit is None else {
-                           "value": self.c2_fit, "error": self.c2_fit_error,
-                           "converged": bool(self.c2_fit_error is not None and math.isfinite(self.c2_fit_error))},
-                       "z": self.z_c2, "z_reason": self.meta.get("c2_reason"),
-                       "verdict": cj.word, "reason": cj.reason, "power": bool(cj.power)},
-                "max_abs_z": self.max_abs_z, "verdict": j.word, "verdict_reason": j.reason,
-                "warnings": self.warnings,
-                "plot": None if self.plot is None else str(self.plot),
-                "meta": self.meta}
+        return {
+            "form": self.form,
+            "lattice": "x".join(map(str, self.shape)),
+            "estimator": self.estimator,
+            "coefficients": list(self.coefficients),
+            "points": [p.to_dict() for p in self.points],
+            "c2": {
+                "coefficient": self.coefficients[2] if len(self.coefficients) > 2 else None,
+                "fit": None
+                if self.c2_fit is None
+                else {
+                    "value": self.c2_fit,
+                    "error": self.c2_fit_error,
+                    "converged": bool(self.c2_fit_error is not None and math.isfinite(self.c2_fit_error)),
+                },
+                "z": self.z_c2,
+                "z_reason": self.meta.get("c2_reason"),
+                "verdict": cj.word,
+                "reason": cj.reason,
+                "power": bool(cj.power),
+            },
+            "max_abs_z": self.max_abs_z,
+            "verdict": j.word,
+            "verdict_reason": j.reason,
+            "warnings": self.warnings,
+            "plot": None if self.plot is None else str(self.plot),
+            "meta": self.meta,
+        }
 
     def __repr__(self) -> str:
         """Short summary for a notebook: form, lattice, one line per coupling, the verdict."""
-        lines = [f"CrosscheckResult({self.form} on {'x'.join(map(str, self.shape))}, {self.estimator} "
-                 f"estimator, {len(self.points)} couplings, max |z| = {self.max_abs_z:.2f}, "
-                 f"{self.verdict})"]
+        lines = [
+            f"CrosscheckResult({self.form} on {'x'.join(map(str, self.shape))}, {self.estimator} "
+            f"estimator, {len(self.points)} couplings, max |z| = {self.max_abs_z:.2f}, "
+            f"{self.verdict})"
+        ]
         for p in self.points:
             z = "n/a" if p.z is None else f"{p.z:+.2f}"
-            lines.append(f"  lam={p.lam:<8g} MC {p.mc!r}  series {p.series:.8g}  "
-                         f"trunc {p.truncation:.2g}  z={z}  [{p.verdict}]")
+            lines.append(
+                f"  lam={p.lam:<8g} MC {p.mc!r}  series {p.series:.8g}  trunc {p.truncation:.2g}  z={z}  [{p.verdict}]"
+            )
         if self.warnings:
             lines.append(f"  {len(self.warnings)} warning(s) (see .warnings)")
         return "\n".join(lines)
 
     def to_text(self) -> str:
-        lines = [f"cross-check of {self.form} ({self.estimator} estimator) on "
-                 f"{'x'.join(map(str, self.shape))}; exact lattice coefficients:"]
+        lines = [
+            f"cross-check of {self.form} ({self.estimator} estimator) on "
+            f"{'x'.join(map(str, self.shape))}; exact lattice coefficients:"
+        ]
         lines += [f"  c{k} = {c:.10g}" for k, c in enumerate(self.coefficients)]
-        lines.append("  error budget per coupling: stat (Monte Carlo) (+) quad (0: exact lattice sums) (+) "
-                     "trunc (series beyond its last order) = total; z = (MC - series)/total")
-        lines.append(f"  {'lam':>8} {'MC':>24} {'series':>14} {'stat':>8} {'quad':>8} {'trunc':>8} "
-                     f"{'total':>8} {'z':>6}  verdict")
+        lines.append(
+            "  error budget per coupling: stat (Monte Carlo) (+) quad (0: exact lattice sums) (+) "
+            "trunc (series beyond its last order) = total; z = (MC - series)/total"
+        )
+        lines.append(
+            f"  {'lam':>8} {'MC':>24} {'series':>14} {'stat':>8} {'quad':>8} {'trunc':>8} "
+            f"{'total':>8} {'z':>6}  verdict"
+        )
         for p in self.points:
             b = p.budget
             z = "n/a" if p.z is None else f"{p.z:.2f}"
-            lines.append(f"  {p.lam:8.4g} {repr(p.mc):>24} {p.series:14.8g} {b.statistical:8.2g} "
-                         f"{b.quadrature:8.2g} {b.truncation:8.2g} {b.total:8.2g} {z:>6}  {p.verdict}")
+            lines.append(
+                f"  {p.lam:8.4g} {repr(p.mc):>24} {p.series:14.8g} {b.statistical:8.2g} "
+                f"{b.quadrature:8.2g} {b.truncation:8.2g} {b.total:8.2g} {z:>6}  {p.verdict}"
+            )
         why = {}  # one line per distinct reason, naming the couplings it applies to
         for p in self.points:
             j = p.judgement
@@ -287,12 +360,16 @@ class CrosscheckResult:
         if len(self.coefficients) > 2:
             cj = self.c2_judgement
             if self.z_c2 is None:
-                lines.append(f"  c2: exact {self.coefficients[2]:.6g}; no fit "
-                             f"({self.meta.get('c2_reason', cj.reason)}); {cj.word}")
+                lines.append(
+                    f"  c2: exact {self.coefficients[2]:.6g}; no fit "
+                    f"({self.meta.get('c2_reason', cj.reason)}); {cj.word}"
+                )
             else:
-                lines.append(f"  c2: fit {self.c2_fit:.6g} ± {self.c2_fit_error:.2g}, exact "
-                             f"{self.coefficients[2]:.6g}, z = {self.z_c2:.2f}; {cj.word}"
-                             + ("" if cj.word == AGREES else f": {cj.reason}"))
+                lines.append(
+                    f"  c2: fit {self.c2_fit:.6g} ± {self.c2_fit_error:.2g}, exact "
+                    f"{self.coefficients[2]:.6g}, z = {self.z_c2:.2f}; {cj.word}"
+                    + ("" if cj.word == AGREES else f": {cj.reason}")
+                )
         lines.append(f"  verdict: {self.verdict} ({self.verdict_reason})")
         return "\n".join(lines)
 
@@ -304,13 +381,18 @@ def _truncation(coeffs, lam):
         return 0.0
     prev = coeffs[n - 1]
     if prev != 0:
-        return abs(cn * lam ** n) * abs(cn / prev) * lam
+        return abs(cn * lam**n) * abs(cn / prev) * lam
     return abs(cn) * lam ** (n + 1)
 
 
-def compare_with_series(lams: Sequence[float], mc_stats: Sequence[Stats], coefficients: Sequence[float], *,
-                        acceptances: Sequence[float] | None = None, empty_reason: str = ""
-                        ) -> tuple[tuple[CrosscheckPoint, ...], float | None, float | None, float | None]:
+def compare_with_series(
+    lams: Sequence[float],
+    mc_stats: Sequence[Stats],
+    coefficients: Sequence[float],
+    *,
+    acceptances: Sequence[float] | None = None,
+    empty_reason: str = "",
+) -> tuple[tuple[CrosscheckPoint, ...], float | None, float | None, float | None]:
     """z-scores and verdicts of Monte Carlo values against a truncated series, and the fitted c2.
 
     Parameters
@@ -341,7 +423,7 @@ def compare_with_series(lams: Sequence[float], mc_stats: Sequence[Stats], coeffi
     pts = []
     rows = []
     for lam, st in zip(lams, mc_stats, strict=True):
-        ser = sum(ck * lam ** k for k, ck in enumerate(c))
+        ser = sum(ck * lam**k for k, ck in enumerate(c))
         tr = _truncation(c, lam)
         sig = math.hypot(st.error_of_mean, tr)
         reason = ""
@@ -350,16 +432,19 @@ def compare_with_series(lams: Sequence[float], mc_stats: Sequence[Stats], coeffi
         else:
             z = None
             diff = st.mean - ser
-            reason = ("the Monte Carlo estimator is exact and the series is exact at this order: "
-                      f"no error scale (difference {diff:.3g}"
-                      + (", equal to rounding" if abs(diff) <= 1e-12 * max(1.0, abs(ser)) else "") + ")")
+            reason = (
+                "the Monte Carlo estimator is exact and the series is exact at this order: "
+                f"no error scale (difference {diff:.3g}"
+                + (", equal to rounding" if abs(diff) <= 1e-12 * max(1.0, abs(ser)) else "")
+                + ")"
+            )
         pts.append(CrosscheckPoint(float(lam), st, ser, tr, z, 1.0, reason, 0.0, empty_reason))
         if len(c) > 2 and lam > 0:
-            r = st.mean - c[0] - c[1] * lam - sum(c[k] * lam ** k for k in range(3, len(c)))
+            r = st.mean - c[0] - c[1] * lam - sum(c[k] * lam**k for k in range(3, len(c)))
             rows.append((lam, r, sig))
     c2_fit = c2_err = z_c2 = math.nan
     if rows and len(c) > 2:
-        x = np.array([lam ** 2 for lam, _, _ in rows])
+        x = np.array([lam**2 for lam, _, _ in rows])
         y = np.array([r for _, r, _ in rows])
         # weights 1/sigma^2; a sigma so small that its square underflows carries no usable weight scale
         w = np.array([1.0 / (s * s) if s * s > 0 and math.isfinite(1.0 / (s * s)) else 0.0 for _, _, s in rows])
@@ -387,8 +472,9 @@ def validate_request(estimator: str, order: int, lams: Sequence[float]) -> list[
     return lams
 
 
-def series_coefficients(form: str, shape: tuple[int, ...], kt_p: np.ndarray, d_p: np.ndarray, order: int = 3,
-                        scheme: str = "bare") -> list[float]:
+def series_coefficients(
+    form: str, shape: tuple[int, ...], kt_p: np.ndarray, d_p: np.ndarray, order: int = 3, scheme: str = "bare"
+) -> list[float]:
     """Exact lattice coefficients of ``form`` from the engine (``c_k``, k = 0..order)."""
     from ..symbolic import monotone as _mono  # noqa: PLC0415  (engine tier, imported on demand)
     from .sums import series_on_lattice  # noqa: PLC0415
@@ -398,16 +484,30 @@ def series_coefficients(form: str, shape: tuple[int, ...], kt_p: np.ndarray, d_p
     ser = monotone(order, name, scheme=scheme)
     coeffs = list(series_on_lattice(ser, shape, kt_p, d_p))
     coeffs += [0.0] * (order + 1 - len(coeffs))
-    return [float(x) for x in coeffs[:order + 1]]
+    return [float(x) for x in coeffs[: order + 1]]
 
 
-def crosscheck(shape: str | tuple[int, ...] | Lattice, cutoff: Cutoff | None = None, mass: float = 1.0,
-               Lambda: float = 1.0, lams: Sequence[float] = (0.02, 0.05, 0.1), form: str = "B", *,
-               kt_p: np.ndarray | None = None, d_p: np.ndarray | None = None, order: int = 3,
-               n_traj: int = 3000, n_therm: int | None = None, seed: int = 0,
-               estimator: str = "sd", coefficients: Sequence[float] | None = None, backend: str = "numpy",
-               progress: bool = False, plot: str | os.PathLike[str] | None = None,
-               **mc_options: object) -> CrosscheckResult:
+def crosscheck(
+    shape: str | tuple[int, ...] | Lattice,
+    cutoff: Cutoff | None = None,
+    mass: float = 1.0,
+    Lambda: float = 1.0,
+    lams: Sequence[float] = (0.02, 0.05, 0.1),
+    form: str = "B",
+    *,
+    kt_p: np.ndarray | None = None,
+    d_p: np.ndarray | None = None,
+    order: int = 3,
+    n_traj: int = 3000,
+    n_therm: int | None = None,
+    seed: int = 0,
+    estimator: str = "sd",
+    coefficients: Sequence[float] | None = None,
+    backend: str = "numpy",
+    progress: bool = False,
+    plot: str | os.PathLike[str] | None = None,
+    **mc_options: object,
+) -> CrosscheckResult:
     """Run the Monte Carlo at each coupling and compare with the exact lattice series.
 
     Parameters
@@ -446,10 +546,12 @@ def crosscheck(shape: str | tuple[int, ...] | Lattice, cutoff: Cutoff | None = N
     form = canonical_form(form)
     if plot is not None:
         import os  # noqa: PLC0415
+
         parent = os.path.dirname(os.path.abspath(os.fspath(plot)))
         if not os.path.isdir(parent):
-            raise InputError.bad("plot", str(plot), "a file in an existing directory",
-                                 f"create the directory {parent!r} first")
+            raise InputError.bad(
+                "plot", str(plot), "a file in an existing directory", f"create the directory {parent!r} first"
+            )
     lams = validate_request(estimator, order, lams)
     if kt_p is not None:
         base = LatticeTheory(lattice, kt_p, d_p if d_p is not None else np.zeros_like(np.asarray(kt_p)), 0.0)
@@ -463,14 +565,24 @@ def crosscheck(shape: str | tuple[int, ...] | Lattice, cutoff: Cutoff | None = N
     obs = form if estimator == "direct" else f"{form}_sd"
     stats, acc = [], []
     for i, lam in enumerate(lams):
-        res = run_mc(base.with_lam(lam), n_traj, seed=seed + i, n_therm=n_therm, backend=backend,
-                     progress=progress, **mc_options)
+        res = run_mc(
+            base.with_lam(lam), n_traj, seed=seed + i, n_therm=n_therm, backend=backend, progress=progress, **mc_options
+        )
         stats.append(res.stats(obs))
         acc.append(res.acceptance)
     empty = "" if np.any(base.d_p != 0) else EMPTY_D_P
     pts, c2, c2e, zc2 = compare_with_series(lams, stats, coefficients, acceptances=acc, empty_reason=empty)
-    out = CrosscheckResult(form, base.shape, coefficients, pts, c2, c2e, zc2, estimator,
-                           meta={"n_traj": n_traj, "seed": seed, "order": order, **base.meta})
+    out = CrosscheckResult(
+        form,
+        base.shape,
+        coefficients,
+        pts,
+        c2,
+        c2e,
+        zc2,
+        estimator,
+        meta={"n_traj": n_traj, "seed": seed, "order": order, **base.meta},
+    )
     if zc2 is None:
         out.meta["c2_reason"] = C2_NO_INFORMATION
     if empty:
@@ -494,7 +606,7 @@ def plot_crosscheck(result: CrosscheckResult, path: str | os.PathLike[str]) -> N
     e = np.array([p.mc.error_of_mean for p in result.points])
     grid = np.linspace(0, max(lams) * 1.05, 200)
     fig, ax = plt.subplots(figsize=(5, 3.6))
-    ser = sum(c[k] * grid ** k for k in range(2, len(c)))
+    ser = sum(c[k] * grid**k for k in range(2, len(c)))
     tr = np.array([_truncation(c, g) for g in grid])
     ax.plot(grid, ser, "k-", lw=1, label=f"exact lattice series to O(λ^{len(c) - 1})")
     ax.fill_between(grid, ser - tr, ser + tr, color="0.8", label="truncation estimate")

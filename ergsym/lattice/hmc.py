@@ -63,6 +63,7 @@ Randomness comes from an explicit :class:`numpy.random.Generator` carried in the
 :class:`ChainState` (NetKet style: state in, state out).  Random numbers are drawn on the
 host, also for the cupy backend, so that a chain does not depend on the device.
 """
+
 from __future__ import annotations
 
 import math
@@ -74,8 +75,16 @@ from ..errors import InputError
 from .backend import to_numpy
 from .theory import FieldSpectra, LatticeOps, LatticeTheory, abs2, batch_dot, fview
 
-__all__ = ["ChainState", "HMCSampler", "MetropolisSampler", "TrajectoryInfo", "StepSizeAdapter",
-           "default_n_steps", "min_n_steps", "OMELYAN_XI"]
+__all__ = [
+    "ChainState",
+    "HMCSampler",
+    "MetropolisSampler",
+    "TrajectoryInfo",
+    "StepSizeAdapter",
+    "default_n_steps",
+    "min_n_steps",
+    "OMELYAN_XI",
+]
 
 INTEGRATORS = ("split", "omelyan", "leapfrog")
 #: The minimum-norm parameter of Omelyan, Mryglod & Folk, Comput. Phys. Commun. 146 (2002) 188,
@@ -151,11 +160,10 @@ def min_n_steps(volume: int, integrator: str = "split") -> int:
     O(lam dt^2): at weak coupling one step of length ``tau`` is accepted ~always);
     ``max(4, 3 V^(1/4))`` for leapfrog.
     """
-    return 1 if integrator in ("split", "omelyan") else max(4, math.ceil(3 * volume ** 0.25))
+    return 1 if integrator in ("split", "omelyan") else max(4, math.ceil(3 * volume**0.25))
 
 
-def default_n_steps(theory: LatticeTheory, traj_length: float = math.pi / 2,
-                    integrator: str = "split") -> int:
+def default_n_steps(theory: LatticeTheory, traj_length: float = math.pi / 2, integrator: str = "split") -> int:
     """First guess of the steps per trajectory (module docstring, "Step size"); at least 4
     (the adaptation may then go down to :func:`min_n_steps`)."""
     base = 4 if integrator in ("split", "omelyan") else min_n_steps(theory.volume, integrator)
@@ -165,8 +173,8 @@ def default_n_steps(theory: LatticeTheory, traj_length: float = math.pi / 2,
     quartic = math.sqrt(24.0 / lam) * math.gamma(0.75) / math.gamma(0.25)
     phi2 = min(float(np.mean(theory.kt_p)), quartic)
     omega = math.sqrt(1.5 * lam * phi2)
-    guess = math.ceil(traj_length * omega * theory.volume ** 0.25 / 2.0)
-    if integrator == "omelyan":   # two force evaluations a step, a much smaller error
+    guess = math.ceil(traj_length * omega * theory.volume**0.25 / 2.0)
+    if integrator == "omelyan":  # two force evaluations a step, a much smaller error
         guess = math.ceil(guess / 4.0)
     return int(min(max(base, guess), 10_000))
 
@@ -181,8 +189,17 @@ class StepSizeAdapter:
     in checkpoints.
     """
 
-    def __init__(self, n_steps0: int, traj_length: float, min_steps: int = 1, target: float = 0.8,
-                 gamma: float = 0.05, t0: float = 10.0, kappa: float = 0.75, state: dict | None = None):
+    def __init__(
+        self,
+        n_steps0: int,
+        traj_length: float,
+        min_steps: int = 1,
+        target: float = 0.8,
+        gamma: float = 0.05,
+        t0: float = 10.0,
+        kappa: float = 0.75,
+        state: dict | None = None,
+    ):
         if not 0 < target < 1:
             raise InputError.bad("target_accept", target, "a number in (0, 1)")
         self.traj_length = float(traj_length)
@@ -191,8 +208,13 @@ class StepSizeAdapter:
         eps0 = self.traj_length / max(int(n_steps0), 1)
         self.log_eps_max = math.log(self.traj_length / self.min_steps)
         if state is None:
-            state = {"mu": math.log(10.0 * eps0), "t": 0, "hbar": 0.0,
-                     "log_eps": math.log(eps0), "log_eps_bar": math.log(eps0)}
+            state = {
+                "mu": math.log(10.0 * eps0),
+                "t": 0,
+                "hbar": 0.0,
+                "log_eps": math.log(eps0),
+                "log_eps_bar": math.log(eps0),
+            }
         self.state = dict(state)
 
     def to_dict(self) -> dict:
@@ -200,7 +222,7 @@ class StepSizeAdapter:
         return {"target": self.target, "min_steps": self.min_steps, **self.state}
 
     @classmethod
-    def from_dict(cls, d: dict, traj_length: float) -> "StepSizeAdapter":
+    def from_dict(cls, d: dict, traj_length: float) -> StepSizeAdapter:
         """Inverse of :meth:`to_dict`."""
         st = {k: d[k] for k in ("mu", "t", "hbar", "log_eps", "log_eps_bar")}
         return cls(1, traj_length, d["min_steps"], d["target"], state=st)
@@ -230,8 +252,9 @@ class StepSizeAdapter:
 
 def _check_rng(rng):
     if not isinstance(rng, np.random.Generator):
-        raise InputError.bad("rng", type(rng).__name__, "a numpy.random.Generator",
-                             "use numpy.random.default_rng(seed)")
+        raise InputError.bad(
+            "rng", type(rng).__name__, "a numpy.random.Generator", "use numpy.random.default_rng(seed)"
+        )
     return rng
 
 
@@ -265,8 +288,15 @@ class HMCSampler:
     >>> st, info = s.step(st)
     """
 
-    def __init__(self, theory: LatticeTheory, n_steps: int | None = None, traj_length: float = math.pi / 2,
-                 jitter: float = 0.25, integrator: str = "split", backend: str = "numpy") -> None:
+    def __init__(
+        self,
+        theory: LatticeTheory,
+        n_steps: int | None = None,
+        traj_length: float = math.pi / 2,
+        jitter: float = 0.25,
+        integrator: str = "split",
+        backend: str = "numpy",
+    ) -> None:
         if not isinstance(theory, LatticeTheory):
             raise InputError.bad("theory", type(theory).__name__, "a LatticeTheory")
         if integrator not in INTEGRATORS:
@@ -292,8 +322,14 @@ class HMCSampler:
 
     def config(self) -> dict:
         """JSON-able sampler settings (stored in checkpoints)."""
-        return {"sampler": "hmc", "step_size": self.traj_length / self.n_steps, "n_steps": self.n_steps, "traj_length": self.traj_length,
-                "jitter": self.jitter, "integrator": self.integrator}
+        return {
+            "sampler": "hmc",
+            "step_size": self.traj_length / self.n_steps,
+            "n_steps": self.n_steps,
+            "traj_length": self.traj_length,
+            "jitter": self.jitter,
+            "integrator": self.integrator,
+        }
 
     # ------------------------------------------------------------------------------
     def init_state(self, rng: np.random.Generator, start: str = "free") -> ChainState:
@@ -309,7 +345,7 @@ class HMCSampler:
         shape = self.theory.shape
         if start == "free":
             eta = np.stack([r.standard_normal(shape) for r in rngs]) if batched else rng.standard_normal(shape)
-            phi = ops.ifft(ops.fft(xp.asarray(eta)) * ops.sqrt_kt)   # <|phi_p|^2> = V Kt_p
+            phi = ops.ifft(ops.fft(xp.asarray(eta)) * ops.sqrt_kt)  # <|phi_p|^2> = V Kt_p
         elif start == "cold":
             phi = xp.zeros(((len(rngs),) if batched else ()) + shape)
         else:
@@ -347,9 +383,12 @@ class HMCSampler:
         dH = float(dH)
         u = rng.random()
         accepted = bool(math.isfinite(dH) and (dH <= 0 or u < math.exp(-dH)))
-        new = replace(state, phi=phi if accepted else phi0,
-                      n_steps_done=state.n_steps_done + 1,
-                      n_accepted=state.n_accepted + int(accepted))
+        new = replace(
+            state,
+            phi=phi if accepted else phi0,
+            n_steps_done=state.n_steps_done + 1,
+            n_accepted=state.n_accepted + int(accepted),
+        )
         return new, TrajectoryInfo(accepted, dH, tau)
 
     def _step_batch(self, state: ChainState):
@@ -369,9 +408,12 @@ class HMCSampler:
         with np.errstate(over="ignore", invalid="ignore"):
             accepted = np.isfinite(dH) & ((dH <= 0) | (u < np.exp(-np.clip(dH, 0.0, None))))
         acc_x = xp.asarray(accepted.reshape(bshape))
-        new = replace(state, phi=xp.where(acc_x, phi, phi0),
-                      n_steps_done=state.n_steps_done + 1,
-                      n_accepted=state.n_accepted + accepted.astype(np.int64))
+        new = replace(
+            state,
+            phi=xp.where(acc_x, phi, phi0),
+            n_steps_done=state.n_steps_done + 1,
+            n_accepted=state.n_accepted + accepted.astype(np.int64),
+        )
         return new, TrajectoryInfo(accepted, dH, tau)
 
     def _buffers(self, batch: tuple) -> dict:
@@ -383,12 +425,18 @@ class HMCSampler:
         if b is None:
             xp, half = self.ops.xp, self.ops.fused().half
             shape = batch + self.theory.shape
-            b = {"eta_h": np.empty(shape), "z": xp.empty(batch + half + (2,), dtype=xp.complex128),
-                 "phi_p": xp.empty(batch + half, dtype=xp.complex128),
-                 "e_p": xp.empty(batch + half, dtype=xp.complex128),
-                 "f3": xp.empty(batch + half, dtype=xp.complex128),
-                 "kick": xp.empty(batch + half + (2,)), "half_kick": xp.empty(batch + half + (2,)),
-                 "sq": xp.empty(batch + half + (2, 2)), "work": xp.empty(shape), "t3": xp.empty(shape)}
+            b = {
+                "eta_h": np.empty(shape),
+                "z": xp.empty(batch + half + (2,), dtype=xp.complex128),
+                "phi_p": xp.empty(batch + half, dtype=xp.complex128),
+                "e_p": xp.empty(batch + half, dtype=xp.complex128),
+                "f3": xp.empty(batch + half, dtype=xp.complex128),
+                "kick": xp.empty(batch + half + (2,)),
+                "half_kick": xp.empty(batch + half + (2,)),
+                "sq": xp.empty(batch + half + (2, 2)),
+                "work": xp.empty(shape),
+                "t3": xp.empty(shape),
+            }
             bufs.clear()  # one batch shape at a time
             bufs[batch] = b
         return b
@@ -425,16 +473,16 @@ class HMCSampler:
             phi = xp.where(a_x, c1.phi, c0.phi)
             f3 = None if c1.f3_p is None else xp.where(a_x, c1.f3_p, c0.f3_p)
             a_1 = xp.asarray(accepted)
-            new = FieldSpectra(phi, ops.fft(phi), f3, xp.where(a_1, c1.s_int, c0.s_int),
-                               xp.where(a_1, c1.sum_phi2, c0.sum_phi2))
+            new = FieldSpectra(
+                phi, ops.fft(phi), f3, xp.where(a_1, c1.s_int, c0.s_int), xp.where(a_1, c1.sum_phi2, c0.sum_phi2)
+            )
         if batched:
             n_acc = state.n_accepted + accepted.astype(np.int64)
             info = TrajectoryInfo(accepted, dH, tau)
         else:
             n_acc = state.n_accepted + int(accepted[0])
             info = TrajectoryInfo(bool(accepted[0]), float(dH[0]), float(tau[0]))
-        return replace(state, phi=new.phi, n_steps_done=state.n_steps_done + 1, n_accepted=n_acc,
-                       cache=new), info
+        return replace(state, phi=new.phi, n_steps_done=state.n_steps_done + 1, n_accepted=n_acc, cache=new), info
 
     def _fused_trajectory(self, c0: FieldSpectra, eta, tau):
         """The split integrator of :meth:`_trajectory` with fused, in-place kernels.
@@ -457,7 +505,7 @@ class HMCSampler:
         fz = ops.fused()
         n, lam, d = self.n_steps, ops.lam, self.theory.dim
         phi0 = c0.phi
-        batch = tuple(phi0.shape[:phi0.ndim - d])
+        batch = tuple(phi0.shape[: phi0.ndim - d])
         nb = len(batch)
         buf = self._buffers(batch)
         kick, half_kick = buf["kick"], buf["half_kick"]
@@ -542,10 +590,13 @@ class HMCSampler:
         lam = ops.lam
         if self.integrator in ("split", "omelyan"):
             phi = phi0
-            if self.integrator == "omelyan":   # rotations by dt/2, kicks xi, 1-2xi, 2xi, ..., xi
+            if self.integrator == "omelyan":  # rotations by dt/2, kicks xi, 1-2xi, 2xi, ..., xi
                 xi = OMELYAN_XI
-                c, s = (math.cos(dt / 2), math.sin(dt / 2)) if isinstance(tau, float) else (
-                    xp.asarray(np.cos(dt_h / 2)), xp.asarray(np.sin(dt_h / 2)))
+                c, s = (
+                    (math.cos(dt / 2), math.sin(dt / 2))
+                    if isinstance(tau, float)
+                    else (xp.asarray(np.cos(dt_h / 2)), xp.asarray(np.sin(dt_h / 2)))
+                )
                 weights = [xi] + [1.0 - 2.0 * xi, 2.0 * xi] * (self.n_steps - 1) + [1.0 - 2.0 * xi, xi]
             else:
                 weights = [0.5] + [1.0] * (self.n_steps - 1) + [0.5]
@@ -558,9 +609,11 @@ class HMCSampler:
                 if lam > 0:
                     pi_p = pi_p - (dt if wk == 1.0 else wk * dt) * self._force_int_p(phi)
         else:
+
             def force_p(ph, ph_p):
                 f = ops.inv_kt * ph_p
                 return f + self._force_int_p(ph) if lam > 0 else f
+
             phi = phi0
             pi_p = pi_p - 0.5 * dt * force_p(phi, phi_p)
             for k in range(self.n_steps):
@@ -630,11 +683,15 @@ class MetropolisSampler:
             dlt = props[x]
             f = phi[x]
             fn = f + dlt
-            ds = dlt * h[x] + 0.5 * mxx * dlt * dlt + lam24 * (fn ** 4 - f ** 4)
+            ds = dlt * h[x] + 0.5 * mxx * dlt * dlt + lam24 * (fn**4 - f**4)
             if ds <= 0 or logu[x] < -ds:
                 phi[x] = fn
                 h += dlt * M[x]
                 acc += 1
-        new = replace(state, phi=phi.reshape(self.theory.shape),
-                      n_steps_done=state.n_steps_done + 1, n_accepted=state.n_accepted + acc / V)
+        new = replace(
+            state,
+            phi=phi.reshape(self.theory.shape),
+            n_steps_done=state.n_steps_done + 1,
+            n_accepted=state.n_accepted + acc / V,
+        )
         return new, TrajectoryInfo(acc > 0, 0.0, acc / V)

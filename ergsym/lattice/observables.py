@@ -32,6 +32,7 @@ From :math:`\\langle\\partial_xS\\,F\\rangle = \\langle\\partial_xF\\rangle`, wi
 Their fluctuating parts are O(lam), so at small coupling the improved estimators have errors
 O(lam/sqrt(N)) instead of O(1/sqrt(N)) -- what the small-lambda cross-check needs.
 """
+
 from __future__ import annotations
 
 from typing import TYPE_CHECKING
@@ -43,9 +44,21 @@ from .theory import FieldSpectra, LatticeOps, abs2, batch_dot, fview
 if TYPE_CHECKING:
     import numpy as np
 
-__all__ = ["SCALAR_OBSERVABLES", "OBSERVABLE_ALIASES", "ObservableDict", "canonical_observable",
-           "exact_observables", "measure", "measure_spectra", "measure_reference", "measure_gp",
-           "measure_host", "quadratic_forms", "combine_forms", "observable_matrix"]
+__all__ = [
+    "SCALAR_OBSERVABLES",
+    "OBSERVABLE_ALIASES",
+    "ObservableDict",
+    "canonical_observable",
+    "exact_observables",
+    "measure",
+    "measure_spectra",
+    "measure_reference",
+    "measure_gp",
+    "measure_host",
+    "quadratic_forms",
+    "combine_forms",
+    "observable_matrix",
+]
 
 #: Names of the scalar observables returned by :func:`measure` (the ``_sd`` ones are the
 #: Schwinger-Dyson-improved estimators of the same expectation values).  The four pieces are
@@ -53,13 +66,35 @@ __all__ = ["SCALAR_OBSERVABLES", "OBSERVABLE_ALIASES", "ObservableDict", "canoni
 #: ``eq5.14`` = P1, ``eq5.13`` = P2, ``eq5.12`` = P3, ``eq5.11`` = P4 (the older names, which ran
 #: in the opposite order, are accepted as aliases everywhere: :data:`OBSERVABLE_ALIASES`).
 SCALAR_OBSERVABLES = (
-    "phi2", "eq5.14", "eq5.13", "eq5.12", "eq5.11", "A", "B",
-    "eq5.14_sd", "eq5.13_sd", "eq5.12_sd", "eq5.11_sd", "A_sd", "B_sd",
+    "phi2",
+    "eq5.14",
+    "eq5.13",
+    "eq5.12",
+    "eq5.11",
+    "A",
+    "B",
+    "eq5.14_sd",
+    "eq5.13_sd",
+    "eq5.12_sd",
+    "eq5.11_sd",
+    "A_sd",
+    "B_sd",
 )
 
-_OLD = {"P1": "eq5.14", "P2": "eq5.13", "P3": "eq5.12", "P4": "eq5.11",
-        "dSdS": "eq5.14", "dSdShat": "eq5.13", "dShatdShat": "eq5.12", "LdShat": "eq5.11",
-        "5.14": "eq5.14", "5.13": "eq5.13", "5.12": "eq5.12", "5.11": "eq5.11"}
+_OLD = {
+    "P1": "eq5.14",
+    "P2": "eq5.13",
+    "P3": "eq5.12",
+    "P4": "eq5.11",
+    "dSdS": "eq5.14",
+    "dSdShat": "eq5.13",
+    "dShatdShat": "eq5.12",
+    "LdShat": "eq5.11",
+    "5.14": "eq5.14",
+    "5.13": "eq5.13",
+    "5.12": "eq5.12",
+    "5.11": "eq5.11",
+}
 #: old observable name -> canonical name (``P1`` -> ``eq5.14``, ``P1_sd`` -> ``eq5.14_sd``, ...).
 OBSERVABLE_ALIASES = {**_OLD, **{f"{k}_sd": f"{v}_sd" for k, v in _OLD.items()}}
 
@@ -70,8 +105,12 @@ def canonical_observable(name: str, param: str = "name") -> str:
         return name
     if name in OBSERVABLE_ALIASES:
         return OBSERVABLE_ALIASES[name]
-    raise InputError.bad(param, name, "one of " + ", ".join(SCALAR_OBSERVABLES),
-                         "the old names P1..P4 (= eq5.14..eq5.11) are accepted too")
+    raise InputError.bad(
+        param,
+        name,
+        "one of " + ", ".join(SCALAR_OBSERVABLES),
+        "the old names P1..P4 (= eq5.14..eq5.11) are accepted too",
+    )
 
 
 class ObservableDict(dict):
@@ -83,8 +122,9 @@ class ObservableDict(dict):
         return dict.__getitem__(self, key)
 
     def __contains__(self, key):
-        return dict.__contains__(self, key) or (key in OBSERVABLE_ALIASES
-                                                and dict.__contains__(self, OBSERVABLE_ALIASES[key]))
+        return dict.__contains__(self, key) or (
+            key in OBSERVABLE_ALIASES and dict.__contains__(self, OBSERVABLE_ALIASES[key])
+        )
 
     def get(self, key: str, default: object = None) -> object:
         return self[key] if key in self else default
@@ -190,12 +230,18 @@ def observable_matrix(lam: float, f0: float, cdot00: float, V: int) -> np.ndarra
     s2 = 0.25 * lam * cdot00
     rows = {
         "phi2": (0, 0, 0, 0, 1.0 / V),
-        "eq5.14": (0, 0.5, l6, 0.5 * l6 * l6, 0), "eq5.13": (0, -2.0, -2.0 * l6, 0, 0),
-        "eq5.12": (0, 2.0, 0, 0, 0), "eq5.11": (0, 1.0, 0, 0, 0),
-        "A": (0, 1.5, -l6, 0.5 * l6 * l6, 0), "B": (0, 0.5, l6, -0.5 * l6 * l6, 0),
-        "eq5.14_sd": (0.5 * f0, 0, 0, 0, s2), "eq5.13_sd": (-2.0 * f0, 0, 0, 0, 0),
-        "eq5.12_sd": (2.0 * f0, 0, -2.0 * l6, 0, 0), "eq5.11_sd": (f0, 0, -l6, 0, 0),
-        "A_sd": (1.5 * f0, 0, -3.0 * l6, 0, s2), "B_sd": (0.5 * f0, 0, l6, 0, -s2),
+        "eq5.14": (0, 0.5, l6, 0.5 * l6 * l6, 0),
+        "eq5.13": (0, -2.0, -2.0 * l6, 0, 0),
+        "eq5.12": (0, 2.0, 0, 0, 0),
+        "eq5.11": (0, 1.0, 0, 0, 0),
+        "A": (0, 1.5, -l6, 0.5 * l6 * l6, 0),
+        "B": (0, 0.5, l6, -0.5 * l6 * l6, 0),
+        "eq5.14_sd": (0.5 * f0, 0, 0, 0, s2),
+        "eq5.13_sd": (-2.0 * f0, 0, 0, 0, 0),
+        "eq5.12_sd": (2.0 * f0, 0, -2.0 * l6, 0, 0),
+        "eq5.11_sd": (f0, 0, -l6, 0, 0),
+        "A_sd": (1.5 * f0, 0, -3.0 * l6, 0, s2),
+        "B_sd": (0.5 * f0, 0, l6, 0, -s2),
     }
     return np.array([rows[n] for n in SCALAR_OBSERVABLES], dtype=float)
 
@@ -234,10 +280,10 @@ def measure_reference(ops: LatticeOps, phi: np.ndarray) -> dict:
     """
     xp, V, lam = ops.xp, ops.V, ops.lam
     phi_p = ops.fft(phi)
-    dshat_p = phi_p * ops.inv_kt                   # (d S_hat)_p = phi_p / Kt_p
+    dshat_p = phi_p * ops.inv_kt  # (d S_hat)_p = phi_p / Kt_p
     phi2 = phi * phi
     phi3 = phi2 * phi
-    ds_p = dshat_p + (lam / 6.0) * ops.fft(phi3)   # (d S)_p
+    ds_p = dshat_p + (lam / 6.0) * ops.fft(phi3)  # (d S)_p
     # direct estimators: (1/V) sum_p D_p conj(a_p) b_p
     yy = ops.psum(ops.d * abs2(ds_p)) / V
     zz = ops.psum(ops.d * xp.real(xp.conj(ds_p) * dshat_p)) / V
@@ -247,16 +293,26 @@ def measure_reference(ops: LatticeOps, phi: np.ndarray) -> dict:
     # Schwinger-Dyson improved
     f0 = ops.f0
     y_sd = f0 + 0.5 * lam * ops.cdot00 * sum_phi2
-    cm_phi = ops.ifft(ops.d * dshat_p)             # (Cdot M phi)_x
+    cm_phi = ops.ifft(ops.d * dshat_p)  # (Cdot M phi)_x
     x_sd = f0 - (lam / 6.0) * xp.sum(phi3 * cm_phi, axis=ops.axes)
     p1s, p2s, p3s, p4s = 0.5 * y_sd, -2.0 * f0 + 0.0 * sum_phi2, 2.0 * x_sd, x_sd
-    return ObservableDict({
-        "phi2": sum_phi2 / V,
-        "eq5.14": p1, "eq5.13": p2, "eq5.12": p3, "eq5.11": p4,
-        "A": p1 + p2 + p3 + p4, "B": -p1 - p2 - p3 + p4,
-        "eq5.14_sd": p1s, "eq5.13_sd": p2s, "eq5.12_sd": p3s, "eq5.11_sd": p4s,
-        "A_sd": p1s + p2s + p3s + p4s, "B_sd": -p1s - p2s - p3s + p4s,
-    })
+    return ObservableDict(
+        {
+            "phi2": sum_phi2 / V,
+            "eq5.14": p1,
+            "eq5.13": p2,
+            "eq5.12": p3,
+            "eq5.11": p4,
+            "A": p1 + p2 + p3 + p4,
+            "B": -p1 - p2 - p3 + p4,
+            "eq5.14_sd": p1s,
+            "eq5.13_sd": p2s,
+            "eq5.12_sd": p3s,
+            "eq5.11_sd": p4s,
+            "A_sd": p1s + p2s + p3s + p4s,
+            "B_sd": -p1s - p2s - p3s + p4s,
+        }
+    )
 
 
 def measure_gp(ops: LatticeOps, phi: np.ndarray) -> np.ndarray:

@@ -11,6 +11,7 @@ compare it with ``mpmath.quad`` (V = 1) and ``scipy.integrate.nquad`` (V = 2).
 The observables are the same estimators as the Monte Carlo's
 (:func:`ergsym.lattice.observables.measure`), evaluated on the grid.
 """
+
 from __future__ import annotations
 
 import math
@@ -72,14 +73,14 @@ def exact_expectations(theory: LatticeTheory, n_points: int | None = None, chunk
     # trapezoid weights: the end points carry weight 1/2 but the integrand is ~e^-40 there
     s_all = []
     for i in range(0, pts.shape[0], chunk):
-        s_all.append(ops.action(pts[i:i + chunk]))
+        s_all.append(ops.action(pts[i : i + chunk]))
     s_all = np.concatenate(s_all)
     s_min_val = float(s_all.min())
     wts = np.exp(-(s_all - s_min_val))
     z = float(wts.sum())
     for i in range(0, pts.shape[0], chunk):
-        blk = pts[i:i + chunk]
-        wb = wts[i:i + chunk]
+        blk = pts[i : i + chunk]
+        wb = wts[i : i + chunk]
         obs = measure(ops, blk)
         for n in SCALAR_OBSERVABLES:
             acc[n] += float(np.dot(wb, obs[n]))

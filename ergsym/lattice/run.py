@@ -12,6 +12,7 @@ in the result and the checkpoint.  Every observable's :class:`~ergsym.lattice.st
 says whether it is reliable; :attr:`MCResult.warnings` collects the reasons (low acceptance,
 zero variance, chains shorter than 50 tau_int, split-R-hat > 1.1, D_p = 0 on the lattice).
 """
+
 from __future__ import annotations
 
 import math
@@ -26,8 +27,14 @@ from ..inputs import as_lattice
 from .backend import to_numpy
 from .checkpoint import load_checkpoint, n_measurements, save_checkpoint
 from .hmc import ChainState, HMCSampler, MetropolisSampler, StepSizeAdapter, min_n_steps
-from .observables import (SCALAR_OBSERVABLES, ObservableDict, canonical_observable, exact_observables,
-                          measure_gp, measure_host)
+from .observables import (
+    SCALAR_OBSERVABLES,
+    ObservableDict,
+    canonical_observable,
+    exact_observables,
+    measure_gp,
+    measure_host,
+)
 from .stats import Stats, statistics
 from .theory import LatticeTheory
 
@@ -37,20 +44,37 @@ if TYPE_CHECKING:
 
     from ..inputs import Lattice
 
-__all__ = ["MCResult", "run_mc", "resume_mc", "make_sampler", "estimate_resources", "check_resources",
-           "chain_generators", "MIN_ACCEPTANCE", "DEFAULT_N_THERM", "default_n_therm"]
+__all__ = [
+    "MCResult",
+    "run_mc",
+    "resume_mc",
+    "make_sampler",
+    "estimate_resources",
+    "check_resources",
+    "chain_generators",
+    "MIN_ACCEPTANCE",
+    "DEFAULT_N_THERM",
+    "default_n_therm",
+]
 
 
 #: A run whose mean acceptance is below this is flagged (its chain barely moves).
 MIN_ACCEPTANCE = 0.2
 #: Resource limits above which :func:`run_mc` refuses unless ``force=True`` (``--force``).
-MAX_BYTES = 2 * 1024 ** 3
+MAX_BYTES = 2 * 1024**3
 MAX_SECONDS = 12 * 3600.0
 
 
-def estimate_resources(shape: str | tuple[int, ...] | Lattice, n_traj: int, n_chains: int = 1, *,
-                       record_gp: bool = False,
-                       n_steps: int = 4, measure_every: int = 1, n_therm: int = 0) -> dict:
+def estimate_resources(
+    shape: str | tuple[int, ...] | Lattice,
+    n_traj: int,
+    n_chains: int = 1,
+    *,
+    record_gp: bool = False,
+    n_steps: int = 4,
+    measure_every: int = 1,
+    n_therm: int = 0,
+) -> dict:
     """Rough memory and time of a Monte Carlo run, computed from the sizes alone.
 
     Memory: about 24 float64 arrays of the batch ``n_chains * V`` (fields, momenta, half
@@ -78,21 +102,24 @@ def estimate_resources(shape: str | tuple[int, ...] | Lattice, n_traj: int, n_ch
     return {"volume": V, "bytes": int(mem), "seconds": float(secs)}
 
 
-def check_resources(shape: str | tuple[int, ...] | Lattice, n_traj: int, n_chains: int = 1, *,
-                    force: bool = False, **kw: int | bool) -> dict:
+def check_resources(
+    shape: str | tuple[int, ...] | Lattice, n_traj: int, n_chains: int = 1, *, force: bool = False, **kw: int | bool
+) -> dict:
     """:func:`estimate_resources`, refusing (``InputError``) above :data:`MAX_BYTES` /
     :data:`MAX_SECONDS` unless ``force``."""
     lat = as_lattice(shape)
     est = estimate_resources(lat, n_traj, n_chains, **kw)
-    gib, hours = est["bytes"] / 1024 ** 3, est["seconds"] / 3600
+    gib, hours = est["bytes"] / 1024**3, est["seconds"] / 3600
     lattice = lat.spec
     if not force and (est["bytes"] > MAX_BYTES or est["seconds"] > MAX_SECONDS):
         raise InputError.bad(
-            "lattice", lattice,
-            f"a run within {MAX_BYTES / 1024 ** 3:.0f} GiB of memory and {MAX_SECONDS / 3600:.0f} h "
+            "lattice",
+            lattice,
+            f"a run within {MAX_BYTES / 1024**3:.0f} GiB of memory and {MAX_SECONDS / 3600:.0f} h "
             f"(this one: V = {est['volume']} sites x {n_chains} chain(s), {n_traj} trajectories, "
             f"about {gib:.2f} GiB and {hours:.2g} h)",
-            "use a smaller lattice, fewer chains or trajectories, or pass --force (force=True) to run anyway")
+            "use a smaller lattice, fewer chains or trajectories, or pass --force (force=True) to run anyway",
+        )
     return est
 
 
@@ -149,9 +176,11 @@ class MCResult:
         with their status (``ok``, ``exact`` or ``unreliable``), and the number of warnings."""
         chains = f" x {self.n_chains} chains" if self.n_chains > 1 else ""
         kind = self.sampler_config.get("sampler", "hmc")
-        head = (f"MCResult(lattice {'x'.join(map(str, self.theory.shape))}, lam={self.theory.lam:g}, "
-                f"{kind} {self.n_traj} traj ({self.n_therm} therm){chains}, "
-                f"acceptance {self.acceptance:.3f}, {self.elapsed:.1f} s)")
+        head = (
+            f"MCResult(lattice {'x'.join(map(str, self.theory.shape))}, lam={self.theory.lam:g}, "
+            f"{kind} {self.n_traj} traj ({self.n_therm} therm){chains}, "
+            f"acceptance {self.acceptance:.3f}, {self.elapsed:.1f} s)"
+        )
         lines = [head]
         names = [n for n in self.REPR_OBSERVABLES if n in self.chains]
         width = max((len(n) for n in names), default=0)
@@ -159,15 +188,19 @@ class MCResult:
             lines.append(f"  {n:<{width}} = {_status_line(self.stats(n))}")
         w = self.warnings
         if w:
-            lines.append(f"  {len(w)} warning{'s' if len(w) != 1 else ''}: " + w[0]
-                         + (" ..." if len(w) > 1 else "") + " (see .warnings)")
+            lines.append(
+                f"  {len(w)} warning{'s' if len(w) != 1 else ''}: "
+                + w[0]
+                + (" ..." if len(w) > 1 else "")
+                + " (see .warnings)"
+            )
         return "\n".join(lines)
 
     @property
     def acceptance(self) -> float:
         """Mean acceptance over the production trajectories, or over all of them if there are
         none after thermalization (for Metropolis: per site)."""
-        prod = self.accepted[self.n_therm:]
+        prod = self.accepted[self.n_therm :]
         a = prod if prod.size else self.accepted
         return float(np.mean(a)) if a.size else 0.0
 
@@ -185,8 +218,10 @@ class MCResult:
             st = statistics(self.chains[name], exact=exact)
             acc = self.acceptance
             if acc < MIN_ACCEPTANCE and not st.exact:
-                st = st.flagged(f"acceptance {acc:.3f} < {MIN_ACCEPTANCE}: the chain barely moves "
-                                "(the step adaptation needs --n-therm > 0; or set --n-steps larger)")
+                st = st.flagged(
+                    f"acceptance {acc:.3f} < {MIN_ACCEPTANCE}: the chain barely moves "
+                    "(the step adaptation needs --n-therm > 0; or set --n-steps larger)"
+                )
             self._stats[name] = st
         return self._stats[name]
 
@@ -201,12 +236,16 @@ class MCResult:
         out = []
         acc = self.acceptance
         if acc < MIN_ACCEPTANCE:
-            out.append(f"acceptance {acc:.3f} is below {MIN_ACCEPTANCE}: the chain barely moves and "
-                       "its error bars are not trustworthy")
+            out.append(
+                f"acceptance {acc:.3f} is below {MIN_ACCEPTANCE}: the chain barely moves and "
+                "its error bars are not trustworthy"
+            )
         if not np.any(self.theory.d_p != 0):
-            out.append("D_p = Lambda dKt/dLambda vanishes at every momentum of this lattice: A, B and "
-                       "the four pieces are exactly 0 (choose Lambda or the cutoff so that D_p is "
-                       "nonzero on the lattice momenta)")
+            out.append(
+                "D_p = Lambda dKt/dLambda vanishes at every momentum of this lattice: A, B and "
+                "the four pieces are exactly 0 (choose Lambda or the cutoff so that D_p is "
+                "nonzero on the lattice momenta)"
+            )
         for name, st in self.all_stats.items():
             for r in st.reasons:
                 if r.startswith("acceptance "):
@@ -222,8 +261,9 @@ class MCResult:
         flat = self.gp_chain.reshape(self.gp_chain.shape[:lead] + (-1,))
         st = [statistics(flat[..., i]) for i in range(flat.shape[-1])]
         shape = self.theory.shape
-        return tuple(np.array([getattr(s, a) for s in st]).reshape(shape)
-                     for a in ("mean", "error_of_mean", "tau_corr"))
+        return tuple(
+            np.array([getattr(s, a) for s in st]).reshape(shape) for a in ("mean", "error_of_mean", "tau_corr")
+        )
 
     def to_dict(self) -> dict:
         """JSON-able summary: every observable's value object, the run and its warnings."""
@@ -231,7 +271,9 @@ class MCResult:
         out = {
             "lattice": "x".join(map(str, self.theory.shape)),
             "lam": self.theory.lam,
-            "n_traj": self.n_traj, "n_therm": self.n_therm, "measure_every": self.measure_every,
+            "n_traj": self.n_traj,
+            "n_therm": self.n_therm,
+            "measure_every": self.measure_every,
             "n_chains": self.n_chains,
             "n_measurements": int(next(iter(self.chains.values())).shape[0]),
             "acceptance": self.acceptance,
@@ -246,8 +288,12 @@ class MCResult:
         }
         if self.gp_chain is not None:
             m, e, t = self.gp_stats()
-            out["G_p"] = {"mean": m.ravel().tolist(), "error": e.ravel().tolist(),
-                          "tau_int": t.ravel().tolist(), "layout": "numpy.fft.fftn"}
+            out["G_p"] = {
+                "mean": m.ravel().tolist(),
+                "error": e.ravel().tolist(),
+                "tau_int": t.ravel().tolist(),
+                "layout": "numpy.fft.fftn",
+            }
         return out
 
 
@@ -259,8 +305,7 @@ def _status_line(st: Stats) -> str:
     return f"{st!r}  [{status}, tau_int={st.tau_corr:.3g}]"
 
 
-def make_sampler(theory: LatticeTheory, sampler_config: dict,
-                 backend: str = "numpy") -> HMCSampler | MetropolisSampler:
+def make_sampler(theory: LatticeTheory, sampler_config: dict, backend: str = "numpy") -> HMCSampler | MetropolisSampler:
     """Build the sampler described by ``sampler_config`` (as returned by ``sampler.config()``)."""
     cfg = dict(sampler_config)
     kind = cfg.pop("sampler", "hmc")
@@ -280,8 +325,9 @@ def _validate_count(name, v, minimum):
     return int(v)
 
 
-def chain_generators(n_chains: int, seed: int | None = None,
-                     rng: np.random.Generator | None = None) -> list[np.random.Generator]:
+def chain_generators(
+    n_chains: int, seed: int | None = None, rng: np.random.Generator | None = None
+) -> list[np.random.Generator]:
     """One generator per chain: chain 0 is ``default_rng(seed)`` (so a one-chain run is the
     chain of earlier versions), chains 1.. are independent streams spawned from the same
     ``SeedSequence`` (numpy's ``spawn``)."""
@@ -310,16 +356,31 @@ def default_n_therm(n_traj: int) -> int:
     return min(DEFAULT_N_THERM, max(int(n_traj), 0) // 5)
 
 
-def run_mc(theory: LatticeTheory, n_traj: int, *, seed: int | None = None,
-           rng: np.random.Generator | None = None, n_therm: int | None = None, measure_every: int = 1,
-           sampler: str = "hmc", n_steps: int | None = None,
-           traj_length: float = math.pi / 2, jitter: float = 0.25, integrator: str = "split",
-           backend: str = "numpy", record_gp: bool = False, start: str = "free",
-           checkpoint: str | os.PathLike[str] | None = None, checkpoint_every: int = 500,
-           progress: bool = True,
-           callback: Callable[[int, ChainState, dict], object] | None = None, n_chains: int = 1,
-           adapt: bool | None = None, target_accept: float = 0.8,
-           force: bool = False) -> MCResult:
+def run_mc(
+    theory: LatticeTheory,
+    n_traj: int,
+    *,
+    seed: int | None = None,
+    rng: np.random.Generator | None = None,
+    n_therm: int | None = None,
+    measure_every: int = 1,
+    sampler: str = "hmc",
+    n_steps: int | None = None,
+    traj_length: float = math.pi / 2,
+    jitter: float = 0.25,
+    integrator: str = "split",
+    backend: str = "numpy",
+    record_gp: bool = False,
+    start: str = "free",
+    checkpoint: str | os.PathLike[str] | None = None,
+    checkpoint_every: int = 500,
+    progress: bool = True,
+    callback: Callable[[int, ChainState, dict], object] | None = None,
+    n_chains: int = 1,
+    adapt: bool | None = None,
+    target_accept: float = 0.8,
+    force: bool = False,
+) -> MCResult:
     """Sample :math:`P\\propto e^{-S}` of the lattice theory and measure A, B, the four pieces
     (Cotler & Rezchikov, PRD 108, 025003, (5.11)-(5.14)), ``G_p`` and ``<phi^2>``.
 
@@ -385,8 +446,12 @@ def run_mc(theory: LatticeTheory, n_traj: int, *, seed: int | None = None,
     checkpoint_every = _validate_count("checkpoint_every", checkpoint_every, 1)
     n_chains = _validate_count("n_chains", n_chains, 1)
     if n_traj - n_therm < measure_every * 2:
-        raise InputError.bad("n_traj", n_traj, f">= n_therm + 2*measure_every = {n_therm + 2 * measure_every}",
-                             "at least two measurements are needed for an error bar")
+        raise InputError.bad(
+            "n_traj",
+            n_traj,
+            f">= n_therm + 2*measure_every = {n_therm + 2 * measure_every}",
+            "at least two measurements are needed for an error bar",
+        )
     if (seed is None) == (rng is None):
         raise InputError.bad("seed", seed, "given exactly once (either seed= or rng=)")
     if rng is None:
@@ -395,16 +460,25 @@ def run_mc(theory: LatticeTheory, n_traj: int, *, seed: int | None = None,
     elif not isinstance(rng, np.random.Generator):
         raise InputError.bad("rng", type(rng).__name__, "a numpy.random.Generator")
     if sampler == "hmc":
-        smp = HMCSampler(theory, n_steps=n_steps, traj_length=traj_length, jitter=jitter,
-                         integrator=integrator, backend=backend)
+        smp = HMCSampler(
+            theory, n_steps=n_steps, traj_length=traj_length, jitter=jitter, integrator=integrator, backend=backend
+        )
     elif sampler == "metropolis":
         if n_chains > 1:
             raise InputError.bad("n_chains", n_chains, "1 for the Metropolis baseline")
         smp = make_sampler(theory, {"sampler": "metropolis"}, backend)
     else:
         raise InputError.bad("sampler", sampler, "'hmc' or 'metropolis'")
-    check_resources(theory.lattice, n_traj, n_chains, force=force, record_gp=bool(record_gp),
-                    n_steps=getattr(smp, "n_steps", 4), measure_every=measure_every, n_therm=n_therm)
+    check_resources(
+        theory.lattice,
+        n_traj,
+        n_chains,
+        force=force,
+        record_gp=bool(record_gp),
+        n_steps=getattr(smp, "n_steps", 4),
+        measure_every=measure_every,
+        n_therm=n_therm,
+    )
     if adapt is None:
         adapt = sampler == "hmc" and n_steps is None and n_therm > 0
     if adapt and sampler != "hmc":
@@ -412,21 +486,40 @@ def run_mc(theory: LatticeTheory, n_traj: int, *, seed: int | None = None,
     adapter = None
     if adapt and n_therm > 0:
         base = min_n_steps(theory.volume, smp.integrator)
-        adapter = StepSizeAdapter(smp.n_steps, smp.traj_length, min_steps=min(base, smp.n_steps),
-                                  target=target_accept)
+        adapter = StepSizeAdapter(smp.n_steps, smp.traj_length, min_steps=min(base, smp.n_steps), target=target_accept)
     rngs = chain_generators(n_chains, seed, rng)
     state = smp.init_state(rngs if n_chains > 1 else rngs[0], start)
-    run_cfg = {"n_traj": n_traj, "n_therm": n_therm, "measure_every": measure_every,
-               "record_gp": bool(record_gp), "backend": backend,
-               "checkpoint_every": checkpoint_every}
-    return _loop(smp, state, run_cfg, chains=None, hist=None, elapsed0=0.0,
-                 checkpoint=checkpoint, progress=progress, callback=callback,
-                 adapter=adapter, adapted=bool(adapt and n_therm > 0))
+    run_cfg = {
+        "n_traj": n_traj,
+        "n_therm": n_therm,
+        "measure_every": measure_every,
+        "record_gp": bool(record_gp),
+        "backend": backend,
+        "checkpoint_every": checkpoint_every,
+    }
+    return _loop(
+        smp,
+        state,
+        run_cfg,
+        chains=None,
+        hist=None,
+        elapsed0=0.0,
+        checkpoint=checkpoint,
+        progress=progress,
+        callback=callback,
+        adapter=adapter,
+        adapted=bool(adapt and n_therm > 0),
+    )
 
 
-def resume_mc(checkpoint: str | os.PathLike[str], *, n_traj: int | None = None, progress: bool = True,
-              callback: Callable[[int, ChainState, dict], object] | None = None,
-              backend: str | None = None) -> MCResult:
+def resume_mc(
+    checkpoint: str | os.PathLike[str],
+    *,
+    n_traj: int | None = None,
+    progress: bool = True,
+    callback: Callable[[int, ChainState, dict], object] | None = None,
+    backend: str | None = None,
+) -> MCResult:
     """Continue the run saved in ``checkpoint`` up to its ``n_traj`` (or a larger ``n_traj``).
 
     The checkpoint is validated completely before any work
@@ -458,8 +551,9 @@ def resume_mc(checkpoint: str | os.PathLike[str], *, n_traj: int | None = None, 
     try:
         smp = make_sampler(theory, sampler_cfg, run_cfg["backend"])
     except TypeError as exc:
-        raise CheckpointError(f"checkpoint={str(checkpoint)!r} has unusable sampler settings ({exc}); "
-                              "start a new run") from None
+        raise CheckpointError(
+            f"checkpoint={str(checkpoint)!r} has unusable sampler settings ({exc}); start a new run"
+        ) from None
     ops = getattr(smp, "ops", None)
     phi = arrays["phi"] if ops is None else ops.xp.asarray(arrays["phi"])
     n_acc = meta["n_accepted"]
@@ -475,21 +569,32 @@ def resume_mc(checkpoint: str | os.PathLike[str], *, n_traj: int | None = None, 
         try:
             adapter = StepSizeAdapter.from_dict(ad, smp.traj_length)
         except (KeyError, TypeError, ValueError, InputError) as exc:
-            raise CheckpointError(f"checkpoint={str(checkpoint)!r} has a malformed step-size adapter "
-                                  f"state ({exc}); start a new run") from None
-    return _loop(smp, state, run_cfg, chains=chains, hist=hist, elapsed0=float(meta.get("elapsed", 0.0)),
-                 checkpoint=checkpoint, progress=progress, callback=callback, adapter=adapter,
-                 adapted=bool(ad))
+            raise CheckpointError(
+                f"checkpoint={str(checkpoint)!r} has a malformed step-size adapter state ({exc}); start a new run"
+            ) from None
+    return _loop(
+        smp,
+        state,
+        run_cfg,
+        chains=chains,
+        hist=hist,
+        elapsed0=float(meta.get("elapsed", 0.0)),
+        checkpoint=checkpoint,
+        progress=progress,
+        callback=callback,
+        adapter=adapter,
+        adapted=bool(ad),
+    )
 
 
-def _loop(smp, state, run_cfg, *, chains, hist, elapsed0, checkpoint, progress, callback,
-          adapter=None, adapted=False):
+def _loop(smp, state, run_cfg, *, chains, hist, elapsed0, checkpoint, progress, callback, adapter=None, adapted=False):
     n_traj, n_therm, every = run_cfg["n_traj"], run_cfg["n_therm"], run_cfg["measure_every"]
     record_gp = run_cfg["record_gp"]
     theory = smp.theory
     ops = getattr(smp, "ops", None)
     if ops is None:  # Metropolis: measure with a numpy ops object
         from .theory import LatticeOps
+
         ops = LatticeOps(theory, "numpy")
     batched = state.batched
     n_chains = len(state.rng) if batched else 1
@@ -521,26 +626,50 @@ def _loop(smp, state, run_cfg, *, chains, hist, elapsed0, checkpoint, progress, 
         return {"frozen": True} if adapted else None
 
     t_start = time.perf_counter()
-    committed = {"state": state, "rng": rng_states(state), "n_meas": n_meas,
-                 "sampler": smp.config(), "adapt": adapt_state()}
+    committed = {
+        "state": state,
+        "rng": rng_states(state),
+        "n_meas": n_meas,
+        "sampler": smp.config(),
+        "adapt": adapt_state(),
+    }
 
     def write(cp):
         st = cp["state"]
         k = cp["n_meas"]
         th_cfg = {"shape": list(theory.shape), "lam": theory.lam, "meta": dict(theory.meta)}
         n_acc = st.n_accepted.tolist() if batched else st.n_accepted
-        meta = {"theory": th_cfg, "sampler": cp["sampler"], "run": run_cfg,
-                "n_done": st.n_steps_done, "n_accepted": n_acc, "n_chains": n_chains,
-                "rng_states": cp["rng"], "adapt": cp["adapt"],
-                "elapsed": elapsed0 + time.perf_counter() - t_start}
-        arrays = {"phi": to_numpy(st.phi), "accepted": acc_hist[:st.n_steps_done],
-                  "dH": dh_hist[:st.n_steps_done], "kt_p": theory.kt_p, "d_p": theory.d_p}
+        meta = {
+            "theory": th_cfg,
+            "sampler": cp["sampler"],
+            "run": run_cfg,
+            "n_done": st.n_steps_done,
+            "n_accepted": n_acc,
+            "n_chains": n_chains,
+            "rng_states": cp["rng"],
+            "adapt": cp["adapt"],
+            "elapsed": elapsed0 + time.perf_counter() - t_start,
+        }
+        arrays = {
+            "phi": to_numpy(st.phi),
+            "accepted": acc_hist[: st.n_steps_done],
+            "dH": dh_hist[: st.n_steps_done],
+            "kt_p": theory.kt_p,
+            "d_p": theory.d_p,
+        }
         arrays.update({f"chain_{n}": buf[n][:k] for n in names})
         save_checkpoint(checkpoint, meta, arrays)
 
     from tqdm.auto import tqdm  # noqa: PLC0415  (only when running)
-    bar = tqdm(total=n_traj, initial=done, disable=not progress, unit="traj",
-               desc=f"{smp.config()['sampler']} lam={theory.lam:g}", leave=False)
+
+    bar = tqdm(
+        total=n_traj,
+        initial=done,
+        disable=not progress,
+        unit="traj",
+        desc=f"{smp.config()['sampler']} lam={theory.lam:g}",
+        leave=False,
+    )
     try:
         for i in range(done, n_traj):
             state, info = smp.step(state)
@@ -558,8 +687,13 @@ def _loop(smp, state, run_cfg, *, chains, hist, elapsed0, checkpoint, progress, 
                     buf["Gp"][n_meas] = to_numpy(measure_gp(ops, state.phi))
                 n_meas += 1
             if checkpoint is not None:  # snapshot for a write after KeyboardInterrupt
-                committed = {"state": state, "rng": rng_states(state), "n_meas": n_meas,
-                             "sampler": smp.config(), "adapt": adapt_state()}
+                committed = {
+                    "state": state,
+                    "rng": rng_states(state),
+                    "n_meas": n_meas,
+                    "sampler": smp.config(),
+                    "adapt": adapt_state(),
+                }
             bar.update(1)
             if callback is not None:
                 callback(i, state, info)
@@ -574,7 +708,18 @@ def _loop(smp, state, run_cfg, *, chains, hist, elapsed0, checkpoint, progress, 
     if checkpoint is not None:
         write(committed)
     chains_out = ObservableDict({n: buf[n][:n_meas].copy() for n in SCALAR_OBSERVABLES})
-    return MCResult(theory=theory, chains=chains_out, gp_chain=buf["Gp"][:n_meas] if record_gp else None,
-                    accepted=acc_hist, dH=dh_hist, n_traj=n_traj, n_therm=n_therm, measure_every=every,
-                    sampler_config=smp.config(), elapsed=elapsed0 + time.perf_counter() - t_start,
-                    state=state, n_chains=n_chains, adapted=bool(adapted))
+    return MCResult(
+        theory=theory,
+        chains=chains_out,
+        gp_chain=buf["Gp"][:n_meas] if record_gp else None,
+        accepted=acc_hist,
+        dH=dh_hist,
+        n_traj=n_traj,
+        n_therm=n_therm,
+        measure_every=every,
+        sampler_config=smp.config(),
+        elapsed=elapsed0 + time.perf_counter() - t_start,
+        state=state,
+        n_chains=n_chains,
+        adapted=bool(adapted),
+    )

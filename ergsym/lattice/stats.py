@@ -34,6 +34,7 @@ References
 A. D. Sokal, "Monte Carlo methods in statistical mechanics: foundations and new
 algorithms" (1996), sec. 3; N. Madras and A. D. Sokal, J. Stat. Phys. 50 (1988) 109.
 """
+
 from __future__ import annotations
 
 import math
@@ -130,9 +131,10 @@ class Stats:
     exact: bool = False
     n_chains: int = 1
 
-    def flagged(self, reason: str) -> "Stats":
+    def flagged(self, reason: str) -> Stats:
         """A copy marked unreliable with one more reason."""
         from dataclasses import replace  # noqa: PLC0415
+
         if reason in self.reasons:
             return self
         return replace(self, reliable=False, reasons=tuple(self.reasons) + (reason,))
@@ -173,8 +175,12 @@ def _as_chain(x, name: str = "x", min_len: int = 2) -> np.ndarray:
     if a.size < min_len:
         raise InputError.bad(f"len({name})", a.size, f">= {min_len} samples")
     if not np.all(np.isfinite(a)):
-        raise InputError.bad(name, "<array with non-finite entries>", "finite numbers",
-                             "the chain contains NaN or inf; check the action parameters")
+        raise InputError.bad(
+            name,
+            "<array with non-finite entries>",
+            "finite numbers",
+            "the chain contains NaN or inf; check the action parameters",
+        )
     return a
 
 
@@ -260,7 +266,7 @@ def split_rhat(x: ArrayLike) -> float | None:
     n = a.shape[0] // 2
     if n < 2:
         return None
-    halves = np.concatenate([a[:n], a[n:2 * n]], axis=1)
+    halves = np.concatenate([a[:n], a[n : 2 * n]], axis=1)
     w = float(np.mean(np.var(halves, axis=0, ddof=1)))
     if not w > 0:
         return None
@@ -347,8 +353,12 @@ def statistics(x: ArrayLike, c: float = 5.0, exact: bool = False) -> Stats:
         if arr.shape[0] < 2 or arr.shape[1] < 1:
             raise InputError.bad("x.shape", arr.shape, "(N >= 2 samples, m >= 1 chains)")
         if not np.all(np.isfinite(arr)):
-            raise InputError.bad("x", "<array with non-finite entries>", "finite numbers",
-                                 "the chain contains NaN or inf; check the action parameters")
+            raise InputError.bad(
+                "x",
+                "<array with non-finite entries>",
+                "finite numbers",
+                "the chain contains NaN or inf; check the action parameters",
+            )
         a2 = arr
     else:
         a2 = _as_chain(arr)[:, None]
@@ -359,8 +369,9 @@ def statistics(x: ArrayLike, c: float = 5.0, exact: bool = False) -> Stats:
     if var <= (1e-14 * scale) ** 2:  # constant chain: exact estimator, or a frozen chain
         st = Stats(mean, 0.0, 0.0, 0.5, float(n * m), 0.0, n, 0, None, True, (), bool(exact), m)
         if not exact:
-            st = st.flagged("zero variance: the chain did not move (acceptance 0?), so this "
-                            "error bar of 0 is meaningless")
+            st = st.flagged(
+                "zero variance: the chain did not move (acceptance 0?), so this error bar of 0 is meaningless"
+            )
         return st
     if m == 1:
         rho = autocorrelation(a2[:, 0])
@@ -371,20 +382,28 @@ def statistics(x: ArrayLike, c: float = 5.0, exact: bool = False) -> Stats:
     rhat = split_rhat(a2)
     st = Stats(mean, err, var, tau, n * m / (2.0 * tau), tau_err, n, window, rhat, True, (), False, m)
     if not found:
-        st = st.flagged(f"no summation window W >= {c:g} tau_int exists in {n} samples: the "
-                        "chain is too short for its autocorrelation")
+        st = st.flagged(
+            f"no summation window W >= {c:g} tau_int exists in {n} samples: the "
+            "chain is too short for its autocorrelation"
+        )
     if n < MIN_TAU_MULTIPLE * tau:
-        st = st.flagged(f"chain of {n} samples is shorter than {MIN_TAU_MULTIPLE} tau_int = "
-                        f"{MIN_TAU_MULTIPLE * tau:.0f}: run longer (--n-traj)")
+        st = st.flagged(
+            f"chain of {n} samples is shorter than {MIN_TAU_MULTIPLE} tau_int = "
+            f"{MIN_TAU_MULTIPLE * tau:.0f}: run longer (--n-traj)"
+        )
     zg = startup_z(a2, tau, var)
     if zg is not None and abs(zg) > STARTUP_Z_MAX:
-        st = st.flagged(f"start-up bias: the first {STARTUP_FIRST:.0%} of the chain differs from its last "
-                        f"{STARTUP_LAST:.0%} by {abs(zg):.1f} standard errors (> {STARTUP_Z_MAX:g}); the "
-                        "chain had not reached equilibrium when measuring began: thermalize longer "
-                        "(--n-therm / n_therm)")
+        st = st.flagged(
+            f"start-up bias: the first {STARTUP_FIRST:.0%} of the chain differs from its last "
+            f"{STARTUP_LAST:.0%} by {abs(zg):.1f} standard errors (> {STARTUP_Z_MAX:g}); the "
+            "chain had not reached equilibrium when measuring began: thermalize longer "
+            "(--n-therm / n_therm)"
+        )
     if rhat is not None and rhat > RHAT_MAX:
-        st = st.flagged(f"split R-hat = {rhat:.3f} > {RHAT_MAX}: the chains (or the halves of "
-                        "the chain) disagree; thermalize longer (--n-therm) or run longer")
+        st = st.flagged(
+            f"split R-hat = {rhat:.3f} > {RHAT_MAX}: the chains (or the halves of "
+            "the chain) disagree; thermalize longer (--n-therm) or run longer"
+        )
     return st
 
 
@@ -416,17 +435,18 @@ def startup_z(a2: np.ndarray, tau: float, var: float) -> float | None:
     n1, n2 = int(STARTUP_FIRST * n), int(STARTUP_LAST * n)
     if n1 < 5 * tau or n1 < 10 or not var > 0:
         return None
-    m1, m2 = float(a2[:n1].mean()), float(a2[n - n2:].mean())
+    m1, m2 = float(a2[:n1].mean()), float(a2[n - n2 :].mean())
     # the variance of the late window: a transient inflates the whole chain's variance
-    v2 = float(a2[n - n2:].var())
+    v2 = float(a2[n - n2 :].var())
     if not v2 > 0:
         v2 = var
     err = math.sqrt(2.0 * tau * v2 / m * (1.0 / n1 + 1.0 / n2))
     return (m1 - m2) / err
 
 
-def binned_jackknife(x: ArrayLike, n_bins: int = 20,
-                     func: Callable[[np.ndarray], float] | None = None) -> tuple[float, float]:
+def binned_jackknife(
+    x: ArrayLike, n_bins: int = 20, func: Callable[[np.ndarray], float] | None = None
+) -> tuple[float, float]:
     """Jackknife estimate over ``n_bins`` contiguous bins.
 
     Parameters
@@ -458,7 +478,7 @@ def binned_jackknife(x: ArrayLike, n_bins: int = 20,
         raise InputError.bad("x", "<array with non-finite entries>", "finite numbers")
     f = (lambda m: m) if func is None else func
     b = n // n_bins
-    a = a[n - b * n_bins:]
+    a = a[n - b * n_bins :]
     bins = a.reshape((n_bins, b) + a.shape[1:]).mean(axis=1)
     total = bins.mean(axis=0)
     loo = (total * n_bins - bins) / (n_bins - 1)

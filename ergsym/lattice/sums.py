@@ -18,6 +18,7 @@ follows the definition in :mod:`ergsym.families`::
 
 The family value is ``V * b_outer * prod b`` with a ``D`` line, else ``prod b``.  No sympy.
 """
+
 from __future__ import annotations
 
 import hashlib
@@ -41,11 +42,20 @@ if TYPE_CHECKING:
     from ..inputs import Lattice
     from ..symbolic import Series
 
-__all__ = ["lattice_propagators", "block_value", "family_value", "series_on_lattice",
-           "check_lattice_cost", "MAX_BYTES", "MAX_WORK"]
+__all__ = [
+    "lattice_propagators",
+    "block_value",
+    "family_value",
+    "series_on_lattice",
+    "check_lattice_cost",
+    "MAX_BYTES",
+    "MAX_WORK",
+]
 
 
-def lattice_propagators(shape: str | tuple[int, ...] | Lattice, cutoff: Cutoff, mass: float, Lambda: float) -> tuple[np.ndarray, np.ndarray]:
+def lattice_propagators(
+    shape: str | tuple[int, ...] | Lattice, cutoff: Cutoff, mass: float, Lambda: float
+) -> tuple[np.ndarray, np.ndarray]:
     """``(Kt_p, D_p)`` on the FFT grid of ``shape`` at ``phat^2``.
 
     See docs/conventions.md, "The lattice dictionary".
@@ -62,21 +72,23 @@ def lattice_propagators(shape: str | tuple[int, ...] | Lattice, cutoff: Cutoff, 
     p2 = lattice_phat2(shape)
     kt, d = free_propagators(cutoff, p2, Lambda, mass)
     if not np.all(np.isfinite(kt)) or np.any(kt <= 0):
-        raise InputError("the cutoff gives a non-positive or non-finite propagator Kt_p on this "
-                         f"lattice (min Kt_p = {plain(np.min(kt))}); check mass and cutoff parameters")
+        raise InputError(
+            "the cutoff gives a non-positive or non-finite propagator Kt_p on this "
+            f"lattice (min Kt_p = {plain(np.min(kt))}); check mass and cutoff parameters"
+        )
     return kt, d
 
 
 def _line_array(line, kt, d, delta=None):
     out = np.ones_like(kt)
     if line.kt:
-        out = out * kt ** line.kt
+        out = out * kt**line.kt
     if line.d:
-        out = out * d ** line.d
+        out = out * d**line.d
     if line.delta:
         if delta is None:
             raise InputError("a flowed family needs Delta_p = Kt_Lambda0 - Kt_Lambda: pass delta_p")
-        out = out * delta ** line.delta
+        out = out * delta**line.delta
     return out
 
 
@@ -141,20 +153,29 @@ def _refuse(block, shape, plan, limit):
     """Raise :class:`InputError` when ``plan`` exceeds ``limit`` bytes or :data:`MAX_WORK`."""
     if plan["bytes"] > limit:
         raise InputError.bad(
-            "lattice volume", int(np.prod(shape)),
+            "lattice volume",
+            int(np.prod(shape)),
             f"a lattice on which the multi-loop block {block.name} needs at most "
             f"{limit / 2**30:.1f} GiB (this one needs about {plan['bytes'] / 2**30:.2g} GiB)",
-            "use a smaller lattice or a lower order")
+            "use a smaller lattice or a lower order",
+        )
     if plan["work"] > MAX_WORK:
         raise InputError.bad(
-            "lattice volume", int(np.prod(shape)),
+            "lattice volume",
+            int(np.prod(shape)),
             f"a lattice on which the multi-loop block {block.name} costs at most {MAX_WORK:.0e} "
             f"array operations (this one: about {plan['work']:.1e}, i.e. minutes to hours)",
-            "use a smaller lattice or a lower order")
+            "use a smaller lattice or a lower order",
+        )
 
 
-def check_lattice_cost(families: Iterable[Family], kt: np.ndarray, d: np.ndarray, delta: np.ndarray | None = None,
-                       max_bytes: float | None = None) -> dict:
+def check_lattice_cost(
+    families: Iterable[Family],
+    kt: np.ndarray,
+    d: np.ndarray,
+    delta: np.ndarray | None = None,
+    max_bytes: float | None = None,
+) -> dict:
     """Refuse, before any block is evaluated, families whose multi-loop blocks exceed the limits.
 
     Plans every ``general`` block of ``families`` on the lattice of ``kt`` (the point group is
@@ -267,8 +288,7 @@ def _plan_general(block, shape, n_orbits=None, max_bytes=None):
                 if kind is None:
                     continue
                 rest = n - 1 - size
-                inner = sum(1 for i, j in pairs if i not in ys and j not in ys
-                            and pin not in (i, j))
+                inner = sum(1 for i, j in pairs if i not in ys and j not in ys and pin not in (i, j))
                 n_slices = 1.0 if size == 0 else float(first) * float(vol) ** (size - 1)
                 # per slice: potentials (one multiply per line), and for a forest two FFTs per
                 # eliminated leaf; a triangle: three FFTs and the O(V^2) momentum sum
@@ -281,9 +301,16 @@ def _plan_general(block, shape, n_orbits=None, max_bytes=None):
                     row += 16.0 * vol * 6
                     fixed = 56.0 * vol * vol
                 chunk = int(max(1, min(4096, n_slices, _CHUNK_BYTES // row)))
-                cands.append({"pin": pin, "sliced": ys, "kind": kind, "chunk": chunk,
-                              "work": n_slices * per + setup,
-                              "bytes": base + fixed + 2.0 * chunk * row})
+                cands.append(
+                    {
+                        "pin": pin,
+                        "sliced": ys,
+                        "kind": kind,
+                        "chunk": chunk,
+                        "work": n_slices * per + setup,
+                        "bytes": base + fixed + 2.0 * chunk * row,
+                    }
+                )
     if not cands:  # pragma: no cover - every graph becomes a forest once all but one are sliced
         raise AssertionError("no contraction plan")
     fits = [c for c in cands if c["bytes"] <= limit]
@@ -426,13 +453,15 @@ def _contract_general(block, merged_in, shape, plan, group):
 
 
 def _fft(w, shape):
-    return np.fft.fftn(w.reshape((w.shape[0],) + tuple(shape)), axes=tuple(range(1, len(shape) + 1))
-                       ).reshape(w.shape[0], -1)
+    return np.fft.fftn(w.reshape((w.shape[0],) + tuple(shape)), axes=tuple(range(1, len(shape) + 1))).reshape(
+        w.shape[0], -1
+    )
 
 
 def _ifft(w, shape):
-    return np.fft.ifftn(w.reshape((w.shape[0],) + tuple(shape)), axes=tuple(range(1, len(shape) + 1))
-                        ).reshape(w.shape[0], -1)
+    return np.fft.ifftn(w.reshape((w.shape[0],) + tuple(shape)), axes=tuple(range(1, len(shape) + 1))).reshape(
+        w.shape[0], -1
+    )
 
 
 def _rest_sum(rest, inner, w, shape, neg, tri):
@@ -477,7 +506,7 @@ def _rest_sum(rest, inner, w, shape, neg, tri):
     window = shape[:-1] + (shape[-1] // 2 + 1,)
     fc = fconj.reshape(shape + window)
     letters = "abcdefghijklmnop"
-    ps, qs = letters[:d], letters[d:2 * d]
+    ps, qs = letters[:d], letters[d : 2 * d]
     expr = f"{ps}{qs},{ps}{qs},{qs}->{ps}"
     res = np.empty(wa.shape[0])
     for k in range(wa.shape[0]):
@@ -564,8 +593,9 @@ def _digest(a) -> bytes:
     return hashlib.blake2b(np.ascontiguousarray(a, dtype=float).tobytes(), digest_size=16).digest()
 
 
-def family_value(family: Family, kt: np.ndarray, d: np.ndarray, delta: np.ndarray | None = None,
-                 _block_cache: dict | None = None) -> float:
+def family_value(
+    family: Family, kt: np.ndarray, d: np.ndarray, delta: np.ndarray | None = None, _block_cache: dict | None = None
+) -> float:
     """Exact lattice value of a :class:`~ergsym.families.Family` (see module docstring)."""
     kt = np.asarray(kt, dtype=float)
     d = np.asarray(d, dtype=float)
@@ -592,8 +622,14 @@ def family_value(family: Family, kt: np.ndarray, d: np.ndarray, delta: np.ndarra
     return val
 
 
-def series_on_lattice(series: Series, shape: str | tuple[int, ...] | Lattice | None = None, kt_p: np.ndarray | None = None, d_p: np.ndarray | None = None,
-                      couplings: Sequence[float] | None = None, delta_p: np.ndarray | None = None) -> list[float] | float:
+def series_on_lattice(
+    series: Series,
+    shape: str | tuple[int, ...] | Lattice | None = None,
+    kt_p: np.ndarray | None = None,
+    d_p: np.ndarray | None = None,
+    couplings: Sequence[float] | None = None,
+    delta_p: np.ndarray | None = None,
+) -> list[float] | float:
     """Evaluate an engine :class:`~ergsym.symbolic.Series` exactly on a lattice.
 
     Parameters
@@ -617,8 +653,10 @@ def series_on_lattice(series: Series, shape: str | tuple[int, ...] | Lattice | N
     d_p = np.asarray(d_p, dtype=float) if d_p is not None else np.zeros_like(kt_p)
     # only a consistency check against kt_p (the lattice was validated where it entered):
     # a string is parsed, a tuple or Lattice compared as it is
-    if shape is not None and (as_lattice(shape, name="shape").shape if isinstance(shape, str)
-                              else tuple(shape)) != kt_p.shape:
+    if (
+        shape is not None
+        and (as_lattice(shape, name="shape").shape if isinstance(shape, str) else tuple(shape)) != kt_p.shape
+    ):
         raise InputError.bad("shape", shape, f"equal to kt_p.shape={kt_p.shape}")
     if kt_p.shape != d_p.shape:
         raise InputError.bad("d_p.shape", d_p.shape, f"equal to kt_p.shape={kt_p.shape}")

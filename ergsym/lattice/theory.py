@@ -20,6 +20,7 @@ Fields are real, so the code works with the half spectrum of ``rfftn``; sums ove
 momenta of functions even in ``p`` are weighted sums over the half spectrum
 (:attr:`LatticeOps.w`).
 """
+
 from __future__ import annotations
 
 import math
@@ -28,8 +29,13 @@ from typing import TYPE_CHECKING
 
 import numpy as np
 
-from ..conventions import (MAX_LATTICE_MASS, MIN_LATTICE_MASS, free_propagators,  # noqa: F401
-                           lattice_phat2, validate_lattice_scales)
+from ..conventions import (  # noqa: F401  (MAX/MIN_LATTICE_MASS, free_propagators: re-exported)
+    MAX_LATTICE_MASS,
+    MIN_LATTICE_MASS,
+    free_propagators,
+    lattice_phat2,
+    validate_lattice_scales,
+)
 from ..errors import InputError
 from ..inputs import Lattice, as_lattice
 from .backend import array_namespace, get_backend
@@ -52,8 +58,9 @@ def validate_lam(lam: float, name: str = "lam") -> float:
     except (TypeError, ValueError):
         raise InputError.bad(name, lam, "a real number >= 0") from None
     if not math.isfinite(v) or v < 0:
-        raise InputError.bad(name, lam, "finite and >= 0",
-                             "lam < 0 makes exp(-S) non-normalizable (the phi^4 term is unbounded below)")
+        raise InputError.bad(
+            name, lam, "finite and >= 0", "lam < 0 makes exp(-S) non-normalizable (the phi^4 term is unbounded below)"
+        )
     return v
 
 
@@ -76,18 +83,22 @@ def _validate_momentum_array(a, shape, name, positive):
     if not np.all(np.isfinite(arr)):
         raise InputError.bad(name, "<array with NaN/inf>", "finite numbers")
     if positive and not np.all(arr > 0):
-        raise InputError.bad(f"min({name})", float(arr.min()), "> 0",
-                             "Kt_p = K/(phat^2+m^2) must be positive at every lattice momentum")
+        raise InputError.bad(
+            f"min({name})", float(arr.min()), "> 0", "Kt_p = K/(phat^2+m^2) must be positive at every lattice momentum"
+        )
     # real fields need f(-p) = f(p)
     flipped = arr
     for ax in range(arr.ndim):
         flipped = np.roll(np.flip(flipped, axis=ax), 1, axis=ax)
     if not np.allclose(arr, flipped, rtol=1e-12, atol=0.0):
-        raise InputError.bad(name, "<array not even in p>", "an array with f(-p) = f(p)",
-                             "lattice momentum functions of phat^2 always are; check the layout")
+        raise InputError.bad(
+            name,
+            "<array not even in p>",
+            "an array with f(-p) = f(p)",
+            "lattice momentum functions of phat^2 always are; check the layout",
+        )
     arr.setflags(write=False)
     return arr
-
 
 
 @dataclass(frozen=True, eq=False)
@@ -126,8 +137,9 @@ class LatticeTheory:
         object.__setattr__(self, "lam", validate_lam(self.lam))
 
     @classmethod
-    def from_cutoff(cls, shape: str | tuple[int, ...] | Lattice, cutoff: Cutoff, mass: float, Lambda: float,
-                    lam: float = 0.0) -> LatticeTheory:
+    def from_cutoff(
+        cls, shape: str | tuple[int, ...] | Lattice, cutoff: Cutoff, mass: float, Lambda: float, lam: float = 0.0
+    ) -> LatticeTheory:
         """Theory with ``Kt_p``, ``D_p`` from ``cutoff`` at ``phat^2`` (docs/lattice.md).
 
         Parameters
@@ -147,17 +159,23 @@ class LatticeTheory:
         m, Lam = validate_lattice_scales(mass, Lambda)
         p2 = lattice_phat2(shape)
         if m == 0 and np.any(p2 == 0):
-            raise InputError.bad("mass", mass, "> 0 on a periodic lattice",
-                                 "the p = 0 mode of a massless field is not normalizable")
+            raise InputError.bad(
+                "mass", mass, "> 0 on a periodic lattice", "the p = 0 mode of a massless field is not normalizable"
+            )
         kt, d = free_propagators(cutoff, p2, Lam, m)
         return cls(lattice, kt, d, lam, meta={"cutoff": repr(cutoff), "mass": m, "Lambda": Lam})
 
-    def with_lam(self, lam: float) -> "LatticeTheory":
+    def with_lam(self, lam: float) -> LatticeTheory:
         """The same free part with another coupling (only ``lam`` is validated: the shape and
         the read-only momentum arrays were checked when this theory was built)."""
         new = object.__new__(LatticeTheory)
-        for name, value in (("shape", self.shape), ("kt_p", self.kt_p), ("d_p", self.d_p),
-                            ("lam", validate_lam(lam)), ("meta", dict(self.meta))):
+        for name, value in (
+            ("shape", self.shape),
+            ("kt_p", self.kt_p),
+            ("d_p", self.d_p),
+            ("lam", validate_lam(lam)),
+            ("meta", dict(self.meta)),
+        ):
             object.__setattr__(new, name, value)
         return new
 
@@ -199,15 +217,25 @@ class LatticeTheory:
 
     def to_config(self) -> dict:
         """JSON-able description (used in checkpoints)."""
-        return {"shape": list(self.shape), "lam": self.lam, "kt_p": self.kt_p.ravel().tolist(),
-                "d_p": self.d_p.ravel().tolist(), "meta": {k: v for k, v in self.meta.items()}}
+        return {
+            "shape": list(self.shape),
+            "lam": self.lam,
+            "kt_p": self.kt_p.ravel().tolist(),
+            "d_p": self.d_p.ravel().tolist(),
+            "meta": {k: v for k, v in self.meta.items()},
+        }
 
     @classmethod
-    def from_config(cls, cfg: dict) -> "LatticeTheory":
+    def from_config(cls, cfg: dict) -> LatticeTheory:
         """Inverse of :meth:`to_config`."""
         shape = tuple(cfg["shape"])
-        return cls(shape, np.array(cfg["kt_p"]).reshape(shape), np.array(cfg["d_p"]).reshape(shape),
-                   cfg["lam"], dict(cfg.get("meta", {})))
+        return cls(
+            shape,
+            np.array(cfg["kt_p"]).reshape(shape),
+            np.array(cfg["d_p"]).reshape(shape),
+            cfg["lam"],
+            dict(cfg.get("meta", {})),
+        )
 
 
 _DIRECT = []
@@ -233,8 +261,13 @@ def _direct_pocketfft():
         out_x = np.empty_like(x)
         r1 = pp.r2c(x, (1, 2), True, 0, out_f, 1)
         r2 = pp.c2r(f, (1, 2), 6, False, 2, out_x, 1)
-        if (r1 is out_f and r2 is out_x and np.array_equal(out_f, f) and np.array_equal(f, f_copy)
-                and np.array_equal(out_x, sfft.irfftn(f, s=(4, 6), axes=(1, 2)))):
+        if (
+            r1 is out_f
+            and r2 is out_x
+            and np.array_equal(out_f, f)
+            and np.array_equal(f, f_copy)
+            and np.array_equal(out_x, sfft.irfftn(f, s=(4, 6), axes=(1, 2)))
+        ):
             mod = pp
     except Exception:  # noqa: BLE001  (any failure: fall back to the public scipy.fft)
         mod = None
@@ -277,6 +310,7 @@ class LatticeOps:
             # scipy's pocketfft handles a batch of small transforms several times faster than
             # numpy.fft (e.g. 32 x 16x16: 0.09 ms against 0.57 ms); same transform, other rounding
             import scipy.fft as _sfft  # noqa: PLC0415  (lattice modules are imported on demand)
+
             self._fftmod = _sfft
             self._direct = _direct_pocketfft()
         else:
@@ -305,8 +339,7 @@ class LatticeOps:
         """Inverse of :meth:`fft` (real output; ``out`` as in :meth:`fft`, float64)."""
         if self._direct is not None and f.dtype == np.complex128:
             nd = f.ndim
-            return self._direct.c2r(f, tuple(range(nd - len(self.shape), nd)), self.shape[-1],
-                                    False, 2, out, 1)
+            return self._direct.c2r(f, tuple(range(nd - len(self.shape), nd)), self.shape[-1], False, 2, out, 1)
         r = self._fftmod.irfftn(f, s=self.shape, axes=self.axes)
         if out is None:
             return r
@@ -332,14 +365,19 @@ class LatticeOps:
         return self.s_hat_p(self.fft(phi)) + self.s_int(phi)
 
     # fused kernels (HMC integrator and measurement) -------------------------------------
-    def fused(self) -> "FusedConstants":
+    def fused(self) -> FusedConstants:
         """The constant per-mode arrays of the fused integrator and measurement (built once)."""
         if self._fused is None:
             self._fused = FusedConstants(self)
         return self._fused
 
-    def local_terms(self, phi: np.ndarray, phi2: np.ndarray | None = None, phi3: np.ndarray | None = None,
-                    f_out: np.ndarray | None = None) -> tuple[np.ndarray, np.ndarray | None]:
+    def local_terms(
+        self,
+        phi: np.ndarray,
+        phi2: np.ndarray | None = None,
+        phi3: np.ndarray | None = None,
+        f_out: np.ndarray | None = None,
+    ) -> tuple[np.ndarray, np.ndarray | None]:
         """``(phi^2, F)`` with ``F = fft(phi^3)`` (None at ``lam = 0``); ``phi2``/``phi3``/``f_out``
         are optional output buffers.  One op sequence for the integrator's force and for
         :meth:`spectra`, so a cached force equals a recomputed one bitwise."""
@@ -352,13 +390,13 @@ class LatticeOps:
 
     def local_sums(self, phi2: np.ndarray) -> tuple[np.ndarray, np.ndarray]:
         """``(S_int, sum_x phi_x^2)`` per configuration from ``phi2 = phi*phi``."""
-        flat = phi2.reshape(phi2.shape[:phi2.ndim - len(self.shape)] + (-1,))
+        flat = phi2.reshape(phi2.shape[: phi2.ndim - len(self.shape)] + (-1,))
         sum2 = self.xp.sum(flat, axis=-1)
         if self.lam == 0:
             return 0.0 * sum2, sum2
         return (self.lam / 24.0) * self.xp.einsum("...i,...i->...", flat, flat), sum2
 
-    def spectra(self, phi: np.ndarray) -> "FieldSpectra":
+    def spectra(self, phi: np.ndarray) -> FieldSpectra:
         """:class:`FieldSpectra` of position-space field(s) ``phi`` (two transforms)."""
         phi2, f3_p = self.local_terms(phi)
         s_int, sum2 = self.local_sums(phi2)
@@ -373,8 +411,9 @@ def fview(z: np.ndarray) -> np.ndarray:
 
 def batch_dot(a: np.ndarray, b: np.ndarray, n_batch: int) -> np.ndarray:
     """``sum a*b`` over all but the first ``n_batch`` axes (one reduction, no temporary)."""
-    return array_namespace(a).einsum("...i,...i->...", a.reshape(a.shape[:n_batch] + (-1,)),
-                                     b.reshape(b.shape[:n_batch] + (-1,)))
+    return array_namespace(a).einsum(
+        "...i,...i->...", a.reshape(a.shape[:n_batch] + (-1,)), b.reshape(b.shape[:n_batch] + (-1,))
+    )
 
 
 class FieldSpectra:
@@ -389,8 +428,9 @@ class FieldSpectra:
 
     __slots__ = ("phi", "phi_p", "f3_p", "s_int", "sum_phi2")
 
-    def __init__(self, phi: np.ndarray, phi_p: np.ndarray, f3_p: np.ndarray | None, s_int: np.ndarray,
-                 sum_phi2: np.ndarray):
+    def __init__(
+        self, phi: np.ndarray, phi_p: np.ndarray, f3_p: np.ndarray | None, s_int: np.ndarray, sum_phi2: np.ndarray
+    ):
         self.phi, self.phi_p, self.f3_p, self.s_int, self.sum_phi2 = phi, phi_p, f3_p, s_int, sum_phi2
 
 

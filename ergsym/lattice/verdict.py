@@ -24,6 +24,7 @@ flow, ...) says one of five words, computed from the numbers:
 A run (several comparisons) *agrees* only when at least one comparison had power and none
 disagreed (:func:`combine`).
 """
+
 from __future__ import annotations
 
 import math
@@ -33,8 +34,20 @@ from typing import TYPE_CHECKING
 if TYPE_CHECKING:
     from collections.abc import Iterable
 
-__all__ = ["AGREES", "DISAGREES", "INCONCLUSIVE", "EXACT", "NOTHING", "VERDICT_WORDS", "Z_MAX",
-           "POWER_RATIO", "ErrorBudget", "Verdict", "compare", "combine"]
+__all__ = [
+    "AGREES",
+    "DISAGREES",
+    "INCONCLUSIVE",
+    "EXACT",
+    "NOTHING",
+    "VERDICT_WORDS",
+    "Z_MAX",
+    "POWER_RATIO",
+    "ErrorBudget",
+    "Verdict",
+    "compare",
+    "combine",
+]
 
 AGREES = "agrees"
 DISAGREES = "disagrees"
@@ -75,13 +88,19 @@ class ErrorBudget:
         return math.hypot(self.statistical, self.quadrature, self.truncation)
 
     def to_dict(self) -> dict:
-        return {"statistical": float(self.statistical), "quadrature": float(self.quadrature),
-                "truncation": float(self.truncation), "total": float(self.total)}
+        return {
+            "statistical": float(self.statistical),
+            "quadrature": float(self.quadrature),
+            "truncation": float(self.truncation),
+            "total": float(self.total),
+        }
 
     def text(self) -> str:
         """``stat 0.2 (+) quad 0 (+) trunc 1.3e+02 = 1.3e+02`` (one line)."""
-        return (f"stat {_g(self.statistical)} (+) quad {_g(self.quadrature)} (+) trunc "
-                f"{_g(self.truncation)} = {_g(self.total)}")
+        return (
+            f"stat {_g(self.statistical)} (+) quad {_g(self.quadrature)} (+) trunc "
+            f"{_g(self.truncation)} = {_g(self.total)}"
+        )
 
 
 @dataclass(frozen=True)
@@ -102,9 +121,16 @@ class Verdict:
         return {"verdict": self.word, "reason": self.reason, "z": self.z, "power": bool(self.power)}
 
 
-def compare(value: float, reference: float, budget: ErrorBudget, *, reliable: bool = True,
-            unreliable_reason: str = "", empty_reason: str = "",
-            decisive_hint: str = "lower the coupling or raise the order of the reference") -> Verdict:
+def compare(
+    value: float,
+    reference: float,
+    budget: ErrorBudget,
+    *,
+    reliable: bool = True,
+    unreliable_reason: str = "",
+    empty_reason: str = "",
+    decisive_hint: str = "lower the coupling or raise the order of the reference",
+) -> Verdict:
     """Verdict of one comparison of ``value`` with ``reference`` under ``budget``.
 
     Parameters
@@ -133,24 +159,34 @@ def compare(value: float, reference: float, budget: ErrorBudget, *, reliable: bo
     z = diff / total if total > 0 else None
     if not reliable:
         why = unreliable_reason or "the computed number is flagged unreliable"
-        return Verdict(INCONCLUSIVE, f"{why}: its error bar cannot be trusted, so it cannot count for or "
-                                     "against (run longer or thermalize longer)", z, False)
+        return Verdict(
+            INCONCLUSIVE,
+            f"{why}: its error bar cannot be trusted, so it cannot count for or "
+            "against (run longer or thermalize longer)",
+            z,
+            False,
+        )
     if z is None:
         if abs(diff) <= 1e-9 * max(1.0, abs(float(reference))):
-            return Verdict(EXACT, "both numbers are exact and equal (difference "
-                                  f"{diff:.2g}, rounding)", None, True)
+            return Verdict(EXACT, f"both numbers are exact and equal (difference {diff:.2g}, rounding)", None, True)
         return Verdict(DISAGREES, f"both numbers are exact and differ by {diff:.3g}", None, True)
     if abs(z) >= Z_MAX:
-        return Verdict(DISAGREES, f"|z| = {abs(z):.2f} >= {Z_MAX:g} against the whole error budget "
-                                  f"({budget.text()})", z, True)
+        return Verdict(
+            DISAGREES, f"|z| = {abs(z):.2f} >= {Z_MAX:g} against the whole error budget ({budget.text()})", z, True
+        )
     tiny = 1e-12 * max(1.0, abs(float(reference)))
     if budget.reference > POWER_RATIO * budget.statistical and budget.reference > tiny:
-        return Verdict(INCONCLUSIVE, f"|z| = {abs(z):.2f}, but the reference's own uncertainty "
-                                     f"({_g(budget.reference)}: quadrature {_g(budget.quadrature)}, "
-                                     f"truncation {_g(budget.truncation)}) exceeds the statistical "
-                                     f"error {_g(budget.statistical)}, so this comparison could not "
-                                     f"show a difference at the computed number's precision; to "
-                                     f"make it decisive {decisive_hint}", z, False)
+        return Verdict(
+            INCONCLUSIVE,
+            f"|z| = {abs(z):.2f}, but the reference's own uncertainty "
+            f"({_g(budget.reference)}: quadrature {_g(budget.quadrature)}, "
+            f"truncation {_g(budget.truncation)}) exceeds the statistical "
+            f"error {_g(budget.statistical)}, so this comparison could not "
+            f"show a difference at the computed number's precision; to "
+            f"make it decisive {decisive_hint}",
+            z,
+            False,
+        )
     return Verdict(AGREES, f"|z| = {abs(z):.2f} < {Z_MAX:g} ({budget.text()})", z, True)
 
 
@@ -176,16 +212,22 @@ def combine(verdicts: Iterable[Verdict], labels: Iterable[str] | None = None) ->
     if bad:
         zs = [abs(v.z) for _, v in made if v.word == DISAGREES and v.z is not None]
         worst = f" (largest |z| = {max(zs):.2f})" if zs else ""
-        return Verdict(DISAGREES, f"{len(bad)} of {len(made)} comparison(s) disagree: {', '.join(bad)}"
-                       + worst, None, True)
+        return Verdict(
+            DISAGREES, f"{len(bad)} of {len(made)} comparison(s) disagree: {', '.join(bad)}" + worst, None, True
+        )
     if all(v.word == EXACT for _, v in made):
         return Verdict(EXACT, f"all {len(made)} comparison(s) are exact and equal", None, True)
     good = [lab for lab, v in made if v.word in (AGREES, EXACT)]
     weak = names(INCONCLUSIVE)
     if good:
-        tail = (f"; {len(weak)} inconclusive ({', '.join(weak)})" if weak else "")
-        return Verdict(AGREES, f"{len(good)} of {len(made)} comparison(s) had power and agree, none "
-                               f"disagrees{tail}", None, True)
+        tail = f"; {len(weak)} inconclusive ({', '.join(weak)})" if weak else ""
+        return Verdict(
+            AGREES, f"{len(good)} of {len(made)} comparison(s) had power and agree, none disagrees{tail}", None, True
+        )
     first = next(v.reason for _, v in made if v.word == INCONCLUSIVE)
-    return Verdict(INCONCLUSIVE, f"none of the {len(made)} comparison(s) had power ({', '.join(weak)}); "
-                                 f"e.g. {weak[0]}: {first}", None, False)
+    return Verdict(
+        INCONCLUSIVE,
+        f"none of the {len(made)} comparison(s) had power ({', '.join(weak)}); e.g. {weak[0]}: {first}",
+        None,
+        False,
+    )

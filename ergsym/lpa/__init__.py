@@ -10,8 +10,18 @@ map between the two.
 Public names: :func:`solve_lpa`, :func:`fixed_points`, :func:`compare`, :class:`LPAResult`,
 :class:`FixedPoint`, :func:`morris_w_to_p`, :func:`morris_p_to_w`.  Never imports sympy or click.
 """
+
 from .equations import morris_p_to_w, morris_w_to_p
 from .solve import DEFAULT_TOL, FixedPoint, LPAResult, compare, fixed_points, solve_lpa, validate_lpa_inputs
 
-__all__ = ["solve_lpa", "fixed_points", "compare", "LPAResult", "FixedPoint", "morris_w_to_p",
-           "morris_p_to_w", "validate_lpa_inputs", "DEFAULT_TOL"]
+__all__ = [
+    "solve_lpa",
+    "fixed_points",
+    "compare",
+    "LPAResult",
+    "FixedPoint",
+    "morris_w_to_p",
+    "morris_p_to_w",
+    "validate_lpa_inputs",
+    "DEFAULT_TOL",
+]

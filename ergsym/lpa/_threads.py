@@ -5,15 +5,24 @@ loaded machine they multiply the run time by 10-30.  :func:`single_blas_thread` 
 count of every OpenBLAS loaded into the process to 1 for the duration of a ``with`` block
 (through its C API, as threadpoolctl does) and restores it; where none is found it does nothing.
 """
+
 from __future__ import annotations
 
 import contextlib
 import ctypes
 
-_SETTERS = ("scipy_openblas_set_num_threads64_", "scipy_openblas_set_num_threads",
-            "openblas_set_num_threads64_", "openblas_set_num_threads")
-_GETTERS = ("scipy_openblas_get_num_threads64_", "scipy_openblas_get_num_threads",
-            "openblas_get_num_threads64_", "openblas_get_num_threads")
+_SETTERS = (
+    "scipy_openblas_set_num_threads64_",
+    "scipy_openblas_set_num_threads",
+    "openblas_set_num_threads64_",
+    "openblas_set_num_threads",
+)
+_GETTERS = (
+    "scipy_openblas_get_num_threads64_",
+    "scipy_openblas_get_num_threads",
+    "openblas_get_num_threads64_",
+    "openblas_get_num_threads",
+)
 _LIBS: list | None = None
 
 

@@ -1,4 +1,5 @@
 """Chebyshev collocation on [0, R] in rho: differentiation matrices, interpolation, Newton, spectra."""
+
 from __future__ import annotations
 
 from typing import TYPE_CHECKING
@@ -59,8 +60,7 @@ class Grid:
         return c
 
 
-def interpolate(grid: Grid, values: np.ndarray | Sequence[float],
-                rho: np.ndarray | Sequence[float]) -> np.ndarray:
+def interpolate(grid: Grid, values: np.ndarray | Sequence[float], rho: np.ndarray | Sequence[float]) -> np.ndarray:
     """Barycentric interpolation of grid values to ``rho`` (inside [0, R])."""
     r = np.asarray(rho, float) / grid.R
     t = r if grid.beta == 0.0 else np.log1p(r * np.expm1(grid.beta)) / grid.beta
@@ -75,8 +75,9 @@ def interpolate(grid: Grid, values: np.ndarray | Sequence[float],
     return out
 
 
-def newton(eq: Equation, grid: Grid, u0: np.ndarray, d: float, eps: float, *, max_iter: int = 40,
-           tol: float = 1e-13) -> tuple[np.ndarray, float, int]:
+def newton(
+    eq: Equation, grid: Grid, u0: np.ndarray, d: float, eps: float, *, max_iter: int = 40, tol: float = 1e-13
+) -> tuple[np.ndarray, float, int]:
     """Newton's method for the collocated fixed-point equation plus the boundary row at R.
 
     Returns ``(u, residual, iterations)``; ``residual`` is the max |F| over the collocation points
@@ -135,8 +136,7 @@ def _sorted_y(M):
     return y[order]
 
 
-def even_spectrum(eq: Equation, grid: Grid, u: np.ndarray, d: float, eps: float, *,
-                  bc: bool = True) -> np.ndarray:
+def even_spectrum(eq: Equation, grid: Grid, u: np.ndarray, d: float, eps: float, *, bc: bool = True) -> np.ndarray:
     """Leading even eigenvalues.  ``bc=False`` (Gaussian point only): no boundary row, the
     operator maps polynomials of degree <= n to themselves and is represented exactly."""
     _, J = eq.residual(u, grid.rho, grid.D1, grid.D2, d, eps)
@@ -146,8 +146,7 @@ def even_spectrum(eq: Equation, grid: Grid, u: np.ndarray, d: float, eps: float,
     return _sorted_y(_reduced(J, row))
 
 
-def odd_spectrum(eq: Equation, grid: Grid, u: np.ndarray, d: float, eps: float, *,
-                 bc: bool = True) -> np.ndarray:
+def odd_spectrum(eq: Equation, grid: Grid, u: np.ndarray, d: float, eps: float, *, bc: bool = True) -> np.ndarray:
     """Leading odd eigenvalues (``bc`` as in :func:`even_spectrum`)."""
     L = eq.odd_operator(u, grid.rho, grid.D1, grid.D2, d, eps)
     if not bc:

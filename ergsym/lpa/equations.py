@@ -16,6 +16,7 @@ equations is ``u(rho) = N ubar(rho/N)``.  Odd-sector perturbations are ``delta u
 (the vector representation of O(N); N = 1: odd in phi); their operators follow from the same
 equations (derivation in docs/lpa.md).
 """
+
 from __future__ import annotations
 
 import numpy as np
@@ -29,14 +30,16 @@ class Equation:
     name = ""
     label = ""
 
-    def residual(self, u: np.ndarray, rho: np.ndarray, D1: np.ndarray, D2: np.ndarray,
-                 d: float, eps: float) -> tuple[np.ndarray, np.ndarray]:
+    def residual(
+        self, u: np.ndarray, rho: np.ndarray, D1: np.ndarray, D2: np.ndarray, d: float, eps: float
+    ) -> tuple[np.ndarray, np.ndarray]:
         """``(F, J)``: the right-hand side at the grid points and its Jacobian dF/du (the even
         linearised flow operator)."""
         raise NotImplementedError
 
-    def odd_operator(self, u: np.ndarray, rho: np.ndarray, D1: np.ndarray, D2: np.ndarray,
-                     d: float, eps: float) -> np.ndarray:
+    def odd_operator(
+        self, u: np.ndarray, rho: np.ndarray, D1: np.ndarray, D2: np.ndarray, d: float, eps: float
+    ) -> np.ndarray:
         """The linearised flow acting on ``g`` of the odd perturbation ``phi_1 g(rho)``."""
         raise NotImplementedError
 
@@ -128,8 +131,9 @@ POLCHINSKI = _Polchinski()
 EQUATIONS = {"wetterich": WETTERICH, "polchinski": POLCHINSKI}
 
 
-def morris_w_to_p(rho_w: np.ndarray, w: np.ndarray, w1: np.ndarray,
-                  d: float) -> tuple[np.ndarray, np.ndarray, np.ndarray]:
+def morris_w_to_p(
+    rho_w: np.ndarray, w: np.ndarray, w1: np.ndarray, d: float
+) -> tuple[np.ndarray, np.ndarray, np.ndarray]:
     """Morris's map, rescaled variables: Wetterich ``w(rho)`` (values ``w``, derivative ``w1``)
     to the Polchinski potential, as points ``(rho_p, u_p, u_p')``.
 
@@ -141,8 +145,9 @@ def morris_w_to_p(rho_w: np.ndarray, w: np.ndarray, w1: np.ndarray,
     return rho_w * (1.0 + w1) ** 2, w + rho_w * w1**2 - 1.0 / d, w1 / (1.0 + w1)
 
 
-def morris_p_to_w(rho_p: np.ndarray, u: np.ndarray, u1: np.ndarray,
-                  d: float) -> tuple[np.ndarray, np.ndarray, np.ndarray]:
+def morris_p_to_w(
+    rho_p: np.ndarray, u: np.ndarray, u1: np.ndarray, d: float
+) -> tuple[np.ndarray, np.ndarray, np.ndarray]:
     """The inverse map: ``rho_w = rho (1-u')^2``, ``w = u - rho u'^2 + 1/d``, ``w' = u'/(1-u')``."""
     rho_p, u, u1 = (np.asarray(x, float) for x in (rho_p, u, u1))
     return rho_p * (1.0 - u1) ** 2, u - rho_p * u1**2 + 1.0 / d, u1 / (1.0 - u1)

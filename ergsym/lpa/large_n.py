@@ -12,6 +12,7 @@ so the eigenfunctions analytic at f = 0 are ``f^n`` and the eigenvalues are exac
 magnetic, redundant, ...).  The Polchinski point is its Morris image (same spectrum,
 ``u_P'(0) = sigma/(1+sigma)``).
 """
+
 from __future__ import annotations
 
 import numpy as np
@@ -47,6 +48,11 @@ def n_infinity_point(d: float) -> dict:
     """Exact N = inf data: ``dict`` with ``sigma`` (Wetterich), ``u2_at_min`` (Wetterich
     ``f'(rho0) = 1/c_1 = (4-d)/2``), ``rho0 = 1/(d-2)`` and the eigenvalue lists."""
     s = sigma_wetterich(d)
-    return {"sigma": s, "rho0": 1.0 / (d - 2.0), "u2_at_min": (4.0 - d) / 2.0,
-            "u_at_0": 1.0 / (d * (1.0 + s)),
-            "even": [d - 2.0 * n for n in range(6)], "odd": [(d + 2.0) / 2.0 - 2.0 * n for n in range(4)]}
+    return {
+        "sigma": s,
+        "rho0": 1.0 / (d - 2.0),
+        "u2_at_min": (4.0 - d) / 2.0,
+        "u_at_0": 1.0 / (d * (1.0 + s)),
+        "even": [d - 2.0 * n for n in range(6)],
+        "odd": [(d + 2.0) / 2.0 - 2.0 * n for n in range(4)],
+    }

@@ -8,6 +8,7 @@ from one to the other: there the solution continues to rho = infinity.  All sigm
 integrated at once (a vectorised fourth-order Runge-Kutta), and each sign change is narrowed by
 repeated multisection.  The result only seeds the collocation solver (collocation.py).
 """
+
 from __future__ import annotations
 
 from typing import TYPE_CHECKING
@@ -98,15 +99,15 @@ def scan(d: float, eps: float, *, npts: int = 160, nsteps: int = 600) -> list[tu
     """Brackets ``[(lo, hi), ...]`` of u'(0) (rescaled) in (-1, 0) where the shooting class
     changes: one per non-Gaussian fixed point found.  The grid is uniform plus logarithmic near
     0 (where fixed points born from the Gaussian one near d = 2k/(k-1) start)."""
-    sig = np.unique(np.concatenate([np.linspace(-0.999, -0.001, npts),
-                                    -np.logspace(-6, -1, npts // 3)]))
+    sig = np.unique(np.concatenate([np.linspace(-0.999, -0.001, npts), -np.logspace(-6, -1, npts // 3)]))
     st, *_ = _integrate(sig, d, eps, scan_range(d), nsteps)
     ch = np.nonzero(np.diff(st) != 0)[0]
     return [(float(sig[i]), float(sig[i + 1])) for i in ch]
 
 
-def refine(brackets: Sequence[tuple[float, float]], d: float, eps: float, *, passes: int = 2, width: int = 8,
-           nsteps: int = 600) -> list[tuple[float, ...]]:
+def refine(
+    brackets: Sequence[tuple[float, float]], d: float, eps: float, *, passes: int = 2, width: int = 8, nsteps: int = 600
+) -> list[tuple[float, ...]]:
     """Narrow each bracket by multisection (all brackets at once)."""
     br = np.array(brackets, float).reshape(-1, 2)
     if len(br) == 0:
@@ -126,8 +127,9 @@ def refine(brackets: Sequence[tuple[float, float]], d: float, eps: float, *, pas
     return [tuple(map(float, b)) for b in br]
 
 
-def profile(bracket: tuple[float, float], d: float, eps: float, *,
-            nsteps: int = 1500) -> tuple[np.ndarray, np.ndarray, np.ndarray]:
+def profile(
+    bracket: tuple[float, float], d: float, eps: float, *, nsteps: int = 1500
+) -> tuple[np.ndarray, np.ndarray, np.ndarray]:
     """The shot solution at the bracket's midpoint on the rho range where the two ends of the
     bracket still agree: ``(rho, u, u')`` arrays."""
     lo, hi = bracket

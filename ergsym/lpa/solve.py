@@ -1,4 +1,5 @@
 """Fixed points and spectra of the two LPA equations (docs/lpa.md): the public API of ergsym.lpa."""
+
 from __future__ import annotations
 
 import math
@@ -14,8 +15,18 @@ from ._threads import single_blas_thread
 from .collocation import Grid, even_spectrum, interpolate, newton, odd_spectrum
 from .equations import EQUATIONS, POLCHINSKI, WETTERICH, morris_p_to_w, morris_w_to_p
 
-__all__ = ["FixedPoint", "LPAResult", "solve_lpa", "fixed_points", "validate_lpa_inputs", "DIM_RANGE",
-           "N_MAX", "DEFAULT_TOL", "compare", "lpa_point"]
+__all__ = [
+    "FixedPoint",
+    "LPAResult",
+    "solve_lpa",
+    "fixed_points",
+    "validate_lpa_inputs",
+    "DIM_RANGE",
+    "N_MAX",
+    "DEFAULT_TOL",
+    "compare",
+    "lpa_point",
+]
 
 #: the accepted dimensions, open interval (d -> 2 needs ever more resolution: docs/lpa.md)
 DIM_RANGE = (2.0, 4.0)
@@ -30,8 +41,9 @@ _LADDER = (32, 44, 56, 72, 96, 128, 160)
 _N_EVEN, _N_ODD = 6, 4
 
 
-def validate_lpa_inputs(N: float, dim: float, equation: str = "wetterich",
-                        tol: float = DEFAULT_TOL) -> tuple[float, float, str, float]:
+def validate_lpa_inputs(
+    N: float, dim: float, equation: str = "wetterich", tol: float = DEFAULT_TOL
+) -> tuple[float, float, str, float]:
     """Return ``(N, dim, equation, tol)`` checked; ``N`` may be ``math.inf`` (the rescaled limit,
     solved exactly)."""
     try:
@@ -39,18 +51,26 @@ def validate_lpa_inputs(N: float, dim: float, equation: str = "wetterich",
     except (TypeError, ValueError):
         raise InputError.bad("N", N, "a real number >= 1 or inf") from None
     if isinstance(N, bool) or math.isnan(Nf) or Nf < 1 or (math.isfinite(Nf) and Nf > N_MAX):
-        raise InputError.bad("N", N, f"a real number from 1 to {N_MAX:g}, or inf",
-                             "N < 1 has no O(N) potential with a positive number of components")
+        raise InputError.bad(
+            "N",
+            N,
+            f"a real number from 1 to {N_MAX:g}, or inf",
+            "N < 1 has no O(N) potential with a positive number of components",
+        )
     try:
         d = float(dim)
     except (TypeError, ValueError):
         raise InputError.bad("dim", dim, "a real number with 2 < dim < 4") from None
     lo, hi = DIM_RANGE[0] + DIM_MARGIN[0], DIM_RANGE[1] - DIM_MARGIN[1]
     if isinstance(dim, bool) or not math.isfinite(d) or not lo <= d <= hi:
-        raise InputError.bad("dim", dim, f"a real number with {lo:g} <= dim <= {hi:g}",
-                             "the Wilson-Fisher fixed point exists for 2 < d < 4; closer to 2 the "
-                             "potential grows as rho^(d/(d-2)) beyond double precision, closer to 4 it "
-                             "merges with the Gaussian one")
+        raise InputError.bad(
+            "dim",
+            dim,
+            f"a real number with {lo:g} <= dim <= {hi:g}",
+            "the Wilson-Fisher fixed point exists for 2 < d < 4; closer to 2 the "
+            "potential grows as rho^(d/(d-2)) beyond double precision, closer to 4 it "
+            "merges with the Gaussian one",
+        )
     eq = str(equation).lower()
     if eq not in EQUATIONS:
         raise InputError.bad("equation", equation, "'polchinski' or 'wetterich'")
@@ -59,8 +79,9 @@ def validate_lpa_inputs(N: float, dim: float, equation: str = "wetterich",
     except (TypeError, ValueError):
         raise InputError.bad("tol", tol, "a real number from 1e-13 to 1e-3") from None
     if not (1e-13 <= t <= 1e-3):
-        raise InputError.bad("tol", tol, "a real number from 1e-13 to 1e-3",
-                             "below 1e-13 double-precision rounding dominates")
+        raise InputError.bad(
+            "tol", tol, "a real number from 1e-13 to 1e-3", "below 1e-13 double-precision rounding dominates"
+        )
     return Nf, d, eq, t
 
 
@@ -116,15 +137,31 @@ class FixedPoint:
             return None if x is None else {"value": x.estimate, "error": x.error, "converged": x.converged}
 
         def ev(x):
-            return {"value": x.estimate, "error": x.error, "converged": x.converged,
-                    "label": x.info.get("label", ""), "exact_value": x.info.get("exact")}
+            return {
+                "value": x.estimate,
+                "error": x.error,
+                "converged": x.converged,
+                "label": x.info.get("label", ""),
+                "exact_value": x.info.get("exact"),
+            }
 
-        return {"equation": self.equation, "kind": self.kind, "n_relevant": self.n_relevant,
-                "u_at_0": self.u_at_0, "sigma": v(self.sigma), "rho0": v(self.rho0),
-                "u2_at_min": self.u2_at_min, "u_error": self.u_error, "residual": self.residual,
-                "grid_points": self.grid[0], "grid_R": self.grid[1], "grid_beta": self.grid[2],
-                "converged": self.converged,
-                "even": [ev(x) for x in self.even], "odd": [ev(x) for x in self.odd]}
+        return {
+            "equation": self.equation,
+            "kind": self.kind,
+            "n_relevant": self.n_relevant,
+            "u_at_0": self.u_at_0,
+            "sigma": v(self.sigma),
+            "rho0": v(self.rho0),
+            "u2_at_min": self.u2_at_min,
+            "u_error": self.u_error,
+            "residual": self.residual,
+            "grid_points": self.grid[0],
+            "grid_R": self.grid[1],
+            "grid_beta": self.grid[2],
+            "converged": self.converged,
+            "even": [ev(x) for x in self.even],
+            "odd": [ev(x) for x in self.odd],
+        }
 
 
 @dataclass(frozen=True)
@@ -160,16 +197,22 @@ class LPAResult:
     converged: bool
 
     def to_dict(self) -> dict:
-        return {"N": self.N if math.isfinite(self.N) else "infinity", "dim": self.dim,
-                "equation": self.equation,
-                "nu": {"value": self.nu.estimate, "error": self.nu.error, "converged": self.nu.converged},
-                "omega": {"value": self.omega.estimate, "error": self.omega.error,
-                          "converged": self.omega.converged},
-                "converged": self.converged, "fixed_point": self.fixed_point.to_dict(),
-                "other_equation": self.other.to_dict(), "crosscheck": self.crosscheck,
-                "fixed_points": [{"kind": f.kind, "n_relevant": f.n_relevant, "sigma": f.sigma.estimate,
-                                  "converged": f.converged} for f in self.fixed_points],
-                "cpu_seconds": self.seconds}
+        return {
+            "N": self.N if math.isfinite(self.N) else "infinity",
+            "dim": self.dim,
+            "equation": self.equation,
+            "nu": {"value": self.nu.estimate, "error": self.nu.error, "converged": self.nu.converged},
+            "omega": {"value": self.omega.estimate, "error": self.omega.error, "converged": self.omega.converged},
+            "converged": self.converged,
+            "fixed_point": self.fixed_point.to_dict(),
+            "other_equation": self.other.to_dict(),
+            "crosscheck": self.crosscheck,
+            "fixed_points": [
+                {"kind": f.kind, "n_relevant": f.n_relevant, "sigma": f.sigma.estimate, "converged": f.converged}
+                for f in self.fixed_points
+            ],
+            "cpu_seconds": self.seconds,
+        }
 
 
 # --------------------------------------------------------------------------------------------
@@ -208,6 +251,7 @@ def _labels(even, odd, d, gaussian=False):
     """Label the modes: even y = d is the vacuum energy; odd y = (d+2)/2 is the magnetic mode
     (the linear term), y = (d-2)/2 the redundant field shift (both exact with eta = 0; at the
     Gaussian point the field shift of u = const vanishes, so no mode is called redundant)."""
+
     def lab_even(y, i):
         if abs(y - d) < 1e-6:
             return "vacuum energy", d
@@ -239,8 +283,16 @@ def _gaussian_ladder(eq, d, eps):
     grid, u, res, ev, od, full = levels[-1]
     err_e = np.abs(ev - levels[0][3]) + 1e-13 * (1 + np.abs(ev))
     err_o = np.abs(od - levels[0][4]) + 1e-13 * (1 + np.abs(od))
-    return dict(grid=grid, u=u, res=res, even=ev, odd=od, err_even=err_e, err_odd=err_o,
-                n_relevant=_count_relevant(full, d, levels[0][5]))
+    return dict(
+        grid=grid,
+        u=u,
+        res=res,
+        even=ev,
+        odd=od,
+        err_even=err_e,
+        err_odd=err_o,
+        n_relevant=_count_relevant(full, d, levels[0][5]),
+    )
 
 
 def _count_relevant(full, d, prev):
@@ -326,9 +378,20 @@ def _ladder(eq, guess, R, d, eps, tol, beta=0.0):
     others = [(levels[-2][0], levels[-2][1])]
     if np.isfinite(resb) and resb < 1e-7:
         others.append((small, ub))
-    return dict(grid=grid, u=u, res=res, even=ev, odd=od, err_even=err_e, err_odd=err_o, domain=dom,
-                u_error=u_err, n_relevant=_count_relevant(full, d, levels[-2][5]), others=others,
-                total=max(float(np.max(err_e[:3])), float(np.max(err_o[:3]))))
+    return dict(
+        grid=grid,
+        u=u,
+        res=res,
+        even=ev,
+        odd=od,
+        err_even=err_e,
+        err_odd=err_o,
+        domain=dom,
+        u_error=u_err,
+        n_relevant=_count_relevant(full, d, levels[-2][5]),
+        others=others,
+        total=max(float(np.max(err_e[:3])), float(np.max(err_o[:3]))),
+    )
 
 
 def _adaptive_ladder(eq, make, choices, d, eps, tol):
@@ -370,12 +433,28 @@ def _make_fp(eq, lad, N, d, eps, tol, gaussian=False):
     even, odd = [], []
     for y, e, (lab, ex) in zip(ev, lad["err_even"], le, strict=True):
         err = float(e) + abs(float(y.imag))
-        even.append(Value(float(y.real), err, bool(err <= max(tol, tol * abs(y.real))), "y", "collocation",
-                          {"label": lab, "exact": ex, "sector": "even"}))
+        even.append(
+            Value(
+                float(y.real),
+                err,
+                bool(err <= max(tol, tol * abs(y.real))),
+                "y",
+                "collocation",
+                {"label": lab, "exact": ex, "sector": "even"},
+            )
+        )
     for y, e, (lab, ex) in zip(od, lad["err_odd"], lo, strict=True):
         err = float(e) + abs(float(y.imag))
-        odd.append(Value(float(y.real), err, bool(err <= max(tol, tol * abs(y.real))), "y", "collocation",
-                         {"label": lab, "exact": ex, "sector": "odd"}))
+        odd.append(
+            Value(
+                float(y.real),
+                err,
+                bool(err <= max(tol, tol * abs(y.real))),
+                "y",
+                "collocation",
+                {"label": lab, "exact": ex, "sector": "odd"},
+            )
+        )
     n_rel = lad["n_relevant"]
     sig0, r0 = _key_numbers(grid, u)
     # errors of u'(0) and of the minimum: their changes on the previous grid and on the shorter
@@ -394,9 +473,25 @@ def _make_fp(eq, lad, N, d, eps, tol, gaussian=False):
     kind = "gaussian" if gaussian else ("wilson-fisher" if n_rel == 1 else "multicritical")
     conv_list = [v.converged for v in even[:3]]
     u2min = None if rho0 is None else float(interpolate(grid, grid.D2 @ u, np.array([rho0.estimate]))[0])
-    return FixedPoint(eq.name, N, d, kind, n_rel, tuple(even), tuple(odd), sig, rho0, lad["res"],
-                      (grid.n, grid.R, grid.beta), all(conv_list), float(u[0]), u2min,
-                      float(lad.get("u_error", 0.0)), grid.rho.copy(), u.copy())
+    return FixedPoint(
+        eq.name,
+        N,
+        d,
+        kind,
+        n_rel,
+        tuple(even),
+        tuple(odd),
+        sig,
+        rho0,
+        lad["res"],
+        (grid.n, grid.R, grid.beta),
+        all(conv_list),
+        float(u[0]),
+        u2min,
+        float(lad.get("u_error", 0.0)),
+        grid.rho.copy(),
+        u.copy(),
+    )
 
 
 _SEED: dict = {}
@@ -423,8 +518,11 @@ def _reseed(grid, u, d, R, n):
     """A solution carried to a new grid (interpolated inside its interval, extended beyond)."""
     new = Grid(n, R)
     u1 = grid.D1 @ u
-    g = np.where(new.rho <= grid.R, interpolate(grid, u, np.minimum(new.rho, grid.R)),
-                 WETTERICH.extend(grid.R, u[-1], u1[-1], new.rho, d))
+    g = np.where(
+        new.rho <= grid.R,
+        interpolate(grid, u, np.minimum(new.rho, grid.R)),
+        WETTERICH.extend(grid.R, u[-1], u1[-1], new.rho, d),
+    )
     return new, g
 
 
@@ -480,7 +578,8 @@ def _continue_wf(N, d, *, max_steps=400):
                 break
     raise ConvergenceError(
         f"the Wilson-Fisher branch could not be followed from N=1, dim=3 to N={N:g}, dim={d:g} "
-        f"(stopped at {s:.3g} of the way); try a dim farther from 2 or 4")
+        f"(stopped at {s:.3g} of the way); try a dim farther from 2 or 4"
+    )
 
 
 def _wilson_fisher_w(N, d, tol):
@@ -489,8 +588,9 @@ def _wilson_fisher_w(N, d, tol):
     u1 = grid.D1 @ u
 
     def guess(r):
-        return np.where(r <= grid.R, interpolate(grid, u, np.minimum(r, grid.R)),
-                        WETTERICH.extend(grid.R, u[-1], u1[-1], r, d))
+        return np.where(
+            r <= grid.R, interpolate(grid, u, np.minimum(r, grid.R)), WETTERICH.extend(grid.R, u[-1], u1[-1], r, d)
+        )
 
     rho0 = float(grid.rho[np.argmin(np.abs(u1))])
 
@@ -500,8 +600,10 @@ def _wilson_fisher_w(N, d, tol):
 
     lad = _adaptive_ladder(WETTERICH, make, (2.0, 4.0, 8.0), d, eps, tol)
     if lad is None:
-        raise ConvergenceError(f"the Wilson-Fisher point at N={N:g}, dim={d:g} did not converge "
-                               "on the collocation grids; try a dim farther from 2 or 4")
+        raise ConvergenceError(
+            f"the Wilson-Fisher point at N={N:g}, dim={d:g} did not converge "
+            "on the collocation grids; try a dim farther from 2 or 4"
+        )
     return _make_fp(WETTERICH, lad, N, d, eps, tol)
 
 
@@ -564,7 +666,8 @@ def _polchinski_from(fp_w, N, d, tol):
     if lad is None:
         raise ConvergenceError(
             f"the Polchinski fixed point (N={N:g}, dim={d:g}) seeded by the Morris map of the Wetterich "
-            "one did not converge; try another dim or N, or report the case")
+            "one did not converge; try another dim or N, or report the case"
+        )
     return _make_fp(POLCHINSKI, lad, N, d, eps, tol)
 
 
@@ -598,12 +701,18 @@ def compare(a: FixedPoint, b: FixedPoint, *, k_even: int = 3, k_odd: int = 3) ->
         ok &= pot <= pot_allowed
         worst = max(worst, pot / pot_allowed)
     verdict = "agrees" if ok and conv else ("disagrees" if not ok and conv else "inconclusive")
-    return {"verdict": verdict, "eigenvalues": rows, "potential_mismatch": pot,
-            "potential_allowed": pot_allowed if pot is not None else None, "worst_ratio": worst}
+    return {
+        "verdict": verdict,
+        "eigenvalues": rows,
+        "potential_mismatch": pot,
+        "potential_allowed": pot_allowed if pot is not None else None,
+        "worst_ratio": worst,
+    }
 
 
-def fixed_points(N: float = 1, dim: float = 3, equation: str = "wetterich", *,
-                 tol: float = DEFAULT_TOL) -> tuple[FixedPoint, ...]:
+def fixed_points(
+    N: float = 1, dim: float = 3, equation: str = "wetterich", *, tol: float = DEFAULT_TOL
+) -> tuple[FixedPoint, ...]:
     """The Gaussian and Wilson-Fisher points and every other fixed point the shooting scan finds,
     each solved globally with its spectrum.
 
@@ -617,8 +726,9 @@ def fixed_points(N: float = 1, dim: float = 3, equation: str = "wetterich", *,
         return tuple(_polchinski_from(f, N, d, tol) for f in fw)
 
 
-def solve_lpa(N: float = 1, dim: float = 3, equation: str = "wetterich", *, tol: float = DEFAULT_TOL,
-              scan: bool = False) -> LPAResult:
+def solve_lpa(
+    N: float = 1, dim: float = 3, equation: str = "wetterich", *, tol: float = DEFAULT_TOL, scan: bool = False
+) -> LPAResult:
     """The Wilson-Fisher fixed point of the LPA, its exponents and the two-equation cross-check.
 
     Parameters
@@ -659,24 +769,58 @@ def _solve_infinite(d, eq, t0):
     le, lo = _labels(np.array(x["even"]), np.array(x["odd"]), d)
 
     def vals(ys, labels, sector):
-        return tuple(Value(y, 0.0, True, "y", "exact (N = inf)", {"label": lab, "exact": y, "sector": sector})
-                     for y, (lab, _) in zip(ys, labels, strict=True))
+        return tuple(
+            Value(y, 0.0, True, "y", "exact (N = inf)", {"label": lab, "exact": y, "sector": sector})
+            for y, (lab, _) in zip(ys, labels, strict=True)
+        )
 
     sw = x["sigma"]
     fps = {}
-    for name, sig, u0, u2 in (("wetterich", sw, x["u_at_0"], x["u2_at_min"]),
-                              ("polchinski", sw / (1.0 + sw), x["u_at_0"] - 1.0 / d,
-                               x["u2_at_min"] / (1.0 + 2.0 * x["rho0"] * x["u2_at_min"]))):
+    for name, sig, u0, u2 in (
+        ("wetterich", sw, x["u_at_0"], x["u2_at_min"]),
+        (
+            "polchinski",
+            sw / (1.0 + sw),
+            x["u_at_0"] - 1.0 / d,
+            x["u2_at_min"] / (1.0 + 2.0 * x["rho0"] * x["u2_at_min"]),
+        ),
+    ):
         exact = "exact (N = inf)"
-        fps[name] = FixedPoint(name, math.inf, d, "wilson-fisher", 1, vals(x["even"], le, "even"),
-                               vals(x["odd"], lo, "odd"), Value(sig, 1e-15, True, "sigma", exact),
-                               Value(x["rho0"], 0.0, True, "rho0", exact), 0.0, (0, 0.0, 0.0), True,
-                               u0, u2, 0.0, None, None)
+        fps[name] = FixedPoint(
+            name,
+            math.inf,
+            d,
+            "wilson-fisher",
+            1,
+            vals(x["even"], le, "even"),
+            vals(x["odd"], lo, "odd"),
+            Value(sig, 1e-15, True, "sigma", exact),
+            Value(x["rho0"], 0.0, True, "rho0", exact),
+            0.0,
+            (0, 0.0, 0.0),
+            True,
+            u0,
+            u2,
+            0.0,
+            None,
+            None,
+        )
     other = "polchinski" if eq == "wetterich" else "wetterich"
     nu = Value(1.0 / (d - 2.0), 0.0, True, "nu", "exact (N = inf)")
     omega = Value(4.0 - d, 0.0, True, "omega", "exact (N = inf)")
-    return LPAResult(math.inf, d, eq, nu, omega, fps[eq], fps[other], compare(fps[eq], fps[other]),
-                     (fps[eq],), time.process_time() - t0, True)
+    return LPAResult(
+        math.inf,
+        d,
+        eq,
+        nu,
+        omega,
+        fps[eq],
+        fps[other],
+        compare(fps[eq], fps[other]),
+        (fps[eq],),
+        time.process_time() - t0,
+        True,
+    )
 
 
 def _solve(N, d, eq, tol, scan, t0):
@@ -685,14 +829,14 @@ def _solve(N, d, eq, tol, scan, t0):
     if fw_wf is None:
         raise ConvergenceError(
             f"the continued solution at N={N:g}, dim={d:g} has {fw[1].n_relevant} relevant directions, "
-            "not 1: it is not the Wilson-Fisher point; try a dim farther from 2 or 4")
+            "not 1: it is not the Wilson-Fisher point; try a dim farther from 2 or 4"
+        )
     if eq == "wetterich":
         _exponents(fw_wf, N, d, tol)  # raises before the second equation is solved
     fp_p = _polchinski_from(fw_wf, N, d, tol)
     prim, other = (fw_wf, fp_p) if eq == "wetterich" else (fp_p, fw_wf)
     check = compare(prim, other)
-    all_fps = tuple(fw) if eq == "wetterich" else tuple(
-        [fp_p if f is fw_wf else f for f in fw])
+    all_fps = tuple(fw) if eq == "wetterich" else tuple([fp_p if f is fw_wf else f for f in fw])
     nu, omega = _exponents(prim, N, d, tol)
     conv = True
     return LPAResult(N, d, eq, nu, omega, prim, other, check, all_fps, time.process_time() - t0, conv)
@@ -712,9 +856,16 @@ def _exponents(fp, N, d, tol):
             f"nu or omega did not reach tol={tol:g} for N={N:g}, dim={d:g} ({fp.equation} equation, "
             f"{fp.grid[0]} points; nu = {nu.estimate:.10g} +- {nu.error:.2g}, "
             f"omega = {omega.estimate:.10g} +- {omega.error:.2g}); loosen tol"
-            + (" (above N ~ 40 the grids need ever more points; N = inf is solved exactly)" if N > 40 else
-               " or try a dim farther from 2 or 4" if (d < 2.4 or d > 3.8) else ""),
-            estimate=nu.estimate, error=nu.error)
+            + (
+                " (above N ~ 40 the grids need ever more points; N = inf is solved exactly)"
+                if N > 40
+                else " or try a dim farther from 2 or 4"
+                if (d < 2.4 or d > 3.8)
+                else ""
+            ),
+            estimate=nu.estimate,
+            error=nu.error,
+        )
     return nu, omega
 
 
@@ -726,19 +877,35 @@ def lpa_point(N: float, dim: float, equation: str = "polchinski", tol: float = D
     try:
         r = solve_lpa(N, dim, equation, tol=tol)
     except ConvergenceError as exc:
-        return {"N": float(N) if math.isfinite(float(N)) else "infinity", "dim": float(dim),
-                "equation": equation, "ok": False, "failure": str(exc)}
+        return {
+            "N": float(N) if math.isfinite(float(N)) else "infinity",
+            "dim": float(dim),
+            "equation": equation,
+            "ok": False,
+            "failure": str(exc),
+        }
     d = r.to_dict()
     o = r.other
     N = r.N if math.isfinite(r.N) else "infinity"
     thermal = next(v for v in o.even if v.info["label"] == "relevant")
     irr = next(v for v in o.even if v.info["label"] == "irrelevant")
-    return {"N": N, "dim": r.dim, "equation": r.equation, "ok": True, "nu": d["nu"], "omega": d["omega"],
-            "other_equation": o.equation,
-            "other_nu": {"value": 1.0 / thermal.estimate, "error": thermal.error / thermal.estimate**2,
-                         "converged": thermal.converged},
-            "other_omega": {"value": -irr.estimate, "error": irr.error, "converged": irr.converged},
-            "crosscheck": r.crosscheck["verdict"], "potential_mismatch": r.crosscheck["potential_mismatch"],
-            "sigma": r.fixed_point.sigma.estimate,
-            "rho0": None if r.fixed_point.rho0 is None else r.fixed_point.rho0.estimate,
-            "cpu_seconds": r.seconds}
+    return {
+        "N": N,
+        "dim": r.dim,
+        "equation": r.equation,
+        "ok": True,
+        "nu": d["nu"],
+        "omega": d["omega"],
+        "other_equation": o.equation,
+        "other_nu": {
+            "value": 1.0 / thermal.estimate,
+            "error": thermal.error / thermal.estimate**2,
+            "converged": thermal.converged,
+        },
+        "other_omega": {"value": -irr.estimate, "error": irr.error, "converged": irr.converged},
+        "crosscheck": r.crosscheck["verdict"],
+        "potential_mismatch": r.crosscheck["potential_mismatch"],
+        "sigma": r.fixed_point.sigma.estimate,
+        "rho0": None if r.fixed_point.rho0 is None else r.fixed_point.rho0.estimate,
+        "cpu_seconds": r.seconds,
+    }

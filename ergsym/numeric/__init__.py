@@ -7,12 +7,23 @@ Public names
 
 This package never imports sympy or click.
 """
+
 from .evaluate import BASIC_NAMES, METHODS, evaluate_block, evaluate_family, evaluate_named, sunset
 from .values import DEFAULT_RTOL_1LOOP, DEFAULT_RTOL_2LOOP, Value
 
-__all__ = ["Value", "evaluate_family", "evaluate_block", "evaluate_named", "sunset",
-           "evaluate_series", "Prediction", "BASIC_NAMES", "METHODS", "DEFAULT_RTOL_1LOOP",
-           "DEFAULT_RTOL_2LOOP"]
+__all__ = [
+    "Value",
+    "evaluate_family",
+    "evaluate_block",
+    "evaluate_named",
+    "sunset",
+    "evaluate_series",
+    "Prediction",
+    "BASIC_NAMES",
+    "METHODS",
+    "DEFAULT_RTOL_1LOOP",
+    "DEFAULT_RTOL_2LOOP",
+]
 
 
 def __getattr__(name):

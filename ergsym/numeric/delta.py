@@ -21,6 +21,7 @@ bump the ``Lambda0`` bump is rebuilt from ``p^2`` (relative precision ``~1e-16 L
 
 Public: :class:`FlowPointContext`, :func:`flow_block`, :func:`flow_family`, :func:`flow_series`.
 """
+
 from __future__ import annotations
 
 import math
@@ -48,7 +49,9 @@ EPS = np.finfo(float).eps
 _TAIL_EDGES = (1.0, 2.0, 4.0, 8.0, 16.0, 32.0)
 
 
-def flow_line_values(line: Line, p2: np.ndarray, k: np.ndarray, dk: np.ndarray, k0: np.ndarray, Lambda: float, m2: float) -> np.ndarray:
+def flow_line_values(
+    line: Line, p2: np.ndarray, k: np.ndarray, dk: np.ndarray, k0: np.ndarray, Lambda: float, m2: float
+) -> np.ndarray:
     """``Kt^kt D^d Delta^delta`` from pointwise ``K_Lambda``, ``dK_Lambda/dLambda``, ``K_Lambda0``."""
     out = line_values(line.kt, line.d, p2, k, dk, Lambda, m2)
     if line.delta:
@@ -67,7 +70,8 @@ def _pair_edges(cutoff, L, L0):
             if not math.isfinite(hi):
                 raise FamilyNotSupportedError(
                     f"cutoff {cutoff.spec}: a piece runs to p = inf; Delta-line families need cutoffs "
-                    "whose pieces are truncated (bump, exp, fermi)")
+                    "whose pieces are truncated (bump, exp, fermi)"
+                )
             edges |= {lo, hi}
             top = max(top, hi)
             if p.kind == "bump":
@@ -106,8 +110,9 @@ def _segment_piece(cutoff, L, L0, a, b, bumps, first):
     dk_zero = not np.any(func(mid)[3] != 0)
     if eps is not None and not own:  # bump: dK vanishes off its own bump exactly
         dk_zero = True
-    return Piece("ir" if first else "seg", func, dk_zero, np.array([math.sqrt(a)]), np.array([math.sqrt(b)]),
-                 np.zeros(1))
+    return Piece(
+        "ir" if first else "seg", func, dk_zero, np.array([math.sqrt(a)]), np.array([math.sqrt(b)]), np.zeros(1)
+    )
 
 
 def _edges(piece, mass, R):
@@ -135,13 +140,15 @@ class FlowPointContext(PointContext):
         super().__init__(cutoff, dim, mass, Lambda)
         self.Lambda0 = float(Lambda0)
         edges, bumps = _pair_edges(cutoff, self.Lambda, self.Lambda0)
-        self.pieces = [_segment_piece(cutoff, self.Lambda, self.Lambda0, a, b, bumps, i == 0)
-                       for i, (a, b) in enumerate(zip(edges[:-1], edges[1:]))]
+        self.pieces = [
+            _segment_piece(cutoff, self.Lambda, self.Lambda0, a, b, bumps, i == 0)
+            for i, (a, b) in enumerate(zip(edges[:-1], edges[1:]))
+        ]
         self._k0 = {}
         self._hint = None  # the lines of the block being evaluated (see q_eff)
         eps = getattr(cutoff, "eps", None)
         #: bump: Delta lines vanish beyond sqrt(Lambda0^2 + eps) (both K equal there)
-        self.delta_qmax = math.sqrt(self.Lambda0 ** 2 + eps) if cutoff.kind == "bump" else None
+        self.delta_qmax = math.sqrt(self.Lambda0**2 + eps) if cutoff.kind == "bump" else None
 
     def _compact(self, line):
         """Bump: a ``Delta`` line vanishes outside ``Lambda <= q <= sqrt(Lambda0^2+eps)``
@@ -167,8 +174,9 @@ class FlowPointContext(PointContext):
                 continue
             t, wt = composite_nodes(_edges(piece, self.mass, R), n)
             p2, jac, k, dk, k0 = (a[0] for a in piece.func(t))
-            for c, v in zip(cols, (np.sqrt(p2), wt * jac * 0.5 * p2 ** ((self.dim - 2) / 2.0) * self.pref,
-                                   p2, k, dk, k0)):
+            for c, v in zip(
+                cols, (np.sqrt(p2), wt * jac * 0.5 * p2 ** ((self.dim - 2) / 2.0) * self.pref, p2, k, dk, k0)
+            ):
                 c.append(v)
         if not cols[0]:
             z = np.zeros(0)
@@ -177,7 +185,7 @@ class FlowPointContext(PointContext):
             return out
         q, w, p2, k, dk, k0 = (np.concatenate(c) for c in cols)
         if not dk_only:
-            a = np.abs(w * np.maximum(k, k0) / (p2 + self.mass ** 2))
+            a = np.abs(w * np.maximum(k, k0) / (p2 + self.mass**2))
             tail = np.cumsum(a[::-1])[::-1]
             keep = tail > NEGLIGIBLE * tail[0]
             last = int(np.nonzero(keep)[0][-1]) + 1 if np.any(keep) else q.size
@@ -190,7 +198,7 @@ class FlowPointContext(PointContext):
     def values(self, line: Line, R: float, n: int, dk_only: bool) -> tuple[np.ndarray, np.ndarray, np.ndarray]:
         q, w, p2, k, dk = self.qnodes(R, n, dk_only)
         k0 = self._k0[(round(R, 12), n, dk_only)]
-        return q, w, flow_line_values(line, p2, k, dk, k0, self.Lambda, self.mass ** 2)
+        return q, w, flow_line_values(line, p2, k, dk, k0, self.Lambda, self.mass**2)
 
     def line_q(self, line: Line, R: float, n: int) -> tuple[np.ndarray, np.ndarray, np.ndarray]:
         return self.values(line, R, n, line.d >= 1)
@@ -242,8 +250,9 @@ def _check_line(line, cutoff, dim, Lambda):
         cutoff.raise_if_divergent(line.kt, line.d, dim, Lambda)
 
 
-def flow_block(block: Block, ctx: FlowPointContext, rtol: float | None = None,
-               cache: dict | None = None) -> tuple[float, float, bool]:
+def flow_block(
+    block: Block, ctx: FlowPointContext, rtol: float | None = None, cache: dict | None = None
+) -> tuple[float, float, bool]:
     """``(estimate, error, converged)`` of one block at a :class:`FlowPointContext`."""
     from .melon import _position
 
@@ -263,8 +272,7 @@ def flow_block(block: Block, ctx: FlowPointContext, rtol: float | None = None,
         (line,) = block.lines
         p2 = np.zeros(1)
         k, dk = ctx.cutoff.K(p2, ctx.Lambda), ctx.cutoff.dK_dLambda(p2, ctx.Lambda)
-        v = float(flow_line_values(line, p2, k, dk, ctx.cutoff.K(p2, ctx.Lambda0), ctx.Lambda,
-                                   ctx.mass ** 2)[0])
+        v = float(flow_line_values(line, p2, k, dk, ctx.cutoff.K(p2, ctx.Lambda0), ctx.Lambda, ctx.mass**2)[0])
         out = (v, 64 * EPS * abs(v), True)
     elif block.kind == "melon":
         for line in block.lines:
@@ -272,25 +280,28 @@ def flow_block(block: Block, ctx: FlowPointContext, rtol: float | None = None,
         r = validate_rtol(rtol, DEFAULT_RTOL_2LOOP)
         ctx._hint = block.lines
         try:
-            I, err, conv, _ = _position(block.lines, ctx.cutoff, ctx.dim, ctx.mass, ctx.Lambda, r,
-                                        block.has_d, None, None, ctx)
+            I, err, conv, _ = _position(
+                block.lines, ctx.cutoff, ctx.dim, ctx.mass, ctx.Lambda, r, block.has_d, None, None, ctx
+            )
         finally:
             ctx._hint = None
         out = (float(I[0]), float(err[0]), bool(conv[0]))
     else:
-        raise FamilyNotSupportedError(f"block {block.name} (kind {block.kind}) has no continuum evaluator "
-                                      "along the flow; evaluate it on a lattice (--lattice)")
+        raise FamilyNotSupportedError(
+            f"block {block.name} (kind {block.kind}) has no continuum evaluator "
+            "along the flow; evaluate it on a lattice (--lattice)"
+        )
     if not (math.isfinite(out[0]) and math.isfinite(out[1])):
         from ..errors import ConvergenceError
 
-        raise ConvergenceError(f"block {block.name} at Lambda={ctx.Lambda!r}, Lambda0={ctx.Lambda0!r}: "
-                               "non-finite result", out[0], out[1])
+        raise ConvergenceError(
+            f"block {block.name} at Lambda={ctx.Lambda!r}, Lambda0={ctx.Lambda0!r}: non-finite result", out[0], out[1]
+        )
     cache[block] = out
     return out
 
 
-def flow_family(family: Family, ctx: FlowPointContext, rtol: float | None = None,
-                cache: dict | None = None) -> Value:
+def flow_family(family: Family, ctx: FlowPointContext, rtol: float | None = None, cache: dict | None = None) -> Value:
     """Value of a flowed family (product of blocks, first-order error propagation)."""
     vals = [flow_block(b, ctx, rtol, cache) for b in family.blocks]
     v = math.prod(x for x, _, _ in vals)
@@ -300,8 +311,9 @@ def flow_family(family: Family, ctx: FlowPointContext, rtol: float | None = None
     return Value(v, err, all(c for _, _, c in vals), family.name, "flow")
 
 
-def flow_series(series: Series, ctx: FlowPointContext, rtol: float | None = None,
-                cache: dict | None = None) -> tuple[list[tuple[float, float]], bool]:
+def flow_series(
+    series: Series, ctx: FlowPointContext, rtol: float | None = None, cache: dict | None = None
+) -> tuple[list[tuple[float, float]], bool]:
     """Per-order ``[(value, error), ...]`` and ``converged`` of a one-coupling series at ``ctx``."""
     cache = {} if cache is None else cache
     per = [[0.0, 0.0] for _ in range(series.order + 1)]

@@ -19,6 +19,7 @@ The block holding the ``D`` line carries the ``(2 pi)^d`` of the ERG kernel (out
 first-order propagation ``sum_b |prod_{b' != b} v_b'| e_b`` (linear, i.e. worst case; a block
 that appears twice is one evaluation and counts twice, as it is fully correlated).
 """
+
 from __future__ import annotations
 
 import math
@@ -30,14 +31,12 @@ import numpy as np
 from ..errors import FamilyNotSupportedError, InputError
 from ..families import NAMED_FAMILIES, Block, Family
 from .oneloop import loop_integral
-from .values import (DEFAULT_RTOL_1LOOP, DEFAULT_RTOL_2LOOP, Value, guard, validate_common,
-                     validate_rtol)
+from .values import DEFAULT_RTOL_1LOOP, DEFAULT_RTOL_2LOOP, Value, guard, validate_common, validate_rtol
 
 if TYPE_CHECKING:
     from ..cutoffs.base import Cutoff
 
-__all__ = ["evaluate_block", "evaluate_family", "evaluate_named", "sunset", "METHODS",
-           "BASIC_NAMES"]
+__all__ = ["evaluate_block", "evaluate_family", "evaluate_named", "sunset", "METHODS", "BASIC_NAMES"]
 
 METHODS = ("auto", "position", "momentum")
 #: docs/numeric.md basic families in print order (Sun(p) is a function: see :func:`sunset`)
@@ -51,8 +50,15 @@ def _check_method(method):
 
 
 @guard
-def evaluate_block(block: Block, cutoff: Cutoff | str, dim: int, mass: float | np.ndarray, Lambda: float | np.ndarray,
-                   rtol: float | None = None, method: str = "auto") -> Value:
+def evaluate_block(
+    block: Block,
+    cutoff: Cutoff | str,
+    dim: int,
+    mass: float | np.ndarray,
+    Lambda: float | np.ndarray,
+    rtol: float | None = None,
+    method: str = "auto",
+) -> Value:
     """Value of one block (see module docstring), vectorized over ``Lambda`` and ``mass``.
 
     Parameters
@@ -108,7 +114,8 @@ def check_massless(block: Block, cutoff: Cutoff, dim: int) -> None:
     def fail(what):
         raise DivergentIntegralError(
             f"block {block.name} is infrared divergent at mass=0 in d={dim}: {what}. Use a mass > 0 "
-            "(the value then grows without bound as mass -> 0), or a higher dimension")
+            "(the value then grows without bound as mass -> 0), or a higher dimension"
+        )
 
     if block.kind == "loop":
         (line,) = block.lines
@@ -118,8 +125,8 @@ def check_massless(block: Block, cutoff: Cutoff, dim: int) -> None:
         return
     if block.kind == "general":
         raise FamilyNotSupportedError(
-            f"block {block.name}: massless (mass=0) 'general' blocks (rings, K4) are not "
-            "implemented; use a mass > 0")
+            f"block {block.name}: massless (mass=0) 'general' blocks (rings, K4) are not implemented; use a mass > 0"
+        )
     others = [l for l in block.lines if l.d == 0]
     for l in others:
         a = _line_ir_power(l, cutoff)
@@ -140,10 +147,8 @@ def _block(block, cutoff, dim, m, lam, shape, rtol, method, cache):
     if block.kind == "loop":
         r = validate_rtol(rtol, DEFAULT_RTOL_1LOOP)
         (line,) = block.lines
-        est, err, conv, n = loop_integral(line.kt, line.d, cutoff, dim, m.ravel(), lam.ravel(), r,
-                                          outer=block.has_d)
-        v = Value(_shape(est, shape), _shape(err, shape), _shape(conv, shape), block.name, "radial",
-                  {"n_eval": n})
+        est, err, conv, n = loop_integral(line.kt, line.d, cutoff, dim, m.ravel(), lam.ravel(), r, outer=block.has_d)
+        v = Value(_shape(est, shape), _shape(err, shape), _shape(conv, shape), block.name, "radial", {"n_eval": n})
     elif block.kind in ("melon", "general"):
         from .general import DEFAULT_RTOL_K4, k4_value
         from .melon import melon_value
@@ -154,17 +159,15 @@ def _block(block, cutoff, dim, m, lam, shape, rtol, method, cache):
         meth = "position" if method == "auto" else method
         if block.kind == "general" and meth != "position":
             raise FamilyNotSupportedError(
-                f"block {block.name}: 'general' blocks (rings, K4) have only the position-space "
-                f"method, not {meth!r}")
+                f"block {block.name}: 'general' blocks (rings, K4) have only the position-space method, not {meth!r}"
+            )
         ests, errs, convs, infos = [], [], [], []
         R0 = None
         batch = None
-        if block.kind == "melon" and meth == "position" and m.size > 1 and _batch_ok(
-                block, cutoff, dim, m, lam):
+        if block.kind == "melon" and meth == "position" and m.size > 1 and _batch_ok(block, cutoff, dim, m, lam):
             from .scan import melon_scan
 
-            batch = melon_scan(block.lines, cutoff, dim, m.ravel(), lam.ravel(), r,
-                               outer=block.has_d)
+            batch = melon_scan(block.lines, cutoff, dim, m.ravel(), lam.ravel(), r, outer=block.has_d)
         if batch is not None:
             e, er, c, info = batch
             v = Value(_shape(e, shape), _shape(er, shape), _shape(c, shape), block.name, meth, info)
@@ -173,8 +176,19 @@ def _block(block, cutoff, dim, m, lam, shape, rtol, method, cache):
         for mm, ll in zip(m.ravel(), lam.ravel()):
             ctx = _context(cache, cutoff, dim, float(mm), float(ll)) if meth == "position" else None
             if block.kind == "melon":
-                e, er, c, info = melon_value(block.lines, cutoff, dim, float(mm), float(ll), r, meth,
-                                             outer=block.has_d, R0=R0, ctx=ctx, auto=method == "auto")
+                e, er, c, info = melon_value(
+                    block.lines,
+                    cutoff,
+                    dim,
+                    float(mm),
+                    float(ll),
+                    r,
+                    meth,
+                    outer=block.has_d,
+                    R0=R0,
+                    ctx=ctx,
+                    auto=method == "auto",
+                )
             elif kind == "k4":
                 e, er, c, info = k4_value(block, cutoff, dim, float(mm), float(ll), r, ctx=ctx, R0=R0)
             else:
@@ -191,9 +205,14 @@ def _block(block, cutoff, dim, m, lam, shape, rtol, method, cache):
             label = "+".join(used)
         else:
             label = "k4" if kind == "k4" else "ring"
-        v = Value(_shape(np.array(ests), shape), _shape(np.array(errs), shape),
-                  _shape(np.array(convs), shape), block.name, label,
-                  infos[0] if len(infos) == 1 else {"points": infos})
+        v = Value(
+            _shape(np.array(ests), shape),
+            _shape(np.array(errs), shape),
+            _shape(np.array(convs), shape),
+            block.name,
+            label,
+            infos[0] if len(infos) == 1 else {"points": infos},
+        )
     else:
         raise FamilyNotSupportedError(f"block {block.name}: unknown kind {block.kind!r}")
     cache[key] = v
@@ -215,7 +234,8 @@ def _general_kind(block) -> str:
         f"block {block.name} is a 'general' block that is neither a ring of bundles (its vertices "
         "do not form a single cycle) nor a complete graph on four vertices (K4): the continuum "
         "layer cannot evaluate this topology. Use the lattice layer (ergsym.lattice), which sums "
-        "every family exactly.")
+        "every family exactly."
+    )
 
 
 def _batch_ok(block, cutoff, dim, m, lam) -> bool:
@@ -253,8 +273,16 @@ def _shape(a, shape):
 
 
 @guard
-def evaluate_family(family: Family, cutoff: Cutoff | str | Sequence, dim: int, mass: float | np.ndarray, Lambda: float | np.ndarray,
-                    rtol: float | None = None, method: str = "auto", _cache: dict | None = None) -> Value:
+def evaluate_family(
+    family: Family,
+    cutoff: Cutoff | str | Sequence,
+    dim: int,
+    mass: float | np.ndarray,
+    Lambda: float | np.ndarray,
+    rtol: float | None = None,
+    method: str = "auto",
+    _cache: dict | None = None,
+) -> Value:
     """Value of a :class:`~ergsym.families.Family` (product of its blocks).
 
     Parameters are as in :func:`evaluate_block`; ``rtol`` applies to each block (default
@@ -286,7 +314,8 @@ def evaluate_family(family: Family, cutoff: Cutoff | str | Sequence, dim: int, m
         raise InputError.bad("family", family, "an ergsym.families.Family")
     if _is_cutoff_sequence(cutoff):
         return _stack_over_cutoffs(
-            lambda c: evaluate_family(family, c, dim, mass, Lambda, rtol, method), cutoff, mass, Lambda)
+            lambda c: evaluate_family(family, c, dim, mass, Lambda, rtol, method), cutoff, mass, Lambda
+        )
     cutoff, dim, m, lam, shape = validate_common(cutoff, dim, mass, Lambda)
     method = _check_method(method)
     cache = {} if _cache is None else _cache
@@ -307,15 +336,22 @@ def _stack_over_cutoffs(fn, cutoffs, mass, Lambda):
     if len(cutoffs) == 0:
         raise InputError.bad("cutoff", cutoffs, "a cutoff, a spec, or a non-empty sequence of them")
     if np.ndim(mass) or np.ndim(Lambda):
-        raise InputError("a sequence of cutoffs needs scalar mass and Lambda "
-                         f"(got mass with shape {np.shape(mass)}, Lambda with shape {np.shape(Lambda)})")
+        raise InputError(
+            "a sequence of cutoffs needs scalar mass and Lambda "
+            f"(got mass with shape {np.shape(mass)}, Lambda with shape {np.shape(Lambda)})"
+        )
     results = [fn(c) for c in cutoffs]
 
     def stack(vals):
         first = vals[0]
-        return Value(np.array([float(v.estimate) for v in vals]), np.array([float(v.error) for v in vals]),
-                     np.array([bool(v.converged) for v in vals]), first.name, first.method,
-                     {"cutoffs": [getattr(c, "spec", c) for c in cutoffs]})
+        return Value(
+            np.array([float(v.estimate) for v in vals]),
+            np.array([float(v.error) for v in vals]),
+            np.array([bool(v.converged) for v in vals]),
+            first.name,
+            first.method,
+            {"cutoffs": [getattr(c, "spec", c) for c in cutoffs]},
+        )
 
     if isinstance(results[0], Value):
         return stack(results)
@@ -351,9 +387,16 @@ def _product(name, vals, shape):
 
 
 @guard
-def evaluate_named(cutoff: Cutoff | str | Sequence, dim: int, mass: float | np.ndarray, Lambda: float | np.ndarray,
-                   names: Sequence[str] | None = None, rtol: float | None = None, method: str = "auto",
-                   on_divergence: str = "raise") -> dict:
+def evaluate_named(
+    cutoff: Cutoff | str | Sequence,
+    dim: int,
+    mass: float | np.ndarray,
+    Lambda: float | np.ndarray,
+    names: Sequence[str] | None = None,
+    rtol: float | None = None,
+    method: str = "auto",
+    on_divergence: str = "raise",
+) -> dict:
     """The basic families of docs/numeric.md (``f0, t1, u1, T, T2, T3, f1, f2``) by name.
 
     Parameters
@@ -382,8 +425,8 @@ def evaluate_named(cutoff: Cutoff | str | Sequence, dim: int, mass: float | np.n
         raise InputError.bad("on_divergence", on_divergence, "'raise' or 'record'")
     if _is_cutoff_sequence(cutoff):
         return _stack_over_cutoffs(
-            lambda c: evaluate_named(c, dim, mass, Lambda, names, rtol, method, on_divergence),
-            cutoff, mass, Lambda)
+            lambda c: evaluate_named(c, dim, mass, Lambda, names, rtol, method, on_divergence), cutoff, mass, Lambda
+        )
     cutoff, dim, m, lam, shape = validate_common(cutoff, dim, mass, Lambda)
     cache = {}
     out = {}
@@ -398,8 +441,15 @@ def evaluate_named(cutoff: Cutoff | str | Sequence, dim: int, mass: float | np.n
 
 
 @guard
-def sunset(p: float | np.ndarray, cutoff: Cutoff | str, dim: int, mass: float, Lambda: float, rtol: float | None = None,
-           method: str = "auto") -> Value:
+def sunset(
+    p: float | np.ndarray,
+    cutoff: Cutoff | str,
+    dim: int,
+    mass: float,
+    Lambda: float,
+    rtol: float | None = None,
+    method: str = "auto",
+) -> Value:
     """``Sun(p) = int_q1 int_q2 Kt(q1) Kt(q2) Kt(p-q1-q2)`` (docs/numeric.md).
 
     ``method="position"`` (default): ``Sun(p) = int d^dx e^{-ipx} G(x)^3`` with
@@ -413,8 +463,8 @@ def sunset(p: float | np.ndarray, cutoff: Cutoff | str, dim: int, mass: float, L
     Value
         Arrays of the shape of ``p``.
     """
-    from .melon import melon_value
     from ..families import K
+    from .melon import melon_value
 
     cutoff, dim, m, lam, shape = validate_common(cutoff, dim, mass, Lambda)
     if shape:
@@ -433,11 +483,24 @@ def sunset(p: float | np.ndarray, cutoff: Cutoff | str, dim: int, mass: float, L
             raise DivergentIntegralError(
                 f"Sun(p) is infrared divergent at mass=0 in d={dim}"
                 + (" (every line ~ 1/p^2 has no Fourier transform)" if dim <= 2 else " at p = 0 (logarithmically)")
-                + "; use a mass > 0 or d >= 4")
-        raise FamilyNotSupportedError("Sun(p) at mass=0 in d=3 (p > 0) is infrared finite but converges too "
-                                      "slowly at large distance for the position method; use a mass > 0 or d >= 4")
+                + "; use a mass > 0 or d >= 4"
+            )
+        raise FamilyNotSupportedError(
+            "Sun(p) at mass=0 in d=3 (p > 0) is infrared finite but converges too "
+            "slowly at large distance for the position method; use a mass > 0 or d >= 4"
+        )
     meth = "position" if _check_method(method) == "auto" else method
-    e, er, c, info = melon_value((K, K, K), cutoff, dim, float(m), float(lam), r, meth,
-                                 outer=False, p_ext=np.atleast_1d(pa).ravel(), auto=method == "auto")
+    e, er, c, info = melon_value(
+        (K, K, K),
+        cutoff,
+        dim,
+        float(m),
+        float(lam),
+        r,
+        meth,
+        outer=False,
+        p_ext=np.atleast_1d(pa).ravel(),
+        auto=method == "auto",
+    )
     sh = pa.shape
     return Value(_shape(e, sh), _shape(er, sh), _shape(c, sh), "Sun", meth, info)

@@ -58,6 +58,7 @@ it is below half the tolerance), plus rounding.  Checked against the exact Gauss
 (Kirchhoff's matrix-tree determinant) in d = 1..4 and a direct 3-d quadrature in d = 1
 (tests/test_general_blocks.py).
 """
+
 from __future__ import annotations
 
 import math
@@ -67,15 +68,13 @@ import numpy as np
 
 from ..conventions import sphere_area
 from ..errors import DivergentIntegralError, FamilyNotSupportedError
-from .transforms import (EPS, H_PANEL, N_HI, N_LO, PointContext, next_R, omega_d, tail_bound,
-                         tail_estimate)
+from .transforms import EPS, H_PANEL, N_HI, N_LO, PointContext, next_R, omega_d, tail_bound, tail_estimate
 
 if TYPE_CHECKING:
     from ..cutoffs.base import Cutoff
     from ..families import Block
 
-__all__ = ["k4_edges", "k4_value", "k4_terms", "omega_table", "harmonic_dims", "DEFAULT_RTOL_K4",
-           "L_MAX"]
+__all__ = ["k4_edges", "k4_value", "k4_terms", "omega_table", "harmonic_dims", "DEFAULT_RTOL_K4", "L_MAX"]
 
 #: default relative tolerance of a K4 block (a three-loop integral)
 DEFAULT_RTOL_K4 = 1e-5
@@ -128,7 +127,7 @@ def _omega1(dim, z):
 
         v = j1(zl)
     elif dim == 3:
-        v = (np.sin(zl) - zl * np.cos(zl)) / zl ** 2
+        v = (np.sin(zl) - zl * np.cos(zl)) / zl**2
     elif dim == 4:
         from scipy.special import j0, j1
 
@@ -205,7 +204,7 @@ class OmegaRows:
         self.z = np.asarray(z, float)
         self.nu = dim / 2.0 - 1.0
         self.prev = omega_d(dim, self.z)  # omega_{l-1}
-        self.cur = _omega1(dim, self.z)   # omega_l, l = self.l
+        self.cur = _omega1(dim, self.z)  # omega_l, l = self.l
         self.l = 1
         self.next_lo = 0
 
@@ -235,8 +234,19 @@ class OmegaRows:
         return out
 
 
-def k4_terms(dim: int, r: np.ndarray, wr: np.ndarray, prefixes: np.ndarray, u: np.ndarray, a: np.ndarray, b: np.ndarray, rims: list, L: int,
-             l_lo: int = 0, tables: dict | None = None) -> tuple:
+def k4_terms(
+    dim: int,
+    r: np.ndarray,
+    wr: np.ndarray,
+    prefixes: np.ndarray,
+    u: np.ndarray,
+    a: np.ndarray,
+    b: np.ndarray,
+    rims: list,
+    L: int,
+    l_lo: int = 0,
+    tables: dict | None = None,
+) -> tuple:
     """Terms ``l = l_lo..L`` of the Gegenbauer sum (module docstring), per truncation variant.
 
     Parameters
@@ -288,7 +298,7 @@ def k4_terms(dim: int, r: np.ndarray, wr: np.ndarray, prefixes: np.ndarray, u: n
     for l in range(l_lo, L + 1):
         if h[l] == 0.0:
             continue
-        pre = Sd ** 3 * h[l]
+        pre = Sd**3 * h[l]
         for k, n in enumerate(prefixes):
             Om = [grids[id(q)][l - l_lo][:, :n] for q, _ in rims]
             wg = [w[:, k] for _, w in rims]
@@ -376,11 +386,20 @@ def _check_lines(block, bundles):
             if l.d == 0 and l.kt <= 0:
                 raise DivergentIntegralError(
                     f"block {block.name}: a line Kt^{l.kt} does not decay at large momentum: its "
-                    "Fourier transform does not exist")
+                    "Fourier transform does not exist"
+                )
 
 
-def k4_value(block: Block, cutoff: Cutoff, dim: int, mass: float, Lambda: float, rtol: float,
-             ctx: PointContext | None = None, R0: float | None = None) -> tuple[float, float, bool, dict]:
+def k4_value(
+    block: Block,
+    cutoff: Cutoff,
+    dim: int,
+    mass: float,
+    Lambda: float,
+    rtol: float,
+    ctx: PointContext | None = None,
+    R0: float | None = None,
+) -> tuple[float, float, bool, dict]:
     """Value of a K4 block at one point: ``(estimate, error, converged, info)``.
 
     Raises
@@ -399,9 +418,18 @@ def k4_value(block: Block, cutoff: Cutoff, dim: int, mass: float, Lambda: float,
     return k4_bundles_value(bundles, dline, cutoff, dim, mass, Lambda, rtol, ctx, R0, block.name)
 
 
-def k4_bundles_value(bundles: dict, dline: int, cutoff: Cutoff, dim: int, mass: float, Lambda: float,
-                     rtol: float, ctx: PointContext | None = None, R0: float | None = None,
-                     name: str = "K4") -> tuple[float, float, bool, dict]:
+def k4_bundles_value(
+    bundles: dict,
+    dline: int,
+    cutoff: Cutoff,
+    dim: int,
+    mass: float,
+    Lambda: float,
+    rtol: float,
+    ctx: PointContext | None = None,
+    R0: float | None = None,
+    name: str = "K4",
+) -> tuple[float, float, bool, dict]:
     """:func:`k4_value` from the edge bundles (as returned by :func:`k4_edges`).
 
     A spoke (edge 01, 02 or 03) may be empty (the function 1): the block is then a ring
@@ -422,14 +450,18 @@ def k4_bundles_value(bundles: dict, dline: int, cutoff: Cutoff, dim: int, mass: 
         qe = ctx.q_eff(R, n)
         shell = ctx.shell_max(R, n) if outer else 0.0
         s = size
-        bw = max(shell + (s[(0, 1)] + s[(1, 2)] + s[(1, 3)]) * qe,
-                 (s[(0, 2)] + s[(1, 2)] + s[(2, 3)]) * qe,
-                 (s[(0, 3)] + s[(1, 3)] + s[(2, 3)]) * qe)
+        bw = max(
+            shell + (s[(0, 1)] + s[(1, 2)] + s[(1, 3)]) * qe,
+            (s[(0, 2)] + s[(1, 2)] + s[(2, 3)]) * qe,
+            (s[(0, 3)] + s[(1, 3)] + s[(2, 3)]) * qe,
+        )
         # size guard before any grid is built: radii x momentum nodes x rows per chunk
         n_r = 4 * max(1, int(math.ceil(R * bw / H_PANEL / 4))) * n
         n_q = ctx.qnodes(2.0 * R, n)[0].size + sum(
             int(math.ceil(len(bundles[e]) * qe * 2.0 * R / H_PANEL)) * n
-            for e in ((1, 2), (1, 3), (2, 3)) if len(bundles[e]) > 1)
+            for e in ((1, 2), (1, 3), (2, 3))
+            if len(bundles[e]) > 1
+        )
         elems = float(2 if dim == 1 else 8) * n_r * n_q
         if elems > TABLE_BUDGET:
             from .melon import PositionBudgetError
@@ -438,7 +470,8 @@ def k4_bundles_value(bundles: dict, dline: int, cutoff: Cutoff, dim: int, mass: 
                 f"block {name} at mass={mass:g}, Lambda={Lambda:g}: the K4 evaluator needs radii up "
                 f"to R={R:.3g} ({n_r} radii, {n_q} momentum nodes: Bessel tables of {elems:.2g} "
                 f"elements, limit {TABLE_BUDGET:.2g}); bring mass and Lambda closer (every integral "
-                "is homogeneous in (mass, Lambda)) or loosen rtol")
+                "is homogeneous in (mass, Lambda)) or loosen rtol"
+            )
         gkey, (r, wr) = ctx.rgrid(R, bw, n)
         masks = np.stack([np.ones_like(r), (r <= R / 2) * 1.0, (r <= R / 4) * 1.0], axis=1)
         prefixes = [r.size, int(np.sum(r <= R / 2)), int(np.sum(r <= R / 4))]
@@ -502,8 +535,15 @@ def k4_bundles_value(bundles: dict, dline: int, cutoff: Cutoff, dim: int, mass: 
     I0 = float(one_pass(R, N_LO, L_fixed=L)[0][0])
     rnd = 1e3 * EPS * float(np.sum(env[:, 0])) + 64 * EPS * abs(I1)
     err = abs(I1 - I0) + tail + ltail + rnd
-    info = {"R": R, "n_r": int(r.size), "l_max": int(L), "l_tail": ltail, "r_tail": tail,
-            "rule_diff": abs(I1 - I0), "kernel_evals": ctx.n_kernel}
+    info = {
+        "R": R,
+        "n_r": int(r.size),
+        "l_max": int(L),
+        "l_tail": ltail,
+        "r_tail": tail,
+        "rule_diff": abs(I1 - I0),
+        "kernel_evals": ctx.n_kernel,
+    }
     return I1, err, bool(err <= max(tol, 1e-300)), info
 
 

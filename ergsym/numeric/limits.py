@@ -3,6 +3,7 @@
 They live here, below both modules, so that neither has to import the other for them (the
 imports of the numeric layer form no cycle).
 """
+
 from __future__ import annotations
 
 from ..errors import InputError

@@ -34,6 +34,7 @@ local variable) times a Gegenbauer-weighted angular quadrature in a variable tha
 weight's endpoint singularities, split at every breakpoint; then one radial ``k`` integral.
 See :mod:`.momentum`.  It never uses the position-space transforms.
 """
+
 from __future__ import annotations
 
 import math
@@ -65,9 +66,9 @@ def start_radius(Lambda: float, mass: float) -> float:
     return R_START / lo
 
 
-
-def outer_start_radius(lines: Sequence[Line], dim: int, mass: float, Lambda: float,
-                       cutoff: Cutoff | None = None) -> float:
+def outer_start_radius(
+    lines: Sequence[Line], dim: int, mass: float, Lambda: float, cutoff: Cutoff | None = None
+) -> float:
     """Initial radius of a melon holding the ``D`` line (the outer block of a family).
 
     Its integrand is ``r^(d-1) f_D(r) prod_e f_e(r)``.  The truncation test doubles ``R``
@@ -111,17 +112,25 @@ def integrand_columns(tr: list, r: np.ndarray, meas: np.ndarray, R: float) -> tu
     _, rho_env = tail_bound(r, meas * np.abs(P), R)
     rnd = np.zeros_like(r)
     for i, (_, a) in enumerate(tr):
-        others_abs = np.prod([np.abs(fv[j]) for j in range(len(fv)) if j != i], axis=0) \
-            if len(fv) > 1 else 1.0
+        others_abs = np.prod([np.abs(fv[j]) for j in range(len(fv)) if j != i], axis=0) if len(fv) > 1 else 1.0
         rnd = rnd + 8 * EPS * a * others_abs
     return rho_env, float(meas @ rnd), np.stack([P, P * (r <= R / 2), P * (r <= R / 4)], axis=1)
+
 
 def _line_pieces(line, pieces):
     return [p for p in pieces if not (line.d >= 1 and p.dk_zero)]
 
 
-def position_transform(line: Line, cutoff: Cutoff | str, dim: int, mass: float, Lambda: float, r: float | np.ndarray,
-                       R: float | None = None, n: int = N_HI) -> np.ndarray:
+def position_transform(
+    line: Line,
+    cutoff: Cutoff | str,
+    dim: int,
+    mass: float,
+    Lambda: float,
+    r: float | np.ndarray,
+    R: float | None = None,
+    n: int = N_HI,
+) -> np.ndarray:
     """``f(r) = int_q e^{iqr} F(q)`` of one line (no D) at radii ``r`` (for tests and plots)."""
     from .transforms import PointContext, kernel_apply
 
@@ -162,14 +171,21 @@ def _position(lines, cutoff, dim, mass, Lambda, rtol, outer, p_ext, R0=None, ctx
         bw = len(others) * qe + pmax
         nq = ctx.qnodes(R, n)[0].size
         nr = 4 * max(1, int(math.ceil(R * bw / 24.0 / 4))) * n
-        size = float(nr) * (nq + (ctx.qnodes(R, n, dk_only=True)[0].size if dline is not None else
-                                  (np.size(p_ext) if p_ext is not None else 0)))
+        size = float(nr) * (
+            nq
+            + (
+                ctx.qnodes(R, n, dk_only=True)[0].size
+                if dline is not None
+                else (np.size(p_ext) if p_ext is not None else 0)
+            )
+        )
         if size > KERNEL_BUDGET:
             raise PositionBudgetError(
                 f"mass={mass:g}, Lambda={Lambda:g}: the position-space method needs radii up to R={R:.3g} "
                 f"(the range of its integrand, up to ~1/min(mass, Lambda)) and a kernel of {size:.2g} elements (limit {KERNEL_BUDGET:.2g}); "
                 "use method='momentum' (bump, exp and Fermi cutoffs, melons of 3 or 4 lines, Sun(p)), or "
-                "bring mass and Lambda closer (every integral is homogeneous in (mass, Lambda))")
+                "bring mass and Lambda closer (every integral is homogeneous in (mass, Lambda))"
+            )
         gkey, (r, wr) = ctx.rgrid(R, bw, n)
         tr = ctx.transform(others, gkey, R, n)
         meas = wr * ctx.Sd * r ** (dim - 1)
@@ -214,9 +230,20 @@ def momentum_applies(lines: Sequence[Line], cutoff: Cutoff, outer: bool, p_ext: 
     return len(lines) in (3, 4) and all(l.delta == 0 for l in lines)
 
 
-def melon_value(lines: Sequence[Line], cutoff: Cutoff, dim: int, mass: float, Lambda: float, rtol: float,
-                method: str = "position", outer: bool = False, p_ext: float | np.ndarray | None = None,
-                R0: float | None = None, ctx: PointContext | None = None, auto: bool = False) -> tuple:
+def melon_value(
+    lines: Sequence[Line],
+    cutoff: Cutoff,
+    dim: int,
+    mass: float,
+    Lambda: float,
+    rtol: float,
+    method: str = "position",
+    outer: bool = False,
+    p_ext: float | np.ndarray | None = None,
+    R0: float | None = None,
+    ctx: PointContext | None = None,
+    auto: bool = False,
+) -> tuple:
     """Value of a melon block at one point: ``(estimate, error, converged, info)``.
 
     ``lines``: tuple of :class:`~ergsym.families.Line` (``n >= 3``); ``outer``: multiply
@@ -236,8 +263,8 @@ def melon_value(lines: Sequence[Line], cutoff: Cutoff, dim: int, mass: float, La
             from ..errors import DivergentIntegralError
 
             raise DivergentIntegralError(
-                f"a melon line Kt^{l.kt} does not decay at large momentum: its Fourier transform "
-                "does not exist")
+                f"a melon line Kt^{l.kt} does not decay at large momentum: its Fourier transform does not exist"
+            )
         if l.kt < 0 or (l.d >= 1 and l.kt + l.d <= 0):
             cutoff.raise_if_divergent(l.kt, l.d, dim, Lambda)
     if method == "position" and auto and p_ext is None:
@@ -269,7 +296,8 @@ def melon_value(lines: Sequence[Line], cutoff: Cutoff, dim: int, mass: float, La
 
     if p_ext is not None:
         if tuple(lines) != (Line(1, 0),) * 3 or outer:
-            raise InputError.bad("method", method, "'position' for a melon at external momentum "
-                                 "other than the sunset Kt,Kt,Kt")
+            raise InputError.bad(
+                "method", method, "'position' for a melon at external momentum other than the sunset Kt,Kt,Kt"
+            )
         return sunset_momentum(p_ext, cutoff, dim, mass, Lambda, rtol)
     return melon_momentum(lines, cutoff, dim, mass, Lambda, rtol, outer)

@@ -44,6 +44,7 @@ rounding.  Convergence is geometric, so the difference usually overestimates the
 two (seen once, by a factor 5, for the vacuum melon ``K,K,K,K2`` in ``d = 2``; tests compare
 with the position method at large ``R``).
 """
+
 from __future__ import annotations
 
 import math
@@ -66,9 +67,9 @@ __all__ = ["MomentumLine", "angular", "convolution", "melon_momentum", "sunset_m
 EPS = np.finfo(float).eps
 SAFETY = 10.0
 N_LO, N_HI = 12, 16
-H_Q = 1.0          # longest radial panel (momentum units)
-N_GRADE = 10       # geometric grading levels towards u = a (even d)
-BUMP_SOFT = (0.25, 0.5, 0.7, 0.85, 0.93, 0.97)   # extra panel points inside the bump (local x)
+H_Q = 1.0  # longest radial panel (momentum units)
+N_GRADE = 10  # geometric grading levels towards u = a (even d)
+BUMP_SOFT = (0.25, 0.5, 0.7, 0.85, 0.93, 0.97)  # extra panel points inside the bump (local x)
 
 
 def _panel_rule(n):
@@ -88,7 +89,8 @@ class MomentumLine:
         if not math.isfinite(qh):
             raise FamilyNotSupportedError(
                 "the momentum method needs a cutoff whose tail is truncated (the bump); use "
-                "method='position' for this cutoff")
+                "method='position' for this cutoff"
+            )
         self.q_hi = qh
         b = {math.sqrt(x) for x in cutoff.breakpoints(self.lam)}
         b |= {self.q_lo, self.q_hi}
@@ -135,8 +137,9 @@ class MomentumLine:
             qe = np.sqrt(piece.evaluate(e)[0][0])
             m = np.maximum(1, np.ceil(np.diff(qe) / H_Q).astype(int))
             if np.any(m > 1):
-                e = np.concatenate([e[i] + (e[i + 1] - e[i]) * np.arange(m[i]) / m[i]
-                                    for i in range(m.size)] + [e[-1:]])
+                e = np.concatenate(
+                    [e[i] + (e[i + 1] - e[i]) * np.arange(m[i]) / m[i] for i in range(m.size)] + [e[-1:]]
+                )
             h = np.diff(e)
             t = (e[:-1, None] + h[:, None] * x).ravel()
             wt = (h[:, None] * wx).ravel()
@@ -158,7 +161,7 @@ def _base_edges(piece, m2):
         return np.array(sorted({0.0, 0.25, 0.5, 0.7, 0.85, 0.93, 0.97, 1.0} | set(bump_inner_grading(piece))))
     if piece.kind == "ir":
         r = math.sqrt(m2) / max(float(piece.q_hi[0]), 1e-300)
-        return np.array(sorted({0.0, 1.0} | {r * 2.0 ** j for j in range(-3, 40) if r * 2.0 ** j < 1}))
+        return np.array(sorted({0.0, 1.0} | {r * 2.0**j for j in range(-3, 40) if r * 2.0**j < 1}))
     if piece.kind == "cseg":
         from .transforms import CSEG_EDGES
 
@@ -251,21 +254,21 @@ def _k_nodes(lo, hi, cuts, n):
 
 
 def _pair_cuts(A, B):
-    return np.abs(A.bps[:, None] - B.bps[None, :]).ravel().tolist() + \
-        (A.bps[:, None] + B.bps[None, :]).ravel().tolist()
+    return np.abs(A.bps[:, None] - B.bps[None, :]).ravel().tolist() + (A.bps[:, None] + B.bps[None, :]).ravel().tolist()
 
 
 def _rounding(I):
     return 256 * EPS * abs(I)
 
 
-def melon_momentum(lines: Sequence[Line], cutoff: Cutoff, dim: int, mass: float, Lambda: float, rtol: float,
-                   outer: bool) -> tuple[float, float, bool, dict]:
+def melon_momentum(
+    lines: Sequence[Line], cutoff: Cutoff, dim: int, mass: float, Lambda: float, rtol: float, outer: bool
+) -> tuple[float, float, bool, dict]:
     """Momentum-space value of a melon with 3 or 4 lines: ``(estimate, error, converged, info)``."""
     if len(lines) not in (3, 4):
         raise FamilyNotSupportedError(
-            f"the momentum-space method handles melons with 3 or 4 lines, not {len(lines)}; "
-            "use method='position'")
+            f"the momentum-space method handles melons with 3 or 4 lines, not {len(lines)}; use method='position'"
+        )
     fns = [MomentumLine(l, cutoff, mass, Lambda) for l in lines]
     # the narrowest support is the outer variable of its convolution (D: the bump shell)
     fns.sort(key=lambda f: f.q_hi - f.q_lo)

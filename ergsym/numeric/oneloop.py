@@ -11,6 +11,7 @@ A block holding a ``D`` line is the outer block (``int d^dp``); otherwise ``int_
 integrated in its own reference variable (the bump in its local variable ``x``); pieces on
 which ``dK/dLambda`` vanishes are skipped when ``dpow >= 1``.
 """
+
 from __future__ import annotations
 
 import math
@@ -27,8 +28,16 @@ if TYPE_CHECKING:
 __all__ = ["loop_integral", "line_values"]
 
 
-def line_values(line_kt: int, line_d: int, p2: float | np.ndarray, k: float | np.ndarray, dk: float | np.ndarray, lam: float | np.ndarray, m2: float | np.ndarray,
-                scale: float | np.ndarray | None = None) -> float | np.ndarray:
+def line_values(
+    line_kt: int,
+    line_d: int,
+    p2: float | np.ndarray,
+    k: float | np.ndarray,
+    dk: float | np.ndarray,
+    lam: float | np.ndarray,
+    m2: float | np.ndarray,
+    scale: float | np.ndarray | None = None,
+) -> float | np.ndarray:
     """``Kt^kt D^d`` from pointwise ``K``, ``dK/dLambda`` (arrays broadcast), times ``scale``.
 
     With ``kt < 0`` (``D/Kt`` of ``f0``) the factors can each overflow while their product
@@ -55,7 +64,7 @@ def line_values(line_kt: int, line_d: int, p2: float | np.ndarray, k: float | np
         kt = k / den
         out = np.ones(np.broadcast(p2, k).shape)
         if line_kt:
-            out = out * kt ** line_kt
+            out = out * kt**line_kt
         if line_d:
             out = out * (lam * dk / den) ** line_d
     if line_kt < 0:
@@ -67,13 +76,23 @@ def line_values(line_kt: int, line_d: int, p2: float | np.ndarray, k: float | np
 def _overflow(out):
     from ..errors import ConvergenceError
 
-    raise ConvergenceError("a 1-loop integrand exceeds the double-precision range even after the "
-                           "quadrature weight is folded in; move the cutoff parameters (eps, Lambda) "
-                           "towards moderate values")
+    raise ConvergenceError(
+        "a 1-loop integrand exceeds the double-precision range even after the "
+        "quadrature weight is folded in; move the cutoff parameters (eps, Lambda) "
+        "towards moderate values"
+    )
 
 
-def loop_integral(kt: int, dpow: int, cutoff: Cutoff, dim: int, mass: np.ndarray, Lambda: np.ndarray, rtol: float,
-                  outer: bool | None = None) -> tuple:
+def loop_integral(
+    kt: int,
+    dpow: int,
+    cutoff: Cutoff,
+    dim: int,
+    mass: np.ndarray,
+    Lambda: np.ndarray,
+    rtol: float,
+    outer: bool | None = None,
+) -> tuple:
     """``int d^dp Kt^kt D^dpow`` (outer) or ``int_q Kt^kt`` for flat arrays ``mass``, ``Lambda``.
 
     Returns
@@ -103,8 +122,14 @@ def loop_integral(kt: int, dpow: int, cutoff: Cutoff, dim: int, mass: np.ndarray
             v = line_values(kt, dpow, p2, k, dk, lam[:, None], m2[:, None], scale=w)
             if dk_err is not None and dpow >= 1:
                 # propagate the numerical-derivative error: |d F/d dK| * dK_err
-                g = w * np.abs(line_values(kt, dpow - 1, p2, k, dk, lam[:, None], m2[:, None])) \
-                    * dpow * lam[:, None] * dk_err / (p2 + m2[:, None])
+                g = (
+                    w
+                    * np.abs(line_values(kt, dpow - 1, p2, k, dk, lam[:, None], m2[:, None]))
+                    * dpow
+                    * lam[:, None]
+                    * dk_err
+                    / (p2 + m2[:, None])
+                )
                 return np.concatenate([v, g], axis=0)
             return v
 
@@ -112,7 +137,7 @@ def loop_integral(kt: int, dpow: int, cutoff: Cutoff, dim: int, mass: np.ndarray
         if piece.kind == "ir" and np.any(np.sqrt(m2) < 0.5 * lam * 1.0):
             # grade towards p = 0 for light masses (poles at p = +-i m)
             r = float(np.min(np.sqrt(m2) / np.maximum(piece.q_hi, 1e-300)))
-            edges = sorted({0.0, 1.0} | {min(1.0, r * 2.0 ** j) for j in range(-3, 40) if r * 2.0 ** j < 1})
+            edges = sorted({0.0, 1.0} | {min(1.0, r * 2.0**j) for j in range(-3, 40) if r * 2.0**j < 1})
             res = adaptive_batch(f, _rows(piece, f), rtol * 0.2, edges=np.array(edges))
         elif getattr(piece, "edges", ()):
             edges = np.array(sorted({0.0, 1.0} | set(np.linspace(0, 1, init + 1).tolist()) | set(piece.edges)))

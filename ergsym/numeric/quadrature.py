@@ -8,6 +8,7 @@ call.  On each subinterval two Gauss-Legendre rules (``N_LO`` and ``N_HI`` point
 applied; the estimate is the higher one and the error estimate is their difference plus a
 rounding term.  Subintervals whose error is large for any batch member are bisected.
 """
+
 from __future__ import annotations
 
 from collections.abc import Callable, Sequence
@@ -49,8 +50,15 @@ class BatchResult:
     n_eval: int
 
 
-def adaptive_batch(f: Callable[[np.ndarray], np.ndarray], batch: int, rtol: float, atol: float = 0.0, init: int = 4,
-                   max_intervals: int = 4000, edges: np.ndarray | Sequence[float] | None = None) -> BatchResult:
+def adaptive_batch(
+    f: Callable[[np.ndarray], np.ndarray],
+    batch: int,
+    rtol: float,
+    atol: float = 0.0,
+    init: int = 4,
+    max_intervals: int = 4000,
+    edges: np.ndarray | Sequence[float] | None = None,
+) -> BatchResult:
     """Integrate ``f(t) -> (B, N)`` over ``t in [0, 1]`` for a batch, adaptively.
 
     Parameters
@@ -95,7 +103,7 @@ def adaptive_batch(f: Callable[[np.ndarray], np.ndarray], batch: int, rtol: floa
         n_eval += tl.size + th.size
         m = new_a.size
         vl = vals[:, : tl.size].reshape(batch, m, N_LO)
-        vh = vals[:, tl.size:].reshape(batch, m, N_HI)
+        vh = vals[:, tl.size :].reshape(batch, m, N_HI)
         il = np.einsum("bmn,n->bm", vl, wl) * h.T
         ih = np.einsum("bmn,n->bm", vh, wh) * h.T
         ab = np.einsum("bmn,n->bm", np.abs(vh), wh) * h.T

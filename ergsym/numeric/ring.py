@@ -27,6 +27,7 @@ Error estimate: difference of the whole chain at two rule orders, plus a truncat
 from the chain with every radial integral truncated at ``R/2`` and ``R/4``
 (:func:`.transforms.tail_estimate`), plus rounding.
 """
+
 from __future__ import annotations
 
 import math
@@ -105,8 +106,9 @@ def _combos(radii, n):
     return vals
 
 
-def product_nodes(ctx: PointContext, radii: Sequence[float], sizes: Sequence[float], pmax: float, R: float,
-                  n: int) -> tuple[np.ndarray, np.ndarray]:
+def product_nodes(
+    ctx: PointContext, radii: Sequence[float], sizes: Sequence[float], pmax: float, R: float, n: int
+) -> tuple[np.ndarray, np.ndarray]:
     """Momentum nodes ``(p, wp)`` on ``[0, pmax]`` for the transform of a product of bundles of
     ``sizes`` lines: panels split at every ``|sum +-a_i|`` of that many breakpoint radii (where
     the convolution of the lines has kinks) and short enough to resolve ``omega_d(p r)`` up to
@@ -140,8 +142,16 @@ def _refine_radius(one_pass, R, rtol):
     return I1, err, bool(err <= max(tol, 1e-300)), R, hi
 
 
-def ring_value(block: Block, cutoff: Cutoff, dim: int, mass: float, Lambda: float, rtol: float,
-               ctx: PointContext | None = None, R0: float | None = None) -> tuple[float, float, bool, dict]:
+def ring_value(
+    block: Block,
+    cutoff: Cutoff,
+    dim: int,
+    mass: float,
+    Lambda: float,
+    rtol: float,
+    ctx: PointContext | None = None,
+    R0: float | None = None,
+) -> tuple[float, float, bool, dict]:
     """Value of a ring block at one point: ``(estimate, error, converged, info)``.
 
     Raises
@@ -155,7 +165,8 @@ def ring_value(block: Block, cutoff: Cutoff, dim: int, mass: float, Lambda: floa
         raise FamilyNotSupportedError(
             f"block {block.name} is a 'general' block that is not a ring of bundles (its vertices "
             "do not form a single cycle): the continuum layer cannot evaluate it. Use the lattice "
-            "layer (ergsym.lattice), which sums every family exactly.")
+            "layer (ergsym.lattice), which sums every family exactly."
+        )
     nd = sum(1 for b in bundles for l in b if l.d)
     if nd > 1 or any(l.d > 1 for b in bundles for l in b):
         raise FamilyNotSupportedError(f"block {block.name}: more than one D line in a ring block")
@@ -164,8 +175,7 @@ def ring_value(block: Block, cutoff: Cutoff, dim: int, mass: float, Lambda: floa
             if l.d == 0 and l.kt <= 0:
                 from ..errors import DivergentIntegralError
 
-                raise DivergentIntegralError(
-                    f"block {block.name}: a line Kt^{l.kt} does not decay at large momentum")
+                raise DivergentIntegralError(f"block {block.name}: a line Kt^{l.kt} does not decay at large momentum")
     if ctx is None:
         ctx = PointContext(cutoff, dim, mass, Lambda)
     outer = nd == 1
@@ -225,8 +235,13 @@ def ring_value(block: Block, cutoff: Cutoff, dim: int, mass: float, Lambda: floa
         return float(vals[0]), float(tail), float(rnd), rho, r.size, p.size
 
     I1, err, conv, R, hi = _refine_radius(one_pass, R, rtol)
-    info = {"R": R, "n_r": hi[4], "n_p": hi[5], "bundles": [[l.label for l in b] for b in bundles],
-            "kernel_evals": ctx.n_kernel}
+    info = {
+        "R": R,
+        "n_r": hi[4],
+        "n_p": hi[5],
+        "bundles": [[l.label for l in b] for b in bundles],
+        "kernel_evals": ctx.n_kernel,
+    }
     return I1, err, conv, info
 
 
@@ -245,7 +260,7 @@ def _ring_d_alone(block, bundles, dline, ctx, c, R, rtol):
     def one_pass(R, n):
         qe = ctx.q_eff(R, n)
         q, w, p2, k, dk = ctx.qnodes(R, n, dk_only=True)
-        FD = line_values(dline.kt, dline.d, p2, k, dk, Lambda, mass ** 2)
+        FD = line_values(dline.kt, dline.d, p2, k, dk, Lambda, mass**2)
         prod = np.ones((q.size, 3))
         rho_env, scale = 0.0, 1.0
         multi = [b for b in rest if len(b) > 1]
@@ -255,7 +270,7 @@ def _ring_d_alone(block, bundles, dline, ctx, c, R, rtol):
         for b in rest:
             if len(b) == 1:
                 (l,) = b
-                prod = prod * line_values(l.kt, l.d, p2, k, dk, Lambda, mass ** 2)[:, None]
+                prod = prod * line_values(l.kt, l.d, p2, k, dk, Lambda, mass**2)[:, None]
                 continue
             g = np.prod([f for f, _ in ctx.transform(list(b), gkey, R, n)], axis=0)
             rho_env = max(rho_env, tail_bound(r, meas * np.abs(g), R)[1])
@@ -267,8 +282,7 @@ def _ring_d_alone(block, bundles, dline, ctx, c, R, rtol):
         return float(vals[0]), float(tail), float(rnd), rho
 
     I1, err, conv, R, _hi = _refine_radius(one_pass, R, rtol)
-    info = {"R": R, "bundles": [[l.label for l in b] for b in bundles], "d_alone": True,
-            "kernel_evals": ctx.n_kernel}
+    info = {"R": R, "bundles": [[l.label for l in b] for b in bundles], "d_alone": True, "kernel_evals": ctx.n_kernel}
     return I1, err, conv, info
 
 
@@ -284,7 +298,8 @@ def _radial_grid(ctx, block, R, n, bw, n_out):
         raise PositionBudgetError(
             f"block {block.name} at mass={ctx.mass:g}, Lambda={ctx.Lambda:g}: the position-space grids "
             f"need radii up to R={R:.3g} and a kernel of {size:.2g} elements (limit {KERNEL_BUDGET:.2g}); "
-            "bring mass and Lambda closer (every integral is homogeneous in (mass, Lambda))")
+            "bring mass and Lambda closer (every integral is homogeneous in (mass, Lambda))"
+        )
     gkey, (r, wr) = ctx.rgrid(R, bw, n)
     meas = wr * ctx.Sd * r ** (ctx.dim - 1)
     masks = np.stack([np.ones_like(r), (r <= R / 2) * 1.0, (r <= R / 4) * 1.0], axis=1)

@@ -24,6 +24,7 @@ Per point, the estimate, the error (20- vs 16-point pipelines, truncation estima
 ``R/2``, ``R/4`` truncations, rounding) and the converged flag are computed exactly as in
 :func:`.melon._position`; only the grids are shared.
 """
+
 from __future__ import annotations
 
 import math
@@ -34,11 +35,10 @@ import numpy as np
 
 from ..conventions import sphere_area
 from ..cutoffs.base import Piece
+from .melon import integrand_columns, outer_start_radius, start_radius
 from .oneloop import line_values
 from .quadrature import composite_nodes
-from .melon import integrand_columns, outer_start_radius, start_radius
-from .transforms import N_HI, N_LO, NEGLIGIBLE, H_PANEL, _piece_edges, next_R, omega_d, \
-    tail_estimate
+from .transforms import H_PANEL, N_HI, N_LO, NEGLIGIBLE, _piece_edges, next_R, omega_d, tail_estimate
 
 if TYPE_CHECKING:
     from ..cutoffs.base import Cutoff
@@ -120,7 +120,7 @@ def _kernel(dim, r, q):
         return out
     step = max(1, _CHUNK // q.size)
     for i in range(0, r.size, step):
-        out[i:i + step] = omega_d(dim, np.outer(r[i:i + step], q))
+        out[i : i + step] = omega_d(dim, np.outer(r[i : i + step], q))
     return out
 
 
@@ -145,8 +145,17 @@ def _verify_shared(cutoff, shared_nodes, lams):
 CHUNK = 26
 
 
-def melon_scan(lines: Sequence[Line], cutoff: Cutoff, dim: int, masses: np.ndarray, lams: np.ndarray, rtol: float,
-               outer: bool, R0: float | None = None, _probe: bool = False) -> tuple | None:
+def melon_scan(
+    lines: Sequence[Line],
+    cutoff: Cutoff,
+    dim: int,
+    masses: np.ndarray,
+    lams: np.ndarray,
+    rtol: float,
+    outer: bool,
+    R0: float | None = None,
+    _probe: bool = False,
+) -> tuple | None:
     """Position-space melon at ``B`` points at once (module docstring).
 
     Returns
@@ -182,7 +191,7 @@ def melon_scan(lines: Sequence[Line], cutoff: Cutoff, dim: int, masses: np.ndarr
     if dline is not None:
         others.remove(dline)
     c = (2 * math.pi) ** dim if outer else 1.0
-    m2 = masses ** 2
+    m2 = masses**2
     mref = float(np.min(masses))
     if R0 is not None:
         R = float(R0)
@@ -194,8 +203,9 @@ def melon_scan(lines: Sequence[Line], cutoff: Cutoff, dim: int, masses: np.ndarr
         R = start_radius(float(np.min(lams)), mref)
     if B > 5 and not _probe:
         # find R on a few probe points (extremes and middle); every point is still tested
-        probe = sorted({int(np.argmin(lams)), int(np.argmax(lams)), int(np.argmin(masses)),
-                        int(np.argmax(masses)), B // 2})
+        probe = sorted(
+            {int(np.argmin(lams)), int(np.argmax(lams)), int(np.argmin(masses)), int(np.argmax(masses)), B // 2}
+        )
         got = melon_scan(lines, cutoff, dim, masses[probe], lams[probe], rtol, outer, R0, _probe=True)
         if got is None:
             return None

@@ -16,6 +16,7 @@ orders are correlated only through shared blocks.  For any quantity
 i.e. shared blocks are treated as fully correlated (exact to first order) and distinct blocks
 are combined linearly (a worst-case bound: quadrature errors are not random).
 """
+
 from __future__ import annotations
 
 from collections import Counter
@@ -53,9 +54,10 @@ class OrderDict(dict):
         try:
             return super().__getitem__(self._key(key))
         except KeyError:
-            raise KeyError(f"{key!r}: orders present are {sorted(self)}"
-                           + (" (exponent tuples: one exponent per coupling)" if self and len(next(iter(self))) > 1
-                              else "")) from None
+            raise KeyError(
+                f"{key!r}: orders present are {sorted(self)}"
+                + (" (exponent tuples: one exponent per coupling)" if self and len(next(iter(self))) > 1 else "")
+            ) from None
 
     def __contains__(self, key):
         return super().__contains__(self._key(key))
@@ -113,18 +115,23 @@ class Prediction:
 
     def to_dict(self) -> dict:
         """JSON-ready dict (coefficients as exact strings and floats)."""
+
         def key(p):
             return "^".join(str(x) for x in p)
+
         return {
             "point": self.point,
-            "terms": [{"coefficient": str(c), "coefficient_float": float(c), "powers": list(p),
-                       "family": n} for c, p, n in self.terms],
+            "terms": [
+                {"coefficient": str(c), "coefficient_float": float(c), "powers": list(p), "family": n}
+                for c, p, n in self.terms
+            ],
             "families": {n: v.to_dict() for n, v in self.families.items()},
             "blocks": {n: v.to_dict() for n, v in self.blocks.items()},
             "orders": {key(p): v.to_dict() for p, v in self.orders.items()},
             "total": None if self.total is None else self.total.to_dict(),
             "truncation": None if self.truncation is None else np.asarray(self.truncation).tolist(),
-            "truncation_dominates": None if self.truncation_dominates is None
+            "truncation_dominates": None
+            if self.truncation_dominates is None
             else np.asarray(self.truncation_dominates).tolist(),
         }
 
@@ -143,8 +150,11 @@ class Prediction:
 def _couplings(lam, n):
     if lam is None:
         return None
-    vals = np.atleast_1d(np.asarray(lam, dtype=float)).ravel() if not isinstance(lam, (tuple, list)) \
+    vals = (
+        np.atleast_1d(np.asarray(lam, dtype=float)).ravel()
+        if not isinstance(lam, (tuple, list))
         else np.asarray(lam, dtype=float)
+    )
     if vals.size == 1 and n > 1:
         raise InputError.bad("lam", lam, f"a tuple of {n} couplings (one per theory coupling)")
     if vals.size != n:
@@ -155,9 +165,16 @@ def _couplings(lam, n):
 
 
 @guard
-def evaluate_series(series: Series, cutoff: Cutoff | str, dim: int, mass: float | np.ndarray, Lambda: float | np.ndarray,
-                    lam: float | Sequence[float] | None = None, rtol: float | None = None,
-                    method: str = "auto") -> Prediction:
+def evaluate_series(
+    series: Series,
+    cutoff: Cutoff | str,
+    dim: int,
+    mass: float | np.ndarray,
+    Lambda: float | np.ndarray,
+    lam: float | Sequence[float] | None = None,
+    rtol: float | None = None,
+    method: str = "auto",
+) -> Prediction:
     """Evaluate every family of ``series`` and combine them with its exact coefficients.
 
     Parameters
@@ -183,21 +200,28 @@ def evaluate_series(series: Series, cutoff: Cutoff | str, dim: int, mass: float 
     """
     theory = getattr(series, "theory", None)
     if getattr(theory, "symbolic_n", False):
-        raise InputError.bad("N", theory.N, "an integer to evaluate the series numerically",
-                             "its coefficients are polynomials in N: use series.at_n(3) (or derive with "
-                             "Theory(N=3), CLI --N 3)")
+        raise InputError.bad(
+            "N",
+            theory.N,
+            "an integer to evaluate the series numerically",
+            "its coefficients are polynomials in N: use series.at_n(3) (or derive with Theory(N=3), CLI --N 3)",
+        )
     try:
         terms = [(Fraction(t.coeff), tuple(int(x) for x in t.powers), t.family) for t in series.terms]
         for c, _, _ in terms:
             try:
                 float(c)
             except OverflowError:
-                raise InputError.bad("series coefficient", c, "a finite double",
-                                     "the coefficients are too large (a huge number of components N?)"
-                                     ) from None
+                raise InputError.bad(
+                    "series coefficient",
+                    c,
+                    "a finite double",
+                    "the coefficients are too large (a huge number of components N?)",
+                ) from None
     except AttributeError:
-        raise InputError.bad("series", type(series).__name__,
-                             "an object whose .terms have coeff, powers and family") from None
+        raise InputError.bad(
+            "series", type(series).__name__, "an object whose .terms have coeff, powers and family"
+        ) from None
     cutoff, dim, m, lam_arr, shape = validate_common(cutoff, dim, mass, Lambda)
     method = _check_method(method)
     ncoup = max((len(p) for _, p, _ in terms), default=1)
@@ -248,20 +272,33 @@ def evaluate_series(series: Series, cutoff: Cutoff | str, dim: int, mass: float 
         items = []
         by_degree = {}
         for c, p, f in terms:
-            w = float(c) * float(np.prod([gi ** pi for gi, pi in zip(g, p)]))
+            w = float(c) * float(np.prod([gi**pi for gi, pi in zip(g, p)]))
             items.append((w, f))
             by_degree.setdefault(sum(p), []).append((w, f))
         total = combine(items, "total")
-        trunc = truncation_estimate([np.asarray(combine(by_degree[k], f"degree {k}").estimate, float)
-                                     for k in sorted(by_degree)])
+        trunc = truncation_estimate(
+            [np.asarray(combine(by_degree[k], f"degree {k}").estimate, float) for k in sorted(by_degree)]
+        )
         dom = trunc > np.asarray(total.error, float)
         if not shape:
             trunc, dom = float(trunc), bool(dom)
-    point = {"cutoff": cutoff.spec, "dim": dim,
-             "mass": m.tolist() if shape else float(m), "Lambda": lam_arr.tolist() if shape else float(lam_arr),
-             "lam": None if g is None else g.tolist()}
-    return Prediction(orders, families, {b.name: v for b, v in bvals.items()}, total,
-                      tuple((c, p, f.name) for c, p, f in terms), point, trunc, dom)
+    point = {
+        "cutoff": cutoff.spec,
+        "dim": dim,
+        "mass": m.tolist() if shape else float(m),
+        "Lambda": lam_arr.tolist() if shape else float(lam_arr),
+        "lam": None if g is None else g.tolist(),
+    }
+    return Prediction(
+        orders,
+        families,
+        {b.name: v for b, v in bvals.items()},
+        total,
+        tuple((c, p, f.name) for c, p, f in terms),
+        point,
+        trunc,
+        dom,
+    )
 
 
 def truncation_estimate(contributions: Sequence[float | np.ndarray]) -> float | np.ndarray:

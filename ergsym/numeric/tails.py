@@ -31,6 +31,7 @@ cutoff's scale:
 
 Applies only to the bump cutoff, ``Kt`` lines of power one and one ``D`` line.
 """
+
 from __future__ import annotations
 
 import math
@@ -106,7 +107,7 @@ def _outer_radius(dim, mass, n, R_in, target_abs):
     a = n * mass
 
     def bound(R):
-        s = sum(math.comb(dim - 1, k) * math.factorial(k) / (R ** k * a ** (k + 1)) for k in range(dim))
+        s = sum(math.comb(dim - 1, k) * math.factorial(k) / (R**k * a ** (k + 1)) for k in range(dim))
         return R ** (dim - 1) * float(free_propagator(dim, mass, R)) ** n * s
 
     R = max(R_in, 1.0 / a)
@@ -129,8 +130,16 @@ def _outer(dim, mass, n, R_in, R_out, p, pmax, nq):
     return grid_forward(dim, a, delta, p, U), J * nq
 
 
-def melon_split(lines: Sequence[Line], cutoff: Cutoff, dim: int, mass: float, Lambda: float, rtol: float,
-                ctx: PointContext | None = None, R_in: float | None = None) -> tuple[float, float, bool, dict]:
+def melon_split(
+    lines: Sequence[Line],
+    cutoff: Cutoff,
+    dim: int,
+    mass: float,
+    Lambda: float,
+    rtol: float,
+    ctx: PointContext | None = None,
+    R_in: float | None = None,
+) -> tuple[float, float, bool, dict]:
     """``M[D, Kt, .., Kt]`` by the split of the module docstring: ``(value, error, converged, info)``."""
     from .limits import KERNEL_BUDGET, PositionBudgetError
     from .transforms import PointContext
@@ -153,13 +162,14 @@ def melon_split(lines: Sequence[Line], cutoff: Cutoff, dim: int, mass: float, La
         if size > SPLIT_BUDGET_FACTOR * KERNEL_BUDGET:
             raise PositionBudgetError(
                 f"mass={mass:g}, Lambda={Lambda:g}: the inner region of the split melon needs "
-                f"R_in={R:.3g} and a kernel of {size:.2g} elements (limit {SPLIT_BUDGET_FACTOR * KERNEL_BUDGET:.2g})")
+                f"R_in={R:.3g} and a kernel of {size:.2g} elements (limit {SPLIT_BUDGET_FACTOR * KERNEL_BUDGET:.2g})"
+            )
         gkey, (r, wr) = ctx.rgrid(R, bw, nn)
         tr = ctx.transform(others, gkey, R, nn)
         meas = wr * ctx.Sd * r ** (dim - 1)
         P = np.prod([f for f, _ in tr], axis=0)
         G = free_propagator(dim, mass, np.where(r > 0, r, 1.0))
-        Q = np.where(r > R / 4, P - G ** n, 0.0)
+        Q = np.where(r > R / 4, P - G**n, 0.0)
         cols = np.stack([P, Q * (r <= R / 2), Q * (r > R / 2)], axis=1)
         q, w, F = ctx.line_q(dline, R, nn)
         Ph = ctx.forward(cols, gkey, q)
@@ -177,8 +187,7 @@ def melon_split(lines: Sequence[Line], cutoff: Cutoff, dim: int, mass: float, La
         vals, q, wF, aw, rnd, rho_env, pmax, nr_nodes = inner
         R_out, ob = _outer_radius(dim, mass, n, R, target_abs / (aw * ctx.Sd))
         go, n_out = _outer(dim, mass, n, R, R_out, q, pmax, nn)
-        return c * float(wF @ go), aw * ctx.Sd * ob, {"R_in": R, "R_out": R_out, "n_r": nr_nodes,
-                                                       "n_r_outer": n_out}
+        return c * float(wF @ go), aw * ctx.Sd * ob, {"R_in": R, "R_out": R_out, "n_r": nr_nodes, "n_r_outer": n_out}
 
     best = None
     for _attempt in range(8):
@@ -203,6 +212,5 @@ def melon_split(lines: Sequence[Line], cutoff: Cutoff, dim: int, mass: float, La
     lo = one_pass(R, N_LO)
     I0 = float(lo[0][0]) + outer_part(R, lo, N_LO, 0.05 * target)[0]
     err = abs(I1 - I0) + tail_b + ob + rnd + 64 * EPS * abs(I1)
-    info.update({"method": "split", "tail_outside": tail_b, "outer_bound": ob,
-                 "kernel_evals": ctx.n_kernel})
+    info.update({"method": "split", "tail_outside": tail_b, "outer_bound": ob, "kernel_evals": ctx.n_kernel})
     return I1, err, bool(err <= rtol * abs(I1)), info

@@ -20,6 +20,7 @@ Conventions (docs/numeric.md): ``omega_d(z) = Gamma(d/2) (2/z)^{d/2-1} J_{d/2-1}
 Lines whose momentum function carries ``D`` (the ERG kernel) are never transformed: ``D`` is
 supported on the bump shell only, and blocks integrate it there (see :mod:`.melon`).
 """
+
 from __future__ import annotations
 
 import math
@@ -99,7 +100,7 @@ def omega_d(dim: int, z: float | np.ndarray) -> float | np.ndarray:
     elif dim == 4:
         v = 2.0 * j1(zl) / zl
     elif dim == 5:
-        v = 3.0 * (np.sin(zl) - zl * np.cos(zl)) / zl ** 3
+        v = 3.0 * (np.sin(zl) - zl * np.cos(zl)) / zl**3
     elif dim == 6:
         v = 8.0 * (2.0 * j1(zl) / zl - j0(zl)) / (zl * zl)
     else:
@@ -117,7 +118,7 @@ def kernel_apply(dim: int, out_nodes: np.ndarray, in_nodes: np.ndarray, vectors:
     res = np.empty((out_nodes.size,) + vectors.shape[1:])
     step = max(1, _CHUNK // max(1, in_nodes.size))
     for i in range(0, out_nodes.size, step):
-        res[i:i + step] = omega_d(dim, np.outer(out_nodes[i:i + step], in_nodes)) @ vectors
+        res[i : i + step] = omega_d(dim, np.outer(out_nodes[i : i + step], in_nodes)) @ vectors
     return res
 
 
@@ -152,8 +153,7 @@ def _piece_edges(piece, mass, R, L1=None, dim=None):
     elif piece.kind == "ir":
         qh = float(piece.q_hi[0])
         ratio = mass / max(qh, 1e-300)
-        base = np.array(sorted({0.0, 1.0} | {ratio * 2.0 ** j for j in range(-3, 40)
-                                             if ratio * 2.0 ** j < 1}))
+        base = np.array(sorted({0.0, 1.0} | {ratio * 2.0**j for j in range(-3, 40) if ratio * 2.0**j < 1}))
     elif piece.kind == "cseg":  # custom cutoff: unknown shape, steep ends (a wrapped bump)
         base = np.array(CSEG_EDGES)
     elif piece.kind == "inf":
@@ -218,7 +218,7 @@ class PointContext:
             dks.append(dk)
         q, w, p2, k, dk = (np.concatenate(a) for a in (qs, ws, p2s, ks, dks))
         if not dk_only:
-            a = np.abs(w * k / (p2 + self.mass ** 2))
+            a = np.abs(w * k / (p2 + self.mass**2))
             tail = np.cumsum(a[::-1])[::-1]  # sum over nodes >= i (nodes are increasing in q)
             keep = tail > NEGLIGIBLE * tail[0]
             last = int(np.nonzero(keep)[0][-1]) + 1 if np.any(keep) else q.size
@@ -230,7 +230,7 @@ class PointContext:
     def line_q(self, line: Line, R: float, n: int) -> tuple[np.ndarray, np.ndarray, np.ndarray]:
         """``(q, w, F)``: a line's momentum function at the nodes (``dk_only`` for D lines)."""
         q, w, p2, k, dk = self.qnodes(R, n, dk_only=line.d >= 1)
-        return q, w, line_values(line.kt, line.d, p2, k, dk, self.Lambda, self.mass ** 2)
+        return q, w, line_values(line.kt, line.d, p2, k, dk, self.Lambda, self.mass**2)
 
     def q_eff(self, R: float, n: int) -> float:
         """Largest momentum node kept: the effective bandwidth of a ``Kt`` line."""
@@ -271,7 +271,7 @@ class PointContext:
             q, w, p2, k, dk = self.qnodes(R, n)
             V = np.empty((q.size, len(todo)))
             for j, l in enumerate(todo):
-                V[:, j] = w * line_values(l.kt, l.d, p2, k, dk, self.Lambda, self.mass ** 2)
+                V[:, j] = w * line_values(l.kt, l.d, p2, k, dk, self.Lambda, self.mass**2)
             F = grid_apply(self.dim, *self._panels[gkey], q, V)
             self.n_kernel += r.size * q.size
             for j, l in enumerate(todo):
@@ -302,7 +302,9 @@ def tail_bound(r: np.ndarray, env: np.ndarray, R: float) -> tuple:
     return a2, rho
 
 
-def tail_estimate(I_R: float | np.ndarray, I_R2: float | np.ndarray, I_R4: float | np.ndarray, rho_env: float | np.ndarray) -> tuple:
+def tail_estimate(
+    I_R: float | np.ndarray, I_R2: float | np.ndarray, I_R4: float | np.ndarray, rho_env: float | np.ndarray
+) -> tuple:
     """Truncation error of ``I(R)`` from the truncated values ``I(R/2)``, ``I(R/4)``.
 
     ``delta1 = |I(R) - I(R/2)|`` and ``delta0 = |I(R/2) - I(R/4)|`` are the contributions of
@@ -354,7 +356,7 @@ def grid_terms(dim: int) -> tuple:
     nu = dim / 2.0 - 1.0
     mu = 4.0 * nu * nu
     z0 = GRID_Z0.get(dim, GRID_Z0_EVEN)
-    C = math.gamma(dim / 2.0) * 2.0 ** nu * math.sqrt(2.0 / math.pi)
+    C = math.gamma(dim / 2.0) * 2.0**nu * math.sqrt(2.0 / math.pi)
     coef, power, is_sin = [], [], []
     a = 1.0
     k = 0
@@ -368,7 +370,7 @@ def grid_terms(dim: int) -> tuple:
         a = a * (mu - (2 * k - 1) ** 2) / (8.0 * k)
         if k > 60:  # pragma: no cover - Z0 too small for 1e-17 (Hankel's series diverges)
             raise ValueError(f"GRID_Z0 = {z0} too small for the asymptotic kernel in d = {dim}")
-        if a == 0.0 or (z0 > 0 and abs(a) / z0 ** k < 1e-17 and dim % 2 == 0):
+        if a == 0.0 or (z0 > 0 and abs(a) / z0**k < 1e-17 and dim % 2 == 0):
             if dim % 2 == 1 and a != 0.0:
                 continue
             break
@@ -409,13 +411,13 @@ def grid_apply(dim: int, a: np.ndarray, delta: np.ndarray, q: np.ndarray, V: np.
     # chunks of momenta: the right-hand sides hold n K c columns per momentum
     step = max(1, _CHUNK // max(1, n * K * ncol, J))
     for s0 in range(0, use.size, step):
-        sel = use[s0:s0 + step]
+        sel = use[s0 : s0 + step]
         qs = q[sel]
         A = aq[:, sel] - phi
         fm = far[:, sel]
         CA = np.where(fm, np.cos(A), 0.0)
         SA = np.where(fm, np.sin(A), 0.0)
-        B = np.outer(qs, delta)          # Q' x n
+        B = np.outer(qs, delta)  # Q' x n
         cB, sB = np.cos(B)[:, :, None, None], np.sin(B)[:, :, None, None]
         W = (qs[:, None, None] ** -power[None, :, None]) * coef[None, :, None] * V2[sel][:, None, :]  # Q' x K x c
         W = W[:, None, :, :]
@@ -424,7 +426,7 @@ def grid_apply(dim: int, a: np.ndarray, delta: np.ndarray, q: np.ndarray, V: np.
         X = np.where(ss, sB, cB) * W
         Y = np.where(ss, cB, -sB) * W
         Qp = qs.size
-        Z = CA @ X.reshape(Qp, -1) + SA @ Y.reshape(Qp, -1)      # J x (n K c)
+        Z = CA @ X.reshape(Qp, -1) + SA @ Y.reshape(Qp, -1)  # J x (n K c)
         out += np.einsum("jnkc,jnk->jnc", Z.reshape(J, n, K, ncol), rpow)
     near = ~far
     if np.any(near):
@@ -462,7 +464,7 @@ def grid_forward(dim: int, a: np.ndarray, delta: np.ndarray, p: np.ndarray, U: n
         CA = np.where(far, np.cos(A), 0.0)
         SA = np.where(far, np.sin(A), 0.0)
         K = coef.size
-        Uk = U3[:, :, None, :] * (r[:, :, None] ** -power[None, None, :])[..., None]   # J x n x K x c
+        Uk = U3[:, :, None, :] * (r[:, :, None] ** -power[None, None, :])[..., None]  # J x n x K x c
         Uk = Uk.reshape(J, -1)
         MC = (CA @ Uk).reshape(P, n, K, ncol)
         MS = (SA @ Uk).reshape(P, n, K, ncol)
@@ -470,7 +472,7 @@ def grid_forward(dim: int, a: np.ndarray, delta: np.ndarray, p: np.ndarray, U: n
         cB, sB = np.cos(B)[:, :, None, None], np.sin(B)[:, :, None, None]
         sel = is_sin[None, None, :, None]
         T = np.where(sel, cB * MS + sB * MC, cB * MC - sB * MS)
-        pk = coef[None, :] * p[:, None] ** -power[None, :]          # P x K
+        pk = coef[None, :] * p[:, None] ** -power[None, :]  # P x K
         out += np.einsum("pnkc,pk->pc", T, pk)
     near = ~far
     for i in np.nonzero(np.any(near, axis=1))[0]:

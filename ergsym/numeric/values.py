@@ -1,4 +1,5 @@
 """Result objects and input validation of the numeric layer."""
+
 from __future__ import annotations
 
 import math
@@ -14,8 +15,17 @@ from ..errors import InputError
 if TYPE_CHECKING:
     from ..cutoffs.base import Cutoff
 
-__all__ = ["Value", "UFUNCS", "validate_rtol", "validate_common", "DEFAULT_RTOL_1LOOP", "DEFAULT_RTOL_2LOOP",
-           "guard", "MASS_RANGE", "MAX_SCALE_RATIO"]
+__all__ = [
+    "Value",
+    "UFUNCS",
+    "validate_rtol",
+    "validate_common",
+    "DEFAULT_RTOL_1LOOP",
+    "DEFAULT_RTOL_2LOOP",
+    "guard",
+    "MASS_RANGE",
+    "MAX_SCALE_RATIO",
+]
 
 #: a nonzero mass must lie in this range (its square and the integrands stay finite)
 MASS_RANGE = (1e-100, 1e100)
@@ -76,9 +86,11 @@ class Value:
             if ufunc in UFUNCS and len(inputs) == 1:
                 return self._unary(ufunc)
         names = ", ".join(f"np.{u.__name__}" for u in UFUNCS)
-        raise TypeError(f"np.{ufunc.__name__}{'' if method == '__call__' else '.' + method} is not "
-                        f"supported on an ergsym Value (supported: + - * / **, {names}); apply it to "
-                        "v.estimate and propagate v.error yourself, or call float(v) for the number alone")
+        raise TypeError(
+            f"np.{ufunc.__name__}{'' if method == '__call__' else '.' + method} is not "
+            f"supported on an ergsym Value (supported: + - * / **, {names}); apply it to "
+            "v.estimate and propagate v.error yourself, or call float(v) for the number alone"
+        )
 
     def _unary(self, ufunc):
         x = np.asarray(self.estimate, float)
@@ -198,8 +210,9 @@ class Value:
         return self._binary(other, "/", reflected=True)
 
     def __neg__(self):
-        return Value._make(-np.asarray(self.estimate, float), self.error, self.converged,
-                           f"-{self.name}" if self.name else "")
+        return Value._make(
+            -np.asarray(self.estimate, float), self.error, self.converged, f"-{self.name}" if self.name else ""
+        )
 
     def __pos__(self):
         return self
@@ -216,7 +229,7 @@ class Value:
         if not math.isfinite(n) or (np.any(a <= 0) and not float(n).is_integer()) or (np.any(a == 0) and n < 1):
             raise InputError.bad("exponent", exponent, "finite; an integer >= 1 where the value is <= 0")
         with np.errstate(over="ignore", invalid="ignore", under="ignore"):  # checked in _make
-            est, err = a ** n, abs(n) * np.abs(a) ** (n - 1) * np.asarray(self.error, float)
+            est, err = a**n, abs(n) * np.abs(a) ** (n - 1) * np.asarray(self.error, float)
         return Value._make(est, err, self.converged, f"{self.name}^{exponent:g}" if self.name else "")
 
     # -- JSON ----------------------------------------------------------------------------
@@ -226,11 +239,16 @@ class Value:
         Arrays become (flattened) lists with a ``"shape"``.  The inverse is :meth:`from_dict`;
         the format is the value object of docs/json.md.
         """
+
         def conv(x, f):
             a = np.asarray(x)
             return f(a) if a.ndim == 0 else [f(v) for v in a.ravel()]
-        d = {"value": conv(self.estimate, float), "error": conv(self.error, float),
-             "converged": conv(self.converged, bool)}
+
+        d = {
+            "value": conv(self.estimate, float),
+            "error": conv(self.error, float),
+            "converged": conv(self.converged, bool),
+        }
         if np.ndim(self.estimate) > 1:
             d["shape"] = list(np.shape(self.estimate))
         if self.name:
@@ -240,7 +258,7 @@ class Value:
         return d
 
     @classmethod
-    def from_dict(cls, data: dict) -> "Value":
+    def from_dict(cls, data: dict) -> Value:
         """Rebuild a :class:`Value` from :meth:`to_dict` output (or any value object of
         docs/json.md: ``exact: true`` without ``converged`` counts as converged)."""
         try:
@@ -248,8 +266,12 @@ class Value:
         except (KeyError, TypeError):
             raise InputError.bad("data", data, "a value object with 'value' and 'error'") from None
         if est is None or err is None:
-            raise InputError.bad("data", data, "a value object with numeric 'value' and 'error'",
-                                 "null marks a value that could not be computed")
+            raise InputError.bad(
+                "data",
+                data,
+                "a value object with numeric 'value' and 'error'",
+                "null marks a value that could not be computed",
+            )
         conv = data.get("converged", bool(data.get("exact", False)))
         if isinstance(est, list):
             shape = tuple(data.get("shape", (len(est),)))
@@ -287,8 +309,14 @@ UFUNCS = {
     np.cosh: (np.cosh, np.sinh, _all),
     np.tanh: (np.tanh, lambda x: 1.0 / np.cosh(x) ** 2, _all),
 }
-_DOMAIN_TEXT = {np.log: "> 0", np.log10: "> 0", np.log2: "> 0", np.log1p: "> -1",
-                np.sqrt: "> 0 (the derivative of sqrt is infinite at 0)", np.reciprocal: "nonzero"}
+_DOMAIN_TEXT = {
+    np.log: "> 0",
+    np.log10: "> 0",
+    np.log2: "> 0",
+    np.log1p: "> -1",
+    np.sqrt: "> 0 (the derivative of sqrt is infinite at 0)",
+    np.reciprocal: "nonzero",
+}
 _BINARY = {np.add: "+", np.subtract: "-", np.multiply: "*", np.true_divide: "/"}
 
 
@@ -301,8 +329,9 @@ def validate_rtol(rtol: float | None, default: float) -> float:
     except (TypeError, ValueError):
         raise InputError.bad("rtol", rtol, "a number in [1e-13, 0.1]") from None
     if not math.isfinite(r) or not 1e-13 <= r <= 0.1:
-        raise InputError.bad("rtol", rtol, "a number in [1e-13, 0.1]",
-                             "double precision cannot honour a tighter tolerance")
+        raise InputError.bad(
+            "rtol", rtol, "a number in [1e-13, 0.1]", "double precision cannot honour a tighter tolerance"
+        )
     return r
 
 
@@ -317,8 +346,9 @@ def validate_common(cutoff: Cutoff | str, dim: int, mass: float | np.ndarray, La
 
     cutoff = parse_cutoff(cutoff)
     dim = validate_dim(dim)
-    allowed = (f"0 or a number in [{MASS_RANGE[0]:g}, {MASS_RANGE[1]:g}] "
-               f"(and within a factor {MAX_SCALE_RATIO:g} of Lambda)")
+    allowed = (
+        f"0 or a number in [{MASS_RANGE[0]:g}, {MASS_RANGE[1]:g}] (and within a factor {MAX_SCALE_RATIO:g} of Lambda)"
+    )
     if isinstance(mass, (str, bytes)) or mass is None:
         raise InputError.bad("mass", mass, allowed)
     try:
@@ -330,16 +360,24 @@ def validate_common(cutoff: Cutoff | str, dim: int, mass: float | np.ndarray, La
     for v in np.atleast_1d(m).ravel():
         validate_mass(v, allow_zero=True)
         if v != 0 and not MASS_RANGE[0] <= v <= MASS_RANGE[1]:
-            raise InputError.bad("mass", float(v), allowed, "rescale: the integrals are homogeneous in "
-                                 "(mass, Lambda), see docs/numeric.md")
+            raise InputError.bad(
+                "mass",
+                float(v),
+                allowed,
+                "rescale: the integrals are homogeneous in (mass, Lambda), see docs/numeric.md",
+            )
     lam = cutoff.validate_Lambda(Lambda)
     lam, m = np.broadcast_arrays(np.asarray(lam, float), m)
     with np.errstate(all="ignore"):
         ratio = np.where(m > 0, np.maximum(m / lam, lam / np.where(m > 0, m, 1.0)), 1.0)
     if np.any(ratio > MAX_SCALE_RATIO):
         i = int(np.argmax(ratio))
-        raise InputError.bad("mass", float(m.ravel()[i]), allowed,
-                             f"at Lambda={float(lam.ravel()[i]):g} the ratio of scales is {float(ratio.ravel()[i]):.3g}")
+        raise InputError.bad(
+            "mass",
+            float(m.ravel()[i]),
+            allowed,
+            f"at Lambda={float(lam.ravel()[i]):g} the ratio of scales is {float(ratio.ravel()[i]):.3g}",
+        )
     return cutoff, dim, m.astype(float), lam.astype(float), lam.shape
 
 
@@ -358,11 +396,14 @@ def guard(fn: Callable) -> Callable:
         except ErgsymError:
             raise
         except TypeError as exc:
-            raise InputError(f"{fn.__name__}: an argument has the wrong type ({exc}); see its docstring "
-                             "for the accepted types") from exc
+            raise InputError(
+                f"{fn.__name__}: an argument has the wrong type ({exc}); see its docstring for the accepted types"
+            ) from exc
         except (FloatingPointError, OverflowError, ZeroDivisionError, MemoryError) as exc:
             raise ConvergenceError(
                 f"{fn.__name__}: the numerical evaluation broke down ({type(exc).__name__}: {exc}); the "
                 "parameters are probably too extreme for double precision (a scale ratio, a tiny eps "
-                "or a huge lambda_max): move them towards the documented ranges (docs/numeric.md)") from exc
+                "or a huge lambda_max): move them towards the documented ranges (docs/numeric.md)"
+            ) from exc
+
     return wrapper

@@ -13,9 +13,20 @@ lattice Monte Carlo vs the exact lattice series; one mode at strong coupling by 
 integration; the monotone along the Polchinski flow; errata.  matplotlib is imported only
 inside the functions that draw (Agg backend).
 """
+
 from .build import SECTION_KEYS, ReportResult, build_report  # noqa: F401
 from .compile import HOW_TO_GET_TEX, CompileResult, compile_pdf, find_tex  # noqa: F401
 from .config import DEFAULTS, MAX_REPORT_ORDER, ReportConfig  # noqa: F401
 
-__all__ = ["ReportConfig", "ReportResult", "build_report", "SECTION_KEYS", "compile_pdf",
-           "find_tex", "CompileResult", "HOW_TO_GET_TEX", "DEFAULTS", "MAX_REPORT_ORDER"]
+__all__ = [
+    "ReportConfig",
+    "ReportResult",
+    "build_report",
+    "SECTION_KEYS",
+    "compile_pdf",
+    "find_tex",
+    "CompileResult",
+    "HOW_TO_GET_TEX",
+    "DEFAULTS",
+    "MAX_REPORT_ORDER",
+]

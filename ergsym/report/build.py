@@ -4,6 +4,7 @@
 the config (:mod:`.symbolic_sections`, :mod:`.numeric_sections`, :mod:`.lattice_sections`,
 :mod:`.flow_section`); each returns a :class:`~.section.Section` with LaTeX and JSON-ready data.
 """
+
 from __future__ import annotations
 
 import datetime
@@ -30,8 +31,20 @@ if TYPE_CHECKING:
 __all__ = ["ReportResult", "build_report", "prepare_out", "SECTION_KEYS", "PAPER"]
 
 #: Section keys in report order.
-SECTION_KEYS = ("derivation", "comparison", "zerodim", "numeric", "figures", "lattice",
-                "onemode", "flow", "sign_map", "errata", "diagrams", "lpa")
+SECTION_KEYS = (
+    "derivation",
+    "comparison",
+    "zerodim",
+    "numeric",
+    "figures",
+    "lattice",
+    "onemode",
+    "flow",
+    "sign_map",
+    "errata",
+    "diagrams",
+    "lpa",
+)
 
 
 @dataclass
@@ -106,8 +119,10 @@ PREAMBLE = r"""\documentclass[10pt]{article}
 """
 
 #: The paper the report checks (cited in the report, never a file name).
-PAPER = ("J. Cotler and S. Rezchikov, ``Renormalization group flow as optimal transport'', "
-         r"Phys.\ Rev.\ D \textbf{108}, 025003 (2023)")
+PAPER = (
+    "J. Cotler and S. Rezchikov, ``Renormalization group flow as optimal transport'', "
+    r"Phys.\ Rev.\ D \textbf{108}, 025003 (2023)"
+)
 
 
 def _lpa_builder(cfg, ctx):
@@ -154,26 +169,42 @@ def prepare_out(out: str | os.PathLike, force: bool = False) -> Path:
     out = Path(out)
     if out.exists():
         if not out.is_dir():
-            raise InputError.bad("out", str(out), "a directory (new or empty, or an earlier report "
-                                 "with --force)", "it is a file; choose another --out")
+            raise InputError.bad(
+                "out",
+                str(out),
+                "a directory (new or empty, or an earlier report with --force)",
+                "it is a file; choose another --out",
+            )
         entries = [e.name for e in out.iterdir()]
         if entries:
             if not (out / "report.json").exists():
-                raise InputError.bad("out", str(out), "a new or empty directory, or an earlier "
-                                     "ergsym report", "it holds other files; choose another --out")
+                raise InputError.bad(
+                    "out",
+                    str(out),
+                    "a new or empty directory, or an earlier ergsym report",
+                    "it holds other files; choose another --out",
+                )
             if not force:
-                raise InputError.bad("out", str(out), "a directory without an earlier report",
-                                     "it holds an earlier ergsym report: pass --force to replace "
-                                     "it, or choose another --out")
+                raise InputError.bad(
+                    "out",
+                    str(out),
+                    "a directory without an earlier report",
+                    "it holds an earlier ergsym report: pass --force to replace it, or choose another --out",
+                )
     parent = out.resolve().parent
     try:
         parent.mkdir(parents=True, exist_ok=True)
     except OSError as exc:
-        raise InputError.bad("out", str(out), "a directory that can be created",
-                             f"cannot create {str(parent)!r}: {exc.strerror}") from None
+        raise InputError.bad(
+            "out", str(out), "a directory that can be created", f"cannot create {str(parent)!r}: {exc.strerror}"
+        ) from None
     if not os.access(parent, os.W_OK | os.X_OK) or (out.exists() and not os.access(out, os.W_OK)):
-        raise InputError.bad("out", str(out), "a directory in a writable location",
-                             f"{str(parent)!r} is not writable; choose another --out")
+        raise InputError.bad(
+            "out",
+            str(out),
+            "a directory in a writable location",
+            f"{str(parent)!r} is not writable; choose another --out",
+        )
     return out
 
 
@@ -203,9 +234,13 @@ def _move_into_place(tmp: Path, out: Path) -> None:
 _PHI4_ONLY_SECTIONS = frozenset({"numeric", "lattice", "flow", "onemode"})
 
 
-def build_report(config: ReportConfig | None = None, *, sections: Sequence[str] | None = None,
-                 progress: Callable[[int, int, str], None] | None = None,
-                 scheduler: object = None) -> ReportResult:
+def build_report(
+    config: ReportConfig | None = None,
+    *,
+    sections: Sequence[str] | None = None,
+    progress: Callable[[int, int, str], None] | None = None,
+    scheduler: object = None,
+) -> ReportResult:
     """Build the report described by ``config`` (defaults: the README's main job).
 
     Parameters
@@ -259,15 +294,24 @@ def build_report(config: ReportConfig | None = None, *, sections: Sequence[str] 
     except OSError as exc:
         from ..errors import InputError
 
-        raise InputError.bad("out", str(cfg.out), "a directory in a writable location",
-                             f"cannot create a directory in {str(final.resolve().parent)!r}: "
-                             f"{exc.strerror}; choose another --out") from None
+        raise InputError.bad(
+            "out",
+            str(cfg.out),
+            "a directory in a writable location",
+            f"cannot create a directory in {str(final.resolve().parent)!r}: {exc.strerror}; choose another --out",
+        ) from None
     try:
         (tmp / "figures").mkdir()
         warnings = []
-        ctx = {"theory": theory, "cutoff": cutoff, "mc_cutoff": mc_cutoff,
-               "mc_lattice": inputs["mc_lattice"], "out": tmp,
-               "warnings": warnings, "scheduler": scheduler}
+        ctx = {
+            "theory": theory,
+            "cutoff": cutoff,
+            "mc_cutoff": mc_cutoff,
+            "mc_lattice": inputs["mc_lattice"],
+            "out": tmp,
+            "warnings": warnings,
+            "scheduler": scheduler,
+        }
         t_start = time.perf_counter()
         builders = _section_builders()
         done = []
@@ -285,7 +329,7 @@ def build_report(config: ReportConfig | None = None, *, sections: Sequence[str] 
                 i += 1
             if progress and k not in quiet:
                 progress(i, n_steps, label)
-                ctx["substep"] = (lambda what, i=i, label=label: progress(i, n_steps, f"{label}: {what}"))
+                ctx["substep"] = lambda what, i=i, label=label: progress(i, n_steps, f"{label}: {what}")
             t0 = time.perf_counter()
             with _figure_style_scope():  # the figures' print style must not leak into the caller's matplotlib
                 sec = builders[k](cfg, ctx)
@@ -301,8 +345,11 @@ def build_report(config: ReportConfig | None = None, *, sections: Sequence[str] 
             t_tex = time.perf_counter()
             comp = compile_pdf(tex)
             if comp.ok:  # again, with the LaTeX step and the total in the timings table
-                timing = {"tool": comp.tool, "tex_seconds": time.perf_counter() - t_tex,
-                          "total": time.perf_counter() - t_start}
+                timing = {
+                    "tool": comp.tool,
+                    "tex_seconds": time.perf_counter() - t_tex,
+                    "total": time.perf_counter() - t_start,
+                }
                 tex.write_text(_document(cfg, done, timing, when=when), encoding="utf-8")
                 comp = compile_pdf(tex)
             pdf_ok = comp.ok
@@ -310,8 +357,7 @@ def build_report(config: ReportConfig | None = None, *, sections: Sequence[str] 
                 warnings.extend(_tex_warnings(tex.with_suffix(".log")))
         seconds = time.perf_counter() - t_start
         js = tmp / "report.json"
-        js.write_text(json.dumps(_json(cfg, done, warnings, seconds), indent=2, allow_nan=False),
-                      encoding="utf-8")
+        js.write_text(json.dumps(_json(cfg, done, warnings, seconds), indent=2, allow_nan=False), encoding="utf-8")
         _move_into_place(tmp, final)
     except BaseException:
         shutil.rmtree(tmp, ignore_errors=True)
@@ -320,20 +366,36 @@ def build_report(config: ReportConfig | None = None, *, sections: Sequence[str] 
         progress(n_steps, n_steps, "done")
     if comp is not None and comp.ok:
         comp = CompileResult(True, final / "report.pdf", comp.tool, comp.message, comp.log_tail)
-    return ReportResult(final, final / "report.tex", final / "report.json",
-                        final / "report.pdf" if pdf_ok else None, comp, done, seconds, warnings)
+    return ReportResult(
+        final,
+        final / "report.tex",
+        final / "report.json",
+        final / "report.pdf" if pdf_ok else None,
+        comp,
+        done,
+        seconds,
+        warnings,
+    )
 
 
 #: Sections that start on a new page (the diagrams page).
 NEW_PAGE = ("diagrams",)
 
 #: What the progress display calls each section.
-SECTION_LABELS = {"derivation": "derivation", "comparison": "comparison with the paper",
-                  "zerodim": "zero dimensions", "numeric": "numbers at Lambda0",
-                  "figures": "figures (Lambda scan)", "lattice": "lattice Monte Carlo",
-                  "onemode": "one mode", "flow": "along the flow", "sign_map": "sign of B (mc)",
-                  "errata": "errata",
-                  "diagrams": "diagram drawings", "lpa": "LPA fixed points"}
+SECTION_LABELS = {
+    "derivation": "derivation",
+    "comparison": "comparison with the paper",
+    "zerodim": "zero dimensions",
+    "numeric": "numbers at Lambda0",
+    "figures": "figures (Lambda scan)",
+    "lattice": "lattice Monte Carlo",
+    "onemode": "one mode",
+    "flow": "along the flow",
+    "sign_map": "sign of B (mc)",
+    "errata": "errata",
+    "diagrams": "diagram drawings",
+    "lpa": "LPA fixed points",
+}
 
 
 def _tex_warnings(log: Path) -> list:
@@ -348,10 +410,20 @@ def _tex_warnings(log: Path) -> list:
 def _json(cfg, sections, warnings, seconds):
     from ..jsonout import envelope  # the one JSON envelope of every command (strict JSON)
 
-    results = {"created": datetime.datetime.now().isoformat(timespec="seconds"),
-               "seconds": seconds,
-               "sections": {s.key: {"title": s.title, "available": s.available, "seconds": s.seconds,
-                                    "figures": s.figures, "data": s.data} for s in sections}}
+    results = {
+        "created": datetime.datetime.now().isoformat(timespec="seconds"),
+        "seconds": seconds,
+        "sections": {
+            s.key: {
+                "title": s.title,
+                "available": s.available,
+                "seconds": s.seconds,
+                "figures": s.figures,
+                "data": s.data,
+            }
+            for s in sections
+        },
+    }
     return envelope("report", cfg.to_dict(), results, list(warnings))
 
 
@@ -359,10 +431,18 @@ def command_line(cfg: ReportConfig) -> str:
     """The ``ergsym report`` command that rebuilds this report (non-default options only)."""
     d = ReportConfig()
     args = ["ergsym", "report"]
-    for opt, attr in (("--theory", "theory"), ("--cutoff", "cutoff"),
-                      ("--dim", "dim"), ("--mass", "mass"), ("--Lambda0", "Lambda0"),
-                      ("--order", "order"), ("--scheme", "scheme"),
-                      ("--mc-lattice", "mc_lattice"), ("--mc-cutoff", "mc_cutoff"), ("--seed", "seed")):
+    for opt, attr in (
+        ("--theory", "theory"),
+        ("--cutoff", "cutoff"),
+        ("--dim", "dim"),
+        ("--mass", "mass"),
+        ("--Lambda0", "Lambda0"),
+        ("--order", "order"),
+        ("--scheme", "scheme"),
+        ("--mc-lattice", "mc_lattice"),
+        ("--mc-cutoff", "mc_cutoff"),
+        ("--seed", "seed"),
+    ):
         v = getattr(cfg, attr)
         if v != getattr(d, attr):
             args += [opt, f"{v:g}" if isinstance(v, float) else str(v)]
@@ -403,34 +483,49 @@ def headline(cfg: ReportConfig, sections: Sequence[Section]) -> list:
     if fd:
         r = {row["lam"]: row for row in fd["rows"]}
         r0 = r.get(0.0) or fd["rows"][0]
-        ok = all(row["B_matches"] and row.get("A_verdict", "disagrees" if not row["A_matches"] else "")
-                 == "disagrees" for row in fd["rows"])
+        ok = all(
+            row["B_matches"] and row.get("A_verdict", "disagrees" if not row["A_matches"] else "") == "disagrees"
+            for row in fd["rows"]
+        )
         items.append(
-            (r"\textbf{$A$ is not the derivative of the monotone}" if ok else
-             r"\textbf{$A$ versus $-\Lambda\,\mathrm{d}M/\mathrm{d}\Lambda$: see Sec.~\ref{sec:derivation}}")
+            (
+                r"\textbf{$A$ is not the derivative of the monotone}"
+                if ok
+                else r"\textbf{$A$ versus $-\Lambda\,\mathrm{d}M/\mathrm{d}\Lambda$: see Sec.~\ref{sec:derivation}}"
+            )
             + rf": for one mode along the exact flow ($k={L.g(fd['k'])}$, $D={L.g(fd['D'])}$), "
             rf"$-\Lambda\,\mathrm{{d}}M/\mathrm{{d}}\Lambda={L.sig_round(*r0['fd'])}$ at $\lambda=0$, equal to "
             rf"$B={L.num(r0['B'][0], 6)}$, while the printed expression gives $A={L.num(r0['A'][0], 6)}$"
-            + "".join(rf"; at $\lambda={L.g(x['lam'])}$: ${L.sig_round(*x['fd'])}$ vs $B={L.num(x['B'][0], 6)}$, "
-                      rf"$A={L.num(x['A'][0], 6)}$" for x in fd["rows"] if x is not r0) + ".")
+            + "".join(
+                rf"; at $\lambda={L.g(x['lam'])}$: ${L.sig_round(*x['fd'])}$ vs $B={L.num(x['B'][0], 6)}$, "
+                rf"$A={L.num(x['A'][0], 6)}$"
+                for x in fd["rows"]
+                if x is not r0
+            )
+            + "."
+        )
     cmp_ = _data(sections, "comparison")
     if cmp_ and cmp_.get("headline"):
         items.append(r"\textbf{Printed coefficients that are wrong:} " + cmp_["headline"])
     lat = _data(sections, "lattice")
     if lat and isinstance(lat.get("verdict"), dict):
         v = lat["verdict"]
-        items.append(rf"\textbf{{Lattice Monte Carlo against the exact lattice series "
-                     rf"({L.cmd(lat['lattice'])}):}} "
-                     rf"$B$ {L.text(v['B'])}, $A$ {L.text(v['A'])}; against the printed (5.15): "
-                     rf"{L.text(v['printed_5_15'])} (Sec.~\ref{{sec:lattice}}).")
+        items.append(
+            rf"\textbf{{Lattice Monte Carlo against the exact lattice series "
+            rf"({L.cmd(lat['lattice'])}):}} "
+            rf"$B$ {L.text(v['B'])}, $A$ {L.text(v['A'])}; against the printed (5.15): "
+            rf"{L.text(v['printed_5_15'])} (Sec.~\ref{{sec:lattice}})."
+        )
     om = _data(sections, "onemode")
     if om:
         star = om.get("B_sign_change")
         if star:
-            items.append(rf"\textbf{{$B<0$ at strong coupling:}} for one mode ($k={L.g(om['k'])}$, "
-                         rf"$D={L.g(om['D'])}$) $B$ changes sign at $\lambda^*={L.num(star['value'], 5)}$ "
-                         rf"(root of the direct integration), while $A$ stays positive: the derivative "
-                         r"of the monotone is not positive non-perturbatively.")
+            items.append(
+                rf"\textbf{{$B<0$ at strong coupling:}} for one mode ($k={L.g(om['k'])}$, "
+                rf"$D={L.g(om['D'])}$) $B$ changes sign at $\lambda^*={L.num(star['value'], 5)}$ "
+                rf"(root of the direct integration), while $A$ stays positive: the derivative "
+                r"of the monotone is not positive non-perturbatively."
+            )
         else:
             items.append(rf"$B$ stays positive for one mode up to $\lambda={L.g(max(om['lam']))}$.")
     return items
@@ -443,54 +538,78 @@ def _document(cfg: ReportConfig, sections, timing=None, when=None) -> str:
 
     when = when or datetime.datetime.now().strftime("%Y-%m-%d %H:%M")
     params = [
-        ["theory", L.text(cfg.theory)], ["scheme", L.text(cfg.scheme)],
-        ["cutoff (continuum)", L.cmd(cfg.cutoff)], [r"dimension $d$", str(cfg.dim)],
-        [r"mass $m$", f"${L.g(cfg.mass)}$"], [r"$\Lambda_0$", f"${L.g(cfg.Lambda0)}$"],
+        ["theory", L.text(cfg.theory)],
+        ["scheme", L.text(cfg.scheme)],
+        ["cutoff (continuum)", L.cmd(cfg.cutoff)],
+        [r"dimension $d$", str(cfg.dim)],
+        [r"mass $m$", f"${L.g(cfg.mass)}$"],
+        [r"$\Lambda_0$", f"${L.g(cfg.Lambda0)}$"],
         ["order", rf"$O(\lambda^{{{cfg.order}}})$, next order listed"],
         [r"couplings tabulated", ", ".join(f"${L.g(x)}$" for x in cfg.lams)],
         ["mode", "quick (fewer points, short Monte Carlo)" if cfg.quick else "full"],
     ]
     if cfg.mc:
         mc_dim = len(str(cfg.mc_lattice).lower().split("x"))  # the lattice's own dimension
-        params.append(["lattice cross-check", rf"{mc_dim}-d lattice {L.cmd(cfg.mc_lattice)}, cutoff "
-                       rf"{L.cmd(cfg.mc_cutoff)}, "
-                       f"$\\lambda\\in\\{{{', '.join(L.g(x) for x in cfg.monte_carlo_lams)}\\}}$, "
-                       f"{cfg.monte_carlo_traj} trajectories each"])
-    short = (rf"$\phi^4$, {L.cmd(cfg.cutoff)}, $d={cfg.dim}$, $m={L.g(cfg.mass)}$, "
-             rf"$\Lambda_0={L.g(cfg.Lambda0)}$, scheme {L.text(cfg.scheme)}, order $\lambda^{{{cfg.order}}}$")
+        params.append(
+            [
+                "lattice cross-check",
+                rf"{mc_dim}-d lattice {L.cmd(cfg.mc_lattice)}, cutoff "
+                rf"{L.cmd(cfg.mc_cutoff)}, "
+                f"$\\lambda\\in\\{{{', '.join(L.g(x) for x in cfg.monte_carlo_lams)}\\}}$, "
+                f"{cfg.monte_carlo_traj} trajectories each",
+            ]
+        )
+    short = (
+        rf"$\phi^4$, {L.cmd(cfg.cutoff)}, $d={cfg.dim}$, $m={L.g(cfg.mass)}$, "
+        rf"$\Lambda_0={L.g(cfg.Lambda0)}$, scheme {L.text(cfg.scheme)}, order $\lambda^{{{cfg.order}}}$"
+    )
     title = "ergsym report: the Cotler-Rezchikov RG monotone for phi^4 theory"
-    parts = [PREAMBLE,
-             r"\hypersetup{pdftitle={" + title + r"}, pdfauthor={ergsym " + L.text(__version__) +
-             r"}, pdfsubject={Exact-RG monotone of Cotler and Rezchikov, PRD 108, 025003 (2023): "
-             r"derivation, numbers, lattice checks, errata}, pdfkeywords={exact renormalization group, "
-             r"RG monotone, phi4, Polchinski flow}}",
-             r"\title{ergsym report: the Cotler--Rezchikov RG monotone for \texorpdfstring{$\phi^4$}{phi4} theory}",
-             rf"\author{{generated by ergsym {L.text(__version__)}}}", rf"\date{{{L.text(when)}}}",
-             r"\begin{document}", r"\maketitle"]
+    parts = [
+        PREAMBLE,
+        r"\hypersetup{pdftitle={"
+        + title
+        + r"}, pdfauthor={ergsym "
+        + L.text(__version__)
+        + r"}, pdfsubject={Exact-RG monotone of Cotler and Rezchikov, PRD 108, 025003 (2023): "
+        r"derivation, numbers, lattice checks, errata}, pdfkeywords={exact renormalization group, "
+        r"RG monotone, phi4, Polchinski flow}}",
+        r"\title{ergsym report: the Cotler--Rezchikov RG monotone for \texorpdfstring{$\phi^4$}{phi4} theory}",
+        rf"\author{{generated by ergsym {L.text(__version__)}}}",
+        rf"\date{{{L.text(when)}}}",
+        r"\begin{document}",
+        r"\maketitle",
+    ]
     items = headline(cfg, sections)
     if items:
-        parts.append(r"\noindent\fbox{\parbox{\dimexpr\linewidth-2\fboxsep-2\fboxrule}{"
-                     r"\textbf{Findings} (" + short + r"):\begin{enumerate}\setlength{\itemsep}{0pt}"
-                     + "\n".join(r"\item " + x for x in items) + r"\end{enumerate}}}")
-    parts += [r"\begin{abstract}",
-              r"This report checks Sec.~V of " + PAPER + r"~\cite{CR} with ergsym: it derives the scale "
-              r"derivative of their RG monotone for scalar $\phi^4$ theory as exact rational coefficients "
-              r"times named loop integrals, both for the expression the paper prints, $A$, and for the "
-              r"actual derivative $B=-\Lambda\,\mathrm{d}M/\mathrm{d}\Lambda$; compares them with the printed "
-              r"numbers; evaluates the integrals for the chosen cutoff with error estimates; checks the "
-              r"series against exact zero-dimensional expansions and a lattice Monte Carlo; and follows the "
-              r"monotone along the Polchinski flow. Numbers printed in the paper appear only in columns "
-              r"labelled ``as printed''. Equation numbers (4.5), (5.11)--(5.15), (B7) refer to the paper. "
-              r"In tables, digits in parentheses are the error in the last digits shown, "
-              r"$1.2345(67)=1.2345\pm0.0067$. A series ``to $O(\lambda^N)$'' keeps every term through "
-              r"$\lambda^N$; $O(\lambda^{N+1})$ stands for the terms of total order $N+1$ and higher in the "
-              r"couplings, which are dropped.",
-              r"\end{abstract}",
-              r"\section*{Parameters}",
-              L.table(["parameter", "value"], params, align="lp{0.7\\linewidth}"),
-              r"Reproduce with (in the directory that should receive \texttt{ergsym-report/}; "
-              r"add \texttt{-{}-out DIR} to choose another):" + L.cmd_block([command_line(cfg)]),
-              r"\tableofcontents"]
+        parts.append(
+            r"\noindent\fbox{\parbox{\dimexpr\linewidth-2\fboxsep-2\fboxrule}{"
+            r"\textbf{Findings} ("
+            + short
+            + r"):\begin{enumerate}\setlength{\itemsep}{0pt}"
+            + "\n".join(r"\item " + x for x in items)
+            + r"\end{enumerate}}}"
+        )
+    parts += [
+        r"\begin{abstract}",
+        r"This report checks Sec.~V of " + PAPER + r"~\cite{CR} with ergsym: it derives the scale "
+        r"derivative of their RG monotone for scalar $\phi^4$ theory as exact rational coefficients "
+        r"times named loop integrals, both for the expression the paper prints, $A$, and for the "
+        r"actual derivative $B=-\Lambda\,\mathrm{d}M/\mathrm{d}\Lambda$; compares them with the printed "
+        r"numbers; evaluates the integrals for the chosen cutoff with error estimates; checks the "
+        r"series against exact zero-dimensional expansions and a lattice Monte Carlo; and follows the "
+        r"monotone along the Polchinski flow. Numbers printed in the paper appear only in columns "
+        r"labelled ``as printed''. Equation numbers (4.5), (5.11)--(5.15), (B7) refer to the paper. "
+        r"In tables, digits in parentheses are the error in the last digits shown, "
+        r"$1.2345(67)=1.2345\pm0.0067$. A series ``to $O(\lambda^N)$'' keeps every term through "
+        r"$\lambda^N$; $O(\lambda^{N+1})$ stands for the terms of total order $N+1$ and higher in the "
+        r"couplings, which are dropped.",
+        r"\end{abstract}",
+        r"\section*{Parameters}",
+        L.table(["parameter", "value"], params, align="lp{0.7\\linewidth}"),
+        r"Reproduce with (in the directory that should receive \texttt{ergsym-report/}; "
+        r"add \texttt{-{}-out DIR} to choose another):" + L.cmd_block([command_line(cfg)]),
+        r"\tableofcontents",
+    ]
     bibliography = r"\begin{thebibliography}{9}\bibitem{CR} " + PAPER + r".\end{thebibliography}"
     for s in sections:
         plain = _plain(s.title) or s.key
@@ -516,25 +635,36 @@ def _document(cfg: ReportConfig, sections, timing=None, when=None) -> str:
         total = timing["total"] if timing is not None else sum(s.seconds for s in sections)
         rows.append([r"\textbf{total}", rf"\textbf{{{total:.1f} s}}"])
     parts.append(r"\section*{Timings}")
-    parts.append(L.table(["step", "wall time"], rows, align="lr") +
-                 r"\par The total runs from the start of the build to the end of the LaTeX step (the "
-                 r"sections, writing the figures and the source, and compiling); a last pdflatex pass that "
-                 r"prints these numbers into the table is not counted. "
-                 rf"Machine: {L.text(platform.platform())}, Python {L.text(platform.python_version())}.")
+    parts.append(
+        L.table(["step", "wall time"], rows, align="lr")
+        + r"\par The total runs from the start of the build to the end of the LaTeX step (the "
+        r"sections, writing the figures and the source, and compiling); a last pdflatex pass that "
+        r"prints these numbers into the table is not counted. "
+        rf"Machine: {L.text(platform.platform())}, Python {L.text(platform.python_version())}."
+    )
     if bibliography:
         parts.append(bibliography)
     parts.append(r"\end{document}")
     return "\n\n".join(parts) + "\n"
 
 
-_PLAIN = [(r"\Lambda_0", "Λ₀"), (r"\Lambda_{\Lambda_0}", "Λ₀"), (r"M_{\Lambda_0}", "M_Λ₀"),
-          (r"\Lambda", "Λ"), (r"\lambda", "λ"), (r"\phi", "φ"), (r"\mathrm{d}", "d"),
-          (r"\partial", "∂"), (r"\,", " ")]
+_PLAIN = [
+    (r"\Lambda_0", "Λ₀"),
+    (r"\Lambda_{\Lambda_0}", "Λ₀"),
+    (r"M_{\Lambda_0}", "M_Λ₀"),
+    (r"\Lambda", "Λ"),
+    (r"\lambda", "λ"),
+    (r"\phi", "φ"),
+    (r"\mathrm{d}", "d"),
+    (r"\partial", "∂"),
+    (r"\,", " "),
+]
 _SUP = str.maketrans("0123456789", "⁰¹²³⁴⁵⁶⁷⁸⁹")
 
 
 def _plain(title: str) -> str:
     """PDF bookmark text for a LaTeX title: the math kept as Unicode (``O(λ²)``, ``M_Λ − M_Λ₀``)."""
+
     def conv(m):
         t = m.group(1)
         for a, b in _PLAIN:

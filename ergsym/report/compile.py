@@ -1,4 +1,5 @@
 """Compile the report's ``.tex`` to PDF with latexmk or pdflatex, when TeX is installed."""
+
 from __future__ import annotations
 
 import os
@@ -18,7 +19,8 @@ HOW_TO_GET_TEX = (
     "texlive-booktabs texlive-collection-latexrecommended'; macOS: 'brew install --cask mactex-no-gui'; "
     "conda: 'conda install -c conda-forge texlive-core' -- then run 'latexmk -pdf report.tex' in "
     "the output directory (or rerun ergsym report). Any online LaTeX editor compiles the .tex and "
-    "the figures too.")
+    "the figures too."
+)
 
 
 @dataclass(frozen=True)
@@ -89,8 +91,9 @@ def compile_pdf(tex_path: str | os.PathLike, timeout: float = 300.0, env: dict |
     run_env = dict(env or os.environ)
     try:
         for cmd in cmds:
-            proc = subprocess.run(cmd, cwd=tex_path.parent, stdout=subprocess.PIPE,
-                                  stderr=subprocess.STDOUT, timeout=timeout, env=run_env)
+            proc = subprocess.run(
+                cmd, cwd=tex_path.parent, stdout=subprocess.PIPE, stderr=subprocess.STDOUT, timeout=timeout, env=run_env
+            )
             if proc.returncode != 0:
                 break
     except subprocess.TimeoutExpired:

@@ -1,4 +1,5 @@
 """Parameters of the report, their defaults (the README's main job) and their validation."""
+
 from __future__ import annotations
 
 import math
@@ -160,9 +161,9 @@ class ReportConfig:
         """
         if self.sign_map not in ("off", "default", "full"):
             raise InputError.bad("sign_map", self.sign_map, "'off', 'default' or 'full'")
-        from ..inputs import as_lattice
         from ..conventions import validate_dim, validate_mass
         from ..cutoffs import parse_cutoff
+        from ..inputs import as_lattice
         from ..symbolic import SCHEMES, parse_theory
 
         theory = parse_theory(self.theory)
@@ -173,11 +174,13 @@ class ReportConfig:
             cutoff.validate_Lambda(self.Lambda0)
         except InputError as exc:
             raise InputError(f"Lambda0 (the report's initial scale): {exc}") from None
-        if isinstance(self.order, bool) or not isinstance(self.order, int) or \
-                not 0 <= self.order <= MAX_REPORT_ORDER:
-            raise InputError.bad("order", self.order, f"an integer from 0 to {MAX_REPORT_ORDER}",
-                                 "the report lists O(lam^(order+1)) as well; use 'ergsym monotone' "
-                                 "for higher orders")
+        if isinstance(self.order, bool) or not isinstance(self.order, int) or not 0 <= self.order <= MAX_REPORT_ORDER:
+            raise InputError.bad(
+                "order",
+                self.order,
+                f"an integer from 0 to {MAX_REPORT_ORDER}",
+                "the report lists O(lam^(order+1)) as well; use 'ergsym monotone' for higher orders",
+            )
         if self.scheme not in SCHEMES:
             raise InputError.bad("scheme", self.scheme, "one of " + ", ".join(SCHEMES))
         for name, vals in (("lams", self.lams), ("mc_lams", self.monte_carlo_lams)):

@@ -6,6 +6,7 @@ a fine periodic lattice; ``M_Lambda - M_Lambda0 = int_Lambda^Lambda0 B dL/L``.  
 of M is also known in closed form, ``-1/2 sum_p log(Kt_Lambda/Kt_Lambda0)``, which checks the
 integration.
 """
+
 from __future__ import annotations
 
 from typing import TYPE_CHECKING
@@ -27,9 +28,13 @@ FLOW_LATTICE = "32x32"
 
 
 def _unavailable(reason):
-    return Section("flow", "Along the Polchinski flow",
-                   r"\emph{Section unavailable:} " + L.text(reason), {"unavailable": reason},
-                   available=False)
+    return Section(
+        "flow",
+        "Along the Polchinski flow",
+        r"\emph{Section unavailable:} " + L.text(reason),
+        {"unavailable": reason},
+        available=False,
+    )
 
 
 @print_style
@@ -71,31 +76,38 @@ def flow_section(cfg: ReportConfig, ctx: dict) -> Section:
         return np.concatenate([[0.0], np.cumsum(0.5 * h * (y[1:] + y[:-1]))])
 
     M_orders = np.stack([cumtrap(per_flow[:, j]) for j in range(order + 1)], axis=1)
-    M_half = np.stack([np.concatenate([[0.0], np.cumsum(h * (per_flow[2::2, j] + per_flow[:-2:2, j]))])
-                       for j in range(order + 1)], axis=1)
+    M_half = np.stack(
+        [np.concatenate([[0.0], np.cumsum(h * (per_flow[2::2, j] + per_flow[:-2:2, j]))]) for j in range(order + 1)],
+        axis=1,
+    )
     err_half = np.abs(M_orders[::2] - M_half)  # trapezoid step h vs 2h: error estimate
     free_dev = float(np.max(np.abs(M_orders[:, 0] - free_exact)))
     lam_show = [x for x in cfg.lams if x > 0][:3] or [0.1]
     # lattice shells: how many momenta have D_p != 0 at each scale (B moves in steps/wiggles
     # as discrete shells p^2 = sum 4 sin^2(p_mu/2) enter and leave the window of dK/dLambda)
-    n_on = np.array([int(np.count_nonzero(lattice_propagators(FLOW_LATTICE, cut, cfg.mass, float(x))[1]))
-                     for x in grid])
+    n_on = np.array(
+        [int(np.count_nonzero(lattice_propagators(FLOW_LATTICE, cut, cfg.mass, float(x))[1])) for x in grid]
+    )
     plt = _plt()
     fig, axes = plt.subplots(1, 2, figsize=(TEXT_WIDTH_IN, 2.5))
     for i, x in enumerate(lam_show):
-        tot = sum(per_flow[:, j] * x ** j for j in range(1, order + 1))
-        totb = sum(per_bare[:, j] * x ** j for j in range(1, order + 1))
+        tot = sum(per_flow[:, j] * x**j for j in range(1, order + 1))
+        totb = sum(per_bare[:, j] * x**j for j in range(1, order + 1))
         axes[0].plot(grid, tot, "-", color=f"C{i}", label=rf"flow, $\lambda={x:g}$")
         axes[0].plot(grid, totb, "--", color=f"C{i}", label=rf"bare action at $\Lambda$, $\lambda={x:g}$")
     axes[0].axhline(0, color="0.7", lw=0.5)
     axes[0].set(xlabel=r"$\Lambda$", ylabel=r"$B-B_{\rm free}$", title=r"interacting part of $B(\Lambda)$")
     axes[0].legend(fontsize=6.5)
     for i, x in enumerate(lam_show):
-        axes[1].plot(grid, sum(M_orders[:, j] * x ** j for j in range(1, order + 1)), "-", color=f"C{i}",
-                     label=rf"$\lambda={x:g}$")
+        axes[1].plot(
+            grid, sum(M_orders[:, j] * x**j for j in range(1, order + 1)), "-", color=f"C{i}", label=rf"$\lambda={x:g}$"
+        )
     axes[1].axhline(0, color="0.7", lw=0.5)
-    axes[1].set(xlabel=r"$\Lambda$", ylabel=r"$\Delta M-\Delta M_{\rm free}$",
-                title=r"interacting part of $\Delta M=M_\Lambda-M_{\Lambda_0}$")
+    axes[1].set(
+        xlabel=r"$\Lambda$",
+        ylabel=r"$\Delta M-\Delta M_{\rm free}$",
+        title=r"interacting part of $\Delta M=M_\Lambda-M_{\Lambda_0}$",
+    )
     axes[1].legend()
     fpath = "figures/flow.pdf"
     _save(plt, fig, out / fpath)
@@ -104,39 +116,63 @@ def flow_section(cfg: ReportConfig, ctx: dict) -> Section:
     rows = []
     for i in pick:
         row = [f"${L.num(grid[i], 4)}$"] + [f"${L.num(per_flow[i, j], 7)}$" for j in range(order + 1)]
-        row += [f"${L.paren(M_orders[i, j], err_half[i // 2, j])}$" if err_half[i // 2, j] > 0
-                else ("$0$ (exact)" if M_orders[i, j] == 0 else f"${L.num(M_orders[i, j], 7)}$") for j in range(order + 1)]
+        row += [
+            f"${L.paren(M_orders[i, j], err_half[i // 2, j])}$"
+            if err_half[i // 2, j] > 0
+            else ("$0$ (exact)" if M_orders[i, j] == 0 else f"${L.num(M_orders[i, j], 7)}$")
+            for j in range(order + 1)
+        ]
         rows.append(row)
-    head = [r"$\Lambda$"] + [rf"$[B]_{{\lambda^{j}}}$" for j in range(order + 1)] + \
-        [rf"$[M_\Lambda-M_{{\Lambda_0}}]_{{\lambda^{j}}}$" for j in range(order + 1)]
-    body = "\n\n".join([
-        lattice_note(cfg, ctx.get("warnings")) + " "
-        r"Polchinski's equation evolves $P_\Lambda$ from the $\phi^4$ action at $\Lambda_0$; the engine "
-        r"expands $B(\Lambda)=-\Lambda\,\mathrm{d}M/\mathrm{d}\Lambda$ at any $\Lambda\le\Lambda_0$ with the "
-        r"flowed action (families of $\tilde K_\Lambda$, $D$ and $\Delta=\tilde K_{\Lambda_0}-\tilde K_\Lambda$, "
-        r"\texttt{ergsym.flow}). Here the families are exact lattice sums on "
-        rf"the 2-d lattice {L.cmd(FLOW_LATTICE)} with cutoff {L.cmd(cut.spec)}, $m={L.g(cfg.mass)}$, "
-        rf"$\Lambda_0={L.g(cfg.Lambda0)}$, at {n} scales down to $0.3\Lambda_0$ (whole-lattice sums). "
-        r"$M_\Lambda-M_{\Lambda_0}=\int_{\Lambda}^{\Lambda_0}B\,\mathrm{d}\Lambda'/\Lambda'$ by the trapezoid "
-        r"rule (error: change when the step is doubled). Check: the free part of the integral agrees with "
-        rf"the closed form $-\tfrac12\sum_p\log(\tilde K_\Lambda/\tilde K_{{\Lambda_0}})$ to ${L.num(free_dev, 2)}$ "
-        r"(absolute, largest over the grid). "
-        r"The dashed curves restart the bare $\phi^4$ action at each $\Lambda$ (what the paper's "
-        r"(5.15) would give if applied at $\Lambda<\Lambda_0$); they are not the flow. "
-        rf"The curves are not smooth: on a lattice $D_p\neq0$ only for the discrete shells of momenta "
-        rf"whose $\hat p^2$ lies in the support of $\partial_\Lambda K$, between {int(n_on.min())} and "
-        rf"{int(n_on.max())} of the {int(k0.size)} momenta on this grid, and $B$ jumps or wiggles whenever a "
-        r"shell enters or leaves it. These wiggles are lattice artefacts, not physics; they shrink as the "
-        r"lattice is refined.",
-        L.table(head, rows, align="r" * len(head), size=r"\scriptsize",
-                caption=r"Coefficients of $\lambda^j$ along the flow (lattice sums; $B$ exact, $M$ by quadrature in $\log\Lambda$)."),
-        _figure(fpath, r"Left: the interacting part of $B$ along the flow (solid) and with the bare action "
+    head = (
+        [r"$\Lambda$"]
+        + [rf"$[B]_{{\lambda^{j}}}$" for j in range(order + 1)]
+        + [rf"$[M_\Lambda-M_{{\Lambda_0}}]_{{\lambda^{j}}}$" for j in range(order + 1)]
+    )
+    body = "\n\n".join(
+        [
+            lattice_note(cfg, ctx.get("warnings")) + " "
+            r"Polchinski's equation evolves $P_\Lambda$ from the $\phi^4$ action at $\Lambda_0$; the engine "
+            r"expands $B(\Lambda)=-\Lambda\,\mathrm{d}M/\mathrm{d}\Lambda$ at any $\Lambda\le\Lambda_0$ with the "
+            r"flowed action (families of $\tilde K_\Lambda$, $D$ and $\Delta=\tilde K_{\Lambda_0}-\tilde K_\Lambda$, "
+            r"\texttt{ergsym.flow}). Here the families are exact lattice sums on "
+            rf"the 2-d lattice {L.cmd(FLOW_LATTICE)} with cutoff {L.cmd(cut.spec)}, $m={L.g(cfg.mass)}$, "
+            rf"$\Lambda_0={L.g(cfg.Lambda0)}$, at {n} scales down to $0.3\Lambda_0$ (whole-lattice sums). "
+            r"$M_\Lambda-M_{\Lambda_0}=\int_{\Lambda}^{\Lambda_0}B\,\mathrm{d}\Lambda'/\Lambda'$ by the trapezoid "
+            r"rule (error: change when the step is doubled). Check: the free part of the integral agrees with "
+            rf"the closed form $-\tfrac12\sum_p\log(\tilde K_\Lambda/\tilde K_{{\Lambda_0}})$ to ${L.num(free_dev, 2)}$ "
+            r"(absolute, largest over the grid). "
+            r"The dashed curves restart the bare $\phi^4$ action at each $\Lambda$ (what the paper's "
+            r"(5.15) would give if applied at $\Lambda<\Lambda_0$); they are not the flow. "
+            rf"The curves are not smooth: on a lattice $D_p\neq0$ only for the discrete shells of momenta "
+            rf"whose $\hat p^2$ lies in the support of $\partial_\Lambda K$, between {int(n_on.min())} and "
+            rf"{int(n_on.max())} of the {int(k0.size)} momenta on this grid, and $B$ jumps or wiggles whenever a "
+            r"shell enters or leaves it. These wiggles are lattice artefacts, not physics; they shrink as the "
+            r"lattice is refined.",
+            L.table(
+                head,
+                rows,
+                align="r" * len(head),
+                size=r"\scriptsize",
+                caption=r"Coefficients of $\lambda^j$ along the flow (lattice sums; $B$ exact, $M$ by quadrature in $\log\Lambda$).",
+            ),
+            _figure(
+                fpath,
+                r"Left: the interacting part of $B$ along the flow (solid) and with the bare action "
                 r"restarted at $\Lambda$ (dashed). Right: the interacting part of $\Delta M=M_\Lambda-M_{\Lambda_0}$, "
-                rf"$\Delta M-\Delta M_{{\rm free}}$ (the free part $\Delta M_{{\rm free}}$ is the closed form above). Lattice {L.cmd(FLOW_LATTICE)}, {n} scales."),
-    ])
-    data = {"lattice": FLOW_LATTICE, "cutoff": cut.spec, "Lambda": grid.tolist(),
-            "B_flow_orders": per_flow.tolist(), "B_bare_orders": per_bare.tolist(),
-            "M_orders": M_orders.tolist(), "M_free_closed_form": free_exact.tolist(),
-            "free_integration_max_deviation": free_dev,
-            "momenta_with_D": n_on.tolist(), "series": ser.to_json()}
+                rf"$\Delta M-\Delta M_{{\rm free}}$ (the free part $\Delta M_{{\rm free}}$ is the closed form above). Lattice {L.cmd(FLOW_LATTICE)}, {n} scales.",
+            ),
+        ]
+    )
+    data = {
+        "lattice": FLOW_LATTICE,
+        "cutoff": cut.spec,
+        "Lambda": grid.tolist(),
+        "B_flow_orders": per_flow.tolist(),
+        "B_bare_orders": per_bare.tolist(),
+        "M_orders": M_orders.tolist(),
+        "M_free_closed_form": free_exact.tolist(),
+        "free_integration_max_deviation": free_dev,
+        "momenta_with_D": n_on.tolist(),
+        "series": ser.to_json(),
+    }
     return Section("flow", title, body, data, [fpath])

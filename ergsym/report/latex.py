@@ -3,6 +3,7 @@
 Plain string functions; no ergsym physics here.  Everything the report writes goes through
 :func:`text` (prose from data, e.g. family definitions with Unicode) or is LaTeX built here.
 """
+
 from __future__ import annotations
 
 import math
@@ -12,16 +13,46 @@ from fractions import Fraction
 __all__ = ["text", "frac", "frac_signed", "num", "g", "value_err", "table", "verbatim"]
 
 _SPECIAL = {
-    "\\": r"\textbackslash{}", "&": r"\&", "%": r"\%", "$": r"\$", "#": r"\#", "_": r"\_",
-    "{": r"\{", "}": r"\}", "~": r"\textasciitilde{}", "^": r"\textasciicircum{}",
-    "<": r"\textless{}", ">": r"\textgreater{}",
+    "\\": r"\textbackslash{}",
+    "&": r"\&",
+    "%": r"\%",
+    "$": r"\$",
+    "#": r"\#",
+    "_": r"\_",
+    "{": r"\{",
+    "}": r"\}",
+    "~": r"\textasciitilde{}",
+    "^": r"\textasciicircum{}",
+    "<": r"\textless{}",
+    ">": r"\textgreater{}",
 }
 _UNICODE = {
-    "∫": r"$\int$", "π": r"$\pi$", "Σ": r"$\Sigma$", "Δ": r"$\Delta$", "·": r"$\cdot$",
-    "×": r"$\times$", "λ": r"$\lambda$", "Λ": r"$\Lambda$", "±": r"$\pm$", "≤": r"$\le$",
-    "≥": r"$\ge$", "−": "-", "∂": r"$\partial$", "ε": r"$\varepsilon$", "≈": r"$\approx$",
-    "²": r"$^2$", "→": r"$\to$", "δ": r"$\delta$", "φ": r"$\phi$", "μ": r"$\mu$",
-    "⟨": r"$\langle$", "⟩": r"$\rangle$", "–": "--", "—": "---", "‖": r"$\|$", "≡": r"$\equiv$",
+    "∫": r"$\int$",
+    "π": r"$\pi$",
+    "Σ": r"$\Sigma$",
+    "Δ": r"$\Delta$",
+    "·": r"$\cdot$",
+    "×": r"$\times$",
+    "λ": r"$\lambda$",
+    "Λ": r"$\Lambda$",
+    "±": r"$\pm$",
+    "≤": r"$\le$",
+    "≥": r"$\ge$",
+    "−": "-",
+    "∂": r"$\partial$",
+    "ε": r"$\varepsilon$",
+    "≈": r"$\approx$",
+    "²": r"$^2$",
+    "→": r"$\to$",
+    "δ": r"$\delta$",
+    "φ": r"$\phi$",
+    "μ": r"$\mu$",
+    "⟨": r"$\langle$",
+    "⟩": r"$\rangle$",
+    "–": "--",
+    "—": "---",
+    "‖": r"$\|$",
+    "≡": r"$\equiv$",
 }
 
 
@@ -70,7 +101,7 @@ def num(x: float, digits: int = 6) -> str:
     e = int(math.floor(math.log10(abs(x))))
     if -3 <= e <= 4:
         return f"{x:.{max(digits - 1 - e, 0)}f}" if e >= 0 else f"{x:.{digits - 1 - e}f}"
-    m = x / 10 ** e
+    m = x / 10**e
     return rf"{m:.{digits - 1}f}\times10^{{{e}}}"
 
 
@@ -95,9 +126,15 @@ def value_err(est: float, err: float | None, digits: int = 8) -> str:
     return num(est, d) + r"\pm" + num(err, 2)
 
 
-def table(header: Sequence[str], rows: Sequence[Sequence[str]], align: str | None = None,
-          caption: str | None = None, label: str | None = None, long: bool = False,
-          size: str = r"\small") -> str:
+def table(
+    header: Sequence[str],
+    rows: Sequence[Sequence[str]],
+    align: str | None = None,
+    caption: str | None = None,
+    label: str | None = None,
+    long: bool = False,
+    size: str = r"\small",
+) -> str:
     """A booktabs table.  ``header`` and ``rows`` are already LaTeX cell strings."""
     ncol = len(header)
     align = align or ("l" * ncol)
@@ -105,22 +142,55 @@ def table(header: Sequence[str], rows: Sequence[Sequence[str]], align: str | Non
     body = "\n".join(" & ".join(r) + r" \\" for r in rows)
     if long:
         cap = (rf"\caption{{{caption}}}" + (rf"\label{{{label}}}" if label else "") + r"\\") if caption else ""
-        return "\n".join([size, rf"\begin{{longtable}}{{{align}}}", cap, r"\toprule", head, r"\midrule",
-                          r"\endhead", body, r"\bottomrule", r"\end{longtable}", r"\normalsize"])
+        return "\n".join(
+            [
+                size,
+                rf"\begin{{longtable}}{{{align}}}",
+                cap,
+                r"\toprule",
+                head,
+                r"\midrule",
+                r"\endhead",
+                body,
+                r"\bottomrule",
+                r"\end{longtable}",
+                r"\normalsize",
+            ]
+        )
     out = [r"\begin{table}[H]", r"\centering", size]
     if caption:
         out.append(rf"\caption{{{caption}}}" + (rf"\label{{{label}}}" if label else ""))
-    out += [rf"\begin{{tabular}}{{{align}}}", r"\toprule", head, r"\midrule", body, r"\bottomrule",
-            r"\end{tabular}", r"\end{table}"]
+    out += [
+        rf"\begin{{tabular}}{{{align}}}",
+        r"\toprule",
+        head,
+        r"\midrule",
+        body,
+        r"\bottomrule",
+        r"\end{tabular}",
+        r"\end{table}",
+    ]
     return "\n".join(out)
 
 
 # -- commands: typeset so that copying from the PDF gives exactly the command ------------------
 _CMD = {
-    "-": "-{}", "'": r"\textquotesingle{}", "`": r"\textasciigrave{}", '"': r"\textquotedbl{}",
-    "<": r"\textless{}", ">": r"\textgreater{}", "~": r"\textasciitilde{}",
-    "^": r"\textasciicircum{}", "\\": r"\textbackslash{}", "_": r"\_", "{": r"\{", "}": r"\}",
-    "$": r"\$", "#": r"\#", "%": r"\%", "&": r"\&",
+    "-": "-{}",
+    "'": r"\textquotesingle{}",
+    "`": r"\textasciigrave{}",
+    '"': r"\textquotedbl{}",
+    "<": r"\textless{}",
+    ">": r"\textgreater{}",
+    "~": r"\textasciitilde{}",
+    "^": r"\textasciicircum{}",
+    "\\": r"\textbackslash{}",
+    "_": r"\_",
+    "{": r"\{",
+    "}": r"\}",
+    "$": r"\$",
+    "#": r"\#",
+    "%": r"\%",
+    "&": r"\&",
 }
 
 
@@ -168,12 +238,12 @@ def sig_round(value: float, err: float, digits: int = 2) -> str:
     p = int(math.floor(math.log10(mag))) if mag > 0 else 0
     if p - e > 10:  # relative error below 1e-10: ten significant digits, the error as a bound
         ee = int(math.floor(math.log10(err)))
-        return num(value, 10) + rf"\pm{err / 10 ** ee:.0f}\times10^{{{ee}}}"
+        return num(value, 10) + rf"\pm{err / 10**ee:.0f}\times10^{{{ee}}}"
     if -3 <= p <= 4 and e >= -9:
         d = max(-e, 0)
         return f"{v:.{d}f}\\pm{r:.{d}f}"
     d = max(p - e, 0)
-    return rf"({v / 10 ** p:.{d}f}\pm{r / 10 ** p:.{d}f})\times10^{{{p}}}"
+    return rf"({v / 10**p:.{d}f}\pm{r / 10**p:.{d}f})\times10^{{{p}}}"
 
 
 def paren(value: float, err: float, digits: int = 2, max_sig: int = 12) -> str:
@@ -194,8 +264,8 @@ def paren(value: float, err: float, digits: int = 2, max_sig: int = 12) -> str:
     e = max(e, p - max_sig + 1)
     if round(err, -e) >= 10.0 ** (e + digits) and e == int(math.floor(math.log10(err))) - (digits - 1):
         e += 1
-    u = max(1, int(round(err / 10.0 ** e)))
+    u = max(1, int(round(err / 10.0**e)))
     if -3 <= p <= 4:
         return f"{round(value, -e):.{max(-e, 0)}f}({u})"
-    m = value / 10.0 ** p
+    m = value / 10.0**p
     return rf"{m:.{max(p - e, 0)}f}({u})\times10^{{{p}}}"

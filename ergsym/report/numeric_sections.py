@@ -1,15 +1,16 @@
 """Report sections built from the numeric layer: values with errors, cutoff and scan figures."""
+
 from __future__ import annotations
-
-import numpy as np
-
-from . import latex as L
-from ..families import _latex_name
-from .section import Section
 
 import os
 from collections.abc import Callable, Sequence
 from typing import TYPE_CHECKING
+
+import numpy as np
+
+from ..families import _latex_name
+from . import latex as L
+from .section import Section
 
 if TYPE_CHECKING:
     from ..cutoffs.base import Cutoff
@@ -21,16 +22,21 @@ __all__ = ["numeric_section", "figures_section", "errata_section", "scan_grid"]
 _QUANTITIES = ("A", "B", "LdShat", "dShatdShat", "dSdShat", "dSdS")
 #: Engine names of the pieces -> the canonical names by the paper's equation numbers.
 _CANON = {"LdShat": "eq5.11", "dShatdShat": "eq5.12", "dSdShat": "eq5.13", "dSdS": "eq5.14"}
-_QTEX = {"A": "$A$", "B": "$B$", "dSdS": "(5.14)", "dSdShat": "(5.13)",
-         "dShatdShat": "(5.12)", "LdShat": "(5.11)"}
+_QTEX = {"A": "$A$", "B": "$B$", "dSdS": "(5.14)", "dSdShat": "(5.13)", "dShatdShat": "(5.12)", "LdShat": "(5.11)"}
 
 
 def _phi4_only(key, title, theory):
     from ..symbolic import PHI4
 
     if theory != PHI4:
-        return Section(key, title, r"This section is computed for $\lambda\phi^4/4!$ only "
-                       rf"(theory here: {L.text(theory.describe())}).", {}, available=False)
+        return Section(
+            key,
+            title,
+            r"This section is computed for $\lambda\phi^4/4!$ only "
+            rf"(theory here: {L.text(theory.describe())}).",
+            {},
+            available=False,
+        )
     return None
 
 
@@ -50,11 +56,15 @@ def numeric_section(cfg: ReportConfig, ctx: dict) -> Section:
     if skip:
         return skip
     cutoff, dim, mass, Lam = ctx["cutoff"], cfg.dim, cfg.mass, cfg.Lambda0
-    where = (rf"cutoff {L.cmd(cutoff.spec)}, $d={dim}$, $m={L.g(mass)}$, "
-             rf"$\Lambda=\Lambda_0={L.g(Lam)}$")
-    parts = [rf"Continuum quadrature ({where}). Every value carries the numeric layer's error "
-             r"estimate (absolute); one-loop blocks are radial integrals split at the cutoff's "
-             r"breakpoints, melon blocks (the sunset) position-space Hankel transforms."]
+    where = (
+        rf"cutoff {L.cmd(cutoff.spec)}, $d={dim}$, $m={L.g(mass)}$, "
+        rf"$\Lambda=\Lambda_0={L.g(Lam)}$"
+    )
+    parts = [
+        rf"Continuum quadrature ({where}). Every value carries the numeric layer's error "
+        r"estimate (absolute); one-loop blocks are radial integrals split at the cutoff's "
+        r"breakpoints, melon blocks (the sunset) position-space Hankel transforms."
+    ]
     data = {"point": {"cutoff": cutoff.spec, "dim": dim, "mass": mass, "Lambda": Lam}}
     named = evaluate_named(cutoff, dim, mass, Lam, on_divergence="record")
     rows, fam_data = [], {}
@@ -63,10 +73,22 @@ def numeric_section(cfg: ReportConfig, ctx: dict) -> Section:
             rows.append([n, r"\textbf{divergent}", L.text(str(v))[:160]])
             fam_data[n] = {"divergent": True, "message": str(v)}
         else:
-            rows.append([f"${_latex_name(n)}$", f"${L.paren(v.estimate, v.error)}$", "yes" if bool(v.converged) else r"\textbf{no}"])
+            rows.append(
+                [
+                    f"${_latex_name(n)}$",
+                    f"${L.paren(v.estimate, v.error)}$",
+                    "yes" if bool(v.converged) else r"\textbf{no}",
+                ]
+            )
             fam_data[n] = v.to_dict()
-    parts.append(L.table(["family", "value", "converged"], rows, align="lrl",
-                         caption="The basic families at $\\Lambda_0$ (definitions in Sec.~\\ref{sec:derivation})."))
+    parts.append(
+        L.table(
+            ["family", "value", "converged"],
+            rows,
+            align="lrl",
+            caption="The basic families at $\\Lambda_0$ (definitions in Sec.~\\ref{sec:derivation}).",
+        )
+    )
     data["families"] = fam_data
     n_ord = _numeric_order(cfg)
     series = {q: monotone(n_ord, q, cfg.scheme) for q in _QUANTITIES}
@@ -85,10 +107,18 @@ def numeric_section(cfg: ReportConfig, ctx: dict) -> Section:
     extra_fams = {n: v for n, v in (famvals or {}).items() if n not in named}
     if extra_fams:
         fam_tex = {f.name: f.latex for ser in series.values() for f in ser.families()}
-        rows = [[f"${fam_tex[n]}$" if n in fam_tex else L.text(n), f"${L.paren(v.estimate, v.error)}$"]
-                for n, v in extra_fams.items()]
-        parts.append(L.table(["product family", "value"], rows, align="lr",
-                             caption="Product families beyond the basic ones (tadpole chains)."))
+        rows = [
+            [f"${fam_tex[n]}$" if n in fam_tex else L.text(n), f"${L.paren(v.estimate, v.error)}$"]
+            for n, v in extra_fams.items()
+        ]
+        parts.append(
+            L.table(
+                ["product family", "value"],
+                rows,
+                align="lr",
+                caption="Product families beyond the basic ones (tadpole chains).",
+            )
+        )
         data["product_families"] = {n: v.to_dict() for n, v in extra_fams.items()}
     if per_q:
         head = ["quantity"] + [rf"$[\lambda^{k}]$" for k in range(n_ord + 1)]
@@ -104,26 +134,59 @@ def numeric_section(cfg: ReportConfig, ctx: dict) -> Section:
                 cells.append(f"${L.paren(v, tot)}$" + (r"$^\dagger$" if t > e else ""))
                 if t > e:
                     dominated.append((q, x))
-                sd[str(x)] = {"value": v, "error": tot, "quadrature_error": e, "truncation": t,
-                              "truncation_dominates": t > e, "converged": bool(tot < 0.1 * abs(v))}
+                sd[str(x)] = {
+                    "value": v,
+                    "error": tot,
+                    "quadrature_error": e,
+                    "truncation": t,
+                    "truncation_dominates": t > e,
+                    "converged": bool(tot < 0.1 * abs(v)),
+                }
             rows2.append([_QTEX[q]] + cells)
-            qdata[_CANON.get(q, q)] = {"orders": [{"value": v, "error": e, "converged": True} for v, e in orders], "sums": sd}
-        parts.append(L.table(head, rows, align="l" + "r" * (len(head) - 1), size=r"\footnotesize",
-                             caption=(r"Coefficients of $\delta^d(0)\lambda^k$ (quadrature errors; "
-                                      r"families' errors added linearly).")))
-        parts.append(L.table(head2, rows2, align="l" + "r" * (len(head2) - 1), size=r"\footnotesize",
-                             caption=(r"The series through $O(\lambda^{%d})$ summed, rounded to its error: the "
-                                      r"quadrature error plus the truncation estimate $|c_N\lambda^N|\cdot"
-                                      r"\min(1,|c_N\lambda/c_{N-1}|)$ (the next term from the ratio of the last two). "
-                                      r"$^\dagger$: the truncation dominates." % n_ord)))
+            qdata[_CANON.get(q, q)] = {
+                "orders": [{"value": v, "error": e, "converged": True} for v, e in orders],
+                "sums": sd,
+            }
+        parts.append(
+            L.table(
+                head,
+                rows,
+                align="l" + "r" * (len(head) - 1),
+                size=r"\footnotesize",
+                caption=(
+                    r"Coefficients of $\delta^d(0)\lambda^k$ (quadrature errors; "
+                    r"families' errors added linearly)."
+                ),
+            )
+        )
+        parts.append(
+            L.table(
+                head2,
+                rows2,
+                align="l" + "r" * (len(head2) - 1),
+                size=r"\footnotesize",
+                caption=(
+                    rf"The series through $O(\lambda^{{{n_ord}}})$ summed, rounded to its error: the "
+                    r"quadrature error plus the truncation estimate $|c_N\lambda^N|\cdot"
+                    r"\min(1,|c_N\lambda/c_{N-1}|)$ (the next term from the ratio of the last two). "
+                    r"$^\dagger$: the truncation dominates."
+                ),
+            )
+        )
         data["quantities"] = qdata
     if cfg.order > n_ord:
-        parts.append(rf"The $O(\lambda^{{{cfg.order}}})$ terms contain `general' blocks (triangles and "
-                     r"beyond) that the continuum layer does not evaluate; their exact lattice sums are in "
-                     r"the lattice section.")
+        parts.append(
+            rf"The $O(\lambda^{{{cfg.order}}})$ terms contain `general' blocks (triangles and "
+            r"beyond) that the continuum layer does not evaluate; their exact lattice sums are in "
+            r"the lattice section."
+        )
     if notes:
-        parts.append(r"\paragraph{Not evaluated.}" + r"\begin{itemize}" +
-                     "".join(rf"\item {n}" for n in notes) + r"\end{itemize}")
+        parts.append(
+            r"\paragraph{Not evaluated.}"
+            + r"\begin{itemize}"
+            + "".join(rf"\item {n}" for n in notes)
+            + r"\end{itemize}"
+        )
     return Section("numeric", title, "\n\n".join(parts), data)
 
 
@@ -164,7 +227,7 @@ def combine_orders(series: Series, famvals: dict) -> list:
     out = []
     for k in range(series.order + 1):
         v = e = 0.0
-        for c, p, f in series.coefficient(k):
+        for c, _p, f in series.coefficient(k):
             fv = famvals[f.name]
             v += float(c) * float(fv.estimate)
             e += abs(float(c)) * float(fv.error)
@@ -174,7 +237,7 @@ def combine_orders(series: Series, famvals: dict) -> list:
 
 def truncation(orders: Sequence[tuple[float, float]], lam: float) -> float:
     """Truncation estimate of a summed series: the next term from the ratio of the last two."""
-    terms = [abs(v) * lam ** k for k, (v, _) in enumerate(orders)]
+    terms = [abs(v) * lam**k for k, (v, _) in enumerate(orders)]
     if len(terms) < 2 or lam == 0:
         return 0.0
     last, prev = terms[-1], terms[-2]
@@ -203,15 +266,27 @@ def _print_rc() -> dict:
     """rc parameters of the report's figures: 8-9 pt serif text matching Latin Modern, no Type 3."""
     from matplotlib import font_manager
 
-    serif = [f for f in ("cmr10", "Latin Modern Roman")
-             if any(e.name == f for e in font_manager.fontManager.ttflist)] or ["DejaVu Serif"]
+    serif = [
+        f for f in ("cmr10", "Latin Modern Roman") if any(e.name == f for e in font_manager.fontManager.ttflist)
+    ] or ["DejaVu Serif"]
     return {
-        "font.family": "serif", "font.serif": serif, "mathtext.fontset": "cm",
-        "axes.formatter.use_mathtext": True, "axes.unicode_minus": serif[0] != "cmr10",
-        "pdf.fonttype": 42, "ps.fonttype": 42,
-        "font.size": 8.5, "axes.labelsize": 8.5, "axes.titlesize": 9, "legend.fontsize": 7.5,
-        "xtick.labelsize": 8, "ytick.labelsize": 8, "lines.linewidth": 1.1, "lines.markersize": 3.5,
-        "legend.frameon": False, "figure.dpi": 150,
+        "font.family": "serif",
+        "font.serif": serif,
+        "mathtext.fontset": "cm",
+        "axes.formatter.use_mathtext": True,
+        "axes.unicode_minus": serif[0] != "cmr10",
+        "pdf.fonttype": 42,
+        "ps.fonttype": 42,
+        "font.size": 8.5,
+        "axes.labelsize": 8.5,
+        "axes.titlesize": 9,
+        "legend.fontsize": 7.5,
+        "xtick.labelsize": 8,
+        "ytick.labelsize": 8,
+        "lines.linewidth": 1.1,
+        "lines.markersize": 3.5,
+        "legend.frameon": False,
+        "figure.dpi": 150,
     }
 
 
@@ -266,7 +341,7 @@ def plot_cutoff(cutoff: Cutoff, Lambda: float, path: str | os.PathLike) -> dict:
     plt = _plt()
     fig, axes = plt.subplots(1, 3, figsize=(TEXT_WIDTH_IN, 2.2))
     bps = [b for b in cutoff.breakpoints(Lambda) if b > 0]
-    hi = max([3.0 * Lambda ** 2] + [1.3 * b for b in bps])
+    hi = max([3.0 * Lambda**2] + [1.3 * b for b in bps])
     p2 = np.unique(np.concatenate([np.linspace(0, hi, 4001), np.asarray(bps, float)]))
     axes[0].plot(p2, cutoff.K(p2, Lambda), "k-")
     axes[0].set(xlabel=r"$p^2$", ylabel=r"$K_\Lambda(p^2)$", title=rf"$K$ at $\Lambda={Lambda:g}$ (Fig. 1)")
@@ -276,10 +351,13 @@ def plot_cutoff(cutoff: Cutoff, Lambda: float, path: str | os.PathLike) -> dict:
     yz = np.asarray(cutoff.Lambda_dK(pz, Lambda), float)
     axes[1].plot(pz, yz, "C3-")
     axes[1].axhline(0, color="0.7", lw=0.5)
-    axes[1].set(xlabel=r"$p^2$", ylabel=r"$\Lambda\partial_\Lambda K_\Lambda$",
-                title=r"$\Lambda\partial_\Lambda K$ on its support (Fig. 2)")
+    axes[1].set(
+        xlabel=r"$p^2$",
+        ylabel=r"$\Lambda\partial_\Lambda K_\Lambda$",
+        title=r"$\Lambda\partial_\Lambda K$ on its support (Fig. 2)",
+    )
     lmax = getattr(cutoff, "lambda_max", 2.0 * Lambda)
-    hi4 = max(hi, 1.3 * (lmax ** 2 + getattr(cutoff, "eps", 0.0)) + 2.0)
+    hi4 = max(hi, 1.3 * (lmax**2 + getattr(cutoff, "eps", 0.0)) + 2.0)
     pp = np.linspace(0, hi4, 4001)
     floor = None
     for lam in np.linspace(0.25 * lmax, lmax, 4):
@@ -307,12 +385,17 @@ def figures_section(cfg: ReportConfig, ctx: dict) -> Section:
     facts = plot_cutoff(cutoff, cfg.Lambda0, out / f1)
     figs.append(f1)
     a, b = facts["support"]
-    parts.append(_figure(f1, rf"The cutoff {L.cmd(cutoff.spec)} at $\Lambda_0={L.g(cfg.Lambda0)}$. Left: "
-                         r"$K_\Lambda(p^2)$ (cf. the paper's Fig.~1). Middle: $\Lambda\partial_\Lambda K$, drawn "
-                         rf"on $p^2\in[{L.num(a, 4)},{L.num(b, 4)}]$ where it exceeds $10^{{-3}}$ of its maximum "
-                         rf"${L.num(facts['max_dK'], 4)}$ (cf. Fig.~2); its minimum there is ${L.num(facts['min_dK'], 3)}$"
-                         + (r", so $D\ge0$" if facts["min_dK"] >= -1e-12 else r": \textbf{negative}") +
-                         r". Right: $K_\Lambda$ for four $\Lambda$ (cf. Fig.~4)."))
+    parts.append(
+        _figure(
+            f1,
+            rf"The cutoff {L.cmd(cutoff.spec)} at $\Lambda_0={L.g(cfg.Lambda0)}$. Left: "
+            r"$K_\Lambda(p^2)$ (cf. the paper's Fig.~1). Middle: $\Lambda\partial_\Lambda K$, drawn "
+            rf"on $p^2\in[{L.num(a, 4)},{L.num(b, 4)}]$ where it exceeds $10^{{-3}}$ of its maximum "
+            rf"${L.num(facts['max_dK'], 4)}$ (cf. Fig.~2); its minimum there is ${L.num(facts['min_dK'], 3)}$"
+            + (r", so $D\ge0$" if facts["min_dK"] >= -1e-12 else r": \textbf{negative}")
+            + r". Right: $K_\Lambda$ for four $\Lambda$ (cf. Fig.~4).",
+        )
+    )
     data["cutoff"] = {"support_dK": [a, b], "max_dK": facts["max_dK"], "min_dK": facts["min_dK"]}
     title = r"Figures: the cutoff and the integrals against $\Lambda$"
     if _phi4_only("figures", title, ctx["theory"]) is not None:
@@ -339,10 +422,12 @@ def figures_section(cfg: ReportConfig, ctx: dict) -> Section:
 
     famv = {n: _V(n) for n in points[0]}
     per = {q: [combine_orders(ser, p) for p in points] for q, ser in (("A", serA), ("B", serB))}
-    A_orders = {k: (np.array([o[k][0] for o in per["A"]]), np.array([o[k][1] for o in per["A"]]))
-                for k in range(n_ord + 1)}
-    B_orders = {k: (np.array([o[k][0] for o in per["B"]]), np.array([o[k][1] for o in per["B"]]))
-                for k in range(n_ord + 1)}
+    A_orders = {
+        k: (np.array([o[k][0] for o in per["A"]]), np.array([o[k][1] for o in per["A"]])) for k in range(n_ord + 1)
+    }
+    B_orders = {
+        k: (np.array([o[k][0] for o in per["B"]]), np.array([o[k][1] for o in per["B"]])) for k in range(n_ord + 1)
+    }
     # a point of an order is converged when every family value at that point is
     conv = [all(v.converged[i] for v in famv.values()) for i in range(len(grid))]
     plt = _plt()
@@ -356,6 +441,7 @@ def figures_section(cfg: ReportConfig, ctx: dict) -> Section:
             lab = "$" + fam_latex.get(n, _latex_name(n)) + "$"
             try:  # mathtext must be able to typeset the label; otherwise the plain name
                 from matplotlib.mathtext import MathTextParser  # noqa: PLC0415
+
                 MathTextParser("path").parse(lab)
             except Exception:  # noqa: BLE001
                 lab = n
@@ -369,7 +455,7 @@ def figures_section(cfg: ReportConfig, ctx: dict) -> Section:
     for k in range(n_ord + 1):
         for q, orders, ls in (("B", B_orders, "-"), ("A", A_orders, "--")):
             y = orders[k][0]
-            line, = axes[1].loglog(grid, np.abs(y), ls, label=rf"${q}$: $|[\lambda^{k}]|$")
+            (line,) = axes[1].loglog(grid, np.abs(y), ls, label=rf"${q}$: $|[\lambda^{k}]|$")
             pos, neg = y > 0, y < 0
             axes[1].plot(grid[pos], np.abs(y[pos]), "o", color=line.get_color(), ms=3)
             axes[1].plot(grid[neg], np.abs(y[neg]), "o", mfc="white", color=line.get_color(), ms=3)
@@ -380,10 +466,15 @@ def figures_section(cfg: ReportConfig, ctx: dict) -> Section:
                 sign_notes.append(rf"${q}$ at $\lambda^{k}$: negative")
             else:
                 ch = [float(np.sqrt(grid[i] * grid[i + 1])) for i in range(len(y) - 1) if sgn[i] * sgn[i + 1] < 0]
-                sign_notes.append(rf"${q}$ at $\lambda^{k}$: changes sign near $\Lambda\approx"
-                                  + ",".join(L.num(c, 3) for c in ch) + "$")
+                sign_notes.append(
+                    rf"${q}$ at $\lambda^{k}$: changes sign near $\Lambda\approx"
+                    + ",".join(L.num(c, 3) for c in ch)
+                    + "$"
+                )
     axes[1].axvline(cfg.Lambda0, color="0.6", lw=0.8, ls="--")
-    axes[1].set(xlabel=r"$\Lambda$", ylabel=r"$|$coefficient$|$", title=r"$A$ and $B$ per order ($\delta^d(0)\lambda^k$)")
+    axes[1].set(
+        xlabel=r"$\Lambda$", ylabel=r"$|$coefficient$|$", title=r"$A$ and $B$ per order ($\delta^d(0)\lambda^k$)"
+    )
     axes[1].legend(fontsize=6, ncol=3, loc="upper center", bbox_to_anchor=(0.5, -0.22))
     # labelled ticks on the log Lambda axis: a decade rarely fits in the scan (0.25..2 by default)
     ticks = _log_ticks(float(grid.min()), float(grid.max()))
@@ -394,11 +485,16 @@ def figures_section(cfg: ReportConfig, ctx: dict) -> Section:
     f2 = "figures/families_vs_Lambda.pdf"
     _save(plt, fig, out / f2)
     figs.append(f2)
-    parts.append(_figure(f2, rf"Left: the blocks and families of $A$ and $B$ against $\Lambda$ (log--log, "
-                         rf"{len(grid)} points; dashed line $\Lambda_0$). Right: the magnitude of the per-order "
-                         r"coefficients of $B$ (solid) and $A$ (dashed); filled markers are positive values, "
-                         r"open markers negative ones. On this grid: " + "; ".join(sign_notes) + ". "
-                         r"Values and errors are tabulated below and in \texttt{report.json}."))
+    parts.append(
+        _figure(
+            f2,
+            rf"Left: the blocks and families of $A$ and $B$ against $\Lambda$ (log--log, "
+            rf"{len(grid)} points; dashed line $\Lambda_0$). Right: the magnitude of the per-order "
+            r"coefficients of $B$ (solid) and $A$ (dashed); filled markers are positive values, "
+            r"open markers negative ones. On this grid: " + "; ".join(sign_notes) + ". "
+            r"Values and errors are tabulated below and in \texttt{report.json}.",
+        )
+    )
     show = [n for n in ("f0", "f1", "f2") if n in famv]
     idx = np.unique(np.linspace(0, len(grid) - 1, min(len(grid), 6)).round().astype(int))
     rows = []
@@ -408,16 +504,26 @@ def figures_section(cfg: ReportConfig, ctx: dict) -> Section:
             v = famv[n]
             row.append(f"${L.paren(np.asarray(v.estimate)[i], np.asarray(v.error)[i])}$")
         rows.append(row)
-    parts.append(L.table([r"$\Lambda$"] + [f"${n[0]}_{n[1]}$" for n in show], rows,
-                         align="r" * (len(show) + 1), size=r"\footnotesize",
-                         caption=r"$f_0,f_1,f_2$ at a few points of the scan (all families and "
-                                 r"points: \texttt{report.json})."))
-    data["scan"] = {"Lambda": grid.tolist(),
-                    "families": {n: v.to_dict() for n, v in famv.items()},
-                    "B_orders": {str(k): {"value": e.tolist(), "error": r.tolist(), "converged": conv}
-                                 for k, (e, r) in B_orders.items()},
-                    "A_orders": {str(k): {"value": e.tolist(), "error": r.tolist(), "converged": conv}
-                                 for k, (e, r) in A_orders.items()}}
+    parts.append(
+        L.table(
+            [r"$\Lambda$"] + [f"${n[0]}_{n[1]}$" for n in show],
+            rows,
+            align="r" * (len(show) + 1),
+            size=r"\footnotesize",
+            caption=r"$f_0,f_1,f_2$ at a few points of the scan (all families and "
+            r"points: \texttt{report.json}).",
+        )
+    )
+    data["scan"] = {
+        "Lambda": grid.tolist(),
+        "families": {n: v.to_dict() for n, v in famv.items()},
+        "B_orders": {
+            str(k): {"value": e.tolist(), "error": r.tolist(), "converged": conv} for k, (e, r) in B_orders.items()
+        },
+        "A_orders": {
+            str(k): {"value": e.tolist(), "error": r.tolist(), "converged": conv} for k, (e, r) in A_orders.items()
+        },
+    }
     return Section("figures", title, "\n\n".join(parts), data, figs)
 
 
@@ -428,8 +534,9 @@ def _log_ticks(lo: float, hi: float) -> list:
 
     d0, d1 = math.floor(math.log10(lo)) - 1, math.ceil(math.log10(hi)) + 1
     for mants in ((1,), (1, 2, 5), (1, 2, 3, 4, 5, 6, 7, 8, 9)):
-        ticks = [m * 10.0 ** d for d in range(d0, d1 + 1) for m in mants
-                 if lo * (1 - 1e-9) <= m * 10.0 ** d <= hi * (1 + 1e-9)]
+        ticks = [
+            m * 10.0**d for d in range(d0, d1 + 1) for m in mants if lo * (1 - 1e-9) <= m * 10.0**d <= hi * (1 + 1e-9)
+        ]
         if len(ticks) >= 3:
             return ticks if len(ticks) <= 9 else ticks[:: -(-len(ticks) // 9)]
     return [lo, math.sqrt(lo * hi), hi]
@@ -447,8 +554,15 @@ def _save(plt, fig, path):
 
 
 def _figure(path, caption, width=r"\linewidth") -> str:
-    return "\n".join([r"\begin{figure}[H]", r"\centering", rf"\includegraphics[width={width}]{{{path}}}",
-                      rf"\caption{{{caption}}}", r"\end{figure}"])
+    return "\n".join(
+        [
+            r"\begin{figure}[H]",
+            r"\centering",
+            rf"\includegraphics[width={width}]{{{path}}}",
+            rf"\caption{{{caption}}}",
+            r"\end{figure}",
+        ]
+    )
 
 
 def errata_section(cfg: ReportConfig, ctx: dict) -> Section:
@@ -457,15 +571,32 @@ def errata_section(cfg: ReportConfig, ctx: dict) -> Section:
 
     items = []
     for e in ERRATA:
-        items.append("\n".join([
-            rf"\item \textbf{{{L.text(e['where'])}.}} Step that fails: {e['step']}.",
-            r"\begin{align*}", r"\text{printed:}\quad &" + e["printed"] + r"\\",
-            r"\text{correct:}\quad &" + e["correct"], r"\end{align*}",
-            rf"Decisive number: {e['number']}. Shown by:", L.cmd_block(e["commands"])]))
-    body = (r"Each item names a statement of the paper, the step of its derivation that fails, the "
-            r"equation as printed and as ergsym derives it, the number that decides, and the commands "
-            r"that show it (run from the root of the ergsym source tree; the same list is "
-            r"\texttt{docs/errata.md}, and the test suite runs every command)." + "\n" +
-            r"\begin{enumerate}" + "\n".join(items) + r"\end{enumerate}")
-    return Section("errata", "Errata: statements of the paper that do not survive a check", body,
-                   {"errata": [{k: v for k, v in e.items()} for e in ERRATA]})
+        items.append(
+            "\n".join(
+                [
+                    rf"\item \textbf{{{L.text(e['where'])}.}} Step that fails: {e['step']}.",
+                    r"\begin{align*}",
+                    r"\text{printed:}\quad &" + e["printed"] + r"\\",
+                    r"\text{correct:}\quad &" + e["correct"],
+                    r"\end{align*}",
+                    rf"Decisive number: {e['number']}. Shown by:",
+                    L.cmd_block(e["commands"]),
+                ]
+            )
+        )
+    body = (
+        r"Each item names a statement of the paper, the step of its derivation that fails, the "
+        r"equation as printed and as ergsym derives it, the number that decides, and the commands "
+        r"that show it (run from the root of the ergsym source tree; the same list is "
+        r"\texttt{docs/errata.md}, and the test suite runs every command)."
+        + "\n"
+        + r"\begin{enumerate}"
+        + "\n".join(items)
+        + r"\end{enumerate}"
+    )
+    return Section(
+        "errata",
+        "Errata: statements of the paper that do not survive a check",
+        body,
+        {"errata": [{k: v for k, v in e.items()} for e in ERRATA]},
+    )

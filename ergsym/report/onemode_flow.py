@@ -13,6 +13,7 @@ is a pair of Gaussian averages.  They are computed here with Gauss--Hermite rule
 one-sided 5-point stencil in ``log Lambda`` at ``Lambda0`` (the flow runs towards
 ``Lambda < Lambda0`` only).  Independent of :mod:`ergsym.flow.modes` on purpose.
 """
+
 from __future__ import annotations
 
 import functools
@@ -54,10 +55,10 @@ def one_mode_M(k: float, D: float, lam: float, t: float, n: int = 160) -> float:
     phi, lwphi = _gh(n, G)
     chi, lwchi = _gh(n, k - G)
     psi = phi[:, None] + chi[None, :]
-    logW = logsumexp(-lam / 24.0 * psi ** 4 + lwchi[None, :], axis=1)
-    lz = logsumexp(lwphi + logW)               # log E_G[W]
-    p = np.exp(lwphi + logW - lz)              # weights of P at the phi nodes
-    shat = phi ** 2 / (2 * G)
+    logW = logsumexp(-lam / 24.0 * psi**4 + lwchi[None, :], axis=1)
+    lz = logsumexp(lwphi + logW)  # log E_G[W]
+    p = np.exp(lwphi + logW - lz)  # weights of P at the phi nodes
+    shat = phi**2 / (2 * G)
     return float(p @ (shat + logW)) - (0.5 * math.log(2 * math.pi * G) + lz)
 
 
@@ -72,6 +73,7 @@ def one_mode_minus_dM(k: float, D: float, lam: float, h: float = 1e-3, n: int = 
     -------
     (value, error) : floats
     """
+
     def stencil(hh, nn):
         f = [one_mode_M(k, D, lam, -j * hh, nn) for j in range(5)]
         # f'(0) = (25 f0 - 48 f1 + 36 f2 - 16 f3 + 3 f4) / (12 h) for f_j = f(-j h)

@@ -1,4 +1,5 @@
 """The unit the report is assembled from."""
+
 from __future__ import annotations
 
 from dataclasses import dataclass, field

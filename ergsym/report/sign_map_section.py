@@ -4,6 +4,7 @@ Each cell is a ``--method mc`` point of the exact flow (:mod:`ergsym.flow.signma
 report computes a small map on an 8x8 lattice (a few seconds); ``ergsym report --sign-map full``
 computes the grid of the docs page on 8x8 and 16x16 (tens of minutes on two cores).
 """
+
 from __future__ import annotations
 
 from typing import TYPE_CHECKING
@@ -24,10 +25,10 @@ LAMBDA0 = 1.5
 GRIDS = {
     "quick": [("8x8", (1.0, 1000.0), (0.6, 1.0), 64)],
     "default": [("8x8", (1.0, 100.0, 1000.0), (0.4, 0.6, 1.0), 128)],
-    "full": [("8x8", (1.0, 10.0, 30.0, 100.0, 300.0, 1000.0),
-              (0.3, 0.4, 0.5, 0.6, 0.65, 0.7, 0.85, 0.9, 1.0), 512),
-             ("16x16", (1.0, 10.0, 30.0, 100.0, 300.0, 1000.0),
-              (0.3, 0.4, 0.5, 0.6, 0.65, 0.7, 0.85, 0.9, 1.0), 512)],
+    "full": [
+        ("8x8", (1.0, 10.0, 30.0, 100.0, 300.0, 1000.0), (0.3, 0.4, 0.5, 0.6, 0.65, 0.7, 0.85, 0.9, 1.0), 512),
+        ("16x16", (1.0, 10.0, 30.0, 100.0, 300.0, 1000.0), (0.3, 0.4, 0.5, 0.6, 0.65, 0.7, 0.85, 0.9, 1.0), 512),
+    ],
 }
 MARK = {"positive": "+", "negative": "$-$", "undecided": "0", "unreliable": "?", "no flowing mode": "."}
 
@@ -51,8 +52,17 @@ def sign_map_section(cfg: ReportConfig, ctx: dict) -> Section:
         settings = MCSettings(n_samples=n_samples, n_chains=8, seed=cfg.seed + 17)
         cells = sign_map(lat, CUTOFF, cfg.mass, LAMBDA0, lams, ratios, settings)
         bnd = boundaries(cells)
-        maps.append({"lattice": lat, "cutoff": CUTOFF, "Lambda0": LAMBDA0, "mass": cfg.mass,
-                     "samples": n_samples * 8, "cells": cells, "boundaries": bnd})
+        maps.append(
+            {
+                "lattice": lat,
+                "cutoff": CUTOFF,
+                "Lambda0": LAMBDA0,
+                "mass": cfg.mass,
+                "samples": n_samples * 8,
+                "cells": cells,
+                "boundaries": bnd,
+            }
+        )
         head = [r"$\lambda$ \textbackslash{} $\Lambda/\Lambda_0$"] + [L.g(r) for r in ratios]
         rows = []
         for lam in lams:
@@ -65,20 +75,33 @@ def sign_map_section(cfg: ReportConfig, ctx: dict) -> Section:
                     val = L.paren(c["B_over_B_free"], c["error"] / c["B_free"])
                     row.append(f"{MARK[c['verdict']]} ${val}$")
             rows.append(row)
-        parts.append(L.table(head, rows, align="l" + "r" * len(ratios), size=r"\scriptsize",
-                             caption=rf"Lattice {L.cmd(lat)}: $B/B_{{\rm free}}$ with its Monte Carlo error "
-                                     r"and "
-                                     rf"the verdict (+, $-$: more than {N_SIGMA:g} errors from zero; 0: "
-                                     r"undecided; ?: flagged unreliable; .: no momentum in the support of "
-                                     r"$\partial_\Lambda K$, $B=0$ exactly)."))
+        parts.append(
+            L.table(
+                head,
+                rows,
+                align="l" + "r" * len(ratios),
+                size=r"\scriptsize",
+                caption=rf"Lattice {L.cmd(lat)}: $B/B_{{\rm free}}$ with its Monte Carlo error "
+                r"and "
+                rf"the verdict (+, $-$: more than {N_SIGMA:g} errors from zero; 0: "
+                r"undecided; ?: flagged unreliable; .: no momentum in the support of "
+                r"$\partial_\Lambda K$, $B=0$ exactly).",
+            )
+        )
         ax = axes[0, gi]
         for k, r in enumerate(ratios):
             pts = [c for c in cells if abs(c["ratio"] - r) < 1e-12 and c["verdict"] != "no flowing mode"]
             if not pts:
                 continue
-            ax.errorbar([c["lam"] for c in pts], [c["B_over_B_free"] for c in pts],
-                        yerr=[c["error"] / c["B_free"] for c in pts], fmt="o-", ms=2.5, color=f"C{k % 10}",
-                        label=rf"$\Lambda/\Lambda_0={r:g}$")
+            ax.errorbar(
+                [c["lam"] for c in pts],
+                [c["B_over_B_free"] for c in pts],
+                yerr=[c["error"] / c["B_free"] for c in pts],
+                fmt="o-",
+                ms=2.5,
+                color=f"C{k % 10}",
+                label=rf"$\Lambda/\Lambda_0={r:g}$",
+            )
         ax.axhline(0, color="0.5", lw=0.6)
         ax.set_xscale("log")
         ax.set(xlabel=r"$\lambda$", ylabel=r"$B/B_{\rm free}$", title=f"{lat}, mc")
@@ -90,23 +113,31 @@ def sign_map_section(cfg: ReportConfig, ctx: dict) -> Section:
         for b in m["boundaries"]:
             if b["lam_hi"] is not None:
                 lo = "?" if b["lam_lo"] is None else L.g(b["lam_lo"])
-                star = ("" if b["lam_star"] is None
-                        else rf", interpolated $\lambda^*\approx{L.g(round(b['lam_star'], 0))}$")
-                found.append(rf"{L.cmd(m['lattice'])} at $\Lambda/\Lambda_0={L.g(b['ratio'])}$: "
-                             rf"$B<0$ for $\lambda\ge{L.g(b['lam_hi'])}$, $B>0$ at $\lambda={lo}${star}")
+                star = (
+                    "" if b["lam_star"] is None else rf", interpolated $\lambda^*\approx{L.g(round(b['lam_star'], 0))}$"
+                )
+                found.append(
+                    rf"{L.cmd(m['lattice'])} at $\Lambda/\Lambda_0={L.g(b['ratio'])}$: "
+                    rf"$B<0$ for $\lambda\ge{L.g(b['lam_hi'])}$, $B>0$ at $\lambda={lo}${star}"
+                )
     summary = ("; ".join(found) + ".") if found else r"no cell of this grid has $B<0$."
-    body = "\n\n".join([
-        r"$B$ from the exact flow by Monte Carlo (\texttt{ergsym flow --method mc}): $P_{\Lambda_0}$ by "
-        r"HMC, pushed through the Gaussian channel $\phi_\Lambda=\alpha\phi_{\Lambda_0}+\xi$ (eq.~(2.7)); "
-        r"the score of $P_\Lambda$ from the posterior of the flowed-out fluctuation (Tweedie's formula) with "
-        r"two posterior "
-        r"replicas, so the square of the conditional mean is unbiased; validated against the exact few-mode "
-        r"flow on 2 and 3 sites at $\lambda=0.1\ldots100$ and against the series on $8\times8$ at small "
-        rf"$\lambda$ (docs/monotone\_sign.md). Cutoff {L.cmd(CUTOFF)}, $m={L.g(cfg.mass)}$, "
-        rf"$\Lambda_0={L.g(LAMBDA0)}$. Map: {L.text(mode)}. Sign changes found: {summary}",
-        *parts,
-        _figure(fpath, r"$B/B_{\rm free}$ against $\lambda$ at fixed $\Lambda/\Lambda_0$ (error bars: Monte "
+    body = "\n\n".join(
+        [
+            r"$B$ from the exact flow by Monte Carlo (\texttt{ergsym flow --method mc}): $P_{\Lambda_0}$ by "
+            r"HMC, pushed through the Gaussian channel $\phi_\Lambda=\alpha\phi_{\Lambda_0}+\xi$ (eq.~(2.7)); "
+            r"the score of $P_\Lambda$ from the posterior of the flowed-out fluctuation (Tweedie's formula) with "
+            r"two posterior "
+            r"replicas, so the square of the conditional mean is unbiased; validated against the exact few-mode "
+            r"flow on 2 and 3 sites at $\lambda=0.1\ldots100$ and against the series on $8\times8$ at small "
+            rf"$\lambda$ (docs/monotone\_sign.md). Cutoff {L.cmd(CUTOFF)}, $m={L.g(cfg.mass)}$, "
+            rf"$\Lambda_0={L.g(LAMBDA0)}$. Map: {L.text(mode)}. Sign changes found: {summary}",
+            *parts,
+            _figure(
+                fpath,
+                r"$B/B_{\rm free}$ against $\lambda$ at fixed $\Lambda/\Lambda_0$ (error bars: Monte "
                 r"Carlo, outer and inner sampling). Where the curve crosses zero, $M_\Lambda$ stops "
-                r"increasing towards the infrared."),
-    ])
+                r"increasing towards the infrared.",
+            ),
+        ]
+    )
     return Section("sign_map", title, body, {"mode": mode, "maps": maps}, [fpath])

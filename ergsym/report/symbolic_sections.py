@@ -4,6 +4,7 @@ Every number here is derived by :mod:`ergsym.symbolic` or by the independent zer
 oracle below; the paper's printed coefficients (:data:`ergsym.symbolic.PRINTED`) appear only in
 columns labelled "as printed".
 """
+
 from __future__ import annotations
 
 from collections.abc import Sequence
@@ -19,8 +20,7 @@ if TYPE_CHECKING:
     from ..symbolic.theory import Theory
     from .config import ReportConfig
 
-__all__ = ["derivation_section", "comparison_section", "zero_dim_section", "zero_dim_taylor",
-           "PRINTED_LABEL"]
+__all__ = ["derivation_section", "comparison_section", "zero_dim_section", "zero_dim_taylor", "PRINTED_LABEL"]
 
 PRINTED_LABEL = "as printed"
 
@@ -38,8 +38,15 @@ _QUANTITY_TEX = {
     "LdShat": r"-2\langle\Lambda\partial_\Lambda\hat S\rangle",
     "5.13-literal": r"-2\langle\int\dot C\,\delta S\,\delta S\rangle\ \text{(literal)}",
 }
-_PIECE_EQ = {"5.13-literal": "(5.13)", "dSdS": "(5.14)", "dSdShat": "(5.13)", "dShatdShat": "(5.12)",
-             "LdShat": "(5.11)", "A": "(5.15)", "B": "none"}
+_PIECE_EQ = {
+    "5.13-literal": "(5.13)",
+    "dSdS": "(5.14)",
+    "dSdShat": "(5.13)",
+    "dShatdShat": "(5.12)",
+    "LdShat": "(5.11)",
+    "A": "(5.15)",
+    "B": "none",
+}
 
 
 def piece_label(q: str) -> str:
@@ -72,8 +79,12 @@ def one_mode_flow_rows(k: float, D: float, lams: Sequence[float] = (0.0, 30.0)) 
     for lam in lams:
         fd = one_mode_minus_dM(k, D, lam)
         ex = one_mode_exact(k, D, lam)
-        row = {"lam": float(lam), "fd": [float(fd[0]), float(fd[1])],
-               "A": [float(ex["A"][0]), float(ex["A"][1])], "B": [float(ex["B"][0]), float(ex["B"][1])]}
+        row = {
+            "lam": float(lam),
+            "fd": [float(fd[0]), float(fd[1])],
+            "A": [float(ex["A"][0]), float(ex["A"][1])],
+            "B": [float(ex["B"][0]), float(ex["B"][1])],
+        }
         for q in ("A", "B"):
             # two numerical results with error estimates, no truncated reference: both errors are the
             # comparison's own (combined in quadrature), so it has power whenever they are finite
@@ -126,9 +137,15 @@ def derivation_section(cfg: ReportConfig, theory: Theory) -> Section:
         data["one_mode_flow"] = {"k": k, "D": D, "rows": rows}
         trows = []
         for r in rows:
-            trows.append([f"${L.g(r['lam'])}$", f"${L.paren(*r['fd'])}$", f"${L.paren(*r['B'])}$",
-                          f"${L.paren(*r['A'])}$",
-                          rf"$B$: {r['B_verdict']}; $A$: {r['A_verdict']}"])
+            trows.append(
+                [
+                    f"${L.g(r['lam'])}$",
+                    f"${L.paren(*r['fd'])}$",
+                    f"${L.paren(*r['B'])}$",
+                    f"${L.paren(*r['A'])}$",
+                    rf"$B$: {r['B_verdict']}; $A$: {r['A_verdict']}",
+                ]
+            )
         verdict = all(r["B_matches"] and r["A_verdict"] == "disagrees" for r in rows)
         parts.append(
             rf"\paragraph{{The numbers.}} One real mode with $\tilde K_\Lambda=k\,(\Lambda/\Lambda_0)^{{D/k}}$ "
@@ -140,29 +157,41 @@ def derivation_section(cfg: ReportConfig, theory: Theory) -> Section:
             r"coupling does not underflow) and differenced at $\Lambda_0$ with a one-sided five-point "
             r"stencil in $\log\Lambda$ (error: steps $h$ vs $2h$ and $n$ vs $3n/2$ nodes). $A$ and $B$ "
             r"are the one-dimensional integrals of Sec.~\ref{sec:onemode}."
-            + (r" The finite difference agrees with $B$ and not with $A$ at both couplings."
-               if verdict else r" \textbf{The finite difference does not single out $B$ here; see the table.}"))
-        parts.append(L.table([r"$\lambda$", r"$-\Lambda\,\mathrm{d}M/\mathrm{d}\Lambda$ (finite diff.)",
-                              r"$B$", r"$A$", "verdict"], trows, align="rrrrl",
-                             caption=r"One mode along the exact flow at $\Lambda_0$.", size=r"\small"))
+            + (
+                r" The finite difference agrees with $B$ and not with $A$ at both couplings."
+                if verdict
+                else r" \textbf{The finite difference does not single out $B$ here; see the table.}"
+            )
+        )
+        parts.append(
+            L.table(
+                [r"$\lambda$", r"$-\Lambda\,\mathrm{d}M/\mathrm{d}\Lambda$ (finite diff.)", r"$B$", r"$A$", "verdict"],
+                trows,
+                align="rrrrl",
+                caption=r"One mode along the exact flow at $\Lambda_0$.",
+                size=r"\small",
+            )
+        )
     parts.append(rf"\paragraph{{Results through $O(\lambda^{{{order}}})$.}}")
     for q in ("A", "B"):
         parts.append(_series_eq(_QUANTITY_TEX[q], ser[q]))
-    parts.append(r"The four pieces, labelled by the paper's equation numbers, with "
-                 r"$A=(5.11)+(5.12)+(5.13)+(5.14)$ and $B=(5.11)-(5.12)-(5.13)-(5.14)$ "
-                 r"(from $\tfrac12(\delta\Sigma)^2=\tfrac12\delta S\delta S-2\delta S\delta\hat S+2\delta\hat S\delta\hat S$; "
-                 r"(5.13) is printed with $\delta S\,\delta S$ where the expansion of (5.6) needs "
-                 r"$\delta S\,\delta\hat S$):")
+    parts.append(
+        r"The four pieces, labelled by the paper's equation numbers, with "
+        r"$A=(5.11)+(5.12)+(5.13)+(5.14)$ and $B=(5.11)-(5.12)-(5.13)-(5.14)$ "
+        r"(from $\tfrac12(\delta\Sigma)^2=\tfrac12\delta S\delta S-2\delta S\delta\hat S+2\delta\hat S\delta\hat S$; "
+        r"(5.13) is printed with $\delta S\,\delta S$ where the expansion of (5.6) needs "
+        r"$\delta S\,\delta\hat S$):"
+    )
     for p in PIECE_ORDER:
         q = PIECE_ENGINE[p]
         parts.append(_series_eq(rf"\text{{({p[2:]})}}\quad {_QUANTITY_TEX[q]}", ser[q]))
     parts.append(rf"\paragraph{{Next order, $O(\lambda^{{{nxt}}})$ (listed).}}")
     for q in ("A", "B"):
         sub = [t for t in ser_next[q].terms if t.order == nxt]
-        s_sub = type(ser_next[q])(ser_next[q].quantity, theory, cfg.scheme, nxt, tuple(sub),
-                                  ser_next[q].normalization)
-        parts.append(r"\begin{align*}" + align_series(rf"[{q}]_{{\lambda^{{{nxt}}}}}", s_sub, order_term=False)
-                     + r"\end{align*}")
+        s_sub = type(ser_next[q])(ser_next[q].quantity, theory, cfg.scheme, nxt, tuple(sub), ser_next[q].normalization)
+        parts.append(
+            r"\begin{align*}" + align_series(rf"[{q}]_{{\lambda^{{{nxt}}}}}", s_sub, order_term=False) + r"\end{align*}"
+        )
     fams = []
     for s in list(ser.values()) + list(ser_next.values()):
         for f in s.families():
@@ -170,13 +199,25 @@ def derivation_section(cfg: ReportConfig, theory: Theory) -> Section:
                 fams.append(f)
     rows = [[rf"${family_name(f)}$", rf"${family_definition(f)}$"] for f in fams]
     parts.append(r"\paragraph{Integral families.} " + NOTATION)
-    parts.append(L.table(["family", "definition"], rows, align=r">{\raggedright}p{0.3\linewidth}p{0.64\linewidth}",
-                         caption="Families appearing in the derivation.", long=True,
-                         size=r"\footnotesize"))
+    parts.append(
+        L.table(
+            ["family", "definition"],
+            rows,
+            align=r">{\raggedright}p{0.3\linewidth}p{0.64\linewidth}",
+            caption="Families appearing in the derivation.",
+            long=True,
+            size=r"\footnotesize",
+        )
+    )
     data.update({(ENGINE_PIECE.get(q, q)): s.to_json() for q, s in ser.items()})
     data["next_order"] = {q: s.to_json() for q, s in ser_next.items()}
-    return Section("derivation", "Derivation: the monotone derivative to "
-                   rf"$O(\lambda^{{{order}}})$", "\n\n".join(parts), data)
+    return Section(
+        "derivation",
+        "Derivation: the monotone derivative to "
+        rf"$O(\lambda^{{{order}}})$",
+        "\n\n".join(parts),
+        data,
+    )
 
 
 def _qlabel(q) -> str:
@@ -227,14 +268,22 @@ def scheme_and_consistency(cfg: ReportConfig, rows: list, fam_tex: dict) -> tupl
     for s in SCHEMES:
         ok = [names[q] for q in names if match[s].get(q)]
         bad = [names[q] for q in names if q in match[s] and not match[s][q]]
-        lines.append(rf"\item scheme \texttt{{{L.text(s)}}}: ergsym reproduces "
-                     + (", ".join(ok) if ok else "none of the printed equations")
-                     + "; " + (", ".join(bad) + " differ" if bad else "none differs") + ".")
+        lines.append(
+            rf"\item scheme \texttt{{{L.text(s)}}}: ergsym reproduces "
+            + (", ".join(ok) if ok else "none of the printed equations")
+            + "; "
+            + (", ".join(bad) + " differ" if bad else "none differs")
+            + "."
+        )
     wrong_both = [names[q] for q in names if all(q in match[s] and not match[s][q] for s in SCHEMES)]
-    parts.append(r"\paragraph{The interaction scheme.} The paper does not say whether its $\phi^4$ "
-                 r"vertex is normal ordered. ergsym computes both schemes (tadpoles kept, or subtracted):"
-                 r"\begin{itemize}" + "\n".join(lines) + r"\end{itemize}"
-                 + (r"Wrong in every scheme: " + ", ".join(wrong_both) + "." if wrong_both else ""))
+    parts.append(
+        r"\paragraph{The interaction scheme.} The paper does not say whether its $\phi^4$ "
+        r"vertex is normal ordered. ergsym computes both schemes (tadpoles kept, or subtracted):"
+        r"\begin{itemize}"
+        + "\n".join(lines)
+        + r"\end{itemize}"
+        + (r"Wrong in every scheme: " + ", ".join(wrong_both) + "." if wrong_both else "")
+    )
     # (5.13)'s literal operator is -2<dS dS> = -4 x (5.14)'s operator (1/2)<dS dS>
     p13, p14 = PRINTED["dSdShat"], PRINTED["dSdS"]
     ratio_rows, consistent = [], True
@@ -243,15 +292,24 @@ def scheme_and_consistency(cfg: ReportConfig, rows: list, fam_tex: dict) -> tupl
             a, b = p13.get(k, {}).get(f, Fraction(0)), p14.get(k, {}).get(f, Fraction(0))
             ok = a == -4 * b
             consistent &= ok
-            ratio_rows.append(rf"$\lambda^{k}{fam_tex.get(f, f)}$: (5.13) ${L.frac(a)}$, "
-                              rf"$-4\times$(5.14) ${L.frac(-4 * b)}$" + ("" if ok else r" (\textbf{differ})"))
+            ratio_rows.append(
+                rf"$\lambda^{k}{fam_tex.get(f, f)}$: (5.13) ${L.frac(a)}$, "
+                rf"$-4\times$(5.14) ${L.frac(-4 * b)}$" + ("" if ok else r" (\textbf{differ})")
+            )
     data["printed_5_13_is_minus_4_times_5_14"] = consistent
-    parts.append(r"\paragraph{An internal check of the printed numbers.} The operator printed in (5.13), "
-                 r"$-2\langle\int\dot C\,\delta S\,\delta S\rangle$, is exactly $-4$ times the operator of "
-                 r"(5.14), $\tfrac12\langle\int\dot C\,\delta S\,\delta S\rangle$, so if (5.13) meant what it "
-                 r"prints, its coefficients would be $-4$ times those of (5.14): " + "; ".join(ratio_rows)
-                 + (r". They are not in that ratio, so at least one of the two is wrong whatever the "
-                    r"operator, independently of ergsym." if not consistent else r". They are in that ratio."))
+    parts.append(
+        r"\paragraph{An internal check of the printed numbers.} The operator printed in (5.13), "
+        r"$-2\langle\int\dot C\,\delta S\,\delta S\rangle$, is exactly $-4$ times the operator of "
+        r"(5.14), $\tfrac12\langle\int\dot C\,\delta S\,\delta S\rangle$, so if (5.13) meant what it "
+        r"prints, its coefficients would be $-4$ times those of (5.14): "
+        + "; ".join(ratio_rows)
+        + (
+            r". They are not in that ratio, so at least one of the two is wrong whatever the "
+            r"operator, independently of ergsym."
+            if not consistent
+            else r". They are in that ratio."
+        )
+    )
     # headline: (5.15) derived vs printed
     byk = {}
     for r in rows:
@@ -260,10 +318,15 @@ def scheme_and_consistency(cfg: ReportConfig, rows: list, fam_tex: dict) -> tupl
     bits = []
     for k, rs in sorted(byk.items()):
         if any(r["derived"] != r["printed"] for r in rs):
-            bits.append(rf"the $\lambda^{k}$ term of (5.15) is ${_series_text([(r['derived'], r['family']) for r in rs], fam_tex)}$, "
-                        rf"not ${_series_text([(r['printed'], r['family']) for r in rs], fam_tex)}$")
-    pieces_bad = [names[q] for q in ("LdShat", "dShatdShat", "dSdShat", "dSdS")
-                  if q in match[cfg.scheme] and not match[cfg.scheme][q]]
+            bits.append(
+                rf"the $\lambda^{k}$ term of (5.15) is ${_series_text([(r['derived'], r['family']) for r in rs], fam_tex)}$, "
+                rf"not ${_series_text([(r['printed'], r['family']) for r in rs], fam_tex)}$"
+            )
+    pieces_bad = [
+        names[q]
+        for q in ("LdShat", "dShatdShat", "dSdShat", "dSdS")
+        if q in match[cfg.scheme] and not match[cfg.scheme][q]
+    ]
     head = ""
     if bits:
         head = "; ".join(bits) + (f" (scheme \\texttt{{{L.text(cfg.scheme)}}})" if bits else "")
@@ -279,12 +342,17 @@ def comparison_section(cfg: ReportConfig, theory: Theory) -> Section:
     from ..symbolic import PHI4, comparison_table, monotone
 
     if theory != PHI4:
-        return Section("comparison", "Comparison with the paper's printed numbers",
-                       r"The paper prints numbers for $\lambda\phi^4/4!$ only; this report's theory is "
-                       rf"{L.text(theory.describe())}, so there is nothing to compare.", {})
+        return Section(
+            "comparison",
+            "Comparison with the paper's printed numbers",
+            r"The paper prints numbers for $\lambda\phi^4/4!$ only; this report's theory is "
+            rf"{L.text(theory.describe())}, so there is nothing to compare.",
+            {},
+        )
     order = max(cfg.order, 2)
     rows = comparison_table(order, cfg.scheme)
     from ..families import NAMED_FAMILIES  # noqa: PLC0415
+
     fam_tex = {n: f.latex for n, f in NAMED_FAMILIES.items()}
     for q in ("A", "B", "dSdS", "dSdShat", "dShatdShat", "LdShat"):
         for t in monotone(order, q, cfg.scheme).terms:
@@ -297,20 +365,31 @@ def comparison_section(cfg: ReportConfig, theory: Theory) -> Section:
         diff = pr is not None and pr != r["derived"]
         fam = r["family"]
         famtex = fam_tex.get(fam, L.text(fam))
-        trows.append([
-            _qlabel(r["quantity"]), _PIECE_EQ.get(r["quantity"], "-"), str(r["order"]), f"${famtex}$", L.text(r["class"]),
-            f"${L.frac(r['derived'])}$",
-            "---" if pr is None else f"${L.frac(pr)}$", r"\textbf{differs}" if diff else "",
-        ])
+        trows.append(
+            [
+                _qlabel(r["quantity"]),
+                _PIECE_EQ.get(r["quantity"], "-"),
+                str(r["order"]),
+                f"${famtex}$",
+                L.text(r["class"]),
+                f"${L.frac(r['derived'])}$",
+                "---" if pr is None else f"${L.frac(pr)}$",
+                r"\textbf{differs}" if diff else "",
+            ]
+        )
     parts = [
         r"The table sets the coefficients ergsym derives beside those printed in the paper's "
         r"(5.11)--(5.15). The printed numbers are \emph{not} inputs of any computation; they "
         rf"are shown only in the column ``{PRINTED_LABEL}''. ``---'' marks a quantity the paper does "
         r"not print ($B$); a printed 0 means the paper has no such term.",
-        L.table(["quantity", "eq.", r"$k$", "family", "class", "derived (ergsym)",
-                 L.text(PRINTED_LABEL), ""], trows, align="llcllrrl",
-                caption=r"Coefficients of $\lambda^k\times$family, derived vs printed.", long=True,
-                size=r"\footnotesize"),
+        L.table(
+            ["quantity", "eq.", r"$k$", "family", "class", "derived (ergsym)", L.text(PRINTED_LABEL), ""],
+            trows,
+            align="llcllrrl",
+            caption=r"Coefficients of $\lambda^k\times$family, derived vs printed.",
+            long=True,
+            size=r"\footnotesize",
+        ),
     ]
     # attribution by contraction class
     attr = []
@@ -325,9 +404,12 @@ def comparison_section(cfg: ReportConfig, theory: Theory) -> Section:
         classes = sorted({c for c, *_ in items})
         desc = "; ".join(
             rf"${fam_tex.get(fam, L.text(fam))}$ ({L.text(c)}): derived ${L.frac(dv)}$, as printed ${L.frac(pv)}$"
-            for c, fam, dv, pv in items)
-        attr.append(rf"\item {_qlabel(q)} at "
-                    rf"$O(\lambda^{k})$ -- classes {L.text(', '.join(classes))}: {desc}.")
+            for c, fam, dv, pv in items
+        )
+        attr.append(
+            rf"\item {_qlabel(q)} at "
+            rf"$O(\lambda^{k})$ -- classes {L.text(', '.join(classes))}: {desc}."
+        )
     if attr:
         parts.append(r"\paragraph{Which contraction classes account for the differences.}")
         parts.append(r"\begin{itemize}" + "\n".join(attr) + r"\end{itemize}")
@@ -338,48 +420,63 @@ def comparison_section(cfg: ReportConfig, theory: Theory) -> Section:
     facts = []
     if sd_exact:
         c0 = sd_terms[0][2] if sd_terms else Fraction(0)
-        facts.append(rf"\item Schwinger--Dyson: the derived $-2\langle\int\dot C\,\delta S\,\delta\hat S\rangle$ "
-                     rf"is ${L.frac(c0)}\,f_0$ with no $\lambda$ correction through $O(\lambda^{{{order + 1}}})$ "
-                     r"(the identity $\langle\partial S/\partial\phi_i\,F\rangle=\langle\partial F/\partial\phi_i\rangle$ makes it exact "
-                     r"to all orders); the printed (5.13) has $\lambda$ and $\lambda^2$ terms.")
+        facts.append(
+            rf"\item Schwinger--Dyson: the derived $-2\langle\int\dot C\,\delta S\,\delta\hat S\rangle$ "
+            rf"is ${L.frac(c0)}\,f_0$ with no $\lambda$ correction through $O(\lambda^{{{order + 1}}})$ "
+            r"(the identity $\langle\partial S/\partial\phi_i\,F\rangle=\langle\partial F/\partial\phi_i\rangle$ makes it exact "
+            r"to all orders); the printed (5.13) has $\lambda$ and $\lambda^2$ terms."
+        )
     else:
-        facts.append(r"\item The derived $-2\langle\int\dot C\,\delta S\,\delta\hat S\rangle$ has "
-                     r"$\lambda$ corrections in this scheme (see the table).")
-    lit = [r for r in rows if r["quantity"] == "5.13-literal" and r["printed"] is not None
-           and r["order"] in (1, 2)]
+        facts.append(
+            r"\item The derived $-2\langle\int\dot C\,\delta S\,\delta\hat S\rangle$ has "
+            r"$\lambda$ corrections in this scheme (see the table)."
+        )
+    lit = [r for r in rows if r["quantity"] == "5.13-literal" and r["printed"] is not None and r["order"] in (1, 2)]
     if lit:
         match = sorted({r["order"] for r in lit if r["printed"] != 0 and r["derived"] == r["printed"]})
         if match:
-            facts.append(r"\item Attribution of (5.13): the operator the paper prints, "
-                         r"$-2\langle\int\dot C\,\delta S\,\delta S\rangle$ (row ``literal''), "
-                         r"reproduces the printed coefficient(s) at order(s) "
-                         + ", ".join(rf"$\lambda^{k}$" for k in match)
-                         + r": the printed $\lambda$ term of (5.13) comes from the misprinted operator.")
+            facts.append(
+                r"\item Attribution of (5.13): the operator the paper prints, "
+                r"$-2\langle\int\dot C\,\delta S\,\delta S\rangle$ (row ``literal''), "
+                r"reproduces the printed coefficient(s) at order(s) "
+                + ", ".join(rf"$\lambda^{k}$" for k in match)
+                + r": the printed $\lambda$ term of (5.13) comes from the misprinted operator."
+            )
     fams2 = {t.family.name for t in monotone(2, "A", cfg.scheme).terms if t.order == 2}
     extra = sorted(fams2 - {"f2"})
     if extra:
-        facts.append(r"\item A complete expansion keeps every Wick contraction, tadpole insertions "
-                     r"included: at $O(\lambda^2)$ the derived $A$ needs the families "
-                     + ", ".join(L.text(x) for x in extra) + r" besides $f_2$; (5.15) has only $f_2$.")
+        facts.append(
+            r"\item A complete expansion keeps every Wick contraction, tadpole insertions "
+            r"included: at $O(\lambda^2)$ the derived $A$ needs the families "
+            + ", ".join(L.text(x) for x in extra)
+            + r" besides $f_2$; (5.15) has only $f_2$."
+        )
     b = monotone(0, "B", cfg.scheme)
     a = monotone(0, "A", cfg.scheme)
-    facts.append(rf"\item Free part: $A$ starts with ${L.frac(a.coefficient_dict(0).get('f0', 0))}\,f_0$ "
-                 rf"(the $\tfrac32$ of (5.1)/(5.2)), the true derivative $B$ with "
-                 rf"${L.frac(b.coefficient_dict(0).get('f0', 0))}\,f_0$.")
+    facts.append(
+        rf"\item Free part: $A$ starts with ${L.frac(a.coefficient_dict(0).get('f0', 0))}\,f_0$ "
+        rf"(the $\tfrac32$ of (5.1)/(5.2)), the true derivative $B$ with "
+        rf"${L.frac(b.coefficient_dict(0).get('f0', 0))}\,f_0$."
+    )
     parts.append(r"\paragraph{Facts read off the derived series.}")
     parts.append(r"\begin{itemize}" + "\n".join(facts) + r"\end{itemize}")
     more, extra_data = scheme_and_consistency(cfg, rows, fam_tex)
     parts += more
-    data = {**extra_data, "rows": [{**r, "derived": str(r["derived"]),
-                      "printed": None if r["printed"] is None else str(r["printed"])} for r in rows],
-            "dSdShat_exact_minus_2_f0": sd_exact}
-    return Section("comparison", "Comparison with the paper's printed numbers",
-                   "\n\n".join(parts), data)
+    data = {
+        **extra_data,
+        "rows": [
+            {**r, "derived": str(r["derived"]), "printed": None if r["printed"] is None else str(r["printed"])}
+            for r in rows
+        ],
+        "dSdShat_exact_minus_2_f0": sd_exact,
+    }
+    return Section("comparison", "Comparison with the paper's printed numbers", "\n\n".join(parts), data)
 
 
 # ---------------------------------------------------------------------------------------
 # zero dimensions: an oracle independent of the engine
 # ---------------------------------------------------------------------------------------
+
 
 def _double_factorial_odd(n: int) -> int:
     out = 1
@@ -415,7 +512,7 @@ def zero_dim_taylor(order: int, k: Fraction | int = Fraction(1), D: Fraction | i
         for j in range(n + 1):
             if j:
                 fact *= j
-            out.append(Fraction((-1) ** j, 24 ** j * fact) * gauss(p + 4 * j))
+            out.append(Fraction((-1) ** j, 24**j * fact) * gauss(p + 4 * j))
         return out
 
     def div(a, b):
@@ -430,10 +527,12 @@ def zero_dim_taylor(order: int, k: Fraction | int = Fraction(1), D: Fraction | i
     phi4 = div(weighted(4), z)
     phi6 = div(weighted(6), z)
     # <(Sigma')^2> = <phi^2>/k^2 - (lam/3k) <phi^4> + (lam^2/36) <phi^6>
-    sig2 = [phi2[i] / k ** 2 - (phi4[i - 1] / (3 * k) if i >= 1 else 0)
-            + (phi6[i - 2] / 36 if i >= 2 else 0) for i in range(n + 1)]
-    A = [D / 2 * sig2[i] + D * phi2[i] / k ** 2 for i in range(n + 1)]
-    B = [-D / 2 * sig2[i] + D * phi2[i] / k ** 2 for i in range(n + 1)]
+    sig2 = [
+        phi2[i] / k**2 - (phi4[i - 1] / (3 * k) if i >= 1 else 0) + (phi6[i - 2] / 36 if i >= 2 else 0)
+        for i in range(n + 1)
+    ]
+    A = [D / 2 * sig2[i] + D * phi2[i] / k**2 for i in range(n + 1)]
+    B = [-D / 2 * sig2[i] + D * phi2[i] / k**2 for i in range(n + 1)]
     return {"A": A, "B": B}
 
 
@@ -445,8 +544,7 @@ def zero_dim_section(cfg: ReportConfig, theory: Theory) -> Section:
     from ..symbolic import PHI4, PRINTED, monotone
 
     if theory != PHI4:
-        return Section("zerodim", "Zero-dimensional check",
-                       r"Available for $\lambda\phi^4/4!$ only.", {})
+        return Section("zerodim", "Zero-dimensional check", r"Available for $\lambda\phi^4/4!$ only.", {})
     order = cfg.order + 1
     k, D = Fraction(7, 10), Fraction(3, 10)
     exact = zero_dim_taylor(order, k, D)
@@ -456,39 +554,73 @@ def zero_dim_section(cfg: ReportConfig, theory: Theory) -> Section:
     # evaluated by the same exact lattice sums on one site
     from ..families import NAMED_FAMILIES  # noqa: PLC0415
     from ..lattice.sums import family_value  # noqa: PLC0415
+
     for q in ("A", "B"):
         eng = series_on_lattice(monotone(order, q, cfg.scheme), "1", kt, d)
         printed = None
         if q in PRINTED:
-            printed = [sum(float(c) * family_value(NAMED_FAMILIES[f], kt, d)
-                           for f, c in PRINTED[q].get(i, {}).items()) for i in range(3)]
+            printed = [
+                sum(float(c) * family_value(NAMED_FAMILIES[f], kt, d) for f, c in PRINTED[q].get(i, {}).items())
+                for i in range(3)
+            ]
         for i in range(order + 1):
             ex = float(exact[q][i])
             ok = abs(eng[i] - ex) <= 1e-12 * max(1.0, abs(ex))
             pr = printed[i] if (printed is not None and i <= 2) else None
-            rows.append([q, str(i), f"${L.frac(exact[q][i])}$", f"${L.num(ex, 10)}$",
-                         f"${L.num(eng[i], 10)}$", "yes" if ok else r"\textbf{NO}",
-                         "---" if pr is None else f"${L.num(pr, 10)}$"])
-            data["rows"].append({"quantity": q, "order": i, "exact": str(exact[q][i]),
-                                 "engine": eng[i], "agrees": ok, "printed_in_0d": pr})
+            rows.append(
+                [
+                    q,
+                    str(i),
+                    f"${L.frac(exact[q][i])}$",
+                    f"${L.num(ex, 10)}$",
+                    f"${L.num(eng[i], 10)}$",
+                    "yes" if ok else r"\textbf{NO}",
+                    "---" if pr is None else f"${L.num(pr, 10)}$",
+                ]
+            )
+            data["rows"].append(
+                {
+                    "quantity": q,
+                    "order": i,
+                    "exact": str(exact[q][i]),
+                    "engine": eng[i],
+                    "agrees": ok,
+                    "printed_in_0d": pr,
+                }
+            )
     if cfg.scheme != "bare":
-        note = (r" (The exact Taylor coefficients are those of the bare theory; in the "
-                r"normal-ordered scheme the engine's series is a different expansion, so the "
-                r"``agrees'' column is expected to fail.)")
+        note = (
+            r" (The exact Taylor coefficients are those of the bare theory; in the "
+            r"normal-ordered scheme the engine's series is a different expansion, so the "
+            r"``agrees'' column is expected to fail.)"
+        )
     else:
         note = ""
-    body = "\n\n".join([
-        r"For one real mode (one lattice site) with propagator $k=7/10$ and $D=3/10$ every family "
-        r"collapses to a monomial in $k$ and $D$, and $A(\lambda)$, $B(\lambda)$ are ratios of "
-        r"one-dimensional integrals. Their exact Taylor coefficients are computed here from "
-        r"Gaussian moments $\langle\phi^{2n}\rangle_0=(2n-1)!!\,k^n$ with exact rationals, "
-        r"independently of the diagram engine, and compared with the engine's series evaluated on "
-        r"one site, and with the paper's (5.15) evaluated in zero dimensions." + note,
-        L.table(["quantity", r"$k$", "exact Taylor coefficient", "(float)", "engine series",
-                 "agrees", L.text(PRINTED_LABEL) + " in 0d"], rows, align="lcrrrcr",
+    body = "\n\n".join(
+        [
+            r"For one real mode (one lattice site) with propagator $k=7/10$ and $D=3/10$ every family "
+            r"collapses to a monomial in $k$ and $D$, and $A(\lambda)$, $B(\lambda)$ are ratios of "
+            r"one-dimensional integrals. Their exact Taylor coefficients are computed here from "
+            r"Gaussian moments $\langle\phi^{2n}\rangle_0=(2n-1)!!\,k^n$ with exact rationals, "
+            r"independently of the diagram engine, and compared with the engine's series evaluated on "
+            r"one site, and with the paper's (5.15) evaluated in zero dimensions." + note,
+            L.table(
+                [
+                    "quantity",
+                    r"$k$",
+                    "exact Taylor coefficient",
+                    "(float)",
+                    "engine series",
+                    "agrees",
+                    L.text(PRINTED_LABEL) + " in 0d",
+                ],
+                rows,
+                align="lcrrrcr",
                 caption="Zero dimensions: exact Taylor coefficients of the one-mode integrals.",
-                size=r"\footnotesize"),
-    ])
+                size=r"\footnotesize",
+            ),
+        ]
+    )
     return Section("zerodim", "Zero-dimensional check (exact)", body, data)
 
 
@@ -509,8 +641,9 @@ def diagrams_section(cfg: ReportConfig, ctx: dict) -> Section:
 
     title = r"Diagrams of the pieces at $O(\lambda)$ and $O(\lambda^2)$"
     if _phi4_only_reason(ctx["theory"]):
-        return Section("diagrams", title, r"Diagram drawings are made for $\lambda\phi^4/4!$ only.",
-                       {}, [], available=False)
+        return Section(
+            "diagrams", title, r"Diagram drawings are made for $\lambda\phi^4/4!$ only.", {}, [], available=False
+        )
     theory, out = ctx["theory"], ctx["out"]
     eq = {"eq5.11": "(5.11)", "eq5.12": "(5.12)", "eq5.13": "(5.13)", "eq5.14": "(5.14)"}
     by_name = {v: k for k, v in PIECE_EQUATIONS.items()}
@@ -532,7 +665,8 @@ def diagrams_section(cfg: ReportConfig, ctx: dict) -> Section:
         r"dotted (it enters only along the flow, so it does not occur here), thin grey lines join "
         r"points identified by a delta function. Each panel gives the piece, the coefficient $c$ of "
         r"the diagram within that piece, its weight $w$ (Wick contractions times vertex factors) "
-        r"and its family.")
+        r"and its family."
+    )
     for order in (1, 2):
         items = {n: [d for d in groups[n] if sum(d.powers) == order] for n in names}
         items = {n: ds for n, ds in items.items() if ds}
@@ -558,19 +692,39 @@ def diagrams_section(cfg: ReportConfig, ctx: dict) -> Section:
             leg.remove()
         used = {kd for _, d in flat for _, _, kd, _ in _expanded_edges(d)}
         kinds = [kd for kd in ("K", "D", "Delta", "Ginv", "id") if kd in used or kd in ("K", "D", "Delta")]
-        labels = {"K": r"$\tilde K$", "D": r"$D=\Lambda\partial_\Lambda\tilde K$",
-                  "Delta": r"$\Delta$ (flow only)", "Ginv": r"$1/\tilde K$", "id": "identified points"}
-        handles = [Line2D([0], [0], linestyle=LINE_STYLES[kd][0], color=LINE_STYLES[kd][1],
-                          lw=0.8 if kd == "id" else 1.6, label=labels[kd]) for kd in kinds]
-        handles += [Line2D([0], [0], marker="s", color="black", linestyle="", label="operator vertex"),
-                    Line2D([0], [0], marker="o", color="black", linestyle="", label=r"$\lambda$ vertex")]
+        labels = {
+            "K": r"$\tilde K$",
+            "D": r"$D=\Lambda\partial_\Lambda\tilde K$",
+            "Delta": r"$\Delta$ (flow only)",
+            "Ginv": r"$1/\tilde K$",
+            "id": "identified points",
+        }
+        handles = [
+            Line2D(
+                [0],
+                [0],
+                linestyle=LINE_STYLES[kd][0],
+                color=LINE_STYLES[kd][1],
+                lw=0.8 if kd == "id" else 1.6,
+                label=labels[kd],
+            )
+            for kd in kinds
+        ]
+        handles += [
+            Line2D([0], [0], marker="s", color="black", linestyle="", label="operator vertex"),
+            Line2D([0], [0], marker="o", color="black", linestyle="", label=r"$\lambda$ vertex"),
+        ]
         nrows = -(-total // k)
-        fig.subplots_adjust(left=0.01, right=0.99, top=1 - 0.05 / nrows, bottom=0.02, hspace=0.55,
-                            wspace=0.05)
+        fig.subplots_adjust(left=0.01, right=0.99, top=1 - 0.05 / nrows, bottom=0.02, hspace=0.55, wspace=0.05)
         # below the panels, outside the axes: the tight bounding box takes it in
-        fig.legend(handles=handles, loc="upper center", fontsize=7,
-                   ncol=len(handles) if k == ncols else -(-len(handles) // 2), frameon=False,
-                   bbox_to_anchor=(0.5, 0.0))
+        fig.legend(
+            handles=handles,
+            loc="upper center",
+            fontsize=7,
+            ncol=len(handles) if k == ncols else -(-len(handles) // 2),
+            frameon=False,
+            bbox_to_anchor=(0.5, 0.0),
+        )
         f = f"figures/diagrams_order{order}.pdf"
         n_panels = len(fig.axes)  # one axes per drawn diagram (the legend is a figure legend)
         fig.savefig(out / f, bbox_inches="tight", pad_inches=0.02)
@@ -578,14 +732,31 @@ def diagrams_section(cfg: ReportConfig, ctx: dict) -> Section:
         counts = {eq[n]: len(ds) for n, ds in items.items()}
         per = ", ".join(f"{len(ds)} in {eq[n]}" for n, ds in items.items())
         fams = sorted({d.family.name for _, d in flat})
-        parts.append(_figure(f, width=rf"{k / ncols:.3f}\linewidth", caption=rf"The {total} linked diagrams at $O(\lambda^{{{order}}})$ ({per}); "
-                                rf"{len(fams)} {'family occurs' if len(fams) == 1 else 'families occur'}. "
-                                r"Sign in $B$: " + ", ".join(
-                                    f"${'+' if sign_B[n] > 0 else '-'}${eq[n]}" for n in items) + "."))
+        parts.append(
+            _figure(
+                f,
+                width=rf"{k / ncols:.3f}\linewidth",
+                caption=rf"The {total} linked diagrams at $O(\lambda^{{{order}}})$ ({per}); "
+                rf"{len(fams)} {'family occurs' if len(fams) == 1 else 'families occur'}. "
+                r"Sign in $B$: " + ", ".join(f"${'+' if sign_B[n] > 0 else '-'}${eq[n]}" for n in items) + ".",
+            )
+        )
         data["orders"][str(order)] = {
-            "n_diagrams": total, "n_panels": n_panels, "per_piece": counts, "figure": f,
-            "diagrams": [{"piece": n, "coefficient": str(Fraction(d.coeff)), "weight": str(Fraction(d.weight)),
-                          "family": d.family.name, "edges": [list(e) for e in d.edges]} for n, d in flat]}
+            "n_diagrams": total,
+            "n_panels": n_panels,
+            "per_piece": counts,
+            "figure": f,
+            "diagrams": [
+                {
+                    "piece": n,
+                    "coefficient": str(Fraction(d.coeff)),
+                    "weight": str(Fraction(d.weight)),
+                    "family": d.family.name,
+                    "edges": [list(e) for e in d.edges],
+                }
+                for n, d in flat
+            ],
+        }
     return Section("diagrams", title, "\n\n".join(parts), data, figs)
 
 

@@ -4,6 +4,7 @@ Independent of :meth:`Series.to_latex` so that long series (``--order 3``) can b
 into display lines term by term: :func:`series_lines` packs terms into lines of bounded
 visual width.
 """
+
 from __future__ import annotations
 
 import re
@@ -15,8 +16,16 @@ if TYPE_CHECKING:
     from ..symbolic.series import Series
     from ..symbolic.theory import Theory
 
-__all__ = ["line_tex", "block_definition", "family_definition", "family_name", "term_tex",
-           "series_terms", "align_series", "NOTATION"]
+__all__ = [
+    "line_tex",
+    "block_definition",
+    "family_definition",
+    "family_name",
+    "term_tex",
+    "series_terms",
+    "align_series",
+    "NOTATION",
+]
 
 #: The notation of the families table, defined once (LaTeX text).
 NOTATION = (
@@ -31,7 +40,8 @@ NOTATION = (
     r"$x_0=0,x_1,\dots,x_{n-1}$ with a line $\ell$ between vertices $i$ and $j$, "
     r"$\int\prod_{i\ge1}d^dx_i\prod_{(ij{:}\ell)}\ell(x_i-x_j)$ (times $(2\pi)^d$ when it holds the $D$ "
     r"line); they appear from $O(\lambda^3)$ on. A family is a product of blocks (written side by "
-    r"side); exactly one block holds the $D$ line.")
+    r"side); exactly one block holds the $D$ line."
+)
 
 
 def line_tex(line: Line) -> str:
@@ -63,7 +73,7 @@ def block_definition(b: Block) -> str:
     if b.kind == "loop":
         (line,) = b.lines
         t = line_tex(line)
-        return (rf"\int d^dp\,{_arg(t, 'p')}" if line.d else rf"\int_q {_arg(t, 'q')}")
+        return rf"\int d^dp\,{_arg(t, 'p')}" if line.d else rf"\int_q {_arg(t, 'q')}"
     if b.kind == "bridge":
         return pre + _arg(line_tex(b.lines[0]), "0")
     if b.kind == "melon":
@@ -88,8 +98,9 @@ def family_definition(f: Family) -> str:
             out[-1][1] += 1
         else:
             out.append([b, 1])
-    return r"\;\times\;".join(block_definition(b) if n == 1 else rf"\Big({block_definition(b)}\Big)^{{{n}}}"
-                               for b, n in out)
+    return r"\;\times\;".join(
+        block_definition(b) if n == 1 else rf"\Big({block_definition(b)}\Big)^{{{n}}}" for b, n in out
+    )
 
 
 def family_name(f: Family) -> str:
@@ -102,10 +113,13 @@ def term_tex(c: Fraction, powers: tuple[int, ...], family: Family, theory: Theor
     c = Fraction(c)
     sign = "-" if c < 0 else "+"
     a = abs(c)
-    coef = "" if (a == 1 and family.blocks) else (str(a.numerator) if a.denominator == 1
-                                                 else rf"\tfrac{{{a.numerator}}}{{{a.denominator}}}")
+    coef = (
+        ""
+        if (a == 1 and family.blocks)
+        else (str(a.numerator) if a.denominator == 1 else rf"\tfrac{{{a.numerator}}}{{{a.denominator}}}")
+    )
     mono = []
-    for (deg, name), e in zip(theory.couplings, powers):
+    for (_deg, name), e in zip(theory.couplings, powers):
         if e:
             sym = r"\lambda" if name == "lam" else rf"\mathrm{{{name}}}"
             mono.append(sym if e == 1 else f"{sym}^{{{e}}}")

@@ -7,8 +7,17 @@ Public API::
     expand(operator, theory, order, scheme) -> Series
     Theory, PHI4, parse_theory, Series, Term
 """
-from .monotone import (FORMS, PIECES, PRINTED, comparison_table, factor_decomposition,  # noqa: F401
-                       literal_5_13, monotone, piece)
+
+from .monotone import (
+    FORMS,
+    PIECES,
+    PRINTED,
+    comparison_table,
+    factor_decomposition,  # noqa: F401
+    literal_5_13,
+    monotone,
+    piece,
+)
 from .operators import cdot, lambda_dshat, local_phi, log_z  # noqa: F401
 from .series import Series, Term  # noqa: F401
 from .theory import PHI4, SCHEMES, Theory, parse_theory  # noqa: F401

@@ -19,6 +19,7 @@ Rezchikov, PRD 108, 025003 (2023).
 
 matplotlib is imported inside :func:`draw_diagrams`; :func:`tikz_diagrams` needs nothing.
 """
+
 from __future__ import annotations
 
 import math
@@ -38,8 +39,7 @@ __all__ = ["piece_diagrams", "diagram_rows", "draw_diagrams", "tikz_diagrams", "
 LINE_STYLES = {
     "K": ("-", "black", "solid", r"$\tilde K$ (free propagator)"),
     "D": ("--", "tab:blue", "dashed, blue", r"$D = \Lambda\partial_\Lambda\tilde K$"),
-    "Delta": (":", "tab:green", "dotted, thick, green!50!black",
-              r"$\Delta = \tilde K_{\Lambda_0} - \tilde K_\Lambda$"),
+    "Delta": (":", "tab:green", "dotted, thick, green!50!black", r"$\Delta = \tilde K_{\Lambda_0} - \tilde K_\Lambda$"),
     "Ginv": ("-.", "tab:red", "dash dot, red", r"$1/\tilde K$ (amputated leg)"),
     "id": ("-", "0.7", "gray!60, very thin", "identified points"),
 }
@@ -67,8 +67,9 @@ def _frac(c) -> str:
     return str(c.numerator) if c.denominator == 1 else f"{c.numerator}/{c.denominator}"
 
 
-def piece_diagrams(forms: str | list[str] | tuple[str, ...], order: int, scheme: str = "bare",
-                   theory: Theory | None = None) -> dict:
+def piece_diagrams(
+    forms: str | list[str] | tuple[str, ...], order: int, scheme: str = "bare", theory: Theory | None = None
+) -> dict:
     """The linked diagrams of each piece named in ``forms`` (A and B expand to their pieces).
 
     Parameters
@@ -92,7 +93,7 @@ def piece_diagrams(forms: str | list[str] | tuple[str, ...], order: int, scheme:
 
     theory = PHI4 if theory is None else theory
     names = []
-    for f in ([forms] if isinstance(forms, str) else forms):
+    for f in [forms] if isinstance(forms, str) else forms:
         if f in FORMS:
             names += [canonical_piece(n) for n in FORMS[f]]
         else:
@@ -100,8 +101,11 @@ def piece_diagrams(forms: str | list[str] | tuple[str, ...], order: int, scheme:
     out = {}
     for name in dict.fromkeys(names):
         spec = PIECES[_CANON[name]]
-        op = (lambda_dshat(theory, scheme, coeff=-2) if spec is None
-              else cdot(spec[0], spec[1], theory, scheme, coeff=spec[2]))
+        op = (
+            lambda_dshat(theory, scheme, coeff=-2)
+            if spec is None
+            else cdot(spec[0], spec[1], theory, scheme, coeff=spec[2])
+        )
         out[name] = list(diagrams(op, theory, order, scheme))
     return out
 
@@ -116,10 +120,18 @@ def diagram_rows(diagrams: list, theory: Theory | None = None) -> list:
     rows = []
     for d in diagrams:
         n = 1 + max((max(i, j) for i, j, *_ in d.edges), default=-1)
-        rows.append({"order": sum(d.powers), "monomial": _monomial(theory, d.powers),
-                     "coefficient": _frac(d.coeff), "weight": _frac(d.weight), "family": d.family.name,
-                     "n_vertices": n, "operator_vertices": min(N_OPERATOR_VERTICES, n),
-                     "edges": [list(e) for e in d.edges]})
+        rows.append(
+            {
+                "order": sum(d.powers),
+                "monomial": _monomial(theory, d.powers),
+                "coefficient": _frac(d.coeff),
+                "weight": _frac(d.weight),
+                "family": d.family.name,
+                "n_vertices": n,
+                "operator_vertices": min(N_OPERATOR_VERTICES, n),
+                "edges": [list(e) for e in d.edges],
+            }
+        )
     return rows
 
 
@@ -148,8 +160,7 @@ def _expanded_edges(d):
 
 def _caption(name, d, theory) -> str:
     head = f"{name}: " if name else ""
-    return (f"{head}{_monomial(theory, d.powers)}  c={_frac(d.coeff)}  w={_frac(d.weight)}\n"
-            f"{d.family.name}")
+    return f"{head}{_monomial(theory, d.powers)}  c={_frac(d.coeff)}  w={_frac(d.weight)}\n{d.family.name}"
 
 
 def _geometry(d):
@@ -173,8 +184,7 @@ def _geometry(d):
     return n, pos, shapes
 
 
-def draw_diagrams(diagrams: list, theory: Theory | None = None, ncols: int = 4,
-                  panel_size: float = 2.2) -> Figure:
+def draw_diagrams(diagrams: list, theory: Theory | None = None, ncols: int = 4, panel_size: float = 2.2) -> Figure:
     """One panel per diagram: lines styled by kind, caption with monomial, coefficient,
     weight and family.
 
@@ -224,21 +234,40 @@ def draw_diagrams(diagrams: list, theory: Theory | None = None, ncols: int = 4,
             used.add(kind)
             lw = 0.8 if kind == "id" else 1.6
             if shape == "arc":
-                ax.add_patch(FancyArrowPatch(pos[i], pos[j], arrowstyle="-", connectionstyle=f"arc3,rad={rad}",
-                                             linestyle=ls, color=color, lw=lw, shrinkA=0, shrinkB=0))
+                ax.add_patch(
+                    FancyArrowPatch(
+                        pos[i],
+                        pos[j],
+                        arrowstyle="-",
+                        connectionstyle=f"arc3,rad={rad}",
+                        linestyle=ls,
+                        color=color,
+                        lw=lw,
+                        shrinkA=0,
+                        shrinkB=0,
+                    )
+                )
             else:
                 x, y = pos[i]
                 r = 0.38
-                ax.add_patch(Circle((x + r * math.cos(j), y + r * math.sin(j)), r, fill=False,
-                                    linestyle=ls, edgecolor=color, lw=lw))
+                ax.add_patch(
+                    Circle(
+                        (x + r * math.cos(j), y + r * math.sin(j)), r, fill=False, linestyle=ls, edgecolor=color, lw=lw
+                    )
+                )
         nop = min(N_OPERATOR_VERTICES, n)
         for v, (x, y) in enumerate(pos):
             ax.plot([x], [y], marker="s" if v < nop else "o", color="black", markersize=6 if v < nop else 5)
         ax.set_title(_caption(name, d, theory), fontsize=7)
-    handles = [Line2D([0], [0], linestyle=LINE_STYLES[k][0], color=LINE_STYLES[k][1], label=LINE_STYLES[k][3])
-               for k in LINE_STYLES if k in used]
-    handles += [Line2D([0], [0], marker="s", color="black", linestyle="", label="operator vertex"),
-                Line2D([0], [0], marker="o", color="black", linestyle="", label="interaction vertex")]
+    handles = [
+        Line2D([0], [0], linestyle=LINE_STYLES[k][0], color=LINE_STYLES[k][1], label=LINE_STYLES[k][3])
+        for k in LINE_STYLES
+        if k in used
+    ]
+    handles += [
+        Line2D([0], [0], marker="s", color="black", linestyle="", label="operator vertex"),
+        Line2D([0], [0], marker="o", color="black", linestyle="", label="interaction vertex"),
+    ]
     fig.legend(handles=handles, loc="lower center", ncol=min(4, len(handles)), fontsize=7, frameon=False)
     fig.subplots_adjust(bottom=0.6 / (panel_size * nrows + 0.6) + 0.02, hspace=0.5)
     return fig
@@ -246,8 +275,16 @@ def draw_diagrams(diagrams: list, theory: Theory | None = None, ncols: int = 4,
 
 def _tex_escape(s: str) -> str:
     out = s.replace("\\", r"\textbackslash{}")
-    for a, b in (("_", r"\_"), ("^", r"\^{}"), ("#", r"\#"), ("&", r"\&"), ("%", r"\%"),
-                 ("·", r"$\cdot$"), ("Δ", r"$\Delta$"), ("~", r"\textasciitilde{}")):
+    for a, b in (
+        ("_", r"\_"),
+        ("^", r"\^{}"),
+        ("#", r"\#"),
+        ("&", r"\&"),
+        ("%", r"\%"),
+        ("·", r"$\cdot$"),
+        ("Δ", r"$\Delta$"),
+        ("~", r"\textasciitilde{}"),
+    ):
         out = out.replace(a, b)
     return out
 
@@ -263,8 +300,7 @@ def tikz_diagrams(diagrams: list, theory: Theory | None = None, scale: float = 0
     items = [(name, d) for name, ds in groups.items() for d in ds]
     if not items:
         raise InputError.bad("diagrams", diagrams, "at least one diagram")
-    header = (f"% {len(items)} diagrams; solid K~, dashed D, dotted Delta, dash-dotted 1/K~, "
-              "grey: identified points\n")
+    header = f"% {len(items)} diagrams; solid K~, dashed D, dotted Delta, dash-dotted 1/K~, grey: identified points\n"
     chunks = []
     for name, d in items:
         n, pos, shapes = _geometry(d)
@@ -276,13 +312,18 @@ def tikz_diagrams(diagrams: list, theory: Theory | None = None, scale: float = 0
         for shape, i, j, rad, kind in shapes:
             style = LINE_STYLES[kind][2]
             if shape == "arc":
-                bend = "" if abs(rad) < 1e-9 else (f"bend left={abs(rad) * 60:.0f}" if rad > 0
-                                                   else f"bend right={abs(rad) * 60:.0f}")
+                bend = (
+                    ""
+                    if abs(rad) < 1e-9
+                    else (f"bend left={abs(rad) * 60:.0f}" if rad > 0 else f"bend right={abs(rad) * 60:.0f}")
+                )
                 lines.append(rf"  \draw[{style}] (v{i}) to[{bend}] (v{j});")
             else:
                 ang = math.degrees(j)
-                lines.append(rf"  \draw[{style}] (v{i}) to[out={ang - 35:.0f}, in={ang + 35:.0f}, "
-                             rf"looseness=12] (v{i});")
+                lines.append(
+                    rf"  \draw[{style}] (v{i}) to[out={ang - 35:.0f}, in={ang + 35:.0f}, "
+                    rf"looseness=12] (v{i});"
+                )
         cap = _tex_escape(_caption(name, d, theory)).replace("\n", r"\\")
         lines.append(rf"  \node[align=center, font=\tiny] at (0,-1.9) {{{cap}}};")
         lines.append(r"\end{tikzpicture}")

@@ -19,6 +19,7 @@ name           expectation                                 printed as
 * ``B = -(dSdS + dSdShat + dShatdShat) + LdShat = -Lambda dM/dLambda`` -- the true
   derivative along the flow (integration by parts of (4.4) with (2.10)/(2.14)).
 """
+
 from __future__ import annotations
 
 from fractions import Fraction
@@ -33,8 +34,17 @@ from .series import Series
 from .theory import PHI4, Theory, validate_scheme
 from .wick import expand
 
-__all__ = ["PIECES", "FORMS", "piece", "monotone", "PRINTED", "comparison_table",
-           "contraction_class", "factor_decomposition", "literal_5_13"]
+__all__ = [
+    "PIECES",
+    "FORMS",
+    "piece",
+    "monotone",
+    "PRINTED",
+    "comparison_table",
+    "contraction_class",
+    "factor_decomposition",
+    "literal_5_13",
+]
 
 #: piece name -> (factor X, factor Y, coefficient) of coeff * <int Cdot dX dY>
 PIECES = {
@@ -68,8 +78,12 @@ def _engine_name(name, param: str) -> str:
     canon = PIECE_ALIASES.get(name, name) if isinstance(name, str) else None
     if canon not in ENGINE_NAMES:
         allowed = ("A, B, " if param == "form" else "") + ", ".join(PIECE_NAMES)
-        raise InputError.bad(param, name, f"one of {allowed} (the paper's (5.11)-(5.14))",
-                             "aliases " + ", ".join(PIECE_ALIASES) + " are also accepted")
+        raise InputError.bad(
+            param,
+            name,
+            f"one of {allowed} (the paper's (5.11)-(5.14))",
+            "aliases " + ", ".join(PIECE_ALIASES) + " are also accepted",
+        )
     return ENGINE_NAMES[canon]
 
 
@@ -143,8 +157,9 @@ def monotone(order: int, form: str = "B", scheme: str = "bare", theory: Theory =
         for t in piece(name, order, scheme, theory).terms:
             key = (t.powers, t.family)
             acc[key] = acc.get(key, 0) + sign * t.coeff
-    return Series.from_dict(form, theory, scheme, order, acc,
-                            provenance=f"sum of the four pieces with signs {FORMS[form]}")
+    return Series.from_dict(
+        form, theory, scheme, order, acc, provenance=f"sum of the four pieces with signs {FORMS[form]}"
+    )
 
 
 # ---------------------------------------------------------------------------
@@ -154,14 +169,11 @@ def monotone(order: int, form: str = "B", scheme: str = "bare", theory: Theory =
 #: The coefficients AS PRINTED in Cotler & Rezchikov (5.11)-(5.15), per order, per family name.
 #: (5.13) is printed with ``dS dS``; the expansion of (5.6) needs ``dS dShat``.
 PRINTED = {
-    "LdShat": {0: {"f0": Fraction(1)}, 2: {"f2": Fraction(1, 6)}},                      # (5.11)
-    "dShatdShat": {0: {"f0": Fraction(2)}, 2: {"f2": Fraction(1, 3)}},                  # (5.12)
-    "dSdShat": {0: {"f0": Fraction(-2)}, 1: {"f1": Fraction(-1)},
-                2: {"f2": Fraction(-2, 3)}},                                            # (5.13)
-    "dSdS": {0: {"f0": Fraction(1, 2)}, 1: {"f1": Fraction(1, 2)},
-             2: {"f2": Fraction(11, 24)}},                                              # (5.14)
-    "A": {0: {"f0": Fraction(3, 2)}, 1: {"f1": Fraction(-1, 2)},
-          2: {"f2": Fraction(7, 24)}},                                                  # (5.15)
+    "LdShat": {0: {"f0": Fraction(1)}, 2: {"f2": Fraction(1, 6)}},  # (5.11)
+    "dShatdShat": {0: {"f0": Fraction(2)}, 2: {"f2": Fraction(1, 3)}},  # (5.12)
+    "dSdShat": {0: {"f0": Fraction(-2)}, 1: {"f1": Fraction(-1)}, 2: {"f2": Fraction(-2, 3)}},  # (5.13)
+    "dSdS": {0: {"f0": Fraction(1, 2)}, 1: {"f1": Fraction(1, 2)}, 2: {"f2": Fraction(11, 24)}},  # (5.14)
+    "A": {0: {"f0": Fraction(3, 2)}, 1: {"f1": Fraction(-1, 2)}, 2: {"f2": Fraction(7, 24)}},  # (5.15)
 }
 
 
@@ -206,9 +218,10 @@ def factor_decomposition(order: int = 2, scheme: str = "bare", theory: Theory = 
     }
     out = {}
     for name, items in pairs.items():
-        out[name] = {(x, y): expand(cdot(x, y, theory, scheme, coeff=c), theory, order, scheme,
-                                    quantity=f"{c}*<Cdot {x} {y}>")
-                     for (x, y), c in items}
+        out[name] = {
+            (x, y): expand(cdot(x, y, theory, scheme, coeff=c), theory, order, scheme, quantity=f"{c}*<Cdot {x} {y}>")
+            for (x, y), c in items
+        }
     return out
 
 
@@ -219,9 +232,14 @@ def literal_5_13(order: int = 2, scheme: str = "bare") -> Series:
     O(lambda) term of (5.13) to the misprinted operator.
     """
     s = piece("dSdS", order, scheme)
-    return Series.from_dict("-2<Cdot dS dS> (5.13 literal)", s.theory, s.scheme, s.order,
-                            {(t.powers, t.family): -4 * t.coeff for t in s.terms},
-                            provenance="-4 x piece dSdS")
+    return Series.from_dict(
+        "-2<Cdot dS dS> (5.13 literal)",
+        s.theory,
+        s.scheme,
+        s.order,
+        {(t.powers, t.family): -4 * t.coeff for t in s.terms},
+        provenance="-4 x piece dSdS",
+    )
 
 
 def comparison_table(order: int = 2, scheme: str = "bare") -> list:
@@ -247,13 +265,17 @@ def comparison_table(order: int = 2, scheme: str = "bare") -> list:
                 if fam_name not in names:
                     names.append(fam_name)
             for fam_name in names:
-                fam = next((f for c, p, f in s.coefficient(k) if f.name == fam_name),
-                           NAMED_FAMILIES.get(fam_name))
+                fam = next((f for c, p, f in s.coefficient(k) if f.name == fam_name), NAMED_FAMILIES.get(fam_name))
                 pv = printed.get(k, {}).get(fam_name, Fraction(0)) if (printed and k <= 2) else None
-                rows.append({
-                    "quantity": q, "order": k, "family": fam_name,
-                    "class": contraction_class(fam),
-                    "derived": derived.get(fam_name, Fraction(0)), "printed": pv,
-                    "equation": PIECE_EQUATIONS.get(q, {"A": "(5.15)", "5.13-literal": "(5.13)"}.get(q, "-")),
-                })
+                rows.append(
+                    {
+                        "quantity": q,
+                        "order": k,
+                        "family": fam_name,
+                        "class": contraction_class(fam),
+                        "derived": derived.get(fam_name, Fraction(0)),
+                        "printed": pv,
+                        "equation": PIECE_EQUATIONS.get(q, {"A": "(5.15)", "5.13-literal": "(5.13)"}.get(q, "-")),
+                    }
+                )
     return rows

@@ -6,6 +6,7 @@ with symbolic ``N`` (``Theory(N="N")``); with an integer ``N`` the engine evalua
 polynomials and the coefficients are plain ``Fraction`` s.  sympy appears only in
 :meth:`NPoly.to_sympy`.
 """
+
 from __future__ import annotations
 
 from collections.abc import Iterable
@@ -212,8 +213,7 @@ class NPoly:
             elif a.denominator == 1:
                 body = mono if a == 1 else f"{a.numerator}*{mono}"
             else:
-                body = (f"{mono}/{a.denominator}" if a.numerator == 1
-                        else f"{a.numerator}*{mono}/{a.denominator}")
+                body = f"{mono}/{a.denominator}" if a.numerator == 1 else f"{a.numerator}*{mono}/{a.denominator}"
             parts.append(("- " if c < 0 else "+ ") + body)
         if not parts:
             return "0"
@@ -228,8 +228,11 @@ class NPoly:
         for k, c in self._terms():
             mono = "" if k == 0 else ("N" if k == 1 else f"N^{{{k}}}")
             a = abs(c)
-            num = "" if (a == 1 and mono) else (str(a.numerator) if a.denominator == 1
-                                                else rf"\tfrac{{{a.numerator}}}{{{a.denominator}}}")
+            num = (
+                ""
+                if (a == 1 and mono)
+                else (str(a.numerator) if a.denominator == 1 else rf"\tfrac{{{a.numerator}}}{{{a.denominator}}}")
+            )
             parts.append(("- " if c < 0 else "+ ") + num + mono)
         if not parts:
             return "0"
@@ -240,8 +243,9 @@ class NPoly:
         import sympy  # noqa: PLC0415
 
         n = symbol if symbol is not None else sympy.Symbol(N_SYMBOL, positive=True, integer=True)
-        return sum((sympy.Rational(c.numerator, c.denominator) * n ** k for k, c in enumerate(self.coeffs)),
-                   sympy.Integer(0))
+        return sum(
+            (sympy.Rational(c.numerator, c.denominator) * n**k for k, c in enumerate(self.coeffs)), sympy.Integer(0)
+        )
 
 
 def as_npoly(value: int | Fraction | NPoly) -> NPoly:

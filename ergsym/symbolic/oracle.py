@@ -13,6 +13,7 @@ Two routes that share no code with :mod:`ergsym.symbolic.wick` or the family red
 
 Both are exponential in size: they exist to check the engine on V = 1..8 sites.
 """
+
 from __future__ import annotations
 
 import itertools
@@ -24,13 +25,13 @@ if TYPE_CHECKING:
     from ..families import Family
     from .series import Series
 
-__all__ = ["circulant", "mat_inv", "exact_expansion", "exact_family_value", "exact_series_value",
-           "ORACLE_QUANTITIES"]
+__all__ = ["circulant", "mat_inv", "exact_expansion", "exact_family_value", "exact_series_value", "ORACLE_QUANTITIES"]
 
 
 # ---------------------------------------------------------------------------
 # exact matrices
 # ---------------------------------------------------------------------------
+
 
 def circulant(shape: tuple[int, ...], values: dict) -> list[list[Fraction]]:
     """Circulant (translation-invariant) matrix ``M[x, y] = values[(x - y) mod shape]``.
@@ -39,8 +40,7 @@ def circulant(shape: tuple[int, ...], values: dict) -> list[list[Fraction]]:
     ``itertools.product(*map(range, shape))``.
     """
     sites = list(itertools.product(*[range(n) for n in shape]))
-    return [[Fraction(values.get(tuple((a - b) % n for a, b, n in zip(x, y, shape)), 0))
-             for y in sites] for x in sites]
+    return [[Fraction(values.get(tuple((a - b) % n for a, b, n in zip(x, y, shape)), 0)) for y in sites] for x in sites]
 
 
 def mat_mul(a: list[list[Fraction]], b: list[list[Fraction]]) -> list[list[Fraction]]:
@@ -84,7 +84,9 @@ def _line_matrix(line, g, c, ginv, delta=None):
     return out
 
 
-def exact_family_value(family: Family, g: list[list[Fraction]], c: list[list[Fraction]], delta: list[list[Fraction]] | None = None) -> Fraction:
+def exact_family_value(
+    family: Family, g: list[list[Fraction]], c: list[list[Fraction]], delta: list[list[Fraction]] | None = None
+) -> Fraction:
     """Exact lattice value of ``family`` with covariance matrix ``g`` and kernel ``c``.
 
     Follows :mod:`ergsym.families`: ``V * b_outer * prod b`` (or ``prod b`` without ``D``),
@@ -125,6 +127,7 @@ def exact_series_value(series: Series, g: list[list[Fraction]], c: list[list[Fra
 # ---------------------------------------------------------------------------
 # polynomials in phi_x: dict exponent-tuple -> Fraction
 # ---------------------------------------------------------------------------
+
 
 def _padd(a, b, s=1):
     out = dict(a)
@@ -196,9 +199,15 @@ class _Moments:
 ORACLE_QUANTITIES = ("dSdS", "dSdShat", "dShatdShat", "LdShat", "A", "B", "phi2", "logZ")
 
 
-def exact_expansion(g: list[list[Fraction]], c: list[list[Fraction]], order: int, quantity: str = "B",
-                    couplings: tuple = ((4, Fraction(1)),), normal_ordered: bool = False,
-                    n_components: int = 1) -> dict:
+def exact_expansion(
+    g: list[list[Fraction]],
+    c: list[list[Fraction]],
+    order: int,
+    quantity: str = "B",
+    couplings: tuple = ((4, Fraction(1)),),
+    normal_ordered: bool = False,
+    n_components: int = 1,
+) -> dict:
     """Exact series coefficients of ``quantity`` on a finite lattice, by brute force.
 
     Parameters
@@ -253,8 +262,7 @@ def exact_expansion(g: list[list[Fraction]], c: list[list[Fraction]], order: int
         for x in range(n):
             s_int = _padd(s_int, _pscale(power(x, deg), Fraction(gn) / math.factorial(deg)))
             d_int[x] = _padd(d_int[x], _pscale(power(x, deg - 1), Fraction(gn) / math.factorial(deg - 1)))
-    d_shat = [{tuple(int(i == y) for i in range(n)): ginv[x][y] for y in range(n) if ginv[x][y] != 0}
-              for x in range(n)]
+    d_shat = [{tuple(int(i == y) for i in range(n)): ginv[x][y] for y in range(n) if ginv[x][y] != 0} for x in range(n)]
 
     def bilinear(xs, ys):  # sum_xy C_xy X_x Y_y, X and Y given per order in t: list of [poly_t0, poly_t1]
         out = [dict(), dict(), dict()]
@@ -267,7 +275,7 @@ def exact_expansion(g: list[list[Fraction]], c: list[list[Fraction]], order: int
                         out[i + j] = _padd(out[i + j], _pscale(_pmul(px, py), c[x][y]))
         return out
 
-    ds = [[d_shat[x], d_int[x]] for x in range(n)]      # dS = dShat + t dI
+    ds = [[d_shat[x], d_int[x]] for x in range(n)]  # dS = dShat + t dI
     dsh = [[d_shat[x]] for x in range(n)]
     if quantity == "phi2":
         op = [{}]
@@ -300,14 +308,14 @@ def exact_expansion(g: list[list[Fraction]], c: list[list[Fraction]], order: int
     mom = _Moments(tuple(tuple(r) for r in g))
     # Z series: z_k = E[(-S_int)^k]/k!
     powers = [dict(one)]
-    for k in range(1, order + 1):
+    for _ in range(1, order + 1):
         powers.append(_pmul(powers[-1], s_int))
     z = [mom.expect(powers[k]) * Fraction((-1) ** k, math.factorial(k)) for k in range(order + 1)]
     if quantity == "logZ":
         # log of the series z (z_0 = 1)
         out = [Fraction(0)] * (order + 1)
         for k in range(1, order + 1):
-            out[k] = z[k] - sum(Fraction(j, k) * out[j] * z[k - j] for j in range(1, k)) 
+            out[k] = z[k] - sum(Fraction(j, k) * out[j] * z[k - j] for j in range(1, k))
         return [v / n for v in out]
     num = [Fraction(0)] * (order + 1)
     for i, p in enumerate(op):
@@ -388,8 +396,10 @@ def _expansion_on(g, c, order, quantity, couplings, normal_ordered, n_comp):
                 grad = _pmul(ppow(rho[x], deg // 2 - 1), phi[x][a])
                 coef = Fraction(gn) / math.factorial(deg - 1)
                 d_int[x][a] = _padd(d_int[x][a], _pscale(normal(grad, x), coef))
-    d_shat = [[{_mono_key(n, var(y, a)): ginv[x][y] for y in range(n_sites) if ginv[x][y] != 0}
-               for a in range(n_comp)] for x in range(n_sites)]
+    d_shat = [
+        [{_mono_key(n, var(y, a)): ginv[x][y] for y in range(n_sites) if ginv[x][y] != 0} for a in range(n_comp)]
+        for x in range(n_sites)
+    ]
 
     def bilinear(xs, ys):  # sum_xy C_xy sum_a X_{x,a} Y_{y,a}; factors given per order in t
         out = [dict(), dict(), dict()]
@@ -410,9 +420,11 @@ def _expansion_on(g, c, order, quantity, couplings, normal_ordered, n_comp):
         for x in range(n_sites):
             op[0] = _padd(op[0], _pscale(rho[x], Fraction(1, n_sites)))
     elif quantity in ("dSdS", "dSdShat", "dShatdShat", "LdShat", "A", "B"):
-        parts = {"dSdS": [_pscale(p, Fraction(1, 2)) for p in bilinear(ds, ds)],
-                 "dSdShat": [_pscale(p, -2) for p in bilinear(ds, dsh)],
-                 "dShatdShat": [_pscale(p, 2) for p in bilinear(dsh, dsh)]}
+        parts = {
+            "dSdS": [_pscale(p, Fraction(1, 2)) for p in bilinear(ds, ds)],
+            "dSdShat": [_pscale(p, -2) for p in bilinear(ds, dsh)],
+            "dShatdShat": [_pscale(p, 2) for p in bilinear(dsh, dsh)],
+        }
         m = mat_mul(mat_mul(ginv, c), ginv)
         ldshat = {}
         for x in range(n_sites):
@@ -433,8 +445,9 @@ def _expansion_on(g, c, order, quantity, couplings, normal_ordered, n_comp):
     elif quantity != "logZ":
         raise ValueError(f"quantity={quantity!r} must be one of {ORACLE_QUANTITIES}")
 
-    big = [[g[i // n_comp][j // n_comp] if i % n_comp == j % n_comp else Fraction(0) for j in range(n)]
-           for i in range(n)]
+    big = [
+        [g[i // n_comp][j // n_comp] if i % n_comp == j % n_comp else Fraction(0) for j in range(n)] for i in range(n)
+    ]
     mom = _Moments(big)
     powers = [dict(one)]
     for _ in range(1, order + 1):

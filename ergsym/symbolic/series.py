@@ -3,6 +3,7 @@
 A :class:`Series` is immutable plain data (``Fraction`` and tuples).  sympy appears only in
 :meth:`Series.to_sympy` / :meth:`Series.to_latex`, imported there.
 """
+
 from __future__ import annotations
 
 from collections.abc import Callable, Mapping, Sequence
@@ -52,7 +53,7 @@ def _sign_body(c, latex=False):
         else:
             lead = c.leading()
             q = c if lead > 0 else -c
-            single = sum(1 for x in q.coeffs if x) == 1   # one monomial: no parentheses
+            single = sum(1 for x in q.coeffs if x) == 1  # one monomial: no parentheses
             if latex:
                 body = q.latex() if single else r"\left(" + q.latex() + r"\right)"
             else:
@@ -64,9 +65,12 @@ def _sign_body(c, latex=False):
 
 def _no_symbolic_n(series, what):
     if series.theory.symbolic_n:
-        raise InputError.bad("N", series.theory.N, "an integer to " + what,
-                             "the coefficients are polynomials in N: call series.at_n(3) (or derive "
-                             "with Theory(N=3)) first")
+        raise InputError.bad(
+            "N",
+            series.theory.N,
+            "an integer to " + what,
+            "the coefficients are polynomials in N: call series.at_n(3) (or derive with Theory(N=3)) first",
+        )
 
 
 @dataclass(frozen=True)
@@ -99,11 +103,20 @@ class Series:
 
     # -- construction ------------------------------------------------------
     @classmethod
-    def from_coefficients(cls, quantity: str, theory: Theory, scheme: str, order: int, coeffs: dict,
-                          normalization: str = "delta(0)", provenance: str = "") -> Series:
+    def from_coefficients(
+        cls,
+        quantity: str,
+        theory: Theory,
+        scheme: str,
+        order: int,
+        coeffs: dict,
+        normalization: str = "delta(0)",
+        provenance: str = "",
+    ) -> Series:
         """Build a series from ``{(powers, Family): Fraction}`` (zero and too-high terms dropped)."""
         terms = tuple(
-            Term(c, p, f) for (p, f), c in sorted(coeffs.items(), key=lambda kv: (sum(kv[0][0]), kv[0][0], kv[0][1].name))
+            Term(c, p, f)
+            for (p, f), c in sorted(coeffs.items(), key=lambda kv: (sum(kv[0][0]), kv[0][0], kv[0][1].name))
             if c != 0 and sum(p) <= order
         )
         return cls(quantity, theory, scheme, order, terms, normalization, provenance)
@@ -129,8 +142,9 @@ class Series:
     def as_dict(self) -> dict:
         return {(t.powers, t.family): t.coeff for t in self.terms}
 
-    def combine(self, other: Series, a: int | Fraction = 1, b: int | Fraction = 1,
-                quantity: str | None = None) -> Series:
+    def combine(
+        self, other: Series, a: int | Fraction = 1, b: int | Fraction = 1, quantity: str | None = None
+    ) -> Series:
         """``a * self + b * other`` (same theory and scheme)."""
         if other.theory != self.theory or other.scheme != self.scheme:
             raise ValueError("cannot combine series of different theories or schemes")
@@ -139,9 +153,15 @@ class Series:
             acc[(t.powers, t.family)] = acc.get((t.powers, t.family), 0) + Fraction(a) * t.coeff
         for t in other.terms:
             acc[(t.powers, t.family)] = acc.get((t.powers, t.family), 0) + Fraction(b) * t.coeff
-        return Series.from_coefficients(quantity or f"{a}*{self.quantity}+{b}*{other.quantity}", self.theory,
-                                self.scheme, min(self.order, other.order), acc, self.normalization,
-                                self.provenance)
+        return Series.from_coefficients(
+            quantity or f"{a}*{self.quantity}+{b}*{other.quantity}",
+            self.theory,
+            self.scheme,
+            min(self.order, other.order),
+            acc,
+            self.normalization,
+            self.provenance,
+        )
 
     def at_n(self, n: int) -> Series:
         """The series at an integer number of components ``N = n``.
@@ -158,13 +178,18 @@ class Series:
             raise InputError.bad("n", n, "a positive integer")
         if not self.theory.symbolic_n:
             if self.theory.N != n:
-                raise InputError.bad("n", n, f"N={self.theory.N}, the N this series was derived with",
-                                     "derive it again with that N or with symbolic N")
+                raise InputError.bad(
+                    "n",
+                    n,
+                    f"N={self.theory.N}, the N this series was derived with",
+                    "derive it again with that N or with symbolic N",
+                )
             return self
         theory = Theory(self.theory.couplings, n)
         coeffs = {(t.powers, t.family): t.coeff(n) for t in self.terms}
-        return Series.from_coefficients(self.quantity, theory, self.scheme, self.order, coeffs,
-                                        self.normalization, self.provenance + f" at N={n}")
+        return Series.from_coefficients(
+            self.quantity, theory, self.scheme, self.order, coeffs, self.normalization, self.provenance + f" at N={n}"
+        )
 
     # -- access --------------------------------------------------------------
     def families(self) -> tuple:
@@ -209,14 +234,14 @@ class Series:
             if couplings is not None:
                 w = 1
                 for g, p in zip(couplings, t.powers):
-                    w = w * g ** p
+                    w = w * g**p
                 total = total + v * w
         return per_order if couplings is None else total
 
     # -- printing ------------------------------------------------------------
     def _mono(self, powers) -> str:
         out = []
-        for (deg, name), p in zip(self.theory.couplings, powers):
+        for (_deg, name), p in zip(self.theory.couplings, powers):
             if p:
                 out.append(name if p == 1 else f"{name}^{p}")
         return "*".join(out)
@@ -229,8 +254,9 @@ class Series:
             for c, p, f in self.coefficient(k):
                 mono = self._mono(p)
                 sign, a, _ = _sign_body(c)
-                parts.append(f"{sign} {_fmt_frac(a) if not isinstance(a, str) else a}"
-                             f"{' ' + mono if mono else ''} {f.name}")
+                parts.append(
+                    f"{sign} {_fmt_frac(a) if not isinstance(a, str) else a}{' ' + mono if mono else ''} {f.name}"
+                )
             body = " ".join(parts) if parts else "0"
             lines.append(f"  O({k}): {body.lstrip('+ ')}")
         return "\n".join(lines)
@@ -261,14 +287,18 @@ class Series:
                 if b.name not in out:
                     out[b.name] = _block_symbol(b)
                 elif b.name in self.theory.names:
-                    raise InputError.bad("coupling name", b.name, "different from every family name",
-                                         "rename the coupling in the theory")
+                    raise InputError.bad(
+                        "coupling name", b.name, "different from every family name", "rename the coupling in the theory"
+                    )
         by_symbol = {}
         for n, sym in out.items():
             if by_symbol.setdefault(str(sym), n) != n:
-                raise InputError.bad("coupling name", n if n in self.theory.names else by_symbol[str(sym)],
-                                     f"a name whose sympy symbol differs from that of {n!r} ({sym})",
-                                     "rename the coupling in the theory")
+                raise InputError.bad(
+                    "coupling name",
+                    n if n in self.theory.names else by_symbol[str(sym)],
+                    f"a name whose sympy symbol differs from that of {n!r} ({sym})",
+                    "rename the coupling in the theory",
+                )
         return out
 
     def sympy_latex_names(self) -> dict:
@@ -278,8 +308,11 @@ class Series:
         ``sympy.latex(s.to_sympy(), symbol_names=s.sympy_latex_names())``.
         """
         blocks = {b.name: b for t in self.terms for b in t.family.blocks}
-        return {sym: blocks[n].latex for n, sym in self.sympy_symbols().items()
-                if n in blocks and str(sym) != blocks[n].name and not str(sym)[1:].lstrip("_").isdigit()}
+        return {
+            sym: blocks[n].latex
+            for n, sym in self.sympy_symbols().items()
+            if n in blocks and str(sym) != blocks[n].name and not str(sym)[1:].lstrip("_").isdigit()
+        }
 
     def to_sympy(self, order_term: bool = False) -> sympy.Expr:
         """The series as a sympy expression: a polynomial in the couplings and the blocks.
@@ -316,7 +349,7 @@ class Series:
             else:
                 mono = sympy.Rational(t.coeff.numerator, t.coeff.denominator)
             for c, p in zip(cs, t.powers):
-                mono *= c ** p
+                mono *= c**p
             for b in t.family.blocks:
                 mono *= syms[b.name]
             expr += mono
@@ -326,8 +359,12 @@ class Series:
                 expr += sympy.Order(cs[0] ** n, cs[0])
             else:
                 import itertools  # noqa: PLC0415
-                monos = [sympy.Mul(*(c ** e for c, e in zip(cs, p)))
-                         for p in itertools.product(range(n + 1), repeat=len(cs)) if sum(p) == n]
+
+                monos = [
+                    sympy.Mul(*(c**e for c, e in zip(cs, p)))
+                    for p in itertools.product(range(n + 1), repeat=len(cs))
+                    if sum(p) == n
+                ]
                 expr += sympy.Order(sympy.Add(*monos), *cs)
         return expr
 
@@ -357,8 +394,12 @@ class Series:
             expr = expr.removeO()
         extra = expr.free_symbols - set(gens)
         if extra:
-            raise InputError.bad("expr", str(expr)[:80], "a polynomial in " + ", ".join(map(str, gens)),
-                                 f"unknown symbols {sorted(map(str, extra))}")
+            raise InputError.bad(
+                "expr",
+                str(expr)[:80],
+                "a polynomial in " + ", ".join(map(str, gens)),
+                f"unknown symbols {sorted(map(str, extra))}",
+            )
         try:
             poly = sympy.Poly(sympy.expand(expr), *gens) if gens else None
         except sympy.PolynomialError:
@@ -372,15 +413,17 @@ class Series:
             if not c.is_Rational:
                 raise InputError.bad("expr", str(expr)[:80], "rational coefficients", f"coefficient {c}")
             powers = tuple(int(e) for e in monom[:ncoup])
-            fam = Family(tuple(blocks[names[first_block + k]] for k, e in enumerate(monom[first_block:])
-                               for _ in range(e)))
+            fam = Family(
+                tuple(blocks[names[first_block + k]] for k, e in enumerate(monom[first_block:]) for _ in range(e))
+            )
             key = (powers, fam)
             value = Fraction(int(c.p), int(c.q))
             if n_at is not None:
                 value = NPoly.from_powers({int(monom[n_at]): value})
             coeffs[key] = coeffs.get(key, 0) + value
-        return Series.from_coefficients(quantity or self.quantity, self.theory, self.scheme, self.order,
-                                        coeffs, self.normalization, self.provenance)
+        return Series.from_coefficients(
+            quantity or self.quantity, self.theory, self.scheme, self.order, coeffs, self.normalization, self.provenance
+        )
 
     def _repr_latex_(self) -> str:
         """Notebook display: the typeset series."""
@@ -391,8 +434,10 @@ class Series:
         return (r"\lambda" if names[0] == "lam" else names[0]) if len(names) == 1 else "g"
 
     def __repr__(self) -> str:
-        return (f"Series({self.quantity!r}, theory={self.theory.describe()!r}, scheme={self.scheme!r}, "
-                f"order={self.order}, {len(self.terms)} terms)")
+        return (
+            f"Series({self.quantity!r}, theory={self.theory.describe()!r}, scheme={self.scheme!r}, "
+            f"order={self.order}, {len(self.terms)} terms)"
+        )
 
     def to_latex(self) -> str:
         """LaTeX of the series, grouped by order (no sympy needed for the structure)."""
@@ -405,10 +450,9 @@ class Series:
                 elif a == 1 and f.blocks:
                     frac = ""
                 else:
-                    frac = (str(a.numerator) if a.denominator == 1
-                            else rf"\tfrac{{{a.numerator}}}{{{a.denominator}}}")
+                    frac = str(a.numerator) if a.denominator == 1 else rf"\tfrac{{{a.numerator}}}{{{a.denominator}}}"
                 mono = []
-                for (deg, name), e in zip(self.theory.couplings, p):
+                for (_deg, name), e in zip(self.theory.couplings, p):
                     if e:
                         sym = r"\lambda" if name == "lam" else name
                         mono.append(sym if e == 1 else f"{sym}^{{{e}}}")
@@ -428,13 +472,20 @@ class Series:
         (same as :meth:`to_dict`)."""
         orders = []
         for k in range(self.order + 1):
-            orders.append({
-                "order": k,
-                "terms": [{"coefficient": _fmt_frac(c),
-                           "coefficient_float": None if isinstance(c, NPoly) else float(c),
-                           "couplings": {n: e for n, e in zip(self.theory.names, p) if e},
-                           "family": f.name} for c, p, f in self.coefficient(k)],
-            })
+            orders.append(
+                {
+                    "order": k,
+                    "terms": [
+                        {
+                            "coefficient": _fmt_frac(c),
+                            "coefficient_float": None if isinstance(c, NPoly) else float(c),
+                            "couplings": {n: e for n, e in zip(self.theory.names, p) if e},
+                            "family": f.name,
+                        }
+                        for c, p, f in self.coefficient(k)
+                    ],
+                }
+            )
         return {
             "quantity": self.quantity,
             "theory": self.theory.to_dict(),
@@ -489,19 +540,34 @@ def _series_from_dict(cls, data):
         theory = Theory(tuple((int(d), str(n)) for d, n in data["theory"]["couplings"]), n_comp)
         fams = {}
         for fname, fd in data["families"].items():
-            blocks = tuple(Block(int(b["n_vertices"]),
-                                 tuple((int(i), int(j), Line(int(ln["kt"]), int(ln["d"]), int(ln.get("delta", 0))))
-                                       for i, j, ln in b["edges"]))
-                           for b in fd["blocks"])
+            blocks = tuple(
+                Block(
+                    int(b["n_vertices"]),
+                    tuple(
+                        (int(i), int(j), Line(int(ln["kt"]), int(ln["d"]), int(ln.get("delta", 0))))
+                        for i, j, ln in b["edges"]
+                    ),
+                )
+                for b in fd["blocks"]
+            )
             fams[fname] = Family(blocks)
         coeffs = {}
         for o in data["orders"]:
             for t in o["terms"]:
                 powers = tuple(int(t["couplings"].get(n, 0)) for n in theory.names)
-                coeffs[(powers, fams[t["family"]])] = (NPoly.parse(t["coefficient"]) if theory.symbolic_n
-                                                       else Fraction(t["coefficient"]))
-        return cls.from_coefficients(data["quantity"], theory, data["scheme"], int(data["order"]), coeffs,
-                                     data.get("normalization", "delta(0)"), data.get("provenance", ""))
+                coeffs[(powers, fams[t["family"]])] = (
+                    NPoly.parse(t["coefficient"]) if theory.symbolic_n else Fraction(t["coefficient"])
+                )
+        return cls.from_coefficients(
+            data["quantity"],
+            theory,
+            data["scheme"],
+            int(data["order"]),
+            coeffs,
+            data.get("normalization", "delta(0)"),
+            data.get("provenance", ""),
+        )
     except (KeyError, TypeError, ValueError, ZeroDivisionError) as exc:
-        raise InputError.bad("data", type(data).__name__, "a dict made by Series.to_dict()",
-                             f"{type(exc).__name__}: {exc}") from None
+        raise InputError.bad(
+            "data", type(data).__name__, "a dict made by Series.to_dict()", f"{type(exc).__name__}: {exc}"
+        ) from None

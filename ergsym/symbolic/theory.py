@@ -13,6 +13,7 @@ O(N) models: with ``N`` components ``phi_a`` (``a = 1..N``) the degree-``n`` cou
 single real scalar.  ``N`` is a positive integer or the symbol ``"N"`` (coefficients are then
 exact polynomials in N).  Odd degrees have no O(N)-invariant meaning and are refused for N != 1.
 """
+
 from __future__ import annotations
 
 from dataclasses import dataclass
@@ -36,8 +37,12 @@ def validate_n(n: int | str) -> int | str:
     if isinstance(n, str) and n.strip() == N_SYMBOL:
         return N_SYMBOL
     if isinstance(n, bool) or not isinstance(n, int) or n < 1:
-        raise InputError.bad("N", n, "a positive integer (the number of field components) or the "
-                             "symbol 'N'", "N = 1 is the single real scalar of the paper")
+        raise InputError.bad(
+            "N",
+            n,
+            "a positive integer (the number of field components) or the symbol 'N'",
+            "N = 1 is the single real scalar of the paper",
+        )
     return n
 
 
@@ -78,9 +83,11 @@ class Theory:
             odd = [d for d in self.degrees if d % 2]
             if odd:
                 raise InputError.bad(
-                    "theory", self.describe_couplings(), "built of even powers when N != 1",
-                    f"a phi^{odd[0]} term has no O(N)-invariant meaning with N={self.N}; "
-                    "drop it or use N=1")
+                    "theory",
+                    self.describe_couplings(),
+                    "built of even powers when N != 1",
+                    f"a phi^{odd[0]} term has no O(N)-invariant meaning with N={self.N}; drop it or use N=1",
+                )
 
     @property
     def symbolic_n(self) -> bool:
@@ -114,7 +121,7 @@ class Theory:
         for d, n in self.couplings:
             sym = r"\lambda" if n == "lam" else n
             if self.N == 1:
-                parts.append(r"\frac{%s}{%d!}\phi^{%d}" % (sym, d, d))
+                parts.append(rf"\frac{{{sym}}}{{{d}!}}\phi^{{{d}}}")
             else:
                 parts.append(rf"\frac{{{sym}}}{{{d}!}}(\phi_a\phi_a)^{{{d // 2}}}")
         return " + ".join(parts)

@@ -25,6 +25,7 @@ Legs come in two kinds: field legs ``phi_x`` and *amputated* legs ``(G^-1 phi)_x
 ``delta Shat / delta phi``).  A field-field contraction is a line ``Kt``; amputated-field is
 ``G^-1 G = 1`` (the two vertices are the same point); amputated-amputated is ``G^-1``.
 """
+
 from __future__ import annotations
 
 import itertools
@@ -40,9 +41,22 @@ from .npoly import NPoly
 from .series import Series
 from .theory import Theory, validate_scheme
 
-__all__ = ["OpVertex", "OperatorTerm", "Operator", "expand", "diagrams", "Diagram", "MAX_ORDER",
-           "adjacencies", "connected", "estimated_seconds", "MEASURED_SECONDS", "clear_cache", "on_weight",
-           "on_weight_open"]
+__all__ = [
+    "OpVertex",
+    "OperatorTerm",
+    "Operator",
+    "expand",
+    "diagrams",
+    "Diagram",
+    "MAX_ORDER",
+    "adjacencies",
+    "connected",
+    "estimated_seconds",
+    "MEASURED_SECONDS",
+    "clear_cache",
+    "on_weight",
+    "on_weight_open",
+]
 
 #: Highest total coupling order :func:`expand` accepts (O(lam^6) A, B and pieces: seconds).
 MAX_ORDER = 6
@@ -102,7 +116,8 @@ def _validate_order(order) -> int:
     if order > MAX_ORDER:
         raise OrderNotSupportedError(
             f"order={order} is not supported: order must be at most {MAX_ORDER} "
-            "(the diagram count grows factorially; ask for a lower order)")
+            "(the diagram count grows factorially; ask for a lower order)"
+        )
     return order
 
 
@@ -129,7 +144,7 @@ def estimated_seconds(order: int, theory: Theory, scheme: str = "bare") -> float
     base = MEASURED_SECONDS[lo]
     frac = eq - lo
     step = (MEASURED_SECONDS[lo + 1] / base) if lo < 6 else _GROWTH
-    est = base * step ** frac
+    est = base * step**frac
     if eq > 6:
         est = MEASURED_SECONDS[6] * _GROWTH ** (eq - 6)
     if scheme == "normal-ordered":
@@ -229,8 +244,7 @@ def _interaction_multisets(theory: Theory, max_order: int):
         yield counts, w
 
 
-def expand(operator: Operator, theory: Theory, order: int, scheme: str = "bare",
-           quantity: str | None = None) -> Series:
+def expand(operator: Operator, theory: Theory, order: int, scheme: str = "bare", quantity: str | None = None) -> Series:
     """Expand ``<operator>`` under ``exp(-Shat - S_int)`` through total coupling ``order``.
 
     Parameters
@@ -267,10 +281,15 @@ def expand(operator: Operator, theory: Theory, order: int, scheme: str = "bare",
             for fam, n_match in _term_families(term.vertices, term.fixed, inter, no, theory.N).items():
                 key = (powers, fam)
                 acc[key] = acc.get(key, 0) + term.coeff * w_int * n_match
-    return Series.from_dict(quantity or operator.name, theory, scheme, order, acc,
-                            normalization=operator.normalization,
-                            provenance="ergsym.symbolic.wick.expand (linked multigraphs up to "
-                                       "isomorphism)")
+    return Series.from_dict(
+        quantity or operator.name,
+        theory,
+        scheme,
+        order,
+        acc,
+        normalization=operator.normalization,
+        provenance="ergsym.symbolic.wick.expand (linked multigraphs up to isomorphism)",
+    )
 
 
 # ---------------------------------------------------------------------------
@@ -346,6 +365,7 @@ def _term_families(op_vertices, fixed, inter, normal_ordered, n_comp=1):
 # O(N) index structure
 # ---------------------------------------------------------------------------
 
+
 def _index_edges(n, adj, fixed):
     """Sorted ``(i, j)`` index lines of a graph: one per contraction (``adj`` flattened upper
     triangle with multiplicities) and one per fixed line (``Cdot`` carries ``delta_ab`` too)."""
@@ -366,15 +386,17 @@ def _matchings(k):
     """All perfect matchings of ``range(k)`` as tuples of pairs (``(k-1)!!`` of them)."""
     hit = _MATCHINGS.get(k)
     if hit is None:
+
         def rec(items):
             if not items:
                 yield ()
                 return
             a = items[0]
             for idx in range(1, len(items)):
-                rest = items[1:idx] + items[idx + 1:]
+                rest = items[1:idx] + items[idx + 1 :]
                 for m in rec(rest):
                     yield ((a, items[idx]),) + m
+
         hit = _MATCHINGS[k] = tuple(rec(tuple(range(k))))
     return hit
 
@@ -410,8 +432,10 @@ def _index_weight(n, edges, n_elim=None):
         new: dict = {}
         n_slots = sum((e[0] == v) + (e[1] == v) for e in edges)
         if n_slots % 2:
-            raise InputError(f"vertex {v} has {n_slots} index slots: an O(N) vertex needs an even "
-                             "number (odd powers of the field have no O(N)-invariant meaning)")
+            raise InputError(
+                f"vertex {v} has {n_slots} index slots: an O(N) vertex needs an even "
+                "number (odd powers of the field have no O(N)-invariant meaning)"
+            )
         norm *= math.prod(range(n_slots - 1, 0, -2))
         for cur, cyc in states.items():
             rest, far = [], []
@@ -486,8 +510,9 @@ def _merge(new, edges, cyc, extra):
         d[c + extra] = d.get(c + extra, 0) + k
 
 
-def on_weight_open(n_vertices: int, edges: Sequence[tuple[int, int]], legs: Sequence[int],
-                   n_comp: int | str = "N") -> Fraction | NPoly:
+def on_weight_open(
+    n_vertices: int, edges: Sequence[tuple[int, int]], legs: Sequence[int], n_comp: int | str = "N"
+) -> Fraction | NPoly:
     """O(N) factor ``c`` of a graph whose vertices carry external legs set to a uniform field.
 
     ``edges``: internal index lines ``(i, j)``; ``legs[i]``: external legs ``phi_a`` at vertex
@@ -508,12 +533,11 @@ def on_weight_open(n_vertices: int, edges: Sequence[tuple[int, int]], legs: Sequ
 def _weight_value(weight, n_comp):
     """The weight ``{c: w_c}`` at ``N = n_comp`` (a Fraction) or as an :class:`NPoly` (``"N"``)."""
     if isinstance(n_comp, int):
-        return sum((w * n_comp ** c for c, w in weight.items()), Fraction(0))
+        return sum((w * n_comp**c for c, w in weight.items()), Fraction(0))
     return NPoly.from_powers(weight)
 
 
-def on_weight(graph_edges: Sequence[tuple[int, int]], n_vertices: int,
-              n_comp: int | str = "N") -> Fraction | NPoly:
+def on_weight(graph_edges: Sequence[tuple[int, int]], n_vertices: int, n_comp: int | str = "N") -> Fraction | NPoly:
     """The O(N) weight of a graph given as ``(i, j)`` index lines on ``n_vertices`` vertices.
 
     Returns an :class:`NPoly` (``n_comp="N"``) or its value at an integer ``N``; equals 1 at
@@ -646,11 +670,16 @@ def _canonical_state(n, n_op, classes, cls_of, free, adj, tri):
     inv1 = {}
     for v in inter:
         row = [adj[tri[v][w]] for w in range(n)]
-        inv1[v] = (free[v], row[v], tuple(row[:n_op]),
-                   tuple(sorted((cls_of[w], row[w]) for w in inter if w != v and row[w])))
-    inv2 = {v: (inv1[v], tuple(sorted((inv1[w], adj[tri[v][w]]) for w in inter
-                                      if w != v and adj[tri[v][w]])))
-            for v in inter}
+        inv1[v] = (
+            free[v],
+            row[v],
+            tuple(row[:n_op]),
+            tuple(sorted((cls_of[w], row[w]) for w in inter if w != v and row[w])),
+        )
+    inv2 = {
+        v: (inv1[v], tuple(sorted((inv1[w], adj[tri[v][w]]) for w in inter if w != v and adj[tri[v][w]])))
+        for v in inter
+    }
     cells = []
     for a, b in classes:
         members = sorted(range(a, b), key=lambda v: inv2[v])
@@ -665,8 +694,10 @@ def _canonical_state(n, n_op, classes, cls_of, free, adj, tri):
     best = None
     for choice in iproduct(*[itertools.permutations(c) if len(c) > 1 else (tuple(c),) for c in cells]):
         order = head + [v for part in choice for v in part]
-        key = (tuple(free[v] for v in order),
-               tuple(adj[tri[order[i]][order[j]]] for i in range(n) for j in range(i, n)))
+        key = (
+            tuple(free[v] for v in order),
+            tuple(adj[tri[order[i]][order[j]]] for i in range(n) for j in range(i, n)),
+        )
         if best is None or key < best:
             best = key
     return best
@@ -678,10 +709,10 @@ class _Graph:
 
     term: OperatorTerm
     powers: tuple
-    k: int                # number of interaction vertices
+    k: int  # number of interaction vertices
     verts: tuple
-    adj: dict             # (i, j) -> multiplicity, i <= j
-    weight: Fraction      # (-1)^k prod (1/n!)^c_n / c_n!  x  #Wick matchings
+    adj: dict  # (i, j) -> multiplicity, i <= j
+    weight: Fraction  # (-1)^k prod (1/n!)^c_n / c_n!  x  #Wick matchings
 
 
 def _contraction_kind(verts, i, j) -> str:

@@ -8,6 +8,7 @@ from ``Lambda0`` to ``Lambda`` and pushes the samples through the maps in the or
 and compares ``<phi^2>``, ``G_p`` per orbit, the connected zero-momentum 4-point function and the
 monotone, with errors from the paired per-sample differences (autocorrelation-aware).
 """
+
 from __future__ import annotations
 
 import functools
@@ -36,8 +37,15 @@ if TYPE_CHECKING:
     from ..cutoffs import Cutoff
     from ..flow.problem import FlowProblem
 
-__all__ = ["VariationalConfig", "VariationalResult", "sample_p0", "run_variational", "resume_variational",
-           "compare_with_exact", "jackknife"]
+__all__ = [
+    "VariationalConfig",
+    "VariationalResult",
+    "sample_p0",
+    "run_variational",
+    "resume_variational",
+    "compare_with_exact",
+    "jackknife",
+]
 
 
 #: the coupled family's M - M0 was measured unbiased up to this coupling (2 sites, bump cutoff,
@@ -90,9 +98,13 @@ class VariationalConfig:
             validate_lam(self.lam)
             if not (math.isfinite(float(self.mass)) and float(self.mass) > 0):
                 raise InputError.bad("mass", self.mass, "finite and > 0")
-        for name, v, lo in (("n_samples", self.n_samples, 20), ("seed", self.seed, 0),
-                            ("n_therm", self.n_therm, 0), ("every", self.every, 1),
-                            ("n_jack", self.n_jack, 2)):
+        for name, v, lo in (
+            ("n_samples", self.n_samples, 20),
+            ("seed", self.seed, 0),
+            ("n_therm", self.n_therm, 0),
+            ("every", self.every, 1),
+            ("n_jack", self.n_jack, 2),
+        ):
             if isinstance(v, bool) or not isinstance(v, (int, np.integer)) or v < lo:
                 raise InputError.bad(name, v, f"an integer >= {lo}")
         if self.family not in FAMILIES:
@@ -101,13 +113,21 @@ class VariationalConfig:
             raise InputError.bad("optimizer", self.optimizer, f"one of {OPTIMIZERS}")
         _factor(self.cost_factor)
         if self.n_samples < 10 * self.n_jack:
-            raise InputError.bad("n_samples", self.n_samples, f">= 10*n_jack = {10 * self.n_jack}",
-                                 "each jackknife block needs at least 10 samples")
+            raise InputError.bad(
+                "n_samples",
+                self.n_samples,
+                f">= 10*n_jack = {10 * self.n_jack}",
+                "each jackknife block needs at least 10 samples",
+            )
         if problem is None and cutoff.spec.startswith("bump"):
             lmax = getattr(cutoff, "lambda_max", None)
             if lmax is not None and self.Lambda0 > lmax:
-                raise InputError.bad("Lambda0", self.Lambda0, f"<= lambda_max = {lmax}",
-                                     "the bump cutoff (B7) is refused above lambda_max")
+                raise InputError.bad(
+                    "Lambda0",
+                    self.Lambda0,
+                    f"<= lambda_max = {lmax}",
+                    "the bump cutoff (B7) is refused above lambda_max",
+                )
         return shape, cutoff
 
     def to_dict(self) -> dict:
@@ -116,8 +136,7 @@ class VariationalConfig:
         return d
 
 
-def sample_p0(theory: LatticeTheory, n_samples: int, seed: int = 0, n_therm: int = 200,
-              every: int = 2) -> np.ndarray:
+def sample_p0(theory: LatticeTheory, n_samples: int, seed: int = 0, n_therm: int = 200, every: int = 2) -> np.ndarray:
     """``n_samples`` configurations of ``P_Lambda0 ∝ e^{-S}`` in Markov order (HMC, every ``every``-th)."""
     rng = np.random.default_rng(seed)
     smp = HMCSampler(theory)
@@ -184,7 +203,7 @@ class VariationalResult:
         edges = np.linspace(0, n, R + 1).astype(int)
         masks = np.ones((R, n), bool)
         for b in range(R):
-            masks[b, edges[b]:edges[b + 1]] = False
+            masks[b, edges[b] : edges[b + 1]] = False
         return masks
 
 
@@ -221,11 +240,17 @@ def _two_shat_p(phi_p, kt):
 
 
 def _save(path, res: VariationalResult):
-    meta = {"kind": "ergsym.variational", "config": res.config.to_dict(), "tau": res.tau,
-            "maps": [m.to_dict() for m in res.maps],
-            "rep_maps": [[m.to_dict() for m in rm] for rm in res.rep_maps],
-            "M_steps": res.M_steps, "converged": res.converged,
-            "elapsed": res.elapsed, "messages": res.messages}
+    meta = {
+        "kind": "ergsym.variational",
+        "config": res.config.to_dict(),
+        "tau": res.tau,
+        "maps": [m.to_dict() for m in res.maps],
+        "rep_maps": [[m.to_dict() for m in rm] for rm in res.rep_maps],
+        "M_steps": res.M_steps,
+        "converged": res.converged,
+        "elapsed": res.elapsed,
+        "messages": res.messages,
+    }
     save_checkpoint(path, meta, {"phi0": res.phi0})
 
 
@@ -236,23 +261,41 @@ def _refit(st_map, phi_rep, mask, orbits, ka, kb, tau, c, step):
     thetas = []
     for j, (o, th, fam) in enumerate(zip(st_map.active, st_map.thetas, st_map.families)):
         rho = np.sqrt(rho2[:, o])
-        thetas.append(newton_refit(th, fam, rho, int(orbits.m[o]), float((k0[o] - k1[o]) / tau),
-                                   float(k1[o]), tau, c, u=st_map.coupling_u(j, rho2)))
+        thetas.append(
+            newton_refit(
+                th,
+                fam,
+                rho,
+                int(orbits.m[o]),
+                float((k0[o] - k1[o]) / tau),
+                float(k1[o]),
+                tau,
+                c,
+                u=st_map.coupling_u(j, rho2),
+            )
+        )
     return ShellMap(orbits, st_map.active, thetas, list(st_map.families), step, couplings=st_map.couplings)
 
 
 def _M_estimate(res, kb, base):
     chain = -res.logdet + _two_shat_p(res.phi_p, kb) - base
-    reps = [np.mean((-res.rep_logdet[b] + _two_shat_p(res.rep_phi_p[b], kb) - base)[m])
-            for b, m in enumerate(res.block_masks())]
+    reps = [
+        np.mean((-res.rep_logdet[b] + _two_shat_p(res.rep_phi_p[b], kb) - base)[m])
+        for b, m in enumerate(res.block_masks())
+    ]
     return jackknife(np.mean(chain), reps) + (reps,)
 
 
-def run_variational(config: VariationalConfig, *, progress: bool = False,
-                    checkpoint: str | os.PathLike[str] | None = None, phi0: np.ndarray | None = None,
-                    max_steps: int | None = None,
-                    _state: VariationalResult | None = None,
-                    problem: FlowProblem | None = None) -> VariationalResult:
+def run_variational(
+    config: VariationalConfig,
+    *,
+    progress: bool = False,
+    checkpoint: str | os.PathLike[str] | None = None,
+    phi0: np.ndarray | None = None,
+    max_steps: int | None = None,
+    _state: VariationalResult | None = None,
+    problem: FlowProblem | None = None,
+) -> VariationalResult:
     """Run the JKO flow of ``config`` (Algorithm 1 with the steps of (6.18)/(6.21)).
 
     Parameters
@@ -298,9 +341,19 @@ def run_variational(config: VariationalConfig, *, progress: bool = False,
             raise InputError.bad("phi0.shape", phi0.shape, f"(n >= {10 * config.n_jack},) + {tuple(shape)}")
         R = config.n_jack
         p0 = _fft(phi0)
-        res = VariationalResult(config, lams, tau, [], phi0, p0, np.zeros(phi0.shape[0]),
-                                [[] for _ in range(R)], np.repeat(p0[None], R, axis=0),
-                                np.zeros((R, phi0.shape[0])), problem=problem)
+        res = VariationalResult(
+            config,
+            lams,
+            tau,
+            [],
+            phi0,
+            p0,
+            np.zeros(phi0.shape[0]),
+            [[] for _ in range(R)],
+            np.repeat(p0[None], R, axis=0),
+            np.zeros((R, phi0.shape[0])),
+            problem=problem,
+        )
     masks = res.block_masks()
     kt0 = kt_at(lams[0])
     base = _two_shat_p(_fft(res.phi0), kt0)
@@ -308,17 +361,33 @@ def run_variational(config: VariationalConfig, *, progress: bool = False,
     bar = None
     if progress:
         from tqdm.auto import tqdm  # noqa: PLC0415
-        bar = tqdm(total=config.steps, initial=res.steps_done, desc="JKO steps", file=sys.stderr,
-                   disable=not sys.stderr.isatty())
+
+        bar = tqdm(
+            total=config.steps,
+            initial=res.steps_done,
+            desc="JKO steps",
+            file=sys.stderr,
+            disable=not sys.stderr.isatty(),
+        )
     t_start = time.perf_counter()
     try:
         stop = config.steps if max_steps is None else min(config.steps, int(max_steps))
         for n in range(res.steps_done, stop):
             ka = kt_at(lams[n])
             kb = kt_at(lams[n + 1])
-            st = jko_step(None, orbits, ka, kb, tau, family=config.family, cost_factor=c,
-                          step=n, optimizer=config.optimizer, seed=config.seed + n,
-                          rho2=orbits.rho2(res.phi_p))
+            st = jko_step(
+                None,
+                orbits,
+                ka,
+                kb,
+                tau,
+                family=config.family,
+                cost_factor=c,
+                step=n,
+                optimizer=config.optimizer,
+                seed=config.seed + n,
+                rho2=orbits.rho2(res.phi_p),
+            )
             res.phi_p, ld = st.map.apply_fourier(res.phi_p, return_logdet=True)
             res.logdet = res.logdet + ld
             for b in range(config.n_jack):
@@ -345,8 +414,9 @@ def run_variational(config: VariationalConfig, *, progress: bool = False,
     return res
 
 
-def resume_variational(checkpoint: str | os.PathLike[str], *, progress: bool = False,
-                       max_steps: int | None = None) -> VariationalResult:
+def resume_variational(
+    checkpoint: str | os.PathLike[str], *, progress: bool = False, max_steps: int | None = None
+) -> VariationalResult:
     """Continue the flow saved in ``checkpoint`` (written by :func:`run_variational`).
 
     The pushed samples are rebuilt from the stored ``P_Lambda0`` samples and maps (Algorithm 1), so
@@ -369,23 +439,41 @@ def resume_variational(checkpoint: str | os.PathLike[str], *, progress: bool = F
         pushed = [compose_apply(rm, phi0, return_logdet=True) for rm in rep_maps]
         phi = _fft(phi)
         pushed = [(_fft(p), q) for p, q in pushed]
-        res = VariationalResult(config, lams, tau, maps, phi0, phi, ld, rep_maps,
-                                np.stack([p for p, _ in pushed]), np.stack([q for _, q in pushed]),
-                                [list(x) for x in meta["M_steps"]], bool(meta["converged"]),
-                                float(meta["elapsed"]), list(meta["messages"]))
+        res = VariationalResult(
+            config,
+            lams,
+            tau,
+            maps,
+            phi0,
+            phi,
+            ld,
+            rep_maps,
+            np.stack([p for p, _ in pushed]),
+            np.stack([q for _, q in pushed]),
+            [list(x) for x in meta["M_steps"]],
+            bool(meta["converged"]),
+            float(meta["elapsed"]),
+            list(meta["messages"]),
+        )
     except (KeyError, TypeError, ValueError) as exc:
         raise CheckpointError(f"checkpoint={str(checkpoint)!r} is incomplete: {exc}") from None
     return run_variational(config, progress=progress, checkpoint=checkpoint, max_steps=max_steps, _state=res)
 
 
-def _judge(value, reference, statistical, truncation=0.0, quadrature=0.0, reliable=True,
-           unreliable_reason="", hint="more JKO steps (smaller tau) or more samples"):
+def _judge(
+    value,
+    reference,
+    statistical,
+    truncation=0.0,
+    quadrature=0.0,
+    reliable=True,
+    unreliable_reason="",
+    hint="more JKO steps (smaller tau) or more samples",
+):
     """Verdict dict of one variational comparison: error budget, z, verdict word and reason."""
     b = ErrorBudget(float(statistical), float(quadrature), float(truncation))
-    v = compare(value, reference, b, reliable=reliable, unreliable_reason=unreliable_reason,
-                decisive_hint=hint)
-    return {"error_budget": b.to_dict(), "z": v.z, "verdict": v.word, "reason": v.reason,
-            "power": bool(v.power)}
+    v = compare(value, reference, b, reliable=reliable, unreliable_reason=unreliable_reason, decisive_hint=hint)
+    return {"error_budget": b.to_dict(), "z": v.z, "verdict": v.word, "reason": v.reason, "power": bool(v.power)}
 
 
 def _compare(res, f, var_sets, scheme_bias=0.0):
@@ -401,13 +489,17 @@ def _compare(res, f, var_sets, scheme_bias=0.0):
     e = jackknife(full_e, re_)
     d = jackknife(full_v - full_e, np.array(rv) - np.array(re_))
     ok = bool(res.converged)
-    j = _judge(d[0], 0.0, d[1], truncation=scheme_bias, reliable=ok,
-               unreliable_reason="the JKO optimisation did not converge")
+    j = _judge(
+        d[0], 0.0, d[1], truncation=scheme_bias, reliable=ok, unreliable_reason="the JKO optimisation did not converge"
+    )
     if d[1] == 0 and scheme_bias == 0:  # no error scale (e.g. a mode that never moves)
         j["z"] = None
-    return {"variational": {"value": v[0], "error": v[1], "converged": ok},
-            "exact": {"value": e[0], "error": e[1], "converged": bool(np.isfinite(e[1]))},
-            "difference": {"value": d[0], "error": d[1], "converged": ok}, **j}
+    return {
+        "variational": {"value": v[0], "error": v[1], "converged": ok},
+        "exact": {"value": e[0], "error": e[1], "converged": bool(np.isfinite(e[1]))},
+        "difference": {"value": d[0], "error": d[1], "converged": ok},
+        **j,
+    }
 
 
 def _series_with_truncation(shape, cutoff, mass, Lambda0, Lambda, lam):
@@ -473,33 +565,42 @@ def compare_with_exact(res: VariationalResult, seed: int | None = None, series: 
     shape, cutoff = cfg.validate(res.problem)
     fixed = seed is not None
     if seed is None:  # fresh channel noise for every comparison, reproducible from the seed returned
-        seed = int(np.random.SeedSequence().entropy % (2 ** 62))
+        seed = int(np.random.SeedSequence().entropy % (2**62))
     L = float(res.Lambdas[res.steps_done])
     ch = GaussianChannel.from_cutoff(shape, cutoff, cfg.mass, cfg.Lambda0, L)
     # streams tagged "channel" so that --channel-seed S never replays the HMC stream of --seed S
     ex = ch.apply(res.phi0, np.random.default_rng([seed, _CHANNEL_TAG]))
     ex2 = ch.apply(res.phi0, np.random.default_rng([seed, _CHANNEL_TAG + 1]))
     axes = tuple(range(1, res.phi.ndim))
-    out = {"Lambda": L, "steps_done": res.steps_done, "tau": res.tau, "n_jack": cfg.n_jack,
-           "channel_seed": seed, "channel_noise": "fixed by the caller" if fixed else "fresh"}
+    out = {
+        "Lambda": L,
+        "steps_done": res.steps_done,
+        "tau": res.tau,
+        "n_jack": cfg.n_jack,
+        "channel_seed": seed,
+        "channel_noise": "fixed by the caller" if fixed else "fresh",
+    }
     from .jko import free_jko_flow  # noqa: PLC0415
 
     kt0 = _kt(shape, cutoff, cfg.mass, cfg.Lambda0)
     kt = _kt(shape, cutoff, cfg.mass, L)
-    _, Gf = free_jko_flow(kt0, lambda x: _kt(shape, cutoff, cfg.mass, x), cfg.Lambda0, cfg.Lambda, cfg.steps,
-                          cfg.cost_factor)
+    _, Gf = free_jko_flow(
+        kt0, lambda x: _kt(shape, cutoff, cfg.mass, x), cfg.Lambda0, cfg.Lambda, cfg.steps, cfg.cost_factor
+    )
     g0, gn = Gf[0], Gf[res.steps_done]
     # O(tau) bias of the free JKO flow per mode (the scheme's truncation), with the cost factor of
     # (3.4): a run with another factor flows at another rate, which is a real difference, not O(tau)
-    _, Gc = free_jko_flow(kt0, lambda x: _kt(shape, cutoff, cfg.mass, x), cfg.Lambda0, cfg.Lambda, cfg.steps,
-                          COST_FACTOR)
+    _, Gc = free_jko_flow(
+        kt0, lambda x: _kt(shape, cutoff, cfg.mass, x), cfg.Lambda0, cfg.Lambda, cfg.steps, COST_FACTOR
+    )
     bias_p = np.abs(Gc[res.steps_done] - kt)
     V = int(np.prod(shape))
     var_sets = [res.phi] + [res.rep_phi(b) for b in range(cfg.n_jack)]
-    ex_phi2 = np.mean(ex ** 2, axis=axes)
-    v_phi2 = [np.mean(v ** 2, axis=axes) for v in var_sets]
-    out["phi2"] = _compare(res, lambda i, m: (np.mean(v_phi2[i][m]), np.mean(ex_phi2[m])), var_sets,
-                           float(np.sum(bias_p)) / V)
+    ex_phi2 = np.mean(ex**2, axis=axes)
+    v_phi2 = [np.mean(v**2, axis=axes) for v in var_sets]
+    out["phi2"] = _compare(
+        res, lambda i, m: (np.mean(v_phi2[i][m]), np.mean(ex_phi2[m])), var_sets, float(np.sum(bias_p)) / V
+    )
     orbits = Orbits(shape)
     re_ = orbits.rho2(orbits.fft(ex))
     rv_ = [orbits.rho2(p) for p in [res.phi_p] + [res.rep_phi_p[b] for b in range(cfg.n_jack)]]
@@ -509,12 +610,17 @@ def compare_with_exact(res: VariationalResult, seed: int | None = None, series: 
     for o in moved:
         mo = int(orbits.m[o])
         info = {"phat2": float(orbits.p2[o]), "n_modes": mo}
-        d = _compare(res, lambda i, m, o=o: (np.mean(rv_[i][m, o]) / mo, np.mean(re_[m, o]) / mo), var_sets,
-                     float(bias_o[o]))
+        d = _compare(
+            res,
+            lambda i, m, o=o, mo=mo: (np.mean(rv_[i][m, o]) / mo, np.mean(re_[m, o]) / mo),
+            var_sets,
+            float(bias_o[o]),
+        )
         out["G_p"].append(dict(d, **info))
 
-        def c4(r2):
-            return float(np.mean(r2 ** 2) - (1.0 + 2.0 / mo) * np.mean(r2) ** 2)
+        def c4(r2, mo=mo):
+            return float(np.mean(r2**2) - (1.0 + 2.0 / mo) * np.mean(r2) ** 2)
+
         d = _compare(res, lambda i, m, o=o: (c4(rv_[i][m, o]), c4(re_[m, o])), var_sets)
         out["connected_4pt"].append(dict(d, **info))
         if orbits.n > 1:
@@ -524,6 +630,7 @@ def compare_with_exact(res: VariationalResult, seed: int | None = None, series: 
                 if np.std(rest) == 0 or np.std(r2[:, o]) == 0:
                     return 0.0
                 return float(np.corrcoef(r2[:, o], rest)[0, 1])
+
             d = _compare(res, lambda i, m, o=o: (corr(rv_[i][m]), corr(re_[m])), var_sets)
             out["mode_coupling"].append(dict(d, **info))
     act = np.zeros(orbits.n, bool)
@@ -537,65 +644,95 @@ def compare_with_exact(res: VariationalResult, seed: int | None = None, series: 
     sl = slice(0, res.phi.shape[0], max(1, res.phi.shape[0] // 2000))
     dv = sliced_w2(white(res.phi[sl]), white(ex[sl]), 200, seed)
     d0 = sliced_w2(white(ex2[sl]), white(ex[sl]), 200, seed)
-    out["distance"] = {"sliced_w2_variational_exact": dv.to_dict(), "sliced_w2_exact_exact": d0.to_dict(),
-                       "units": "whitened by Kt_Lambda on the moved modes"}
+    out["distance"] = {
+        "sliced_w2_variational_exact": dv.to_dict(),
+        "sliced_w2_exact_exact": d0.to_dict(),
+        "units": "whitened by Kt_Lambda on the moved modes",
+    }
     Mv = res.M_steps[-1] if res.M_steps else [L, 0.0, 0.0]
     p2 = lattice_phat2(shape)
     free = float(-0.5 * np.sum(np.log(cutoff.K(p2, L) / cutoff.K(p2, cfg.Lambda0))))
     free_jko = float(-0.5 * np.sum(np.log(gn / g0)) + np.sum(gn / kt - g0 / kt0))
-    mm = {"variational": {"value": Mv[1], "error": Mv[2], "converged": bool(res.converged)},
-          "free_exact": {"value": free, "error": 0.0, "exact": True},
-          "free_jko_same_tau": {"value": free_jko, "error": 0.0, "exact": True,
-                                "note": "closed-form free JKO flow with the same steps: its difference to "
-                                        "free_exact is the O(tau) bias of the scheme"}}
+    mm = {
+        "variational": {"value": Mv[1], "error": Mv[2], "converged": bool(res.converged)},
+        "free_exact": {"value": free, "error": 0.0, "exact": True},
+        "free_jko_same_tau": {
+            "value": free_jko,
+            "error": 0.0,
+            "exact": True,
+            "note": "closed-form free JKO flow with the same steps: its difference to "
+            "free_exact is the O(tau) bias of the scheme",
+        },
+    }
     # interacting parts: the O(tau) bias of the free part cancels to leading order; what is left is
     # estimated as the free part's relative O(tau) bias times the interacting part (scheme truncation)
     vi = Mv[1] - free_jko
     rel_tau = abs(free_jko - free) / abs(free) if free != 0 else 0.0
     reference = None
     if V <= 2:
-        ev, ee = _exact_modes_M(tuple(shape), cutoff.spec, float(cfg.mass), float(cfg.Lambda0), L,
-                                float(cfg.lam))
-        mm["exact_modes"] = {"value": ev, "error": ee, "converged": True,
-                             "note": "exact flow of the lattice's modes by quadrature (ergsym.flow.modes)"}
+        ev, ee = _exact_modes_M(tuple(shape), cutoff.spec, float(cfg.mass), float(cfg.Lambda0), L, float(cfg.lam))
+        mm["exact_modes"] = {
+            "value": ev,
+            "error": ee,
+            "converged": True,
+            "note": "exact flow of the lattice's modes by quadrature (ergsym.flow.modes)",
+        }
         reference = ("exact_modes", ev - free, ee, 0.0)
     elif series:
         s2, trunc = _series_with_truncation(shape, cutoff, cfg.mass, cfg.Lambda0, L, cfg.lam)
         tot = s2["total"]
-        mm["flow_series_order2"] = {"value": float(tot[0]), "error": float(tot[1]), "truncation": trunc,
-                                    "converged": bool(s2.get("converged", True)),
-                                    "note": "O(lam^2) flow series; truncation estimated from its last two "
-                                            "orders"}
+        mm["flow_series_order2"] = {
+            "value": float(tot[0]),
+            "error": float(tot[1]),
+            "truncation": trunc,
+            "converged": bool(s2.get("converged", True)),
+            "note": "O(lam^2) flow series; truncation estimated from its last two orders",
+        }
         reference = ("flow_series_order2", float(tot[0]) - free, float(tot[1]), trunc)
     if reference is not None:
         name, si, qerr, trunc = reference
         scheme = rel_tau * abs(si)
-        j = _judge(vi, si, Mv[2], truncation=math.hypot(trunc, scheme), quadrature=qerr,
-                   reliable=bool(res.converged), unreliable_reason="the JKO optimisation did not converge",
-                   hint="lower the coupling (series) or take more samples")
+        j = _judge(
+            vi,
+            si,
+            Mv[2],
+            truncation=math.hypot(trunc, scheme),
+            quadrature=qerr,
+            reliable=bool(res.converged),
+            unreliable_reason="the JKO optimisation did not converge",
+            hint="lower the coupling (series) or take more samples",
+        )
         j["error_budget"]["truncation_parts"] = {"reference": trunc, "jko_scheme": scheme}
-        mm["interacting_part"] = {"variational": {"value": vi, "error": Mv[2],
-                                                  "converged": bool(res.converged)},
-                                  name: {"value": si, "error": qerr, "truncation": trunc, "converged": True},
-                                  **j}
+        mm["interacting_part"] = {
+            "variational": {"value": vi, "error": Mv[2], "converged": bool(res.converged)},
+            name: {"value": si, "error": qerr, "truncation": trunc, "converged": True},
+            **j,
+        }
     biased = [g for g in out["mode_coupling"] if g["verdict"] == "disagrees"]
     why = []
     if biased:
-        why.append("the maps do not reproduce the coupling between momentum orbits that the exact flow "
-                   "builds (correlation of an orbit's power with the rest disagrees at phat2 = "
-                   + ", ".join(f"{g['phat2']:.4g}" for g in biased) + "): M is biased"
-                   + ("; use the 'coupled' map family" if cfg.family != "coupled" else ""))
+        why.append(
+            "the maps do not reproduce the coupling between momentum orbits that the exact flow "
+            "builds (correlation of an orbit's power with the rest disagrees at phat2 = "
+            + ", ".join(f"{g['phat2']:.4g}" for g in biased)
+            + "): M is biased"
+            + ("; use the 'coupled' map family" if cfg.family != "coupled" else "")
+        )
     if "interacting_part" in mm and mm["interacting_part"]["verdict"] == "disagrees":
         why.append("M - M0 disagrees with " + reference[0].replace("_", " "))
     if cfg.family != "coupled" and cfg.lam > 0 and orbits.n > 1:
-        why.append(f"the '{cfg.family}' family maps each momentum orbit separately and cannot represent the "
-                   "coupling between orbits that the interacting flow builds: M - M0 is biased (measured "
-                   "on 2 sites at lam = 10: interacting part +0.0051 +- 0.0005 over 16 seeds); use the "
-                   "'coupled' family")
+        why.append(
+            f"the '{cfg.family}' family maps each momentum orbit separately and cannot represent the "
+            "coupling between orbits that the interacting flow builds: M - M0 is biased (measured "
+            "on 2 sites at lam = 10: interacting part +0.0051 +- 0.0005 over 16 seeds); use the "
+            "'coupled' family"
+        )
     if cfg.family == "coupled" and cfg.lam > COUPLED_LAM_MAX and orbits.n > 1:
-        why.append(f"lam = {cfg.lam:g} is beyond the range where the coupled family was measured unbiased "
-                   f"(lam <= {COUPLED_LAM_MAX:g}; at lam = 100 on 2 sites its interacting part of M - M0 is "
-                   "+0.0021 +- 0.0007 too high over 12 seeds, 30 % of the exact 0.0070)")
+        why.append(
+            f"lam = {cfg.lam:g} is beyond the range where the coupled family was measured unbiased "
+            f"(lam <= {COUPLED_LAM_MAX:g}; at lam = 100 on 2 sites its interacting part of M - M0 is "
+            "+0.0021 +- 0.0007 too high over 12 seeds, 30 % of the exact 0.0070)"
+        )
     if not res.converged:
         why.append("the JKO optimisation did not converge")
     mm["reliable"] = not why
@@ -603,9 +740,11 @@ def compare_with_exact(res: VariationalResult, seed: int | None = None, series: 
     mm["variational"]["converged"] = bool(res.converged) and not why
     out["M_minus_M0"] = mm
     if not moved:  # D_p = 0 on every momentum: nothing flows, both sides are P_Lambda0's samples
-        empty = ("D_p vanishes at every lattice momentum between Lambda0 and Lambda: no mode flows, so the "
-                 "variational and the exact ensembles are the same samples and nothing is compared "
-                 "(choose Lambda0, Lambda or the cutoff so that some lattice momentum has D_p != 0)")
+        empty = (
+            "D_p vanishes at every lattice momentum between Lambda0 and Lambda: no mode flows, so the "
+            "variational and the exact ensembles are the same samples and nothing is compared "
+            "(choose Lambda0, Lambda or the cutoff so that some lattice momentum has D_p != 0)"
+        )
         for c in [out["phi2"]] + ([mm["interacting_part"]] if "interacting_part" in mm else []):
             c.update({"verdict": NOTHING, "reason": empty, "z": None, "power": False})
     comps, labels = [out["phi2"]], ["<phi^2>"]

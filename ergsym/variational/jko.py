@@ -22,6 +22,7 @@ variational flow is, per sample of ``P_Lambda0``,
 
 (``ln Z`` of ``P_Lambda0`` cancels).
 """
+
 from __future__ import annotations
 
 import math
@@ -39,8 +40,7 @@ if TYPE_CHECKING:
 
     from numpy.typing import ArrayLike
 
-__all__ = ["validate_tau", "schedule", "free_jko_factor", "free_jko_flow", "orbit_objective",
-           "jko_step", "JKOStep"]
+__all__ = ["validate_tau", "schedule", "free_jko_factor", "free_jko_flow", "orbit_objective", "jko_step", "JKOStep"]
 
 OPTIMIZERS = ("newton", "lbfgs", "adam")
 
@@ -55,8 +55,9 @@ def validate_tau(tau: float, step: int | None = None) -> float:
     except (TypeError, ValueError):
         raise InputError.bad("tau" + where, tau, "a number > 0") from None
     if not (math.isfinite(t) and t > 0):
-        raise InputError.bad("tau" + where, tau, "finite and > 0",
-                             "tau is the JKO step in t = -ln Lambda; it must be positive")
+        raise InputError.bad(
+            "tau" + where, tau, "finite and > 0", "tau is the JKO step in t = -ln Lambda; it must be positive"
+        )
     return t
 
 
@@ -69,8 +70,12 @@ def schedule(Lambda0: float, Lambda: float, steps: int) -> tuple[np.ndarray, flo
     if not (math.isfinite(L0) and L0 > 0):
         raise InputError.bad("Lambda0", Lambda0, "finite and > 0")
     if not (math.isfinite(L) and 0 < L < L0):
-        raise InputError.bad("Lambda", Lambda, f"in (0, Lambda0 = {L0})",
-                             "the variational flow runs towards the infrared: Lambda < Lambda0")
+        raise InputError.bad(
+            "Lambda",
+            Lambda,
+            f"in (0, Lambda0 = {L0})",
+            "the variational flow runs towards the infrared: Lambda < Lambda0",
+        )
     if isinstance(steps, bool) or not isinstance(steps, (int, np.integer)) or steps < 1:
         raise InputError.bad("steps", steps, "an integer >= 1")
     tau = math.log(L0 / L) / int(steps)
@@ -79,8 +84,9 @@ def schedule(Lambda0: float, Lambda: float, steps: int) -> tuple[np.ndarray, flo
     return lams, tau
 
 
-def free_jko_factor(g: ArrayLike, d: ArrayLike, k: ArrayLike, tau: float,
-                    cost_factor: float = COST_FACTOR) -> np.ndarray:
+def free_jko_factor(
+    g: ArrayLike, d: ArrayLike, k: ArrayLike, tau: float, cost_factor: float = COST_FACTOR
+) -> np.ndarray:
     """Closed-form minimiser ``a`` of the one-mode JKO step over linear maps ``phi -> a phi``.
 
     Per mode the objective is ``(c/2tau)(1-a)^2 G/D - ln a + a^2 G/k`` (``P = N(0, G)``,
@@ -101,8 +107,14 @@ def free_jko_factor(g: ArrayLike, d: ArrayLike, k: ArrayLike, tau: float,
     return out
 
 
-def free_jko_flow(g0: ArrayLike, kt_of: Callable[[float], ArrayLike], Lambda0: float, Lambda: float,
-                  steps: int, cost_factor: float = COST_FACTOR) -> tuple[np.ndarray, np.ndarray]:
+def free_jko_flow(
+    g0: ArrayLike,
+    kt_of: Callable[[float], ArrayLike],
+    Lambda0: float,
+    Lambda: float,
+    steps: int,
+    cost_factor: float = COST_FACTOR,
+) -> tuple[np.ndarray, np.ndarray]:
     """Iterate the closed-form free JKO step: returns ``G`` at every scale of :func:`schedule`.
 
     ``kt_of(Lambda)`` gives ``Kt`` (any array shape, mode by mode); ``g0`` is ``G`` at ``Lambda0``.
@@ -119,9 +131,17 @@ def free_jko_flow(g0: ArrayLike, kt_of: Callable[[float], ArrayLike], Lambda0: f
     return lams, np.array(out)
 
 
-def orbit_objective(theta: np.ndarray, family: RadialFamily, rho: np.ndarray, m: int, dbar: float, k: float,
-                    tau: float, cost_factor: float = COST_FACTOR,
-                    u: np.ndarray | None = None) -> tuple[float, np.ndarray]:
+def orbit_objective(
+    theta: np.ndarray,
+    family: RadialFamily,
+    rho: np.ndarray,
+    m: int,
+    dbar: float,
+    k: float,
+    tau: float,
+    cost_factor: float = COST_FACTOR,
+    u: np.ndarray | None = None,
+) -> tuple[float, np.ndarray]:
     """Sample average of the JKO objective restricted to one orbit, and its gradient.
 
     ``J = mean[(c/2tau)(rho - s g)^2/Dbar - ln g' - (m-1) ln(g/rho) - m ln s + s^2 g^2/k]`` (the
@@ -131,13 +151,13 @@ def orbit_objective(theta: np.ndarray, family: RadialFamily, rho: np.ndarray, m:
     objective still separates orbit by orbit: ``s`` depends on other orbits' *inputs* only.
     """
     theta = np.asarray(theta, dtype=float)
-    if not np.all(np.abs(theta) < 30.0):   # outside any sensible map: let line searches back off
+    if not np.all(np.abs(theta) < 30.0):  # outside any sensible map: let line searches back off
         return math.inf, np.zeros(theta.size)
     g, gp, dg, dlgp, dlq = family.evaluate(theta, rho, grad=True)
     coupled = family.coupled and u is not None
     if coupled:
         feats = coupling_features(u)
-        ls = theta[family.n_radial:] @ feats
+        ls = theta[family.n_radial :] @ feats
         sc = np.exp(ls)
     else:
         ls, sc = 0.0, 1.0
@@ -170,16 +190,32 @@ class JKOStep:
 
 def _check_value(v, step, what):
     if not np.all(np.isfinite(v)):
-        raise ErgsymError(f"step {step}: the {what} is NaN or infinite; the map family cannot "
-                          "represent this step -- use a smaller step tau (more steps) or the "
-                          "'linear' family")
+        raise ErgsymError(
+            f"step {step}: the {what} is NaN or infinite; the map family cannot "
+            "represent this step -- use a smaller step tau (more steps) or the "
+            "'linear' family"
+        )
 
 
-def jko_step(phi: np.ndarray, orbits: Orbits, kt_start: np.ndarray, kt_end: np.ndarray, tau: float, *,
-             family: str = "radial", cost_factor: float = COST_FACTOR, step: int = 0,
-             optimizer: str = "newton", theta0: Sequence[np.ndarray] | None = None, batch_size: int = 256,
-             n_epochs: int = 60, learning_rate: float = 0.05, seed: int = 0, gtol: float = 1e-9,
-             rho2: np.ndarray | None = None) -> JKOStep:
+def jko_step(
+    phi: np.ndarray,
+    orbits: Orbits,
+    kt_start: np.ndarray,
+    kt_end: np.ndarray,
+    tau: float,
+    *,
+    family: str = "radial",
+    cost_factor: float = COST_FACTOR,
+    step: int = 0,
+    optimizer: str = "newton",
+    theta0: Sequence[np.ndarray] | None = None,
+    batch_size: int = 256,
+    n_epochs: int = 60,
+    learning_rate: float = 0.05,
+    seed: int = 0,
+    gtol: float = 1e-9,
+    rho2: np.ndarray | None = None,
+) -> JKOStep:
     """One JKO step (6.18)/(6.21) on the sample set ``phi`` (shape ``(n,) + shape``).
 
     Parameters
@@ -229,8 +265,12 @@ def jko_step(phi: np.ndarray, orbits: Orbits, kt_start: np.ndarray, kt_end: np.n
     k0 = orbits.per_orbit(kt_start)
     k1 = orbits.per_orbit(kt_end)
     if np.any(k1 > k0 * (1 + 1e-12)):
-        raise InputError.bad(f"Kt_end (step {step})", "<larger than Kt_start>", "<= Kt_start mode by mode",
-                             "the flow runs towards the infrared with K increasing in Lambda")
+        raise InputError.bad(
+            f"Kt_end (step {step})",
+            "<larger than Kt_start>",
+            "<= Kt_start mode by mode",
+            "the flow runs towards the infrared with K increasing in Lambda",
+        )
     dbar = (k0 - k1) / tau
     active = np.flatnonzero(dbar > 1e-13 * k0)
     frozen = [int(o) for o in range(orbits.n) if o not in set(active.tolist())]
@@ -250,14 +290,13 @@ def jko_step(phi: np.ndarray, orbits: Orbits, kt_start: np.ndarray, kt_end: np.n
             if norm > 0 and np.std(power) > 1e-12 * norm:
                 cpl = (src, norm)
                 u = power / norm - 1.0
-        fam = RadialFamily(() if family == "linear" else tuple(s * rms for s in RADIAL_SCALES),
-                           coupled=cpl is not None)
+        fam = RadialFamily(() if family == "linear" else tuple(s * rms for s in RADIAL_SCALES), coupled=cpl is not None)
         couplings.append(cpl)
         args = (fam, rho, int(orbits.m[o]), float(dbar[o]), float(k1[o]), tau, c, u)
         x0 = np.zeros(fam.n_params) if theta0 is None else np.asarray(theta0[j], float)
         if family == "linear" or theta0 is None:
             # closed-form linear step as the start (exact optimum of the linear family)
-            a = free_jko_factor(np.mean(rho ** 2) / orbits.m[o], dbar[o], k1[o], tau, c)
+            a = free_jko_factor(np.mean(rho**2) / orbits.m[o], dbar[o], k1[o], tau, c)
             x0[0] = math.log(float(a))
         if optimizer == "newton":
             theta, fval, conv, it = _newton(x0, args, step, gtol)
@@ -265,8 +304,14 @@ def jko_step(phi: np.ndarray, orbits: Orbits, kt_start: np.ndarray, kt_end: np.n
             if not conv:
                 msgs.append(f"orbit phat^2={orbits.p2[o]:.6g}: Newton did not reach |grad| < {gtol}")
         elif optimizer == "lbfgs":
-            res = minimize(orbit_objective, x0, args=args, jac=True, method="L-BFGS-B",
-                           options={"gtol": gtol, "ftol": 1e-15, "maxiter": 500})
+            res = minimize(
+                orbit_objective,
+                x0,
+                args=args,
+                jac=True,
+                method="L-BFGS-B",
+                options={"gtol": gtol, "ftol": 1e-15, "maxiter": 500},
+            )
             _check_value(res.fun, step, f"JKO objective (orbit phat^2={orbits.p2[o]:.6g})")
             theta, fval = res.x, float(res.fun)
             conv = bool(res.success) or np.max(np.abs(res.jac)) < 1e-6
@@ -280,8 +325,9 @@ def jko_step(phi: np.ndarray, orbits: Orbits, kt_start: np.ndarray, kt_end: np.n
         total += fval
         thetas.append(np.asarray(theta, float))
         fams.append(fam)
-    F = ShellMap(orbits, active, thetas, fams, step,
-                 couplings=couplings if any(x is not None for x in couplings) else None)
+    F = ShellMap(
+        orbits, active, thetas, fams, step, couplings=couplings if any(x is not None for x in couplings) else None
+    )
     F.factors(rho2)  # raises if not invertible on the sample set
     F.info = {"tau": tau, "objective": total, "converged": ok}
     return JKOStep(F, total, ok, nit, msgs)
@@ -309,7 +355,7 @@ def _newton(x0, args, step, gtol, max_iter=60):
         w, U = np.linalg.eigh(H)
         w = np.maximum(w, 1e-8 * max(1.0, float(np.max(np.abs(w)))))
         d = -(U @ ((U.T @ g) / w))
-        if -float(g @ d) < 1e-15 * max(1.0, abs(f)):   # Newton decrement at rounding level
+        if -float(g @ d) < 1e-15 * max(1.0, abs(f)):  # Newton decrement at rounding level
             return th, f, True, it
         t = 1.0
         while True:
@@ -343,9 +389,8 @@ def _adam(x0, args, rng, batch_size, n_epochs, learning_rate, step):
     for _ in range(int(n_epochs)):
         perm = rng.permutation(n)
         for s in range(0, n - bs + 1, bs):
-            sel = perm[s:s + bs]
-            _, g = orbit_objective(np.asarray(theta), fam, rho[sel], m, dbar, k, tau, c,
-                                   None if u is None else u[sel])
+            sel = perm[s : s + bs]
+            _, g = orbit_objective(np.asarray(theta), fam, rho[sel], m, dbar, k, tau, c, None if u is None else u[sel])
             _check_value(g, step, "mini-batch gradient")
             upd, state = opt.update(jnp.asarray(g), state, theta)
             theta = optax.apply_updates(theta, upd)
@@ -356,9 +401,18 @@ def _adam(x0, args, rng, batch_size, n_epochs, learning_rate, step):
     return th, J, bool(np.max(np.abs(g)) < 1e-2), it
 
 
-def newton_refit(theta: np.ndarray, family: RadialFamily, rho: np.ndarray, m: int, dbar: float, k: float,
-                 tau: float, cost_factor: float = COST_FACTOR, n_newton: int = 4,
-                 u: np.ndarray | None = None) -> np.ndarray:
+def newton_refit(
+    theta: np.ndarray,
+    family: RadialFamily,
+    rho: np.ndarray,
+    m: int,
+    dbar: float,
+    k: float,
+    tau: float,
+    cost_factor: float = COST_FACTOR,
+    n_newton: int = 4,
+    u: np.ndarray | None = None,
+) -> np.ndarray:
     """A few damped Newton steps of :func:`orbit_objective` from ``theta``.
 
     Used for the one-step jackknife: the optimum on a sample set with one block left out is a

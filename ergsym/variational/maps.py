@@ -35,6 +35,7 @@ Orbits whose ``D_p`` vanishes in a step are left fixed (``g = rho``): moving the
 cost in (3.4).  A one-site lattice (``shape = (1,)``) has one orbit with ``m = 1``: the radial map
 is then an odd monotone map of the real line.
 """
+
 from __future__ import annotations
 
 import math
@@ -124,12 +125,12 @@ class RadialFamily:
         """``ln s(u)`` per sample (zeros for an uncoupled family or ``u`` None)."""
         if not self.coupled or u is None:
             return 0.0
-        gam = np.asarray(theta, dtype=float)[self.n_radial:]
+        gam = np.asarray(theta, dtype=float)[self.n_radial :]
         return gam @ coupling_features(u)
 
     def evaluate(self, theta: np.ndarray, rho: np.ndarray, grad: bool = False) -> tuple[np.ndarray, ...]:
         """``(g, g', dg/dtheta, d ln g'/dtheta, d ln(g/rho)/dtheta)`` at radii ``rho`` (1-d)."""
-        theta = np.asarray(theta, dtype=float)[:self.n_radial]
+        theta = np.asarray(theta, dtype=float)[: self.n_radial]
         a = math.exp(theta[0])
         K = len(self.scales)
         h = rho.copy()
@@ -214,20 +215,21 @@ class ShellMap:
                 raise ErgsymError(
                     f"step {self.step}: the map stopped being invertible on the orbit phat^2="
                     f"{self.orbits.p2[o]:.6g} (g' <= 0 or non-finite for some sample; theta={list(th)}); "
-                    "use a smaller step tau (more --steps)")
+                    "use a smaller step tau (more --steps)"
+                )
             r[:, o] = q
             logdet += ld
         return r, logdet
 
-    def apply_fourier(self, phi_p: np.ndarray,
-                      return_logdet: bool = False) -> np.ndarray | tuple[np.ndarray, np.ndarray]:
+    def apply_fourier(
+        self, phi_p: np.ndarray, return_logdet: bool = False
+    ) -> np.ndarray | tuple[np.ndarray, np.ndarray]:
         """``F`` on Fourier components ``phi_p`` (shape ``(n,) + shape``, ``fftn`` layout): no FFT needed."""
         r, ld = self.factors(self.orbits.rho2(phi_p))
         out = phi_p * r[:, self.orbits.label].reshape((r.shape[0],) + self.orbits.shape)
         return (out, ld) if return_logdet else out
 
-    def apply(self, phi: np.ndarray,
-              return_logdet: bool = False) -> np.ndarray | tuple[np.ndarray, np.ndarray]:
+    def apply(self, phi: np.ndarray, return_logdet: bool = False) -> np.ndarray | tuple[np.ndarray, np.ndarray]:
         """``F(phi)`` for fields of shape ``(n,) + shape``; optionally with ``ln|det dF/dphi|``."""
         phi = np.asarray(phi, dtype=float)
         if phi.shape[1:] != self.orbits.shape:
@@ -238,25 +240,34 @@ class ShellMap:
         return (out, ld) if return_logdet else out
 
     def to_dict(self) -> dict:
-        d = {"step": self.step, "active": [int(a) for a in self.active],
-             "thetas": [list(map(float, t)) for t in self.thetas],
-             "scales": [list(map(float, f.scales)) for f in self.families]}
+        d = {
+            "step": self.step,
+            "active": [int(a) for a in self.active],
+            "thetas": [list(map(float, t)) for t in self.thetas],
+            "scales": [list(map(float, f.scales)) for f in self.families],
+        }
         if self.couplings:
-            d["couplings"] = [None if c is None else [[int(x) for x in c[0]], float(c[1])]
-                              for c in self.couplings]
+            d["couplings"] = [None if c is None else [[int(x) for x in c[0]], float(c[1])] for c in self.couplings]
         return d
 
     @classmethod
-    def from_dict(cls, orbits: Orbits, d: dict) -> "ShellMap":
+    def from_dict(cls, orbits: Orbits, d: dict) -> ShellMap:
         cpl = d.get("couplings")
         cpl = None if not cpl else [None if c is None else (tuple(c[0]), float(c[1])) for c in cpl]
         fams = [RadialFamily(tuple(s), bool(cpl and cpl[j] is not None)) for j, s in enumerate(d["scales"])]
-        return cls(orbits, np.array(d["active"], dtype=int), [np.array(t) for t in d["thetas"]],
-                   fams, int(d["step"]), couplings=cpl)
+        return cls(
+            orbits,
+            np.array(d["active"], dtype=int),
+            [np.array(t) for t in d["thetas"]],
+            fams,
+            int(d["step"]),
+            couplings=cpl,
+        )
 
 
-def compose_apply(maps: Iterable[ShellMap], phi: np.ndarray,
-                  return_logdet: bool = False) -> np.ndarray | tuple[np.ndarray, np.ndarray]:
+def compose_apply(
+    maps: Iterable[ShellMap], phi: np.ndarray, return_logdet: bool = False
+) -> np.ndarray | tuple[np.ndarray, np.ndarray]:
     """Algorithm 1 with the order fixed: ``(F_n o ... o F_1)(phi)`` -- the first map found acts first.
 
     Returns the pushed samples (and the summed ``ln|det|`` of the composition per sample).

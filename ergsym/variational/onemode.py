@@ -16,6 +16,7 @@ The flexible map family is the most flexible one in 1-D: a monotone piecewise-li
 (transport, minus the log-derivative of the map, ``2 Shat`` of the image), strictly convex; it is
 minimised by Newton's method with its tridiagonal Hessian.
 """
+
 from __future__ import annotations
 
 import math
@@ -40,7 +41,9 @@ __all__ = ["OneModeExact", "one_mode_exact", "one_mode_jko", "OneModeJKO"]
 
 def _grid(k0, lam, n):
     # support: well beyond the Gaussian and the quartic scales
-    width = 12.0 * math.sqrt(k0) if lam == 0 else min(12.0 * math.sqrt(k0), 8.0 * (24.0 / lam) ** 0.25 + 6 * math.sqrt(k0))
+    width = (
+        12.0 * math.sqrt(k0) if lam == 0 else min(12.0 * math.sqrt(k0), 8.0 * (24.0 / lam) ** 0.25 + 6 * math.sqrt(k0))
+    )
     return np.linspace(-width, width, n)
 
 
@@ -73,22 +76,23 @@ def _exact_on(n, k0, k, lam):
     dx = x[1] - x[0]
     w = np.full(n, dx)
     w[0] = w[-1] = dx / 2
-    lp0 = -x * x / (2 * k0) - lam * x ** 4 / 24.0
+    lp0 = -x * x / (2 * k0) - lam * x**4 / 24.0
     lp0 -= logsumexp(lp0, b=w)
     alpha = k / k0
     s2 = k * (1.0 - alpha)
     if s2 <= 1e-14 * k:
         lp = lp0
     else:
-        lp = logsumexp(lp0[None, :] - (x[:, None] - alpha * x[None, :]) ** 2 / (2 * s2), b=w[None, :], axis=1) \
-            - 0.5 * math.log(2 * math.pi * s2)
+        lp = logsumexp(
+            lp0[None, :] - (x[:, None] - alpha * x[None, :]) ** 2 / (2 * s2), b=w[None, :], axis=1
+        ) - 0.5 * math.log(2 * math.pi * s2)
         lp -= logsumexp(lp, b=w)
     p = np.exp(lp)
-    m0 = [float(np.sum(w * np.exp(lp0) * x ** j)) for j in (2, 4)]
-    phi2_ch = alpha ** 2 * m0[0] + s2
-    phi4_ch = alpha ** 4 * m0[1] + 6 * alpha ** 2 * s2 * m0[0] + 3 * s2 ** 2
+    m0 = [float(np.sum(w * np.exp(lp0) * x**j)) for j in (2, 4)]
+    phi2_ch = alpha**2 * m0[0] + s2
+    phi4_ch = alpha**4 * m0[1] + 6 * alpha**2 * s2 * m0[0] + 3 * s2**2
     phi2 = float(np.sum(w * p * x * x))
-    phi4 = float(np.sum(w * p * x ** 4))
+    phi4 = float(np.sum(w * p * x**4))
     ent = float(np.sum(w * p * lp))
     return x, lp, (phi2_ch, abs(phi2 - phi2_ch)), (phi4_ch, abs(phi4 - phi4_ch)), ent + phi2_ch / k
 
@@ -151,7 +155,7 @@ def _newton_step(x, k1, dbar, tau, c, step, tol=1e-12, max_iter=100):
         g = alpha * (y - x) + beta * y
         g[:-1] += inv
         g[1:] -= inv
-        h = wlog / dy ** 2
+        h = wlog / dy**2
         diag = np.full(N, alpha + beta)
         diag[:-1] += h
         diag[1:] += h
@@ -162,6 +166,7 @@ def _newton_step(x, k1, dbar, tau, c, step, tol=1e-12, max_iter=100):
         ab[1] = diag
         ab[2, :-1] = off
         from scipy.linalg import solve_banded  # noqa: PLC0415
+
         d = solve_banded((1, 1), ab, -g)
         dec = float(-g @ d)
         if dec < 2 * tol * max(1.0, abs(f)):
@@ -181,8 +186,15 @@ def _newton_step(x, k1, dbar, tau, c, step, tol=1e-12, max_iter=100):
     return y, False, max_iter
 
 
-def one_mode_jko(kt_of: Callable[[float], float], Lambda0: float, Lambda: float, steps: int, lam: float,
-                 n_particles: int = 400, cost_factor: float = COST_FACTOR) -> OneModeJKO:
+def one_mode_jko(
+    kt_of: Callable[[float], float],
+    Lambda0: float,
+    Lambda: float,
+    steps: int,
+    lam: float,
+    n_particles: int = 400,
+    cost_factor: float = COST_FACTOR,
+) -> OneModeJKO:
     """JKO flow of one mode with the flexible monotone (piecewise-linear) map family.
 
     Parameters
@@ -213,7 +225,7 @@ def one_mode_jko(kt_of: Callable[[float], float], Lambda0: float, Lambda: float,
     ex0 = one_mode_exact(k0, k0, lam, n=8001)
     x = ex0.quantile((np.arange(N) + 0.5) / N)
     phi2 = [float(np.mean(x * x))]
-    phi4 = [float(np.mean(x ** 4))]
+    phi4 = [float(np.mean(x**4))]
     m0 = _entropy(x) + phi2[0] / k0
     Ms = [0.0]
     conv = True
@@ -226,6 +238,6 @@ def one_mode_jko(kt_of: Callable[[float], float], Lambda0: float, Lambda: float,
             x, ok, _ = _newton_step(x, kb, dbar, tau, c, n)
             conv &= ok
         phi2.append(float(np.mean(x * x)))
-        phi4.append(float(np.mean(x ** 4)))
+        phi4.append(float(np.mean(x**4)))
         Ms.append(_entropy(x) + phi2[-1] / kb - m0)
     return OneModeJKO(lams, x, np.array(phi2), np.array(phi4), np.array(Ms), tau, conv)

@@ -12,6 +12,7 @@ doubles (``docs/variational.md``).  Modes with ``D_p = 0`` cost infinitely much 
 
 Everything here returns :class:`OTValue` (value, error, converged, exact).
 """
+
 from __future__ import annotations
 
 import math
@@ -27,8 +28,19 @@ if TYPE_CHECKING:
 
     from numpy.typing import ArrayLike
 
-__all__ = ["OTValue", "COST_FACTOR", "w2_gaussian_modes", "whiten", "w2_empirical", "sliced_w2",
-           "sinkhorn_w2", "kantorovich", "monge_1d", "w2_1d_quantile", "heat_flow_jko_variance"]
+__all__ = [
+    "OTValue",
+    "COST_FACTOR",
+    "w2_gaussian_modes",
+    "whiten",
+    "w2_empirical",
+    "sliced_w2",
+    "sinkhorn_w2",
+    "kantorovich",
+    "monge_1d",
+    "w2_1d_quantile",
+    "heat_flow_jko_variance",
+]
 
 #: the factor in front of the quadratic form in (3.4)/(6.14)
 COST_FACTOR = 2.0
@@ -50,8 +62,13 @@ class OTValue:
         return math.sqrt(max(self.value, 0.0))
 
     def to_dict(self) -> dict:
-        return {"value": float(self.value), "error": float(self.error), "converged": bool(self.converged),
-                "exact": bool(self.exact), "method": self.method}
+        return {
+            "value": float(self.value),
+            "error": float(self.error),
+            "converged": bool(self.converged),
+            "exact": bool(self.exact),
+            "method": self.method,
+        }
 
 
 def _factor(cost_factor):
@@ -70,8 +87,14 @@ def _positive_array(a, name, allow_zero):
     return arr
 
 
-def w2_gaussian_modes(g1_p: np.ndarray, g2_p: np.ndarray, d_p: np.ndarray, mean1_p: np.ndarray | None = None,
-                      mean2_p: np.ndarray | None = None, cost_factor: float = COST_FACTOR) -> OTValue:
+def w2_gaussian_modes(
+    g1_p: np.ndarray,
+    g2_p: np.ndarray,
+    d_p: np.ndarray,
+    mean1_p: np.ndarray | None = None,
+    mean2_p: np.ndarray | None = None,
+    cost_factor: float = COST_FACTOR,
+) -> OTValue:
     """Closed-form transport cost between two translation-invariant Gaussian field measures.
 
     For Gaussian measures diagonal in momentum space with two-point functions
@@ -109,9 +132,12 @@ def w2_gaussian_modes(g1_p: np.ndarray, g2_p: np.ndarray, d_p: np.ndarray, mean1
         num = num + np.abs(m1 - m2) ** 2 / g1.size
     frozen = d == 0
     if np.any(num[frozen] > 1e-14 * (1 + g1[frozen])):
-        raise InputError.bad("g2_p", "<differs from g1_p on a mode with D_p = 0>",
-                             "equal to g1_p wherever D_p = 0",
-                             "the kernel Cdot^-1 is infinite there: the distance is infinite")
+        raise InputError.bad(
+            "g2_p",
+            "<differs from g1_p on a mode with D_p = 0>",
+            "equal to g1_p wherever D_p = 0",
+            "the kernel Cdot^-1 is infinite there: the distance is infinite",
+        )
     val = c * float(np.sum(num[~frozen] / d[~frozen]))
     return OTValue(val, 1e-14 * abs(val), True, True, "closed form (Gaussian, mode by mode)")
 
@@ -178,13 +204,11 @@ def kantorovich(a: ArrayLike, b: ArrayLike, cost: np.ndarray) -> tuple[OTValue, 
     b = _weights(b, C.shape[1], "b")
     plan, log = ot.emd(a, b, C, log=True)
     if log.get("warning") is not None or log.get("result_code", 1) != 1:
-        raise ConvergenceError(f"ot.emd did not reach optimality: {log.get('warning')}",
-                               estimate=float(log["cost"]))
+        raise ConvergenceError(f"ot.emd did not reach optimality: {log.get('warning')}", estimate=float(log["cost"]))
     return OTValue(float(log["cost"]), 1e-12 * abs(float(log["cost"])), True, True, "ot.emd"), plan
 
 
-def w2_empirical(x: np.ndarray, y: np.ndarray, a: ArrayLike | None = None,
-                 b: ArrayLike | None = None) -> OTValue:
+def w2_empirical(x: np.ndarray, y: np.ndarray, a: ArrayLike | None = None, b: ArrayLike | None = None) -> OTValue:
     """Exact squared W2 between two empirical measures (points ``(n, dim)``, Euclidean cost).
 
     Give whitened points (:func:`whiten`) to get the cost (3.4).  Exact for the empirical
@@ -247,8 +271,13 @@ def sliced_w2(x: np.ndarray, y: np.ndarray, n_projections: int = 200, seed: int 
     px = np.sort(x @ th, axis=0)
     py = np.sort(y @ th, axis=0)
     per = np.mean((px - py) ** 2, axis=0)
-    return OTValue(float(per.mean()), float(per.std(ddof=1) / math.sqrt(per.size)), True, False,
-                   f"sliced ({n_projections} directions)")
+    return OTValue(
+        float(per.mean()),
+        float(per.std(ddof=1) / math.sqrt(per.size)),
+        True,
+        False,
+        f"sliced ({n_projections} directions)",
+    )
 
 
 def monge_1d(x: ArrayLike, y: ArrayLike) -> tuple[np.ndarray, np.ndarray, OTValue]:
@@ -266,12 +295,14 @@ def monge_1d(x: ArrayLike, y: ArrayLike) -> tuple[np.ndarray, np.ndarray, OTValu
     return ox, oy, OTValue(cost, 1e-15 * cost, True, True, "sorted matching")
 
 
-def w2_1d_quantile(qf1: Callable[[np.ndarray], ArrayLike], qf2: Callable[[np.ndarray], ArrayLike],
-                   n: int = 4096) -> OTValue:
+def w2_1d_quantile(
+    qf1: Callable[[np.ndarray], ArrayLike], qf2: Callable[[np.ndarray], ArrayLike], n: int = 4096
+) -> OTValue:
     """Squared W2 of two 1-D laws from their quantile functions: ``int_0^1 (q1(u) - q2(u))^2 du``.
 
     Midpoint rule on ``n`` and ``n/2`` points; ``error`` = their difference.
     """
+
     def est(m):
         u = (np.arange(m) + 0.5) / m
         return float(np.mean((np.asarray(qf1(u)) - np.asarray(qf2(u))) ** 2))
