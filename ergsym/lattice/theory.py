@@ -73,7 +73,7 @@ def validate_lam(lam: float, name: str = "lam") -> float:
     return v
 
 
-def validate_n_components(N, name: str = "N") -> int:
+def validate_n_components(N: object, name: str = "N") -> int:
     """``N`` (number of field components) as an int; :class:`InputError` unless an integer >= 1."""
     if isinstance(N, bool):
         raise InputError.bad(name, N, "an integer >= 1 (the number of field components)")
