@@ -243,3 +243,22 @@ def test_on_interrupt_and_resume_is_bitwise(tmp_path):
         assert np.array_equal(chain, resumed.chains[name]), name
     assert np.array_equal(full.gp_chain, resumed.gp_chain)
     assert np.array_equal(full.state.phi, resumed.state.phi)
+
+
+def test_channel_acts_on_each_component():
+    """The exact-RG channel maps free O(3) samples at Lambda0 to free samples at Lambda, component by
+    component: <|phi_{a,p}|^2>/V = Kt_{Lambda,p} for every a (standard error <= sqrt(2) Kt/sqrt(n))."""
+    from ergsym.lattice.channel import GaussianChannel
+
+    ch = GaussianChannel.from_cutoff((4, 4), GAUSSIAN, 1.0, 2.0, 1.5)
+    th0 = LatticeTheory.from_cutoff((4, 4), GAUSSIAN, 1.0, 2.0, N=3)
+    th = LatticeTheory.from_cutoff((4, 4), GAUSSIAN, 1.0, 1.5, N=3)
+    n = 2000
+    st = HMCSampler(th0).init_state([np.random.default_rng(i) for i in range(n)])  # exact free draws
+    out = ch.apply(st.phi, np.random.default_rng(0))
+    assert out.shape == (n, 3, 4, 4)
+    g = (np.abs(np.fft.fftn(out, axes=(-2, -1))) ** 2).mean(axis=0) / 16  # per component
+    z = (g / th.kt_p - 1) * math.sqrt(n / 2)
+    assert np.max(np.abs(z)) < 4.5
+    # and it is not the identity: Lambda0's propagator is excluded
+    assert np.max(np.abs(g / th0.kt_p - 1) * math.sqrt(n / 2)) > 10
