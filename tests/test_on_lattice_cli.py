@@ -7,6 +7,8 @@ import sys
 import pytest
 
 from ergsym.cli import main
+from ergsym.cutoffs import ExponentialCutoff
+from ergsym.lattice.theory import LatticeTheory
 
 BASE = ["mc", "--lattice", "4x4", "--cutoff", "exp", "--Lambda", "1.5", "--no-progress"]
 
@@ -65,3 +67,35 @@ def test_mc_n3_checkpoint_resume(tmp_path):
     assert p.returncode == 0, p.stderr
     r = json.loads(p.stdout)["results"]
     assert r["N"] == 3 and r["n_traj"] == 120
+
+
+def test_crosscheck_n3_cli_json(capsys):
+    """`ergsym crosscheck --N 3`: the O(3) Monte Carlo against the O(3) engine's lattice series."""
+    code, out, _ = _run_cli(
+        ["crosscheck", "--lattice", "4x4", "--cutoff", "exp", "--Lambda", "1.5", "--N", "3"]
+        + ["--lam", "0.1,0.3", "--order", "2", "--n-traj", "800", "--no-progress", "--json"],
+        capsys,
+    )
+    assert code == 0
+    d = json.loads(out)
+    assert d["parameters"]["N"] == 3
+    r = d["results"]
+    assert r["meta"]["N"] == 3
+    # c0 is the free B summed over components: N f0 / 2 (f0 = sum_p D_p/Kt_p)
+    f0 = LatticeTheory.from_cutoff((4, 4), ExponentialCutoff(1), 1.0, 1.5).f0
+    assert r["coefficients"][0] == pytest.approx(0.5 * 3 * f0, rel=1e-12)
+    assert r["verdict"] == "agrees", r["verdict_reason"]
+
+
+def test_crosscheck_n3_wrong_series_disagrees():
+    """The same comparison with the N = 1 coefficients (a wrong N) comes out 'disagrees'."""
+    from ergsym.lattice.crosscheck import crosscheck, series_coefficients
+
+    base = LatticeTheory.from_cutoff((4, 4), ExponentialCutoff(1), 1.0, 1.5)
+    wrong = series_coefficients("B", base.shape, base.kt_p, base.d_p, 2)  # N = 1
+    right = series_coefficients("B", base.shape, base.kt_p, base.d_p, 2, N=3)
+    assert right[0] == pytest.approx(3 * wrong[0]) and right[1] == pytest.approx(5 * wrong[1])  # N (N+2)/3
+    res = crosscheck(
+        (4, 4), ExponentialCutoff(1), 1.0, 1.5, [0.1, 0.3], "B", order=2, n_traj=600, N=3, coefficients=wrong
+    )
+    assert res.verdict == "disagrees", res.verdict_reason

@@ -518,6 +518,14 @@ def mc(
     "--form", default="B", show_default=True, help="A, B, or a piece eq5.11..eq5.14 (old names P4..P1 accepted)."
 )
 @click.option("--order", type=int, default=3, show_default=True, help="Order of the exact series.")
+@click.option(
+    "--N",
+    "n_text",
+    default="1",
+    show_default=True,
+    help="Number of field components (the O(N) model, docs/lattice.md): the Monte Carlo with N components "
+    "against the O(N) engine's exact lattice series.",
+)
 @click.option("--estimator", type=click.Choice(["sd", "direct"]), default="sd", show_default=True)
 @click.option(
     "--plot",
@@ -550,6 +558,7 @@ def crosscheck(
     lam_text,
     form,
     order,
+    n_text,
     estimator,
     plot,
     replicas,
@@ -574,15 +583,16 @@ def crosscheck(
     warnings = common.Warnings()
     lams = [p["lam"] for p in common.parse_couplings(lam_text, ("lam",), "--lam", many=True)]
     form = canonical_form(form)
+    n_comp = _n_components(n_text)
     png = common.output_file(plot, "--plot", common.PLOT_EXTENSIONS, force=force)
     shape = _shape(lattice)
     if isinstance(n_traj, int) and isinstance(n_chains, int):  # every coupling x replica, lam-aware
         common.mc_preflight(
             shape,
-            lambda: _theory(shape, cutoff, mass, Lambda, 0.0),
+            lambda: _theory(shape, cutoff, mass, Lambda, 0.0, n_comp),
             lams,
             n_traj * replicas,
-            max(n_chains, 1),
+            max(n_chains, 1) * n_comp,  # N components cost about as much as N chains
             n_steps=n_steps,
             force=force,
         )
@@ -605,6 +615,7 @@ def crosscheck(
             replicas=replicas,
             estimator=estimator,
             progress=_task_progress(progress),
+            **({"N": n_comp} if n_comp != 1 else {}),
             mc_options={
                 "n_steps": n_steps,
                 "integrator": integrator,
@@ -629,6 +640,7 @@ def crosscheck(
             "lam": lams,
             "form": form,
             "order": order,
+            "N": n_comp,
             "estimator": estimator,
             "n_traj": n_traj,
             "n_therm": n_therm,
