@@ -170,7 +170,8 @@ def measure(ops: LatticeOps, phi: np.ndarray) -> dict:
     dict
         ``name -> array of shape batch`` for every name in :data:`SCALAR_OBSERVABLES`
         (an :class:`ObservableDict`: the old names P1..P4 work as keys too).
-        ``phi2`` is the site average ``(1/V) sum_x phi_x^2``; the others are lattice totals.
+        ``phi2`` is the site average ``(1/V) sum_x phi_x^2`` (``phi_a phi_a`` summed over the
+        components for N > 1); the others are lattice totals, summed over components.
 
     See Also
     --------
@@ -295,7 +296,8 @@ def measure_reference(ops: LatticeOps, phi: np.ndarray) -> dict:
     dict
         ``name -> array of shape batch`` for every name in :data:`SCALAR_OBSERVABLES`
         (an :class:`ObservableDict`: the old names P1..P4 work as keys too).
-        ``phi2`` is the site average ``(1/V) sum_x phi_x^2``; the others are lattice totals.
+        ``phi2`` is the site average ``(1/V) sum_x phi_x^2`` (``phi_a phi_a`` summed over the
+        components for N > 1); the others are lattice totals, summed over components.
     """
     xp, V, lam = ops.xp, ops.V, ops.lam
     phi_p = ops.fft(phi)

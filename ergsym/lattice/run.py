@@ -388,7 +388,9 @@ def run_mc(
     Parameters
     ----------
     theory : LatticeTheory
-        Lattice theory (shape, ``Kt_p``, ``D_p``, ``lam``).
+        Lattice theory (shape, ``Kt_p``, ``D_p``, ``lam``, ``N``: for ``N > 1`` the fields have
+        a component axis before the lattice axes and the observables are summed over components,
+        docs/lattice.md "O(N) models").
     n_traj : int
         Total number of trajectories (HMC) or sweeps (Metropolis), thermalization included.
     seed : int, optional
