@@ -59,6 +59,12 @@ and for the measurement, which then needs no transform at all.  One trajectory m
 more).  The unfused integrator is kept (:meth:`HMCSampler._trajectory`, used by ``"leapfrog"``);
 the fused one reproduces it to rounding with the same random numbers (tests/test_mc_fused.py).
 
+O(N) models (``theory.N > 1``).  The field has a component axis before the lattice axes;
+the free flow acts on each component alike (the component axis is one more batch axis of the
+transforms, and the momenta of every component are drawn from the chain's own generator), and
+the quartic kick ``(lam/6)(phi_b phi_b) phi_a`` couples the components through ``phi.phi``.  The
+energies sum over components.  N = 1 keeps the lattice-shaped arrays and its exact numbers.
+
 Randomness comes from an explicit :class:`numpy.random.Generator` carried in the
 :class:`ChainState` (NetKet style: state in, state out).  Random numbers are drawn on the
 host, also for the cupy backend, so that a chain does not depend on the device.

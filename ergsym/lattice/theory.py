@@ -16,6 +16,9 @@ so the free two-point function is :math:`\\langle\\phi_p\\phi_{-p}\\rangle = V\\
 :math:`\\dot C_{xy} = \\frac1V\\sum_p e^{ip(x-y)} D_p`.  ``Kt_p = K(phat^2)/(phat^2+m^2)``
 and ``D_p = Lambda dK/dLambda/(phat^2+m^2)`` (Cotler & Rezchikov, PRD 108, 025003, eqs. (5.4), (5.7)).
 
+With ``N`` components (:attr:`LatticeTheory.N`) the field is ``phi_{a,x}``, ``S_hat`` is summed
+over ``a`` and ``S_int = (lam/4!) sum_x (phi_a phi_a)^2`` (docs/lattice.md, "O(N) models").
+
 Fields are real, so the code works with the half spectrum of ``rfftn``; sums over all
 momenta of functions even in ``p`` are weighted sums over the half spectrum
 (:attr:`LatticeOps.w`).
