@@ -335,3 +335,15 @@ def lattice_p2(shape):
     from ergsym.conventions import lattice_phat2
 
     return lattice_phat2(shape)
+
+
+@pytest.mark.parametrize("integrator", ["omelyan", "leapfrog"])
+def test_other_integrators_on(integrator):
+    """The Omelyan and leapfrog integrators with N = 3 components, two sites, lam = 10, against the
+    exact O(N) quadrature (seen 2026-12-07: |z| <= 0.9)."""
+    th = LatticeTheory((2,), [1.0, 0.3], [0.5, 0.15], 10.0, N=3)
+    ex = exact_expectations(th, n_points=80)
+    res = run_mc(th, 3000, seed=2, progress=False, integrator=integrator)
+    assert res.acceptance > 0.7
+    for name in ("phi2", "A", "B_sd"):
+        assert abs(z_score(res.stats(name), ex[name])) < 4, (name, res.stats(name), ex[name])
