@@ -494,7 +494,8 @@ def mc(
         click.echo(f"exact: f0 = sum_p D/Kt = {res.theory.f0:.10g}, eq5.13 = -2 f0")
     else:
         click.echo(
-            f"exact: f0 = sum_p D/Kt = {res.theory.f0:.10g}, eq5.13 = -2 N f0 = {-2 * res.theory.N * res.theory.f0 + 0.0:.10g}"
+            f"exact: f0 = sum_p D/Kt = {res.theory.f0:.10g}, "
+            f"eq5.13 = -2 N f0 = {-2 * res.theory.N * res.theory.f0 + 0.0:.10g}"
         )
     click.echo(f"{'observable':>10}  {'mean ± error':>26}  {'tau_int':>8}  {'n_eff':>8}  {'R-hat':>6}  status")
     for name, st in res.all_stats.items():
