@@ -5,6 +5,7 @@ Usage::
     python benchmarks/bench_mc.py            # full tables (about 1-2 minutes on 2 shared cores)
     python benchmarks/bench_mc.py --quick    # shorter chains, for a smoke test
     python benchmarks/bench_mc.py --chains-scan   # only the batch-size scan
+    python benchmarks/bench_mc.py --on       # only the O(N) table (N = 1, 2, 4 at 16x16)
 
 Prints markdown tables (one run, ratios side by side):
 
@@ -27,6 +28,11 @@ Prints markdown tables (one run, ratios side by side):
 3. **baselines** at 16x16: Fourier-accelerated HMC (single chain and batched) against a plain
    numpy HMC with unit mass (leapfrog, step below the stability limit of the stiffest mode,
    written out in this file) and the local Metropolis sweep of ``ergsym.lattice.hmc``.
+
+4. **O(N) models** (``--on``): CPU time per trajectory of N = 1, 2, 4 components at 16x16
+   (one chain and 32 chains; a fixed number of integration steps, so that the rows do the same
+   number of force evaluations), measurement included, the runs interleaved, best of three
+   rounds; the ratio to N = 1 is to be at most N (cost per site at most linear in N).
 
 Theory: cutoff ``bump:eps=0.5,lambda_max=2``, mass 1, Lambda = 1, lam = 1 (docs/lattice.md).
 """
@@ -421,6 +427,37 @@ def load():
         return "unknown"
 
 
+def on_rows(shape=(16, 16), ns=(1, 2, 4), configs=((1, 600), (32, 60)), n_steps=4, rounds=3):
+    """CPU seconds per trajectory of the O(N) Monte Carlo for each N (module docstring, table 4)."""
+    best = {}
+    for _ in range(rounds):
+        for n_chains, n_traj in configs:
+            for n in ns:
+                th = LatticeTheory.from_cutoff(shape, parse_cutoff(CUTOFF), 1.0, 1.0, LAM, N=n)
+                t0 = time.process_time()
+                run_mc(th, n_traj, seed=1, n_therm=0, n_steps=n_steps, n_chains=n_chains, progress=False)
+                t = (time.process_time() - t0) / n_traj
+                key = (n_chains, n)
+                best[key] = min(best.get(key, math.inf), t)
+    rows = []
+    for n_chains, _ in configs:
+        for n in ns:
+            t = best[(n_chains, n)]
+            rows.append((n_chains, n, t, t / best[(n_chains, ns[0])]))
+    return rows
+
+
+def on_table(rows, shape=(16, 16)):
+    lat = "x".join(map(str, shape))
+    out = [
+        "| lattice | chains | N | CPU ms / trajectory | ratio to N = 1 | ratio / N |",
+        "|---|---|---|---|---|---|",
+    ]
+    for n_chains, n, t, r in rows:
+        out.append(f"| {lat} | {n_chains} | {n} | {1e3 * t:.3g} | {r:.2f} | {r / n:.2f} |")
+    return "\n".join(out)
+
+
 def main():
     ap = argparse.ArgumentParser(description=__doc__.splitlines()[0])
     ap.add_argument("--quick", action="store_true", help="short chains (smoke test)")
@@ -429,7 +466,15 @@ def main():
         action="store_true",
         help="only the batch-size scan (eff. samples/s against the number of chains)",
     )
+    ap.add_argument("--on", action="store_true", help="only the O(N) table (N = 1, 2, 4 at 16x16)")
     args = ap.parse_args()
+    if args.on:
+        print(f"machine: {machine()}\n")
+        print(f"load average at the start (1, 5, 15 min): {load()}\n")
+        print(f"theory: cutoff {CUTOFF}, mass 1, Lambda 1, lam {LAM}; 4 split steps per trajectory\n")
+        print(on_table(on_rows()))
+        print(f"\nload average at the end: {load()}")
+        return
     if args.chains_scan:
         print("| lattice | chains | ms / trajectory | eff. samples/s of A |\n|---|---|---|---|")
         for shape, chains, n in [

@@ -48,12 +48,14 @@ def theory_spec(
     cutoff: str | None = None,
     mass: float = 1.0,
     Lambda: float = 1.0,
+    N: int = 1,
 ) -> dict:
     """Plain-data description of the free lattice theory of a Monte Carlo task.
 
     Either ``lattice`` + ``cutoff`` (a spec string) + ``mass`` + ``Lambda`` (small: the
     propagators are rebuilt where the task runs) or a :class:`~ergsym.lattice.theory.LatticeTheory`
-    (its ``Kt_p``, ``D_p`` arrays are written into the task).
+    (its ``Kt_p``, ``D_p`` arrays and its ``N`` are written into the task).  ``N``: field
+    components (recorded only when not 1, so that N = 1 task descriptions are unchanged).
     """
     if theory is not None:
         cfg = theory.to_config()
@@ -70,12 +72,15 @@ def theory_spec(
                 "a cutoff spec string such as 'bump:eps=0.5,lambda_max=2'",
                 "a task travels as plain data",
             )
-    return {
+    spec = {
         "lattice": lattice if isinstance(lattice, str) else "x".join(map(str, lattice)),
         "cutoff": cutoff,
         "mass": float(mass),
         "Lambda": float(Lambda),
     }
+    if N != 1:
+        spec["N"] = int(N)
+    return spec
 
 
 def _build_theory(theory: dict, lam: float):
@@ -92,6 +97,7 @@ def _build_theory(theory: dict, lam: float):
         theory["mass"],
         theory["Lambda"],
         lam,
+        N=theory.get("N", 1),
     )
 
 
@@ -330,6 +336,7 @@ def crosscheck_ensemble(
     force: bool = False,
     progress: bool = False,
     mc_options: dict | None = None,
+    N: int = 1,
 ) -> tuple[CrosscheckResult, BatchResult]:
     """:func:`ergsym.lattice.crosscheck.crosscheck` as a batch: one task per coupling x replica.
 
@@ -370,14 +377,14 @@ def crosscheck_ensemble(
     if len(set(lams)) != len(lams):
         raise InputError.bad("lams", lams, "distinct couplings")
     cut = parse_cutoff(cutoff) if isinstance(cutoff, str) else cutoff
-    base = LatticeTheory.from_cutoff(as_lattice(lattice, name="lattice"), cut, mass, Lambda, 0.0)
+    base = LatticeTheory.from_cutoff(as_lattice(lattice, name="lattice"), cut, mass, Lambda, 0.0, N=N)
     if coefficients is None:
-        coefficients = series_coefficients(form, base.shape, base.kt_p, base.d_p, order)
+        coefficients = series_coefficients(form, base.shape, base.kt_p, base.d_p, order, N=base.N)
     coefficients = tuple(float(x) for x in coefficients)
     obs = form if estimator == "direct" else f"{form}_sd"
     seeds = spawn_seeds(seed, len(lams) * replicas)
     points = [(lam, seeds[i * replicas + r]) for i, lam in enumerate(lams) for r in range(replicas)]
-    spec = theory_spec(lattice=lattice, cutoff=cut, mass=mass, Lambda=Lambda)
+    spec = theory_spec(lattice=lattice, cutoff=cut, mass=mass, Lambda=Lambda, N=base.N)
     desc = {
         "kind": "crosscheck",
         "form": form,
@@ -414,6 +421,8 @@ def crosscheck_ensemble(
         "seeding": "numpy.random.SeedSequence(seed).spawn(len(lams) * replicas)",
         **base.meta,
     }
+    if base.N != 1:
+        meta["N"] = base.N
     if zc2 is None:
         meta["c2_reason"] = C2_NO_INFORMATION
     if empty:

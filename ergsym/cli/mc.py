@@ -29,11 +29,24 @@ def _shape(lattice):
     return as_lattice(lattice, name="--lattice")
 
 
-def _theory(shape, cutoff, mass, Lambda, lam):
+def _theory(shape, cutoff, mass, Lambda, lam, N=1):
     from ..cutoffs import parse_cutoff  # noqa: PLC0415
     from ..lattice.theory import LatticeTheory  # noqa: PLC0415
 
-    return LatticeTheory.from_cutoff(shape, parse_cutoff(cutoff), mass, Lambda, lam)
+    return LatticeTheory.from_cutoff(shape, parse_cutoff(cutoff), mass, Lambda, lam, N=N)
+
+
+def _n_components(text):
+    """``--N`` as an int >= 1 (the number of field components of the O(N) model)."""
+    from ..lattice.theory import validate_n_components  # noqa: PLC0415
+
+    try:
+        value = int(str(text).strip())
+    except ValueError:
+        raise InputError.bad(
+            "--N", text, "an integer >= 1 (the number of field components)", "e.g. --N 3 for the O(3) model"
+        ) from None
+    return validate_n_components(value, "--N")
 
 
 def _progress(flag):
@@ -247,6 +260,14 @@ def _task_progress(flag):
     show_default=True,
     help="Quartic coupling (>= 0): a number, lam=0.1, or several (0.05,0.1) run as a batch.",
 )
+@click.option(
+    "--N",
+    "n_text",
+    default="1",
+    show_default=True,
+    help="Number of field components: S_int = (lam/4!) sum_x (phi_a phi_a)^2, a = 1..N (docs/lattice.md, "
+    "O(N) models); phi2 and the pieces are summed over components.",
+)
 @click.option("--measure-every", type=int, default=1, show_default=True)
 @click.option("--record-gp", is_flag=True, help="Also record G_p (printed with --json).")
 @click.option(
@@ -288,6 +309,7 @@ def mc(
     progress,
     as_json,
     lam_text,
+    n_text,
     measure_every,
     record_gp,
     checkpoint,
@@ -296,7 +318,7 @@ def mc(
     seeds,
     batch,
 ):
-    """Monte Carlo of lattice phi^4: A, B, the pieces (5.11)-(5.14), G_p, <phi^2>.
+    """Monte Carlo of lattice phi^4 (or the O(N) model, --N): A, B, the pieces (5.11)-(5.14), G_p, <phi^2>.
 
     Every observable is printed with its mean, autocorrelation-aware error, tau_int, n_eff
     and split R-hat; numbers that cannot be trusted (low acceptance, a frozen chain, a chain
@@ -312,6 +334,7 @@ def mc(
     warnings = common.Warnings()
     show = _progress(progress)
     lam_points = [p["lam"] for p in common.parse_couplings(lam_text, ("lam",), "--lam", many=True)]
+    n_comp = _n_components(n_text)
     if seeds is not None and common.given("seed"):
         common.refuse_together(
             "--seed",
@@ -328,6 +351,13 @@ def mc(
                 seeds or lam_text,
                 "used without --resume, --checkpoint and --record-gp",
                 "a batch keeps each finished run in --store DIR instead",
+            )
+        if n_comp != 1:
+            raise InputError.bad(
+                "--N",
+                n_comp,
+                "1 in a batch (--seeds, --scheduler, several --lam)",
+                "run one coupling and one seed per command for N > 1 (use --chains for several chains)",
             )
         lam = lam_points[0] if len(lam_points) == 1 else lam_points
         n_runs = len(lam_points) * (len(str(seeds).split(",")) if seeds is not None else 1)
@@ -363,7 +393,7 @@ def mc(
             },
         )
     if resume is not None:
-        extra = [n for n in _given(ctx) if n not in _RESUME_OK]
+        extra = [n for n in _given(ctx) if n not in _RESUME_OK]  # N is in the checkpoint
         if extra:
             names = ", ".join(_option_name(ctx, n) for n in extra)
             raise InputError.bad(
@@ -387,15 +417,15 @@ def mc(
         # the cost pre-flight knows what lam does to the step count (exit 2 naming --lam)
         est = common.mc_preflight(
             shape,
-            lambda: _theory(shape, cutoff, mass, Lambda, 0.0),
+            lambda: _theory(shape, cutoff, mass, Lambda, 0.0, n_comp),
             [lam],
             n_traj,
-            n_chains,
+            n_chains * n_comp,  # N components cost about as much as N chains
             n_steps=n_steps,
             force=force,
             record_gp=record_gp,
         )
-        th = _theory(shape, cutoff, mass, Lambda, lam)
+        th = _theory(shape, cutoff, mass, Lambda, lam, n_comp)
         lines = (
             _ProgressLines(
                 f"mc lam={lam:g}", n_traj if isinstance(n_traj, int) else None, None if est is None else est["seconds"]
@@ -430,6 +460,7 @@ def mc(
             "mass": mass,
             "Lambda": Lambda,
             "lam": lam,
+            "N": n_comp,
             "n_traj": n_traj,
             "n_therm": n_therm,
             "seed": seed,
@@ -450,15 +481,22 @@ def mc(
         common.echo_json("mc", parameters, d, warnings)
         return
     cfg = res.sampler_config
+    n_txt = "" if res.theory.N == 1 else f"O({res.theory.N}) model (phi2 and the pieces summed over components), "
     click.echo(
-        f"lattice {'x'.join(map(str, res.theory.shape))}, lam = {res.theory.lam:g}, "
+        f"{n_txt}lattice {'x'.join(map(str, res.theory.shape))}, lam = {res.theory.lam:g}, "
         f"{res.n_traj} trajectories x {res.n_chains} chain(s), acceptance {res.acceptance:.3f}, "
         f"{res.elapsed:.1f} s"
     )
     if cfg.get("sampler") == "hmc":
         how = f"adapted during {res.n_therm} thermalization trajectories, then frozen" if res.adapted else "fixed"
         click.echo(f"HMC step: {cfg['n_steps']} steps of {cfg['step_size']:.4g} per trajectory ({how})")
-    click.echo(f"exact: f0 = sum_p D/Kt = {res.theory.f0:.10g}, eq5.13 = -2 f0")
+    if res.theory.N == 1:
+        click.echo(f"exact: f0 = sum_p D/Kt = {res.theory.f0:.10g}, eq5.13 = -2 f0")
+    else:
+        click.echo(
+            f"exact: f0 = sum_p D/Kt = {res.theory.f0:.10g}, "
+            f"eq5.13 = -2 N f0 = {-2 * res.theory.N * res.theory.f0 + 0.0:.10g}"
+        )
     click.echo(f"{'observable':>10}  {'mean ± error':>26}  {'tau_int':>8}  {'n_eff':>8}  {'R-hat':>6}  status")
     for name, st in res.all_stats.items():
         rh = "-" if st.rhat is None else f"{st.rhat:.3f}"
@@ -481,6 +519,14 @@ def mc(
     "--form", default="B", show_default=True, help="A, B, or a piece eq5.11..eq5.14 (old names P4..P1 accepted)."
 )
 @click.option("--order", type=int, default=3, show_default=True, help="Order of the exact series.")
+@click.option(
+    "--N",
+    "n_text",
+    default="1",
+    show_default=True,
+    help="Number of field components (the O(N) model, docs/lattice.md): the Monte Carlo with N components "
+    "against the O(N) engine's exact lattice series.",
+)
 @click.option("--estimator", type=click.Choice(["sd", "direct"]), default="sd", show_default=True)
 @click.option(
     "--plot",
@@ -513,6 +559,7 @@ def crosscheck(
     lam_text,
     form,
     order,
+    n_text,
     estimator,
     plot,
     replicas,
@@ -537,15 +584,16 @@ def crosscheck(
     warnings = common.Warnings()
     lams = [p["lam"] for p in common.parse_couplings(lam_text, ("lam",), "--lam", many=True)]
     form = canonical_form(form)
+    n_comp = _n_components(n_text)
     png = common.output_file(plot, "--plot", common.PLOT_EXTENSIONS, force=force)
     shape = _shape(lattice)
     if isinstance(n_traj, int) and isinstance(n_chains, int):  # every coupling x replica, lam-aware
         common.mc_preflight(
             shape,
-            lambda: _theory(shape, cutoff, mass, Lambda, 0.0),
+            lambda: _theory(shape, cutoff, mass, Lambda, 0.0, n_comp),
             lams,
             n_traj * replicas,
-            max(n_chains, 1),
+            max(n_chains, 1) * n_comp,  # N components cost about as much as N chains
             n_steps=n_steps,
             force=force,
         )
@@ -568,6 +616,7 @@ def crosscheck(
             replicas=replicas,
             estimator=estimator,
             progress=_task_progress(progress),
+            **({"N": n_comp} if n_comp != 1 else {}),
             mc_options={
                 "n_steps": n_steps,
                 "integrator": integrator,
@@ -592,6 +641,7 @@ def crosscheck(
             "lam": lams,
             "form": form,
             "order": order,
+            "N": n_comp,
             "estimator": estimator,
             "n_traj": n_traj,
             "n_therm": n_therm,

@@ -255,6 +255,7 @@ def load_checkpoint(path: str | os.PathLike[str]) -> tuple[dict, dict]:
     try:
         shape = tuple(int(x) for x in th["shape"])
         lam = float(th["lam"])
+        n_comp = th.get("N", 1)  # absent in N = 1 checkpoints (and in those written before O(N))
     except (KeyError, TypeError, ValueError):
         raise _fail(path, "has a malformed theory (shape, lam)") from None
     V = math.prod(shape) if shape else 0
@@ -270,7 +271,7 @@ def load_checkpoint(path: str | os.PathLike[str]) -> tuple[dict, dict]:
 
     try:
         theory = LatticeTheory(
-            shape, arrays["kt_p"].reshape(shape), arrays["d_p"].reshape(shape), lam, dict(th.get("meta", {}))
+            shape, arrays["kt_p"].reshape(shape), arrays["d_p"].reshape(shape), lam, dict(th.get("meta", {})), N=n_comp
         )
     except InputError as exc:
         raise _fail(path, f"holds an invalid theory ({exc})") from None
@@ -293,7 +294,7 @@ def load_checkpoint(path: str | os.PathLike[str]) -> tuple[dict, dict]:
     cshape = (n_chains,) if batched else ()
     # arrays
     expected = {
-        "phi": (cshape + shape, np.float64),
+        "phi": (cshape + theory.field_shape, np.float64),
         "accepted": ((n_done,) + cshape, np.bool_),
         "dH": ((n_done,) + cshape, np.float64),
     }

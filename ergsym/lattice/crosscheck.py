@@ -334,6 +334,9 @@ class CrosscheckResult:
             f"cross-check of {self.form} ({self.estimator} estimator) on "
             f"{'x'.join(map(str, self.shape))}; exact lattice coefficients:"
         ]
+        n_comp = self.meta.get("N", 1)
+        if n_comp != 1:
+            lines[0] = f"O({n_comp}) model (summed over components; series from the O(N) engine): " + lines[0]
         lines += [f"  c{k} = {c:.10g}" for k, c in enumerate(self.coefficients)]
         lines.append(
             "  error budget per coupling: stat (Monte Carlo) (+) quad (0: exact lattice sums) (+) "
@@ -473,15 +476,27 @@ def validate_request(estimator: str, order: int, lams: Sequence[float]) -> list[
 
 
 def series_coefficients(
-    form: str, shape: tuple[int, ...], kt_p: np.ndarray, d_p: np.ndarray, order: int = 3, scheme: str = "bare"
+    form: str,
+    shape: tuple[int, ...],
+    kt_p: np.ndarray,
+    d_p: np.ndarray,
+    order: int = 3,
+    scheme: str = "bare",
+    N: int = 1,
 ) -> list[float]:
-    """Exact lattice coefficients of ``form`` from the engine (``c_k``, k = 0..order)."""
+    """Exact lattice coefficients of ``form`` from the engine (``c_k``, k = 0..order); ``N``
+    components: the O(N) engine's series (``Theory(N=N)``, summed over components)."""
     from ..symbolic import monotone as _mono  # noqa: PLC0415  (engine tier, imported on demand)
     from .sums import series_on_lattice  # noqa: PLC0415
 
     monotone = getattr(_mono, "monotone", _mono)
     name = PIECE_NAMES[canonical_form(form)]
-    ser = monotone(order, name, scheme=scheme)
+    if N == 1:
+        ser = monotone(order, name, scheme=scheme)
+    else:
+        from ..symbolic import Theory  # noqa: PLC0415
+
+        ser = monotone(order, name, scheme=scheme, theory=Theory(N=N))
     coeffs = list(series_on_lattice(ser, shape, kt_p, d_p))
     coeffs += [0.0] * (order + 1 - len(coeffs))
     return [float(x) for x in coeffs[: order + 1]]
@@ -506,6 +521,7 @@ def crosscheck(
     backend: str = "numpy",
     progress: bool = False,
     plot: str | os.PathLike[str] | None = None,
+    N: int = 1,
     **mc_options: object,
 ) -> CrosscheckResult:
     """Run the Monte Carlo at each coupling and compare with the exact lattice series.
@@ -535,6 +551,9 @@ def crosscheck(
         Use these coefficients instead of calling the engine (tests, other schemes).
     plot : path-like, optional
         Write a figure of ``MC - c0 - c1 lam`` against the series.
+    N : int
+        Number of field components (the O(N) model; docs/lattice.md): the Monte Carlo with N
+        components against the O(N) engine's lattice series.
     **mc_options
         Passed to :func:`ergsym.lattice.run.run_mc` (``n_steps``, ``integrator``, ...).
 
@@ -554,13 +573,13 @@ def crosscheck(
             )
     lams = validate_request(estimator, order, lams)
     if kt_p is not None:
-        base = LatticeTheory(lattice, kt_p, d_p if d_p is not None else np.zeros_like(np.asarray(kt_p)), 0.0)
+        base = LatticeTheory(lattice, kt_p, d_p if d_p is not None else np.zeros_like(np.asarray(kt_p)), 0.0, N=N)
     elif cutoff is not None:
-        base = LatticeTheory.from_cutoff(lattice, cutoff, mass, Lambda, 0.0)
+        base = LatticeTheory.from_cutoff(lattice, cutoff, mass, Lambda, 0.0, N=N)
     else:
         raise InputError.bad("cutoff", None, "a cutoff object, or explicit kt_p and d_p arrays")
     if coefficients is None:
-        coefficients = series_coefficients(form, base.shape, base.kt_p, base.d_p, order)
+        coefficients = series_coefficients(form, base.shape, base.kt_p, base.d_p, order, N=base.N)
     coefficients = tuple(float(x) for x in coefficients)
     obs = form if estimator == "direct" else f"{form}_sd"
     stats, acc = [], []
@@ -581,7 +600,7 @@ def crosscheck(
         c2e,
         zc2,
         estimator,
-        meta={"n_traj": n_traj, "seed": seed, "order": order, **base.meta},
+        meta={"n_traj": n_traj, "seed": seed, "order": order, **base.meta, **({"N": base.N} if base.N != 1 else {})},
     )
     if zc2 is None:
         out.meta["c2_reason"] = C2_NO_INFORMATION

@@ -59,6 +59,12 @@ and for the measurement, which then needs no transform at all.  One trajectory m
 more).  The unfused integrator is kept (:meth:`HMCSampler._trajectory`, used by ``"leapfrog"``);
 the fused one reproduces it to rounding with the same random numbers (tests/test_mc_fused.py).
 
+O(N) models (``theory.N > 1``).  The field has a component axis before the lattice axes;
+the free flow acts on each component alike (the component axis is one more batch axis of the
+transforms, and the momenta of every component are drawn from the chain's own generator), and
+the quartic kick ``(lam/6)(phi_b phi_b) phi_a`` couples the components through ``phi.phi``.  The
+energies sum over components.  N = 1 keeps the lattice-shaped arrays and its exact numbers.
+
 Randomness comes from an explicit :class:`numpy.random.Generator` carried in the
 :class:`ChainState` (NetKet style: state in, state out).  Random numbers are drawn on the
 host, also for the cupy backend, so that a chain does not depend on the device.
@@ -342,7 +348,7 @@ class HMCSampler:
         rngs = tuple(_check_rng(r) for r in rng) if batched else (_check_rng(rng),)
         if batched and not rngs:
             raise InputError.bad("rng", "[]", "at least one generator")
-        shape = self.theory.shape
+        shape = self.theory.field_shape
         if start == "free":
             eta = np.stack([r.standard_normal(shape) for r in rngs]) if batched else rng.standard_normal(shape)
             phi = ops.ifft(ops.fft(xp.asarray(eta)) * ops.sqrt_kt)  # <|phi_p|^2> = V Kt_p
@@ -355,6 +361,10 @@ class HMCSampler:
         return ChainState(phi, rng)
 
     def _force_int_p(self, phi):
+        if self.theory.N > 1:  # (lam/6) (phi_b phi_b) phi_a
+            fd = len(self.theory.field_shape)
+            phi2 = self.ops.xp.sum(phi * phi, axis=-fd, keepdims=True)
+            return (self.ops.lam / 6.0) * self.ops.fft(phi2 * phi)
         return (self.ops.lam / 6.0) * self.ops.fft(phi * phi * phi)
 
     def step(self, state: ChainState) -> tuple[ChainState, TrajectoryInfo]:
@@ -376,7 +386,7 @@ class HMCSampler:
         xp = self.ops.xp
         rng = state.rng
         tau = self.traj_length * (1.0 + self.jitter * (2.0 * rng.random() - 1.0))
-        eta = xp.asarray(rng.standard_normal(self.theory.shape))
+        eta = xp.asarray(rng.standard_normal(self.theory.field_shape))
         phi0 = state.phi
         with np.errstate(over="ignore", invalid="ignore"):  # a diverging trajectory is rejected
             phi, dH = self._trajectory(phi0, eta, tau)
@@ -395,12 +405,12 @@ class HMCSampler:
         xp = self.ops.xp
         rngs = state.rng
         tau = self.traj_length * (1.0 + self.jitter * (2.0 * np.array([r.random() for r in rngs]) - 1.0))
-        eta_h = np.empty((len(rngs),) + self.theory.shape)
+        eta_h = np.empty((len(rngs),) + self.theory.field_shape)
         for i, r in enumerate(rngs):
             r.standard_normal(out=eta_h[i])
         eta = xp.asarray(eta_h)
         phi0 = state.phi
-        bshape = (len(rngs),) + (1,) * self.theory.dim
+        bshape = (len(rngs),) + (1,) * len(self.theory.field_shape)
         with np.errstate(over="ignore", invalid="ignore"):  # a diverging trajectory is rejected
             phi, dH = self._trajectory(phi0, eta, tau.reshape(bshape))
         dH = np.asarray(to_numpy(dH), dtype=float)
@@ -424,7 +434,9 @@ class HMCSampler:
         b = bufs.get(batch)
         if b is None:
             xp, half = self.ops.xp, self.ops.fused().half
-            shape = batch + self.theory.shape
+            if self.theory.N > 1:  # the component axis before the lattice axes
+                half = (self.theory.N,) + half
+            shape = batch + self.theory.field_shape
             b = {
                 "eta_h": np.empty(shape),
                 "z": xp.empty(batch + half + (2,), dtype=xp.complex128),
@@ -451,7 +463,7 @@ class HMCSampler:
         nc = len(rngs)
         tau = np.empty(nc)
         u = np.empty(nc)
-        eta_h = self._buffers((nc,) if batched else ())["eta_h"].reshape((nc,) + self.theory.shape)
+        eta_h = self._buffers((nc,) if batched else ())["eta_h"].reshape((nc,) + self.theory.field_shape)
         tl, jit = self.traj_length, self.jitter
         for i, r in enumerate(rngs):  # each chain's own stream: tau, eta, u (as the reference)
             tau[i] = tl * (1.0 + jit * (2.0 * r.random() - 1.0))
@@ -468,7 +480,7 @@ class HMCSampler:
         elif not accepted.any():
             new = c0
         else:  # a batch with rejected chains: each chain keeps its own field and spectra
-            d = self.theory.dim
+            d = len(self.theory.field_shape)
             a_x = xp.asarray(accepted.reshape((nc,) + (1,) * d))
             phi = xp.where(a_x, c1.phi, c0.phi)
             f3 = None if c1.f3_p is None else xp.where(a_x, c1.f3_p, c0.f3_p)
@@ -503,7 +515,7 @@ class HMCSampler:
         """
         ops, xp = self.ops, self.ops.xp
         fz = ops.fused()
-        n, lam, d = self.n_steps, ops.lam, self.theory.dim
+        n, lam, d = self.n_steps, ops.lam, len(self.theory.field_shape)
         phi0 = c0.phi
         batch = tuple(phi0.shape[: phi0.ndim - d])
         nb = len(batch)
@@ -647,6 +659,8 @@ class MetropolisSampler:
     def __init__(self, theory: LatticeTheory, delta: float | None = None) -> None:
         if theory.volume > 8192:
             raise InputError.bad("theory.volume", theory.volume, "<= 8192 for the dense baseline")
+        if theory.N != 1:
+            raise InputError.bad("theory.N", theory.N, "1 for the Metropolis baseline", "use the HMC sampler for N > 1")
         self.theory = theory
         m_col = theory.position_kernel("M").ravel()
         V = theory.volume

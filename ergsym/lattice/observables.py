@@ -31,6 +31,18 @@ From :math:`\\langle\\partial_xS\\,F\\rangle = \\langle\\partial_xF\\rangle`, wi
 
 Their fluctuating parts are O(lam), so at small coupling the improved estimators have errors
 O(lam/sqrt(N)) instead of O(1/sqrt(N)) -- what the small-lambda cross-check needs.
+
+O(N) models
+-----------
+For ``N`` components (``S_int = (lam/4!) sum_x (phi_a phi_a)^2``) every piece is summed over
+the components, ``phi2`` is ``(1/V) sum_x phi_a phi_a`` (free value ``N Kt(x=0)``) and
+``phi^3`` above stands for ``(phi_b phi_b) phi_a`` (the gradient of ``S_int`` is
+``(lam/6)(phi_b phi_b) phi_a``).  The Schwinger-Dyson identities become, with
+:math:`\\sum_a\\partial_{xa}^2 S_{int} = \\frac{\\lambda}{6}(N+2)\\,\\phi_x\\cdot\\phi_x`:
+:math:`\\sum\\dot C\\langle\\partial S\\partial S\\rangle = Nf_0 + \\frac{\\lambda(N+2)}6\\dot C_{00}
+\\sum_x\\langle\\phi\\cdot\\phi\\rangle`, :math:`\\sum\\dot C\\langle\\partial S\\partial\\hat S\\rangle
+= Nf_0` and :math:`\\sum\\dot C\\langle\\partial\\hat S\\partial\\hat S\\rangle = Nf_0 -
+\\frac\\lambda6\\sum_x\\langle(\\phi\\cdot\\phi)\\phi_a(\\dot CM\\phi_a)_x\\rangle` (N = 1: the above).
 """
 
 from __future__ import annotations
@@ -158,7 +170,8 @@ def measure(ops: LatticeOps, phi: np.ndarray) -> dict:
     dict
         ``name -> array of shape batch`` for every name in :data:`SCALAR_OBSERVABLES`
         (an :class:`ObservableDict`: the old names P1..P4 work as keys too).
-        ``phi2`` is the site average ``(1/V) sum_x phi_x^2``; the others are lattice totals.
+        ``phi2`` is the site average ``(1/V) sum_x phi_x^2`` (``phi_a phi_a`` summed over the
+        components for N > 1); the others are lattice totals, summed over components.
 
     See Also
     --------
@@ -196,7 +209,7 @@ def quadratic_forms(ops: LatticeOps, sp: FieldSpectra) -> np.ndarray:
     (on the field's device; the observables are linear in them, :func:`combine_forms`)."""
     xp = ops.xp
     fz = ops.fused()
-    nb = sp.phi_p.ndim - len(ops.shape)
+    nb = sp.phi_p.ndim - len(ops.field_shape)
     ua = xp.multiply(fview(sp.phi_p), fz.m_a)
     xx = batch_dot(ua, ua, nb)
     if ops.lam > 0:
@@ -214,7 +227,7 @@ def measure_host(ops: LatticeOps, sp: FieldSpectra) -> np.ndarray:
     return combine_forms(ops, to_numpy(quadratic_forms(ops, sp)))
 
 
-def observable_matrix(lam: float, f0: float, cdot00: float, V: int) -> np.ndarray:
+def observable_matrix(lam: float, f0: float, cdot00: float, V: int, N: int = 1) -> np.ndarray:
     """The ``13 x 5`` matrix taking ``(1, x, b, c, sum phi^2)`` to :data:`SCALAR_OBSERVABLES`.
 
     With ``l = lam/6``: ``eq5.14 = x/2 + l b + l^2 c/2``, ``eq5.13 = -2x - 2l b``,
@@ -223,11 +236,18 @@ def observable_matrix(lam: float, f0: float, cdot00: float, V: int) -> np.ndarra
     their improved forms are the sums of these rows (docs/lattice.md), so the constant
     estimators (``eq5.13_sd`` always, every ``_sd`` at ``lam = 0``) have zero coefficients on
     every fluctuating column and come out as exact constants.
+
+    For ``N`` components ``f0`` becomes ``N f0`` and the ``sum phi^2`` coefficient of
+    ``eq5.14_sd`` is ``lam (N+2) Cdot_00 / 12`` (module docstring, "O(N) models").
     """
     import numpy as np  # noqa: PLC0415  (host-side constants)
 
     l6 = lam / 6.0
-    s2 = 0.25 * lam * cdot00
+    if N == 1:
+        s2 = 0.25 * lam * cdot00  # N = 1: exactly the numbers of before
+    else:
+        s2 = lam * (N + 2) * cdot00 / 12.0
+        f0 = N * f0
     rows = {
         "phi2": (0, 0, 0, 0, 1.0 / V),
         "eq5.14": (0, 0.5, l6, 0.5 * l6 * l6, 0),
@@ -253,7 +273,7 @@ def combine_forms(ops: LatticeOps, q: np.ndarray) -> np.ndarray:
     xp = array_namespace(q)
     mat = ops.__dict__.get("_obs_matrix")
     if mat is None:
-        mat = observable_matrix(ops.lam, ops.f0, ops.cdot00, ops.V)
+        mat = observable_matrix(ops.lam, ops.f0, ops.cdot00, ops.V, ops.N)
         ops._obs_matrix = mat
     ones = xp.ones((1,) + tuple(q.shape[1:]))
     return xp.einsum("ok,k...->o...", xp.asarray(mat), xp.concatenate([ones, q]))
@@ -276,13 +296,18 @@ def measure_reference(ops: LatticeOps, phi: np.ndarray) -> dict:
     dict
         ``name -> array of shape batch`` for every name in :data:`SCALAR_OBSERVABLES`
         (an :class:`ObservableDict`: the old names P1..P4 work as keys too).
-        ``phi2`` is the site average ``(1/V) sum_x phi_x^2``; the others are lattice totals.
+        ``phi2`` is the site average ``(1/V) sum_x phi_x^2`` (``phi_a phi_a`` summed over the
+        components for N > 1); the others are lattice totals, summed over components.
     """
     xp, V, lam = ops.xp, ops.V, ops.lam
     phi_p = ops.fft(phi)
     dshat_p = phi_p * ops.inv_kt  # (d S_hat)_p = phi_p / Kt_p
     phi2 = phi * phi
-    phi3 = phi2 * phi
+    if ops.N > 1:
+        phi2 = xp.sum(phi2, axis=-len(ops.field_shape))
+        phi3 = xp.expand_dims(phi2, -len(ops.field_shape)) * phi
+    else:
+        phi3 = phi2 * phi
     ds_p = dshat_p + (lam / 6.0) * ops.fft(phi3)  # (d S)_p
     # direct estimators: (1/V) sum_p D_p conj(a_p) b_p
     yy = ops.psum(ops.d * abs2(ds_p)) / V
@@ -292,10 +317,11 @@ def measure_reference(ops: LatticeOps, phi: np.ndarray) -> dict:
     sum_phi2 = xp.sum(phi2, axis=ops.axes)
     # Schwinger-Dyson improved
     f0 = ops.f0
-    y_sd = f0 + 0.5 * lam * ops.cdot00 * sum_phi2
+    nf0 = ops.N * f0
+    y_sd = nf0 + lam * (ops.N + 2) / 6.0 * ops.cdot00 * sum_phi2
     cm_phi = ops.ifft(ops.d * dshat_p)  # (Cdot M phi)_x
-    x_sd = f0 - (lam / 6.0) * xp.sum(phi3 * cm_phi, axis=ops.axes)
-    p1s, p2s, p3s, p4s = 0.5 * y_sd, -2.0 * f0 + 0.0 * sum_phi2, 2.0 * x_sd, x_sd
+    x_sd = nf0 - (lam / 6.0) * xp.sum(phi3 * cm_phi, axis=ops.faxes)
+    p1s, p2s, p3s, p4s = 0.5 * y_sd, -2.0 * nf0 + 0.0 * sum_phi2, 2.0 * x_sd, x_sd
     return ObservableDict(
         {
             "phi2": sum_phi2 / V,
@@ -319,6 +345,10 @@ def measure_gp(ops: LatticeOps, phi: np.ndarray) -> np.ndarray:
     """``G_p = |phi_p|^2 / V`` on the full momentum grid (``numpy.fft.fftn`` layout).
 
     Its expectation is the two-point function, ``V Kt_p`` / ``V`` = ``Kt_p`` in the free theory.
+    For ``N > 1`` it is summed over the components, ``sum_a |phi_{a,p}|^2 / V`` (free: ``N Kt_p``).
     """
     xp = ops.xp
-    return abs2(xp.fft.fftn(phi, axes=ops.axes)) / ops.V
+    g = abs2(xp.fft.fftn(phi, axes=ops.axes)) / ops.V
+    if ops.N > 1:
+        g = xp.sum(g, axis=-len(ops.field_shape))
+    return g

@@ -271,6 +271,7 @@ class MCResult:
         out = {
             "lattice": "x".join(map(str, self.theory.shape)),
             "lam": self.theory.lam,
+            "N": self.theory.N,
             "n_traj": self.n_traj,
             "n_therm": self.n_therm,
             "measure_every": self.measure_every,
@@ -282,7 +283,7 @@ class MCResult:
             "step_adapted": self.adapted,
             "sampler": self.sampler_config,
             "elapsed_s": self.elapsed,
-            "exact": {"f0": f0, "eq5.13": -2.0 * f0},
+            "exact": {"f0": f0, "eq5.13": -2.0 * self.theory.N * f0},
             "observables": {k: s.to_dict() for k, s in self.all_stats.items()},
             "warnings": self.warnings,
         }
@@ -387,7 +388,9 @@ def run_mc(
     Parameters
     ----------
     theory : LatticeTheory
-        Lattice theory (shape, ``Kt_p``, ``D_p``, ``lam``).
+        Lattice theory (shape, ``Kt_p``, ``D_p``, ``lam``, ``N``: for ``N > 1`` the fields have
+        a component axis before the lattice axes and the observables are summed over components,
+        docs/lattice.md "O(N) models").
     n_traj : int
         Total number of trajectories (HMC) or sweeps (Metropolis), thermalization included.
     seed : int, optional
@@ -638,6 +641,8 @@ def _loop(smp, state, run_cfg, *, chains, hist, elapsed0, checkpoint, progress, 
         st = cp["state"]
         k = cp["n_meas"]
         th_cfg = {"shape": list(theory.shape), "lam": theory.lam, "meta": dict(theory.meta)}
+        if theory.N != 1:
+            th_cfg["N"] = theory.N
         n_acc = st.n_accepted.tolist() if batched else st.n_accepted
         meta = {
             "theory": th_cfg,

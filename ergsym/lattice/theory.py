@@ -16,6 +16,9 @@ so the free two-point function is :math:`\\langle\\phi_p\\phi_{-p}\\rangle = V\\
 :math:`\\dot C_{xy} = \\frac1V\\sum_p e^{ip(x-y)} D_p`.  ``Kt_p = K(phat^2)/(phat^2+m^2)``
 and ``D_p = Lambda dK/dLambda/(phat^2+m^2)`` (Cotler & Rezchikov, PRD 108, 025003, eqs. (5.4), (5.7)).
 
+With ``N`` components (:attr:`LatticeTheory.N`) the field is ``phi_{a,x}``, ``S_hat`` is summed
+over ``a`` and ``S_int = (lam/4!) sum_x (phi_a phi_a)^2`` (docs/lattice.md, "O(N) models").
+
 Fields are real, so the code works with the half spectrum of ``rfftn``; sums over all
 momenta of functions even in ``p`` are weighted sums over the half spectrum
 (:attr:`LatticeOps.w`).
@@ -43,7 +46,16 @@ from .backend import array_namespace, get_backend
 if TYPE_CHECKING:
     from ..cutoffs import Cutoff
 
-__all__ = ["LatticeTheory", "LatticeOps", "FieldSpectra", "validate_lam", "abs2", "fview", "batch_dot"]
+__all__ = [
+    "LatticeTheory",
+    "LatticeOps",
+    "FieldSpectra",
+    "validate_lam",
+    "validate_n_components",
+    "abs2",
+    "fview",
+    "batch_dot",
+]
 
 
 def abs2(z: np.ndarray) -> np.ndarray:
@@ -62,6 +74,24 @@ def validate_lam(lam: float, name: str = "lam") -> float:
             name, lam, "finite and >= 0", "lam < 0 makes exp(-S) non-normalizable (the phi^4 term is unbounded below)"
         )
     return v
+
+
+def validate_n_components(N: object, name: str = "N") -> int:
+    """``N`` (number of field components) as an int; :class:`InputError` unless an integer >= 1."""
+    if isinstance(N, bool):
+        raise InputError.bad(name, N, "an integer >= 1 (the number of field components)")
+    if isinstance(N, (float, np.floating)) and math.isfinite(N) and float(N).is_integer():
+        N = int(N)
+    if not isinstance(N, (int, np.integer)) or N < 1:
+        raise InputError.bad(
+            name,
+            N,
+            "an integer >= 1 (the number of field components)",
+            "a lattice field has a whole number of components",
+        )
+    if N > 1024:
+        raise InputError.bad(name, N, "<= 1024 on a lattice", "each component is a full lattice field")
+    return int(N)
 
 
 def _validate_shape(shape) -> tuple[int, ...]:
@@ -117,6 +147,11 @@ class LatticeTheory:
         ``numpy.fft.fftn`` layout (shape ``shape``), even in ``p``.
     lam : float
         Quartic coupling, >= 0.
+    N : int
+        Number of field components (default 1): ``S_int = (lam/4!) sum_x (phi_a phi_a)^2``,
+        the free part acting on each component alike (docs/lattice.md, "O(N) models").  A field
+        of ``N = 1`` has the lattice shape; for ``N > 1`` a component axis comes before the
+        lattice axes (shape ``(N,) + shape``, :attr:`field_shape`).
 
     See Also
     --------
@@ -128,8 +163,10 @@ class LatticeTheory:
     d_p: np.ndarray
     lam: float = 0.0
     meta: dict = field(default_factory=dict, compare=False)
+    N: int = 1
 
     def __post_init__(self):
+        object.__setattr__(self, "N", validate_n_components(self.N))
         shape = _validate_shape(self.shape)
         object.__setattr__(self, "shape", shape)
         object.__setattr__(self, "kt_p", _validate_momentum_array(self.kt_p, shape, "kt_p", True))
@@ -138,7 +175,13 @@ class LatticeTheory:
 
     @classmethod
     def from_cutoff(
-        cls, shape: str | tuple[int, ...] | Lattice, cutoff: Cutoff, mass: float, Lambda: float, lam: float = 0.0
+        cls,
+        shape: str | tuple[int, ...] | Lattice,
+        cutoff: Cutoff,
+        mass: float,
+        Lambda: float,
+        lam: float = 0.0,
+        N: int = 1,
     ) -> LatticeTheory:
         """Theory with ``Kt_p``, ``D_p`` from ``cutoff`` at ``phat^2`` (docs/lattice.md).
 
@@ -153,6 +196,8 @@ class LatticeTheory:
             Bare mass ``m > 0`` and cutoff scale ``Lambda > 0``.
         lam : float
             Quartic coupling.
+        N : int
+            Number of field components (default 1).
         """
         lattice = as_lattice(shape, name="shape")  # a Lattice passes through unchanged
         shape = lattice.shape
@@ -163,7 +208,7 @@ class LatticeTheory:
                 "mass", mass, "> 0 on a periodic lattice", "the p = 0 mode of a massless field is not normalizable"
             )
         kt, d = free_propagators(cutoff, p2, Lam, m)
-        return cls(lattice, kt, d, lam, meta={"cutoff": repr(cutoff), "mass": m, "Lambda": Lam})
+        return cls(lattice, kt, d, lam, meta={"cutoff": repr(cutoff), "mass": m, "Lambda": Lam}, N=N)
 
     def with_lam(self, lam: float) -> LatticeTheory:
         """The same free part with another coupling (only ``lam`` is validated: the shape and
@@ -175,6 +220,7 @@ class LatticeTheory:
             ("d_p", self.d_p),
             ("lam", validate_lam(lam)),
             ("meta", dict(self.meta)),
+            ("N", self.N),
         ):
             object.__setattr__(new, name, value)
         return new
@@ -189,6 +235,11 @@ class LatticeTheory:
     def volume(self) -> int:
         """Number of sites ``V``."""
         return math.prod(self.shape)
+
+    @property
+    def field_shape(self) -> tuple[int, ...]:
+        """Shape of one field configuration: ``shape`` for ``N = 1``, ``(N,) + shape`` otherwise."""
+        return self.shape if self.N == 1 else (self.N,) + self.shape
 
     @property
     def dim(self) -> int:
@@ -207,7 +258,8 @@ class LatticeTheory:
 
     @property
     def g00(self) -> float:
-        """Free ``<phi_x^2> = G_xx = (1/V) sum_p Kt_p``."""
+        """Free ``<phi_x^2> = G_xx = (1/V) sum_p Kt_p`` of one component (the free
+        ``phi2 = <phi_a phi_a>`` is ``N g00``)."""
         return float(np.mean(self.kt_p))
 
     def position_kernel(self, which: str = "M") -> np.ndarray:
@@ -217,13 +269,16 @@ class LatticeTheory:
 
     def to_config(self) -> dict:
         """JSON-able description (used in checkpoints)."""
-        return {
+        cfg = {
             "shape": list(self.shape),
             "lam": self.lam,
             "kt_p": self.kt_p.ravel().tolist(),
             "d_p": self.d_p.ravel().tolist(),
             "meta": {k: v for k, v in self.meta.items()},
         }
+        if self.N != 1:  # N = 1 configurations (and checkpoints) stay as they were
+            cfg["N"] = self.N
+        return cfg
 
     @classmethod
     def from_config(cls, cfg: dict) -> LatticeTheory:
@@ -235,6 +290,7 @@ class LatticeTheory:
             np.array(cfg["d_p"]).reshape(shape),
             cfg["lam"],
             dict(cfg.get("meta", {})),
+            N=cfg.get("N", 1),
         )
 
 
@@ -279,7 +335,10 @@ class LatticeOps:
     """Half-spectrum arrays of a theory on one backend, and the FFT-based operations.
 
     All methods accept a leading batch of configurations: fields have shape
-    ``batch + theory.shape`` and transforms act on the last ``d`` axes.
+    ``batch + theory.field_shape`` and transforms act on the last ``d`` axes.  For ``N > 1``
+    the component axis (just before the lattice axes) is, for the transforms, one more batch
+    axis; every per-configuration sum (``psum``, the action, the local sums) also runs over it
+    (``faxes``), and the local terms couple the components through ``phi_a phi_a``.
     """
 
     def __init__(self, theory: LatticeTheory, backend: str = "numpy"):
@@ -290,6 +349,10 @@ class LatticeOps:
         self.shape = theory.shape
         self.V = theory.volume
         self.axes = tuple(range(-theory.dim, 0))
+        self.N = theory.N
+        self.field_shape = theory.field_shape
+        #: the axes of one configuration: the lattice axes, and for N > 1 the component axis
+        self.faxes = tuple(range(-len(self.field_shape), 0))
         n_last = theory.shape[-1]
         half = n_last // 2 + 1
         w = np.full(half, 2.0)
@@ -348,7 +411,7 @@ class LatticeOps:
 
     def psum(self, f: np.ndarray) -> np.ndarray:
         """``sum_p f_p`` over all momenta, for ``f`` even in ``p`` given on the half spectrum."""
-        return self.xp.sum(self.w * f, axis=self.axes)
+        return self.xp.sum(self.w * f, axis=self.faxes)
 
     # action -----------------------------------------------------------------------------
     def s_hat_p(self, phi_p: np.ndarray) -> np.ndarray:
@@ -356,8 +419,10 @@ class LatticeOps:
         return 0.5 / self.V * self.psum(abs2(phi_p) * self.inv_kt)
 
     def s_int(self, phi: np.ndarray) -> np.ndarray:
-        """``(lam/4!) sum_x phi_x^4``."""
+        """``(lam/4!) sum_x (phi_a phi_a)^2`` (``phi_x^4`` for N = 1)."""
         p2 = phi * phi  # products, not ``** 4``: numpy's general pow is ~20x slower
+        if self.N > 1:
+            p2 = self.xp.sum(p2, axis=-len(self.field_shape))
         return (self.lam / 24.0) * self.xp.sum(p2 * p2, axis=self.axes)
 
     def action(self, phi: np.ndarray) -> np.ndarray:
@@ -380,8 +445,18 @@ class LatticeOps:
     ) -> tuple[np.ndarray, np.ndarray | None]:
         """``(phi^2, F)`` with ``F = fft(phi^3)`` (None at ``lam = 0``); ``phi2``/``phi3``/``f_out``
         are optional output buffers.  One op sequence for the integrator's force and for
-        :meth:`spectra`, so a cached force equals a recomputed one bitwise."""
+        :meth:`spectra`, so a cached force equals a recomputed one bitwise.
+
+        For ``N > 1``: ``phi^2`` is ``phi_a phi_a`` (no component axis; the ``phi2`` buffer is
+        not used) and ``F`` the transform of ``(phi_b phi_b) phi_a``, the gradient of
+        ``sum_x (phi.phi)^2 / 4``."""
         xp = self.xp
+        if self.N > 1:
+            phi2 = xp.sum(phi * phi, axis=-len(self.field_shape))
+            if self.lam == 0:
+                return phi2, None
+            phi3 = xp.multiply(phi, xp.expand_dims(phi2, -len(self.field_shape)), out=phi3)
+            return phi2, self.fft(phi3, out=f_out)
         phi2 = xp.multiply(phi, phi, out=phi2)  # products, not ``** 3``: numpy's pow is ~20x slower
         if self.lam == 0:
             return phi2, None
@@ -389,7 +464,8 @@ class LatticeOps:
         return phi2, self.fft(phi3, out=f_out)
 
     def local_sums(self, phi2: np.ndarray) -> tuple[np.ndarray, np.ndarray]:
-        """``(S_int, sum_x phi_x^2)`` per configuration from ``phi2 = phi*phi``."""
+        """``(S_int, sum_x phi_x^2)`` per configuration from ``phi2 = phi*phi`` (``phi_a phi_a``
+        for N > 1, as :meth:`local_terms` returns it)."""
         flat = phi2.reshape(phi2.shape[: phi2.ndim - len(self.shape)] + (-1,))
         sum2 = self.xp.sum(flat, axis=-1)
         if self.lam == 0:
