@@ -414,6 +414,39 @@ def test_variational_B_agrees_with_exact_on_two_sites(lam):
     assert v["values"]["A"]["value"] == pytest.approx(sum(pc.values()), rel=1e-12)
 
 
+# three sites (orbit of two modes, phat^2 = 3), Lambda0 = 1.85 -> Lambda = 1.7; 6 seeds x 2000
+# samples: rms z of B_score / A / dSdS / dSdShat / dShatdShat / LdShat against the exact quadrature
+# 0.35/0.34/0.35/0.35/0.35/0.35 (lam = 0), 1.38/1.44/1.33/1.39/1.42/1.42 (lam = 1),
+# 0.75/0.76/0.66/0.65/0.73/0.73 (lam = 10); max |z| 2.6
+@pytest.mark.slow  # ~4 s each on an idle core (the 3-mode quadrature and the JKO flow)
+@pytest.mark.parametrize("lam", [1.0, 10.0])
+def test_variational_pieces_agree_with_exact_on_three_sites(lam):
+    from ergsym.flow.methods import variational_points
+
+    p = FlowProblem.build("3", CUT, 1.0, 1.85, lam)
+    v = variational_points(p, 1.7, n_samples=2000, steps=10, seed=0)[0]
+    ex = exact_points(p, [1.7], with_m=False)[0]["values"]  # tensor Gauss-Hermite, 3 modes
+    for k in ("B", "A", "dSdS", "dSdShat", "dShatdShat", "LdShat"):
+        q = v["values"][k]
+        assert 0 < q["error"] < 0.1 * abs(ex[k]["value"]), k
+        assert abs(q["value"] - ex[k]["value"]) < 4 * q["error"], (k, q, ex[k])
+    assert v["diagnostics"]["B_consistency"]["verdict"] == "agrees"
+
+
+def test_score_consistency_can_disagree():
+    """The score-vs-central-difference check has power: a shifted score B is flagged."""
+    from ergsym.flow.methods import score_consistency
+
+    rng = np.random.default_rng(0)
+    reps_c = 4.0 + 0.01 * rng.normal(size=10)
+    reps_s = reps_c + 0.01 * rng.normal(size=10)
+    ok = score_consistency(4.001, reps_s, 4.0, reps_c, 0.001)
+    assert ok["verdict"] == "agrees" and abs(ok["z"]) < 3
+    bad = score_consistency(4.5, reps_s, 4.0, reps_c, 0.001)
+    assert bad["verdict"] == "disagrees" and bad["z"] > 4, bad
+    assert score_consistency(4.5, reps_s, 4.0, reps_c, 0.001, reliable=False)["verdict"] != "disagrees"
+
+
 def test_variational_B_resolves_a_coupling_change():
     # the same estimate against the exact B of another coupling disagrees: the check has power
     from ergsym.flow.methods import variational_points

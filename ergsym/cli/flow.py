@@ -381,7 +381,7 @@ def _scan_task(mode, a, grid):
     show_default=True,
     help="series: O(lam^2) flowed series; exact: few-mode quadrature (<= 3 "
     "sites); mc: Monte Carlo of the exact flow (any lattice, any lam); variational: the JKO flow "
-    "(10 steps, --samples x --chains samples; B as a central difference of M, no A or pieces); see "
+    "(10 steps, --samples x --chains samples; B as a central difference of M, A and pieces from the score of the pushed law); see "
     "docs/monotone_sign.md.",
 )
 @click.option(

@@ -139,7 +139,14 @@ def finite_or_raise(points: list) -> list:
     return points
 
 
-def score_consistency(b_score, score_reps, b_central, central_reps, difference_error, reliable=True) -> dict:
+def score_consistency(
+    b_score: float,
+    score_reps: Sequence[float],
+    b_central: float,
+    central_reps: Sequence[float],
+    difference_error: float,
+    reliable: bool = True,
+) -> dict:
     """Verdict of the score-based B against the central-difference B of M (same samples, same replicas).
 
     The statistical error is the paired jackknife of the difference over the replicas; the
