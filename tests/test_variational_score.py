@@ -70,3 +70,24 @@ def test_gaussian_pieces_per_sample_are_the_closed_form():
     np.testing.assert_allclose(a, 0.7 * np.abs(phi_p[:, 0, 1]) ** 2 / 0.3**2 / 2, rtol=1e-13)
     np.testing.assert_allclose(c, 0, atol=1e-13)
     np.testing.assert_allclose(e, 0, atol=1e-13)
+
+
+def test_free_shift_and_piece_weights():
+    """The free values the scheme's O(tau) shift uses: at G = Kt they are the exact free B and A
+    (B = 1/2 sum D/Kt, A = 3/2 sum D/Kt, the paper's (5.1)/(5.2) for A); for any G they are the
+    per-sample a, c, e of a field with |phi_p|^2 = V G_p and the Gaussian score phi_p/G_p."""
+    from ergsym.flow.methods import _PIECES, _free_ace
+
+    p = FlowProblem.build("4x4", CUT, 1.0, 2.1, 0.0)
+    pt = p.at(1.4)  # D_p != 0 on the orbit phat^2 = 2 (4 modes)
+    kt, d = np.asarray(pt.kt), np.asarray(pt.d)
+    assert np.count_nonzero(d) == 4
+    ace = np.array(_free_ace(kt, kt, d))
+    assert ace @ np.array(_PIECES["B"]) == pytest.approx(p.free_B(1.4), rel=1e-13)
+    assert ace @ np.array(_PIECES["A"]) == pytest.approx(3 * p.free_B(1.4), rel=1e-13)
+    sums = sum(np.array(_PIECES[k]) for k in ("dSdS", "dSdShat", "dShatdShat", "LdShat"))
+    np.testing.assert_allclose(sums, _PIECES["A"], rtol=0, atol=0)
+    G = kt * (1 + 0.3 * np.cos(np.arange(kt.size)).reshape(kt.shape))
+    phi_p = np.sqrt(16 * G)[None].astype(complex)
+    a, c, e = monotone_pieces_per_sample(phi_p, phi_p / G[None], kt, d)
+    np.testing.assert_allclose([a[0], c[0], e[0]], _free_ace(G, kt, d), rtol=1e-12)

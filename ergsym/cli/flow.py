@@ -381,8 +381,8 @@ def _scan_task(mode, a, grid):
     show_default=True,
     help="series: O(lam^2) flowed series; exact: few-mode quadrature (<= 3 "
     "sites); mc: Monte Carlo of the exact flow (any lattice, any lam); variational: the JKO flow "
-    "(10 steps, --samples x --chains samples; B as a central difference of M, A and pieces from the score of the pushed law); see "
-    "docs/monotone_sign.md.",
+    "(10 steps, --samples x --chains samples; B as a central difference of M, A and pieces from "
+    "the score of the pushed law); see docs/monotone_sign.md.",
 )
 @click.option(
     "--samples", type=int, default=512, show_default=True, help="--method mc: measurements per outer HMC chain."
