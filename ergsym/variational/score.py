@@ -83,9 +83,9 @@ def step_derivatives(F: ShellMap, rho2: np.ndarray) -> tuple[np.ndarray, np.ndar
             dld[:, o] += (gpp / gp + (m - 1) * (gp * rho - g) / (g * rho)) / (2.0 * rho)
         if u is not None and fam.coupled:
             src, norm = F.couplings[j]
-            for s in src:
-                C[:, o, s] += q * es * dls / norm
-                dld[:, s] += m * dls / norm
+            src = list(src)  # distinct orbits (never o itself: the Jacobian is block-triangular)
+            C[:, o, src] += (q * es * dls / norm)[:, None]
+            dld[:, src] += (m * dls / norm)[:, None]
     if not (np.all(np.isfinite(C)) and np.all(np.isfinite(dld))):
         raise ConvergenceError(
             f"step {F.step}: the derivative of the map is not finite for some sample (a field with a "
@@ -124,12 +124,17 @@ def pushed_action_gradient(
         R = orbits.rho2(x_p)
         r, C, dld = step_derivatives(F, R)
         b_p = b_p + 2.0 * x_p * _per_mode(orbits, dld)
-        beta = _orbit_dot(orbits, x_p, b_p)
-        M = 2.0 * R[:, :, None] * np.transpose(C, (0, 2, 1))
-        idx = np.arange(r.shape[1])
-        M[:, idx, idx] += r
+        # only the moved orbits' rows of C are non-zero: the system for t closes on them
+        A = np.asarray(F.active, dtype=int)
+        if A.size == 0:
+            continue
+        beta = _orbit_dot(orbits, x_p, b_p)[:, A]
+        CA = C[:, A, :]
+        M = 2.0 * R[:, A, None] * np.transpose(CA[:, :, A], (0, 2, 1))
+        idx = np.arange(A.size)
+        M[:, idx, idx] += r[:, A]
         t = np.linalg.solve(M, beta[:, :, None])[:, :, 0]
-        corr = np.einsum("nOo,nO->no", C, t)  # sum_O C_{Oo} t_O
+        corr = np.einsum("nOo,nO->no", CA, t)  # sum_O C_{Oo} t_O
         b_p = (b_p - 2.0 * x_p * _per_mode(orbits, corr)) / _per_mode(orbits, r)
         x_p = x_p * _per_mode(orbits, r)
     return x_p, b_p
