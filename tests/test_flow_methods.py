@@ -505,8 +505,9 @@ def test_variational_B_is_flagged_beyond_the_coupled_maps_range():
     # 2 sites, lam = 100, 16 seeds: B high by 0.15 +- 0.04 against the exact flow (a measured bias)
     from ergsym.flow.methods import variational_points
 
-    b = variational_points(_var_problem(100.0), VAR_L, n_samples=400, steps=10, seed=0)[0]["values"]["B"]
-    assert not b["reliable"] and any("--method mc" in r for r in b["reasons"])
+    vals = variational_points(_var_problem(100.0), VAR_L, n_samples=400, steps=10, seed=0)[0]["values"]
+    for k in ("B", "A", "dSdS", "dSdShat", "dShatdShat", "LdShat"):  # the pieces come from the same maps
+        assert not vals[k]["reliable"] and any("--method mc" in r for r in vals[k]["reasons"]), k
 
 
 def test_variational_refuses_scales_it_cannot_step_past():
