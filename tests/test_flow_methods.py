@@ -371,10 +371,14 @@ def test_replica_problems_at_quadrature_nodes_flag_M(monkeypatch):
     assert not m["converged"] and any("quadrature node" in r for r in m["reasons"]), m
 
 
-# --- variational: B by a central difference of M, the problem handed over, pieces not computed ---
+# --- variational: B by a central difference of M, the pieces from the score, the problem handed over ---
 # two sites, Lambda0 = 2.1 -> Lambda = 1.95 (bump eps = 0.5: the pi mode, phat^2 = 4, is in the
 # support of dK/dLambda on Lambda e^{+-2 tau}); calibrated over 8 seeds x 2000 samples x 10 steps:
-# rms z = 0.84 (lam = 0), 1.32 (lam = 1), 0.86 (lam = 10) against the exact quadrature
+# rms z = 0.84 (lam = 0), 1.32 (lam = 1), 0.86 (lam = 10) against the exact quadrature.
+# Score-based pieces (seeds 0..7, same settings), rms z of B_score / A / dSdS / dSdShat / dShatdShat /
+# LdShat against the exact quadrature: lam = 0: 0.87/0.86/0.85/0.86/0.87/0.87, lam = 0.1:
+# 1.28/1.30/1.29/1.29/1.29/1.29, lam = 1: 1.25/1.22/1.26/1.24/1.23/1.23, lam = 10:
+# 0.81/0.94/0.92/0.86/0.89/0.89; max |z| 3.36 (lam = 0.1, seed with the largest central-B z too)
 VAR_L0, VAR_L = 2.1, 1.95
 
 
@@ -384,7 +388,7 @@ def _var_problem(lam):
 
 @pytest.mark.parametrize("lam", [0.0, 0.1, 1.0, 10.0])
 def test_variational_B_agrees_with_exact_on_two_sites(lam):
-    from ergsym.flow.methods import VARIATIONAL_NOT_COMPUTED, variational_points
+    from ergsym.flow.methods import variational_points
 
     p = _var_problem(lam)
     v = variational_points(p, VAR_L, n_samples=2000, steps=10, seed=3)[0]
@@ -394,8 +398,54 @@ def test_variational_B_agrees_with_exact_on_two_sites(lam):
     assert b["free"] == pytest.approx(p.free_B(VAR_L), rel=1e-15)  # the free part is exact
     assert 0 < b["error"] < 0.05 * ex["value"]
     assert abs(b["value"] - ex["value"]) < 4 * b["error"]
-    assert set(v["not_computed"]) == set(VARIATIONAL_NOT_COMPUTED) and "A" in v["not_computed"]
-    assert "A" not in v["values"]  # never a number for what is not computed
+    # A and the four pieces from the score of the pushed law (ergsym.variational.score)
+    exv = exact_points(p, [VAR_L], with_m=False)[0]["values"]
+    for k in ("A", "dSdS", "dSdShat", "dShatdShat", "LdShat"):
+        q = v["values"][k]
+        assert q["converged"] and q["reliable"] and 0 < q["error"] < 0.1 * abs(exv[k]["value"]), k
+        assert abs(q["value"] - exv[k]["value"]) < 4 * q["error"], (k, q, exv[k])
+    assert "not_computed" not in v
+    bc = v["diagnostics"]["B_consistency"]  # the score's B against the central difference of M
+    assert bc["verdict"] == "agrees" and abs(bc["z"]) < 3
+    bs = v["diagnostics"]["B_score"]
+    assert abs(bs["value"] - exv["B"]["value"]) < 4 * bs["error"]
+    pc = {k: v["values"][k]["value"] for k in ("dSdS", "dSdShat", "dShatdShat", "LdShat")}
+    assert bs["value"] == pytest.approx(-pc["dSdS"] - pc["dSdShat"] - pc["dShatdShat"] + pc["LdShat"], rel=1e-12)
+    assert v["values"]["A"]["value"] == pytest.approx(sum(pc.values()), rel=1e-12)
+
+
+# three sites (orbit of two modes, phat^2 = 3), Lambda0 = 1.85 -> Lambda = 1.7; 6 seeds x 2000
+# samples: rms z of B_score / A / dSdS / dSdShat / dShatdShat / LdShat against the exact quadrature
+# 0.35/0.34/0.35/0.35/0.35/0.35 (lam = 0), 1.39/1.37/1.37/1.38/1.38/1.38 (lam = 0.1),
+# 1.38/1.44/1.33/1.39/1.42/1.42 (lam = 1; 22 seeds: B_score mean z -0.42, rms 1.21),
+# 0.75/0.76/0.66/0.65/0.73/0.73 (lam = 10); max |z| 2.6
+@pytest.mark.slow  # ~4 s each on an idle core (the 3-mode quadrature and the JKO flow)
+@pytest.mark.parametrize("lam", [1.0, 10.0])
+def test_variational_pieces_agree_with_exact_on_three_sites(lam):
+    from ergsym.flow.methods import variational_points
+
+    p = FlowProblem.build("3", CUT, 1.0, 1.85, lam)
+    v = variational_points(p, 1.7, n_samples=2000, steps=10, seed=0)[0]
+    ex = exact_points(p, [1.7], with_m=False)[0]["values"]  # tensor Gauss-Hermite, 3 modes
+    for k in ("B", "A", "dSdS", "dSdShat", "dShatdShat", "LdShat"):
+        q = v["values"][k]
+        assert 0 < q["error"] < 0.1 * abs(ex[k]["value"]), k
+        assert abs(q["value"] - ex[k]["value"]) < 4 * q["error"], (k, q, ex[k])
+    assert v["diagnostics"]["B_consistency"]["verdict"] == "agrees"
+
+
+def test_score_consistency_can_disagree():
+    """The score-vs-central-difference check has power: a shifted score B is flagged."""
+    from ergsym.flow.methods import score_consistency
+
+    rng = np.random.default_rng(0)
+    reps_c = 4.0 + 0.01 * rng.normal(size=10)
+    reps_s = reps_c + 0.01 * rng.normal(size=10)
+    ok = score_consistency(4.001, reps_s, 4.0, reps_c, 0.001)
+    assert ok["verdict"] == "agrees" and abs(ok["z"]) < 3
+    bad = score_consistency(4.5, reps_s, 4.0, reps_c, 0.001)
+    assert bad["verdict"] == "disagrees" and bad["z"] > 4, bad
+    assert score_consistency(4.5, reps_s, 4.0, reps_c, 0.001, reliable=False)["verdict"] != "disagrees"
 
 
 def test_variational_B_resolves_a_coupling_change():
@@ -456,8 +506,9 @@ def test_variational_B_is_flagged_beyond_the_coupled_maps_range():
     # 2 sites, lam = 100, 16 seeds: B high by 0.15 +- 0.04 against the exact flow (a measured bias)
     from ergsym.flow.methods import variational_points
 
-    b = variational_points(_var_problem(100.0), VAR_L, n_samples=400, steps=10, seed=0)[0]["values"]["B"]
-    assert not b["reliable"] and any("--method mc" in r for r in b["reasons"])
+    vals = variational_points(_var_problem(100.0), VAR_L, n_samples=400, steps=10, seed=0)[0]["values"]
+    for k in ("B", "A", "dSdS", "dSdShat", "dShatdShat", "LdShat"):  # the pieces come from the same maps
+        assert not vals[k]["reliable"] and any("--method mc" in r for r in vals[k]["reasons"]), k
 
 
 def test_variational_refuses_scales_it_cannot_step_past():

@@ -25,7 +25,15 @@ from .problem import FlowProblem
 if TYPE_CHECKING:
     from collections.abc import Sequence
 
-__all__ = ["METHODS", "EXACT_MAX_MODES", "check_domain", "exact_points", "exact_seconds", "variational_points"]
+__all__ = [
+    "METHODS",
+    "EXACT_MAX_MODES",
+    "check_domain",
+    "exact_points",
+    "exact_seconds",
+    "score_consistency",
+    "variational_points",
+]
 
 METHODS = ("series", "exact", "mc", "variational")
 #: the exact quadrature is a tensor Gauss-Hermite rule in every mode
@@ -131,14 +139,41 @@ def finite_or_raise(points: list) -> list:
     return points
 
 
-#: what the variational method does not compute, and why (reported, never a number)
-VARIATIONAL_NOT_COMPUTED = {
-    k: (
-        "not computed by --method variational: the score of the pushed law (needed for "
-        "delta S_Lambda/delta phi) is not implemented for the learned maps; use --method mc or exact"
+def score_consistency(
+    b_score: float,
+    score_reps: Sequence[float],
+    b_central: float,
+    central_reps: Sequence[float],
+    difference_error: float,
+    reliable: bool = True,
+) -> dict:
+    """Verdict of the score-based B against the central-difference B of M (same samples, same replicas).
+
+    The statistical error is the paired jackknife of the difference over the replicas; the
+    central difference's own difference error (``|B_h - B_2h|``) is its truncation part.
+    """
+    from ..lattice.verdict import ErrorBudget, compare
+    from ..variational.flow import jackknife
+
+    d, st = jackknife(b_score - b_central, np.asarray(score_reps) - np.asarray(central_reps))
+    budget = ErrorBudget(st, 0.0, float(difference_error))
+    v = compare(
+        b_score,
+        b_central,
+        budget,
+        reliable=reliable,
+        unreliable_reason="the JKO optimisation did not converge",
+        decisive_hint="more samples or more JKO steps",
     )
-    for k in ("A", "dSdS", "dSdShat", "dShatdShat", "LdShat")
-}
+    return {
+        "B_score": float(b_score),
+        "B_central_difference": float(b_central),
+        "difference": d,
+        "error_budget": budget.to_dict(),
+        "z": v.z,
+        "verdict": v.word,
+        "reason": v.reason,
+    }
 
 
 def _central_B(res, free_M_jko, s, tau):
@@ -161,7 +196,61 @@ def _central_B(res, free_M_jko, s, tau):
 
     b1, st = jackknife(diff(full, 1), diff(reps, 1))
     b2 = float(diff(full, 2))
-    return b1, st, abs(b1 - b2)
+    return b1, st, abs(b1 - b2), diff(reps, 1)
+
+
+#: the pieces of B and A as combinations of the expectations ``a, c, e`` (:mod:`ergsym.flow.modes`)
+_PIECES = {
+    "dSdS": (0.5, 1.0, 0.5),
+    "dSdShat": (-2.0, -2.0, 0.0),
+    "dShatdShat": (2.0, 0.0, 0.0),
+    "LdShat": (1.0, 0.0, 0.0),
+    "B": (0.5, 1.0, -0.5),
+    "A": (1.5, -1.0, 0.5),
+}
+
+
+def _free_ace(G, kt, d):
+    """``(a, c, e)`` of a Gaussian law of per-mode variance ``G`` (``E|phi_p|^2 = V G_p``)."""
+    return (
+        float(np.sum(d * G / kt**2)),
+        float(np.sum(d * (1.0 / kt - G / kt**2))),
+        float(np.sum(d * (1.0 / G - 1.0 / kt) ** 2 * G)),
+    )
+
+
+def _score_pieces(res, problem, L, steps, G_jko):
+    """B, A and the four pieces from the score of the pushed law (:mod:`ergsym.variational.score`).
+
+    Per sample ``a, c, e`` from ``dS_F`` (the chain rule through the first ``steps`` maps), sample
+    means with the jackknife over the replicas (each with its own refitted maps, on its kept
+    samples).  The scheme's O(tau) bias is removed as for M: the same combination for the
+    closed-form free JKO flow (Gaussian of variance ``G_jko``) is subtracted and the exact free one
+    added.  Returns ``{name: (value, error, raw, replicas)}``.
+    """
+    from ..variational.flow import jackknife
+    from ..variational.score import monotone_pieces_per_sample, pushed_action_gradient
+
+    pt = problem.at(L)
+    kt, d = np.asarray(pt.kt, float), np.asarray(pt.d, float)
+    lam = problem.lam
+
+    def ace(maps, phi0):
+        xp, dSp = pushed_action_gradient(maps, phi0, problem.kt0, lam)
+        return monotone_pieces_per_sample(xp, dSp, kt, d)
+
+    full = np.array([x.mean() for x in ace(res.maps[:steps], res.phi0)])
+    reps = np.array(
+        [[x.mean() for x in ace(res.rep_maps[b][:steps], res.phi0[m])] for b, m in enumerate(res.block_masks())]
+    )
+    shift = np.array(_free_ace(kt, kt, d)) - np.array(_free_ace(G_jko, kt, d))
+    out = {}
+    for k, w in _PIECES.items():
+        w = np.array(w)
+        raw = float(full @ w)
+        v, e = jackknife(raw + float(shift @ w), reps @ w + float(shift @ w))
+        out[k] = (v, e, raw, reps @ w)
+    return out
 
 
 def variational_points(
@@ -177,8 +266,12 @@ def variational_points(
     included).  ``B``: the exact free part plus ``-d/dlog Lambda`` of the interacting M (the
     variational M minus the closed-form free JKO flow with the same steps) as a central
     difference over two steps, with a paired jackknife error plus the difference error
-    (:func:`_central_B`); reliable only where the flow converged.  A and the four pieces are
-    reported as not computed (``not_computed``, with the reason).  ``<phi^2>`` and ``G_p`` (per
+    (:func:`_central_B`); reliable only where the flow converged.  A and the four pieces: sample
+    means over the pushed samples of the exact score of the pushed law ``F~_* P_Lambda0``
+    (:mod:`ergsym.variational.score`, the chain rule through the learned maps), jackknifed over
+    the refitted replicas, with the free JKO flow's O(tau) bias replaced by the exact free values
+    (:func:`_score_pieces`); the B they combine to is compared with the central-difference B in
+    ``diagnostics.B_consistency`` (:func:`score_consistency`).  ``<phi^2>`` and ``G_p`` (per
     orbit of moved momenta) from the pushed samples.  The scheme's free part has its own O(tau)
     bias: ``M_minus_M0.interacting`` is the variational M minus the closed-form free JKO flow
     with the same steps, and ``total`` adds the exact free part (docs/monotone_sign.md).
@@ -230,7 +323,8 @@ def variational_points(
     free_jko = np.array(
         [float(-0.5 * np.sum(np.log(G[n] / G[0])) + np.sum(G[n] / kts[n] - G[0] / kts[0])) for n in range(steps + 3)]
     )
-    b_int, b_stat, b_diff = _central_B(res, free_jko, steps, res.tau)
+    b_int, b_stat, b_diff, b_reps = _central_B(res, free_jko, steps, res.tau)
+    score = _score_pieces(res, problem, L, steps, G[steps])
     b_free = problem.free_B(L)
     reasons = [] if conv else ["the JKO optimisation did not converge at every step"]
     if problem.lam > COUPLED_LAM_MAX and problem.volume > 1:
@@ -252,6 +346,20 @@ def variational_points(
         },
         "phi2": dict(cmp["phi2"]["variational"], reliable=conv_at_L),
     }
+    for k in ("A", "dSdS", "dSdShat", "dShatdShat", "LdShat"):
+        v, e, r, _ = score[k]
+        values[k] = {
+            "value": v,
+            "error": e,
+            "converged": conv,
+            "reliable": not reasons,
+            "reasons": list(reasons),
+            "from": "score of the pushed law (chain rule through the learned maps)",
+            "raw": r,
+        }
+    consistency = score_consistency(
+        score["B"][0], score["B"][3], b_free + b_int, b_free + b_reps, b_diff, reliable=conv
+    )
     mm = cmp["M_minus_M0"]
     free = problem.free_M(L)
     # the O(tau) bias of the scheme's free part cancels to leading order in M_var - M_free,jko;
@@ -263,7 +371,6 @@ def variational_points(
         {
             "Lambda": L,
             "values": values,
-            "not_computed": dict(VARIATIONAL_NOT_COMPUTED),
             "G_p": {"orbits": [{"phat2": g["phat2"], "n_modes": g["n_modes"], **g["variational"]} for g in cmp["G_p"]]},
             "M": {
                 "free": (free, 1e-15 * abs(free)),
@@ -284,6 +391,20 @@ def variational_points(
                 "free_exact": mm["free_exact"]["value"],
                 "free_jko_same_tau": mm["free_jko_same_tau"]["value"],
                 "M_variational_raw": raw,
+                "B_score": {
+                    "value": score["B"][0],
+                    "error": score["B"][1],
+                    "raw": score["B"][2],
+                    "note": "B from the score of the pushed law: the combination of the four "
+                    "pieces (-dSdS - dSdShat - dShatdShat + LdShat); B itself is the central "
+                    "difference of M",
+                },
+                "B_consistency": consistency,
+                "pieces": "A and the four pieces: sample means over the pushed samples of the "
+                "score of the pushed law F~_* P_Lambda0 (exact chain rule through the maps), "
+                "jackknife over the refitted replicas; the closed-form free JKO flow's values "
+                "are subtracted and the exact free values added (the O(tau) bias of the scheme, "
+                "as for M); 'raw' is the value before that shift",
                 "note": "M_minus_M0.interacting = M_variational_raw - free_jko_same_tau "
                 "(the O(tau) bias of the free part cancels to leading order); total "
                 "adds free_exact",
