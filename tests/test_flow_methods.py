@@ -391,7 +391,8 @@ def test_variational_B_agrees_with_exact_on_two_sites(lam):
     from ergsym.flow.methods import variational_points
 
     p = _var_problem(lam)
-    v = variational_points(p, VAR_L, n_samples=2000, steps=10, seed=3)[0]
+    # at lam = 0 the sampled estimators themselves (the default returns the closed form, below)
+    v = variational_points(p, VAR_L, n_samples=2000, steps=10, seed=3, sample_at_zero=True)[0]
     ex = exact_points(p, [VAR_L])[0]["values"]["B"]  # tensor Gauss-Hermite, error ~1e-11
     b = v["values"]["B"]
     assert b["converged"] and b["reliable"]
@@ -412,6 +413,27 @@ def test_variational_B_agrees_with_exact_on_two_sites(lam):
     pc = {k: v["values"][k]["value"] for k in ("dSdS", "dSdShat", "dShatdShat", "LdShat")}
     assert bs["value"] == pytest.approx(-pc["dSdS"] - pc["dSdShat"] - pc["dShatdShat"] + pc["LdShat"], rel=1e-12)
     assert v["values"]["A"]["value"] == pytest.approx(sum(pc.values()), rel=1e-12)
+
+
+@pytest.mark.parametrize("shape", ["2", "8x8"])
+def test_variational_free_field_is_exact(shape):
+    from ergsym.flow.methods import variational_points
+
+    # free field in closed form: B = 1/2 sum_p D_p/Kt_p, A = 3/2 of it, the pieces a/2, -2a, 2a, a
+    # with a = sum_p D_p/Kt_p, M - M0 = -1/2 sum_p log(K_Lambda/K_Lambda0), <phi^2> = mean Kt_p
+    p = FlowProblem.build(shape, CUT, 1.0, VAR_L0, 0.0)
+    v = variational_points(p, VAR_L, n_samples=2000, steps=10, seed=3)[0]
+    arr = p.at(VAR_L)
+    a = float(np.sum(arr.d / arr.kt))
+    want = {"B": a / 2, "A": 1.5 * a, "dSdS": a / 2, "dSdShat": -2 * a, "dShatdShat": 2 * a, "LdShat": a}
+    assert a > 0  # the flow moves some mode: the check binds
+    for k, w in want.items():
+        q = v["values"][k]
+        assert q["exact"] and q["error"] == 0 and q["value"] == pytest.approx(w, rel=1e-12), k
+    assert v["values"]["phi2"]["value"] == pytest.approx(float(np.mean(arr.kt)), rel=1e-12)
+    assert v["M"]["total"][0] == pytest.approx(p.free_M(VAR_L), rel=1e-12) and v["M"]["interacting"] == (0.0, 0.0)
+    if shape == "2":  # and the exact few-mode quadrature agrees
+        assert v["values"]["B"]["value"] == pytest.approx(exact_points(p, [VAR_L])[0]["values"]["B"]["value"], rel=1e-9)
 
 
 # three sites (orbit of two modes, phat^2 = 3), Lambda0 = 1.85 -> Lambda = 1.7; 6 seeds x 2000

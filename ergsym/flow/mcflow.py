@@ -421,6 +421,32 @@ def _free_point(problem, Lambda):
     return out
 
 
+def free_points(problem: FlowProblem, Lambdas: Sequence[float], with_m: bool = True) -> list:
+    """The exact free values at every scale (``lam = 0``: the flowed law is Gaussian), in the
+    point shape of every method: B, A, the pieces, ``<phi^2>``, ``G_p`` and ``M - M0``."""
+    pts = []
+    for L in Lambdas:
+        kt = problem.at(L).kt.ravel()
+        p = {
+            "Lambda": L,
+            "values": _free_point(problem, L),
+            "G_p": {"value": kt.tolist(), "error": [0.0] * kt.size, "exact": True},
+            "diagnostics": {},
+        }
+        if with_m:
+            f = problem.free_M(L)
+            p["M"] = {
+                "free": (f, 0.0),
+                "interacting": (0.0, 0.0),
+                "total": (f, 0.0),
+                "statistical": 0.0,
+                "quadrature": 0.0,
+                "converged": True,
+            }
+        pts.append(p)
+    return pts
+
+
 def mc_flow(
     problem: FlowProblem,
     Lambdas: Sequence[float],
@@ -443,28 +469,8 @@ def mc_flow(
     settings = settings.validate()
     Ls = [problem.check_Lambda(L) for L in Lambdas]
     if problem.lam == 0 and not sample_at_zero:
-        pts = []
-        for L in Ls:
-            kt = problem.at(L).kt.ravel()
-            p = {
-                "Lambda": L,
-                "values": _free_point(problem, L),
-                "G_p": {"value": kt.tolist(), "error": [0.0] * kt.size, "exact": True},
-                "diagnostics": {},
-            }
-            if with_m:
-                f = problem.free_M(L)
-                p["M"] = {
-                    "free": (f, 0.0),
-                    "interacting": (0.0, 0.0),
-                    "total": (f, 0.0),
-                    "statistical": 0.0,
-                    "quadrature": 0.0,
-                    "converged": True,
-                }
-            pts.append(p)
         return {
-            "points": pts,
+            "points": free_points(problem, Ls, with_m),
             "diagnostics": {"note": "lam = 0: the flowed law is Gaussian; every number is the exact free value"},
         }
     phi0, diag = sample_p0(problem, settings, progress=progress)

@@ -254,7 +254,13 @@ def _score_pieces(res, problem, L, steps, G_jko):
 
 
 def variational_points(
-    problem: FlowProblem, Lambda: float, *, n_samples: int = 4000, steps: int = 10, seed: int = 0
+    problem: FlowProblem,
+    Lambda: float,
+    *,
+    n_samples: int = 4000,
+    steps: int = 10,
+    seed: int = 0,
+    sample_at_zero: bool = False,
 ) -> list:
     """The JKO flow of :mod:`ergsym.variational` as a flow method (a thin adapter, one scale).
 
@@ -275,6 +281,12 @@ def variational_points(
     orbit of moved momenta) from the pushed samples.  The scheme's free part has its own O(tau)
     bias: ``M_minus_M0.interacting`` is the variational M minus the closed-form free JKO flow
     with the same steps, and ``total`` adds the exact free part (docs/monotone_sign.md).
+
+    At ``lam = 0`` P_Lambda0 is Gaussian, the JKO minimiser is linear and known in closed form
+    (:func:`ergsym.variational.jko.free_jko_flow`), and with its O(tau) bias replaced by the exact
+    free values as above every quantity is the exact free one: the point is returned without
+    sampling (``exact: true``), unless ``sample_at_zero`` asks for the sampled estimators (a test
+    of the machinery, whose interacting part is then fitted noise consistent with 0).
     """
     from ..variational.flow import COUPLED_LAM_MAX, VariationalConfig, compare_with_exact, run_variational
     from ..variational.jko import COST_FACTOR, free_jko_flow
@@ -290,6 +302,15 @@ def variational_points(
     steps = int(steps)
     if steps < 2:
         raise InputError.bad("steps", steps, "an integer >= 2", "B is a central difference over two steps")
+    if problem.lam == 0 and not sample_at_zero:
+        from .mcflow import free_points
+
+        pt = free_points(problem, [L], with_m=True)[0]
+        pt["diagnostics"] = {
+            "note": "lam = 0: the JKO step has a closed-form linear minimiser; with its O(tau) bias "
+            "replaced by the exact free values every number is the exact free one (no sampling)"
+        }
+        return [pt]
     tau = math.log(problem.Lambda0 / L) / steps
     L_end = problem.Lambda0 * math.exp(-(steps + 2) * tau)
     if not L_end >= 1e-300:  # the two steps past Lambda must stay a normal positive scale
