@@ -76,9 +76,13 @@ def test_killed_worker_costs_only_its_task_and_results_equal_serial(tmp_path, mo
 
             def kill_one_after_first(key, result):
                 if not killed:  # from outside: SIGKILL a worker while the batch runs
-                    pid = sorted(client.run(os.getpid).values())[0]
-                    killed.append(pid)
-                    os.kill(pid, signal.SIGKILL)
+                    # ask only the workers that answer: one may be restarting right now (task 3
+                    # kills its own worker), and a broadcast to it raises CommClosedError; with
+                    # none answering, the next result tries again
+                    pids = sorted(client.run(os.getpid, on_error="ignore").values())
+                    if pids:
+                        killed.append(pids[0])
+                        os.kill(pids[0], signal.SIGKILL)
 
             res = run_batch(tasks, client, store=tmp_path / "store", progress=False, on_result=kill_one_after_first)
             client.wait_for_workers(2, timeout=120)  # the nannies restart the killed workers
