@@ -277,6 +277,7 @@ def exact_expansion(
 
     ds = [[d_shat[x], d_int[x]] for x in range(n)]  # dS = dShat + t dI
     dsh = [[d_shat[x]] for x in range(n)]
+    op = []  # the operator's terms by order in lam (none for logZ)
     if quantity == "phi2":
         op = [{}]
         for x in range(n):
@@ -305,27 +306,7 @@ def exact_expansion(
     elif quantity != "logZ":
         raise ValueError(f"quantity={quantity!r} must be one of {ORACLE_QUANTITIES}")
 
-    mom = _Moments(tuple(tuple(r) for r in g))
-    # Z series: z_k = E[(-S_int)^k]/k!
-    powers = [dict(one)]
-    for _ in range(1, order + 1):
-        powers.append(_pmul(powers[-1], s_int))
-    z = [mom.expect(powers[k]) * Fraction((-1) ** k, math.factorial(k)) for k in range(order + 1)]
-    if quantity == "logZ":
-        # log of the series z (z_0 = 1)
-        out = [Fraction(0)] * (order + 1)
-        for k in range(1, order + 1):
-            out[k] = z[k] - sum(Fraction(j, k) * out[j] * z[k - j] for j in range(1, k))
-        return [v / n for v in out]
-    num = [Fraction(0)] * (order + 1)
-    for i, p in enumerate(op):
-        for k in range(order + 1 - i):
-            num[i + k] += mom.expect(_pmul(p, powers[k])) * Fraction((-1) ** k, math.factorial(k))
-    # divide num by z
-    out = []
-    for k in range(order + 1):
-        out.append(num[k] - sum(out[j] * z[k - j] for j in range(k)))
-    return out
+    return _series_from_moments(_Moments(tuple(tuple(r) for r in g)), one, s_int, op, order, quantity, n)
 
 
 def _laplacian(poly, variables):
@@ -415,6 +396,7 @@ def _expansion_on(g, c, order, quantity, couplings, normal_ordered, n_comp):
 
     ds = [[[d_shat[x][a], d_int[x][a]] for a in range(n_comp)] for x in range(n_sites)]
     dsh = [[[d_shat[x][a]] for a in range(n_comp)] for x in range(n_sites)]
+    op = []  # the operator's terms by order in lam (none for logZ)
     if quantity == "phi2":
         op = [{}]
         for x in range(n_sites):
@@ -448,7 +430,13 @@ def _expansion_on(g, c, order, quantity, couplings, normal_ordered, n_comp):
     big = [
         [g[i // n_comp][j // n_comp] if i % n_comp == j % n_comp else Fraction(0) for j in range(n)] for i in range(n)
     ]
-    mom = _Moments(big)
+    return _series_from_moments(_Moments(big), one, s_int, op, order, quantity, n_sites)
+
+
+def _series_from_moments(mom, one, s_int, op, order, quantity, volume):
+    """Coefficients of ``<O>`` (``op``: its terms by order in lam) or of ``log Z / volume`` through
+    ``order``, from the Gaussian moments ``mom``: ``z_k = E[(-S_int)^k]/k!``, ``<O> = E[O e^{-S_int}]/Z``
+    order by order, ``log Z`` as the log of the series ``z`` (``z_0 = 1``)."""
     powers = [dict(one)]
     for _ in range(1, order + 1):
         powers.append(_pmul(powers[-1], s_int))
@@ -457,12 +445,12 @@ def _expansion_on(g, c, order, quantity, couplings, normal_ordered, n_comp):
         out = [Fraction(0)] * (order + 1)
         for k in range(1, order + 1):
             out[k] = z[k] - sum(Fraction(j, k) * out[j] * z[k - j] for j in range(1, k))
-        return [v / n_sites for v in out]
+        return [v / volume for v in out]
     num = [Fraction(0)] * (order + 1)
     for i, p in enumerate(op):
         for k in range(order + 1 - i):
             num[i + k] += mom.expect(_pmul(p, powers[k])) * Fraction((-1) ** k, math.factorial(k))
-    out = []
+    out = []  # num / z
     for k in range(order + 1):
         out.append(num[k] - sum(out[j] * z[k - j] for j in range(k)))
     return out
