@@ -426,35 +426,24 @@ def _key_numbers(grid, u):
     return float(u1[0]), float(0.5 * (a + b))
 
 
+def _eigenvalues(ys, errs, labels, sector, tol):
+    """One sector's RG eigenvalues as values: the error is the ladder's plus any imaginary part."""
+    out = []
+    for y, e, (lab, ex) in zip(ys, errs, labels, strict=True):
+        err = float(e) + abs(float(y.imag))
+        converged = bool(err <= max(tol, tol * abs(y.real)))
+        out.append(
+            Value(float(y.real), err, converged, "y", "collocation", {"label": lab, "exact": ex, "sector": sector})
+        )
+    return out
+
+
 def _make_fp(eq, lad, N, d, eps, tol, gaussian=False):
     grid, u = lad["grid"], lad["u"]
     ev, od = lad["even"], lad["odd"]
     le, lo = _labels(ev.real, od.real, d, gaussian)
-    even, odd = [], []
-    for y, e, (lab, ex) in zip(ev, lad["err_even"], le, strict=True):
-        err = float(e) + abs(float(y.imag))
-        even.append(
-            Value(
-                float(y.real),
-                err,
-                bool(err <= max(tol, tol * abs(y.real))),
-                "y",
-                "collocation",
-                {"label": lab, "exact": ex, "sector": "even"},
-            )
-        )
-    for y, e, (lab, ex) in zip(od, lad["err_odd"], lo, strict=True):
-        err = float(e) + abs(float(y.imag))
-        odd.append(
-            Value(
-                float(y.real),
-                err,
-                bool(err <= max(tol, tol * abs(y.real))),
-                "y",
-                "collocation",
-                {"label": lab, "exact": ex, "sector": "odd"},
-            )
-        )
+    even = _eigenvalues(ev, lad["err_even"], le, "even", tol)
+    odd = _eigenvalues(od, lad["err_odd"], lo, "odd", tol)
     n_rel = lad["n_relevant"]
     sig0, r0 = _key_numbers(grid, u)
     # errors of u'(0) and of the minimum: their changes on the previous grid and on the shorter
