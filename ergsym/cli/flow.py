@@ -399,6 +399,13 @@ def _scan_task(mode, a, grid):
     help="--method mc: posterior HMC trajectories per sample and scale (even).",
 )
 @click.option("--seed", type=int, default=0, show_default=True, help="--method mc: random seed.")
+@click.option(
+    "--N",
+    "n_text",
+    default="1",
+    show_default=True,
+    help="Number of field components of the O(N) model, V = (lam/4!)(phi_a phi_a)^2 (1: one real scalar).",
+)
 @click.option("--series", "show_series", is_flag=True, help="Print the derived V_Lambda and B series.")
 @click.option("--json", "as_json", is_flag=True, help="JSON to stdout (envelope of docs/json.md).")
 def flow(
@@ -423,6 +430,7 @@ def flow(
     therm,
     inner,
     seed,
+    n_text,
     show_series,
     as_json,
     batch,
@@ -442,8 +450,10 @@ def flow(
     from ..flow.diagrams import validate_order
     from ..inputs import as_lattice, check_series_coupling
     from . import common
+    from .mc import _n_components
 
     order = validate_order(order, 2)
+    n_comp = _n_components(n_text)
     validate_mass(mass)
     (lam_point,) = common.parse_couplings(lam_text, ("lam",), "--lam")
     lam = check_series_coupling(lam_point["lam"], order + 1)  # the sums run through lam^(order+1)
@@ -484,6 +494,14 @@ def flow(
             seed,
             as_json,
             batch,
+            n_comp,
+        )
+    if n_comp != 1:  # the flowed O(N) series: see docs/flow.md
+        raise InputError.bad(
+            "--N",
+            n_comp,
+            "1 for --method series (the O(N) flowed series is not available yet)",
+            "use --N 1",
         )
     cut, L0, L = validate_scales(cutoff, Lambda0, Lambda)
     if scan < 0 or scan == 1 or scan > 1000:
@@ -590,7 +608,7 @@ def flow(
     _print(parameters, results, show_series, order)
 
 
-def _method_task(method, problem_args, grid, with_m, settings):
+def _method_task(method, problem_args, grid, with_m, settings, N=1):
     """All the scales of a non-series method as one batch task (plain-data arguments).
 
     One task: the mc method integrates M(Lambda) for every scale on one composite rule over
@@ -599,7 +617,7 @@ def _method_task(method, problem_args, grid, with_m, settings):
     from ..flow.methods import exact_points, finite_or_raise, variational_points
     from ..flow.problem import FlowProblem
 
-    problem = FlowProblem.build(*problem_args)
+    problem = FlowProblem.build(*problem_args, N=N)
     if method == "variational":
         pts = variational_points(
             problem, grid[0], n_samples=settings["n_samples"] * settings["n_chains"], seed=settings["seed"]
@@ -633,6 +651,7 @@ def _flow_method(
     seed,
     as_json,
     batch,
+    n_comp=1,
 ):
     """``flow --method exact|mc|variational``: the same result shape as the series (docs/monotone_sign.md)."""
     from ..errors import InputError
@@ -644,7 +663,7 @@ def _flow_method(
 
     if lattice is None:
         check_domain(method, None)
-    problem = FlowProblem.build(lattice, cutoff, mass, Lambda0, lam)
+    problem = FlowProblem.build(lattice, cutoff, mass, Lambda0, lam, N=n_comp)
     check_domain(method, problem)
     if method == "variational" and scan:
         raise InputError.bad(
@@ -703,6 +722,7 @@ def _flow_method(
         "lam": lam,
         "dim": None,
         "lattice": problem.spec,
+        "N": problem.N,
         "scan": scan,
         "n_log": n_log,
         "pieces": bool(pieces),
@@ -720,6 +740,7 @@ def _flow_method(
     task = {
         "method": method,
         "problem_args": [problem.spec, problem.cutoff.spec, mass, L0, lam],
+        "N": problem.N,
         "grid": grid,
         "with_m": want_m,
         "settings": dataclasses.asdict(settings),

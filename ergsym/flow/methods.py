@@ -38,6 +38,8 @@ __all__ = [
 METHODS = ("series", "exact", "mc", "variational")
 #: the exact quadrature is a tensor Gauss-Hermite rule in every mode
 EXACT_MAX_MODES = 3
+#: Methods that do not take N > 1 yet.
+NOT_YET_ON = ("exact", "mc", "variational")
 _SEC_PER_EXACT_NODE = 3e-8
 
 
@@ -53,6 +55,13 @@ def check_domain(method: str, problem: FlowProblem | None) -> None:
             method,
             "series without --lattice (continuum)",
             f"--method {method} needs a lattice: pass --lattice SHAPE, or use --method series",
+        )
+    if problem.N != 1 and method in NOT_YET_ON:
+        raise InputError.bad(
+            "--N",
+            problem.N,
+            f"1 for --method {method} (its O(N) version is not available yet)",
+            "use --N 1, or a method that takes --N",
         )
     if method == "exact" and problem.volume > EXACT_MAX_MODES:
         raise InputError.bad(

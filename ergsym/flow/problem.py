@@ -70,6 +70,10 @@ class FlowProblem:
         Lattice momenta ``phat^2 = sum_mu 4 sin^2(p_mu/2)`` (fftn layout).
     kt0 : ndarray
         ``Kt_Lambda0``.
+    N : int
+        Number of field components (O(N) model, ``V_0 = (lam/4!) sum_x (phi_a phi_a)^2``);
+        every component has the same free arrays, so the free B, M and ``<phi^2>`` are ``N`` times
+        those of one component (docs/conventions.md).
     """
 
     shape: tuple
@@ -79,6 +83,7 @@ class FlowProblem:
     lam: float
     p2: np.ndarray
     kt0: np.ndarray
+    N: int = 1
     _cache: dict = field(default_factory=dict, repr=False, compare=False)
 
     @classmethod
@@ -91,6 +96,7 @@ class FlowProblem:
         lam: float,
         *,
         signed_lam: bool = False,
+        N: int = 1,
     ) -> FlowProblem:
         """Validate the inputs once and derive the lattice momenta.
 
@@ -106,6 +112,8 @@ class FlowProblem:
             Quartic coupling at ``Lambda0``, finite and >= 0 (any finite value with
             ``signed_lam``: the flowed series is a formal power series in ``lam``, evaluated at
             negative couplings too).
+        N : int
+            Number of field components (an integer >= 1; 1 is the single real scalar).
 
         Raises
         ------
@@ -114,9 +122,11 @@ class FlowProblem:
         from ..conventions import lattice_phat2, validate_mass
         from ..inputs import as_lattice
         from ..lattice.sums import lattice_propagators
+        from ..lattice.theory import validate_n_components
         from .continuum import validate_scales
 
         shape = as_lattice(lattice, name="--lattice").shape
+        n_comp = validate_n_components(N, "--N")
         m = validate_mass(mass)
         cut, L0, _ = validate_scales(cutoff, Lambda0, Lambda0)
         lam = float(lam)
@@ -124,7 +134,7 @@ class FlowProblem:
             raise InputError.bad("lam", lam, "finite and >= 0", "the quartic coupling at Lambda0")
         p2 = lattice_phat2(shape)
         kt0, _ = lattice_propagators(shape, cut, m, L0)
-        return cls(tuple(shape), cut, m, float(L0), lam, np.asarray(p2, float), np.asarray(kt0, float))
+        return cls(tuple(shape), cut, m, float(L0), lam, np.asarray(p2, float), np.asarray(kt0, float), n_comp)
 
     @property
     def volume(self) -> int:
@@ -161,17 +171,17 @@ class FlowProblem:
         return out
 
     def free_B(self, Lambda: float) -> float:
-        """Free ``B = 1/2 sum_p D_p/Kt_p`` (exact)."""
+        """Free ``B = N/2 sum_p D_p/Kt_p`` (exact; summed over the ``N`` components)."""
         a = self.at(Lambda)
-        return float(0.5 * np.sum(a.d / a.kt))
+        return float(0.5 * self.N * np.sum(a.d / a.kt))
 
     def free_M(self, Lambda: float) -> float:
-        """Free ``M_Lambda - M_Lambda0 = -1/2 sum_p log(K_Lambda/K_Lambda0)`` (exact)."""
-        return float(-0.5 * np.sum(np.log(self.at(Lambda).alpha))) + 0.0  # no -0.0
+        """Free ``M_Lambda - M_Lambda0 = -N/2 sum_p log(K_Lambda/K_Lambda0)`` (exact)."""
+        return float(-0.5 * self.N * np.sum(np.log(self.at(Lambda).alpha))) + 0.0  # no -0.0
 
     def free_phi2(self, Lambda: float) -> float:
-        """Free ``<phi_x^2> = (1/V) sum_p Kt_p``."""
-        return float(np.mean(self.at(Lambda).kt))
+        """Free ``<phi_a phi_a>`` per site ``= (N/V) sum_p Kt_p`` (summed over the components)."""
+        return float(self.N * np.mean(self.at(Lambda).kt))
 
     def kink_edges(self, Lambda: float) -> list:
         """Panel edges in ``log Lambda'`` on ``[log Lambda, log Lambda0]``: B is smooth between them.
