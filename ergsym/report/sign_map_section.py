@@ -42,6 +42,20 @@ def sign_map_section(cfg: ReportConfig, ctx: dict) -> Section:
     from ..flow.mcflow import MCSettings
     from ..flow.signmap import N_SIGMA, boundaries, sign_map
 
+    n_comp = ctx["theory"].N
+    if n_comp != 1:  # the O(N) exact flow by Monte Carlo lands separately (flow --method mc --N)
+        from .flow_section import _takes_n
+        from .on import unavailable
+
+        if not _takes_n(sign_map):
+            return unavailable(
+                "sign_map",
+                title,
+                n_comp,
+                "flow --method mc, which computes this map, does not take N > 1 in this version of "
+                "ergsym; rebuild with --N 1 for this section, or leave it out with --sign-map off",
+            )
+
     mode = getattr(cfg, "sign_map", "default")
     grids = GRIDS["full" if mode == "full" else ("quick" if cfg.quick else "default")]
     out = ctx["out"]
@@ -50,7 +64,10 @@ def sign_map_section(cfg: ReportConfig, ctx: dict) -> Section:
     fig, axes = plt.subplots(1, len(grids), figsize=(TEXT_WIDTH_IN, 2.4), squeeze=False)
     for gi, (lat, lams, ratios, n_samples) in enumerate(grids):
         settings = MCSettings(n_samples=n_samples, n_chains=8, seed=cfg.seed + 17)
-        cells = sign_map(lat, CUTOFF, cfg.mass, LAMBDA0, lams, ratios, settings)
+        if n_comp == 1:
+            cells = sign_map(lat, CUTOFF, cfg.mass, LAMBDA0, lams, ratios, settings)
+        else:
+            cells = sign_map(lat, CUTOFF, cfg.mass, LAMBDA0, lams, ratios, settings, N=n_comp)
         bnd = boundaries(cells)
         maps.append(
             {
@@ -140,4 +157,7 @@ def sign_map_section(cfg: ReportConfig, ctx: dict) -> Section:
             ),
         ]
     )
-    return Section("sign_map", title, body, {"mode": mode, "maps": maps}, [fpath])
+    data = {"mode": mode, "maps": maps}
+    if n_comp != 1:
+        data["N"] = n_comp
+    return Section("sign_map", title, body, data, [fpath])
