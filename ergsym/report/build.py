@@ -637,11 +637,13 @@ def _document(cfg: ReportConfig, sections, timing=None, when=None) -> str:
         r"This report checks Sec.~V of " + PAPER + r"~\cite{CR} with ergsym: it derives the scale "
         r"derivative of their RG monotone for scalar $\phi^4$ theory as exact rational coefficients "
         r"times named loop integrals, both for the expression the paper prints, $A$, and for the "
-        r"actual derivative $B=-\Lambda\,\mathrm{d}M/\mathrm{d}\Lambda$; compares them with the printed "
-        r"numbers; evaluates the integrals for the chosen cutoff with error estimates; checks the "
+        r"actual derivative $B=-\Lambda\,\mathrm{d}M/\mathrm{d}\Lambda$; "
+        + (r"compares them with the printed numbers; " if n_comp == 1 else "")
+        + r"evaluates the integrals for the chosen cutoff with error estimates; checks the "
         r"series against exact zero-dimensional expansions and a lattice Monte Carlo; and follows the "
-        r"monotone along the Polchinski flow. Numbers printed in the paper appear only in columns "
-        r"labelled ``as printed''. Equation numbers (4.5), (5.11)--(5.15), (B7) refer to the paper. "
+        r"monotone along the Polchinski flow. "
+        + (r"Numbers printed in the paper appear only in columns labelled ``as printed''. " if n_comp == 1 else "")
+        + r"Equation numbers (4.5), (5.11)--(5.15), (B7) refer to the paper. "
         r"In tables, digits in parentheses are the error in the last digits shown, "
         r"$1.2345(67)=1.2345\pm0.0067$. "
         + (

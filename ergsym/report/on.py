@@ -18,7 +18,7 @@ from .section import Section
 if TYPE_CHECKING:
     from ..symbolic.theory import Theory
 
-__all__ = ["is_phi4", "paper_absent", "unavailable", "PAPER_N1", "model_tex"]
+__all__ = ["is_phi4", "paper_absent", "unavailable", "tex_reason", "PAPER_N1", "model_tex"]
 
 #: how a number of the paper is labelled in a report for N != 1
 PAPER_N1 = "(paper, N = 1)"
@@ -56,13 +56,27 @@ def paper_absent(key: str, title: str, n: int, what: str) -> Section:
     return Section(key, f"{title} {L.text(PAPER_N1)}", body, {"reason": reason, "N": n}, available=False)
 
 
+def tex_reason(reason: str) -> str:
+    """``reason`` as LaTeX: options (``--N 1``, ``--no-flow``) and API names in typewriter type,
+    so that ``--`` stays two hyphens; everything else escaped."""
+    import re
+
+    out, pos = [], 0
+    for m in re.finditer(r"--[A-Za-z][A-Za-z-]*(?: (?:\d+|off))?|ergsym(?:\.[A-Za-z_]+)+", reason):
+        out.append(L.text(reason[pos : m.start()]))
+        out.append(L.cmd(m.group(0)))
+        pos = m.end()
+    out.append(L.text(reason[pos:]))
+    return "".join(out)
+
+
 def unavailable(key: str, title: str, n: int, reason: str) -> Section:
     """A section that cannot compute ``N = n`` yet: it says so in the PDF and in ``report.json``
     (``available: false``, ``data.reason``) instead of showing N = 1 numbers."""
     return Section(
         key,
         title,
-        rf"Not available for $N={n}$ in this version of ergsym: " + L.text(reason) + ".",
+        rf"Not available for $N={n}$: " + tex_reason(reason) + ".",
         {"reason": reason, "N": n},
         available=False,
     )

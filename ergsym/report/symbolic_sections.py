@@ -178,14 +178,18 @@ def derivation_section(cfg: ReportConfig, theory: Theory) -> Section:
                 rf"($k={L.g(k)}$, $\Lambda\partial_\Lambda\tilde K=D={L.g(D)}$ at $\Lambda_0$) and "
                 r"$S_{\rm int}=\lambda(\phi_a\phi_a)^2/24$ at $\Lambda_0$: along the exact flow $P_\Lambda$ is "
                 r"known (the Gaussian channel, $P_\Lambda=e^{-\hat S}W/Z$, "
-                r"$W(\phi)=\mathrm{E}_{\chi\sim N(0,(k-\tilde K_\Lambda)\mathbb{1})}e^{-\lambda|\phi+\chi|^4/24}$, "
+                r"$W(\phi)=\mathrm{E}_{\chi_a\sim N(0,k-\tilde K_\Lambda)}e^{-\lambda|\phi+\chi|^4/24}$, "
                 r"a function of $r=|\phi|$), $M_\Lambda$ is computed by Gauss--Laguerre quadrature in "
                 r"$r^2$ and in $|\chi_\perp|^2$ and Gauss--Hermite quadrature along $\phi$ (in log-sum-exp form, so strong "
             )
         parts.append(
             mode_txt + r"coupling does not underflow) and differenced at $\Lambda_0$ with a one-sided five-point "
             r"stencil in $\log\Lambda$ (error: steps $h$ vs $2h$ and $n$ vs $3n/2$ nodes). $A$ and $B$ "
-            r"are the one-dimensional integrals of Sec.~\ref{sec:onemode}."
+            + (
+                r"are the one-dimensional integrals of Sec.~\ref{sec:onemode}."
+                if n_comp == 1
+                else r"are the radial integrals of Sec.~\ref{sec:onemode}."
+            )
             + (
                 r" The finite difference agrees with $B$ and not with $A$ at both couplings."
                 if verdict
@@ -197,7 +201,9 @@ def derivation_section(cfg: ReportConfig, theory: Theory) -> Section:
                 [r"$\lambda$", r"$-\Lambda\,\mathrm{d}M/\mathrm{d}\Lambda$ (finite diff.)", r"$B$", r"$A$", "verdict"],
                 trows,
                 align="rrrrl",
-                caption=r"One mode along the exact flow at $\Lambda_0$.",
+                caption=r"One mode along the exact flow at $\Lambda_0$."
+                if n_comp == 1
+                else rf"One site with ${n_comp}$ components along the exact flow at $\Lambda_0$.",
                 size=r"\small",
             )
         )
@@ -719,7 +725,9 @@ def diagrams_section(cfg: ReportConfig, ctx: dict) -> Section:
         rf"(scheme {L.text(cfg.scheme)}). The pieces combine as "
         r"$B=-(5.14)-(5.13)-(5.12)+(5.11)$ and $A=(5.11)+(5.12)+(5.13)+(5.14)$, so $A$ and $B$ "
         r"have the same diagrams with different signs. Squares are the two ends of the operator's "
-        r"kernel line, dots the $\lambda\phi^4/4!$ vertices. Lines: $\tilde K$ solid, "
+        r"kernel line, dots the "
+        + (r"$\lambda\phi^4/4!$" if theory.N == 1 else r"$(\lambda/4!)(\phi_a\phi_a)^2$")
+        + r" vertices. Lines: $\tilde K$ solid, "
         r"$D=\Lambda\partial_\Lambda\tilde K$ dashed, $\Delta=\tilde K_{\Lambda_0}-\tilde K_\Lambda$ "
         r"dotted (it enters only along the flow, so it does not occur here), thin grey lines join "
         r"points identified by a delta function. Each panel gives the piece, the coefficient $c$ of "
