@@ -51,7 +51,7 @@ def paper_absent(key: str, title: str, n: int, what: str) -> Section:
     body = (
         rf"Absent for $N={n}$: the paper's {L.text(what)} are for one real scalar ($N=1$), and this "
         rf"report's field has {n} components, so there is nothing of the paper to compare with "
-        r"(rebuild with \texttt{-{}-N 1} to see them)."
+        r"(rebuild with " + L.cmd("--N 1") + " to see them)."
     )
     return Section(key, f"{title} {L.text(PAPER_N1)}", body, {"reason": reason, "N": n}, available=False)
 
