@@ -238,3 +238,16 @@ def test_bad_n_in_the_api_is_refused_before_work(tmp_path):
         with pytest.raises(InputError, match="N"):
             build_report(ReportConfig(out=str(tmp_path / "r"), N=bad, pdf=False), sections=["errata"])
         assert not (tmp_path / "r").exists()
+
+
+@pytest.mark.slow
+def test_lattice_section_with_n_is_the_same_on_a_scheduler(tmp_path):
+    """The lattice section's N = 3 Monte Carlo as one batch (``--scheduler``) gives the numbers of
+    the loop in this process, bitwise (same seeds), and the batch carries N = 3."""
+    got = {}
+    for sch in (None, "inprocess"):
+        cfg = ReportConfig(out=str(tmp_path / f"r{sch}"), N=3, quick=True, pdf=False, mc_lattice="8x8", mc_traj=60)
+        data = build_report(cfg, sections=["lattice"], scheduler=sch).sections[0].data
+        assert data["N"] == 3
+        got[sch] = [(p["mc"]["value"], p["mc"]["error"]) for p in data["B"] + data["A"]]
+    assert got[None] == got["inprocess"]

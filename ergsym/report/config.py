@@ -106,6 +106,16 @@ class ReportConfig:
     force: bool = False
     extra: dict = field(default_factory=dict, compare=False)
 
+    def __post_init__(self):
+        # N = 3.0 or numpy.int64(3) is the integer 3 everywhere (title, JSON); anything else is
+        # left as given and refused by inputs() with a message naming N
+        n = self.N
+        if not isinstance(n, bool) and isinstance(n, (int, float)) and not isinstance(n, int):
+            if math.isfinite(n) and float(n).is_integer():
+                object.__setattr__(self, "N", int(n))
+        elif type(n) is not int and hasattr(n, "__index__") and not isinstance(n, bool):
+            object.__setattr__(self, "N", int(n.__index__()))
+
     # -- derived sizes ----------------------------------------------------------------
     @property
     def n_scan(self) -> int:

@@ -119,6 +119,9 @@ def lattice_section(cfg: ReportConfig, ctx: dict) -> Section:
     kt, d = lattice_propagators(lat, cut, cfg.mass, cfg.Lambda0)
     n_on, n_all = int(np.count_nonzero(d)), int(d.size)
     parts, data = [], {"lattice": lat.spec, "cutoff": cut.spec, "momenta_with_D": n_on, "momenta": n_all}
+    n_comp = ctx["theory"].N  # O(N): A, B summed over the components; the paper's (5.15) is for N = 1
+    if n_comp != 1:
+        data["N"] = n_comp
     where = (
         rf"the $2$-d lattice {L.cmd(lat.spec)} (periodic, spacing 1), cutoff {L.cmd(cut.spec)}, "
         rf"$m={L.g(cfg.mass)}$, $\Lambda={L.g(cfg.Lambda0)}$"
@@ -143,7 +146,6 @@ def lattice_section(cfg: ReportConfig, ctx: dict) -> Section:
         )
         return Section("lattice", title, "\n\n".join(parts), data, available=False)
     order = min(max(cfg.order + 1, 2), 4)
-    n_comp = ctx["theory"].N  # O(N): A, B summed over the components; the paper's (5.15) is for N = 1
     coeffs = {f: series_coefficients(f, kt.shape, kt, d, order, cfg.scheme, N=n_comp) for f in ("A", "B")}
     printed = (
         [
@@ -396,7 +398,7 @@ def lattice_section(cfg: ReportConfig, ctx: dict) -> Section:
         {
             "order": order,
             "coefficients": coeffs,
-            **({"printed_5_15_lattice": printed} if paper else {"N": n_comp}),
+            **({"printed_5_15_lattice": printed} if paper else {}),
             "runs": runs,
             "B": [{**p.to_dict(), "acceptance": runs[i]["acceptance"]} for i, p in enumerate(cmp["B"][0])],
             "A": [{**p.to_dict(), "acceptance": runs[i]["acceptance"]} for i, p in enumerate(cmp["A"][0])],
