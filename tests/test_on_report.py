@@ -251,3 +251,31 @@ def test_lattice_section_with_n_is_the_same_on_a_scheduler(tmp_path):
         assert data["N"] == 3
         got[sch] = [(p["mc"]["value"], p["mc"]["error"]) for p in data["B"] + data["A"]]
     assert got[None] == got["inprocess"]
+
+
+@pytest.mark.slow
+def test_flow_section_with_n_components(tmp_path):
+    """Along the flow with N = 3: the flowed series' coefficients are those of the O(3) model, N
+    and N(N+2)/3 times the N = 1 ones at O(1) and O(lam) (the tadpole weight), and the free part of
+    M_Lambda - M_Lambda0 is N times one component's closed form."""
+    import numpy as np
+
+    from ergsym.flow import flow_monotone
+    from ergsym.report.flow_section import _takes_n
+
+    if not _takes_n(flow_monotone):
+        pytest.skip("this ergsym.flow has no O(N) flowed series (the section says so; tested above)")
+    data = {}
+    for n in (1, 3):
+        cfg = ReportConfig(out=str(tmp_path / f"r{n}"), N=n, quick=True, pdf=False)
+        sec = build_report(cfg, sections=["flow"]).sections[0]
+        assert sec.available, sec.body
+        data[n] = sec.data
+    assert data[3]["N"] == 3 and "N" not in data[1]
+    b1, b3 = np.array(data[1]["B_flow_orders"]), np.array(data[3]["B_flow_orders"])
+    on = np.abs(b1[:, 0]) > 1e-12  # scales where some momentum lies in the support of dK
+    assert on.sum() > 10
+    assert b3[on, 0] == pytest.approx(3 * b1[on, 0], rel=1e-12)
+    assert b3[on, 1] == pytest.approx(5 * b1[on, 1], rel=1e-12)
+    assert not np.allclose(b3[on, 2], 3 * b1[on, 2]) and not np.allclose(b3[on, 2], 5 * b1[on, 2])
+    assert np.array(data[3]["M_free_closed_form"]) == pytest.approx(3 * np.array(data[1]["M_free_closed_form"]))
