@@ -279,3 +279,25 @@ def test_flow_section_with_n_components(tmp_path):
     assert b3[on, 1] == pytest.approx(5 * b1[on, 1], rel=1e-12)
     assert not np.allclose(b3[on, 2], 3 * b1[on, 2]) and not np.allclose(b3[on, 2], 5 * b1[on, 2])
     assert np.array(data[3]["M_free_closed_form"]) == pytest.approx(3 * np.array(data[1]["M_free_closed_form"]))
+
+
+def test_one_site_flow_refuses_what_its_rule_cannot_reach(tmp_path):
+    """With many components at strong coupling W pulls P_Lambda below the first node of the
+    Gamma(N/2) rule: n and 3n/2 nodes then agree on a wrong number (N = 128, lam = 30 gave the free
+    value 27.43 with an error of 2e-9, while the direct integral gives B = -398.4).  It raises
+    instead, and the report's derivation says that the finite difference is not computed."""
+    from ergsym.errors import ConvergenceError
+    from ergsym.report.lattice_sections import one_mode_exact
+    from ergsym.report.onemode_flow import one_mode_minus_dM
+
+    with pytest.raises(ConvergenceError, match="N=128"):
+        one_mode_minus_dM(0.7, 0.3, 30.0, n=100, N=128)
+    assert one_mode_exact(0.7, 0.3, 30.0, N=128)["B"][0] < -100  # what it would have missed
+    # where the rule reaches P it is kept, with an honest error (N = 24, lam = 30: error 9e-3)
+    fd = one_mode_minus_dM(0.7, 0.3, 30.0, n=100, N=24)
+    ex = one_mode_exact(0.7, 0.3, 30.0, N=24)["B"]
+    assert abs(fd[0] - ex[0]) <= 2 * fd[1] + ex[1] and fd[1] < 0.05
+    sec = build_report(ReportConfig(out=str(tmp_path / "r"), N=1000, pdf=False, mc=False), sections=["derivation"])
+    data = sec.sections[0].data
+    assert "one_mode_flow" not in data and "N=1000" in data["one_mode_flow_unavailable"]["reason"]
+    assert "is not computed" in sec.sections[0].body

@@ -46,8 +46,8 @@ def _gl_unit(n, alpha):
     """Generalised Gauss--Laguerre nodes and log weights for the Gamma(alpha+1) density."""
     from scipy.special import gammaln, roots_genlaguerre
 
-    x, w = roots_genlaguerre(n, alpha)
-    with np.errstate(divide="ignore"):
+    with np.errstate(all="ignore"):  # weights overflow for large alpha: caught by the caller's check
+        x, w = roots_genlaguerre(n, alpha)
         return x, np.log(w) - gammaln(alpha + 1.0)
 
 
@@ -63,9 +63,25 @@ def _one_mode_M_on(k, D, lam, t, n, N):
     u, lwu = _gl_unit(n, (N - 1) / 2.0 - 1.0)
     psi2 = (r[:, None, None] + chi[None, :, None]) ** 2 + 2.0 * Delta * u[None, None, :]
     logw = (-lam / 24.0) * psi2**2 + lwchi[None, :, None] + lwu[None, None, :]
-    logW = logsumexp(logw.reshape(n, -1), axis=1)
-    lz = logsumexp(lws + logW)  # log E_G[W]
-    p = np.exp(lws + logW - lz)
+    with np.errstate(invalid="ignore", over="ignore"):  # non-finite weights: refused just below
+        logW = logsumexp(logw.reshape(n, -1), axis=1)
+        lz = logsumexp(lws + logW)  # log E_G[W]
+        p = np.exp(lws + logW - lz)
+    # the rule must reach P: at strong coupling and large N, W pulls P below the first node of the
+    # Gamma(N/2) rule (all the weight on node 0; then n and 3n/2 nodes agree on a wrong number),
+    # and for N of several hundred the weights overflow; refuse rather than return it.  A P
+    # resolved by a few nodes is fine (a Gauss rule is exact on its smooth part); the error
+    # estimate of one_mode_minus_dM (n vs 3n/2 nodes) covers that
+    n_eff = 1.0 / float(np.sum(p * p)) if np.all(np.isfinite(p)) else 0.0
+    if not (math.isfinite(lz) and n_eff >= 2.0 and int(np.argmax(p)) > 0):
+        from ..errors import ConvergenceError
+
+        raise ConvergenceError(
+            f"one site with N={N} components at lam={lam:g}: the Gauss-Laguerre rule in r^2 does not "
+            f"resolve P_Lambda ({n_eff:.1f} effective nodes of {n}); use fewer components or a smaller "
+            "coupling (the direct integral of A and B is not affected)",
+            estimate=None,
+        )
     shat = s  # r^2/(2G)
     return float(p @ (shat + logW)) - (0.5 * N * math.log(2 * math.pi * G) + lz)
 

@@ -146,7 +146,21 @@ def derivation_section(cfg: ReportConfig, theory: Theory) -> Section:
     if is_phi4(theory):
         k, D = cfg.onemode_k, cfg.onemode_D
         n_comp = theory.N
-        rows = one_mode_flow_rows(k, D) if n_comp == 1 else one_mode_flow_rows(k, D, N=n_comp)
+        if n_comp == 1:
+            rows = one_mode_flow_rows(k, D)
+        else:
+            from ..errors import ConvergenceError  # noqa: PLC0415
+
+            try:
+                rows = one_mode_flow_rows(k, D, N=n_comp)
+            except ConvergenceError as exc:  # very many components at strong coupling: say so
+                rows = None
+                data["one_mode_flow_unavailable"] = {"N": n_comp, "reason": str(exc)}
+                parts.append(
+                    rf"\paragraph{{The numbers.}} The finite difference of $M$ along the exact flow of one site "
+                    rf"with ${n_comp}$ components is not computed: {L.text(str(exc))}."
+                )
+    if is_phi4(theory) and rows is not None:
         data["one_mode_flow"] = {"k": k, "D": D, "rows": rows}
         if n_comp != 1:
             data["one_mode_flow"]["N"] = n_comp
