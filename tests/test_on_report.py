@@ -301,3 +301,27 @@ def test_one_site_flow_refuses_what_its_rule_cannot_reach(tmp_path):
     data = sec.sections[0].data
     assert "one_mode_flow" not in data and "N=1000" in data["one_mode_flow_unavailable"]["reason"]
     assert "is not computed" in sec.sections[0].body
+
+
+@pytest.mark.slow
+def test_n3_pdf_reads_right(tmp_path):
+    """The PDF of an N = 3 report (the sections that say most about N): the O(3) title, the
+    absent comparisons labelled "(paper, N = 1)", options that paste as typed, no "as printed"."""
+    import shutil
+
+    from ergsym.report import find_tex
+
+    if find_tex()[0] is None:
+        pytest.skip("no TeX on PATH (install latexmk/texlive-latex-base as .ci/run does)")
+    if shutil.which("pdftotext") is None:
+        pytest.skip("pdftotext (poppler-utils) not installed")
+    cfg = ReportConfig(out=str(tmp_path / "r"), N=3, quick=True, mc=False)
+    res = build_report(cfg, sections=["derivation", "comparison", "zerodim", "flow", "sign_map", "errata"])
+    assert res.pdf is not None, res.compile.message
+    text = subprocess.run(["pdftotext", str(res.pdf), "-"], capture_output=True, text=True, check=True).stdout
+    flat = " ".join(text.split())
+    assert "monotone for the O(3) model" in flat and "the O(3) model: the field has 3 components" in flat
+    assert flat.count("(paper, N = 1)") >= 2 and "Absent for N = 3" in flat
+    assert "--N 1" in flat and "\u2013N" not in flat  # two hyphens, never an en dash
+    assert "ergsym report --N 3 --quick --no-mc" in flat
+    assert "as printed" not in flat and "One site with 3 components" in flat
