@@ -79,7 +79,11 @@ def _user_files() -> list[Path]:
 
 
 def _commands(cmd: click.Command, parent: click.Context | None, name: str):
-    ctx = click.Context(cmd, info_name=name, parent=parent)
+    # the root context carries the group's settings (help option names "-h/--help"), as main()
+    # does: click caches each command's help option with the names of the first context that
+    # asks for it, so a bare Context here changed docs/cli.md's columns for later tests
+    settings = {} if parent is not None else dict(cmd.context_settings or {})
+    ctx = click.Context(cmd, info_name=name, parent=parent, **settings)
     yield ctx, cmd
     if isinstance(cmd, click.Group):
         for sub_name in cmd.list_commands(ctx):
