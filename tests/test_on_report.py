@@ -86,6 +86,12 @@ def test_n3_series_and_numbers_are_those_of_monotone(n3):
     for form in ("A", "B"):
         ref = _monotone_json("--N", "3", "--order", str(cfg.order), "--form", form)["results"][form]
         assert secs["derivation"]["data"][form] == ref, form
+    # ... and the polynomials in N are `ergsym monotone --N N`'s, equal to them at N = 3
+    poly = secs["derivation"]["data"]["polynomials_in_N"]
+    assert poly["agree_at_N"] is True
+    for form in ("A", "B"):
+        ref = _monotone_json("--N", "N", "--order", str(cfg.order), "--form", form)["results"][form]
+        assert poly[form] == ref, form
     # the numbers at Lambda0: the same values per order as `ergsym monotone --N 3` with a cutoff
     ref = _monotone_json(
         "--N", "3", "--order", "2", "--form", "B", "--cutoff", cfg.cutoff, "--dim", "4", "--mass", "1", "--Lambda", "1"
