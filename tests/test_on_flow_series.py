@@ -1,0 +1,193 @@
+"""The O(N) flowed series: A, B, the pieces, <phi^2> and <V_Lambda> along the Polchinski flow.
+
+V_Lambda0 = (lam/4!) sum_x (phi_a phi_a)^2; A, B, the pieces and phi2 are summed over components.
+The O(N) weight of every flow diagram comes from contracting its index lines
+(ergsym.flow.diagrams.diagrams with ergsym.symbolic.wick.on_weight).  Independent routes:
+
+* at Lambda = Lambda0 (every Delta family dropped) each form equals the engine's series for
+  Theory(phi4, N), exactly, for N = 2, 3 and symbolic N;
+* N = 1 gives the single scalar's Series objects (and JSON) exactly; symbolic N at N = n is the
+  series derived with N = n;
+* on 1 and 2 sites with random rational G, Cdot, Delta (no relation imposed, so the families are
+  separated): the series with exact family values equal the brute-force expansion of
+  ergsym.flow.oracle on the N V variables phi_{x,a} (chi-moments of the N-component Gaussian,
+  log series, literal operators; no graphs, no index weights), for N = 2, 3;
+* a deliberately broken index weight makes both checks fail.
+"""
+
+import itertools
+import json
+from fractions import Fraction
+
+import pytest
+from hypothesis import given, settings
+from hypothesis import strategies as st
+
+import ergsym.flow.diagrams as fd
+import ergsym.flow.monotone as fm
+from ergsym.errors import InputError
+from ergsym.flow import flow_interaction_expectation, flow_monotone, flow_phi2, flow_piece, has_delta
+from ergsym.flow.oracle import exact_flow_family_value, oracle_flow_quantity
+from ergsym.symbolic import monotone
+from ergsym.symbolic.npoly import NPoly
+from ergsym.symbolic.operators import local_phi
+from ergsym.symbolic.oracle import circulant
+from ergsym.symbolic.theory import PHI4, Theory
+from ergsym.symbolic.wick import expand, on_weight
+
+FORMS = ["A", "B", "dSdS", "dSdShat", "dShatdShat", "LdShat"]
+N = NPoly.N()
+
+
+def _no_delta(series):
+    return {k: v for k, v in series.as_dict().items() if not has_delta(k[1])}
+
+
+# -- Lambda = Lambda0: the engine ---------------------------------------------------------
+
+
+@pytest.mark.parametrize("n", [2, 3, "N"])
+@pytest.mark.parametrize("form", FORMS)
+def test_every_form_reduces_to_the_engine_at_lambda0(form, n):
+    s = flow_monotone(2, form, N=n)
+    assert s.theory == Theory(PHI4.couplings, n)
+    assert _no_delta(s) == monotone(2, form, theory=Theory(PHI4.couplings, n)).as_dict()
+
+
+@pytest.mark.parametrize("n", [3, "N"])
+def test_phi2_reduces_to_the_engine_at_lambda0(n):
+    theory = Theory(PHI4.couplings, n)
+    assert _no_delta(flow_phi2(2, n)) == expand(local_phi(2, theory), theory, 2).as_dict()
+
+
+def test_leading_weights_of_the_flow_series():
+    # free part: N times one component; O(lam) tadpole (N+2)/3 relative to N = 1, times the N
+    # of the summed components: N (N+2)/3
+    b = flow_monotone(2, "B", N="N")
+    one = flow_monotone(2, "B")
+    assert b.coefficient_dict(0) == {"f0": N / 2}
+    for name, c in one.coefficient_dict(1).items():
+        assert b.coefficient_dict(1)[name] == c * N * (N + 2) / 3
+    # phi2: <phi.phi> = N T - N(N+2)/6 lam T T2 + ... (zero dimensions: N Kt - N(N+2) lam Kt^3/6)
+    p = flow_phi2(1, "N")
+    assert p.coefficient_dict(0) == {"T": N}
+    assert p.coefficient_dict(1)["T·T2"] == -N * (N + 2) / 6
+
+
+# -- N = 1 and symbolic N -------------------------------------------------------------------
+
+
+@pytest.mark.parametrize("form", FORMS)
+def test_n_one_is_the_single_scalar_series(form):
+    one = flow_monotone(2, form, N=1)
+    assert one == flow_monotone(2, form) and one.theory is PHI4
+    assert json.dumps(one.to_json()) == json.dumps(flow_monotone(2, form).to_json())
+    sym = flow_monotone(2, form, N="N")
+    assert sym.at_n(1) == one
+    assert sym.at_n(3) == flow_monotone(2, form, N=3)
+
+
+def test_piece_names_and_n_one_for_phi2_and_v():
+    assert flow_piece("eq5.14", 2, N=3) == flow_piece("dSdS", 2, N=3)
+    assert flow_phi2(2, 1) == flow_phi2(2)
+    assert flow_interaction_expectation(2, "N").at_n(1) == flow_interaction_expectation(2)
+    assert flow_phi2(2, "N").at_n(2) == flow_phi2(2, 2)
+
+
+@pytest.mark.parametrize("bad", [0, -2, 1.5, True, "M", None])
+def test_bad_n_is_refused(bad):
+    with pytest.raises(InputError, match="N="):
+        flow_monotone(2, "B", N=bad)
+    with pytest.raises(InputError, match="N="):
+        flow_phi2(1, bad)
+
+
+# -- exact lattices: the brute-force oracle with N components ------------------------------
+
+small = st.builds(Fraction, st.integers(-5, 5), st.integers(1, 6))
+
+
+@st.composite
+def flow_lattice(draw):
+    """(G, D, Delta) on 1 or 2 sites: symmetric rational circulants, G invertible."""
+    shape = draw(st.sampled_from([(1,), (2,)]))
+
+    def sym(diag):
+        vals = {r: draw(small) for r in itertools.product(*[range(k) for k in shape])}
+        vals[(0,) * len(shape)] = diag
+        return circulant(shape, vals)
+
+    g = sym(draw(st.builds(Fraction, st.integers(30, 60), st.integers(1, 3))))
+    d = sym(draw(st.builds(Fraction, st.integers(1, 9), st.integers(1, 3))))
+    delta = sym(draw(st.builds(Fraction, st.integers(1, 9), st.integers(1, 3))))
+    return g, d, delta
+
+
+def _series(quantity, order, n):
+    if quantity == "phi2":
+        return flow_phi2(order, n)
+    if quantity == "V":
+        return flow_interaction_expectation(order, n)
+    return flow_monotone(order, quantity, N=n)
+
+
+def _agree(g, d, delta, quantity, order, n):
+    got = _series(quantity, order, n).evaluate(lambda f: exact_flow_family_value(f, g, d, delta))
+    return got == oracle_flow_quantity(g, d, delta, order, quantity, n)
+
+
+# fixed lattices: 2 sites (G, Cdot, Delta generic rationals)
+G2 = circulant((2,), {(0,): Fraction(7, 2), (1,): Fraction(1, 3)})
+D2 = circulant((2,), {(0,): Fraction(2, 3), (1,): Fraction(-1, 5)})
+DL2 = circulant((2,), {(0,): Fraction(3, 4), (1,): Fraction(1, 7)})
+
+
+@pytest.mark.parametrize("n", [2, 3])
+@pytest.mark.parametrize("quantity", FORMS + ["phi2", "V"])
+def test_flow_series_equal_the_exact_on_oracle_on_two_sites(quantity, n):
+    assert _agree(G2, D2, DL2, quantity, 2, n)
+
+
+@pytest.mark.parametrize("n", [2, 3])
+def test_third_order_on_one_site(n):
+    g, d, delta = [[Fraction(3, 2)]], [[Fraction(1, 3)]], [[Fraction(2, 5)]]
+    for quantity in ("A", "B", "phi2"):
+        assert _agree(g, d, delta, quantity, 3, n)
+
+
+@settings(max_examples=6, deadline=None)
+@given(flow_lattice(), st.sampled_from([2, 3]), st.sampled_from(["A", "B", "dSdS", "dShatdShat", "phi2", "V"]))
+def test_flow_series_equal_the_exact_on_oracle_on_random_lattices(lat, n, quantity):
+    g, d, delta = lat
+    assert _agree(g, d, delta, quantity, 2, n)
+
+
+def test_oracle_with_one_component_is_the_single_scalar_oracle():
+    assert oracle_flow_quantity(G2, D2, DL2, 2, "B", 1) == oracle_flow_quantity(G2, D2, DL2, 2, "B")
+
+
+# -- a broken weight is seen ---------------------------------------------------------------
+
+
+def _clear():
+    for f in (fm._flow_piece, fm._flow_form, fm._flow_phi2, fm._flow_interaction_expectation):
+        f.cache_clear()
+
+
+def test_a_wrong_tadpole_weight_fails_both_checks(monkeypatch):
+    # break one weight: graphs with a self-contraction (tadpoles) get the N = 1 weight times N
+    # (as if the loop were a free index cycle), every other graph its true weight
+    def broken(edges, n_vertices, n_comp):
+        w = on_weight(edges, n_vertices, n_comp)
+        return w * n_comp if any(i == j for i, j in edges) else w
+
+    _clear()
+    monkeypatch.setattr(fd, "_on_weight", broken)
+    try:
+        assert not _agree(G2, D2, DL2, "B", 2, 3)
+        assert _no_delta(flow_monotone(2, "B", N=3)) != monotone(2, "B", theory=Theory(PHI4.couplings, 3)).as_dict()
+        assert flow_monotone(2, "B", N=1) == flow_monotone(2, "B")  # N = 1 never calls the weight
+    finally:
+        monkeypatch.undo()
+        _clear()
+    assert _agree(G2, D2, DL2, "B", 2, 3)
