@@ -26,8 +26,23 @@ from hypothesis import strategies as st
 import ergsym.flow.diagrams as fd
 import ergsym.flow.monotone as fm
 from ergsym.errors import InputError
-from ergsym.flow import flow_interaction_expectation, flow_monotone, flow_phi2, flow_piece, has_delta
-from ergsym.flow.oracle import exact_flow_family_value, oracle_flow_quantity
+from ergsym.flow import (
+    EffTerm,
+    describe_term,
+    effective_interaction,
+    flow_interaction_expectation,
+    flow_monotone,
+    flow_phi2,
+    flow_piece,
+    has_delta,
+)
+from ergsym.flow.oracle import (
+    effterms_polynomial,
+    exact_flow_family_value,
+    oracle_flow_quantity,
+    oracle_interaction,
+    polchinski_check,
+)
 from ergsym.symbolic import monotone
 from ergsym.symbolic.npoly import NPoly
 from ergsym.symbolic.operators import local_phi
@@ -191,3 +206,44 @@ def test_a_wrong_tadpole_weight_fails_both_checks(monkeypatch):
         monkeypatch.undo()
         _clear()
     assert _agree(G2, D2, DL2, "B", 2, 3)
+
+
+# -- V_Lambda with its O(N) index structure ---------------------------------------------------
+
+
+def test_bubble_index_structure_is_the_tensor_contraction():
+    # S_abij S_cdij = ((N+4) d_ab d_cd + 2 d_ac d_bd + 2 d_ad d_bc)/9 for S the tensor of
+    # (phi.phi)^2 (S_abcd = (d_ab d_cd + d_ac d_bd + d_ad d_bc)/3): a, b at x0 and c, d at x1
+    (bubble,) = [t for t in effective_interaction(2) if t.legs == (2, 2)]
+    assert bubble.on_structure("N") == {((0, 0), (1, 1)): (N + 4) / 9, ((0, 1), (0, 1)): NPoly((Fraction(4, 9),))}
+    assert "[(N/9 + 4/9) (phi(x0).phi(x0)) (phi(x1).phi(x1)) + (4/9) (phi(x0).phi(x1))^2]" in describe_term(bubble, "N")
+    for t in effective_interaction(2):  # the structures sum to the uniform-field factor, 1 at N = 1
+        assert sum(t.on_structure("N").values(), NPoly()) == t.on_factor("N")
+        assert sum(t.on_structure(1).values()) == 1
+
+
+@pytest.mark.parametrize("n", [2, 3])
+def test_v_lambda_with_index_structure_equals_the_oracle_and_solves_2_4(n):
+    terms = effective_interaction(2)
+    assert effterms_polynomial(terms, DL2, 2, N=n) == oracle_interaction(DL2, 2, n)
+    res = polchinski_check(lambda dl: effterms_polynomial(terms, dl, 2, N=n), DL2, D2, 2, n)
+    assert all(r == {} for r in res)
+
+
+def test_a_wrong_index_structure_is_seen(monkeypatch):
+    # the bubble written with its uniform-field factor on (phi0.phi0)(phi1.phi1) alone: right for a
+    # constant field, wrong on a lattice
+    true = EffTerm.on_structure
+
+    def lumped(self, n_comp="N"):
+        if self.legs == (2, 2):
+            return {((0, 0), (1, 1)): self.on_factor(n_comp)}
+        return true(self, n_comp)
+
+    monkeypatch.setattr(EffTerm, "on_structure", lumped)
+    assert effterms_polynomial(effective_interaction(2), DL2, 2, N=2) != oracle_interaction(DL2, 2, 2)
+
+
+def test_v_lambda_third_order_one_site():
+    delta = [[Fraction(2, 3)]]
+    assert effterms_polynomial(effective_interaction(3), delta, 3, N=2) == oracle_interaction(delta, 3, 2)

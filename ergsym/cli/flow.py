@@ -189,9 +189,14 @@ def _compute_point(mode, a, Lambda, with_m, warnings):
         return out
     common = (a["cutoff"], a["dim"], a["mass"], a["Lambda0"], Lambda, a["lam"])
     sc = FlowScales(a["cutoff"], a["dim"], a["mass"], a["Lambda0"], Lambda)
-    ab = fl.flow_continuum(*common, order=a["order"], forms=forms, rtol=a["rtol"], scales=sc)
-    rc = fl.running_couplings_continuum(*common, order=a["order"], rtol=a["rtol"], scales=sc)
-    md = fl.monotone_difference(*common, order=a["order"], n_log=a["n_log"], rtol=a["rtol"]) if with_m else None
+    n_comp = a.get("N", 1)
+    ab = fl.flow_continuum(*common, order=a["order"], forms=forms, rtol=a["rtol"], scales=sc, N=n_comp)
+    rc = fl.running_couplings_continuum(*common, order=a["order"], rtol=a["rtol"], scales=sc, N=n_comp)
+    md = (
+        fl.monotone_difference(*common, order=a["order"], n_log=a["n_log"], rtol=a["rtol"], N=n_comp)
+        if with_m
+        else None
+    )
     return _point_result(a, Lambda, ab, rc, md, False, warnings)
 
 
@@ -214,6 +219,7 @@ def _scan(mode, a, grid, warnings):
             a["n_log"],
             a["rtol"],
             progress=bar.update,
+            N=a.get("N", 1),
         )
     finally:
         bar.close()
@@ -238,10 +244,12 @@ def _warn_d_zero(a, Lambda, warnings):
         )
 
 
-def _interaction_json(order):
+def _interaction_json(order, n_comp=1):
     from ..flow import effective_interaction
 
-    return [t.to_dict() for t in effective_interaction(order)]
+    if n_comp == 1:
+        return [t.to_dict() for t in effective_interaction(order)]
+    return [t.to_dict(n_comp) for t in effective_interaction(order)]
 
 
 def _progress(items):
@@ -311,7 +319,9 @@ def _scan_task(mode, a, grid):
     if mode == "lattice":
         from ..flow.problem import FlowProblem  # noqa: PLC0415
 
-        a["problem"] = FlowProblem.build(a["shape"], a["cutoff"], a["mass"], a["Lambda0"], a["lam"], signed_lam=True)
+        a["problem"] = FlowProblem.build(
+            a["shape"], a["cutoff"], a["mass"], a["Lambda0"], a["lam"], signed_lam=True, N=a.get("N", 1)
+        )
     w = _QuietWarnings()
     if mode == "lattice":
         points = [_compute_point(mode, a, x, True, w) for x in grid]
@@ -496,13 +506,6 @@ def flow(
             batch,
             n_comp,
         )
-    if n_comp != 1:  # the flowed O(N) series: see docs/flow.md
-        raise InputError.bad(
-            "--N",
-            n_comp,
-            "1 for --method series (the O(N) flowed series is not available yet)",
-            "use --N 1",
-        )
     cut, L0, L = validate_scales(cutoff, Lambda0, Lambda)
     if scan < 0 or scan == 1 or scan > 1000:
         raise InputError.bad("--scan", scan, "0 (off) or an integer in [2, 1000]")
@@ -536,9 +539,10 @@ def flow(
     if mode == "lattice":  # built once here (the scales were checked above) and handed to the sums
         from ..flow.problem import FlowProblem
 
-        problem = FlowProblem.build(shape, cut, mass, L0, lam, signed_lam=True)
+        problem = FlowProblem.build(shape, cut, mass, L0, lam, signed_lam=True, N=n_comp)
     a = {
         "order": order,
+        "N": n_comp,
         "Lambda0": L0,
         "cutoff": cut,
         "dim": dim,
@@ -561,6 +565,7 @@ def flow(
         "lam": lam,
         "dim": dim if lattice is None else None,
         "lattice": "x".join(map(str, shape)) if shape else None,
+        "N": n_comp,
         "scan": scan,
         "n_log": n_log,
         "rtol": rtol,
@@ -597,15 +602,15 @@ def flow(
     else:
         results.update(_compute_point(mode, a, L, with_m, warnings))
     if show_series or as_json:
-        results["interaction"] = _interaction_json(order)
-        results["B_series"] = flow_monotone(order, "B").to_json()
+        results["interaction"] = _interaction_json(order, n_comp)
+        results["B_series"] = flow_monotone(order, "B", n_comp).to_json()
     if plot_path is not None:
         _plot(results["scan"], str(plot_path), mode, parameters)
         results["plot"] = str(plot_path)
     if as_json:
         common.echo_json("flow", parameters, results, warnings)
         return
-    _print(parameters, results, show_series, order)
+    _print(parameters, results, show_series, order, n_comp)
 
 
 def _method_task(method, problem_args, grid, with_m, settings, N=1):
@@ -873,11 +878,12 @@ def _fmt_sum(p):
     return s
 
 
-def _print(parameters, results, show_series, order):
+def _print(parameters, results, show_series, order, n_comp=1):
+    on = f", O(N) with N={n_comp} (summed over components)" if n_comp != 1 else ""
     click.echo(
         f"ergsym flow: {parameters['mode']}, method {parameters.get('method', 'series')}, "
         f"{results['normalization']}, "
-        f"Lambda0={parameters['Lambda0']}, lam={parameters['lam']}, cutoff={parameters['cutoff']}"
+        f"Lambda0={parameters['Lambda0']}, lam={parameters['lam']}, cutoff={parameters['cutoff']}{on}"
     )
     click.echo(results["note"])
     rows = results["scan"] if "scan" in results else [results]
@@ -916,10 +922,16 @@ def _print(parameters, results, show_series, order):
     if show_series:
         from ..flow import describe_term, effective_interaction, flow_monotone
 
-        click.echo("V_Lambda (Delta = Kt_Lambda0 - Kt_Lambda):")
+        if n_comp == 1:
+            click.echo("V_Lambda (Delta = Kt_Lambda0 - Kt_Lambda):")
+        else:
+            click.echo(
+                f"V_Lambda (Delta = Kt_Lambda0 - Kt_Lambda; V_Lambda0 = (lam/4!)(phi.phi)^2, N={n_comp}; "
+                "[...]: the O(N) index structure, phi(x).phi(y) = sum_a phi_a(x) phi_a(y)):"
+            )
         for t in effective_interaction(order):
-            click.echo(f"  lam^{t.power} * {t.coeff}  {describe_term(t)}")
-        click.echo("B along the flow:")
-        click.echo(flow_monotone(order, "B").to_text())
+            click.echo(f"  lam^{t.power} * {t.coeff}  {describe_term(t, n_comp)}")
+        click.echo("B along the flow:" if n_comp == 1 else f"B along the flow (N={n_comp}):")
+        click.echo(flow_monotone(order, "B", n_comp).to_text())
     if "plot" in results:
         click.echo(f"plot written to {results['plot']}")

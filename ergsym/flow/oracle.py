@@ -179,15 +179,27 @@ def oracle_interaction(delta: list[list[Fraction]], order: int, N: int = 1) -> l
 
 
 def effterms_polynomial(
-    terms: Iterable[EffTerm], delta: list[list[Fraction]], order: int, d: list[list[Fraction]] | None = None
+    terms: Iterable[EffTerm],
+    delta: list[list[Fraction]],
+    order: int,
+    d: list[list[Fraction]] | None = None,
+    N: int = 1,
 ) -> list[dict]:
-    """The diagrammatic ``V_Lambda`` (tuple of EffTerm) as per-order polynomials on a lattice."""
+    """The diagrammatic ``V_Lambda`` (tuple of EffTerm) as per-order polynomials on a lattice.
+
+    ``N`` components: each term's legs are its O(N) index structure
+    (:meth:`~ergsym.flow.interaction.EffTerm.on_structure`), products of
+    ``phi(x_i).phi(x_j) = sum_a phi_{x_i,a} phi_{x_j,a}`` in the variables of
+    :func:`oracle_interaction` (index ``x N + a``).
+    """
+    n_comp = _check_components(N)
     n = len(delta)
     mats = {"Delta": delta, "D": d}
     out = [dict() for _ in range(order + 1)]
     for t in terms:
         if t.power > order:
             continue
+        struct = t.on_structure(n_comp) if n_comp != 1 else None
         for xs in itertools.product(range(n), repeat=t.n_vertices):
             w = t.coeff
             for i, j, k in t.edges:
@@ -196,21 +208,39 @@ def effterms_polynomial(
                     break
             if not w:
                 continue
-            e = [0] * n
-            for i, kk in enumerate(t.legs):
-                e[xs[i]] += kk
-            out[t.power] = _add(out[t.power], {tuple(e): w})
+            if struct is None:
+                e = [0] * n
+                for i, kk in enumerate(t.legs):
+                    e[xs[i]] += kk
+                out[t.power] = _add(out[t.power], {tuple(e): w})
+                continue
+            nv = n * n_comp
+            for pairs, c in struct.items():
+                poly = _const(nv, w * c)
+                for i, j in pairs:
+                    dot = {}
+                    for a in range(n_comp):
+                        dot = _add(dot, _mul(_var(nv, xs[i] * n_comp + a), _var(nv, xs[j] * n_comp + a)))
+                    poly = _mul(poly, dot)
+                out[t.power] = _add(out[t.power], poly)
     return out
 
 
 def polchinski_check(
-    vfun: Callable[[list[list[Fraction]]], list[dict]], delta: list[list[Fraction]], d: list[list[Fraction]], order: int
+    vfun: Callable[[list[list[Fraction]]], list[dict]],
+    delta: list[list[Fraction]],
+    d: list[list[Fraction]],
+    order: int,
+    N: int = 1,
 ) -> list[dict]:
     """Residual of (2.4) for ``V = vfun(Delta)`` (per-order polynomials), exactly.
 
     ``-Lambda dV/dLambda = 1/2 sum_xy D_xy (d_x d_y V - d_x V d_y V)`` with
     ``Lambda dDelta/dLambda = -D``.  ``V`` at order ``k`` is a polynomial of degree ``<= 2k``
     in ``Delta``, so its ``eps`` derivative at ``Delta - eps D`` is exact from ``2k+1`` points.
+
+    ``N`` components: ``vfun`` returns polynomials in the ``V N`` variables ``phi_{x,a}`` and
+    ``Cdot = D`` acts alike on every component.
 
     Returns
     -------
@@ -230,6 +260,8 @@ def polchinski_check(
         num = sum(math.prod(-o for o in others[:j] + others[j + 1 :]) for j in range(len(others)))
         w.append(Fraction(num) / den)
     v = vs[0]
+    n_comp = _check_components(N)
+    d, n = _kron(d, n_comp), n * n_comp
     res = []
     for k in range(order + 1):
         lam_dv = {}
