@@ -247,3 +247,143 @@ def test_a_wrong_index_structure_is_seen(monkeypatch):
 def test_v_lambda_third_order_one_site():
     delta = [[Fraction(2, 3)]]
     assert effterms_polynomial(effective_interaction(3), delta, 3, N=2) == oracle_interaction(delta, 3, 2)
+
+
+# -- numbers: lattice sums with N against the oracle ----------------------------------------
+
+
+def _position(arr):
+    """Exact 2-site position-space matrix of a momentum array (p = 0, pi): (k0 +- k1)/2."""
+    k0, k1 = (Fraction(float(v)) for v in arr)
+    return circulant((2,), {(0,): (k0 + k1) / 2, (1,): (k0 - k1) / 2})
+
+
+@pytest.mark.parametrize("n", [2, 3])
+def test_lattice_sums_on_two_sites_equal_the_oracle(n):
+    # Lambda = 1.9, eps = 0.5: phat^2 = 4 (p = pi) lies in [Lambda^2, Lambda^2 + eps], so D_pi != 0;
+    # Delta_pi = Kt_Lambda0 - Kt_Lambda != 0 (Lambda0 = 2)
+    from ergsym.flow.lattice import flow_arrays, flow_lattice, phi2_lattice
+    from ergsym.flow.problem import FlowProblem
+
+    pr = FlowProblem.build((2,), "bump:eps=0.5,lambda_max=2", 1.0, 2.0, 0.1, N=n)
+    kt, d, dl = flow_arrays(None, None, None, None, 1.9, pr)
+    assert d[1] != 0 and dl[1] != 0
+    g, c, delta = _position(kt), _position(d), _position(dl)
+    got = flow_lattice(None, None, None, None, 1.9, 0.1, 2, FORMS, problem=pr)
+    for form in FORMS:
+        want = oracle_flow_quantity(g, c, delta, 2, form, n)
+        assert [v for v, _ in got[form]["per_order"]] == pytest.approx([float(w) for w in want], rel=1e-12, abs=1e-14)
+    ph = phi2_lattice(None, None, None, None, 1.9, 0.1, 2, problem=pr)
+    want = oracle_flow_quantity(g, c, delta, 2, "phi2", n)
+    assert [v for v, _ in ph["per_order"]] == pytest.approx([float(w) for w in want], rel=1e-12)
+
+
+def test_lattice_n_comes_from_the_problem_and_free_parts_scale():
+    from ergsym.flow.lattice import flow_lattice, monotone_difference_lattice, running_couplings_lattice
+    from ergsym.flow.problem import FlowProblem
+
+    args = ((4, 4), "bump:eps=0.5,lambda_max=2", 1.0, 1.5)  # Lambda = 1.3: phat^2 = 2 in [1.69, 2.19]
+    pr1, pr3 = FlowProblem.build(*args, 0.1), FlowProblem.build(*args, 0.1, N=3)
+    b1 = flow_lattice(*args, 1.3, 0.1, problem=pr1)["B"]["per_order"]
+    b3 = flow_lattice(*args, 1.3, 0.1, problem=pr3)["B"]["per_order"]
+    assert b1[0][0] != 0
+    assert b3[0][0] == pytest.approx(3 * b1[0][0], rel=1e-14)  # free: N times one component
+    assert b3[1][0] == pytest.approx(5 * b1[1][0], rel=1e-13)  # O(lam): N (N+2)/3
+    assert flow_lattice(*args, 1.3, 0.1, N=3)["B"] == flow_lattice(*args, 1.3, 0.1, problem=pr3)["B"]
+    m1 = monotone_difference_lattice(*args, 1.3, 0.1, problem=pr1)
+    m3 = monotone_difference_lattice(*args, 1.3, 0.1, problem=pr3)
+    assert m3["free"][0] == pytest.approx(3 * m1["free"][0], rel=1e-14)
+    assert m3["per_order"][0] == pytest.approx(5 * m1["per_order"][0], rel=1e-12)
+    r1 = running_couplings_lattice(*args, 1.3, 0.1, problem=pr1)
+    r3 = running_couplings_lattice(*args, 1.3, 0.1, problem=pr3)
+    assert r3["m2"]["per_order"][1][0] == pytest.approx(5 / 3 * r1["m2"]["per_order"][1][0], rel=1e-13)
+    with pytest.raises(InputError, match="N=2"):
+        flow_lattice(*args, 1.3, 0.1, problem=pr3, N=2)
+
+
+def test_continuum_takes_n():
+    from ergsym.flow.continuum import FlowScales, flow_continuum, free_monotone_difference
+
+    args = ("bump:eps=0.1,lambda_max=2", 3, 1.0, 1.0, 0.8, 0.1)
+    sc = FlowScales(*args[:5])
+    one = flow_continuum(*args, order=1, forms=("B",), scales=sc)["B"]["per_order"]
+    three = flow_continuum(*args, order=1, forms=("B",), scales=sc, N=3)["B"]["per_order"]
+    assert three[0][0] == pytest.approx(3 * one[0][0], rel=1e-14)
+    assert three[1][0] == pytest.approx(5 * one[1][0], rel=1e-13)
+    assert free_monotone_difference(sc, 3)[0] == pytest.approx(3 * free_monotone_difference(sc)[0], rel=1e-14)
+    with pytest.raises(InputError, match="N='N'"):
+        flow_continuum(*args, order=1, N="N")
+
+
+# -- the CLI ---------------------------------------------------------------------------------
+
+LAT = ["--lattice", "8x8", "--cutoff", "bump:eps=0.5,lambda_max=2", "--mass", "1"]
+
+
+def _cli(args, capsys):
+    from ergsym.cli import main
+
+    with pytest.raises(SystemExit) as exc:
+        main(list(args))
+    cap = capsys.readouterr()
+    return exc.value.code, cap.out, cap.err
+
+
+def test_flow_n3_json_on_a_lattice(capsys):
+    base = ["flow", *LAT, "--Lambda0", "1.5", "--Lambda", "0.6", "--lam", "0.1", "--M", "--json"]
+    code, out, err = _cli(base + ["--N", "3"], capsys)
+    assert code == 0, err
+    doc = json.loads(out)
+    assert "NaN" not in out and doc["parameters"]["N"] == 3
+    code, out1, err = _cli(base, capsys)
+    one = json.loads(out1)["results"]
+    res = doc["results"]
+    assert res["monotone"]["B"]["per_order"][0]["value"] == pytest.approx(
+        3 * one["monotone"]["B"]["per_order"][0]["value"]
+    )
+    assert res["M_minus_M0"]["free"]["value"] == pytest.approx(3 * one["M_minus_M0"]["free"]["value"])
+    # the running quartic: lam at O(lam), and the one-loop bubble (N+8)/9 = 11/9 times N = 1's
+    # (the tadpole-dressed L[Delta] Delta(p=0) term vanishes: K = 1 at p = 0 at every scale)
+    lam3, lam1 = res["couplings"]["lam"]["per_order"], one["couplings"]["lam"]["per_order"]
+    assert lam3[1]["value"] == 1.0
+    assert lam3[2]["value"] == pytest.approx(11 / 9 * lam1[2]["value"], rel=1e-12)
+    assert res["couplings"]["m2_shift"]["per_order"][1]["value"] == pytest.approx(
+        5 / 3 * one["couplings"]["m2_shift"]["per_order"][1]["value"], rel=1e-12
+    )
+    (bubble,) = [t for t in res["interaction"] if t["legs"] == [2, 2]]
+    assert bubble["on_factor"] == "11/9"
+    assert {s["fields"]: s["coefficient"] for s in bubble["on_structure"]} == {
+        "(phi(x0).phi(x0)) (phi(x1).phi(x1))": "7/9",
+        "(phi(x0).phi(x1))^2": "4/9",
+    }
+    assert doc["results"]["B_series"]["theory"]["N"] == 3
+
+
+def test_flow_n3_at_lambda0_equals_monotone_n3(capsys):
+    # at Lambda = Lambda0 every Delta family vanishes: the flow's B and pieces are the engine's
+    common = [*LAT, "--Lambda", "1", "--lam", "0.1", "--N", "3", "--json"]
+    code, out, err = _cli(["flow", "--Lambda0", "1", "--pieces", *common], capsys)
+    assert code == 0, err
+    flow = json.loads(out)["results"]["monotone"]
+    for form in ("B", "A", "eq5.14", "eq5.11"):
+        code, out, err = _cli(["monotone", "--form", form, *common], capsys)
+        assert code == 0, err
+        (q,) = json.loads(out)["results"]["quantities"].values()
+        want = [c["value"]["value"] for c in q["coefficients"]]
+        got = [p["value"] for p in flow[form]["per_order"]]
+        assert got == pytest.approx(want, rel=1e-12, abs=1e-14), form
+        assert any(w != 0 for w in want)
+
+
+def test_flow_n3_text_prints_v_lambda_with_index_structure(capsys):
+    code, out, err = _cli(["flow", *LAT, "--Lambda0", "1.5", "--N", "3", "--order", "2", "--series"], capsys)
+    assert code == 0, err
+    assert "O(N) with N=3" in out
+    assert "Delta(x0-x1)^2 [(7/9) (phi(x0).phi(x0)) (phi(x1).phi(x1)) + (4/9) (phi(x0).phi(x1))^2]" in out
+    assert "B along the flow (N=3):" in out and "O(0): 3/2 f0" in out
+
+
+@pytest.mark.parametrize("bad", ["0", "-2", "2.5", "x", "N"])
+def test_flow_bad_n_exits_2(bad, capsys):
+    code, out, err = _cli(["flow", *LAT, "--Lambda0", "1.5", "--N", bad], capsys)
+    assert code == 2 and "--N" in err and "Traceback" not in err
