@@ -387,3 +387,25 @@ def test_flow_n3_text_prints_v_lambda_with_index_structure(capsys):
 def test_flow_bad_n_exits_2(bad, capsys):
     code, out, err = _cli(["flow", *LAT, "--Lambda0", "1.5", "--N", bad], capsys)
     assert code == 2 and "--N" in err and "Traceback" not in err
+
+
+def test_flow_n3_scan_as_a_batch_equals_in_process(capsys, tmp_path):
+    # the batch task rebuilds the FlowProblem from plain data: it must carry N
+    args = ["flow", *LAT, "--Lambda0", "1.5", "--Lambda", "0.6", "--lam", "0.1", "--scan", "2", "--N", "3", "--json"]
+    code, out, err = _cli(args, capsys)
+    assert code == 0, err
+    code, out_b, err = _cli(args + ["--scheduler", "inprocess", "--store", str(tmp_path / "s")], capsys)
+    assert code == 0, err
+    plain, batch = json.loads(out)["results"]["scan"], json.loads(out_b)["results"]["scan"]
+    assert batch == plain and plain[0]["monotone"]["B"]["per_order"][0]["value"] != 0
+
+
+def test_large_n_series_is_flagged_out_of_range(capsys):
+    # the expansion parameter grows with N (O(lam^2) B terms ~ N^3 lam^2): at lam = 0.1 the series
+    # is fine for N = 3 and outside its range for N = 1024
+    base = ["flow", *LAT, "--Lambda0", "1.5", "--Lambda", "0.6", "--lam", "0.1", "--json"]
+    for n, ok in (("3", True), ("1024", False)):
+        code, out, err = _cli(base + ["--N", n], capsys)
+        assert code == 0, err
+        s = json.loads(out)["results"]["monotone"]["B"]["sum"]
+        assert s["converged"] is ok and (s["ratio_of_last_terms"] < 1) is ok
