@@ -315,6 +315,22 @@ def test_continuum_takes_n():
         flow_continuum(*args, order=1, N="N")
 
 
+def test_continuum_m_and_scan_take_n():
+    from ergsym.flow.continuum import flow_scan_continuum, monotone_difference
+
+    cut = "bump:eps=0.1,lambda_max=2"
+    m1 = monotone_difference(cut, 3, 1.0, 1.0, 0.8, 0.1, order=1, n_log=2)
+    m3 = monotone_difference(cut, 3, 1.0, 1.0, 0.8, 0.1, order=1, n_log=2, N=3)
+    assert m3["free"][0] == pytest.approx(3 * m1["free"][0], rel=1e-14)
+    assert m3["interacting"][0] == pytest.approx(5 * m1["interacting"][0], rel=1e-10)  # O(lam): N(N+2)/3
+    s1 = flow_scan_continuum(cut, 3, 1.0, 1.0, [0.8, 1.0], 0.1, order=1, forms=("B",), n_log=2)
+    s3 = flow_scan_continuum(cut, 3, 1.0, 1.0, [0.8, 1.0], 0.1, order=1, forms=("B",), n_log=2, N=3)
+    assert s3[0]["M"]["free"][0] == pytest.approx(3 * s1[0]["M"]["free"][0], rel=1e-14)
+    assert s3[0]["M"]["interacting"][0] == pytest.approx(5 * s1[0]["M"]["interacting"][0], rel=1e-8)
+    m2_1, m2_3 = s1[0]["couplings"]["m2"]["per_order"][1][0], s3[0]["couplings"]["m2"]["per_order"][1][0]
+    assert m2_1 > 0 and m2_3 == pytest.approx(5 / 3 * m2_1, rel=1e-13)  # the tadpole (N+2)/3
+
+
 # -- the CLI ---------------------------------------------------------------------------------
 
 LAT = ["--lattice", "8x8", "--cutoff", "bump:eps=0.5,lambda_max=2", "--mass", "1"]
