@@ -425,3 +425,19 @@ def test_large_n_series_is_flagged_out_of_range(capsys):
         assert code == 0, err
         s = json.loads(out)["results"]["monotone"]["B"]["sum"]
         assert s["converged"] is ok and (s["ratio_of_last_terms"] < 1) is ok
+
+
+def test_large_n_growth_of_the_coefficients():
+    # each order of lam adds at most one closed index loop: the O(lam^k) coefficients of A, B, the
+    # pieces and <phi^2> have degree <= k + 1 in N (one N from the summed components), and B and
+    # <phi^2> reach it (a chain of k tadpoles / bubbles); the leading coefficients are those of the
+    # tadpole weight (N+2)/3 -> N/3 per loop
+    for series in [flow_monotone(2, f, N="N") for f in FORMS] + [flow_phi2(2, "N")]:
+        for t in series.terms:
+            assert t.coeff.degree <= t.order + 1
+    b, p = flow_monotone(2, "B", N="N"), flow_phi2(2, "N")
+    assert max(t.coeff.degree for t in b.terms if t.order == 2) == 3
+    assert max(t.coeff.degree for t in p.terms if t.order == 2) == 3
+    one = flow_monotone(2, "B").coefficient_dict(1)
+    for name, c in b.coefficient_dict(1).items():
+        assert c.leading() == one[name] / 3  # N (N+2)/3 -> N^2/3
