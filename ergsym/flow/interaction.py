@@ -177,7 +177,7 @@ def describe_term(t: EffTerm, n_comp: int | str = 1) -> str:
 
     With ``n_comp != 1`` (O(N) model) the field legs are written as their index structure
     (:meth:`EffTerm.on_structure`), e.g. for the one-loop bubble with ``n_comp="N"``:
-    ``sum_{x0,x1} Delta(x0-x1)^2 [(N/9 + 4/9) (phi(x0).phi(x0)) (phi(x1).phi(x1)) + 4/9 (phi(x0).phi(x1))^2]``.
+    ``sum_{x0,x1} Delta(x0-x1)^2 [(N/9 + 4/9) (phi(x0).phi(x0)) (phi(x1).phi(x1)) + (4/9) (phi(x0).phi(x1))^2]``.
     """
     xs = ",".join(f"x{i}" for i in range(t.n_vertices))
     parts = []

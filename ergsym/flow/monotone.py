@@ -12,6 +12,11 @@ so the monotone derivative has the same four pieces as at ``Lambda0``
 Families carry three line functions: ``K = Kt_Lambda``, ``D = Lambda dKt_Lambda/dLambda`` and
 ``Delta = Kt_Lambda0 - Kt_Lambda`` (:class:`ergsym.families.Line`).  At ``Lambda = Lambda0``
 every ``Delta`` family vanishes and the series reduce to those of the engine at ``Lambda0``.
+
+O(N) models (``N`` components, ``V_Lambda0 = (lam/4!)(phi_a phi_a)^2``): every function takes
+``N`` (an int, or ``"N"`` for exact polynomials in N); A, B, the pieces and ``<phi^2>`` are summed
+over components, and each diagram's weight is the contraction of its index lines
+(:func:`ergsym.flow.diagrams.diagrams`).  ``N = 1`` gives the single scalar's series exactly.
 """
 
 from __future__ import annotations
