@@ -120,6 +120,49 @@ def _point_result(a, Lambda, ab, rc, md, exact, warnings):
     return out
 
 
+#: the couplings of ``running_couplings`` under their JSON names
+COUPLING_KEYS = (("m2", "m2_shift"), ("lam", "lam"), ("g6", "g6"), ("vacuum", "vacuum_per_site"))
+
+
+def _couplings_point(mode, a, Lambda, warnings):
+    """``flow --couplings-only`` at one scale: each running coupling, or why it is not computed.
+
+    Continuum couplings are evaluated one by one: a coupling whose families cannot be evaluated
+    here (a divergent integral, a position-space kernel beyond its budget at m << Lambda) is
+    reported under ``not_computed`` with the reason, the others as usual."""
+    from .. import flow as fl
+    from ..errors import ConvergenceError, DivergentIntegralError, FamilyNotSupportedError
+    from ..numeric.limits import PositionBudgetError
+
+    lam = a["lam"]
+    out = {"Lambda": Lambda, "couplings": {}}
+    if mode == "lattice":
+        pr = a["problem"]
+        common = (a["shape"], a["cutoff"], a["mass"], a["Lambda0"], Lambda, lam)
+        rc = fl.running_couplings_lattice(*common, order=a["order"], problem=pr)
+        out["couplings"] = {key: _series_obj(rc[name], lam, True) for name, key in COUPLING_KEYS}
+    else:
+        from ..flow.continuum import FlowScales, series_continuum
+
+        sc = FlowScales(a["cutoff"], a["dim"], a["mass"], a["Lambda0"], Lambda)
+        series = fl.running_couplings(a["order"], a.get("N", 1))
+        skipped = {}
+        for name, key in COUPLING_KEYS:
+            try:
+                value = series_continuum(series[name], sc, lam, a["rtol"])
+            except (PositionBudgetError, DivergentIntegralError, FamilyNotSupportedError, ConvergenceError) as exc:
+                skipped[key] = f"not computed: {exc}"
+                continue
+            out["couplings"][key] = _series_obj(value, lam, False)
+        if skipped:
+            out["not_computed"] = skipped
+    for k, v in out["couplings"].items():
+        _warn_sum(f"{k} at Lambda={Lambda:.6g}", v["sum"], warnings)
+        if not v["sum"]["converged"]:
+            warnings.add(f"{k} at Lambda={Lambda:.6g} is not converged (quadrature error above rtol)")
+    return out
+
+
 def m_entry(md: dict, Lambda: float, warnings: Warnings, statistical: float = 0.0) -> dict:
     """``M_minus_M0`` as value objects; ``total`` carries its error parts.
 
@@ -417,6 +460,14 @@ def _scan_task(mode, a, grid):
     help="Number of field components of the O(N) model, V = (lam/4!)(phi_a phi_a)^2 (1: one real scalar).",
 )
 @click.option("--series", "show_series", is_flag=True, help="Print the derived V_Lambda and B series.")
+@click.option(
+    "--couplings-only",
+    "couplings_only",
+    is_flag=True,
+    help="Only the running couplings of V_Lambda (lam, m2 shift, g6, vacuum), no A, B or M: works "
+    "for cutoffs whose A and B diverge (exp, fermi) and reports a coupling it cannot evaluate "
+    "as not computed.",
+)
 @click.option("--json", "as_json", is_flag=True, help="JSON to stdout (envelope of docs/json.md).")
 def flow(
     order,
@@ -442,6 +493,7 @@ def flow(
     seed,
     n_text,
     show_series,
+    couplings_only,
     as_json,
     batch,
 ):
@@ -481,6 +533,18 @@ def flow(
                 f"the lattice is {len(shape)}-dimensional and --dim sets the continuum dimension",
                 "drop --dim (a lattice's dimension is its number of extents), or drop --lattice for the continuum",
             )
+    if couplings_only:
+        for flag, given, why in (
+            ("--method", method != "series", "the running couplings are those of the flowed series"),
+            ("--M", with_m, "M - M0 integrates B, which --couplings-only does not compute"),
+            ("--pieces", pieces, "the pieces are those of A and B, which --couplings-only does not compute"),
+            ("--plot", plot is not None, "the plot shows B and M"),
+            ("--scheduler/--store", batch.active, "a couplings-only scan runs in process"),
+        ):
+            if given:
+                common.refuse_together(
+                    "--couplings-only", True, flag, method if flag == "--method" else True, why, f"drop {flag}"
+                )
     if method != "series":
         return _flow_method(
             method,
@@ -528,12 +592,15 @@ def flow(
         n_eval = len(grid) + 2 * n_log + 1
     else:
         n_eval = 1 + (3 * n_log // 2 if want_m else 0)
-    if mode == "continuum":
+    if couplings_only:  # no A, B or M: the couplings' families are one- and two-loop blocks of Delta
+        budget = None
+    elif mode == "continuum":
         budget = continuum_budget(cut, mass, grid, n_eval)
     else:
         n_cuts = 1 + (len(set(round(v, 12) for v in _phat2_values(shape))) if want_m else 0)
         budget = lattice_budget(shape, len(grid) * (2 + (3 * n_log // 2) * n_cuts if want_m else 2))
-    budget.check(force)
+    if budget is not None:
+        budget.check(force)
     warnings = common.Warnings()
     problem = None
     if mode == "lattice":  # built once here (the scales were checked above) and handed to the sums
@@ -570,11 +637,28 @@ def flow(
         "n_log": n_log,
         "rtol": rtol,
         "pieces": bool(pieces),
-        "M": want_m,
+        "M": want_m and not couplings_only,
     }
+    if couplings_only:
+        parameters["couplings_only"] = True
+        results = {
+            "normalization": "per site (couplings of V_Lambda = sum_n v_n (phi.phi)^(n/2) / n! for a uniform field)",
+            "note": "running couplings only (--couplings-only): no A, B or M",
+        }
+        rows = [_couplings_point(mode, a, x, warnings) for x in grid]
+        if scan:
+            results["scan"] = rows
+        else:
+            results.update(rows[0])
+        if as_json:
+            common.echo_json("flow", parameters, results, warnings)
+            return
+        _print(parameters, results, show_series, order, n_comp)
+        return
     results = {
         "normalization": "coefficient of delta^d(0)" if lattice is None else "whole lattice sum",
-        "note": "B = -Lambda dM/dLambda; A is the printed expression (5.5)",
+        "note": "B = -Lambda dM/dLambda; A is the printed expression (5.5)"
+        + (f"; A, B, the pieces, <phi^2> and M are summed over the N={n_comp} components" if n_comp != 1 else ""),
         "estimated_cost": {"seconds": budget.seconds, "bytes": budget.bytes},
     }
     if batch.active and not scan:
@@ -879,7 +963,7 @@ def _fmt_sum(p):
 
 
 def _print(parameters, results, show_series, order, n_comp=1):
-    on = f", O(N) with N={n_comp} (summed over components)" if n_comp != 1 else ""
+    on = f", O(N) with N={n_comp}" if n_comp != 1 else ""
     click.echo(
         f"ergsym flow: {parameters['mode']}, method {parameters.get('method', 'series')}, "
         f"{results['normalization']}, "
@@ -889,7 +973,7 @@ def _print(parameters, results, show_series, order, n_comp=1):
     rows = results["scan"] if "scan" in results else [results]
     for r in rows:
         click.echo(f"Lambda = {r['Lambda']:.6g}")
-        for k, v in r["monotone"].items():
+        for k, v in r.get("monotone", {}).items():
             if "per_order" not in v:
                 click.echo(f"  {k:10s} {_fmt(v['sum'])}")
                 continue
