@@ -495,3 +495,6 @@ def test_couplings_only_at_moderate_mass_and_its_refusals(capsys):
         assert code == 2 and "--couplings-only" in err and "Traceback" not in err, extra
     code, out, err = _cli(base + ["--scan", "3"], capsys)  # text, a scan
     assert code == 0 and out.count("lam(Lambda)") == 3
+    # its own pre-check: at Lambda = 1e-6 the radial grid (R = 32/Lambda) would need ~90 GB
+    code, out, err = _cli(base[:-4] + ["--Lambda", "1e-6"], capsys)
+    assert code == 2 and "refused" in err and "--force" in err and "Traceback" not in err

@@ -507,7 +507,7 @@ def flow(
     from ..conventions import validate_dim, validate_mass
     from ..errors import InputError
     from ..flow import flow_monotone
-    from ..flow.budget import continuum_budget, lattice_budget
+    from ..flow.budget import continuum_budget, couplings_budget, lattice_budget
     from ..flow.continuum import validate_scales
     from ..flow.diagrams import validate_order
     from ..inputs import as_lattice, check_series_coupling
@@ -592,15 +592,14 @@ def flow(
         n_eval = len(grid) + 2 * n_log + 1
     else:
         n_eval = 1 + (3 * n_log // 2 if want_m else 0)
-    if couplings_only:  # no A, B or M: the couplings' families are one- and two-loop blocks of Delta
-        budget = None
+    if couplings_only and mode == "continuum":  # no A, B or M: one- and two-loop blocks of Delta
+        budget = couplings_budget(cut, mass, grid, len(grid))
     elif mode == "continuum":
         budget = continuum_budget(cut, mass, grid, n_eval)
     else:
         n_cuts = 1 + (len(set(round(v, 12) for v in _phat2_values(shape))) if want_m else 0)
         budget = lattice_budget(shape, len(grid) * (2 + (3 * n_log // 2) * n_cuts if want_m else 2))
-    if budget is not None:
-        budget.check(force)
+    budget.check(force)
     warnings = common.Warnings()
     problem = None
     if mode == "lattice":  # built once here (the scales were checked above) and handed to the sums
