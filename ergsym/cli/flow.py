@@ -120,6 +120,49 @@ def _point_result(a, Lambda, ab, rc, md, exact, warnings):
     return out
 
 
+#: the couplings of ``running_couplings`` under their JSON names
+COUPLING_KEYS = (("m2", "m2_shift"), ("lam", "lam"), ("g6", "g6"), ("vacuum", "vacuum_per_site"))
+
+
+def _couplings_point(mode, a, Lambda, warnings):
+    """``flow --couplings-only`` at one scale: each running coupling, or why it is not computed.
+
+    Continuum couplings are evaluated one by one: a coupling whose families cannot be evaluated
+    here (a divergent integral, a position-space kernel beyond its budget at m << Lambda) is
+    reported under ``not_computed`` with the reason, the others as usual."""
+    from .. import flow as fl
+    from ..errors import ConvergenceError, DivergentIntegralError, FamilyNotSupportedError
+    from ..numeric.limits import PositionBudgetError
+
+    lam = a["lam"]
+    out = {"Lambda": Lambda, "couplings": {}}
+    if mode == "lattice":
+        pr = a["problem"]
+        common = (a["shape"], a["cutoff"], a["mass"], a["Lambda0"], Lambda, lam)
+        rc = fl.running_couplings_lattice(*common, order=a["order"], problem=pr)
+        out["couplings"] = {key: _series_obj(rc[name], lam, True) for name, key in COUPLING_KEYS}
+    else:
+        from ..flow.continuum import FlowScales, series_continuum
+
+        sc = FlowScales(a["cutoff"], a["dim"], a["mass"], a["Lambda0"], Lambda)
+        series = fl.running_couplings(a["order"], a.get("N", 1))
+        skipped = {}
+        for name, key in COUPLING_KEYS:
+            try:
+                value = series_continuum(series[name], sc, lam, a["rtol"])
+            except (PositionBudgetError, DivergentIntegralError, FamilyNotSupportedError, ConvergenceError) as exc:
+                skipped[key] = f"not computed: {exc}"
+                continue
+            out["couplings"][key] = _series_obj(value, lam, False)
+        if skipped:
+            out["not_computed"] = skipped
+    for k, v in out["couplings"].items():
+        _warn_sum(f"{k} at Lambda={Lambda:.6g}", v["sum"], warnings)
+        if not v["sum"]["converged"]:
+            warnings.add(f"{k} at Lambda={Lambda:.6g} is not converged (quadrature error above rtol)")
+    return out
+
+
 def m_entry(md: dict, Lambda: float, warnings: Warnings, statistical: float = 0.0) -> dict:
     """``M_minus_M0`` as value objects; ``total`` carries its error parts.
 
@@ -189,9 +232,14 @@ def _compute_point(mode, a, Lambda, with_m, warnings):
         return out
     common = (a["cutoff"], a["dim"], a["mass"], a["Lambda0"], Lambda, a["lam"])
     sc = FlowScales(a["cutoff"], a["dim"], a["mass"], a["Lambda0"], Lambda)
-    ab = fl.flow_continuum(*common, order=a["order"], forms=forms, rtol=a["rtol"], scales=sc)
-    rc = fl.running_couplings_continuum(*common, order=a["order"], rtol=a["rtol"], scales=sc)
-    md = fl.monotone_difference(*common, order=a["order"], n_log=a["n_log"], rtol=a["rtol"]) if with_m else None
+    n_comp = a.get("N", 1)
+    ab = fl.flow_continuum(*common, order=a["order"], forms=forms, rtol=a["rtol"], scales=sc, N=n_comp)
+    rc = fl.running_couplings_continuum(*common, order=a["order"], rtol=a["rtol"], scales=sc, N=n_comp)
+    md = (
+        fl.monotone_difference(*common, order=a["order"], n_log=a["n_log"], rtol=a["rtol"], N=n_comp)
+        if with_m
+        else None
+    )
     return _point_result(a, Lambda, ab, rc, md, False, warnings)
 
 
@@ -214,6 +262,7 @@ def _scan(mode, a, grid, warnings):
             a["n_log"],
             a["rtol"],
             progress=bar.update,
+            N=a.get("N", 1),
         )
     finally:
         bar.close()
@@ -238,10 +287,12 @@ def _warn_d_zero(a, Lambda, warnings):
         )
 
 
-def _interaction_json(order):
+def _interaction_json(order, n_comp=1):
     from ..flow import effective_interaction
 
-    return [t.to_dict() for t in effective_interaction(order)]
+    if n_comp == 1:
+        return [t.to_dict() for t in effective_interaction(order)]
+    return [t.to_dict(n_comp) for t in effective_interaction(order)]
 
 
 def _progress(items):
@@ -311,7 +362,9 @@ def _scan_task(mode, a, grid):
     if mode == "lattice":
         from ..flow.problem import FlowProblem  # noqa: PLC0415
 
-        a["problem"] = FlowProblem.build(a["shape"], a["cutoff"], a["mass"], a["Lambda0"], a["lam"], signed_lam=True)
+        a["problem"] = FlowProblem.build(
+            a["shape"], a["cutoff"], a["mass"], a["Lambda0"], a["lam"], signed_lam=True, N=a.get("N", 1)
+        )
     w = _QuietWarnings()
     if mode == "lattice":
         points = [_compute_point(mode, a, x, True, w) for x in grid]
@@ -407,6 +460,14 @@ def _scan_task(mode, a, grid):
     help="Number of field components of the O(N) model, V = (lam/4!)(phi_a phi_a)^2 (1: one real scalar).",
 )
 @click.option("--series", "show_series", is_flag=True, help="Print the derived V_Lambda and B series.")
+@click.option(
+    "--couplings-only",
+    "couplings_only",
+    is_flag=True,
+    help="Only the running couplings of V_Lambda (lam, m2 shift, g6, vacuum), no A, B or M: works "
+    "for cutoffs whose A and B diverge (exp, fermi) and reports a coupling it cannot evaluate "
+    "as not computed.",
+)
 @click.option("--json", "as_json", is_flag=True, help="JSON to stdout (envelope of docs/json.md).")
 def flow(
     order,
@@ -432,6 +493,7 @@ def flow(
     seed,
     n_text,
     show_series,
+    couplings_only,
     as_json,
     batch,
 ):
@@ -445,7 +507,7 @@ def flow(
     from ..conventions import validate_dim, validate_mass
     from ..errors import InputError
     from ..flow import flow_monotone
-    from ..flow.budget import continuum_budget, lattice_budget
+    from ..flow.budget import continuum_budget, couplings_budget, lattice_budget
     from ..flow.continuum import validate_scales
     from ..flow.diagrams import validate_order
     from ..inputs import as_lattice, check_series_coupling
@@ -471,6 +533,18 @@ def flow(
                 f"the lattice is {len(shape)}-dimensional and --dim sets the continuum dimension",
                 "drop --dim (a lattice's dimension is its number of extents), or drop --lattice for the continuum",
             )
+    if couplings_only:
+        for flag, given, why in (
+            ("--method", method != "series", "the running couplings are those of the flowed series"),
+            ("--M", with_m, "M - M0 integrates B, which --couplings-only does not compute"),
+            ("--pieces", pieces, "the pieces are those of A and B, which --couplings-only does not compute"),
+            ("--plot", plot is not None, "the plot shows B and M"),
+            ("--scheduler/--store", batch.active, "a couplings-only scan runs in process"),
+        ):
+            if given:
+                common.refuse_together(
+                    "--couplings-only", True, flag, method if flag == "--method" else True, why, f"drop {flag}"
+                )
     if method != "series":
         return _flow_method(
             method,
@@ -496,13 +570,6 @@ def flow(
             batch,
             n_comp,
         )
-    if n_comp != 1:  # the flowed O(N) series: see docs/flow.md
-        raise InputError.bad(
-            "--N",
-            n_comp,
-            "1 for --method series (the O(N) flowed series is not available yet)",
-            "use --N 1",
-        )
     cut, L0, L = validate_scales(cutoff, Lambda0, Lambda)
     if scan < 0 or scan == 1 or scan > 1000:
         raise InputError.bad("--scan", scan, "0 (off) or an integer in [2, 1000]")
@@ -525,7 +592,9 @@ def flow(
         n_eval = len(grid) + 2 * n_log + 1
     else:
         n_eval = 1 + (3 * n_log // 2 if want_m else 0)
-    if mode == "continuum":
+    if couplings_only and mode == "continuum":  # no A, B or M: one- and two-loop blocks of Delta
+        budget = couplings_budget(cut, mass, grid, len(grid))
+    elif mode == "continuum":
         budget = continuum_budget(cut, mass, grid, n_eval)
     else:
         n_cuts = 1 + (len(set(round(v, 12) for v in _phat2_values(shape))) if want_m else 0)
@@ -536,9 +605,10 @@ def flow(
     if mode == "lattice":  # built once here (the scales were checked above) and handed to the sums
         from ..flow.problem import FlowProblem
 
-        problem = FlowProblem.build(shape, cut, mass, L0, lam, signed_lam=True)
+        problem = FlowProblem.build(shape, cut, mass, L0, lam, signed_lam=True, N=n_comp)
     a = {
         "order": order,
+        "N": n_comp,
         "Lambda0": L0,
         "cutoff": cut,
         "dim": dim,
@@ -561,15 +631,33 @@ def flow(
         "lam": lam,
         "dim": dim if lattice is None else None,
         "lattice": "x".join(map(str, shape)) if shape else None,
+        "N": n_comp,
         "scan": scan,
         "n_log": n_log,
         "rtol": rtol,
         "pieces": bool(pieces),
-        "M": want_m,
+        "M": want_m and not couplings_only,
     }
+    if couplings_only:
+        parameters["couplings_only"] = True
+        results = {
+            "normalization": "per site (couplings of V_Lambda = sum_n v_n (phi.phi)^(n/2) / n! for a uniform field)",
+            "note": "running couplings only (--couplings-only): no A, B or M",
+        }
+        rows = [_couplings_point(mode, a, x, warnings) for x in grid]
+        if scan:
+            results["scan"] = rows
+        else:
+            results.update(rows[0])
+        if as_json:
+            common.echo_json("flow", parameters, results, warnings)
+            return
+        _print(parameters, results, show_series, order, n_comp)
+        return
     results = {
         "normalization": "coefficient of delta^d(0)" if lattice is None else "whole lattice sum",
-        "note": "B = -Lambda dM/dLambda; A is the printed expression (5.5)",
+        "note": "B = -Lambda dM/dLambda; A is the printed expression (5.5)"
+        + (f"; A, B, the pieces, <phi^2> and M are summed over the N={n_comp} components" if n_comp != 1 else ""),
         "estimated_cost": {"seconds": budget.seconds, "bytes": budget.bytes},
     }
     if batch.active and not scan:
@@ -597,15 +685,15 @@ def flow(
     else:
         results.update(_compute_point(mode, a, L, with_m, warnings))
     if show_series or as_json:
-        results["interaction"] = _interaction_json(order)
-        results["B_series"] = flow_monotone(order, "B").to_json()
+        results["interaction"] = _interaction_json(order, n_comp)
+        results["B_series"] = flow_monotone(order, "B", n_comp).to_json()
     if plot_path is not None:
         _plot(results["scan"], str(plot_path), mode, parameters)
         results["plot"] = str(plot_path)
     if as_json:
         common.echo_json("flow", parameters, results, warnings)
         return
-    _print(parameters, results, show_series, order)
+    _print(parameters, results, show_series, order, n_comp)
 
 
 def _method_task(method, problem_args, grid, with_m, settings, N=1):
@@ -873,17 +961,18 @@ def _fmt_sum(p):
     return s
 
 
-def _print(parameters, results, show_series, order):
+def _print(parameters, results, show_series, order, n_comp=1):
+    on = f", O(N) with N={n_comp}" if n_comp != 1 else ""
     click.echo(
         f"ergsym flow: {parameters['mode']}, method {parameters.get('method', 'series')}, "
         f"{results['normalization']}, "
-        f"Lambda0={parameters['Lambda0']}, lam={parameters['lam']}, cutoff={parameters['cutoff']}"
+        f"Lambda0={parameters['Lambda0']}, lam={parameters['lam']}, cutoff={parameters['cutoff']}{on}"
     )
     click.echo(results["note"])
     rows = results["scan"] if "scan" in results else [results]
     for r in rows:
         click.echo(f"Lambda = {r['Lambda']:.6g}")
-        for k, v in r["monotone"].items():
+        for k, v in r.get("monotone", {}).items():
             if "per_order" not in v:
                 click.echo(f"  {k:10s} {_fmt(v['sum'])}")
                 continue
@@ -916,10 +1005,16 @@ def _print(parameters, results, show_series, order):
     if show_series:
         from ..flow import describe_term, effective_interaction, flow_monotone
 
-        click.echo("V_Lambda (Delta = Kt_Lambda0 - Kt_Lambda):")
+        if n_comp == 1:
+            click.echo("V_Lambda (Delta = Kt_Lambda0 - Kt_Lambda):")
+        else:
+            click.echo(
+                f"V_Lambda (Delta = Kt_Lambda0 - Kt_Lambda; V_Lambda0 = (lam/4!)(phi.phi)^2, N={n_comp}; "
+                "[...]: the O(N) index structure, phi(x).phi(y) = sum_a phi_a(x) phi_a(y)):"
+            )
         for t in effective_interaction(order):
-            click.echo(f"  lam^{t.power} * {t.coeff}  {describe_term(t)}")
-        click.echo("B along the flow:")
-        click.echo(flow_monotone(order, "B").to_text())
+            click.echo(f"  lam^{t.power} * {t.coeff}  {describe_term(t, n_comp)}")
+        click.echo("B along the flow:" if n_comp == 1 else f"B along the flow (N={n_comp}):")
+        click.echo(flow_monotone(order, "B", n_comp).to_text())
     if "plot" in results:
         click.echo(f"plot written to {results['plot']}")

@@ -47,11 +47,31 @@ __all__ = [
     "running_couplings_continuum",
     "flow_scan_continuum",
     "validate_scales",
+    "validate_components",
     "MIN_EPS",
 ]
 
 #: smallest bump eps accepted along the flow (the Lambda0 bump is rebuilt from p^2)
 MIN_EPS = 1e-4
+
+
+def validate_components(N: int, use: str = "numbers") -> int:
+    """``N`` (field components) as a positive int, or :class:`InputError` naming ``N``.
+
+    Numbers need an integer: the symbol ``"N"`` is refused with a pointer to the series API.
+    """
+    from ..symbolic.theory import validate_n
+
+    n_comp = validate_n(N)
+    if not isinstance(n_comp, int):
+        where = "running_couplings(order, 'N')" if use == "running_couplings" else "flow_monotone(order, form, N='N')"
+        raise InputError.bad(
+            "N",
+            N,
+            "a positive integer for numbers",
+            f"use ergsym.flow.{where} for the polynomials in N",
+        )
+    return n_comp
 
 
 def validate_scales(cutoff: str | Cutoff, Lambda0: float, Lambda: float) -> tuple[Cutoff, float, float]:
@@ -133,6 +153,7 @@ def flow_continuum(
     forms: Sequence[str] = ("A", "B"),
     rtol: float = 1e-6,
     scales: FlowScales | None = None,
+    N: int = 1,
 ) -> dict:
     """A, B and/or pieces at ``Lambda`` along the flow, continuum, coefficient of ``delta^d(0)``.
 
@@ -150,6 +171,9 @@ def flow_continuum(
     rtol : float
     scales : FlowScales, optional
         Reuse a point's transforms (e.g. with :func:`running_couplings_continuum`).
+    N : int
+        Field components of the O(N) model (:func:`ergsym.flow.flow_monotone`): A, B and the
+        pieces are summed over components; the families are those of ``N = 1``.
 
     Returns
     -------
@@ -158,8 +182,9 @@ def flow_continuum(
     from .monotone import flow_monotone
 
     order = validate_order(order, 2)
+    n_comp = validate_components(N)
     scales = scales or FlowScales(cutoff, dim, mass, Lambda0, Lambda)
-    return {f: series_continuum(flow_monotone(order, f), scales, float(lam), rtol) for f in forms}
+    return {f: series_continuum(flow_monotone(order, f, n_comp), scales, float(lam), rtol) for f in forms}
 
 
 def running_couplings_continuum(
@@ -172,7 +197,7 @@ def running_couplings_continuum(
     order: int = 2,
     rtol: float = 1e-6,
     scales: FlowScales | None = None,
-    N: float = 1,
+    N: int = 1,
 ) -> dict:
     """Zero-momentum couplings of ``V_Lambda`` (:func:`ergsym.flow.running_couplings`).
 
@@ -185,25 +210,18 @@ def running_couplings_continuum(
 
     order = validate_order(order, 2)
     scales = scales or FlowScales(cutoff, dim, mass, Lambda0, Lambda)
-    from ..symbolic.theory import validate_n
-
-    n_comp = validate_n(N)
-    if not isinstance(n_comp, int):
-        raise InputError.bad(
-            "N",
-            N,
-            "a positive integer for numbers",
-            "use ergsym.flow.running_couplings(order, 'N') for the polynomials in N",
-        )
+    n_comp = validate_components(N, "running_couplings")
     return {k: series_continuum(s, scales, float(lam), rtol) for k, s in running_couplings(order, n_comp).items()}
 
 
-def free_monotone_difference(scales: FlowScales) -> tuple[float, float]:
-    """``M_Lambda - M_Lambda0`` of the free field: ``-1/2 int d^dp log(K_Lambda/K_Lambda0)``.
+def free_monotone_difference(scales: FlowScales, N: int = 1) -> tuple[float, float]:
+    """``M_Lambda - M_Lambda0`` of the free field: ``-N/2 int d^dp log(K_Lambda/K_Lambda0)``.
 
-    Per ``delta^d(0)``, on the point's momentum nodes (20- vs 16-point rules).  Diverges for
-    cutoffs whose ``log K`` difference grows at large ``p`` (``exp``, ``fermi``).
+    Per ``delta^d(0)``, on the point's momentum nodes (20- vs 16-point rules); ``N`` components
+    contribute alike.  Diverges for cutoffs whose ``log K`` difference grows at large ``p``
+    (``exp``, ``fermi``).
     """
+    n_comp = validate_components(N)
     from ..errors import DivergentIntegralError
     from ..numeric.transforms import N_HI, N_LO
 
@@ -221,6 +239,8 @@ def free_monotone_difference(scales: FlowScales) -> tuple[float, float]:
         with np.errstate(divide="ignore", invalid="ignore"):
             f = np.where(k0 > 0, np.log(np.where(k > 0, k, 1.0) / np.where(k0 > 0, k0, 1.0)), 0.0)
         vals.append(-0.5 * (2 * math.pi) ** ctx.dim * float(np.sum(w * f)))
+    if n_comp != 1:
+        vals = [n_comp * v for v in vals]
     return vals[0], abs(vals[0] - vals[1]) + 1e-14 * abs(vals[0])
 
 
@@ -244,12 +264,14 @@ def monotone_difference(
     order: int = 2,
     n_log: int = 8,
     rtol: float = 1e-6,
+    N: int = 1,
 ) -> dict:
     """``M_Lambda - M_Lambda0 = int_Lambda^Lambda0 B(L) dL/L`` (per ``delta^d(0)``).
 
     The free part is :func:`free_monotone_difference`; the interacting part ``B - B_free`` is
     integrated in ``log Lambda`` with ``n_log`` Gauss-Legendre nodes, the error being the
-    difference with ``n_log/2`` nodes plus the propagated family errors.
+    difference with ``n_log/2`` nodes plus the propagated family errors.  ``N``: field
+    components of the O(N) model (B summed over them).
 
     Returns
     -------
@@ -262,11 +284,12 @@ def monotone_difference(
     cutoff, L0, L = validate_scales(cutoff, Lambda0, Lambda)
     if not (isinstance(n_log, (int, np.integer)) and 2 <= n_log <= 200):
         raise InputError.bad("n_log", n_log, "an integer in [2, 200]")
-    free = free_monotone_difference(FlowScales(cutoff, dim, mass, L0, L))
+    n_comp = validate_components(N)
+    free = free_monotone_difference(FlowScales(cutoff, dim, mass, L0, L), n_comp)
     if L == L0:
         return {"free": free, "interacting": (0.0, 0.0), "total": free, "converged": True}
     order = validate_order(order, 2)
-    series = flow_monotone(order, "B")
+    series = flow_monotone(order, "B", n_comp)
     lam = float(lam)
     a, b = math.log(L), math.log(L0)
     done = {}
@@ -340,6 +363,7 @@ def flow_scan_continuum(
     rtol: float = 1e-6,
     progress: Callable[[int, int], object] | None = None,
     couplings: bool = True,
+    N: int = 1,
 ) -> list[dict]:
     """A, B (and pieces), the running couplings and ``M - M0`` at every scale of a scan.
 
@@ -355,6 +379,8 @@ def flow_scan_continuum(
         ``progress(n_done, n_total)`` after each evaluation (a progress bar).
     couplings : bool
         Also the running couplings at every scale (``"couplings"`` is None otherwise).
+    N : int
+        Field components of the O(N) model.
 
     Returns
     -------
@@ -365,6 +391,7 @@ def flow_scan_continuum(
     from .monotone import flow_monotone
 
     order = validate_order(order, 2)
+    n_comp = validate_components(N)
     Ls = [validate_scales(cutoff, Lambda0, L)[2] for L in Lambdas]
     cutoff, L0, _ = validate_scales(cutoff, Lambda0, min(Ls))
     if not (isinstance(n_log, (int, np.integer)) and 2 <= n_log <= 200):
@@ -374,13 +401,17 @@ def flow_scan_continuum(
     nodes = [] if a == b else list(np.exp(a + (b - a) * (_lobatto(2 * n_log) + 1) / 2))
     total = len(Ls) + len(nodes)
     done = 0
-    series_b = flow_monotone(order, "B")
+    series_b = flow_monotone(order, "B", n_comp)
     out = []
     for L in Ls:
         sc = FlowScales(cutoff, dim, mass, L0, L)
-        fc = flow_continuum(cutoff, dim, mass, L0, L, lam, order, forms, rtol, scales=sc)
-        rc = running_couplings_continuum(cutoff, dim, mass, L0, L, lam, order, rtol, scales=sc) if couplings else None
-        free = free_monotone_difference(sc)
+        fc = flow_continuum(cutoff, dim, mass, L0, L, lam, order, forms, rtol, scales=sc, N=n_comp)
+        rc = (
+            running_couplings_continuum(cutoff, dim, mass, L0, L, lam, order, rtol, scales=sc, N=n_comp)
+            if couplings
+            else None
+        )
+        free = free_monotone_difference(sc, n_comp)
         out.append({"Lambda": L, "forms": fc, "couplings": rc, "free": free})
         done += 1
         if progress:

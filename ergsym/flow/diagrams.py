@@ -51,9 +51,12 @@ from ..errors import InputError, OrderNotSupportedError
 from ..families import Line, reduce_graph
 from ..symbolic.wick import adjacencies as _adjacencies
 from ..symbolic.wick import connected as _connected
+from ..symbolic.wick import on_weight as _on_weight
 
 if TYPE_CHECKING:
     from collections.abc import Iterable, Iterator, Sequence
+
+    from ..symbolic.npoly import NPoly
 
 __all__ = [
     "FVertex",
@@ -147,13 +150,21 @@ def _clusters_connected(verts, delta_pairs):
 
 
 def diagrams(
-    verts: Sequence[FVertex], fixed: Sequence[tuple[int, int, Line]] = ()
-) -> Iterator[tuple[Fraction, list[tuple[int, int, Line]], list[tuple[int, int]]]]:
+    verts: Sequence[FVertex], fixed: Sequence[tuple[int, int, Line]] = (), n_comp: int | str = 1
+) -> Iterator[tuple[Fraction | NPoly, list[tuple[int, int, Line]], list[tuple[int, int]]]]:
     """Yield ``(weight, edges, identify)`` for every typed labelled multigraph of ``verts``.
 
     ``weight`` is the exact number of leg matchings (with line types) giving the graph; the
     diagrams are linked (connected with the fixed lines and identifications) and every cluster
     is ``Delta``-connected.  Measure/cluster weights are *not* included.
+
+    With ``n_comp`` field components (an int, or ``"N"`` for a polynomial in N) the weight is
+    multiplied by the graph's O(N) index weight (:func:`ergsym.symbolic.wick.on_weight`): every
+    vertex carries the symmetric tensor of its ``(phi.phi)^m`` (a measure or cluster vertex of
+    ``(psi.psi)^2``; the root of ``d_a V`` with its open index ``a`` as the end of the ``Cdot``
+    line; ``(G^-1 phi)_a`` of ``d_a Shat``: ``delta_ab``), every contraction (``G``, ``Delta``,
+    ``G^-1`` or an identification) and every fixed line carries ``delta_ab``.  The weight
+    depends on the multigraph only, not on the line types; it is 1 at ``N = 1``.
     """
     n = len(verts)
     degrees = [v.degree for v in verts]
@@ -168,6 +179,12 @@ def diagrams(
         if not _connected(n, list(adj) + fixed_pairs):
             continue
         items = sorted(adj.items())
+        n_weight = 1
+        if n_comp != 1:  # the index contraction of this multigraph (emerges; typed in nowhere)
+            index_lines = [ij for ij, c in items for _ in range(c)] + fixed_pairs
+            n_weight = _on_weight(index_lines, n, n_comp)
+            if not n_weight:
+                continue
         choices = []
         for (i, j), c in items:
             kinds = _pair_types(verts[i], verts[j])
@@ -198,7 +215,7 @@ def diagrams(
                         ident.append((i, j))
             if not _clusters_connected(verts, delta_pairs):
                 continue
-            yield Fraction(num, den), edges, ident
+            yield Fraction(num, den) * n_weight if n_comp != 1 else Fraction(num, den), edges, ident
 
 
 def measure_weight(m: int) -> Fraction:
@@ -206,13 +223,16 @@ def measure_weight(m: int) -> Fraction:
     return Fraction((-1) ** m, math.factorial(m) * 24**m)
 
 
-def expand_flow(terms: Iterable[FTerm], order: int) -> dict:
+def expand_flow(terms: Iterable[FTerm], order: int, n_comp: int | str = 1) -> dict:
     """Expand ``<sum terms>_Lambda`` through ``lam**order``.
 
     Parameters
     ----------
     terms : iterable of FTerm
     order : int
+    n_comp : int or "N"
+        Number of field components of the O(N) model (:func:`diagrams`); the coefficients
+        are ``Fraction`` for an integer, :class:`~ergsym.symbolic.npoly.NPoly` for ``"N"``.
 
     Returns
     -------
@@ -229,7 +249,7 @@ def expand_flow(terms: Iterable[FTerm], order: int) -> dict:
                 continue
             w0 = term.coeff * measure_weight(m)
             power = (term.power + m,)
-            for w, edges, ident in diagrams(verts, term.fixed):
+            for w, edges, ident in diagrams(verts, term.fixed, n_comp):
                 fam = reduce_graph(len(verts), edges, ident)
                 key = (power, fam)
                 acc[key] = acc.get(key, 0) + w0 * w

@@ -116,8 +116,38 @@ class EffTerm:
 
         return on_weight_open(self.n_vertices, [(i, j) for i, j, _ in self.edges], self.legs, n_comp)
 
-    def to_dict(self) -> dict:
-        return {
+    def on_structure(self, n_comp: int | str = "N") -> dict:
+        """The term's O(N) index structure: ``{pairs: c}`` with ``sum c prod (phi(x_i).phi(x_j))``.
+
+        Every vertex carries the symmetric tensor of ``(phi.phi)^2`` and every ``Delta`` line
+        ``delta_ab`` (as for :meth:`on_factor`); contracting them leaves the external legs
+        paired into the invariants ``phi(x_i).phi(x_j)``.  ``pairs`` is the sorted tuple of
+        ``(i, j)`` (``i <= j``), ``c`` a Fraction (integer ``n_comp``) or an
+        :class:`~ergsym.symbolic.npoly.NPoly` (``"N"``).  The ``c`` sum to :meth:`on_factor`;
+        at ``N = 1`` they sum to 1.
+        """
+        from ..symbolic.wick import _index_states, _weight_value  # noqa: PLC0415
+
+        n = self.n_vertices
+        ends, owner = [], []
+        for i, m in enumerate(self.legs):
+            for _ in range(m):
+                ends.append((i, n + len(owner)))
+                owner.append(i)
+        lines = tuple(sorted([(min(i, j), max(i, j)) for i, j, _ in self.edges] + ends))
+        states, norm = _index_states(n + len(owner), lines, n)
+        acc: dict = {}
+        for left, cycles in states.items():
+            pairs = tuple(sorted(tuple(sorted((owner[u - n], owner[w - n]))) for u, w in left))
+            d = acc.setdefault(pairs, {})
+            for c, k in cycles.items():
+                d[c] = d.get(c, 0) + Fraction(k, norm)
+        out = {p: _weight_value(w, n_comp) for p, w in sorted(acc.items())}
+        return {p: c for p, c in out.items() if c}
+
+    def to_dict(self, n_comp: int | str = 1) -> dict:
+        """Plain data; with ``n_comp != 1`` also the O(N) index structure (:meth:`on_structure`)."""
+        out = {
             "coefficient": str(self.coeff),
             "power": self.power,
             "n_vertices": self.n_vertices,
@@ -125,10 +155,30 @@ class EffTerm:
             "edges": [[i, j, k] for i, j, k in self.edges],
             "description": describe_term(self),
         }
+        if n_comp != 1:
+            out["on_factor"] = str(self.on_factor(n_comp))
+            out["on_structure"] = [
+                {"coefficient": str(c), "fields": _fields_text(p)} for p, c in self.on_structure(n_comp).items()
+            ]
+            out["description_on"] = describe_term(self, n_comp)
+        return out
 
 
-def describe_term(t: EffTerm) -> str:
-    """Position-space formula of a term, e.g. ``sum_{x0,x1} Delta(x0-x1)^2 phi(x0)^2 phi(x1)^2``."""
+def _fields_text(pairs) -> str:
+    """``(phi(x0).phi(x1))^2 (phi(x2).phi(x2))`` for the pairs ``((0, 1), (0, 1), (2, 2))``."""
+    counts: dict = {}
+    for p in pairs:
+        counts[p] = counts.get(p, 0) + 1
+    return " ".join(f"(phi(x{i}).phi(x{j}))" + (f"^{c}" if c > 1 else "") for (i, j), c in counts.items()) or "1"
+
+
+def describe_term(t: EffTerm, n_comp: int | str = 1) -> str:
+    """Position-space formula of a term, e.g. ``sum_{x0,x1} Delta(x0-x1)^2 phi(x0)^2 phi(x1)^2``.
+
+    With ``n_comp != 1`` (O(N) model) the field legs are written as their index structure
+    (:meth:`EffTerm.on_structure`), e.g. for the one-loop bubble with ``n_comp="N"``:
+    ``sum_{x0,x1} Delta(x0-x1)^2 [(N/9 + 4/9) (phi(x0).phi(x0)) (phi(x1).phi(x1)) + (4/9) (phi(x0).phi(x1))^2]``.
+    """
     xs = ",".join(f"x{i}" for i in range(t.n_vertices))
     parts = []
     counts = {}
@@ -137,6 +187,14 @@ def describe_term(t: EffTerm) -> str:
     for (i, j, k), c in sorted(counts.items()):
         arg = "0" if i == j else f"x{i}-x{j}"
         parts.append(f"{k}({arg})" + (f"^{c}" if c > 1 else ""))
+    if n_comp != 1:
+        if t.n_legs:
+            struct = t.on_structure(n_comp)
+            body = " + ".join(_fields_text(p) if c == 1 else f"({c}) {_fields_text(p)}" for p, c in struct.items())
+            parts.append(f"[{body}]")
+        else:
+            parts.append(f"[{t.on_factor(n_comp)}]")
+        return f"sum_{{{xs}}} " + " ".join(parts)
     for i, kk in enumerate(t.legs):
         if kk:
             parts.append(f"phi(x{i})" + (f"^{kk}" if kk > 1 else ""))

@@ -14,10 +14,11 @@ from typing import TYPE_CHECKING
 
 import numpy as np
 
+from ..errors import InputError
 from ..inputs import series_sum
 from ..lattice.sums import family_value, lattice_propagators
 from ..numeric.quadrature import composite_nodes
-from .continuum import validate_scales
+from .continuum import validate_components, validate_scales
 from .diagrams import validate_order
 
 if TYPE_CHECKING:
@@ -26,7 +27,14 @@ if TYPE_CHECKING:
     from ..cutoffs import Cutoff
     from .problem import FlowProblem
 
-__all__ = ["flow_arrays", "flow_lattice", "running_couplings_lattice", "monotone_difference_lattice", "phi2_lattice"]
+__all__ = [
+    "flow_arrays",
+    "flow_lattice",
+    "running_couplings_lattice",
+    "monotone_difference_lattice",
+    "phi2_lattice",
+    "lattice_components",
+]
 
 
 def flow_arrays(
@@ -51,6 +59,19 @@ def flow_arrays(
     return kt, d, kt0 - kt
 
 
+def lattice_components(problem: FlowProblem | None, N: int | None = None) -> int:
+    """The number of field components of a lattice flow: ``problem.N`` when a problem is given.
+
+    ``N`` (default 1) is used without a problem; given with a problem, it must equal
+    ``problem.N`` (:class:`InputError` otherwise).
+    """
+    if problem is None:
+        return validate_components(1 if N is None else N)
+    if N is not None and validate_components(N) != problem.N:
+        raise InputError.bad("N", N, f"N={problem.N}, that of the FlowProblem given", "drop N (it is problem.N)")
+    return problem.N
+
+
 def _series_values(series, arrays, lam):
     kt, d, dl = arrays
     per = series.evaluate(lambda f: family_value(f, kt, d, dl))
@@ -71,17 +92,20 @@ def flow_lattice(
     order: int = 2,
     forms: Sequence[str] = ("A", "B"),
     problem: FlowProblem | None = None,
+    N: int | None = None,
 ) -> dict:
     """A, B and/or pieces at ``Lambda`` on a lattice: whole lattice sums, exact per order.
 
     Returns the same layout as :func:`ergsym.flow.continuum.flow_continuum` (errors 0: exact
-    up to rounding).  ``problem``: as for :func:`flow_arrays`.
+    up to rounding).  ``problem``: as for :func:`flow_arrays`.  ``N``: field components of the
+    O(N) model (default ``problem.N``, or 1); A, B and the pieces are summed over components.
     """
     from .monotone import flow_monotone
 
     order = validate_order(order)
+    n_comp = lattice_components(problem, N)
     arrays = flow_arrays(shape, cutoff, mass, Lambda0, Lambda, problem)
-    return {f: _series_values(flow_monotone(order, f), arrays, float(lam)) for f in forms}
+    return {f: _series_values(flow_monotone(order, f, n_comp), arrays, float(lam)) for f in forms}
 
 
 def phi2_lattice(
@@ -93,13 +117,18 @@ def phi2_lattice(
     lam: float,
     order: int = 2,
     problem: FlowProblem | None = None,
+    N: int | None = None,
 ) -> dict:
-    """``<phi_x^2>_Lambda`` per site along the flow (:func:`ergsym.flow.flow_phi2`; exact per order)."""
+    """``<phi_x^2>_Lambda`` per site along the flow (:func:`ergsym.flow.flow_phi2`; exact per order).
+
+    ``N`` components (default ``problem.N``, or 1): ``<phi_a phi_a>`` summed over ``a``.
+    """
     from .monotone import flow_phi2
 
     order = validate_order(order)
+    n_comp = lattice_components(problem, N)
     arrays = flow_arrays(shape, cutoff, mass, Lambda0, Lambda, problem)
-    return _series_values(flow_phi2(order), arrays, float(lam))
+    return _series_values(flow_phi2(order, n_comp), arrays, float(lam))
 
 
 def running_couplings_lattice(
@@ -111,13 +140,19 @@ def running_couplings_lattice(
     lam: float,
     order: int = 2,
     problem: FlowProblem | None = None,
+    N: int | None = None,
 ) -> dict:
-    """Zero-momentum couplings of ``V_Lambda`` on a lattice (per site; exact per order)."""
+    """Zero-momentum couplings of ``V_Lambda`` on a lattice (per site; exact per order).
+
+    ``N`` components (default ``problem.N``, or 1): the O(N) couplings of
+    :func:`ergsym.flow.running_couplings` (``V = sum_n v_n (phi.phi)^(n/2)/n!`` for a uniform field).
+    """
     from .interaction import running_couplings
 
     order = validate_order(order)
+    n_comp = lattice_components(problem, N)
     arrays = flow_arrays(shape, cutoff, mass, Lambda0, Lambda, problem)
-    return {k: _series_values(s, arrays, float(lam)) for k, s in running_couplings(order).items()}
+    return {k: _series_values(s, arrays, float(lam)) for k, s in running_couplings(order, n_comp).items()}
 
 
 def monotone_difference_lattice(
@@ -130,8 +165,12 @@ def monotone_difference_lattice(
     order: int = 2,
     n_log: int = 12,
     problem: FlowProblem | None = None,
+    N: int | None = None,
 ) -> dict:
-    """``M_Lambda - M_Lambda0`` on a lattice: ``-1/2 sum_p log(K_Lambda/K_Lambda0)`` + interacting part.
+    """``M_Lambda - M_Lambda0`` on a lattice: ``-N/2 sum_p log(K_Lambda/K_Lambda0)`` + interacting part.
+
+    ``N`` components (default ``problem.N``, or 1): the free part is ``N`` times one
+    component's, B is summed over components.
 
     The interacting part ``int_Lambda^Lambda0 (B - B_free) dL/L`` uses ``n_log`` Gauss-Legendre
     nodes in ``log Lambda`` on each panel between the bump breakpoints crossed; its error is
@@ -155,13 +194,14 @@ def monotone_difference_lattice(
     from .monotone import flow_monotone
 
     order = validate_order(order)
+    n_comp = lattice_components(problem, N)
     if problem is not None:
         cutoff, L0, L = problem.cutoff, problem.Lambda0, problem.check_Lambda(Lambda)
         p2 = problem.p2
     else:
         cutoff, L0, L = validate_scales(cutoff, Lambda0, Lambda)
         p2 = lattice_phat2(as_lattice(shape, name="shape").shape)
-    free = float(-0.5 * np.sum(np.log(cutoff.K(p2, L) / cutoff.K(p2, L0)))) + 0.0  # no -0.0
+    free = float(-0.5 * n_comp * np.sum(np.log(cutoff.K(p2, L) / cutoff.K(p2, L0)))) + 0.0  # no -0.0
     if L == L0:
         return {
             "free": (free, 0.0),
@@ -172,7 +212,7 @@ def monotone_difference_lattice(
             "per_order": [0.0] * order,
             "converged": True,
         }
-    series = flow_monotone(order, "B")
+    series = flow_monotone(order, "B", n_comp)
     # B(Lambda') is piecewise smooth: kinks where Lambda'^2 (+eps) crosses a lattice phat^2
     eps = getattr(cutoff, "eps", 0.0)
     cuts = {math.log(L), math.log(L0)}

@@ -116,7 +116,24 @@ def _exp_series(v, order, nv):
     return e
 
 
-def oracle_interaction(delta: list[list[Fraction]], order: int) -> list[dict]:
+def _kron(m, n_comp):
+    """``m (x) 1_N``: a site matrix acting alike on the ``N`` components (variable ``x N + a``)."""
+    if n_comp == 1:
+        return m
+    n = len(m)
+    return [
+        [m[i // n_comp][j // n_comp] if i % n_comp == j % n_comp else Fraction(0) for j in range(n * n_comp)]
+        for i in range(n * n_comp)
+    ]
+
+
+def _check_components(n_comp):
+    if isinstance(n_comp, bool) or not isinstance(n_comp, int) or n_comp < 1:
+        raise ValueError(f"N={n_comp!r}: the oracle needs a positive integer number of components")
+    return n_comp
+
+
+def oracle_interaction(delta: list[list[Fraction]], order: int, N: int = 1) -> list[dict]:
     """``V_Lambda`` per power of ``lam`` as polynomials in ``phi_x`` (exact, brute force).
 
     Parameters
@@ -124,20 +141,28 @@ def oracle_interaction(delta: list[list[Fraction]], order: int) -> list[dict]:
     delta : V x V matrix of Fraction
         ``Kt_Lambda0 - Kt_Lambda`` in position space.
     order : int
+    N : int
+        Field components: ``V_0 = (lam/4!) sum_x (psi_x.psi_x)^2`` with ``psi = phi + chi`` and
+        ``chi_{x,a}`` of covariance ``Delta_xy delta_ab``; the polynomials are in the ``V N``
+        variables ``phi_{x,a}`` (index ``x N + a``).  ``N = 1`` is the single scalar.
 
     Returns
     -------
     list of dict
         ``v[k]``: coefficient of ``lam**k`` (``v[0] = {}``).
     """
-    n = len(delta)
+    n_comp = _check_components(N)
+    n = len(delta) * n_comp  # phi variables
     nv = 2 * n  # phi_0..phi_{n-1}, chi_0..chi_{n-1}
     v0 = {}
-    for x in range(n):
-        psi = _add(_var(nv, x), _var(nv, n + x))
-        p4 = _mul(_mul(psi, psi), _mul(psi, psi))
-        v0 = _add(v0, _scale(p4, Fraction(1, 24)))
-    gauss = _Gauss(delta)
+    for x in range(len(delta)):
+        dot = {}
+        for a in range(n_comp):
+            i = x * n_comp + a
+            psi = _add(_var(nv, i), _var(nv, n + i))
+            dot = _add(dot, _mul(psi, psi))
+        v0 = _add(v0, _scale(_mul(dot, dot), Fraction(1, 24)))
+    gauss = _Gauss(_kron(delta, n_comp))
     z = [_const(n)]
     power = _const(nv)
     for k in range(1, order + 1):
@@ -154,15 +179,27 @@ def oracle_interaction(delta: list[list[Fraction]], order: int) -> list[dict]:
 
 
 def effterms_polynomial(
-    terms: Iterable[EffTerm], delta: list[list[Fraction]], order: int, d: list[list[Fraction]] | None = None
+    terms: Iterable[EffTerm],
+    delta: list[list[Fraction]],
+    order: int,
+    d: list[list[Fraction]] | None = None,
+    N: int = 1,
 ) -> list[dict]:
-    """The diagrammatic ``V_Lambda`` (tuple of EffTerm) as per-order polynomials on a lattice."""
+    """The diagrammatic ``V_Lambda`` (tuple of EffTerm) as per-order polynomials on a lattice.
+
+    ``N`` components: each term's legs are its O(N) index structure
+    (:meth:`~ergsym.flow.interaction.EffTerm.on_structure`), products of
+    ``phi(x_i).phi(x_j) = sum_a phi_{x_i,a} phi_{x_j,a}`` in the variables of
+    :func:`oracle_interaction` (index ``x N + a``).
+    """
+    n_comp = _check_components(N)
     n = len(delta)
     mats = {"Delta": delta, "D": d}
     out = [dict() for _ in range(order + 1)]
     for t in terms:
         if t.power > order:
             continue
+        struct = t.on_structure(n_comp) if n_comp != 1 else None
         for xs in itertools.product(range(n), repeat=t.n_vertices):
             w = t.coeff
             for i, j, k in t.edges:
@@ -171,21 +208,39 @@ def effterms_polynomial(
                     break
             if not w:
                 continue
-            e = [0] * n
-            for i, kk in enumerate(t.legs):
-                e[xs[i]] += kk
-            out[t.power] = _add(out[t.power], {tuple(e): w})
+            if struct is None:
+                e = [0] * n
+                for i, kk in enumerate(t.legs):
+                    e[xs[i]] += kk
+                out[t.power] = _add(out[t.power], {tuple(e): w})
+                continue
+            nv = n * n_comp
+            for pairs, c in struct.items():
+                poly = _const(nv, w * c)
+                for i, j in pairs:
+                    dot = {}
+                    for a in range(n_comp):
+                        dot = _add(dot, _mul(_var(nv, xs[i] * n_comp + a), _var(nv, xs[j] * n_comp + a)))
+                    poly = _mul(poly, dot)
+                out[t.power] = _add(out[t.power], poly)
     return out
 
 
 def polchinski_check(
-    vfun: Callable[[list[list[Fraction]]], list[dict]], delta: list[list[Fraction]], d: list[list[Fraction]], order: int
+    vfun: Callable[[list[list[Fraction]]], list[dict]],
+    delta: list[list[Fraction]],
+    d: list[list[Fraction]],
+    order: int,
+    N: int = 1,
 ) -> list[dict]:
     """Residual of (2.4) for ``V = vfun(Delta)`` (per-order polynomials), exactly.
 
     ``-Lambda dV/dLambda = 1/2 sum_xy D_xy (d_x d_y V - d_x V d_y V)`` with
     ``Lambda dDelta/dLambda = -D``.  ``V`` at order ``k`` is a polynomial of degree ``<= 2k``
     in ``Delta``, so its ``eps`` derivative at ``Delta - eps D`` is exact from ``2k+1`` points.
+
+    ``N`` components: ``vfun`` returns polynomials in the ``V N`` variables ``phi_{x,a}`` and
+    ``Cdot = D`` acts alike on every component.
 
     Returns
     -------
@@ -205,6 +260,8 @@ def polchinski_check(
         num = sum(math.prod(-o for o in others[:j] + others[j + 1 :]) for j in range(len(others)))
         w.append(Fraction(num) / den)
     v = vs[0]
+    n_comp = _check_components(N)
+    d, n = _kron(d, n_comp), n * n_comp
     res = []
     for k in range(order + 1):
         lam_dv = {}
@@ -224,7 +281,12 @@ def polchinski_check(
 
 
 def oracle_flow_quantity(
-    g: list[list[Fraction]], c: list[list[Fraction]], delta: list[list[Fraction]], order: int, quantity: str = "B"
+    g: list[list[Fraction]],
+    c: list[list[Fraction]],
+    delta: list[list[Fraction]],
+    order: int,
+    quantity: str = "B",
+    N: int = 1,
 ) -> list[Fraction]:
     """Exact series of a monotone quantity under ``P_Lambda`` on a small lattice.
 
@@ -233,16 +295,25 @@ def oracle_flow_quantity(
     g, c, delta : V x V matrices of Fraction
         ``G = Kt_Lambda``, ``Cdot = D_Lambda`` and ``Delta = Kt_Lambda0 - Kt_Lambda``.
     order : int
-    quantity : {"A", "B", "dSdS", "dSdShat", "dShatdShat", "LdShat", "phi2"}
+    quantity : {"A", "B", "dSdS", "dSdShat", "dShatdShat", "LdShat", "phi2", "V"}
+        ``"V"`` is ``<V_Lambda>_Lambda`` per site.
+    N : int
+        Field components of the O(N) model: ``G``, ``Cdot`` and ``Delta`` act alike on every
+        component, ``V_Lambda`` is :func:`oracle_interaction` with ``N``, the operators are
+        written on the ``V N`` variables ``phi_{x,a}`` (so A, B and the pieces are summed over
+        components and ``phi2`` is ``sum_a <phi_a phi_a>`` averaged over sites).
 
     Returns
     -------
     list of Fraction
-        Coefficients of ``lam**k`` (whole-lattice sums; ``phi2`` is the site average).
+        Coefficients of ``lam**k`` (whole-lattice sums; ``phi2`` and ``V`` are site averages).
     """
+    n_comp = _check_components(N)
+    n_sites = len(g)
+    v = oracle_interaction(delta, order, n_comp)
+    g, c = _kron(g, n_comp), _kron(c, n_comp)
     n = len(g)
     ginv = matinv(g)
-    v = oracle_interaction(delta, order)
     dshat = [{tuple(int(i == y) for i in range(n)): ginv[x][y] for y in range(n) if ginv[x][y]} for x in range(n)]
     dv = [[_deriv(v[k], x) for k in range(order + 1)] for x in range(n)]
     ds = [[_add(dshat[x], dv[x][0])] + dv[x][1:] for x in range(n)]
@@ -263,7 +334,9 @@ def oracle_flow_quantity(
     if quantity == "phi2":
         op = [{}] + [dict() for _ in range(order)]
         for x in range(n):
-            op[0] = _add(op[0], _scale(_var(n, x, 2), Fraction(1, n)))
+            op[0] = _add(op[0], _scale(_var(n, x, 2), Fraction(1, n_sites)))
+    elif quantity == "V":  # <V_Lambda>_Lambda per site
+        op = [_scale(v[k], Fraction(1, n_sites)) for k in range(order + 1)]
     else:
         m = matmul(matmul(ginv, c), ginv)
         ld = {}

@@ -426,6 +426,21 @@ def _index_weight(n, edges, n_elim=None):
     hit = _WEIGHT_CACHE.get(key)
     if hit is not None:
         return hit
+    states, norm = _index_states(n, edges, n_elim)
+    out: dict = {}
+    for cur, cyc in states.items():
+        if any(u < n_elim or w < n_elim for u, w in cur):
+            raise AssertionError("index lines left after eliminating every vertex")
+        for c, k in cyc.items():
+            out[c] = out.get(c, 0) + Fraction(k, norm)
+    _WEIGHT_CACHE[key] = out
+    return out
+
+
+def _index_states(n, edges, n_elim):
+    """``({lines left between open ends: {cycles: count}}, norm)``: the elimination of
+    vertices ``0..n_elim-1`` of :func:`_index_weight` before the open ends are summed over
+    (the lines left say which open ends are contracted together)."""
     states = {edges: {0: 1}}
     norm = 1
     for v in range(n_elim):
@@ -481,14 +496,7 @@ def _index_weight(n, edges, n_elim=None):
                             t = mate[t2]
                 _merge(new, tuple(sorted(joined)), cyc, cycles)
         states = new
-    out: dict = {}
-    for cur, cyc in states.items():
-        if any(u < n_elim or w < n_elim for u, w in cur):
-            raise AssertionError("index lines left after eliminating every vertex")
-        for c, k in cyc.items():
-            out[c] = out.get(c, 0) + Fraction(k, norm)
-    _WEIGHT_CACHE[key] = out
-    return out
+    return states, norm
 
 
 def _loop_partners(far):
