@@ -117,7 +117,8 @@ def flow_section(cfg: ReportConfig, ctx: dict) -> Section:
         axes[0].plot(grid, tot, "-", color=f"C{i}", label=rf"flow, $\lambda={x:g}$")
         axes[0].plot(grid, totb, "--", color=f"C{i}", label=rf"bare action at $\Lambda$, $\lambda={x:g}$")
     axes[0].axhline(0, color="0.7", lw=0.5)
-    axes[0].set(xlabel=r"$\Lambda$", ylabel=r"$B-B_{\rm free}$", title=r"interacting part of $B(\Lambda)$")
+    n_tag = "" if n_comp == 1 else f", N = {n_comp}"
+    axes[0].set(xlabel=r"$\Lambda$", ylabel=r"$B-B_{\rm free}$", title=r"interacting part of $B(\Lambda)$" + n_tag)
     axes[0].legend(fontsize=6.5)
     for i, x in enumerate(lam_show):
         axes[1].plot(
@@ -127,7 +128,7 @@ def flow_section(cfg: ReportConfig, ctx: dict) -> Section:
     axes[1].set(
         xlabel=r"$\Lambda$",
         ylabel=r"$\Delta M-\Delta M_{\rm free}$",
-        title=r"interacting part of $\Delta M=M_\Lambda-M_{\Lambda_0}$",
+        title=r"interacting part of $\Delta M=M_\Lambda-M_{\Lambda_0}$" + n_tag,
     )
     axes[1].legend()
     fpath = "figures/flow.pdf"
