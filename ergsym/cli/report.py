@@ -46,8 +46,8 @@ def _floats(text, name):
     show_default=True,
     metavar="INT",
     help="Number of field components of the O(N) model (lam/4!)(phi_a phi_a)^2, an integer "
-    ">= 1; every section computes the O(N) numbers, and the paper's comparisons (its printed "
-    "numbers and errata, for N = 1) appear only for --N 1.",
+    ">= 1; every section computes the O(N) numbers (the derivation also as polynomials in N), "
+    "and the paper's comparisons (its printed numbers and errata, for N = 1) appear only for --N 1.",
 )
 @click.option(
     "--cutoff",
@@ -256,8 +256,8 @@ def _report_n(text):
             "--N",
             text,
             "an integer >= 1 (the number of field components)",
-            "the report evaluates numbers, so N must be a number, e.g. --N 3; for coefficients as "
-            "polynomials in N use ergsym monotone --N N",
+            "the report evaluates numbers, so N must be a number, e.g. --N 3 (its derivation also "
+            "prints A and B as polynomials in N); for any quantity as a polynomial in N use ergsym monotone --N N",
         )
     from .mc import _n_components  # noqa: PLC0415  (the one parser of an integer --N)
 
