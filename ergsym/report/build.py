@@ -635,7 +635,9 @@ def _document(cfg: ReportConfig, sections, timing=None, when=None) -> str:
     parts += [
         r"\begin{abstract}",
         r"This report checks Sec.~V of " + PAPER + r"~\cite{CR} with ergsym: it derives the scale "
-        r"derivative of their RG monotone for scalar $\phi^4$ theory as exact rational coefficients "
+        r"derivative of their RG monotone for "
+        + (r"scalar $\phi^4$ theory" if n_comp == 1 else rf"the O(${n_comp}$)-symmetric $(\phi_a\phi_a)^2$ theory")
+        + r" as exact rational coefficients "
         r"times named loop integrals, both for the expression the paper prints, $A$, and for the "
         r"actual derivative $B=-\Lambda\,\mathrm{d}M/\mathrm{d}\Lambda$; "
         + (r"compares them with the printed numbers; " if n_comp == 1 else "")
