@@ -106,6 +106,23 @@ def test_orbit_power_is_summed_over_components():
         Orbits((4,), 0)
 
 
+def test_whitened_cost_is_summed_over_components():
+    """The coordinates of (3.4) for N = 2: the squared distance is the sum of the components'."""
+    from ergsym.variational.ot import whiten
+
+    rng = np.random.default_rng(4)
+    d = np.abs(rng.normal(size=(4, 4)))
+    d[0, 0] = 0.0  # a mode that never moves
+    phi = rng.normal(size=(2, 2, 4, 4))
+    w = whiten(phi, d)
+    assert w.shape == (2, 32)
+    per = [whiten(phi[:, a], d) for a in range(2)]
+    want = sum(np.sum((p[0] - p[1]) ** 2) for p in per)
+    assert np.sum((w[0] - w[1]) ** 2) == pytest.approx(want, rel=1e-13)
+    with pytest.raises(InputError, match="phi.shape"):
+        whiten(rng.normal(size=(2, 2, 4, 3)), d)
+
+
 @pytest.mark.parametrize("shape,L0,L", [("3", 1.85, 1.5), ("4x4", 2.1, 1.2)])
 def test_score_is_the_gradient_of_the_pushed_action_N2(shape, L0, L):
     """Chain rule against finite differences for N = 2 (as tests/test_variational_score.py for
@@ -250,7 +267,7 @@ def test_wrong_N_reference_disagrees():
 
 
 def test_checkpoint_records_N_and_old_checkpoints_resume_as_N1(tmp_path):
-    from ergsym.lattice.checkpoint import read_checkpoint_file, save_checkpoint
+    from ergsym.lattice.checkpoint import read_checkpoint_file
 
     cfg = VariationalConfig((2,), CUT2, 1.0, 2.0, 1.9, 1.0, 4, n_samples=200, seed=2, n_jack=4, N=2)
     ck = tmp_path / "n2.npz"
@@ -261,14 +278,13 @@ def test_checkpoint_records_N_and_old_checkpoints_resume_as_N1(tmp_path):
     assert res.steps_done == 4 and res.config.N == 2
     np.testing.assert_allclose(res.phi_p, full.phi_p, rtol=1e-12, atol=1e-12)
     assert [m[1] for m in res.M_steps] == pytest.approx([m[1] for m in full.M_steps], rel=1e-12)
-    # a checkpoint written before O(N) (no N in its settings) resumes as N = 1
+    # N = 1 checkpoints are written as before O(N) (no N in the settings) and resume as N = 1
     cfg1 = VariationalConfig((2,), CUT2, 1.0, 2.0, 1.9, 1.0, 4, n_samples=200, seed=2, n_jack=4)
-    ck1, old = tmp_path / "n1.npz", tmp_path / "old.npz"
+    ck1 = tmp_path / "n1.npz"
     run_variational(cfg1, checkpoint=ck1, max_steps=2)
-    meta, arrays = read_checkpoint_file(ck1, writer="test")
-    del meta["config"]["N"]
-    save_checkpoint(old, meta, arrays)
-    res1, full1 = resume_variational(old), run_variational(cfg1)
+    meta, _ = read_checkpoint_file(ck1, writer="test")
+    assert "N" not in meta["config"]
+    res1, full1 = resume_variational(ck1), run_variational(cfg1)
     assert res1.config.N == 1 and res1.phi0.shape == (200, 2)
     np.testing.assert_allclose(res1.phi_p, full1.phi_p, rtol=1e-12, atol=1e-12)
 
@@ -307,9 +323,9 @@ def test_cli_variational_N2_json(capsys):
     assert 0.8 < r["phi2"]["exact"]["value"] < 1.0
     assert "not compared" in err and "reference" in r["M_minus_M0"]
     code, out1, _ = _cli(BASE + ["--json"], capsys)
-    assert (
-        code == 0 and json.loads(out1)["parameters"]["N"] == 1 and "exact_quadrature" not in json.loads(out1)["results"]
-    )
+    # N = 1: the output of the one-component code (no N in the parameters, docs/json.md)
+    assert code == 0 and "N" not in json.loads(out1)["parameters"]
+    assert "exact_quadrature" not in json.loads(out1)["results"]
 
 
 @pytest.mark.parametrize("bad", ["0", "-1", "1.5", "abc", "2000"])

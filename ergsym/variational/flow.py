@@ -137,8 +137,12 @@ class VariationalConfig:
         return shape, cutoff
 
     def to_dict(self) -> dict:
+        """The settings as JSON (``N`` only when N != 1: N = 1 checkpoints and output are those of
+        the one-component code, and a checkpoint without ``N`` resumes as N = 1)."""
         d = dict(self.__dict__)
         d["shape"] = list(self.shape) if not isinstance(self.shape, str) else self.shape
+        if d["N"] == 1:
+            del d["N"]
         return d
 
 

@@ -31,6 +31,12 @@ Families of ``g`` (parameters ``theta``):
   per-orbit maps cannot represent (they keep the dependence between orbits of ``P_Lambda0``).
   The Jacobian is block-triangular, so ``ln|det|`` gains ``m_O ln s_O`` and stays exact.
 
+With ``N`` components (O(N) model) a field has shape ``(n, N) + shape``: an orbit's subspace holds
+every component of its modes (``m_O = N |O|``), ``rho_O`` is summed over the components and the
+factor ``g_O/rho_O`` (and the coupled family's scale, a function of summed powers) multiplies every
+component alike, so every map is O(N)-equivariant, ``F(R phi) = R F(phi)``, and the formula for
+``ln|det|`` holds with ``m_O = N |O|`` (docs/variational.md, "O(N) models").
+
 Orbits whose ``D_p`` vanishes in a step are left fixed (``g = rho``): moving them has infinite
 cost in (3.4).  A one-site lattice (``shape = (1,)``) has one orbit with ``m = 1``: the radial map
 is then an odd monotone map of the real line.
