@@ -362,4 +362,8 @@ def _print(r, cfg):
                 f"    {lab}  variational {_f(c['variational'])}   exact {c['exact']['value']:.6g}   "
                 f"z = {_z(c)} {_budget(c)}  {c['verdict']}"
             )
+        click.echo(
+            f"    exact quadrature: {q['verdict']} (not part of the run verdict: it also tests the "
+            "P_Lambda0 samples, unpaired)"
+        )
     click.echo(f"  verdict: {r['verdict']} ({r['verdict_reason']})")

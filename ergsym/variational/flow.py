@@ -593,7 +593,8 @@ def compare_with_exact(
     connected 4-point function is the O(N) one (``m`` = N x the orbit's modes, docs/variational.md);
     ``M - M0`` is not compared (the exact few-mode flow and the series of M take N = 1 here: see
     ``M_minus_M0.reference``).  ``quadrature`` (default: on for ``N > 1`` on 1-2 sites) adds
-    ``exact_quadrature``, :func:`compare_with_quadrature`, to the comparisons and the verdict.
+    ``exact_quadrature`` (:func:`compare_with_quadrature`, with its own verdict: it is not
+    paired, so it also tests the ``P_Lambda0`` samples, and it does not enter ``verdict``).
     """
     cfg = res.config
     shape, cutoff = cfg.validate(res.problem)
@@ -810,11 +811,8 @@ def compare_with_exact(
         labels.append("M - M0")
     if quadrature is None:
         quadrature = n_comp > 1 and V <= 2
-    if quadrature:
-        q = compare_with_quadrature(res)
-        out["exact_quadrature"] = q
-        comps += [q["phi2"]] + q["G_p"]
-        labels += ["<phi^2> (exact quadrature)"] + [f"G_p (phat2={g['phat2']:.4g}, exact quadrature)" for g in q["G_p"]]
+    if quadrature:  # its own verdict; not in the run's (its P_Lambda0 sampling error is not paired)
+        out["exact_quadrature"] = compare_with_quadrature(res)
     run = combine([Verdict(c["verdict"], c["reason"], c["z"], c["power"]) for c in comps], labels)
     out["verdict"], out["verdict_reason"] = run.word, run.reason
     return out
@@ -888,7 +886,9 @@ def compare_with_quadrature(res: VariationalResult, N: int | None = None, n_poin
         "exact_Lambda0": {"phi2": float(np.mean(gp0)), "G_p": gp0.ravel().tolist()},
         "phi2": entry(lambda r2, m: float(np.mean(r2[m].sum(axis=1))) / V, float(np.mean(gp)), float(np.mean(bias_p))),
         "G_p": [],
-        "note": "exact: P_Lambda0 by quadrature, flowed by the Gaussian channel (linear in the two-point function)",
+        "note": "exact: P_Lambda0 by quadrature, flowed by the Gaussian channel (linear in the two-point "
+        "function); not paired with the samples, so the comparison also tests the P_Lambda0 samples "
+        "(their 10-block jackknife error); its verdict is not part of the run's",
     }
     gp_o, bias_o = orbits.per_orbit(gp), orbits.per_orbit(bias_p)
     moved = sorted({int(o) for F in res.maps for o in F.active})
