@@ -334,6 +334,12 @@ def test_cli_bad_N_exits_2(capsys, bad):
     assert code == 2 and "--N" in err and "Traceback" not in err
 
 
+def test_cli_refuses_samples_beyond_memory(capsys):
+    # 8x8, N = 1024: the samples and their replicas would take ~72 GiB (refused before sampling)
+    code, _, err = _cli(["variational", "--N", "1024"], capsys)
+    assert code == 2 and "--n-samples" in err and "--N 1024" in err and "--force" in err
+
+
 def test_cli_resume_refuses_N(capsys, tmp_path):
     ck = tmp_path / "r.npz"
     code, _, _ = _cli(BASE + ["--N", "2", "--steps", "2", "--checkpoint", str(ck)], capsys)

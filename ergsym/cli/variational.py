@@ -268,10 +268,24 @@ def _preflight(cfg, shape, cut, force):
     step count; refuse (exit 2, naming --lam) a coupling beyond this lattice's budget."""
     import sys
 
+    from ..errors import InputError
     from ..inputs import as_lattice
+    from ..lattice.run import MAX_BYTES
     from ..lattice.theory import LatticeTheory
 
     lat = as_lattice(shape)
+    # the samples are kept: P_Lambda0 (float), the pushed ones and every jackknife replica's
+    # (complex), and position-space copies of them for the comparison
+    per = cfg.N * lat.volume * (8 + 16 * (1 + cfg.n_jack) + 8 * (cfg.n_jack + 4))
+    if per * cfg.n_samples > MAX_BYTES and not force:
+        raise InputError.bad(
+            "--n-samples",
+            cfg.n_samples,
+            f"<= {MAX_BYTES // per} for this lattice, --N {cfg.N} and --n-jack {cfg.n_jack} (the samples "
+            f"and their jackknife replicas would take about {per * cfg.n_samples / 1024**3:.1f} GiB of "
+            f"memory, more than {MAX_BYTES / 1024**3:.0f} GiB)",
+            "take fewer samples, a smaller lattice or --N, or pass --force to run anyway",
+        )
     n_traj = cfg.n_therm + cfg.n_samples * cfg.every
     est = common.mc_preflight(
         lat,
