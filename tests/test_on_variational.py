@@ -6,10 +6,13 @@ existing tests/test_variational_*.py guard it).  References: the closed-form fre
 flowed by the Gaussian channel (linear in the two-point function), at Lambda.
 """
 
+import functools
 import json
 
 import numpy as np
 import pytest
+from hypothesis import given, settings
+from hypothesis import strategies as st
 
 from ergsym.cli import main
 from ergsym.cutoffs.parse import parse_cutoff
@@ -72,6 +75,24 @@ def test_maps_are_on_equivariant(shape, L0, L, N):
     one = np.zeros_like(phi)
     one[:, 0] = phi[:, 0]
     assert np.all(compose_apply(res.maps, one)[:, 1:] == 0)
+
+
+@functools.lru_cache(maxsize=4)
+def _maps_4x4(N):
+    return _flow("4x4", 2.1, 1.2, 5.0, N)[1]
+
+
+@settings(max_examples=6, deadline=None)
+@given(N=st.integers(2, 3), seed=st.integers(0, 2**31 - 1), scale=st.floats(0.05, 20.0))
+def test_property_equivariance_any_rotation_and_amplitude(N, seed, scale):
+    """F(R phi) = R F(phi) for Haar-random R in O(N) and fields of any amplitude (4x4, lam = 5)."""
+    res = _maps_4x4(N)
+    phi = scale * np.random.default_rng(seed).normal(size=(8, N, 4, 4))
+    Q = _rotation(N, seed)
+    y, ld = compose_apply(res.maps, phi, return_logdet=True)
+    yq, ldq = compose_apply(res.maps, np.einsum("ab,nb...->na...", Q, phi), return_logdet=True)
+    np.testing.assert_allclose(yq, np.einsum("ab,nb...->na...", Q, y), rtol=0, atol=1e-12 * max(1.0, scale))
+    np.testing.assert_allclose(ldq, ld, rtol=1e-12, atol=1e-12)
 
 
 def test_logdet_counts_the_N_components():
