@@ -62,6 +62,15 @@ def _entry(c, extra=()):
 )
 @click.option("--lam", default="0.5", show_default=True, help="Quartic coupling at Lambda0 (>= 0).")
 @click.option(
+    "--N",
+    "n_text",
+    default="1",
+    show_default=True,
+    help="Number of field components: S_int = (lam/4!) sum_x (phi_a phi_a)^2, a = 1..N (docs/lattice.md, "
+    "O(N) models); the maps are O(N)-equivariant and phi2, G_p and M are summed over components "
+    "(docs/variational.md).",
+)
+@click.option(
     "--steps",
     type=int,
     default=20,
@@ -124,6 +133,7 @@ def variational(
     Lambda0,
     Lambda,
     lam,
+    n_text,
     steps,
     n_samples,
     seed,
@@ -148,7 +158,13 @@ def variational(
     docs/variational.md.
     """
     from ..errors import InputError
-    from ..variational.flow import VariationalConfig, compare_with_exact, resume_variational, run_variational
+    from ..variational.flow import (
+        VariationalConfig,
+        compare_with_exact,
+        resume_variational,
+        run_variational,
+    )
+    from .mc import _n_components
 
     warnings = common.Warnings()
     ck = common.output_file(checkpoint, "--checkpoint", (".npz",), force=force)
@@ -166,10 +182,11 @@ def variational(
             "family",
             "optimizer",
             "n_jack",
+            "n_text",
         )
         ignored = [n for n in settings if common.given(n)]
         if ignored:  # the checkpoint holds every setting: a given one would be silently ignored
-            names = ", ".join("--" + n.replace("_", "-") for n in ignored)
+            names = ", ".join("--N" if n == "n_text" else "--" + n.replace("_", "-") for n in ignored)
             raise InputError.bad(
                 "--resume",
                 resume,
@@ -183,6 +200,7 @@ def variational(
         res = resume_variational(resume, progress=True)
     else:
         lam_v = common.parse_couplings(lam, option="--lam")[0]["lam"]
+        n_comp = _n_components(n_text)
         cfg = VariationalConfig(
             lattice,
             cutoff,
@@ -196,6 +214,7 @@ def variational(
             family=family,
             optimizer=optimizer,
             n_jack=n_jack,
+            N=n_comp,
         )
         shape, cut = cfg.validate()
         _preflight(cfg, shape, cut, force)
@@ -206,6 +225,7 @@ def variational(
     for m in cmp["M_minus_M0"]["reasons"]:
         warnings.add(f"M - M0 is not reliable: {m}")
     cfg = res.config
+    quad = cmp.get("exact_quadrature")
     results = {
         "Lambda": cmp["Lambda"],
         "tau": res.tau,
@@ -221,6 +241,7 @@ def variational(
         "mode_coupling": [_entry(g, ("phat2", "n_modes")) for g in cmp["mode_coupling"]],
         "distance": cmp["distance"],
         "M_minus_M0": cmp["M_minus_M0"],
+        **({} if quad is None else {"exact_quadrature": quad}),
         "M_steps": [{"Lambda": L, "value": v, "error": e, "converged": bool(res.converged)} for L, v, e in res.M_steps],
         "elapsed_s": res.elapsed,
         "notes": [
@@ -233,6 +254,8 @@ def variational(
             "interacting parts (the verdict uses these)",
         ],
     }
+    if "reference" in cmp["M_minus_M0"]:
+        warnings.add("M - M0 is " + cmp["M_minus_M0"]["reference"]["note"])
     params = dict(cfg.to_dict(), checkpoint=checkpoint, resume=resume)
     if as_json:
         common.echo_json("variational", params, results, warnings)
@@ -245,13 +268,32 @@ def _preflight(cfg, shape, cut, force):
     step count; refuse (exit 2, naming --lam) a coupling beyond this lattice's budget."""
     import sys
 
+    from ..errors import InputError
     from ..inputs import as_lattice
+    from ..lattice.run import MAX_BYTES
     from ..lattice.theory import LatticeTheory
 
     lat = as_lattice(shape)
+    # the samples are kept: P_Lambda0 (float), the pushed ones and every jackknife replica's
+    # (complex), and position-space copies of them for the comparison
+    per = cfg.N * lat.volume * (8 + 16 * (1 + cfg.n_jack) + 8 * (cfg.n_jack + 4))
+    if per * cfg.n_samples > MAX_BYTES and not force:
+        raise InputError.bad(
+            "--n-samples",
+            cfg.n_samples,
+            f"<= {MAX_BYTES // per} for this lattice, --N {cfg.N} and --n-jack {cfg.n_jack} (the samples "
+            f"and their jackknife replicas would take about {per * cfg.n_samples / 1024**3:.1f} GiB of "
+            f"memory, more than {MAX_BYTES / 1024**3:.0f} GiB)",
+            "take fewer samples, a smaller lattice or --N, or pass --force to run anyway",
+        )
     n_traj = cfg.n_therm + cfg.n_samples * cfg.every
     est = common.mc_preflight(
-        lat, lambda: LatticeTheory.from_cutoff(lat, cut, cfg.mass, cfg.Lambda0, 0.0), [cfg.lam], n_traj, 1, force=force
+        lat,
+        lambda: LatticeTheory.from_cutoff(lat, cut, cfg.mass, cfg.Lambda0, 0.0, N=cfg.N),
+        [cfg.lam],
+        n_traj,
+        1,
+        force=force,
     )
     if not sys.stderr.isatty():  # no bar in a log file: say at least what is coming
         click.echo(
@@ -278,7 +320,8 @@ def _budget(c):
 
 def _print(r, cfg):
     click.echo(
-        f"ergsym variational: lattice {cfg.shape}, lam={cfg.lam}, Lambda0={cfg.Lambda0} -> "
+        f"ergsym variational: lattice {cfg.shape}, {'' if cfg.N == 1 else f'N={cfg.N} components, '}"
+        f"lam={cfg.lam}, Lambda0={cfg.Lambda0} -> "
         f"Lambda={r['Lambda']:.6g} in {r['steps_done']} JKO steps (tau={r['tau']:.4g}), family "
         f"{cfg.family}, converged={r['converged']}"
     )
@@ -322,5 +365,19 @@ def _print(r, cfg):
             f"  interacting part of M - M0: variational {_f(ip['variational'])}   {what} "
             f"{_f(ip[ref])}   z = {_z(ip)} {_budget(ip)}  {ip['verdict']}"
         )
+    if "reference" in m:
+        click.echo(f"  M - M0 {m['reference']['note']}")
     click.echo(f"  M - M0 reliable: {'yes' if m['reliable'] else 'NO (' + '; '.join(m['reasons']) + ')'}")
+    q = r.get("exact_quadrature")
+    if q is not None:
+        click.echo(f"  exact quadrature (N = {q['N_reference']}, flowed by the channel):")
+        for lab, c in [("<phi^2>", q["phi2"])] + [(f"G_p (phat2={g['phat2']:.4g})", g) for g in q["G_p"]]:
+            click.echo(
+                f"    {lab}  variational {_f(c['variational'])}   exact {c['exact']['value']:.6g}   "
+                f"z = {_z(c)} {_budget(c)}  {c['verdict']}"
+            )
+        click.echo(
+            f"    exact quadrature: {q['verdict']} (not part of the run verdict: it also tests the "
+            "P_Lambda0 samples, unpaired)"
+        )
     click.echo(f"  verdict: {r['verdict']} ({r['verdict_reason']})")

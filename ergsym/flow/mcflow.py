@@ -413,7 +413,7 @@ def _est(st, **extra):
 
 def _free_point(problem, Lambda):
     arr = problem.at(Lambda)
-    a = float(np.sum(arr.d / arr.kt))
+    a = float(problem.N * np.sum(arr.d / arr.kt))  # summed over the N components
     vals = _pieces(a, 0.0, 0.0, a)
     ex = {"value": 0.0, "error": 0.0, "converged": True, "reliable": True, "exact": True}
     out = {k: dict(ex, value=float(v)) for k, v in vals.items()}
@@ -426,7 +426,7 @@ def free_points(problem: FlowProblem, Lambdas: Sequence[float], with_m: bool = T
     point shape of every method: B, A, the pieces, ``<phi^2>``, ``G_p`` and ``M - M0``."""
     pts = []
     for L in Lambdas:
-        kt = problem.at(L).kt.ravel()
+        kt = problem.N * problem.at(L).kt.ravel()  # G_p summed over the N components
         p = {
             "Lambda": L,
             "values": _free_point(problem, L),

@@ -31,6 +31,12 @@ Families of ``g`` (parameters ``theta``):
   per-orbit maps cannot represent (they keep the dependence between orbits of ``P_Lambda0``).
   The Jacobian is block-triangular, so ``ln|det|`` gains ``m_O ln s_O`` and stays exact.
 
+With ``N`` components (O(N) model) a field has shape ``(n, N) + shape``: an orbit's subspace holds
+every component of its modes (``m_O = N |O|``), ``rho_O`` is summed over the components and the
+factor ``g_O/rho_O`` (and the coupled family's scale, a function of summed powers) multiplies every
+component alike, so every map is O(N)-equivariant, ``F(R phi) = R F(phi)``, and the formula for
+``ln|det|`` holds with ``m_O = N |O|`` (docs/variational.md, "O(N) models").
+
 Orbits whose ``D_p`` vanishes in a step are left fixed (``g = rho``): moving them has infinite
 cost in (3.4).  A one-site lattice (``shape = (1,)``) has one orbit with ``m = 1``: the radial map
 is then an odd monotone map of the real line.
@@ -58,40 +64,72 @@ FAMILIES = ("linear", "radial", "coupled")
 
 
 class Orbits:
-    """Momenta grouped by ``phat^2`` on a lattice of ``shape`` (``numpy.fft.fftn`` layout)."""
+    """Momenta grouped by ``phat^2`` on a lattice of ``shape`` (``numpy.fft.fftn`` layout).
 
-    def __init__(self, shape: tuple[int, ...]):
+    With ``N > 1`` components a field has shape ``(n, N) + shape`` (one per component, the
+    transforms act on the last ``d`` axes) and an orbit's subspace holds every component of its
+    modes: ``rho_O^2`` is summed over the components and ``m`` (the real dimension of the orbit's
+    subspace) is ``N`` times the number of modes ``n_modes``.  ``N = 1`` fields keep the lattice
+    shape ``(n,) + shape``.
+    """
+
+    def __init__(self, shape: tuple[int, ...], N: int = 1):
+        from ..lattice.theory import validate_n_components  # noqa: PLC0415
+
         self.shape = tuple(int(s) for s in shape)
+        self.N = validate_n_components(N)
+        self.d = len(self.shape)
         self.V = math.prod(self.shape)
         p2 = np.asarray(lattice_phat2(self.shape), dtype=float).reshape(self.shape)
         keys = np.round(p2.ravel(), 9)
         self.p2, self.label = np.unique(keys, return_inverse=True)
         self.label = self.label.reshape(-1)
-        self.m = np.bincount(self.label, minlength=self.p2.size).astype(int)
+        #: modes per orbit (momenta of equal phat^2)
+        self.n_modes = np.bincount(self.label, minlength=self.p2.size).astype(int)
+        #: real dimension of an orbit's subspace: N components of each mode
+        self.m = self.N * self.n_modes
         self.n = self.p2.size
         ind = np.zeros((self.V, self.n))
         ind[np.arange(self.V), self.label] = 1.0
         self._ind = ind
         self._rep = np.array([np.flatnonzero(self.label == o)[0] for o in range(self.n)])
 
+    @property
+    def field_shape(self) -> tuple[int, ...]:
+        """Shape of one configuration: ``shape`` for ``N = 1``, ``(N,) + shape`` otherwise."""
+        return self.shape if self.N == 1 else (self.N,) + self.shape
+
+    def axes(self, x: np.ndarray) -> tuple[int, ...]:
+        """The lattice axes of an array of fields (the last ``d``)."""
+        return tuple(range(x.ndim - self.d, x.ndim))
+
     def per_orbit(self, f_p: ArrayLike) -> np.ndarray:
         """Value of a function of ``phat^2`` (array of shape ``shape``) on each orbit."""
         return np.asarray(f_p, dtype=float).reshape(-1)[self._rep]
 
     def fft(self, phi: np.ndarray) -> np.ndarray:
-        axes = tuple(range(1, phi.ndim))
-        return np.fft.fftn(phi, axes=axes)
+        return np.fft.fftn(phi, axes=self.axes(phi))
+
+    def ifft(self, phi_p: np.ndarray) -> np.ndarray:
+        return np.fft.ifftn(phi_p, axes=self.axes(phi_p)).real
 
     def rho2(self, phi_p: np.ndarray) -> np.ndarray:
-        """``rho_O^2`` per sample: shape ``(n_samples, n_orbits)``."""
-        pw = (np.abs(phi_p) ** 2).reshape(phi_p.shape[0], -1) / self.V
+        """``rho_O^2`` per sample (summed over the components): shape ``(n_samples, n_orbits)``."""
+        pw = np.abs(phi_p) ** 2
+        if self.N > 1:
+            pw = pw.sum(axis=1)
+        pw = pw.reshape(phi_p.shape[0], -1) / self.V
         return pw @ self._ind
+
+    def per_mode(self, r: np.ndarray) -> np.ndarray:
+        """Per-sample, per-orbit values ``r`` (shape ``(n, n_orbits)``) on every mode, broadcastable
+        against fields (every component alike)."""
+        fac = r[:, self.label].reshape((r.shape[0],) + self.shape)
+        return fac if self.N == 1 else fac[:, None]
 
     def scale(self, phi_p: np.ndarray, r: np.ndarray) -> np.ndarray:
         """``IFFT(r_O phi_p)`` for per-sample, per-orbit factors ``r`` of shape ``(n, n_orbits)``."""
-        fac = r[:, self.label].reshape((r.shape[0],) + self.shape)
-        axes = tuple(range(1, phi_p.ndim))
-        return np.fft.ifftn(phi_p * fac, axes=axes).real
+        return np.fft.ifftn(phi_p * self.per_mode(r), axes=self.axes(phi_p)).real
 
 
 def coupling_features(u: np.ndarray) -> np.ndarray:
@@ -226,14 +264,14 @@ class ShellMap:
     ) -> np.ndarray | tuple[np.ndarray, np.ndarray]:
         """``F`` on Fourier components ``phi_p`` (shape ``(n,) + shape``, ``fftn`` layout): no FFT needed."""
         r, ld = self.factors(self.orbits.rho2(phi_p))
-        out = phi_p * r[:, self.orbits.label].reshape((r.shape[0],) + self.orbits.shape)
+        out = phi_p * self.orbits.per_mode(r)
         return (out, ld) if return_logdet else out
 
     def apply(self, phi: np.ndarray, return_logdet: bool = False) -> np.ndarray | tuple[np.ndarray, np.ndarray]:
-        """``F(phi)`` for fields of shape ``(n,) + shape``; optionally with ``ln|det dF/dphi|``."""
+        """``F(phi)`` for fields of shape ``(n,) + field_shape``; optionally with ``ln|det dF/dphi|``."""
         phi = np.asarray(phi, dtype=float)
-        if phi.shape[1:] != self.orbits.shape:
-            raise InputError.bad("phi.shape", phi.shape, f"(n,) + {self.orbits.shape}")
+        if phi.shape[1:] != self.orbits.field_shape:
+            raise InputError.bad("phi.shape", phi.shape, f"(n,) + {self.orbits.field_shape}")
         phi_p = self.orbits.fft(phi)
         r, ld = self.factors(self.orbits.rho2(phi_p))
         out = self.orbits.scale(phi_p, r)

@@ -147,14 +147,16 @@ def whiten(phi: np.ndarray, d_p: np.ndarray, cost_factor: float = COST_FACTOR) -
 
     ``w(phi) = sqrt(c) * IFFT(phi_p / sqrt(D_p))`` on the modes with ``D_p > 0`` (zero on the others,
     which a finite-cost coupling leaves fixed).  ``phi`` has shape ``(n,) + shape``; returns ``(n, V)``.
+    With ``N`` components (shape ``(n, N) + shape``) every component is whitened alike and the cost
+    is summed over them: returns ``(n, N V)``.
     """
     c = _factor(cost_factor)
     d = _positive_array(d_p, "d_p", True)
     phi = np.asarray(phi, dtype=float)
     shape = d.shape
-    if phi.shape[1:] != shape:
-        raise InputError.bad("phi.shape", phi.shape, f"(n,) + {shape}")
-    axes = tuple(range(1, phi.ndim))
+    if phi.shape[1:] != shape and not (phi.ndim == len(shape) + 2 and phi.shape[2:] == shape):
+        raise InputError.bad("phi.shape", phi.shape, f"(n,) + {shape} or (n, N) + {shape}")
+    axes = tuple(range(phi.ndim - len(shape), phi.ndim))
     inv = np.zeros_like(d)
     inv[d > 0] = 1.0 / np.sqrt(d[d > 0])
     w = np.fft.ifftn(np.fft.fftn(phi, axes=axes) * inv, axes=axes).real

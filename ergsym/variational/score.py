@@ -98,12 +98,15 @@ def step_derivatives(F: ShellMap, rho2: np.ndarray) -> tuple[np.ndarray, np.ndar
 
 def _orbit_dot(orbits, x_p, y_p):
     """``w_o . y`` per orbit and sample for Fourier fields: ``(1/V) sum_{p in o} Re(conj x_p y_p)``."""
-    pr = np.real(np.conj(x_p) * y_p).reshape(x_p.shape[0], -1) / orbits.V
+    pr = np.real(np.conj(x_p) * y_p)
+    if orbits.N > 1:  # summed over the components
+        pr = pr.sum(axis=1)
+    pr = pr.reshape(x_p.shape[0], -1) / orbits.V
     return pr @ orbits._ind
 
 
 def _per_mode(orbits, per_orbit):
-    return per_orbit[:, orbits.label].reshape((per_orbit.shape[0],) + orbits.shape)
+    return orbits.per_mode(per_orbit)
 
 
 def pushed_action_gradient(
@@ -111,14 +114,20 @@ def pushed_action_gradient(
 ) -> tuple[np.ndarray, np.ndarray]:
     """``(phi_p, dS_p)``: the pushed samples and ``grad S_F`` at them, both in Fourier space.
 
-    ``phi0``: samples of ``P_Lambda0`` (position space, shape ``(n,) + shape``), whose action is
-    ``S_Lambda0 = (1/2V) sum_p |phi_p|^2/Kt0_p + lam/4! sum_x phi_x^4``.  ``dS_p`` is the FFT of the
-    position-space gradient ``dS_F/dphi_x``.
+    ``phi0``: samples of ``P_Lambda0`` (position space, shape ``(n,) + shape``, or
+    ``(n, N) + shape`` for ``N > 1`` components), whose action is
+    ``S_Lambda0 = (1/2V) sum_p |phi_p|^2/Kt0_p + lam/4! sum_x (phi_a phi_a)^2`` (``phi_x^4`` for
+    ``N = 1``).  ``dS_p`` is the FFT of the position-space gradient ``dS_F/dphi_{a,x}``.
     """
     phi0 = np.asarray(phi0, dtype=float)
-    axes = tuple(range(1, phi0.ndim))
+    kt0 = np.asarray(kt0)
+    axes = tuple(range(phi0.ndim - kt0.ndim, phi0.ndim))
     x_p = np.fft.fftn(phi0, axes=axes)
-    b_p = x_p / np.asarray(kt0)[None] + np.fft.fftn(lam / 6.0 * phi0**3, axes=axes)
+    if phi0.ndim == kt0.ndim + 2:  # O(N): dV/dphi_a = (lam/6) (phi_b phi_b) phi_a
+        force = lam / 6.0 * np.sum(phi0**2, axis=1, keepdims=True) * phi0
+    else:
+        force = lam / 6.0 * phi0**3
+    b_p = x_p / kt0[None] + np.fft.fftn(force, axes=axes)
     for F in maps:
         orbits = F.orbits
         R = orbits.rho2(x_p)
@@ -145,12 +154,15 @@ def monotone_pieces_per_sample(
 ) -> tuple[np.ndarray, np.ndarray, np.ndarray]:
     """Per-sample ``a, c, e`` of the exact few-mode flow's decomposition (:mod:`ergsym.flow.modes`).
 
+    ``phi_p``, ``dS_p``: shape ``(n,) + shape`` or, with ``N`` components, ``(n, N) + shape``
+    (``kt``, ``d``: the lattice ``shape``); the sums run over the components too.
+
     With ``g = dS - Kt^-1 phi``: ``a = phi Kt^-1 Cdot Kt^-1 phi``, ``c = g Cdot Kt^-1 phi``,
     ``e = g Cdot g`` (``Cdot`` has eigenvalues ``D_p``); ``B = a/2 + c - e/2`` and the four pieces
     are ``dSdS = a/2 + c + e/2``, ``dSdShat = -2a - 2c``, ``dShatdShat = 2a``, ``LdShat = a``.
     """
     n = phi_p.shape[0]
-    V = math.prod(phi_p.shape[1:])
+    V = math.prod(np.shape(kt))
     u = phi_p / np.asarray(kt)[None]
     g = dS_p - u
     dd = np.asarray(d)[None]
