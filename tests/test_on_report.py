@@ -331,3 +331,29 @@ def test_n3_pdf_reads_right(tmp_path):
     assert "--N 1" in flat and "\u2013N" not in flat  # two hyphens, never an en dash
     assert "ergsym report --N 3 --quick --no-mc" in flat
     assert "as printed" not in flat and "One site with 3 components" in flat
+
+
+@pytest.mark.slow
+def test_sign_map_section_with_n_components(tmp_path):
+    """The sign map of an N = 3 report (``flow --method mc`` with 3 components): every cell's free
+    value is 3 times that of one component, and the cells carry their verdicts.  Skipped, with
+    the reason, while ``--method mc`` refuses N > 1 (the section then says so; tested above)."""
+    from ergsym.errors import InputError
+    from ergsym.flow.methods import check_domain
+    from ergsym.flow.problem import FlowProblem
+    from ergsym.report.sign_map_section import CUTOFF, LAMBDA0
+
+    try:
+        check_domain("mc", FlowProblem.build("8x8", CUTOFF, 1.0, LAMBDA0, 1.0, N=3))
+    except InputError as exc:
+        pytest.skip(f"flow --method mc takes no N > 1 in this tree ({exc})")
+    maps = {}
+    for n in (1, 3):
+        cfg = ReportConfig(out=str(tmp_path / f"r{n}"), N=n, quick=True, pdf=False)
+        sec = build_report(cfg, sections=["sign_map"]).sections[0]
+        assert sec.available, sec.body
+        maps[n] = sec.data["maps"][0]["cells"]
+    for c1, c3 in zip(maps[1], maps[3], strict=True):
+        assert (c1["lam"], c1["ratio"]) == (c3["lam"], c3["ratio"])
+        assert c3["B_free"] == pytest.approx(3 * c1["B_free"], rel=1e-12)
+        assert c3["verdict"] in ("positive", "negative", "undecided", "unreliable", "no flowing mode")

@@ -71,12 +71,20 @@ def sign_map(
     ratios: Sequence[float],
     settings: MCSettings,
     progress: Callable[[int, int], object] | None = None,
+    N: int = 1,
 ) -> list:
-    """Cells over the grid ``lams x ratios`` (``Lambda = ratio * Lambda0``), seeds per cell."""
+    """Cells over the grid ``lams x ratios`` (``Lambda = ratio * Lambda0``), seeds per cell.
+
+    ``N``: field components of the O(N) model, refused (``InputError`` naming ``--N``) where
+    ``flow --method mc`` cannot do it (:func:`ergsym.flow.methods.check_domain`).
+    """
+    from .methods import check_domain  # noqa: PLC0415
+
     cells = []
     k = 0
     for lam in lams:
-        problem = FlowProblem.build(lattice, cutoff, mass, Lambda0, lam)
+        problem = FlowProblem.build(lattice, cutoff, mass, Lambda0, lam, N=N)
+        check_domain("mc", problem)
         for ratio in ratios:
             s = replace(settings, seed=settings.seed + 1000 * k)
             cells.append(sign_cell(problem, ratio * problem.Lambda0, s))

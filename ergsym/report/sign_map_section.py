@@ -67,7 +67,20 @@ def sign_map_section(cfg: ReportConfig, ctx: dict) -> Section:
         if n_comp == 1:
             cells = sign_map(lat, CUTOFF, cfg.mass, LAMBDA0, lams, ratios, settings)
         else:
-            cells = sign_map(lat, CUTOFF, cfg.mass, LAMBDA0, lams, ratios, settings, N=n_comp)
+            from ..errors import InputError  # noqa: PLC0415
+            from .on import unavailable  # noqa: PLC0415
+
+            try:  # refused before any sampling where flow --method mc cannot do N components
+                cells = sign_map(lat, CUTOFF, cfg.mass, LAMBDA0, lams, ratios, settings, N=n_comp)
+            except InputError as exc:
+                plt.close(fig)
+                return unavailable(
+                    "sign_map",
+                    title,
+                    n_comp,
+                    f"flow --method mc, which computes this map, refuses it ({exc}); rebuild with --N 1 "
+                    "for this section, or leave it out with --sign-map off",
+                )
         bnd = boundaries(cells)
         maps.append(
             {
