@@ -134,7 +134,11 @@ def sign_map_section(cfg: ReportConfig, ctx: dict) -> Section:
             )
         ax.axhline(0, color="0.5", lw=0.6)
         ax.set_xscale("log")
-        ax.set(xlabel=r"$\lambda$", ylabel=r"$B/B_{\rm free}$", title=f"{lat}, mc")
+        ax.set(
+            xlabel=r"$\lambda$",
+            ylabel=r"$B/B_{\rm free}$",
+            title=f"{lat}, mc" + ("" if n_comp == 1 else f", N = {n_comp}"),
+        )
         ax.legend(fontsize=5)
     fpath = "figures/sign_map.pdf"
     _save(plt, fig, out / fpath)
