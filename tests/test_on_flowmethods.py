@@ -375,3 +375,31 @@ def test_mc_error_bars_are_calibrated_over_seeds_N2():
     chi2 = float(np.mean(np.square(z)))
     # mean of 16 squared standard normals: 99.9 % interval about [0.27, 2.5]
     assert 0.27 < chi2 < 2.5, (chi2, z)
+
+
+def test_posterior_hmc_samples_the_on_posterior():
+    # eta ~ N(0, Delta I_2) e^{-(lam/4!)|phi + eta|^4} on one site, N = 2, for a fixed phi: the
+    # moments of 20000 independent posterior chains (40 trajectories from eta = 0) against the
+    # same moments by the trapezoidal rule on [-7, 7]^2 (561^2 points; the integrand is ~e^-24
+    # at the edges)
+    from ergsym.flow.mcflow import PosteriorHMC
+
+    lam, dl, phi1 = 10.0, 1.0, np.array([0.8, 0.3])
+    x = np.linspace(-7, 7, 561)
+    e1, e2 = np.meshgrid(x, x, indexing="ij")
+    q = (phi1[0] + e1) ** 2 + (phi1[1] + e2) ** 2
+    w = np.exp(-(e1**2 + e2**2) / (2 * dl) - lam / 24 * q**2)
+    w /= w.sum()
+    ref = {"e1": e1, "e2": e2, "r2": e1**2 + e2**2, "e1e2": e1 * e2}
+    n = 20000
+    post = PosteriorHMC((1,), np.array([dl]), lam, 0.5, n_comp=2)
+    phi = np.broadcast_to(phi1[None, :, None], (n, 2, 1)).copy()
+    rng = np.random.default_rng(5)
+    eta = np.zeros((n, 2, 1))
+    for _ in range(40):
+        eta, _acc = post.trajectory(phi, eta, rng)
+    e = eta[:, :, 0]
+    est = {"e1": e[:, 0], "e2": e[:, 1], "r2": (e**2).sum(1), "e1e2": e[:, 0] * e[:, 1]}
+    for k, f in ref.items():
+        z = (est[k].mean() - float((w * f).sum())) / (est[k].std() / math.sqrt(n))
+        assert abs(z) < 4.5, (k, z)
