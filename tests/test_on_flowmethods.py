@@ -403,3 +403,14 @@ def test_posterior_hmc_samples_the_on_posterior():
     for k, f in ref.items():
         z = (est[k].mean() - float((w * f).sum())) / (est[k].std() / math.sqrt(n))
         assert abs(z) < 4.5, (k, z)
+
+
+def test_exact_on_flags_a_coarse_rule_instead_of_claiming_convergence():
+    # lam = 1e5 on two sites: the n vs 3n/2 difference is ~30 % of B; the values say so
+    p = FlowProblem.build("2", CUT, 1.0, 2.5, 1e5, N=2)
+    v = exact_points(p, [L1], with_m=False)[0]["values"]["B"]
+    assert not v["converged"] and not v["reliable"]
+    assert "--method mc" in v["reasons"][0] and v["error"] > 1e-4 * abs(v["value"])
+    # at lam = 10 the same rule converges (error ~1e-7)
+    v = exact_points(FlowProblem.build("2", CUT, 1.0, 2.5, 10.0, N=2), [L1], with_m=False)[0]["values"]["B"]
+    assert v["converged"] and v["error"] < 1e-6

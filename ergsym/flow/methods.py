@@ -120,6 +120,21 @@ def _vo(v, e):
     return {"value": float(v), "error": float(e), "converged": True, "reliable": True}
 
 
+#: O(N) quadrature: a relative error above this marks a value not converged (the rule is too coarse)
+ON_MAX_REL_ERROR = 1e-4
+
+
+def _flag_coarse(values: dict, N: int) -> None:
+    """Mark O(N) quadrature values whose n vs 3n/2 error exceeds :data:`ON_MAX_REL_ERROR`."""
+    for k, v in values.items():
+        if v["error"] > ON_MAX_REL_ERROR * (1.0 + abs(v["value"])):
+            v["converged"] = v["reliable"] = False
+            v["reasons"] = [
+                f"the O(N) quadrature error of {k} ({v['error']:.2g}) is above {ON_MAX_REL_ERROR:g} "
+                f"relative: the rule is too coarse at --N {N} and this --lam; use --method mc"
+            ]
+
+
 def exact_points(problem: FlowProblem, Lambdas: Sequence[float], with_m: bool = True) -> list:
     """The exact few-mode quadrature at every scale (``B`` directly, ``M`` from ``M_Lambda``)."""
     from .modes import exact_monotone, exact_observables
@@ -132,6 +147,8 @@ def exact_points(problem: FlowProblem, Lambdas: Sequence[float], with_m: bool = 
         L = problem.check_Lambda(L)
         o = exact_observables(sysm, L)
         values = {k: _vo(*o[k]) for k in ("B", "A", "dSdS", "dSdShat", "dShatdShat", "LdShat", "phi2")}
+        if problem.N > 1:
+            _flag_coarse(values, problem.N)
         gp, gpe = o["G_p"]
         p = {
             "Lambda": L,

@@ -394,6 +394,20 @@ def on_node_count(sys: ModeFlow, Lambda: float | None, n: int) -> int:
     return outer * _inner_n(n, k) ** k
 
 
+def _on_shrink(lam, var, n_dim):
+    """Importance scale of a radial rule: the saddle ``u*`` of ``r^(n-1) e^{-r^2/(2 var) - lam r^4/24}``
+    in ``u = r^2`` (``lam u^2/6 + u/var = n``) over the Gaussian's ``n var``, square-rooted.
+
+    The quartic confines ``r^2`` well inside the Gaussian's ``n var`` at strong coupling or many
+    components; the rule's nodes are placed there.
+    """
+    if lam <= 0:
+        return 1.0
+    a, b = lam / 6.0, 1.0 / var
+    u = 2.0 * n_dim / (b + math.sqrt(b * b + 4.0 * a * n_dim))  # the positive root, cancellation-free
+    return math.sqrt(min(1.0, u / (n_dim * var)))
+
+
 def _radial(n, N, shrink):
     """Radius nodes of ``N(0, I_N)`` scaled by ``shrink``, with log-weights of ``N(0, I_N)``.
 
@@ -467,8 +481,13 @@ def _on_inner(sys, phi, Dl, n, k):
         dl = float(Dl[0, 0])
         x, w = _gh(m)
         t, wt = roots_genlaguerre(m, 0.5 * (N - 1) - 1.0)
-        c1, rho = (g.ravel() for g in np.meshgrid(math.sqrt(dl) * x, 2.0 * dl * t, indexing="ij"))
-        lwc = (np.log(w)[:, None] + (np.log(wt) - gammaln(0.5 * (N - 1)))[None, :]).ravel()
+        # |chi_perp|^2 importance-scaled like the outer radii (:func:`_on_shrink`)
+        sh = _on_shrink(lam, dl, N - 1)
+        lwt = np.log(wt) - gammaln(0.5 * (N - 1)) + (N - 1) * math.log(sh) + t * (1.0 - sh * sh)
+        s1 = _on_shrink(lam, dl, 1)  # chi_1, the same way (one dimension)
+        lwx = np.log(w) + math.log(s1) + 0.5 * x * x * (1.0 - s1 * s1)
+        c1, rho = (g.ravel() for g in np.meshgrid(math.sqrt(dl) * s1 * x, 2.0 * dl * sh * sh * t, indexing="ij"))
+        lwc = (lwx[:, None] + lwt[None, :]).ravel()
         r = phi[:, 0, 0]
         lin = r[:, None] + c1[None, :]
         q2 = lin * lin + rho[None, :]
@@ -478,7 +497,7 @@ def _on_inner(sys, phi, Dl, n, k):
         g = np.zeros_like(phi)
         g[:, 0, 0] = lam / 6.0 * np.sum(q * q2 * lin, axis=1)
         return lw, g
-    chi, lwc = _gauss_nodes(np.kron(np.eye(N), Dl), m)
+    chi, lwc = _gauss_nodes(np.kron(np.eye(N), Dl), m, _on_shrink(lam, float(np.max(np.linalg.eigvalsh(Dl))), k))
     chi = chi.reshape((-1, N, V))
     lw = np.empty(K)
     g = np.empty_like(phi)
@@ -517,15 +536,14 @@ def _on_quadrature(sys: ModeFlow, Lambda, n):
             "--N/--lattice",
             f"N={N}, {V} sites",
             f"at most {ON_MAX_INNER} real variables (N times the flowing modes) in the inner "
-            f"quadrature; at Lambda={plain(Lambda)} both modes flow: {k}",
+            f"quadrature; at Lambda={plain(Lambda)} there are {k}",
             "use --method mc",
         )
     Dl = sys.position_matrix(np.clip(dl, 0.0, None))
     # the quadratic forms in orthonormal mode coordinates (G, Cdot diagonal there): no matrix
     # inversion, and a Kt_pi far below Kt_0 loses nothing to cancellation
     T = np.ones((1, 1)) if V == 1 else np.array([[1.0, 1.0], [1.0, -1.0]]) / math.sqrt(2.0)
-    g_max = float(np.max(kt))
-    shrink = 1.0 / (1.0 + (sys.lam * g_max**2 / 24.0) ** 0.25) ** 0.5
+    shrink = _on_shrink(sys.lam, float(np.max(kt)), N)
     phi, phim, log_wphi = _on_phi_nodes(sys, kt, n, shrink)
     logw, g = _on_inner(sys, phi, Dl, n, k)
     a_log = log_wphi + logw
