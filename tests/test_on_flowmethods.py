@@ -414,3 +414,15 @@ def test_exact_on_flags_a_coarse_rule_instead_of_claiming_convergence():
     # at lam = 10 the same rule converges (error ~1e-7)
     v = exact_points(FlowProblem.build("2", CUT, 1.0, 2.5, 10.0, N=2), [L1], with_m=False)[0]["values"]["B"]
     assert v["converged"] and v["error"] < 1e-6
+
+
+def test_sign_map_cells_with_N_components():
+    from ergsym.flow.signmap import sign_map
+
+    s = MCSettings(n_samples=64, n_chains=4, n_therm=30, seed=4)
+    cells = sign_map("2", CUT, 1.0, 2.5, [10.0], [L1 / 2.5], s, N=3)
+    (c,) = cells
+    p = FlowProblem.build("2", CUT, 1.0, 2.5, 10.0, N=3)
+    assert c["N"] == 3 and c["B_free"] == p.free_B(L1)
+    assert c["verdict"] == "positive" and c["B"] > 10 * c["error"]
+    assert "N" not in sign_map("2", CUT, 1.0, 2.5, [0.0], [L1 / 2.5], s)[0]  # N = 1 cells unchanged
