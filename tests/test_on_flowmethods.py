@@ -13,6 +13,8 @@ import math
 
 import numpy as np
 import pytest
+from hypothesis import given, settings
+from hypothesis import strategies as st
 
 from ergsym.cli import main
 from ergsym.cutoffs import ExponentialCutoff
@@ -168,6 +170,26 @@ def test_exact_direct_B_is_the_derivative_of_M_one_site(N, lam):
     bf, ef = exact_B(s, 0.6)
     assert abs(b - bf) < 10 * (e + ef) + 1e-9, (b, bf, e, ef)
     assert abs(b - 0.5 * N * dk(0.6) / k(0.6)) > 1e3 * (e + ef)  # the interaction is resolved
+
+
+@pytest.mark.slow  # ~2 s an example (exact_B: 16 evaluations of M)
+@settings(max_examples=6, deadline=None)
+@given(
+    N=st.integers(2, 6),
+    scale=st.floats(0.2, 3.0),
+    ratio=st.floats(0.2, 3.0),
+    lam=st.floats(0.0, 80.0),
+    L=st.floats(0.3, 0.95),
+)
+def test_property_on_direct_B_equals_the_derivative_of_M_one_site(N, scale, ratio, lam, L):
+    # one site, N components, Kt = scale * k(ratio * L): the expectation formula of B (exact O(N)
+    # score) and the 5-point difference of M_Lambda agree for any N and lam
+    sysm = ModeFlow(
+        lambda x: np.array([scale * k(ratio * x)]), lambda x: np.array([scale * dk(ratio * x)]), 1.0, lam, N=N
+    )
+    b, e = exact_observables(sysm, L)["B"]
+    bf, ef = exact_B(sysm, L)
+    assert abs(b - bf) < 10 * (e + ef) + 1e-8 * (1 + abs(b)), (N, b, bf, e, ef)
 
 
 @pytest.mark.slow  # ~10 s: 16 evaluations of M on two sites
