@@ -318,6 +318,8 @@ def mc_point_samples(
     acc_n, acc_tot = 0, 0
     has_shell = bool(np.any(arr.shell))
     lam6 = problem.lam / 6.0
+    if n_comp > 1:  # the same working set as N = 1 (measured: 16x16, N = 4 ran 1.6x the linear cost)
+        chunk = max(64, chunk // n_comp)
     for s in range(0, flat.shape[0], chunk):
         x1 = flat[s : s + chunk]
         phi = ch.apply(x1, rng)
