@@ -248,8 +248,6 @@ def test_exact_refuses_outside_its_on_domain(capsys):
         check_domain("exact", FlowProblem.build("3", CUT, 1.0, 2.5, 1.0, N=2))
     check_domain("exact", FlowProblem.build("2", CUT, 1.0, 2.5, 1.0, N=5))  # two sites: allowed
     check_domain("mc", FlowProblem.build("3", CUT, 1.0, 2.5, 1.0, N=3))
-    with pytest.raises(InputError, match="--N"):
-        check_domain("variational", FlowProblem.build("2", CUT, 1.0, 2.5, 1.0, N=2))
     # both modes flowing with N = 3: 6 variables in the inner rule
     two = ModeFlow(
         lambda L: np.array([k(L), 0.3 * k(2 * L)]), lambda L: np.array([dk(L), 0.3 * dk(2 * L)]), 1.0, 1.0, N=3

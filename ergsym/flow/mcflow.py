@@ -457,7 +457,7 @@ def _est(st, **extra):
 
 def _free_point(problem, Lambda):
     arr = problem.at(Lambda)
-    a = problem.N * float(np.sum(arr.d / arr.kt))  # summed over the N components
+    a = float(problem.N * np.sum(arr.d / arr.kt))  # summed over the N components
     vals = _pieces(a, 0.0, 0.0, a)
     ex = {"value": 0.0, "error": 0.0, "converged": True, "reliable": True, "exact": True}
     out = {k: dict(ex, value=float(v)) for k, v in vals.items()}
@@ -470,7 +470,7 @@ def free_points(problem: FlowProblem, Lambdas: Sequence[float], with_m: bool = T
     point shape of every method: B, A, the pieces, ``<phi^2>``, ``G_p`` and ``M - M0``."""
     pts = []
     for L in Lambdas:
-        kt = problem.N * problem.at(L).kt.ravel()  # G_p summed over the components
+        kt = problem.N * problem.at(L).kt.ravel()  # G_p summed over the N components
         p = {
             "Lambda": L,
             "values": _free_point(problem, L),
