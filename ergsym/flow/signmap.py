@@ -36,6 +36,8 @@ def sign_cell(problem: FlowProblem, Lambda: float, settings: MCSettings) -> dict
     L = problem.check_Lambda(Lambda)
     b_free = problem.free_B(L)
     cell = {"lam": problem.lam, "Lambda": L, "ratio": L / problem.Lambda0, "B_free": b_free}
+    if problem.N != 1:  # N = 1 cells stay as they were
+        cell["N"] = problem.N
     if not problem.at(L).shell.any():
         cell.update({"B": 0.0, "error": 0.0, "verdict": "no flowing mode", "reliable": True})
         return cell
@@ -71,12 +73,16 @@ def sign_map(
     ratios: Sequence[float],
     settings: MCSettings,
     progress: Callable[[int, int], object] | None = None,
+    N: int = 1,
 ) -> list:
-    """Cells over the grid ``lams x ratios`` (``Lambda = ratio * Lambda0``), seeds per cell."""
+    """Cells over the grid ``lams x ratios`` (``Lambda = ratio * Lambda0``), seeds per cell.
+
+    ``N``: field components (O(N) model; B summed over them, free B ``N`` times one component's).
+    """
     cells = []
     k = 0
     for lam in lams:
-        problem = FlowProblem.build(lattice, cutoff, mass, Lambda0, lam)
+        problem = FlowProblem.build(lattice, cutoff, mass, Lambda0, lam, N=N)
         for ratio in ratios:
             s = replace(settings, seed=settings.seed + 1000 * k)
             cells.append(sign_cell(problem, ratio * problem.Lambda0, s))
