@@ -786,7 +786,7 @@ def _flow_method(
         n_nodes = len(grid) + (len(problem.kink_edges(min(grid))) + len(grid)) * (n_log + n_log // 2) * want_m
         seconds = estimate_seconds(problem, settings, n_nodes)
     else:
-        seconds = exact_seconds(problem, len(grid), want_m)
+        seconds = exact_seconds(problem, len(grid), want_m, grid)
     if seconds > MAX_SECONDS and not force:
         hint = (
             "fewer --samples/--chains/--inner, a smaller lattice or fewer --scan points"

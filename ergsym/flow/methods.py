@@ -38,8 +38,6 @@ __all__ = [
 METHODS = ("series", "exact", "mc", "variational")
 #: the exact quadrature is a tensor Gauss-Hermite rule in every mode
 EXACT_MAX_MODES = 3
-#: Methods that do not take N > 1 yet.
-NOT_YET_ON = ("exact", "mc")
 _SEC_PER_EXACT_NODE = 3e-8
 
 
@@ -56,13 +54,17 @@ def check_domain(method: str, problem: FlowProblem | None) -> None:
             "series without --lattice (continuum)",
             f"--method {method} needs a lattice: pass --lattice SHAPE, or use --method series",
         )
-    if problem.N != 1 and method in NOT_YET_ON:
-        raise InputError.bad(
-            "--N",
-            problem.N,
-            f"1 for --method {method} (its O(N) version is not available yet)",
-            "use --N 1, or a method that takes --N",
-        )
+    if method == "exact" and problem.N > 1:
+        from .modes import ON_MAX_MODES
+
+        if problem.volume > ON_MAX_MODES:
+            raise InputError.bad(
+                "--lattice",
+                problem.spec,
+                f"at most {ON_MAX_MODES} sites for --method exact with --N {problem.N}",
+                "the O(N) quadrature runs over the orbits of one or two sites; use --method mc "
+                "(or --N 1, or series at small --lam)",
+            )
     if method == "exact" and problem.volume > EXACT_MAX_MODES:
         raise InputError.bad(
             "--lattice",
@@ -73,11 +75,21 @@ def check_domain(method: str, problem: FlowProblem | None) -> None:
         )
 
 
-def exact_seconds(problem: FlowProblem, n_scales: int, with_m: bool) -> float:
-    """Rough cost (s) of the exact quadrature: (phi nodes) x (chi nodes) x V per evaluation, twice."""
-    from .modes import DEFAULT_NODES
+def exact_seconds(problem: FlowProblem, n_scales: int, with_m: bool, Lambdas: Sequence[float] | None = None) -> float:
+    """Rough cost (s) of the exact quadrature: (phi nodes) x (chi nodes) x V per evaluation, twice.
+
+    For ``N > 1`` the node count of the O(N) rule (:func:`ergsym.flow.modes.on_node_count`) at
+    the smallest of ``Lambdas`` (the most flowing modes; every mode when not given) times ``N V``.
+    """
+    from .modes import DEFAULT_NODES, ON_DEFAULT_NODES, on_node_count
 
     V = problem.volume
+    if problem.N > 1 and V <= 2:
+        sysm = _modeflow(problem)
+        n = ON_DEFAULT_NODES[V]
+        L = min(Lambdas) if Lambdas else None
+        nodes = on_node_count(sysm, L, n) + on_node_count(sysm, L, (3 * n) // 2)
+        return 2 * nodes * problem.N * V * _SEC_PER_EXACT_NODE * n_scales * (3 if with_m else 1)
     n = DEFAULT_NODES.get(V, 12)
     per = 2 * ((1.5 * n) ** V) ** 2 * V * _SEC_PER_EXACT_NODE
     return per * n_scales * (3 if with_m else 1)
@@ -86,11 +98,32 @@ def exact_seconds(problem: FlowProblem, n_scales: int, with_m: bool) -> float:
 def _modeflow(problem: FlowProblem):
     from .modes import ModeFlow
 
-    return ModeFlow(lambda L: problem.at(L).kt.ravel(), lambda L: problem.at(L).d.ravel(), problem.Lambda0, problem.lam)
+    return ModeFlow(
+        lambda L: problem.at(L).kt.ravel(),
+        lambda L: problem.at(L).d.ravel(),
+        problem.Lambda0,
+        problem.lam,
+        N=problem.N,
+    )
 
 
 def _vo(v, e):
     return {"value": float(v), "error": float(e), "converged": True, "reliable": True}
+
+
+#: O(N) quadrature: a relative error above this marks a value not converged (the rule is too coarse)
+ON_MAX_REL_ERROR = 1e-4
+
+
+def _flag_coarse(values: dict, N: int) -> None:
+    """Mark O(N) quadrature values whose n vs 3n/2 error exceeds :data:`ON_MAX_REL_ERROR`."""
+    for k, v in values.items():
+        if v["error"] > ON_MAX_REL_ERROR * (1.0 + abs(v["value"])):
+            v["converged"] = v["reliable"] = False
+            v["reasons"] = [
+                f"the O(N) quadrature error of {k} ({v['error']:.2g}) is above {ON_MAX_REL_ERROR:g} "
+                f"relative: the rule is too coarse at --N {N} and this --lam; use --method mc"
+            ]
 
 
 def exact_points(problem: FlowProblem, Lambdas: Sequence[float], with_m: bool = True) -> list:
@@ -105,6 +138,8 @@ def exact_points(problem: FlowProblem, Lambdas: Sequence[float], with_m: bool = 
         L = problem.check_Lambda(L)
         o = exact_observables(sysm, L)
         values = {k: _vo(*o[k]) for k in ("B", "A", "dSdS", "dSdShat", "dShatdShat", "LdShat", "phi2")}
+        if problem.N > 1:
+            _flag_coarse(values, problem.N)
         gp, gpe = o["G_p"]
         p = {
             "Lambda": L,

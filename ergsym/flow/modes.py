@@ -33,10 +33,25 @@ import numpy as np
 
 from ..errors import ConvergenceError, InputError, plain
 
-__all__ = ["ModeFlow", "exact_monotone", "exact_B", "exact_observables", "DEFAULT_NODES"]
+__all__ = [
+    "ModeFlow",
+    "exact_monotone",
+    "exact_B",
+    "exact_observables",
+    "DEFAULT_NODES",
+    "ON_DEFAULT_NODES",
+    "default_nodes",
+    "on_inner_dims",
+    "on_node_count",
+]
 
 #: default Gauss-Hermite nodes per dimension for 1, 2, 3 modes
 DEFAULT_NODES = {1: 60, 2: 24, 3: 12}
+#: O(N) models (N > 1): sites, default nodes per reduced variable, and the most real variables
+#: of the inner Gauss-Hermite rule (N times the flowing modes; one site needs 2 at any N)
+ON_MAX_MODES = 2
+ON_DEFAULT_NODES = {1: 60, 2: 16}
+ON_MAX_INNER = 4
 
 
 @dataclass(frozen=True)
@@ -56,8 +71,12 @@ class ModeFlow:
     d: object
     Lambda0: float
     lam: float
+    N: int = 1
 
     def __post_init__(self):
+        from ..lattice.theory import validate_n_components
+
+        object.__setattr__(self, "N", validate_n_components(self.N, "--N"))
         v = np.asarray(self.kt(self.Lambda0)).size
         if v not in (1, 2, 3):
             raise InputError.bad(
@@ -66,6 +85,13 @@ class ModeFlow:
                 "1, 2 or 3",
                 "the exact quadrature is a tensor rule in every mode; on larger "
                 "lattices use the mc, series or variational method",
+            )
+        if self.N > 1 and v > ON_MAX_MODES:
+            raise InputError.bad(
+                "--lattice",
+                f"{v} sites with --N {self.N}",
+                f"at most {ON_MAX_MODES} sites for the exact quadrature of an O(N) model",
+                "use --method mc (or series at small --lam)",
             )
         if not (self.lam >= 0 and math.isfinite(self.lam)):
             raise InputError.bad("lam", self.lam, "finite and >= 0")
@@ -131,6 +157,8 @@ def _monotone(sys: ModeFlow, Lambda, n):
     """
     from scipy.special import logsumexp
 
+    if sys.N > 1:
+        return _on_quadrature(sys, Lambda, n)["M"]
     V = sys.V
     kt, _, dl = sys.lattice_arrays(Lambda)
     if not (np.all(np.isfinite(kt)) and np.all(kt > 0)):
@@ -195,7 +223,7 @@ def exact_monotone(sys: ModeFlow, Lambda: float, n: int | None = None) -> tuple[
         raise InputError.bad("Lambda", Lambda, f"in (0, Lambda0 = {sys.Lambda0}]", "the flow runs towards the infrared")
     if n is not None and not (isinstance(n, (int, np.integer)) and 2 <= n <= 400):
         raise InputError.bad("n", n, "an integer in [2, 400]", "Gauss-Hermite nodes per dimension")
-    n = n or DEFAULT_NODES[sys.V]
+    n = n or default_nodes(sys)
     a = _monotone(sys, Lambda, n)
     b = _monotone(sys, Lambda, (3 * n) // 2)
     return _finite_or_raise("M_Lambda", b, abs(a - b) + 1e-15 * (1 + abs(b)), sys, Lambda)
@@ -247,6 +275,10 @@ def _observables(sys: ModeFlow, Lambda, n):
     """
     from scipy.special import logsumexp
 
+    if sys.N > 1:
+        out = _on_quadrature(sys, Lambda, n)
+        del out["M"]
+        return out
     kt, d, dl = sys.lattice_arrays(Lambda)
     G = sys.position_matrix(kt)
     Dl = sys.position_matrix(dl)
@@ -300,7 +332,7 @@ def exact_observables(sys: ModeFlow, Lambda: float, n: int | None = None) -> dic
     """
     if not (0 < Lambda <= sys.Lambda0):
         raise InputError.bad("Lambda", Lambda, f"in (0, Lambda0 = {sys.Lambda0}]", "the flow runs towards the infrared")
-    n = n or DEFAULT_NODES[sys.V]
+    n = n or default_nodes(sys)
 
     def derived(o):
         a, c, e = o["a"], o["c"], o["e"]
@@ -324,3 +356,212 @@ def exact_observables(sys: ModeFlow, Lambda: float, n: int | None = None) -> dic
         raise ConvergenceError(f"G_p at Lambda={Lambda!r} is not finite: pass a larger n", estimate=None, error=None)
     out["G_p"] = (gp, gpe)
     return out
+
+
+# ---------------------------------------------------------------------------
+# O(N) models (N > 1) on one or two sites
+# ---------------------------------------------------------------------------
+
+
+def default_nodes(sys: ModeFlow) -> int:
+    """Default nodes per dimension (N = 1: :data:`DEFAULT_NODES`; N > 1: :data:`ON_DEFAULT_NODES`)."""
+    return DEFAULT_NODES[sys.V] if sys.N == 1 else ON_DEFAULT_NODES[sys.V]
+
+
+def on_inner_dims(sys: ModeFlow, Lambda: float) -> int:
+    """Real variables of the inner (``chi``) rule of the O(N) quadrature at ``Lambda``.
+
+    One site: 2 at any N (the component along ``phi`` and ``|chi_perp|^2``); two sites: N times
+    the number of modes with ``Delta_p > 0`` (0 at ``Lambda0``).
+    """
+    _, _, dl = sys.lattice_arrays(Lambda)
+    live = int(np.sum(dl > 1e-14 * float(np.max(sys.kt(sys.Lambda0)))))
+    if live == 0:
+        return 0
+    return 2 if sys.V == 1 else sys.N * live
+
+
+def _inner_n(n, k):
+    """Nodes per inner dimension for ``k`` real variables (the rule has ``~ n^2`` nodes in all)."""
+    return n if k <= 2 else max(4, (2 * n) // k)
+
+
+def on_node_count(sys: ModeFlow, Lambda: float | None, n: int) -> int:
+    """Outer times inner nodes of one O(N) evaluation with ``n`` nodes per reduced variable
+    (``Lambda = None``: every mode flowing, the most expensive scale)."""
+    k = on_inner_dims(sys, Lambda) if Lambda is not None else (2 if sys.V == 1 else sys.N * sys.V)
+    outer = n if sys.V == 1 else n**3
+    return outer * _inner_n(n, k) ** k
+
+
+def _on_shrink(lam, var, n_dim):
+    """Importance scale of a radial rule: the saddle ``u*`` of ``r^(n-1) e^{-r^2/(2 var) - lam r^4/24}``
+    in ``u = r^2`` (``lam u^2/6 + u/var = n``) over the Gaussian's ``n var``, square-rooted.
+
+    The quartic confines ``r^2`` well inside the Gaussian's ``n var`` at strong coupling or many
+    components; the rule's nodes are placed there.
+    """
+    if lam <= 0:
+        return 1.0
+    a, b = lam / 6.0, 1.0 / var
+    u = 2.0 * n_dim / (b + math.sqrt(b * b + 4.0 * a * n_dim))  # the positive root, cancellation-free
+    return math.sqrt(min(1.0, u / (n_dim * var)))
+
+
+def _radial(n, N, shrink):
+    """Radius nodes of ``N(0, I_N)`` scaled by ``shrink``, with log-weights of ``N(0, I_N)``.
+
+    ``|x|^2/2 = t`` has the density ``t^(N/2-1) e^-t/Gamma(N/2)`` (generalized Gauss-Laguerre);
+    the nodes are those of ``N(0, shrink^2 I_N)`` and the log-weights carry the density ratio
+    ``shrink^N e^(t(1 - shrink^2))`` (importance-scaled, as :func:`_gauss_nodes`).
+    """
+    from scipy.special import gammaln, roots_genlaguerre
+
+    t, w = roots_genlaguerre(n, 0.5 * N - 1.0)
+    logw = np.log(w) - gammaln(0.5 * N) + N * math.log(shrink) + t * (1.0 - shrink**2)
+    return shrink * np.sqrt(2.0 * t), logw
+
+
+def _angle(n, N):
+    """Nodes and log-weights of ``cos`` of the angle between two independent directions in R^N."""
+    from scipy.special import roots_jacobi
+
+    al = 0.5 * (N - 3)
+    c, w = roots_jacobi(n, al, al)
+    return c, np.log(w / np.sum(w))
+
+
+def _on_phi_nodes(sys, kt, n, shrink):
+    """Representatives of the O(N) orbits of ``phi`` (shape ``(K, N, V)``), the same in the
+    orthonormal mode coordinates, and log-weights under ``N(0, G x I_N)``: the integrands are
+    O(N) invariant, so one field per orbit suffices.
+
+    One site: ``phi = r e_1``.  Two sites, orthonormal mode coordinates ``u`` (p = 0) and ``w``
+    (p = pi), ``phi_x = (u + (-1)^x w)/sqrt 2``: ``u = r_1 e_1``,
+    ``w = r_2 (c e_1 + sqrt(1 - c^2) e_2)`` (``c`` the cosine of their angle, independent of the
+    radii for the Gaussian).
+    """
+    N, V = sys.N, sys.V
+    if V == 1:
+        r, lw = _radial(n, N, shrink)
+        phi = np.zeros((n, N, 1))
+        phi[:, 0, 0] = math.sqrt(float(kt[0])) * r
+        return phi, phi, lw
+    r, lw = _radial(n, N, shrink)
+    c, lc = _angle(n, N)
+    r1, r2, cc = (g.ravel() for g in np.meshgrid(r, r, c, indexing="ij"))
+    logw = sum(g.ravel() for g in np.meshgrid(lw, lw, lc, indexing="ij"))
+    u1 = math.sqrt(float(kt[0])) * r1
+    w1, w2 = (math.sqrt(float(kt[1])) * r2 * x for x in (cc, np.sqrt(np.clip(1.0 - cc * cc, 0.0, None))))
+    phi = np.zeros((u1.size, N, 2))
+    s = 1.0 / math.sqrt(2.0)
+    phi[:, 0, 0], phi[:, 0, 1] = s * (u1 + w1), s * (u1 - w1)
+    phi[:, 1, 0], phi[:, 1, 1] = s * w2, -s * w2
+    modes = np.zeros_like(phi)
+    modes[:, 0, 0], modes[:, 0, 1], modes[:, 1, 1] = u1, w1, w2
+    return phi, modes, logw
+
+
+def _on_inner(sys, phi, Dl, n, k):
+    """``log W(phi)`` and ``g(phi) = E[grad V_0(phi + chi) | phi]`` at the nodes ``phi`` (K, N, V).
+
+    One site: ``|phi + chi|^2 = (r + chi_1)^2 + rho`` with ``chi_1 ~ N(0, Delta)`` (Gauss-Hermite)
+    and ``rho = |chi_perp|^2 ~ Delta chi^2_(N-1)`` (generalized Gauss-Laguerre); ``g`` points along
+    ``phi``.  Two sites: tensor Gauss-Hermite over the flowing directions of ``Delta x I_N``.
+    """
+    from scipy.special import gammaln, logsumexp, roots_genlaguerre
+
+    N, V, lam = sys.N, sys.V, sys.lam
+    K = phi.shape[0]
+    if k == 0:  # Lambda0: no flowed-out fluctuation
+        q2 = np.sum(phi * phi, axis=1)
+        return -lam / 24.0 * np.sum(q2 * q2, axis=-1), lam / 6.0 * q2[:, None, :] * phi
+    m = _inner_n(n, k)
+    if V == 1:
+        dl = float(Dl[0, 0])
+        x, w = _gh(m)
+        t, wt = roots_genlaguerre(m, 0.5 * (N - 1) - 1.0)
+        # |chi_perp|^2 importance-scaled like the outer radii (:func:`_on_shrink`)
+        sh = _on_shrink(lam, dl, N - 1)
+        lwt = np.log(wt) - gammaln(0.5 * (N - 1)) + (N - 1) * math.log(sh) + t * (1.0 - sh * sh)
+        s1 = _on_shrink(lam, dl, 1)  # chi_1, the same way (one dimension)
+        lwx = np.log(w) + math.log(s1) + 0.5 * x * x * (1.0 - s1 * s1)
+        c1, rho = (g.ravel() for g in np.meshgrid(math.sqrt(dl) * s1 * x, 2.0 * dl * sh * sh * t, indexing="ij"))
+        lwc = (lwx[:, None] + lwt[None, :]).ravel()
+        r = phi[:, 0, 0]
+        lin = r[:, None] + c1[None, :]
+        q2 = lin * lin + rho[None, :]
+        ex = lwc[None, :] - lam / 24.0 * q2 * q2
+        lw = logsumexp(ex, axis=1)
+        q = np.exp(ex - lw[:, None])
+        g = np.zeros_like(phi)
+        g[:, 0, 0] = lam / 6.0 * np.sum(q * q2 * lin, axis=1)
+        return lw, g
+    chi, lwc = _gauss_nodes(np.kron(np.eye(N), Dl), m, _on_shrink(lam, float(np.max(np.linalg.eigvalsh(Dl))), k))
+    chi = chi.reshape((-1, N, V))
+    lw = np.empty(K)
+    g = np.empty_like(phi)
+    chunk = max(1, 2_000_000 // max(1, chi.shape[0] * N * V))
+    for s in range(0, K, chunk):
+        psi = phi[s : s + chunk, None] + chi[None]
+        q2 = np.sum(psi * psi, axis=2)  # (k, J, V)
+        ex = lwc[None, :] - lam / 24.0 * np.sum(q2 * q2, axis=-1)
+        lws = logsumexp(ex, axis=1)
+        q = np.exp(ex - lws[:, None])
+        lw[s : s + chunk] = lws
+        g[s : s + chunk] = lam / 6.0 * np.einsum("kj,kjv,kjav->kav", q, q2, psi)
+    return lw, g
+
+
+def _on_quadrature(sys: ModeFlow, Lambda, n):
+    """``M_Lambda`` and the expectations of :func:`_observables` for ``N > 1`` (one or two sites).
+
+    The law and the formulas are those of the one-component quadrature with the field
+    ``phi_{a,x}``: ``Shat = 1/2 sum_a phi_a G^-1 phi_a``, ``V_0 = (lam/4!) sum_x (phi_a phi_a)^2``;
+    ``a, c, e, <phi^2>`` and ``G_p`` are summed over the components.  Every integrand is O(N)
+    invariant, so the outer integral runs over the orbits (:func:`_on_phi_nodes`: 1 or 3 real
+    variables at any N) and the inner one over ``chi`` (:func:`_on_inner`).
+    """
+    from scipy.special import logsumexp
+
+    N, V = sys.N, sys.V
+    kt, d, dl = sys.lattice_arrays(Lambda)
+    if not (np.all(np.isfinite(kt)) and np.all(kt > 0)):
+        raise InputError.bad("kt(Lambda)", kt.tolist(), "finite and > 0 at every mode")
+    if not (np.all(np.isfinite(dl)) and np.all(dl >= -1e-12 * np.max(kt))):
+        raise InputError.bad("kt(Lambda0) - kt(Lambda)", dl.tolist(), "finite and >= 0 at every mode")
+    k = on_inner_dims(sys, Lambda)
+    if k > ON_MAX_INNER:
+        raise InputError.bad(
+            "--N/--lattice",
+            f"N={N}, {V} sites",
+            f"at most {ON_MAX_INNER} real variables (N times the flowing modes) in the inner "
+            f"quadrature; at Lambda={plain(Lambda)} there are {k}",
+            "use --method mc",
+        )
+    Dl = sys.position_matrix(np.clip(dl, 0.0, None))
+    # the quadratic forms in orthonormal mode coordinates (G, Cdot diagonal there): no matrix
+    # inversion, and a Kt_pi far below Kt_0 loses nothing to cancellation
+    T = np.ones((1, 1)) if V == 1 else np.array([[1.0, 1.0], [1.0, -1.0]]) / math.sqrt(2.0)
+    shrink = _on_shrink(sys.lam, float(np.max(kt)), N)
+    phi, phim, log_wphi = _on_phi_nodes(sys, kt, n, shrink)
+    logw, g = _on_inner(sys, phi, Dl, n, k)
+    a_log = log_wphi + logw
+    log_ew = float(logsumexp(a_log))
+    p = np.exp(a_log - log_ew)
+    gm = g @ T  # (K, N, modes)
+    u = phim / kt  # G^-1 phi_a per component, in modes
+    shat = 0.5 * np.einsum("kam,kam->k", u, phim)
+    a = np.einsum("kam,m,kam->k", u, d, u)
+    c = np.einsum("kam,m,kam->k", gm, d, u)
+    e = np.einsum("kam,m,kam->k", gm, d, gm)
+    phip = np.fft.fft(phi, axis=2)
+    log_z = 0.5 * N * V * math.log(2 * math.pi) + 0.5 * N * float(np.sum(np.log(kt))) + log_ew
+    return {
+        "M": float(p @ (shat + logw)) - log_z,
+        "a": float(p @ a),
+        "c": float(p @ c),
+        "e": float(p @ e),
+        "phi2": float(p @ np.mean(np.sum(phi**2, axis=1), axis=1)),
+        "G_p": (p @ np.sum(np.abs(phip) ** 2, axis=1)) / V,
+    }

@@ -36,6 +36,8 @@ def sign_cell(problem: FlowProblem, Lambda: float, settings: MCSettings) -> dict
     L = problem.check_Lambda(Lambda)
     b_free = problem.free_B(L)
     cell = {"lam": problem.lam, "Lambda": L, "ratio": L / problem.Lambda0, "B_free": b_free}
+    if problem.N != 1:  # N = 1 cells stay as they were
+        cell["N"] = problem.N
     if not problem.at(L).shell.any():
         cell.update({"B": 0.0, "error": 0.0, "verdict": "no flowing mode", "reliable": True})
         return cell
@@ -75,16 +77,12 @@ def sign_map(
 ) -> list:
     """Cells over the grid ``lams x ratios`` (``Lambda = ratio * Lambda0``), seeds per cell.
 
-    ``N``: field components of the O(N) model, refused (``InputError`` naming ``--N``) where
-    ``flow --method mc`` cannot do it (:func:`ergsym.flow.methods.check_domain`).
+    ``N``: field components (O(N) model; B summed over them, free B ``N`` times one component's).
     """
-    from .methods import check_domain  # noqa: PLC0415
-
     cells = []
     k = 0
     for lam in lams:
         problem = FlowProblem.build(lattice, cutoff, mass, Lambda0, lam, N=N)
-        check_domain("mc", problem)
         for ratio in ratios:
             s = replace(settings, seed=settings.seed + 1000 * k)
             cells.append(sign_cell(problem, ratio * problem.Lambda0, s))

@@ -96,6 +96,10 @@ class GaussianChannel:
     def apply(self, phi: np.ndarray, rng: np.random.Generator) -> np.ndarray:
         """Map field(s) ``phi`` (shape ``batch + shape``, numpy or cupy) through the channel.
 
+        The channel acts on the last ``d`` axes, so an O(N) field (``batch + (N,) + shape``) goes
+        through it component by component, with independent noise per component
+        (tests/test_on_flowmethods.py checks the free O(N) covariance and no cross-correlation).
+
         ``rng`` draws the white noise on the host (as the samplers do).
         """
         if not isinstance(rng, np.random.Generator):
