@@ -162,8 +162,14 @@ def sign_map_section(cfg: ReportConfig, ctx: dict) -> Section:
             r"the score of $P_\Lambda$ from the posterior of the flowed-out fluctuation (Tweedie's formula) with "
             r"two posterior "
             r"replicas, so the square of the conditional mean is unbiased; validated against the exact few-mode "
-            r"flow on 2 and 3 sites at $\lambda=0.1\ldots100$ and against the series on $8\times8$ at small "
-            rf"$\lambda$ (docs/monotone\_sign.md). Cutoff {L.cmd(CUTOFF)}, $m={L.g(cfg.mass)}$, "
+            + (
+                r"flow on 2 and 3 sites at $\lambda=0.1\ldots100$ and against the series on $8\times8$ at small "
+                r"$\lambda$ (docs/monotone\_sign.md). "
+                if n_comp == 1
+                else rf"O($N$) flow on 1 and 2 sites (docs/flow.md, docs/monotone\_sign.md). With ${n_comp}$ "
+                r"components the HMC, the score and $B$ act on every component ($B$ summed over them). "
+            )
+            + rf"Cutoff {L.cmd(CUTOFF)}, $m={L.g(cfg.mass)}$, "
             rf"$\Lambda_0={L.g(LAMBDA0)}$. Map: {L.text(mode)}. Sign changes found: {summary}",
             *parts,
             _figure(
