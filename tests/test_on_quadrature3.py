@@ -61,7 +61,7 @@ def test_free_three_sites_exact(N, theory):
     "N,lam,kt,d",
     [
         pytest.param(2, 10.0, KT, D, marks=pytest.mark.slow),
-        pytest.param(2, 1.0, [1.0, 0.125, 0.125], [0.3, 0.1, 0.1], marks=pytest.mark.slow),  # Kt_0/Kt_1 = 8: modes
+        (2, 1.0, [1.0, 0.125, 0.125], [0.3, 0.1, 0.1]),  # Kt_0/Kt_1 = 8: the modes representation
         pytest.param(3, 1.0, [1.0, 0.125, 0.125], [0.3, 0.1, 0.1], marks=pytest.mark.slow),
         pytest.param(3, 100.0, KT, D, marks=pytest.mark.slow),
     ],
@@ -106,7 +106,7 @@ def test_bad_input():
 
 # --------------------------------------------------------------------------------------
 # the O(N) engine's exact lattice series at small lam
-@pytest.mark.parametrize("N", [2, pytest.param(3, marks=pytest.mark.slow)])
+@pytest.mark.parametrize("N", [2, 3])
 def test_against_the_exact_lattice_series(N):
     th0 = LatticeTheory((3,), KT, D, 0.0, N=N)
     lams = (0.04, 0.02, 0.01)
@@ -135,7 +135,6 @@ def _mc_case(N, lam, seed, n_traj=3000):
     return th, run_mc(th, n_traj, seed=seed, progress=False, record_gp=True)
 
 
-@pytest.mark.slow
 @pytest.mark.parametrize("N", [2, 3])
 @pytest.mark.parametrize("lam", [0.1, 10.0, 100.0])
 def test_mc_three_sites_against_quadrature(N, lam):

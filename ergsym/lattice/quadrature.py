@@ -189,10 +189,12 @@ def _radial_rule(N: int, s: float, q: float, n: int, n_fine: int = 800) -> tuple
     ``n_fine``-point Gauss-Legendre discretization of the weight over ``[0, a]``, ``a`` where
     ``r^(N+7)`` times the weight has fallen by ``e^-60`` from its peak.
     """
+    from scipy.special import roots_legendre  # noqa: PLC0415  (O(n); numpy's leggauss is an n^3 eigensolve)
+
     rr = math.sqrt(s) * np.linspace(1e-9, 40.0, 40001)
     g = (N + 7) * np.log(rr) - rr * rr / (2.0 * s) - q * rr**4
     a = float(rr[np.nonzero(g > g.max() - 60.0)[0][-1]])
-    xg, wg = np.polynomial.legendre.leggauss(n_fine)
+    xg, wg = roots_legendre(n_fine)
     x = 0.5 * (xg + 1.0)  # the rule is built on [0, 1]: r = a x
     r = a * x
     lw = np.log(0.5 * wg) + (N - 1) * np.log(r) - r * r / (2.0 * s) - q * r**4
