@@ -11,6 +11,8 @@ z-scores with autocorrelation-aware errors).
 
 import numpy as np
 import pytest
+from hypothesis import given, settings
+from hypothesis import strategies as st
 
 from ergsym.cutoffs import parse_cutoff
 from ergsym.errors import InputError
@@ -83,6 +85,34 @@ def test_refined_and_other_representation_agree(N, lam, kt, d):
     assert ex["eq5.13"] == pytest.approx(-2 * N * th.f0, rel=1e-9)
     # the coupling matters
     assert abs(ex["phi2"] - N * th.g00) > 0.05 * N * th.g00
+
+
+@pytest.mark.slow
+@settings(max_examples=6)
+@given(
+    N=st.sampled_from([2, 3]),
+    log_k0=st.floats(-2.0, 2.0),
+    log_ratio=st.floats(-6.0, 1.0),  # Kt_1/Kt_0 from 1e-6 (cutoff propagators) to 10
+    d=st.tuples(st.floats(0.0, 1.0), st.floats(0.0, 1.0)),
+    log_lam=st.floats(-3.0, 3.0),
+)
+def test_property_identities_hold_for_any_theory(N, log_k0, log_ratio, d, log_lam):
+    """For any propagator and coupling: the error estimate is small and honest, and the exact
+    Schwinger-Dyson identities hold within it; at lam = 0 the free closed forms."""
+    k0 = 10.0**log_k0
+    kt = [k0, k0 * 10.0**log_ratio, k0 * 10.0**log_ratio]
+    dp = [d[0], d[1], d[1]]
+    for lam in (0.0, 10.0**log_lam):
+        th = LatticeTheory((3,), kt, dp, lam, N=N)
+        ex = exact_expectations(th)
+        assert ex["quad_error"] < 1e-5, (ex["representation"], ex["quad_error"])
+        tol = max(10 * ex["quad_error"], 1e-10)
+        for a in ("A", "B", "eq5.14"):
+            assert ex[a] == pytest.approx(ex[f"{a}_sd"], rel=tol, abs=1e-12), a
+        assert ex["eq5.13"] == pytest.approx(-2 * N * th.f0, rel=1e-9, abs=1e-12)
+        if lam == 0:
+            assert ex["phi2"] == pytest.approx(N * th.g00, rel=1e-9)
+            np.testing.assert_allclose(ex["Gp"], N * th.kt_p, rtol=1e-9)
 
 
 def test_quad_error_says_when_the_rule_is_coarse():
