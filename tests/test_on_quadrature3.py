@@ -15,7 +15,7 @@ from hypothesis import given, settings
 from hypothesis import strategies as st
 
 from ergsym.cutoffs import parse_cutoff
-from ergsym.errors import InputError
+from ergsym.errors import ConvergenceError, InputError
 from ergsym.lattice.crosscheck import series_coefficients
 from ergsym.lattice.quadrature import _exact_on3, exact_expectations
 from ergsym.lattice.run import run_mc
@@ -119,11 +119,22 @@ def test_quad_error_says_when_the_rule_is_coarse():
     # a strongly coupled case with the weaker representation and the smallest rule: the
     # estimate is large, and it does bound the actual error
     th = LatticeTheory((3,), [1.0, 0.125, 0.125], [0.3, 0.1, 0.1], 100.0, N=2)
-    coarse = _exact_on3(th, 8, how="modes")
+    coarse = _exact_on3(th, 10, how="modes")
     fine = _exact_on3(th, 12, how="sites")
     actual = max(abs(coarse[k] - fine[k]) / abs(fine[k]) for k in ("phi2", "A", "B"))
     assert coarse["quad_error"] > 1e-6
     assert actual <= coarse["quad_error"]
+    # one step coarser, the estimate (2e-3) is over the limit: an error, not a rough number
+    with pytest.raises(ConvergenceError, match="n_points = 8"):
+        _exact_on3(th, 8, how="modes")
+
+
+def test_too_coarse_a_rule_raises():
+    """Large N concentrates the angles: at N = 40 the 8-point rule's estimate is ~3e-4, above
+    the 1e-4 the quadrature returns; it says so and what to do instead of a rough number."""
+    th = LatticeTheory((3,), KT, D, 1.0, N=40)
+    with pytest.raises(ConvergenceError, match=r"N = 40.*larger n_points"):
+        exact_expectations(th, n_points=8)
 
 
 def test_bad_input():

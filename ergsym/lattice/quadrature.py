@@ -47,13 +47,15 @@ import math
 
 import numpy as np
 
-from ..errors import InputError
+from ..errors import ConvergenceError, InputError
 from .observables import SCALAR_OBSERVABLES, ObservableDict, measure, measure_gp
 from .theory import LatticeOps, LatticeTheory
 
 #: Radial points of the three-site O(N) rule by default (angles: two fewer); measured
 #: accuracy in tests/test_on_quadrature3.py and docs/lattice.md.
 DEFAULT_POINTS_3 = 10
+#: Largest estimated relative error the three-site O(N) quadrature returns (else ConvergenceError).
+MAX_QUAD_ERROR_3 = 1e-4
 
 __all__ = ["exact_expectations"]
 
@@ -85,6 +87,9 @@ def exact_expectations(theory: LatticeTheory, n_points: int | None = None, chunk
     ------
     InputError
         ``V > 3`` (a tensor grid in more variables is too expensive; use the series or MC).
+    ConvergenceError
+        Three sites, ``N > 1``: the estimated error exceeds :data:`MAX_QUAD_ERROR_3` (large
+        ``N`` at strong coupling needs more points: pass a larger ``n_points``).
     """
     V = theory.volume
     if theory.N > 1:
@@ -234,11 +239,12 @@ def _three_site_choice(theory: LatticeTheory) -> str:
     return "sites" if sites < modes else "modes"
 
 
-def _three_site_sum(theory: LatticeTheory, ops: LatticeOps, how: str, n_r: int, n_a: int, chunk: int = 50_000):
+def _three_site_sum(theory: LatticeTheory, ops: LatticeOps, how: str, n_r: int, n_a: int):
     """Quadrature sums of every scalar observable and ``G_p`` (``n_r`` radial, ``n_a`` angular points)."""
     from scipy.special import roots_jacobi  # noqa: PLC0415
 
     N, lam = theory.N, theory.lam
+    chunk = max(2_000, 1_000_000 // N)  # configurations at once: ~24 MB per field array
     kt = theory.kt_p.ravel()
     if how == "modes":
         rules = [_radial_rule(N, float(kt[0]), lam / 72.0, n_r)] + [_radial_rule(N, float(kt[1]), lam / 48.0, n_r)] * 2
@@ -320,6 +326,14 @@ def _exact_on3(theory: LatticeTheory, n_points: int | None = None, how: str | No
     floor = 1e-12 * max(abs(fine[k]) for k in SCALAR_OBSERVABLES) + 1e-300  # observables that vanish
     scale = {k: max(abs(fine[k]), floor) for k in SCALAR_OBSERVABLES}
     fine["quad_error"] = max(abs(fine[k] - coarse[k]) / scale[k] for k in SCALAR_OBSERVABLES)
+    if fine["quad_error"] > MAX_QUAD_ERROR_3:
+        raise ConvergenceError(
+            f"exact_expectations: the three-site O(N) quadrature (N = {theory.N}, lam = {theory.lam:g}, "
+            f"n_points = {n}) has an estimated relative error {fine['quad_error']:.1e} > {MAX_QUAD_ERROR_3:g}; "
+            f"pass a larger n_points (e.g. {n + 4}) or use the Monte Carlo",
+            estimate=fine["phi2"],
+            error=fine["quad_error"],
+        )
     fine["n_points"] = n
     fine["representation"] = how
     return fine
