@@ -47,11 +47,6 @@ def test_mc_bad_n_exits_2(bad, capsys):
     assert "--N" in err and "Traceback" not in err
 
 
-def test_mc_n_in_a_batch_is_refused(capsys):
-    code, _, err = _run_cli(BASE + ["--N", "2", "--seeds", "0,1", "--n-traj", "50"], capsys)
-    assert code == 2 and "--N" in err
-
-
 def test_mc_n3_checkpoint_resume(tmp_path):
     """A checkpoint records N; --resume continues the O(3) run (subprocess: the user's path)."""
     ck = tmp_path / "o3.npz"

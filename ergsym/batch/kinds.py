@@ -392,6 +392,7 @@ def crosscheck_ensemble(
         "order": order,
         "seed": seed,
         "replicas": replicas,
+        **({"N": base.N} if base.N != 1 else {}),  # N = 1 manifests as they were
     }
     runs, batch = run_mc_points(
         spec,

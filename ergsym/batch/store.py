@@ -57,6 +57,19 @@ def _file_name(key: str) -> str:
     return f"{safe}-{hashlib.sha256(key.encode()).hexdigest()[:10]}"
 
 
+def _components(manifest: dict) -> int:
+    """``N`` (field components) of the batch a manifest describes: its description's ``N``, else
+    the theory of its first task (``theory_spec``: ``N`` or ``config.N``), else 1."""
+    desc = manifest.get("description") or {}
+    if isinstance(desc, dict) and "N" in desc:
+        return desc["N"]
+    for task in manifest.get("tasks") or []:
+        theory = (task.get("kwargs") or {}).get("theory") if isinstance(task, dict) else None
+        if isinstance(theory, dict):
+            return theory.get("N", (theory.get("config") or {}).get("N", 1))
+    return 1
+
+
 class ResultStore:
     """A directory holding the finished tasks of one batch (module docstring).
 
@@ -118,6 +131,15 @@ class ResultStore:
                     f"{option}={str(path)!r}: unreadable manifest.json ({exc}); pass --force to start the batch afresh"
                 ) from None
             if old != json.loads(json.dumps(self.manifest)):
+                n_old, n_new = _components(old), _components(self.manifest)
+                if not force and n_old != n_new:
+                    raise InputError.bad(
+                        option,
+                        str(path),
+                        f"the store of a batch with the same number of field components (this one: N = {n_new})",
+                        f"it holds a batch recorded with N = {n_old}; rerun with --N {n_old} to resume it, "
+                        "or choose another directory (--force discards it)",
+                    )
                 if not force:
                     raise InputError.bad(
                         option,

@@ -110,9 +110,11 @@ class BatchOptions:
         progress: bool,
         as_json: bool,
         mc_options: dict,
+        N: int = 1,
     ) -> dict:
         """``ergsym mc --seeds LIST`` and/or ``--lam L1,L2,...``: one run per coupling and seed
-        (each equal to ``ergsym mc --lam L --seed S``), combined over the seeds of each coupling."""
+        (each equal to ``ergsym mc --lam L --seed S``, with ``--N N`` for ``N`` components),
+        combined over the seeds of each coupling."""
         from ..batch import combine_stats, run_mc_points, theory_spec  # noqa: PLC0415
         from . import common  # noqa: PLC0415
 
@@ -120,7 +122,7 @@ class BatchOptions:
         lams = [float(lam)] if isinstance(lam, (int, float)) else [float(x) for x in lam]
         if len(set(lams)) != len(lams):
             raise InputError.bad("--lam", ",".join(map(str, lams)), "distinct couplings")
-        spec = theory_spec(lattice=lattice, cutoff=cutoff, mass=mass, Lambda=Lambda)
+        spec = theory_spec(lattice=lattice, cutoff=cutoff, mass=mass, Lambda=Lambda, N=N)
         points = [(x, s) for x in lams for s in seeds]
         runs, batch = run_mc_points(
             spec,
@@ -129,7 +131,7 @@ class BatchOptions:
             n_therm=n_therm,
             mc_options=mc_options,
             progress=progress,
-            description={"kind": "mc"},
+            description={"kind": "mc", **({"N": N} if N != 1 else {})},  # N = 1 stores as they were
             **self.kwargs(),
         )
         warnings = common.Warnings()
@@ -148,6 +150,7 @@ class BatchOptions:
             "mass": mass,
             "Lambda": Lambda,
             "lam": lams[0] if len(lams) == 1 else lams,
+            **({"N": N} if N != 1 else {}),
             "n_traj": n_traj,
             "n_therm": n_therm,
             "seeds": seeds,
@@ -176,8 +179,9 @@ class BatchOptions:
             common.echo_json("mc", params, results, warnings)
             return
         for x, acc, combined, _ in per_lam:
+            model = "" if N == 1 else f"O({N}) model (phi2 and the pieces summed over components), "
             click.echo(
-                f"lattice {lattice}, lam = {x:g}, {len(seeds)} run(s) (seeds {', '.join(map(str, seeds))}) "
+                f"lattice {lattice}, {model}lam = {x:g}, {len(seeds)} run(s) (seeds {', '.join(map(str, seeds))}) "
                 f"of {n_traj} trajectories, mean acceptance {acc:.3f}, scheduler "
                 f"{batch.scheduler}; combined over runs:"
             )

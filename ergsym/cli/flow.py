@@ -850,7 +850,12 @@ def _flow_method(
     results = {
         "normalization": "whole lattice sum",
         "method": method,
-        "note": "B = -Lambda dM/dLambda; A is the printed expression (5.5)",
+        "note": "B = -Lambda dM/dLambda; A is the printed expression (5.5)"
+        + (
+            f"; A, B, the pieces, <phi^2>, G_p and M are summed over the N={problem.N} components"
+            if problem.N != 1
+            else ""
+        ),
         "estimated_cost": {"seconds": seconds},
         "diagnostics": done["diagnostics"],
     }
@@ -864,7 +869,7 @@ def _flow_method(
     if as_json:
         common.echo_json("flow", parameters, results, warnings)
         return
-    _print(parameters, results, False, order)
+    _print(parameters, results, False, order, problem.N)
 
 
 def _method_point(p, method, pieces, warnings):

@@ -352,23 +352,16 @@ def mc(
                 "used without --resume, --checkpoint and --record-gp",
                 "a batch keeps each finished run in --store DIR instead",
             )
-        if n_comp != 1:
-            raise InputError.bad(
-                "--N",
-                n_comp,
-                "1 in a batch (--seeds, --scheduler, several --lam)",
-                "run one coupling and one seed per command for N > 1 (use --chains for several chains)",
-            )
         lam = lam_points[0] if len(lam_points) == 1 else lam_points
         n_runs = len(lam_points) * (len(str(seeds).split(",")) if seeds is not None else 1)
         if isinstance(n_traj, int) and isinstance(n_chains, int):
             shape = _shape(lattice)
             common.mc_preflight(
                 shape,
-                lambda: _theory(shape, cutoff, mass, Lambda, 0.0),
+                lambda: _theory(shape, cutoff, mass, Lambda, 0.0, n_comp),
                 lam_points,
                 n_traj * n_runs // max(len(lam_points), 1),
-                n_chains,
+                n_chains * n_comp,  # N components cost about as much as N chains
                 n_steps=n_steps,
                 force=force,
             )
@@ -383,6 +376,7 @@ def mc(
             seeds or str(seed),
             progress=_task_progress(progress),
             as_json=as_json,
+            N=n_comp,
             mc_options={
                 "n_steps": n_steps,
                 "integrator": integrator,
