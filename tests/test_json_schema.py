@@ -116,7 +116,10 @@ RUNS = {
         ],
     ],
     "flow": [["--order", "1", "--lattice", "2"]],
-    "report": [["--quick", "--no-mc", "--no-flow", "--no-pdf", "--order", "1", "--out", "{tmp}/report"]],
+    "report": [
+        ["--quick", "--no-mc", "--no-flow", "--no-pdf", "--order", "1", "--out", "{tmp}/report"],
+        ["--quick", "--no-mc", "--no-flow", "--no-pdf", "--order", "1", "--N", "3", "--out", "{tmp}/report"],
+    ],
     "variational": [["--checkpoint", "{tmp}/variational.npz"]],
     "lpa": [["--N", "1", "--dim", "3"], ["--scan-N", "1,2", "--dim", "3"]],
 }

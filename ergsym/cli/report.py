@@ -40,6 +40,16 @@ def _floats(text, name):
     help="Interaction: 'phi4', 'phi4+phi6', '4:lam,2:c2'. Numbers, lattice and flow sections need phi4.",
 )
 @click.option(
+    "--N",
+    "n_comp",
+    default="1",
+    show_default=True,
+    metavar="INT",
+    help="Number of field components of the O(N) model (lam/4!)(phi_a phi_a)^2, an integer "
+    ">= 1; every section computes the O(N) numbers (the derivation also as polynomials in N), "
+    "and the paper's comparisons (its printed numbers and errata, for N = 1) appear only for --N 1.",
+)
+@click.option(
     "--cutoff",
     default="bump:eps=0.1,lambda_max=2",
     show_default=True,
@@ -135,6 +145,7 @@ def report(
     force,
     quick,
     theory,
+    n_comp,
     cutoff,
     dim,
     mass,
@@ -167,6 +178,7 @@ def report(
       ergsym report                         # full report in ergsym-report/ (a few minutes)
       ergsym report --quick --out /tmp/r    # fast version
       ergsym report --dim 3 --cutoff bump:eps=0.2,lambda_max=2 --no-mc
+      ergsym report --N 3 --quick --out /tmp/rN3   # the O(3) model
       ergsym report --scheduler local:2     # the Monte Carlo runs on 2 Dask workers
     """
     from ..report import ReportConfig, build_report
@@ -178,6 +190,7 @@ def report(
             "not given to report",
             "the report keeps its numbers in OUT/report.json; use --scheduler alone",
         )
+    n_comp = _report_n(n_comp)
     _check_options(out, mc, mc_lattice, mc_cutoff, mc_lams, mc_traj)
 
     from ..inputs import check_series_coupling
@@ -187,6 +200,7 @@ def report(
     cfg = ReportConfig(
         out=out,
         theory=theory,
+        N=n_comp,
         cutoff=cutoff,
         dim=dim,
         mass=mass,
@@ -233,6 +247,21 @@ def report(
         )
     else:
         click.echo(res.summary())
+
+
+def _report_n(text):
+    """``--N`` of the report: an integer >= 1 (exit 2 naming --N otherwise)."""
+    if str(text).strip() == "N":
+        raise InputError.bad(
+            "--N",
+            text,
+            "an integer >= 1 (the number of field components)",
+            "the report evaluates numbers, so N must be a number, e.g. --N 3 (its derivation also "
+            "prints A and B as polynomials in N); for any quantity as a polynomial in N use ergsym monotone --N N",
+        )
+    from .mc import _n_components  # noqa: PLC0415  (the one parser of an integer --N)
+
+    return _n_components(text)
 
 
 #: options that only shape the Monte Carlo section: refused with --no-mc (they would be ignored)
@@ -292,7 +321,7 @@ def _mc_preflight(cfg):
     cut = parse_cutoff(cfg.mc_cutoff)
     common.mc_preflight(
         lat,
-        lambda: LatticeTheory.from_cutoff(lat, cut, cfg.mass, cfg.Lambda0, 0.0),
+        lambda: LatticeTheory.from_cutoff(lat, cut, cfg.mass, cfg.Lambda0, 0.0, N=cfg.N),
         cfg.monte_carlo_lams,
         cfg.monte_carlo_traj,
         1,

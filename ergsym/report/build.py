@@ -24,6 +24,7 @@ from .._umask import honour_umask
 from . import latex as L
 from .compile import CompileResult, compile_pdf
 from .config import ReportConfig
+from .on import model_tex
 
 if TYPE_CHECKING:
     from .section import Section
@@ -232,6 +233,8 @@ def _move_into_place(tmp: Path, out: Path) -> None:
 
 #: sections computed for lambda phi^4/4! only (each explains so for another theory, in no time)
 _PHI4_ONLY_SECTIONS = frozenset({"numeric", "lattice", "flow", "onemode"})
+#: sections that compare with the paper (one real scalar): for N != 1 they say why they are absent
+_PAPER_ONLY_SECTIONS = frozenset({"comparison", "errata"})
 
 
 def build_report(
@@ -317,9 +320,11 @@ def build_report(
         done = []
         # sections that only explain why they are left out (phi^4-only sections of another
         # theory) are built without a progress step: no "[6/11] lattice Monte Carlo ... 0.0 s"
-        from ..symbolic import PHI4  # noqa: PLC0415
+        from .on import is_phi4  # noqa: PLC0415
 
-        quiet = _PHI4_ONLY_SECTIONS if theory != PHI4 else frozenset()
+        quiet = _PHI4_ONLY_SECTIONS if not is_phi4(theory) else frozenset()
+        if theory.N != 1:  # the paper's comparisons only say why they are absent
+            quiet = quiet | _PAPER_ONLY_SECTIONS
         n_steps = sum(k not in quiet for k in keys) + (1 if cfg.pdf else 0)
         i = -1
         for k in keys:
@@ -433,6 +438,7 @@ def command_line(cfg: ReportConfig) -> str:
     args = ["ergsym", "report"]
     for opt, attr in (
         ("--theory", "theory"),
+        ("--N", "N"),
         ("--cutoff", "cutoff"),
         ("--dim", "dim"),
         ("--mass", "mass"),
@@ -480,6 +486,8 @@ def headline(cfg: ReportConfig, sections: Sequence[Section]) -> list:
     items = []
     der = _data(sections, "derivation")
     fd = (der or {}).get("one_mode_flow")
+    n_comp = cfg.N
+    one = "one mode" if n_comp == 1 else f"one site with ${n_comp}$ components"
     if fd:
         r = {row["lam"]: row for row in fd["rows"]}
         r0 = r.get(0.0) or fd["rows"][0]
@@ -493,7 +501,7 @@ def headline(cfg: ReportConfig, sections: Sequence[Section]) -> list:
                 if ok
                 else r"\textbf{$A$ versus $-\Lambda\,\mathrm{d}M/\mathrm{d}\Lambda$: see Sec.~\ref{sec:derivation}}"
             )
-            + rf": for one mode along the exact flow ($k={L.g(fd['k'])}$, $D={L.g(fd['D'])}$), "
+            + rf": for {one} along the exact flow ($k={L.g(fd['k'])}$, $D={L.g(fd['D'])}$), "
             rf"$-\Lambda\,\mathrm{{d}}M/\mathrm{{d}}\Lambda={L.sig_round(*r0['fd'])}$ at $\lambda=0$, equal to "
             rf"$B={L.num(r0['B'][0], 6)}$, while the printed expression gives $A={L.num(r0['A'][0], 6)}$"
             + "".join(
@@ -513,22 +521,38 @@ def headline(cfg: ReportConfig, sections: Sequence[Section]) -> list:
         items.append(
             rf"\textbf{{Lattice Monte Carlo against the exact lattice series "
             rf"({L.cmd(lat['lattice'])}):}} "
-            rf"$B$ {L.text(v['B'])}, $A$ {L.text(v['A'])}; against the printed (5.15): "
-            rf"{L.text(v['printed_5_15'])} (Sec.~\ref{{sec:lattice}})."
+            rf"$B$ {L.text(v['B'])}, $A$ {L.text(v['A'])}"
+            + (
+                rf"; against the printed (5.15): {L.text(v['printed_5_15'])} (Sec.~\ref{{sec:lattice}})."
+                if "printed_5_15" in v
+                else r" (Sec.~\ref{sec:lattice})."
+            )
         )
     om = _data(sections, "onemode")
     if om:
         star = om.get("B_sign_change")
         if star:
             items.append(
-                rf"\textbf{{$B<0$ at strong coupling:}} for one mode ($k={L.g(om['k'])}$, "
+                rf"\textbf{{$B<0$ at strong coupling:}} for {one} ($k={L.g(om['k'])}$, "
                 rf"$D={L.g(om['D'])}$) $B$ changes sign at $\lambda^*={L.num(star['value'], 5)}$ "
                 rf"(root of the direct integration), while $A$ stays positive: the derivative "
                 r"of the monotone is not positive non-perturbatively."
             )
         else:
-            items.append(rf"$B$ stays positive for one mode up to $\lambda={L.g(max(om['lam']))}$.")
+            items.append(rf"$B$ stays positive for {one} up to $\lambda={L.g(max(om['lam']))}$.")
     return items
+
+
+def _on_abstract(n: int) -> str:
+    """The abstract's paragraph for an O(N) report (LaTeX)."""
+    return (
+        rf" \textbf{{This report is for the O(${n}$) model:}} the field has ${n}$ components $\phi_a$, "
+        r"$S_{\rm int}=(\lambda/4!)\int(\phi_a\phi_a)^2$, and $A$, $B$, the four pieces and "
+        r"$\langle\phi_a\phi_a\rangle$ are summed over the components (every coefficient is the engine's "
+        rf"O($N$) result at $N={n}$). The paper treats one real scalar ($N=1$), so its printed numbers "
+        r"and its errata are not compared here (those sections say so); a section that cannot compute "
+        rf"$N={n}$ yet says so instead of showing $N=1$ numbers."
+    )
 
 
 def _document(cfg: ReportConfig, sections, timing=None, when=None) -> str:
@@ -537,8 +561,20 @@ def _document(cfg: ReportConfig, sections, timing=None, when=None) -> str:
     from .. import __version__
 
     when = when or datetime.datetime.now().strftime("%Y-%m-%d %H:%M")
+    n_comp = cfg.N
     params = [
         ["theory", L.text(cfg.theory)],
+        *(
+            []
+            if n_comp == 1
+            else [
+                [
+                    r"components $N$",
+                    rf"${n_comp}$: the O(${n_comp}$) model, $S_{{\rm int}}=(\lambda/4!)\sum_x(\phi_a\phi_a)^2$, "
+                    r"$a=1,\ldots," + str(n_comp) + r"$",
+                ]
+            ]
+        ),
         ["scheme", L.text(cfg.scheme)],
         ["cutoff (continuum)", L.cmd(cfg.cutoff)],
         [r"dimension $d$", str(cfg.dim)],
@@ -560,10 +596,12 @@ def _document(cfg: ReportConfig, sections, timing=None, when=None) -> str:
             ]
         )
     short = (
-        rf"$\phi^4$, {L.cmd(cfg.cutoff)}, $d={cfg.dim}$, $m={L.g(cfg.mass)}$, "
+        rf"{model_tex(n_comp)}, {L.cmd(cfg.cutoff)}, $d={cfg.dim}$, $m={L.g(cfg.mass)}$, "
         rf"$\Lambda_0={L.g(cfg.Lambda0)}$, scheme {L.text(cfg.scheme)}, order $\lambda^{{{cfg.order}}}$"
     )
-    title = "ergsym report: the Cotler-Rezchikov RG monotone for phi^4 theory"
+    title = "ergsym report: the Cotler-Rezchikov RG monotone for " + (
+        "phi^4 theory" if n_comp == 1 else f"the O({n_comp}) model"
+    )
     parts = [
         PREAMBLE,
         r"\hypersetup{pdftitle={"
@@ -573,7 +611,12 @@ def _document(cfg: ReportConfig, sections, timing=None, when=None) -> str:
         + r"}, pdfsubject={Exact-RG monotone of Cotler and Rezchikov, PRD 108, 025003 (2023): "
         r"derivation, numbers, lattice checks, errata}, pdfkeywords={exact renormalization group, "
         r"RG monotone, phi4, Polchinski flow}}",
-        r"\title{ergsym report: the Cotler--Rezchikov RG monotone for \texorpdfstring{$\phi^4$}{phi4} theory}",
+        (
+            r"\title{ergsym report: the Cotler--Rezchikov RG monotone for \texorpdfstring{$\phi^4$}{phi4} theory}"
+            if n_comp == 1
+            else r"\title{ergsym report: the Cotler--Rezchikov RG monotone for the "
+            rf"\texorpdfstring{{O(${n_comp}$) model $(\phi_a\phi_a)^2$}}{{O({n_comp}) model}}}}"
+        ),
         rf"\author{{generated by ergsym {L.text(__version__)}}}",
         rf"\date{{{L.text(when)}}}",
         r"\begin{document}",
@@ -592,17 +635,28 @@ def _document(cfg: ReportConfig, sections, timing=None, when=None) -> str:
     parts += [
         r"\begin{abstract}",
         r"This report checks Sec.~V of " + PAPER + r"~\cite{CR} with ergsym: it derives the scale "
-        r"derivative of their RG monotone for scalar $\phi^4$ theory as exact rational coefficients "
+        r"derivative of their RG monotone for "
+        + (r"scalar $\phi^4$ theory" if n_comp == 1 else rf"the O(${n_comp}$)-symmetric $(\phi_a\phi_a)^2$ theory")
+        + r" as exact rational coefficients "
         r"times named loop integrals, both for the expression the paper prints, $A$, and for the "
-        r"actual derivative $B=-\Lambda\,\mathrm{d}M/\mathrm{d}\Lambda$; compares them with the printed "
-        r"numbers; evaluates the integrals for the chosen cutoff with error estimates; checks the "
+        r"actual derivative $B=-\Lambda\,\mathrm{d}M/\mathrm{d}\Lambda$; "
+        + (r"compares them with the printed numbers; " if n_comp == 1 else "")
+        + r"evaluates the integrals for the chosen cutoff with error estimates; checks the "
         r"series against exact zero-dimensional expansions and a lattice Monte Carlo; and follows the "
-        r"monotone along the Polchinski flow. Numbers printed in the paper appear only in columns "
-        r"labelled ``as printed''. Equation numbers (4.5), (5.11)--(5.15), (B7) refer to the paper. "
+        r"monotone along the Polchinski flow. "
+        + (r"Numbers printed in the paper appear only in columns labelled ``as printed''. " if n_comp == 1 else "")
+        + r"Equation numbers (4.5), (5.11)--(5.15), (B7) refer to the paper. "
         r"In tables, digits in parentheses are the error in the last digits shown, "
-        r"$1.2345(67)=1.2345\pm0.0067$. A series ``to $O(\lambda^N)$'' keeps every term through "
-        r"$\lambda^N$; $O(\lambda^{N+1})$ stands for the terms of total order $N+1$ and higher in the "
-        r"couplings, which are dropped.",
+        r"$1.2345(67)=1.2345\pm0.0067$. "
+        + (
+            r"A series ``to $O(\lambda^N)$'' keeps every term through "
+            r"$\lambda^N$; $O(\lambda^{N+1})$ stands for the terms of total order $N+1$ and higher in the "
+            r"couplings, which are dropped."
+            if n_comp == 1
+            else r"A series ``to $O(\lambda^n)$'' keeps every term through "
+            r"$\lambda^n$; $O(\lambda^{n+1})$ stands for the terms of total order $n+1$ and higher in the "
+            r"couplings, which are dropped." + _on_abstract(n_comp)
+        ),
         r"\end{abstract}",
         r"\section*{Parameters}",
         L.table(["parameter", "value"], params, align="lp{0.7\\linewidth}"),
@@ -621,7 +675,7 @@ def _document(cfg: ReportConfig, sections, timing=None, when=None) -> str:
                 bibliography = ""
             parts.append(r"\clearpage")
         parts.append(rf"\section{{\texorpdfstring{{{s.title}}}{{{plain}}}}}\label{{sec:{s.key}}}")
-        if not s.available:
+        if not s.available and "reason" not in s.data:  # an O(N) section's body gives its reason
             parts.append(r"\emph{Section unavailable.}")
         parts.append(s.body)
     rows = [[L.text(s.key), f"{s.seconds:.1f} s"] for s in sections]

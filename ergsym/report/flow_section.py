@@ -37,6 +37,16 @@ def _unavailable(reason):
     )
 
 
+def _takes_n(fn) -> bool:
+    """Whether an API function accepts ``N=`` (the O(N) flow layer lands separately)."""
+    import inspect
+
+    try:
+        return "N" in inspect.signature(fn).parameters
+    except (TypeError, ValueError):  # pragma: no cover - builtins
+        return False
+
+
 @print_style
 def flow_section(cfg: ReportConfig, ctx: dict) -> Section:
     title = r"Along the Polchinski flow: $B(\Lambda)$ and $M_\Lambda-M_{\Lambda_0}$"
@@ -51,11 +61,22 @@ def flow_section(cfg: ReportConfig, ctx: dict) -> Section:
     from ..symbolic import monotone
 
     order = min(cfg.order, 2)
+    n_comp = ctx["theory"].N  # O(N): the flowed series of the N-component model, summed over a
+    if n_comp != 1 and not _takes_n(flow_monotone):
+        from .on import unavailable
+
+        return unavailable(
+            "flow",
+            title,
+            n_comp,
+            "the flowed O(N) series (ergsym.flow.flow_monotone with N) is not in this version of "
+            "ergsym.flow; rebuild with --N 1 for this section, or leave it out with --no-flow",
+        )
     try:
-        ser = flow_monotone(order, "B")
+        ser = flow_monotone(order, "B") if n_comp == 1 else flow_monotone(order, "B", N=n_comp)
     except Exception as exc:  # noqa: BLE001 - report, do not crash, if the layer misbehaves
         return _unavailable(f"ergsym.flow.flow_monotone failed: {type(exc).__name__}: {exc}")
-    bare = monotone(order, "B", cfg.scheme)
+    bare = monotone(order, "B", cfg.scheme, ctx["theory"])
     cut, out = ctx["mc_cutoff"] or ctx["cutoff"], ctx["out"]
     n = 41 if cfg.quick else 201
     logs = np.linspace(np.log(cfg.Lambda0), np.log(0.3 * cfg.Lambda0), n)
@@ -66,7 +87,7 @@ def flow_section(cfg: ReportConfig, ctx: dict) -> Section:
         k, d = lattice_propagators(FLOW_LATTICE, cut, cfg.mass, float(lam_))
         per_flow.append(series_on_lattice(ser, FLOW_LATTICE, k, d, delta_p=k0 - k))
         per_bare.append(series_on_lattice(bare, FLOW_LATTICE, k, d))
-        free_exact.append(-0.5 * float(np.sum(np.log(k / k0))))
+        free_exact.append(-0.5 * n_comp * float(np.sum(np.log(k / k0))))
     per_flow, per_bare = np.array(per_flow), np.array(per_bare)
     free_exact = np.array(free_exact)
     # M_Lambda - M_Lambda0 = int_{log Lambda}^{log Lambda0} B dlogL: cumulative trapezoid
@@ -96,7 +117,8 @@ def flow_section(cfg: ReportConfig, ctx: dict) -> Section:
         axes[0].plot(grid, tot, "-", color=f"C{i}", label=rf"flow, $\lambda={x:g}$")
         axes[0].plot(grid, totb, "--", color=f"C{i}", label=rf"bare action at $\Lambda$, $\lambda={x:g}$")
     axes[0].axhline(0, color="0.7", lw=0.5)
-    axes[0].set(xlabel=r"$\Lambda$", ylabel=r"$B-B_{\rm free}$", title=r"interacting part of $B(\Lambda)$")
+    n_tag = "" if n_comp == 1 else f", N = {n_comp}"
+    axes[0].set(xlabel=r"$\Lambda$", ylabel=r"$B-B_{\rm free}$", title=r"interacting part of $B(\Lambda)$" + n_tag)
     axes[0].legend(fontsize=6.5)
     for i, x in enumerate(lam_show):
         axes[1].plot(
@@ -106,7 +128,7 @@ def flow_section(cfg: ReportConfig, ctx: dict) -> Section:
     axes[1].set(
         xlabel=r"$\Lambda$",
         ylabel=r"$\Delta M-\Delta M_{\rm free}$",
-        title=r"interacting part of $\Delta M=M_\Lambda-M_{\Lambda_0}$",
+        title=r"interacting part of $\Delta M=M_\Lambda-M_{\Lambda_0}$" + n_tag,
     )
     axes[1].legend()
     fpath = "figures/flow.pdf"
@@ -130,20 +152,35 @@ def flow_section(cfg: ReportConfig, ctx: dict) -> Section:
     )
     body = "\n\n".join(
         [
-            lattice_note(cfg, ctx.get("warnings")) + " "
-            r"Polchinski's equation evolves $P_\Lambda$ from the $\phi^4$ action at $\Lambda_0$; the engine "
-            r"expands $B(\Lambda)=-\Lambda\,\mathrm{d}M/\mathrm{d}\Lambda$ at any $\Lambda\le\Lambda_0$ with the "
+            lattice_note(cfg, ctx.get("warnings"))
+            + " "
+            + (
+                r"Polchinski's equation evolves $P_\Lambda$ from the $\phi^4$ action at $\Lambda_0$; the engine "
+                if n_comp == 1
+                else rf"Polchinski's equation evolves $P_\Lambda$ from the O(${n_comp}$) action "
+                r"$(\lambda/4!)(\phi_a\phi_a)^2$ at $\Lambda_0$ (every quantity summed over the components); the engine "
+            )
+            + r"expands $B(\Lambda)=-\Lambda\,\mathrm{d}M/\mathrm{d}\Lambda$ at any $\Lambda\le\Lambda_0$ with the "
             r"flowed action (families of $\tilde K_\Lambda$, $D$ and $\Delta=\tilde K_{\Lambda_0}-\tilde K_\Lambda$, "
             r"\texttt{ergsym.flow}). Here the families are exact lattice sums on "
             rf"the 2-d lattice {L.cmd(FLOW_LATTICE)} with cutoff {L.cmd(cut.spec)}, $m={L.g(cfg.mass)}$, "
             rf"$\Lambda_0={L.g(cfg.Lambda0)}$, at {n} scales down to $0.3\Lambda_0$ (whole-lattice sums). "
             r"$M_\Lambda-M_{\Lambda_0}=\int_{\Lambda}^{\Lambda_0}B\,\mathrm{d}\Lambda'/\Lambda'$ by the trapezoid "
             r"rule (error: change when the step is doubled). Check: the free part of the integral agrees with "
-            rf"the closed form $-\tfrac12\sum_p\log(\tilde K_\Lambda/\tilde K_{{\Lambda_0}})$ to ${L.num(free_dev, 2)}$ "
+            + (
+                r"the closed form $-\tfrac12\sum_p"
+                if n_comp == 1
+                else rf"the closed form $-\tfrac{{{n_comp}}}{{2}}\sum_p"
+            )
+            + rf"\log(\tilde K_\Lambda/\tilde K_{{\Lambda_0}})$ to ${L.num(free_dev, 2)}$ "
             r"(absolute, largest over the grid). "
-            r"The dashed curves restart the bare $\phi^4$ action at each $\Lambda$ (what the paper's "
-            r"(5.15) would give if applied at $\Lambda<\Lambda_0$); they are not the flow. "
-            rf"The curves are not smooth: on a lattice $D_p\neq0$ only for the discrete shells of momenta "
+            + (
+                r"The dashed curves restart the bare $\phi^4$ action at each $\Lambda$ (what the paper's "
+                r"(5.15) would give if applied at $\Lambda<\Lambda_0$); they are not the flow. "
+                if n_comp == 1
+                else r"The dashed curves restart the bare action at each $\Lambda$; they are not the flow. "
+            )
+            + rf"The curves are not smooth: on a lattice $D_p\neq0$ only for the discrete shells of momenta "
             rf"whose $\hat p^2$ lies in the support of $\partial_\Lambda K$, between {int(n_on.min())} and "
             rf"{int(n_on.max())} of the {int(k0.size)} momenta on this grid, and $B$ jumps or wiggles whenever a "
             r"shell enters or leaves it. These wiggles are lattice artefacts, not physics; they shrink as the "
@@ -175,4 +212,6 @@ def flow_section(cfg: ReportConfig, ctx: dict) -> Section:
         "momenta_with_D": n_on.tolist(),
         "series": ser.to_json(),
     }
+    if n_comp != 1:
+        data["N"] = n_comp
     return Section("flow", title, body, data, [fpath])

@@ -30,7 +30,12 @@ def lpa_section(cfg: ReportConfig, ctx: dict) -> Section:
 
     title = r"Fixed points of Polchinski's equation in the local potential approximation"
     rows, data = [], {"d3": [], "scan": {}}
-    for N in (1, 2, 3, 4):
+    n_rep = ctx["theory"].N  # the report's N: always in the table and the figure
+    table_ns = (1, 2, 3, 4) if n_rep in (1, 2, 3, 4) else (1, 2, 3, 4, n_rep)
+    figure_ns = ((1, "o"), (4, "s")) if n_rep in (1, 4) else ((1, "o"), (n_rep, "^"), (4, "s"))
+    if n_rep != 1:
+        data["N"] = n_rep
+    for N in table_ns:
         for eq in ("polchinski", "wetterich"):
             r = solve_lpa(N, 3.0, eq)
             data["d3"].append(
@@ -45,7 +50,7 @@ def lpa_section(cfg: ReportConfig, ctx: dict) -> Section:
             )
             rows.append(
                 [
-                    str(N),
+                    str(N) if N != n_rep or n_rep == 1 else rf"\textbf{{{N}}}",
                     eq.capitalize(),
                     "$" + L.value_err(r.nu.estimate, r.nu.error, 12) + "$",
                     "$" + L.value_err(r.omega.estimate, r.omega.error, 12) + "$",
@@ -56,7 +61,7 @@ def lpa_section(cfg: ReportConfig, ctx: dict) -> Section:
     fig_name = "figures/lpa_exponents.pdf"
     plt = _plt()
     fig, ax = plt.subplots(1, 2, figsize=(TEXT_WIDTH_IN, 2.4))
-    for N, mk in ((1, "o"), (4, "s")):
+    for N, mk in figure_ns:
         pts = [lpa_point(N, d, "polchinski", 1e-7) for d in dims]
         data["scan"][str(N)] = pts
         ok = [p for p in pts if p["ok"]]
@@ -94,7 +99,8 @@ def lpa_section(cfg: ReportConfig, ctx: dict) -> Section:
                 ["$N$", "equation", r"$\nu$", r"$\omega$", "other equation"],
                 rows,
                 align="lllll",
-                caption=r"LPA exponents in $d=3$ (errors from the resolution ladder).",
+                caption=r"LPA exponents in $d=3$ (errors from the resolution ladder)"
+                + ("." if n_rep == 1 else rf"; bold: this report's $N={n_rep}$."),
                 label="tab:lpa",
             ),
             rf"For $N=1$ the published LPA values (hep-th/0701172) are $\nu={NU_BJL}$, $\omega={OMEGA_BJL}$; "
@@ -102,7 +108,8 @@ def lpa_section(cfg: ReportConfig, ctx: dict) -> Section:
             _figure(
                 fig_name,
                 r"$\nu(d)$ and $\omega(d)$ of the Wilson--Fisher point (Polchinski equation, "
-                r"cross-checked with the Wetterich one); dotted: $N=\infty$.",
+                r"cross-checked with the Wetterich one); dotted: $N=\infty$"
+                + ("." if n_rep == 1 else rf"; $N={n_rep}$ is this report's."),
             ),
             ("" if not failed else L.text("No result (not converged) at: " + ", ".join(failed) + ".")),
             r"Reproduce: "

@@ -26,9 +26,9 @@ _QTEX = {"A": "$A$", "B": "$B$", "dSdS": "(5.14)", "dSdShat": "(5.13)", "dShatdS
 
 
 def _phi4_only(key, title, theory):
-    from ..symbolic import PHI4
+    from .on import is_phi4
 
-    if theory != PHI4:
+    if not is_phi4(theory):
         return Section(
             key,
             title,
@@ -66,6 +66,12 @@ def numeric_section(cfg: ReportConfig, ctx: dict) -> Section:
         r"breakpoints, melon blocks (the sunset) position-space Hankel transforms."
     ]
     data = {"point": {"cutoff": cutoff.spec, "dim": dim, "mass": mass, "Lambda": Lam}}
+    if ctx["theory"].N != 1:
+        data["N"] = ctx["theory"].N
+        parts.append(
+            rf"The families do not depend on $N$; the coefficients of $A$, $B$ and the pieces are those "
+            rf"of the O($N$) model with $N={ctx['theory'].N}$ (summed over the components)."
+        )
     named = evaluate_named(cutoff, dim, mass, Lam, on_divergence="record")
     rows, fam_data = [], {}
     for n, v in named.items():
@@ -91,7 +97,7 @@ def numeric_section(cfg: ReportConfig, ctx: dict) -> Section:
     )
     data["families"] = fam_data
     n_ord = _numeric_order(cfg)
-    series = {q: monotone(n_ord, q, cfg.scheme) for q in _QUANTITIES}
+    series = {q: monotone(n_ord, q, cfg.scheme, ctx["theory"]) for q in _QUANTITIES}  # O(N): summed over a
     notes = []
     try:
         famvals = family_values(series.values(), cutoff, dim, mass, Lam)
@@ -403,7 +409,9 @@ def figures_section(cfg: ReportConfig, ctx: dict) -> Section:
         return Section("figures", title, "\n\n".join(parts), data, figs)
     grid = scan_grid(cfg, cutoff)
     n_ord = _numeric_order(cfg)
-    serA, serB = monotone(n_ord, "A", cfg.scheme), monotone(n_ord, "B", cfg.scheme)
+    serA, serB = monotone(n_ord, "A", cfg.scheme, ctx["theory"]), monotone(n_ord, "B", cfg.scheme, ctx["theory"])
+    if ctx["theory"].N != 1:
+        data["N"] = ctx["theory"].N
     try:
         # one scalar evaluation per point (faster than the vectorized call for melons)
         points = [family_values([serA, serB], cutoff, cfg.dim, cfg.mass, float(x)) for x in grid]
@@ -473,7 +481,10 @@ def figures_section(cfg: ReportConfig, ctx: dict) -> Section:
                 )
     axes[1].axvline(cfg.Lambda0, color="0.6", lw=0.8, ls="--")
     axes[1].set(
-        xlabel=r"$\Lambda$", ylabel=r"$|$coefficient$|$", title=r"$A$ and $B$ per order ($\delta^d(0)\lambda^k$)"
+        xlabel=r"$\Lambda$",
+        ylabel=r"$|$coefficient$|$",
+        title=r"$A$ and $B$ per order ($\delta^d(0)\lambda^k$)"
+        + ("" if ctx["theory"].N == 1 else f", N = {ctx['theory'].N}"),
     )
     axes[1].legend(fontsize=6, ncol=3, loc="upper center", bbox_to_anchor=(0.5, -0.22))
     # labelled ticks on the log Lambda axis: a decade rarely fits in the scan (0.25..2 by default)
@@ -566,8 +577,19 @@ def _figure(path, caption, width=r"\linewidth") -> str:
 
 
 def errata_section(cfg: ReportConfig, ctx: dict) -> Section:
-    """The paper's statements that ergsym contradicts: printed vs correct, step, number, commands."""
+    """The paper's statements that ergsym contradicts: printed vs correct, step, number, commands
+    (``N = 1`` only: for an O(N) report one sentence says why they are absent)."""
     from .errata import ERRATA
+
+    if ctx["theory"].N != 1:
+        from .on import paper_absent
+
+        return paper_absent(
+            "errata",
+            "Errata: statements of the paper that do not survive a check",
+            ctx["theory"].N,
+            "statements and printed equations checked here",
+        )
 
     items = []
     for e in ERRATA:

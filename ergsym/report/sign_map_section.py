@@ -42,6 +42,20 @@ def sign_map_section(cfg: ReportConfig, ctx: dict) -> Section:
     from ..flow.mcflow import MCSettings
     from ..flow.signmap import N_SIGMA, boundaries, sign_map
 
+    n_comp = ctx["theory"].N
+    if n_comp != 1:  # the O(N) exact flow by Monte Carlo lands separately (flow --method mc --N)
+        from .flow_section import _takes_n
+        from .on import unavailable
+
+        if not _takes_n(sign_map):
+            return unavailable(
+                "sign_map",
+                title,
+                n_comp,
+                "flow --method mc, which computes this map, does not take N > 1 in this version of "
+                "ergsym; rebuild with --N 1 for this section, or leave it out with --sign-map off",
+            )
+
     mode = getattr(cfg, "sign_map", "default")
     grids = GRIDS["full" if mode == "full" else ("quick" if cfg.quick else "default")]
     out = ctx["out"]
@@ -50,7 +64,23 @@ def sign_map_section(cfg: ReportConfig, ctx: dict) -> Section:
     fig, axes = plt.subplots(1, len(grids), figsize=(TEXT_WIDTH_IN, 2.4), squeeze=False)
     for gi, (lat, lams, ratios, n_samples) in enumerate(grids):
         settings = MCSettings(n_samples=n_samples, n_chains=8, seed=cfg.seed + 17)
-        cells = sign_map(lat, CUTOFF, cfg.mass, LAMBDA0, lams, ratios, settings)
+        if n_comp == 1:
+            cells = sign_map(lat, CUTOFF, cfg.mass, LAMBDA0, lams, ratios, settings)
+        else:
+            from ..errors import InputError  # noqa: PLC0415
+            from .on import unavailable  # noqa: PLC0415
+
+            try:  # refused before any sampling where flow --method mc cannot do N components
+                cells = sign_map(lat, CUTOFF, cfg.mass, LAMBDA0, lams, ratios, settings, N=n_comp)
+            except InputError as exc:
+                plt.close(fig)
+                return unavailable(
+                    "sign_map",
+                    title,
+                    n_comp,
+                    f"flow --method mc, which computes this map, refuses it ({exc}); rebuild with --N 1 "
+                    "for this section, or leave it out with --sign-map off",
+                )
         bnd = boundaries(cells)
         maps.append(
             {
@@ -104,7 +134,11 @@ def sign_map_section(cfg: ReportConfig, ctx: dict) -> Section:
             )
         ax.axhline(0, color="0.5", lw=0.6)
         ax.set_xscale("log")
-        ax.set(xlabel=r"$\lambda$", ylabel=r"$B/B_{\rm free}$", title=f"{lat}, mc")
+        ax.set(
+            xlabel=r"$\lambda$",
+            ylabel=r"$B/B_{\rm free}$",
+            title=f"{lat}, mc" + ("" if n_comp == 1 else f", N = {n_comp}"),
+        )
         ax.legend(fontsize=5)
     fpath = "figures/sign_map.pdf"
     _save(plt, fig, out / fpath)
@@ -128,8 +162,14 @@ def sign_map_section(cfg: ReportConfig, ctx: dict) -> Section:
             r"the score of $P_\Lambda$ from the posterior of the flowed-out fluctuation (Tweedie's formula) with "
             r"two posterior "
             r"replicas, so the square of the conditional mean is unbiased; validated against the exact few-mode "
-            r"flow on 2 and 3 sites at $\lambda=0.1\ldots100$ and against the series on $8\times8$ at small "
-            rf"$\lambda$ (docs/monotone\_sign.md). Cutoff {L.cmd(CUTOFF)}, $m={L.g(cfg.mass)}$, "
+            + (
+                r"flow on 2 and 3 sites at $\lambda=0.1\ldots100$ and against the series on $8\times8$ at small "
+                r"$\lambda$ (docs/monotone\_sign.md). "
+                if n_comp == 1
+                else rf"O($N$) flow on 1 and 2 sites (docs/flow.md, docs/monotone\_sign.md). With ${n_comp}$ "
+                r"components the HMC, the score and $B$ act on every component ($B$ summed over them). "
+            )
+            + rf"Cutoff {L.cmd(CUTOFF)}, $m={L.g(cfg.mass)}$, "
             rf"$\Lambda_0={L.g(LAMBDA0)}$. Map: {L.text(mode)}. Sign changes found: {summary}",
             *parts,
             _figure(
@@ -140,4 +180,7 @@ def sign_map_section(cfg: ReportConfig, ctx: dict) -> Section:
             ),
         ]
     )
-    return Section("sign_map", title, body, {"mode": mode, "maps": maps}, [fpath])
+    data = {"mode": mode, "maps": maps}
+    if n_comp != 1:
+        data["N"] = n_comp
+    return Section("sign_map", title, body, data, [fpath])

@@ -13,6 +13,7 @@ from typing import TYPE_CHECKING
 
 from . import latex as L
 from .numeric_sections import print_style
+from .on import is_phi4, paper_absent
 from .section import Section
 from .texmath import NOTATION, align_series, family_definition, family_name
 
@@ -61,8 +62,10 @@ def _series_eq(label, series) -> str:
     return r"\begin{align*}" + "\n" + align_series(label, series) + "\n" + r"\end{align*}"
 
 
-def one_mode_flow_rows(k: float, D: float, lams: Sequence[float] = (0.0, 30.0)) -> list[dict]:
+def one_mode_flow_rows(k: float, D: float, lams: Sequence[float] = (0.0, 30.0), N: int = 1) -> list[dict]:
     """Finite-difference ``-Lambda dM/dLambda`` of one mode along the exact flow, beside A and B.
+
+    ``N``: field components of the site (O(N) model; A, B and M summed over them).
 
     Returns a list of dicts with ``lam``, ``fd`` (value, error), ``A``, ``B`` (value, error,
     direct integration at ``Lambda0``), the verdict words ``B_verdict``/``A_verdict``
@@ -77,8 +80,10 @@ def one_mode_flow_rows(k: float, D: float, lams: Sequence[float] = (0.0, 30.0)) 
 
     rows = []
     for lam in lams:
-        fd = one_mode_minus_dM(k, D, lam)
-        ex = one_mode_exact(k, D, lam)
+        # N > 1: a three-dimensional rule per M (100 nodes per variable; the error estimate
+        # compares with 150, and the O(N) tests check it against the direct integral)
+        fd = one_mode_minus_dM(k, D, lam) if N == 1 else one_mode_minus_dM(k, D, lam, n=100, N=N)
+        ex = one_mode_exact(k, D, lam) if N == 1 else one_mode_exact(k, D, lam, N=N)
         row = {
             "lam": float(lam),
             "fd": [float(fd[0]), float(fd[1])],
@@ -97,7 +102,7 @@ def one_mode_flow_rows(k: float, D: float, lams: Sequence[float] = (0.0, 30.0)) 
 
 def derivation_section(cfg: ReportConfig, theory: Theory) -> Section:
     """A, B and the four pieces through ``cfg.order``; why A is not B; the next order; families."""
-    from ..symbolic import PHI4, monotone
+    from ..symbolic import monotone
 
     order, nxt = cfg.order, cfg.order + 1
     ser = {q: monotone(order, q, cfg.scheme, theory) for q in ["A", "B"] + [PIECE_ENGINE[p] for p in PIECE_ORDER]}
@@ -128,13 +133,37 @@ def derivation_section(cfg: ReportConfig, theory: Theory) -> Section:
         r"while (4.5)/(5.5)/(5.6) print $A=+\tfrac12\langle\int\dot C\,\delta\Sigma\,\delta\Sigma\rangle"
         r"-2\langle\Lambda\partial_\Lambda\hat S\rangle$: the relative-Fisher term has the wrong sign. "
         r"For the free field ($\Sigma=-\hat S$) one mode with propagator $k$ gives $B=\tfrac12D/k$ and "
-        r"$A=\tfrac32D/k$.",
+        r"$A=\tfrac32D/k$."
+        + (
+            ""
+            if theory.N == 1
+            else rf" With $N={theory.N}$ components every quantity is summed over them (the field is "
+            rf"$\phi_a$, $a=1..{theory.N}$, and $S_{{\rm int}}=(\lambda/4!)(\phi_a\phi_a)^2$), so a free "
+            rf"mode gives ${theory.N}$ times these values."
+        ),
     ]
     data = {}
-    if theory == PHI4:
+    if is_phi4(theory):
         k, D = cfg.onemode_k, cfg.onemode_D
-        rows = one_mode_flow_rows(k, D)
+        n_comp = theory.N
+        if n_comp == 1:
+            rows = one_mode_flow_rows(k, D)
+        else:
+            from ..errors import ConvergenceError  # noqa: PLC0415
+
+            try:
+                rows = one_mode_flow_rows(k, D, N=n_comp)
+            except ConvergenceError as exc:  # very many components at strong coupling: say so
+                rows = None
+                data["one_mode_flow_unavailable"] = {"N": n_comp, "reason": str(exc)}
+                parts.append(
+                    rf"\paragraph{{The numbers.}} The finite difference of $M$ along the exact flow of one site "
+                    rf"with ${n_comp}$ components is not computed: {L.text(str(exc))}."
+                )
+    if is_phi4(theory) and rows is not None:
         data["one_mode_flow"] = {"k": k, "D": D, "rows": rows}
+        if n_comp != 1:
+            data["one_mode_flow"]["N"] = n_comp
         trows = []
         for r in rows:
             trows.append(
@@ -147,16 +176,34 @@ def derivation_section(cfg: ReportConfig, theory: Theory) -> Section:
                 ]
             )
         verdict = all(r["B_matches"] and r["A_verdict"] == "disagrees" for r in rows)
+        if n_comp == 1:
+            mode_txt = (
+                rf"\paragraph{{The numbers.}} One real mode with $\tilde K_\Lambda=k\,(\Lambda/\Lambda_0)^{{D/k}}$ "
+                rf"($k={L.g(k)}$, $\Lambda\partial_\Lambda\tilde K=D={L.g(D)}$ at $\Lambda_0$) and "
+                r"$S_{\rm int}=\lambda\phi^4/24$ at $\Lambda_0$: along the exact flow $P_\Lambda$ is known "
+                r"(the Gaussian channel, $P_\Lambda=e^{-\hat S}W/Z$, "
+                r"$W(\phi)=\mathrm{E}_{\chi\sim N(0,k-\tilde K_\Lambda)}e^{-\lambda(\phi+\chi)^4/24}$), "
+                r"$M_\Lambda$ is computed by Gauss--Hermite quadrature (in log-sum-exp form, so strong "
+            )
+        else:
+            mode_txt = (
+                rf"\paragraph{{The numbers.}} One site with ${n_comp}$ components $\phi_a$, "
+                rf"$\tilde K_\Lambda=k\,(\Lambda/\Lambda_0)^{{D/k}}$ "
+                rf"($k={L.g(k)}$, $\Lambda\partial_\Lambda\tilde K=D={L.g(D)}$ at $\Lambda_0$) and "
+                r"$S_{\rm int}=\lambda(\phi_a\phi_a)^2/24$ at $\Lambda_0$: along the exact flow $P_\Lambda$ is "
+                r"known (the Gaussian channel, $P_\Lambda=e^{-\hat S}W/Z$, "
+                r"$W(\phi)=\mathrm{E}_{\chi_a\sim N(0,k-\tilde K_\Lambda)}e^{-\lambda|\phi+\chi|^4/24}$, "
+                r"a function of $r=|\phi|$), $M_\Lambda$ is computed by Gauss--Laguerre quadrature in "
+                r"$r^2$ and in $|\chi_\perp|^2$ and Gauss--Hermite quadrature along $\phi$ (in log-sum-exp form, so strong "
+            )
         parts.append(
-            rf"\paragraph{{The numbers.}} One real mode with $\tilde K_\Lambda=k\,(\Lambda/\Lambda_0)^{{D/k}}$ "
-            rf"($k={L.g(k)}$, $\Lambda\partial_\Lambda\tilde K=D={L.g(D)}$ at $\Lambda_0$) and "
-            r"$S_{\rm int}=\lambda\phi^4/24$ at $\Lambda_0$: along the exact flow $P_\Lambda$ is known "
-            r"(the Gaussian channel, $P_\Lambda=e^{-\hat S}W/Z$, "
-            r"$W(\phi)=\mathrm{E}_{\chi\sim N(0,k-\tilde K_\Lambda)}e^{-\lambda(\phi+\chi)^4/24}$), "
-            r"$M_\Lambda$ is computed by Gauss--Hermite quadrature (in log-sum-exp form, so strong "
-            r"coupling does not underflow) and differenced at $\Lambda_0$ with a one-sided five-point "
+            mode_txt + r"coupling does not underflow) and differenced at $\Lambda_0$ with a one-sided five-point "
             r"stencil in $\log\Lambda$ (error: steps $h$ vs $2h$ and $n$ vs $3n/2$ nodes). $A$ and $B$ "
-            r"are the one-dimensional integrals of Sec.~\ref{sec:onemode}."
+            + (
+                r"are the one-dimensional integrals of Sec.~\ref{sec:onemode}."
+                if n_comp == 1
+                else r"are the radial integrals of Sec.~\ref{sec:onemode}."
+            )
             + (
                 r" The finite difference agrees with $B$ and not with $A$ at both couplings."
                 if verdict
@@ -168,7 +215,9 @@ def derivation_section(cfg: ReportConfig, theory: Theory) -> Section:
                 [r"$\lambda$", r"$-\Lambda\,\mathrm{d}M/\mathrm{d}\Lambda$ (finite diff.)", r"$B$", r"$A$", "verdict"],
                 trows,
                 align="rrrrl",
-                caption=r"One mode along the exact flow at $\Lambda_0$.",
+                caption=r"One mode along the exact flow at $\Lambda_0$."
+                if n_comp == 1
+                else rf"One site with ${n_comp}$ components along the exact flow at $\Lambda_0$.",
                 size=r"\small",
             )
         )
@@ -185,6 +234,10 @@ def derivation_section(cfg: ReportConfig, theory: Theory) -> Section:
     for p in PIECE_ORDER:
         q = PIECE_ENGINE[p]
         parts.append(_series_eq(rf"\text{{({p[2:]})}}\quad {_QUANTITY_TEX[q]}", ser[q]))
+    if theory.N != 1:  # the same A and B as exact polynomials in N, checked against the numbers above
+        poly_parts, poly_data = _polynomials_in_n(cfg, theory, ser)
+        parts += poly_parts
+        data["polynomials_in_N"] = poly_data
     parts.append(rf"\paragraph{{Next order, $O(\lambda^{{{nxt}}})$ (listed).}}")
     for q in ("A", "B"):
         sub = [t for t in ser_next[q].terms if t.order == nxt]
@@ -209,6 +262,8 @@ def derivation_section(cfg: ReportConfig, theory: Theory) -> Section:
             size=r"\footnotesize",
         )
     )
+    if theory.N != 1:
+        data["N"] = theory.N
     data.update({(ENGINE_PIECE.get(q, q)): s.to_json() for q, s in ser.items()})
     data["next_order"] = {q: s.to_json() for q, s in ser_next.items()}
     return Section(
@@ -218,6 +273,34 @@ def derivation_section(cfg: ReportConfig, theory: Theory) -> Section:
         "\n\n".join(parts),
         data,
     )
+
+
+def _polynomials_in_n(cfg: ReportConfig, theory: Theory, ser: dict) -> tuple[list, dict]:
+    """A and B with the number of components left symbolic (exact polynomials in N from the same
+    engine), and the check that at ``N = theory.N`` they are the series of the report (LaTeX, data)."""
+    from dataclasses import replace  # noqa: PLC0415
+
+    from ..symbolic import monotone  # noqa: PLC0415
+
+    sym = replace(theory, N="N")
+    parts = [
+        rf"\paragraph{{As polynomials in $N$.}} The engine keeps the O($N$) index structure of every "
+        r"contraction, so each coefficient is an exact polynomial in $N$ (tadpole and sunset weights "
+        r"$(N+2)/3$, the $s+t+u$ bubble $(N+8)/9$ relative to $N=1$); at "
+        rf"$N={theory.N}$ these are the coefficients above:"
+    ]
+    data, agree = {}, True
+    for q in ("A", "B"):
+        sp = monotone(cfg.order, q, cfg.scheme, sym)
+        parts.append(_series_eq(_QUANTITY_TEX[q], sp))
+        data[q] = sp.to_json()
+        at_n = {(p, f): c(theory.N) for k in range(cfg.order + 1) for c, p, f in sp.coefficient(k)}
+        here = {(p, f): Fraction(c) for k in range(cfg.order + 1) for c, p, f in ser[q].coefficient(k)}
+        agree &= {key: v for key, v in at_n.items() if v} == {key: v for key, v in here.items() if v}
+    data["agree_at_N"] = bool(agree)
+    if not agree:  # never silently: the two engines' answers differ
+        parts.append(rf"\textbf{{At $N={theory.N}$ these polynomials do not reproduce the series above.}}")
+    return parts, data
 
 
 def _qlabel(q) -> str:
@@ -338,9 +421,14 @@ def scheme_and_consistency(cfg: ReportConfig, rows: list, fam_tex: dict) -> tupl
 
 
 def comparison_section(cfg: ReportConfig, theory: Theory) -> Section:
-    """Derived vs printed (5.11)-(5.15), the contraction classes and the SD identity."""
+    """Derived vs printed (5.11)-(5.15), the contraction classes and the SD identity (N = 1 only:
+    the paper's numbers are for one real scalar)."""
     from ..symbolic import PHI4, comparison_table, monotone
 
+    if theory.N != 1:
+        return paper_absent(
+            "comparison", "Comparison with the paper's printed numbers", theory.N, "printed coefficients (5.11)-(5.15)"
+        )
     if theory != PHI4:
         return Section(
             "comparison",
@@ -485,7 +573,7 @@ def _double_factorial_odd(n: int) -> int:
     return out
 
 
-def zero_dim_taylor(order: int, k: Fraction | int = Fraction(1), D: Fraction | int = Fraction(1)) -> dict:
+def zero_dim_taylor(order: int, k: Fraction | int = Fraction(1), D: Fraction | int = Fraction(1), N: int = 1) -> dict:
     """Exact Taylor coefficients in lam of A and B for one mode (zero dimensions).
 
     One real mode, ``S = phi^2/(2k) + lam phi^4/24``, ``Cdot = D``, ``Shat = phi^2/(2k)``:
@@ -495,6 +583,12 @@ def zero_dim_taylor(order: int, k: Fraction | int = Fraction(1), D: Fraction | i
     Expectations are ratios of Gaussian moments ``<phi^(2n)>_0 = (2n-1)!! k^n`` expanded in
     ``lam`` with exact rationals (independent of the diagram engine).
 
+    With ``N`` components (one site of the O(N) model, ``S = r^2/(2k) + lam r^4/24``,
+    ``r^2 = phi_a phi_a``) the gradient is ``-phi/k + lam r^2 phi/6``, so the same formulas hold
+    with ``phi^(2n)`` replaced by ``r^(2n)``, whose Gaussian moments are
+    ``<r^(2n)>_0 = (2k)^n Gamma(N/2+n)/Gamma(N/2) = k^n N(N+2)...(N+2n-2)``
+    (``(2n-1)!! k^n`` for ``N = 1``).
+
     Returns
     -------
     dict
@@ -503,8 +597,15 @@ def zero_dim_taylor(order: int, k: Fraction | int = Fraction(1), D: Fraction | i
     k, D = Fraction(k), Fraction(D)
     n = order
 
-    def gauss(p):  # <phi^p>_0
-        return Fraction(0) if p % 2 else _double_factorial_odd(p) * k ** (p // 2)
+    def gauss(p):  # <phi^p>_0, or <r^p>_0 for N components
+        if p % 2:
+            return Fraction(0)
+        if N == 1:
+            return _double_factorial_odd(p) * k ** (p // 2)
+        out = Fraction(1)
+        for j in range(p // 2):
+            out *= N + 2 * j
+        return out * k ** (p // 2)
 
     def weighted(p):
         # <phi^p e^{-lam phi^4/24}>_0 as a power series in lam
@@ -537,28 +638,33 @@ def zero_dim_taylor(order: int, k: Fraction | int = Fraction(1), D: Fraction | i
 
 
 def zero_dim_section(cfg: ReportConfig, theory: Theory) -> Section:
-    """Engine series on one site vs the exact zero-dimensional Taylor coefficients vs (5.15)."""
+    """Engine series on one site vs the exact zero-dimensional Taylor coefficients vs (5.15)
+    (the printed column for ``N = 1`` only; ``N`` components: the O(N) oracle and engine)."""
     import numpy as np
 
     from ..lattice.sums import series_on_lattice
-    from ..symbolic import PHI4, PRINTED, monotone
+    from ..symbolic import PRINTED, monotone
 
-    if theory != PHI4:
+    if not is_phi4(theory):
         return Section("zerodim", "Zero-dimensional check", r"Available for $\lambda\phi^4/4!$ only.", {})
+    n_comp = theory.N
     order = cfg.order + 1
     k, D = Fraction(7, 10), Fraction(3, 10)
-    exact = zero_dim_taylor(order, k, D)
+    exact = zero_dim_taylor(order, k, D) if n_comp == 1 else zero_dim_taylor(order, k, D, N=n_comp)
     kt, d = np.array([float(k)]), np.array([float(D)])
     rows, data = [], {"k": str(k), "D": str(D), "rows": []}
+    if n_comp != 1:
+        data["N"] = n_comp
     # in zero dimensions every family is a monomial in k and D (f0 = D/k, f1 = D k, ...),
     # evaluated by the same exact lattice sums on one site
     from ..families import NAMED_FAMILIES  # noqa: PLC0415
     from ..lattice.sums import family_value  # noqa: PLC0415
 
     for q in ("A", "B"):
-        eng = series_on_lattice(monotone(order, q, cfg.scheme), "1", kt, d)
+        ser = monotone(order, q, cfg.scheme) if n_comp == 1 else monotone(order, q, cfg.scheme, theory)
+        eng = series_on_lattice(ser, "1", kt, d)
         printed = None
-        if q in PRINTED:
+        if q in PRINTED and n_comp == 1:  # the paper's numbers are for one real scalar
             printed = [
                 sum(float(c) * family_value(NAMED_FAMILIES[f], kt, d) for f, c in PRINTED[q].get(i, {}).items())
                 for i in range(3)
@@ -567,27 +673,21 @@ def zero_dim_section(cfg: ReportConfig, theory: Theory) -> Section:
             ex = float(exact[q][i])
             ok = abs(eng[i] - ex) <= 1e-12 * max(1.0, abs(ex))
             pr = printed[i] if (printed is not None and i <= 2) else None
-            rows.append(
-                [
-                    q,
-                    str(i),
-                    f"${L.frac(exact[q][i])}$",
-                    f"${L.num(ex, 10)}$",
-                    f"${L.num(eng[i], 10)}$",
-                    "yes" if ok else r"\textbf{NO}",
-                    "---" if pr is None else f"${L.num(pr, 10)}$",
-                ]
-            )
-            data["rows"].append(
-                {
-                    "quantity": q,
-                    "order": i,
-                    "exact": str(exact[q][i]),
-                    "engine": eng[i],
-                    "agrees": ok,
-                    "printed_in_0d": pr,
-                }
-            )
+            row = [
+                q,
+                str(i),
+                f"${L.frac(exact[q][i])}$",
+                f"${L.num(ex, 10)}$",
+                f"${L.num(eng[i], 10)}$",
+                "yes" if ok else r"\textbf{NO}",
+            ]
+            if n_comp == 1:
+                row.append("---" if pr is None else f"${L.num(pr, 10)}$")
+            rows.append(row)
+            item = {"quantity": q, "order": i, "exact": str(exact[q][i]), "engine": eng[i], "agrees": ok}
+            if n_comp == 1:
+                item["printed_in_0d"] = pr
+            data["rows"].append(item)
     if cfg.scheme != "bare":
         note = (
             r" (The exact Taylor coefficients are those of the bare theory; in the "
@@ -596,32 +696,41 @@ def zero_dim_section(cfg: ReportConfig, theory: Theory) -> Section:
         )
     else:
         note = ""
-    body = "\n\n".join(
-        [
+    head = ["quantity", r"$k$", "exact Taylor coefficient", "(float)", "engine series", "agrees"]
+    if n_comp == 1:
+        intro = (
             r"For one real mode (one lattice site) with propagator $k=7/10$ and $D=3/10$ every family "
             r"collapses to a monomial in $k$ and $D$, and $A(\lambda)$, $B(\lambda)$ are ratios of "
             r"one-dimensional integrals. Their exact Taylor coefficients are computed here from "
             r"Gaussian moments $\langle\phi^{2n}\rangle_0=(2n-1)!!\,k^n$ with exact rationals, "
             r"independently of the diagram engine, and compared with the engine's series evaluated on "
-            r"one site, and with the paper's (5.15) evaluated in zero dimensions." + note,
-            L.table(
-                [
-                    "quantity",
-                    r"$k$",
-                    "exact Taylor coefficient",
-                    "(float)",
-                    "engine series",
-                    "agrees",
-                    L.text(PRINTED_LABEL) + " in 0d",
-                ],
-                rows,
-                align="lcrrrcr",
-                caption="Zero dimensions: exact Taylor coefficients of the one-mode integrals.",
-                size=r"\footnotesize",
-            ),
-        ]
-    )
-    return Section("zerodim", "Zero-dimensional check (exact)", body, data)
+            r"one site, and with the paper's (5.15) evaluated in zero dimensions." + note
+        )
+        table = L.table(
+            head + [L.text(PRINTED_LABEL) + " in 0d"],
+            rows,
+            align="lcrrrcr",
+            caption="Zero dimensions: exact Taylor coefficients of the one-mode integrals.",
+            size=r"\footnotesize",
+        )
+    else:
+        intro = (
+            rf"For one lattice site with ${n_comp}$ components, propagator $k=7/10$ and $D=3/10$ every "
+            r"family collapses to a monomial in $k$ and $D$, and $A(\lambda)$, $B(\lambda)$ (summed over the "
+            r"components) are ratios of radial integrals in $r=|\phi|$. Their exact Taylor coefficients are "
+            r"computed here from the Gaussian moments "
+            r"$\langle r^{2n}\rangle_0=(2k)^n\,\Gamma(N/2+n)/\Gamma(N/2)$ with exact rationals, "
+            r"independently of the diagram engine, and compared with the engine's O($N$) series evaluated "
+            rf"on one site. The paper's (5.15) is for one real scalar ($N=1$) and is not compared here." + note
+        )
+        table = L.table(
+            head,
+            rows,
+            align="lcrrrc",
+            caption=rf"Zero dimensions, $N={n_comp}$: exact Taylor coefficients of the one-site integrals.",
+            size=r"\footnotesize",
+        )
+    return Section("zerodim", "Zero-dimensional check (exact)", "\n\n".join([intro, table]), data)
 
 
 @print_style
@@ -654,18 +763,29 @@ def diagrams_section(cfg: ReportConfig, ctx: dict) -> Section:
     _plt()  # Agg; the print style comes from @print_style
     ncols = 6
     figs, parts, data = [], [], {"scheme": cfg.scheme, "orders": {}}
+    if theory.N != 1:
+        data["N"] = theory.N
     parts.append(
         r"Every linked diagram of the four pieces at $O(\lambda)$ and $O(\lambda^2)$, drawn from "
         r"the same Wick contractions that produce the series of the derivation section "
         rf"(scheme {L.text(cfg.scheme)}). The pieces combine as "
         r"$B=-(5.14)-(5.13)-(5.12)+(5.11)$ and $A=(5.11)+(5.12)+(5.13)+(5.14)$, so $A$ and $B$ "
         r"have the same diagrams with different signs. Squares are the two ends of the operator's "
-        r"kernel line, dots the $\lambda\phi^4/4!$ vertices. Lines: $\tilde K$ solid, "
+        r"kernel line, dots the "
+        + (r"$\lambda\phi^4/4!$" if theory.N == 1 else r"$(\lambda/4!)(\phi_a\phi_a)^2$")
+        + r" vertices. Lines: $\tilde K$ solid, "
         r"$D=\Lambda\partial_\Lambda\tilde K$ dashed, $\Delta=\tilde K_{\Lambda_0}-\tilde K_\Lambda$ "
         r"dotted (it enters only along the flow, so it does not occur here), thin grey lines join "
         r"points identified by a delta function. Each panel gives the piece, the coefficient $c$ of "
         r"the diagram within that piece, its weight $w$ (Wick contractions times vertex factors) "
         r"and its family."
+        + (
+            ""
+            if theory.N == 1
+            else rf" With $N={theory.N}$ components the weight includes the O($N$) index weight of the "
+            r"diagram (a closed index cycle gives a factor $N$), so $A$, $B$ and the pieces are summed "
+            r"over the components."
+        )
     )
     for order in (1, 2):
         items = {n: [d for d in groups[n] if sum(d.powers) == order] for n in names}

@@ -109,15 +109,19 @@ def family_name(f: Family) -> str:
 
 
 def term_tex(c: Fraction, powers: tuple[int, ...], family: Family, theory: Theory) -> str:
-    """One signed term ``\\pm c\\,\\lambda^k\\,F``."""
-    c = Fraction(c)
-    sign = "-" if c < 0 else "+"
-    a = abs(c)
-    coef = (
-        ""
-        if (a == 1 and family.blocks)
-        else (str(a.numerator) if a.denominator == 1 else rf"\tfrac{{{a.numerator}}}{{{a.denominator}}}")
-    )
+    """One signed term ``\\pm c\\,\\lambda^k\\,F``; ``c`` a Fraction, or an exact polynomial in N
+    (:class:`~ergsym.symbolic.npoly.NPoly`, typeset in parentheses)."""
+    if hasattr(c, "is_constant") and not c.is_constant():  # a polynomial in N
+        sign, coef = "+", r"\big(" + c.latex() + r"\big)"
+    else:
+        c = Fraction(c.constant() if hasattr(c, "is_constant") else c)
+        sign = "-" if c < 0 else "+"
+        a = abs(c)
+        coef = (
+            ""
+            if (a == 1 and family.blocks)
+            else (str(a.numerator) if a.denominator == 1 else rf"\tfrac{{{a.numerator}}}{{{a.denominator}}}")
+        )
     mono = []
     for (_deg, name), e in zip(theory.couplings, powers):
         if e:
