@@ -17,7 +17,7 @@ from __future__ import annotations
 
 import math
 import time
-from dataclasses import dataclass, field
+from dataclasses import dataclass, field, replace
 from typing import TYPE_CHECKING
 
 import numpy as np
@@ -61,6 +61,11 @@ __all__ = [
 #: A run whose mean acceptance is below this is flagged (its chain barely moves).
 MIN_ACCEPTANCE = 0.2
 #: Resource limits above which :func:`run_mc` refuses unless ``force=True`` (``--force``).
+#: A chain whose last STUCK_RESET thermalization trajectories were all rejected is restarted
+#: from ``phi = 0`` (docs/lattice.md, "Stuck chains"): at strong coupling a free-field start in
+#: the tail of the free distribution (``phi^2`` ~ 10x its interacting mean) has a quartic force
+#: so strong that every trajectory of a batch's shared step diverges, and the chain never moves.
+STUCK_RESET = 10
 MAX_BYTES = 2 * 1024**3
 MAX_SECONDS = 12 * 3600.0
 
@@ -590,6 +595,26 @@ def resume_mc(
     )
 
 
+def _restart_stuck(state, acc_hist, i, batched, xp):
+    """Thermalization trajectory ``i`` done: every chain whose last :data:`STUCK_RESET`
+    trajectories were all rejected restarts from ``phi = 0`` (the centre of the distribution,
+    from which the adapted step moves it).  A function of the acceptance history (which the
+    checkpoint stores), so a resumed run restarts the same chains; a chain that moves is never
+    touched, and each chain keeps its own generator, so the chains stay independent."""
+    if i + 1 < STUCK_RESET:
+        return state
+    stuck = ~np.any(acc_hist[i + 1 - STUCK_RESET : i + 1], axis=0)
+    if not np.any(stuck):
+        return state
+    if batched:
+        keep = xp.asarray(~stuck).reshape((-1,) + (1,) * (state.phi.ndim - 1))
+        phi = state.phi * keep  # a stuck chain's field is finite: it was never moved
+    else:
+        phi = xp.zeros_like(state.phi)
+    # the cached spectra belong to the old field (ChainState.spectra recomputes them)
+    return replace(state, phi=phi, cache=None)
+
+
 def _loop(smp, state, run_cfg, *, chains, hist, elapsed0, checkpoint, progress, callback, adapter=None, adapted=False):
     n_traj, n_therm, every = run_cfg["n_traj"], run_cfg["n_therm"], run_cfg["measure_every"]
     record_gp = run_cfg["record_gp"]
@@ -612,6 +637,7 @@ def _loop(smp, state, run_cfg, *, chains, hist, elapsed0, checkpoint, progress, 
     acc_hist = np.zeros((n_traj,) + cshape, dtype=bool)
     dh_hist = np.zeros((n_traj,) + cshape)
     done = state.n_steps_done
+    restart = isinstance(smp, HMCSampler)
     n_meas = 0
     if chains is not None:
         n_meas = len(chains["phi2"])
@@ -680,6 +706,8 @@ def _loop(smp, state, run_cfg, *, chains, hist, elapsed0, checkpoint, progress, 
             state, info = smp.step(state)
             acc_hist[i] = info.accepted
             dh_hist[i] = info.dH
+            if i < n_therm and restart:
+                state = _restart_stuck(state, acc_hist, i, batched, smp.ops.xp)
             if adapter is not None and i < n_therm:
                 smp.n_steps = adapter.update(info.accept_prob)
                 if i == n_therm - 1:
