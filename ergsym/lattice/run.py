@@ -66,6 +66,12 @@ MIN_ACCEPTANCE = 0.2
 #: the tail of the free distribution (``phi^2`` ~ 10x its interacting mean) has a quartic force
 #: so strong that every trajectory of a batch's shared step diverges, and the chain never moves.
 STUCK_RESET = 10
+#: A production chain whose longest run of consecutive rejected trajectories exceeds
+#: max(STALL_MIN, STALL_FRACTION * n_production) stalled (:meth:`MCResult.stalled_chains`): at an
+#: acceptance of 0.5 such a run has probability ~1e-15, so it means a region where every
+#: trajectory diverges, and every observable is flagged unreliable.
+STALL_MIN = 50
+STALL_FRACTION = 0.05
 MAX_BYTES = 2 * 1024**3
 MAX_SECONDS = 12 * 3600.0
 
@@ -227,8 +233,43 @@ class MCResult:
                     f"acceptance {acc:.3f} < {MIN_ACCEPTANCE}: the chain barely moves "
                     "(the step adaptation needs --n-therm > 0; or set --n-steps larger)"
                 )
+            stalled = self.stalled_chains()
+            if stalled and not st.exact:
+                j, run = max(stalled.items(), key=lambda kv: kv[1])
+                which = f"chain {j}" if self.n_chains > 1 else "the chain"
+                more = f" ({len(stalled)} chains in all)" if len(stalled) > 1 else ""
+                st = st.flagged(
+                    f"{which} stalled: {run} consecutive trajectories of the production rejected{more}, "
+                    "so its samples are not from the distribution; thermalize longer (--n-therm) "
+                    "or set --n-steps larger"
+                )
             self._stats[name] = st
         return self._stats[name]
+
+    def stalled_chains(self) -> dict[int, int]:
+        """Chains that stalled in production: ``{chain index: longest run of consecutive
+        rejected trajectories}`` for every chain whose longest run exceeds
+        ``max(STALL_MIN, STALL_FRACTION * n_production)`` (HMC only; empty when none did).
+
+        Such a chain sat in a region where every trajectory of the frozen step diverges (a
+        free-field start in the tail at strong coupling, docs/lattice.md "Stuck chains"); its
+        mean and error describe that region, not the distribution.
+        """
+        if self.sampler_config.get("sampler", "hmc") != "hmc":
+            return {}
+        acc = np.asarray(self.accepted[self.n_therm :], dtype=bool)
+        if acc.ndim == 1:
+            acc = acc[:, None]
+        n = acc.shape[0]
+        limit = max(STALL_MIN, STALL_FRACTION * n)
+        out = {}
+        for j in range(acc.shape[1]):
+            # longest run of False: distances between the accepted positions (and the ends)
+            pos = np.concatenate(([-1], np.flatnonzero(acc[:, j]), [n]))
+            run = int(np.max(np.diff(pos)) - 1)
+            if run > limit:
+                out[j] = run
+        return out
 
     @property
     def all_stats(self) -> dict:
