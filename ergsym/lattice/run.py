@@ -8,9 +8,12 @@ for a batch of independent chains (``n_chains > 1``).
 
 Thermalization adapts the HMC step (dual averaging towards acceptance 0.8,
 :class:`~ergsym.lattice.hmc.StepSizeAdapter`) and freezes it; the production step is recorded
-in the result and the checkpoint.  Every observable's :class:`~ergsym.lattice.stats.Stats`
+in the result and the checkpoint.  A chain whose last :data:`STUCK_RESET` thermalization trajectories
+were all rejected restarts from ``phi = 0`` (a free-field start in the tail at strong coupling;
+docs/lattice.md, "Stuck chains").  Every observable's :class:`~ergsym.lattice.stats.Stats`
 says whether it is reliable; :attr:`MCResult.warnings` collects the reasons (low acceptance,
-zero variance, chains shorter than 50 tau_int, split-R-hat > 1.1, D_p = 0 on the lattice).
+zero variance, chains shorter than 50 tau_int, split-R-hat > 1.1, a chain stalled in
+production (:meth:`MCResult.stalled_chains`), D_p = 0 on the lattice).
 """
 
 from __future__ import annotations
