@@ -69,8 +69,11 @@ def test_monte_carlo_error_bars_are_calibrated(V):
     # lam = 10: B_sd has skewness ~6 and kurtosis ~80 on one site, so a chain's mean and error
     # are correlated (0.8) and the z-scores of short runs have heavier tails than N(0, 1) although
     # the error is right on average (2000 trajectories: scatter/error 1.01, rms z 1.28; 4000:
-    # rms z 1.26; 8000: 1.07); the KS test passes at 4000
-    for lam, n_traj in ((0.1, 2000), (10.0, 4000), (1000.0, 2000)):
+    # rms z 1.26; 8000: 1.07); the KS test passes at 4000.
+    # lam = 1000 (the same effect, milder): one site, 128 chains of 2000 trajectories gave
+    # scatter/error 1.22 at this seed and 0.89-1.07 at seeds 102-107 (pooled over those: 1.01);
+    # 4000 trajectories: 1.17, 0.97, 1.02 on 1, 2, 3 sites
+    for lam, n_traj in ((0.1, 2000), (10.0, 4000), (1000.0, 4000)):
         th = LatticeTheory((V,), np.array(KT[V]), np.array(DP[V]), lam)
         ex = exact_expectations(th)
         res = run_mc(th, n_traj, seed=100 + V, progress=False, n_chains=N_CHAINS)
@@ -78,8 +81,10 @@ def test_monte_carlo_error_bars_are_calibrated(V):
             chains = np.asarray(res.chains[obs])
             sts = [statistics(chains[:, j]) for j in range(N_CHAINS)]
             good = [s for s in sts if s.reliable]
-            # chains flagged unreliable (e.g. frozen at lam = 1000) are reported, not used
-            assert len(good) >= 0.9 * N_CHAINS, (V, lam, obs, len(good))
+            # chains flagged unreliable are reported, not used; at lam = 1000 a free-field start in
+            # the tail froze 4-9 of the 128 chains before stuck thermalization chains were restarted
+            # from phi = 0 (ergsym.lattice.run.STUCK_RESET): now at most one per case is flagged
+            assert len(good) >= 0.98 * N_CHAINS, (V, lam, obs, len(good))
             check_calibrated(
                 [s.mean for s in good], [s.error_of_mean for s in good], ex[obs], f"MC V={V} lam={lam:g} {obs}"
             )
@@ -171,3 +176,36 @@ def test_variational_error_bars_are_calibrated():
     # scatter about the mean: the O(tau) bias aside
     check_calibrated(a[:, 3], a[:, 4], np.mean(a[:, 3]), "variational <phi^2> - exact")
     check_calibrated(a[:, 5], a[:, 6], 0.0, "variational c4 - exact")
+
+
+# O(N) models at strong coupling on three sites, against the exact O(N) quadrature
+# (ergsym.lattice.quadrature, Gauss rules in radial and angular variables, quad_error < 1e-7 here)
+ON_KT, ON_DP = [1.0, 0.4, 0.4], [0.5, 0.2, 0.2]
+N_CHAINS_ON = 256
+
+
+@pytest.mark.slow
+@pytest.mark.parametrize("N,seed", [(2, 2000), (3, 303)])
+def test_on_monte_carlo_error_bars_are_calibrated(N, seed):
+    """HMC of the O(N) model (N = 2, 3) at lam = 100 on 3 sites: 256 independent chains of 1000
+    trajectories (one batched run, each column analysed alone) against the exact O(N) quadrature,
+    for phi2, A, B and B_sd.  The seeds are ones where, before stuck thermalization chains were
+    restarted (ergsym.lattice.run.STUCK_RESET), batched chains froze in a free-field start far in
+    the tail: N = 2: 4 chains flagged unreliable; N = 3: one chain stuck at phi2 = 4.3 (exact
+    0.32) for 866 of its 900 measurements and NOT flagged, scatter/error 21-27.  Measured now:
+    scatter/error 1.05-1.14 (N = 2), 1.07-1.08 (N = 3), every chain reliable."""
+    th = LatticeTheory((3,), ON_KT, ON_DP, 100.0, N=N)
+    ex = exact_expectations(th)
+    assert ex["quad_error"] < 1e-6
+    res = run_mc(th, 1000, seed=seed, progress=False, n_chains=N_CHAINS_ON)
+    for obs in ("phi2", "A", "B", "B_sd"):
+        chains = np.asarray(res.chains[obs])
+        sts = [statistics(chains[:, j]) for j in range(N_CHAINS_ON)]
+        good = [s for s in sts if s.reliable]
+        assert len(good) >= 0.98 * N_CHAINS_ON, (N, obs, len(good))
+        means = np.array([s.mean for s in good])
+        check_calibrated(means, [s.error_of_mean for s in good], ex[obs], f"MC O({N}) lam=100 {obs}")
+        # the grand mean is unbiased (A and B are skewed, +-3..4, so a chain's mean and error are
+        # correlated and their mean z is -+0.1..0.3 although the grand mean sits on the exact value)
+        z_grand = (means.mean() - ex[obs]) / (np.std(means, ddof=1) / math.sqrt(means.size))
+        assert abs(z_grand) < 4, (N, obs, z_grand)

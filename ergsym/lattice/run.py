@@ -8,16 +8,19 @@ for a batch of independent chains (``n_chains > 1``).
 
 Thermalization adapts the HMC step (dual averaging towards acceptance 0.8,
 :class:`~ergsym.lattice.hmc.StepSizeAdapter`) and freezes it; the production step is recorded
-in the result and the checkpoint.  Every observable's :class:`~ergsym.lattice.stats.Stats`
+in the result and the checkpoint.  A chain whose last :data:`STUCK_RESET` thermalization trajectories
+were all rejected restarts from ``phi = 0`` (a free-field start in the tail at strong coupling;
+docs/lattice.md, "Stuck chains").  Every observable's :class:`~ergsym.lattice.stats.Stats`
 says whether it is reliable; :attr:`MCResult.warnings` collects the reasons (low acceptance,
-zero variance, chains shorter than 50 tau_int, split-R-hat > 1.1, D_p = 0 on the lattice).
+zero variance, chains shorter than 50 tau_int, split-R-hat > 1.1, a chain stalled in
+production (:meth:`MCResult.stalled_chains`), D_p = 0 on the lattice).
 """
 
 from __future__ import annotations
 
 import math
 import time
-from dataclasses import dataclass, field
+from dataclasses import dataclass, field, replace
 from typing import TYPE_CHECKING
 
 import numpy as np
@@ -61,6 +64,17 @@ __all__ = [
 #: A run whose mean acceptance is below this is flagged (its chain barely moves).
 MIN_ACCEPTANCE = 0.2
 #: Resource limits above which :func:`run_mc` refuses unless ``force=True`` (``--force``).
+#: A chain whose last STUCK_RESET thermalization trajectories were all rejected is restarted
+#: from ``phi = 0`` (docs/lattice.md, "Stuck chains"): at strong coupling a free-field start in
+#: the tail of the free distribution (``phi^2`` ~ 10x its interacting mean) has a quartic force
+#: so strong that every trajectory of a batch's shared step diverges, and the chain never moves.
+STUCK_RESET = 10
+#: A production chain whose longest run of consecutive rejected trajectories exceeds
+#: max(STALL_MIN, STALL_FRACTION * n_production) stalled (:meth:`MCResult.stalled_chains`): at an
+#: acceptance of 0.5 such a run has probability ~1e-15, so it means a region where every
+#: trajectory diverges, and every observable is flagged unreliable.
+STALL_MIN = 50
+STALL_FRACTION = 0.05
 MAX_BYTES = 2 * 1024**3
 MAX_SECONDS = 12 * 3600.0
 
@@ -222,8 +236,43 @@ class MCResult:
                     f"acceptance {acc:.3f} < {MIN_ACCEPTANCE}: the chain barely moves "
                     "(the step adaptation needs --n-therm > 0; or set --n-steps larger)"
                 )
+            stalled = self.stalled_chains()
+            if stalled and not st.exact:
+                j, run = max(stalled.items(), key=lambda kv: kv[1])
+                which = f"chain {j}" if self.n_chains > 1 else "the chain"
+                more = f" ({len(stalled)} chains in all)" if len(stalled) > 1 else ""
+                st = st.flagged(
+                    f"{which} stalled: {run} consecutive trajectories of the production rejected{more}, "
+                    "so its samples are not from the distribution; thermalize longer (--n-therm) "
+                    "or set --n-steps larger"
+                )
             self._stats[name] = st
         return self._stats[name]
+
+    def stalled_chains(self) -> dict[int, int]:
+        """Chains that stalled in production: ``{chain index: longest run of consecutive
+        rejected trajectories}`` for every chain whose longest run exceeds
+        ``max(STALL_MIN, STALL_FRACTION * n_production)`` (HMC only; empty when none did).
+
+        Such a chain sat in a region where every trajectory of the frozen step diverges (a
+        free-field start in the tail at strong coupling, docs/lattice.md "Stuck chains"); its
+        mean and error describe that region, not the distribution.
+        """
+        if self.sampler_config.get("sampler", "hmc") != "hmc":
+            return {}
+        acc = np.asarray(self.accepted[self.n_therm :], dtype=bool)
+        if acc.ndim == 1:
+            acc = acc[:, None]
+        n = acc.shape[0]
+        limit = max(STALL_MIN, STALL_FRACTION * n)
+        out = {}
+        for j in range(acc.shape[1]):
+            # longest run of False: distances between the accepted positions (and the ends)
+            pos = np.concatenate(([-1], np.flatnonzero(acc[:, j]), [n]))
+            run = int(np.max(np.diff(pos)) - 1)
+            if run > limit:
+                out[j] = run
+        return out
 
     @property
     def all_stats(self) -> dict:
@@ -590,6 +639,26 @@ def resume_mc(
     )
 
 
+def _restart_stuck(state, acc_hist, i, batched, xp):
+    """Thermalization trajectory ``i`` done: every chain whose last :data:`STUCK_RESET`
+    trajectories were all rejected restarts from ``phi = 0`` (the centre of the distribution,
+    from which the adapted step moves it).  A function of the acceptance history (which the
+    checkpoint stores), so a resumed run restarts the same chains; a chain that moves is never
+    touched, and each chain keeps its own generator, so the chains stay independent."""
+    if i + 1 < STUCK_RESET:
+        return state
+    stuck = ~np.any(acc_hist[i + 1 - STUCK_RESET : i + 1], axis=0)
+    if not np.any(stuck):
+        return state
+    if batched:
+        keep = xp.asarray(~stuck).reshape((-1,) + (1,) * (state.phi.ndim - 1))
+        phi = state.phi * keep  # a stuck chain's field is finite: it was never moved
+    else:
+        phi = xp.zeros_like(state.phi)
+    # the cached spectra belong to the old field (ChainState.spectra recomputes them)
+    return replace(state, phi=phi, cache=None)
+
+
 def _loop(smp, state, run_cfg, *, chains, hist, elapsed0, checkpoint, progress, callback, adapter=None, adapted=False):
     n_traj, n_therm, every = run_cfg["n_traj"], run_cfg["n_therm"], run_cfg["measure_every"]
     record_gp = run_cfg["record_gp"]
@@ -612,6 +681,7 @@ def _loop(smp, state, run_cfg, *, chains, hist, elapsed0, checkpoint, progress, 
     acc_hist = np.zeros((n_traj,) + cshape, dtype=bool)
     dh_hist = np.zeros((n_traj,) + cshape)
     done = state.n_steps_done
+    restart = isinstance(smp, HMCSampler)
     n_meas = 0
     if chains is not None:
         n_meas = len(chains["phi2"])
@@ -680,6 +750,8 @@ def _loop(smp, state, run_cfg, *, chains, hist, elapsed0, checkpoint, progress, 
             state, info = smp.step(state)
             acc_hist[i] = info.accepted
             dh_hist[i] = info.dH
+            if i < n_therm and restart:
+                state = _restart_stuck(state, acc_hist, i, batched, smp.ops.xp)
             if adapter is not None and i < n_therm:
                 smp.n_steps = adapter.update(info.accept_prob)
                 if i == n_therm - 1:
