@@ -455,3 +455,17 @@ def test_sign_map_cells_with_N_components():
     assert c["N"] == 3 and c["B_free"] == p.free_B(L1)
     assert c["verdict"] == "positive" and c["B"] > 10 * c["error"]
     assert "N" not in sign_map("2", CUT, 1.0, 2.5, [0.0], [L1 / 2.5], s)[0]  # N = 1 cells unchanged
+
+
+def test_mc_cost_estimate_grows_with_N_and_refuses_many_components(capsys):
+    """flow --method mc's cost estimate is linear in N, so a huge N is refused before sampling."""
+    from ergsym.flow.mcflow import estimate_seconds
+
+    s = MCSettings()
+    p1 = FlowProblem.build("16x16", "bump:eps=0.1,lambda_max=2", 1.0, 1.0, 1.0)
+    p4 = FlowProblem.build("16x16", "bump:eps=0.1,lambda_max=2", 1.0, 1.0, 1.0, N=4)
+    assert estimate_seconds(p4, s, 3) == pytest.approx(4 * estimate_seconds(p1, s, 3), rel=1e-12)
+    with pytest.raises(SystemExit) as exc:
+        main(["flow", "--lattice", "32x32", "--method", "mc", "--N", "1000", "--lam", "1", "--Lambda", "0.5"])
+    err = capsys.readouterr().err
+    assert exc.value.code == 2 and "estimated cost" in err, err

@@ -357,3 +357,25 @@ def test_sign_map_section_with_n_components(tmp_path):
         assert (c1["lam"], c1["ratio"]) == (c3["lam"], c3["ratio"])
         assert c3["B_free"] == pytest.approx(3 * c1["B_free"], rel=1e-12)
         assert c3["verdict"] in ("positive", "negative", "undecided", "unreliable", "no flowing mode")
+
+
+def test_many_components_refused_before_the_sign_map_runs(tmp_path, capsys, monkeypatch):
+    """The sign map's cost grows linearly with N (flow --method mc): --N 1000 is refused up front
+    (exit 2, naming --N and --sign-map off), and nothing is written."""
+    import ergsym.report
+    from ergsym.report.sign_map_section import sign_map_seconds
+
+    def no_build(*args, **kwargs):  # a regression fails here at once instead of running ~25 min
+        raise AssertionError("the report was built: --N 1000 should have been refused up front")
+
+    monkeypatch.setattr(ergsym.report, "build_report", no_build)
+
+    s1, s3 = sign_map_seconds(ReportConfig(quick=True)), sign_map_seconds(ReportConfig(quick=True, N=3))
+    assert s3 == pytest.approx(3 * s1, rel=1e-12)
+    assert sign_map_seconds(ReportConfig(quick=True, N=3, sign_map="off")) == 0.0
+    out = tmp_path / "r"
+    with pytest.raises(SystemExit) as exc:
+        main(["report", "--N", "1000", "--quick", "--no-pdf", "--no-mc", "--out", str(out)])
+    err = capsys.readouterr().err
+    assert exc.value.code == 2 and "--N" in err and "--sign-map off" in err, err
+    assert not out.exists()

@@ -224,6 +224,9 @@ def report(
     if cfg.mc:  # the Monte Carlo's cost knows what its couplings do to the HMC step count
         cfg.inputs()  # every parameter checked first, so a bad one is named as itself
         _mc_preflight(cfg)
+    if cfg.N != 1:
+        cfg.inputs()
+        _sign_map_preflight(cfg)
     with _Progress(enabled=True) as prog:
         res = build_report(cfg, progress=prog, scheduler=batch.runner)
     for w in res.warnings:
@@ -324,10 +327,31 @@ def _mc_preflight(cfg):
         lambda: LatticeTheory.from_cutoff(lat, cut, cfg.mass, cfg.Lambda0, 0.0, N=cfg.N),
         cfg.monte_carlo_lams,
         cfg.monte_carlo_traj,
-        1,
+        cfg.N,  # N components cost about as much as N chains (as for ergsym mc --N)
         option="--mc-lam",
         can_force=False,
     )
+
+
+def _sign_map_preflight(cfg):
+    """Refuse (exit 2, naming --N) an O(N) report whose sign-map section would cost more than the
+    time limit and more than the same section at N = 1 (its cost grows linearly with N)."""
+    from dataclasses import replace
+
+    from ..errors import InputError
+    from ..flow.budget import MAX_SECONDS
+    from ..report.sign_map_section import sign_map_seconds
+
+    seconds = sign_map_seconds(cfg)
+    limit = max(MAX_SECONDS, sign_map_seconds(replace(cfg, N=1)))
+    if seconds > limit:
+        raise InputError.bad(
+            "--N",
+            cfg.N,
+            f"small enough for the sign-map section (flow --method mc, cost linear in N) to take at most "
+            f"~{limit:.0f} s (with --N {cfg.N}: ~{seconds:.3g} s)",
+            "pass --sign-map off to leave that section out, or a smaller --N",
+        )
 
 
 class _Progress:

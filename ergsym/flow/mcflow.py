@@ -108,13 +108,14 @@ class MCSettings:
 
 
 def estimate_seconds(problem: FlowProblem, settings: MCSettings, n_scales: int) -> float:
-    """Order-of-magnitude cost (s) of an mc run: outer chains plus posterior chains per scale."""
+    """Order-of-magnitude cost (s) of an mc run: outer chains plus posterior chains per scale
+    (linear in the number of components N, docs/benchmarks.md)."""
     V = problem.volume
     n = settings.n_samples * settings.n_chains
     steps = 4  # PosteriorHMC's integration steps per trajectory
     outer = (settings.n_therm + settings.n_samples) * settings.n_chains * V * 8
     inner = n_scales * n * settings.n_inner * V * (steps + 3)
-    return (outer + inner) * _SEC_PER_SITE_TRAJ * max(1.0, math.log2(max(V, 2)))
+    return (outer + inner) * problem.N * _SEC_PER_SITE_TRAJ * max(1.0, math.log2(max(V, 2)))
 
 
 def sample_p0(problem: FlowProblem, settings: MCSettings, progress: bool = False) -> tuple[np.ndarray, dict]:
@@ -250,7 +251,8 @@ def phi2_estimate(problem: FlowProblem) -> float:
         quartic = math.sqrt(24.0 / problem.lam) * math.gamma(0.75) / math.gamma(0.25)
     else:
         n = problem.N
-        quartic = math.sqrt(24.0 / problem.lam) * math.gamma((n + 2) / 4) / math.gamma(n / 4) / n
+        # log-gamma: Gamma(N/4) overflows a double from N ~ 690 on
+        quartic = math.sqrt(24.0 / problem.lam) * math.exp(math.lgamma((n + 2) / 4) - math.lgamma(n / 4)) / n
     return min(free, quartic)
 
 

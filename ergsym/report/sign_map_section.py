@@ -16,7 +16,7 @@ from .section import Section
 if TYPE_CHECKING:
     from .config import ReportConfig
 
-__all__ = ["sign_map_section", "GRIDS", "SIGN_MAP_MODES"]
+__all__ = ["sign_map_section", "sign_map_seconds", "GRIDS", "SIGN_MAP_MODES"]
 
 SIGN_MAP_MODES = ("off", "default", "full")
 CUTOFF = "bump:eps=0.5,lambda_max=2"
@@ -31,6 +31,29 @@ GRIDS = {
     ],
 }
 MARK = {"positive": "+", "negative": "$-$", "undecided": "0", "unreliable": "?", "no flowing mode": "."}
+
+
+def sign_map_grids(cfg: ReportConfig) -> list:
+    """The (lattice, couplings, ratios, samples per chain) grids the section computes for ``cfg``."""
+    mode = getattr(cfg, "sign_map", "default")
+    return GRIDS["full" if mode == "full" else ("quick" if cfg.quick else "default")]
+
+
+def sign_map_seconds(cfg: ReportConfig) -> float:
+    """Order-of-magnitude CPU seconds of the section (:func:`ergsym.flow.mcflow.estimate_seconds`
+    per cell, linear in the number of components N); 0 with ``--sign-map off``."""
+    from ..flow.mcflow import MCSettings, estimate_seconds
+    from ..flow.problem import FlowProblem
+
+    if getattr(cfg, "sign_map", "default") == "off":
+        return 0.0
+    total = 0.0
+    for lat, lams, ratios, n_samples in sign_map_grids(cfg):
+        settings = MCSettings(n_samples=n_samples, n_chains=8, seed=cfg.seed + 17)
+        for lam in lams:
+            problem = FlowProblem.build(lat, CUTOFF, cfg.mass, LAMBDA0, lam, N=getattr(cfg, "N", 1))
+            total += len(ratios) * estimate_seconds(problem, settings, 1)
+    return total
 
 
 @print_style
@@ -57,7 +80,7 @@ def sign_map_section(cfg: ReportConfig, ctx: dict) -> Section:
             )
 
     mode = getattr(cfg, "sign_map", "default")
-    grids = GRIDS["full" if mode == "full" else ("quick" if cfg.quick else "default")]
+    grids = sign_map_grids(cfg)
     out = ctx["out"]
     maps, parts = [], []
     plt = _plt()
