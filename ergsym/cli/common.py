@@ -38,6 +38,20 @@ class Warnings(list):
             click.echo(f"warning: {message}", err=True)
 
 
+def n_option(what: str, dest: str = "n_text", metavar: str | None = None) -> Callable:
+    """The ``--N`` option of every command that takes a theory (the O(N) model; docs/conventions.md):
+    one wording, with ``what`` saying what the command does with N."""
+    return click.option(
+        "--N",
+        dest,
+        default="1",
+        show_default=True,
+        metavar=metavar,
+        help="Number of field components of the O(N) model, S_int = (lam/4!) sum_x (phi_a phi_a)^2, "
+        "a = 1..N (1: one real scalar); " + what,
+    )
+
+
 def echo_json(command: str, parameters: dict, results: object, warnings: Iterable[str] = ()) -> None:
     """Print the envelope; warnings found while making it strict are also echoed to stderr.
 

@@ -20,6 +20,7 @@ from typing import TYPE_CHECKING
 import click
 
 from .batch_options import scheduler_option
+from .common import n_option
 
 if TYPE_CHECKING:
     from .common import Warnings
@@ -452,13 +453,7 @@ def _scan_task(mode, a, grid):
     help="--method mc: posterior HMC trajectories per sample and scale (even).",
 )
 @click.option("--seed", type=int, default=0, show_default=True, help="--method mc: random seed.")
-@click.option(
-    "--N",
-    "n_text",
-    default="1",
-    show_default=True,
-    help="Number of field components of the O(N) model, V = (lam/4!)(phi_a phi_a)^2 (1: one real scalar).",
-)
+@n_option("A, B, the pieces, <phi^2> and M are summed over components (docs/flow.md).")
 @click.option("--series", "show_series", is_flag=True, help="Print the derived V_Lambda and B series.")
 @click.option(
     "--couplings-only",

@@ -260,14 +260,7 @@ def _task_progress(flag):
     show_default=True,
     help="Quartic coupling (>= 0): a number, lam=0.1, or several (0.05,0.1) run as a batch.",
 )
-@click.option(
-    "--N",
-    "n_text",
-    default="1",
-    show_default=True,
-    help="Number of field components: S_int = (lam/4!) sum_x (phi_a phi_a)^2, a = 1..N (docs/lattice.md, "
-    "O(N) models); phi2 and the pieces are summed over components.",
-)
+@common.n_option("phi2 and the pieces are summed over components (docs/lattice.md).")
 @click.option("--measure-every", type=int, default=1, show_default=True)
 @click.option("--record-gp", is_flag=True, help="Also record G_p (printed with --json).")
 @click.option(
@@ -513,14 +506,7 @@ def mc(
     "--form", default="B", show_default=True, help="A, B, or a piece eq5.11..eq5.14 (old names P4..P1 accepted)."
 )
 @click.option("--order", type=int, default=3, show_default=True, help="Order of the exact series.")
-@click.option(
-    "--N",
-    "n_text",
-    default="1",
-    show_default=True,
-    help="Number of field components (the O(N) model, docs/lattice.md): the Monte Carlo with N components "
-    "against the O(N) engine's exact lattice series.",
-)
+@common.n_option("the Monte Carlo with N components against the O(N) engine's exact lattice series.")
 @click.option("--estimator", type=click.Choice(["sd", "direct"]), default="sd", show_default=True)
 @click.option(
     "--plot",

@@ -6,6 +6,7 @@ import click
 
 from ..errors import InputError
 from .batch_options import scheduler_option
+from .common import n_option
 
 
 def _floats(text, name):
@@ -39,15 +40,11 @@ def _floats(text, name):
     show_default=True,
     help="Interaction: 'phi4', 'phi4+phi6', '4:lam,2:c2'. Numbers, lattice and flow sections need phi4.",
 )
-@click.option(
-    "--N",
-    "n_comp",
-    default="1",
-    show_default=True,
+@n_option(
+    "every section computes the O(N) numbers (the derivation also as polynomials in N), and the "
+    "paper's comparisons (its printed numbers and errata, for N = 1) appear only for --N 1.",
+    dest="n_comp",
     metavar="INT",
-    help="Number of field components of the O(N) model (lam/4!)(phi_a phi_a)^2, an integer "
-    ">= 1; every section computes the O(N) numbers (the derivation also as polynomials in N), "
-    "and the paper's comparisons (its printed numbers and errata, for N = 1) appear only for --N 1.",
 )
 @click.option(
     "--cutoff",

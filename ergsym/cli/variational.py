@@ -61,15 +61,7 @@ def _entry(c, extra=()):
     "--Lambda", "Lambda", type=float, default=1.0, show_default=True, help="Final scale, 0 < Lambda < Lambda0."
 )
 @click.option("--lam", default="0.5", show_default=True, help="Quartic coupling at Lambda0 (>= 0).")
-@click.option(
-    "--N",
-    "n_text",
-    default="1",
-    show_default=True,
-    help="Number of field components: S_int = (lam/4!) sum_x (phi_a phi_a)^2, a = 1..N (docs/lattice.md, "
-    "O(N) models); the maps are O(N)-equivariant and phi2, G_p and M are summed over components "
-    "(docs/variational.md).",
-)
+@common.n_option("the maps are O(N)-equivariant and phi2, G_p and M are summed over components (docs/variational.md).")
 @click.option(
     "--steps",
     type=int,
