@@ -266,11 +266,6 @@ def test_flow_section_with_n_components(tmp_path):
     M_Lambda - M_Lambda0 is N times one component's closed form."""
     import numpy as np
 
-    from ergsym.flow import flow_monotone
-    from ergsym.report.flow_section import _takes_n
-
-    if not _takes_n(flow_monotone):
-        pytest.skip("this ergsym.flow has no O(N) flowed series (the section says so; tested above)")
     data = {}
     for n in (1, 3):
         cfg = ReportConfig(out=str(tmp_path / f"r{n}"), N=n, quick=True, pdf=False)
@@ -336,17 +331,7 @@ def test_n3_pdf_reads_right(tmp_path):
 @pytest.mark.slow
 def test_sign_map_section_with_n_components(tmp_path):
     """The sign map of an N = 3 report (``flow --method mc`` with 3 components): every cell's free
-    value is 3 times that of one component, and the cells carry their verdicts.  Skipped, with
-    the reason, while ``--method mc`` refuses N > 1 (the section then says so; tested above)."""
-    from ergsym.errors import InputError
-    from ergsym.flow.methods import check_domain
-    from ergsym.flow.problem import FlowProblem
-    from ergsym.report.sign_map_section import CUTOFF, LAMBDA0
-
-    try:
-        check_domain("mc", FlowProblem.build("8x8", CUTOFF, 1.0, LAMBDA0, 1.0, N=3))
-    except InputError as exc:
-        pytest.skip(f"flow --method mc takes no N > 1 in this tree ({exc})")
+    value is 3 times that of one component, and the cells carry their verdicts."""
     maps = {}
     for n in (1, 3):
         cfg = ReportConfig(out=str(tmp_path / f"r{n}"), N=n, quick=True, pdf=False)

@@ -37,16 +37,6 @@ def _unavailable(reason):
     )
 
 
-def _takes_n(fn) -> bool:
-    """Whether an API function accepts ``N=`` (the O(N) flow layer lands separately)."""
-    import inspect
-
-    try:
-        return "N" in inspect.signature(fn).parameters
-    except (TypeError, ValueError):  # pragma: no cover - builtins
-        return False
-
-
 @print_style
 def flow_section(cfg: ReportConfig, ctx: dict) -> Section:
     title = r"Along the Polchinski flow: $B(\Lambda)$ and $M_\Lambda-M_{\Lambda_0}$"
@@ -62,16 +52,6 @@ def flow_section(cfg: ReportConfig, ctx: dict) -> Section:
 
     order = min(cfg.order, 2)
     n_comp = ctx["theory"].N  # O(N): the flowed series of the N-component model, summed over a
-    if n_comp != 1 and not _takes_n(flow_monotone):
-        from .on import unavailable
-
-        return unavailable(
-            "flow",
-            title,
-            n_comp,
-            "the flowed O(N) series (ergsym.flow.flow_monotone with N) is not in this version of "
-            "ergsym.flow; rebuild with --N 1 for this section, or leave it out with --no-flow",
-        )
     try:
         ser = flow_monotone(order, "B") if n_comp == 1 else flow_monotone(order, "B", N=n_comp)
     except Exception as exc:  # noqa: BLE001 - report, do not crash, if the layer misbehaves

@@ -65,20 +65,7 @@ def sign_map_section(cfg: ReportConfig, ctx: dict) -> Section:
     from ..flow.mcflow import MCSettings
     from ..flow.signmap import N_SIGMA, boundaries, sign_map
 
-    n_comp = ctx["theory"].N
-    if n_comp != 1:  # the O(N) exact flow by Monte Carlo lands separately (flow --method mc --N)
-        from .flow_section import _takes_n
-        from .on import unavailable
-
-        if not _takes_n(sign_map):
-            return unavailable(
-                "sign_map",
-                title,
-                n_comp,
-                "flow --method mc, which computes this map, does not take N > 1 in this version of "
-                "ergsym; rebuild with --N 1 for this section, or leave it out with --sign-map off",
-            )
-
+    n_comp = ctx["theory"].N  # O(N): B summed over the components (flow --method mc --N)
     mode = getattr(cfg, "sign_map", "default")
     grids = sign_map_grids(cfg)
     out = ctx["out"]
@@ -87,23 +74,7 @@ def sign_map_section(cfg: ReportConfig, ctx: dict) -> Section:
     fig, axes = plt.subplots(1, len(grids), figsize=(TEXT_WIDTH_IN, 2.4), squeeze=False)
     for gi, (lat, lams, ratios, n_samples) in enumerate(grids):
         settings = MCSettings(n_samples=n_samples, n_chains=8, seed=cfg.seed + 17)
-        if n_comp == 1:
-            cells = sign_map(lat, CUTOFF, cfg.mass, LAMBDA0, lams, ratios, settings)
-        else:
-            from ..errors import InputError  # noqa: PLC0415
-            from .on import unavailable  # noqa: PLC0415
-
-            try:  # refused before any sampling where flow --method mc cannot do N components
-                cells = sign_map(lat, CUTOFF, cfg.mass, LAMBDA0, lams, ratios, settings, N=n_comp)
-            except InputError as exc:
-                plt.close(fig)
-                return unavailable(
-                    "sign_map",
-                    title,
-                    n_comp,
-                    f"flow --method mc, which computes this map, refuses it ({exc}); rebuild with --N 1 "
-                    "for this section, or leave it out with --sign-map off",
-                )
+        cells = sign_map(lat, CUTOFF, cfg.mass, LAMBDA0, lams, ratios, settings, N=n_comp)
         bnd = boundaries(cells)
         maps.append(
             {
