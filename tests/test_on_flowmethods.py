@@ -469,3 +469,21 @@ def test_mc_cost_estimate_grows_with_N_and_refuses_many_components(capsys):
         main(["flow", "--lattice", "32x32", "--method", "mc", "--N", "1000", "--lam", "1", "--Lambda", "0.5"])
     err = capsys.readouterr().err
     assert exc.value.code == 2 and "estimated cost" in err, err
+
+
+def test_exact_one_component_error_covers_a_narrow_mode_and_refuses_beyond():
+    """N = 1 exact rule in position space: with a smooth cutoff the lattice's top mode narrows by
+    many decades (exp:n=2 on 2 sites); the reported error must cover the free closed form (it
+    did not: 6e-10 off with an error of 2.4e-12 at max/min Kt = 3e5), and below a ratio of 1e-10
+    the method refuses instead of returning garbage (it raised LinAlgError)."""
+    from ergsym.flow.methods import exact_points
+
+    prob = FlowProblem.build("2", "exp:n=2", 1.0, 2.0, 0.0)
+    for L in (1.2, 1.1, 1.05, 1.0):
+        (p,) = exact_points(prob, [L], with_m=False)
+        b = p["values"]["B"]
+        assert abs(b["value"] - prob.free_B(L)) <= b["error"], (L, b, prob.free_B(L))
+    with pytest.raises(InputError, match="--Lambda"):
+        exact_points(prob, [0.9], with_m=False)
+    with pytest.raises(InputError, match="--Lambda"):  # Kt underflows to 0: every method refuses
+        FlowProblem.build("2", "exp:n=2", 1.0, 1.0, 0.0).at(0.1)

@@ -126,6 +126,29 @@ def _flag_coarse(values: dict, N: int) -> None:
             ]
 
 
+#: The N = 1 exact quadrature works in position space (a Gauss rule on the covariance Kt): it
+#: needs the modes' widths within this ratio of each other (the O(N) path uses mode coordinates).
+EXACT_KT_RATIO_MIN = 1e-10
+
+
+def _check_conditioning(problem: FlowProblem, L: float) -> float:
+    """The ratio ``max Kt_p / min Kt_p`` at ``L`` (refused above ``1/EXACT_KT_RATIO_MIN``): the N = 1
+    rule diagonalises ``Kt`` in position space, so the narrow mode's width carries a relative
+    rounding error ~ eps x ratio (measured: 0.1-0.5 eps x ratio on 2 sites)."""
+    kt = problem.at(L).kt
+    ratio = float(kt.min() / kt.max())
+    if ratio < EXACT_KT_RATIO_MIN:
+        raise InputError.bad(
+            "--Lambda",
+            L,
+            f"a scale where the lattice modes' Kt_p differ by a factor below {1 / EXACT_KT_RATIO_MIN:.0e} for "
+            f"--method exact with one component (here min/max = {ratio:.3g}: the position-space Gauss rule "
+            "cannot resolve the narrow mode)",
+            "raise --Lambda, or use --method series (small --lam) or --method mc",
+        )
+    return 1.0 / ratio
+
+
 def exact_points(problem: FlowProblem, Lambdas: Sequence[float], with_m: bool = True) -> list:
     """The exact few-mode quadrature at every scale (``B`` directly, ``M`` from ``M_Lambda``)."""
     from .modes import exact_monotone, exact_observables
@@ -136,8 +159,13 @@ def exact_points(problem: FlowProblem, Lambdas: Sequence[float], with_m: bool = 
     out = []
     for L in Lambdas:
         L = problem.check_Lambda(L)
+        # N = 1: the rounding of the position-space rule, 4 eps x (max/min Kt) relative
+        rnd = 4.0 * np.finfo(float).eps * _check_conditioning(problem, L) if problem.N == 1 else 0.0
         o = exact_observables(sysm, L)
-        values = {k: _vo(*o[k]) for k in ("B", "A", "dSdS", "dSdShat", "dShatdShat", "LdShat", "phi2")}
+        values = {
+            k: _vo(o[k][0], o[k][1] + rnd * abs(o[k][0]))
+            for k in ("B", "A", "dSdS", "dSdShat", "dShatdShat", "LdShat", "phi2")
+        }
         if problem.N > 1:
             _flag_coarse(values, problem.N)
         gp, gpe = o["G_p"]
@@ -154,7 +182,7 @@ def exact_points(problem: FlowProblem, Lambdas: Sequence[float], with_m: bool = 
             else:
                 mv, me = exact_monotone(sysm, L)
                 tot = (mv - m0[0], me + m0[1])
-            err = tot[1] + 1e-15 * abs(free)
+            err = tot[1] + 1e-15 * abs(free) + rnd * abs(tot[0])
             p["M"] = {
                 "free": (free, 1e-15 * abs(free)),
                 "interacting": (tot[0] - free, err),
@@ -365,6 +393,7 @@ def variational_points(
             f"in [{1e-300 * math.exp(2 * tau):.3g}, Lambda0) for --method variational",
             "B needs two JKO steps of the same size past Lambda; use a larger --Lambda",
         )
+    problem.at(L)  # refuses a scale where Kt_p underflows to 0, naming --Lambda as given
     cfg = VariationalConfig(
         shape=problem.shape,
         cutoff=problem.cutoff.spec,

@@ -26,6 +26,21 @@ if TYPE_CHECKING:
 __all__ = ["FlowProblem", "ScaleArrays"]
 
 
+def _check_positive(kt: np.ndarray, p2: np.ndarray, name: str, Lambda: float, cutoff) -> None:
+    """Refuse a scale at which ``Kt_p = K(phat^2)/(phat^2 + m^2)`` underflows to 0 at some lattice
+    momentum (a smooth cutoff far below the lattice's largest momentum): the flow's arrays
+    (``D/Kt``, ``Kt^-1``) are then 0/0 there."""
+    bad = ~(kt > 0)
+    if bad.any():
+        raise InputError.bad(
+            name,
+            Lambda,
+            "a scale at which Kt_p = K(phat^2)/(phat^2 + m^2) is > 0 at every lattice momentum (with "
+            f"{getattr(cutoff, 'spec', cutoff)} it underflows to 0 at phat^2 = {float(np.max(p2[bad])):g})",
+            "raise it, or use a bump cutoff (positive at every momentum)",
+        )
+
+
 @dataclass(frozen=True, eq=False)
 class ScaleArrays:
     """Per-mode arrays at one scale (``numpy.fft.fftn`` layout, shape = lattice shape).
@@ -134,6 +149,7 @@ class FlowProblem:
             raise InputError.bad("lam", lam, "finite and >= 0", "the quartic coupling at Lambda0")
         p2 = lattice_phat2(shape)
         kt0, _ = lattice_propagators(shape, cut, m, L0)
+        _check_positive(np.asarray(kt0, float), np.asarray(p2, float), "--Lambda0", L0, cut)
         return cls(tuple(shape), cut, m, float(L0), lam, np.asarray(p2, float), np.asarray(kt0, float), n_comp)
 
     @property
@@ -163,6 +179,7 @@ class FlowProblem:
 
         kt, d = free_propagators(self.cutoff, self.p2, L, self.mass)
         kt = np.asarray(kt, float)
+        _check_positive(kt, self.p2, "--Lambda", L, self.cutoff)
         alpha = np.asarray(self.cutoff.K(self.p2, L) / self.cutoff.K(self.p2, self.Lambda0), float)
         delta = np.clip(self.kt0 - kt, 0.0, None)
         out = ScaleArrays(L, kt, np.asarray(d, float), delta, np.minimum(alpha, 1.0))

@@ -134,6 +134,13 @@ class VariationalConfig:
                     f"<= lambda_max = {lmax}",
                     "the bump cutoff (B7) is refused above lambda_max",
                 )
+        # both ends of the flow need Kt_p > 0 at every lattice momentum (a smooth cutoff underflows
+        # to 0 far below the lattice's top momentum; the JKO objective is then 0/0)
+        from ..flow.problem import _check_positive  # noqa: PLC0415
+
+        p2 = lattice_phat2(shape)
+        for name, L in (("Lambda0", problem.Lambda0 if problem is not None else self.Lambda0), ("Lambda", self.Lambda)):
+            _check_positive(np.asarray(_kt(shape, cutoff, self.mass, L), float), p2, name, L, cutoff)
         return shape, cutoff
 
     def to_dict(self) -> dict:
