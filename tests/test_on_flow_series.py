@@ -15,7 +15,6 @@ The O(N) weight of every flow diagram comes from contracting its index lines
 * a deliberately broken index weight makes both checks fail.
 """
 
-import itertools
 import json
 from fractions import Fraction
 
@@ -119,23 +118,7 @@ def test_bad_n_is_refused(bad):
 
 # -- exact lattices: the brute-force oracle with N components ------------------------------
 
-small = st.builds(Fraction, st.integers(-5, 5), st.integers(1, 6))
-
-
-@st.composite
-def flow_lattice(draw):
-    """(G, D, Delta) on 1 or 2 sites: symmetric rational circulants, G invertible."""
-    shape = draw(st.sampled_from([(1,), (2,)]))
-
-    def sym(diag):
-        vals = {r: draw(small) for r in itertools.product(*[range(k) for k in shape])}
-        vals[(0,) * len(shape)] = diag
-        return circulant(shape, vals)
-
-    g = sym(draw(st.builds(Fraction, st.integers(30, 60), st.integers(1, 3))))
-    d = sym(draw(st.builds(Fraction, st.integers(1, 9), st.integers(1, 3))))
-    delta = sym(draw(st.builds(Fraction, st.integers(1, 9), st.integers(1, 3))))
-    return g, d, delta
+from test_flow_interaction import flow_lattice as random_flow_lattice  # noqa: E402  (one strategy)
 
 
 def _series(quantity, order, n):
@@ -171,7 +154,11 @@ def test_third_order_on_one_site(n):
 
 
 @settings(max_examples=6, deadline=None)
-@given(flow_lattice(), st.sampled_from([2, 3]), st.sampled_from(["A", "B", "dSdS", "dShatdShat", "phi2", "V"]))
+@given(
+    random_flow_lattice(shapes=((1,), (2,))),
+    st.sampled_from([2, 3]),
+    st.sampled_from(["A", "B", "dSdS", "dShatdShat", "phi2", "V"]),
+)
 def test_flow_series_equal_the_exact_on_oracle_on_random_lattices(lat, n, quantity):
     g, d, delta = lat
     assert _agree(g, d, delta, quantity, 2, n)
